@@ -1,0 +1,29 @@
+//! `GET /api/v1/events`: server-sent events for the caller.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use futures::Stream;
+use tokio_stream::StreamExt;
+use tokio_stream::wrappers::BroadcastStream;
+
+use super::auth::Caller;
+use crate::app::App;
+
+/// Streams the caller's notices: `offer`, `interaction`, `status`, `revoked`.
+#[utoipa::path(get, path = "/api/v1/events", responses((status = 200, description = "text/event-stream")), security(("bearer" = [])))]
+pub async fn stream(
+    State(app): State<Arc<App>>,
+    Caller(user): Caller,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    let rx = app.interactions.hub.subscribe(user.id);
+    let stream = BroadcastStream::new(rx).filter_map(|notice| {
+        let notice = notice.ok()?;
+        let data = serde_json::to_string(&notice.data).ok()?;
+        Some(Ok(Event::default().event(notice.kind).data(data)))
+    });
+    Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+}

@@ -1,0 +1,183 @@
+//! Agent routes: sign in, status, interactions and the actions on them.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::auth::{self, Caller};
+use super::error::ApiError;
+use crate::app::App;
+use crate::interactions::model::{Interaction, InteractionDetail, Visibility};
+use crate::routing::AgentStatus;
+use crate::store::outbox::OutboundReply;
+use crate::store::queries;
+
+/// Credentials.
+#[derive(Deserialize, ToSchema)]
+pub struct LoginRequest {
+    /// Login name.
+    pub username: String,
+    /// Password.
+    pub password: String,
+}
+
+/// A session.
+#[derive(Serialize, ToSchema)]
+pub struct LoginResponse {
+    /// Bearer token for every other `/api/v1` route.
+    pub token: String,
+}
+
+/// Signs in.
+#[utoipa::path(post, path = "/api/v1/login", request_body = LoginRequest,
+    responses((status = 200, body = LoginResponse), (status = 401, description = "wrong credentials")))]
+pub async fn login(
+    State(app): State<Arc<App>>,
+    Json(req): Json<LoginRequest>,
+) -> Result<Json<LoginResponse>, ApiError> {
+    let token = auth::login(&app, req.username, req.password).await?;
+    Ok(Json(LoginResponse { token }))
+}
+
+/// The signed-in user.
+#[derive(Serialize, ToSchema)]
+pub struct Me {
+    /// Login name.
+    pub username: String,
+    /// Display name.
+    pub display_name: String,
+    /// Rights.
+    pub rights: Vec<String>,
+    /// Routing status.
+    pub status: AgentStatus,
+}
+
+/// Who am I.
+#[utoipa::path(get, path = "/api/v1/me", responses((status = 200, body = Me)), security(("bearer" = [])))]
+pub async fn me(State(app): State<Arc<App>>, Caller(user): Caller) -> Json<Me> {
+    let status = app
+        .interactions
+        .status(user.id)
+        .unwrap_or(AgentStatus::Away);
+    Json(Me {
+        username: user.username,
+        display_name: user.display_name,
+        rights: user.rights,
+        status,
+    })
+}
+
+/// A status change.
+#[derive(Deserialize, ToSchema)]
+pub struct StatusRequest {
+    /// `available` or `away`.
+    pub status: String,
+}
+
+/// Sets the caller's routing status.
+#[utoipa::path(put, path = "/api/v1/me/status", request_body = StatusRequest,
+    responses((status = 200, body = Me), (status = 400, description = "unknown status")), security(("bearer" = [])))]
+pub async fn set_status(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    Json(req): Json<StatusRequest>,
+) -> Result<Json<Me>, ApiError> {
+    let status = AgentStatus::parse(&req.status)
+        .filter(|s| matches!(s, AgentStatus::Available | AgentStatus::Away))
+        .ok_or_else(|| {
+            ApiError::BadRequest(format!(
+                "status must be `available` or `away`, not `{}`",
+                req.status
+            ))
+        })?;
+    app.interactions.set_status(caller.0.id, status).await?;
+    Ok(me(State(app), caller).await)
+}
+
+/// Interactions offered to or held by the caller.
+#[utoipa::path(get, path = "/api/v1/me/interactions", responses((status = 200, body = Vec<Interaction>)), security(("bearer" = [])))]
+pub async fn my_interactions(
+    State(app): State<Arc<App>>,
+    Caller(user): Caller,
+) -> Result<Json<Vec<Interaction>>, ApiError> {
+    let id = user.id;
+    Ok(Json(
+        app.store
+            .read(move |c| queries::interactions_of(c, id))
+            .await?,
+    ))
+}
+
+/// One interaction with its transcript. Agents see only their own.
+#[utoipa::path(get, path = "/api/v1/interactions/{id}", params(("id" = i64, Path)),
+    responses((status = 200, body = InteractionDetail), (status = 404)), security(("bearer" = [])))]
+pub async fn detail(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<Json<InteractionDetail>, ApiError> {
+    let not_found = || ApiError::NotFound(format!("interaction {id} not found"));
+    let detail = app
+        .store
+        .read(move |c| queries::interaction_detail(c, id))
+        .await?
+        .ok_or_else(not_found)?;
+    if !caller.sees_all() && detail.interaction.assigned_user_id != Some(caller.0.id) {
+        return Err(not_found());
+    }
+    Ok(Json(detail))
+}
+
+/// Accepts an offered interaction.
+#[utoipa::path(post, path = "/api/v1/interactions/{id}/pickup", params(("id" = i64, Path)),
+    responses((status = 200, body = Interaction), (status = 409, description = "not offered to you")), security(("bearer" = [])))]
+pub async fn pickup(
+    State(app): State<Arc<App>>,
+    Caller(user): Caller,
+    Path(id): Path<i64>,
+) -> Result<Json<Interaction>, ApiError> {
+    Ok(Json(app.interactions.pickup(user.id, id).await?))
+}
+
+/// Ends an interaction.
+#[utoipa::path(post, path = "/api/v1/interactions/{id}/disconnect", params(("id" = i64, Path)),
+    responses((status = 200, body = Interaction), (status = 404)), security(("bearer" = [])))]
+pub async fn disconnect(
+    State(app): State<Arc<App>>,
+    Caller(user): Caller,
+    Path(id): Path<i64>,
+) -> Result<Json<Interaction>, ApiError> {
+    Ok(Json(app.interactions.disconnect(user.id, id).await?))
+}
+
+/// A reply.
+#[derive(Deserialize, ToSchema)]
+pub struct ReplyRequest {
+    /// The text, UTF-8.
+    pub text: String,
+    /// `public` (a comment) or `private`; default public.
+    #[serde(default = "public")]
+    pub visibility: Visibility,
+}
+
+fn public() -> Visibility {
+    Visibility::Public
+}
+
+/// Sends a reply to the platform. Answers after the first attempt: `state` is `sent`,
+/// `pending` (retrying in the background) or `failed`.
+#[utoipa::path(post, path = "/api/v1/interactions/{id}/reply", params(("id" = i64, Path)), request_body = ReplyRequest,
+    responses((status = 200, body = OutboundReply), (status = 409, description = "not connected")), security(("bearer" = [])))]
+pub async fn reply(
+    State(app): State<Arc<App>>,
+    Caller(user): Caller,
+    Path(id): Path<i64>,
+    Json(req): Json<ReplyRequest>,
+) -> Result<Json<OutboundReply>, ApiError> {
+    Ok(Json(
+        crate::outbound::reply(&app, &user, id, req.text, req.visibility).await?,
+    ))
+}

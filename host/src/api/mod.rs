@@ -1,0 +1,54 @@
+//! The HTTP API (`/api/v1`), health endpoints and the router that ties in webhooks and
+//! the web desktop.
+
+pub mod auth;
+mod error;
+mod events;
+mod interactions;
+mod openapi;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::{get, post, put};
+
+use crate::app::App;
+pub use error::ApiError;
+
+/// Every route the host serves.
+pub fn router(app: Arc<App>) -> Router {
+    let api = Router::new()
+        .route("/login", post(interactions::login))
+        .route("/me", get(interactions::me))
+        .route("/me/status", put(interactions::set_status))
+        .route("/me/interactions", get(interactions::my_interactions))
+        .route("/interactions/{id}", get(interactions::detail))
+        .route("/interactions/{id}/pickup", post(interactions::pickup))
+        .route("/interactions/{id}/reply", post(interactions::reply))
+        .route(
+            "/interactions/{id}/disconnect",
+            post(interactions::disconnect),
+        )
+        .route("/events", get(events::stream))
+        .route("/openapi.json", get(openapi::document));
+    Router::new()
+        .nest("/api/v1", api)
+        .route(
+            "/webhooks/{channel}",
+            get(crate::ingest::webhook::receive).post(crate::ingest::webhook::receive),
+        )
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(ready))
+        .merge(crate::web::router())
+        .layer(axum::extract::DefaultBodyLimit::max(8 << 20))
+        .with_state(app)
+}
+
+async fn ready(
+    axum::extract::State(app): axum::extract::State<Arc<App>>,
+) -> Result<&'static str, ApiError> {
+    app.store
+        .read(|c| Ok(c.query_row("SELECT 1", [], |_| Ok(()))?))
+        .await?;
+    Ok("ready")
+}

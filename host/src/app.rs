@@ -1,0 +1,311 @@
+//! The running host: everything wired together, started and stopped as one.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+
+use crate::config::{self, Config, IngestMode};
+use crate::connectors::allowlist::Pattern;
+use crate::connectors::{ChannelConnector, PluginEngine, engine::ChannelGrants};
+use crate::fswatch::WatchGuard;
+use crate::interactions::Interactions;
+use crate::store::{Store, directory};
+use crate::workflow::Workflows;
+
+/// A channel with its loaded plugin.
+pub struct ChannelRuntime {
+    /// The channel's settings.
+    pub config: config::Channel,
+    /// Its plugin instance.
+    pub connector: ChannelConnector,
+}
+
+/// Shared state of the host.
+pub struct App {
+    /// The validated configuration.
+    pub config: Config,
+    /// The database.
+    pub store: Store,
+    /// Routing scripts.
+    pub workflows: Arc<Workflows>,
+    /// Channels by name.
+    pub channels: HashMap<String, Arc<ChannelRuntime>>,
+    /// Interactions in flight and routing.
+    pub interactions: Arc<Interactions>,
+    /// Flips to `true` when the host stops.
+    pub shutdown: tokio::sync::watch::Sender<bool>,
+}
+
+/// A started host.
+pub struct Running {
+    /// Shared state.
+    pub app: Arc<App>,
+    /// Where the API listens.
+    pub addr: SocketAddr,
+    server: tokio::task::JoinHandle<()>,
+    _watches: Vec<WatchGuard>,
+}
+
+impl Running {
+    /// Stops serving, finishes pending writes and closes the database.
+    pub async fn shutdown(self) {
+        let _ = self.app.shutdown.send(true);
+        let _ = self.server.await;
+        self.app.store.close();
+    }
+
+    /// Waits until the server stops (Ctrl-C handling is the caller's).
+    pub async fn wait(self) {
+        let _ = (&mut { self.server }).await;
+    }
+}
+
+/// Installs the process-wide TLS crypto provider (reqwest is built without a default).
+pub fn install_crypto() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// Checks that every plugin and workflow the config names loads, without serving.
+pub fn check(config: &Config) -> Result<()> {
+    install_crypto();
+    let workflows = Workflows::load(&config.server.workflows_dir)?;
+    let version = workflows.current();
+    for ch in &config.channels {
+        if !version.script_names().contains(&ch.workflow) {
+            anyhow::bail!(
+                "channel `{}`: workflow `{}` not found in {}",
+                ch.name,
+                ch.workflow,
+                config.server.workflows_dir.display()
+            );
+        }
+        let path = plugin_path(config, &ch.plugin);
+        if !path.exists() {
+            anyhow::bail!(
+                "channel `{}`: plugin file {} not found (build plugins with `cargo xtask plugins`)",
+                ch.name,
+                path.display()
+            );
+        }
+    }
+    let dir = tempfile_dir()?;
+    let store = Store::open(&dir.join("check.db"))?;
+    let engine = PluginEngine::new(&dir.join("cache"), config.server.plugin_limits.clone())?;
+    let runtime = tokio::runtime::Handle::try_current().ok();
+    let rt = match runtime {
+        Some(h) => h,
+        None => anyhow::bail!("check must run inside a tokio runtime"),
+    };
+    for ch in &config.channels {
+        let grants = grants_for(ch, &store, rt.clone())?;
+        ChannelConnector::new(engine.clone(), &plugin_path(config, &ch.plugin), grants)
+            .with_context(|| format!("channel `{}`: plugin `{}`", ch.name, ch.plugin))?;
+    }
+    store.close();
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
+
+fn tempfile_dir() -> Result<PathBuf> {
+    let dir = std::env::temp_dir().join(format!(
+        "switchboard-check-{}",
+        uuid::Uuid::new_v4().simple()
+    ));
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
+
+fn plugin_path(config: &Config, plugin: &str) -> PathBuf {
+    config.server.plugins_dir.join(format!("{plugin}.wasm"))
+}
+
+fn grants_for(
+    ch: &config::Channel,
+    store: &Store,
+    runtime: tokio::runtime::Handle,
+) -> Result<ChannelGrants> {
+    let allowed = ch
+        .allowed_hosts
+        .iter()
+        .map(|h| Pattern::parse(h))
+        .collect::<Result<Vec<_>>>()?;
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .context("building HTTP client")?;
+    Ok(ChannelGrants {
+        channel: ch.name.clone(),
+        plugin: ch.plugin.clone(),
+        settings: Arc::new(ch.settings.clone()),
+        secrets: Arc::new(ch.secrets.clone()),
+        allowed_hosts: Arc::new(allowed),
+        store: store.clone(),
+        http,
+        runtime,
+    })
+}
+
+/// Seeds users and workgroups named in the config (existing users keep their password).
+async fn seed(store: &Store, config: &Config) -> Result<()> {
+    for user in &config.users {
+        let (name, display) = (
+            user.username.clone(),
+            user.display_name
+                .clone()
+                .unwrap_or_else(|| user.username.clone()),
+        );
+        let rights = user.rights.clone();
+        let exists = {
+            let name = name.clone();
+            store
+                .read(move |c| directory::user_exists(c, &name))
+                .await?
+        };
+        if exists {
+            continue;
+        }
+        let password = user.password.clone();
+        let hash = tokio::task::spawn_blocking(move || crate::api::auth::hash_password(&password))
+            .await??;
+        store
+            .write(move |c| directory::upsert_user(c, &name, &display, &hash, &rights))
+            .await?;
+    }
+    for group in config.workgroups.clone() {
+        store
+            .write(move |c| {
+                let users = directory::users(c)?;
+                let members = group
+                    .members
+                    .iter()
+                    .map(|m| {
+                        users
+                            .iter()
+                            .find(|u| &u.username == m)
+                            .map(|u| u.id)
+                            .with_context(|| {
+                                format!("workgroup `{}`: no user named `{m}`", group.name)
+                            })
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                let util = serde_json::to_value(&group.utilization)?;
+                directory::upsert_workgroup(
+                    c,
+                    &group.name,
+                    group.alert_timeout_ms as i64,
+                    &util,
+                    &members,
+                )
+            })
+            .await?;
+    }
+    Ok(())
+}
+
+/// Starts the host: store, seeds, workflows, plugins, routing, pollers and the server.
+pub async fn start(config: Config) -> Result<Running> {
+    install_crypto();
+    let store = Store::open(&config.database_path())?;
+    seed(&store, &config).await?;
+    let workflows = Workflows::load(&config.server.workflows_dir).with_context(|| {
+        format!(
+            "loading workflows from {}",
+            config.server.workflows_dir.display()
+        )
+    })?;
+    let engine = PluginEngine::new(
+        &config.server.data_dir.join("plugin-cache"),
+        config.server.plugin_limits.clone(),
+    )?;
+    let rt = tokio::runtime::Handle::current();
+    let mut channels = HashMap::new();
+    for ch in &config.channels {
+        let path = plugin_path(&config, &ch.plugin);
+        let grants = grants_for(ch, &store, rt.clone())?;
+        let engine = engine.clone();
+        let connector =
+            tokio::task::spawn_blocking(move || ChannelConnector::new(engine, &path, grants))
+                .await?
+                .with_context(|| {
+                    format!("channel `{}`: loading plugin `{}`", ch.name, ch.plugin)
+                })?;
+        tracing::info!(channel = %ch.name, plugin = %ch.plugin, platform = %connector.platform(), "channel ready");
+        channels.insert(
+            ch.name.clone(),
+            Arc::new(ChannelRuntime {
+                config: ch.clone(),
+                connector,
+            }),
+        );
+    }
+    let interactions = Interactions::restore(store.clone()).await?;
+    let (shutdown, _) = tokio::sync::watch::channel(false);
+    let app = Arc::new(App {
+        config: config.clone(),
+        store,
+        workflows: workflows.clone(),
+        channels,
+        interactions,
+        shutdown,
+    });
+
+    let mut watches = vec![crate::workflow::watch(workflows)?];
+    if config.server.plugins_dir.is_dir() {
+        watches.push(watch_plugins(&app)?);
+    }
+    crate::outbound::resume_pending(&app).await?;
+    for channel in app.channels.values() {
+        if matches!(channel.config.ingest, IngestMode::Poll | IngestMode::Both) {
+            tokio::spawn(crate::ingest::poller::run(app.clone(), channel.clone()));
+        }
+    }
+
+    let listener = tokio::net::TcpListener::bind(config.server.listen)
+        .await
+        .with_context(|| format!("listening on {}", config.server.listen))?;
+    let addr = listener.local_addr()?;
+    let mut stop = app.shutdown.subscribe();
+    let router = crate::api::router(app.clone());
+    let server = tokio::spawn(async move {
+        let serve = axum::serve(listener, router).with_graceful_shutdown(async move {
+            let _ = stop.changed().await;
+        });
+        if let Err(e) = serve.await {
+            tracing::error!(error = %e, "server stopped");
+        }
+    });
+    tracing::info!(%addr, "switchboard listening");
+    Ok(Running {
+        app,
+        addr,
+        server,
+        _watches: watches,
+    })
+}
+
+/// Reloads a channel's plugin when its file changes; a build that fails to load is
+/// refused and the running one stays.
+fn watch_plugins(app: &Arc<App>) -> Result<WatchGuard> {
+    let app = app.clone();
+    let dir = app.config.server.plugins_dir.clone();
+    crate::fswatch::watch(&dir, std::time::Duration::from_millis(300), move |paths| {
+        for channel in app.channels.values() {
+            let path = channel.connector.plugin_path();
+            if !paths.iter().any(|p| p.file_name() == path.file_name()) || !path.exists() {
+                continue;
+            }
+            match channel.connector.reload() {
+                Ok(()) => {
+                    tracing::info!(channel = %channel.config.name, plugin = %channel.config.plugin, "plugin reloaded")
+                }
+                Err(e) => {
+                    tracing::error!(channel = %channel.config.name, plugin = %channel.config.plugin,
+                    error = %format!("{e:#}"), "plugin reload refused; the running build stays")
+                }
+            }
+        }
+    })
+}

@@ -1,0 +1,349 @@
+//! Configuration: one TOML file, environment overrides, validated before anything runs.
+//!
+//! Secrets may be written inline or as `env:VARIABLE`, which reads the variable at start.
+//! Server settings can be overridden with `SWITCHBOARD_LISTEN`, `SWITCHBOARD_DATA_DIR`,
+//! `SWITCHBOARD_PLUGINS_DIR`, `SWITCHBOARD_WORKFLOWS_DIR` and `SWITCHBOARD_PUBLIC_URL`.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use serde::Deserialize;
+
+use crate::routing::UtilizationTable;
+
+/// The whole configuration.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Where the host listens and keeps its files.
+    pub server: Server,
+    /// Channels: one platform identity each.
+    #[serde(default, rename = "channels")]
+    pub channels: Vec<Channel>,
+    /// Workgroups to create or update at start.
+    #[serde(default, rename = "workgroups")]
+    pub workgroups: Vec<WorkgroupSeed>,
+    /// Users to create at start (existing users keep their password).
+    #[serde(default, rename = "users")]
+    pub users: Vec<UserSeed>,
+}
+
+/// Server settings.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Server {
+    /// API, webhooks and web desktop address.
+    #[serde(default = "default_listen")]
+    pub listen: SocketAddr,
+    /// Folder for the database and caches.
+    #[serde(default = "default_data_dir")]
+    pub data_dir: PathBuf,
+    /// Folder with connector plugins (`<plugin>.wasm`).
+    #[serde(default = "default_plugins_dir")]
+    pub plugins_dir: PathBuf,
+    /// Folder with the Rhai workflows.
+    #[serde(default = "default_workflows_dir")]
+    pub workflows_dir: PathBuf,
+    /// Limits for every plugin call.
+    #[serde(default)]
+    pub plugin_limits: PluginLimits,
+}
+
+/// Limits for every plugin call.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PluginLimits {
+    /// Linear memory a plugin instance may grow to, in MiB.
+    #[serde(default = "default_memory_mib")]
+    pub memory_mib: u64,
+    /// Wall-clock time one call may take, in ms (HTTP calls included).
+    #[serde(default = "default_call_timeout_ms")]
+    pub call_timeout_ms: u64,
+}
+
+impl Default for PluginLimits {
+    fn default() -> Self {
+        PluginLimits {
+            memory_mib: default_memory_mib(),
+            call_timeout_ms: default_call_timeout_ms(),
+        }
+    }
+}
+
+/// How a channel receives platform events.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum IngestMode {
+    /// The platform calls `/webhooks/<channel>`.
+    Webhook,
+    /// The host polls every `poll_interval_ms`.
+    Poll,
+    /// Both (the store dedupes).
+    Both,
+}
+
+/// One channel.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Channel {
+    /// Unique name; the webhook URL is `/webhooks/<name>`.
+    pub name: String,
+    /// Plugin file name without `.wasm`.
+    pub plugin: String,
+    /// Workgroup for public conversations.
+    pub workgroup: String,
+    /// Workgroup for direct messages (defaults to `workgroup`).
+    #[serde(default)]
+    pub dm_workgroup: Option<String>,
+    /// Workflow script handling this channel.
+    #[serde(default = "default_workflow")]
+    pub workflow: String,
+    /// Webhook, polling, or both.
+    #[serde(default = "default_ingest")]
+    pub ingest: IngestMode,
+    /// Poll interval (default 5000 ms).
+    #[serde(default = "default_poll_interval")]
+    pub poll_interval_ms: u64,
+    /// Most items fetched per poll (default 100).
+    #[serde(default = "default_post_limit")]
+    pub post_limit: u32,
+    /// Hosts the plugin may call, as `scheme://host[:port]`, `*` as a wildcard label.
+    #[serde(default)]
+    pub allowed_hosts: Vec<String>,
+    /// Plain settings the plugin reads.
+    #[serde(default)]
+    pub settings: BTreeMap<String, String>,
+    /// Secrets the plugin reads (`env:NAME` reads an environment variable).
+    #[serde(default)]
+    pub secrets: BTreeMap<String, String>,
+}
+
+impl Channel {
+    /// The direct-message workgroup.
+    pub fn dm_workgroup(&self) -> &str {
+        self.dm_workgroup.as_deref().unwrap_or(&self.workgroup)
+    }
+}
+
+/// A workgroup created at start.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkgroupSeed {
+    /// Unique name.
+    pub name: String,
+    /// Member usernames.
+    #[serde(default)]
+    pub members: Vec<String>,
+    /// Offer timeout (default 30 s).
+    #[serde(default = "default_alert_timeout")]
+    pub alert_timeout_ms: u64,
+    /// Utilization defaults per media type.
+    #[serde(default)]
+    pub utilization: UtilizationTable,
+}
+
+/// A user created at start.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserSeed {
+    /// Login name.
+    pub username: String,
+    /// Display name (defaults to the username).
+    #[serde(default)]
+    pub display_name: Option<String>,
+    /// Initial password (`env:NAME` allowed); existing users keep theirs.
+    pub password: String,
+    /// Rights: `agent`, `supervisor`, `social_media_admin`.
+    #[serde(default)]
+    pub rights: Vec<String>,
+}
+
+fn default_listen() -> SocketAddr {
+    "127.0.0.1:8080".parse().unwrap()
+}
+fn default_data_dir() -> PathBuf {
+    PathBuf::from("data")
+}
+fn default_plugins_dir() -> PathBuf {
+    PathBuf::from("target/plugins/dist")
+}
+fn default_workflows_dir() -> PathBuf {
+    PathBuf::from("workflows")
+}
+fn default_memory_mib() -> u64 {
+    64
+}
+fn default_call_timeout_ms() -> u64 {
+    10_000
+}
+fn default_workflow() -> String {
+    "default.rhai".into()
+}
+fn default_ingest() -> IngestMode {
+    IngestMode::Webhook
+}
+fn default_poll_interval() -> u64 {
+    5000
+}
+fn default_post_limit() -> u32 {
+    100
+}
+fn default_alert_timeout() -> u64 {
+    30_000
+}
+
+impl Config {
+    /// Reads, overrides from the environment, resolves `env:` secrets and validates.
+    pub fn load(path: &Path) -> Result<Config> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading config {}", path.display()))?;
+        Config::parse(&text).with_context(|| format!("in config {}", path.display()))
+    }
+
+    /// Like [`Config::load`], from text.
+    pub fn parse(text: &str) -> Result<Config> {
+        let mut config: Config = toml::from_str(text)?;
+        config.apply_env()?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn apply_env(&mut self) -> Result<()> {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        if let Some(v) = var("SWITCHBOARD_LISTEN") {
+            self.server.listen = v
+                .parse()
+                .with_context(|| format!("SWITCHBOARD_LISTEN={v}"))?;
+        }
+        if let Some(v) = var("SWITCHBOARD_DATA_DIR") {
+            self.server.data_dir = v.into();
+        }
+        if let Some(v) = var("SWITCHBOARD_PLUGINS_DIR") {
+            self.server.plugins_dir = v.into();
+        }
+        if let Some(v) = var("SWITCHBOARD_WORKFLOWS_DIR") {
+            self.server.workflows_dir = v.into();
+        }
+        for channel in &mut self.channels {
+            for (key, value) in channel.secrets.iter_mut() {
+                *value = resolve_env(value)
+                    .with_context(|| format!("channel `{}`: secret `{key}`", channel.name))?;
+            }
+        }
+        for user in &mut self.users {
+            user.password =
+                resolve_env(&user.password).with_context(|| format!("user `{}`", user.username))?;
+        }
+        Ok(())
+    }
+
+    /// Checks everything that does not need the plugins or scripts loaded.
+    pub fn validate(&self) -> Result<()> {
+        let mut names = std::collections::HashSet::new();
+        for ch in &self.channels {
+            if ch.name.is_empty()
+                || !ch
+                    .name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            {
+                bail!(
+                    "channel name `{}` must be non-empty letters, digits, - or _",
+                    ch.name
+                );
+            }
+            if !names.insert(&ch.name) {
+                bail!("channel `{}` is defined twice", ch.name);
+            }
+            if ch.poll_interval_ms < 100 {
+                bail!(
+                    "channel `{}`: poll_interval_ms must be at least 100",
+                    ch.name
+                );
+            }
+            if !(1..=1000).contains(&ch.post_limit) {
+                bail!("channel `{}`: post_limit must be within 1-1000", ch.name);
+            }
+            for host in &ch.allowed_hosts {
+                crate::connectors::allowlist::Pattern::parse(host)
+                    .with_context(|| format!("channel `{}`: allowed_hosts", ch.name))?;
+            }
+        }
+        let mut groups = std::collections::HashSet::new();
+        for g in &self.workgroups {
+            if !groups.insert(&g.name) {
+                bail!("workgroup `{}` is defined twice", g.name);
+            }
+            g.utilization
+                .validate()
+                .map_err(|e| anyhow::anyhow!("workgroup `{}`: {e}", g.name))?;
+            for m in &g.members {
+                if !self.users.iter().any(|u| &u.username == m) {
+                    tracing::debug!(workgroup = %g.name, member = %m, "member not seeded here; must exist in the database");
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Path of the database file.
+    pub fn database_path(&self) -> PathBuf {
+        self.server.data_dir.join("switchboard.db")
+    }
+}
+
+fn resolve_env(value: &str) -> Result<String> {
+    match value.strip_prefix("env:") {
+        Some(name) => {
+            std::env::var(name).with_context(|| format!("environment variable {name} is not set"))
+        }
+        None => Ok(value.to_owned()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = r#"
+        [server]
+        listen = "127.0.0.1:0"
+        [[channels]]
+        name = "facebook"
+        plugin = "facebook"
+        workgroup = "Social"
+        allowed_hosts = ["http://127.0.0.1:9090"]
+        [channels.secrets]
+        app_secret = "s"
+    "#;
+
+    #[test]
+    fn defaults_fill_the_gaps() {
+        let c = Config::parse(MINIMAL).unwrap();
+        let ch = &c.channels[0];
+        assert_eq!(ch.poll_interval_ms, 5000);
+        assert_eq!(ch.post_limit, 100);
+        assert_eq!(ch.workflow, "default.rhai");
+        assert_eq!(ch.dm_workgroup(), "Social");
+    }
+
+    #[test]
+    fn mistakes_are_named() {
+        let err = Config::parse(&MINIMAL.replace("plugin =", "plugn =")).unwrap_err();
+        assert!(format!("{err:#}").contains("plugn"), "{err:#}");
+        let twice =
+            format!("{MINIMAL}\n[[channels]]\nname=\"facebook\"\nplugin=\"x\"\nworkgroup=\"S\"\n");
+        assert!(format!("{:#}", Config::parse(&twice).unwrap_err()).contains("twice"));
+        let bad_host = MINIMAL.replace("http://127.0.0.1:9090", "http://x/path");
+        assert!(format!("{:#}", Config::parse(&bad_host).unwrap_err()).contains("allowed_hosts"));
+        let missing = MINIMAL.replace(
+            "app_secret = \"s\"",
+            "app_secret = \"env:SB_TEST_UNSET_VAR\"",
+        );
+        assert!(
+            format!("{:#}", Config::parse(&missing).unwrap_err()).contains("SB_TEST_UNSET_VAR")
+        );
+    }
+}

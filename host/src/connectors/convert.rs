@@ -1,0 +1,76 @@
+//! WIT types to the host's own event types.
+
+use super::bindings::types as wit;
+use crate::ingest::event::{Attachment, Event, InboundMessage};
+use crate::interactions::model::Visibility;
+
+pub fn visibility(v: wit::Visibility) -> Visibility {
+    match v {
+        wit::Visibility::Public => Visibility::Public,
+        wit::Visibility::Private => Visibility::Private,
+    }
+}
+
+pub fn wit_visibility(v: Visibility) -> wit::Visibility {
+    match v {
+        Visibility::Public => wit::Visibility::Public,
+        Visibility::Private => wit::Visibility::Private,
+    }
+}
+
+pub fn event(e: wit::Event) -> Event {
+    match e {
+        wit::Event::Message(m) => Event::Message(InboundMessage {
+            platform_message_id: m.platform_message_id,
+            thread_id: m.thread_id,
+            parent_id: m.parent_id,
+            visibility: visibility(m.visibility),
+            author_id: m.author.id,
+            author_name: m.author.name,
+            author_handle: m.author.handle,
+            text: m.text,
+            attachments: m
+                .attachments
+                .into_iter()
+                .map(|a| Attachment {
+                    kind: a.kind,
+                    url: a.url,
+                    mime_type: a.mime_type,
+                    caption: a.caption,
+                })
+                .collect(),
+            created_at: m.created_at,
+            language: m.language,
+            from_business: m.from_business,
+        }),
+        wit::Event::Edited(e) => Event::Edited {
+            platform_message_id: e.platform_message_id,
+            text: e.text,
+        },
+        wit::Event::Deleted(d) => Event::Deleted {
+            platform_message_id: d.platform_message_id,
+        },
+        wit::Event::Delivery(d) => Event::Delivery {
+            platform_message_id: d.platform_message_id,
+            state: match d.state {
+                wit::DeliveryState::Sent => "sent",
+                wit::DeliveryState::Delivered => "delivered",
+                wit::DeliveryState::Read => "read",
+                wit::DeliveryState::Failed => "failed",
+            }
+            .into(),
+            error: d.error,
+        },
+    }
+}
+
+pub fn error_text(e: &wit::ConnectorError) -> String {
+    match e {
+        wit::ConnectorError::InvalidConfig(m) => format!("invalid config: {m}"),
+        wit::ConnectorError::Unauthorized(m) => format!("unauthorized: {m}"),
+        wit::ConnectorError::RateLimited(ms) => format!("rate limited for {ms} ms"),
+        wit::ConnectorError::Transient(m) => format!("transient: {m}"),
+        wit::ConnectorError::Rejected(m) => format!("rejected: {m}"),
+        wit::ConnectorError::Unsupported(m) => format!("unsupported: {m}"),
+    }
+}

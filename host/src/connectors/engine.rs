@@ -1,0 +1,362 @@
+//! The wasmtime engine, the compiled-component cache and per-channel instances.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use sha2::{Digest, Sha256};
+use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::{Config, Engine, Store, StoreLimitsBuilder};
+
+use super::bindings::{Connector, types as wit};
+use super::convert;
+use super::host_api::{Grants, HostState};
+use crate::config::PluginLimits;
+use crate::ingest::event::Event;
+use crate::interactions::model::Visibility;
+
+/// How often the epoch advances; call deadlines are counted in these ticks.
+const TICK: Duration = Duration::from_millis(10);
+
+/// The one wasmtime engine of the host, with its linker and compiled-code cache.
+pub struct PluginEngine {
+    engine: Engine,
+    linker: Linker<HostState>,
+    cache_dir: PathBuf,
+    limits: PluginLimits,
+    stop: Arc<AtomicBool>,
+}
+
+impl Drop for PluginEngine {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+impl PluginEngine {
+    /// Creates the engine; compiled components are cached under `cache_dir`.
+    pub fn new(cache_dir: &Path, limits: PluginLimits) -> Result<Arc<PluginEngine>> {
+        let mut config = Config::new();
+        config.wasm_component_model(true);
+        config.epoch_interruption(true);
+        let engine = Engine::new(&config)?;
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
+        Connector::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let ticker_engine = engine.weak();
+        let ticker_stop = stop.clone();
+        std::thread::Builder::new()
+            .name("wasm-epoch".into())
+            .spawn(move || {
+                while !ticker_stop.load(Ordering::Relaxed) {
+                    std::thread::sleep(TICK);
+                    match ticker_engine.upgrade() {
+                        Some(engine) => engine.increment_epoch(),
+                        None => return,
+                    }
+                }
+            })?;
+        std::fs::create_dir_all(cache_dir)
+            .with_context(|| format!("creating plugin cache {}", cache_dir.display()))?;
+        Ok(Arc::new(PluginEngine {
+            engine,
+            linker,
+            cache_dir: cache_dir.to_owned(),
+            limits,
+            stop,
+        }))
+    }
+
+    /// Compiles a plugin file, or loads its compiled form from the cache.
+    pub fn load(&self, path: &Path) -> Result<Component> {
+        let bytes =
+            std::fs::read(path).with_context(|| format!("reading plugin {}", path.display()))?;
+        let hash = hex::encode(Sha256::digest(&bytes));
+        let cached = self.cache_dir.join(format!("{hash}.cwasm"));
+        if cached.exists() {
+            // SAFETY: the cache folder holds only files this engine serialized;
+            // wasmtime checks engine compatibility and refuses anything else.
+            match unsafe { Component::deserialize_file(&self.engine, &cached) } {
+                Ok(component) => return Ok(component),
+                Err(e) => tracing::warn!(error = %e, "ignoring stale compiled plugin cache"),
+            }
+        }
+        let component = Component::new(&self.engine, &bytes)
+            .map_err(anyhow::Error::from)
+            .with_context(|| format!("compiling plugin {}", path.display()))?;
+        if let Ok(serialized) = component.serialize() {
+            let tmp = cached.with_extension("tmp");
+            if std::fs::write(&tmp, serialized).is_ok() {
+                let _ = std::fs::rename(&tmp, &cached);
+            }
+        }
+        Ok(component)
+    }
+}
+
+/// Why a plugin call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CallError {
+    /// The plugin trapped, ran out of time or memory, twice in a row.
+    #[error("plugin `{plugin}` on channel `{channel}` failed: {message}")]
+    Trapped {
+        channel: String,
+        plugin: String,
+        message: String,
+    },
+    /// The plugin answered with an error.
+    #[error("plugin `{plugin}` on channel `{channel}`: {message}")]
+    Plugin {
+        channel: String,
+        plugin: String,
+        message: String,
+        retryable: bool,
+        retry_after_ms: Option<u64>,
+    },
+}
+
+impl CallError {
+    /// Whether trying again later may succeed.
+    pub fn retryable(&self) -> bool {
+        match self {
+            CallError::Trapped { .. } => true,
+            CallError::Plugin { retryable, .. } => *retryable,
+        }
+    }
+}
+
+/// A webhook answer and the events it carried.
+pub struct WebhookReply {
+    /// HTTP status for the platform.
+    pub status: u16,
+    /// Response headers.
+    pub headers: Vec<(String, String)>,
+    /// Response body.
+    pub body: Vec<u8>,
+    /// Events to store before answering.
+    pub events: Vec<Event>,
+}
+
+struct Live {
+    store: Store<HostState>,
+    bindings: Connector,
+}
+
+/// A plugin bound to one channel: its grants, its component and its live instance.
+pub struct ChannelConnector {
+    engine: Arc<PluginEngine>,
+    grants: Grants,
+    plugin_path: PathBuf,
+    component: RwLock<Component>,
+    live: Mutex<Option<Live>>,
+    platform: String,
+}
+
+impl ChannelConnector {
+    /// Loads the plugin for a channel and checks its configuration.
+    pub fn new(
+        engine: Arc<PluginEngine>,
+        plugin_path: &Path,
+        grants: Grants,
+    ) -> Result<ChannelConnector> {
+        let component = engine.load(plugin_path)?;
+        let mut connector = ChannelConnector {
+            engine,
+            grants,
+            plugin_path: plugin_path.to_owned(),
+            component: RwLock::new(component),
+            live: Mutex::new(None),
+            platform: String::new(),
+        };
+        let description = connector
+            .call("describe", |b, s| b.call_describe(s))
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        connector.platform = description.platform;
+        Ok(connector)
+    }
+
+    /// The channel's name.
+    pub fn channel(&self) -> &str {
+        &self.grants.channel
+    }
+
+    /// The platform family the plugin says it speaks.
+    pub fn platform(&self) -> &str {
+        &self.platform
+    }
+
+    /// The plugin file.
+    pub fn plugin_path(&self) -> &Path {
+        &self.plugin_path
+    }
+
+    /// Swaps in a new build of the plugin file; the next call runs on it.
+    pub fn reload(&self) -> Result<()> {
+        let component = self.engine.load(&self.plugin_path)?;
+        *self.component.write().unwrap() = component;
+        self.live.lock().unwrap().take();
+        Ok(())
+    }
+
+    /// Hands a webhook request to the plugin.
+    pub fn handle_webhook(
+        &self,
+        method: &str,
+        url: &str,
+        headers: Vec<(String, String)>,
+        body: Vec<u8>,
+    ) -> Result<WebhookReply, CallError> {
+        let request = wit::HttpRequest {
+            method: method.into(),
+            url: url.into(),
+            headers,
+            body,
+        };
+        let outcome =
+            self.call_checked("handle-webhook", |b, s| b.call_handle_webhook(s, &request))?;
+        Ok(WebhookReply {
+            status: outcome.response.status,
+            headers: outcome.response.headers,
+            body: outcome.response.body,
+            events: outcome.events.into_iter().map(convert::event).collect(),
+        })
+    }
+
+    /// Asks the plugin for events after `cursor`.
+    pub fn poll(
+        &self,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> Result<(Vec<Event>, Option<String>), CallError> {
+        let cursor = cursor.map(str::to_owned);
+        let result = self.call_checked("poll", |b, s| b.call_poll(s, cursor.as_deref(), limit))?;
+        Ok((
+            result.events.into_iter().map(convert::event).collect(),
+            result.next_cursor,
+        ))
+    }
+
+    /// Sends a reply; returns the platform's id for it.
+    pub fn send(
+        &self,
+        thread_id: &str,
+        reply_to: Option<&str>,
+        recipient_id: Option<&str>,
+        visibility: Visibility,
+        text: &str,
+        idempotency_key: &str,
+    ) -> Result<String, CallError> {
+        let message = wit::Outbound {
+            thread_id: thread_id.into(),
+            reply_to: reply_to.map(Into::into),
+            recipient_id: recipient_id.map(Into::into),
+            visibility: convert::wit_visibility(visibility),
+            text: text.into(),
+        };
+        let sent = self.call_checked("send", |b, s| b.call_send(s, &message, idempotency_key))?;
+        Ok(sent.platform_message_id)
+    }
+
+    /// Runs an export that returns `result<T, connector-error>`.
+    fn call_checked<T>(
+        &self,
+        what: &str,
+        f: impl Fn(
+            &Connector,
+            &mut Store<HostState>,
+        ) -> wasmtime::Result<Result<T, wit::ConnectorError>>,
+    ) -> Result<T, CallError> {
+        self.call(what, f)?.map_err(|e| {
+            let (retryable, retry_after_ms) = match &e {
+                wit::ConnectorError::Transient(_) => (true, None),
+                wit::ConnectorError::RateLimited(ms) => (true, Some(*ms)),
+                _ => (false, None),
+            };
+            CallError::Plugin {
+                channel: self.grants.channel.clone(),
+                plugin: self.grants.plugin.clone(),
+                message: format!("{what}: {}", convert::error_text(&e)),
+                retryable,
+                retry_after_ms,
+            }
+        })
+    }
+
+    /// Runs one export under the limits. A trap or timeout replaces the instance and the
+    /// call runs once more on the fresh one, so a plugin that failed once on bad luck (a
+    /// poisoned state, a leak) does not lose the work.
+    fn call<T>(
+        &self,
+        what: &str,
+        f: impl Fn(&Connector, &mut Store<HostState>) -> wasmtime::Result<T>,
+    ) -> Result<T, CallError> {
+        let mut slot = self.live.lock().unwrap();
+        let mut last_error = String::new();
+        for attempt in 1..=2 {
+            if slot.is_none() {
+                match self.instantiate() {
+                    Ok(live) => *slot = Some(live),
+                    Err(e) => {
+                        last_error = format!("instantiating: {e:#}");
+                        break;
+                    }
+                }
+            }
+            let live = slot.as_mut().expect("instance present");
+            let timeout = Duration::from_millis(self.engine.limits.call_timeout_ms);
+            live.store.data_mut().deadline = Instant::now() + timeout;
+            live.store
+                .set_epoch_deadline((timeout.as_millis() / TICK.as_millis()).max(1) as u64);
+            match f(&live.bindings, &mut live.store) {
+                Ok(value) => return Ok(value),
+                Err(e) => {
+                    last_error = format!("{e:?}");
+                    tracing::error!(
+                        channel = %self.grants.channel,
+                        plugin = %self.grants.plugin,
+                        call = what,
+                        attempt,
+                        error = %last_error,
+                        "plugin trapped; replacing its instance"
+                    );
+                    *slot = None;
+                }
+            }
+        }
+        Err(CallError::Trapped {
+            channel: self.grants.channel.clone(),
+            plugin: self.grants.plugin.clone(),
+            message: format!("{what}: {last_error}"),
+        })
+    }
+
+    fn instantiate(&self) -> Result<Live> {
+        let limits = StoreLimitsBuilder::new()
+            .memory_size((self.engine.limits.memory_mib << 20) as usize)
+            .instances(64)
+            .tables(64)
+            .memories(16)
+            .build();
+        let mut store = Store::new(
+            &self.engine.engine,
+            HostState::new(self.grants.clone(), limits),
+        );
+        store.limiter(|s| &mut s.limits);
+        store.set_epoch_deadline(
+            (self.engine.limits.call_timeout_ms / TICK.as_millis() as u64).max(1),
+        );
+        let component = self.component.read().unwrap().clone();
+        let bindings = Connector::instantiate(&mut store, &component, &self.engine.linker)?;
+        store.data_mut().deadline =
+            Instant::now() + Duration::from_millis(self.engine.limits.call_timeout_ms);
+        if let Err(e) = bindings.call_configure(&mut store)? {
+            anyhow::bail!("configure: {}", convert::error_text(&e));
+        }
+        Ok(Live { store, bindings })
+    }
+}
+
+pub use super::host_api::Grants as ChannelGrants;

@@ -1,0 +1,196 @@
+//! What the host gives a plugin: the WIT imports, each scoped to the plugin's channel.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use wasmtime::StoreLimits;
+use wasmtime::component::ResourceTable;
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+use super::allowlist::{self, Pattern};
+use super::bindings::switchboard::connector::{clock, config, http, kv, log, types};
+use crate::store::{Store, queries};
+
+/// Largest HTTP response body handed to a plugin.
+const MAX_RESPONSE_BYTES: usize = 16 << 20;
+
+/// What a plugin instance may use, fixed when the channel is configured.
+#[derive(Clone)]
+pub struct Grants {
+    /// Channel name (scope of kv, config and logs).
+    pub channel: String,
+    /// Plugin name (for logs).
+    pub plugin: String,
+    /// Plain settings.
+    pub settings: Arc<BTreeMap<String, String>>,
+    /// Secrets.
+    pub secrets: Arc<BTreeMap<String, String>>,
+    /// Hosts it may call.
+    pub allowed_hosts: Arc<Vec<Pattern>>,
+    /// Persistent storage for kv.
+    pub store: Store,
+    /// Shared HTTP client.
+    pub http: reqwest::Client,
+    /// Runtime used to drive HTTP calls from the blocking plugin thread.
+    pub runtime: tokio::runtime::Handle,
+}
+
+/// The data of one plugin instance's wasmtime store.
+pub struct HostState {
+    pub grants: Grants,
+    pub limits: StoreLimits,
+    /// End of the current call; HTTP calls get only the time that is left.
+    pub deadline: Instant,
+    wasi: WasiCtx,
+    table: ResourceTable,
+}
+
+impl HostState {
+    pub fn new(grants: Grants, limits: StoreLimits) -> HostState {
+        // No files, no environment, no sockets: WASI only backs std's clocks, random
+        // numbers and stderr (where a panic message goes).
+        let wasi = WasiCtx::builder().inherit_stderr().build();
+        HostState {
+            grants,
+            limits,
+            deadline: Instant::now(),
+            wasi,
+            table: ResourceTable::new(),
+        }
+    }
+}
+
+impl WasiView for HostState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl types::Host for HostState {}
+
+impl http::Host for HostState {
+    fn fetch(&mut self, request: types::HttpRequest) -> Result<types::HttpResponse, String> {
+        let url: reqwest::Url = request
+            .url
+            .parse()
+            .map_err(|e| format!("bad url `{}`: {e}", request.url))?;
+        if !allowlist::allowed(&self.grants.allowed_hosts, &url) {
+            tracing::warn!(channel = %self.grants.channel, plugin = %self.grants.plugin, %url,
+                "plugin called a host that is not on its allowlist");
+            return Err(format!(
+                "host of `{url}` is not on this channel's allowed_hosts"
+            ));
+        }
+        let left = self.deadline.saturating_duration_since(Instant::now());
+        if left < Duration::from_millis(5) {
+            return Err("no time left in this plugin call".into());
+        }
+        let method = reqwest::Method::from_bytes(request.method.as_bytes())
+            .map_err(|_| format!("bad method `{}`", request.method))?;
+        let mut builder = self
+            .grants
+            .http
+            .request(method, url)
+            .timeout(left)
+            .body(request.body);
+        for (name, value) in request.headers {
+            builder = builder.header(name, value);
+        }
+        self.grants.runtime.block_on(async move {
+            let response = builder.send().await.map_err(|e| format!("http: {e}"))?;
+            let status = response.status().as_u16();
+            let headers = response
+                .headers()
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        k.as_str().to_owned(),
+                        String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                    )
+                })
+                .collect();
+            let body = response
+                .bytes()
+                .await
+                .map_err(|e| format!("http body: {e}"))?;
+            if body.len() > MAX_RESPONSE_BYTES {
+                return Err(format!(
+                    "response of {} bytes is over the limit",
+                    body.len()
+                ));
+            }
+            Ok(types::HttpResponse {
+                status,
+                headers,
+                body: body.to_vec(),
+            })
+        })
+    }
+}
+
+impl clock::Host for HostState {
+    fn now_millis(&mut self) -> i64 {
+        crate::store::now_ms()
+    }
+}
+
+impl log::Host for HostState {
+    fn write(&mut self, level: log::Level, message: String) {
+        let (channel, plugin) = (&self.grants.channel, &self.grants.plugin);
+        match level {
+            log::Level::Trace => tracing::trace!(%channel, %plugin, "{message}"),
+            log::Level::Debug => tracing::debug!(%channel, %plugin, "{message}"),
+            log::Level::Info => tracing::info!(%channel, %plugin, "{message}"),
+            log::Level::Warn => tracing::warn!(%channel, %plugin, "{message}"),
+            log::Level::Error => tracing::error!(%channel, %plugin, "{message}"),
+        }
+    }
+}
+
+impl kv::Host for HostState {
+    fn get(&mut self, key: String) -> Option<Vec<u8>> {
+        let channel = self.grants.channel.clone();
+        self.grants
+            .store
+            .read_blocking(|c| queries::kv_get(c, &channel, &key))
+            .unwrap_or_else(|e| {
+                tracing::error!(%channel, error = %e, "plugin kv read failed");
+                None
+            })
+    }
+
+    fn set(&mut self, key: String, value: Vec<u8>) {
+        self.put(key, Some(value));
+    }
+
+    fn delete(&mut self, key: String) {
+        self.put(key, None);
+    }
+}
+
+impl HostState {
+    fn put(&mut self, key: String, value: Option<Vec<u8>>) {
+        let channel = self.grants.channel.clone();
+        let result = self
+            .grants
+            .store
+            .write_blocking(move |c| queries::kv_put(c, &channel, &key, value.as_deref()));
+        if let Err(e) = result {
+            tracing::error!(channel = %self.grants.channel, error = %e, "plugin kv write failed");
+        }
+    }
+}
+
+impl config::Host for HostState {
+    fn get(&mut self, key: String) -> Option<String> {
+        self.grants.settings.get(&key).cloned()
+    }
+
+    fn secret(&mut self, key: String) -> Option<String> {
+        self.grants.secrets.get(&key).cloned()
+    }
+}

@@ -1,0 +1,14 @@
+//! Connector plugins: WebAssembly components that speak one platform's wire format.
+//!
+//! One wasmtime [`engine::PluginEngine`] compiles each plugin file once (cached on disk)
+//! and creates an instance per channel. Every call runs under a memory limit and a
+//! deadline; a plugin that traps or overruns is logged with its channel and plugin name,
+//! its instance is thrown away, and the call is retried on a fresh one.
+
+pub mod allowlist;
+mod bindings;
+mod convert;
+pub mod engine;
+mod host_api;
+
+pub use engine::{CallError, ChannelConnector, PluginEngine, WebhookReply};

@@ -1,0 +1,149 @@
+//! `switchboard demo`: the host, the platform emulator and a seeded organisation, on the
+//! embedded defaults, with synthetic customers unless `--no-traffic`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+
+use crate::config::Config;
+use crate::emulator::{Emulator, EmulatorConfig, FacebookPage};
+
+/// The embedded demo configuration.
+pub const DEMO_CONFIG: &str = include_str!("demo.toml");
+/// The demo page.
+pub const PAGE_ID: &str = "1001";
+/// Its app secret (signs webhooks).
+pub const APP_SECRET: &str = "demo-app-secret";
+/// Its verify token (webhook handshake).
+pub const VERIFY_TOKEN: &str = "demo-verify";
+/// Its page access token.
+pub const ACCESS_TOKEN: &str = "demo-page-token";
+
+/// Flags of `switchboard demo`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct DemoArgs {
+    /// API and web desktop address.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Platform emulator address.
+    #[arg(long, default_value = "127.0.0.1:9090")]
+    pub emulator_listen: SocketAddr,
+    /// Where the demo keeps its database.
+    #[arg(long, default_value = "data/demo")]
+    pub data_dir: PathBuf,
+    /// No synthetic customers.
+    #[arg(long)]
+    pub no_traffic: bool,
+}
+
+/// The emulator's demo page.
+pub fn emulator_config() -> EmulatorConfig {
+    EmulatorConfig {
+        facebook_pages: vec![FacebookPage {
+            page_id: PAGE_ID.into(),
+            name: "Acme Outfitters".into(),
+            app_secret: APP_SECRET.into(),
+            access_token: Some(ACCESS_TOKEN.into()),
+        }],
+    }
+}
+
+/// The demo config pointed at a host and an emulator address.
+pub fn config(listen: SocketAddr, emulator: SocketAddr, data_dir: PathBuf) -> Result<Config> {
+    let mut config = Config::parse(DEMO_CONFIG).context("embedded demo config")?;
+    config.server.listen = listen;
+    config.server.data_dir = data_dir;
+    for ch in &mut config.channels {
+        ch.settings
+            .insert("graph_base_url".into(), format!("http://{emulator}/v19.0"));
+        ch.allowed_hosts = vec![format!("http://{emulator}")];
+    }
+    Ok(config)
+}
+
+/// Runs the demo until Ctrl-C.
+pub async fn run(args: DemoArgs) -> Result<()> {
+    let emulator = Emulator::new(emulator_config());
+    let em_listener = tokio::net::TcpListener::bind(args.emulator_listen)
+        .await
+        .with_context(|| format!("emulator: listening on {}", args.emulator_listen))?;
+    let em_addr = em_listener.local_addr()?;
+    tokio::spawn(emulator.clone().serve(em_listener));
+
+    let config = config(args.listen, em_addr, args.data_dir.clone())?;
+    let running = crate::app::start(config).await?;
+    let host = running.addr;
+    emulator
+        .subscribe_facebook(
+            PAGE_ID,
+            &format!("http://{host}/webhooks/facebook"),
+            VERIFY_TOKEN,
+        )
+        .await
+        .context("subscribing the demo page's webhook")?;
+
+    println!();
+    println!("  Switchboard demo is running.");
+    println!("  Agent desktop:  http://{host}/   (agent1 / demo, agent2 / demo)");
+    println!("  Also:           admin / demo, super / demo");
+    println!("  API:            http://{host}/api/v1/openapi.json");
+    println!("  Emulator:       http://{em_addr}/_emulator/outbound   (page {PAGE_ID})");
+    println!("  Post a comment: curl -XPOST http://{em_addr}/_emulator/facebook/comments \\");
+    println!("                    -H 'content-type: application/json' \\");
+    println!(
+        "                    -d '{{\"page_id\":\"{PAGE_ID}\",\"author_name\":\"Ann\",\"text\":\"Where is my order?\"}}'"
+    );
+    println!("  Data:           {}", args.data_dir.display());
+    println!();
+
+    if !args.no_traffic {
+        tokio::spawn(traffic(em_addr));
+    }
+    tokio::signal::ctrl_c().await?;
+    running.shutdown().await;
+    Ok(())
+}
+
+/// Synthetic customers: a new post now and then, and comments under it.
+async fn traffic(emulator: SocketAddr) {
+    const CUSTOMERS: &[(&str, &str)] = &[
+        ("Ann Lee", "My order #1042 still hasn't shipped. Any news?"),
+        ("Bo Chen", "Love the new jackets! Do you ship to Canada? 🇨🇦"),
+        (
+            "Chloé Martin",
+            "La fermeture éclair de mon sac est cassée 😞",
+        ),
+        ("Dev Patel", "Is the store on Main St open on Sunday?"),
+        ("Eva Novak", "Third time asking: where is my refund??"),
+    ];
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("http client");
+    let url = format!("http://{emulator}/_emulator/facebook/comments");
+    let mut i = 0usize;
+    loop {
+        tokio::time::sleep(Duration::from_secs(20)).await;
+        let (name, text) = CUSTOMERS[i % CUSTOMERS.len()];
+        i += 1;
+        let post = client
+            .post(&url)
+            .json(&serde_json::json!({ "page_id": PAGE_ID, "author_name": "Acme Outfitters", "text": format!("Weekly update #{i}: new arrivals are in!") }))
+            .send()
+            .await;
+        let Ok(post) = post else { continue };
+        let Ok(body) = post.json::<serde_json::Value>().await else {
+            continue;
+        };
+        let Some(post_id) = body["post_id"].as_str() else {
+            continue;
+        };
+        let _ = client
+            .post(&url)
+            .json(&serde_json::json!({ "page_id": PAGE_ID, "post_id": post_id, "parent_id": post_id, "author_name": name, "text": text }))
+            .send()
+            .await;
+    }
+}

@@ -1,0 +1,86 @@
+//! `/webhooks/{channel}`: the platform calls us.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+
+use super::Pipeline;
+use crate::app::App;
+
+/// Hands the raw request to the channel's plugin (it checks signatures and answers
+/// handshakes), stores the events it returns, and only then answers the platform. Any
+/// failure answers 5xx so the platform delivers again; the store dedupes the retry.
+pub async fn receive(
+    State(app): State<Arc<App>>,
+    Path(channel): Path<String>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let Some(runtime) = app.channels.get(&channel).cloned() else {
+        return (
+            StatusCode::NOT_FOUND,
+            format!("no channel named `{channel}`"),
+        )
+            .into_response();
+    };
+    let headers: Vec<(String, String)> = headers
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().to_owned(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect();
+    let url = uri
+        .path_and_query()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_default();
+    let app2 = app.clone();
+    let result = tokio::task::spawn_blocking(move || {
+        let reply =
+            runtime
+                .connector
+                .handle_webhook(method.as_str(), &url, headers, body.to_vec())?;
+        let success = (200..300).contains(&reply.status);
+        let events = if success { reply.events } else { Vec::new() };
+        let decided = Pipeline::decide(&app2, &runtime, events);
+        Ok::<_, crate::connectors::CallError>((reply.status, reply.headers, reply.body, decided))
+    })
+    .await;
+    let (status, reply_headers, reply_body, decided) = match result {
+        Ok(Ok(parts)) => parts,
+        Ok(Err(e)) => {
+            tracing::error!(%channel, error = %e, "webhook not processed");
+            return (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "plugin failed; deliver again",
+            )
+                .into_response();
+        }
+        Err(e) => {
+            tracing::error!(%channel, error = %e, "webhook task failed");
+            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        }
+    };
+    if let Err(e) = Pipeline::accept(&app, &channel, decided, None).await {
+        tracing::error!(%channel, error = %format!("{e:#}"), "webhook events not stored");
+        return (StatusCode::SERVICE_UNAVAILABLE, "not stored; deliver again").into_response();
+    }
+    let mut response = (
+        StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
+        reply_body,
+    )
+        .into_response();
+    for (name, value) in reply_headers {
+        if let (Ok(name), Ok(value)) = (HeaderName::try_from(name), HeaderValue::try_from(value)) {
+            response.headers_mut().insert(name, value);
+        }
+    }
+    response
+}

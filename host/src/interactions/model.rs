@@ -1,0 +1,169 @@
+//! The interaction: one unit of routed work, and its transcript.
+
+use serde::{Deserialize, Serialize};
+
+/// Where an interaction is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum State {
+    /// Waiting in its workgroup's queue.
+    Queued,
+    /// Offered to an agent who has not picked it up yet.
+    Alerting,
+    /// Being worked by its agent.
+    Connected,
+    /// Put aside by its agent; still counts against utilization.
+    Held,
+    /// Finished.
+    Disconnected,
+}
+
+impl State {
+    /// The name stored in the database and shown in the API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Queued => "queued",
+            State::Alerting => "alerting",
+            State::Connected => "connected",
+            State::Held => "held",
+            State::Disconnected => "disconnected",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(s: &str) -> Option<State> {
+        Some(match s {
+            "queued" => State::Queued,
+            "alerting" => State::Alerting,
+            "connected" => State::Connected,
+            "held" => State::Held,
+            "disconnected" => State::Disconnected,
+            _ => return None,
+        })
+    }
+}
+
+/// The kind of routed work.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MediaType {
+    /// Public: posts, comments, tweets, replies.
+    SocialConversation,
+    /// Private: Messenger, X direct messages, WhatsApp, Apple Messages.
+    SocialDirectMessage,
+}
+
+impl MediaType {
+    /// The name stored in the database, used in scripts and in the API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MediaType::SocialConversation => "social_conversation",
+            MediaType::SocialDirectMessage => "social_direct_message",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(s: &str) -> Option<MediaType> {
+        match s {
+            "social_conversation" => Some(MediaType::SocialConversation),
+            "social_direct_message" => Some(MediaType::SocialDirectMessage),
+            _ => None,
+        }
+    }
+}
+
+/// Public (everyone sees it) or private (business and customer only).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Visibility {
+    /// A comment, a tweet.
+    Public,
+    /// A direct message, a private reply.
+    Private,
+}
+
+impl Visibility {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Visibility::Public => "public",
+            Visibility::Private => "private",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(s: &str) -> Visibility {
+        if s == "private" {
+            Visibility::Private
+        } else {
+            Visibility::Public
+        }
+    }
+}
+
+/// An interaction as the API shows it.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct Interaction {
+    /// Interaction id.
+    pub id: i64,
+    /// Current state.
+    pub state: State,
+    /// Social conversation or social direct message.
+    pub media_type: MediaType,
+    /// The channel it came in on.
+    pub channel: String,
+    /// The thread (post id, conversation id) on the platform.
+    pub thread_id: String,
+    /// The workgroup whose queue it is in.
+    pub workgroup: String,
+    /// Queue priority: higher is served first.
+    pub priority: i64,
+    /// Username of the agent it is offered or assigned to.
+    pub assigned_to: Option<String>,
+    /// The customer's platform id.
+    pub customer_id: String,
+    /// The customer's display name.
+    pub customer_name: String,
+    /// Workflow version the interaction started on.
+    pub workflow_version: i64,
+    /// Creation time, unix ms.
+    pub created_at: i64,
+    /// Time it (last) entered the queue, unix ms.
+    pub queued_at: i64,
+    /// Last change, unix ms.
+    pub updated_at: i64,
+    /// Internal id of the assigned agent.
+    #[serde(skip)]
+    pub assigned_user_id: Option<i64>,
+}
+
+/// One message of a transcript.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct TranscriptMessage {
+    /// `inbound` (from the customer) or `outbound` (from the business).
+    pub direction: String,
+    /// The text, exactly as sent.
+    pub text: String,
+    /// Display name of the writer.
+    pub author: String,
+    /// Platform time of the message, unix ms.
+    pub created_at: i64,
+    /// The platform's id of the message.
+    pub platform_message_id: String,
+    /// What it answers, when the platform threads messages.
+    pub parent_id: Option<String>,
+    /// Public or private.
+    pub visibility: Visibility,
+    /// True when the platform reported it removed; its content is erased.
+    pub deleted: bool,
+}
+
+/// An interaction with its transcript, the detail view.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct InteractionDetail {
+    /// The interaction.
+    #[serde(flatten)]
+    pub interaction: Interaction,
+    /// Its messages, oldest first.
+    pub messages: Vec<TranscriptMessage>,
+}

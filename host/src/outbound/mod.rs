@@ -1,0 +1,202 @@
+//! Outbound: agents' replies carried back to the platform.
+//!
+//! A reply goes into the outbox (durable) before the first attempt. Transient failures
+//! are retried with backoff using the same idempotency key; replies still pending at a
+//! restart are resumed. A reply is added to the transcript once the platform accepted it.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Result;
+
+use crate::app::App;
+use crate::interactions::ActionError;
+use crate::interactions::model::{State, Visibility};
+use crate::store::outbox::{self, OutboundReply};
+use crate::store::{directory, now_ms, queries};
+
+/// Longest reply text accepted.
+const MAX_TEXT: usize = 8000;
+/// Attempts before a reply is marked failed.
+const MAX_ATTEMPTS: i64 = 6;
+
+/// Stores an agent's reply and makes the first attempt to send it.
+pub async fn reply(
+    app: &Arc<App>,
+    user: &directory::User,
+    id: i64,
+    text: String,
+    visibility: Visibility,
+) -> Result<OutboundReply, ActionError> {
+    if text.trim().is_empty() {
+        return Err(ActionError::Invalid("reply text is empty".into()));
+    }
+    if text.chars().count() > MAX_TEXT {
+        return Err(ActionError::Invalid(format!(
+            "reply text is over {MAX_TEXT} characters"
+        )));
+    }
+    if !app.interactions.holds(user.id, id) {
+        return Err(ActionError::NotFound(id));
+    }
+    let user_id = user.id;
+    let reply = app
+        .store
+        .write(move |c| {
+            let ix = queries::interaction(c, id)?
+                .ok_or_else(|| anyhow::anyhow!("interaction {id} vanished"))?;
+            if ix.state != State::Connected {
+                return Ok(Err(format!(
+                    "interaction {id} is {}; pick it up first",
+                    ix.state.as_str()
+                )));
+            }
+            let (reply_to, recipient) = queries::last_customer_message(c, id)?.unzip();
+            let mut reply = OutboundReply {
+                id: 0,
+                idempotency_key: uuid::Uuid::new_v4().to_string(),
+                interaction_id: id,
+                channel: ix.channel,
+                thread_id: ix.thread_id,
+                reply_to,
+                recipient_id: recipient,
+                visibility,
+                text,
+                state: "pending".into(),
+                attempts: 0,
+                platform_message_id: None,
+                last_error: None,
+                author_user_id: Some(user_id),
+            };
+            reply.id = outbox::enqueue(c, &reply, now_ms())?;
+            Ok(Ok(reply))
+        })
+        .await?
+        .map_err(ActionError::Conflict)?;
+    let sent = attempt(app, reply).await;
+    Ok(sent)
+}
+
+/// Resumes every reply that was pending when the host stopped.
+pub async fn resume_pending(app: &Arc<App>) -> Result<()> {
+    let pending = app.store.read(outbox::pending).await?;
+    for reply in pending {
+        let app = app.clone();
+        tokio::spawn(async move {
+            attempt(&app, reply).await;
+        });
+    }
+    Ok(())
+}
+
+/// One attempt now; on a transient failure, further attempts in the background.
+async fn attempt(app: &Arc<App>, reply: OutboundReply) -> OutboundReply {
+    let result = send_once(app, &reply).await;
+    match result {
+        Ok(()) => reload(app, reply).await,
+        Err(retry_in) => {
+            if let Some(delay) = retry_in {
+                let (app, mut next) = (app.clone(), reply.clone());
+                next.attempts += 1;
+                tokio::spawn(retry_loop(app, next, delay));
+            }
+            reload(app, reply).await
+        }
+    }
+}
+
+async fn retry_loop(app: Arc<App>, mut reply: OutboundReply, mut delay: Duration) {
+    loop {
+        tokio::time::sleep(delay).await;
+        match send_once(&app, &reply).await {
+            Ok(()) | Err(None) => return,
+            Err(Some(next)) => {
+                reply.attempts += 1;
+                delay = next.max(delay * 2).min(Duration::from_secs(300));
+            }
+        }
+    }
+}
+
+/// Sends once and records the result. `Err(Some(delay))`: try again after `delay`;
+/// `Err(None)`: gave up.
+async fn send_once(app: &Arc<App>, reply: &OutboundReply) -> Result<(), Option<Duration>> {
+    let Some(channel) = app.channels.get(&reply.channel).cloned() else {
+        tracing::error!(channel = %reply.channel, reply = reply.id, "reply for an unknown channel");
+        return Err(None);
+    };
+    let r = reply.clone();
+    let outcome = tokio::task::spawn_blocking(move || {
+        channel.connector.send(
+            &r.thread_id,
+            r.reply_to.as_deref(),
+            r.recipient_id.as_deref(),
+            r.visibility,
+            &r.text,
+            &r.idempotency_key,
+        )
+    })
+    .await;
+    let now = now_ms();
+    match outcome {
+        Ok(Ok(platform_id)) => {
+            let (r, author) = (reply.clone(), reply.author_user_id);
+            let saved = app
+                .store
+                .write(move |c| {
+                    let name = match author {
+                        Some(uid) => directory::users(c)?
+                            .into_iter()
+                            .find(|u| u.id == uid)
+                            .map(|u| u.display_name)
+                            .unwrap_or_else(|| "agent".into()),
+                        None => "agent".into(),
+                    };
+                    outbox::mark_sent(c, &r, &platform_id, &name, now)
+                })
+                .await;
+            if let Err(e) = saved {
+                // The platform has it; recording failed. The next webhook echo stores it.
+                tracing::error!(reply = reply.id, error = %e, "reply sent but not recorded");
+            }
+            app.interactions.notify_changed(reply.interaction_id).await;
+            Ok(())
+        }
+        Ok(Err(e)) => {
+            let attempts = reply.attempts + 1;
+            let give_up = !e.retryable() || attempts >= MAX_ATTEMPTS;
+            let (id, msg) = (reply.id, e.to_string());
+            tracing::warn!(reply = reply.id, channel = %reply.channel, error = %msg, give_up, "reply attempt failed");
+            let _ = app
+                .store
+                .write(move |c| outbox::attempt_failed(c, id, &msg, give_up, now))
+                .await;
+            if give_up {
+                Err(None)
+            } else {
+                let wait = match &e {
+                    crate::connectors::CallError::Plugin {
+                        retry_after_ms: Some(ms),
+                        ..
+                    } => Duration::from_millis(*ms),
+                    _ => Duration::from_millis(500 << attempts.min(8)),
+                };
+                Err(Some(wait))
+            }
+        }
+        Err(join) => {
+            tracing::error!(reply = reply.id, error = %join, "reply task failed");
+            Err(Some(Duration::from_secs(1)))
+        }
+    }
+}
+
+async fn reload(app: &Arc<App>, reply: OutboundReply) -> OutboundReply {
+    let id = reply.id;
+    app.store
+        .read(move |c| outbox::get(c, id))
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or(reply)
+}

@@ -1,0 +1,71 @@
+//! Utilization: how much of an agent one interaction of a media type takes.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::interactions::model::MediaType;
+
+/// The share of an agent one interaction takes, and how many of a type they may hold.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Utilization {
+    /// Percent of the agent one interaction of this type uses (0-100).
+    pub percent: u32,
+    /// Most interactions of this type the agent may hold at once (1-25).
+    pub max: u32,
+}
+
+impl Default for Utilization {
+    /// Social work is light: four at a time by default.
+    fn default() -> Self {
+        Utilization {
+            percent: 25,
+            max: 4,
+        }
+    }
+}
+
+/// Utilization settings per media type, with the default for types not listed.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct UtilizationTable {
+    /// Settings by media type name.
+    #[serde(flatten)]
+    pub by_type: HashMap<String, Utilization>,
+}
+
+impl UtilizationTable {
+    /// The setting for `media`.
+    pub fn get(&self, media: MediaType) -> Utilization {
+        self.by_type
+            .get(media.as_str())
+            .copied()
+            .unwrap_or_default()
+    }
+
+    /// Reads a workgroup's stored JSON; anything unreadable falls back to the defaults.
+    pub fn from_json(value: &serde_json::Value) -> UtilizationTable {
+        serde_json::from_value(value.clone()).unwrap_or_default()
+    }
+
+    /// Checks the bounds: percent 0-100, max 1-25.
+    pub fn validate(&self) -> Result<(), String> {
+        for (media, u) in &self.by_type {
+            if MediaType::parse(media).is_none() {
+                return Err(format!("unknown media type `{media}` in utilization"));
+            }
+            if u.percent > 100 {
+                return Err(format!(
+                    "utilization of {media}: percent {} is over 100",
+                    u.percent
+                ));
+            }
+            if !(1..=25).contains(&u.max) {
+                return Err(format!(
+                    "utilization of {media}: max {} is not within 1-25",
+                    u.max
+                ));
+            }
+        }
+        Ok(())
+    }
+}

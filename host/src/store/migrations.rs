@@ -1,0 +1,147 @@
+//! Schema migrations. Each entry runs once, in order, inside one transaction; the applied
+//! version is kept in `PRAGMA user_version` so a database is never migrated twice.
+
+use rusqlite::Connection;
+
+/// The migrations, oldest first. Never edit a released entry: append a new one.
+const MIGRATIONS: &[&str] = &[
+    // 1: the end-to-end path: people, channels, interactions, transcript, outbox.
+    r#"
+    CREATE TABLE users (
+        id            INTEGER PRIMARY KEY,
+        username      TEXT NOT NULL UNIQUE,
+        display_name  TEXT NOT NULL,
+        password_hash TEXT NOT NULL,
+        rights        TEXT NOT NULL DEFAULT '[]',
+        status        TEXT NOT NULL DEFAULT 'away',
+        status_at     INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE sessions (
+        token      TEXT PRIMARY KEY,
+        user_id    INTEGER NOT NULL REFERENCES users(id),
+        created_at INTEGER NOT NULL
+    );
+    CREATE TABLE workgroups (
+        id               INTEGER PRIMARY KEY,
+        name             TEXT NOT NULL UNIQUE,
+        alert_timeout_ms INTEGER NOT NULL DEFAULT 30000,
+        utilization      TEXT NOT NULL DEFAULT '{}'
+    );
+    CREATE TABLE workgroup_members (
+        workgroup_id INTEGER NOT NULL REFERENCES workgroups(id) ON DELETE CASCADE,
+        user_id      INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        PRIMARY KEY (workgroup_id, user_id)
+    );
+    CREATE TABLE channel_cursors (
+        channel    TEXT PRIMARY KEY,
+        cursor     TEXT NOT NULL,
+        updated_at INTEGER NOT NULL
+    );
+    CREATE TABLE plugin_kv (
+        channel TEXT NOT NULL,
+        key     TEXT NOT NULL,
+        value   BLOB NOT NULL,
+        PRIMARY KEY (channel, key)
+    );
+    CREATE TABLE interactions (
+        id               INTEGER PRIMARY KEY,
+        channel          TEXT NOT NULL,
+        thread_id        TEXT NOT NULL,
+        media_type       TEXT NOT NULL,
+        state            TEXT NOT NULL,
+        workgroup        TEXT NOT NULL,
+        priority         INTEGER NOT NULL DEFAULT 0,
+        assigned_to      INTEGER REFERENCES users(id),
+        customer_id      TEXT NOT NULL,
+        customer_name    TEXT NOT NULL,
+        workflow_version INTEGER NOT NULL DEFAULT 0,
+        created_at       INTEGER NOT NULL,
+        queued_at        INTEGER NOT NULL,
+        updated_at       INTEGER NOT NULL
+    );
+    -- At most one live interaction per thread: the join-or-create of ingest relies on it.
+    CREATE UNIQUE INDEX interactions_live_thread ON interactions(channel, thread_id)
+        WHERE state <> 'disconnected';
+    CREATE INDEX interactions_state ON interactions(state);
+    CREATE TABLE messages (
+        id                  INTEGER PRIMARY KEY,
+        channel             TEXT NOT NULL,
+        platform_message_id TEXT NOT NULL,
+        interaction_id      INTEGER REFERENCES interactions(id),
+        thread_id           TEXT NOT NULL,
+        parent_id           TEXT,
+        direction           TEXT NOT NULL,
+        visibility          TEXT NOT NULL,
+        author_id           TEXT NOT NULL,
+        author_name         TEXT NOT NULL,
+        author_handle       TEXT,
+        text                TEXT NOT NULL,
+        attachments         TEXT NOT NULL DEFAULT '[]',
+        language            TEXT,
+        from_business       INTEGER NOT NULL DEFAULT 0,
+        deleted             INTEGER NOT NULL DEFAULT 0,
+        created_at          INTEGER NOT NULL,
+        stored_at           INTEGER NOT NULL,
+        UNIQUE (channel, platform_message_id)
+    );
+    CREATE INDEX messages_interaction ON messages(interaction_id);
+    CREATE TABLE interaction_events (
+        id             INTEGER PRIMARY KEY,
+        interaction_id INTEGER NOT NULL REFERENCES interactions(id),
+        at             INTEGER NOT NULL,
+        kind           TEXT NOT NULL,
+        state          TEXT NOT NULL,
+        user_id        INTEGER,
+        detail         TEXT
+    );
+    CREATE INDEX interaction_events_ix ON interaction_events(interaction_id);
+    CREATE TABLE outbound (
+        id                  INTEGER PRIMARY KEY,
+        idempotency_key     TEXT NOT NULL UNIQUE,
+        interaction_id      INTEGER NOT NULL REFERENCES interactions(id),
+        channel             TEXT NOT NULL,
+        thread_id           TEXT NOT NULL,
+        reply_to            TEXT,
+        recipient_id        TEXT,
+        visibility          TEXT NOT NULL,
+        text                TEXT NOT NULL,
+        author_user_id      INTEGER,
+        state               TEXT NOT NULL,
+        attempts            INTEGER NOT NULL DEFAULT 0,
+        platform_message_id TEXT,
+        last_error          TEXT,
+        created_at          INTEGER NOT NULL,
+        updated_at          INTEGER NOT NULL
+    );
+    CREATE INDEX outbound_pending ON outbound(state) WHERE state = 'pending';
+    "#,
+];
+
+/// Brings the database up to the newest schema.
+pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+    let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (index + 1) as i64)?;
+        tx.commit()?;
+        tracing::info!(version = index + 1, "applied database migration");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrating_twice_is_a_no_op() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn).unwrap();
+        migrate(&mut conn).unwrap();
+        let v: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(v as usize, MIGRATIONS.len());
+    }
+}

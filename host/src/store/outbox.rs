@@ -1,0 +1,161 @@
+//! The outbox: replies waiting to be sent. A reply is stored before the first attempt, so
+//! a crash between "agent pressed send" and "platform accepted it" loses nothing; the
+//! idempotency key travels with every retry so the platform sees one reply.
+
+use anyhow::Result;
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::Serialize;
+
+use crate::interactions::model::Visibility;
+
+/// One reply in the outbox.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct OutboundReply {
+    /// Outbox id.
+    pub id: i64,
+    /// Sent with every attempt; the same key means the same reply.
+    pub idempotency_key: String,
+    /// The interaction it answers.
+    pub interaction_id: i64,
+    /// Channel to send on.
+    pub channel: String,
+    /// Thread on the platform.
+    pub thread_id: String,
+    /// The message it answers.
+    pub reply_to: Option<String>,
+    /// The customer, for private replies.
+    pub recipient_id: Option<String>,
+    /// Public or private.
+    pub visibility: Visibility,
+    /// Text to send.
+    pub text: String,
+    /// `pending`, `sent` or `failed`.
+    pub state: String,
+    /// Attempts so far.
+    pub attempts: i64,
+    /// Platform id once sent.
+    pub platform_message_id: Option<String>,
+    /// Why the last attempt failed.
+    pub last_error: Option<String>,
+    /// The agent who wrote it.
+    #[serde(skip)]
+    pub author_user_id: Option<i64>,
+}
+
+const COLUMNS: &str = "id, idempotency_key, interaction_id, channel, thread_id, reply_to,
+    recipient_id, visibility, text, state, attempts, platform_message_id, last_error, author_user_id";
+
+fn from_row(r: &rusqlite::Row) -> rusqlite::Result<OutboundReply> {
+    let visibility: String = r.get(7)?;
+    Ok(OutboundReply {
+        id: r.get(0)?,
+        idempotency_key: r.get(1)?,
+        interaction_id: r.get(2)?,
+        channel: r.get(3)?,
+        thread_id: r.get(4)?,
+        reply_to: r.get(5)?,
+        recipient_id: r.get(6)?,
+        visibility: Visibility::parse(&visibility),
+        text: r.get(8)?,
+        state: r.get(9)?,
+        attempts: r.get(10)?,
+        platform_message_id: r.get(11)?,
+        last_error: r.get(12)?,
+        author_user_id: r.get(13)?,
+    })
+}
+
+/// Puts a reply in the outbox as `pending`.
+pub fn enqueue(conn: &Connection, reply: &OutboundReply, now: i64) -> Result<i64> {
+    conn.execute(
+        "INSERT INTO outbound (idempotency_key, interaction_id, channel, thread_id, reply_to,
+             recipient_id, visibility, text, author_user_id, state, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'pending', ?10, ?10)",
+        params![
+            reply.idempotency_key,
+            reply.interaction_id,
+            reply.channel,
+            reply.thread_id,
+            reply.reply_to,
+            reply.recipient_id,
+            reply.visibility.as_str(),
+            reply.text,
+            reply.author_user_id,
+            now
+        ],
+    )?;
+    Ok(conn.last_insert_rowid())
+}
+
+/// One reply.
+pub fn get(conn: &Connection, id: i64) -> Result<Option<OutboundReply>> {
+    Ok(conn
+        .query_row(
+            &format!("SELECT {COLUMNS} FROM outbound WHERE id = ?1"),
+            [id],
+            from_row,
+        )
+        .optional()?)
+}
+
+/// Every reply still waiting to be sent, oldest first.
+pub fn pending(conn: &Connection) -> Result<Vec<OutboundReply>> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {COLUMNS} FROM outbound WHERE state = 'pending' ORDER BY id"
+    ))?;
+    let rows = stmt.query_map([], from_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Records a failed attempt; `give_up` marks the reply `failed` for good.
+pub fn attempt_failed(
+    conn: &Connection,
+    id: i64,
+    error: &str,
+    give_up: bool,
+    now: i64,
+) -> Result<()> {
+    conn.execute(
+        "UPDATE outbound SET attempts = attempts + 1, last_error = ?2, updated_at = ?3,
+             state = CASE WHEN ?4 THEN 'failed' ELSE state END
+         WHERE id = ?1",
+        params![id, error, now, give_up],
+    )?;
+    Ok(())
+}
+
+/// Marks a reply sent and adds it to the transcript. The platform may already have told us
+/// about it by webhook (the page's own comment): then that row becomes this reply.
+pub fn mark_sent(
+    conn: &Connection,
+    reply: &OutboundReply,
+    platform_message_id: &str,
+    author_name: &str,
+    now: i64,
+) -> Result<()> {
+    conn.execute(
+        "UPDATE outbound SET state = 'sent', attempts = attempts + 1, platform_message_id = ?2,
+             last_error = NULL, updated_at = ?3 WHERE id = ?1",
+        params![reply.id, platform_message_id, now],
+    )?;
+    conn.execute(
+        "INSERT INTO messages (channel, platform_message_id, interaction_id, thread_id, parent_id,
+             direction, visibility, author_id, author_name, text, from_business, created_at, stored_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, 'outbound', ?6, 'business', ?7, ?8, 1, ?9, ?9)
+         ON CONFLICT (channel, platform_message_id) DO UPDATE SET
+             interaction_id = excluded.interaction_id, direction = 'outbound',
+             author_name = excluded.author_name",
+        params![
+            reply.channel,
+            platform_message_id,
+            reply.interaction_id,
+            reply.thread_id,
+            reply.reply_to,
+            reply.visibility.as_str(),
+            author_name,
+            reply.text,
+            now
+        ],
+    )?;
+    Ok(())
+}

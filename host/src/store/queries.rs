@@ -1,0 +1,355 @@
+//! Typed queries. Every function takes a connection so callers choose the transaction:
+//! the ingest path runs them inside one group-committed write.
+
+use anyhow::{Context, Result};
+use rusqlite::{Connection, OptionalExtension, Row, params};
+
+use crate::ingest::event::InboundMessage;
+use crate::interactions::model::{
+    Interaction, InteractionDetail, MediaType, State, TranscriptMessage, Visibility,
+};
+use crate::routing::decision::RouteRequest;
+
+/// What storing one inbound message did.
+#[derive(Debug, Clone)]
+pub enum Stored {
+    /// Seen before: nothing changed.
+    Duplicate,
+    /// Stored and added to a live interaction of its thread.
+    Joined(i64),
+    /// Stored as the start of a new queued interaction.
+    Created(Interaction),
+    /// Stored without routing (the business's own message, or the workflow stopped it).
+    Kept,
+}
+
+/// Stores one inbound message exactly once and joins it to the live interaction of its
+/// thread, or starts a new interaction when `route` says where to queue it.
+pub fn ingest_message(
+    conn: &Connection,
+    channel: &str,
+    msg: &InboundMessage,
+    route: Option<&RouteRequest>,
+    workflow_version: i64,
+    now: i64,
+) -> Result<Stored> {
+    let direction = if msg.from_business {
+        "outbound"
+    } else {
+        "inbound"
+    };
+    let inserted = conn.execute(
+        "INSERT INTO messages (channel, platform_message_id, thread_id, parent_id, direction,
+            visibility, author_id, author_name, author_handle, text, attachments, language,
+            from_business, created_at, stored_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
+         ON CONFLICT (channel, platform_message_id) DO NOTHING",
+        params![
+            channel,
+            msg.platform_message_id,
+            msg.thread_id,
+            msg.parent_id,
+            direction,
+            msg.visibility.as_str(),
+            msg.author_id,
+            msg.author_name,
+            msg.author_handle,
+            msg.text,
+            serde_json::to_string(&msg.attachments)?,
+            msg.language,
+            msg.from_business,
+            msg.created_at,
+            now,
+        ],
+    )?;
+    if inserted == 0 {
+        return Ok(Stored::Duplicate);
+    }
+    let message_row = conn.last_insert_rowid();
+    let live: Option<i64> = conn
+        .query_row(
+            "SELECT id FROM interactions
+             WHERE channel = ?1 AND thread_id = ?2 AND state <> 'disconnected'",
+            params![channel, msg.thread_id],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if let Some(id) = live {
+        attach_message(conn, message_row, id)?;
+        if msg.from_business {
+            return Ok(Stored::Kept);
+        }
+        record_event(conn, id, now, "message", State::Queued, None, None)
+            .context("recording joined message")?;
+        return Ok(Stored::Joined(id));
+    }
+    let Some(route) = route.filter(|_| !msg.from_business) else {
+        return Ok(Stored::Kept);
+    };
+    conn.execute(
+        "INSERT INTO interactions (channel, thread_id, media_type, state, workgroup, priority,
+            customer_id, customer_name, workflow_version, created_at, queued_at, updated_at)
+         VALUES (?1, ?2, ?3, 'queued', ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?9)",
+        params![
+            channel,
+            msg.thread_id,
+            route.media_type.as_str(),
+            route.workgroup,
+            route.priority,
+            msg.author_id,
+            msg.author_name,
+            workflow_version,
+            now,
+        ],
+    )?;
+    let id = conn.last_insert_rowid();
+    attach_message(conn, message_row, id)?;
+    record_event(conn, id, now, "created", State::Queued, None, None)?;
+    Ok(Stored::Created(
+        interaction(conn, id)?.context("interaction just created")?,
+    ))
+}
+
+fn attach_message(conn: &Connection, message_row: i64, interaction_id: i64) -> Result<()> {
+    conn.execute(
+        "UPDATE messages SET interaction_id = ?2 WHERE id = ?1",
+        params![message_row, interaction_id],
+    )?;
+    Ok(())
+}
+
+/// Replaces the text of an edited message. Returns the interaction it belongs to.
+pub fn edit_message(
+    conn: &Connection,
+    channel: &str,
+    pmid: &str,
+    text: &str,
+) -> Result<Option<i64>> {
+    conn.execute(
+        "UPDATE messages SET text = ?3 WHERE channel = ?1 AND platform_message_id = ?2 AND deleted = 0",
+        params![channel, pmid, text],
+    )?;
+    message_interaction(conn, channel, pmid)
+}
+
+/// Erases the content of a message the platform removed.
+pub fn erase_message(conn: &Connection, channel: &str, pmid: &str) -> Result<Option<i64>> {
+    conn.execute(
+        "UPDATE messages SET text = '', attachments = '[]', deleted = 1
+         WHERE channel = ?1 AND platform_message_id = ?2",
+        params![channel, pmid],
+    )?;
+    message_interaction(conn, channel, pmid)
+}
+
+fn message_interaction(conn: &Connection, channel: &str, pmid: &str) -> Result<Option<i64>> {
+    Ok(conn
+        .query_row(
+            "SELECT interaction_id FROM messages WHERE channel = ?1 AND platform_message_id = ?2",
+            params![channel, pmid],
+            |r| r.get::<_, Option<i64>>(0),
+        )
+        .optional()?
+        .flatten())
+}
+
+/// Appends a state change to the interaction's history.
+pub fn record_event(
+    conn: &Connection,
+    interaction_id: i64,
+    at: i64,
+    kind: &str,
+    state: State,
+    user_id: Option<i64>,
+    detail: Option<&str>,
+) -> Result<()> {
+    conn.execute(
+        "INSERT INTO interaction_events (interaction_id, at, kind, state, user_id, detail)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![interaction_id, at, kind, state.as_str(), user_id, detail],
+    )?;
+    Ok(())
+}
+
+/// Moves an interaction to `state` with `assigned_to`, and records why.
+pub fn set_state(
+    conn: &Connection,
+    id: i64,
+    state: State,
+    assigned_to: Option<i64>,
+    kind: &str,
+    now: i64,
+) -> Result<()> {
+    let requeue = state == State::Queued && kind != "alert_timeout";
+    conn.execute(
+        "UPDATE interactions SET state = ?2, assigned_to = ?3, updated_at = ?4,
+             queued_at = CASE WHEN ?5 THEN ?4 ELSE queued_at END
+         WHERE id = ?1",
+        params![id, state.as_str(), assigned_to, now, requeue],
+    )?;
+    record_event(conn, id, now, kind, state, assigned_to, None)
+}
+
+const INTERACTION_COLUMNS: &str = "i.id, i.state, i.media_type, i.channel, i.thread_id,
+    i.workgroup, i.priority, u.username, i.customer_id, i.customer_name, i.workflow_version,
+    i.created_at, i.queued_at, i.updated_at, i.assigned_to";
+
+fn interaction_from_row(r: &Row) -> rusqlite::Result<Interaction> {
+    let state: String = r.get(1)?;
+    let media: String = r.get(2)?;
+    Ok(Interaction {
+        id: r.get(0)?,
+        state: State::parse(&state).unwrap_or(State::Disconnected),
+        media_type: MediaType::parse(&media).unwrap_or(MediaType::SocialConversation),
+        channel: r.get(3)?,
+        thread_id: r.get(4)?,
+        workgroup: r.get(5)?,
+        priority: r.get(6)?,
+        assigned_to: r.get(7)?,
+        customer_id: r.get(8)?,
+        customer_name: r.get(9)?,
+        workflow_version: r.get(10)?,
+        created_at: r.get(11)?,
+        queued_at: r.get(12)?,
+        updated_at: r.get(13)?,
+        assigned_user_id: r.get(14)?,
+    })
+}
+
+/// One interaction.
+pub fn interaction(conn: &Connection, id: i64) -> Result<Option<Interaction>> {
+    let sql = format!(
+        "SELECT {INTERACTION_COLUMNS} FROM interactions i LEFT JOIN users u ON u.id = i.assigned_to
+         WHERE i.id = ?1"
+    );
+    Ok(conn
+        .query_row(&sql, [id], interaction_from_row)
+        .optional()?)
+}
+
+/// Every interaction that is not finished, oldest first (what a restart restores).
+pub fn live_interactions(conn: &Connection) -> Result<Vec<Interaction>> {
+    let sql = format!(
+        "SELECT {INTERACTION_COLUMNS} FROM interactions i LEFT JOIN users u ON u.id = i.assigned_to
+         WHERE i.state <> 'disconnected' ORDER BY i.id"
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt.query_map([], interaction_from_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// The live interactions offered or assigned to one agent.
+pub fn interactions_of(conn: &Connection, user_id: i64) -> Result<Vec<Interaction>> {
+    let sql = format!(
+        "SELECT {INTERACTION_COLUMNS} FROM interactions i LEFT JOIN users u ON u.id = i.assigned_to
+         WHERE i.assigned_to = ?1 AND i.state <> 'disconnected' ORDER BY i.id"
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt.query_map([user_id], interaction_from_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// An interaction with its transcript.
+pub fn interaction_detail(conn: &Connection, id: i64) -> Result<Option<InteractionDetail>> {
+    let Some(interaction) = interaction(conn, id)? else {
+        return Ok(None);
+    };
+    let mut stmt = conn.prepare(
+        "SELECT direction, text, author_name, created_at, platform_message_id, parent_id,
+                visibility, deleted
+         FROM messages WHERE interaction_id = ?1 ORDER BY created_at, id",
+    )?;
+    let messages = stmt
+        .query_map([id], |r| {
+            let visibility: String = r.get(6)?;
+            Ok(TranscriptMessage {
+                direction: r.get(0)?,
+                text: r.get(1)?,
+                author: r.get(2)?,
+                created_at: r.get(3)?,
+                platform_message_id: r.get(4)?,
+                parent_id: r.get(5)?,
+                visibility: Visibility::parse(&visibility),
+                deleted: r.get(7)?,
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(Some(InteractionDetail {
+        interaction,
+        messages,
+    }))
+}
+
+/// The newest inbound customer message of an interaction (what a reply answers).
+pub fn last_customer_message(conn: &Connection, id: i64) -> Result<Option<(String, String)>> {
+    Ok(conn
+        .query_row(
+            "SELECT platform_message_id, author_id FROM messages
+             WHERE interaction_id = ?1 AND direction = 'inbound'
+             ORDER BY created_at DESC, id DESC LIMIT 1",
+            [id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?)
+}
+
+/// Whether a channel has stored a platform message (used by tests and tools).
+pub fn message_count(conn: &Connection, channel: &str, pmid: &str) -> Result<i64> {
+    Ok(conn.query_row(
+        "SELECT count(*) FROM messages WHERE channel = ?1 AND platform_message_id = ?2",
+        params![channel, pmid],
+        |r| r.get(0),
+    )?)
+}
+
+// ---- polling cursors -------------------------------------------------------------------
+
+/// The saved polling cursor of a channel.
+pub fn cursor(conn: &Connection, channel: &str) -> Result<Option<String>> {
+    Ok(conn
+        .query_row(
+            "SELECT cursor FROM channel_cursors WHERE channel = ?1",
+            [channel],
+            |r| r.get(0),
+        )
+        .optional()?)
+}
+
+/// Saves a channel's polling cursor.
+pub fn save_cursor(conn: &Connection, channel: &str, cursor: &str, now: i64) -> Result<()> {
+    conn.execute(
+        "INSERT INTO channel_cursors (channel, cursor, updated_at) VALUES (?1, ?2, ?3)
+         ON CONFLICT (channel) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at",
+        params![channel, cursor, now],
+    )?;
+    Ok(())
+}
+
+// ---- plugin key-value store ------------------------------------------------------------
+
+/// A plugin's stored value.
+pub fn kv_get(conn: &Connection, channel: &str, key: &str) -> Result<Option<Vec<u8>>> {
+    Ok(conn
+        .query_row(
+            "SELECT value FROM plugin_kv WHERE channel = ?1 AND key = ?2",
+            params![channel, key],
+            |r| r.get(0),
+        )
+        .optional()?)
+}
+
+/// Stores or (with `None`) removes a plugin's value.
+pub fn kv_put(conn: &Connection, channel: &str, key: &str, value: Option<&[u8]>) -> Result<()> {
+    match value {
+        Some(v) => conn.execute(
+            "INSERT INTO plugin_kv (channel, key, value) VALUES (?1, ?2, ?3)
+             ON CONFLICT (channel, key) DO UPDATE SET value = excluded.value",
+            params![channel, key, v],
+        )?,
+        None => conn.execute(
+            "DELETE FROM plugin_kv WHERE channel = ?1 AND key = ?2",
+            params![channel, key],
+        )?,
+    };
+    Ok(())
+}

@@ -1,0 +1,152 @@
+//! Routing workflows: Rhai scripts in `workflows/`, hot-reloaded.
+//!
+//! Scripts decide, Rust acts: a handler such as `on_inbound(ix)` calls tool steps
+//! (`query_media_type`) and queues effects (`route`, `stop`); the host carries the effects
+//! out after the handler returns. Every file of the folder is compiled into one
+//! [`Version`]; a new version replaces the old one only when every file compiles, so a
+//! broken save never stops routing.
+
+mod engine;
+mod reload;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+
+use anyhow::Result;
+use rhai::{AST, Dynamic, Map};
+
+pub use engine::Effect;
+pub use reload::watch;
+
+/// One compiled generation of the workflow folder.
+pub struct Version {
+    /// Increases by one with every successful reload.
+    pub number: i64,
+    scripts: HashMap<String, Arc<AST>>,
+}
+
+impl Version {
+    /// Names of the loaded scripts.
+    pub fn script_names(&self) -> Vec<String> {
+        let mut names: Vec<_> = self.scripts.keys().cloned().collect();
+        names.sort();
+        names
+    }
+}
+
+/// What a new message looks like to a script.
+#[derive(Clone, Debug, Default)]
+pub struct InboundContext {
+    /// Channel name.
+    pub channel: String,
+    /// Platform family (`facebook`, ...).
+    pub platform: String,
+    /// `public` or `private`.
+    pub visibility: String,
+    /// The message text.
+    pub text: String,
+    /// Author display name.
+    pub author_name: String,
+    /// Author platform id.
+    pub author_id: String,
+    /// Thread (post) id.
+    pub thread_id: String,
+    /// Parent message id.
+    pub parent_id: Option<String>,
+    /// The channel's conversation workgroup.
+    pub workgroup: String,
+    /// The channel's direct-message workgroup.
+    pub dm_workgroup: String,
+}
+
+impl InboundContext {
+    fn to_map(&self) -> Map {
+        let mut map = Map::new();
+        let mut put = |k: &str, v: Dynamic| {
+            map.insert(k.into(), v);
+        };
+        put("channel", self.channel.clone().into());
+        put("platform", self.platform.clone().into());
+        put("visibility", self.visibility.clone().into());
+        put("text", self.text.clone().into());
+        put("author_name", self.author_name.clone().into());
+        put("author_id", self.author_id.clone().into());
+        put("thread_id", self.thread_id.clone().into());
+        put(
+            "parent_id",
+            self.parent_id
+                .clone()
+                .map(Dynamic::from)
+                .unwrap_or(Dynamic::UNIT),
+        );
+        put("workgroup", self.workgroup.clone().into());
+        put("dm_workgroup", self.dm_workgroup.clone().into());
+        map
+    }
+}
+
+/// The outcome of a handler: the effects it queued and the version that ran it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Outcome {
+    /// Effects in the order the script queued them.
+    pub effects: Vec<Effect>,
+    /// The workflow version that decided.
+    pub version: i64,
+}
+
+/// The loaded workflows.
+pub struct Workflows {
+    engine: rhai::Engine,
+    dir: PathBuf,
+    current: RwLock<Arc<Version>>,
+}
+
+impl Workflows {
+    /// Compiles every script in `dir`; fails when any does not compile.
+    pub fn load(dir: &Path) -> Result<Arc<Workflows>> {
+        let engine = engine::build();
+        let scripts = engine::compile_dir(&engine, dir)?;
+        Ok(Arc::new(Workflows {
+            engine,
+            dir: dir.to_owned(),
+            current: RwLock::new(Arc::new(Version { number: 1, scripts })),
+        }))
+    }
+
+    /// Recompiles the folder and swaps it in; on any error the running version stays.
+    pub fn reload(&self) -> Result<i64> {
+        let scripts = engine::compile_dir(&self.engine, &self.dir)?;
+        let mut current = self.current.write().unwrap();
+        let number = current.number + 1;
+        *current = Arc::new(Version { number, scripts });
+        Ok(number)
+    }
+
+    /// The version new work starts on.
+    pub fn current(&self) -> Arc<Version> {
+        self.current.read().unwrap().clone()
+    }
+
+    /// The folder the scripts come from.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Runs `on_inbound` of `script` for a new message. Errors carry `file:line:col`.
+    pub fn on_inbound(&self, script: &str, ctx: &InboundContext) -> Result<Outcome> {
+        let version = self.current();
+        let ast = version
+            .scripts
+            .get(script)
+            .ok_or_else(|| anyhow::anyhow!("workflow script `{script}` is not loaded"))?;
+        let effects = engine::call_handler(&self.engine, script, ast, "on_inbound", ctx.to_map())?;
+        Ok(Outcome {
+            effects,
+            version: version.number,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;

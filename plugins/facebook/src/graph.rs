@@ -1,0 +1,333 @@
+//! Graph API calls: reading the page feed, replying, hiding and deleting.
+
+use serde::Deserialize;
+use switchboard_sdk::{
+    ConnectorError, Event, HttpResponse, Message, Outbound, PollResult, Sent, Visibility, clock,
+    http, kv, log,
+};
+
+use crate::Settings;
+use crate::model::{self, From, Id, Timestamp};
+
+/// How long the host should wait after a Graph rate-limit error.
+pub(crate) const RATE_LIMIT_BACKOFF_MS: u64 = 60_000;
+/// The fields a poll asks for.
+pub(crate) const FEED_FIELDS: &str = "from,message,created_time,comments{from,message,created_time,parent}";
+
+fn object_url(settings: &Settings, object_id: &str) -> String {
+    format!("{}/{}", settings.graph_base_url, http::percent_encode(object_id))
+}
+
+/// Form or query parameters, with the access token when there is one.
+fn with_token<'a>(settings: &'a Settings, mut params: Vec<(&'a str, &'a str)>) -> Vec<(&'a str, &'a str)> {
+    if let Some(token) = &settings.access_token {
+        params.push(("access_token", token));
+    }
+    params
+}
+
+#[derive(Deserialize)]
+struct ErrorBody {
+    error: GraphError,
+}
+
+#[derive(Deserialize)]
+struct GraphError {
+    #[serde(default)]
+    message: Option<String>,
+    #[serde(default)]
+    code: Option<i64>,
+    #[serde(default)]
+    error_subcode: Option<i64>,
+    #[serde(default)]
+    is_transient: Option<bool>,
+}
+
+/// Maps a Graph API answer (or a failed fetch) to a usable response or an error.
+pub(crate) fn check(result: Result<HttpResponse, String>) -> Result<HttpResponse, ConnectorError> {
+    let resp = result
+        .map_err(|e| ConnectorError::Transient(format!("Graph API request failed: {e}")))?;
+    let error = resp.json_body::<ErrorBody>().ok().map(|b| b.error);
+    if resp.is_success() && error.is_none() {
+        return Ok(resp);
+    }
+    let status = resp.status;
+    let Some(error) = error else {
+        let body: String = resp.body_text().chars().take(300).collect();
+        let text = format!("Graph API answered HTTP {status}: {body}");
+        return Err(match status {
+            429 => ConnectorError::RateLimited(RATE_LIMIT_BACKOFF_MS),
+            500..=599 => ConnectorError::Transient(text),
+            _ => ConnectorError::Rejected(text),
+        });
+    };
+    let code = error.code.unwrap_or(0);
+    let mut text = error.message.unwrap_or_else(|| format!("Graph API error (HTTP {status})"));
+    if let Some(code) = error.code {
+        text.push_str(&format!(" (code {code}"));
+        if let Some(sub) = error.error_subcode {
+            text.push_str(&format!(", subcode {sub}"));
+        }
+        text.push(')');
+    }
+    Err(match code {
+        190 => ConnectorError::Unauthorized(text),
+        4 | 17 | 32 | 613 | 80001 => {
+            log::warn(format!("facebook: rate limited by the Graph API: {text}"));
+            ConnectorError::RateLimited(RATE_LIMIT_BACKOFF_MS)
+        }
+        _ if status >= 500 || error.is_transient == Some(true) || code == 1 || code == 2 => {
+            ConnectorError::Transient(text)
+        }
+        _ => ConnectorError::Rejected(text),
+    })
+}
+
+#[derive(Deserialize)]
+struct FeedPage {
+    #[serde(default)]
+    data: Vec<Post>,
+}
+
+#[derive(Deserialize)]
+struct Post {
+    id: Id,
+    #[serde(default)]
+    from: Option<From>,
+    #[serde(default)]
+    message: Option<String>,
+    #[serde(default)]
+    created_time: Option<Timestamp>,
+    #[serde(default)]
+    comments: Option<CommentPage>,
+}
+
+#[derive(Deserialize)]
+struct CommentPage {
+    #[serde(default)]
+    data: Vec<Comment>,
+}
+
+#[derive(Deserialize)]
+struct Comment {
+    id: Id,
+    #[serde(default)]
+    from: Option<From>,
+    #[serde(default)]
+    message: Option<String>,
+    #[serde(default)]
+    created_time: Option<Timestamp>,
+    #[serde(default)]
+    parent: Option<Parent>,
+    #[serde(default)]
+    comments: Option<CommentPage>,
+}
+
+#[derive(Deserialize)]
+struct Parent {
+    #[serde(default)]
+    id: Option<Id>,
+}
+
+#[allow(clippy::too_many_arguments)]
+fn message(
+    settings: &Settings,
+    id: String,
+    thread_id: String,
+    parent_id: Option<String>,
+    from: Option<From>,
+    text: Option<String>,
+    created_at: i64,
+) -> Message {
+    let (author, from_business) = model::author(from, &settings.page_id);
+    Message {
+        platform_message_id: id,
+        thread_id,
+        parent_id,
+        visibility: Visibility::Public,
+        author,
+        text: text.unwrap_or_default(),
+        attachments: Vec::new(),
+        created_at,
+        language: None,
+        from_business,
+    }
+}
+
+fn collect_comments(
+    settings: &Settings,
+    post_id: &str,
+    page: Option<CommentPage>,
+    now: i64,
+    out: &mut Vec<Message>,
+) {
+    for comment in page.map(|p| p.data).unwrap_or_default() {
+        let id = comment.id.into_string();
+        if id.is_empty() {
+            continue;
+        }
+        let parent = comment
+            .parent
+            .and_then(|p| model::id(p.id))
+            .unwrap_or_else(|| post_id.to_string());
+        let created = model::millis(&comment.created_time).unwrap_or(now);
+        out.push(message(
+            settings,
+            id,
+            post_id.to_string(),
+            Some(parent),
+            comment.from,
+            comment.message,
+            created,
+        ));
+        collect_comments(settings, post_id, comment.comments, now, out);
+    }
+}
+
+/// `GET /{page-id}/feed`: posts and their comments created at or after the cursor.
+pub(crate) fn poll(
+    settings: &Settings,
+    cursor: Option<String>,
+    limit: u32,
+) -> Result<PollResult, ConnectorError> {
+    let since = cursor.as_deref().and_then(|c| match c.trim().parse::<i64>() {
+        Ok(ms) => Some(ms),
+        Err(_) => {
+            log::warn(format!("facebook: ignoring unreadable poll cursor {c:?}"));
+            None
+        }
+    });
+    let limit = if limit == 0 { settings.post_limit } else { limit.min(settings.post_limit) };
+    let limit_text = limit.to_string();
+    let mut url = format!(
+        "{}/feed?fields={FEED_FIELDS}&limit={limit_text}",
+        object_url(settings, &settings.page_id)
+    );
+    if let Some(token) = &settings.access_token {
+        url = http::url_with_query(&url, &[("access_token", token)]);
+    }
+    let resp = check(http::get(&url, &[]))?;
+    let page: FeedPage = resp.json_body().map_err(|e| {
+        ConnectorError::Transient(format!("unreadable Graph API feed response: {e}"))
+    })?;
+
+    let now = clock::now_millis();
+    let mut found = Vec::new();
+    for post in page.data {
+        let post_id = post.id.into_string();
+        if post_id.is_empty() {
+            continue;
+        }
+        let created = model::millis(&post.created_time).unwrap_or(now);
+        found.push(message(
+            settings,
+            post_id.clone(),
+            post_id.clone(),
+            None,
+            post.from,
+            post.message,
+            created,
+        ));
+        collect_comments(settings, &post_id, post.comments, now, &mut found);
+    }
+
+    let mut fresh: Vec<Message> = found
+        .into_iter()
+        .filter(|m| since.is_none_or(|s| m.created_at >= s))
+        .collect();
+    fresh.sort_by_key(|m| m.created_at);
+    let newest = fresh.iter().map(|m| m.created_at).max();
+    let next_cursor = match (since, newest) {
+        (Some(s), Some(n)) => Some(s.max(n).to_string()),
+        (None, Some(n)) => Some(n.to_string()),
+        (_, None) => cursor,
+    };
+    Ok(PollResult::new(
+        fresh.into_iter().map(Event::Message).collect(),
+        next_cursor,
+    ))
+}
+
+#[derive(Deserialize)]
+struct Created {
+    #[serde(default)]
+    id: Option<Id>,
+}
+
+fn idempotency_slot(key: &str) -> Option<String> {
+    (!key.is_empty()).then(|| format!("sent/{key}"))
+}
+
+/// `POST /{object-id}/comments` with `message`: a public reply under a post or comment.
+pub(crate) fn reply_public(
+    settings: &Settings,
+    msg: &Outbound,
+    idempotency_key: &str,
+) -> Result<Sent, ConnectorError> {
+    let slot = idempotency_slot(idempotency_key);
+    if let Some(id) = slot.as_deref().and_then(kv::get_string) {
+        log::info(format!("facebook: reply {idempotency_key} was already sent as {id}"));
+        return Ok(Sent {
+            platform_message_id: id,
+        });
+    }
+    let target = msg
+        .reply_to
+        .as_deref()
+        .filter(|t| !t.is_empty())
+        .unwrap_or(&msg.thread_id);
+    if target.is_empty() {
+        return Err(ConnectorError::Rejected(
+            "a reply needs a thread id or a message to reply to".into(),
+        ));
+    }
+    let url = format!("{}/comments", object_url(settings, target));
+    let form = with_token(settings, vec![("message", msg.text.as_str())]);
+    let resp = check(http::post_form(&url, &[], &form))?;
+    let id = resp
+        .json_body::<Created>()
+        .ok()
+        .and_then(|c| model::id(c.id))
+        .ok_or_else(|| {
+            ConnectorError::Rejected(format!(
+                "Graph API accepted the reply but returned no id: {}",
+                resp.body_text()
+            ))
+        })?;
+    if let Some(slot) = slot {
+        kv::set(&slot, id.as_bytes());
+    }
+    Ok(Sent {
+        platform_message_id: id,
+    })
+}
+
+#[derive(Deserialize)]
+struct Success {
+    #[serde(default)]
+    success: Option<bool>,
+}
+
+fn expect_success(resp: HttpResponse, what: &str) -> Result<(), ConnectorError> {
+    match resp.json_body::<Success>().ok().and_then(|s| s.success) {
+        Some(false) => Err(ConnectorError::Rejected(format!(
+            "Graph API did not {what}: {}",
+            resp.body_text()
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// `DELETE /{object-id}`.
+pub(crate) fn delete(settings: &Settings, id: &str) -> Result<(), ConnectorError> {
+    let url = http::url_with_query(&object_url(settings, id), &with_token(settings, vec![]));
+    let resp = check(http::delete(&url, &[]))?;
+    expect_success(resp, &format!("delete {id}"))
+}
+
+/// `POST /{comment-id}` with `is_hidden=true`.
+pub(crate) fn hide(settings: &Settings, id: &str) -> Result<(), ConnectorError> {
+    let form = with_token(settings, vec![("is_hidden", "true")]);
+    let resp = check(http::post_form(&object_url(settings, id), &[], &form))?;
+    expect_success(resp, &format!("hide {id}"))
+}

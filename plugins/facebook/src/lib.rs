@@ -1,0 +1,178 @@
+//! Switchboard connector for a Facebook page's feed: posts, comments and replies to
+//! comments, their edits and removals; public replies, hiding and deleting comments.
+//!
+//! Settings (`[channels.settings]`): `page_id` (required), `graph_base_url`
+//! (default `https://graph.facebook.com/v19.0`), `post_limit` (default 100); secrets:
+//! `verify_token` and `app_secret` (needed for webhooks), `access_token` (sent to the
+//! Graph API when set).
+//!
+//! Poll cursors are the largest `created_time` seen so far, in unix milliseconds, as
+//! a decimal string. A poll returns everything created at or after the cursor, so
+//! consecutive polls overlap; the host stores each platform message id once.
+#![warn(missing_docs)]
+
+mod graph;
+mod model;
+mod webhook;
+
+use switchboard_sdk::{
+    Capability, ConfigKey, Connector, ConnectorError, Description, HttpRequest, Outbound,
+    PollResult, Sent, Visibility, WebhookOutcome, config, log,
+};
+
+/// Default Graph API base URL.
+pub const DEFAULT_GRAPH_BASE_URL: &str = "https://graph.facebook.com/v19.0";
+/// Default number of posts fetched per poll.
+pub const DEFAULT_POST_LIMIT: u32 = 100;
+
+/// The Facebook page connector. Settings are read from the host on every call, so a
+/// changed setting applies at once.
+#[derive(Debug, Default)]
+pub struct Facebook;
+
+switchboard_sdk::export_connector!(Facebook);
+
+/// The channel settings this connector reads.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Settings {
+    pub page_id: String,
+    pub graph_base_url: String,
+    pub post_limit: u32,
+    pub access_token: Option<String>,
+}
+
+impl Settings {
+    pub(crate) fn load() -> Result<Settings, ConnectorError> {
+        let page_id = config::require("page_id")?.trim().to_string();
+        let graph_base_url = config::get_or("graph_base_url", DEFAULT_GRAPH_BASE_URL)
+            .trim()
+            .trim_end_matches('/')
+            .to_string();
+        if !graph_base_url.starts_with("http://") && !graph_base_url.starts_with("https://") {
+            return Err(ConnectorError::InvalidConfig(format!(
+                "setting `graph_base_url` must be an http(s) URL, got `{graph_base_url}`"
+            )));
+        }
+        let post_limit = config::parse_or("post_limit", DEFAULT_POST_LIMIT)?;
+        if post_limit == 0 {
+            return Err(ConnectorError::InvalidConfig(
+                "setting `post_limit` must be at least 1".into(),
+            ));
+        }
+        let access_token = config::secret("access_token").filter(|t| !t.trim().is_empty());
+        Ok(Settings {
+            page_id,
+            graph_base_url,
+            post_limit,
+            access_token,
+        })
+    }
+}
+
+fn key(name: &str, description: &str, required: bool, secret: bool, default: Option<&str>) -> ConfigKey {
+    ConfigKey {
+        name: name.into(),
+        description: description.into(),
+        required,
+        secret,
+        default_value: default.map(Into::into),
+    }
+}
+
+impl Connector for Facebook {
+    fn describe(&self) -> Description {
+        Description {
+            platform: "facebook".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            capabilities: vec![
+                Capability::Webhook,
+                Capability::Poll,
+                Capability::ReplyPublic,
+                Capability::Delete,
+                Capability::Hide,
+            ],
+            config_keys: vec![
+                key("page_id", "The Facebook page id this channel listens to.", true, false, None),
+                key(
+                    "graph_base_url",
+                    "Base URL of the Graph API, with its version.",
+                    false,
+                    false,
+                    Some(DEFAULT_GRAPH_BASE_URL),
+                ),
+                key(
+                    "verify_token",
+                    "Token Meta echoes in the webhook verification handshake (needed for webhooks).",
+                    false,
+                    true,
+                    None,
+                ),
+                key(
+                    "app_secret",
+                    "App secret that signs webhook requests (X-Hub-Signature-256; needed for webhooks).",
+                    false,
+                    true,
+                    None,
+                ),
+                key(
+                    "access_token",
+                    "Page access token for the Graph API.",
+                    false,
+                    true,
+                    None,
+                ),
+                key(
+                    "post_limit",
+                    "Posts fetched per poll.",
+                    false,
+                    false,
+                    Some("100"),
+                ),
+            ],
+        }
+    }
+
+    fn configure(&mut self) -> Result<(), ConnectorError> {
+        let settings = Settings::load()?;
+        if settings.access_token.is_none() {
+            log::warn("facebook: no `access_token` secret set; Graph API calls are sent without one");
+        }
+        if config::secret("app_secret").is_none_or(|s| s.is_empty()) {
+            log::warn("facebook: no `app_secret` secret set; webhook POSTs will be refused");
+        }
+        Ok(())
+    }
+
+    fn poll(&mut self, cursor: Option<String>, limit: u32) -> Result<PollResult, ConnectorError> {
+        let settings = Settings::load()?;
+        graph::poll(&settings, cursor, limit)
+    }
+
+    fn handle_webhook(&mut self, req: HttpRequest) -> Result<WebhookOutcome, ConnectorError> {
+        let settings = Settings::load()?;
+        Ok(webhook::handle(&settings, &req))
+    }
+
+    fn send(&mut self, msg: Outbound, idempotency_key: String) -> Result<Sent, ConnectorError> {
+        let settings = Settings::load()?;
+        match msg.visibility {
+            Visibility::Public => graph::reply_public(&settings, &msg, &idempotency_key),
+            Visibility::Private => Err(ConnectorError::Unsupported(
+                "private replies to Facebook comments are not supported yet".into(),
+            )),
+        }
+    }
+
+    fn delete(&mut self, id: String) -> Result<(), ConnectorError> {
+        let settings = Settings::load()?;
+        graph::delete(&settings, &id)
+    }
+
+    fn hide(&mut self, id: String) -> Result<(), ConnectorError> {
+        let settings = Settings::load()?;
+        graph::hide(&settings, &id)
+    }
+}
+
+#[cfg(test)]
+mod tests;

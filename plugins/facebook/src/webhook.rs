@@ -1,0 +1,222 @@
+//! The page feed webhook: verification handshake, signature check, `feed` changes.
+
+use serde::Deserialize;
+use switchboard_sdk::{
+    Deleted, Edited, Event, HttpRequest, HttpResponse, Message, Visibility, WebhookOutcome, clock,
+    config, log, webhook,
+};
+
+use crate::Settings;
+use crate::model::{self, From, Id, Timestamp};
+
+/// The body Meta expects back when a delivery was accepted.
+pub(crate) const ACCEPTED: &str = "EVENT_RECEIVED";
+
+pub(crate) fn handle(settings: &Settings, req: &HttpRequest) -> WebhookOutcome {
+    match req.method.to_ascii_uppercase().as_str() {
+        "GET" => verify(req),
+        "POST" => receive(settings, req),
+        other => {
+            WebhookOutcome::respond(HttpResponse::text(405, format!("method {other} not allowed")))
+        }
+    }
+}
+
+fn secret(name: &str) -> Option<String> {
+    config::secret(name).filter(|s| !s.is_empty())
+}
+
+/// `GET ?hub.mode=subscribe&hub.challenge=..&hub.verify_token=..`
+fn verify(req: &HttpRequest) -> WebhookOutcome {
+    let mode = webhook::query_param(req, "hub.mode");
+    let token = webhook::query_param(req, "hub.verify_token");
+    let challenge = webhook::query_param(req, "hub.challenge");
+    let Some(expected) = secret("verify_token") else {
+        log::warn("facebook: webhook verification refused: no `verify_token` secret configured");
+        return WebhookOutcome::respond(HttpResponse::text(403, "verification refused"));
+    };
+    let token_ok = token
+        .as_deref()
+        .is_some_and(|t| webhook::constant_time_eq(t.as_bytes(), expected.as_bytes()));
+    if mode.as_deref() != Some("subscribe") || !token_ok {
+        log::warn("facebook: webhook verification refused: wrong mode or verify token");
+        return WebhookOutcome::respond(HttpResponse::text(403, "verification refused"));
+    }
+    match challenge {
+        Some(challenge) => WebhookOutcome::respond(HttpResponse::text(200, challenge)),
+        None => WebhookOutcome::respond(HttpResponse::text(400, "missing hub.challenge")),
+    }
+}
+
+#[derive(Deserialize)]
+struct Envelope {
+    #[serde(default)]
+    object: Option<String>,
+    #[serde(default)]
+    entry: Vec<Entry>,
+}
+
+#[derive(Deserialize)]
+struct Entry {
+    #[serde(default)]
+    time: Option<Timestamp>,
+    #[serde(default)]
+    changes: Vec<Change>,
+}
+
+#[derive(Deserialize)]
+struct Change {
+    #[serde(default)]
+    field: Option<String>,
+    #[serde(default)]
+    value: serde_json::Value,
+}
+
+/// `value` of a `feed` change.
+#[derive(Deserialize, Default)]
+struct FeedValue {
+    #[serde(default)]
+    item: Option<String>,
+    #[serde(default)]
+    verb: Option<String>,
+    #[serde(default)]
+    post_id: Option<Id>,
+    #[serde(default)]
+    comment_id: Option<Id>,
+    #[serde(default)]
+    parent_id: Option<Id>,
+    #[serde(default)]
+    from: Option<From>,
+    #[serde(default)]
+    message: Option<String>,
+    #[serde(default)]
+    created_time: Option<Timestamp>,
+    #[serde(default)]
+    photo: Option<String>,
+    #[serde(default)]
+    photos: Vec<String>,
+    #[serde(default)]
+    video: Option<String>,
+}
+
+/// POST: signed batch of changes.
+fn receive(settings: &Settings, req: &HttpRequest) -> WebhookOutcome {
+    let Some(app_secret) = secret("app_secret") else {
+        log::error("facebook: webhook POST refused: no `app_secret` secret configured");
+        return WebhookOutcome::respond(HttpResponse::text(401, "signature cannot be checked"));
+    };
+    let Some(signature) = webhook::header(req, "x-hub-signature-256") else {
+        log::warn("facebook: webhook POST without X-Hub-Signature-256 refused");
+        return WebhookOutcome::respond(HttpResponse::text(401, "missing X-Hub-Signature-256"));
+    };
+    if !webhook::verify_meta_signature(&app_secret, &req.body, signature) {
+        log::warn("facebook: webhook POST with a bad signature refused");
+        return WebhookOutcome::respond(HttpResponse::text(401, "invalid X-Hub-Signature-256"));
+    }
+
+    let envelope: Envelope = match serde_json::from_slice(&req.body) {
+        Ok(e) => e,
+        Err(e) => {
+            log::warn(format!("facebook: malformed webhook body: {e}"));
+            return WebhookOutcome::respond(HttpResponse::text(
+                400,
+                format!("malformed JSON body: {e}"),
+            ));
+        }
+    };
+    if envelope.object.as_deref() != Some("page") {
+        log::info(format!(
+            "facebook: ignoring webhook for object {:?}",
+            envelope.object.unwrap_or_default()
+        ));
+        return WebhookOutcome::respond(HttpResponse::text(200, ACCEPTED));
+    }
+
+    let mut events = Vec::new();
+    for entry in envelope.entry {
+        let entry_time = model::millis(&entry.time);
+        for change in entry.changes {
+            if change.field.as_deref() != Some("feed") {
+                continue;
+            }
+            match serde_json::from_value::<FeedValue>(change.value) {
+                Ok(value) => events.extend(feed_event(settings, value, entry_time)),
+                Err(e) => log::warn(format!("facebook: skipping unreadable feed change: {e}")),
+            }
+        }
+    }
+    WebhookOutcome::new(HttpResponse::text(200, ACCEPTED), events)
+}
+
+enum Item {
+    Post,
+    Comment,
+}
+
+/// The event one `feed` change describes, if it is one we report.
+fn feed_event(settings: &Settings, value: FeedValue, entry_time: Option<i64>) -> Option<Event> {
+    let item = match value.item.as_deref() {
+        Some("comment") => Item::Comment,
+        Some("post" | "status" | "photo" | "video" | "share") => Item::Post,
+        _ => return None, // reactions, likes, events, ...
+    };
+    let Some(post_id) = model::id(value.post_id) else {
+        log::warn("facebook: skipping feed change without post_id");
+        return None;
+    };
+    let message_id = match item {
+        Item::Post => post_id.clone(),
+        Item::Comment => match model::id(value.comment_id) {
+            Some(id) => id,
+            None => {
+                log::warn("facebook: skipping comment change without comment_id");
+                return None;
+            }
+        },
+    };
+    let created = model::millis(&value.created_time);
+
+    match value.verb.as_deref() {
+        Some("add") => {
+            let (author, from_business) = model::author(value.from, &settings.page_id);
+            let parent_id = match item {
+                Item::Post => None,
+                Item::Comment => Some(model::id(value.parent_id).unwrap_or_else(|| post_id.clone())),
+            };
+            let mut attachments = Vec::new();
+            if let Some(url) = value.photo.filter(|u| !u.is_empty()) {
+                attachments.push(model::attachment("image", url));
+            }
+            for url in value.photos.into_iter().filter(|u| !u.is_empty()) {
+                attachments.push(model::attachment("image", url));
+            }
+            if let Some(url) = value.video.filter(|u| !u.is_empty()) {
+                attachments.push(model::attachment("video", url));
+            }
+            Some(Event::Message(Message {
+                platform_message_id: message_id,
+                thread_id: post_id,
+                parent_id,
+                visibility: Visibility::Public,
+                author,
+                text: value.message.unwrap_or_default(),
+                attachments,
+                created_at: created.or(entry_time).unwrap_or_else(clock::now_millis),
+                language: None,
+                from_business,
+            }))
+        }
+        Some("edited" | "edit") => Some(Event::Edited(Edited {
+            platform_message_id: message_id,
+            thread_id: Some(post_id),
+            text: value.message.unwrap_or_default(),
+            edited_at: entry_time.or(created).unwrap_or_else(clock::now_millis),
+        })),
+        Some("remove" | "delete") => Some(Event::Deleted(Deleted {
+            platform_message_id: message_id,
+            thread_id: Some(post_id),
+            deleted_at: entry_time.or(created).unwrap_or_else(clock::now_millis),
+        })),
+        _ => None, // hide, unhide, block, ...
+    }
+}

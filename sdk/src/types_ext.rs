@@ -1,0 +1,219 @@
+//! Convenience methods on the generated WIT types.
+
+use crate::{
+    Author, ConnectorError, Event, HttpRequest, HttpResponse, PollResult, WebhookOutcome, webhook,
+};
+
+fn find_header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
+impl HttpRequest {
+    /// A request with no headers and an empty body.
+    pub fn new(method: impl Into<String>, url: impl Into<String>) -> Self {
+        HttpRequest {
+            method: method.into(),
+            url: url.into(),
+            headers: Vec::new(),
+            body: Vec::new(),
+        }
+    }
+
+    /// Adds a header (its name is stored in lower case).
+    pub fn with_header(mut self, name: impl AsRef<str>, value: impl Into<String>) -> Self {
+        self.headers
+            .push((name.as_ref().to_ascii_lowercase(), value.into()));
+        self
+    }
+
+    /// Replaces the body.
+    pub fn with_body(mut self, body: impl Into<Vec<u8>>) -> Self {
+        self.body = body.into();
+        self
+    }
+
+    /// The first header called `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        find_header(&self.headers, name)
+    }
+
+    /// The body as UTF-8 text.
+    pub fn body_text(&self) -> Result<&str, std::str::Utf8Error> {
+        std::str::from_utf8(&self.body)
+    }
+
+    /// The URL's path, without the query string.
+    pub fn path(&self) -> &str {
+        self.url.split(['?', '#']).next().unwrap_or("")
+    }
+
+    /// The decoded query parameters of the URL, in order.
+    pub fn query(&self) -> Vec<(String, String)> {
+        webhook::query(self)
+    }
+
+    /// The first query parameter called `name`, decoded.
+    pub fn query_param(&self, name: &str) -> Option<String> {
+        webhook::query_param(self, name)
+    }
+}
+
+impl HttpResponse {
+    /// A response with a status, no headers and an empty body.
+    pub fn empty(status: u16) -> Self {
+        HttpResponse {
+            status,
+            headers: Vec::new(),
+            body: Vec::new(),
+        }
+    }
+
+    /// A `text/plain; charset=utf-8` response.
+    pub fn text(status: u16, body: impl Into<String>) -> Self {
+        Self::empty(status)
+            .with_header("content-type", "text/plain; charset=utf-8")
+            .with_body(body.into())
+    }
+
+    /// An `application/json` response with `value` serialized as its body.
+    pub fn json<T: serde::Serialize + ?Sized>(status: u16, value: &T) -> Self {
+        let body = serde_json::to_vec(value).unwrap_or_else(|_| b"null".to_vec());
+        Self::empty(status)
+            .with_header("content-type", "application/json")
+            .with_body(body)
+    }
+
+    /// Adds a header (its name is stored in lower case).
+    pub fn with_header(mut self, name: impl AsRef<str>, value: impl Into<String>) -> Self {
+        self.headers
+            .push((name.as_ref().to_ascii_lowercase(), value.into()));
+        self
+    }
+
+    /// Replaces the body.
+    pub fn with_body(mut self, body: impl Into<Vec<u8>>) -> Self {
+        self.body = body.into();
+        self
+    }
+
+    /// The first header called `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        find_header(&self.headers, name)
+    }
+
+    /// True for a 2xx status.
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+
+    /// The body as text, with invalid UTF-8 replaced.
+    pub fn body_text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// The body parsed as JSON.
+    pub fn json_body<T: serde::de::DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
+        serde_json::from_slice(&self.body)
+    }
+}
+
+impl WebhookOutcome {
+    /// An answer to the platform together with the events its request carried.
+    pub fn new(response: HttpResponse, events: Vec<Event>) -> Self {
+        WebhookOutcome { response, events }
+    }
+
+    /// An answer that carries no events (a handshake, a rejected request).
+    pub fn respond(response: HttpResponse) -> Self {
+        Self::new(response, Vec::new())
+    }
+}
+
+impl PollResult {
+    /// A page of events and the cursor the next poll starts from.
+    pub fn new(events: Vec<Event>, next_cursor: Option<String>) -> Self {
+        PollResult {
+            events,
+            next_cursor,
+        }
+    }
+}
+
+impl Author {
+    /// An author with an id and a display name and no handle.
+    pub fn new(id: impl Into<String>, name: impl Into<String>) -> Self {
+        Author {
+            id: id.into(),
+            name: name.into(),
+            handle: None,
+        }
+    }
+}
+
+impl ConnectorError {
+    /// The error's text (for `rate-limited`, a sentence with the delay).
+    pub fn message(&self) -> String {
+        match self {
+            ConnectorError::InvalidConfig(m)
+            | ConnectorError::Unauthorized(m)
+            | ConnectorError::Transient(m)
+            | ConnectorError::Rejected(m)
+            | ConnectorError::Unsupported(m) => m.clone(),
+            ConnectorError::RateLimited(ms) => format!("rate limited for {ms} ms"),
+        }
+    }
+
+    /// True for the errors the host retries (`transient`, `rate-limited`).
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self,
+            ConnectorError::Transient(_) | ConnectorError::RateLimited(_)
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_builders_and_accessors() {
+        let req = HttpRequest::new("GET", "/hook/fb?hub.mode=subscribe&x=a%20b#frag")
+            .with_header("X-Hub-Signature-256", "sha256=00")
+            .with_body("héllo");
+        assert_eq!(req.header("x-hub-signature-256"), Some("sha256=00"));
+        assert_eq!(req.header("X-HUB-SIGNATURE-256"), Some("sha256=00"));
+        assert_eq!(req.headers[0].0, "x-hub-signature-256");
+        assert_eq!(req.path(), "/hook/fb");
+        assert_eq!(req.query_param("hub.mode").as_deref(), Some("subscribe"));
+        assert_eq!(req.query_param("x").as_deref(), Some("a b"));
+        assert_eq!(req.body_text(), Ok("héllo"));
+    }
+
+    #[test]
+    fn response_builders() {
+        let r = HttpResponse::text(200, "EVENT_RECEIVED");
+        assert_eq!(r.status, 200);
+        assert_eq!(r.body, b"EVENT_RECEIVED");
+        assert_eq!(r.header("Content-Type"), Some("text/plain; charset=utf-8"));
+        assert!(r.is_success());
+        let j = HttpResponse::json(400, &serde_json::json!({"error": "x"}));
+        assert!(!j.is_success());
+        assert_eq!(j.header("content-type"), Some("application/json"));
+        let v: serde_json::Value = j.json_body().unwrap();
+        assert_eq!(v["error"], "x");
+        assert_eq!(HttpResponse::empty(204).body_text(), "");
+        let o = WebhookOutcome::respond(HttpResponse::empty(403));
+        assert!(o.events.is_empty());
+    }
+
+    #[test]
+    fn retryable_errors() {
+        assert!(ConnectorError::Transient("x".into()).is_retryable());
+        assert!(ConnectorError::RateLimited(1).is_retryable());
+        assert!(!ConnectorError::Rejected("x".into()).is_retryable());
+    }
+}

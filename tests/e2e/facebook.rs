@@ -1,0 +1,286 @@
+//! A Facebook page comment reaches an agent, and the agent's reply reaches the page.
+
+use serde_json::{Value, json};
+
+use crate::harness::{World, polling, wait_until};
+
+/// Customer comment -> queued interaction -> offered -> picked up -> reply -> the reply
+/// is a comment under the customer's comment on the emulated page.
+async fn round_trip(world: &World, text: &str, reply: &str) {
+    let agent = world.login("agent1").await;
+    agent.available().await;
+    let (post_id, comment_id) = world.post_and_comment("Ann Lee", text).await;
+
+    let offered = agent.wait_for_state("alerting").await;
+    assert_eq!(offered["media_type"], "social_conversation");
+    assert_eq!(offered["channel"], "facebook");
+    assert_eq!(offered["workgroup"], "Social");
+    assert_eq!(offered["assigned_to"], "agent1");
+    assert_eq!(offered["thread_id"], post_id.as_str());
+    let id = offered["id"].as_i64().unwrap();
+
+    let picked = agent
+        .ok("POST", &format!("/interactions/{id}/pickup"), None)
+        .await;
+    assert_eq!(picked["state"], "connected");
+    let detail = agent.ok("GET", &format!("/interactions/{id}"), None).await;
+    let inbound: Vec<&Value> = detail["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["direction"] == "inbound")
+        .collect();
+    assert_eq!(
+        inbound.len(),
+        1,
+        "the page's own post is not customer work: {detail}"
+    );
+    assert_eq!(inbound[0]["text"], text, "text survives byte for byte");
+    assert_eq!(inbound[0]["author"], "Ann Lee");
+    assert_eq!(inbound[0]["platform_message_id"], comment_id.as_str());
+
+    let sent = agent
+        .ok(
+            "POST",
+            &format!("/interactions/{id}/reply"),
+            Some(json!({ "text": reply, "visibility": "public" })),
+        )
+        .await;
+    assert_eq!(sent["state"], "sent", "{sent}");
+    let outbound = world.emulator.outbound();
+    let ours: Vec<_> = outbound.iter().filter(|o| o.kind == "comment").collect();
+    assert_eq!(ours.len(), 1, "exactly one reply on the page: {outbound:?}");
+    assert_eq!(ours[0].platform, "facebook");
+    assert_eq!(
+        ours[0].target_id.as_deref(),
+        Some(comment_id.as_str()),
+        "reply goes under the customer's comment"
+    );
+    assert_eq!(ours[0].text.as_deref(), Some(reply));
+
+    // The transcript holds the reply once, even after the page's own comment comes back
+    // by webhook or poll.
+    let reply_id = ours[0].id.clone();
+    wait_until("the reply in the transcript", || async {
+        let detail = agent.ok("GET", &format!("/interactions/{id}"), None).await;
+        let mine: Vec<Value> = detail["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["direction"] == "outbound")
+            .cloned()
+            .collect();
+        (mine.len() == 1
+            && mine[0]["platform_message_id"] == reply_id.as_str()
+            && mine[0]["text"] == reply)
+            .then_some(())
+    })
+    .await;
+
+    let done = agent
+        .ok("POST", &format!("/interactions/{id}/disconnect"), None)
+        .await;
+    assert_eq!(done["state"], "disconnected");
+    let (status, _) = agent
+        .call(
+            "POST",
+            &format!("/interactions/{id}/reply"),
+            Some(json!({ "text": "late" })),
+        )
+        .await;
+    assert_eq!(status, 404, "a finished interaction takes no replies");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhook_comment_reaches_an_agent_and_the_reply_lands_under_it() {
+    let world = World::start(|_| {}).await;
+    round_trip(
+        &world,
+        "My order #1042 is late",
+        "Sorry Ann, it ships today.",
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn polled_comment_reaches_an_agent_and_the_reply_lands_under_it() {
+    let world = World::start(polling).await;
+    round_trip(&world, "Polling works too?", "It does.").await;
+    // Overlapping polls never duplicate: one message per platform id.
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    assert_eq!(
+        world
+            .count("SELECT count(*) - count(DISTINCT platform_message_id) FROM messages")
+            .await,
+        0
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn emoji_and_other_scripts_survive_the_round_trip() {
+    let world = World::start(|_| {}).await;
+    round_trip(
+        &world,
+        "Zipper broke 😞 — la fermeture éclair est cassée; 拉链坏了; عذرًا 👩🏽‍💻🇨🇦",
+        "Désolé! We'll replace it 🙏 — 马上处理 👍🏿",
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_signatures_are_refused_and_redeliveries_stored_once() {
+    let world = World::start(|_| {}).await;
+    let body = json!({"object":"page","entry":[{"id":"1001","time":1742667607,"changes":[{"field":"feed","value":{
+        "from":{"id":"77","name":"Mallory"},"message":"forged","post_id":"1001_9","comment_id":"9_1",
+        "parent_id":"1001_9","created_time":1742667604,"item":"comment","verb":"add"}}]}]})
+    .to_string();
+    let url = format!("{}/webhooks/facebook", world.base);
+    for signature in [
+        None,
+        Some("sha256=00ff"),
+        Some("sha256=deadbeefdeadbeefdeadbeefdeadbeefdeadbeefdeadbeefdeadbeefdeadbeef"),
+    ] {
+        let mut req = world
+            .http
+            .post(&url)
+            .header("content-type", "application/json")
+            .body(body.clone());
+        if let Some(s) = signature {
+            req = req.header("x-hub-signature-256", s);
+        }
+        assert_eq!(
+            req.send().await.unwrap().status(),
+            401,
+            "signature {signature:?}"
+        );
+    }
+    assert_eq!(
+        world.count("SELECT count(*) FROM messages").await,
+        0,
+        "nothing stored from forged webhooks"
+    );
+
+    // The emulator delivers the same event twice; the store keeps one.
+    let post = world.customer_says(json!({ "page_id": "1001", "author_name": "Acme Outfitters", "author_id": "1001", "text": "Post" })).await;
+    let post_id = post["post_id"].as_str().unwrap();
+    let c = world
+        .customer_says(json!({ "page_id": "1001", "post_id": post_id, "parent_id": post_id, "author_name": "Bo", "text": "twice", "deliveries": 2 }))
+        .await;
+    let comment_id = c["comment_id"].as_str().unwrap().to_owned();
+    wait_until("the comment stored", || async {
+        (world
+            .count("SELECT count(*) FROM messages WHERE text = 'twice'")
+            .await
+            == 1)
+            .then_some(())
+    })
+    .await;
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(
+        world
+            .count("SELECT count(*) FROM messages WHERE text = 'twice'")
+            .await,
+        1,
+        "{comment_id} stored once"
+    );
+    assert_eq!(
+        world.count("SELECT count(*) FROM interactions").await,
+        1,
+        "and routed once"
+    );
+
+    // The verification handshake answers the challenge only for the right token.
+    let ok = world
+        .http
+        .get(format!(
+            "{url}?hub.mode=subscribe&hub.challenge=4242&hub.verify_token=demo-verify"
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 200);
+    assert_eq!(ok.text().await.unwrap(), "4242");
+    let bad = world
+        .http
+        .get(format!(
+            "{url}?hub.mode=subscribe&hub.challenge=4242&hub.verify_token=wrong"
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert!(bad.status() == 403 || bad.status() == 401);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn comments_join_the_live_interaction_of_their_post() {
+    let world = World::start(|_| {}).await;
+    let agent = world.login("agent1").await;
+    agent.available().await;
+    let (post_id, _) = world.post_and_comment("Ann", "first").await;
+    let ix = agent.wait_for_state("alerting").await;
+    let id = ix["id"].as_i64().unwrap();
+    world.customer_says(json!({ "page_id": "1001", "post_id": post_id, "parent_id": post_id, "author_name": "Cy", "text": "me too" })).await;
+    wait_until("second comment joined", || async {
+        let d = agent.ok("GET", &format!("/interactions/{id}"), None).await;
+        (d["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["direction"] == "inbound")
+            .count()
+            == 2)
+            .then_some(())
+    })
+    .await;
+    assert_eq!(world.count("SELECT count(*) FROM interactions").await, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn agents_see_only_their_own_interactions_and_need_a_token() {
+    let world = World::start(|_| {}).await;
+    let a1 = world.login("agent1").await;
+    let a2 = world.login("agent2").await;
+    a1.available().await;
+    world.post_and_comment("Ann", "hello").await;
+    let ix = a1.wait_for_state("alerting").await;
+    let id = ix["id"].as_i64().unwrap();
+    assert_eq!(
+        a2.call("GET", &format!("/interactions/{id}"), None).await.0,
+        404
+    );
+    assert_eq!(
+        a2.call("POST", &format!("/interactions/{id}/pickup"), None)
+            .await
+            .0,
+        409
+    );
+    let sup = world.login("super").await;
+    assert_eq!(
+        sup.call("GET", &format!("/interactions/{id}"), None)
+            .await
+            .0,
+        200
+    );
+    let anon = world
+        .http
+        .get(format!("{}/api/v1/me/interactions", world.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anon.status(), 401);
+    let (status, body) = a1
+        .call("PUT", "/me/status", Some(json!({ "status": "sleeping" })))
+        .await;
+    assert_eq!(status, 400, "{body}");
+    let spec = world
+        .http
+        .get(format!("{}/api/v1/openapi.json", world.base))
+        .send()
+        .await
+        .unwrap();
+    let spec: Value = spec.json().await.unwrap();
+    assert!(
+        spec["paths"]["/api/v1/interactions/{id}/reply"]["post"].is_object(),
+        "OpenAPI documents reply"
+    );
+}

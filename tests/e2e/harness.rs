@@ -1,0 +1,236 @@
+//! A host and a platform emulator, started in-process on free ports, plus an HTTP client
+//! that speaks the API the way the desktop does.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use switchboard::app::Running;
+use switchboard::config::{Config, IngestMode};
+use switchboard::emulator::Emulator;
+
+/// Where `cargo xtask plugins` puts the built connectors.
+pub fn plugins_dir() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/plugins/dist");
+    assert!(
+        dir.join("facebook.wasm").exists(),
+        "plugins are not built: run `cargo xtask plugins` (or `cargo xtask test`) first"
+    );
+    dir
+}
+
+/// The shipped workflows, copied so a test may edit them.
+pub fn copy_workflows(to: &Path) -> PathBuf {
+    let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("../workflows");
+    let dir = to.join("workflows");
+    std::fs::create_dir_all(&dir).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "rhai") {
+            std::fs::copy(&path, dir.join(path.file_name().unwrap())).unwrap();
+        }
+    }
+    dir
+}
+
+/// Starts an emulator with the demo page on a free port.
+pub async fn start_emulator() -> (Emulator, SocketAddr) {
+    let emulator = Emulator::new(switchboard::demo::emulator_config());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(emulator.clone().serve(listener));
+    (emulator, addr)
+}
+
+/// The demo config on free ports in `dir`, with `tweak` applied.
+pub fn config(dir: &Path, emulator: SocketAddr, tweak: impl FnOnce(&mut Config)) -> Config {
+    let mut config =
+        switchboard::demo::config("127.0.0.1:0".parse().unwrap(), emulator, dir.join("data"))
+            .unwrap();
+    config.server.plugins_dir = plugins_dir();
+    config.server.workflows_dir = copy_workflows(dir);
+    tweak(&mut config);
+    config
+}
+
+/// Makes the demo channel poll instead of receiving webhooks.
+pub fn polling(config: &mut Config) {
+    let ch = &mut config.channels[0];
+    ch.ingest = IngestMode::Poll;
+    ch.poll_interval_ms = 200;
+}
+
+/// A running host with an emulator and a temporary folder.
+pub struct World {
+    pub emulator: Emulator,
+    pub emulator_addr: SocketAddr,
+    pub host: Option<Running>,
+    pub base: String,
+    pub dir: tempfile::TempDir,
+    pub http: reqwest::Client,
+}
+
+impl World {
+    /// Emulator + host on the demo config; webhooks subscribed unless polling.
+    pub async fn start(tweak: impl FnOnce(&mut Config)) -> World {
+        let dir = tempfile::tempdir().unwrap();
+        let (emulator, emulator_addr) = start_emulator().await;
+        let config = config(dir.path(), emulator_addr, tweak);
+        let webhook = config.channels[0].ingest != IngestMode::Poll;
+        let host = switchboard::app::start(config).await.expect("host starts");
+        let base = format!("http://{}", host.addr);
+        if webhook {
+            emulator
+                .subscribe_facebook("1001", &format!("{base}/webhooks/facebook"), "demo-verify")
+                .await
+                .expect("webhook subscription handshake");
+        }
+        let http = reqwest::Client::builder().no_proxy().build().unwrap();
+        World {
+            emulator,
+            emulator_addr,
+            host: Some(host),
+            base,
+            dir,
+            http,
+        }
+    }
+
+    /// Signs in and returns an API client for `user`.
+    pub async fn login(&self, user: &str) -> Agent {
+        let res = self
+            .http
+            .post(format!("{}/api/v1/login", self.base))
+            .json(&json!({ "username": user, "password": "demo" }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "login of {user}");
+        let token = res.json::<Value>().await.unwrap()["token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        Agent {
+            http: self.http.clone(),
+            base: self.base.clone(),
+            token,
+        }
+    }
+
+    /// Posts through the emulator's control API; returns `{post_id, comment_id}`.
+    pub async fn customer_says(&self, body: Value) -> Value {
+        let res = self
+            .http
+            .post(format!(
+                "http://{}/_emulator/facebook/comments",
+                self.emulator_addr
+            ))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            res.status().is_success(),
+            "emulator refused {body}: {}",
+            res.status()
+        );
+        res.json().await.unwrap()
+    }
+
+    /// A customer post on the demo page and a comment under it; returns their ids.
+    pub async fn post_and_comment(&self, author: &str, text: &str) -> (String, String) {
+        let post = self.customer_says(json!({ "page_id": "1001", "author_name": "Acme Outfitters", "author_id": "1001", "text": "New arrivals are in!" })).await;
+        let post_id = post["post_id"].as_str().unwrap().to_owned();
+        let comment = self
+            .customer_says(json!({ "page_id": "1001", "post_id": post_id, "parent_id": post_id, "author_name": author, "text": text }))
+            .await;
+        (post_id, comment["comment_id"].as_str().unwrap().to_owned())
+    }
+
+    /// Runs a query on the host's database.
+    pub async fn count(&self, sql: &'static str) -> i64 {
+        let store = self.host.as_ref().unwrap().app.store.clone();
+        store
+            .read(move |c| Ok(c.query_row(sql, [], |r| r.get(0))?))
+            .await
+            .unwrap()
+    }
+
+    /// Stops the host (the emulator keeps running).
+    pub async fn stop_host(&mut self) {
+        if let Some(host) = self.host.take() {
+            host.shutdown().await;
+        }
+    }
+}
+
+/// An API client signed in as one user.
+#[derive(Clone)]
+pub struct Agent {
+    http: reqwest::Client,
+    base: String,
+    token: String,
+}
+
+impl Agent {
+    /// Sends a request; returns status and JSON body.
+    pub async fn call(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut req = self
+            .http
+            .request(method, format!("{}/api/v1{path}", self.base))
+            .bearer_auth(&self.token);
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        let res = req.send().await.unwrap();
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Calls and asserts success.
+    pub async fn ok(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        let (status, value) = self.call(method, path, body).await;
+        assert!(
+            (200..300).contains(&status),
+            "{method} {path} answered {status}: {value}"
+        );
+        value
+    }
+
+    /// Becomes available.
+    pub async fn available(&self) {
+        self.ok("PUT", "/me/status", Some(json!({ "status": "available" })))
+            .await;
+    }
+
+    /// Waits for an interaction in `state` offered or assigned to this agent.
+    pub async fn wait_for_state(&self, state: &str) -> Value {
+        wait_until(&format!("an interaction in state {state}"), || async {
+            let list = self.ok("GET", "/me/interactions", None).await;
+            list.as_array()
+                .unwrap()
+                .iter()
+                .find(|ix| ix["state"] == state)
+                .cloned()
+        })
+        .await
+    }
+}
+
+/// Polls `check` until it yields a value (10 s at most).
+pub async fn wait_until<T, F, Fut>(what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

@@ -1,0 +1,6 @@
+//! End-to-end tests: the real host, the real plugins (built by `cargo xtask plugins`) and
+//! the platform emulator, driven over HTTP as a user would.
+
+mod facebook;
+mod harness;
+mod resilience;

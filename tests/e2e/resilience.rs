@@ -1,0 +1,397 @@
+//! What must survive: broken scripts, misbehaving plugins, and a crash of the host.
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use switchboard::config::Channel;
+
+use crate::harness::{World, plugins_dir, start_emulator, wait_until};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rhai_syntax_error_during_hot_reload_keeps_the_previous_workflow() {
+    let world = World::start(|_| {}).await;
+    let app = world.host.as_ref().unwrap().app.clone();
+    let script = app.workflows.dir().join("default.rhai");
+    let good = std::fs::read_to_string(&script).unwrap();
+
+    // A valid change is picked up without a restart...
+    std::fs::write(
+        &script,
+        good.replace(
+            "priority: 0 }),\n        \"social_direct",
+            "priority: 7 }),\n        \"social_direct",
+        ),
+    )
+    .unwrap();
+    wait_until("version 2 loaded", || async {
+        (app.workflows.current().number == 2).then_some(())
+    })
+    .await;
+    world.post_and_comment("Ann", "after a good reload").await;
+    wait_until("priority 7 interaction", || async {
+        (world
+            .count("SELECT count(*) FROM interactions WHERE priority = 7")
+            .await
+            == 1)
+            .then_some(())
+    })
+    .await;
+
+    // ...a broken one is refused and version 2 keeps routing.
+    std::fs::write(
+        &script,
+        "fn on_inbound(ix) {\n    route(ix, #{ workgroup: \n}\n",
+    )
+    .unwrap();
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(
+        app.workflows.current().number,
+        2,
+        "the broken version was not swapped in"
+    );
+    world.post_and_comment("Bo", "after a broken save").await;
+    wait_until("routed by the previous version", || async {
+        (world
+            .count("SELECT count(*) FROM interactions WHERE priority = 7 AND workflow_version = 2")
+            .await
+            == 2)
+            .then_some(())
+    })
+    .await;
+    assert_eq!(world.count("SELECT count(*) FROM interactions").await, 2);
+}
+
+fn faulty_channel(config: &mut switchboard::config::Config) {
+    config.server.plugin_limits.call_timeout_ms = 1000;
+    config.server.plugin_limits.memory_mib = 32;
+    let mut ch: Channel = config.channels[0].clone();
+    ch.name = "faulty".into();
+    ch.plugin = "faulty".into();
+    ch.allowed_hosts.clear();
+    ch.settings.clear();
+    ch.secrets.clear();
+    config.channels.push(ch);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plugin_that_traps_loops_or_hogs_memory_is_replaced_and_the_next_event_processed() {
+    assert!(
+        plugins_dir().join("faulty.wasm").exists(),
+        "faulty.wasm not built"
+    );
+    let world = World::start(faulty_channel).await;
+    let url = format!("{}/webhooks/faulty", world.base);
+    let send = |id: &str, text: &str| {
+        world
+            .http
+            .post(&url)
+            .body(json!({ "id": id, "text": text }).to_string())
+            .send()
+    };
+    for (i, poison) in ["trap", "loop", "hog"].iter().enumerate() {
+        let res = send(&format!("bad{i}"), poison).await.unwrap();
+        assert_eq!(
+            res.status(),
+            500,
+            "{poison}: the platform is told to deliver again"
+        );
+        let res = send(&format!("good{i}"), "hello").await.unwrap();
+        assert_eq!(
+            res.status(),
+            200,
+            "after {poison} a fresh instance handles the next event"
+        );
+    }
+    assert_eq!(
+        world
+            .count("SELECT count(*) FROM messages WHERE channel = 'faulty'")
+            .await,
+        3
+    );
+    assert_eq!(
+        world
+            .count("SELECT count(*) FROM messages WHERE channel = 'faulty' AND text <> 'hello'")
+            .await,
+        0
+    );
+}
+
+/// Runs the `switchboard` binary as its own process, so the test can kill it for real.
+struct HostProcess {
+    child: Child,
+}
+
+impl HostProcess {
+    fn spawn(config: &std::path::Path) -> HostProcess {
+        let child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+            .args(["serve", "--config"])
+            .arg(config)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start switchboard");
+        HostProcess { child }
+    }
+
+    /// SIGKILL: no shutdown hooks, no flushing; what was committed must be enough.
+    fn crash(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
+impl Drop for HostProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_with_one_interaction_queued_and_one_connected_brings_both_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let (emulator, em) = start_emulator().await;
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let workflows = crate::harness::copy_workflows(dir.path());
+    let config = format!(
+        r#"
+[server]
+listen = "127.0.0.1:{port}"
+data_dir = "{data}"
+plugins_dir = "{plugins}"
+workflows_dir = "{workflows}"
+
+[[users]]
+username = "agent1"
+password = "demo"
+rights = ["agent"]
+
+[[users]]
+username = "agent2"
+password = "demo"
+rights = ["agent"]
+
+[[users]]
+username = "super"
+password = "demo"
+rights = ["supervisor"]
+
+[[workgroups]]
+name = "Social"
+members = ["agent1", "agent2"]
+utilization = {{ social_conversation = {{ percent = 100, max = 1 }} }}
+
+[[channels]]
+name = "facebook"
+plugin = "facebook"
+workgroup = "Social"
+allowed_hosts = ["http://{em}"]
+[channels.settings]
+page_id = "1001"
+graph_base_url = "http://{em}/v19.0"
+[channels.secrets]
+app_secret = "demo-app-secret"
+verify_token = "demo-verify"
+access_token = "demo-page-token"
+"#,
+        data = dir.path().join("data").display(),
+        plugins = plugins_dir().display(),
+        workflows = workflows.display(),
+    );
+    let config_path = dir.path().join("switchboard.toml");
+    std::fs::write(&config_path, config).unwrap();
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+
+    let host = HostProcess::spawn(&config_path);
+    wait_healthy(&http, &base).await;
+    emulator
+        .subscribe_facebook("1001", &format!("{base}/webhooks/facebook"), "demo-verify")
+        .await
+        .unwrap();
+    let login = |user: &'static str| {
+        let (http, base) = (http.clone(), base.clone());
+        async move {
+            let res = http
+                .post(format!("{base}/api/v1/login"))
+                .json(&json!({"username": user, "password": "demo"}))
+                .send()
+                .await
+                .unwrap();
+            res.json::<Value>().await.unwrap()["token"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    let get = |token: String, path: String| {
+        let (http, base) = (http.clone(), base.clone());
+        async move {
+            http.get(format!("{base}/api/v1{path}"))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        }
+    };
+    let post = |token: String, path: String| {
+        let (http, base) = (http.clone(), base.clone());
+        async move {
+            http.post(format!("{base}/api/v1{path}"))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    let put_status = |token: String, status: &'static str| {
+        let (http, base) = (http.clone(), base.clone());
+        async move {
+            http.put(format!("{base}/api/v1/me/status"))
+                .bearer_auth(token)
+                .json(&json!({"status": status}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+
+    let a1 = login("agent1").await;
+    assert_eq!(put_status(a1.clone(), "available").await, 200);
+    let world_says = |post_id: Option<String>, text: &'static str| {
+        let http = http.clone();
+        async move {
+            let body = match post_id {
+                Some(p) => {
+                    json!({"page_id":"1001","post_id":p,"parent_id":p,"author_name":"Ann","text":text})
+                }
+                None => {
+                    json!({"page_id":"1001","author_name":"Acme","author_id":"1001","text":text})
+                }
+            };
+            http.post(format!("http://{em}/_emulator/facebook/comments"))
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        }
+    };
+    let p1 = world_says(None, "post one").await["post_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    world_says(Some(p1), "first customer").await;
+    let connected_id = wait_until("offer to agent1", || async {
+        let list = get(a1.clone(), "/me/interactions".into()).await;
+        list.as_array()
+            .unwrap()
+            .iter()
+            .find(|ix| ix["state"] == "alerting")
+            .and_then(|ix| ix["id"].as_i64())
+    })
+    .await;
+    assert_eq!(
+        post(a1.clone(), format!("/interactions/{connected_id}/pickup")).await,
+        200
+    );
+    let p2 = world_says(None, "post two").await["post_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    world_says(Some(p2), "second customer").await;
+    let sup = login("super").await;
+    let queued_id = connected_id + 1;
+    wait_until("second interaction queued", || async {
+        let d = get(sup.clone(), format!("/interactions/{queued_id}")).await;
+        (d["state"] == "queued").then_some(())
+    })
+    .await;
+
+    host.crash();
+    let _host = HostProcess::spawn(&config_path);
+    wait_healthy(&http, &base).await;
+
+    // Sessions, states and transcripts are as they were.
+    let mine = get(a1.clone(), "/me/interactions".into()).await;
+    let mine = mine.as_array().expect("agent1's old token still works");
+    assert_eq!(mine.len(), 1, "{mine:?}");
+    assert_eq!(mine[0]["id"], connected_id);
+    assert_eq!(mine[0]["state"], "connected");
+    let d = get(a1.clone(), format!("/interactions/{connected_id}")).await;
+    assert_eq!(
+        d["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["direction"] == "inbound")
+            .count(),
+        1
+    );
+    let q = get(sup.clone(), format!("/interactions/{queued_id}")).await;
+    assert_eq!(q["state"], "queued");
+
+    // Routing picks up where it stopped: agent2 becomes available and gets the queued one.
+    let a2 = login("agent2").await;
+    assert_eq!(put_status(a2.clone(), "available").await, 200);
+    let offered = wait_until("offer to agent2", || async {
+        let list = get(a2.clone(), "/me/interactions".into()).await;
+        list.as_array()
+            .unwrap()
+            .iter()
+            .find(|ix| ix["state"] == "alerting")
+            .cloned()
+    })
+    .await;
+    assert_eq!(offered["id"], queued_id);
+    // And the connected one still takes replies that reach the page.
+    let res = http
+        .post(format!("{base}/api/v1/interactions/{connected_id}/reply"))
+        .bearer_auth(&a1)
+        .json(&json!({"text": "back after the crash"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(
+        emulator
+            .outbound()
+            .iter()
+            .any(|o| o.text.as_deref() == Some("back after the crash"))
+    );
+}
+
+async fn wait_healthy(http: &reqwest::Client, base: &str) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Ok(res) = http.get(format!("{base}/healthz")).send().await
+            && res.status() == 200
+        {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "host at {base} did not become healthy"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
