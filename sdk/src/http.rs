@@ -96,15 +96,13 @@ pub fn percent_decode(s: &str) -> String {
     while i < bytes.len() {
         match bytes[i] {
             b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => {
-                match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                    (Some(h), Some(l)) => {
-                        out.push(h << 4 | l);
-                        i += 2;
-                    }
-                    _ => out.push(b'%'),
+            b'%' if i + 2 < bytes.len() => match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                (Some(h), Some(l)) => {
+                    out.push(h << 4 | l);
+                    i += 2;
                 }
-            }
+                _ => out.push(b'%'),
+            },
             b => out.push(b),
         }
         i += 1;
@@ -156,7 +154,10 @@ mod tests {
         assert_eq!(percent_decode("a+b%2"), "a b%2");
         assert_eq!(percent_decode("%zz%41"), "%zzA");
         assert_eq!(percent_decode("100%"), "100%");
-        assert_eq!(encode_form(&[("message", "hi there"), ("x", "1")]), "message=hi%20there&x=1");
+        assert_eq!(
+            encode_form(&[("message", "hi there"), ("x", "1")]),
+            "message=hi%20there&x=1"
+        );
         assert_eq!(
             parse_form("a=1&&b=x+y&c&d=%F0%9F%98%80"),
             vec![
@@ -166,15 +167,26 @@ mod tests {
                 ("d".into(), "😀".into())
             ]
         );
-        assert_eq!(url_with_query("https://h/p", &[("a", "1")]), "https://h/p?a=1");
-        assert_eq!(url_with_query("https://h/p?x=0", &[("a", "1")]), "https://h/p?x=0&a=1");
+        assert_eq!(
+            url_with_query("https://h/p", &[("a", "1")]),
+            "https://h/p?a=1"
+        );
+        assert_eq!(
+            url_with_query("https://h/p?x=0", &[("a", "1")]),
+            "https://h/p?x=0&a=1"
+        );
         assert_eq!(url_with_query("https://h/p", &[]), "https://h/p");
     }
 
     #[test]
     fn helpers_build_requests_through_the_mock() {
         let host = MockHost::new();
-        host.on_http(|req| Ok(HttpResponse::text(200, format!("{} {}", req.method, req.url))));
+        host.on_http(|req| {
+            Ok(HttpResponse::text(
+                200,
+                format!("{} {}", req.method, req.url),
+            ))
+        });
         let r = get("https://x.test/a", &[("Authorization", "Bearer t")]).unwrap();
         assert_eq!(r.body_text(), "GET https://x.test/a");
         post_form("https://x.test/f", &[], &[("message", "hé llo")]).unwrap();

@@ -64,8 +64,8 @@
 #![warn(missing_docs)]
 
 pub mod http;
-mod types_ext;
 pub mod time;
+mod types_ext;
 pub mod webhook;
 
 #[cfg(not(target_arch = "wasm32"))]
@@ -163,10 +163,7 @@ pub trait Connector: 'static {
 macro_rules! export_connector {
     ($connector:ty) => {
         const _: () = {
-            fn __switchboard_assert_connector<
-                T: $crate::Connector + ::core::default::Default,
-            >() {
-            }
+            fn __switchboard_assert_connector<T: $crate::Connector + ::core::default::Default>() {}
             let _ = __switchboard_assert_connector::<$connector>;
         };
         #[cfg(target_arch = "wasm32")]
@@ -356,8 +353,9 @@ pub mod kv {
 
 /// The channel's settings and secrets.
 ///
-/// The helpers ([`get_or`], [`require`], [`require_secret`], [`parse_or`]) treat a
-/// value that is empty or only whitespace as not set.
+/// The helpers ([`get_or`](config::get_or), [`require`](config::require),
+/// [`require_secret`](config::require_secret), [`parse_or`](config::parse_or)) treat
+/// a value that is empty or only whitespace as not set.
 pub mod config {
     use crate::ConnectorError;
 
@@ -412,7 +410,9 @@ pub mod config {
         match non_empty(get(key)) {
             None => Ok(default),
             Some(raw) => raw.trim().parse().map_err(|_| {
-                ConnectorError::InvalidConfig(format!("setting `{key}` has an invalid value `{raw}`"))
+                ConnectorError::InvalidConfig(format!(
+                    "setting `{key}` has an invalid value `{raw}`"
+                ))
             }),
         }
     }
@@ -443,7 +443,10 @@ mod tests {
     fn defaults_are_unsupported_except_configure() {
         let mut c = Minimal;
         assert_eq!(c.configure(), Ok(()));
-        assert!(matches!(c.poll(None, 10), Err(ConnectorError::Unsupported(_))));
+        assert!(matches!(
+            c.poll(None, 10),
+            Err(ConnectorError::Unsupported(_))
+        ));
         assert!(matches!(
             c.handle_webhook(HttpRequest::new("GET", "/")),
             Err(ConnectorError::Unsupported(_))
@@ -455,14 +458,23 @@ mod tests {
             visibility: Visibility::Public,
             text: "hi".into(),
         };
-        assert!(matches!(c.send(out, "k".into()), Err(ConnectorError::Unsupported(_))));
-        assert!(matches!(c.delete("x".into()), Err(ConnectorError::Unsupported(_))));
-        assert!(matches!(c.hide("x".into()), Err(ConnectorError::Unsupported(_))));
+        assert!(matches!(
+            c.send(out, "k".into()),
+            Err(ConnectorError::Unsupported(_))
+        ));
+        assert!(matches!(
+            c.delete("x".into()),
+            Err(ConnectorError::Unsupported(_))
+        ));
+        assert!(matches!(
+            c.hide("x".into()),
+            Err(ConnectorError::Unsupported(_))
+        ));
     }
 
     #[test]
     fn component_forwards_to_one_lazily_created_connector() {
-        use crate::__private::{bindings::Guest, Component};
+        use crate::__private::{Component, bindings::Guest};
 
         #[derive(Default)]
         struct Counter(u32);
@@ -548,6 +560,9 @@ mod tests {
         let e = ConnectorError::Rejected("bad parameter".into());
         assert!(e.to_string().contains("bad parameter"));
         assert_eq!(e.message(), "bad parameter");
-        assert_eq!(ConnectorError::RateLimited(5).message(), "rate limited for 5 ms");
+        assert_eq!(
+            ConnectorError::RateLimited(5).message(),
+            "rate limited for 5 ms"
+        );
     }
 }

@@ -213,7 +213,9 @@ mod tests {
     #[test]
     fn new_resets_state() {
         let host = MockHost::new();
-        host.set_config("a", "1").set_secret("b", "2").kv_set("k", "v");
+        host.set_config("a", "1")
+            .set_secret("b", "2")
+            .kv_set("k", "v");
         host.set_now_millis(5);
         let _ = http::get("https://x.test", &[]);
         let host = MockHost::new();
@@ -236,7 +238,10 @@ mod tests {
             calls += 1;
             // The handler may call into the mock (e.g. look at config).
             let token = config::secret("token").unwrap_or_default();
-            Ok(HttpResponse::text(200, format!("{calls} {} {token}", req.url)))
+            Ok(HttpResponse::text(
+                200,
+                format!("{calls} {} {token}", req.url),
+            ))
         });
         host.set_secret("token", "t");
         assert_eq!(http::get("u1", &[]).unwrap().body_text(), "1 u1 t");

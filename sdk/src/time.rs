@@ -89,7 +89,11 @@ pub fn parse_iso8601_millis(s: &str) -> Option<i64> {
                 return None;
             }
             let hh = i64::from(digits(&off[..2])?);
-            let mm = if off.len() == 4 { i64::from(digits(&off[2..])?) } else { 0 };
+            let mm = if off.len() == 4 {
+                i64::from(digits(&off[2..])?)
+            } else {
+                0
+            };
             sign * (hh * 60 + mm)
         }
     };
@@ -136,13 +140,25 @@ mod tests {
         assert_eq!(parse_iso8601_millis("2024-01-15T12:03:00+0000"), Some(base));
         assert_eq!(parse_iso8601_millis("2024-01-15T12:03:00Z"), Some(base));
         assert_eq!(parse_iso8601_millis("2024-01-15 12:03:00"), Some(base));
-        assert_eq!(parse_iso8601_millis("2024-01-15T12:03:00.5Z"), Some(base + 500));
-        assert_eq!(parse_iso8601_millis("2024-01-15T12:03:00.123456Z"), Some(base + 123));
-        assert_eq!(parse_iso8601_millis("2024-01-15T13:03:00+01:00"), Some(base));
+        assert_eq!(
+            parse_iso8601_millis("2024-01-15T12:03:00.5Z"),
+            Some(base + 500)
+        );
+        assert_eq!(
+            parse_iso8601_millis("2024-01-15T12:03:00.123456Z"),
+            Some(base + 123)
+        );
+        assert_eq!(
+            parse_iso8601_millis("2024-01-15T13:03:00+01:00"),
+            Some(base)
+        );
         assert_eq!(parse_iso8601_millis("2024-01-15T07:03:00-0500"), Some(base));
         assert_eq!(parse_iso8601_millis("2024-01-15T14:03:00+02"), Some(base));
         assert_eq!(parse_iso8601_millis("1970-01-01T00:00:00Z"), Some(0));
-        assert_eq!(parse_iso8601_millis("2000-02-29T00:00:00Z"), Some(951_782_400_000));
+        assert_eq!(
+            parse_iso8601_millis("2000-02-29T00:00:00Z"),
+            Some(951_782_400_000)
+        );
     }
 
     #[test]
@@ -167,8 +183,17 @@ mod tests {
     #[test]
     fn formats_and_round_trips() {
         assert_eq!(format_iso8601_millis(0), "1970-01-01T00:00:00.000Z");
-        assert_eq!(format_iso8601_millis(1_705_320_180_123), "2024-01-15T12:03:00.123Z");
-        for ms in [0, 951_782_400_000, 1_705_320_180_123, -86_400_000, 4_102_444_800_999] {
+        assert_eq!(
+            format_iso8601_millis(1_705_320_180_123),
+            "2024-01-15T12:03:00.123Z"
+        );
+        for ms in [
+            0,
+            951_782_400_000,
+            1_705_320_180_123,
+            -86_400_000,
+            4_102_444_800_999,
+        ] {
             assert_eq!(parse_iso8601_millis(&format_iso8601_millis(ms)), Some(ms));
         }
     }

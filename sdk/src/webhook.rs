@@ -27,12 +27,16 @@ pub fn query(req: &HttpRequest) -> Vec<(String, String)> {
 
 /// The first query parameter of `req.url` called `name`, decoded.
 pub fn query_param(req: &HttpRequest, name: &str) -> Option<String> {
-    query(req).into_iter().find(|(k, _)| k == name).map(|(_, v)| v)
+    query(req)
+        .into_iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v)
 }
 
 /// HMAC-SHA256 of `data` with `key`.
 pub fn hmac_sha256(key: &[u8], data: &[u8]) -> [u8; 32] {
-    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(key).expect("HMAC takes any key length");
+    let mut mac =
+        <Hmac<Sha256> as KeyInit>::new_from_slice(key).expect("HMAC takes any key length");
     mac.update(data);
     mac.finalize().into_bytes().into()
 }
@@ -59,7 +63,7 @@ pub fn to_hex(bytes: &[u8]) -> String {
 
 /// Decodes hexadecimal (either case); `None` if it is not valid hex.
 pub fn from_hex(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
+    if !s.len().is_multiple_of(2) || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
         return None;
     }
     s.as_bytes()
@@ -117,7 +121,11 @@ mod tests {
         let sig = meta_signature("s3cret", body);
         assert!(sig.starts_with("sha256="));
         assert!(verify_meta_signature("s3cret", body, &sig));
-        assert!(verify_meta_signature("s3cret", body, &sig.to_uppercase().replace("SHA256=", "sha256=")));
+        assert!(verify_meta_signature(
+            "s3cret",
+            body,
+            &sig.to_uppercase().replace("SHA256=", "sha256=")
+        ));
         assert!(!verify_meta_signature("other", body, &sig));
         assert!(!verify_meta_signature("s3cret", b"{}", &sig));
         assert!(!verify_meta_signature("s3cret", body, &sig[7..]));
@@ -142,11 +150,20 @@ mod tests {
             "GET",
             "/webhooks/fb?hub.mode=subscribe&hub.challenge=1158201444&hub.verify_token=a%2Bb+c",
         );
-        assert_eq!(query_param(&req, "hub.challenge").as_deref(), Some("1158201444"));
-        assert_eq!(query_param(&req, "hub.verify_token").as_deref(), Some("a+b c"));
+        assert_eq!(
+            query_param(&req, "hub.challenge").as_deref(),
+            Some("1158201444")
+        );
+        assert_eq!(
+            query_param(&req, "hub.verify_token").as_deref(),
+            Some("a+b c")
+        );
         assert_eq!(query_param(&req, "missing"), None);
         assert_eq!(query(&HttpRequest::new("GET", "/x")), vec![]);
-        assert_eq!(parse_query("?a=1"), vec![("a".to_string(), "1".to_string())]);
+        assert_eq!(
+            parse_query("?a=1"),
+            vec![("a".to_string(), "1".to_string())]
+        );
         let req = req.with_header("X-Hub-Signature-256", "sha256=ab");
         assert_eq!(header(&req, "x-hub-signature-256"), Some("sha256=ab"));
     }

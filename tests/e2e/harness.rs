@@ -67,7 +67,8 @@ pub struct World {
     pub emulator_addr: SocketAddr,
     pub host: Option<Running>,
     pub base: String,
-    pub dir: tempfile::TempDir,
+    /// Kept so the folder lives as long as the world.
+    pub _dir: tempfile::TempDir,
     pub http: reqwest::Client,
 }
 
@@ -92,7 +93,7 @@ impl World {
             emulator_addr,
             host: Some(host),
             base,
-            dir,
+            _dir: dir,
             http,
         }
     }
@@ -155,13 +156,6 @@ impl World {
             .read(move |c| Ok(c.query_row(sql, [], |r| r.get(0))?))
             .await
             .unwrap()
-    }
-
-    /// Stops the host (the emulator keeps running).
-    pub async fn stop_host(&mut self) {
-        if let Some(host) = self.host.take() {
-            host.shutdown().await;
-        }
     }
 }
 

@@ -1,6 +1,7 @@
 //! End-to-end tests: the real host, the real plugins (built by `cargo xtask plugins`) and
 //! the platform emulator, driven over HTTP as a user would.
 
+mod cli;
 mod facebook;
 mod harness;
 mod resilience;

@@ -1,1 +1,416 @@
-fn main() {}
+//! Project build tasks, run as `cargo xtask <task>` from anywhere in the workspace.
+//!
+//! - `cargo xtask plugins [--debug]`: builds every crate under `plugins/` and
+//!   `tests/plugins/` as a `wasm32-wasip2` component and copies each one to
+//!   `target/plugins/dist/<dir-name>.wasm`.
+//!
+//! The toolchain: a rustup-installed `wasm32-wasip2` target when there is one;
+//! otherwise Debian's `rustc-web` (1.96) builds the standard library for the target
+//! itself (`-Zbuild-std`) and rustup's `wasm-component-ld` links the component. The
+//! Debian packages are installed with apt-get when missing and running as root.
+//!
+//! Deliberately std-only so it compiles in a couple of seconds.
+
+use std::env;
+use std::ffi::OsString;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+use std::time::Instant;
+
+const TARGET: &str = "wasm32-wasip2";
+/// Debian packages the fallback toolchain needs.
+const DEBIAN_PACKAGES: &[&str] = &["rustc-web", "cargo-web", "rust-web-src", "lld", "wasi-libc"];
+/// Folders whose sub-folders with a `Cargo.toml` are plugin crates.
+const PLUGIN_DIRS: &[&str] = &["plugins", "tests/plugins"];
+/// A WebAssembly component starts with `\0asm` and the component-model version/layer.
+const COMPONENT_HEADER: [u8; 8] = [0x00, 0x61, 0x73, 0x6d, 0x0d, 0x00, 0x01, 0x00];
+
+const USAGE: &str = "\
+usage: cargo xtask <task>
+
+tasks:
+  plugins [--debug]   build every crate in plugins/* and tests/plugins/* as a
+                      wasm32-wasip2 component into target/plugins/dist/<dir>.wasm
+                      (release profile unless --debug)
+  help                show this message";
+
+enum Error {
+    /// Bad command line: print the usage and exit 2.
+    Usage(String),
+    /// The task failed: print the message and exit 1.
+    Failed(String),
+}
+
+type Result<T> = std::result::Result<T, Error>;
+
+fn fail<T>(msg: impl Into<String>) -> Result<T> {
+    Err(Error::Failed(msg.into()))
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("plugins") => plugins(&args[1..]),
+        Some("help" | "-h" | "--help") => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        Some(other) => Err(Error::Usage(format!("unknown task `{other}`"))),
+        None => Err(Error::Usage("no task given".into())),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Error::Usage(msg)) => {
+            eprintln!("xtask: {msg}\n\n{USAGE}");
+            ExitCode::from(2)
+        }
+        Err(Error::Failed(msg)) => {
+            eprintln!("xtask: error: {msg}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The workspace root (this crate lives in `<root>/xtask`).
+fn workspace_root() -> PathBuf {
+    let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest_dir.parent().unwrap_or(manifest_dir).to_path_buf()
+}
+
+// ------------------------------------------------------------------ plugin crates
+
+/// One plugin crate found on disk.
+#[derive(Debug)]
+struct PluginCrate {
+    /// The folder name, which names the output file.
+    dir_name: String,
+    /// `[package] name`.
+    package: String,
+    /// The library's file name stem (`[lib] name`, else the package name with `_`).
+    lib_name: String,
+}
+
+/// The `name = "..."` value of `section` in a Cargo.toml (a deliberately small parser).
+fn toml_name(manifest: &str, section: &str) -> Option<String> {
+    let mut current = String::new();
+    for line in manifest.lines() {
+        let line = line.split('#').next().unwrap_or("").trim();
+        if line.starts_with('[') {
+            current = line.trim_matches(['[', ']']).trim().to_string();
+            continue;
+        }
+        if current != section {
+            continue;
+        }
+        if let Some((key, value)) = line.split_once('=')
+            && key.trim() == "name"
+        {
+            let value = value.trim().trim_matches(['"', '\'']);
+            if !value.is_empty() {
+                return Some(value.to_string());
+            }
+        }
+    }
+    None
+}
+
+fn discover_plugins(root: &Path) -> Result<Vec<PluginCrate>> {
+    let mut found = Vec::new();
+    for dir in PLUGIN_DIRS {
+        let parent = root.join(dir);
+        let Ok(entries) = fs::read_dir(&parent) else {
+            continue;
+        };
+        let mut paths: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.join("Cargo.toml").is_file())
+            .collect();
+        paths.sort();
+        for path in paths {
+            let manifest_path = path.join("Cargo.toml");
+            let manifest = fs::read_to_string(&manifest_path).map_err(|e| {
+                Error::Failed(format!("cannot read {}: {e}", manifest_path.display()))
+            })?;
+            let Some(package) = toml_name(&manifest, "package") else {
+                return fail(format!("no [package] name in {}", manifest_path.display()));
+            };
+            let lib_name = toml_name(&manifest, "lib").unwrap_or_else(|| package.replace('-', "_"));
+            let dir_name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            if let Some(other) = found.iter().find(|c: &&PluginCrate| c.dir_name == dir_name) {
+                return fail(format!(
+                    "two plugin crates would both be written as dist/{dir_name}.wasm ({} and {package})",
+                    other.package
+                ));
+            }
+            found.push(PluginCrate {
+                dir_name,
+                package,
+                lib_name,
+            });
+        }
+    }
+    Ok(found)
+}
+
+// ------------------------------------------------------------------ toolchains
+
+/// Runs a command and returns its stdout when it succeeded.
+fn output_of(program: &str, args: &[&str]) -> Option<String> {
+    let out = Command::new(program).args(args).output().ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+fn rustup_has_target() -> bool {
+    output_of("rustup", &["target", "list", "--installed"])
+        .is_some_and(|out| out.lines().any(|l| l.trim() == TARGET))
+}
+
+fn is_root() -> bool {
+    if let Ok(status) = fs::read_to_string("/proc/self/status")
+        && let Some(line) = status.lines().find(|l| l.starts_with("Uid:"))
+    {
+        return line.split_whitespace().nth(1) == Some("0");
+    }
+    output_of("id", &["-u"]).is_some_and(|s| s.trim() == "0")
+}
+
+fn missing_debian_packages() -> Result<Vec<&'static str>> {
+    if output_of("dpkg-query", &["--version"]).is_none() {
+        return fail(format!(
+            "no rustup `{TARGET}` target and no dpkg to install Debian's toolchain: \
+             run `rustup target add {TARGET}`"
+        ));
+    }
+    Ok(DEBIAN_PACKAGES
+        .iter()
+        .copied()
+        .filter(|pkg| {
+            output_of("dpkg-query", &["-W", "-f=${db:Status-Abbrev}", pkg])
+                .is_none_or(|s| !s.starts_with("ii"))
+        })
+        .collect())
+}
+
+fn run(cmd: &mut Command, what: &str) -> Result<()> {
+    match cmd.status() {
+        Ok(status) if status.success() => Ok(()),
+        Ok(status) => fail(format!("{what} failed ({status})")),
+        Err(e) => fail(format!("cannot run {what}: {e}")),
+    }
+}
+
+fn install_debian_packages(missing: &[&str]) -> Result<()> {
+    let list = missing.join(" ");
+    if !is_root() {
+        return fail(format!(
+            "no rustup `{TARGET}` target, and the Debian packages for the fallback toolchain \
+             are missing: {list}. Either run `rustup target add {TARGET}`, or install them \
+             with `sudo apt-get update && sudo apt-get install -y {list}` (or run this as root)"
+        ));
+    }
+    println!("xtask: installing Debian packages: {list}");
+    run(
+        Command::new("apt-get")
+            .arg("update")
+            .env("DEBIAN_FRONTEND", "noninteractive"),
+        "apt-get update",
+    )?;
+    run(
+        Command::new("apt-get")
+            .args(["install", "-y"])
+            .args(missing)
+            .env("DEBIAN_FRONTEND", "noninteractive"),
+        "apt-get install",
+    )
+}
+
+/// rustup's `wasm-component-ld`, found from `rustc --print sysroot` with the `rustc`
+/// on the current PATH (rustup's), or a `wasm-component-ld` on PATH.
+fn find_component_linker() -> Result<PathBuf> {
+    if let Some(sysroot) = output_of("rustc", &["--print", "sysroot"]) {
+        let host = output_of("rustc", &["-vV"])
+            .and_then(|v| {
+                v.lines()
+                    .find_map(|l| l.strip_prefix("host: ").map(|h| h.trim().to_string()))
+            })
+            .unwrap_or_else(|| "x86_64-unknown-linux-gnu".into());
+        let wcl = Path::new(sysroot.trim())
+            .join("lib/rustlib")
+            .join(host)
+            .join("bin/wasm-component-ld");
+        if wcl.is_file() {
+            return Ok(wcl);
+        }
+    }
+    if let Some(path) = env::var_os("PATH") {
+        for dir in env::split_paths(&path) {
+            let candidate = dir.join("wasm-component-ld");
+            if candidate.is_file() {
+                return Ok(candidate);
+            }
+        }
+    }
+    fail(
+        "cannot find `wasm-component-ld`: it ships with rustup's toolchain \
+         (`<rustc --print sysroot>/lib/rustlib/<host>/bin/`); or install it with \
+         `cargo install wasm-component-ld`",
+    )
+}
+
+// ------------------------------------------------------------------ plugins task
+
+fn plugins(args: &[String]) -> Result<()> {
+    let mut release = true;
+    for arg in args {
+        match arg.as_str() {
+            "--debug" => release = false,
+            "--release" => release = true,
+            other => {
+                return Err(Error::Usage(format!(
+                    "unknown option `{other}` for `plugins`"
+                )));
+            }
+        }
+    }
+    let started = Instant::now();
+    let root = workspace_root();
+    let crates = discover_plugins(&root)?;
+    if crates.is_empty() {
+        return fail(format!(
+            "no plugin crates found under {}",
+            PLUGIN_DIRS.join(" or ")
+        ));
+    }
+    let target_dir = root.join("target/plugins");
+    let profile = if release { "release" } else { "debug" };
+
+    let mut cmd;
+    if rustup_has_target() {
+        println!(
+            "xtask: building {} plugin(s) with rustup's `{TARGET}` target ({profile})",
+            crates.len()
+        );
+        cmd = Command::new(env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+        cmd.args(["build", "--target", TARGET]);
+    } else {
+        let missing = missing_debian_packages()?;
+        if !missing.is_empty() {
+            install_debian_packages(&missing)?;
+        }
+        // Evaluated with rustup's rustc, before PATH puts /usr/bin first.
+        let linker = find_component_linker()?;
+        println!(
+            "xtask: no rustup `{TARGET}` target; building {} plugin(s) with Debian's rustc-web \
+             and -Zbuild-std, linked by {} ({profile})",
+            crates.len(),
+            linker.display()
+        );
+        let mut path = OsString::from("/usr/bin");
+        if let Some(old) = env::var_os("PATH") {
+            path.push(":");
+            path.push(old);
+        }
+        cmd = Command::new("/usr/bin/cargo");
+        cmd.env("PATH", path)
+            .env("RUSTC_BOOTSTRAP", "1")
+            .env("CARGO_TARGET_WASM32_WASIP2_LINKER", &linker)
+            .env(
+                "CARGO_TARGET_WASM32_WASIP2_RUSTFLAGS",
+                "-L /usr/lib/wasm32-wasi",
+            )
+            // Set by `cargo run` or rustup for the outer toolchain; must not leak in.
+            .env_remove("RUSTC")
+            .env_remove("RUSTDOC")
+            .env_remove("RUSTUP_TOOLCHAIN")
+            .env_remove("CARGO");
+        cmd.args(["build", "--target", TARGET, "-Zbuild-std=std,panic_abort"]);
+    }
+    if release {
+        cmd.arg("--release");
+    }
+    for c in &crates {
+        cmd.args(["-p", &c.package]);
+    }
+    cmd.current_dir(&root).env("CARGO_TARGET_DIR", &target_dir);
+    run(&mut cmd, "cargo build of the plugins")?;
+
+    let dist = target_dir.join("dist");
+    fs::create_dir_all(&dist)
+        .map_err(|e| Error::Failed(format!("cannot create {}: {e}", dist.display())))?;
+    for c in &crates {
+        let built = target_dir
+            .join(TARGET)
+            .join(profile)
+            .join(format!("{}.wasm", c.lib_name));
+        let bytes = fs::read(&built).map_err(|e| {
+            Error::Failed(format!(
+                "{} was not produced ({e}); does `{}` have crate-type \"cdylib\"?",
+                built.display(),
+                c.package
+            ))
+        })?;
+        if !bytes.starts_with(&COMPONENT_HEADER) {
+            return fail(format!(
+                "{} is not a WebAssembly component (wrong header)",
+                built.display()
+            ));
+        }
+        let out = dist.join(format!("{}.wasm", c.dir_name));
+        fs::write(&out, &bytes)
+            .map_err(|e| Error::Failed(format!("cannot write {}: {e}", out.display())))?;
+        println!(
+            "xtask: {} -> {} ({} KiB)",
+            c.package,
+            out.strip_prefix(&root).unwrap_or(&out).display(),
+            bytes.len() / 1024
+        );
+    }
+    println!(
+        "xtask: plugins built in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_package_and_lib_names() {
+        let manifest = r#"
+[package]
+name = "plugin-facebook" # comment
+version.workspace = true
+
+[lib]
+crate-type = ["cdylib", "rlib"]
+name = "fb"
+
+[dependencies]
+name = "not-this"
+"#;
+        assert_eq!(
+            toml_name(manifest, "package").as_deref(),
+            Some("plugin-facebook")
+        );
+        assert_eq!(toml_name(manifest, "lib").as_deref(), Some("fb"));
+        assert_eq!(toml_name("[package]\nversion = 1\n", "package"), None);
+    }
+
+    #[test]
+    fn finds_this_workspace_plugins() {
+        let crates = discover_plugins(&workspace_root()).unwrap_or_else(|_| panic!("discover"));
+        let names: Vec<_> = crates.iter().map(|c| c.dir_name.as_str()).collect();
+        assert!(names.contains(&"facebook"), "{names:?}");
+        let fb = crates.iter().find(|c| c.dir_name == "facebook").unwrap();
+        assert_eq!(fb.package, "plugin-facebook");
+        assert_eq!(fb.lib_name, "plugin_facebook");
+    }
+}

@@ -330,6 +330,29 @@ mod tests {
     }
 
     #[test]
+    fn the_documented_example_parses() {
+        for var in [
+            "AGENT1_PASSWORD",
+            "FB_APP_SECRET",
+            "FB_VERIFY_TOKEN",
+            "FB_PAGE_TOKEN",
+        ] {
+            // SAFETY: these variables are read only by this test.
+            unsafe { std::env::set_var(var, "x") };
+        }
+        let text = include_str!("../../../switchboard.example.toml");
+        let c = Config::parse(text).unwrap();
+        assert_eq!(c.channels[0].secrets["app_secret"], "x");
+        assert_eq!(
+            c.workgroups[0]
+                .utilization
+                .get(crate::interactions::model::MediaType::SocialConversation)
+                .max,
+            4
+        );
+    }
+
+    #[test]
     fn mistakes_are_named() {
         let err = Config::parse(&MINIMAL.replace("plugin =", "plugn =")).unwrap_err();
         assert!(format!("{err:#}").contains("plugn"), "{err:#}");

@@ -130,7 +130,7 @@ async fn traffic(emulator: SocketAddr) {
         i += 1;
         let post = client
             .post(&url)
-            .json(&serde_json::json!({ "page_id": PAGE_ID, "author_name": "Acme Outfitters", "text": format!("Weekly update #{i}: new arrivals are in!") }))
+            .json(&serde_json::json!({ "page_id": PAGE_ID, "author_name": "Acme Outfitters", "author_id": PAGE_ID, "text": format!("Weekly update #{i}: new arrivals are in!") }))
             .send()
             .await;
         let Ok(post) = post else { continue };

@@ -302,10 +302,12 @@ fn post_json(post: &Post, fields: Option<&[String]>) -> Value {
     });
     // Like Graph, an edge with nothing in it is left out rather than sent empty.
     if !comments.is_empty() {
-        value["comments"] = json!({
-            "data": comments,
-            "paging": { "cursors": { "before": cursor(&post.comments[0].id), "after": cursor(&post.comments[post.comments.len() - 1].id) } },
-        });
+        let first = comments[0]["id"].as_str().unwrap_or_default();
+        let last = comments[comments.len() - 1]["id"]
+            .as_str()
+            .unwrap_or_default();
+        let cursors = json!({ "before": cursor(first), "after": cursor(last) });
+        value["comments"] = json!({ "data": comments, "paging": { "cursors": cursors } });
     }
     if let (Some(fields), Value::Object(map)) = (fields, &mut value) {
         map.retain(|k, _| k == "id" || fields.iter().any(|f| f == k));
@@ -455,10 +457,10 @@ fn feed(page: &Page, req: &GraphRequest) -> Value {
         .clamp(1, 100);
     let fields = req.param("fields").map(|f| top_level_fields(&f));
     let mut posts: Vec<&Post> = page.posts.iter().rev().collect();
-    if let Some(after) = req.param("after") {
-        if let Some(pos) = posts.iter().position(|p| cursor(&p.id) == after) {
-            posts.drain(..=pos);
-        }
+    if let Some(after) = req.param("after")
+        && let Some(pos) = posts.iter().position(|p| cursor(&p.id) == after)
+    {
+        posts.drain(..=pos);
     }
     posts.truncate(limit);
     let data: Vec<Value> = posts

@@ -57,8 +57,14 @@ impl Emulator {
         Some(taken)
     }
 
-    pub(super) fn inject_failures(&self, failure: InjectedFailure) {
+    /// Makes the next `failure.count` Graph calls fail (replacing pending failures); refuses
+    /// statuses that are not HTTP statuses.
+    pub(super) fn inject_failures(&self, failure: InjectedFailure) -> Result<(), String> {
+        if StatusCode::from_u16(failure.status).is_err() {
+            return Err(format!("invalid status {}", failure.status));
+        }
         *self.inner.failures.lock().unwrap() = (failure.count > 0).then_some(failure);
+        Ok(())
     }
 }
 
@@ -163,6 +169,8 @@ impl GraphRequest {
     }
 
     /// Checks the token against the account's configured one (none configured: anything goes).
+    // The error is the Graph error response itself; boxing it would buy nothing here.
+    #[allow(clippy::result_large_err)]
     pub(super) fn check_token(&self, expected: Option<&str>) -> Result<(), Response> {
         match expected {
             Some(expected) if self.access_token().as_deref() != Some(expected) => Err(graph_error(

@@ -6,9 +6,10 @@
 //! customers' side (posting, commenting, editing) and lets tests inspect what the business did
 //! (`/_emulator/outbound`) or inject failures. See `docs/emulator.md`.
 //!
-//! Layout: this file holds what every platform shares (state, outbound log, Graph request
-//! parsing and error shape, webhook signing and delivery); each platform lives in its own
-//! submodule.
+//! Layout: this file holds what every platform shares (the [`Emulator`] handle, state,
+//! outbound log, router assembly, webhook signing and in-order delivery); `graph` holds the
+//! Meta Graph API plumbing (request parsing, error shape, failure injection); each platform
+//! lives in its own submodule (`facebook`, with its control endpoints in `facebook/control.rs`).
 
 mod facebook;
 mod graph;
@@ -331,6 +332,7 @@ fn control_error(status: StatusCode, message: impl Into<String>) -> Response {
 }
 
 /// Parses a control API JSON body, answering 400 (not axum's 422) on bad input.
+#[allow(clippy::result_large_err)] // the error is the ready-made HTTP answer
 fn parse_control<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Response> {
     serde_json::from_slice(body).map_err(|e| {
         control_error(

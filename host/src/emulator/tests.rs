@@ -49,7 +49,7 @@ pub(crate) struct Hook {
 pub(crate) struct Receiver {
     verify_token: String,
     fail_first: Arc<AtomicUsize>,
-    attempts: Arc<AtomicUsize>,
+    pub(crate) attempts: Arc<AtomicUsize>,
     tx: mpsc::UnboundedSender<Hook>,
 }
 

@@ -12,14 +12,22 @@ use crate::model::{self, From, Id, Timestamp};
 /// How long the host should wait after a Graph rate-limit error.
 pub(crate) const RATE_LIMIT_BACKOFF_MS: u64 = 60_000;
 /// The fields a poll asks for.
-pub(crate) const FEED_FIELDS: &str = "from,message,created_time,comments{from,message,created_time,parent}";
+pub(crate) const FEED_FIELDS: &str =
+    "from,message,created_time,comments{from,message,created_time,parent}";
 
 fn object_url(settings: &Settings, object_id: &str) -> String {
-    format!("{}/{}", settings.graph_base_url, http::percent_encode(object_id))
+    format!(
+        "{}/{}",
+        settings.graph_base_url,
+        http::percent_encode(object_id)
+    )
 }
 
 /// Form or query parameters, with the access token when there is one.
-fn with_token<'a>(settings: &'a Settings, mut params: Vec<(&'a str, &'a str)>) -> Vec<(&'a str, &'a str)> {
+fn with_token<'a>(
+    settings: &'a Settings,
+    mut params: Vec<(&'a str, &'a str)>,
+) -> Vec<(&'a str, &'a str)> {
     if let Some(token) = &settings.access_token {
         params.push(("access_token", token));
     }
@@ -45,8 +53,8 @@ struct GraphError {
 
 /// Maps a Graph API answer (or a failed fetch) to a usable response or an error.
 pub(crate) fn check(result: Result<HttpResponse, String>) -> Result<HttpResponse, ConnectorError> {
-    let resp = result
-        .map_err(|e| ConnectorError::Transient(format!("Graph API request failed: {e}")))?;
+    let resp =
+        result.map_err(|e| ConnectorError::Transient(format!("Graph API request failed: {e}")))?;
     let error = resp.json_body::<ErrorBody>().ok().map(|b| b.error);
     if resp.is_success() && error.is_none() {
         return Ok(resp);
@@ -62,7 +70,9 @@ pub(crate) fn check(result: Result<HttpResponse, String>) -> Result<HttpResponse
         });
     };
     let code = error.code.unwrap_or(0);
-    let mut text = error.message.unwrap_or_else(|| format!("Graph API error (HTTP {status})"));
+    let mut text = error
+        .message
+        .unwrap_or_else(|| format!("Graph API error (HTTP {status})"));
     if let Some(code) = error.code {
         text.push_str(&format!(" (code {code}"));
         if let Some(sub) = error.error_subcode {
@@ -190,14 +200,20 @@ pub(crate) fn poll(
     cursor: Option<String>,
     limit: u32,
 ) -> Result<PollResult, ConnectorError> {
-    let since = cursor.as_deref().and_then(|c| match c.trim().parse::<i64>() {
-        Ok(ms) => Some(ms),
-        Err(_) => {
-            log::warn(format!("facebook: ignoring unreadable poll cursor {c:?}"));
-            None
-        }
-    });
-    let limit = if limit == 0 { settings.post_limit } else { limit.min(settings.post_limit) };
+    let since = cursor
+        .as_deref()
+        .and_then(|c| match c.trim().parse::<i64>() {
+            Ok(ms) => Some(ms),
+            Err(_) => {
+                log::warn(format!("facebook: ignoring unreadable poll cursor {c:?}"));
+                None
+            }
+        });
+    let limit = if limit == 0 {
+        settings.post_limit
+    } else {
+        limit.min(settings.post_limit)
+    };
     let limit_text = limit.to_string();
     let mut url = format!(
         "{}/feed?fields={FEED_FIELDS}&limit={limit_text}",
@@ -266,7 +282,9 @@ pub(crate) fn reply_public(
 ) -> Result<Sent, ConnectorError> {
     let slot = idempotency_slot(idempotency_key);
     if let Some(id) = slot.as_deref().and_then(kv::get_string) {
-        log::info(format!("facebook: reply {idempotency_key} was already sent as {id}"));
+        log::info(format!(
+            "facebook: reply {idempotency_key} was already sent as {id}"
+        ));
         return Ok(Sent {
             platform_message_id: id,
         });

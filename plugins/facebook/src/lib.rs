@@ -69,7 +69,13 @@ impl Settings {
     }
 }
 
-fn key(name: &str, description: &str, required: bool, secret: bool, default: Option<&str>) -> ConfigKey {
+fn key(
+    name: &str,
+    description: &str,
+    required: bool,
+    secret: bool,
+    default: Option<&str>,
+) -> ConfigKey {
     ConfigKey {
         name: name.into(),
         description: description.into(),
@@ -92,7 +98,13 @@ impl Connector for Facebook {
                 Capability::Hide,
             ],
             config_keys: vec![
-                key("page_id", "The Facebook page id this channel listens to.", true, false, None),
+                key(
+                    "page_id",
+                    "The Facebook page id this channel listens to.",
+                    true,
+                    false,
+                    None,
+                ),
                 key(
                     "graph_base_url",
                     "Base URL of the Graph API, with its version.",
@@ -135,7 +147,9 @@ impl Connector for Facebook {
     fn configure(&mut self) -> Result<(), ConnectorError> {
         let settings = Settings::load()?;
         if settings.access_token.is_none() {
-            log::warn("facebook: no `access_token` secret set; Graph API calls are sent without one");
+            log::warn(
+                "facebook: no `access_token` secret set; Graph API calls are sent without one",
+            );
         }
         if config::secret("app_secret").is_none_or(|s| s.is_empty()) {
             log::warn("facebook: no `app_secret` secret set; webhook POSTs will be refused");

@@ -72,7 +72,10 @@ pub(crate) fn author(from: Option<From>, page_id: &str) -> (Author, bool) {
     let from = from.unwrap_or_default();
     let id = id(from.id).unwrap_or_default();
     let from_business = !id.is_empty() && id == page_id;
-    (Author::new(id, from.name.unwrap_or_default()), from_business)
+    (
+        Author::new(id, from.name.unwrap_or_default()),
+        from_business,
+    )
 }
 
 /// An attachment of `kind` at `url`.
@@ -96,7 +99,10 @@ mod tests {
         assert_eq!(parse("1742667604123"), Some(1_742_667_604_123));
         assert_eq!(parse("1742667604.5"), Some(1_742_667_604_000));
         assert_eq!(parse(r#""1742667604""#), Some(1_742_667_604_000));
-        assert_eq!(parse(r#""2024-01-15T12:03:00+0000""#), Some(1_705_320_180_000));
+        assert_eq!(
+            parse(r#""2024-01-15T12:03:00+0000""#),
+            Some(1_705_320_180_000)
+        );
         assert_eq!(parse(r#""yesterday""#), None);
     }
 

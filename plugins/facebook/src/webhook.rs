@@ -16,9 +16,10 @@ pub(crate) fn handle(settings: &Settings, req: &HttpRequest) -> WebhookOutcome {
     match req.method.to_ascii_uppercase().as_str() {
         "GET" => verify(req),
         "POST" => receive(settings, req),
-        other => {
-            WebhookOutcome::respond(HttpResponse::text(405, format!("method {other} not allowed")))
-        }
+        other => WebhookOutcome::respond(HttpResponse::text(
+            405,
+            format!("method {other} not allowed"),
+        )),
     }
 }
 
@@ -181,7 +182,9 @@ fn feed_event(settings: &Settings, value: FeedValue, entry_time: Option<i64>) ->
             let (author, from_business) = model::author(value.from, &settings.page_id);
             let parent_id = match item {
                 Item::Post => None,
-                Item::Comment => Some(model::id(value.parent_id).unwrap_or_else(|| post_id.clone())),
+                Item::Comment => {
+                    Some(model::id(value.parent_id).unwrap_or_else(|| post_id.clone()))
+                }
             };
             let mut attachments = Vec::new();
             if let Some(url) = value.photo.filter(|u| !u.is_empty()) {

@@ -252,12 +252,8 @@ async fn control_failures(AxState(em): AxState<Emulator>, body: Bytes) -> Respon
         Ok(failure) => failure,
         Err(response) => return response,
     };
-    if StatusCode::from_u16(failure.status).is_err() {
-        return control_error(
-            StatusCode::BAD_REQUEST,
-            format!("invalid status {}", failure.status),
-        );
+    match em.inject_failures(failure) {
+        Ok(()) => axum::Json(json!({ "ok": true })).into_response(),
+        Err(reason) => control_error(StatusCode::BAD_REQUEST, reason),
     }
-    em.inject_failures(failure);
-    axum::Json(json!({ "ok": true })).into_response()
 }
