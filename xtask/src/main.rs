@@ -33,6 +33,12 @@ tasks:
   plugins [--debug]   build every crate in plugins/* and tests/plugins/* as a
                       wasm32-wasip2 component into target/plugins/dist/<dir>.wasm
                       (release profile unless --debug)
+  demo [ARGS]         build the plugins, then run `switchboard demo ARGS` (the host,
+                      the platform emulator and the demo organisation)
+  test [ARGS]         build the plugins, then run every test of the workspace
+                      (`cargo test --workspace ARGS`); what CI runs
+  bench [ARGS]        build the plugins, then run `switchboard bench ARGS` in release
+                      (default: `ingest`)
   help                show this message";
 
 enum Error {
@@ -52,6 +58,16 @@ fn main() -> ExitCode {
     let args: Vec<String> = env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("plugins") => plugins(&args[1..]),
+        Some("demo") => plugins(&[]).and_then(|()| cargo_run("demo", false, &args[1..])),
+        Some("test") => plugins(&[]).and_then(|()| test(&args[1..])),
+        Some("bench") => {
+            let rest = if args.len() > 1 {
+                args[1..].to_vec()
+            } else {
+                vec!["ingest".to_string()]
+            };
+            plugins(&[]).and_then(|()| cargo_run("bench", true, &rest))
+        }
         Some("help" | "-h" | "--help") => {
             println!("{USAGE}");
             Ok(())
@@ -70,6 +86,33 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The cargo that runs this task (set by `cargo run`), so nested builds use the same
+/// toolchain as the outer one.
+fn cargo() -> Command {
+    let mut cmd = Command::new(env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    cmd.current_dir(workspace_root());
+    cmd
+}
+
+/// `cargo run -p switchboard -- <subcommand> <args>`.
+fn cargo_run(subcommand: &str, release: bool, args: &[String]) -> Result<()> {
+    let mut cmd = cargo();
+    cmd.args(["run", "--package", "switchboard"]);
+    if release {
+        cmd.arg("--release");
+    }
+    cmd.arg("--").arg(subcommand).args(args);
+    run(&mut cmd, &format!("switchboard {subcommand}"))
+}
+
+/// Every test of the workspace: host unit and end-to-end tests, the sdk, the plugins
+/// (natively, against the sdk's mock host) and this tool.
+fn test(args: &[String]) -> Result<()> {
+    let mut cmd = cargo();
+    cmd.args(["test", "--workspace"]).args(args);
+    run(&mut cmd, "cargo test --workspace")
 }
 
 /// The workspace root (this crate lives in `<root>/xtask`).

@@ -5,4 +5,4 @@ wasmtime::component::bindgen!({
     world: "connector",
 });
 
-pub use switchboard::connector::types;
+pub use self::switchboard::connector::types;
