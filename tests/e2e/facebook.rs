@@ -284,3 +284,95 @@ async fn agents_see_only_their_own_interactions_and_need_a_token() {
         "OpenAPI documents reply"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_event_stream_tells_the_agent_about_offers() {
+    use futures::StreamExt;
+    let world = World::start(|_| {}).await;
+    let agent = world.login("agent1").await;
+    agent.available().await;
+    let token = agent.token().to_owned();
+    let res = world
+        .http
+        .get(format!("{}/api/v1/events?token={token}", world.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/event-stream")
+    );
+    let mut stream = res.bytes_stream();
+    world.post_and_comment("Ann", "are you there?").await;
+    let mut seen = String::new();
+    let found = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        while let Some(chunk) = stream.next().await {
+            seen.push_str(&String::from_utf8_lossy(&chunk.unwrap()));
+            if seen.contains("event: offer")
+                && seen.contains("\"state\":\"alerting\"")
+                && seen.contains("\"assigned_to\":\"agent1\"")
+            {
+                return true;
+            }
+        }
+        false
+    })
+    .await;
+    assert_eq!(found, Ok(true), "offer event on the stream: {seen}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn edits_update_and_removals_erase_the_stored_comment() {
+    let world = World::start(|_| {}).await;
+    let agent = world.login("agent1").await;
+    agent.available().await;
+    let (_, comment_id) = world.post_and_comment("Ann", "my phone is 555-0100").await;
+    let id = agent.wait_for_state("alerting").await["id"]
+        .as_i64()
+        .unwrap();
+    let control = |path: &str, body: Value| {
+        let url = format!("http://{}/_emulator/facebook/{path}", world.emulator_addr);
+        let http = world.http.clone();
+        async move {
+            assert!(
+                http.post(url)
+                    .json(&body)
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+                    .is_success()
+            )
+        }
+    };
+    let comment = |detail: &Value| {
+        detail["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["platform_message_id"] == comment_id.as_str())
+            .cloned()
+            .unwrap()
+    };
+    control(
+        "edit",
+        json!({ "comment_id": comment_id, "text": "never mind, found it" }),
+    )
+    .await;
+    wait_until("edit applied", || async {
+        let d = agent.ok("GET", &format!("/interactions/{id}"), None).await;
+        (comment(&d)["text"] == "never mind, found it").then_some(())
+    })
+    .await;
+    control("remove", json!({ "comment_id": comment_id })).await;
+    wait_until("removal erased the content", || async {
+        let d = agent.ok("GET", &format!("/interactions/{id}"), None).await;
+        let c = comment(&d);
+        (c["deleted"] == true && c["text"] == "").then_some(())
+    })
+    .await;
+    assert_eq!(world.count("SELECT count(*) FROM messages WHERE text LIKE '%555-0100%' OR text LIKE '%found it%'").await, 0);
+}

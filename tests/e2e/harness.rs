@@ -78,12 +78,14 @@ impl World {
         let dir = tempfile::tempdir().unwrap();
         let (emulator, emulator_addr) = start_emulator().await;
         let config = config(dir.path(), emulator_addr, tweak);
-        let webhook = config.channels[0].ingest != IngestMode::Poll;
+        let first = &config.channels[0];
+        let subscribe = (first.plugin == "facebook" && first.ingest != IngestMode::Poll)
+            .then(|| first.name.clone());
         let host = switchboard::app::start(config).await.expect("host starts");
         let base = format!("http://{}", host.addr);
-        if webhook {
+        if let Some(channel) = subscribe {
             emulator
-                .subscribe_facebook("1001", &format!("{base}/webhooks/facebook"), "demo-verify")
+                .subscribe_facebook("1001", &format!("{base}/webhooks/{channel}"), "demo-verify")
                 .await
                 .expect("webhook subscription handshake");
         }
@@ -191,6 +193,11 @@ impl Agent {
             "{method} {path} answered {status}: {value}"
         );
         value
+    }
+
+    /// The bearer token.
+    pub fn token(&self) -> &str {
+        &self.token
     }
 
     /// Becomes available.

@@ -395,3 +395,49 @@ async fn wait_healthy(http: &reqwest::Client, base: &str) {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plugin_reloads_when_its_file_changes() {
+    // The channel runs `swap.wasm`: first a copy of the faulty plugin (which accepts any
+    // unsigned body), then the Facebook build (which refuses it without a signature).
+    let plugins = tempfile::tempdir().unwrap();
+    let swap = plugins.path().join("swap.wasm");
+    std::fs::copy(plugins_dir().join("faulty.wasm"), &swap).unwrap();
+    let dir = plugins.path().to_owned();
+    let world = World::start(move |config| {
+        config.server.plugins_dir = dir;
+        let ch = &mut config.channels[0];
+        ch.name = "swap".into();
+        ch.plugin = "swap".into();
+    })
+    .await;
+    let url = format!("{}/webhooks/swap", world.base);
+    let body = json!({ "id": "m1", "text": "hello" }).to_string();
+    assert_eq!(
+        world
+            .http
+            .post(&url)
+            .body(body.clone())
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+
+    let tmp = plugins.path().join("swap.tmp");
+    std::fs::copy(plugins_dir().join("facebook.wasm"), &tmp).unwrap();
+    std::fs::rename(&tmp, &swap).unwrap();
+    wait_until("the new build answers", || async {
+        let status = world
+            .http
+            .post(&url)
+            .body(body.clone())
+            .send()
+            .await
+            .unwrap()
+            .status();
+        (status == 401).then_some(())
+    })
+    .await;
+}

@@ -140,18 +140,29 @@ pub struct WebhookReply {
     pub events: Vec<Event>,
 }
 
+/// Instances per channel: one per core, at most four.
+fn pool_size() -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 4)
+}
+
 struct Live {
     store: Store<HostState>,
     bindings: Connector,
 }
 
-/// A plugin bound to one channel: its grants, its component and its live instance.
+/// A plugin bound to one channel: its grants, its component and a small pool of live
+/// instances (one per core), so calls for one busy channel run side by side. Callers
+/// on async threads first take a [`ChannelConnector::permit`], so requests beyond the
+/// pool wait as cheap tasks rather than as blocked threads.
 pub struct ChannelConnector {
     engine: Arc<PluginEngine>,
     grants: Grants,
     plugin_path: PathBuf,
     component: RwLock<Component>,
-    live: Mutex<Option<Live>>,
+    pool: Vec<Mutex<Option<Live>>>,
+    permits: tokio::sync::Semaphore,
     platform: String,
 }
 
@@ -168,7 +179,8 @@ impl ChannelConnector {
             grants,
             plugin_path: plugin_path.to_owned(),
             component: RwLock::new(component),
-            live: Mutex::new(None),
+            pool: (0..pool_size()).map(|_| Mutex::new(None)).collect(),
+            permits: tokio::sync::Semaphore::new(pool_size()),
             platform: String::new(),
         };
         let description = connector
@@ -176,6 +188,26 @@ impl ChannelConnector {
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         connector.platform = description.platform;
         Ok(connector)
+    }
+
+    /// Waits for a free instance of the pool; hold the permit across the blocking call.
+    pub async fn permit(&self) -> tokio::sync::SemaphorePermit<'_> {
+        self.permits
+            .acquire()
+            .await
+            .expect("pool semaphore is never closed")
+    }
+
+    /// An idle instance slot, or (all busy) the first one to free up.
+    fn free_slot(&self) -> std::sync::MutexGuard<'_, Option<Live>> {
+        for slot in &self.pool {
+            if let Ok(guard) = slot.try_lock() {
+                return guard;
+            }
+        }
+        self.pool[0]
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// The channel's name.
@@ -197,7 +229,9 @@ impl ChannelConnector {
     pub fn reload(&self) -> Result<()> {
         let component = self.engine.load(&self.plugin_path)?;
         *self.component.write().unwrap() = component;
-        self.live.lock().unwrap().take();
+        for slot in &self.pool {
+            slot.lock().unwrap().take();
+        }
         Ok(())
     }
 
@@ -293,7 +327,7 @@ impl ChannelConnector {
         what: &str,
         f: impl Fn(&Connector, &mut Store<HostState>) -> wasmtime::Result<T>,
     ) -> Result<T, CallError> {
-        let mut slot = self.live.lock().unwrap();
+        let mut slot = self.free_slot();
         let mut last_error = String::new();
         for attempt in 1..=2 {
             if slot.is_none() {

@@ -42,6 +42,8 @@ pub async fn receive(
         .map(|p| p.as_str().to_owned())
         .unwrap_or_default();
     let app2 = app.clone();
+    let pooled = runtime.clone();
+    let permit = pooled.connector.permit().await;
     let result = tokio::task::spawn_blocking(move || {
         let reply =
             runtime
@@ -53,6 +55,7 @@ pub async fn receive(
         Ok::<_, crate::connectors::CallError>((reply.status, reply.headers, reply.body, decided))
     })
     .await;
+    drop(permit); // free the instance before waiting on the store
     let (status, reply_headers, reply_body, decided) = match result {
         Ok(Ok(parts)) => parts,
         Ok(Err(e)) => {

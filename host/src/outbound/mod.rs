@@ -126,6 +126,8 @@ async fn send_once(app: &Arc<App>, reply: &OutboundReply) -> Result<(), Option<D
         return Err(None);
     };
     let r = reply.clone();
+    let pooled = channel.clone();
+    let permit = pooled.connector.permit().await;
     let outcome = tokio::task::spawn_blocking(move || {
         channel.connector.send(
             &r.thread_id,
@@ -137,6 +139,7 @@ async fn send_once(app: &Arc<App>, reply: &OutboundReply) -> Result<(), Option<D
         )
     })
     .await;
+    drop(permit);
     let now = now_ms();
     match outcome {
         Ok(Ok(platform_id)) => {

@@ -1,7 +1,7 @@
 //! Typed queries. Every function takes a connection so callers choose the transaction:
 //! the ingest path runs them inside one group-committed write.
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use crate::ingest::event::InboundMessage;
@@ -25,6 +25,10 @@ pub enum Stored {
 
 /// Stores one inbound message exactly once and joins it to the live interaction of its
 /// thread, or starts a new interaction when `route` says where to queue it.
+///
+/// This is the hot path of ingest: every statement is prepared once per connection.
+/// It runs on the single writer, so the dedupe check and the insert cannot interleave
+/// with another write; the unique constraints stand behind it anyway.
 pub fn ingest_message(
     conn: &Connection,
     channel: &str,
@@ -33,89 +37,117 @@ pub fn ingest_message(
     workflow_version: i64,
     now: i64,
 ) -> Result<Stored> {
+    let seen = conn
+        .prepare_cached("SELECT 1 FROM messages WHERE channel = ?1 AND platform_message_id = ?2")?
+        .exists(params![channel, msg.platform_message_id])?;
+    if seen {
+        return Ok(Stored::Duplicate);
+    }
+    let live: Option<i64> = conn
+        .prepare_cached(
+            "SELECT id FROM interactions
+             WHERE channel = ?1 AND thread_id = ?2 AND state <> 'disconnected'",
+        )?
+        .query_row(params![channel, msg.thread_id], |r| r.get(0))
+        .optional()?;
+    let stored = match (live, route) {
+        (Some(_), _) if msg.from_business => Stored::Kept,
+        (Some(id), _) => Stored::Joined(id),
+        (None, Some(route)) if !msg.from_business => Stored::Created(create_interaction(
+            conn,
+            channel,
+            msg,
+            route,
+            workflow_version,
+            now,
+        )?),
+        (None, _) => Stored::Kept,
+    };
+    let interaction_id = match &stored {
+        Stored::Joined(id) => Some(*id),
+        Stored::Created(ix) => Some(ix.id),
+        _ => live,
+    };
     let direction = if msg.from_business {
         "outbound"
     } else {
         "inbound"
     };
-    let inserted = conn.execute(
-        "INSERT INTO messages (channel, platform_message_id, thread_id, parent_id, direction,
-            visibility, author_id, author_name, author_handle, text, attachments, language,
-            from_business, created_at, stored_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
-         ON CONFLICT (channel, platform_message_id) DO NOTHING",
-        params![
-            channel,
-            msg.platform_message_id,
-            msg.thread_id,
-            msg.parent_id,
-            direction,
-            msg.visibility.as_str(),
-            msg.author_id,
-            msg.author_name,
-            msg.author_handle,
-            msg.text,
-            serde_json::to_string(&msg.attachments)?,
-            msg.language,
-            msg.from_business,
-            msg.created_at,
-            now,
-        ],
-    )?;
-    if inserted == 0 {
-        return Ok(Stored::Duplicate);
-    }
-    let message_row = conn.last_insert_rowid();
-    let live: Option<i64> = conn
-        .query_row(
-            "SELECT id FROM interactions
-             WHERE channel = ?1 AND thread_id = ?2 AND state <> 'disconnected'",
-            params![channel, msg.thread_id],
-            |r| r.get(0),
-        )
-        .optional()?;
-    if let Some(id) = live {
-        attach_message(conn, message_row, id)?;
-        if msg.from_business {
-            return Ok(Stored::Kept);
+    conn.prepare_cached(
+        "INSERT INTO messages (channel, platform_message_id, interaction_id, thread_id, parent_id,
+            direction, visibility, author_id, author_name, author_handle, text, attachments,
+            language, from_business, created_at, stored_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+    )?
+    .execute(params![
+        channel,
+        msg.platform_message_id,
+        interaction_id,
+        msg.thread_id,
+        msg.parent_id,
+        direction,
+        msg.visibility.as_str(),
+        msg.author_id,
+        msg.author_name,
+        msg.author_handle,
+        msg.text,
+        serde_json::to_string(&msg.attachments)?,
+        msg.language,
+        msg.from_business,
+        msg.created_at,
+        now,
+    ])?;
+    match &stored {
+        Stored::Joined(id) => record_event(conn, *id, now, "message", State::Queued, None, None)?,
+        Stored::Created(ix) => {
+            record_event(conn, ix.id, now, "created", State::Queued, None, None)?
         }
-        record_event(conn, id, now, "message", State::Queued, None, None)
-            .context("recording joined message")?;
-        return Ok(Stored::Joined(id));
+        _ => {}
     }
-    let Some(route) = route.filter(|_| !msg.from_business) else {
-        return Ok(Stored::Kept);
-    };
-    conn.execute(
+    Ok(stored)
+}
+
+fn create_interaction(
+    conn: &Connection,
+    channel: &str,
+    msg: &InboundMessage,
+    route: &RouteRequest,
+    workflow_version: i64,
+    now: i64,
+) -> Result<Interaction> {
+    conn.prepare_cached(
         "INSERT INTO interactions (channel, thread_id, media_type, state, workgroup, priority,
             customer_id, customer_name, workflow_version, created_at, queued_at, updated_at)
          VALUES (?1, ?2, ?3, 'queued', ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?9)",
-        params![
-            channel,
-            msg.thread_id,
-            route.media_type.as_str(),
-            route.workgroup,
-            route.priority,
-            msg.author_id,
-            msg.author_name,
-            workflow_version,
-            now,
-        ],
-    )?;
-    let id = conn.last_insert_rowid();
-    attach_message(conn, message_row, id)?;
-    record_event(conn, id, now, "created", State::Queued, None, None)?;
-    Ok(Stored::Created(
-        interaction(conn, id)?.context("interaction just created")?,
-    ))
-}
-
-fn attach_message(conn: &Connection, message_row: i64, interaction_id: i64) -> Result<()> {
-    conn.execute(
-        "UPDATE messages SET interaction_id = ?2 WHERE id = ?1",
-        params![message_row, interaction_id],
-    )?;
-    Ok(())
+    )?
+    .execute(params![
+        channel,
+        msg.thread_id,
+        route.media_type.as_str(),
+        route.workgroup,
+        route.priority,
+        msg.author_id,
+        msg.author_name,
+        workflow_version,
+        now,
+    ])?;
+    Ok(Interaction {
+        id: conn.last_insert_rowid(),
+        state: State::Queued,
+        media_type: route.media_type,
+        channel: channel.to_owned(),
+        thread_id: msg.thread_id.clone(),
+        workgroup: route.workgroup.clone(),
+        priority: route.priority,
+        assigned_to: None,
+        customer_id: msg.author_id.clone(),
+        customer_name: msg.author_name.clone(),
+        workflow_version,
+        created_at: now,
+        queued_at: now,
+        updated_at: now,
+        assigned_user_id: None,
+    })
 }
 
 /// Replaces the text of an edited message. Returns the interaction it belongs to.
@@ -163,11 +195,18 @@ pub fn record_event(
     user_id: Option<i64>,
     detail: Option<&str>,
 ) -> Result<()> {
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO interaction_events (interaction_id, at, kind, state, user_id, detail)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![interaction_id, at, kind, state.as_str(), user_id, detail],
-    )?;
+    )?
+    .execute(params![
+        interaction_id,
+        at,
+        kind,
+        state.as_str(),
+        user_id,
+        detail
+    ])?;
     Ok(())
 }
 
@@ -181,12 +220,12 @@ pub fn set_state(
     now: i64,
 ) -> Result<()> {
     let requeue = state == State::Queued && kind != "alert_timeout";
-    conn.execute(
+    conn.prepare_cached(
         "UPDATE interactions SET state = ?2, assigned_to = ?3, updated_at = ?4,
              queued_at = CASE WHEN ?5 THEN ?4 ELSE queued_at END
          WHERE id = ?1",
-        params![id, state.as_str(), assigned_to, now, requeue],
-    )?;
+    )?
+    .execute(params![id, state.as_str(), assigned_to, now, requeue])?;
     record_event(conn, id, now, kind, state, assigned_to, None)
 }
 
