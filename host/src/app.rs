@@ -148,7 +148,8 @@ fn grants_for(
     })
 }
 
-/// Seeds users and workgroups named in the config (existing users keep their password).
+/// Seeds users, stations and workgroups named in the config when they do not exist yet.
+/// Once created they belong to the administrators: a restart never undoes their edits.
 async fn seed(store: &Store, config: &Config) -> Result<()> {
     for user in &config.users {
         let (name, display) = (
@@ -157,7 +158,6 @@ async fn seed(store: &Store, config: &Config) -> Result<()> {
                 .clone()
                 .unwrap_or_else(|| user.username.clone()),
         );
-        let rights = user.rights.clone();
         let exists = {
             let name = name.clone();
             store
@@ -170,13 +170,33 @@ async fn seed(store: &Store, config: &Config) -> Result<()> {
         let password = user.password.clone();
         let hash = tokio::task::spawn_blocking(move || crate::api::auth::hash_password(&password))
             .await??;
+        let (rights, skills) = (user.rights.clone(), user.skills.clone());
         store
-            .write(move |c| directory::upsert_user(c, &name, &display, &hash, &rights))
+            .write(move |c| {
+                let id = directory::upsert_user(c, &name, &display, &hash, &rights)?;
+                let mut u = directory::user(c, id)?.context("user just created")?;
+                u.skills = skills;
+                directory::update_user(c, &u)
+            })
             .await?;
     }
+    for station in config.stations.clone() {
+        store
+            .write(move |c| {
+                if directory::station_by_name(c, &station.name)?.is_none() {
+                    directory::upsert_station(c, &station.name, &station.rights)?;
+                }
+                Ok(())
+            })
+            .await?;
+    }
+
     for group in config.workgroups.clone() {
         store
             .write(move |c| {
+                if let Some(existing) = directory::workgroup_by_name(c, &group.name)? {
+                    return Ok(existing.id);
+                }
                 let users = directory::users(c)?;
                 let members = group
                     .members
@@ -191,13 +211,19 @@ async fn seed(store: &Store, config: &Config) -> Result<()> {
                             })
                     })
                     .collect::<Result<Vec<_>>>()?;
-                let util = serde_json::to_value(&group.utilization)?;
                 directory::upsert_workgroup(
                     c,
-                    &group.name,
-                    group.alert_timeout_ms as i64,
-                    &util,
-                    &members,
+                    &directory::Workgroup {
+                        id: 0,
+                        name: group.name.clone(),
+                        alert_timeout_ms: group.alert_timeout_ms as i64,
+                        utilization: group.utilization.clone(),
+                        sl_target_s: group.sl_target_s as i64,
+                        wrapup_codes: group.wrapup_codes.clone(),
+                        wrapup_required: group.wrapup_required,
+                        wrapup_timeout_ms: group.wrapup_timeout_ms as i64,
+                        members,
+                    },
                 )
             })
             .await?;
@@ -241,7 +267,17 @@ pub async fn start(config: Config) -> Result<Running> {
             }),
         );
     }
-    let interactions = Interactions::restore(store.clone()).await?;
+    let channel_rights = channels
+        .iter()
+        .map(|(name, ch)| {
+            (
+                name.clone(),
+                crate::routing::Right::for_platform(ch.connector.platform()),
+            )
+        })
+        .collect();
+    let interactions =
+        Interactions::restore(store.clone(), channel_rights, config.features).await?;
     let (shutdown, _) = tokio::sync::watch::channel(false);
     let app = Arc::new(App {
         config: config.clone(),

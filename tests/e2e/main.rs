@@ -1,7 +1,9 @@
 //! End-to-end tests: the real host, the real plugins (built by `cargo xtask plugins`) and
 //! the platform emulator, driven over HTTP as a user would.
 
+mod admin;
 mod cli;
 mod facebook;
 mod harness;
 mod resilience;
+mod routing;

@@ -175,12 +175,12 @@ workflows_dir = "{workflows}"
 [[users]]
 username = "agent1"
 password = "demo"
-rights = ["agent"]
+rights = ["agent", "acd_social_media"]
 
 [[users]]
 username = "agent2"
 password = "demo"
-rights = ["agent"]
+rights = ["agent", "acd_social_media"]
 
 [[users]]
 username = "super"

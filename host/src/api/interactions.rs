@@ -181,3 +181,89 @@ pub async fn reply(
         crate::outbound::reply(&app, &user, id, req.text, req.visibility).await?,
     ))
 }
+
+/// Puts a connected interaction on hold.
+#[utoipa::path(post, path = "/api/v1/interactions/{id}/hold", params(("id" = i64, Path)),
+    responses((status = 200, body = Interaction), (status = 409, description = "not connected")), security(("bearer" = [])))]
+pub async fn hold(
+    State(app): State<Arc<App>>,
+    Caller(user): Caller,
+    Path(id): Path<i64>,
+) -> Result<Json<Interaction>, ApiError> {
+    Ok(Json(app.interactions.hold(user.id, id).await?))
+}
+
+/// Takes a held interaction off hold.
+#[utoipa::path(post, path = "/api/v1/interactions/{id}/resume", params(("id" = i64, Path)),
+    responses((status = 200, body = Interaction), (status = 409, description = "not held")), security(("bearer" = [])))]
+pub async fn resume(
+    State(app): State<Arc<App>>,
+    Caller(user): Caller,
+    Path(id): Path<i64>,
+) -> Result<Json<Interaction>, ApiError> {
+    Ok(Json(app.interactions.resume(user.id, id).await?))
+}
+
+/// Where to transfer: exactly one of `to_user` (a username) or `to_workgroup`.
+#[derive(Deserialize, ToSchema)]
+pub struct TransferRequest {
+    /// Username of the agent to transfer to.
+    pub to_user: Option<String>,
+    /// Workgroup to transfer to.
+    pub to_workgroup: Option<String>,
+}
+
+/// Transfers an interaction to an agent or a workgroup. The channel's workflow
+/// initiator (`on_transfer_conversation` / `on_transfer_direct_message`) may change
+/// the workgroup, priority and skills.
+#[utoipa::path(post, path = "/api/v1/interactions/{id}/transfer", params(("id" = i64, Path)), request_body = TransferRequest,
+    responses((status = 200, body = Interaction), (status = 400, description = "bad target")), security(("bearer" = [])))]
+pub async fn transfer(
+    State(app): State<Arc<App>>,
+    Caller(user): Caller,
+    Path(id): Path<i64>,
+    Json(req): Json<TransferRequest>,
+) -> Result<Json<Interaction>, ApiError> {
+    let to = crate::interactions::transfer::target(&app, id, req.to_user, req.to_workgroup).await?;
+    Ok(Json(app.interactions.transfer(user.id, id, to).await?))
+}
+
+/// A wrap-up code.
+#[derive(Deserialize, ToSchema)]
+pub struct WrapupRequest {
+    /// One of the workgroup's wrap-up codes.
+    pub code: String,
+}
+
+/// Sets the wrap-up code of an interaction the caller disconnected.
+#[utoipa::path(post, path = "/api/v1/interactions/{id}/wrapup", params(("id" = i64, Path)), request_body = WrapupRequest,
+    responses((status = 200, body = Interaction), (status = 400, description = "unknown code")), security(("bearer" = [])))]
+pub async fn wrapup(
+    State(app): State<Arc<App>>,
+    Caller(user): Caller,
+    Path(id): Path<i64>,
+    Json(req): Json<WrapupRequest>,
+) -> Result<Json<Interaction>, ApiError> {
+    Ok(Json(app.interactions.wrapup(user.id, id, req.code).await?))
+}
+
+/// A station to log in at (`null` logs out of any).
+#[derive(Deserialize, ToSchema)]
+pub struct StationRequest {
+    /// Station name.
+    pub station: Option<String>,
+}
+
+/// Logs the caller in at a station; its access rights then count for them.
+#[utoipa::path(post, path = "/api/v1/me/station", request_body = StationRequest,
+    responses((status = 200, body = Me), (status = 400, description = "unknown station")), security(("bearer" = [])))]
+pub async fn set_station(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    Json(req): Json<StationRequest>,
+) -> Result<Json<Me>, ApiError> {
+    app.interactions
+        .set_station(caller.0.id, req.station)
+        .await?;
+    Ok(me(State(app), caller).await)
+}

@@ -1,11 +1,13 @@
 //! The HTTP API (`/api/v1`), health endpoints and the router that ties in webhooks and
 //! the web desktop.
 
+mod admin;
 pub mod auth;
 mod error;
 mod events;
 mod interactions;
 mod openapi;
+mod supervisor;
 
 use std::sync::Arc;
 
@@ -29,8 +31,16 @@ pub fn router(app: Arc<App>) -> Router {
             "/interactions/{id}/disconnect",
             post(interactions::disconnect),
         )
+        .route("/interactions/{id}/hold", post(interactions::hold))
+        .route("/interactions/{id}/resume", post(interactions::resume))
+        .route("/interactions/{id}/transfer", post(interactions::transfer))
+        .route("/interactions/{id}/wrapup", post(interactions::wrapup))
+        .route("/me/station", post(interactions::set_station))
+        .route("/queues", get(supervisor::queues))
+        .route("/agents", get(supervisor::agents))
         .route("/events", get(events::stream))
-        .route("/openapi.json", get(openapi::document));
+        .route("/openapi.json", get(openapi::document))
+        .merge(admin::routes());
     Router::new()
         .nest("/api/v1", api)
         .route(

@@ -4,7 +4,7 @@ use axum::Json;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
-use super::{events, interactions};
+use super::{admin, events, interactions, supervisor};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -18,6 +18,28 @@ use super::{events, interactions};
         interactions::pickup,
         interactions::reply,
         interactions::disconnect,
+        interactions::hold,
+        interactions::resume,
+        interactions::transfer,
+        interactions::wrapup,
+        interactions::set_station,
+        supervisor::queues,
+        supervisor::agents,
+        admin::list_users,
+        admin::create_user,
+        admin::get_user,
+        admin::update_user,
+        admin::delete_user,
+        admin::list_workgroups,
+        admin::create_workgroup,
+        admin::get_workgroup,
+        admin::update_workgroup,
+        admin::delete_workgroup,
+        admin::list_stations,
+        admin::create_station,
+        admin::get_station,
+        admin::update_station,
+        admin::delete_station,
         events::stream,
     ),
     modifiers(&Bearer)

@@ -28,6 +28,23 @@ pub struct Config {
     /// Users to create at start (existing users keep their password).
     #[serde(default, rename = "users")]
     pub users: Vec<UserSeed>,
+    /// Stations to create or update at start.
+    #[serde(default, rename = "stations")]
+    pub stations: Vec<StationSeed>,
+    /// Which platform families are routed at all.
+    #[serde(default)]
+    pub features: crate::routing::Features,
+}
+
+/// A station created at start.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StationSeed {
+    /// Unique name.
+    pub name: String,
+    /// Access rights: `acd_social_media`, `acd_whatsapp`.
+    #[serde(default)]
+    pub rights: Vec<String>,
 }
 
 /// Server settings.
@@ -139,9 +156,21 @@ pub struct WorkgroupSeed {
     /// Offer timeout (default 30 s).
     #[serde(default = "default_alert_timeout")]
     pub alert_timeout_ms: u64,
-    /// Utilization defaults per media type.
+    /// Utilization defaults per interaction type.
     #[serde(default)]
     pub utilization: UtilizationTable,
+    /// Service-level target in seconds (default 60).
+    #[serde(default = "default_sl_target")]
+    pub sl_target_s: u64,
+    /// Wrap-up codes agents choose from.
+    #[serde(default)]
+    pub wrapup_codes: Vec<String>,
+    /// Whether a wrap-up code is required (keeps the agent out of routing until set).
+    #[serde(default)]
+    pub wrapup_required: bool,
+    /// How long a required wrap-up may take (default 120 s).
+    #[serde(default = "default_wrapup_timeout")]
+    pub wrapup_timeout_ms: u64,
 }
 
 /// A user created at start.
@@ -155,9 +184,12 @@ pub struct UserSeed {
     pub display_name: Option<String>,
     /// Initial password (`env:NAME` allowed); existing users keep theirs.
     pub password: String,
-    /// Rights: `agent`, `supervisor`, `social_media_admin`.
+    /// Rights: `agent`, `supervisor`, `social_media_admin`, `acd_social_media`, `acd_whatsapp`.
     #[serde(default)]
     pub rights: Vec<String>,
+    /// Skills with proficiency.
+    #[serde(default)]
+    pub skills: std::collections::HashMap<String, u32>,
 }
 
 fn default_listen() -> SocketAddr {
@@ -192,6 +224,12 @@ fn default_post_limit() -> u32 {
 }
 fn default_alert_timeout() -> u64 {
     30_000
+}
+fn default_sl_target() -> u64 {
+    60
+}
+fn default_wrapup_timeout() -> u64 {
+    120_000
 }
 
 impl Config {

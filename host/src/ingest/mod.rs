@@ -77,13 +77,14 @@ impl Pipeline {
         cursor: Option<String>,
     ) -> Result<Report> {
         let channel_name = channel.to_owned();
-        let (report, created, touched) = app
+        let (report, created, touched, emptied) = app
             .store
             .write(move |conn| {
                 let now = now_ms();
                 let mut report = Report::default();
                 let mut created = Vec::new();
                 let mut touched = Vec::new();
+                let mut emptied = Vec::new();
                 for (event, route) in decided.events.iter().zip(&decided.routes) {
                     match event {
                         Event::Message(m) => {
@@ -107,7 +108,13 @@ impl Pipeline {
                         }
                         Event::Deleted { platform_message_id } => {
                             report.updates += 1;
-                            touched.extend(queries::erase_message(conn, &channel_name, platform_message_id)?);
+                            let ix = queries::erase_message(conn, &channel_name, platform_message_id)?;
+                            if let Some(id) = ix {
+                                if queries::all_inbound_deleted(conn, id)? {
+                                    emptied.push(id);
+                                }
+                                touched.push(id);
+                            }
                         }
                         Event::Delivery { platform_message_id, state, .. } => {
                             report.updates += 1;
@@ -118,7 +125,7 @@ impl Pipeline {
                 if let Some(cursor) = &cursor {
                     queries::save_cursor(conn, &channel_name, cursor, now)?;
                 }
-                Ok((report, created, touched))
+                Ok((report, created, touched, emptied))
             })
             .await?;
         for ix in created {
@@ -126,6 +133,13 @@ impl Pipeline {
         }
         for id in touched {
             app.interactions.notify_changed(id).await;
+        }
+        // Everything the customer wrote is gone: if nobody picked it up yet, it is
+        // abandoned (the service level counts it apart).
+        for id in emptied {
+            if let Err(e) = app.interactions.abandon(id).await {
+                tracing::error!(interaction = id, error = %e, "abandon failed");
+            }
         }
         Ok(report)
     }
@@ -162,34 +176,42 @@ fn route_for(
             workgroup,
             priority: 0,
             media_type,
+            skills: None,
+            preferred_agent: None,
+            wait_ms: 0,
         })
     };
     match app.workflows.on_inbound(&cfg.workflow, &ctx) {
-        Ok(outcome) => {
-            for effect in outcome.effects {
-                match effect {
-                    Effect::Route {
-                        workgroup,
-                        priority,
-                        media_type,
-                    } => {
-                        let media_type =
-                            MediaType::parse(&media_type).unwrap_or(MediaType::SocialConversation);
-                        return Some(RouteRequest {
-                            workgroup,
-                            priority,
-                            media_type,
-                        });
-                    }
-                    Effect::Stop { reason } => {
-                        tracing::info!(channel = %cfg.name, message = %m.platform_message_id, %reason, "workflow stopped routing");
-                        return None;
-                    }
-                }
+        // The first routing decision counts; a script that does neither falls back.
+        Ok(outcome) => match outcome.effects.into_iter().next() {
+            Some(Effect::Route {
+                workgroup,
+                priority,
+                media_type,
+                skills,
+                preferred_agent,
+                wait_ms,
+            }) => {
+                let media_type =
+                    MediaType::parse(&media_type).unwrap_or(MediaType::SocialConversation);
+                Some(RouteRequest {
+                    workgroup,
+                    priority,
+                    media_type,
+                    skills,
+                    preferred_agent,
+                    wait_ms,
+                })
             }
-            tracing::warn!(channel = %cfg.name, script = %cfg.workflow, "workflow neither routed nor stopped; using the channel's route");
-            fallback()
-        }
+            Some(Effect::Stop { reason }) => {
+                tracing::info!(channel = %cfg.name, message = %m.platform_message_id, %reason, "workflow stopped routing");
+                None
+            }
+            None => {
+                tracing::warn!(channel = %cfg.name, script = %cfg.workflow, "workflow neither routed nor stopped; using the channel's route");
+                fallback()
+            }
+        },
         Err(e) => {
             tracing::error!(channel = %cfg.name, message = %m.platform_message_id, error = %e,
                 "workflow failed; using the channel's route");

@@ -4,8 +4,12 @@
 //! that records it are issued under one short lock, so the database sees changes in the
 //! order the router made them; agents are told only after the write is durable.
 
+mod actions;
+mod directory;
 pub mod model;
 pub mod notify;
 mod service;
+pub mod transfer;
 
+pub use actions::TransferTarget;
 pub use service::{ActionError, Interactions};

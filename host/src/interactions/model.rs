@@ -126,6 +126,25 @@ pub struct Interaction {
     pub customer_name: String,
     /// Workflow version the interaction started on.
     pub workflow_version: i64,
+    /// Skill expression it needs (`english >= 3 and billing`), if any.
+    pub skills: Option<String>,
+    /// Agent the workflow asked for, waited for until `preferred_until`.
+    #[serde(skip)]
+    pub preferred_agent: Option<i64>,
+    /// End of the wait for the preferred agent, unix ms.
+    #[serde(skip)]
+    pub preferred_until: Option<i64>,
+    /// Agent it was transferred to personally.
+    #[serde(skip)]
+    pub transfer_to: Option<i64>,
+    /// When an agent first picked it up, unix ms (service level).
+    pub answered_at: Option<i64>,
+    /// Ended before anyone picked it up (the customer removed it).
+    pub abandoned: bool,
+    /// The wrap-up code the agent set.
+    pub wrapup_code: Option<String>,
+    /// A required wrap-up is still owed by the agent.
+    pub wrapup_pending: bool,
     /// Creation time, unix ms.
     pub created_at: i64,
     /// Time it (last) entered the queue, unix ms.

@@ -1,4 +1,4 @@
-//! The interaction service: routing, agent actions, restore after restart.
+//! The interaction service: routing lifecycle, timers, restore after restart.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -8,8 +8,11 @@ use anyhow::Result;
 
 use super::model::{Interaction, State};
 use super::notify::Hub;
-use crate::routing::{AgentStatus, Offer, Router, UtilizationTable};
-use crate::store::{Store, directory, now_ms, queries};
+use crate::routing::{
+    AgentProfile, AgentStatus, Features, Offer, Request, Right, Router, SkillExpr, Target,
+};
+use crate::store::directory::{self, Station, User, Workgroup};
+use crate::store::{Store, now_ms, queries};
 
 /// Why an agent action was refused.
 #[derive(Debug, thiserror::Error)]
@@ -28,81 +31,129 @@ pub enum ActionError {
     Store(#[from] anyhow::Error),
 }
 
+/// The per-workgroup rules the service applies around the router.
+#[derive(Clone, Debug)]
+pub(super) struct Rules {
+    pub alert_timeout: Duration,
+    pub wrapup_codes: Vec<String>,
+    pub wrapup_required: bool,
+    pub wrapup_timeout: Duration,
+}
+
+impl Rules {
+    pub(super) fn of(g: &Workgroup) -> Rules {
+        Rules {
+            alert_timeout: Duration::from_millis(g.alert_timeout_ms.max(1) as u64),
+            wrapup_codes: g.wrapup_codes.clone(),
+            wrapup_required: g.wrapup_required,
+            wrapup_timeout: Duration::from_millis(g.wrapup_timeout_ms.max(1) as u64),
+        }
+    }
+}
+
+impl Default for Rules {
+    fn default() -> Self {
+        Rules {
+            alert_timeout: Duration::from_secs(30),
+            wrapup_codes: Vec::new(),
+            wrapup_required: false,
+            wrapup_timeout: Duration::from_secs(120),
+        }
+    }
+}
+
 /// Interactions in flight.
 pub struct Interactions {
-    store: Store,
-    router: Router,
+    pub(super) store: Store,
+    pub(super) router: Router,
     /// Live notifications to agents.
     pub hub: Hub,
     /// Serializes "router decides, store records" so records keep the router's order.
-    order: Mutex<()>,
-    alert_timeouts: Mutex<HashMap<String, Duration>>,
+    pub(super) order: Mutex<()>,
+    pub(super) rules: Mutex<HashMap<String, Rules>>,
+    pub(super) stations: Mutex<HashMap<String, Station>>,
+    channel_rights: HashMap<String, Right>,
 }
 
-type Pending = tokio::sync::oneshot::Receiver<Result<()>>;
+pub(super) type Pending = tokio::sync::oneshot::Receiver<Result<()>>;
+
+/// The router's view of a user.
+pub(super) fn profile(user: &User) -> AgentProfile {
+    AgentProfile {
+        rights: user.rights.iter().cloned().collect(),
+        skills: user
+            .skills
+            .iter()
+            .map(|(k, v)| (k.to_lowercase(), *v))
+            .collect(),
+        utilization: user.utilization.clone(),
+    }
+}
 
 impl Interactions {
-    /// Loads workgroups, agents and every live interaction from the store.
-    pub async fn restore(store: Store) -> Result<Arc<Interactions>> {
-        let (groups, users, live) = store
+    /// Loads stations, workgroups, agents and every live interaction from the store.
+    /// `channel_rights` maps each channel to the access right its platform needs.
+    pub async fn restore(
+        store: Store,
+        channel_rights: HashMap<String, Right>,
+        features: Features,
+    ) -> Result<Arc<Interactions>> {
+        let (groups, users, stations, live, wrapups) = store
             .read(|c| {
                 Ok((
                     directory::workgroups(c)?,
                     directory::users(c)?,
+                    directory::stations(c)?,
                     queries::live_interactions(c)?,
+                    queries::pending_wrapups(c)?,
                 ))
             })
             .await?;
-        let router = Router::new();
-        let mut alert_timeouts = HashMap::new();
-        for g in &groups {
-            router.set_workgroup(
-                &g.name,
-                &g.members,
-                UtilizationTable::from_json(&g.utilization),
-            );
-            alert_timeouts.insert(
-                g.name.clone(),
-                Duration::from_millis(g.alert_timeout_ms.max(1) as u64),
-            );
-        }
         let now = now_ms();
+        let router = Router::new();
+        router.set_features(features, now);
+        for g in &groups {
+            router.set_workgroup(&g.name, &g.members, g.utilization.clone(), now);
+        }
+        let stations: HashMap<String, Station> =
+            stations.into_iter().map(|s| (s.name.clone(), s)).collect();
         for u in &users {
-            let status = AgentStatus::parse(&u.status).unwrap_or(AgentStatus::Away);
-            router.add_agent(u.id, status, now);
+            // Everyone starts away in the router; statuses come back below, once every
+            // interaction is in place, so nothing is offered twice.
+            router.upsert_agent(u.id, profile(u), AgentStatus::Away, now);
+            if let Some(station) = u.station.as_ref().and_then(|s| stations.get(s)) {
+                router.set_station_rights(u.id, station.rights.iter().cloned().collect(), now);
+            }
         }
         let this = Arc::new(Interactions {
             store,
             router,
             hub: Hub::default(),
             order: Mutex::new(()),
-            alert_timeouts: Mutex::new(alert_timeouts),
+            rules: Mutex::new(
+                groups
+                    .iter()
+                    .map(|g| (g.name.clone(), Rules::of(g)))
+                    .collect(),
+            ),
+            stations: Mutex::new(stations),
+            channel_rights,
         });
+        for (id, agent, workgroup) in wrapups {
+            this.router.restore_wrapup(agent, id);
+            this.arm_wrapup_timer(&workgroup, id, agent);
+        }
         let mut waiting = Vec::new();
         for ix in live {
             match (ix.state, ix.assigned_user_id) {
                 (State::Alerting, Some(agent)) => {
-                    this.router.restore_assigned(
-                        ix.id,
-                        &ix.workgroup,
-                        ix.media_type,
-                        ix.priority,
-                        ix.queued_at,
-                        agent,
-                        true,
-                    );
+                    this.router
+                        .restore_assigned(this.request_for(&ix), agent, true);
                     this.arm_alert_timer(&ix.workgroup, ix.id, agent);
                 }
                 (State::Connected | State::Held, Some(agent)) => {
-                    this.router.restore_assigned(
-                        ix.id,
-                        &ix.workgroup,
-                        ix.media_type,
-                        ix.priority,
-                        ix.queued_at,
-                        agent,
-                        false,
-                    );
+                    this.router
+                        .restore_assigned(this.request_for(&ix), agent, false);
                 }
                 _ => waiting.push(ix),
             }
@@ -110,30 +161,53 @@ impl Interactions {
         for ix in waiting {
             this.route_new(ix).await;
         }
-        // Agents who were available get whatever is waiting.
-        for u in users.iter().filter(|u| u.status == "available") {
-            let offers = {
-                let _order = this.order.lock().unwrap();
-                let offers = this.router.set_status(u.id, AgentStatus::Available, now);
-                let pending = this.record_offers(&offers);
-                (offers, pending)
-            };
-            this.finish_offers(offers.0, offers.1).await;
+        for u in &users {
+            let status = AgentStatus::parse(&u.status).unwrap_or(AgentStatus::Away);
+            if status != AgentStatus::Away {
+                this.apply(|r| r.set_status(u.id, status, now)).await;
+            }
         }
         Ok(this)
     }
 
+    /// The routing request for a stored interaction.
+    pub(super) fn request_for(&self, ix: &Interaction) -> Request {
+        let target = match (ix.transfer_to, ix.preferred_agent, ix.preferred_until) {
+            (Some(agent), _, _) => Target::Only(agent),
+            (None, Some(agent), Some(until)) => Target::Preferred { agent, until },
+            _ => Target::Anyone,
+        };
+        Request {
+            id: ix.id,
+            workgroup: ix.workgroup.clone(),
+            media: ix.media_type,
+            priority: ix.priority,
+            queued_at: ix.queued_at,
+            right: self
+                .channel_rights
+                .get(&ix.channel)
+                .copied()
+                .unwrap_or(Right::SocialMedia),
+            skills: ix.skills.as_deref().and_then(|s| SkillExpr::parse(s).ok()),
+            target,
+        }
+    }
+
     /// Queues a newly created (or restored) interaction and offers it if someone fits.
     pub async fn route_new(self: &Arc<Self>, ix: Interaction) {
+        let req = self.request_for(&ix);
+        if let Target::Preferred { until, .. } = req.target {
+            self.arm_reconsider_timer(ix.id, until);
+        }
+        let now = now_ms();
+        self.apply(move |r| r.enqueue(req, now)).await;
+    }
+
+    /// Runs a router operation, records its offers in order, then tells the agents.
+    pub(super) async fn apply(self: &Arc<Self>, op: impl FnOnce(&Router) -> Vec<Offer>) {
         let (offers, pending) = {
             let _order = self.order.lock().unwrap();
-            let offers = self.router.enqueue(
-                ix.id,
-                &ix.workgroup,
-                ix.media_type,
-                ix.priority,
-                ix.queued_at,
-            );
+            let offers = op(&self.router);
             let pending = self.record_offers(&offers);
             (offers, pending)
         };
@@ -149,74 +223,6 @@ impl Interactions {
         }
     }
 
-    /// Sets an agent's status; becoming available brings offers.
-    pub async fn set_status(
-        self: &Arc<Self>,
-        user: i64,
-        status: AgentStatus,
-    ) -> Result<(), ActionError> {
-        if status == AgentStatus::NotResponding {
-            return Err(ActionError::Invalid(
-                "not_responding is set by the router, not by agents".into(),
-            ));
-        }
-        let now = now_ms();
-        let (offers, status_write, pending) = {
-            let _order = self.order.lock().unwrap();
-            let offers = self.router.set_status(user, status, now);
-            let name = status.as_str();
-            let status_write =
-                self.store_submit(move |c| directory::set_status(c, user, name, now));
-            let pending = self.record_offers(&offers);
-            (offers, status_write, pending)
-        };
-        wait(status_write).await?;
-        self.hub
-            .send(user, "status", serde_json::json!({ "status": status }));
-        self.finish_offers(offers, pending).await;
-        Ok(())
-    }
-
-    /// The agent accepts an offer: alerting becomes connected.
-    pub async fn pickup(self: &Arc<Self>, user: i64, id: i64) -> Result<Interaction, ActionError> {
-        let pending = {
-            let _order = self.order.lock().unwrap();
-            self.router
-                .pickup(user, id)
-                .map_err(|e| ActionError::Conflict(e.to_string()))?;
-            let now = now_ms();
-            self.store_submit(move |c| {
-                queries::set_state(c, id, State::Connected, Some(user), "picked_up", now)
-            })
-        };
-        wait(pending).await?;
-        self.changed(id).await
-    }
-
-    /// The agent ends an interaction; capacity it frees goes to the queue.
-    pub async fn disconnect(
-        self: &Arc<Self>,
-        user: i64,
-        id: i64,
-    ) -> Result<Interaction, ActionError> {
-        if !self.router.holds(user, id) {
-            return Err(ActionError::NotFound(id));
-        }
-        let (offers, done, pending) = {
-            let _order = self.order.lock().unwrap();
-            let now = now_ms();
-            let offers = self.router.finish(id, now);
-            let done = self.store_submit(move |c| {
-                queries::set_state(c, id, State::Disconnected, Some(user), "disconnected", now)
-            });
-            let pending = self.record_offers(&offers);
-            (offers, done, pending)
-        };
-        wait(done).await?;
-        self.finish_offers(offers, pending).await;
-        self.changed(id).await
-    }
-
     /// Whether `user` holds interaction `id` (offered or assigned).
     pub fn holds(&self, user: i64, id: i64) -> bool {
         self.router.holds(user, id)
@@ -227,12 +233,12 @@ impl Interactions {
         self.router.status(user)
     }
 
-    /// Waiting interactions per workgroup.
-    pub fn queue_depths(&self) -> HashMap<String, usize> {
-        self.router.queue_depths()
+    /// The router, for supervisors' views.
+    pub fn router(&self) -> &Router {
+        &self.router
     }
 
-    async fn changed(&self, id: i64) -> Result<Interaction, ActionError> {
+    pub(super) async fn changed(&self, id: i64) -> Result<Interaction, ActionError> {
         let ix = self
             .store
             .read(move |c| queries::interaction(c, id))
@@ -245,7 +251,7 @@ impl Interactions {
     }
 
     /// Queues a write in router order (call under `order`); await it after unlocking.
-    fn store_submit<F>(&self, f: F) -> Pending
+    pub(super) fn store_submit<F>(&self, f: F) -> Pending
     where
         F: FnOnce(&rusqlite::Connection) -> Result<()> + Send + 'static,
     {
@@ -256,7 +262,7 @@ impl Interactions {
         })
     }
 
-    fn record_offers(&self, offers: &[Offer]) -> Vec<Pending> {
+    pub(super) fn record_offers(&self, offers: &[Offer]) -> Vec<Pending> {
         let now = now_ms();
         offers
             .iter()
@@ -269,7 +275,7 @@ impl Interactions {
             .collect()
     }
 
-    async fn finish_offers(self: &Arc<Self>, offers: Vec<Offer>, pending: Vec<Pending>) {
+    pub(super) async fn finish_offers(self: &Arc<Self>, offers: Vec<Offer>, pending: Vec<Pending>) {
         for (offer, write) in offers.into_iter().zip(pending) {
             if let Err(e) = wait(write).await {
                 tracing::error!(interaction = offer.interaction, error = %e, "offer not recorded");
@@ -282,14 +288,17 @@ impl Interactions {
         }
     }
 
-    fn arm_alert_timer(self: &Arc<Self>, workgroup: &str, id: i64, agent: i64) {
-        let timeout = self
-            .alert_timeouts
+    pub(super) fn rules(&self, workgroup: &str) -> Rules {
+        self.rules
             .lock()
             .unwrap()
             .get(workgroup)
-            .copied()
-            .unwrap_or(Duration::from_secs(30));
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    fn arm_alert_timer(self: &Arc<Self>, workgroup: &str, id: i64, agent: i64) {
+        let timeout = self.rules(workgroup).alert_timeout;
         let this = self.clone();
         tokio::spawn(async move {
             tokio::time::sleep(timeout).await;
@@ -297,13 +306,31 @@ impl Interactions {
         });
     }
 
+    fn arm_reconsider_timer(self: &Arc<Self>, id: i64, until: i64) {
+        let this = self.clone();
+        let wait = Duration::from_millis((until - now_ms()).max(0) as u64);
+        tokio::spawn(async move {
+            tokio::time::sleep(wait).await;
+            this.apply(|r| r.reconsider(id, now_ms())).await;
+        });
+    }
+
+    pub(super) fn arm_wrapup_timer(self: &Arc<Self>, workgroup: &str, id: i64, agent: i64) {
+        let timeout = self.rules(workgroup).wrapup_timeout;
+        let this = self.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(timeout).await;
+            this.wrapup_timed_out(agent, id).await;
+        });
+    }
+
     async fn alert_timed_out(self: &Arc<Self>, agent: i64, id: i64) {
         let (offers, writes, pending) = {
             let _order = self.order.lock().unwrap();
-            let Some(offers) = self.router.alert_timeout(agent, id) else {
+            let now = now_ms();
+            let Some(offers) = self.router.alert_timeout(agent, id, now) else {
                 return; // answered in time
             };
-            let now = now_ms();
             let requeue = self.store_submit(move |c| {
                 queries::set_state(c, id, State::Queued, None, "alert_timeout", now)
             });
@@ -331,9 +358,34 @@ impl Interactions {
             .send(agent, "revoked", serde_json::json!({ "id": id }));
         self.finish_offers(offers, pending).await;
     }
+
+    async fn wrapup_timed_out(self: &Arc<Self>, agent: i64, id: i64) {
+        let still_owed = self
+            .router
+            .agents()
+            .iter()
+            .any(|a| a.id == agent && a.wrapup_pending.contains(&id));
+        if !still_owed {
+            return;
+        }
+        let now = now_ms();
+        if let Err(e) = self
+            .store
+            .write(move |c| queries::set_wrapup(c, id, None, None, now))
+            .await
+        {
+            tracing::error!(interaction = id, error = %e, "wrap-up timeout not recorded");
+        }
+        tracing::info!(
+            interaction = id,
+            agent,
+            "required wrap-up timed out; agent routes again"
+        );
+        self.apply(|r| r.wrapup_done(agent, id, now)).await;
+    }
 }
 
-async fn wait(rx: Pending) -> Result<()> {
+pub(super) async fn wait(rx: Pending) -> Result<()> {
     rx.await
         .unwrap_or_else(|_| Err(anyhow::anyhow!("store writer stopped")))
 }

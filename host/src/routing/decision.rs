@@ -11,4 +11,10 @@ pub struct RouteRequest {
     pub priority: i64,
     /// Social conversation or direct message.
     pub media_type: MediaType,
+    /// Skill expression agents must satisfy.
+    pub skills: Option<String>,
+    /// Username of the agent to wait for (stickiness).
+    pub preferred_agent: Option<String>,
+    /// How long to wait for the preferred agent, ms.
+    pub wait_ms: i64,
 }

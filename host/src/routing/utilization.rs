@@ -6,6 +6,21 @@ use serde::{Deserialize, Serialize};
 
 use crate::interactions::model::MediaType;
 
+/// Contact-center interaction types that exist here only as names in utilization.
+pub const OTHER_TYPES: &[&str] = ALL_TYPES.split_at(2).1;
+
+/// Every interaction type utilization can be set for: the two social types first.
+pub const ALL_TYPES: &[&str] = &[
+    "social_conversation",
+    "social_direct_message",
+    "call",
+    "callback",
+    "chat",
+    "email",
+    "generic",
+    "work_item",
+];
+
 /// The share of an agent one interaction takes, and how many of a type they may hold.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Utilization {
@@ -16,11 +31,11 @@ pub struct Utilization {
 }
 
 impl Default for Utilization {
-    /// Social work is light: four at a time by default.
+    /// As in PureConnect: one interaction of a type takes the whole agent.
     fn default() -> Self {
         Utilization {
-            percent: 25,
-            max: 4,
+            percent: 100,
+            max: 1,
         }
     }
 }
@@ -50,8 +65,11 @@ impl UtilizationTable {
     /// Checks the bounds: percent 0-100, max 1-25.
     pub fn validate(&self) -> Result<(), String> {
         for (media, u) in &self.by_type {
-            if MediaType::parse(media).is_none() {
-                return Err(format!("unknown media type `{media}` in utilization"));
+            if MediaType::parse(media).is_none() && !OTHER_TYPES.contains(&media.as_str()) {
+                return Err(format!(
+                    "unknown interaction type `{media}` in utilization (social_conversation, social_direct_message, {})",
+                    OTHER_TYPES.join(", ")
+                ));
             }
             if u.percent > 100 {
                 return Err(format!(

@@ -5,7 +5,7 @@ use rusqlite::Connection;
 
 /// The migrations, oldest first. Never edit a released entry: append a new one.
 const MIGRATIONS: &[&str] = &[
-    // 1: the end-to-end path: people, channels, interactions, transcript, outbox.
+    // 1: people, stations, workgroups, channels, interactions, transcript, outbox.
     r#"
     CREATE TABLE users (
         id            INTEGER PRIMARY KEY,
@@ -13,8 +13,16 @@ const MIGRATIONS: &[&str] = &[
         display_name  TEXT NOT NULL,
         password_hash TEXT NOT NULL,
         rights        TEXT NOT NULL DEFAULT '[]',
+        skills        TEXT NOT NULL DEFAULT '{}',
+        utilization   TEXT NOT NULL DEFAULT '{}',
+        station       TEXT,
         status        TEXT NOT NULL DEFAULT 'away',
         status_at     INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE stations (
+        id     INTEGER PRIMARY KEY,
+        name   TEXT NOT NULL UNIQUE,
+        rights TEXT NOT NULL DEFAULT '[]'
     );
     CREATE TABLE sessions (
         token      TEXT PRIMARY KEY,
@@ -25,7 +33,11 @@ const MIGRATIONS: &[&str] = &[
         id               INTEGER PRIMARY KEY,
         name             TEXT NOT NULL UNIQUE,
         alert_timeout_ms INTEGER NOT NULL DEFAULT 30000,
-        utilization      TEXT NOT NULL DEFAULT '{}'
+        utilization      TEXT NOT NULL DEFAULT '{}',
+        sl_target_s      INTEGER NOT NULL DEFAULT 60,
+        wrapup_codes     TEXT NOT NULL DEFAULT '[]',
+        wrapup_required  INTEGER NOT NULL DEFAULT 0,
+        wrapup_timeout_ms INTEGER NOT NULL DEFAULT 120000
     );
     CREATE TABLE workgroup_members (
         workgroup_id INTEGER NOT NULL REFERENCES workgroups(id) ON DELETE CASCADE,
@@ -55,6 +67,14 @@ const MIGRATIONS: &[&str] = &[
         customer_id      TEXT NOT NULL,
         customer_name    TEXT NOT NULL,
         workflow_version INTEGER NOT NULL DEFAULT 0,
+        skills           TEXT,
+        preferred_agent  INTEGER,
+        preferred_until  INTEGER,
+        transfer_to      INTEGER,
+        answered_at      INTEGER,
+        abandoned        INTEGER NOT NULL DEFAULT 0,
+        wrapup_code      TEXT,
+        wrapup_pending   INTEGER NOT NULL DEFAULT 0,
         created_at       INTEGER NOT NULL,
         queued_at        INTEGER NOT NULL,
         updated_at       INTEGER NOT NULL

@@ -115,10 +115,19 @@ fn create_interaction(
     workflow_version: i64,
     now: i64,
 ) -> Result<Interaction> {
+    let preferred_agent: Option<i64> = match &route.preferred_agent {
+        Some(name) => conn
+            .prepare_cached("SELECT id FROM users WHERE username = ?1")?
+            .query_row([name], |r| r.get(0))
+            .optional()?,
+        None => None,
+    };
+    let preferred_until = preferred_agent.map(|_| now + route.wait_ms.max(0));
     conn.prepare_cached(
         "INSERT INTO interactions (channel, thread_id, media_type, state, workgroup, priority,
-            customer_id, customer_name, workflow_version, created_at, queued_at, updated_at)
-         VALUES (?1, ?2, ?3, 'queued', ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?9)",
+            customer_id, customer_name, workflow_version, skills, preferred_agent, preferred_until,
+            created_at, queued_at, updated_at)
+         VALUES (?1, ?2, ?3, 'queued', ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12, ?12)",
     )?
     .execute(params![
         channel,
@@ -129,6 +138,9 @@ fn create_interaction(
         msg.author_id,
         msg.author_name,
         workflow_version,
+        route.skills,
+        preferred_agent,
+        preferred_until,
         now,
     ])?;
     Ok(Interaction {
@@ -143,6 +155,14 @@ fn create_interaction(
         customer_id: msg.author_id.clone(),
         customer_name: msg.author_name.clone(),
         workflow_version,
+        skills: route.skills.clone(),
+        preferred_agent,
+        preferred_until,
+        transfer_to: None,
+        answered_at: None,
+        abandoned: false,
+        wrapup_code: None,
+        wrapup_pending: false,
         created_at: now,
         queued_at: now,
         updated_at: now,
@@ -172,6 +192,16 @@ pub fn erase_message(conn: &Connection, channel: &str, pmid: &str) -> Result<Opt
         params![channel, pmid],
     )?;
     message_interaction(conn, channel, pmid)
+}
+
+/// Whether every customer message of an interaction has been removed by the platform.
+pub fn all_inbound_deleted(conn: &Connection, id: i64) -> Result<bool> {
+    let left: i64 = conn.query_row(
+        "SELECT count(*) FROM messages WHERE interaction_id = ?1 AND direction = 'inbound' AND deleted = 0",
+        [id],
+        |r| r.get(0),
+    )?;
+    Ok(left == 0)
 }
 
 fn message_interaction(conn: &Connection, channel: &str, pmid: &str) -> Result<Option<i64>> {
@@ -229,9 +259,128 @@ pub fn set_state(
     record_event(conn, id, now, kind, state, assigned_to, None)
 }
 
+/// Records the first pickup (for service level).
+pub fn mark_answered(conn: &Connection, id: i64, now: i64) -> Result<()> {
+    conn.prepare_cached(
+        "UPDATE interactions SET answered_at = COALESCE(answered_at, ?2) WHERE id = ?1",
+    )?
+    .execute(params![id, now])?;
+    Ok(())
+}
+
+/// Queues an interaction again after a transfer, in `workgroup` (or for one agent).
+pub fn requeue(
+    conn: &Connection,
+    id: i64,
+    workgroup: &str,
+    priority: i64,
+    skills: Option<&str>,
+    transfer_to: Option<i64>,
+    by: i64,
+    now: i64,
+) -> Result<()> {
+    conn.execute(
+        "UPDATE interactions SET state = 'queued', assigned_to = NULL, workgroup = ?2, priority = ?3,
+             skills = ?4, transfer_to = ?5, preferred_agent = NULL, preferred_until = NULL,
+             queued_at = ?6, updated_at = ?6
+         WHERE id = ?1",
+        params![id, workgroup, priority, skills, transfer_to, now],
+    )?;
+    let detail = match transfer_to {
+        Some(agent) => format!("to agent {agent}"),
+        None => format!("to workgroup {workgroup}"),
+    };
+    record_event(
+        conn,
+        id,
+        now,
+        "transferred",
+        State::Queued,
+        Some(by),
+        Some(&detail),
+    )
+}
+
+/// Ends an interaction: by its agent (maybe owing a wrap-up), or abandoned in queue.
+pub fn finish(
+    conn: &Connection,
+    id: i64,
+    by: Option<i64>,
+    wrapup_pending: bool,
+    abandoned: bool,
+    now: i64,
+) -> Result<()> {
+    conn.execute(
+        "UPDATE interactions SET state = 'disconnected', wrapup_pending = ?2, abandoned = ?3,
+             updated_at = ?4
+         WHERE id = ?1",
+        params![id, wrapup_pending, abandoned, now],
+    )?;
+    let kind = if abandoned {
+        "abandoned"
+    } else {
+        "disconnected"
+    };
+    record_event(conn, id, now, kind, State::Disconnected, by, None)
+}
+
+/// Sets (or clears the owed) wrap-up of a finished interaction.
+pub fn set_wrapup(
+    conn: &Connection,
+    id: i64,
+    code: Option<&str>,
+    by: Option<i64>,
+    now: i64,
+) -> Result<()> {
+    conn.execute(
+        "UPDATE interactions SET wrapup_code = COALESCE(?2, wrapup_code), wrapup_pending = 0,
+             updated_at = ?3 WHERE id = ?1",
+        params![id, code, now],
+    )?;
+    let detail = code.unwrap_or("wrap-up timed out");
+    record_event(
+        conn,
+        id,
+        now,
+        "wrapup",
+        State::Disconnected,
+        by,
+        Some(detail),
+    )
+}
+
+/// Interactions whose required wrap-up is still owed, with the agent who owes it.
+pub fn pending_wrapups(conn: &Connection) -> Result<Vec<(i64, i64, String)>> {
+    let mut stmt = conn.prepare(
+        "SELECT id, assigned_to, workgroup FROM interactions
+         WHERE wrapup_pending = 1 AND assigned_to IS NOT NULL",
+    )?;
+    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Service level per workgroup since `since` (unix ms): answered, answered within the
+/// target, abandoned.
+pub fn service_level(conn: &Connection, since: i64) -> Result<Vec<(String, i64, i64, i64)>> {
+    let mut stmt = conn.prepare(
+        "SELECT i.workgroup,
+                SUM(i.answered_at IS NOT NULL),
+                SUM(i.answered_at IS NOT NULL AND i.answered_at - i.queued_at <= w.sl_target_s * 1000),
+                SUM(i.abandoned)
+         FROM interactions i JOIN workgroups w ON w.name = i.workgroup
+         WHERE i.created_at >= ?1
+         GROUP BY i.workgroup",
+    )?;
+    let rows = stmt.query_map([since], |r| {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
 const INTERACTION_COLUMNS: &str = "i.id, i.state, i.media_type, i.channel, i.thread_id,
     i.workgroup, i.priority, u.username, i.customer_id, i.customer_name, i.workflow_version,
-    i.created_at, i.queued_at, i.updated_at, i.assigned_to";
+    i.created_at, i.queued_at, i.updated_at, i.assigned_to, i.skills, i.preferred_agent,
+    i.preferred_until, i.transfer_to, i.answered_at, i.abandoned, i.wrapup_code, i.wrapup_pending";
 
 fn interaction_from_row(r: &Row) -> rusqlite::Result<Interaction> {
     let state: String = r.get(1)?;
@@ -252,6 +401,14 @@ fn interaction_from_row(r: &Row) -> rusqlite::Result<Interaction> {
         queued_at: r.get(12)?,
         updated_at: r.get(13)?,
         assigned_user_id: r.get(14)?,
+        skills: r.get(15)?,
+        preferred_agent: r.get(16)?,
+        preferred_until: r.get(17)?,
+        transfer_to: r.get(18)?,
+        answered_at: r.get(19)?,
+        abandoned: r.get(20)?,
+        wrapup_code: r.get(21)?,
+        wrapup_pending: r.get(22)?,
     })
 }
 
@@ -277,11 +434,13 @@ pub fn live_interactions(conn: &Connection) -> Result<Vec<Interaction>> {
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-/// The live interactions offered or assigned to one agent.
+/// The live interactions offered or assigned to one agent, and the finished ones whose
+/// required wrap-up they still owe.
 pub fn interactions_of(conn: &Connection, user_id: i64) -> Result<Vec<Interaction>> {
     let sql = format!(
         "SELECT {INTERACTION_COLUMNS} FROM interactions i LEFT JOIN users u ON u.id = i.assigned_to
-         WHERE i.assigned_to = ?1 AND i.state <> 'disconnected' ORDER BY i.id"
+         WHERE i.assigned_to = ?1 AND (i.state <> 'disconnected' OR i.wrapup_pending = 1)
+         ORDER BY i.id"
     );
     let mut stmt = conn.prepare(&sql)?;
     let rows = stmt.query_map([user_id], interaction_from_row)?;

@@ -20,6 +20,12 @@ pub enum Effect {
         priority: i64,
         /// `social_conversation` or `social_direct_message`.
         media_type: String,
+        /// Skill expression agents must satisfy (checked when the script runs).
+        skills: Option<String>,
+        /// Username of an agent to wait for first.
+        preferred_agent: Option<String>,
+        /// How long to wait for that agent, ms.
+        wait_ms: i64,
     },
     /// Do not route this message (it stays stored).
     Stop {
@@ -74,10 +80,35 @@ fn route(ix: &mut Map, opts: Map) -> Result<(), Box<EvalAltResult>> {
         "social_direct_message" => "social_direct_message",
         _ => "social_conversation",
     };
+    let text = |key: &str| -> Result<Option<String>, Box<EvalAltResult>> {
+        match opts.get(key) {
+            None => Ok(None),
+            Some(v) if v.is_unit() => Ok(None),
+            Some(v) => v
+                .clone()
+                .into_string()
+                .map(Some)
+                .map_err(|t| format!("route: {key} must be a string, not {t}").into()),
+        }
+    };
+    let skills = text("skills")?;
+    if let Some(expr) = &skills {
+        crate::routing::SkillExpr::parse(expr).map_err(|e| format!("route: {e}"))?;
+    }
+    let preferred_agent = text("preferred_agent")?;
+    let wait_ms = match opts.get("wait_ms") {
+        Some(w) => w
+            .as_int()
+            .map_err(|t| format!("route: wait_ms must be an integer, not {t}"))?,
+        None => 30_000,
+    };
     push(Effect::Route {
         workgroup,
         priority,
         media_type: media_type.into(),
+        skills,
+        preferred_agent,
+        wait_ms,
     });
     Ok(())
 }
@@ -156,10 +187,21 @@ pub fn call_handler(
     handler: &str,
     ix: Map,
 ) -> Result<Vec<Effect>> {
+    call_handler_with(engine, script, ast, handler, (ix,))
+}
+
+/// Calls `handler(args..)` in `ast` and returns the effects it queued.
+pub fn call_handler_with(
+    engine: &Engine,
+    script: &str,
+    ast: &AST,
+    handler: &str,
+    args: impl rhai::FuncArgs,
+) -> Result<Vec<Effect>> {
     EFFECTS.with(|e| e.borrow_mut().clear());
     let mut scope = Scope::new();
     let options = CallFnOptions::new().eval_ast(false).rewind_scope(true);
-    let result = engine.call_fn_with_options::<Dynamic>(options, &mut scope, ast, handler, (ix,));
+    let result = engine.call_fn_with_options::<Dynamic>(options, &mut scope, ast, handler, args);
     let effects = EFFECTS.with(|e| std::mem::take(&mut *e.borrow_mut()));
     let _returned: Dynamic = result.map_err(|e| {
         let file = ast.source().unwrap_or(script);

@@ -133,6 +133,33 @@ impl Workflows {
         &self.dir
     }
 
+    /// Runs a transfer initiator (`on_transfer_conversation(ix, target)` or
+    /// `on_transfer_direct_message(ix, target)`) if `script` defines it. `None`: the
+    /// script has no such handler and the transfer goes where the agent said.
+    pub fn on_transfer(
+        &self,
+        script: &str,
+        handler: &str,
+        ix: rhai::Map,
+        target: rhai::Map,
+    ) -> Result<Option<Outcome>> {
+        let version = self.current();
+        let Some(ast) = version.scripts.get(script) else {
+            return Ok(None);
+        };
+        if !ast
+            .iter_functions()
+            .any(|f| f.name == handler && f.params.len() == 2)
+        {
+            return Ok(None);
+        }
+        let effects = engine::call_handler_with(&self.engine, script, ast, handler, (ix, target))?;
+        Ok(Some(Outcome {
+            effects,
+            version: version.number,
+        }))
+    }
+
     /// Runs `on_inbound` of `script` for a new message. Errors carry `file:line:col`.
     pub fn on_inbound(&self, script: &str, ctx: &InboundContext) -> Result<Outcome> {
         let version = self.current();

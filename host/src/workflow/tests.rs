@@ -29,7 +29,10 @@ fn default_workflow_routes_by_media_type() {
         vec![Effect::Route {
             workgroup: "Social".into(),
             priority: 0,
-            media_type: "social_conversation".into()
+            media_type: "social_conversation".into(),
+            skills: None,
+            preferred_agent: None,
+            wait_ms: 30_000,
         }]
     );
     let private = wf.on_inbound("default.rhai", &ctx("private")).unwrap();
@@ -93,4 +96,33 @@ fn runtime_errors_and_runaway_scripts_report_their_position() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("bad.rhai:3:"), "{err}");
+}
+
+#[test]
+fn route_takes_skills_and_a_preferred_agent_and_refuses_bad_expressions() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "skills.rhai",
+        "fn on_inbound(ix) {\n  route(ix, #{ skills: \"english >= 3 and billing\", preferred_agent: \"agent1\", wait_ms: 5000 });\n}\n",
+    );
+    write(
+        dir.path(),
+        "bad.rhai",
+        "fn on_inbound(ix) {\n  route(ix, #{ skills: \"english >=\" });\n}\n",
+    );
+    let wf = Workflows::load(dir.path()).unwrap();
+    let out = wf.on_inbound("skills.rhai", &ctx("public")).unwrap();
+    assert!(
+        matches!(&out.effects[0], Effect::Route { skills: Some(s), preferred_agent: Some(a), wait_ms: 5000, .. }
+        if s == "english >= 3 and billing" && a == "agent1")
+    );
+    let err = wf
+        .on_inbound("bad.rhai", &ctx("public"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("bad.rhai:2:") && err.contains("number"),
+        "{err}"
+    );
 }

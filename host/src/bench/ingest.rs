@@ -1,4 +1,5 @@
-//! `switchboard bench`: throughput figures measured on this machine.
+//! `switchboard bench ingest`: Facebook comment webhooks through the whole ingest path,
+//! against direct inserts of the same rows.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -12,48 +13,6 @@ use crate::ingest::event::InboundMessage;
 use crate::interactions::model::{MediaType, Visibility};
 use crate::routing::decision::RouteRequest;
 use crate::store::{Store, now_ms, queries};
-
-/// Flags of `switchboard bench`.
-#[derive(clap::Args, Debug)]
-pub struct BenchArgs {
-    #[command(subcommand)]
-    kind: BenchKind,
-}
-
-#[derive(clap::Subcommand, Debug)]
-enum BenchKind {
-    /// Facebook comment webhooks through the whole ingest path, against direct inserts.
-    Ingest {
-        /// Webhooks to send.
-        #[arg(long, default_value_t = 20_000)]
-        count: usize,
-        /// Requests in flight at once.
-        #[arg(long, default_value_t = 64)]
-        concurrency: usize,
-        /// Where the built plugins are.
-        #[arg(long, default_value = "target/plugins/dist")]
-        plugins_dir: PathBuf,
-        /// Where the workflows are.
-        #[arg(long, default_value = "workflows")]
-        workflows_dir: PathBuf,
-    },
-}
-
-/// Runs the chosen benchmark and prints its figures.
-pub async fn run(args: BenchArgs) -> Result<()> {
-    match args.kind {
-        BenchKind::Ingest {
-            count,
-            concurrency,
-            plugins_dir,
-            workflows_dir,
-        } => {
-            let report = ingest(count, concurrency, plugins_dir, workflows_dir).await?;
-            println!("{report}");
-            Ok(())
-        }
-    }
-}
 
 /// Figures of the ingest benchmark.
 pub struct IngestReport {
@@ -140,7 +99,7 @@ fn sign(body: &[u8]) -> String {
     format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
 }
 
-async fn ingest(
+pub(super) async fn ingest(
     count: usize,
     concurrency: usize,
     plugins_dir: PathBuf,
@@ -282,6 +241,9 @@ fn direct_inserts(path: &std::path::Path, count: usize) -> Result<Duration> {
         workgroup: "Social".into(),
         priority: 0,
         media_type: MediaType::SocialConversation,
+        skills: None,
+        preferred_agent: None,
+        wait_ms: 0,
     };
     let started = Instant::now();
     for chunk in (0..count).collect::<Vec<_>>().chunks(1000) {

@@ -1,0 +1,151 @@
+//! Supervisor views: queues and agents, live.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::State;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::auth::Caller;
+use super::error::ApiError;
+use crate::app::App;
+use crate::routing::AgentStatus;
+use crate::store::{directory, now_ms, queries};
+
+/// One workgroup's queue right now, with today's service level.
+#[derive(Serialize, ToSchema)]
+pub struct QueueStats {
+    /// Workgroup name.
+    pub workgroup: String,
+    /// Interactions waiting for an agent.
+    pub waiting: usize,
+    /// How long the longest-waiting one has waited, ms.
+    pub longest_wait_ms: i64,
+    /// Members by routing status (`available`, `away`, `not_responding`, `logged_out`).
+    pub agents_by_status: BTreeMap<String, usize>,
+    /// Service-level target, seconds.
+    pub sl_target_s: i64,
+    /// Picked up in the last 24 h.
+    pub answered: i64,
+    /// Of those, picked up within the target.
+    pub answered_in_target: i64,
+    /// Ended by the customer before anyone picked them up, last 24 h.
+    pub abandoned: i64,
+    /// answered_in_target / (answered + abandoned), percent; null with no traffic.
+    pub service_level_percent: Option<f64>,
+}
+
+/// One agent right now.
+#[derive(Serialize, ToSchema)]
+pub struct AgentStats {
+    /// Login name.
+    pub username: String,
+    /// Display name.
+    pub display_name: String,
+    /// Routing status.
+    pub status: AgentStatus,
+    /// Station logged in at.
+    pub station: Option<String>,
+    /// Interactions alerting or assigned (held included).
+    pub interactions: Vec<i64>,
+    /// Sum of utilization percentages in use.
+    pub utilization_used: u32,
+    /// Interactions whose required wrap-up is owed.
+    pub wrapup_pending: Vec<i64>,
+}
+
+fn supervisor(caller: &Caller) -> Result<(), ApiError> {
+    if caller.sees_all() {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden(
+            "supervisor or social_media_admin right required".into(),
+        ))
+    }
+}
+
+/// Queues per workgroup.
+#[utoipa::path(get, path = "/api/v1/queues", responses((status = 200, body = Vec<QueueStats>), (status = 403)), security(("bearer" = [])))]
+pub async fn queues(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+) -> Result<Json<Vec<QueueStats>>, ApiError> {
+    supervisor(&caller)?;
+    let now = now_ms();
+    let since = now - 86_400_000;
+    let (groups, levels) = app
+        .store
+        .read(move |c| Ok((directory::workgroups(c)?, queries::service_level(c, since)?)))
+        .await?;
+    let router = app.interactions.router();
+    let live = router.queues();
+    let statuses: BTreeMap<i64, AgentStatus> = router
+        .agents()
+        .into_iter()
+        .map(|a| (a.id, a.status))
+        .collect();
+    let stats = groups
+        .into_iter()
+        .map(|g| {
+            let queue = live.iter().find(|q| q.workgroup == g.name);
+            let mut by_status = BTreeMap::new();
+            for member in &g.members {
+                let status = statuses
+                    .get(member)
+                    .copied()
+                    .unwrap_or(AgentStatus::LoggedOut);
+                *by_status.entry(status.as_str().to_string()).or_insert(0) += 1;
+            }
+            let (answered, in_target, abandoned) = levels
+                .iter()
+                .find(|(w, ..)| *w == g.name)
+                .map(|(_, a, t, ab)| (*a, *t, *ab))
+                .unwrap_or((0, 0, 0));
+            let offered = answered + abandoned;
+            QueueStats {
+                workgroup: g.name,
+                waiting: queue.map_or(0, |q| q.waiting),
+                longest_wait_ms: queue
+                    .and_then(|q| q.oldest_queued_at)
+                    .map_or(0, |t| (now - t).max(0)),
+                agents_by_status: by_status,
+                sl_target_s: g.sl_target_s,
+                answered,
+                answered_in_target: in_target,
+                abandoned,
+                service_level_percent: (offered > 0)
+                    .then(|| 100.0 * in_target as f64 / offered as f64),
+            }
+        })
+        .collect();
+    Ok(Json(stats))
+}
+
+/// Every agent's status and load.
+#[utoipa::path(get, path = "/api/v1/agents", responses((status = 200, body = Vec<AgentStats>), (status = 403)), security(("bearer" = [])))]
+pub async fn agents(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+) -> Result<Json<Vec<AgentStats>>, ApiError> {
+    supervisor(&caller)?;
+    let users = app.store.read(directory::users).await?;
+    let views = app.interactions.router().agents();
+    let stats = users
+        .into_iter()
+        .filter_map(|u| {
+            let v = views.iter().find(|v| v.id == u.id)?;
+            Some(AgentStats {
+                username: u.username,
+                display_name: u.display_name,
+                status: v.status,
+                station: u.station,
+                interactions: v.interactions.clone(),
+                utilization_used: v.utilization_used,
+                wrapup_pending: v.wrapup_pending.clone(),
+            })
+        })
+        .collect();
+    Ok(Json(stats))
+}

@@ -1,0 +1,305 @@
+//! What agents do with interactions, and what a customer's removal does.
+
+use std::sync::Arc;
+
+use super::model::{Interaction, MediaType, State};
+use super::service::{ActionError, Interactions, wait};
+use crate::routing::{AgentStatus, Request, SkillExpr, Target};
+use crate::store::{directory, now_ms, queries};
+
+/// Where a transfer goes, after the workflow had its say.
+#[derive(Clone, Debug)]
+pub struct TransferTarget {
+    /// The workgroup it will be queued in (for an agent: the one it is in now).
+    pub workgroup: String,
+    /// The agent it goes to personally, if any.
+    pub agent: Option<i64>,
+    /// Queue priority.
+    pub priority: i64,
+    /// Skills agents must have.
+    pub skills: Option<String>,
+}
+
+impl Interactions {
+    /// Sets an agent's status; becoming available brings offers.
+    pub async fn set_status(
+        self: &Arc<Self>,
+        user: i64,
+        status: AgentStatus,
+    ) -> Result<(), ActionError> {
+        if status == AgentStatus::NotResponding {
+            return Err(ActionError::Invalid(
+                "not_responding is set by the router, not by agents".into(),
+            ));
+        }
+        let now = now_ms();
+        let (offers, status_write, pending) = {
+            let _order = self.order.lock().unwrap();
+            let offers = self.router.set_status(user, status, now);
+            let name = status.as_str();
+            let status_write =
+                self.store_submit(move |c| directory::set_status(c, user, name, now));
+            let pending = self.record_offers(&offers);
+            (offers, status_write, pending)
+        };
+        wait(status_write).await?;
+        self.hub
+            .send(user, "status", serde_json::json!({ "status": status }));
+        self.finish_offers(offers, pending).await;
+        Ok(())
+    }
+
+    /// Logs an agent in at a station (its rights then count for them), or out of any.
+    pub async fn set_station(
+        self: &Arc<Self>,
+        user: i64,
+        station: Option<String>,
+    ) -> Result<(), ActionError> {
+        let rights = match &station {
+            Some(name) => self
+                .stations
+                .lock()
+                .unwrap()
+                .get(name)
+                .map(|s| s.rights.iter().cloned().collect())
+                .ok_or_else(|| ActionError::Invalid(format!("no station named `{name}`")))?,
+            None => Default::default(),
+        };
+        self.store
+            .write(move |c| directory::set_station(c, user, station.as_deref()))
+            .await?;
+        self.apply(|r| r.set_station_rights(user, rights, now_ms()))
+            .await;
+        Ok(())
+    }
+
+    /// The agent accepts an offer: alerting becomes connected.
+    pub async fn pickup(self: &Arc<Self>, user: i64, id: i64) -> Result<Interaction, ActionError> {
+        let pending = {
+            let _order = self.order.lock().unwrap();
+            self.router
+                .pickup(user, id)
+                .map_err(|e| ActionError::Conflict(e.to_string()))?;
+            let now = now_ms();
+            self.store_submit(move |c| {
+                queries::mark_answered(c, id, now)?;
+                queries::set_state(c, id, State::Connected, Some(user), "picked_up", now)
+            })
+        };
+        wait(pending).await?;
+        self.changed(id).await
+    }
+
+    /// Puts a connected interaction on hold (it still counts against utilization).
+    pub async fn hold(self: &Arc<Self>, user: i64, id: i64) -> Result<Interaction, ActionError> {
+        self.switch_hold(user, id, State::Connected, State::Held, "held")
+            .await
+    }
+
+    /// Takes an interaction off hold.
+    pub async fn resume(self: &Arc<Self>, user: i64, id: i64) -> Result<Interaction, ActionError> {
+        self.switch_hold(user, id, State::Held, State::Connected, "resumed")
+            .await
+    }
+
+    async fn switch_hold(
+        self: &Arc<Self>,
+        user: i64,
+        id: i64,
+        from: State,
+        to: State,
+        kind: &'static str,
+    ) -> Result<Interaction, ActionError> {
+        if !self.router.assigned(user, id) {
+            return Err(ActionError::NotFound(id));
+        }
+        let done = self
+            .store
+            .write(move |c| {
+                let ix = queries::interaction(c, id)?
+                    .ok_or_else(|| anyhow::anyhow!("interaction {id} vanished"))?;
+                if ix.state != from {
+                    return Ok(Err(format!(
+                        "interaction {id} is {}, not {}",
+                        ix.state.as_str(),
+                        from.as_str()
+                    )));
+                }
+                queries::set_state(c, id, to, Some(user), kind, now_ms())?;
+                Ok(Ok(()))
+            })
+            .await?;
+        done.map_err(ActionError::Conflict)?;
+        self.changed(id).await
+    }
+
+    /// The agent ends an interaction. If the workgroup requires a wrap-up code, the agent
+    /// takes no new work until they set one or the wrap-up times out.
+    pub async fn disconnect(
+        self: &Arc<Self>,
+        user: i64,
+        id: i64,
+    ) -> Result<Interaction, ActionError> {
+        if !self.router.assigned(user, id) {
+            return Err(ActionError::NotFound(id));
+        }
+        let workgroup = self
+            .store
+            .read(move |c| queries::interaction(c, id))
+            .await?
+            .ok_or(ActionError::NotFound(id))?
+            .workgroup;
+        let rules = self.rules(&workgroup);
+        let required = rules.wrapup_required && !rules.wrapup_codes.is_empty();
+        let (offers, done, pending) = {
+            let _order = self.order.lock().unwrap();
+            let now = now_ms();
+            let offers = self.router.finish(id, required, now);
+            let done = self
+                .store_submit(move |c| queries::finish(c, id, Some(user), required, false, now));
+            let pending = self.record_offers(&offers);
+            (offers, done, pending)
+        };
+        wait(done).await?;
+        if required {
+            self.arm_wrapup_timer(&workgroup, id, user);
+        }
+        self.finish_offers(offers, pending).await;
+        self.changed(id).await
+    }
+
+    /// Sets the wrap-up code of an interaction the agent finished.
+    pub async fn wrapup(
+        self: &Arc<Self>,
+        user: i64,
+        id: i64,
+        code: String,
+    ) -> Result<Interaction, ActionError> {
+        let ix = self
+            .store
+            .read(move |c| queries::interaction(c, id))
+            .await?
+            .ok_or(ActionError::NotFound(id))?;
+        if ix.assigned_user_id != Some(user) {
+            return Err(ActionError::NotFound(id));
+        }
+        if ix.state != State::Disconnected {
+            return Err(ActionError::Conflict(format!(
+                "interaction {id} is {}; disconnect it first",
+                ix.state.as_str()
+            )));
+        }
+        let rules = self.rules(&ix.workgroup);
+        if !rules.wrapup_codes.contains(&code) {
+            return Err(ActionError::Invalid(format!(
+                "`{code}` is not a wrap-up code of workgroup {} ({})",
+                ix.workgroup,
+                rules.wrapup_codes.join(", ")
+            )));
+        }
+        let now = now_ms();
+        self.store
+            .write(move |c| queries::set_wrapup(c, id, Some(&code), Some(user), now))
+            .await?;
+        if ix.wrapup_pending {
+            self.apply(|r| r.wrapup_done(user, id, now)).await;
+        }
+        self.changed(id).await
+    }
+
+    /// Moves an interaction the agent holds to another agent or workgroup.
+    pub async fn transfer(
+        self: &Arc<Self>,
+        user: i64,
+        id: i64,
+        to: TransferTarget,
+    ) -> Result<Interaction, ActionError> {
+        if !self.router.assigned(user, id) {
+            return Err(ActionError::NotFound(id));
+        }
+        if let Some(expr) = &to.skills {
+            SkillExpr::parse(expr).map_err(ActionError::Invalid)?;
+        }
+        if !self.rules.lock().unwrap().contains_key(&to.workgroup) {
+            return Err(ActionError::Invalid(format!(
+                "no workgroup named `{}`",
+                to.workgroup
+            )));
+        }
+        let ix = self
+            .store
+            .read(move |c| queries::interaction(c, id))
+            .await?
+            .ok_or(ActionError::NotFound(id))?;
+        let now = now_ms();
+        let mut req: Request = self.request_for(&ix);
+        req.workgroup = to.workgroup.clone();
+        req.priority = to.priority;
+        req.queued_at = now;
+        req.skills = to.skills.as_deref().and_then(|s| SkillExpr::parse(s).ok());
+        req.target = to.agent.map_or(Target::Anyone, Target::Only);
+        let (offers, done, pending) = {
+            let _order = self.order.lock().unwrap();
+            let offers = self.router.requeue(req, now);
+            let to = to.clone();
+            let done = self.store_submit(move |c| {
+                queries::requeue(
+                    c,
+                    id,
+                    &to.workgroup,
+                    to.priority,
+                    to.skills.as_deref(),
+                    to.agent,
+                    user,
+                    now,
+                )
+            });
+            let pending = self.record_offers(&offers);
+            (offers, done, pending)
+        };
+        wait(done).await?;
+        self.hub
+            .send(user, "revoked", serde_json::json!({ "id": id }));
+        self.finish_offers(offers, pending).await;
+        self.changed(id).await
+    }
+
+    /// The customer removed everything they wrote before anyone answered: the
+    /// interaction ends as abandoned (counted apart in the service level).
+    pub async fn abandon(self: &Arc<Self>, id: i64) -> Result<(), ActionError> {
+        let ix = self
+            .store
+            .read(move |c| queries::interaction(c, id))
+            .await?
+            .ok_or(ActionError::NotFound(id))?;
+        if !matches!(ix.state, State::Queued | State::Alerting) {
+            return Ok(());
+        }
+        let agent = ix.assigned_user_id;
+        let (offers, done, pending) = {
+            let _order = self.order.lock().unwrap();
+            let now = now_ms();
+            let offers = self.router.finish(id, false, now);
+            let done = self.store_submit(move |c| queries::finish(c, id, None, false, true, now));
+            let pending = self.record_offers(&offers);
+            (offers, done, pending)
+        };
+        wait(done).await?;
+        if let Some(agent) = agent {
+            self.hub
+                .send(agent, "revoked", serde_json::json!({ "id": id }));
+        }
+        self.finish_offers(offers, pending).await;
+        Ok(())
+    }
+
+    /// The media type of an interaction, for choosing the transfer initiator.
+    pub async fn media_of(&self, id: i64) -> Result<MediaType, ActionError> {
+        Ok(self
+            .store
+            .read(move |c| queries::interaction(c, id))
+            .await?
+            .ok_or(ActionError::NotFound(id))?
+            .media_type)
+    }
+}

@@ -1,0 +1,111 @@
+//! Where a transfer goes: the agent's choice, then the workflow's transfer initiator.
+
+use std::sync::Arc;
+
+use rhai::{Dynamic, Map};
+
+use super::actions::TransferTarget;
+use super::model::MediaType;
+use super::service::ActionError;
+use crate::app::App;
+use crate::store::{directory, queries};
+use crate::workflow::Effect;
+
+/// Resolves `to_user` / `to_workgroup` and lets the channel's workflow adjust the route
+/// (`on_transfer_conversation(ix, target)` or `on_transfer_direct_message(ix, target)`;
+/// a `route(ix, #{..})` effect there overrides workgroup, priority and skills).
+pub async fn target(
+    app: &Arc<App>,
+    id: i64,
+    to_user: Option<String>,
+    to_workgroup: Option<String>,
+) -> Result<TransferTarget, ActionError> {
+    let ix = app
+        .store
+        .read(move |c| queries::interaction(c, id))
+        .await?
+        .ok_or(ActionError::NotFound(id))?;
+    let mut target = match (to_user, to_workgroup) {
+        (Some(name), None) => {
+            let n = name.clone();
+            let user = app
+                .store
+                .read(move |c| directory::user_by_name(c, &n))
+                .await?
+                .ok_or_else(|| ActionError::Invalid(format!("no user named `{name}`")))?;
+            TransferTarget {
+                workgroup: ix.workgroup.clone(),
+                agent: Some(user.id),
+                priority: ix.priority,
+                skills: None,
+            }
+        }
+        (None, Some(workgroup)) => TransferTarget {
+            workgroup,
+            agent: None,
+            priority: ix.priority,
+            skills: ix.skills.clone(),
+        },
+        _ => {
+            return Err(ActionError::Invalid(
+                "give exactly one of `to_user` or `to_workgroup`".into(),
+            ));
+        }
+    };
+    let Some(channel) = app.channels.get(&ix.channel) else {
+        return Ok(target);
+    };
+    let handler = match ix.media_type {
+        MediaType::SocialConversation => "on_transfer_conversation",
+        MediaType::SocialDirectMessage => "on_transfer_direct_message",
+    };
+    let mut ix_map = Map::new();
+    ix_map.insert("id".into(), Dynamic::from(ix.id));
+    ix_map.insert("channel".into(), ix.channel.clone().into());
+    ix_map.insert("media_type".into(), ix.media_type.as_str().into());
+    ix_map.insert(
+        "visibility".into(),
+        if ix.media_type == MediaType::SocialConversation {
+            "public"
+        } else {
+            "private"
+        }
+        .into(),
+    );
+    ix_map.insert("workgroup".into(), ix.workgroup.clone().into());
+    ix_map.insert("priority".into(), Dynamic::from(ix.priority));
+    ix_map.insert("customer_name".into(), ix.customer_name.clone().into());
+    let mut to = Map::new();
+    to.insert("workgroup".into(), target.workgroup.clone().into());
+    to.insert(
+        "agent".into(),
+        target.agent.map(Dynamic::from).unwrap_or(Dynamic::UNIT),
+    );
+    match app
+        .workflows
+        .on_transfer(&channel.config.workflow, handler, ix_map, to)
+    {
+        Ok(Some(outcome)) => {
+            for effect in outcome.effects {
+                if let Effect::Route {
+                    workgroup,
+                    priority,
+                    skills,
+                    ..
+                } = effect
+                {
+                    if target.agent.is_none() {
+                        target.workgroup = workgroup;
+                    }
+                    target.priority = priority;
+                    target.skills = skills.or(target.skills);
+                }
+            }
+        }
+        Ok(None) => {}
+        Err(e) => {
+            tracing::error!(interaction = id, error = %e, "transfer initiator failed; transferring as asked")
+        }
+    }
+    Ok(target)
+}
