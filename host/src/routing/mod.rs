@@ -27,4 +27,8 @@ pub use skills::SkillExpr;
 pub use utilization::{ALL_TYPES, OTHER_TYPES, Utilization, UtilizationTable};
 
 #[cfg(test)]
+mod concurrency;
+#[cfg(test)]
+mod proptests;
+#[cfg(test)]
 mod tests;
