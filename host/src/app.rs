@@ -56,11 +56,6 @@ impl Running {
         let _ = self.server.await;
         self.app.store.close();
     }
-
-    /// Waits until the server stops (Ctrl-C handling is the caller's).
-    pub async fn wait(self) {
-        let _ = (&mut { self.server }).await;
-    }
 }
 
 /// Installs the process-wide TLS crypto provider (reqwest is built without a default).

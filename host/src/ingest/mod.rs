@@ -98,7 +98,7 @@ impl Pipeline {
                                 }
                                 Stored::Created(ix) => {
                                     report.created += 1;
-                                    created.push(ix);
+                                    created.push(*ix);
                                 }
                             }
                         }

@@ -242,18 +242,7 @@ impl Interactions {
             let _order = self.order.lock().unwrap();
             let offers = self.router.requeue(req, now);
             let to = to.clone();
-            let done = self.store_submit(move |c| {
-                queries::requeue(
-                    c,
-                    id,
-                    &to.workgroup,
-                    to.priority,
-                    to.skills.as_deref(),
-                    to.agent,
-                    user,
-                    now,
-                )
-            });
+            let done = self.store_submit(move |c| queries::requeue(c, id, &to, user, now));
             let pending = self.record_offers(&offers);
             (offers, done, pending)
         };

@@ -147,14 +147,11 @@ async fn send_once(app: &Arc<App>, reply: &OutboundReply) -> Result<(), Option<D
             let saved = app
                 .store
                 .write(move |c| {
-                    let name = match author {
-                        Some(uid) => directory::users(c)?
-                            .into_iter()
-                            .find(|u| u.id == uid)
-                            .map(|u| u.display_name)
-                            .unwrap_or_else(|| "agent".into()),
-                        None => "agent".into(),
+                    let author = match author {
+                        Some(uid) => directory::user(c, uid)?,
+                        None => None,
                     };
+                    let name = author.map_or_else(|| "agent".to_owned(), |u| u.display_name);
                     outbox::mark_sent(c, &r, &platform_id, &name, now)
                 })
                 .await;

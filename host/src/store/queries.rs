@@ -5,6 +5,7 @@ use anyhow::Result;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use crate::ingest::event::InboundMessage;
+use crate::interactions::TransferTarget;
 use crate::interactions::model::{
     Interaction, InteractionDetail, MediaType, State, TranscriptMessage, Visibility,
 };
@@ -18,7 +19,7 @@ pub enum Stored {
     /// Stored and added to a live interaction of its thread.
     Joined(i64),
     /// Stored as the start of a new queued interaction.
-    Created(Interaction),
+    Created(Box<Interaction>),
     /// Stored without routing (the business's own message, or the workflow stopped it).
     Kept,
 }
@@ -50,19 +51,15 @@ pub fn ingest_message(
         )?
         .query_row(params![channel, msg.thread_id], |r| r.get(0))
         .optional()?;
-    let stored = match (live, route) {
-        (Some(_), _) if msg.from_business => Stored::Kept,
-        (Some(id), _) => Stored::Joined(id),
-        (None, Some(route)) if !msg.from_business => Stored::Created(create_interaction(
-            conn,
-            channel,
-            msg,
-            route,
-            workflow_version,
-            now,
-        )?),
-        (None, _) => Stored::Kept,
-    };
+    let stored =
+        match (live, route) {
+            (Some(_), _) if msg.from_business => Stored::Kept,
+            (Some(id), _) => Stored::Joined(id),
+            (None, Some(route)) if !msg.from_business => Stored::Created(Box::new(
+                create_interaction(conn, channel, msg, route, workflow_version, now)?,
+            )),
+            (None, _) => Stored::Kept,
+        };
     let interaction_id = match &stored {
         Stored::Joined(id) => Some(*id),
         Stored::Created(ix) => Some(ix.id),
@@ -269,16 +266,9 @@ pub fn mark_answered(conn: &Connection, id: i64, now: i64) -> Result<()> {
 }
 
 /// Queues an interaction again after a transfer, in `workgroup` (or for one agent).
-pub fn requeue(
-    conn: &Connection,
-    id: i64,
-    workgroup: &str,
-    priority: i64,
-    skills: Option<&str>,
-    transfer_to: Option<i64>,
-    by: i64,
-    now: i64,
-) -> Result<()> {
+pub fn requeue(conn: &Connection, id: i64, to: &TransferTarget, by: i64, now: i64) -> Result<()> {
+    let (workgroup, priority, skills, transfer_to) =
+        (&to.workgroup, to.priority, to.skills.as_deref(), to.agent);
     conn.execute(
         "UPDATE interactions SET state = 'queued', assigned_to = NULL, workgroup = ?2, priority = ?3,
              skills = ?4, transfer_to = ?5, preferred_agent = NULL, preferred_until = NULL,
