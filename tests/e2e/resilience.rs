@@ -50,6 +50,23 @@ async fn a_rhai_syntax_error_during_hot_reload_keeps_the_previous_workflow() {
         2,
         "the broken version was not swapped in"
     );
+    let admin = world.login("admin").await;
+    let status = admin.ok("GET", "/workflows", None).await;
+    assert_eq!(status["version"], 2);
+    let error = status["last_error"]["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("default.rhai:3:"),
+        "the refusal is visible: {status}"
+    );
+    assert_eq!(
+        world
+            .login("agent1")
+            .await
+            .call("GET", "/workflows", None)
+            .await
+            .0,
+        403
+    );
     world.post_and_comment("Bo", "after a broken save").await;
     wait_until("routed by the previous version", || async {
         (world

@@ -8,6 +8,7 @@ mod events;
 mod interactions;
 mod openapi;
 mod supervisor;
+mod workflows;
 
 use std::sync::Arc;
 
@@ -38,6 +39,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/me/station", post(interactions::set_station))
         .route("/queues", get(supervisor::queues))
         .route("/agents", get(supervisor::agents))
+        .route("/workflows", get(workflows::status))
         .route("/events", get(events::stream))
         .route("/openapi.json", get(openapi::document))
         .merge(admin::routes());

@@ -4,7 +4,7 @@ use axum::Json;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
-use super::{admin, events, interactions, supervisor};
+use super::{admin, events, interactions, supervisor, workflows};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -25,6 +25,7 @@ use super::{admin, events, interactions, supervisor};
         interactions::set_station,
         supervisor::queues,
         supervisor::agents,
+        workflows::status,
         admin::list_users,
         admin::create_user,
         admin::get_user,

@@ -34,7 +34,13 @@ pub enum Effect {
     },
 }
 
+/// Wall-clock time one handler call may take.
+pub const CALL_DEADLINE: std::time::Duration = std::time::Duration::from_millis(250);
+
 thread_local! {
+    /// When the handler running on this thread must stop.
+    static DEADLINE: std::cell::Cell<Option<std::time::Instant>> = const { std::cell::Cell::new(None) };
+
     /// Effects queued by the handler running on this thread.
     static EFFECTS: RefCell<Vec<Effect>> = const { RefCell::new(Vec::new()) };
 }
@@ -125,6 +131,15 @@ pub fn build() -> Engine {
     engine.set_max_string_size(256 * 1024);
     engine.set_max_array_size(10_000);
     engine.set_max_map_size(10_000);
+    // Operation counts bound CPU; the deadline also bounds a script that is slow for any
+    // other reason. Checked every 256 operations so the clock is read rarely.
+    engine.on_progress(|ops| {
+        if ops % 256 != 0 {
+            return None;
+        }
+        let late = DEADLINE.with(|d| d.get().is_some_and(|at| std::time::Instant::now() > at));
+        late.then(|| Dynamic::from("wall-clock limit reached"))
+    });
     engine.on_print(|text| tracing::info!(target: "workflow", "{text}"));
     engine.on_debug(|text, source, pos| {
         tracing::debug!(target: "workflow", "{}:{}: {text}", source.unwrap_or("?"), pos)
@@ -199,6 +214,7 @@ pub fn call_handler_with(
     args: impl rhai::FuncArgs,
 ) -> Result<Vec<Effect>> {
     EFFECTS.with(|e| e.borrow_mut().clear());
+    DEADLINE.with(|d| d.set(Some(std::time::Instant::now() + CALL_DEADLINE)));
     let mut scope = Scope::new();
     let options = CallFnOptions::new().eval_ast(false).rewind_scope(true);
     let result = engine.call_fn_with_options::<Dynamic>(options, &mut scope, ast, handler, args);

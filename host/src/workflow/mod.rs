@@ -24,6 +24,32 @@ pub struct Version {
     /// Increases by one with every successful reload.
     pub number: i64,
     scripts: HashMap<String, Arc<AST>>,
+    /// When it was loaded, unix ms.
+    pub loaded_at: i64,
+}
+
+/// A reload that was refused; the previous version kept running.
+#[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct RefusedReload {
+    /// The compile error, with `file:line:col`.
+    pub error: String,
+    /// When, unix ms.
+    pub at: i64,
+}
+
+/// What `GET /api/v1/workflows` shows.
+#[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct WorkflowStatus {
+    /// The running version.
+    pub version: i64,
+    /// When it was loaded, unix ms.
+    pub loaded_at: i64,
+    /// Its scripts.
+    pub scripts: Vec<String>,
+    /// The folder they come from.
+    pub dir: String,
+    /// The last refused reload, cleared by the next good one.
+    pub last_error: Option<RefusedReload>,
 }
 
 impl Version {
@@ -100,6 +126,7 @@ pub struct Workflows {
     engine: rhai::Engine,
     dir: PathBuf,
     current: RwLock<Arc<Version>>,
+    last_error: std::sync::Mutex<Option<RefusedReload>>,
 }
 
 impl Workflows {
@@ -110,17 +137,48 @@ impl Workflows {
         Ok(Arc::new(Workflows {
             engine,
             dir: dir.to_owned(),
-            current: RwLock::new(Arc::new(Version { number: 1, scripts })),
+            current: RwLock::new(Arc::new(Version {
+                number: 1,
+                scripts,
+                loaded_at: crate::store::now_ms(),
+            })),
+            last_error: std::sync::Mutex::new(None),
         }))
     }
 
     /// Recompiles the folder and swaps it in; on any error the running version stays.
     pub fn reload(&self) -> Result<i64> {
-        let scripts = engine::compile_dir(&self.engine, &self.dir)?;
+        let scripts = match engine::compile_dir(&self.engine, &self.dir) {
+            Ok(scripts) => scripts,
+            Err(e) => {
+                *self.last_error.lock().unwrap() = Some(RefusedReload {
+                    error: format!("{e:#}"),
+                    at: crate::store::now_ms(),
+                });
+                return Err(e);
+            }
+        };
         let mut current = self.current.write().unwrap();
         let number = current.number + 1;
-        *current = Arc::new(Version { number, scripts });
+        *current = Arc::new(Version {
+            number,
+            scripts,
+            loaded_at: crate::store::now_ms(),
+        });
+        self.last_error.lock().unwrap().take();
         Ok(number)
+    }
+
+    /// What is running and whether the last reload was refused.
+    pub fn status(&self) -> WorkflowStatus {
+        let current = self.current();
+        WorkflowStatus {
+            version: current.number,
+            loaded_at: current.loaded_at,
+            scripts: current.script_names(),
+            dir: self.dir.display().to_string(),
+            last_error: self.last_error.lock().unwrap().clone(),
+        }
     }
 
     /// The version new work starts on.

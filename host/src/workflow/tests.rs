@@ -60,6 +60,9 @@ fn a_broken_reload_keeps_the_running_version_and_names_the_line() {
         "error names file and line: {err}"
     );
     assert_eq!(wf.current().number, 1);
+    let status = wf.status();
+    assert_eq!(status.version, 1);
+    assert!(status.last_error.unwrap().error.contains("default.rhai:2:"));
     assert!(wf.on_inbound("default.rhai", &ctx("public")).is_ok());
     write(
         dir.path(),
@@ -67,6 +70,10 @@ fn a_broken_reload_keeps_the_running_version_and_names_the_line() {
         "fn on_inbound(ix) { route(ix, #{ workgroup: \"Other\" }); }",
     );
     assert_eq!(wf.reload().unwrap(), 2);
+    assert!(
+        wf.status().last_error.is_none(),
+        "a good reload clears the error"
+    );
     let out = wf.on_inbound("default.rhai", &ctx("public")).unwrap();
     assert_eq!(out.version, 2);
     assert!(matches!(&out.effects[0], Effect::Route { workgroup, .. } if workgroup == "Other"));
@@ -123,6 +130,34 @@ fn route_takes_skills_and_a_preferred_agent_and_refuses_bad_expressions() {
         .to_string();
     assert!(
         err.contains("bad.rhai:2:") && err.contains("number"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_slow_script_is_stopped_by_the_wall_clock_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    // Each iteration upper-cases a 256 KiB string: few operations, much time, so the deadline
+    // (not the operation limit) must be what stops it.
+    let body = "fn on_inbound(ix) {\n  let s = \"x\";\n  for i in 0..18 { s += s; }\n  for i in 0..20000 { let t = s.to_upper(); }\n}\n";
+    write(dir.path(), "slow.rhai", body);
+    let wf = Workflows::load(dir.path()).unwrap();
+    let started = std::time::Instant::now();
+    let err = wf
+        .on_inbound("slow.rhai", &ctx("public"))
+        .unwrap_err()
+        .to_string();
+    let took = started.elapsed();
+    assert!(
+        took >= engine::CALL_DEADLINE,
+        "ran until the deadline: {took:?} ({err})"
+    );
+    assert!(
+        took < std::time::Duration::from_secs(2),
+        "stopped in time: {took:?}"
+    );
+    assert!(
+        err.contains("slow.rhai:") && err.to_lowercase().contains("terminated"),
         "{err}"
     );
 }
