@@ -288,6 +288,7 @@ pub async fn start(config: Config) -> Result<Running> {
         watches.push(watch_plugins(&app)?);
     }
     crate::outbound::resume_pending(&app).await?;
+    tokio::spawn(release_workflow_versions(app.clone()));
     for channel in app.channels.values() {
         if matches!(channel.config.ingest, IngestMode::Poll | IngestMode::Both) {
             tokio::spawn(crate::ingest::poller::run(app.clone(), channel.clone()));
@@ -339,4 +340,27 @@ fn watch_plugins(app: &Arc<App>) -> Result<WatchGuard> {
             }
         }
     })
+}
+
+/// Every few seconds, lets go of workflow versions no live interaction started on: an
+/// interaction keeps running on its version until it ends.
+async fn release_workflow_versions(app: Arc<App>) {
+    let mut stop = app.shutdown.subscribe();
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(std::time::Duration::from_secs(5)) => {}
+            _ = stop.changed() => return,
+        }
+        if app.workflows.kept_versions().is_empty() {
+            continue;
+        }
+        match app
+            .store
+            .read(crate::store::queries::live_workflow_versions)
+            .await
+        {
+            Ok(live) => app.workflows.release_unused(&live),
+            Err(e) => tracing::warn!(error = %e, "could not list live workflow versions"),
+        }
+    }
 }

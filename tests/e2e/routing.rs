@@ -432,3 +432,46 @@ async fn a_preferred_agent_is_waited_for_then_anyone_gets_it() {
     let ix = a2.wait_for_state("alerting").await;
     assert_eq!(ix["customer_name"], "Bo");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn work_in_flight_finishes_on_the_workflow_version_it_started_with() {
+    let world = World::start(one_at_a_time).await;
+    let app = world.host.as_ref().unwrap().app.clone();
+    let script = app.workflows.dir().join("default.rhai");
+    let base = std::fs::read_to_string(&script).unwrap();
+    let with_priority = |p: i64| {
+        format!(
+            "{base}\nfn on_transfer_conversation(ix, target) {{\n    route(ix, #{{ workgroup: target.workgroup, priority: {p} }});\n}}\n"
+        )
+    };
+    std::fs::write(&script, with_priority(3)).unwrap();
+    wait_until("v2", || async {
+        (app.workflows.current().number == 2).then_some(())
+    })
+    .await;
+
+    let a1 = world.login("agent1").await;
+    a1.available().await;
+    world.post_and_comment("Ann", "started on v2").await;
+    let first = id_of(&a1.wait_for_state("alerting").await);
+    a1.ok("POST", &format!("/interactions/{first}/pickup"), None)
+        .await;
+
+    std::fs::write(&script, with_priority(8)).unwrap();
+    wait_until("v3", || async {
+        (app.workflows.current().number == 3).then_some(())
+    })
+    .await;
+    let moved = a1
+        .ok(
+            "POST",
+            &format!("/interactions/{first}/transfer"),
+            Some(json!({"to_workgroup": "Billing"})),
+        )
+        .await;
+    assert_eq!(moved["workflow_version"], 2);
+    assert_eq!(
+        moved["priority"], 3,
+        "the transfer ran the version the interaction started on"
+    );
+}

@@ -81,10 +81,13 @@ pub async fn target(
         "agent".into(),
         target.agent.map(Dynamic::from).unwrap_or(Dynamic::UNIT),
     );
-    match app
-        .workflows
-        .on_transfer(&channel.config.workflow, handler, ix_map, to)
-    {
+    match app.workflows.on_transfer(
+        ix.workflow_version,
+        &channel.config.workflow,
+        handler,
+        ix_map,
+        to,
+    ) {
         Ok(Some(outcome)) => {
             for effect in outcome.effects {
                 if let Effect::Route {

@@ -256,6 +256,15 @@ pub fn set_state(
     record_event(conn, id, now, kind, state, assigned_to, None)
 }
 
+/// The workflow versions live interactions started on.
+pub fn live_workflow_versions(conn: &Connection) -> Result<std::collections::HashSet<i64>> {
+    let mut stmt = conn.prepare(
+        "SELECT DISTINCT workflow_version FROM interactions WHERE state <> 'disconnected'",
+    )?;
+    let rows = stmt.query_map([], |r| r.get(0))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
 /// Records the first pickup (for service level).
 pub fn mark_answered(conn: &Connection, id: i64, now: i64) -> Result<()> {
     conn.prepare_cached(

@@ -126,6 +126,8 @@ pub struct Workflows {
     engine: rhai::Engine,
     dir: PathBuf,
     current: RwLock<Arc<Version>>,
+    /// Earlier versions still used by interactions that started on them.
+    kept: std::sync::Mutex<HashMap<i64, Arc<Version>>>,
     last_error: std::sync::Mutex<Option<RefusedReload>>,
 }
 
@@ -142,6 +144,7 @@ impl Workflows {
                 scripts,
                 loaded_at: crate::store::now_ms(),
             })),
+            kept: std::sync::Mutex::new(HashMap::new()),
             last_error: std::sync::Mutex::new(None),
         }))
     }
@@ -160,11 +163,15 @@ impl Workflows {
         };
         let mut current = self.current.write().unwrap();
         let number = current.number + 1;
-        *current = Arc::new(Version {
-            number,
-            scripts,
-            loaded_at: crate::store::now_ms(),
-        });
+        let previous = std::mem::replace(
+            &mut *current,
+            Arc::new(Version {
+                number,
+                scripts,
+                loaded_at: crate::store::now_ms(),
+            }),
+        );
+        self.kept.lock().unwrap().insert(previous.number, previous);
         self.last_error.lock().unwrap().take();
         Ok(number)
     }
@@ -186,22 +193,55 @@ impl Workflows {
         self.current.read().unwrap().clone()
     }
 
+    /// The version an interaction started on, while it is kept; after a restart (or for
+    /// an unknown number) the current one.
+    pub fn version(&self, number: i64) -> Arc<Version> {
+        let current = self.current();
+        if current.number == number {
+            return current;
+        }
+        self.kept
+            .lock()
+            .unwrap()
+            .get(&number)
+            .cloned()
+            .unwrap_or(current)
+    }
+
+    /// Releases earlier versions no live interaction uses any more (`live` holds the
+    /// versions live interactions started on).
+    pub fn release_unused(&self, live: &std::collections::HashSet<i64>) {
+        self.kept
+            .lock()
+            .unwrap()
+            .retain(|number, _| live.contains(number));
+    }
+
+    /// Numbers of the earlier versions still kept.
+    pub fn kept_versions(&self) -> Vec<i64> {
+        let mut numbers: Vec<i64> = self.kept.lock().unwrap().keys().copied().collect();
+        numbers.sort_unstable();
+        numbers
+    }
+
     /// The folder the scripts come from.
     pub fn dir(&self) -> &Path {
         &self.dir
     }
 
     /// Runs a transfer initiator (`on_transfer_conversation(ix, target)` or
-    /// `on_transfer_direct_message(ix, target)`) if `script` defines it. `None`: the
+    /// `on_transfer_direct_message(ix, target)`) of the workflow version the interaction
+    /// started on, if `script` defines it. `None`: the
     /// script has no such handler and the transfer goes where the agent said.
     pub fn on_transfer(
         &self,
+        version: i64,
         script: &str,
         handler: &str,
         ix: rhai::Map,
         target: rhai::Map,
     ) -> Result<Option<Outcome>> {
-        let version = self.current();
+        let version = self.version(version);
         let Some(ast) = version.scripts.get(script) else {
             return Ok(None);
         };

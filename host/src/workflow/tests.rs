@@ -161,3 +161,52 @@ fn a_slow_script_is_stopped_by_the_wall_clock_limit() {
         "{err}"
     );
 }
+
+#[test]
+fn earlier_versions_are_kept_for_their_interactions_then_released() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = |priority: i64| {
+        format!(
+            "fn on_inbound(ix) {{ route(ix); }}\nfn on_transfer_conversation(ix, target) {{ route(ix, #{{ workgroup: target.workgroup, priority: {priority} }}); }}\n"
+        )
+    };
+    write(dir.path(), "default.rhai", &script(3));
+    let wf = Workflows::load(dir.path()).unwrap();
+    write(dir.path(), "default.rhai", &script(8));
+    assert_eq!(wf.reload().unwrap(), 2);
+    let transfer = |version: i64| {
+        let mut target = rhai::Map::new();
+        target.insert("workgroup".into(), "Billing".into());
+        let mut ix = rhai::Map::new();
+        ix.insert("visibility".into(), "public".into());
+        let out = wf
+            .on_transfer(
+                version,
+                "default.rhai",
+                "on_transfer_conversation",
+                ix,
+                target,
+            )
+            .unwrap()
+            .unwrap();
+        match &out.effects[0] {
+            Effect::Route { priority, .. } => (*priority, out.version),
+            other => panic!("{other:?}"),
+        }
+    };
+    assert_eq!(
+        transfer(1),
+        (3, 1),
+        "an interaction that started on v1 keeps v1"
+    );
+    assert_eq!(transfer(2), (8, 2));
+    assert_eq!(wf.kept_versions(), vec![1]);
+    wf.release_unused(&[1].into());
+    assert_eq!(wf.kept_versions(), vec![1], "still used");
+    wf.release_unused(&[2].into());
+    assert!(
+        wf.kept_versions().is_empty(),
+        "released after its last interaction"
+    );
+    assert_eq!(transfer(1), (8, 2), "gone: the current version answers");
+}
