@@ -77,6 +77,13 @@ pub fn check(config: &Config) -> Result<()> {
                 config.server.workflows_dir.display()
             );
         }
+        if !version.has_handler(&ch.workflow, "on_inbound") {
+            anyhow::bail!(
+                "channel `{}`: workflow `{}` has no `on_inbound(ix)` handler",
+                ch.name,
+                ch.workflow
+            );
+        }
         let path = plugin_path(config, &ch.plugin);
         if !path.exists() {
             anyhow::bail!(

@@ -84,6 +84,28 @@ fn check_accepts_a_good_config_and_names_every_mistake() {
         "script error has file:line:col: {text}"
     );
 
+    std::fs::write(
+        dir.path().join("workflows/default.rhai"),
+        "fn on_inbound(ix) {\n  rout(ix);\n}\n",
+    )
+    .unwrap();
+    let (ok, text) = check(&path);
+    assert!(
+        !ok && text.contains("default.rhai:2:3: unknown function `rout`"),
+        "unknown function is named: {text}"
+    );
+
+    std::fs::write(
+        dir.path().join("workflows/default.rhai"),
+        "fn on_disconnect(ix) { }\n",
+    )
+    .unwrap();
+    let (ok, text) = check(&path);
+    assert!(
+        !ok && text.contains("no `on_inbound(ix)` handler"),
+        "missing handler is named: {text}"
+    );
+
     let (ok, text) = check(&dir.path().join("missing.toml"));
     assert!(!ok && text.contains("missing.toml"), "{text}");
 }

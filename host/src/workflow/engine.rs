@@ -160,6 +160,7 @@ pub fn build() -> Engine {
 /// Compiles every `*.rhai` file of `dir`. The first error is reported as `file:line:col`.
 pub fn compile_dir(engine: &Engine, dir: &Path) -> Result<HashMap<String, Arc<AST>>> {
     let mut scripts = HashMap::new();
+    let known = super::lint::known_functions(engine);
     let entries = std::fs::read_dir(dir)
         .with_context(|| format!("reading workflow folder {}", dir.display()))?;
     for entry in entries {
@@ -178,6 +179,10 @@ pub fn compile_dir(engine: &Engine, dir: &Path) -> Result<HashMap<String, Arc<AS
             )
         })?;
         ast.set_source(path.display().to_string());
+        let problems = super::lint::lint(&path.display().to_string(), &ast, &known);
+        if !problems.is_empty() {
+            anyhow::bail!("{}", problems.join("\n"));
+        }
         scripts.insert(name, Arc::new(ast));
     }
     if scripts.is_empty() {

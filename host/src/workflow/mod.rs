@@ -7,6 +7,7 @@
 //! broken save never stops routing.
 
 mod engine;
+pub mod lint;
 mod reload;
 
 use std::collections::HashMap;
@@ -53,6 +54,18 @@ pub struct WorkflowStatus {
 }
 
 impl Version {
+    /// Whether `script` defines the initiator `handler` (with the right parameters).
+    pub fn has_handler(&self, script: &str, handler: &str) -> bool {
+        let want = lint::HANDLERS
+            .iter()
+            .find(|(name, _)| *name == handler)
+            .map(|(_, n)| *n);
+        self.scripts.get(script).is_some_and(|ast| {
+            ast.iter_functions()
+                .any(|f| f.name == handler && Some(f.params.len()) == want)
+        })
+    }
+
     /// Names of the loaded scripts.
     pub fn script_names(&self) -> Vec<String> {
         let mut names: Vec<_> = self.scripts.keys().cloned().collect();

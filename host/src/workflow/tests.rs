@@ -90,7 +90,7 @@ fn runtime_errors_and_runaway_scripts_report_their_position() {
     write(
         dir.path(),
         "bad.rhai",
-        "fn on_inbound(ix) {\n  let x = 1;\n  x.no_such_method();\n}\n",
+        "fn on_inbound(ix) {\n  let x = 1;\n  x = 10 / ix.missing;\n}\n",
     );
     let wf = Workflows::load(dir.path()).unwrap();
     let err = wf
@@ -209,4 +209,43 @@ fn earlier_versions_are_kept_for_their_interactions_then_released() {
         "released after its last interaction"
     );
     assert_eq!(transfer(1), (8, 2), "gone: the current version answers");
+}
+
+#[test]
+fn unknown_functions_and_wrong_handler_arity_are_refused_at_load() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "default.rhai", DEFAULT);
+    let wf = Workflows::load(dir.path()).unwrap();
+    assert!(wf.current().has_handler("default.rhai", "on_inbound"));
+    assert!(!wf.current().has_handler("default.rhai", "on_timer"));
+
+    write(
+        dir.path(),
+        "default.rhai",
+        "fn on_inbound(ix) {\n    let w = ix.workgroup;\n    rout(ix, #{ workgroup: w });\n}\n",
+    );
+    let err = wf.reload().unwrap_err().to_string();
+    assert!(
+        err.contains("default.rhai:3:5: unknown function `rout`"),
+        "{err}"
+    );
+
+    write(
+        dir.path(),
+        "default.rhai",
+        "fn on_inbound(ix, extra) { route(ix); }\n",
+    );
+    let err = wf.reload().unwrap_err().to_string();
+    assert!(
+        err.contains("handler `on_inbound` takes 2 parameter(s)"),
+        "{err}"
+    );
+
+    // Methods, operators and script-defined helpers are all known.
+    write(
+        dir.path(),
+        "default.rhai",
+        "fn helper(x) { x + 1 }\nfn on_inbound(ix) {\n    let n = helper(1) * 2;\n    if ix.text.to_upper().contains(\"X\") { print(n); }\n    route(ix);\n}\n",
+    );
+    assert_eq!(wf.reload().unwrap(), 2);
 }
