@@ -6,7 +6,7 @@ use std::time::Duration;
 use futures::future::join_all;
 use serde_json::{Value, json};
 
-use crate::harness::{Agent, World, wait_until};
+use crate::harness::{Agent, World};
 
 /// Every route family with a body that would be valid for an administrator.
 fn every_route(user: i64, group: i64, station: i64) -> Vec<(&'static str, String, Option<Value>)> {
@@ -926,14 +926,12 @@ async fn invalid_settings_are_refused_with_a_message_naming_the_field() {
 
 /// Waits until an interaction is queued in the store.
 async fn one_queued(world: &World) {
-    wait_until("a queued interaction", || async {
-        (world
-            .count("SELECT count(*) FROM interactions WHERE state = 'queued'")
-            .await
-            == 1)
-            .then_some(())
-    })
-    .await;
+    world
+        .wait_count(
+            "SELECT count(*) FROM interactions WHERE state = 'queued'",
+            1,
+        )
+        .await;
 }
 
 async fn nothing_offered(agent: &Agent) {

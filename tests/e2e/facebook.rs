@@ -167,14 +167,9 @@ async fn bad_signatures_are_refused_and_redeliveries_stored_once() {
         .customer_says(json!({ "page_id": "1001", "post_id": post_id, "parent_id": post_id, "author_name": "Bo", "text": "twice", "deliveries": 2 }))
         .await;
     let comment_id = c["comment_id"].as_str().unwrap().to_owned();
-    wait_until("the comment stored", || async {
-        (world
-            .count("SELECT count(*) FROM messages WHERE text = 'twice'")
-            .await
-            == 1)
-            .then_some(())
-    })
-    .await;
+    world
+        .wait_count("SELECT count(*) FROM messages WHERE text = 'twice'", 1)
+        .await;
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     assert_eq!(
         world

@@ -151,6 +151,14 @@ impl World {
         (post_id, comment["comment_id"].as_str().unwrap().to_owned())
     }
 
+    /// Waits until a count query on the host's database gives `expected`.
+    pub async fn wait_count(&self, sql: &'static str, expected: i64) {
+        wait_until(&format!("{sql} = {expected}"), || async {
+            (self.count(sql).await == expected).then_some(())
+        })
+        .await;
+    }
+
     /// Runs a query on the host's database.
     pub async fn count(&self, sql: &'static str) -> i64 {
         let store = self.host.as_ref().unwrap().app.store.clone();

@@ -29,14 +29,9 @@ async fn a_rhai_syntax_error_during_hot_reload_keeps_the_previous_workflow() {
     })
     .await;
     world.post_and_comment("Ann", "after a good reload").await;
-    wait_until("priority 7 interaction", || async {
-        (world
-            .count("SELECT count(*) FROM interactions WHERE priority = 7")
-            .await
-            == 1)
-            .then_some(())
-    })
-    .await;
+    world
+        .wait_count("SELECT count(*) FROM interactions WHERE priority = 7", 1)
+        .await;
 
     // ...a broken one is refused and version 2 keeps routing.
     std::fs::write(
@@ -68,14 +63,12 @@ async fn a_rhai_syntax_error_during_hot_reload_keeps_the_previous_workflow() {
         403
     );
     world.post_and_comment("Bo", "after a broken save").await;
-    wait_until("routed by the previous version", || async {
-        (world
-            .count("SELECT count(*) FROM interactions WHERE priority = 7 AND workflow_version = 2")
-            .await
-            == 2)
-            .then_some(())
-    })
-    .await;
+    world
+        .wait_count(
+            "SELECT count(*) FROM interactions WHERE priority = 7 AND workflow_version = 2",
+            2,
+        )
+        .await;
     assert_eq!(world.count("SELECT count(*) FROM interactions").await, 2);
 }
 

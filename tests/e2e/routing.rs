@@ -50,14 +50,12 @@ async fn hold_and_resume_and_a_held_interaction_still_counts() {
         .await;
     assert_eq!(status, 409, "already held");
     world.post_and_comment("Bo", "second").await;
-    wait_until("second queued", || async {
-        (world
-            .count("SELECT count(*) FROM interactions WHERE state = 'queued'")
-            .await
-            == 1)
-            .then_some(())
-    })
-    .await;
+    world
+        .wait_count(
+            "SELECT count(*) FROM interactions WHERE state = 'queued'",
+            1,
+        )
+        .await;
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     assert_eq!(
         a1.ok("GET", "/me/interactions", None)
@@ -122,14 +120,12 @@ async fn rights_come_from_the_user_or_the_station() {
     let a2 = world.login("agent2").await;
     a2.available().await;
     world.post_and_comment("Ann", "anyone?").await;
-    wait_until("queued", || async {
-        (world
-            .count("SELECT count(*) FROM interactions WHERE state = 'queued'")
-            .await
-            == 1)
-            .then_some(())
-    })
-    .await;
+    world
+        .wait_count(
+            "SELECT count(*) FROM interactions WHERE state = 'queued'",
+            1,
+        )
+        .await;
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     assert!(
         a2.ok("GET", "/me/interactions", None)
@@ -318,14 +314,12 @@ async fn supervisors_see_queues_agents_and_service_level_with_abandons_apart() {
     a1.ok("POST", &format!("/interactions/{id}/pickup"), None)
         .await;
     let (_, comment) = world.post_and_comment("Bo", "I give up").await;
-    wait_until("queued", || async {
-        (world
-            .count("SELECT count(*) FROM interactions WHERE state = 'queued'")
-            .await
-            == 1)
-            .then_some(())
-    })
-    .await;
+    world
+        .wait_count(
+            "SELECT count(*) FROM interactions WHERE state = 'queued'",
+            1,
+        )
+        .await;
 
     let queues = sup.ok("GET", "/queues", None).await;
     let social = queues
@@ -354,14 +348,9 @@ async fn supervisors_see_queues_agents_and_service_level_with_abandons_apart() {
             .status()
             .is_success()
     );
-    wait_until("abandoned", || async {
-        (world
-            .count("SELECT count(*) FROM interactions WHERE abandoned = 1")
-            .await
-            == 1)
-            .then_some(())
-    })
-    .await;
+    world
+        .wait_count("SELECT count(*) FROM interactions WHERE abandoned = 1", 1)
+        .await;
     let queues = sup.ok("GET", "/queues", None).await;
     let social = queues
         .as_array()

@@ -184,25 +184,7 @@ fn route_for(
     match app.workflows.on_inbound(&cfg.workflow, &ctx) {
         // The first routing decision counts; a script that does neither falls back.
         Ok(outcome) => match outcome.effects.into_iter().next() {
-            Some(Effect::Route {
-                workgroup,
-                priority,
-                media_type,
-                skills,
-                preferred_agent,
-                wait_ms,
-            }) => {
-                let media_type =
-                    MediaType::parse(&media_type).unwrap_or(MediaType::SocialConversation);
-                Some(RouteRequest {
-                    workgroup,
-                    priority,
-                    media_type,
-                    skills,
-                    preferred_agent,
-                    wait_ms,
-                })
-            }
+            Some(Effect::Route(route)) => Some(route),
             Some(Effect::Stop { reason }) => {
                 tracing::info!(channel = %cfg.name, message = %m.platform_message_id, %reason, "workflow stopped routing");
                 None

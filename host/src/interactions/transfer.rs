@@ -90,18 +90,12 @@ pub async fn target(
     ) {
         Ok(Some(outcome)) => {
             for effect in outcome.effects {
-                if let Effect::Route {
-                    workgroup,
-                    priority,
-                    skills,
-                    ..
-                } = effect
-                {
+                if let Effect::Route(route) = effect {
                     if target.agent.is_none() {
-                        target.workgroup = workgroup;
+                        target.workgroup = route.workgroup;
                     }
-                    target.priority = priority;
-                    target.skills = skills.or(target.skills);
+                    target.priority = route.priority;
+                    target.skills = route.skills.or(target.skills);
                 }
             }
         }

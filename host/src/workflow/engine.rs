@@ -7,26 +7,16 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result, anyhow};
 use rhai::packages::Package;
+
+use crate::interactions::model::MediaType;
+use crate::routing::decision::RouteRequest;
 use rhai::{AST, CallFnOptions, Dynamic, Engine, EvalAltResult, Map, Position, Scope};
 
 /// Something a script asked the host to do.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Effect {
-    /// Queue the interaction in a workgroup.
-    Route {
-        /// Target workgroup.
-        workgroup: String,
-        /// Higher is served first.
-        priority: i64,
-        /// `social_conversation` or `social_direct_message`.
-        media_type: String,
-        /// Skill expression agents must satisfy (checked when the script runs).
-        skills: Option<String>,
-        /// Username of an agent to wait for first.
-        preferred_agent: Option<String>,
-        /// How long to wait for that agent, ms.
-        wait_ms: i64,
-    },
+    /// Queue the interaction as the request says.
+    Route(RouteRequest),
     /// Do not route this message (it stays stored).
     Stop {
         /// Why, for the log.
@@ -83,8 +73,8 @@ fn route(ix: &mut Map, opts: Map) -> Result<(), Box<EvalAltResult>> {
         None => 0,
     };
     let media_type = match query_media_type(ix) {
-        "social_direct_message" => "social_direct_message",
-        _ => "social_conversation",
+        "social_direct_message" => MediaType::SocialDirectMessage,
+        _ => MediaType::SocialConversation,
     };
     let text = |key: &str| -> Result<Option<String>, Box<EvalAltResult>> {
         match opts.get(key) {
@@ -108,14 +98,14 @@ fn route(ix: &mut Map, opts: Map) -> Result<(), Box<EvalAltResult>> {
             .map_err(|t| format!("route: wait_ms must be an integer, not {t}"))?,
         None => 30_000,
     };
-    push(Effect::Route {
+    push(Effect::Route(RouteRequest {
         workgroup,
         priority,
-        media_type: media_type.into(),
+        media_type,
         skills,
         preferred_agent,
         wait_ms,
-    });
+    }));
     Ok(())
 }
 

@@ -1,4 +1,6 @@
 use super::*;
+use crate::interactions::model::MediaType;
+use crate::routing::decision::RouteRequest;
 
 fn ctx(visibility: &str) -> InboundContext {
     InboundContext {
@@ -26,20 +28,18 @@ fn default_workflow_routes_by_media_type() {
     let public = wf.on_inbound("default.rhai", &ctx("public")).unwrap();
     assert_eq!(
         public.effects,
-        vec![Effect::Route {
+        vec![Effect::Route(RouteRequest {
             workgroup: "Social".into(),
             priority: 0,
-            media_type: "social_conversation".into(),
+            media_type: MediaType::SocialConversation,
             skills: None,
             preferred_agent: None,
             wait_ms: 30_000,
-        }]
+        })]
     );
     let private = wf.on_inbound("default.rhai", &ctx("private")).unwrap();
-    assert!(
-        matches!(&private.effects[0], Effect::Route { workgroup, media_type, .. }
-        if workgroup == "Messages" && media_type == "social_direct_message")
-    );
+    assert!(matches!(&private.effects[0], Effect::Route(r)
+        if r.workgroup == "Messages" && r.media_type == MediaType::SocialDirectMessage));
     let other = wf.on_inbound("default.rhai", &ctx("")).unwrap();
     assert!(matches!(other.effects[0], Effect::Stop { .. }));
 }
@@ -76,7 +76,7 @@ fn a_broken_reload_keeps_the_running_version_and_names_the_line() {
     );
     let out = wf.on_inbound("default.rhai", &ctx("public")).unwrap();
     assert_eq!(out.version, 2);
-    assert!(matches!(&out.effects[0], Effect::Route { workgroup, .. } if workgroup == "Other"));
+    assert!(matches!(&out.effects[0], Effect::Route(r) if r.workgroup == "Other"));
 }
 
 #[test]
@@ -120,10 +120,8 @@ fn route_takes_skills_and_a_preferred_agent_and_refuses_bad_expressions() {
     );
     let wf = Workflows::load(dir.path()).unwrap();
     let out = wf.on_inbound("skills.rhai", &ctx("public")).unwrap();
-    assert!(
-        matches!(&out.effects[0], Effect::Route { skills: Some(s), preferred_agent: Some(a), wait_ms: 5000, .. }
-        if s == "english >= 3 and billing" && a == "agent1")
-    );
+    assert!(matches!(&out.effects[0], Effect::Route(r)
+        if r.skills.as_deref() == Some("english >= 3 and billing") && r.preferred_agent.as_deref() == Some("agent1") && r.wait_ms == 5000));
     let err = wf
         .on_inbound("bad.rhai", &ctx("public"))
         .unwrap_err()
@@ -190,7 +188,7 @@ fn earlier_versions_are_kept_for_their_interactions_then_released() {
             .unwrap()
             .unwrap();
         match &out.effects[0] {
-            Effect::Route { priority, .. } => (*priority, out.version),
+            Effect::Route(r) => (r.priority, out.version),
             other => panic!("{other:?}"),
         }
     };
