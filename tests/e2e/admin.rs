@@ -1,8 +1,6 @@
 //! The administrator API: users, workgroups and stations, who may touch them, what is
 //! refused, and that routing follows every change at once.
 
-use std::time::Duration;
-
 use futures::future::join_all;
 use serde_json::{Value, json};
 
@@ -934,12 +932,6 @@ async fn one_queued(world: &World) {
         .await;
 }
 
-async fn nothing_offered(agent: &Agent) {
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let mine = agent.ok("GET", "/me/interactions", None).await;
-    assert_eq!(mine, json!([]), "nothing offered yet");
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn waiting_work_is_offered_the_moment_an_admin_adds_an_agent_to_the_workgroup() {
     let world = World::start(|_| {}).await;
@@ -958,7 +950,7 @@ async fn waiting_work_is_offered_the_moment_an_admin_adds_an_agent_to_the_workgr
         .post_and_comment("Ann Lee", "Where is my order?")
         .await;
     one_queued(&world).await;
-    nothing_offered(&dana).await;
+    dana.expect_nothing("nothing offered yet").await;
 
     let id = created["id"].as_i64().unwrap();
     admin
@@ -999,7 +991,7 @@ async fn waiting_work_is_offered_the_moment_an_admin_grants_the_access_right() {
         .post_and_comment("Ann Lee", "Do you ship abroad?")
         .await;
     one_queued(&world).await;
-    nothing_offered(&dana).await;
+    dana.expect_nothing("nothing offered yet").await;
 
     let id = created["id"].as_i64().unwrap();
     admin
@@ -1034,7 +1026,7 @@ async fn waiting_work_is_offered_the_moment_an_admin_gives_the_agents_station_th
         .post_and_comment("Ann Lee", "Is the store open on Sunday?")
         .await;
     one_queued(&world).await;
-    nothing_offered(&dana).await;
+    dana.expect_nothing("nothing offered yet").await;
 
     // A rename follows the agent; the right on the station reaches them at once.
     admin

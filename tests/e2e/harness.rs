@@ -214,15 +214,26 @@ impl Agent {
             .await;
     }
 
+    /// The interactions offered or assigned to this agent.
+    pub async fn interactions(&self) -> Vec<Value> {
+        let list = self.ok("GET", "/me/interactions", None).await;
+        list.as_array().cloned().unwrap_or_default()
+    }
+
+    /// Gives routing a moment, then asserts nothing is offered to or held by this agent.
+    pub async fn expect_nothing(&self, why: &str) {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let mine = self.interactions().await;
+        assert!(mine.is_empty(), "{why}: {mine:?}");
+    }
+
     /// Waits for an interaction in `state` offered or assigned to this agent.
     pub async fn wait_for_state(&self, state: &str) -> Value {
         wait_until(&format!("an interaction in state {state}"), || async {
-            let list = self.ok("GET", "/me/interactions", None).await;
-            list.as_array()
-                .unwrap()
-                .iter()
+            self.interactions()
+                .await
+                .into_iter()
                 .find(|ix| ix["state"] == state)
-                .cloned()
         })
         .await
     }

@@ -58,11 +58,7 @@ async fn hold_and_resume_and_a_held_interaction_still_counts() {
         .await;
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     assert_eq!(
-        a1.ok("GET", "/me/interactions", None)
-            .await
-            .as_array()
-            .unwrap()
-            .len(),
+        a1.interactions().await.len(),
         1,
         "the held one fills agent1"
     );
@@ -126,15 +122,7 @@ async fn rights_come_from_the_user_or_the_station() {
             1,
         )
         .await;
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    assert!(
-        a2.ok("GET", "/me/interactions", None)
-            .await
-            .as_array()
-            .unwrap()
-            .is_empty(),
-        "no right, no offer"
-    );
+    a2.expect_nothing("no right, no offer").await;
     let (status, body) = a2
         .call("POST", "/me/station", Some(json!({"station": "nowhere"})))
         .await;
@@ -190,13 +178,7 @@ async fn transfer_to_an_agent_and_to_a_workgroup_through_the_workflow() {
         )
         .await;
     assert_eq!(moved["assigned_to"], "agent2", "{moved}");
-    assert!(
-        a1.ok("GET", "/me/interactions", None)
-            .await
-            .as_array()
-            .unwrap()
-            .is_empty()
-    );
+    assert!(a1.interactions().await.is_empty());
     a2.ok("POST", &format!("/interactions/{id}/pickup"), None)
         .await;
 
@@ -237,8 +219,7 @@ async fn a_required_wrap_up_keeps_the_agent_out_of_routing_until_set() {
         .await;
     assert_eq!(done["wrapup_pending"], true);
     tokio::time::sleep(std::time::Duration::from_millis(400)).await;
-    let mine = a1.ok("GET", "/me/interactions", None).await;
-    let mine = mine.as_array().unwrap();
+    let mine = a1.interactions().await;
     assert_eq!(
         mine.len(),
         1,
@@ -289,13 +270,7 @@ async fn skills_from_the_workflow_pick_the_agent_who_has_them() {
         .await;
     let ix = a2.wait_for_state("alerting").await;
     assert_eq!(ix["skills"], "french >= 3");
-    assert!(
-        a1.ok("GET", "/me/interactions", None)
-            .await
-            .as_array()
-            .unwrap()
-            .is_empty()
-    );
+    assert!(a1.interactions().await.is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -399,14 +374,7 @@ async fn a_preferred_agent_is_waited_for_then_anyone_gets_it() {
         .post_and_comment("Ann", "same agent as last time please")
         .await;
     tokio::time::sleep(std::time::Duration::from_millis(700)).await;
-    assert!(
-        a1.ok("GET", "/me/interactions", None)
-            .await
-            .as_array()
-            .unwrap()
-            .is_empty(),
-        "waiting for agent2"
-    );
+    assert!(a1.interactions().await.is_empty(), "waiting for agent2");
     a1.wait_for_state("alerting").await;
     assert!(
         started.elapsed() >= std::time::Duration::from_millis(1400),
