@@ -35,6 +35,8 @@ pub struct App {
     pub channels: HashMap<String, Arc<ChannelRuntime>>,
     /// Interactions in flight and routing.
     pub interactions: Arc<Interactions>,
+    /// What workflow lookups (`find_active`, ...) consult.
+    pub world: Arc<dyn crate::workflow::World>,
     /// Flips to `true` when the host stops.
     pub shutdown: tokio::sync::watch::Sender<bool>,
 }
@@ -283,10 +285,11 @@ pub async fn start(config: Config) -> Result<Running> {
     let (shutdown, _) = tokio::sync::watch::channel(false);
     let app = Arc::new(App {
         config: config.clone(),
-        store,
+        store: store.clone(),
         workflows: workflows.clone(),
         channels,
         interactions,
+        world: Arc::new(crate::interactions::hooks::StoreWorld(store.clone())),
         shutdown,
     });
 
@@ -296,6 +299,7 @@ pub async fn start(config: Config) -> Result<Running> {
     }
     crate::outbound::resume_pending(&app).await?;
     tokio::spawn(release_workflow_versions(app.clone()));
+    tokio::spawn(crate::interactions::hooks::run_timers(app.clone()));
     for channel in app.channels.values() {
         if matches!(channel.config.ingest, IngestMode::Poll | IngestMode::Both) {
             tokio::spawn(crate::ingest::poller::run(app.clone(), channel.clone()));

@@ -51,6 +51,21 @@ enum Command {
     },
     /// Benchmarks.
     Bench(switchboard::bench::BenchArgs),
+    /// Routing workflows.
+    Workflow {
+        #[command(subcommand)]
+        command: WorkflowCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum WorkflowCommand {
+    /// Runs the fixtures of DIR/tests/ against the scripts of DIR; exits 1 on any failure.
+    Test {
+        /// The workflow folder.
+        #[arg(default_value = "workflows")]
+        dir: PathBuf,
+    },
 }
 
 #[tokio::main]
@@ -92,5 +107,15 @@ async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Bench(args) => switchboard::bench::run(args).await,
+        Command::Workflow {
+            command: WorkflowCommand::Test { dir },
+        } => {
+            let summary = switchboard::workflow::fixtures::run_dir(&dir)?;
+            print!("{}", summary.report);
+            if summary.failed > 0 {
+                std::process::exit(1);
+            }
+            Ok(())
+        }
     }
 }

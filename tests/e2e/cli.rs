@@ -109,3 +109,72 @@ fn check_accepts_a_good_config_and_names_every_mistake() {
     let (ok, text) = check(&dir.path().join("missing.toml"));
     assert!(!ok && text.contains("missing.toml"), "{text}");
 }
+
+fn workflow_test(dir: &Path) -> (bool, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .args(["workflow", "test"])
+        .arg(dir)
+        .env("RUST_LOG", "off")
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+#[test]
+fn workflow_test_passes_good_fixtures_and_diffs_bad_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let wf = dir.path();
+    std::fs::write(
+        wf.join("default.rhai"),
+        "fn on_inbound(ix) {\n  route(ix, #{ priority: 3 });\n}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        wf.join("classify.toml"),
+        "default_language = \"en\"\n[thresholds]\npositive = 1\nnegative = -1\nactionable = 1\n[languages.en]\n",
+    )
+    .unwrap();
+    std::fs::create_dir(wf.join("tests")).unwrap();
+    let fixture = |priority: i64| {
+        format!(
+            "script = \"default.rhai\"\n\n[[step]]\nname = \"routed\"\ninbound = {{ text = \"hi\" }}\n\
+             effects = ['route workgroup=Social priority={priority}']\n\
+             interaction = {{ id = 1, state = \"queued\", priority = {priority} }}\n"
+        )
+    };
+    std::fs::write(wf.join("tests/good.toml"), fixture(3)).unwrap();
+    let (ok, text) = workflow_test(wf);
+    assert!(ok, "a passing fixture exits 0: {text}");
+    assert!(
+        text.contains("ok   ") && text.contains("good.toml (1 step)"),
+        "{text}"
+    );
+    assert!(text.contains("1 passed, 0 failed"), "{text}");
+
+    std::fs::write(wf.join("tests/wrong.toml"), fixture(5)).unwrap();
+    let (ok, text) = workflow_test(wf);
+    assert!(!ok, "a failing fixture exits 1: {text}");
+    assert!(
+        text.contains("FAIL ") && text.contains("wrong.toml"),
+        "{text}"
+    );
+    assert!(text.contains("step 1: routed"), "{text}");
+    assert!(
+        text.contains("- route workgroup=Social priority=5"),
+        "{text}"
+    );
+    assert!(
+        text.contains("+ route workgroup=Social priority=3"),
+        "{text}"
+    );
+    assert!(
+        text.contains("- priority = 5") && text.contains("+ priority = 3"),
+        "{text}"
+    );
+    assert!(text.contains("1 passed, 1 failed"), "{text}");
+}

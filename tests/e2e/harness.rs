@@ -20,14 +20,14 @@ pub fn plugins_dir() -> PathBuf {
     dir
 }
 
-/// The shipped workflows, copied so a test may edit them.
+/// The shipped workflows (scripts and rules), copied so a test may edit them.
 pub fn copy_workflows(to: &Path) -> PathBuf {
     let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("../workflows");
     let dir = to.join("workflows");
     std::fs::create_dir_all(&dir).unwrap();
     for entry in std::fs::read_dir(from).unwrap() {
         let path = entry.unwrap().path();
-        if path.extension().is_some_and(|e| e == "rhai") {
+        if path.extension().is_some_and(|e| e == "rhai" || e == "toml") {
             std::fs::copy(&path, dir.join(path.file_name().unwrap())).unwrap();
         }
     }

@@ -7,3 +7,4 @@ mod facebook;
 mod harness;
 mod resilience;
 mod routing;
+mod workflows;

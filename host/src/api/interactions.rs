@@ -150,7 +150,11 @@ pub async fn disconnect(
     Caller(user): Caller,
     Path(id): Path<i64>,
 ) -> Result<Json<Interaction>, ApiError> {
-    Ok(Json(app.interactions.disconnect(user.id, id).await?))
+    let ix = app.interactions.disconnect(user.id, id).await?;
+    // The workflow's `on_disconnect` runs after the agent has their answer.
+    let hook = app.clone();
+    tokio::spawn(async move { crate::interactions::hooks::on_disconnect(&hook, id).await });
+    Ok(Json(ix))
 }
 
 /// A reply.

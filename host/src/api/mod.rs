@@ -6,6 +6,7 @@ pub mod auth;
 mod error;
 mod events;
 mod interactions;
+pub mod metrics;
 mod openapi;
 mod supervisor;
 mod workflows;
@@ -50,6 +51,7 @@ pub fn router(app: Arc<App>) -> Router {
             get(crate::ingest::webhook::receive).post(crate::ingest::webhook::receive),
         )
         .route("/healthz", get(|| async { "ok" }))
+        .route("/metrics", get(metrics::page))
         .route("/readyz", get(ready))
         .merge(crate::web::router())
         .layer(axum::extract::DefaultBodyLimit::max(8 << 20))

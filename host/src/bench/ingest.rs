@@ -245,6 +245,7 @@ fn direct_inserts(path: &std::path::Path, count: usize) -> Result<Duration> {
         preferred_agent: None,
         wait_ms: 0,
     };
+    let plan = crate::ingest::plan::Plan::fallback(route);
     let started = Instant::now();
     for chunk in (0..count).collect::<Vec<_>>().chunks(1000) {
         let tx = conn.transaction()?;
@@ -263,7 +264,8 @@ fn direct_inserts(path: &std::path::Path, count: usize) -> Result<Duration> {
                 language: None,
                 from_business: false,
             };
-            queries::ingest_message(&tx, "facebook", &msg, Some(&route), 1, now_ms())?;
+            let mut outbox = Vec::new();
+            queries::ingest_message(&tx, "facebook", &msg, Some(&plan), 1, now_ms(), &mut outbox)?;
         }
         tx.commit()?;
     }

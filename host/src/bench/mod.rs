@@ -7,6 +7,7 @@ use anyhow::Result;
 
 mod ingest;
 pub mod routing;
+pub mod workflow;
 
 pub use ingest::IngestReport;
 pub use routing::{RoutingBench, RoutingReport};
@@ -31,6 +32,19 @@ enum BenchKind {
         /// Where the built plugins are.
         #[arg(long, default_value = "target/plugins/dist")]
         plugins_dir: PathBuf,
+        /// Where the workflows are.
+        #[arg(long, default_value = "workflows")]
+        workflows_dir: PathBuf,
+    },
+    /// Workflow decisions: each sample process per event against the same logic in
+    /// Rust, and the time from saving a script to the first event it handles.
+    Workflow {
+        /// Events per case.
+        #[arg(long, default_value_t = 20_000)]
+        iterations: usize,
+        /// Script saves to time.
+        #[arg(long, default_value_t = 20)]
+        reloads: usize,
         /// Where the workflows are.
         #[arg(long, default_value = "workflows")]
         workflows_dir: PathBuf,
@@ -73,6 +87,18 @@ pub async fn run(args: BenchArgs) -> Result<()> {
             workflows_dir,
         } => {
             let report = ingest::ingest(count, concurrency, plugins_dir, workflows_dir).await?;
+            println!("{report}");
+            Ok(())
+        }
+        BenchKind::Workflow {
+            iterations,
+            reloads,
+            workflows_dir,
+        } => {
+            let report = tokio::task::spawn_blocking(move || {
+                workflow::run(iterations, reloads, &workflows_dir)
+            })
+            .await??;
             println!("{report}");
             Ok(())
         }

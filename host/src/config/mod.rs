@@ -126,6 +126,9 @@ pub struct Channel {
     /// Most items fetched per poll (default 100).
     #[serde(default = "default_post_limit")]
     pub post_limit: u32,
+    /// How long `group` collects a sender's messages by default, 10-3600 s (default 60).
+    #[serde(default = "default_grouping_timeout")]
+    pub grouping_timeout_s: u32,
     /// Hosts the plugin may call, as `scheme://host[:port]`, `*` as a wildcard label.
     #[serde(default)]
     pub allowed_hosts: Vec<String>,
@@ -210,6 +213,10 @@ fn default_memory_mib() -> u64 {
 fn default_call_timeout_ms() -> u64 {
     10_000
 }
+fn default_grouping_timeout() -> u32 {
+    60
+}
+
 fn default_workflow() -> String {
     "default.rhai".into()
 }
@@ -303,6 +310,12 @@ impl Config {
             }
             if !(1..=1000).contains(&ch.post_limit) {
                 bail!("channel `{}`: post_limit must be within 1-1000", ch.name);
+            }
+            if !(10..=3600).contains(&ch.grouping_timeout_s) {
+                bail!(
+                    "channel `{}`: grouping_timeout_s must be within 10-3600",
+                    ch.name
+                );
             }
             for host in &ch.allowed_hosts {
                 crate::connectors::allowlist::Pattern::parse(host)

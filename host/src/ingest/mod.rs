@@ -8,6 +8,7 @@
 //! any point either loses nothing or repeats work the store then recognises.
 
 pub mod event;
+pub mod plan;
 pub mod poller;
 pub mod webhook;
 
@@ -16,16 +17,17 @@ use std::sync::Arc;
 use anyhow::Result;
 
 use crate::app::{App, ChannelRuntime};
-use crate::interactions::model::MediaType;
+use crate::interactions::model::{MediaType, Visibility};
 use crate::routing::decision::RouteRequest;
 use crate::store::{now_ms, queries};
-use crate::workflow::{Effect, InboundContext};
+use crate::workflow::Subject;
 use event::Event;
+use plan::{Disposition, Plan};
 
-/// What the workflow decided for each event of a batch (`None`: do not route).
+/// What the workflow decided for each event of a batch (`None`: not a customer message).
 pub struct Decided {
     events: Vec<Event>,
-    routes: Vec<Option<RouteRequest>>,
+    plans: Vec<Option<Plan>>,
     version: i64,
 }
 
@@ -40,6 +42,8 @@ pub struct Report {
     pub duplicates: usize,
     /// Messages stored without routing.
     pub kept: usize,
+    /// New interactions the workflow holds (`buffer`, `group`).
+    pub buffered: usize,
     /// Edits, removals and delivery receipts applied.
     pub updates: usize,
 }
@@ -53,17 +57,16 @@ impl Pipeline {
     /// channel's fallback route, and the error is logged with `file:line:col`.
     pub fn decide(app: &App, channel: &ChannelRuntime, events: Vec<Event>) -> Decided {
         let version = app.workflows.current().number;
-        let routes = events
+        let plans = events
             .iter()
             .map(|event| match event {
-                Event::Message(m) if !m.from_business => Some(route_for(app, channel, m)),
+                Event::Message(m) if !m.from_business => Some(plan_for(app, channel, m)),
                 _ => None,
             })
-            .map(Option::flatten)
             .collect();
         Decided {
             events,
-            routes,
+            plans,
             version,
         }
     }
@@ -77,7 +80,7 @@ impl Pipeline {
         cursor: Option<String>,
     ) -> Result<Report> {
         let channel_name = channel.to_owned();
-        let (report, created, touched, emptied) = app
+        let (report, created, touched, emptied, outbox) = app
             .store
             .write(move |conn| {
                 let now = now_ms();
@@ -85,13 +88,15 @@ impl Pipeline {
                 let mut created = Vec::new();
                 let mut touched = Vec::new();
                 let mut emptied = Vec::new();
-                for (event, route) in decided.events.iter().zip(&decided.routes) {
+                let mut outbox = Vec::new();
+                for (event, plan) in decided.events.iter().zip(&decided.plans) {
                     match event {
                         Event::Message(m) => {
                             use queries::Stored;
-                            match queries::ingest_message(conn, &channel_name, m, route.as_ref(), decided.version, now)? {
+                            match queries::ingest_message(conn, &channel_name, m, plan.as_ref(), decided.version, now, &mut outbox)? {
                                 Stored::Duplicate => report.duplicates += 1,
                                 Stored::Kept => report.kept += 1,
+                                Stored::Buffered(_) => report.buffered += 1,
                                 Stored::Joined(id) => {
                                     report.joined += 1;
                                     touched.push(id);
@@ -125,12 +130,13 @@ impl Pipeline {
                 if let Some(cursor) = &cursor {
                     queries::save_cursor(conn, &channel_name, cursor, now)?;
                 }
-                Ok((report, created, touched, emptied))
+                Ok((report, created, touched, emptied, outbox))
             })
             .await?;
         for ix in created {
             app.interactions.route_new(ix).await;
         }
+        crate::outbound::start(app, outbox);
         for id in touched {
             app.interactions.notify_changed(id).await;
         }
@@ -145,59 +151,72 @@ impl Pipeline {
     }
 }
 
-fn route_for(
-    app: &App,
-    channel: &ChannelRuntime,
-    m: &event::InboundMessage,
-) -> Option<RouteRequest> {
+/// The channel's own route for a message: its workgroup by media type, priority 0.
+fn channel_route(channel: &ChannelRuntime, m: &event::InboundMessage) -> RouteRequest {
     let cfg = &channel.config;
-    let ctx = InboundContext {
+    let (media_type, workgroup) = match m.visibility {
+        Visibility::Private => (
+            MediaType::SocialDirectMessage,
+            cfg.dm_workgroup().to_owned(),
+        ),
+        Visibility::Public => (MediaType::SocialConversation, cfg.workgroup.clone()),
+    };
+    RouteRequest {
+        workgroup,
+        priority: 0,
+        media_type,
+        skills: None,
+        preferred_agent: None,
+        wait_ms: 0,
+    }
+}
+
+/// Runs `on_inbound` for one customer message and reduces its effects to a plan. A
+/// failing script never drops the message: it takes the channel's route.
+fn plan_for(app: &App, channel: &ChannelRuntime, m: &event::InboundMessage) -> Plan {
+    let cfg = &channel.config;
+    let subject = Subject {
         channel: cfg.name.clone(),
         platform: channel.connector.platform().to_owned(),
         visibility: m.visibility.as_str().into(),
         text: m.text.clone(),
+        message_id: m.platform_message_id.clone(),
         author_name: m.author_name.clone(),
         author_id: m.author_id.clone(),
+        author_handle: m.author_handle.clone(),
         thread_id: m.thread_id.clone(),
         parent_id: m.parent_id.clone(),
+        language: m.language.clone(),
         workgroup: cfg.workgroup.clone(),
         dm_workgroup: cfg.dm_workgroup().to_owned(),
+        grouping_timeout_s: cfg.grouping_timeout_s.into(),
+        message_count: 1,
+        ..Default::default()
     };
-    let fallback = || {
-        let media_type = match m.visibility {
-            crate::interactions::model::Visibility::Private => MediaType::SocialDirectMessage,
-            crate::interactions::model::Visibility::Public => MediaType::SocialConversation,
-        };
-        let workgroup = match media_type {
-            MediaType::SocialDirectMessage => cfg.dm_workgroup().to_owned(),
-            MediaType::SocialConversation => cfg.workgroup.clone(),
-        };
-        Some(RouteRequest {
-            workgroup,
-            priority: 0,
-            media_type,
-            skills: None,
-            preferred_agent: None,
-            wait_ms: 0,
-        })
-    };
-    match app.workflows.on_inbound(&cfg.workflow, &ctx) {
-        // The first routing decision counts; a script that does neither falls back.
-        Ok(outcome) => match outcome.effects.into_iter().next() {
-            Some(Effect::Route(route)) => Some(route),
-            Some(Effect::Stop { reason }) => {
-                tracing::info!(channel = %cfg.name, message = %m.platform_message_id, %reason, "workflow stopped routing");
-                None
+    let fallback = channel_route(channel, m);
+    match app
+        .workflows
+        .on_inbound(&cfg.workflow, &subject, app.world.clone())
+    {
+        Ok(outcome) => {
+            if outcome.effects.is_empty() {
+                tracing::warn!(channel = %cfg.name, script = %cfg.workflow,
+                    "workflow queued no effect; using the channel's route");
             }
-            None => {
-                tracing::warn!(channel = %cfg.name, script = %cfg.workflow, "workflow neither routed nor stopped; using the channel's route");
-                fallback()
+            let plan = Plan::from_effects(outcome.effects, fallback, |thread| {
+                app.world.agent_handling(&cfg.name, thread)
+            });
+            if let Disposition::Stop(reason) = &plan.disposition {
+                tracing::info!(channel = %cfg.name, message = %m.platform_message_id, %reason,
+                    "workflow stopped routing");
             }
-        },
+            plan
+        }
         Err(e) => {
-            tracing::error!(channel = %cfg.name, message = %m.platform_message_id, error = %e,
-                "workflow failed; using the channel's route");
-            fallback()
+            crate::api::metrics::workflow_error();
+            tracing::error!(channel = %cfg.name, message = %m.platform_message_id,
+                error = %format!("{e:#}"), "workflow failed; using the channel's route");
+            Plan::fallback(fallback)
         }
     }
 }

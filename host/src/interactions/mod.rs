@@ -6,6 +6,7 @@
 
 mod actions;
 mod directory;
+pub mod hooks;
 pub mod model;
 pub mod notify;
 mod service;

@@ -6,6 +6,8 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum State {
+    /// Held by the workflow (`buffer`, `group`) before it is queued.
+    Buffered,
     /// Waiting in its workgroup's queue.
     Queued,
     /// Offered to an agent who has not picked it up yet.
@@ -22,6 +24,7 @@ impl State {
     /// The name stored in the database and shown in the API.
     pub fn as_str(self) -> &'static str {
         match self {
+            State::Buffered => "buffered",
             State::Queued => "queued",
             State::Alerting => "alerting",
             State::Connected => "connected",
@@ -33,6 +36,7 @@ impl State {
     /// Parses a stored name.
     pub fn parse(s: &str) -> Option<State> {
         Some(match s {
+            "buffered" => State::Buffered,
             "queued" => State::Queued,
             "alerting" => State::Alerting,
             "connected" => State::Connected,
@@ -154,6 +158,8 @@ pub struct Interaction {
     /// Internal id of the assigned agent.
     #[serde(skip)]
     pub assigned_user_id: Option<i64>,
+    /// What the workflow attached (`set_attr`, desktop flags), shown to the agent.
+    pub attributes: std::collections::BTreeMap<String, String>,
 }
 
 /// One message of a transcript.

@@ -155,6 +155,8 @@ impl Interactions {
                     this.router
                         .restore_assigned(this.request_for(&ix), agent, false);
                 }
+                // Held by the workflow: its timers (in the store) release it.
+                (State::Buffered, _) => {}
                 _ => waiting.push(ix),
             }
         }
@@ -201,6 +203,20 @@ impl Interactions {
         }
         let now = now_ms();
         self.apply(move |r| r.enqueue(req, now)).await;
+    }
+
+    /// Queues a waiting interaction again with its new workgroup, priority and skills
+    /// (the workflow re-routed it).
+    pub async fn reroute(self: &Arc<Self>, ix: Interaction) {
+        let req = self.request_for(&ix);
+        let now = now_ms();
+        self.apply(move |r| r.requeue(req, now)).await;
+    }
+
+    /// Forgets a waiting interaction the workflow ended.
+    pub async fn drop_waiting(self: &Arc<Self>, id: i64) {
+        let now = now_ms();
+        self.apply(move |r| r.finish(id, false, now)).await;
     }
 
     /// Runs a router operation, records its offers in order, then tells the agents.

@@ -25,6 +25,7 @@ pub async fn target(
         .read(move |c| queries::interaction(c, id))
         .await?
         .ok_or(ActionError::NotFound(id))?;
+    let agent_name = to_user.clone();
     let mut target = match (to_user, to_workgroup) {
         (Some(name), None) => {
             let n = name.clone();
@@ -59,34 +60,25 @@ pub async fn target(
         MediaType::SocialConversation => "on_transfer_conversation",
         MediaType::SocialDirectMessage => "on_transfer_direct_message",
     };
-    let mut ix_map = Map::new();
-    ix_map.insert("id".into(), Dynamic::from(ix.id));
-    ix_map.insert("channel".into(), ix.channel.clone().into());
-    ix_map.insert("media_type".into(), ix.media_type.as_str().into());
-    ix_map.insert(
-        "visibility".into(),
-        if ix.media_type == MediaType::SocialConversation {
-            "public"
-        } else {
-            "private"
-        }
-        .into(),
-    );
-    ix_map.insert("workgroup".into(), ix.workgroup.clone().into());
-    ix_map.insert("priority".into(), Dynamic::from(ix.priority));
-    ix_map.insert("customer_name".into(), ix.customer_name.clone().into());
+    let subject = app
+        .store
+        .read(move |c| crate::store::workflow::subject(c, id))
+        .await?
+        .map(|(_, subject)| super::hooks::with_channel(app, subject))
+        .ok_or(ActionError::NotFound(id))?;
     let mut to = Map::new();
     to.insert("workgroup".into(), target.workgroup.clone().into());
     to.insert(
         "agent".into(),
-        target.agent.map(Dynamic::from).unwrap_or(Dynamic::UNIT),
+        agent_name.map(Dynamic::from).unwrap_or(Dynamic::UNIT),
     );
     match app.workflows.on_transfer(
         ix.workflow_version,
         &channel.config.workflow,
         handler,
-        ix_map,
+        &subject,
         to,
+        app.world.clone(),
     ) {
         Ok(Some(outcome)) => {
             for effect in outcome.effects {

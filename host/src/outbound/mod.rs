@@ -10,17 +10,23 @@ use std::time::Duration;
 use anyhow::Result;
 
 use crate::app::App;
+use crate::ingest::plan::Send;
 use crate::interactions::ActionError;
+use crate::interactions::hooks;
 use crate::interactions::model::{State, Visibility};
 use crate::store::outbox::{self, OutboundReply};
 use crate::store::{directory, now_ms, queries};
 
 /// Longest reply text accepted.
 const MAX_TEXT: usize = 8000;
-/// Attempts before a reply is marked failed.
-const MAX_ATTEMPTS: i64 = 6;
+/// Retries of an agent's reply when the workflow does not choose.
+const DEFAULT_RETRIES: i64 = 3;
+/// First retry delay of an agent's reply when the workflow does not choose, ms.
+const DEFAULT_BACKOFF_MS: i64 = 1000;
 
-/// Stores an agent's reply and makes the first attempt to send it.
+/// Stores an agent's reply and makes the first attempt to send it. The workflow's
+/// `on_agent_reply(ix, reply)` may rewrite it (`send` with its own text and retries) or
+/// refuse it (`stop`).
 pub async fn reply(
     app: &Arc<App>,
     user: &directory::User,
@@ -39,8 +45,18 @@ pub async fn reply(
     if !app.interactions.holds(user.id, id) {
         return Err(ActionError::NotFound(id));
     }
-    let user_id = user.id;
-    let reply = app
+    let decision = hooks::on_agent_reply(app, id, &text, visibility).await?;
+    let mut sends = decision.sends;
+    if sends.is_empty() {
+        sends.push(Send {
+            text,
+            visibility: Some(visibility.as_str().into()),
+            retries: DEFAULT_RETRIES,
+            backoff_ms: DEFAULT_BACKOFF_MS,
+        });
+    }
+    let (user_id, effects) = (user.id, decision.effects);
+    let replies = app
         .store
         .write(move |c| {
             let ix = queries::interaction(c, id)?
@@ -51,30 +67,48 @@ pub async fn reply(
                     ix.state.as_str()
                 )));
             }
+            let now = now_ms();
             let (reply_to, recipient) = queries::last_customer_message(c, id)?.unzip();
-            let mut reply = OutboundReply {
-                id: 0,
-                idempotency_key: uuid::Uuid::new_v4().to_string(),
-                interaction_id: id,
-                channel: ix.channel,
-                thread_id: ix.thread_id,
-                reply_to,
-                recipient_id: recipient,
-                visibility,
-                text,
-                state: "pending".into(),
-                attempts: 0,
-                platform_message_id: None,
-                last_error: None,
-                author_user_id: Some(user_id),
-            };
-            reply.id = outbox::enqueue(c, &reply, now_ms())?;
-            Ok(Ok(reply))
+            let mut replies = Vec::new();
+            for send in &sends {
+                let mut reply = OutboundReply::from_workflow(
+                    id,
+                    &ix.channel,
+                    &ix.thread_id,
+                    reply_to.clone(),
+                    recipient.clone(),
+                    visibility,
+                    send,
+                );
+                reply.author_user_id = Some(user_id);
+                reply.id = outbox::enqueue(c, &reply, now)?;
+                replies.push(reply);
+            }
+            hooks::record_reply_effects(c, id, &effects, now)?;
+            Ok(Ok(replies))
         })
         .await?
         .map_err(ActionError::Conflict)?;
-    let sent = attempt(app, reply).await;
-    Ok(sent)
+    let mut replies = replies.into_iter();
+    let first = replies.next().expect("at least one reply");
+    start(app, replies.map(|r| r.id).collect());
+    Ok(attempt(app, first).await)
+}
+
+/// Starts sending outbox entries stored by the workflow (`send`), in the background.
+pub fn start(app: &Arc<App>, ids: Vec<i64>) {
+    for id in ids {
+        let app = app.clone();
+        tokio::spawn(async move {
+            match app.store.read(move |c| outbox::get(c, id)).await {
+                Ok(Some(reply)) => {
+                    attempt(&app, reply).await;
+                }
+                Ok(None) => tracing::error!(reply = id, "outbox entry vanished"),
+                Err(e) => tracing::error!(reply = id, error = %e, "reading outbox entry"),
+            }
+        });
+    }
 }
 
 /// Resumes every reply that was pending when the host stopped.
@@ -151,7 +185,7 @@ async fn send_once(app: &Arc<App>, reply: &OutboundReply) -> Result<(), Option<D
                         Some(uid) => directory::user(c, uid)?,
                         None => None,
                     };
-                    let name = author.map_or_else(|| "agent".to_owned(), |u| u.display_name);
+                    let name = author.map_or_else(|| "Switchboard".to_owned(), |u| u.display_name);
                     outbox::mark_sent(c, &r, &platform_id, &name, now)
                 })
                 .await;
@@ -164,7 +198,7 @@ async fn send_once(app: &Arc<App>, reply: &OutboundReply) -> Result<(), Option<D
         }
         Ok(Err(e)) => {
             let attempts = reply.attempts + 1;
-            let give_up = !e.retryable() || attempts >= MAX_ATTEMPTS;
+            let give_up = !e.retryable() || attempts >= reply.max_attempts;
             let (id, msg) = (reply.id, e.to_string());
             tracing::warn!(reply = reply.id, channel = %reply.channel, error = %msg, give_up, "reply attempt failed");
             let _ = app
@@ -179,7 +213,9 @@ async fn send_once(app: &Arc<App>, reply: &OutboundReply) -> Result<(), Option<D
                         retry_after_ms: Some(ms),
                         ..
                     } => Duration::from_millis(*ms),
-                    _ => Duration::from_millis(500 << attempts.min(8)),
+                    _ => Duration::from_millis(
+                        (reply.backoff_ms.max(1) as u64) << (attempts - 1).clamp(0, 10),
+                    ),
                 };
                 Err(Some(wait))
             }

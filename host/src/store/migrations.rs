@@ -135,6 +135,31 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX outbound_pending ON outbound(state) WHERE state = 'pending';
     "#,
+    // 2: workflow effects: attributes, buffered and grouped interactions, timers, send
+    // retries chosen by the script.
+    r#"
+    ALTER TABLE interactions ADD COLUMN attributes TEXT NOT NULL DEFAULT '{}';
+    ALTER TABLE interactions ADD COLUMN group_key TEXT;
+    ALTER TABLE interactions ADD COLUMN buffer_thread TEXT;
+    ALTER TABLE interactions ADD COLUMN buffer_agent INTEGER;
+    -- A buffered interaction waits beside the routable one of its thread.
+    DROP INDEX interactions_live_thread;
+    CREATE UNIQUE INDEX interactions_live_thread ON interactions(channel, thread_id)
+        WHERE state NOT IN ('disconnected', 'buffered');
+    CREATE INDEX interactions_customer ON interactions(channel, customer_id);
+    CREATE INDEX interactions_group ON interactions(channel, group_key) WHERE group_key IS NOT NULL;
+    CREATE TABLE workflow_timers (
+        id             INTEGER PRIMARY KEY,
+        interaction_id INTEGER NOT NULL REFERENCES interactions(id),
+        kind           TEXT NOT NULL,
+        name           TEXT NOT NULL DEFAULT '',
+        every_ms       INTEGER NOT NULL DEFAULT 0,
+        due_at         INTEGER NOT NULL
+    );
+    CREATE INDEX workflow_timers_due ON workflow_timers(due_at);
+    ALTER TABLE outbound ADD COLUMN max_attempts INTEGER NOT NULL DEFAULT 6;
+    ALTER TABLE outbound ADD COLUMN backoff_ms INTEGER NOT NULL DEFAULT 500;
+    "#,
 ];
 
 /// Brings the database up to the newest schema.

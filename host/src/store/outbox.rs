@@ -37,13 +37,54 @@ pub struct OutboundReply {
     pub platform_message_id: Option<String>,
     /// Why the last attempt failed.
     pub last_error: Option<String>,
-    /// The agent who wrote it.
+    /// The agent who wrote it; `None`: the workflow sent it.
     #[serde(skip)]
     pub author_user_id: Option<i64>,
+    /// Attempts before it is marked failed (the first plus the retries).
+    pub max_attempts: i64,
+    /// Wait before the first retry, ms; doubled for each further one.
+    pub backoff_ms: i64,
+}
+
+impl OutboundReply {
+    /// A message the workflow sends (`send`) on interaction `id`.
+    pub fn from_workflow(
+        id: i64,
+        channel: &str,
+        thread: &str,
+        reply_to: Option<String>,
+        recipient: Option<String>,
+        customer_visibility: Visibility,
+        send: &crate::ingest::plan::Send,
+    ) -> OutboundReply {
+        let visibility = match send.visibility.as_deref() {
+            Some(v) => Visibility::parse(v),
+            None => customer_visibility,
+        };
+        OutboundReply {
+            id: 0,
+            idempotency_key: uuid::Uuid::new_v4().to_string(),
+            interaction_id: id,
+            channel: channel.to_owned(),
+            thread_id: thread.to_owned(),
+            reply_to,
+            recipient_id: recipient,
+            visibility,
+            text: send.text.clone(),
+            state: "pending".into(),
+            attempts: 0,
+            platform_message_id: None,
+            last_error: None,
+            author_user_id: None,
+            max_attempts: send.retries + 1,
+            backoff_ms: send.backoff_ms,
+        }
+    }
 }
 
 const COLUMNS: &str = "id, idempotency_key, interaction_id, channel, thread_id, reply_to,
-    recipient_id, visibility, text, state, attempts, platform_message_id, last_error, author_user_id";
+    recipient_id, visibility, text, state, attempts, platform_message_id, last_error, author_user_id,
+    max_attempts, backoff_ms";
 
 fn from_row(r: &rusqlite::Row) -> rusqlite::Result<OutboundReply> {
     let visibility: String = r.get(7)?;
@@ -62,6 +103,8 @@ fn from_row(r: &rusqlite::Row) -> rusqlite::Result<OutboundReply> {
         platform_message_id: r.get(11)?,
         last_error: r.get(12)?,
         author_user_id: r.get(13)?,
+        max_attempts: r.get(14)?,
+        backoff_ms: r.get(15)?,
     })
 }
 
@@ -69,8 +112,9 @@ fn from_row(r: &rusqlite::Row) -> rusqlite::Result<OutboundReply> {
 pub fn enqueue(conn: &Connection, reply: &OutboundReply, now: i64) -> Result<i64> {
     conn.execute(
         "INSERT INTO outbound (idempotency_key, interaction_id, channel, thread_id, reply_to,
-             recipient_id, visibility, text, author_user_id, state, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'pending', ?10, ?10)",
+             recipient_id, visibility, text, author_user_id, state, created_at, updated_at,
+             max_attempts, backoff_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'pending', ?10, ?10, ?11, ?12)",
         params![
             reply.idempotency_key,
             reply.interaction_id,
@@ -81,7 +125,9 @@ pub fn enqueue(conn: &Connection, reply: &OutboundReply, now: i64) -> Result<i64
             reply.visibility.as_str(),
             reply.text,
             reply.author_user_id,
-            now
+            now,
+            reply.max_attempts.max(1),
+            reply.backoff_ms.max(1)
         ],
     )?;
     Ok(conn.last_insert_rowid())

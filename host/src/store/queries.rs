@@ -5,27 +5,34 @@ use anyhow::Result;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use crate::ingest::event::InboundMessage;
+use crate::ingest::plan::{Disposition, Plan};
 use crate::interactions::TransferTarget;
 use crate::interactions::model::{
     Interaction, InteractionDetail, MediaType, State, TranscriptMessage, Visibility,
 };
 use crate::routing::decision::RouteRequest;
+use crate::store::workflow::{self as store_wf, TimerKind};
 
 /// What storing one inbound message did.
 #[derive(Debug, Clone)]
 pub enum Stored {
     /// Seen before: nothing changed.
     Duplicate,
-    /// Stored and added to a live interaction of its thread.
+    /// Stored and added to a live interaction (its thread's, or the one the workflow
+    /// merged it into, or an open buffer or group).
     Joined(i64),
     /// Stored as the start of a new queued interaction.
     Created(Box<Interaction>),
+    /// Stored as the start of an interaction the workflow holds (`buffer`, `group`).
+    Buffered(i64),
     /// Stored without routing (the business's own message, or the workflow stopped it).
     Kept,
 }
 
-/// Stores one inbound message exactly once and joins it to the live interaction of its
-/// thread, or starts a new interaction when `route` says where to queue it.
+/// Stores one inbound message exactly once and carries out the workflow's plan for it:
+/// join a live interaction, start one (queued or buffered), or keep it aside; then the
+/// plan's attributes, sends (returned as outbox ids to attempt after commit) and timers.
+/// `plan` is `None` for the business's own messages, which are never routed.
 ///
 /// This is the hot path of ingest: every statement is prepared once per connection.
 /// It runs on the single writer, so the dedupe check and the insert cannot interleave
@@ -34,9 +41,10 @@ pub fn ingest_message(
     conn: &Connection,
     channel: &str,
     msg: &InboundMessage,
-    route: Option<&RouteRequest>,
+    plan: Option<&Plan>,
     workflow_version: i64,
     now: i64,
+    outbox: &mut Vec<i64>,
 ) -> Result<Stored> {
     let seen = conn
         .prepare_cached("SELECT 1 FROM messages WHERE channel = ?1 AND platform_message_id = ?2")?
@@ -44,26 +52,18 @@ pub fn ingest_message(
     if seen {
         return Ok(Stored::Duplicate);
     }
-    let live: Option<i64> = conn
-        .prepare_cached(
-            "SELECT id FROM interactions
-             WHERE channel = ?1 AND thread_id = ?2 AND state <> 'disconnected'",
-        )?
-        .query_row(params![channel, msg.thread_id], |r| r.get(0))
-        .optional()?;
-    let stored =
-        match (live, route) {
-            (Some(_), _) if msg.from_business => Stored::Kept,
-            (Some(id), _) => Stored::Joined(id),
-            (None, Some(route)) if !msg.from_business => Stored::Created(Box::new(
-                create_interaction(conn, channel, msg, route, workflow_version, now)?,
-            )),
-            (None, _) => Stored::Kept,
-        };
+    let stored = match plan {
+        Some(plan) if !msg.from_business => place(conn, channel, msg, plan, workflow_version, now)?,
+        _ => Stored::Kept,
+    };
     let interaction_id = match &stored {
-        Stored::Joined(id) => Some(*id),
+        Stored::Joined(id) | Stored::Buffered(id) => Some(*id),
         Stored::Created(ix) => Some(ix.id),
-        _ => live,
+        // The business's own comment still belongs in the thread's transcript.
+        Stored::Kept if msg.from_business => {
+            store_wf::live_routable(conn, channel, &msg.thread_id)?
+        }
+        _ => None,
     };
     let direction = if msg.from_business {
         "outbound"
@@ -99,9 +99,137 @@ pub fn ingest_message(
         Stored::Created(ix) => {
             record_event(conn, ix.id, now, "created", State::Queued, None, None)?
         }
+        Stored::Buffered(id) => {
+            record_event(conn, *id, now, "buffered", State::Buffered, None, None)?
+        }
         _ => {}
     }
+    if let (Some(plan), Some(id)) = (plan, interaction_id)
+        && !msg.from_business
+    {
+        apply_side_effects(conn, id, channel, msg, plan, now, outbox)?;
+    }
     Ok(stored)
+}
+
+/// Where a customer's message goes, per the plan.
+fn place(
+    conn: &Connection,
+    channel: &str,
+    msg: &InboundMessage,
+    plan: &Plan,
+    version: i64,
+    now: i64,
+) -> Result<Stored> {
+    let routed = |conn: &Connection| -> Result<Stored> {
+        Ok(
+            match store_wf::live_routable(conn, channel, &msg.thread_id)? {
+                Some(id) => Stored::Joined(id),
+                None => Stored::Created(Box::new(create_interaction(
+                    conn,
+                    channel,
+                    msg,
+                    &plan.route,
+                    State::Queued,
+                    version,
+                    now,
+                )?)),
+            },
+        )
+    };
+    match &plan.disposition {
+        Disposition::Stop(_) => Ok(Stored::Kept),
+        Disposition::Merge(id) if store_wf::is_live(conn, *id)? => Ok(Stored::Joined(*id)),
+        Disposition::Merge(_) | Disposition::Route => routed(conn),
+        Disposition::Buffer {
+            thread,
+            recheck_ms,
+            agent,
+        } => {
+            if let Some(id) = store_wf::open_buffer(conn, channel, &msg.thread_id)? {
+                return Ok(Stored::Joined(id));
+            }
+            let agent_id: Option<i64> = match agent {
+                Some(name) => conn
+                    .prepare_cached("SELECT id FROM users WHERE username = ?1")?
+                    .query_row([name], |r| r.get(0))
+                    .optional()?,
+                None => None,
+            };
+            let ix = create_interaction(
+                conn,
+                channel,
+                msg,
+                &plan.route,
+                State::Buffered,
+                version,
+                now,
+            )?;
+            store_wf::mark_buffered(conn, ix.id, Some((thread, agent_id)), None)?;
+            store_wf::add_timer(
+                conn,
+                ix.id,
+                TimerKind::Recheck,
+                "",
+                *recheck_ms,
+                now + recheck_ms,
+            )?;
+            Ok(Stored::Buffered(ix.id))
+        }
+        Disposition::Group { key, timeout_s } => {
+            if let Some(id) = store_wf::open_group(conn, channel, key)? {
+                return Ok(Stored::Joined(id));
+            }
+            let ix = create_interaction(
+                conn,
+                channel,
+                msg,
+                &plan.route,
+                State::Buffered,
+                version,
+                now,
+            )?;
+            store_wf::mark_buffered(conn, ix.id, None, Some(key))?;
+            store_wf::add_timer(
+                conn,
+                ix.id,
+                TimerKind::Release,
+                "",
+                0,
+                now + timeout_s * 1000,
+            )?;
+            Ok(Stored::Buffered(ix.id))
+        }
+    }
+}
+
+/// Attributes, sends and timers of a plan, on the interaction the message ended in.
+fn apply_side_effects(
+    conn: &Connection,
+    id: i64,
+    channel: &str,
+    msg: &InboundMessage,
+    plan: &Plan,
+    now: i64,
+    outbox: &mut Vec<i64>,
+) -> Result<()> {
+    store_wf::set_attrs(conn, id, &plan.attrs)?;
+    for (name, delay) in &plan.timers {
+        store_wf::add_timer(conn, id, TimerKind::Script, name, 0, now + delay)?;
+    }
+    for send in &plan.sends {
+        let reply = crate::store::outbox::OutboundReply::from_workflow(
+            id,
+            channel,
+            &msg.thread_id,
+            Some(msg.platform_message_id.clone()),
+            Some(msg.author_id.clone()),
+            msg.visibility,
+            send,
+        );
+        outbox.push(crate::store::outbox::enqueue(conn, &reply, now)?);
+    }
+    Ok(())
 }
 
 fn create_interaction(
@@ -109,6 +237,7 @@ fn create_interaction(
     channel: &str,
     msg: &InboundMessage,
     route: &RouteRequest,
+    state: State,
     workflow_version: i64,
     now: i64,
 ) -> Result<Interaction> {
@@ -119,12 +248,14 @@ fn create_interaction(
             .optional()?,
         None => None,
     };
-    let preferred_until = preferred_agent.map(|_| now + route.wait_ms.max(0));
+    // Kept without a preferred agent too: a released buffer waits this long for the
+    // agent who had the thread.
+    let preferred_until = Some(now + route.wait_ms.max(0));
     conn.prepare_cached(
         "INSERT INTO interactions (channel, thread_id, media_type, state, workgroup, priority,
             customer_id, customer_name, workflow_version, skills, preferred_agent, preferred_until,
             created_at, queued_at, updated_at)
-         VALUES (?1, ?2, ?3, 'queued', ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12, ?12)",
+         VALUES (?1, ?2, ?3, ?13, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12, ?12)",
     )?
     .execute(params![
         channel,
@@ -139,10 +270,11 @@ fn create_interaction(
         preferred_agent,
         preferred_until,
         now,
+        state.as_str(),
     ])?;
     Ok(Interaction {
         id: conn.last_insert_rowid(),
-        state: State::Queued,
+        state,
         media_type: route.media_type,
         channel: channel.to_owned(),
         thread_id: msg.thread_id.clone(),
@@ -164,6 +296,7 @@ fn create_interaction(
         queued_at: now,
         updated_at: now,
         assigned_user_id: None,
+        attributes: Default::default(),
     })
 }
 
@@ -379,7 +512,7 @@ pub fn service_level(conn: &Connection, since: i64) -> Result<Vec<(String, i64, 
 const INTERACTION_COLUMNS: &str = "i.id, i.state, i.media_type, i.channel, i.thread_id,
     i.workgroup, i.priority, u.username, i.customer_id, i.customer_name, i.workflow_version,
     i.created_at, i.queued_at, i.updated_at, i.assigned_to, i.skills, i.preferred_agent,
-    i.preferred_until, i.transfer_to, i.answered_at, i.abandoned, i.wrapup_code, i.wrapup_pending";
+    i.preferred_until, i.transfer_to, i.answered_at, i.abandoned, i.wrapup_code, i.wrapup_pending, i.attributes";
 
 fn interaction_from_row(r: &Row) -> rusqlite::Result<Interaction> {
     let state: String = r.get(1)?;
@@ -408,6 +541,7 @@ fn interaction_from_row(r: &Row) -> rusqlite::Result<Interaction> {
         abandoned: r.get(20)?,
         wrapup_code: r.get(21)?,
         wrapup_pending: r.get(22)?,
+        attributes: serde_json::from_str(&r.get::<_, String>(23)?).unwrap_or_default(),
     })
 }
 

@@ -1,28 +1,16 @@
-//! The Rhai engine: registered tool steps and effects, limits, compilation, calls.
+//! The Rhai engine: limits, compilation, calls. Tool steps live in `steps`, effects in
+//! `effects`.
 
-use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{Context, Result, anyhow};
 use rhai::packages::Package;
+use rhai::{AST, CallFnOptions, Dynamic, Engine, Position, Scope};
 
-use crate::interactions::model::MediaType;
-use crate::routing::decision::RouteRequest;
-use rhai::{AST, CallFnOptions, Dynamic, Engine, EvalAltResult, Map, Position, Scope};
-
-/// Something a script asked the host to do.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Effect {
-    /// Queue the interaction as the request says.
-    Route(RouteRequest),
-    /// Do not route this message (it stays stored).
-    Stop {
-        /// Why, for the log.
-        reason: String,
-    },
-}
+use super::effects::{self, Effect};
+use super::world::{self, CallContext};
 
 /// Wall-clock time one handler call may take.
 pub const CALL_DEADLINE: std::time::Duration = std::time::Duration::from_millis(250);
@@ -30,83 +18,6 @@ pub const CALL_DEADLINE: std::time::Duration = std::time::Duration::from_millis(
 thread_local! {
     /// When the handler running on this thread must stop.
     static DEADLINE: std::cell::Cell<Option<std::time::Instant>> = const { std::cell::Cell::new(None) };
-
-    /// Effects queued by the handler running on this thread.
-    static EFFECTS: RefCell<Vec<Effect>> = const { RefCell::new(Vec::new()) };
-}
-
-fn push(effect: Effect) {
-    EFFECTS.with(|e| e.borrow_mut().push(effect));
-}
-
-/// The Query Media Type step: its exit paths.
-pub fn query_media_type(ix: &Map) -> &'static str {
-    match ix
-        .get("visibility")
-        .and_then(|v| v.clone().into_string().ok())
-        .as_deref()
-    {
-        Some("public") => "social_conversation",
-        Some("private") => "social_direct_message",
-        _ => "other",
-    }
-}
-
-fn route(ix: &mut Map, opts: Map) -> Result<(), Box<EvalAltResult>> {
-    let workgroup = match opts.get("workgroup") {
-        Some(w) => w
-            .clone()
-            .into_string()
-            .map_err(|t| format!("route: workgroup must be a string, not {t}"))?,
-        None => ix
-            .get("workgroup")
-            .and_then(|w| w.clone().into_string().ok())
-            .ok_or("route: no workgroup given and the channel has none")?,
-    };
-    if workgroup.is_empty() {
-        return Err("route: workgroup is empty".into());
-    }
-    let priority = match opts.get("priority") {
-        Some(p) => p
-            .as_int()
-            .map_err(|t| format!("route: priority must be an integer, not {t}"))?,
-        None => 0,
-    };
-    let media_type = match query_media_type(ix) {
-        "social_direct_message" => MediaType::SocialDirectMessage,
-        _ => MediaType::SocialConversation,
-    };
-    let text = |key: &str| -> Result<Option<String>, Box<EvalAltResult>> {
-        match opts.get(key) {
-            None => Ok(None),
-            Some(v) if v.is_unit() => Ok(None),
-            Some(v) => v
-                .clone()
-                .into_string()
-                .map(Some)
-                .map_err(|t| format!("route: {key} must be a string, not {t}").into()),
-        }
-    };
-    let skills = text("skills")?;
-    if let Some(expr) = &skills {
-        crate::routing::SkillExpr::parse(expr).map_err(|e| format!("route: {e}"))?;
-    }
-    let preferred_agent = text("preferred_agent")?;
-    let wait_ms = match opts.get("wait_ms") {
-        Some(w) => w
-            .as_int()
-            .map_err(|t| format!("route: wait_ms must be an integer, not {t}"))?,
-        None => 30_000,
-    };
-    push(Effect::Route(RouteRequest {
-        workgroup,
-        priority,
-        media_type,
-        skills,
-        preferred_agent,
-        wait_ms,
-    }));
-    Ok(())
 }
 
 /// Builds the one engine all scripts share: only the packages routing needs, strict
@@ -134,16 +45,8 @@ pub fn build() -> Engine {
     engine.on_debug(|text, source, pos| {
         tracing::debug!(target: "workflow", "{}:{}: {text}", source.unwrap_or("?"), pos)
     });
-    engine.register_fn("query_media_type", |ix: Map| {
-        query_media_type(&ix).to_string()
-    });
-    engine.register_fn("route", route);
-    engine.register_fn("route", |ix: &mut Map| route(ix, Map::new()));
-    engine.register_fn("stop", |_ix: &mut Map, reason: &str| {
-        push(Effect::Stop {
-            reason: reason.into(),
-        })
-    });
+    super::steps::register(&mut engine);
+    effects::register(&mut engine);
     engine
 }
 
@@ -189,31 +92,24 @@ fn locate(file: &str, pos: Position) -> String {
     }
 }
 
-/// Calls `handler(ix)` in `ast` and returns the effects it queued.
+/// Calls `handler(args..)` in `ast` with `ctx` for lookups and returns the effects it
+/// queued. On an error nothing is returned: a half-run handler's effects are dropped.
 pub fn call_handler(
     engine: &Engine,
-    script: &str,
-    ast: &AST,
-    handler: &str,
-    ix: Map,
-) -> Result<Vec<Effect>> {
-    call_handler_with(engine, script, ast, handler, (ix,))
-}
-
-/// Calls `handler(args..)` in `ast` and returns the effects it queued.
-pub fn call_handler_with(
-    engine: &Engine,
+    ctx: CallContext,
     script: &str,
     ast: &AST,
     handler: &str,
     args: impl rhai::FuncArgs,
 ) -> Result<Vec<Effect>> {
-    EFFECTS.with(|e| e.borrow_mut().clear());
+    effects::begin();
     DEADLINE.with(|d| d.set(Some(std::time::Instant::now() + CALL_DEADLINE)));
     let mut scope = Scope::new();
     let options = CallFnOptions::new().eval_ast(false).rewind_scope(true);
-    let result = engine.call_fn_with_options::<Dynamic>(options, &mut scope, ast, handler, args);
-    let effects = EFFECTS.with(|e| std::mem::take(&mut *e.borrow_mut()));
+    let result = world::with_context(ctx, || {
+        engine.call_fn_with_options::<Dynamic>(options, &mut scope, ast, handler, args)
+    });
+    let effects = effects::take();
     let _returned: Dynamic = result.map_err(|e| {
         let file = ast.source().unwrap_or(script);
         anyhow!("{}: in {handler}: {}", locate(file, e.position()), e)

@@ -6,9 +6,15 @@
 //! [`Version`]; a new version replaces the old one only when every file compiles, so a
 //! broken save never stops routing.
 
+pub mod classify;
+mod effects;
 mod engine;
+pub mod fixtures;
 pub mod lint;
 mod reload;
+mod steps;
+mod subject;
+pub mod world;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -17,14 +23,21 @@ use std::sync::{Arc, RwLock};
 use anyhow::Result;
 use rhai::{AST, Dynamic, Map};
 
-pub use engine::Effect;
+pub use effects::Effect;
 pub use reload::watch;
+pub use subject::Subject;
+pub use world::{Active, FindBy, World};
+
+use classify::Rules;
+use world::CallContext;
 
 /// One compiled generation of the workflow folder.
 pub struct Version {
     /// Increases by one with every successful reload.
     pub number: i64,
     scripts: HashMap<String, Arc<AST>>,
+    /// The `classify` rules loaded with the scripts.
+    rules: Arc<Rules>,
     /// When it was loaded, unix ms.
     pub loaded_at: i64,
 }
@@ -51,6 +64,10 @@ pub struct WorkflowStatus {
     pub dir: String,
     /// The last refused reload, cleared by the next good one.
     pub last_error: Option<RefusedReload>,
+    /// Reloads refused since the host started.
+    pub refused_reloads: u64,
+    /// Earlier versions still running interactions that started on them.
+    pub kept_versions: Vec<i64>,
 }
 
 impl Version {
@@ -74,57 +91,6 @@ impl Version {
     }
 }
 
-/// What a new message looks like to a script.
-#[derive(Clone, Debug, Default)]
-pub struct InboundContext {
-    /// Channel name.
-    pub channel: String,
-    /// Platform family (`facebook`, ...).
-    pub platform: String,
-    /// `public` or `private`.
-    pub visibility: String,
-    /// The message text.
-    pub text: String,
-    /// Author display name.
-    pub author_name: String,
-    /// Author platform id.
-    pub author_id: String,
-    /// Thread (post) id.
-    pub thread_id: String,
-    /// Parent message id.
-    pub parent_id: Option<String>,
-    /// The channel's conversation workgroup.
-    pub workgroup: String,
-    /// The channel's direct-message workgroup.
-    pub dm_workgroup: String,
-}
-
-impl InboundContext {
-    fn to_map(&self) -> Map {
-        let mut map = Map::new();
-        let mut put = |k: &str, v: Dynamic| {
-            map.insert(k.into(), v);
-        };
-        put("channel", self.channel.clone().into());
-        put("platform", self.platform.clone().into());
-        put("visibility", self.visibility.clone().into());
-        put("text", self.text.clone().into());
-        put("author_name", self.author_name.clone().into());
-        put("author_id", self.author_id.clone().into());
-        put("thread_id", self.thread_id.clone().into());
-        put(
-            "parent_id",
-            self.parent_id
-                .clone()
-                .map(Dynamic::from)
-                .unwrap_or(Dynamic::UNIT),
-        );
-        put("workgroup", self.workgroup.clone().into());
-        put("dm_workgroup", self.dm_workgroup.clone().into());
-        map
-    }
-}
-
 /// The outcome of a handler: the effects it queued and the version that ran it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Outcome {
@@ -142,31 +108,43 @@ pub struct Workflows {
     /// Earlier versions still used by interactions that started on them.
     kept: std::sync::Mutex<HashMap<i64, Arc<Version>>>,
     last_error: std::sync::Mutex<Option<RefusedReload>>,
+    refused: std::sync::atomic::AtomicU64,
+}
+
+/// Compiles every script of `dir` and its `classify.toml`.
+fn compile(engine: &rhai::Engine, dir: &Path) -> Result<(HashMap<String, Arc<AST>>, Arc<Rules>)> {
+    let scripts = engine::compile_dir(engine, dir)?;
+    let rules = Rules::load(dir)?;
+    Ok((scripts, Arc::new(rules)))
 }
 
 impl Workflows {
     /// Compiles every script in `dir`; fails when any does not compile.
     pub fn load(dir: &Path) -> Result<Arc<Workflows>> {
         let engine = engine::build();
-        let scripts = engine::compile_dir(&engine, dir)?;
+        let (scripts, rules) = compile(&engine, dir)?;
         Ok(Arc::new(Workflows {
             engine,
             dir: dir.to_owned(),
             current: RwLock::new(Arc::new(Version {
                 number: 1,
                 scripts,
+                rules,
                 loaded_at: crate::store::now_ms(),
             })),
             kept: std::sync::Mutex::new(HashMap::new()),
             last_error: std::sync::Mutex::new(None),
+            refused: std::sync::atomic::AtomicU64::new(0),
         }))
     }
 
     /// Recompiles the folder and swaps it in; on any error the running version stays.
     pub fn reload(&self) -> Result<i64> {
-        let scripts = match engine::compile_dir(&self.engine, &self.dir) {
-            Ok(scripts) => scripts,
+        let (scripts, rules) = match compile(&self.engine, &self.dir) {
+            Ok(compiled) => compiled,
             Err(e) => {
+                self.refused
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 *self.last_error.lock().unwrap() = Some(RefusedReload {
                     error: format!("{e:#}"),
                     at: crate::store::now_ms(),
@@ -181,6 +159,7 @@ impl Workflows {
             Arc::new(Version {
                 number,
                 scripts,
+                rules,
                 loaded_at: crate::store::now_ms(),
             }),
         );
@@ -198,6 +177,8 @@ impl Workflows {
             scripts: current.script_names(),
             dir: self.dir.display().to_string(),
             last_error: self.last_error.lock().unwrap().clone(),
+            refused_reloads: self.refused.load(std::sync::atomic::Ordering::Relaxed),
+            kept_versions: self.kept_versions(),
         }
     }
 
@@ -243,42 +224,82 @@ impl Workflows {
     }
 
     /// Runs a transfer initiator (`on_transfer_conversation(ix, target)` or
-    /// `on_transfer_direct_message(ix, target)`) of the workflow version the interaction
-    /// started on, if `script` defines it. `None`: the
-    /// script has no such handler and the transfer goes where the agent said.
+    /// `on_transfer_direct_message(ix, target)`) of the version the interaction started
+    /// on. `None`: the script has no such handler and the transfer goes where the agent
+    /// said.
     pub fn on_transfer(
         &self,
         version: i64,
         script: &str,
         handler: &str,
-        ix: rhai::Map,
-        target: rhai::Map,
+        ix: &Subject,
+        target: Map,
+        world: Arc<dyn World>,
     ) -> Result<Option<Outcome>> {
-        let version = self.version(version);
-        let Some(ast) = version.scripts.get(script) else {
-            return Ok(None);
-        };
-        if !ast
-            .iter_functions()
-            .any(|f| f.name == handler && f.params.len() == 2)
-        {
-            return Ok(None);
-        }
-        let effects = engine::call_handler_with(&self.engine, script, ast, handler, (ix, target))?;
-        Ok(Some(Outcome {
-            effects,
-            version: version.number,
-        }))
+        self.run(version, script, handler, ix, Some(target.into()), world)
     }
 
-    /// Runs `on_inbound` of `script` for a new message. Errors carry `file:line:col`.
-    pub fn on_inbound(&self, script: &str, ctx: &InboundContext) -> Result<Outcome> {
+    /// Runs `on_inbound(ix)` of `script` (current version) for a new message. Errors
+    /// carry `file:line:col`.
+    pub fn on_inbound(&self, script: &str, ix: &Subject, world: Arc<dyn World>) -> Result<Outcome> {
         let version = self.current();
+        version
+            .scripts
+            .get(script)
+            .ok_or_else(|| anyhow::anyhow!("workflow script `{script}` is not loaded"))?;
+        self.call(&version, script, "on_inbound", ix, None, world)
+    }
+
+    /// Runs `handler` of `script` in the version an interaction started on:
+    /// `on_agent_reply(ix, reply)`, `on_disconnect(ix)`, `on_timer(ix, name)`, a transfer
+    /// initiator. `extra` is the second argument, when the handler takes one. `None`:
+    /// the script does not define the handler.
+    pub fn run(
+        &self,
+        version: i64,
+        script: &str,
+        handler: &str,
+        ix: &Subject,
+        extra: Option<Dynamic>,
+        world: Arc<dyn World>,
+    ) -> Result<Option<Outcome>> {
+        let version = self.version(version);
+        if !version.has_handler(script, handler) {
+            return Ok(None);
+        }
+        self.call(&version, script, handler, ix, extra, world)
+            .map(Some)
+    }
+
+    fn call(
+        &self,
+        version: &Version,
+        script: &str,
+        handler: &str,
+        ix: &Subject,
+        extra: Option<Dynamic>,
+        world: Arc<dyn World>,
+    ) -> Result<Outcome> {
         let ast = version
             .scripts
             .get(script)
             .ok_or_else(|| anyhow::anyhow!("workflow script `{script}` is not loaded"))?;
-        let effects = engine::call_handler(&self.engine, script, ast, "on_inbound", ctx.to_map())?;
+        let ctx = CallContext {
+            world,
+            rules: version.rules.clone(),
+            channel: ix.channel.clone(),
+        };
+        let map = ix.to_map();
+        let effects = match extra {
+            Some(extra) => {
+                engine::call_handler(&self.engine, ctx, script, ast, handler, (map, extra))
+            }
+            None => engine::call_handler(&self.engine, ctx, script, ast, handler, (map,)),
+        }
+        .map_err(|e| match ix.id {
+            Some(id) => anyhow::anyhow!("interaction {id}: {e:#}"),
+            None => anyhow::anyhow!("message {} on channel {}: {e:#}", ix.message_id, ix.channel),
+        })?;
         Ok(Outcome {
             effects,
             version: version.number,

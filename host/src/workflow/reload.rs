@@ -15,7 +15,7 @@ pub fn watch(workflows: Arc<Workflows>) -> Result<WatchGuard> {
     watch_dir(&dir, Duration::from_millis(150), move |paths| {
         if !paths
             .iter()
-            .any(|p| p.extension().is_some_and(|e| e == "rhai"))
+            .any(|p| p.extension().is_some_and(|e| e == "rhai" || e == "toml"))
         {
             return;
         }

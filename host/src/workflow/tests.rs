@@ -2,8 +2,8 @@ use super::*;
 use crate::interactions::model::MediaType;
 use crate::routing::decision::RouteRequest;
 
-fn ctx(visibility: &str) -> InboundContext {
-    InboundContext {
+fn ctx(visibility: &str) -> Subject {
+    Subject {
         channel: "facebook".into(),
         platform: "facebook".into(),
         visibility: visibility.into(),
@@ -12,6 +12,10 @@ fn ctx(visibility: &str) -> InboundContext {
         dm_workgroup: "Messages".into(),
         ..Default::default()
     }
+}
+
+fn nobody() -> Arc<dyn World> {
+    Arc::new(world::Empty)
 }
 
 fn write(dir: &Path, name: &str, body: &str) {
@@ -25,7 +29,9 @@ fn default_workflow_routes_by_media_type() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "default.rhai", DEFAULT);
     let wf = Workflows::load(dir.path()).unwrap();
-    let public = wf.on_inbound("default.rhai", &ctx("public")).unwrap();
+    let public = wf
+        .on_inbound("default.rhai", &ctx("public"), nobody())
+        .unwrap();
     assert_eq!(
         public.effects,
         vec![Effect::Route(RouteRequest {
@@ -37,10 +43,12 @@ fn default_workflow_routes_by_media_type() {
             wait_ms: 30_000,
         })]
     );
-    let private = wf.on_inbound("default.rhai", &ctx("private")).unwrap();
+    let private = wf
+        .on_inbound("default.rhai", &ctx("private"), nobody())
+        .unwrap();
     assert!(matches!(&private.effects[0], Effect::Route(r)
         if r.workgroup == "Messages" && r.media_type == MediaType::SocialDirectMessage));
-    let other = wf.on_inbound("default.rhai", &ctx("")).unwrap();
+    let other = wf.on_inbound("default.rhai", &ctx(""), nobody()).unwrap();
     assert!(matches!(other.effects[0], Effect::Stop { .. }));
 }
 
@@ -63,7 +71,10 @@ fn a_broken_reload_keeps_the_running_version_and_names_the_line() {
     let status = wf.status();
     assert_eq!(status.version, 1);
     assert!(status.last_error.unwrap().error.contains("default.rhai:2:"));
-    assert!(wf.on_inbound("default.rhai", &ctx("public")).is_ok());
+    assert!(
+        wf.on_inbound("default.rhai", &ctx("public"), nobody())
+            .is_ok()
+    );
     write(
         dir.path(),
         "default.rhai",
@@ -74,7 +85,9 @@ fn a_broken_reload_keeps_the_running_version_and_names_the_line() {
         wf.status().last_error.is_none(),
         "a good reload clears the error"
     );
-    let out = wf.on_inbound("default.rhai", &ctx("public")).unwrap();
+    let out = wf
+        .on_inbound("default.rhai", &ctx("public"), nobody())
+        .unwrap();
     assert_eq!(out.version, 2);
     assert!(matches!(&out.effects[0], Effect::Route(r) if r.workgroup == "Other"));
 }
@@ -94,12 +107,12 @@ fn runtime_errors_and_runaway_scripts_report_their_position() {
     );
     let wf = Workflows::load(dir.path()).unwrap();
     let err = wf
-        .on_inbound("loop.rhai", &ctx("public"))
+        .on_inbound("loop.rhai", &ctx("public"), nobody())
         .unwrap_err()
         .to_string();
     assert!(err.contains("loop.rhai:"), "{err}");
     let err = wf
-        .on_inbound("bad.rhai", &ctx("public"))
+        .on_inbound("bad.rhai", &ctx("public"), nobody())
         .unwrap_err()
         .to_string();
     assert!(err.contains("bad.rhai:3:"), "{err}");
@@ -119,11 +132,13 @@ fn route_takes_skills_and_a_preferred_agent_and_refuses_bad_expressions() {
         "fn on_inbound(ix) {\n  route(ix, #{ skills: \"english >=\" });\n}\n",
     );
     let wf = Workflows::load(dir.path()).unwrap();
-    let out = wf.on_inbound("skills.rhai", &ctx("public")).unwrap();
+    let out = wf
+        .on_inbound("skills.rhai", &ctx("public"), nobody())
+        .unwrap();
     assert!(matches!(&out.effects[0], Effect::Route(r)
         if r.skills.as_deref() == Some("english >= 3 and billing") && r.preferred_agent.as_deref() == Some("agent1") && r.wait_ms == 5000));
     let err = wf
-        .on_inbound("bad.rhai", &ctx("public"))
+        .on_inbound("bad.rhai", &ctx("public"), nobody())
         .unwrap_err()
         .to_string();
     assert!(
@@ -142,7 +157,7 @@ fn a_slow_script_is_stopped_by_the_wall_clock_limit() {
     let wf = Workflows::load(dir.path()).unwrap();
     let started = std::time::Instant::now();
     let err = wf
-        .on_inbound("slow.rhai", &ctx("public"))
+        .on_inbound("slow.rhai", &ctx("public"), nobody())
         .unwrap_err()
         .to_string();
     let took = started.elapsed();
@@ -175,15 +190,14 @@ fn earlier_versions_are_kept_for_their_interactions_then_released() {
     let transfer = |version: i64| {
         let mut target = rhai::Map::new();
         target.insert("workgroup".into(), "Billing".into());
-        let mut ix = rhai::Map::new();
-        ix.insert("visibility".into(), "public".into());
         let out = wf
             .on_transfer(
                 version,
                 "default.rhai",
                 "on_transfer_conversation",
-                ix,
+                &ctx("public"),
                 target,
+                nobody(),
             )
             .unwrap()
             .unwrap();
@@ -246,4 +260,174 @@ fn unknown_functions_and_wrong_handler_arity_are_refused_at_load() {
         "fn helper(x) { x + 1 }\nfn on_inbound(ix) {\n    let n = helper(1) * 2;\n    if ix.text.to_upper().contains(\"X\") { print(n); }\n    route(ix);\n}\n",
     );
     assert_eq!(wf.reload().unwrap(), 2);
+}
+
+/// A world with one agent on thread `p1` and a live interaction 7 on it.
+struct OneAgent;
+
+impl World for OneAgent {
+    fn find_active(&self, _channel: &str, by: &FindBy) -> Option<Active> {
+        (by == &FindBy::Thread("p1".into())).then(|| Active {
+            id: 7,
+            state: "connected".into(),
+            thread_id: "p1".into(),
+            workgroup: "Social".into(),
+            agent: Some("agent1".into()),
+            message_count: 2,
+        })
+    }
+    fn agent_handling(&self, _channel: &str, thread: &str) -> Option<String> {
+        (thread == "p1").then(|| "agent1".into())
+    }
+    fn last_agent(&self, _channel: &str, customer: &str) -> Option<String> {
+        (customer == "c1").then(|| "agent2".into())
+    }
+}
+
+fn effects_of(script: &str, subject: &Subject, world: Arc<dyn World>) -> Result<Vec<String>> {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "t.rhai", script);
+    let wf = Workflows::load(dir.path())?;
+    let out = wf.on_inbound("t.rhai", subject, world)?;
+    Ok(out.effects.iter().map(ToString::to_string).collect())
+}
+
+#[test]
+fn every_effect_is_queued_in_order_with_its_options() {
+    let script = r#"
+        fn on_inbound(ix) {
+            let live = find_active(#{ post_id: "p1" });
+            merge_into(live, ix);
+            merge_into(9, ix);
+            buffer(ix, #{ until_free_agent_of: "p1", recheck_ms: 2000 });
+            group(ix, #{ key: ix.author_id });
+            set_attr(ix, "score", 3);
+            set_desktop_flags(ix, "negative", true, false);
+            send(ix, "On it", #{ visibility: "private", retries: 2, backoff_ms: 500 });
+            schedule(ix, "nudge", 60000);
+            route(ix, #{ skills: "fb", preferred_agent: last_agent(ix), wait_ms: 100 });
+            stop(ix, "done");
+        }
+    "#;
+    let mut subject = ctx("public");
+    subject.author_id = "c1".into();
+    subject.grouping_timeout_s = 120;
+    let lines = effects_of(script, &subject, Arc::new(OneAgent)).unwrap();
+    assert_eq!(
+        lines,
+        vec![
+            "merge_into 7",
+            "merge_into 9",
+            "buffer until_free_agent_of=p1 recheck_ms=2000",
+            "group key=c1 timeout_s=120",
+            "set_attr score=\"3\"",
+            "desktop_flags sentiment=negative actionable=true expand=false",
+            "send \"On it\" visibility=private retries=2 backoff_ms=500",
+            "schedule nudge in 60000ms",
+            "route workgroup=Social priority=0 skills=\"fb\" preferred_agent=agent2 wait_ms=100",
+            "stop \"done\"",
+        ]
+    );
+}
+
+#[test]
+fn lookups_answer_from_the_world_and_find_nothing_without_one() {
+    let script = r#"
+        fn on_inbound(ix) {
+            let a = agent_handling(ix.thread_id);
+            let live = find_active(#{ post_id: ix.thread_id });
+            set_attr(ix, "agent", if a == () { "none" } else { a });
+            set_attr(ix, "live", if live == () { "none" } else { live.state + "/" + live.message_count });
+        }
+    "#;
+    let mut subject = ctx("public");
+    subject.thread_id = "p1".into();
+    let with = effects_of(script, &subject, Arc::new(OneAgent)).unwrap();
+    assert_eq!(
+        with,
+        vec!["set_attr agent=\"agent1\"", "set_attr live=\"connected/2\""]
+    );
+    let without = effects_of(script, &subject, nobody()).unwrap();
+    assert_eq!(
+        without,
+        vec!["set_attr agent=\"none\"", "set_attr live=\"none\""]
+    );
+}
+
+#[test]
+fn bad_effect_options_fail_the_handler_with_a_clear_message() {
+    let cases = [
+        (
+            "group(ix, #{ key: \"k\", timeout_s: 5 });",
+            "group: timeout_s is 5; it must be 10 to 3600",
+        ),
+        (
+            "route(ix, #{ workgroop: \"x\" });",
+            "route: unknown option `workgroop`",
+        ),
+        (
+            "send(ix, \"hi\", #{ visibility: \"secret\" });",
+            "send: visibility `secret`",
+        ),
+        ("send(ix, \"  \");", "send: text is empty"),
+        (
+            "set_desktop_flags(ix, \"angry\", true, true);",
+            "sentiment `angry`",
+        ),
+        ("merge_into(\"x\", ix);", "merge_into: the first argument"),
+        (
+            "find_active(#{ post_id: \"a\", author_id: \"b\" });",
+            "find_active: give exactly one",
+        ),
+        ("schedule(ix, \"t\", -1);", "schedule: delay_ms -1"),
+    ];
+    for (body, want) in cases {
+        let script = format!("fn on_inbound(ix) {{\n    {body}\n}}\n");
+        let err = effects_of(&script, &ctx("public"), nobody())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(want), "{body}: {err}");
+        assert!(err.contains("t.rhai:2:"), "names the line: {err}");
+    }
+}
+
+#[test]
+fn classify_and_influence_use_the_folders_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "t.rhai",
+        "fn on_inbound(ix) { let c = classify(ix); set_attr(ix, \"s\", c.sentiment); set_attr(ix, \"i\", influence(ix).level); }",
+    );
+    write(
+        dir.path(),
+        "classify.toml",
+        "default_language = \"en\"\n[thresholds]\npositive = 1\nnegative = -1\nactionable = 1\n[languages.en.sentiment]\nmeh = -1\n",
+    );
+    let wf = Workflows::load(dir.path()).unwrap();
+    let mut subject = ctx("public");
+    subject.text = "meh".into();
+    subject.followers = Some(20_000);
+    let lines: Vec<String> = wf
+        .on_inbound("t.rhai", &subject, nobody())
+        .unwrap()
+        .effects
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(
+        lines,
+        vec!["set_attr s=\"negative\"", "set_attr i=\"high\""]
+    );
+
+    // A broken rule file is refused like a broken script; the old rules keep running.
+    write(
+        dir.path(),
+        "classify.toml",
+        "default_language = \"en\"\n[thresholds\n",
+    );
+    let err = wf.reload().unwrap_err().to_string();
+    assert!(err.contains("classify.toml:2"), "{err}");
+    assert_eq!(wf.status().refused_reloads, 1);
+    assert_eq!(wf.current().number, 1);
 }

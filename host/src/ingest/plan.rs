@@ -1,0 +1,208 @@
+//! A workflow's decision for one new message, in the shape the store carries out.
+//!
+//! `on_inbound` queues effects in any order; [`Plan::from_effects`] reduces them to one
+//! disposition (where the message goes) plus the side effects for the interaction it
+//! ends in. The rules are in `workflows/README.md` ("What the host does with effects").
+
+use crate::routing::decision::RouteRequest;
+use crate::workflow::Effect;
+
+/// Where a new message goes.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Disposition {
+    /// Stored, not routed.
+    Stop(String),
+    /// Joins this live interaction (or falls back when it ended meanwhile).
+    Merge(i64),
+    /// Held until `agent` (who has `thread` now) is free of it.
+    Buffer {
+        /// The thread whose agent it waits for.
+        thread: String,
+        /// How often to check, ms.
+        recheck_ms: i64,
+        /// Username of the agent who had the thread when the workflow decided.
+        agent: Option<String>,
+    },
+    /// Collected with messages of the same key, routed as one after `timeout_s`.
+    Group {
+        /// The group key.
+        key: String,
+        /// How long the group stays open, s.
+        timeout_s: i64,
+    },
+    /// Joins the live interaction of its thread, or starts one queued by `Plan::route`.
+    Route,
+}
+
+/// A message sent by the workflow (`send`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Send {
+    /// The text.
+    pub text: String,
+    /// `public`/`private`; `None`: like the customer's message.
+    pub visibility: Option<String>,
+    /// Further attempts after the first.
+    pub retries: i64,
+    /// First retry delay, ms.
+    pub backoff_ms: i64,
+}
+
+/// Everything the store does for one message.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Plan {
+    /// Where it goes.
+    pub disposition: Disposition,
+    /// How a new (or released) interaction is queued.
+    pub route: RouteRequest,
+    /// Attributes for the interaction it ends in.
+    pub attrs: Vec<(String, String)>,
+    /// Messages to send on that interaction.
+    pub sends: Vec<Send>,
+    /// `on_timer` calls to schedule: (name, delay ms).
+    pub timers: Vec<(String, i64)>,
+}
+
+impl Plan {
+    /// The plan when the workflow failed or said nothing: join or queue by the channel.
+    pub fn fallback(route: RouteRequest) -> Plan {
+        Plan {
+            disposition: Disposition::Route,
+            route,
+            attrs: Vec::new(),
+            sends: Vec::new(),
+            timers: Vec::new(),
+        }
+    }
+
+    /// Reduces `effects` to a plan. `agent_of` answers `agent_handling(thread)` for a
+    /// buffer, so the release knows whom to deliver to.
+    pub fn from_effects(
+        effects: Vec<Effect>,
+        fallback: RouteRequest,
+        agent_of: impl Fn(&str) -> Option<String>,
+    ) -> Plan {
+        let mut plan = Plan::fallback(fallback);
+        let mut decided = false;
+        let mut routed = false;
+        for effect in effects {
+            let disposition = match effect {
+                Effect::Route(r) => {
+                    if !routed {
+                        plan.route = r;
+                        routed = true;
+                    }
+                    None
+                }
+                Effect::Stop { reason } => Some(Disposition::Stop(reason)),
+                Effect::MergeInto { interaction } => Some(Disposition::Merge(interaction)),
+                Effect::Buffer { thread, recheck_ms } => Some(Disposition::Buffer {
+                    agent: agent_of(&thread),
+                    thread,
+                    recheck_ms,
+                }),
+                Effect::Group { key, timeout_s } => Some(Disposition::Group { key, timeout_s }),
+                Effect::SetAttr { key, value } => {
+                    plan.attrs.push((key, value));
+                    None
+                }
+                Effect::DesktopFlags {
+                    sentiment,
+                    actionable,
+                    expand,
+                } => {
+                    plan.attrs
+                        .extend(desktop_attrs(sentiment, actionable, expand));
+                    None
+                }
+                Effect::Send {
+                    text,
+                    visibility,
+                    retries,
+                    backoff_ms,
+                } => {
+                    plan.sends.push(Send {
+                        text,
+                        visibility,
+                        retries,
+                        backoff_ms,
+                    });
+                    None
+                }
+                Effect::Schedule { name, delay_ms } => {
+                    plan.timers.push((name, delay_ms));
+                    None
+                }
+            };
+            if let Some(d) = disposition
+                && !decided
+            {
+                plan.disposition = d;
+                decided = true;
+            }
+        }
+        plan
+    }
+}
+
+/// The attributes `set_desktop_flags` stands for.
+pub fn desktop_attrs(sentiment: String, actionable: bool, expand: bool) -> [(String, String); 3] {
+    [
+        ("desktop_sentiment".into(), sentiment),
+        ("desktop_actionable".into(), actionable.to_string()),
+        ("desktop_expand".into(), expand.to_string()),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::interactions::model::MediaType;
+
+    fn route(workgroup: &str) -> RouteRequest {
+        RouteRequest {
+            workgroup: workgroup.into(),
+            priority: 0,
+            media_type: MediaType::SocialConversation,
+            skills: None,
+            preferred_agent: None,
+            wait_ms: 0,
+        }
+    }
+
+    #[test]
+    fn the_first_disposition_wins_and_the_first_route_is_kept_for_release() {
+        let plan = Plan::from_effects(
+            vec![
+                Effect::SetAttr {
+                    key: "a".into(),
+                    value: "1".into(),
+                },
+                Effect::Buffer {
+                    thread: "p1".into(),
+                    recheck_ms: 500,
+                },
+                Effect::Route(route("Social")),
+                Effect::Stop { reason: "x".into() },
+                Effect::Route(route("Other")),
+            ],
+            route("Fallback"),
+            |t| (t == "p1").then(|| "agent1".to_string()),
+        );
+        assert_eq!(
+            plan.disposition,
+            Disposition::Buffer {
+                thread: "p1".into(),
+                recheck_ms: 500,
+                agent: Some("agent1".into())
+            }
+        );
+        assert_eq!(plan.route.workgroup, "Social");
+        assert_eq!(plan.attrs, vec![("a".to_string(), "1".to_string())]);
+    }
+
+    #[test]
+    fn no_effects_means_the_channel_route() {
+        let plan = Plan::from_effects(Vec::new(), route("Fallback"), |_| None);
+        assert_eq!(plan, Plan::fallback(route("Fallback")));
+    }
+}

@@ -1,0 +1,460 @@
+//! The workflow's initiators for live interactions — `on_timer`, `on_agent_reply`,
+//! `on_disconnect` — and the timers behind `schedule`, `buffer` and `group`.
+//!
+//! Each hook runs the handler of the version the interaction started on, on a blocking
+//! thread, then carries out its effects in one store transaction. Timers live in the
+//! store: one fires at least once, and its row is deleted in the same transaction as its
+//! effects, so a crash repeats a timer rather than losing it.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Result;
+use rhai::{Dynamic, Map};
+
+use super::model::{Interaction, State, Visibility};
+use super::service::ActionError;
+use crate::app::App;
+use crate::ingest::plan::{self, Send};
+use crate::store::outbox::OutboundReply;
+use crate::store::workflow::{self as store_wf, Released, Timer, TimerKind};
+use crate::store::{Store, now_ms, queries};
+use crate::workflow::{Active, Effect, FindBy, Outcome, Subject, World};
+
+/// Lookups answered from the store.
+pub struct StoreWorld(pub Store);
+
+impl StoreWorld {
+    fn ask<R>(
+        &self,
+        what: &str,
+        f: impl FnOnce(&rusqlite::Connection) -> Result<Option<R>>,
+    ) -> Option<R> {
+        self.0.read_blocking(f).unwrap_or_else(|e| {
+            tracing::error!(lookup = what, error = %e, "workflow lookup failed; answering none");
+            None
+        })
+    }
+}
+
+impl World for StoreWorld {
+    fn find_active(&self, channel: &str, by: &FindBy) -> Option<Active> {
+        self.ask("find_active", |c| store_wf::find_active(c, channel, by))
+    }
+    fn agent_handling(&self, channel: &str, thread: &str) -> Option<String> {
+        self.ask("agent_handling", |c| {
+            store_wf::agent_handling(c, channel, thread)
+        })
+    }
+    fn last_agent(&self, channel: &str, customer_id: &str) -> Option<String> {
+        self.ask("last_agent", |c| {
+            store_wf::last_agent(c, channel, customer_id)
+        })
+    }
+}
+
+/// Fills in what the channel knows about a subject (platform, workgroups, grouping).
+pub fn with_channel(app: &App, mut subject: Subject) -> Subject {
+    if let Some(ch) = app.channels.get(&subject.channel) {
+        subject.platform = ch.connector.platform().to_owned();
+        subject.workgroup = ch.config.workgroup.clone();
+        subject.dm_workgroup = ch.config.dm_workgroup().to_owned();
+        subject.grouping_timeout_s = ch.config.grouping_timeout_s.into();
+    }
+    subject
+}
+
+/// Runs `handler` for interaction `id`. `None`: no such interaction, no such handler, or
+/// the handler failed (logged with `file:line:col`).
+async fn run(
+    app: &Arc<App>,
+    id: i64,
+    handler: &'static str,
+    extra: Option<Dynamic>,
+) -> Option<(Interaction, Outcome)> {
+    let found = app
+        .store
+        .read(move |c| store_wf::subject(c, id))
+        .await
+        .inspect_err(
+            |e| tracing::error!(interaction = id, error = %e, "reading interaction for {handler}"),
+        )
+        .ok()??;
+    let (ix, subject) = found;
+    let script = app.channels.get(&ix.channel)?.config.workflow.clone();
+    let subject = with_channel(app, subject);
+    let (workflows, world) = (app.workflows.clone(), app.world.clone());
+    let version = ix.workflow_version;
+    let outcome = tokio::task::spawn_blocking(move || {
+        workflows.run(version, &script, handler, &subject, extra, world)
+    })
+    .await;
+    match outcome {
+        Ok(Ok(Some(outcome))) => Some((ix, outcome)),
+        Ok(Ok(None)) => None,
+        Ok(Err(e)) => {
+            crate::api::metrics::workflow_error();
+            tracing::error!(interaction = id, handler, error = %format!("{e:#}"), "workflow handler failed");
+            None
+        }
+        Err(e) => {
+            tracing::error!(interaction = id, handler, error = %e, "workflow handler panicked");
+            None
+        }
+    }
+}
+
+/// What a hook's effects did to the interaction, to finish outside the transaction.
+#[derive(Default)]
+struct Applied {
+    outbox: Vec<i64>,
+    requeued: Option<Interaction>,
+    merged_into: Option<i64>,
+    ended: bool,
+}
+
+/// Carries out `effects` for a live interaction (from `on_timer`, `on_disconnect`).
+fn apply(
+    c: &rusqlite::Connection,
+    ix: &Interaction,
+    effects: &[Effect],
+    now: i64,
+) -> Result<Applied> {
+    let mut applied = Applied::default();
+    let live = store_wf::is_live(c, ix.id)?;
+    let waiting = live && matches!(ix.state, State::Buffered | State::Queued);
+    let last = queries::last_customer_message(c, ix.id)?;
+    for effect in effects {
+        match effect {
+            Effect::SetAttr { key, value } => {
+                store_wf::set_attrs(c, ix.id, &[(key.clone(), value.clone())])?
+            }
+            Effect::DesktopFlags {
+                sentiment,
+                actionable,
+                expand,
+            } => store_wf::set_attrs(
+                c,
+                ix.id,
+                &plan::desktop_attrs(sentiment.clone(), *actionable, *expand),
+            )?,
+            Effect::Send {
+                text,
+                visibility,
+                retries,
+                backoff_ms,
+            } => {
+                let send = Send {
+                    text: text.clone(),
+                    visibility: visibility.clone(),
+                    retries: *retries,
+                    backoff_ms: *backoff_ms,
+                };
+                let (reply_to, recipient) = last.clone().unzip();
+                let customer = match ix.media_type {
+                    super::model::MediaType::SocialDirectMessage => Visibility::Private,
+                    super::model::MediaType::SocialConversation => Visibility::Public,
+                };
+                let reply = OutboundReply::from_workflow(
+                    ix.id,
+                    &ix.channel,
+                    &ix.thread_id,
+                    reply_to,
+                    recipient,
+                    customer,
+                    &send,
+                );
+                applied
+                    .outbox
+                    .push(crate::store::outbox::enqueue(c, &reply, now)?);
+            }
+            Effect::Schedule { name, delay_ms } if live => {
+                store_wf::add_timer(c, ix.id, TimerKind::Script, name, 0, now + delay_ms)?
+            }
+            Effect::Route(route) if waiting && applied.requeued.is_none() => {
+                c.execute(
+                    "UPDATE interactions SET workgroup = ?2, priority = ?3, skills = ?4 WHERE id = ?1",
+                    rusqlite::params![ix.id, route.workgroup, route.priority, route.skills],
+                )?;
+                if ix.state == State::Buffered {
+                    match store_wf::release(c, ix.id, None, now)? {
+                        Released::Queued(q) => applied.requeued = Some(*q),
+                        Released::Merged(other) => applied.merged_into = Some(other),
+                        Released::Gone => {}
+                    }
+                } else {
+                    queries::record_event(c, ix.id, now, "rerouted", State::Queued, None, None)?;
+                    applied.requeued = queries::interaction(c, ix.id)?;
+                }
+            }
+            Effect::Stop { reason } if waiting && !applied.ended => {
+                queries::finish(c, ix.id, None, false, false, now)?;
+                queries::record_event(
+                    c,
+                    ix.id,
+                    now,
+                    "stopped",
+                    State::Disconnected,
+                    None,
+                    Some(reason),
+                )?;
+                applied.ended = true;
+            }
+            other => {
+                tracing::debug!(interaction = ix.id, effect = %other, "effect does not apply here; ignored")
+            }
+        }
+    }
+    Ok(applied)
+}
+
+/// After the transaction: queue what was requeued, send what was queued, tell agents.
+async fn finish(app: &Arc<App>, ix: &Interaction, applied: Applied) {
+    if applied.ended {
+        app.interactions.drop_waiting(ix.id).await;
+    }
+    if let Some(q) = applied.requeued {
+        if ix.state == State::Queued {
+            app.interactions.reroute(q).await;
+        } else {
+            app.interactions.route_new(q).await;
+        }
+    }
+    if let Some(other) = applied.merged_into {
+        app.interactions.notify_changed(other).await;
+    }
+    crate::outbound::start(app, applied.outbox);
+    app.interactions.notify_changed(ix.id).await;
+}
+
+/// `on_disconnect(ix)` after an interaction ended.
+pub async fn on_disconnect(app: &Arc<App>, id: i64) {
+    let Some((ix, outcome)) = run(app, id, "on_disconnect", None).await else {
+        return;
+    };
+    let effects = outcome.effects;
+    let ix2 = ix.clone();
+    match app
+        .store
+        .write(move |c| apply(c, &ix2, &effects, now_ms()))
+        .await
+    {
+        Ok(applied) => finish(app, &ix, applied).await,
+        Err(e) => tracing::error!(interaction = id, error = %e, "on_disconnect effects not stored"),
+    }
+}
+
+/// What `on_agent_reply` decided about an agent's reply.
+pub struct ReplyDecision {
+    /// What to send instead of the typed reply (empty: send it as typed).
+    pub sends: Vec<Send>,
+    /// Attributes and timers to record with the reply.
+    pub effects: Vec<Effect>,
+}
+
+/// `on_agent_reply(ix, reply)` before an agent's reply is queued. A `stop` refuses it.
+pub async fn on_agent_reply(
+    app: &Arc<App>,
+    id: i64,
+    text: &str,
+    visibility: Visibility,
+) -> Result<ReplyDecision, ActionError> {
+    let mut reply = Map::new();
+    reply.insert("text".into(), text.into());
+    reply.insert("visibility".into(), visibility.as_str().into());
+    let Some((_, outcome)) = run(app, id, "on_agent_reply", Some(reply.into())).await else {
+        return Ok(ReplyDecision {
+            sends: Vec::new(),
+            effects: Vec::new(),
+        });
+    };
+    let mut decision = ReplyDecision {
+        sends: Vec::new(),
+        effects: Vec::new(),
+    };
+    for effect in outcome.effects {
+        match effect {
+            Effect::Stop { reason } => {
+                return Err(ActionError::Conflict(format!(
+                    "the workflow refused the reply: {reason}"
+                )));
+            }
+            Effect::Send {
+                text,
+                visibility,
+                retries,
+                backoff_ms,
+            } => decision.sends.push(Send {
+                text,
+                visibility,
+                retries,
+                backoff_ms,
+            }),
+            other => decision.effects.push(other),
+        }
+    }
+    Ok(decision)
+}
+
+/// Records the attributes and timers `on_agent_reply` asked for (inside the reply's
+/// transaction).
+pub fn record_reply_effects(
+    c: &rusqlite::Connection,
+    id: i64,
+    effects: &[Effect],
+    now: i64,
+) -> Result<()> {
+    for effect in effects {
+        match effect {
+            Effect::SetAttr { key, value } => {
+                store_wf::set_attrs(c, id, &[(key.clone(), value.clone())])?
+            }
+            Effect::DesktopFlags {
+                sentiment,
+                actionable,
+                expand,
+            } => store_wf::set_attrs(
+                c,
+                id,
+                &plan::desktop_attrs(sentiment.clone(), *actionable, *expand),
+            )?,
+            Effect::Schedule { name, delay_ms } => {
+                store_wf::add_timer(c, id, TimerKind::Script, name, 0, now + delay_ms)?
+            }
+            other => {
+                tracing::debug!(interaction = id, effect = %other, "ignored in on_agent_reply")
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Fires due timers until the host stops. Wakes at the next due time, at least every
+/// 250 ms (a timer added meanwhile waits at most that long).
+pub async fn run_timers(app: Arc<App>) {
+    let mut stop = app.shutdown.subscribe();
+    loop {
+        let now = now_ms();
+        match app
+            .store
+            .read(move |c| store_wf::due_timers(c, now, 200))
+            .await
+        {
+            Ok(due) => {
+                for timer in due {
+                    fire(&app, timer).await;
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "reading workflow timers"),
+        }
+        let next = app.store.read(store_wf::next_due).await.ok().flatten();
+        let wait = next.map(|at| (at - now_ms()).clamp(0, 250)).unwrap_or(250);
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(wait as u64)) => {}
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+async fn fire(app: &Arc<App>, timer: Timer) {
+    let id = timer.interaction_id;
+    let result = match timer.kind {
+        TimerKind::Script => fire_script(app, &timer).await,
+        TimerKind::Release => release(app, &timer, None).await,
+        TimerKind::Recheck => recheck(app, &timer).await,
+    };
+    if let Err(e) = result {
+        tracing::error!(interaction = id, timer = timer.id, error = %format!("{e:#}"), "workflow timer failed; it will fire again");
+    }
+}
+
+async fn fire_script(app: &Arc<App>, timer: &Timer) -> Result<()> {
+    let (id, tid) = (timer.interaction_id, timer.id);
+    let live = app.store.read(move |c| store_wf::is_live(c, id)).await?;
+    let outcome = if live {
+        run(app, id, "on_timer", Some(timer.name.clone().into())).await
+    } else {
+        None
+    };
+    let Some((ix, outcome)) = outcome else {
+        app.store
+            .write(move |c| store_wf::take_timer(c, tid))
+            .await?;
+        return Ok(());
+    };
+    let ix2 = ix.clone();
+    let applied = app
+        .store
+        .write(move |c| {
+            if !store_wf::take_timer(c, tid)? {
+                return Ok(Applied::default()); // fired elsewhere already
+            }
+            apply(c, &ix2, &outcome.effects, now_ms())
+        })
+        .await?;
+    finish(app, &ix, applied).await;
+    Ok(())
+}
+
+/// Releases a buffered interaction (group timeout, or its buffer's agent is free).
+async fn release(app: &Arc<App>, timer: &Timer, preferred: Option<(i64, i64)>) -> Result<()> {
+    let (id, tid) = (timer.interaction_id, timer.id);
+    let released = app
+        .store
+        .write(move |c| {
+            store_wf::take_timer(c, tid)?;
+            store_wf::release(c, id, preferred, now_ms())
+        })
+        .await?;
+    match released {
+        Released::Queued(ix) => {
+            tracing::info!(interaction = id, "workflow released a held interaction");
+            app.interactions.route_new(*ix).await
+        }
+        Released::Merged(other) => app.interactions.notify_changed(other).await,
+        Released::Gone => {}
+    }
+    Ok(())
+}
+
+/// A buffer waits while the agent it remembers still has the thread.
+async fn recheck(app: &Arc<App>, timer: &Timer) -> Result<()> {
+    let (id, tid) = (timer.interaction_id, timer.id);
+    let Some((thread, agent)) = app.store.read(move |c| store_wf::buffer_of(c, id)).await? else {
+        app.store
+            .write(move |c| store_wf::take_timer(c, tid))
+            .await?;
+        return Ok(());
+    };
+    let channel = app
+        .store
+        .read(move |c| queries::interaction(c, id))
+        .await?
+        .map(|ix| ix.channel)
+        .unwrap_or_default();
+    let busy = app
+        .store
+        .read(move |c| store_wf::agent_handling(c, &channel, &thread))
+        .await?
+        .is_some();
+    if busy {
+        let due = now_ms() + timer.every_ms.max(100);
+        app.store
+            .write(move |c| store_wf::postpone_timer(c, tid, due))
+            .await?;
+        return Ok(());
+    }
+    let wait = app
+        .store
+        .read(move |c| {
+            Ok(c.query_row(
+                "SELECT preferred_until - created_at FROM interactions WHERE id = ?1",
+                [id],
+                |r| r.get::<_, Option<i64>>(0),
+            )?)
+        })
+        .await?
+        .unwrap_or(30_000);
+    let preferred = agent.map(|a| (a, now_ms() + wait.max(0)));
+    release(app, timer, preferred).await
+}

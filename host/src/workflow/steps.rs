@@ -1,0 +1,112 @@
+//! Tool steps: functions scripts call to learn something, each with named exit paths or
+//! a plain value. They never change anything; effects do.
+
+use rhai::{Dynamic, Engine, EvalAltResult, Map};
+
+use super::world::{self, FindBy};
+
+type Fallible<T> = Result<T, Box<EvalAltResult>>;
+
+/// The Query Media Type step: `social_conversation`, `social_direct_message` or `other`.
+pub fn query_media_type(ix: &Map) -> &'static str {
+    match ix
+        .get("visibility")
+        .and_then(|v| v.clone().into_string().ok())
+        .as_deref()
+    {
+        Some("public") => "social_conversation",
+        Some("private") => "social_direct_message",
+        _ => "other",
+    }
+}
+
+fn find_active(query: Map) -> Fallible<Dynamic> {
+    let text = |key: &str| {
+        query
+            .get(key)
+            .map(|v| {
+                v.clone()
+                    .into_string()
+                    .map_err(|t| format!("find_active: {key} must be a string, not {t}"))
+            })
+            .transpose()
+    };
+    let by = match (
+        text("post_id")?.or(text("thread_id")?),
+        text("author_id")?,
+        text("group")?,
+    ) {
+        (Some(t), None, None) => FindBy::Thread(t),
+        (None, Some(a), None) => FindBy::Author(a),
+        (None, None, Some(g)) => FindBy::Group(g),
+        _ => {
+            return Err(
+                "find_active: give exactly one of post_id (or thread_id), author_id, group".into(),
+            );
+        }
+    };
+    Ok(world::current(|ctx| {
+        ctx.and_then(|c| c.world.find_active(&c.channel, &by))
+            .map(|a| Dynamic::from(a.to_map()))
+            .unwrap_or(Dynamic::UNIT)
+    }))
+}
+
+fn agent_handling(thread: &str) -> Dynamic {
+    world::current(|ctx| {
+        ctx.and_then(|c| c.world.agent_handling(&c.channel, thread))
+            .map(Dynamic::from)
+            .unwrap_or(Dynamic::UNIT)
+    })
+}
+
+fn last_agent(ix: &mut Map) -> Dynamic {
+    let Some(author) = ix
+        .get("author_id")
+        .and_then(|v| v.clone().into_string().ok())
+    else {
+        return Dynamic::UNIT;
+    };
+    world::current(|ctx| {
+        ctx.and_then(|c| c.world.last_agent(&c.channel, &author))
+            .map(Dynamic::from)
+            .unwrap_or(Dynamic::UNIT)
+    })
+}
+
+fn classify(ix: &mut Map) -> Map {
+    let text = ix
+        .get("text")
+        .and_then(|v| v.clone().into_string().ok())
+        .unwrap_or_default();
+    let language = ix
+        .get("language")
+        .and_then(|v| v.clone().into_string().ok());
+    world::current(|ctx| {
+        let shipped;
+        let rules = match ctx {
+            Some(c) => &*c.rules,
+            None => {
+                shipped = super::classify::Rules::shipped();
+                &shipped
+            }
+        };
+        rules.classify(&text, language.as_deref()).to_map()
+    })
+}
+
+fn influence(ix: &mut Map) -> Map {
+    super::classify::influence(ix.get("followers").and_then(|v| v.as_int().ok()))
+}
+
+/// Registers every tool step on `engine`.
+pub fn register(engine: &mut Engine) {
+    engine.register_fn("query_media_type", |ix: &mut Map| {
+        query_media_type(ix).to_string()
+    });
+    engine.register_fn("find_active", find_active);
+    engine.register_fn("agent_handling", agent_handling);
+    engine.register_fn("last_agent", last_agent);
+    engine.register_fn("classify", classify);
+    engine.register_fn("influence", influence);
+}
