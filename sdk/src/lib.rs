@@ -44,6 +44,7 @@
 //!             created_at: switchboard_sdk::clock::now_millis(),
 //!             language: None,
 //!             from_business: false,
+//!             metadata: vec![],
 //!         });
 //!         Ok(WebhookOutcome::new(HttpResponse::text(200, "ok"), vec![event]))
 //!     }

@@ -149,6 +149,7 @@ impl Author {
             id: id.into(),
             name: name.into(),
             handle: None,
+            followers: None,
         }
     }
 }

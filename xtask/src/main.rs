@@ -112,7 +112,21 @@ fn cargo_run(subcommand: &str, release: bool, args: &[String]) -> Result<()> {
 fn test(args: &[String]) -> Result<()> {
     let mut cmd = cargo();
     cmd.args(["test", "--workspace"]).args(args);
-    run(&mut cmd, "cargo test --workspace")
+    run(&mut cmd, "cargo test --workspace")?;
+    // The shipped business processes against their fixtures, as a solution engineer runs
+    // them (the unit tests run them too; this prints the per-file report in CI's log).
+    let mut fixtures = cargo();
+    fixtures.args([
+        "run",
+        "-q",
+        "-p",
+        "switchboard",
+        "--",
+        "workflow",
+        "test",
+        "workflows",
+    ]);
+    run(&mut fixtures, "switchboard workflow test workflows")
 }
 
 /// The workspace root (this crate lives in `<root>/xtask`).

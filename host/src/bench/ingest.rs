@@ -263,6 +263,8 @@ fn direct_inserts(path: &std::path::Path, count: usize) -> Result<Duration> {
                 created_at: 1742667604000,
                 language: None,
                 from_business: false,
+                followers: None,
+                metadata: Default::default(),
             };
             let mut outbox = Vec::new();
             queries::ingest_message(&tx, "facebook", &msg, Some(&plan), 1, now_ms(), &mut outbox)?;

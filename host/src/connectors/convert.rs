@@ -42,6 +42,8 @@ pub fn event(e: wit::Event) -> Event {
             created_at: m.created_at,
             language: m.language,
             from_business: m.from_business,
+            followers: m.author.followers.map(|n| n.min(i64::MAX as u64) as i64),
+            metadata: m.metadata.into_iter().collect(),
         }),
         wit::Event::Edited(e) => Event::Edited {
             platform_message_id: e.platform_message_id,

@@ -44,6 +44,10 @@ pub struct InboundMessage {
     pub language: Option<String>,
     /// Written by the business itself: stored, never routed.
     pub from_business: bool,
+    /// The author's follower count, when the platform gives one.
+    pub followers: Option<i64>,
+    /// Platform facts for workflows (`post_type`, `referral`, ...).
+    pub metadata: std::collections::BTreeMap<String, String>,
 }
 
 /// Everything a connector reports.

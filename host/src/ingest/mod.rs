@@ -184,6 +184,8 @@ fn plan_for(app: &App, channel: &ChannelRuntime, m: &event::InboundMessage) -> P
         author_name: m.author_name.clone(),
         author_id: m.author_id.clone(),
         author_handle: m.author_handle.clone(),
+        followers: m.followers,
+        metadata: m.metadata.clone(),
         thread_id: m.thread_id.clone(),
         parent_id: m.parent_id.clone(),
         language: m.language.clone(),

@@ -157,6 +157,8 @@ const MIGRATIONS: &[&str] = &[
         due_at         INTEGER NOT NULL
     );
     CREATE INDEX workflow_timers_due ON workflow_timers(due_at);
+    ALTER TABLE messages ADD COLUMN followers INTEGER;
+    ALTER TABLE messages ADD COLUMN metadata TEXT NOT NULL DEFAULT '{}';
     ALTER TABLE outbound ADD COLUMN max_attempts INTEGER NOT NULL DEFAULT 6;
     ALTER TABLE outbound ADD COLUMN backoff_ms INTEGER NOT NULL DEFAULT 500;
     "#,

@@ -73,8 +73,8 @@ pub fn ingest_message(
     conn.prepare_cached(
         "INSERT INTO messages (channel, platform_message_id, interaction_id, thread_id, parent_id,
             direction, visibility, author_id, author_name, author_handle, text, attachments,
-            language, from_business, created_at, stored_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+            language, from_business, created_at, stored_at, followers, metadata)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
     )?
     .execute(params![
         channel,
@@ -93,6 +93,8 @@ pub fn ingest_message(
         msg.from_business,
         msg.created_at,
         now,
+        msg.followers,
+        serde_json::to_string(&msg.metadata)?,
     ])?;
     match &stored {
         Stored::Joined(id) => record_event(conn, *id, now, "message", State::Queued, None, None)?,

@@ -251,6 +251,11 @@ pub fn find_active(conn: &Connection, channel: &str, by: &FindBy) -> Result<Opti
         FindBy::Thread(t) => ("i.thread_id = ?2", t),
         FindBy::Author(a) => ("i.customer_id = ?2", a),
         FindBy::Group(g) => ("i.group_key = ?2 AND i.state = 'buffered'", g),
+        FindBy::Message(m) => (
+            "i.id IN (SELECT interaction_id FROM messages WHERE channel = ?1 AND platform_message_id = ?2
+                      UNION SELECT interaction_id FROM outbound WHERE channel = ?1 AND platform_message_id = ?2)",
+            m,
+        ),
     };
     let sql = format!(
         "SELECT i.id, i.state, i.thread_id, i.workgroup, u.username,
@@ -307,7 +312,7 @@ pub fn subject(conn: &Connection, id: i64) -> Result<Option<(Interaction, Subjec
     let last = conn
         .query_row(
             "SELECT platform_message_id, text, author_id, author_name, author_handle, parent_id,
-                    language, visibility, thread_id
+                    language, visibility, followers, metadata
              FROM messages WHERE interaction_id = ?1 AND direction = 'inbound'
              ORDER BY created_at DESC, id DESC LIMIT 1",
             [id],
@@ -320,7 +325,8 @@ pub fn subject(conn: &Connection, id: i64) -> Result<Option<(Interaction, Subjec
                     r.get::<_, Option<String>>(4)?,
                     r.get::<_, Option<String>>(5)?,
                     r.get::<_, Option<String>>(6)?,
-                    r.get::<_, String>(7)?,
+                    r.get::<_, Option<i64>>(8)?,
+                    r.get::<_, String>(9)?,
                 ))
             },
         )
@@ -347,12 +353,15 @@ pub fn subject(conn: &Connection, id: i64) -> Result<Option<(Interaction, Subjec
         attrs: ix.attributes.clone(),
         ..Default::default()
     };
-    if let Some((pmid, text, _author, _name, handle, parent, language, _vis)) = last {
+    if let Some((pmid, text, _author, _name, handle, parent, language, followers, metadata)) = last
+    {
         subject.message_id = pmid;
         subject.text = text;
         subject.author_handle = handle;
         subject.parent_id = parent;
         subject.language = language;
+        subject.followers = followers;
+        subject.metadata = serde_json::from_str(&metadata).unwrap_or_default();
     }
     Ok(Some((ix, subject)))
 }

@@ -45,7 +45,8 @@ pub struct Rules {
     pub default_language: String,
     /// Label limits.
     pub thresholds: Thresholds,
-    /// Keywords per language (BCP-47 primary tag: `en`, `fr`, `es`, ...).
+    /// Keywords per language (BCP-47 primary tag: `en`, `fr`, `es`, ...), stored
+    /// normalized (see `normalize`) once parsed.
     pub languages: BTreeMap<String, Language>,
 }
 
@@ -115,6 +116,16 @@ impl Rules {
                 }
             }
         }
+        // Keywords are normalized once here, not on every message.
+        let mut rules = rules;
+        for l in rules.languages.values_mut() {
+            for words in [&mut l.sentiment, &mut l.actionable] {
+                *words = std::mem::take(words)
+                    .into_iter()
+                    .map(|(w, weight)| (normalize(&w), weight))
+                    .collect();
+            }
+        }
         Ok(rules)
     }
 
@@ -149,7 +160,7 @@ impl Rules {
                 .map(|(word, weight)| {
                     let n = occurrences(&normalized, word);
                     if n > 0 {
-                        matched.push(word.clone());
+                        matched.push(word.trim().to_string());
                     }
                     weight * n
                 })
@@ -221,9 +232,9 @@ fn normalize(text: &str) -> String {
     out
 }
 
+/// How often a (normalized) keyword occurs in a normalized text.
 fn occurrences(normalized: &str, keyword: &str) -> i64 {
-    let needle = normalize(keyword);
-    normalized.matches(needle.as_str()).count() as i64
+    normalized.matches(keyword).count() as i64
 }
 
 /// `influence(ix)`: a 0-100 score from the author's follower count (20 points per

@@ -21,6 +21,16 @@ pub fn query_media_type(ix: &Map) -> &'static str {
 }
 
 fn find_active(query: Map) -> Fallible<Dynamic> {
+    if let Some(id) = query.get("message_id") {
+        if query.len() != 1 {
+            return Err("find_active: message_id cannot be combined with other keys".into());
+        }
+        let id = id
+            .clone()
+            .into_string()
+            .map_err(|t| format!("find_active: message_id must be a string, not {t}"))?;
+        return Ok(lookup(&FindBy::Message(id)));
+    }
     let text = |key: &str| {
         query
             .get(key)
@@ -41,15 +51,19 @@ fn find_active(query: Map) -> Fallible<Dynamic> {
         (None, None, Some(g)) => FindBy::Group(g),
         _ => {
             return Err(
-                "find_active: give exactly one of post_id (or thread_id), author_id, group".into(),
+                "find_active: give exactly one of post_id (or thread_id), author_id, group, message_id".into(),
             );
         }
     };
-    Ok(world::current(|ctx| {
-        ctx.and_then(|c| c.world.find_active(&c.channel, &by))
+    Ok(lookup(&by))
+}
+
+fn lookup(by: &FindBy) -> Dynamic {
+    world::current(|ctx| {
+        ctx.and_then(|c| c.world.find_active(&c.channel, by))
             .map(|a| Dynamic::from(a.to_map()))
             .unwrap_or(Dynamic::UNIT)
-    }))
+    })
 }
 
 fn agent_handling(thread: &str) -> Dynamic {

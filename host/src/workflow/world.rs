@@ -59,6 +59,9 @@ pub enum FindBy {
     Author(String),
     /// The open group with this key (see `group`).
     Group(String),
+    /// The live interaction holding this platform message (ours or the customer's): how
+    /// a reply finds the conversation it answers.
+    Message(String),
 }
 
 /// Lookups scripts may make. Every method answers for one channel.

@@ -161,6 +161,7 @@ fn message(
         created_at,
         language: None,
         from_business,
+        metadata: Vec::new(),
     }
 }
 

@@ -870,3 +870,25 @@ fn delete_and_hide() {
         Err(ConnectorError::Unauthorized(_))
     ));
 }
+
+#[test]
+fn posts_carry_their_type_for_workflows_and_comments_carry_none() {
+    let _host = host();
+    let question = json!({
+        "from": {"id": "777", "name": "Bob"},
+        "message": "Which colour should we launch next?",
+        "post_id": format!("{PAGE}_1003"),
+        "created_time": 1742667000,
+        "item": "question",
+        "verb": "add"
+    });
+    let reply = comment("1001_3001", "1001_1001", ("999", "Dee"), "blue");
+    let body = feed(&[question, reply]);
+    let out = Facebook.handle_webhook(signed_post(&body)).unwrap();
+    let msgs = messages(&out.events);
+    assert_eq!(
+        msgs[0].metadata,
+        vec![("post_type".to_string(), "question".to_string())]
+    );
+    assert!(msgs[1].metadata.is_empty());
+}

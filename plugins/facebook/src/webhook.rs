@@ -156,9 +156,10 @@ enum Item {
 
 /// The event one `feed` change describes, if it is one we report.
 fn feed_event(settings: &Settings, value: FeedValue, entry_time: Option<i64>) -> Option<Event> {
+    let raw_item = value.item.clone().unwrap_or_default();
     let item = match value.item.as_deref() {
         Some("comment") => Item::Comment,
-        Some("post" | "status" | "photo" | "video" | "share") => Item::Post,
+        Some("post" | "status" | "photo" | "video" | "share" | "question") => Item::Post,
         _ => return None, // reactions, likes, events, ...
     };
     let Some(post_id) = model::id(value.post_id) else {
@@ -207,6 +208,11 @@ fn feed_event(settings: &Settings, value: FeedValue, entry_time: Option<i64>) ->
                 created_at: created.or(entry_time).unwrap_or_else(clock::now_millis),
                 language: None,
                 from_business,
+                // Workflows filter on the kind of post (Facebook BP drops questions).
+                metadata: match item {
+                    Item::Post => vec![("post_type".into(), raw_item)],
+                    Item::Comment => Vec::new(),
+                },
             }))
         }
         Some("edited" | "edit") => Some(Event::Edited(Edited {

@@ -77,6 +77,7 @@ impl Connector for Faulty {
             created_at: clock::now_millis(),
             language: None,
             from_business: false,
+            metadata: Vec::new(),
         });
         Ok(WebhookOutcome::new(
             HttpResponse::text(200, "ok"),
