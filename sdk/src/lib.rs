@@ -74,8 +74,8 @@ pub mod testing;
 
 pub use __private::bindings::switchboard::connector::types::{
     Attachment, Author, Capability, ConfigKey, ConnectorError, Deleted, DeliveryState,
-    DeliveryStatus, Description, Edited, Event, HttpRequest, HttpResponse, Message, Outbound,
-    PollResult, Sent, Visibility, WebhookOutcome,
+    DeliveryStatus, Description, Edited, Event, HttpRequest, HttpResponse, ListItem, Message,
+    Outbound, PollResult, ReplyWindow, Sent, Template, Visibility, WebhookOutcome,
 };
 pub use log::Level;
 
@@ -118,6 +118,18 @@ pub trait Connector: 'static {
         Err(ConnectorError::Unsupported(
             "this connector does not send messages".into(),
         ))
+    }
+
+    /// What may be sent now in a conversation whose customer last wrote at
+    /// `last_customer_at` (unix ms). The default: anything, at any time.
+    fn reply_window(
+        &mut self,
+        visibility: Visibility,
+        last_customer_at: Option<i64>,
+        now: i64,
+    ) -> ReplyWindow {
+        let _ = (visibility, last_customer_at, now);
+        ReplyWindow::open()
     }
 
     /// Deletes a message on the platform.
@@ -185,8 +197,8 @@ pub mod __private {
     use std::marker::PhantomData;
 
     use crate::{
-        Connector, ConnectorError, Description, HttpRequest, Outbound, PollResult, Sent,
-        WebhookOutcome,
+        Connector, ConnectorError, Description, HttpRequest, Outbound, PollResult, ReplyWindow,
+        Sent, Visibility, WebhookOutcome,
     };
 
     #[allow(missing_docs, clippy::all)]
@@ -236,6 +248,14 @@ pub mod __private {
 
         fn send(message: Outbound, idempotency_key: String) -> Result<Sent, ConnectorError> {
             with_connector::<T, _>(|c| c.send(message, idempotency_key))
+        }
+
+        fn reply_window(
+            visibility: Visibility,
+            last_customer_at: Option<i64>,
+            now: i64,
+        ) -> ReplyWindow {
+            with_connector::<T, _>(|c| c.reply_window(visibility, last_customer_at, now))
         }
 
         fn delete(platform_message_id: String) -> Result<(), ConnectorError> {
@@ -452,13 +472,12 @@ mod tests {
             c.handle_webhook(HttpRequest::new("GET", "/")),
             Err(ConnectorError::Unsupported(_))
         ));
-        let out = Outbound {
-            thread_id: "t".into(),
-            reply_to: None,
-            recipient_id: None,
-            visibility: Visibility::Public,
-            text: "hi".into(),
-        };
+        let out = Outbound::text("t", Visibility::Public, "hi");
+        assert_eq!(
+            c.reply_window(Visibility::Private, Some(0), 1),
+            ReplyWindow::open(),
+            "by default anything may be sent at any time"
+        );
         assert!(matches!(
             c.send(out, "k".into()),
             Err(ConnectorError::Unsupported(_))

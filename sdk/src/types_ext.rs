@@ -1,7 +1,8 @@
 //! Convenience methods on the generated WIT types.
 
 use crate::{
-    Author, ConnectorError, Event, HttpRequest, HttpResponse, PollResult, WebhookOutcome, webhook,
+    Author, ConnectorError, Event, HttpRequest, HttpResponse, Outbound, PollResult, ReplyWindow,
+    Visibility, WebhookOutcome, webhook,
 };
 
 fn find_header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
@@ -138,6 +139,57 @@ impl PollResult {
         PollResult {
             events,
             next_cursor,
+        }
+    }
+}
+
+impl ReplyWindow {
+    /// Anything may be sent, with no time limit.
+    pub fn open() -> Self {
+        ReplyWindow {
+            free_form: true,
+            templates: false,
+            until: None,
+            note: None,
+        }
+    }
+
+    /// Free text may be sent until `until` (unix ms).
+    pub fn open_until(until: i64) -> Self {
+        ReplyWindow {
+            until: Some(until),
+            ..ReplyWindow::open()
+        }
+    }
+
+    /// Nothing may be sent, for the reason given.
+    pub fn closed(note: impl Into<String>) -> Self {
+        ReplyWindow {
+            free_form: false,
+            templates: false,
+            until: None,
+            note: Some(note.into()),
+        }
+    }
+}
+
+impl Outbound {
+    /// A plain text reply in `thread_id` (no template, default sender, no list).
+    pub fn text(
+        thread_id: impl Into<String>,
+        visibility: Visibility,
+        text: impl Into<String>,
+    ) -> Self {
+        Outbound {
+            thread_id: thread_id.into(),
+            reply_to: None,
+            recipient_id: None,
+            visibility,
+            text: text.into(),
+            last_customer_at: None,
+            template: None,
+            from_handle: None,
+            list_items: Vec::new(),
         }
     }
 }

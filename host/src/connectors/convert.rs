@@ -76,3 +76,33 @@ pub fn error_text(e: &wit::ConnectorError) -> String {
         wit::ConnectorError::Unsupported(m) => format!("unsupported: {m}"),
     }
 }
+
+/// An outbox entry as the connector receives it.
+pub fn outbound(
+    reply: &crate::store::outbox::OutboundReply,
+    last_customer_at: Option<i64>,
+) -> wit::Outbound {
+    let extras = &reply.extras;
+    wit::Outbound {
+        thread_id: reply.thread_id.clone(),
+        reply_to: reply.reply_to.clone(),
+        recipient_id: reply.recipient_id.clone(),
+        visibility: wit_visibility(reply.visibility),
+        text: reply.text.clone(),
+        last_customer_at,
+        template: extras.template.as_ref().map(|t| wit::Template {
+            name: t.name.clone(),
+            language: t.language.clone(),
+            parameters: t.parameters.clone(),
+        }),
+        from_handle: extras.from_handle.clone(),
+        list_items: extras
+            .list_items
+            .iter()
+            .map(|i| wit::ListItem {
+                id: i.id.clone(),
+                title: i.title.clone(),
+            })
+            .collect(),
+    }
+}

@@ -273,25 +273,37 @@ impl ChannelConnector {
         ))
     }
 
-    /// Sends a reply; returns the platform's id for it.
+    /// Sends a reply from the outbox; returns the platform's id for it.
+    /// `last_customer_at` lets the connector apply the platform's reply windows.
     pub fn send(
         &self,
-        thread_id: &str,
-        reply_to: Option<&str>,
-        recipient_id: Option<&str>,
-        visibility: Visibility,
-        text: &str,
-        idempotency_key: &str,
+        reply: &crate::store::outbox::OutboundReply,
+        last_customer_at: Option<i64>,
     ) -> Result<String, CallError> {
-        let message = wit::Outbound {
-            thread_id: thread_id.into(),
-            reply_to: reply_to.map(Into::into),
-            recipient_id: recipient_id.map(Into::into),
-            visibility: convert::wit_visibility(visibility),
-            text: text.into(),
-        };
-        let sent = self.call_checked("send", |b, s| b.call_send(s, &message, idempotency_key))?;
+        let message = convert::outbound(reply, last_customer_at);
+        let key = reply.idempotency_key.as_str();
+        let sent = self.call_checked("send", |b, s| b.call_send(s, &message, key))?;
         Ok(sent.platform_message_id)
+    }
+
+    /// What the platform lets the business send now in a conversation whose customer
+    /// last wrote at `last_customer_at`.
+    pub fn reply_window(
+        &self,
+        visibility: Visibility,
+        last_customer_at: Option<i64>,
+        now: i64,
+    ) -> Result<ReplyWindow, CallError> {
+        let v = convert::wit_visibility(visibility);
+        let w = self.call("reply-window", |b, s| {
+            b.call_reply_window(s, v, last_customer_at, now)
+        })?;
+        Ok(ReplyWindow {
+            free_form: w.free_form,
+            templates: w.templates,
+            until: w.until,
+            note: w.note,
+        })
     }
 
     /// Runs an export that returns `result<T, connector-error>`.
@@ -394,3 +406,16 @@ impl ChannelConnector {
 }
 
 pub use super::host_api::Grants as ChannelGrants;
+
+/// What the platform lets the business send now (see the WIT `reply-window`).
+#[derive(Clone, Debug, PartialEq, serde::Serialize, utoipa::ToSchema)]
+pub struct ReplyWindow {
+    /// Free text may be sent.
+    pub free_form: bool,
+    /// Templates may be sent.
+    pub templates: bool,
+    /// When this changes, unix ms.
+    pub until: Option<i64>,
+    /// For the agent, in plain words, when something is restricted.
+    pub note: Option<String>,
+}

@@ -11,4 +11,4 @@ mod convert;
 pub mod engine;
 mod host_api;
 
-pub use engine::{CallError, ChannelConnector, PluginEngine, WebhookReply};
+pub use engine::{CallError, ChannelConnector, PluginEngine, ReplyWindow, WebhookReply};

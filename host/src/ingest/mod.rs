@@ -93,7 +93,15 @@ impl Pipeline {
                     match event {
                         Event::Message(m) => {
                             use queries::Stored;
-                            match queries::ingest_message(conn, &channel_name, m, plan.as_ref(), decided.version, now, &mut outbox)? {
+                            match queries::ingest_message(
+                                conn,
+                                &channel_name,
+                                m,
+                                plan.as_ref(),
+                                decided.version,
+                                now,
+                                &mut outbox,
+                            )? {
                                 Stored::Duplicate => report.duplicates += 1,
                                 Stored::Kept => report.kept += 1,
                                 Stored::Buffered(_) => report.buffered += 1,
@@ -107,13 +115,24 @@ impl Pipeline {
                                 }
                             }
                         }
-                        Event::Edited { platform_message_id, text } => {
+                        Event::Edited {
+                            platform_message_id,
+                            text,
+                        } => {
                             report.updates += 1;
-                            touched.extend(queries::edit_message(conn, &channel_name, platform_message_id, text)?);
+                            touched.extend(queries::edit_message(
+                                conn,
+                                &channel_name,
+                                platform_message_id,
+                                text,
+                            )?);
                         }
-                        Event::Deleted { platform_message_id } => {
+                        Event::Deleted {
+                            platform_message_id,
+                        } => {
                             report.updates += 1;
-                            let ix = queries::erase_message(conn, &channel_name, platform_message_id)?;
+                            let ix =
+                                queries::erase_message(conn, &channel_name, platform_message_id)?;
                             if let Some(id) = ix {
                                 if queries::all_inbound_deleted(conn, id)? {
                                     emptied.push(id);
@@ -121,9 +140,21 @@ impl Pipeline {
                                 touched.push(id);
                             }
                         }
-                        Event::Delivery { platform_message_id, state, .. } => {
+                        Event::Delivery {
+                            platform_message_id,
+                            state,
+                            error,
+                        } => {
                             report.updates += 1;
-                            tracing::debug!(channel = %channel_name, %platform_message_id, %state, "delivery status");
+                            let ours = crate::store::outbox::record_delivery(
+                                conn,
+                                &channel_name,
+                                platform_message_id,
+                                state,
+                                error.as_deref(),
+                                now,
+                            )?;
+                            touched.extend(ours);
                         }
                     }
                 }

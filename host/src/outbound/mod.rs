@@ -160,19 +160,16 @@ async fn send_once(app: &Arc<App>, reply: &OutboundReply) -> Result<(), Option<D
         return Err(None);
     };
     let r = reply.clone();
+    let ix = reply.interaction_id;
+    let last_customer_at = app
+        .store
+        .read(move |c| queries::last_customer_at(c, ix))
+        .await
+        .unwrap_or(None);
     let pooled = channel.clone();
     let permit = pooled.connector.permit().await;
-    let outcome = tokio::task::spawn_blocking(move || {
-        channel.connector.send(
-            &r.thread_id,
-            r.reply_to.as_deref(),
-            r.recipient_id.as_deref(),
-            r.visibility,
-            &r.text,
-            &r.idempotency_key,
-        )
-    })
-    .await;
+    let outcome =
+        tokio::task::spawn_blocking(move || channel.connector.send(&r, last_customer_at)).await;
     drop(permit);
     let now = now_ms();
     match outcome {

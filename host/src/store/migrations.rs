@@ -161,6 +161,11 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE messages ADD COLUMN metadata TEXT NOT NULL DEFAULT '{}';
     ALTER TABLE outbound ADD COLUMN max_attempts INTEGER NOT NULL DEFAULT 6;
     ALTER TABLE outbound ADD COLUMN backoff_ms INTEGER NOT NULL DEFAULT 500;
+    -- Issue 5: templates, sender handles, list pickers; delivery statuses.
+    ALTER TABLE outbound ADD COLUMN extras TEXT NOT NULL DEFAULT '{}';
+    ALTER TABLE outbound ADD COLUMN delivery TEXT;
+    ALTER TABLE outbound ADD COLUMN delivery_error TEXT;
+    CREATE INDEX outbound_platform_id ON outbound(channel, platform_message_id);
     "#,
 ];
 

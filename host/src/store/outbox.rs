@@ -4,9 +4,44 @@
 
 use anyhow::Result;
 use rusqlite::{Connection, OptionalExtension, params};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::interactions::model::Visibility;
+
+/// A message template (WhatsApp), sent instead of free text.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Template {
+    /// The template's name, as approved on the platform.
+    pub name: String,
+    /// Its language code (`en_US`).
+    pub language: String,
+    /// Body parameters, in order.
+    #[serde(default)]
+    pub parameters: Vec<String>,
+}
+
+/// One choice of an interactive list (Apple list picker).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ListItem {
+    /// Returned when the customer picks it.
+    pub id: String,
+    /// What the customer sees.
+    pub title: String,
+}
+
+/// What an outbound message carries besides its text.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Extras {
+    /// Send this template instead of the text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template: Option<Template>,
+    /// Which of the channel's accounts sends it (an X handle).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_handle: Option<String>,
+    /// Choices of an interactive list.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub list_items: Vec<ListItem>,
+}
 
 /// One reply in the outbox.
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
@@ -44,6 +79,13 @@ pub struct OutboundReply {
     pub max_attempts: i64,
     /// Wait before the first retry, ms; doubled for each further one.
     pub backoff_ms: i64,
+    /// Template, sender handle, list choices.
+    #[serde(flatten)]
+    pub extras: Extras,
+    /// What the platform last said about delivery: `sent`, `delivered`, `read`, `failed`.
+    pub delivery: Option<String>,
+    /// The platform's error for a failed delivery (code and title).
+    pub delivery_error: Option<String>,
 }
 
 impl OutboundReply {
@@ -78,13 +120,16 @@ impl OutboundReply {
             author_user_id: None,
             max_attempts: send.retries + 1,
             backoff_ms: send.backoff_ms,
+            extras: Extras::default(),
+            delivery: None,
+            delivery_error: None,
         }
     }
 }
 
 const COLUMNS: &str = "id, idempotency_key, interaction_id, channel, thread_id, reply_to,
     recipient_id, visibility, text, state, attempts, platform_message_id, last_error, author_user_id,
-    max_attempts, backoff_ms";
+    max_attempts, backoff_ms, extras, delivery, delivery_error";
 
 fn from_row(r: &rusqlite::Row) -> rusqlite::Result<OutboundReply> {
     let visibility: String = r.get(7)?;
@@ -105,6 +150,9 @@ fn from_row(r: &rusqlite::Row) -> rusqlite::Result<OutboundReply> {
         author_user_id: r.get(13)?,
         max_attempts: r.get(14)?,
         backoff_ms: r.get(15)?,
+        extras: serde_json::from_str(&r.get::<_, String>(16)?).unwrap_or_default(),
+        delivery: r.get(17)?,
+        delivery_error: r.get(18)?,
     })
 }
 
@@ -113,8 +161,8 @@ pub fn enqueue(conn: &Connection, reply: &OutboundReply, now: i64) -> Result<i64
     conn.execute(
         "INSERT INTO outbound (idempotency_key, interaction_id, channel, thread_id, reply_to,
              recipient_id, visibility, text, author_user_id, state, created_at, updated_at,
-             max_attempts, backoff_ms)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'pending', ?10, ?10, ?11, ?12)",
+             max_attempts, backoff_ms, extras)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'pending', ?10, ?10, ?11, ?12, ?13)",
         params![
             reply.idempotency_key,
             reply.interaction_id,
@@ -127,7 +175,8 @@ pub fn enqueue(conn: &Connection, reply: &OutboundReply, now: i64) -> Result<i64
             reply.author_user_id,
             now,
             reply.max_attempts.max(1),
-            reply.backoff_ms.max(1)
+            reply.backoff_ms.max(1),
+            serde_json::to_string(&reply.extras)?
         ],
     )?;
     Ok(conn.last_insert_rowid())
@@ -204,4 +253,32 @@ pub fn mark_sent(
         ],
     )?;
     Ok(())
+}
+
+/// Records a delivery status the platform reported for one of our messages. A failure
+/// also marks the message failed, with the platform's error for the agent. Returns the
+/// interaction it belongs to, when the message is ours.
+pub fn record_delivery(
+    conn: &Connection,
+    channel: &str,
+    platform_message_id: &str,
+    state: &str,
+    error: Option<&str>,
+    now: i64,
+) -> Result<Option<i64>> {
+    let failed = state == "failed";
+    conn.execute(
+        "UPDATE outbound SET delivery = ?3, delivery_error = COALESCE(?4, delivery_error),
+             state = CASE WHEN ?5 THEN 'failed' ELSE state END,
+             last_error = CASE WHEN ?5 THEN ?4 ELSE last_error END, updated_at = ?6
+         WHERE channel = ?1 AND platform_message_id = ?2",
+        params![channel, platform_message_id, state, error, failed, now],
+    )?;
+    Ok(conn
+        .query_row(
+            "SELECT interaction_id FROM outbound WHERE channel = ?1 AND platform_message_id = ?2",
+            params![channel, platform_message_id],
+            |r| r.get(0),
+        )
+        .optional()?)
 }

@@ -626,6 +626,15 @@ pub fn last_customer_message(conn: &Connection, id: i64) -> Result<Option<(Strin
         .optional()?)
 }
 
+/// When the customer last wrote in an interaction's conversation (platform time, ms).
+pub fn last_customer_at(conn: &Connection, id: i64) -> Result<Option<i64>> {
+    Ok(conn.query_row(
+        "SELECT max(created_at) FROM messages WHERE interaction_id = ?1 AND direction = 'inbound'",
+        [id],
+        |r| r.get(0),
+    )?)
+}
+
 /// Whether a channel has stored a platform message (used by tests and tools).
 pub fn message_count(conn: &Connection, channel: &str, pmid: &str) -> Result<i64> {
     Ok(conn.query_row(

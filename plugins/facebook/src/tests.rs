@@ -743,11 +743,8 @@ fn graph_errors_are_mapped() {
 
 fn outbound(thread: &str, reply_to: Option<&str>, visibility: Visibility, text: &str) -> Outbound {
     Outbound {
-        thread_id: thread.into(),
         reply_to: reply_to.map(Into::into),
-        recipient_id: None,
-        visibility,
-        text: text.into(),
+        ..Outbound::text(thread, visibility, text)
     }
 }
 
