@@ -35,6 +35,8 @@ pub struct App {
     pub channels: HashMap<String, Arc<ChannelRuntime>>,
     /// Interactions in flight and routing.
     pub interactions: Arc<Interactions>,
+    /// Recent sends, so the same text does not reach a customer twice.
+    pub rpc_cache: crate::outbound::RpcCache,
     /// What workflow lookups (`find_active`, ...) consult.
     pub world: Arc<dyn crate::workflow::World>,
     /// Flips to `true` when the host stops.
@@ -290,6 +292,7 @@ pub async fn start(config: Config) -> Result<Running> {
         channels,
         interactions,
         world: Arc::new(crate::interactions::hooks::StoreWorld(store.clone())),
+        rpc_cache: Default::default(),
         shutdown,
     });
 

@@ -51,11 +51,23 @@ enum Command {
     },
     /// Benchmarks.
     Bench(switchboard::bench::BenchArgs),
+    /// Connector tools.
+    Plugin {
+        #[command(subcommand)]
+        command: PluginCommand,
+    },
     /// Routing workflows.
     Workflow {
         #[command(subcommand)]
         command: WorkflowCommand,
     },
+}
+
+#[derive(Subcommand)]
+enum PluginCommand {
+    /// Runs a connector's webhook parsing on a saved request body and prints the
+    /// normalized events as JSON lines.
+    Parse(switchboard::connectors::parse::ParseArgs),
 }
 
 #[derive(Subcommand)]
@@ -107,6 +119,9 @@ async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Bench(args) => switchboard::bench::run(args).await,
+        Command::Plugin {
+            command: PluginCommand::Parse(args),
+        } => switchboard::connectors::parse::run(args).await,
         Command::Workflow {
             command: WorkflowCommand::Test { dir },
         } => {

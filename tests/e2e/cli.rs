@@ -178,3 +178,69 @@ fn workflow_test_passes_good_fixtures_and_diffs_bad_ones() {
     );
     assert!(text.contains("1 passed, 1 failed"), "{text}");
 }
+
+/// A feed webhook body as Meta sends it: non-ASCII escaped, one comment.
+const FEED: &str = r#"{"object":"page","entry":[{"id":"1001","time":1742667607,"changes":[{"field":"feed","value":{"from":{"id":"1234","name":"Ann"},"message":"my order is late \ud83d\ude21","post_id":"1001_77","comment_id":"77_88","parent_id":"1001_77","created_time":1742667604,"item":"comment","verb":"add"}}]}]}"#;
+
+fn parse(args: &[&str], body: &str) -> (bool, String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("body.json");
+    std::fs::write(&file, body).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .args(["plugin", "parse", "--plugin", "facebook", "--plugins-dir"])
+        .arg(plugins_dir())
+        .args(["--setting", "page_id=1001"])
+        .args(args)
+        .arg(&file)
+        .env("RUST_LOG", "off")
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn plugin_parse_prints_the_normalized_events_of_a_saved_webhook() {
+    let (ok, stdout, stderr) = parse(&["--no-verify"], FEED);
+    assert!(ok, "{stderr}");
+    let lines: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 1, "{stdout}");
+    let m = &lines[0]["message"];
+    assert_eq!(m["platform_message_id"], "77_88");
+    assert_eq!(m["thread_id"], "1001_77");
+    assert_eq!(m["text"], "my order is late 😡", "escapes decoded exactly");
+    assert_eq!(m["author_name"], "Ann");
+
+    // With the platform's real secret the connector checks the signature as in production.
+    let signature = {
+        use hmac::{KeyInit, Mac};
+        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(b"the-app-secret").unwrap();
+        mac.update(FEED.as_bytes());
+        let hex: String = mac
+            .finalize()
+            .into_bytes()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        format!("X-Hub-Signature-256: sha256={hex}")
+    };
+    let (ok, stdout, _) = parse(
+        &["--secret", "the-app-secret", "--header", &signature],
+        FEED,
+    );
+    assert!(ok);
+    assert_eq!(stdout.lines().count(), 1);
+    let (ok, stdout, stderr) = parse(
+        &["--secret", "another-secret", "--header", &signature],
+        FEED,
+    );
+    assert!(!ok, "a wrong secret is refused");
+    assert!(stdout.is_empty());
+    assert!(stderr.contains("401"), "{stderr}");
+}

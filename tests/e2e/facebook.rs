@@ -371,3 +371,32 @@ async fn edits_update_and_removals_erase_the_stored_comment() {
     .await;
     assert_eq!(world.count("SELECT count(*) FROM messages WHERE text LIKE '%555-0100%' OR text LIKE '%found it%'").await, 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_channel_that_stores_no_personal_data_keeps_only_the_platform_id() {
+    let world = World::start(|config| config.channels[0].do_not_store_personal_data = true).await;
+    let (_, comment) = world
+        .post_and_comment("Ann Lee", "where is my parcel?")
+        .await;
+    world
+        .wait_count(
+            "SELECT count(*) FROM interactions WHERE state = 'queued'",
+            1,
+        )
+        .await;
+    let store = world.host.as_ref().unwrap().app.store.clone();
+    let (name, customer, text): (String, String, String) = store
+        .read(move |c| {
+            Ok(c.query_row(
+                "SELECT m.author_name, i.customer_name, m.text FROM messages m
+                 JOIN interactions i ON i.id = m.interaction_id WHERE m.platform_message_id = ?1",
+                [comment],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )?)
+        })
+        .await
+        .unwrap();
+    assert_eq!(name, "(not stored)");
+    assert_eq!(customer, "(not stored)");
+    assert_eq!(text, "where is my parcel?", "the work itself is kept");
+}

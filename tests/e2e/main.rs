@@ -2,9 +2,14 @@
 //! the platform emulator, driven over HTTP as a user would.
 
 mod admin;
+mod apple;
 mod cli;
 mod facebook;
 mod harness;
+mod messenger;
+mod outbound;
 mod resilience;
 mod routing;
+mod whatsapp;
 mod workflows;
+mod x;

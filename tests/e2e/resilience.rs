@@ -127,6 +127,44 @@ async fn a_plugin_that_traps_loops_or_hogs_memory_is_replaced_and_the_next_event
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plugin_calling_a_host_it_was_not_granted_is_refused() {
+    // The demo channel may call the emulator; the faulty channel may call nothing.
+    let world = World::start(faulty_channel).await;
+    let allowed_elsewhere = format!("http://{}/_emulator/outbound", world.emulator_addr);
+    for (id, url) in [
+        ("x1", allowed_elsewhere.as_str()),
+        ("x2", "http://203.0.113.7/steal"),
+    ] {
+        let res = world
+            .http
+            .post(format!("{}/webhooks/faulty", world.base))
+            .body(json!({ "id": id, "text": format!("exfiltrate {url}") }).to_string())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+    }
+    let store = world.host.as_ref().unwrap().app.store.clone();
+    let texts: Vec<String> = store
+        .read(|c| {
+            let mut stmt =
+                c.prepare("SELECT text FROM messages WHERE channel = 'faulty' ORDER BY id")?;
+            let rows = stmt.query_map([], |r| r.get(0))?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+        .await
+        .unwrap();
+    assert_eq!(texts.len(), 2);
+    for text in &texts {
+        assert!(text.starts_with("refused: "), "{text}");
+        assert!(
+            text.contains("allowed_hosts"),
+            "the refusal says why: {text}"
+        );
+    }
+}
+
 /// Runs the `switchboard` binary as its own process, so the test can kill it for real.
 struct HostProcess {
     child: Child,
@@ -416,6 +454,8 @@ async fn a_plugin_reloads_when_its_file_changes() {
     let dir = plugins.path().to_owned();
     let world = World::start(move |config| {
         config.server.plugins_dir = dir;
+        // Only the swapped channel: the demo's other plugins are not in this folder.
+        config.channels.truncate(1);
         let ch = &mut config.channels[0];
         ch.name = "swap".into();
         ch.plugin = "swap".into();

@@ -128,6 +128,8 @@ pub async fn detail(
     if !caller.sees_all() && detail.interaction.assigned_user_id != Some(caller.0.id) {
         return Err(not_found());
     }
+    let mut detail = detail;
+    detail.reply_window = crate::outbound::window(&app, &detail.interaction).await;
     Ok(Json(detail))
 }
 
@@ -165,6 +167,9 @@ pub struct ReplyRequest {
     /// `public` (a comment) or `private`; default public.
     #[serde(default = "public")]
     pub visibility: Visibility,
+    /// Template, sender handle and list choices, where the platform has them.
+    #[serde(flatten)]
+    pub extras: crate::store::outbox::Extras,
 }
 
 fn public() -> Visibility {
@@ -182,7 +187,7 @@ pub async fn reply(
     Json(req): Json<ReplyRequest>,
 ) -> Result<Json<OutboundReply>, ApiError> {
     Ok(Json(
-        crate::outbound::reply(&app, &user, id, req.text, req.visibility).await?,
+        crate::outbound::reply(&app, &user, id, req.text, req.visibility, req.extras).await?,
     ))
 }
 

@@ -37,6 +37,8 @@ use super::{admin, events, interactions, supervisor, workflows};
         admin::update_workgroup,
         admin::delete_workgroup,
         admin::list_stations,
+        admin::list_suspensions,
+        admin::lift_suspension,
         admin::create_station,
         admin::get_station,
         admin::update_station,

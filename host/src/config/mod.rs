@@ -126,6 +126,18 @@ pub struct Channel {
     /// Most items fetched per poll (default 100).
     #[serde(default = "default_post_limit")]
     pub post_limit: u32,
+    /// A production channel (default) or a lab/test one; shown to administrators and in
+    /// reports, it changes nothing else.
+    #[serde(default = "default_true")]
+    pub production: bool,
+    /// Keep no personal data of authors beyond their platform id (which replies need):
+    /// names, handles, follower counts and platform metadata are not stored.
+    #[serde(default)]
+    pub do_not_store_personal_data: bool,
+    /// The same text to the same customer is sent once within this many seconds
+    /// (0-3600, default 90; 0 turns the RPC cache off).
+    #[serde(default = "default_rpc_cache")]
+    pub rpc_cache_timeout_s: u32,
     /// How long `group` collects a sender's messages by default, 10-3600 s (default 60).
     #[serde(default = "default_grouping_timeout")]
     pub grouping_timeout_s: u32,
@@ -213,6 +225,14 @@ fn default_memory_mib() -> u64 {
 fn default_call_timeout_ms() -> u64 {
     10_000
 }
+fn default_true() -> bool {
+    true
+}
+
+fn default_rpc_cache() -> u32 {
+    90
+}
+
 fn default_grouping_timeout() -> u32 {
     60
 }
@@ -310,6 +330,12 @@ impl Config {
             }
             if !(1..=1000).contains(&ch.post_limit) {
                 bail!("channel `{}`: post_limit must be within 1-1000", ch.name);
+            }
+            if ch.rpc_cache_timeout_s > 3600 {
+                bail!(
+                    "channel `{}`: rpc_cache_timeout_s must be within 0-3600",
+                    ch.name
+                );
             }
             if !(10..=3600).contains(&ch.grouping_timeout_s) {
                 bail!(

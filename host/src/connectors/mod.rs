@@ -10,5 +10,6 @@ mod bindings;
 mod convert;
 pub mod engine;
 mod host_api;
+pub mod parse;
 
 pub use engine::{CallError, ChannelConnector, PluginEngine, ReplyWindow, WebhookReply};

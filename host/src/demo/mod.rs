@@ -8,7 +8,9 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 
 use crate::config::Config;
-use crate::emulator::{Emulator, EmulatorConfig, FacebookPage};
+use crate::emulator::{
+    AppleBusiness, Emulator, EmulatorConfig, FacebookPage, WhatsAppNumber, XAccount, XConfig,
+};
 
 /// The embedded demo configuration.
 pub const DEMO_CONFIG: &str = include_str!("demo.toml");
@@ -20,6 +22,25 @@ pub const APP_SECRET: &str = "demo-app-secret";
 pub const VERIFY_TOKEN: &str = "demo-verify";
 /// Its page access token.
 pub const ACCESS_TOKEN: &str = "demo-page-token";
+/// The demo WhatsApp business number id (channel `whatsapp`).
+pub const WHATSAPP_PHONE_NUMBER_ID: &str = "2002";
+/// Its display number.
+pub const WHATSAPP_DISPLAY_NUMBER: &str = "15550002002";
+/// Its Cloud API access token.
+pub const WHATSAPP_ACCESS_TOKEN: &str = "demo-whatsapp-token";
+/// The demo Apple Messages for Business id (channel `apple`).
+pub const APPLE_BUSINESS_ID: &str = "acme-biz";
+/// Our messaging service provider id.
+pub const APPLE_PROVIDER_ID: &str = "demo-provider";
+/// The shared secret, base64 of `demo-apple-secret` as Apple delivers it.
+pub const APPLE_SECRET: &str = "ZGVtby1hcHBsZS1zZWNyZXQ=";
+/// The demo X app's consumer secret (channel `x`, Account Activity webhooks).
+pub const X_CONSUMER_SECRET: &str = "demo-consumer-secret";
+/// The demo X accounts: handle, user id, user access token (`acme` is the channel's).
+pub const X_ACCOUNTS: &[(&str, &str, &str)] = &[
+    ("acme", "1111", "demo-x-token-acme"),
+    ("acmehelp", "1112", "demo-x-token-acmehelp"),
+];
 
 /// Flags of `switchboard demo`.
 #[derive(clap::Args, Debug, Clone)]
@@ -41,12 +62,35 @@ pub struct DemoArgs {
 /// The emulator's demo page.
 pub fn emulator_config() -> EmulatorConfig {
     EmulatorConfig {
+        apple_businesses: vec![AppleBusiness {
+            business_id: APPLE_BUSINESS_ID.into(),
+            provider_id: APPLE_PROVIDER_ID.into(),
+            secret: APPLE_SECRET.into(),
+        }],
         facebook_pages: vec![FacebookPage {
             page_id: PAGE_ID.into(),
             name: "Acme Outfitters".into(),
             app_secret: APP_SECRET.into(),
             access_token: Some(ACCESS_TOKEN.into()),
         }],
+        whatsapp_numbers: vec![WhatsAppNumber {
+            phone_number_id: WHATSAPP_PHONE_NUMBER_ID.into(),
+            display_phone_number: WHATSAPP_DISPLAY_NUMBER.into(),
+            app_secret: APP_SECRET.into(),
+            access_token: Some(WHATSAPP_ACCESS_TOKEN.into()),
+        }],
+        x: XConfig {
+            accounts: X_ACCOUNTS
+                .iter()
+                .map(|(handle, user_id, token)| XAccount {
+                    handle: (*handle).into(),
+                    user_id: (*user_id).into(),
+                    token: (*token).into(),
+                })
+                .collect(),
+            consumer_secret: X_CONSUMER_SECRET.into(),
+            bearer_token: None,
+        },
     }
 }
 
@@ -58,6 +102,10 @@ pub fn config(listen: SocketAddr, emulator: SocketAddr, data_dir: PathBuf) -> Re
     for ch in &mut config.channels {
         ch.settings
             .insert("graph_base_url".into(), format!("http://{emulator}/v19.0"));
+        ch.settings
+            .insert("apple_base_url".into(), format!("http://{emulator}"));
+        ch.settings
+            .insert("api_base_url".into(), format!("http://{emulator}"));
         ch.allowed_hosts = vec![format!("http://{emulator}")];
     }
     Ok(config)
@@ -83,6 +131,21 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         )
         .await
         .context("subscribing the demo page's webhook")?;
+    emulator
+        .subscribe_whatsapp(
+            WHATSAPP_PHONE_NUMBER_ID,
+            &format!("http://{host}/webhooks/whatsapp"),
+            VERIFY_TOKEN,
+        )
+        .await
+        .context("subscribing the demo WhatsApp number's webhook")?;
+    emulator
+        .subscribe_apple(APPLE_BUSINESS_ID, &format!("http://{host}/webhooks/apple"))
+        .context("subscribing the demo Apple business's webhook")?;
+    emulator
+        .subscribe_x(&format!("http://{host}/webhooks/x"))
+        .await
+        .context("subscribing the demo X Account Activity webhook")?;
 
     println!();
     println!("  Switchboard demo is running.");
@@ -100,6 +163,8 @@ pub async fn run(args: DemoArgs) -> Result<()> {
 
     if !args.no_traffic {
         tokio::spawn(traffic(em_addr));
+        tokio::spawn(apple_traffic(em_addr));
+        tokio::spawn(messenger_traffic(em_addr));
     }
     tokio::signal::ctrl_c().await?;
     running.shutdown().await;
@@ -145,5 +210,51 @@ async fn traffic(emulator: SocketAddr) {
             .json(&serde_json::json!({ "page_id": PAGE_ID, "post_id": post_id, "parent_id": post_id, "author_name": name, "text": text }))
             .send()
             .await;
+    }
+}
+
+/// Synthetic Messenger customers: now and then one writes to the demo page, one of them
+/// coming from an ad (its referral becomes metadata of the message).
+async fn messenger_traffic(emulator: SocketAddr) {
+    const CUSTOMERS: &[(&str, &str)] = &[
+        (
+            "Farah Haddad",
+            "Hi, can I still return the boots I bought last week?",
+        ),
+        ("Gus Olsen", "Saw your ad: is the parka waterproof? 🧥"),
+        ("Hana Sato", "配送状況を教えてください 📦"),
+    ];
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("http client");
+    let url = format!("http://{emulator}/_emulator/messenger/messages");
+    for i in 0usize.. {
+        tokio::time::sleep(Duration::from_secs(35)).await;
+        let (name, text) = CUSTOMERS[i % CUSTOMERS.len()];
+        let mut body = serde_json::json!({ "page_id": PAGE_ID, "name": name, "text": text });
+        if i % CUSTOMERS.len() == 1 {
+            body["referral"] = serde_json::json!({ "ref": "parka-spring", "ad_id": "6045246247433", "source": "ADS", "type": "OPEN_THREAD" });
+        }
+        let _ = client.post(&url).json(&body).send().await;
+    }
+}
+
+/// Synthetic Apple Messages customers: now and then one writes to the demo business.
+async fn apple_traffic(emulator: SocketAddr) {
+    const TEXTS: &[&str] = &[
+        "Hi! Can I change the size of my order #2210?",
+        "Do you have the rain jacket in green? 🌧️",
+        "Mon colis est arrivé abîmé 📦",
+    ];
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("http client");
+    let url = format!("http://{emulator}/_emulator/apple/messages");
+    for i in 0usize.. {
+        tokio::time::sleep(Duration::from_secs(45)).await;
+        let body = serde_json::json!({ "business_id": APPLE_BUSINESS_ID, "source_id": format!("urn:mbid:demo-customer-{}", i % 3), "type": "text", "body": TEXTS[i % TEXTS.len()] });
+        let _ = client.post(&url).json(&body).send().await;
     }
 }

@@ -1,8 +1,9 @@
 //! Facebook pages: the Graph API a page connector uses (feed, comments, hide, delete,
 //! subscribed_apps) and the `feed` webhooks Meta sends. The control endpoints that play the
-//! customers' side are in [`control`].
+//! customers' side are in [`control`]; Messenger on the same pages is in [`messenger`].
 
 mod control;
+mod messenger;
 #[cfg(test)]
 mod tests;
 
@@ -37,6 +38,8 @@ pub(super) struct FacebookState {
     pages: BTreeMap<String, Page>,
     /// Post or comment id -> where it lives, so `/{object-id}` calls find their object.
     index: HashMap<String, ObjectRef>,
+    /// Messenger conversations and private replies.
+    messenger: messenger::MessengerState,
 }
 
 struct Page {
@@ -348,6 +351,9 @@ pub(super) fn graph(em: &Emulator, req: &GraphRequest) -> Option<Response> {
     let segments: Vec<&str> = req.segments.iter().map(String::as_str).collect();
     let mut state = em.state();
     let fb = &mut state.facebook;
+    if let Some(response) = messenger::graph(em, fb, req, &segments) {
+        return Some(response);
+    }
     let (object_id, edge) = match segments.as_slice() {
         [id] => (*id, None),
         [id, edge] => (*id, Some(*edge)),

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::{Emulator, facebook};
+use super::{Emulator, facebook, whatsapp};
 
 /// A pending injected failure (`POST /_emulator/facebook/failures`).
 #[derive(Clone, Debug, Deserialize)]
@@ -257,6 +257,9 @@ pub(super) async fn graph_fallback(AxState(em): AxState<Emulator>, request: Requ
             failure.code,
             failure.error_subcode,
         );
+    }
+    if let Some(response) = whatsapp::graph(&em, &request) {
+        return response;
     }
     if let Some(response) = facebook::graph(&em, &request) {
         return response;

@@ -11,8 +11,11 @@
 //! Meta Graph API plumbing (request parsing, error shape, failure injection); each platform
 //! lives in its own submodule (`facebook`, with its control endpoints in `facebook/control.rs`).
 
+mod apple;
 mod facebook;
 mod graph;
+mod whatsapp;
+mod x;
 
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -30,13 +33,22 @@ use tokio::sync::mpsc;
 
 use graph::InjectedFailure;
 
+pub use apple::AppleBusiness;
 pub use facebook::FacebookPage;
+pub use whatsapp::WhatsAppNumber;
+pub use x::{XAccount, XConfig, XEndpoint, XRequestLog, x_signature};
 
 /// What the emulator starts with: the accounts that exist on each platform.
 #[derive(Clone, Debug, Default)]
 pub struct EmulatorConfig {
     /// Facebook pages that exist on the emulated Graph API.
     pub facebook_pages: Vec<FacebookPage>,
+    /// Apple Messages for Business accounts on the emulated MSP gateway.
+    pub apple_businesses: Vec<AppleBusiness>,
+    /// WhatsApp business phone numbers on the emulated Cloud API.
+    pub whatsapp_numbers: Vec<WhatsAppNumber>,
+    /// The X app (consumer secret, bearer token) and the business's X accounts.
+    pub x: XConfig,
 }
 
 /// One call the business made that changed the platform (a reply, a hide, a delete, ...),
@@ -75,6 +87,9 @@ struct Inner {
 #[derive(Default)]
 struct State {
     facebook: facebook::FacebookState,
+    apple: apple::AppleState,
+    whatsapp: whatsapp::WhatsAppState,
+    x: x::XState,
 }
 
 impl Emulator {
@@ -91,9 +106,16 @@ impl Emulator {
             .build()
             .expect("building the emulator's HTTP client");
         let mut state = State::default();
+        for business in config.apple_businesses {
+            state.apple.add_business(business);
+        }
         for page in config.facebook_pages {
             state.facebook.add_page(page);
         }
+        for number in config.whatsapp_numbers {
+            state.whatsapp.add_number(number);
+        }
+        state.x.configure(config.x);
         Emulator {
             inner: Arc::new(Inner {
                 state: Mutex::new(state),
@@ -112,7 +134,12 @@ impl Emulator {
                 "/_emulator/outbound",
                 get(outbound_list).delete(outbound_clear),
             )
+            // Apple's `/v1/message` and `/_emulator/apple/...` (matched before the Graph fallback).
+            .merge(apple::routes())
             .merge(facebook::control_routes())
+            .merge(whatsapp::control_routes())
+            // X API v2 (`/2/...`) and `/_emulator/x/...`, before the Graph fallback.
+            .merge(x::routes())
             // Graph paths are free-form (`/{id}`, `/{id}/comments`, optional `/v19.0` prefix,
             // later `/{phone-id}/messages`), so one fallback parses them and asks each platform.
             .fallback(graph::graph_fallback)

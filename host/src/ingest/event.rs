@@ -18,7 +18,7 @@ pub struct Attachment {
 }
 
 /// A new message from the platform.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct InboundMessage {
     /// The platform's unique id; stored once per channel.
     pub platform_message_id: String,
@@ -50,8 +50,9 @@ pub struct InboundMessage {
     pub metadata: std::collections::BTreeMap<String, String>,
 }
 
-/// Everything a connector reports.
-#[derive(Clone, Debug, PartialEq)]
+/// Everything a connector reports (as `plugin parse` prints it: `{"message": {..}}`).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Event {
     /// A new message.
     Message(InboundMessage),

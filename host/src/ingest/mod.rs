@@ -31,6 +31,21 @@ pub struct Decided {
     version: i64,
 }
 
+impl Decided {
+    /// Drops what identifies a person beyond the platform id replies need: the workflow
+    /// has decided; the store never sees names, handles, follower counts or metadata.
+    fn forget_personal_data(&mut self) {
+        for event in &mut self.events {
+            if let Event::Message(m) = event {
+                m.author_name = "(not stored)".into();
+                m.author_handle = None;
+                m.followers = None;
+                m.metadata.clear();
+            }
+        }
+    }
+}
+
 /// Counts of what one batch did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Report {
@@ -80,6 +95,14 @@ impl Pipeline {
         cursor: Option<String>,
     ) -> Result<Report> {
         let channel_name = channel.to_owned();
+        let mut decided = decided;
+        if app
+            .channels
+            .get(channel)
+            .is_some_and(|c| c.config.do_not_store_personal_data)
+        {
+            decided.forget_personal_data();
+        }
         let (report, created, touched, emptied, outbox) = app
             .store
             .write(move |conn| {

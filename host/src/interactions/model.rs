@@ -181,6 +181,10 @@ pub struct TranscriptMessage {
     pub visibility: Visibility,
     /// True when the platform reported it removed; its content is erased.
     pub deleted: bool,
+    /// For our own messages: what the platform said about delivery.
+    pub delivery: Option<String>,
+    /// For our own messages: the platform's delivery error.
+    pub delivery_error: Option<String>,
 }
 
 /// An interaction with its transcript, the detail view.
@@ -191,4 +195,17 @@ pub struct InteractionDetail {
     pub interaction: Interaction,
     /// Its messages, oldest first.
     pub messages: Vec<TranscriptMessage>,
+    /// What the business sent or tries to send, with delivery and errors.
+    pub outbound: Vec<crate::store::outbox::OutboundReply>,
+    /// What the platform allows to send now, for public and for private replies.
+    pub reply_window: Option<ReplyWindows>,
+}
+
+/// What may be sent now, per visibility.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct ReplyWindows {
+    /// For a public reply (a comment, a tweet).
+    pub public: crate::connectors::ReplyWindow,
+    /// For a private reply (a direct message, a private reply to a comment).
+    pub private: crate::connectors::ReplyWindow,
 }

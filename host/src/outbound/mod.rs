@@ -9,12 +9,18 @@ use std::time::Duration;
 
 use anyhow::Result;
 
+mod rpc_cache;
+mod window;
+
+pub use rpc_cache::RpcCache;
+pub use window::window;
+
 use crate::app::App;
 use crate::ingest::plan::Send;
 use crate::interactions::ActionError;
 use crate::interactions::hooks;
 use crate::interactions::model::{State, Visibility};
-use crate::store::outbox::{self, OutboundReply};
+use crate::store::outbox::{self, Extras, OutboundReply};
 use crate::store::{directory, now_ms, queries};
 
 /// Longest reply text accepted.
@@ -33,10 +39,14 @@ pub async fn reply(
     id: i64,
     text: String,
     visibility: Visibility,
+    extras: Extras,
 ) -> Result<OutboundReply, ActionError> {
-    if text.trim().is_empty() {
-        return Err(ActionError::Invalid("reply text is empty".into()));
-    }
+    // A template carries its own body; the text is then only what the transcript shows.
+    let text = match (&extras.template, text.trim().is_empty()) {
+        (Some(t), true) => format!("[template {}]", t.name),
+        (None, true) => return Err(ActionError::Invalid("reply text is empty".into())),
+        _ => text,
+    };
     if text.chars().count() > MAX_TEXT {
         return Err(ActionError::Invalid(format!(
             "reply text is over {MAX_TEXT} characters"
@@ -44,6 +54,14 @@ pub async fn reply(
     }
     if !app.interactions.holds(user.id, id) {
         return Err(ActionError::NotFound(id));
+    }
+    let ix = app
+        .store
+        .read(move |c| queries::interaction(c, id))
+        .await?
+        .ok_or(ActionError::NotFound(id))?;
+    if let Some(windows) = window::window(app, &ix).await {
+        window::check(&windows, visibility, &extras)?;
     }
     let decision = hooks::on_agent_reply(app, id, &text, visibility).await?;
     let mut sends = decision.sends;
@@ -81,6 +99,7 @@ pub async fn reply(
                     send,
                 );
                 reply.author_user_id = Some(user_id);
+                reply.extras = extras.clone();
                 reply.id = outbox::enqueue(c, &reply, now)?;
                 replies.push(reply);
             }
@@ -159,6 +178,32 @@ async fn send_once(app: &Arc<App>, reply: &OutboundReply) -> Result<(), Option<D
         tracing::error!(channel = %reply.channel, reply = reply.id, "reply for an unknown channel");
         return Err(None);
     };
+    let target = reply
+        .recipient_id
+        .as_deref()
+        .or(reply.reply_to.as_deref())
+        .unwrap_or(&reply.thread_id);
+    let window_ms = i64::from(channel.config.rpc_cache_timeout_s) * 1000;
+    if let Some(ago) = app.rpc_cache.repeat(
+        &reply.channel,
+        target,
+        &reply.text,
+        &reply.idempotency_key,
+        window_ms,
+        now_ms(),
+    ) {
+        let why = format!(
+            "not sent: the same text went to this customer {} s ago (RPC cache)",
+            ago / 1000
+        );
+        tracing::info!(channel = %reply.channel, reply = reply.id, "{why}");
+        let id = reply.id;
+        let _ = app
+            .store
+            .write(move |c| outbox::mark_suppressed(c, id, &why, now_ms()))
+            .await;
+        return Err(None);
+    }
     let r = reply.clone();
     let ix = reply.interaction_id;
     let last_customer_at = app

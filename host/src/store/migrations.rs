@@ -166,6 +166,15 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE outbound ADD COLUMN delivery TEXT;
     ALTER TABLE outbound ADD COLUMN delivery_error TEXT;
     CREATE INDEX outbound_platform_id ON outbound(channel, platform_message_id);
+    -- A status can arrive before the send that caused it is recorded as sent.
+    CREATE TABLE early_deliveries (
+        channel             TEXT NOT NULL,
+        platform_message_id TEXT NOT NULL,
+        state               TEXT NOT NULL,
+        error               TEXT,
+        at                  INTEGER NOT NULL
+    );
+    CREATE INDEX early_deliveries_id ON early_deliveries(channel, platform_message_id);
     "#,
 ];
 

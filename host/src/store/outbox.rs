@@ -233,6 +233,7 @@ pub fn mark_sent(
              last_error = NULL, updated_at = ?3 WHERE id = ?1",
         params![reply.id, platform_message_id, now],
     )?;
+    apply_early_deliveries(conn, &reply.channel, platform_message_id, now)?;
     conn.execute(
         "INSERT INTO messages (channel, platform_message_id, interaction_id, thread_id, parent_id,
              direction, visibility, author_id, author_name, text, from_business, created_at, stored_at)
@@ -267,13 +268,26 @@ pub fn record_delivery(
     now: i64,
 ) -> Result<Option<i64>> {
     let failed = state == "failed";
-    conn.execute(
+    let updated = conn.execute(
         "UPDATE outbound SET delivery = ?3, delivery_error = COALESCE(?4, delivery_error),
              state = CASE WHEN ?5 THEN 'failed' ELSE state END,
              last_error = CASE WHEN ?5 THEN ?4 ELSE last_error END, updated_at = ?6
          WHERE channel = ?1 AND platform_message_id = ?2",
         params![channel, platform_message_id, state, error, failed, now],
     )?;
+    if updated == 0 {
+        // Not ours, or ours but not recorded as sent yet: keep it for `mark_sent`.
+        conn.execute(
+            "INSERT INTO early_deliveries (channel, platform_message_id, state, error, at)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![channel, platform_message_id, state, error, now],
+        )?;
+        // Statuses of messages that are not ours would otherwise pile up.
+        conn.execute(
+            "DELETE FROM early_deliveries WHERE at < ?1",
+            params![now - 86_400_000],
+        )?;
+    }
     Ok(conn
         .query_row(
             "SELECT interaction_id FROM outbound WHERE channel = ?1 AND platform_message_id = ?2",
@@ -281,4 +295,46 @@ pub fn record_delivery(
             |r| r.get(0),
         )
         .optional()?)
+}
+
+/// Everything the business sent or tries to send in an interaction, oldest first.
+pub fn of_interaction(conn: &Connection, id: i64) -> Result<Vec<OutboundReply>> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {COLUMNS} FROM outbound WHERE interaction_id = ?1 ORDER BY id"
+    ))?;
+    let rows = stmt.query_map([id], from_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Marks a reply not sent because the same text just went to the same customer.
+pub fn mark_suppressed(conn: &Connection, id: i64, why: &str, now: i64) -> Result<()> {
+    conn.execute(
+        "UPDATE outbound SET state = 'suppressed', last_error = ?2, updated_at = ?3 WHERE id = ?1",
+        params![id, why, now],
+    )?;
+    Ok(())
+}
+
+/// Applies statuses that arrived before the send was recorded, in arrival order, then
+/// forgets them.
+fn apply_early_deliveries(conn: &Connection, channel: &str, pmid: &str, now: i64) -> Result<()> {
+    let early: Vec<(String, Option<String>)> = {
+        let mut stmt = conn.prepare_cached(
+            "SELECT state, error FROM early_deliveries
+             WHERE channel = ?1 AND platform_message_id = ?2 ORDER BY rowid",
+        )?;
+        let rows = stmt.query_map(params![channel, pmid], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        rows.collect::<rusqlite::Result<_>>()?
+    };
+    if early.is_empty() {
+        return Ok(());
+    }
+    conn.execute(
+        "DELETE FROM early_deliveries WHERE channel = ?1 AND platform_message_id = ?2",
+        params![channel, pmid],
+    )?;
+    for (state, error) in early {
+        record_delivery(conn, channel, pmid, &state, error.as_deref(), now)?;
+    }
+    Ok(())
 }

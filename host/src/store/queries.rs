@@ -588,9 +588,11 @@ pub fn interaction_detail(conn: &Connection, id: i64) -> Result<Option<Interacti
         return Ok(None);
     };
     let mut stmt = conn.prepare(
-        "SELECT direction, text, author_name, created_at, platform_message_id, parent_id,
-                visibility, deleted
-         FROM messages WHERE interaction_id = ?1 ORDER BY created_at, id",
+        "SELECT m.direction, m.text, m.author_name, m.created_at, m.platform_message_id,
+                m.parent_id, m.visibility, m.deleted, o.delivery, o.delivery_error
+         FROM messages m LEFT JOIN outbound o
+             ON o.channel = m.channel AND o.platform_message_id = m.platform_message_id
+         WHERE m.interaction_id = ?1 ORDER BY m.created_at, m.id",
     )?;
     let messages = stmt
         .query_map([id], |r| {
@@ -604,12 +606,16 @@ pub fn interaction_detail(conn: &Connection, id: i64) -> Result<Option<Interacti
                 parent_id: r.get(5)?,
                 visibility: Visibility::parse(&visibility),
                 deleted: r.get(7)?,
+                delivery: r.get(8)?,
+                delivery_error: r.get(9)?,
             })
         })?
         .collect::<rusqlite::Result<_>>()?;
     Ok(Some(InteractionDetail {
         interaction,
         messages,
+        outbound: crate::store::outbox::of_interaction(conn, id)?,
+        reply_window: None,
     }))
 }
 

@@ -1,5 +1,8 @@
-//! Switchboard connector for a Facebook page's feed: posts, comments and replies to
-//! comments, their edits and removals; public replies, hiding and deleting comments.
+//! Switchboard connector for a Facebook page: its feed (posts, comments and replies to
+//! comments, their edits and removals; public replies, hiding and deleting comments) and
+//! its Messenger conversations (messages, attachments, echoes, ad referrals; replies
+//! inside Meta's 24-hour / 7-day windows; private replies to comments). Messenger threads
+//! are `psid:<PSID>`; see [`messenger`] for the windows and the private-reply link.
 //!
 //! Settings (`[channels.settings]`): `page_id` (required), `graph_base_url`
 //! (default `https://graph.facebook.com/v19.0`), `post_limit` (default 100); secrets:
@@ -12,12 +15,13 @@
 #![warn(missing_docs)]
 
 mod graph;
+mod messenger;
 mod model;
 mod webhook;
 
 use switchboard_sdk::{
     Capability, ConfigKey, Connector, ConnectorError, Description, HttpRequest, Outbound,
-    PollResult, Sent, Visibility, WebhookOutcome, config, log,
+    PollResult, ReplyWindow, Sent, Visibility, WebhookOutcome, config, log,
 };
 
 /// Default Graph API base URL.
@@ -94,6 +98,7 @@ impl Connector for Facebook {
                 Capability::Webhook,
                 Capability::Poll,
                 Capability::ReplyPublic,
+                Capability::ReplyPrivate,
                 Capability::Delete,
                 Capability::Hide,
             ],
@@ -169,12 +174,27 @@ impl Connector for Facebook {
 
     fn send(&mut self, msg: Outbound, idempotency_key: String) -> Result<Sent, ConnectorError> {
         let settings = Settings::load()?;
-        match msg.visibility {
-            Visibility::Public => graph::reply_public(&settings, &msg, &idempotency_key),
-            Visibility::Private => Err(ConnectorError::Unsupported(
-                "private replies to Facebook comments are not supported yet".into(),
+        match (msg.visibility, messenger::psid_of(&msg.thread_id)) {
+            (Visibility::Private, Some(psid)) => {
+                messenger::send_message(&settings, psid, &msg, &idempotency_key)
+            }
+            (Visibility::Public, Some(_)) => Err(ConnectorError::Rejected(
+                "a Messenger conversation is private: reply with private visibility".into(),
             )),
+            (Visibility::Public, None) => graph::reply_public(&settings, &msg, &idempotency_key),
+            (Visibility::Private, None) => {
+                messenger::private_reply(&settings, &msg, &idempotency_key)
+            }
         }
+    }
+
+    fn reply_window(
+        &mut self,
+        visibility: Visibility,
+        last_customer_at: Option<i64>,
+        now: i64,
+    ) -> ReplyWindow {
+        messenger::reply_window(visibility, last_customer_at, now)
     }
 
     fn delete(&mut self, id: String) -> Result<(), ConnectorError> {

@@ -79,6 +79,7 @@ fn describe_lists_settings_and_capabilities() {
             Capability::Webhook,
             Capability::Poll,
             Capability::ReplyPublic,
+            Capability::ReplyPrivate,
             Capability::Delete,
             Capability::Hide
         ]
@@ -825,13 +826,15 @@ fn send_errors_and_private_replies() {
     // A failed send is not remembered as sent.
     assert!(host.kv_keys().is_empty());
 
+    // A private reply to a comment goes to the Send API; its errors are the platform's.
     let err = Facebook
         .send(
             outbound("t", Some("c"), Visibility::Private, "x"),
             "k2".into(),
         )
         .unwrap_err();
-    assert!(matches!(err, ConnectorError::Unsupported(_)));
+    assert!(matches!(err, ConnectorError::Rejected(m) if m.contains("Invalid parameter")));
+    assert!(host.kv_keys().is_empty());
 
     host.on_http(|_| Ok(HttpResponse::json(200, &json!({}))));
     let err = Facebook

@@ -1,4 +1,5 @@
-//! The page feed webhook: verification handshake, signature check, `feed` changes.
+//! The page webhook: verification handshake, signature check, `feed` changes and
+//! Messenger `messaging` events (see [`crate::messenger`]).
 
 use serde::Deserialize;
 use switchboard_sdk::{
@@ -63,6 +64,9 @@ struct Entry {
     time: Option<Timestamp>,
     #[serde(default)]
     changes: Vec<Change>,
+    /// Messenger events (`messages`, echoes, referrals, deliveries).
+    #[serde(default)]
+    messaging: Vec<serde_json::Value>,
 }
 
 #[derive(Deserialize)]
@@ -144,6 +148,9 @@ fn receive(settings: &Settings, req: &HttpRequest) -> WebhookOutcome {
                 Ok(value) => events.extend(feed_event(settings, value, entry_time)),
                 Err(e) => log::warn(format!("facebook: skipping unreadable feed change: {e}")),
             }
+        }
+        for raw in entry.messaging {
+            events.extend(crate::messenger::events(settings, raw, entry_time));
         }
     }
     WebhookOutcome::new(HttpResponse::text(200, ACCEPTED), events)

@@ -40,10 +40,12 @@ const USER_RIGHTS: &[&str] = &[
 const STATION_RIGHTS: &[&str] = &["acd_social_media", "acd_whatsapp"];
 use crate::routing::ALL_TYPES;
 
+mod channels;
 mod stations;
 mod users;
 mod workgroups;
 
+pub use channels::*;
 pub use stations::*;
 pub use users::*;
 pub use workgroups::*;
@@ -62,6 +64,11 @@ pub fn routes() -> Router<Arc<App>> {
             get(get_workgroup)
                 .put(update_workgroup)
                 .delete(delete_workgroup),
+        )
+        .route("/channels/{name}/suspensions", get(list_suspensions))
+        .route(
+            "/channels/{name}/suspensions/{keyword}",
+            axum::routing::delete(lift_suspension),
         )
         .route("/stations", get(list_stations).post(create_station))
         .route(

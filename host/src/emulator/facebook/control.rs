@@ -23,6 +23,7 @@ pub(in crate::emulator) fn control_routes() -> Router<Emulator> {
         .route("/_emulator/facebook/edit", post(control_edit))
         .route("/_emulator/facebook/remove", post(control_remove))
         .route("/_emulator/facebook/failures", post(control_failures))
+        .merge(super::messenger::control_routes())
 }
 
 #[derive(Deserialize)]

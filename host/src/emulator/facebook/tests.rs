@@ -26,6 +26,7 @@ fn page(access_token: Option<&str>) -> FacebookPage {
 async fn start(access_token: Option<&str>) -> (Emulator, String) {
     let emulator = Emulator::new(EmulatorConfig {
         facebook_pages: vec![page(access_token)],
+        ..Default::default()
     });
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());

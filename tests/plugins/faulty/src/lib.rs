@@ -5,7 +5,9 @@
 //! with a 200, except when `text` is:
 //! - `trap`: panics, so the instance traps;
 //! - `loop`: spins forever, so only the host's deadline stops it;
-//! - `hog`: allocates and touches 1 GiB, so the host's memory limit stops it.
+//! - `hog`: allocates and touches 1 GiB, so the host's memory limit stops it;
+//! - `exfiltrate <url>`: tries to fetch `<url>` (a host the channel does not allow) and
+//!   reports what happened as the message text.
 //!
 //! `poll` returns no events. Nothing is signed or checked.
 #![warn(missing_docs)]
@@ -66,6 +68,13 @@ impl Connector for Faulty {
             }
             _ => {}
         }
+        let text = match text.strip_prefix("exfiltrate ") {
+            Some(url) => match switchboard_sdk::http::get(url, &[]) {
+                Ok(res) => format!("fetched {url}: status {}", res.status),
+                Err(e) => format!("refused: {e}"),
+            },
+            None => text,
+        };
         let event = Event::Message(Message {
             platform_message_id: id.clone(),
             thread_id: id,

@@ -1,0 +1,423 @@
+//! Messenger on the emulated pages: the Send API (`POST /{page-id}/messages`, to a PSID or
+//! as a private reply to a comment), the User Profile API (`GET /{psid}`), `messaging`
+//! webhooks (customers' messages and echoes of the page's own sends), and the control
+//! endpoints `POST /_emulator/messenger/messages` and `GET /_emulator/messenger/sent`.
+//!
+//! Windows are enforced like Meta: a free reply within 24 h of the customer's last
+//! message; from 24 h to 7 days only with `messaging_type: MESSAGE_TAG` and
+//! `tag: HUMAN_AGENT`; after 7 days nothing (code 10, subcode 2018278). A private reply
+//! is allowed once per comment (code 10900 after) and within 7 days of the comment; it
+//! does not open the 24-hour window.
+
+use std::collections::HashMap;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State as AxState;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use super::{FacebookState, author_id_for};
+use crate::emulator::graph::{GraphRequest, graph_error};
+use crate::emulator::{Emulator, control_error, parse_control};
+
+/// 24 hours in milliseconds.
+const DAY_MS: i64 = 24 * 60 * 60 * 1000;
+/// 7 days in milliseconds.
+const WEEK_MS: i64 = 7 * DAY_MS;
+/// Longest text the Send API accepts.
+const MAX_TEXT: usize = 2000;
+/// The app id echoes carry (our app is the only one sending).
+const APP_ID: i64 = 1_517_776_481_860_111;
+
+/// Messenger conversations of every page.
+#[derive(Default)]
+pub(super) struct MessengerState {
+    /// (page id, PSID) -> conversation.
+    conversations: HashMap<(String, String), Conversation>,
+    /// Comment id -> PSID it was privately replied to.
+    private_replies: HashMap<String, String>,
+    /// Every accepted Send API call, in order (`GET /_emulator/messenger/sent`).
+    sent: Vec<Value>,
+}
+
+struct Conversation {
+    name: String,
+    /// When the customer last wrote, unix ms (none: only a private reply so far).
+    last_user_ms: Option<i64>,
+}
+
+/// Current time in unix milliseconds.
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// The page-scoped id of a Facebook user: stable, and different from the user id (as on
+/// the real platform).
+fn psid_for(user_id: &str) -> String {
+    author_id_for(&format!("psid/{user_id}"))
+}
+
+fn window_error() -> Response {
+    graph_error(
+        StatusCode::BAD_REQUEST,
+        "(#10) This message is sent outside of allowed window. Learn more about the new policy here: https://developers.facebook.com/docs/messenger-platform/policy-overview",
+        "OAuthException",
+        10,
+        Some(2_018_278),
+    )
+}
+
+fn param_error(message: &str, subcode: Option<i64>) -> Response {
+    graph_error(
+        StatusCode::BAD_REQUEST,
+        message,
+        "OAuthException",
+        100,
+        subcode,
+    )
+}
+
+/// A JSON object parameter; form posts carry it as JSON text.
+fn object_param(req: &GraphRequest, name: &str) -> Option<Map<String, Value>> {
+    match req.params.get(name)? {
+        Value::Object(map) => Some(map.clone()),
+        Value::String(text) => match serde_json::from_str(text) {
+            Ok(Value::Object(map)) => Some(map),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+fn str_field(map: &Map<String, Value>, name: &str) -> Option<String> {
+    match map.get(name)? {
+        Value::String(s) if !s.is_empty() => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// The Graph calls Messenger adds to a page; `None` leaves the call to the page feed.
+pub(super) fn graph(
+    em: &Emulator,
+    fb: &mut FacebookState,
+    req: &GraphRequest,
+    segments: &[&str],
+) -> Option<Response> {
+    match (&req.method, segments) {
+        (&axum::http::Method::POST, [page_id, "messages"]) if fb.pages.contains_key(*page_id) => {
+            let token = fb.pages[*page_id].config.access_token.clone();
+            if let Err(response) = req.check_token(token.as_deref()) {
+                return Some(response);
+            }
+            Some(send(em, fb, page_id, req))
+        }
+        (&axum::http::Method::GET, [psid]) => {
+            let (page_id, conversation) = fb
+                .messenger
+                .conversations
+                .iter()
+                .find(|((_, p), _)| p == psid)
+                .map(|((page, _), c)| (page.clone(), c))?;
+            let token = fb.pages.get(&page_id)?.config.access_token.clone();
+            if let Err(response) = req.check_token(token.as_deref()) {
+                return Some(response);
+            }
+            let (first, last) = conversation
+                .name
+                .split_once(' ')
+                .unwrap_or((conversation.name.as_str(), ""));
+            let mut profile = json!({
+                "id": psid,
+                "name": conversation.name,
+                "first_name": first,
+                "last_name": last,
+            });
+            if let (Some(fields), Value::Object(map)) = (req.param("fields"), &mut profile) {
+                let wanted: Vec<&str> = fields.split(',').map(str::trim).collect();
+                map.retain(|k, _| k == "id" || wanted.contains(&k.as_str()));
+            }
+            Some(axum::Json(profile).into_response())
+        }
+        _ => None,
+    }
+}
+
+/// `POST /{page-id}/messages`.
+fn send(em: &Emulator, fb: &mut FacebookState, page_id: &str, req: &GraphRequest) -> Response {
+    let Some(recipient) = object_param(req, "recipient") else {
+        return param_error("(#100) param recipient must be non-empty.", None);
+    };
+    let Some(message) = object_param(req, "message") else {
+        return param_error("(#100) param message must be non-empty.", None);
+    };
+    let text = str_field(&message, "text");
+    if text.is_none() && !message.contains_key("attachment") {
+        return param_error(
+            "(#100) Must send either message text or an attachment",
+            None,
+        );
+    }
+    if text.as_ref().is_some_and(|t| t.chars().count() > MAX_TEXT) {
+        return param_error(
+            "(#100) Length of param message[text] must be less than or equal to 2000",
+            None,
+        );
+    }
+    let messaging_type = req.param("messaging_type");
+    let tag = req.param("tag");
+    let now = now_ms();
+
+    let (psid, kind, target) = if let Some(comment_id) = str_field(&recipient, "comment_id") {
+        // A private reply to a comment of this page.
+        let located = fb
+            .locate(&comment_id)
+            .filter(|(page, post)| page == page_id && *post != comment_id);
+        let Some(_) = located else {
+            return param_error(
+                &format!("(#100) Object with ID '{comment_id}' does not exist"),
+                Some(33),
+            );
+        };
+        if fb.messenger.private_replies.contains_key(&comment_id) {
+            return graph_error(
+                StatusCode::BAD_REQUEST,
+                "(#10900) Activity already replied to",
+                "OAuthException",
+                10900,
+                None,
+            );
+        }
+        let Some((comment, _, _)) = fb.comment_mut(&comment_id) else {
+            return param_error("(#100) Invalid comment", None);
+        };
+        if comment.from.id == page_id {
+            return graph_error(
+                StatusCode::BAD_REQUEST,
+                "(#10903) This user cannot reply to this activity",
+                "OAuthException",
+                10903,
+                None,
+            );
+        }
+        if now - comment.created_time * 1000 > WEEK_MS {
+            return window_error();
+        }
+        let (user_id, name) = (comment.from.id.clone(), comment.from.name.clone());
+        let psid = psid_for(&user_id);
+        fb.messenger
+            .conversations
+            .entry((page_id.to_string(), psid.clone()))
+            .or_insert(Conversation {
+                name,
+                last_user_ms: None,
+            });
+        fb.messenger
+            .private_replies
+            .insert(comment_id.clone(), psid.clone());
+        (psid, "private_reply", comment_id)
+    } else if let Some(psid) = str_field(&recipient, "id") {
+        let Some(conversation) = fb
+            .messenger
+            .conversations
+            .get(&(page_id.to_string(), psid.clone()))
+        else {
+            return param_error("(#100) No matching user found", Some(2_018_001));
+        };
+        let tagged = messaging_type.as_deref() == Some("MESSAGE_TAG");
+        if tagged && tag.is_none() {
+            return param_error("(#100) Param tag must be set for MESSAGE_TAG", None);
+        }
+        let human_agent = tagged && tag.as_deref() == Some("HUMAN_AGENT");
+        let Some(last) = conversation.last_user_ms else {
+            // Only a private reply so far: the customer has not opened the window.
+            return window_error();
+        };
+        let age = now - last;
+        if age > WEEK_MS || (age > DAY_MS && !human_agent) {
+            return window_error();
+        }
+        (psid.clone(), "message", psid)
+    } else {
+        return param_error("(#100) param recipient[id] must be non-empty.", None);
+    };
+
+    let mid = format!("m_{}", em.next_id());
+    em.record("messenger", kind, Some(&target), &mid, text.as_deref());
+    fb.messenger.sent.push(json!({
+        "page_id": page_id,
+        "recipient": Value::Object(recipient),
+        "messaging_type": messaging_type,
+        "tag": tag,
+        "message": Value::Object(message.clone()),
+        "recipient_id": psid,
+        "message_id": mid,
+    }));
+    // Meta echoes the page's own sends to the page's subscribers.
+    let mut echo = json!({ "mid": mid, "is_echo": true, "app_id": APP_ID });
+    if let Some(text) = &text {
+        echo["text"] = json!(text);
+    }
+    if let Some(attachment) = message.get("attachment") {
+        echo["attachments"] = json!([attachment]);
+    }
+    notify(
+        fb,
+        page_id,
+        json!({
+            "sender": { "id": page_id },
+            "recipient": { "id": psid },
+            "timestamp": now,
+            "message": echo,
+        }),
+    );
+    axum::Json(json!({ "recipient_id": psid, "message_id": mid })).into_response()
+}
+
+/// Queues one `messaging` webhook to every subscriber of the page.
+fn notify(fb: &FacebookState, page_id: &str, event: Value) {
+    let Some(page) = fb.pages.get(page_id) else {
+        return;
+    };
+    let payload = json!({
+        "object": "page",
+        "entry": [{ "id": page_id, "time": now_ms(), "messaging": [event] }],
+    });
+    for subscriber in &page.subscribers {
+        subscriber.send(payload.clone());
+    }
+}
+
+/// The `/_emulator/messenger/...` control routes.
+pub(in crate::emulator) fn control_routes() -> Router<Emulator> {
+    Router::new()
+        .route("/_emulator/messenger/messages", post(control_message))
+        .route("/_emulator/messenger/sent", get(control_sent))
+}
+
+#[derive(Deserialize)]
+struct AttachmentRequest {
+    #[serde(rename = "type", default = "default_attachment_type")]
+    kind: String,
+    #[serde(default)]
+    url: Option<String>,
+    #[serde(default)]
+    payload: Option<Value>,
+}
+
+fn default_attachment_type() -> String {
+    "file".into()
+}
+
+#[derive(Deserialize)]
+struct MessageRequest {
+    page_id: String,
+    #[serde(default)]
+    psid: Option<String>,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    text: Option<String>,
+    #[serde(default)]
+    attachments: Vec<AttachmentRequest>,
+    /// Unix ms (seconds are accepted too); default now.
+    #[serde(default)]
+    timestamp: Option<i64>,
+    #[serde(default)]
+    referral: Option<Value>,
+    #[serde(default)]
+    reply_to: Option<String>,
+    #[serde(default)]
+    deliveries: Option<u32>,
+}
+
+/// A customer writes to the page in Messenger: a signed `messaging` webhook.
+async fn control_message(AxState(em): AxState<Emulator>, body: Bytes) -> Response {
+    let req: MessageRequest = match parse_control(&body) {
+        Ok(req) => req,
+        Err(response) => return response,
+    };
+    let text = req.text.filter(|t| !t.is_empty());
+    if text.is_none() && req.attachments.is_empty() {
+        return control_error(StatusCode::BAD_REQUEST, "text or attachments are required");
+    }
+    let name = req.name.unwrap_or_default();
+    let psid = match req.psid.filter(|p| !p.is_empty()) {
+        Some(psid) => psid,
+        None if !name.is_empty() => psid_for(&author_id_for(&name)),
+        None => return control_error(StatusCode::BAD_REQUEST, "psid or name is required"),
+    };
+    let timestamp = match req.timestamp {
+        Some(t) if t < 100_000_000_000 => t * 1000,
+        Some(t) => t,
+        None => now_ms(),
+    };
+    let mid = format!("m_{}", em.next_id());
+    let mut state = em.state();
+    let fb = &mut state.facebook;
+    if !fb.pages.contains_key(&req.page_id) {
+        return control_error(
+            StatusCode::NOT_FOUND,
+            format!("unknown page {}", req.page_id),
+        );
+    }
+    let conversation = fb
+        .messenger
+        .conversations
+        .entry((req.page_id.clone(), psid.clone()))
+        .or_insert(Conversation {
+            name: name.clone(),
+            last_user_ms: None,
+        });
+    if !name.is_empty() {
+        conversation.name = name;
+    }
+    conversation.last_user_ms = Some(conversation.last_user_ms.unwrap_or(i64::MIN).max(timestamp));
+
+    let mut message = json!({ "mid": mid });
+    if let Some(text) = &text {
+        message["text"] = json!(text);
+    }
+    if !req.attachments.is_empty() {
+        let attachments: Vec<Value> = req
+            .attachments
+            .iter()
+            .map(|a| {
+                let payload = a.payload.clone().unwrap_or_else(|| json!({ "url": a.url }));
+                json!({ "type": a.kind, "payload": payload })
+            })
+            .collect();
+        message["attachments"] = json!(attachments);
+    }
+    if let Some(reply_to) = req.reply_to.filter(|r| !r.is_empty()) {
+        message["reply_to"] = json!({ "mid": reply_to });
+    }
+    if let Some(referral) = req.referral {
+        message["referral"] = referral;
+    }
+    let event = json!({
+        "sender": { "id": psid },
+        "recipient": { "id": req.page_id },
+        "timestamp": timestamp,
+        "message": message,
+    });
+    for _ in 0..req.deliveries.unwrap_or(1) {
+        notify(fb, &req.page_id, event.clone());
+    }
+    axum::Json(json!({ "mid": mid, "psid": psid })).into_response()
+}
+
+/// Every accepted Send API call (recipient, messaging type, tag, message), oldest first.
+async fn control_sent(AxState(em): AxState<Emulator>) -> Response {
+    axum::Json(em.state().facebook.messenger.sent.clone()).into_response()
+}
+
+#[cfg(test)]
+mod tests;

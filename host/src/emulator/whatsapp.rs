@@ -1,0 +1,403 @@
+//! WhatsApp Cloud API: `POST /{phone-number-id}/messages` (text, templates and other types,
+//! mark-read), the 24-hour customer service window enforced with error 131047, and the
+//! `messages` webhooks Meta sends (customer messages and the statuses of our sends), signed
+//! with the app secret. The control endpoints that play the customers' side are in
+//! [`control`].
+
+mod control;
+#[cfg(test)]
+mod tests;
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+use anyhow::bail;
+use axum::http::{Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+use sha2::Digest;
+
+use super::graph::{GraphRequest, graph_error};
+use super::{Emulator, Subscriber, unix_now};
+
+pub(super) use control::control_routes;
+
+/// The customer service window: free-form messages only this long after the customer's
+/// last message.
+pub const WINDOW_SECS: i64 = 24 * 60 * 60;
+/// How long after accepting a send the `sent` status webhook goes out (the real platform
+/// answers first and reports progress asynchronously).
+const STATUS_DELAY: Duration = Duration::from_millis(250);
+/// Pause between the `sent`, `delivered` and `read` statuses.
+const STATUS_STEP: Duration = Duration::from_millis(50);
+
+/// A WhatsApp business phone number that exists on the emulated Cloud API.
+#[derive(Clone, Debug)]
+pub struct WhatsAppNumber {
+    /// The phone number id used in Graph paths and webhooks, e.g. `"106540352242922"`.
+    pub phone_number_id: String,
+    /// The number as customers see it, digits only, e.g. `"15550783881"`.
+    pub display_phone_number: String,
+    /// The app secret that signs webhooks for this number.
+    pub app_secret: String,
+    /// When set, sends must carry `Authorization: Bearer <this>`.
+    pub access_token: Option<String>,
+}
+
+/// A pending failure for the next accepted send of a number (`fail-next`).
+#[derive(Clone, Debug)]
+pub(super) struct FailNext {
+    pub(super) code: i64,
+    pub(super) title: String,
+    pub(super) details: String,
+}
+
+/// All numbers and their conversations.
+#[derive(Default)]
+pub(super) struct WhatsAppState {
+    numbers: BTreeMap<String, Number>,
+}
+
+struct Number {
+    config: WhatsAppNumber,
+    /// The WhatsApp Business Account id put in `entry[].id`.
+    waba_id: String,
+    subscribers: Vec<Subscriber>,
+    /// Customer wa_id -> profile name and time (unix s) of their latest message.
+    customers: HashMap<String, Customer>,
+    /// Our sends, in order.
+    sent: Vec<SentMessage>,
+    fail_next: Option<FailNext>,
+}
+
+struct Customer {
+    name: String,
+    last_inbound: i64,
+}
+
+struct SentMessage {
+    id: String,
+    to: String,
+    kind: String,
+    /// The request as the business sent it (for `GET /_emulator/whatsapp/numbers/{id}`).
+    request: Value,
+    statuses: Vec<String>,
+}
+
+/// Default detail of error 131047, as the Cloud API words it.
+pub(super) const REENGAGEMENT_DETAILS: &str = "Message failed to send because more than 24 hours have passed since the customer last replied to this number.";
+
+impl WhatsAppState {
+    pub(super) fn add_number(&mut self, config: WhatsAppNumber) {
+        let waba_id = numeric_id(&format!("waba:{}", config.phone_number_id));
+        self.numbers.insert(
+            config.phone_number_id.clone(),
+            Number {
+                config,
+                waba_id,
+                subscribers: Vec::new(),
+                customers: HashMap::new(),
+                sent: Vec::new(),
+                fail_next: None,
+            },
+        );
+    }
+
+    pub(super) fn secret(&self, phone_number_id: &str) -> Option<String> {
+        Some(self.numbers.get(phone_number_id)?.config.app_secret.clone())
+    }
+
+    /// Adds a subscriber, replacing an older one with the same URL.
+    pub(super) fn set_subscriber(&mut self, phone_number_id: &str, subscriber: Subscriber) {
+        if let Some(number) = self.numbers.get_mut(phone_number_id) {
+            number
+                .subscribers
+                .retain(|s| s.callback_url != subscriber.callback_url);
+            number.subscribers.push(subscriber);
+        }
+    }
+
+    /// Queues a `messages` webhook with `value` (metadata added) `times` times to every
+    /// subscriber of the number. Called with the state lock held, which keeps order.
+    fn notify(&self, phone_number_id: &str, mut value: Value, times: u32) {
+        let Some(number) = self.numbers.get(phone_number_id) else {
+            return;
+        };
+        value["messaging_product"] = json!("whatsapp");
+        value["metadata"] = json!({
+            "display_phone_number": number.config.display_phone_number,
+            "phone_number_id": number.config.phone_number_id,
+        });
+        let payload = json!({
+            "object": "whatsapp_business_account",
+            "entry": [{
+                "id": number.waba_id,
+                "changes": [{ "value": value, "field": "messages" }],
+            }],
+        });
+        for subscriber in &number.subscribers {
+            for _ in 0..times {
+                subscriber.send(payload.clone());
+            }
+        }
+    }
+}
+
+/// A stable numeric id for a seed.
+fn numeric_id(seed: &str) -> String {
+    let digest = sha2::Sha256::digest(seed.as_bytes());
+    let n = u64::from_be_bytes(digest[..8].try_into().expect("8 bytes"));
+    (100_000_000_000_000 + n % 900_000_000_000_000).to_string()
+}
+
+/// A fresh, WhatsApp-looking message id.
+pub(super) fn new_wamid(em: &Emulator) -> String {
+    format!("wamid.HBgL{:X}{:08X}", em.next_id(), rand::random::<u32>())
+}
+
+/// A Cloud API error: the Graph error shape with `error_data.details`.
+fn cloud_error(status: StatusCode, code: i64, title: &str, details: &str) -> Response {
+    let error = json!({
+        "message": format!("(#{code}) {title}"),
+        "type": "OAuthException",
+        "code": code,
+        "error_data": { "messaging_product": "whatsapp", "details": details },
+        "fbtrace_id": format!("A{:016x}", rand::random::<u64>()),
+    });
+    (status, axum::Json(json!({ "error": error }))).into_response()
+}
+
+fn bad_parameter(details: &str) -> Response {
+    cloud_error(StatusCode::BAD_REQUEST, 100, "Invalid parameter", details)
+}
+
+/// The status webhook `value` entry for one of our sends.
+fn status_json(sent: &SentMessage, status: &str, failure: Option<&FailNext>) -> Value {
+    let mut value = json!({
+        "id": sent.id,
+        "status": status,
+        "timestamp": unix_now().to_string(),
+        "recipient_id": sent.to,
+    });
+    match failure {
+        Some(f) => {
+            value["errors"] = json!([{
+                "code": f.code,
+                "title": f.title,
+                "message": f.title,
+                "error_data": { "details": f.details },
+                "href": "https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes/",
+            }]);
+        }
+        None if status != "read" => {
+            let category = if sent.kind == "template" {
+                "utility"
+            } else {
+                "service"
+            };
+            value["conversation"] = json!({
+                "id": numeric_id(&format!("conversation:{}", sent.to)),
+                "origin": { "type": category },
+            });
+            value["pricing"] =
+                json!({ "billable": true, "pricing_model": "CBP", "category": category });
+        }
+        None => {}
+    }
+    value
+}
+
+impl Emulator {
+    /// Registers a webhook subscriber for a WhatsApp number, after Meta's GET verification
+    /// handshake against `callback_url`. Subscribing the same URL again replaces it.
+    pub async fn subscribe_whatsapp(
+        &self,
+        phone_number_id: &str,
+        callback_url: &str,
+        verify_token: &str,
+    ) -> anyhow::Result<()> {
+        let Some(secret) = self.state().whatsapp.secret(phone_number_id) else {
+            bail!("unknown whatsapp phone number id {phone_number_id}");
+        };
+        self.verify_meta_callback(callback_url, verify_token)
+            .await?;
+        let subscriber = self.start_subscriber(callback_url, &secret);
+        self.state()
+            .whatsapp
+            .set_subscriber(phone_number_id, subscriber);
+        Ok(())
+    }
+
+    /// Reports the statuses of a send after a short delay, in order.
+    fn report_statuses(&self, phone_number_id: String, index: usize, failure: Option<FailNext>) {
+        let em = self.clone();
+        let steps: Vec<&'static str> = match failure {
+            Some(_) => vec!["failed"],
+            None => vec!["sent", "delivered", "read"],
+        };
+        tokio::spawn(async move {
+            tokio::time::sleep(STATUS_DELAY).await;
+            for (i, status) in steps.into_iter().enumerate() {
+                if i > 0 {
+                    tokio::time::sleep(STATUS_STEP).await;
+                }
+                let mut state = em.state();
+                let wa = &mut state.whatsapp;
+                let Some(number) = wa.numbers.get_mut(&phone_number_id) else {
+                    return;
+                };
+                let Some(sent) = number.sent.get_mut(index) else {
+                    return;
+                };
+                sent.statuses.push(status.to_string());
+                let value = json!({ "statuses": [status_json(sent, status, failure.as_ref())] });
+                wa.notify(&phone_number_id, value, 1);
+            }
+        });
+    }
+}
+
+/// Handles `/{phone-number-id}/messages` calls; `None` leaves the call to other platforms.
+pub(super) fn graph(em: &Emulator, req: &GraphRequest) -> Option<Response> {
+    let [number_id, edge] = req.segments.as_slice() else {
+        return None;
+    };
+    let mut state = em.state();
+    let wa = &mut state.whatsapp;
+    let number = wa.numbers.get_mut(number_id.as_str())?;
+    if edge != "messages" {
+        return None;
+    }
+    if req.method != Method::POST {
+        return Some(graph_error(
+            StatusCode::BAD_REQUEST,
+            &format!(
+                "Unsupported {} request.",
+                req.method.as_str().to_ascii_lowercase()
+            ),
+            "GraphMethodException",
+            100,
+            Some(33),
+        ));
+    }
+    if let Some(expected) = number.config.access_token.as_deref()
+        && req.access_token().as_deref() != Some(expected)
+    {
+        return Some(graph_error(
+            StatusCode::UNAUTHORIZED,
+            "Invalid OAuth access token - Cannot parse access token",
+            "OAuthException",
+            190,
+            None,
+        ));
+    }
+    if req.param("messaging_product").as_deref() != Some("whatsapp") {
+        return Some(bad_parameter(
+            "The parameter messaging_product is required and must be \"whatsapp\".",
+        ));
+    }
+    // Mark as read: `{"status":"read","message_id":".."}`.
+    if let Some(status) = req.param("status") {
+        if status != "read" || req.param("message_id").is_none() {
+            return Some(bad_parameter(
+                "To mark a message read, send status \"read\" and its message_id.",
+            ));
+        }
+        return Some(axum::Json(json!({ "success": true })).into_response());
+    }
+    let Some(to) = req
+        .param("to")
+        .map(|t| t.trim().trim_start_matches('+').to_string())
+        .filter(|t| !t.is_empty())
+    else {
+        return Some(bad_parameter("The parameter to is required."));
+    };
+    let kind = req.param("type").unwrap_or_else(|| "text".into());
+    let object = req.params.get(&kind).cloned().unwrap_or(Value::Null);
+    let (record_kind, text) = match kind.as_str() {
+        "text" => {
+            let Some(body) = object
+                .get("body")
+                .and_then(Value::as_str)
+                .filter(|b| !b.trim().is_empty())
+            else {
+                return Some(bad_parameter("The parameter text['body'] is required."));
+            };
+            if body.chars().count() > 4096 {
+                return Some(bad_parameter(
+                    "The parameter text['body'] must be at most 4096 characters long.",
+                ));
+            }
+            ("message", Some(body.to_string()))
+        }
+        "template" => {
+            let name = object.get("name").and_then(Value::as_str).unwrap_or("");
+            let language = object.pointer("/language/code").and_then(Value::as_str);
+            if name.is_empty() || language.is_none() {
+                return Some(bad_parameter(
+                    "The parameters template['name'] and template['language']['code'] are required.",
+                ));
+            }
+            ("template", Some(name.to_string()))
+        }
+        "image" | "video" | "audio" | "document" | "sticker" | "location" | "contacts"
+        | "interactive" | "reaction" => {
+            if object.is_null() {
+                return Some(bad_parameter(&format!("The parameter {kind} is required.")));
+            }
+            let text = object
+                .get("caption")
+                .or_else(|| object.pointer("/body/text"))
+                .or_else(|| object.get("emoji"))
+                .and_then(Value::as_str)
+                .map(str::to_string);
+            ("message", text)
+        }
+        other => {
+            return Some(cloud_error(
+                StatusCode::BAD_REQUEST,
+                131051,
+                "Unsupported message type",
+                &format!("Message type {other} is not supported."),
+            ));
+        }
+    };
+    // Free-form messages need a customer message within the last 24 hours.
+    let now = unix_now();
+    let in_window = number
+        .customers
+        .get(&to)
+        .is_some_and(|c| now < c.last_inbound + WINDOW_SECS);
+    if record_kind != "template" && !in_window {
+        return Some(cloud_error(
+            StatusCode::BAD_REQUEST,
+            131047,
+            "Re-engagement message",
+            REENGAGEMENT_DETAILS,
+        ));
+    }
+    let id = new_wamid(em);
+    em.record("whatsapp", record_kind, Some(&to), &id, text.as_deref());
+    number.sent.push(SentMessage {
+        id: id.clone(),
+        to: to.clone(),
+        kind: record_kind.to_string(),
+        request: Value::Object(req.params.clone()),
+        statuses: Vec::new(),
+    });
+    let index = number.sent.len() - 1;
+    let failure = number.fail_next.take();
+    em.report_statuses(number_id.clone(), index, failure);
+    let mut message = json!({ "id": id });
+    if record_kind == "template" {
+        message["message_status"] = json!("accepted");
+    }
+    Some(
+        axum::Json(json!({
+            "messaging_product": "whatsapp",
+            "contacts": [{ "input": to, "wa_id": to }],
+            "messages": [message],
+        }))
+        .into_response(),
+    )
+}

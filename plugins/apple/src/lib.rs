@@ -1,0 +1,161 @@
+//! Switchboard connector for Apple Messages for Business, speaking the messaging service
+//! provider (MSP) API: inbound text, list-picker replies, typing and close events on the
+//! channel's webhook; outbound text and list pickers to `POST /v1/message`.
+//!
+//! Both directions carry `Authorization: Bearer <JWT>` signed HS256 with the shared secret
+//! Apple gives the provider (base64-encoded): inbound tokens must name our provider id as
+//! `aud`, outbound tokens name it as `iss`.
+//!
+//! Settings (`[channels.settings]`): `business_id` (required: the business this channel
+//! answers for), `provider_id` (required), `apple_base_url` (default
+//! `https://mspgw.push.apple.com`); secret: `secret` (the shared secret, base64 as Apple
+//! delivers it).
+//!
+//! What reaches the host: `text` and list-picker replies become private messages in the
+//! customer's thread (thread id = the customer's opaque `sourceId`). `typing_start`,
+//! `typing_end` and `close` are answered 200 and carry no event: the host routes nothing
+//! for them (a closed conversation stays as it is until the agent disconnects; a customer
+//! who writes again simply continues the thread).
+#![warn(missing_docs)]
+
+mod jwt;
+mod send;
+mod webhook;
+
+use switchboard_sdk::{
+    Capability, ConfigKey, Connector, ConnectorError, Description, HttpRequest, Outbound, Sent,
+    WebhookOutcome, config, log,
+};
+
+/// Default base URL of Apple's MSP gateway.
+pub const DEFAULT_APPLE_BASE_URL: &str = "https://mspgw.push.apple.com";
+
+/// The Apple Messages for Business connector. Settings are read on every call.
+#[derive(Debug, Default)]
+pub struct Apple;
+
+switchboard_sdk::export_connector!(Apple);
+
+/// The channel settings this connector reads.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Settings {
+    pub business_id: String,
+    pub provider_id: String,
+    pub apple_base_url: String,
+    /// The shared secret, decoded from base64 (`None` when not configured).
+    pub secret: Option<Vec<u8>>,
+}
+
+impl Settings {
+    pub(crate) fn load() -> Result<Settings, ConnectorError> {
+        let business_id = config::require("business_id")?.trim().to_string();
+        let provider_id = config::require("provider_id")?.trim().to_string();
+        let apple_base_url = config::get_or("apple_base_url", DEFAULT_APPLE_BASE_URL)
+            .trim()
+            .trim_end_matches('/')
+            .to_string();
+        if !apple_base_url.starts_with("http://") && !apple_base_url.starts_with("https://") {
+            return Err(ConnectorError::InvalidConfig(format!(
+                "setting `apple_base_url` must be an http(s) URL, got `{apple_base_url}`"
+            )));
+        }
+        let secret = match config::secret("secret").filter(|s| !s.trim().is_empty()) {
+            None => None,
+            Some(encoded) => Some(jwt::decode_secret(&encoded).ok_or_else(|| {
+                ConnectorError::InvalidConfig("secret `secret` is not valid base64".into())
+            })?),
+        };
+        Ok(Settings {
+            business_id,
+            provider_id,
+            apple_base_url,
+            secret,
+        })
+    }
+
+    /// The decoded secret, or an error naming it.
+    pub(crate) fn require_secret(&self) -> Result<&[u8], ConnectorError> {
+        self.secret
+            .as_deref()
+            .ok_or_else(|| ConnectorError::InvalidConfig("secret `secret` is required".into()))
+    }
+}
+
+fn key(
+    name: &str,
+    description: &str,
+    required: bool,
+    secret: bool,
+    default: Option<&str>,
+) -> ConfigKey {
+    ConfigKey {
+        name: name.into(),
+        description: description.into(),
+        required,
+        secret,
+        default_value: default.map(Into::into),
+    }
+}
+
+impl Connector for Apple {
+    fn describe(&self) -> Description {
+        Description {
+            platform: "apple".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            capabilities: vec![Capability::Webhook, Capability::ReplyPrivate],
+            config_keys: vec![
+                key(
+                    "business_id",
+                    "The Messages for Business id this channel answers for.",
+                    true,
+                    false,
+                    None,
+                ),
+                key(
+                    "provider_id",
+                    "Our messaging service provider id (JWT `aud` inbound, `iss` outbound).",
+                    true,
+                    false,
+                    None,
+                ),
+                key(
+                    "apple_base_url",
+                    "Base URL of Apple's MSP gateway.",
+                    false,
+                    false,
+                    Some(DEFAULT_APPLE_BASE_URL),
+                ),
+                key(
+                    "secret",
+                    "The shared secret Apple issued, base64-encoded as delivered (signs JWTs both ways).",
+                    true,
+                    true,
+                    None,
+                ),
+            ],
+        }
+    }
+
+    fn configure(&mut self) -> Result<(), ConnectorError> {
+        let settings = Settings::load()?;
+        settings.require_secret()?;
+        log::debug(format!(
+            "apple: business {} via provider {}",
+            settings.business_id, settings.provider_id
+        ));
+        Ok(())
+    }
+
+    fn handle_webhook(&mut self, req: HttpRequest) -> Result<WebhookOutcome, ConnectorError> {
+        let settings = Settings::load()?;
+        Ok(webhook::handle(&settings, &req))
+    }
+
+    fn send(&mut self, msg: Outbound, idempotency_key: String) -> Result<Sent, ConnectorError> {
+        let settings = Settings::load()?;
+        send::send(&settings, &msg, &idempotency_key)
+    }
+}
+
+#[cfg(test)]
+mod tests;

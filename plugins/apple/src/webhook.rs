@@ -1,0 +1,282 @@
+//! Inbound MSP requests: Apple POSTs each customer message or event to the channel's
+//! webhook with a JWT whose `aud` is our provider id.
+
+use serde::Deserialize;
+use serde_json::Value;
+use switchboard_sdk::{
+    Attachment, Author, Event, HttpRequest, HttpResponse, Message, Visibility, WebhookOutcome,
+    clock, log, webhook,
+};
+
+use crate::{Settings, jwt};
+
+/// Display name for customers: Apple never reveals who they are, only an opaque id.
+pub(crate) const CUSTOMER_NAME: &str = "Apple Messages customer";
+
+pub(crate) fn handle(settings: &Settings, req: &HttpRequest) -> WebhookOutcome {
+    if !req.method.eq_ignore_ascii_case("POST") {
+        return WebhookOutcome::respond(HttpResponse::text(
+            405,
+            format!("method {} not allowed", req.method),
+        ));
+    }
+    if let Err(why) = authenticate(settings, req) {
+        log::warn(format!("apple: webhook refused: {why}"));
+        return WebhookOutcome::respond(HttpResponse::text(401, "unauthorized"));
+    }
+    let body: Body = match serde_json::from_slice(&req.body) {
+        Ok(b) => b,
+        Err(e) => {
+            log::warn(format!("apple: malformed webhook body: {e}"));
+            return WebhookOutcome::respond(HttpResponse::text(
+                400,
+                format!("malformed JSON body: {e}"),
+            ));
+        }
+    };
+    let ok = || WebhookOutcome::respond(HttpResponse::empty(200));
+
+    let destination = body
+        .destination_id
+        .clone()
+        .or_else(|| webhook::header(req, "destination-id").map(str::to_string))
+        .unwrap_or_default();
+    if !same_business(&destination, &settings.business_id) {
+        log::warn(format!(
+            "apple: ignoring a message for business {destination:?}; this channel answers for {:?}",
+            settings.business_id
+        ));
+        return ok();
+    }
+    let Some(source) = body
+        .source_id
+        .clone()
+        .or_else(|| webhook::header(req, "source-id").map(str::to_string))
+        .filter(|s| !s.is_empty())
+    else {
+        log::warn("apple: ignoring a message without sourceId");
+        return ok();
+    };
+    let Some(id) = body
+        .id
+        .clone()
+        .or_else(|| webhook::header(req, "id").map(str::to_string))
+        .filter(|s| !s.is_empty())
+    else {
+        log::warn("apple: ignoring a message without id");
+        return ok();
+    };
+
+    match body.kind.as_str() {
+        "text" => {
+            let message = message(
+                req,
+                &body,
+                id,
+                source,
+                body.body.clone().unwrap_or_default(),
+            );
+            WebhookOutcome::new(HttpResponse::empty(200), vec![Event::Message(message)])
+        }
+        "interactive" => match interactive_reply(&body) {
+            Some((text, extra)) => {
+                let mut message = message(req, &body, id, source, text);
+                message.metadata.extend(extra);
+                WebhookOutcome::new(HttpResponse::empty(200), vec![Event::Message(message)])
+            }
+            None => {
+                log::info(format!(
+                    "apple: interactive message {id} is not a reply we understand; ignored"
+                ));
+                ok()
+            }
+        },
+        "typing_start" | "typing_end" => {
+            log::debug(format!("apple: {} from a customer", body.kind));
+            ok()
+        }
+        "close" => {
+            log::info(format!(
+                "apple: a customer closed the conversation (message {id}); nothing routed"
+            ));
+            ok()
+        }
+        other => {
+            log::info(format!("apple: ignoring message type {other:?}"));
+            ok()
+        }
+    }
+}
+
+/// Business ids compare with or without Apple's `urn:mbid:` prefix.
+fn same_business(a: &str, b: &str) -> bool {
+    let strip = |s: &str| s.trim().trim_start_matches("urn:mbid:").to_string();
+    !a.trim().is_empty() && strip(a) == strip(b)
+}
+
+fn authenticate(settings: &Settings, req: &HttpRequest) -> Result<(), String> {
+    let secret = settings
+        .secret
+        .as_deref()
+        .ok_or("no `secret` configured; tokens cannot be checked")?;
+    let auth = webhook::header(req, "authorization").ok_or("no Authorization header")?;
+    let token = auth
+        .trim()
+        .strip_prefix("Bearer ")
+        .or_else(|| auth.trim().strip_prefix("bearer "))
+        .ok_or("Authorization is not a bearer token")?;
+    let now_s = clock::now_millis().div_euclid(1000);
+    jwt::verify(token, secret, &settings.provider_id, now_s)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+#[derive(Deserialize)]
+struct Body {
+    #[serde(rename = "type", default)]
+    kind: String,
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(rename = "sourceId", default)]
+    source_id: Option<String>,
+    #[serde(rename = "destinationId", default)]
+    destination_id: Option<String>,
+    #[serde(default)]
+    body: Option<String>,
+    #[serde(default)]
+    locale: Option<String>,
+    #[serde(default)]
+    intent: Option<String>,
+    #[serde(default)]
+    group: Option<String>,
+    #[serde(default)]
+    attachments: Vec<AppleAttachment>,
+    #[serde(rename = "interactiveData", default)]
+    interactive_data: Option<Value>,
+}
+
+#[derive(Deserialize)]
+struct AppleAttachment {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(rename = "mimeType", default)]
+    mime_type: Option<String>,
+}
+
+/// `en_US` -> `en-US`.
+fn language(locale: &str) -> Option<String> {
+    let tag = locale.trim().replace('_', "-");
+    (!tag.is_empty()).then_some(tag)
+}
+
+fn message(req: &HttpRequest, body: &Body, id: String, source: String, text: String) -> Message {
+    let mut metadata = Vec::new();
+    for (header, key) in [
+        ("device-agent", "apple_device_agent"),
+        ("capability-list", "apple_capability_list"),
+        ("auto-reply", "apple_auto_reply"),
+    ] {
+        if let Some(v) = webhook::header(req, header).filter(|v| !v.is_empty()) {
+            metadata.push((key.to_string(), v.to_string()));
+        }
+    }
+    if let Some(intent) = body.intent.as_ref().filter(|v| !v.is_empty()) {
+        metadata.push(("apple_intent".into(), intent.clone()));
+    }
+    if let Some(group) = body.group.as_ref().filter(|v| !v.is_empty()) {
+        metadata.push(("apple_group".into(), group.clone()));
+    }
+    if let Some(locale) = body.locale.as_ref().filter(|v| !v.is_empty()) {
+        metadata.push(("apple_locale".into(), locale.clone()));
+    }
+    // Apple's attachments are encrypted blobs behind a pre-download step; we keep what they
+    // are, not a URL the host could fetch.
+    let attachments = body
+        .attachments
+        .iter()
+        .map(|a| Attachment {
+            kind: kind_of(a.mime_type.as_deref()).into(),
+            url: None,
+            mime_type: a.mime_type.clone(),
+            caption: a.name.clone(),
+        })
+        .collect();
+    Message {
+        platform_message_id: id,
+        thread_id: source.clone(),
+        parent_id: None,
+        visibility: Visibility::Private,
+        author: Author::new(source, CUSTOMER_NAME),
+        text,
+        attachments,
+        created_at: clock::now_millis(),
+        language: body.locale.as_deref().and_then(language),
+        from_business: false,
+        metadata,
+    }
+}
+
+fn kind_of(mime: Option<&str>) -> &'static str {
+    match mime.unwrap_or("").split('/').next().unwrap_or("") {
+        "image" => "image",
+        "video" => "video",
+        "audio" => "audio",
+        _ => "file",
+    }
+}
+
+/// The text and metadata of a list-picker reply (or another interactive reply that
+/// carries a reply title).
+fn interactive_reply(body: &Body) -> Option<(String, Vec<(String, String)>)> {
+    let data = body.interactive_data.as_ref()?.get("data")?;
+    let mut meta = Vec::new();
+    if let Some(rid) = data.get("requestIdentifier").and_then(Value::as_str) {
+        meta.push(("apple_request_identifier".into(), rid.to_string()));
+    }
+    if let Some(picker) = data.get("listPicker") {
+        let items: Vec<&Value> = picker
+            .get("sections")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .flat_map(|s| {
+                s.get("items")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+            })
+            .collect();
+        // A reply lists what was chosen; some senders list every item and flag the chosen.
+        let flagged: Vec<&Value> = items
+            .iter()
+            .copied()
+            .filter(|i| i.get("selected").and_then(Value::as_bool) == Some(true))
+            .collect();
+        let chosen = if flagged.is_empty() { items } else { flagged };
+        if chosen.is_empty() {
+            return None;
+        }
+        let text_of = |key: &str| -> Vec<String> {
+            chosen
+                .iter()
+                .filter_map(|i| i.get(key).and_then(Value::as_str).map(str::to_string))
+                .collect()
+        };
+        let titles = text_of("title");
+        let ids = text_of("identifier");
+        meta.push(("interactive_type".into(), "list_picker".into()));
+        meta.push(("list_picker_selection".into(), ids.join(",")));
+        let text = if titles.is_empty() {
+            ids.join(", ")
+        } else {
+            titles.join(", ")
+        };
+        return Some((text, meta));
+    }
+    let title = data
+        .get("replyMessage")
+        .and_then(|r| r.get("title"))
+        .and_then(Value::as_str)?;
+    meta.push(("interactive_type".into(), "other".into()));
+    Some((title.to_string(), meta))
+}

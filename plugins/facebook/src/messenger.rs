@@ -1,0 +1,580 @@
+//! Messenger on the same page: `messaging` webhook events (messages, attachments,
+//! echoes of the page's own sends, ad referrals, delivery receipts), replies through the
+//! Send API inside Meta's windows, and private replies to public comments.
+//!
+//! Threads: a Messenger conversation is the thread `psid:<PSID>` (the page-scoped id of
+//! the customer), so it never collides with a post id (`<page>_<post>`).
+//!
+//! Reply windows (from the customer's last message): under 24 h a reply goes with
+//! `messaging_type: RESPONSE`; from 24 h to 7 days with `MESSAGE_TAG` / `HUMAN_AGENT`;
+//! after 7 days it is refused before anything is sent.
+//!
+//! Private replies: an agent answering a public comment privately sends one Messenger
+//! message to the commenter (`recipient: {comment_id}`), once per comment and within 7
+//! days of it. Meta answers with the customer's PSID; the connector remembers it
+//! (`linked/<psid>` = `<comment id> <post id>`) and puts `linked_comment_id` and
+//! `linked_post_id` in the metadata of that customer's next Messenger message, so the
+//! direct-message interaction it starts is linked to the public one.
+//!
+//! Key-value store: `sent/<idempotency key>` (sends done), `private_reply/<comment id>`
+//! (private replies done), `linked/<psid>` (see above), `referral/<psid>` (an ad referral
+//! seen without a message, attached to the next message), `profile/<psid>` (the
+//! customer's name from the User Profile API).
+
+use serde::Deserialize;
+use serde_json::json;
+use switchboard_sdk::{
+    Author, ConnectorError, DeliveryState, DeliveryStatus, Event, Message, Outbound, ReplyWindow,
+    Sent, Visibility, clock, http, kv, log,
+};
+
+use crate::Settings;
+use crate::graph::check;
+use crate::model::{self, Id, Timestamp};
+
+/// Prefix of a Messenger conversation's thread id.
+pub(crate) const THREAD_PREFIX: &str = "psid:";
+/// The standard messaging window after the customer's last message.
+pub(crate) const DAY_MS: i64 = 24 * 60 * 60 * 1000;
+/// The `HUMAN_AGENT` tag window, and the private reply window after a comment.
+pub(crate) const WEEK_MS: i64 = 7 * DAY_MS;
+/// Longest text the Send API accepts.
+pub(crate) const MAX_TEXT_CHARS: usize = 2000;
+/// Note shown to the agent between 24 h and 7 days.
+pub(crate) const HUMAN_AGENT_NOTE: &str = "outside 24 h: sent with the HUMAN_AGENT tag";
+
+/// The thread id of the conversation with `psid`.
+pub(crate) fn thread_for(psid: &str) -> String {
+    format!("{THREAD_PREFIX}{psid}")
+}
+
+/// The PSID of a Messenger thread id, if it is one.
+pub(crate) fn psid_of(thread_id: &str) -> Option<&str> {
+    thread_id
+        .strip_prefix(THREAD_PREFIX)
+        .filter(|p| !p.is_empty())
+}
+
+// ---------------------------------------------------------------- inbound
+
+#[derive(Deserialize, Default)]
+pub(crate) struct MessagingEvent {
+    #[serde(default)]
+    sender: Option<Party>,
+    #[serde(default)]
+    recipient: Option<Party>,
+    #[serde(default)]
+    timestamp: Option<Timestamp>,
+    #[serde(default)]
+    message: Option<MessageBody>,
+    #[serde(default)]
+    referral: Option<Referral>,
+    #[serde(default)]
+    postback: Option<Postback>,
+    #[serde(default)]
+    delivery: Option<Delivery>,
+}
+
+#[derive(Deserialize, Default)]
+struct Party {
+    #[serde(default)]
+    id: Option<Id>,
+}
+
+#[derive(Deserialize, Default)]
+struct MessageBody {
+    #[serde(default)]
+    mid: Option<String>,
+    #[serde(default)]
+    text: Option<String>,
+    #[serde(default)]
+    attachments: Vec<AttachmentBody>,
+    #[serde(default)]
+    reply_to: Option<ReplyTo>,
+    #[serde(default)]
+    is_echo: bool,
+    #[serde(default)]
+    referral: Option<Referral>,
+}
+
+#[derive(Deserialize, Default)]
+struct AttachmentBody {
+    #[serde(default, rename = "type")]
+    kind: Option<String>,
+    #[serde(default)]
+    payload: Option<AttachmentPayload>,
+}
+
+#[derive(Deserialize, Default)]
+struct AttachmentPayload {
+    #[serde(default)]
+    url: Option<String>,
+    #[serde(default)]
+    title: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+struct ReplyTo {
+    #[serde(default)]
+    mid: Option<String>,
+}
+
+#[derive(Deserialize, Default, Clone)]
+struct Referral {
+    #[serde(default, rename = "ref")]
+    reference: Option<String>,
+    #[serde(default)]
+    ad_id: Option<Id>,
+    #[serde(default)]
+    source: Option<String>,
+    #[serde(default, rename = "type")]
+    kind: Option<String>,
+}
+
+impl Referral {
+    fn metadata(&self) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        let mut put = |k: &str, v: Option<String>| {
+            if let Some(v) = v.filter(|v| !v.is_empty()) {
+                out.push((k.to_string(), v));
+            }
+        };
+        put("referral_ref", self.reference.clone());
+        put("referral_ad_id", model::id(self.ad_id.clone()));
+        put("referral_source", self.source.clone());
+        put("referral_type", self.kind.clone());
+        out
+    }
+
+    fn encode(&self) -> String {
+        json!({
+            "ref": self.reference,
+            "ad_id": model::id(self.ad_id.clone()),
+            "source": self.source,
+            "type": self.kind,
+        })
+        .to_string()
+    }
+}
+
+#[derive(Deserialize, Default)]
+struct Postback {
+    #[serde(default)]
+    mid: Option<String>,
+    #[serde(default)]
+    title: Option<String>,
+    #[serde(default)]
+    payload: Option<String>,
+    #[serde(default)]
+    referral: Option<Referral>,
+}
+
+#[derive(Deserialize, Default)]
+struct Delivery {
+    #[serde(default)]
+    mids: Vec<String>,
+    #[serde(default)]
+    watermark: Option<Timestamp>,
+}
+
+/// The events of one `entry[].messaging[]` item (none for reads, typing, ...).
+pub(crate) fn events(
+    settings: &Settings,
+    raw: serde_json::Value,
+    entry_time: Option<i64>,
+) -> Vec<Event> {
+    let event: MessagingEvent = match serde_json::from_value(raw) {
+        Ok(e) => e,
+        Err(e) => {
+            log::warn(format!(
+                "facebook: skipping unreadable messaging event: {e}"
+            ));
+            return Vec::new();
+        }
+    };
+    let sender = event
+        .sender
+        .and_then(|p| model::id(p.id))
+        .unwrap_or_default();
+    let recipient = event
+        .recipient
+        .and_then(|p| model::id(p.id))
+        .unwrap_or_default();
+    let at = model::millis(&event.timestamp)
+        .or(entry_time)
+        .unwrap_or_else(clock::now_millis);
+
+    if let Some(delivery) = event.delivery {
+        let at = model::millis(&delivery.watermark).unwrap_or(at);
+        return delivery
+            .mids
+            .into_iter()
+            .filter(|m| !m.is_empty())
+            .map(|mid| {
+                Event::Delivery(DeliveryStatus {
+                    platform_message_id: mid,
+                    state: DeliveryState::Delivered,
+                    error: None,
+                    at,
+                })
+            })
+            .collect();
+    }
+
+    let (mid, text, attachments, parent_id, is_echo, referral) =
+        match (event.message, event.postback) {
+            (Some(m), _) => {
+                let attachments = m
+                    .attachments
+                    .into_iter()
+                    .filter_map(|a| {
+                        let kind = a.kind.unwrap_or_else(|| "file".into());
+                        let payload = a.payload.unwrap_or_default();
+                        let url = payload.url.filter(|u| !u.is_empty());
+                        if url.is_none() && payload.title.is_none() {
+                            return None; // fallback shares without a payload
+                        }
+                        Some(switchboard_sdk::Attachment {
+                            kind,
+                            url,
+                            mime_type: None,
+                            caption: payload.title,
+                        })
+                    })
+                    .collect();
+                (
+                    m.mid,
+                    m.text.unwrap_or_default(),
+                    attachments,
+                    m.reply_to.and_then(|r| r.mid).filter(|r| !r.is_empty()),
+                    m.is_echo,
+                    m.referral.or(event.referral),
+                )
+            }
+            (None, Some(p)) => (
+                p.mid,
+                p.title.or(p.payload).unwrap_or_default(),
+                Vec::new(),
+                None,
+                false,
+                p.referral.or(event.referral),
+            ),
+            (None, None) => {
+                // A referral on its own (the customer came back through an ad): keep it for
+                // the customer's next message.
+                if let Some(referral) = event.referral
+                    && !sender.is_empty()
+                {
+                    kv::set(&format!("referral/{sender}"), referral.encode());
+                }
+                return Vec::new();
+            }
+        };
+    let Some(mid) = mid.filter(|m| !m.is_empty()) else {
+        log::warn("facebook: skipping Messenger message without mid");
+        return Vec::new();
+    };
+
+    // An echo is the page's own send: the sender is the page, the customer the recipient.
+    let from_business = is_echo || (!sender.is_empty() && sender == settings.page_id);
+    let psid = if from_business { &recipient } else { &sender };
+    if psid.is_empty() {
+        log::warn(format!(
+            "facebook: skipping Messenger message {mid} without sender"
+        ));
+        return Vec::new();
+    }
+
+    let mut metadata = Vec::new();
+    let author = if from_business {
+        Author::new(settings.page_id.clone(), "")
+    } else {
+        let referral = referral.or_else(|| {
+            let key = format!("referral/{psid}");
+            let stored = kv::get_string(&key)?;
+            kv::delete(&key);
+            serde_json::from_str(&stored).ok()
+        });
+        if let Some(referral) = referral {
+            metadata.extend(referral.metadata());
+        }
+        let key = format!("linked/{psid}");
+        if let Some(link) = kv::get_string(&key) {
+            kv::delete(&key);
+            let mut parts = link.split(' ');
+            if let Some(comment) = parts.next().filter(|c| !c.is_empty()) {
+                metadata.push(("linked_comment_id".into(), comment.to_string()));
+            }
+            if let Some(post) = parts.next().filter(|p| !p.is_empty()) {
+                metadata.push(("linked_post_id".into(), post.to_string()));
+            }
+        }
+        Author::new(psid.clone(), profile_name(settings, psid))
+    };
+
+    vec![Event::Message(Message {
+        platform_message_id: mid,
+        thread_id: thread_for(psid),
+        parent_id,
+        visibility: Visibility::Private,
+        author,
+        text,
+        attachments,
+        created_at: at,
+        language: None,
+        from_business,
+        metadata,
+    })]
+}
+
+#[derive(Deserialize)]
+struct Profile {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    first_name: Option<String>,
+    #[serde(default)]
+    last_name: Option<String>,
+}
+
+/// The customer's name from the User Profile API (`GET /{psid}`), cached in kv; empty
+/// when Meta does not say.
+fn profile_name(settings: &Settings, psid: &str) -> String {
+    let key = format!("profile/{psid}");
+    if let Some(name) = kv::get_string(&key) {
+        return name;
+    }
+    let mut url = format!(
+        "{}/{}?fields=first_name,last_name,name",
+        settings.graph_base_url,
+        http::percent_encode(psid)
+    );
+    if let Some(token) = &settings.access_token {
+        url = http::url_with_query(&url, &[("access_token", token)]);
+    }
+    let profile = check(http::get(&url, &[])).and_then(|r| {
+        r.json_body::<Profile>()
+            .map_err(|e| ConnectorError::Transient(e.to_string()))
+    });
+    match profile {
+        Ok(p) => {
+            let name = p.name.filter(|n| !n.trim().is_empty()).unwrap_or_else(|| {
+                [p.first_name, p.last_name]
+                    .into_iter()
+                    .flatten()
+                    .filter(|s| !s.is_empty())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            });
+            if !name.is_empty() {
+                kv::set(&key, &name);
+            }
+            name
+        }
+        Err(e) => {
+            log::warn(format!(
+                "facebook: no profile for Messenger user {psid}: {}",
+                e.message()
+            ));
+            String::new()
+        }
+    }
+}
+
+// ---------------------------------------------------------------- windows
+
+/// What may be sent in a private conversation whose customer last wrote at `last`.
+pub(crate) fn reply_window(
+    visibility: Visibility,
+    last_customer_at: Option<i64>,
+    now: i64,
+) -> ReplyWindow {
+    let (Visibility::Private, Some(last)) = (visibility, last_customer_at) else {
+        return ReplyWindow::open();
+    };
+    let age = now - last;
+    if age < DAY_MS {
+        ReplyWindow::open_until(last + DAY_MS)
+    } else if age < WEEK_MS {
+        ReplyWindow {
+            note: Some(HUMAN_AGENT_NOTE.into()),
+            ..ReplyWindow::open_until(last + WEEK_MS)
+        }
+    } else {
+        ReplyWindow::closed(
+            "the customer last wrote more than 7 days ago: Messenger accepts no reply until they write again",
+        )
+    }
+}
+
+// ---------------------------------------------------------------- sending
+
+#[derive(Deserialize)]
+struct SendResponse {
+    #[serde(default)]
+    recipient_id: Option<Id>,
+    #[serde(default)]
+    message_id: Option<String>,
+}
+
+fn check_text(text: &str) -> Result<(), ConnectorError> {
+    let n = text.chars().count();
+    if text.trim().is_empty() {
+        return Err(ConnectorError::Rejected(
+            "a Messenger message needs some text".into(),
+        ));
+    }
+    if n > MAX_TEXT_CHARS {
+        return Err(ConnectorError::Rejected(format!(
+            "Messenger accepts at most {MAX_TEXT_CHARS} characters; this reply has {n}"
+        )));
+    }
+    Ok(())
+}
+
+fn messages_url(settings: &Settings) -> String {
+    let url = format!(
+        "{}/{}/messages",
+        settings.graph_base_url,
+        http::percent_encode(&settings.page_id)
+    );
+    match &settings.access_token {
+        Some(token) => http::url_with_query(&url, &[("access_token", token)]),
+        None => url,
+    }
+}
+
+fn post(settings: &Settings, body: &serde_json::Value) -> Result<SendResponse, ConnectorError> {
+    let resp = check(http::post_json(&messages_url(settings), &[], body))?;
+    resp.json_body::<SendResponse>()
+        .ok()
+        .filter(|r| r.message_id.as_deref().is_some_and(|m| !m.is_empty()))
+        .ok_or_else(|| {
+            ConnectorError::Rejected(format!(
+                "Send API accepted the message but returned no message_id: {}",
+                resp.body_text()
+            ))
+        })
+}
+
+fn already_sent(idempotency_key: &str) -> Option<Sent> {
+    let id = (!idempotency_key.is_empty())
+        .then(|| kv::get_string(&format!("sent/{idempotency_key}")))
+        .flatten()?;
+    log::info(format!(
+        "facebook: message {idempotency_key} was already sent as {id}"
+    ));
+    Some(Sent {
+        platform_message_id: id,
+    })
+}
+
+fn remember_sent(idempotency_key: &str, id: &str) {
+    if !idempotency_key.is_empty() {
+        kv::set(&format!("sent/{idempotency_key}"), id);
+    }
+}
+
+/// A reply in a Messenger conversation, with the messaging type its window needs.
+pub(crate) fn send_message(
+    settings: &Settings,
+    psid: &str,
+    msg: &Outbound,
+    idempotency_key: &str,
+) -> Result<Sent, ConnectorError> {
+    if let Some(sent) = already_sent(idempotency_key) {
+        return Ok(sent);
+    }
+    check_text(&msg.text)?;
+    let now = clock::now_millis();
+    let age = msg.last_customer_at.map(|last| now - last);
+    let mut body = json!({
+        "recipient": { "id": psid },
+        "messaging_type": "RESPONSE",
+        "message": { "text": msg.text },
+    });
+    match age {
+        Some(age) if age >= WEEK_MS => {
+            return Err(ConnectorError::Rejected(format!(
+                "the customer last wrote {} days ago; Messenger allows no reply after 7 days until they write again",
+                age / DAY_MS
+            )));
+        }
+        Some(age) if age >= DAY_MS => {
+            body["messaging_type"] = json!("MESSAGE_TAG");
+            body["tag"] = json!("HUMAN_AGENT");
+        }
+        _ => {}
+    }
+    let resp = post(settings, &body)?;
+    let id = resp.message_id.unwrap_or_default();
+    remember_sent(idempotency_key, &id);
+    Ok(Sent {
+        platform_message_id: id,
+    })
+}
+
+/// A private reply to a public comment: one per comment, within 7 days of it.
+pub(crate) fn private_reply(
+    settings: &Settings,
+    msg: &Outbound,
+    idempotency_key: &str,
+) -> Result<Sent, ConnectorError> {
+    if let Some(sent) = already_sent(idempotency_key) {
+        return Ok(sent);
+    }
+    let Some(comment_id) = msg
+        .reply_to
+        .as_deref()
+        .filter(|c| !c.is_empty() && *c != msg.thread_id)
+    else {
+        return Err(ConnectorError::Rejected(
+            "a private reply answers a comment: reply to a customer's comment, not to the post"
+                .into(),
+        ));
+    };
+    check_text(&msg.text)?;
+    let slot = format!("private_reply/{comment_id}");
+    if kv::get(&slot).is_some() {
+        return Err(ConnectorError::Rejected(format!(
+            "already replied privately to comment {comment_id}: Facebook allows one private reply per comment"
+        )));
+    }
+    if let Some(last) = msg.last_customer_at
+        && clock::now_millis() - last >= WEEK_MS
+    {
+        return Err(ConnectorError::Rejected(format!(
+            "comment {comment_id} is more than 7 days old: Facebook allows a private reply only within 7 days"
+        )));
+    }
+    let body = json!({
+        "recipient": { "comment_id": comment_id },
+        "message": { "text": msg.text },
+    });
+    let resp = match post(settings, &body) {
+        Ok(resp) => resp,
+        Err(ConnectorError::Rejected(m)) if m.contains("(code 10900") => {
+            kv::set(&slot, "");
+            return Err(ConnectorError::Rejected(format!(
+                "already replied privately to comment {comment_id}: {m}"
+            )));
+        }
+        Err(e) => return Err(e),
+    };
+    let id = resp.message_id.unwrap_or_default();
+    let psid = model::id(resp.recipient_id);
+    kv::set(&slot, psid.as_deref().unwrap_or(""));
+    if let Some(psid) = psid {
+        kv::set(
+            &format!("linked/{psid}"),
+            format!("{comment_id} {}", msg.thread_id),
+        );
+    }
+    remember_sent(idempotency_key, &id);
+    Ok(Sent {
+        platform_message_id: id,
+    })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,203 @@
+//! Switchboard connector for the WhatsApp Business Cloud API: inbound messages of every
+//! type, delivery statuses of our own sends, free-form replies inside the 24-hour customer
+//! service window and approved templates after it.
+//!
+//! Settings (`[channels.settings]`): `phone_number_id` (required: only webhooks for this
+//! business number are read, and replies are sent from it), `graph_base_url` (default
+//! `https://graph.facebook.com/v19.0`), and the optional business profile
+//! `profile_about`, `profile_address`, `profile_description`, `profile_email`,
+//! `profile_vertical`, `profile_websites` (comma-separated, at most 2), checked against
+//! WhatsApp's limits by `configure`. Secrets: `verify_token` and `app_secret` (webhooks),
+//! `access_token` (sent as `Authorization: Bearer` to the Graph API).
+//!
+//! Conversations: one thread per customer, its id the customer's `wa_id` (or the
+//! business-scoped `user_id` when a newer payload carries no `wa_id`). Media arrive as ids
+//! only; an attachment's `url` is `whatsapp-media:<media id>` (fetch it through
+//! `GET /{media-id}` with the access token). Locations carry `geo:<lat>,<long>`.
+#![warn(missing_docs)]
+
+mod graph;
+mod profile;
+mod webhook;
+
+use switchboard_sdk::{
+    Capability, ConfigKey, Connector, ConnectorError, Description, HttpRequest, Outbound,
+    ReplyWindow, Sent, Visibility, WebhookOutcome, config, log,
+};
+
+/// Default Graph API base URL.
+pub const DEFAULT_GRAPH_BASE_URL: &str = "https://graph.facebook.com/v19.0";
+/// The customer service window: free-form messages are allowed this long after the
+/// customer's last message.
+pub const WINDOW_MS: i64 = 24 * 60 * 60 * 1000;
+/// Scheme of an attachment URL that names a WhatsApp media id.
+pub const MEDIA_URL_PREFIX: &str = "whatsapp-media:";
+
+/// The WhatsApp connector. Settings are read from the host on every call.
+#[derive(Debug, Default)]
+pub struct WhatsApp;
+
+switchboard_sdk::export_connector!(WhatsApp);
+
+/// The channel settings this connector reads.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Settings {
+    pub phone_number_id: String,
+    pub graph_base_url: String,
+    pub access_token: Option<String>,
+}
+
+impl Settings {
+    pub(crate) fn load() -> Result<Settings, ConnectorError> {
+        let phone_number_id = config::require("phone_number_id")?.trim().to_string();
+        let graph_base_url = config::get_or("graph_base_url", DEFAULT_GRAPH_BASE_URL)
+            .trim()
+            .trim_end_matches('/')
+            .to_string();
+        if !graph_base_url.starts_with("http://") && !graph_base_url.starts_with("https://") {
+            return Err(ConnectorError::InvalidConfig(format!(
+                "setting `graph_base_url` must be an http(s) URL, got `{graph_base_url}`"
+            )));
+        }
+        let access_token = config::secret("access_token").filter(|t| !t.trim().is_empty());
+        Ok(Settings {
+            phone_number_id,
+            graph_base_url,
+            access_token,
+        })
+    }
+}
+
+fn key(
+    name: &str,
+    description: &str,
+    required: bool,
+    secret: bool,
+    default: Option<&str>,
+) -> ConfigKey {
+    ConfigKey {
+        name: name.into(),
+        description: description.into(),
+        required,
+        secret,
+        default_value: default.map(Into::into),
+    }
+}
+
+/// What may be sent in a conversation whose customer last wrote at `last_customer_at`.
+pub(crate) fn window(last_customer_at: Option<i64>, now: i64) -> ReplyWindow {
+    match last_customer_at {
+        Some(last) if now < last.saturating_add(WINDOW_MS) => ReplyWindow {
+            free_form: true,
+            templates: true,
+            until: Some(last + WINDOW_MS),
+            note: None,
+        },
+        Some(_) => ReplyWindow {
+            free_form: false,
+            templates: true,
+            until: None,
+            note: Some(
+                "The customer last wrote more than 24 hours ago: WhatsApp only accepts an \
+                 approved template until they write again."
+                    .into(),
+            ),
+        },
+        None => ReplyWindow {
+            free_form: false,
+            templates: true,
+            until: None,
+            note: Some(
+                "The customer has not written to this number yet: WhatsApp only accepts an \
+                 approved template to start the conversation."
+                    .into(),
+            ),
+        },
+    }
+}
+
+impl Connector for WhatsApp {
+    fn describe(&self) -> Description {
+        let mut config_keys = vec![
+            key(
+                "phone_number_id",
+                "The WhatsApp business phone number id this channel receives on and sends from.",
+                true,
+                false,
+                None,
+            ),
+            key(
+                "graph_base_url",
+                "Base URL of the Graph API, with its version.",
+                false,
+                false,
+                Some(DEFAULT_GRAPH_BASE_URL),
+            ),
+            key(
+                "verify_token",
+                "Token Meta echoes in the webhook verification handshake.",
+                false,
+                true,
+                None,
+            ),
+            key(
+                "app_secret",
+                "App secret that signs webhook requests (X-Hub-Signature-256).",
+                false,
+                true,
+                None,
+            ),
+            key(
+                "access_token",
+                "System user access token for the Cloud API (Bearer).",
+                false,
+                true,
+                None,
+            ),
+        ];
+        for field in profile::FIELDS {
+            config_keys.push(key(field.key, field.description, false, false, None));
+        }
+        Description {
+            platform: "whatsapp".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            capabilities: vec![Capability::Webhook, Capability::ReplyPrivate],
+            config_keys,
+        }
+    }
+
+    fn configure(&mut self) -> Result<(), ConnectorError> {
+        let settings = Settings::load()?;
+        profile::validate()?;
+        if settings.access_token.is_none() {
+            log::warn("whatsapp: no `access_token` secret set; sends will be refused by Meta");
+        }
+        if config::secret("app_secret").is_none_or(|s| s.is_empty()) {
+            log::warn("whatsapp: no `app_secret` secret set; webhook POSTs will be refused");
+        }
+        Ok(())
+    }
+
+    fn handle_webhook(&mut self, req: HttpRequest) -> Result<WebhookOutcome, ConnectorError> {
+        let settings = Settings::load()?;
+        Ok(webhook::handle(&settings, &req))
+    }
+
+    fn send(&mut self, msg: Outbound, idempotency_key: String) -> Result<Sent, ConnectorError> {
+        let settings = Settings::load()?;
+        graph::send(&settings, &msg, &idempotency_key)
+    }
+
+    fn reply_window(
+        &mut self,
+        _visibility: Visibility,
+        last_customer_at: Option<i64>,
+        now: i64,
+    ) -> ReplyWindow {
+        // Every WhatsApp conversation is private; the same rule applies whatever is asked.
+        window(last_customer_at, now)
+    }
+}
+
+#[cfg(test)]
+mod tests;

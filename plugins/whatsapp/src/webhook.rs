@@ -1,0 +1,489 @@
+//! The Cloud API webhook: verification handshake, signature check, `messages` changes
+//! (customer messages of every type and the delivery statuses of our sends).
+
+use serde::Deserialize;
+use serde_json::Value;
+use switchboard_sdk::{
+    Attachment, Author, DeliveryState, DeliveryStatus, Event, HttpRequest, HttpResponse, Message,
+    Visibility, WebhookOutcome, clock, config, log, time, webhook,
+};
+
+use crate::{MEDIA_URL_PREFIX, Settings};
+
+/// The body Meta gets back when a delivery was accepted.
+pub(crate) const ACCEPTED: &str = "EVENT_RECEIVED";
+
+pub(crate) fn handle(settings: &Settings, req: &HttpRequest) -> WebhookOutcome {
+    match req.method.to_ascii_uppercase().as_str() {
+        "GET" => verify(req),
+        "POST" => receive(settings, req),
+        other => WebhookOutcome::respond(HttpResponse::text(
+            405,
+            format!("method {other} not allowed"),
+        )),
+    }
+}
+
+fn secret(name: &str) -> Option<String> {
+    config::secret(name).filter(|s| !s.is_empty())
+}
+
+/// `GET ?hub.mode=subscribe&hub.challenge=..&hub.verify_token=..`
+fn verify(req: &HttpRequest) -> WebhookOutcome {
+    let mode = webhook::query_param(req, "hub.mode");
+    let token = webhook::query_param(req, "hub.verify_token");
+    let challenge = webhook::query_param(req, "hub.challenge");
+    let Some(expected) = secret("verify_token") else {
+        log::warn("whatsapp: webhook verification refused: no `verify_token` secret configured");
+        return WebhookOutcome::respond(HttpResponse::text(403, "verification refused"));
+    };
+    let token_ok = token
+        .as_deref()
+        .is_some_and(|t| webhook::constant_time_eq(t.as_bytes(), expected.as_bytes()));
+    if mode.as_deref() != Some("subscribe") || !token_ok {
+        log::warn("whatsapp: webhook verification refused: wrong mode or verify token");
+        return WebhookOutcome::respond(HttpResponse::text(403, "verification refused"));
+    }
+    match challenge {
+        Some(challenge) => WebhookOutcome::respond(HttpResponse::text(200, challenge)),
+        None => WebhookOutcome::respond(HttpResponse::text(400, "missing hub.challenge")),
+    }
+}
+
+#[derive(Deserialize)]
+struct Envelope {
+    #[serde(default)]
+    object: Option<String>,
+    #[serde(default)]
+    entry: Vec<Entry>,
+}
+
+#[derive(Deserialize)]
+struct Entry {
+    #[serde(default)]
+    changes: Vec<Change>,
+}
+
+#[derive(Deserialize)]
+struct Change {
+    #[serde(default)]
+    field: Option<String>,
+    #[serde(default)]
+    value: Value,
+}
+
+/// `value` of a `messages` change.
+#[derive(Deserialize, Default)]
+struct MessagesValue {
+    #[serde(default)]
+    metadata: Option<Metadata>,
+    #[serde(default)]
+    contacts: Vec<Contact>,
+    #[serde(default)]
+    messages: Vec<Value>,
+    #[serde(default)]
+    statuses: Vec<Value>,
+}
+
+#[derive(Deserialize, Default)]
+struct Metadata {
+    #[serde(default)]
+    phone_number_id: Option<String>,
+}
+
+#[derive(Deserialize, Default, Clone)]
+struct Contact {
+    #[serde(default)]
+    profile: Option<Profile>,
+    #[serde(default)]
+    wa_id: Option<String>,
+    #[serde(default)]
+    user_id: Option<String>,
+    #[serde(default)]
+    username: Option<String>,
+}
+
+#[derive(Deserialize, Default, Clone)]
+struct Profile {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    username: Option<String>,
+}
+
+/// POST: a signed batch of changes.
+fn receive(settings: &Settings, req: &HttpRequest) -> WebhookOutcome {
+    let Some(app_secret) = secret("app_secret") else {
+        log::error("whatsapp: webhook POST refused: no `app_secret` secret configured");
+        return WebhookOutcome::respond(HttpResponse::text(401, "signature cannot be checked"));
+    };
+    let Some(signature) = webhook::header(req, "x-hub-signature-256") else {
+        log::warn("whatsapp: webhook POST without X-Hub-Signature-256 refused");
+        return WebhookOutcome::respond(HttpResponse::text(401, "missing X-Hub-Signature-256"));
+    };
+    if !webhook::verify_meta_signature(&app_secret, &req.body, signature) {
+        log::warn("whatsapp: webhook POST with a bad signature refused");
+        return WebhookOutcome::respond(HttpResponse::text(401, "invalid X-Hub-Signature-256"));
+    }
+    let envelope: Envelope = match serde_json::from_slice(&req.body) {
+        Ok(e) => e,
+        Err(e) => {
+            log::warn(format!("whatsapp: malformed webhook body: {e}"));
+            return WebhookOutcome::respond(HttpResponse::text(
+                400,
+                format!("malformed JSON body: {e}"),
+            ));
+        }
+    };
+    if envelope.object.as_deref() != Some("whatsapp_business_account") {
+        log::info(format!(
+            "whatsapp: ignoring webhook for object {:?}",
+            envelope.object.unwrap_or_default()
+        ));
+        return WebhookOutcome::respond(HttpResponse::text(200, ACCEPTED));
+    }
+    let mut events = Vec::new();
+    for entry in envelope.entry {
+        for change in entry.changes {
+            if change.field.as_deref() != Some("messages") {
+                continue;
+            }
+            let value = match serde_json::from_value::<MessagesValue>(change.value) {
+                Ok(v) => v,
+                Err(e) => {
+                    log::warn(format!(
+                        "whatsapp: skipping unreadable messages change: {e}"
+                    ));
+                    continue;
+                }
+            };
+            let number = value
+                .metadata
+                .as_ref()
+                .and_then(|m| m.phone_number_id.as_deref())
+                .unwrap_or_default();
+            if number != settings.phone_number_id {
+                log::debug(format!(
+                    "whatsapp: skipping a change for phone number id {number:?} (not this channel's)"
+                ));
+                continue;
+            }
+            for raw in &value.messages {
+                match message_event(raw, &value.contacts) {
+                    Some(event) => events.push(event),
+                    None => log::warn("whatsapp: skipping a message without id or sender"),
+                }
+            }
+            for raw in &value.statuses {
+                match status_event(raw) {
+                    Some(event) => events.push(event),
+                    None => log::warn("whatsapp: skipping an unreadable status"),
+                }
+            }
+        }
+    }
+    WebhookOutcome::new(HttpResponse::text(200, ACCEPTED), events)
+}
+
+fn str_at<'a>(value: &'a Value, path: &[&str]) -> Option<&'a str> {
+    let mut v = value;
+    for key in path {
+        v = v.get(key)?;
+    }
+    v.as_str().filter(|s| !s.is_empty())
+}
+
+/// A number or a string of digits, as text.
+fn scalar(value: Option<&Value>) -> Option<String> {
+    match value? {
+        Value::String(s) if !s.is_empty() => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// `timestamp` as unix ms (Cloud API sends a string of unix seconds).
+fn millis(value: &Value) -> Option<i64> {
+    match value.get("timestamp")? {
+        Value::String(s) => s.trim().parse::<i64>().ok().map(time::unix_to_millis),
+        Value::Number(n) => n.as_i64().map(time::unix_to_millis),
+        _ => None,
+    }
+}
+
+/// The error of a message or status as `code: title`, with details when they add something.
+fn error_text(errors: Option<&Value>) -> Option<String> {
+    let first = errors?.as_array()?.first()?;
+    let code = scalar(first.get("code"));
+    let title = str_at(first, &["title"]).or_else(|| str_at(first, &["message"]));
+    let details = str_at(first, &["error_data", "details"]).or_else(|| str_at(first, &["details"]));
+    let mut text = match (code, title) {
+        (Some(c), Some(t)) => format!("{c}: {t}"),
+        (Some(c), None) => c,
+        (None, Some(t)) => t.to_string(),
+        (None, None) => return details.map(str::to_string),
+    };
+    if let Some(d) = details.filter(|d| !text.contains(d)) {
+        text.push_str(&format!(" ({d})"));
+    }
+    Some(text)
+}
+
+fn find_contact<'a>(contacts: &'a [Contact], from: Option<&str>) -> Option<&'a Contact> {
+    let by_id = from.and_then(|f| {
+        contacts
+            .iter()
+            .find(|c| c.wa_id.as_deref() == Some(f) || c.user_id.as_deref() == Some(f))
+    });
+    by_id.or(if contacts.len() == 1 {
+        contacts.first()
+    } else {
+        None
+    })
+}
+
+fn attachment(
+    kind: &str,
+    url: Option<String>,
+    mime: Option<&str>,
+    caption: Option<&str>,
+) -> Attachment {
+    Attachment {
+        kind: kind.into(),
+        url,
+        mime_type: mime.map(Into::into),
+        caption: caption.map(Into::into),
+    }
+}
+
+/// Text, attachments and metadata of one message, by type.
+struct Content {
+    text: String,
+    attachments: Vec<Attachment>,
+    metadata: Vec<(String, String)>,
+    parent_override: Option<String>,
+}
+
+fn content(raw: &Value, kind: &str) -> Content {
+    let mut c = Content {
+        text: String::new(),
+        attachments: Vec::new(),
+        metadata: Vec::new(),
+        parent_override: None,
+    };
+    let body = raw.get(kind).cloned().unwrap_or(Value::Null);
+    match kind {
+        "text" => c.text = str_at(&body, &["body"]).unwrap_or_default().to_string(),
+        "image" | "video" | "audio" | "document" | "sticker" => {
+            let id = str_at(&body, &["id"]);
+            let caption = str_at(&body, &["caption"]);
+            let filename = str_at(&body, &["filename"]);
+            c.text = caption.unwrap_or_default().to_string();
+            let att_kind = if kind == "document" { "file" } else { kind };
+            c.attachments.push(attachment(
+                att_kind,
+                id.map(|id| format!("{MEDIA_URL_PREFIX}{id}")),
+                str_at(&body, &["mime_type"]),
+                caption.or(filename),
+            ));
+            if let Some(id) = id {
+                c.metadata.push(("media_id".into(), id.into()));
+            }
+            if let Some(f) = filename {
+                c.metadata.push(("filename".into(), f.into()));
+            }
+            if body.get("voice").and_then(Value::as_bool) == Some(true) {
+                c.metadata.push(("voice".into(), "true".into()));
+            }
+        }
+        "location" => {
+            let lat = scalar(body.get("latitude")).unwrap_or_default();
+            let long = scalar(body.get("longitude")).unwrap_or_default();
+            let name = str_at(&body, &["name"]);
+            let address = str_at(&body, &["address"]);
+            let mut text = format!("📍 {lat},{long}");
+            for part in [name, address].into_iter().flatten() {
+                text.push(' ');
+                text.push_str(part);
+            }
+            c.text = text;
+            c.attachments.push(attachment(
+                "location",
+                Some(format!("geo:{lat},{long}")),
+                None,
+                name.or(address),
+            ));
+            c.metadata.push(("latitude".into(), lat));
+            c.metadata.push(("longitude".into(), long));
+            if let Some(u) = str_at(&body, &["url"]) {
+                c.metadata.push(("location_url".into(), u.into()));
+            }
+        }
+        "contacts" => {
+            let cards: Vec<String> = raw
+                .get("contacts")
+                .and_then(Value::as_array)
+                .map(|list| {
+                    list.iter()
+                        .map(|card| {
+                            let name = str_at(card, &["name", "formatted_name"])
+                                .or_else(|| str_at(card, &["name", "first_name"]))
+                                .unwrap_or("(no name)");
+                            let phones: Vec<&str> = card
+                                .get("phones")
+                                .and_then(Value::as_array)
+                                .map(|p| p.iter().filter_map(|p| str_at(p, &["phone"])).collect())
+                                .unwrap_or_default();
+                            if phones.is_empty() {
+                                format!("👤 {name}")
+                            } else {
+                                format!("👤 {name} {}", phones.join(", "))
+                            }
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            c.metadata.push((
+                "contacts".into(),
+                raw.get("contacts")
+                    .map(Value::to_string)
+                    .unwrap_or_default(),
+            ));
+            c.text = cards.join("\n");
+        }
+        "reaction" => {
+            let target = str_at(&body, &["message_id"]);
+            let emoji = str_at(&body, &["emoji"]).unwrap_or_default();
+            c.text = emoji.to_string();
+            if let Some(t) = target {
+                c.metadata.push(("reaction_to".into(), t.into()));
+                c.parent_override = Some(t.into());
+            }
+            // An empty emoji removes an earlier reaction.
+            c.metadata.push(("reaction".into(), emoji.into()));
+        }
+        "button" => {
+            c.text = str_at(&body, &["text"]).unwrap_or_default().to_string();
+            if let Some(p) = str_at(&body, &["payload"]) {
+                c.metadata.push(("button_payload".into(), p.into()));
+            }
+        }
+        "interactive" => {
+            let sub = str_at(&body, &["type"]).unwrap_or_default().to_string();
+            let reply = body.get(&sub).cloned().unwrap_or(Value::Null);
+            c.text = str_at(&reply, &["title"]).unwrap_or_default().to_string();
+            c.metadata.push(("interactive_type".into(), sub.clone()));
+            if let Some(id) = str_at(&reply, &["id"]) {
+                c.metadata.push(("interactive_id".into(), id.into()));
+            }
+            if let Some(d) = str_at(&reply, &["description"]) {
+                c.metadata
+                    .push(("interactive_description".into(), d.into()));
+            }
+            if c.text.is_empty() && sub == "nfm_reply" {
+                c.text = str_at(&reply, &["body"]).unwrap_or_default().to_string();
+            }
+        }
+        other => {
+            let why = error_text(raw.get("errors"));
+            let label = if other == "unsupported" || other.is_empty() {
+                "unsupported message".to_string()
+            } else {
+                format!("unsupported message of type {other}")
+            };
+            c.text = match &why {
+                Some(w) => format!("[{label}: {w}]"),
+                None => format!("[{label}]"),
+            };
+            if let Some(w) = why {
+                c.metadata.push(("error".into(), w));
+            }
+        }
+    }
+    c
+}
+
+/// A customer message.
+fn message_event(raw: &Value, contacts: &[Contact]) -> Option<Event> {
+    let id = str_at(raw, &["id"])?.to_string();
+    let from = str_at(raw, &["from"]).or_else(|| str_at(raw, &["from_user_id"]));
+    let contact = find_contact(contacts, from).cloned().unwrap_or_default();
+    let author_id = from
+        .map(str::to_string)
+        .or(contact.wa_id.clone())
+        .or(contact.user_id.clone())?;
+    let profile = contact.profile.clone().unwrap_or_default();
+    let name = profile.name.clone().unwrap_or_default();
+    let username = contact.username.clone().or(profile.username.clone());
+    let kind = str_at(raw, &["type"]).unwrap_or("unsupported").to_string();
+    let mut c = content(raw, &kind);
+
+    let mut metadata = vec![("message_type".to_string(), kind.clone())];
+    if let Some(u) = &contact.user_id {
+        metadata.push(("user_id".into(), u.clone()));
+    }
+    metadata.append(&mut c.metadata);
+    if raw.pointer("/context/forwarded").and_then(Value::as_bool) == Some(true) {
+        metadata.push(("forwarded".into(), "true".into()));
+    }
+    if let Some(referral) = raw.get("referral").and_then(Value::as_object) {
+        metadata.push((
+            "referral".into(),
+            Value::Object(referral.clone()).to_string(),
+        ));
+        for (k, v) in referral {
+            if let Some(s) = v.as_str() {
+                metadata.push((format!("referral_{k}"), s.to_string()));
+            }
+        }
+    }
+    let parent_id = str_at(raw, &["context", "id"])
+        .map(str::to_string)
+        .or(c.parent_override.take());
+
+    Some(Event::Message(Message {
+        platform_message_id: id,
+        thread_id: author_id.clone(),
+        parent_id,
+        visibility: Visibility::Private,
+        author: Author {
+            id: author_id,
+            name,
+            handle: username,
+            followers: None,
+        },
+        text: c.text,
+        attachments: c.attachments,
+        created_at: millis(raw).unwrap_or_else(clock::now_millis),
+        language: None,
+        from_business: false,
+        metadata,
+    }))
+}
+
+/// A delivery status of one of our sends.
+fn status_event(raw: &Value) -> Option<Event> {
+    let id = str_at(raw, &["id"])?.to_string();
+    let state = match str_at(raw, &["status"])? {
+        "sent" => DeliveryState::Sent,
+        "delivered" => DeliveryState::Delivered,
+        "read" | "played" => DeliveryState::Read,
+        "failed" => DeliveryState::Failed,
+        other => {
+            log::debug(format!("whatsapp: ignoring status {other:?}"));
+            return None;
+        }
+    };
+    let error = match state {
+        DeliveryState::Failed => {
+            Some(error_text(raw.get("errors")).unwrap_or_else(|| "delivery failed".into()))
+        }
+        _ => None,
+    };
+    Some(Event::Delivery(DeliveryStatus {
+        platform_message_id: id,
+        state,
+        error,
+        at: millis(raw).unwrap_or_else(clock::now_millis),
+    }))
+}

@@ -1,0 +1,441 @@
+//! Switchboard connector for X (API v2): tweets found by a recent search built from the
+//! channel's keywords, mentions of the channel's handles, direct messages, replies that
+//! thread under the customer's tweet from any of the channel's handles, deleting our own
+//! tweets, Account Activity webhooks (CRC, signed events, tweet-delete compliance) and
+//! keyword suspension when a keyword floods the channel.
+//!
+//! Settings (`[channels.settings]`): `handles` (required, comma list, the first is the
+//! default reply handle), `keywords`, `exclusions`, `use_handles_as_keywords`, `languages`
+//! (comma list or `any`), `skip_retweets`, `message_types` (any of `public`, `private`,
+//! `compliance`), `api_base_url` (default `https://api.x.com`). Secrets: `token_<handle>`
+//! (user access token of each handle, required), `bearer_token` (app token used for the
+//! recent search when set), `consumer_secret` (signs Account Activity webhooks).
+//!
+//! The poll cursor is a JSON object holding every `since_id` (search, mentions per handle,
+//! direct messages per handle); hosts treat it as opaque text.
+#![warn(missing_docs)]
+
+mod api;
+mod poll;
+mod send;
+mod webhook;
+
+use switchboard_sdk::{
+    Capability, ConfigKey, Connector, ConnectorError, Description, HttpRequest, Outbound,
+    PollResult, Sent, WebhookOutcome, config, log,
+};
+
+/// Default X API base URL.
+pub const DEFAULT_API_BASE_URL: &str = "https://api.x.com";
+/// The longest query the recent search accepts.
+pub const MAX_QUERY_LEN: usize = 512;
+
+/// The X connector. Settings are read from the host on every call, so a changed setting
+/// applies at once.
+#[derive(Debug, Default)]
+pub struct X;
+
+switchboard_sdk::export_connector!(X);
+
+/// The channel settings this connector reads.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Settings {
+    /// Handles without `@`, as configured; the first is the default reply handle.
+    pub handles: Vec<String>,
+    pub keywords: Vec<String>,
+    pub exclusions: Vec<String>,
+    pub use_handles_as_keywords: bool,
+    /// `None`: any language. Lower case.
+    pub languages: Option<Vec<String>>,
+    pub skip_retweets: bool,
+    pub public: bool,
+    pub private: bool,
+    pub compliance: bool,
+    pub api_base_url: String,
+    pub bearer_token: Option<String>,
+}
+
+fn list(key: &str) -> Vec<String> {
+    config::get(key)
+        .unwrap_or_default()
+        .split(',')
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+fn invalid(message: String) -> ConnectorError {
+    ConnectorError::InvalidConfig(message)
+}
+
+fn boolean(key: &str, default: bool) -> Result<bool, ConnectorError> {
+    let raw = config::get_or(key, if default { "true" } else { "false" });
+    match raw.trim().to_ascii_lowercase().as_str() {
+        "true" | "yes" | "1" | "on" => Ok(true),
+        "false" | "no" | "0" | "off" => Ok(false),
+        _ => Err(invalid(format!(
+            "setting `{key}` must be true or false, got `{raw}`"
+        ))),
+    }
+}
+
+/// True for a valid X handle: 1 to 15 letters, digits or underscores.
+pub(crate) fn valid_handle(handle: &str) -> bool {
+    (1..=15).contains(&handle.len())
+        && handle
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+fn valid_language(code: &str) -> bool {
+    let mut parts = code.split('-');
+    let first = parts.next().unwrap_or("");
+    (2..=3).contains(&first.len())
+        && first.bytes().all(|b| b.is_ascii_alphabetic())
+        && parts.all(|p| (1..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()))
+}
+
+/// A search term: keyword or exclusion, quoted when it holds spaces.
+pub(crate) fn term(word: &str) -> String {
+    if word.contains(char::is_whitespace) {
+        format!("\"{}\"", word.replace('"', ""))
+    } else {
+        word.to_string()
+    }
+}
+
+impl Settings {
+    pub(crate) fn load() -> Result<Settings, ConnectorError> {
+        let handles: Vec<String> = list("handles")
+            .into_iter()
+            .map(|h| h.trim_start_matches('@').to_string())
+            .collect();
+        if handles.is_empty() {
+            return Err(invalid(
+                "setting `handles` is required: a comma list of X handles, the first is the default reply handle".into(),
+            ));
+        }
+        for h in &handles {
+            if !valid_handle(h) {
+                return Err(invalid(format!(
+                    "setting `handles`: `{h}` is not an X handle (1-15 letters, digits or _)"
+                )));
+            }
+        }
+        let mut seen = std::collections::HashSet::new();
+        for h in &handles {
+            if !seen.insert(h.to_ascii_lowercase()) {
+                return Err(invalid(format!("setting `handles` lists `{h}` twice")));
+            }
+        }
+        let keywords = list("keywords");
+        for k in &keywords {
+            if k.starts_with('-') || k.chars().any(|c| c.is_control() || c == '"') {
+                return Err(invalid(format!(
+                    "setting `keywords`: `{k}` is not a keyword (no leading `-`, quotes or control characters; put exclusions in `exclusions`)"
+                )));
+            }
+        }
+        let exclusions: Vec<String> = list("exclusions")
+            .into_iter()
+            .map(|e| e.trim_start_matches('-').trim().to_string())
+            .collect();
+        for e in &exclusions {
+            if e.is_empty() || e.chars().any(|c| c.is_control() || c == '"') {
+                return Err(invalid(format!(
+                    "setting `exclusions`: `{e}` is not a word to exclude"
+                )));
+            }
+        }
+        let use_handles_as_keywords = boolean("use_handles_as_keywords", false)?;
+        let skip_retweets = boolean("skip_retweets", false)?;
+
+        let raw_languages = list("languages");
+        let languages = if raw_languages.is_empty()
+            || raw_languages.iter().any(|l| l.eq_ignore_ascii_case("any"))
+        {
+            if raw_languages.len() > 1 {
+                return Err(invalid(
+                    "setting `languages`: `any` cannot be combined with language codes".into(),
+                ));
+            }
+            None
+        } else {
+            for l in &raw_languages {
+                if !valid_language(l) {
+                    return Err(invalid(format!(
+                        "setting `languages`: `{l}` is not a language code (such as `en`, `fr`) or `any`"
+                    )));
+                }
+            }
+            Some(
+                raw_languages
+                    .iter()
+                    .map(|l| l.to_ascii_lowercase())
+                    .collect(),
+            )
+        };
+
+        let types = list("message_types");
+        let (mut public, mut private, mut compliance) =
+            (types.is_empty(), types.is_empty(), types.is_empty());
+        for t in &types {
+            match t.to_ascii_lowercase().as_str() {
+                "public" => public = true,
+                "private" => private = true,
+                "compliance" => compliance = true,
+                _ => {
+                    return Err(invalid(format!(
+                        "setting `message_types`: `{t}` is not one of public, private, compliance"
+                    )));
+                }
+            }
+        }
+
+        let api_base_url = config::get_or("api_base_url", DEFAULT_API_BASE_URL)
+            .trim()
+            .trim_end_matches('/')
+            .to_string();
+        if !api_base_url.starts_with("http://") && !api_base_url.starts_with("https://") {
+            return Err(invalid(format!(
+                "setting `api_base_url` must be an http(s) URL, got `{api_base_url}`"
+            )));
+        }
+        let bearer_token = config::secret("bearer_token").filter(|t| !t.trim().is_empty());
+        Ok(Settings {
+            handles,
+            keywords,
+            exclusions,
+            use_handles_as_keywords,
+            languages,
+            skip_retweets,
+            public,
+            private,
+            compliance,
+            api_base_url,
+            bearer_token,
+        })
+    }
+
+    /// The default reply handle.
+    pub(crate) fn default_handle(&self) -> &str {
+        &self.handles[0]
+    }
+
+    /// The channel's own spelling of `handle` (with or without `@`, any case).
+    pub(crate) fn find_handle(&self, handle: &str) -> Option<&str> {
+        let wanted = handle.trim().trim_start_matches('@');
+        self.handles
+            .iter()
+            .find(|h| h.eq_ignore_ascii_case(wanted))
+            .map(String::as_str)
+    }
+
+    pub(crate) fn is_own_handle(&self, username: &str) -> bool {
+        self.find_handle(username).is_some()
+    }
+
+    /// The user access token of `handle` (secret `token_<handle>`, as configured or in
+    /// lower case).
+    pub(crate) fn user_token(&self, handle: &str) -> Option<String> {
+        config::secret(&format!("token_{handle}"))
+            .or_else(|| config::secret(&format!("token_{}", handle.to_ascii_lowercase())))
+            .filter(|t| !t.trim().is_empty())
+    }
+
+    /// The token for `handle`, or [`ConnectorError::InvalidConfig`] naming the secret.
+    pub(crate) fn require_user_token(&self, handle: &str) -> Result<String, ConnectorError> {
+        self.user_token(handle).ok_or_else(|| {
+            invalid(format!(
+                "secret `token_{handle}` (the user access token of @{handle}) is required"
+            ))
+        })
+    }
+
+    /// The token for the recent search: the app's bearer token, else the default handle's.
+    pub(crate) fn search_token(&self) -> Result<String, ConnectorError> {
+        match &self.bearer_token {
+            Some(t) => Ok(t.clone()),
+            None => self.require_user_token(self.default_handle()),
+        }
+    }
+
+    /// True when `language` passes the channel's language filter.
+    pub(crate) fn language_ok(&self, language: Option<&str>) -> bool {
+        match (&self.languages, language) {
+            (None, _) => true,
+            (Some(_), None) => true,
+            (Some(_), Some(l)) if l.is_empty() || l == "und" => true,
+            (Some(list), Some(l)) => {
+                let l = l.to_ascii_lowercase();
+                list.iter()
+                    .any(|w| *w == l || l.split('-').next() == Some(w.as_str()))
+            }
+        }
+    }
+
+    /// The excluded word the text contains, if any (case-insensitive).
+    pub(crate) fn excluded(&self, text: &str) -> Option<&str> {
+        let lower = text.to_lowercase();
+        self.exclusions
+            .iter()
+            .find(|e| lower.contains(&e.to_lowercase()))
+            .map(String::as_str)
+    }
+}
+
+fn key(
+    name: &str,
+    description: &str,
+    required: bool,
+    secret: bool,
+    default: Option<&str>,
+) -> ConfigKey {
+    ConfigKey {
+        name: name.into(),
+        description: description.into(),
+        required,
+        secret,
+        default_value: default.map(Into::into),
+    }
+}
+
+impl Connector for X {
+    fn describe(&self) -> Description {
+        Description {
+            platform: "x".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            capabilities: vec![
+                Capability::Webhook,
+                Capability::Poll,
+                Capability::ReplyPublic,
+                Capability::ReplyPrivate,
+                Capability::Delete,
+            ],
+            config_keys: vec![
+                key(
+                    "handles",
+                    "Comma list of the channel's X handles; the first is the default reply handle.",
+                    true,
+                    false,
+                    None,
+                ),
+                key(
+                    "keywords",
+                    "Comma list of keywords searched (OR'ed) in recent tweets.",
+                    false,
+                    false,
+                    None,
+                ),
+                key(
+                    "exclusions",
+                    "Comma list of words a tweet must not contain.",
+                    false,
+                    false,
+                    None,
+                ),
+                key(
+                    "use_handles_as_keywords",
+                    "Also search for tweets naming the handles (@handle).",
+                    false,
+                    false,
+                    Some("false"),
+                ),
+                key(
+                    "languages",
+                    "Comma list of language codes to take, or `any`.",
+                    false,
+                    false,
+                    Some("any"),
+                ),
+                key(
+                    "skip_retweets",
+                    "Leave retweets out.",
+                    false,
+                    false,
+                    Some("false"),
+                ),
+                key(
+                    "message_types",
+                    "Which messages to take: any of public, private, compliance.",
+                    false,
+                    false,
+                    Some("public,private,compliance"),
+                ),
+                key(
+                    "api_base_url",
+                    "Base URL of the X API.",
+                    false,
+                    false,
+                    Some(DEFAULT_API_BASE_URL),
+                ),
+                key(
+                    "token_<handle>",
+                    "User access token of each handle (one secret per handle, e.g. `token_acme`).",
+                    true,
+                    true,
+                    None,
+                ),
+                key(
+                    "bearer_token",
+                    "App bearer token, used for the recent search when set.",
+                    false,
+                    true,
+                    None,
+                ),
+                key(
+                    "consumer_secret",
+                    "Consumer secret of the app: answers the webhook CRC and checks webhook signatures.",
+                    false,
+                    true,
+                    None,
+                ),
+            ],
+        }
+    }
+
+    fn configure(&mut self) -> Result<(), ConnectorError> {
+        let settings = Settings::load()?;
+        for handle in &settings.handles {
+            settings.require_user_token(handle)?;
+        }
+        if settings.public
+            && let Some(query) = poll::build_query(&settings, &[])
+            && query.chars().count() > MAX_QUERY_LEN
+        {
+            return Err(invalid(format!(
+                "the search built from `keywords`, `exclusions` and `languages` is {} characters long; X accepts at most {MAX_QUERY_LEN}",
+                query.chars().count()
+            )));
+        }
+        if config::secret("consumer_secret").is_none_or(|s| s.trim().is_empty()) {
+            log::warn(
+                "x: no `consumer_secret` secret set; Account Activity webhooks will be refused",
+            );
+        }
+        Ok(())
+    }
+
+    fn poll(&mut self, cursor: Option<String>, limit: u32) -> Result<PollResult, ConnectorError> {
+        let settings = Settings::load()?;
+        poll::poll(&settings, cursor, limit)
+    }
+
+    fn handle_webhook(&mut self, req: HttpRequest) -> Result<WebhookOutcome, ConnectorError> {
+        let settings = Settings::load()?;
+        Ok(webhook::handle(&settings, &req))
+    }
+
+    fn send(&mut self, msg: Outbound, idempotency_key: String) -> Result<Sent, ConnectorError> {
+        let settings = Settings::load()?;
+        send::send(&settings, &msg, &idempotency_key)
+    }
+
+    fn delete(&mut self, id: String) -> Result<(), ConnectorError> {
+        let settings = Settings::load()?;
+        send::delete(&settings, &id)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,656 @@
+//! Polling: the recent search built from the settings, mentions of each handle, direct
+//! messages; the JSON cursor of every `since_id`; keyword suspension.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use serde::{Deserialize, Serialize};
+use switchboard_sdk::{
+    Author, ConnectorError, Event, Message, PollResult, Visibility, clock, http, kv, log, time,
+};
+
+use crate::Settings;
+use crate::api::{self, Endpoint};
+
+/// Fields asked for every tweet.
+pub(crate) const TWEET_FIELDS: &str =
+    "created_at,author_id,conversation_id,in_reply_to_user_id,referenced_tweets,lang";
+/// Fields asked for every author.
+pub(crate) const USER_FIELDS: &str = "username,name,public_metrics";
+/// Fields asked for every direct message event.
+pub(crate) const DM_FIELDS: &str = "created_at,sender_id,text,dm_conversation_id";
+/// Pages of one search followed in one poll.
+pub(crate) const MAX_PAGES: usize = 10;
+/// A keyword bringing more tweets than this in one minute is suspended.
+pub(crate) const KEYWORD_FLOOD: u64 = 300;
+/// How long a flooding keyword stays suspended.
+pub(crate) const SUSPENSION_MS: i64 = 3 * 24 * 60 * 60 * 1_000;
+
+/// Every `since_id`, kept in the host's opaque cursor as JSON.
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Cursor {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub search: Option<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub mentions: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub dm: BTreeMap<String, String>,
+}
+
+impl Cursor {
+    fn parse(raw: Option<&str>) -> Cursor {
+        match raw.map(str::trim).filter(|r| !r.is_empty()) {
+            None => Cursor::default(),
+            Some(raw) => serde_json::from_str(raw).unwrap_or_else(|e| {
+                log::warn(format!("x: ignoring unreadable poll cursor {raw:?}: {e}"));
+                Cursor::default()
+            }),
+        }
+    }
+}
+
+/// `suspended/<keyword>` (lower case) holds the unix ms until which it is suspended.
+pub(crate) fn suspension_key(keyword: &str) -> String {
+    format!("suspended/{}", keyword.to_lowercase())
+}
+
+fn count_key(keyword: &str) -> String {
+    format!("keyword_count/{}", keyword.to_lowercase())
+}
+
+/// True while `keyword` is suspended (an expired suspension is removed).
+pub(crate) fn suspended(keyword: &str, now: i64) -> bool {
+    let key = suspension_key(keyword);
+    match kv::get_string(&key).and_then(|v| v.trim().parse::<i64>().ok()) {
+        Some(until) if now < until => true,
+        Some(_) => {
+            kv::delete(&key);
+            log::info(format!("x: keyword `{keyword}` is searched again"));
+            false
+        }
+        None => false,
+    }
+}
+
+/// The keywords searched now (suspended ones left out).
+pub(crate) fn active_keywords(settings: &Settings, now: i64) -> Vec<String> {
+    settings
+        .keywords
+        .iter()
+        .filter(|k| !suspended(k, now))
+        .cloned()
+        .collect()
+}
+
+/// The recent-search query: keywords (and `@handle`s) OR'ed, `-word` exclusions,
+/// `lang:` for a single language, `-is:retweet`. `None` when there is nothing to search.
+pub(crate) fn build_query(settings: &Settings, keywords: &[String]) -> Option<String> {
+    let keywords: Vec<String> = if keywords.is_empty() {
+        settings.keywords.clone()
+    } else {
+        keywords.to_vec()
+    };
+    build_query_from(settings, &keywords)
+}
+
+pub(crate) fn build_query_from(settings: &Settings, keywords: &[String]) -> Option<String> {
+    let mut terms: Vec<String> = keywords.iter().map(|k| crate::term(k)).collect();
+    if settings.use_handles_as_keywords {
+        terms.extend(settings.handles.iter().map(|h| format!("@{h}")));
+    }
+    if terms.is_empty() {
+        return None;
+    }
+    let mut query = if terms.len() == 1 {
+        terms.remove(0)
+    } else {
+        format!("({})", terms.join(" OR "))
+    };
+    for e in &settings.exclusions {
+        query.push_str(&format!(" -{}", crate::term(e)));
+    }
+    if let Some([one]) = settings.languages.as_deref() {
+        query.push_str(&format!(" lang:{one}"));
+    }
+    if settings.skip_retweets {
+        query.push_str(" -is:retweet");
+    }
+    Some(query)
+}
+
+#[derive(Deserialize, Default)]
+pub(crate) struct Page {
+    #[serde(default)]
+    data: Vec<Tweet>,
+    #[serde(default)]
+    includes: Includes,
+    #[serde(default)]
+    meta: Meta,
+}
+
+#[derive(Deserialize, Default)]
+struct Includes {
+    #[serde(default)]
+    users: Vec<User>,
+}
+
+#[derive(Deserialize, Default)]
+struct Meta {
+    #[serde(default)]
+    newest_id: Option<String>,
+    #[serde(default)]
+    next_token: Option<String>,
+}
+
+#[derive(Deserialize, Clone)]
+pub(crate) struct Tweet {
+    id: String,
+    #[serde(default)]
+    text: String,
+    #[serde(default)]
+    author_id: Option<String>,
+    #[serde(default)]
+    conversation_id: Option<String>,
+    #[serde(default)]
+    in_reply_to_user_id: Option<String>,
+    #[serde(default, alias = "referenced_posts")]
+    referenced_tweets: Vec<Reference>,
+    #[serde(default)]
+    created_at: Option<String>,
+    #[serde(default)]
+    lang: Option<String>,
+}
+
+#[derive(Deserialize, Clone)]
+struct Reference {
+    #[serde(default, rename = "type")]
+    kind: String,
+    #[serde(default)]
+    id: String,
+}
+
+#[derive(Deserialize, Clone)]
+pub(crate) struct User {
+    id: String,
+    #[serde(default)]
+    username: Option<String>,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    public_metrics: Option<Metrics>,
+}
+
+#[derive(Deserialize, Clone)]
+struct Metrics {
+    #[serde(default)]
+    followers_count: Option<u64>,
+}
+
+impl Tweet {
+    fn reference(&self, kind: &str) -> Option<&str> {
+        self.referenced_tweets
+            .iter()
+            .find(|r| r.kind == kind && !r.id.is_empty())
+            .map(|r| r.id.as_str())
+    }
+
+    fn is_retweet(&self) -> bool {
+        self.reference("retweeted").is_some()
+    }
+}
+
+/// A tweet as a public message.
+fn tweet_message(
+    settings: &Settings,
+    tweet: Tweet,
+    users: &HashMap<String, User>,
+    source: &str,
+    now: i64,
+) -> Message {
+    let author_id = tweet.author_id.clone().unwrap_or_default();
+    let user = users.get(&author_id);
+    let username = user.and_then(|u| u.username.clone());
+    let from_business = username
+        .as_deref()
+        .is_some_and(|u| settings.is_own_handle(u));
+    let name = user
+        .and_then(|u| u.name.clone())
+        .or_else(|| username.clone())
+        .unwrap_or_else(|| author_id.clone());
+    let mut metadata = vec![("source".to_string(), source.to_string())];
+    if let Some(rt) = tweet.reference("retweeted") {
+        metadata.push(("retweet_of".into(), rt.to_string()));
+    }
+    if let Some(q) = tweet.reference("quoted") {
+        metadata.push(("quote_of".into(), q.to_string()));
+    }
+    if let Some(to) = &tweet.in_reply_to_user_id {
+        metadata.push(("in_reply_to_user_id".into(), to.clone()));
+    }
+    let parent_id = tweet.reference("replied_to").map(str::to_string);
+    let thread_id = tweet
+        .conversation_id
+        .clone()
+        .filter(|c| !c.is_empty())
+        .unwrap_or_else(|| tweet.id.clone());
+    // Webhook tweets carry no conversation id: remember it for their replies.
+    kv::set(&format!("conversation/{}", tweet.id), thread_id.as_bytes());
+    Message {
+        platform_message_id: tweet.id,
+        thread_id,
+        parent_id,
+        visibility: Visibility::Public,
+        author: Author {
+            id: author_id,
+            name,
+            handle: username.map(|u| format!("@{u}")),
+            followers: user
+                .and_then(|u| u.public_metrics.as_ref())
+                .and_then(|m| m.followers_count),
+        },
+        text: tweet.text,
+        attachments: Vec::new(),
+        created_at: tweet
+            .created_at
+            .as_deref()
+            .and_then(time::parse_iso8601_millis)
+            .unwrap_or(now),
+        language: tweet.lang.filter(|l| !l.is_empty() && l != "und"),
+        from_business,
+        metadata,
+    }
+}
+
+/// Client-side filters: languages, exclusions, retweets. `None` when the tweet is taken.
+fn filtered_out(settings: &Settings, tweet: &Tweet) -> Option<String> {
+    if !settings.language_ok(tweet.lang.as_deref()) {
+        return Some(format!("language {}", tweet.lang.as_deref().unwrap_or("")));
+    }
+    if let Some(word) = settings.excluded(&tweet.text) {
+        return Some(format!("excluded word `{word}`"));
+    }
+    if settings.skip_retweets && tweet.is_retweet() {
+        return Some("retweet".into());
+    }
+    None
+}
+
+fn tweet_url(settings: &Settings, path: &str, since: Option<&str>, max: u32) -> String {
+    let max = max.to_string();
+    let mut pairs: Vec<(&str, &str)> = vec![("max_results", &max)];
+    if let Some(s) = since {
+        pairs.push(("since_id", s));
+    }
+    pairs.extend([
+        ("tweet.fields", TWEET_FIELDS),
+        ("expansions", "author_id"),
+        ("user.fields", USER_FIELDS),
+    ]);
+    http::url_with_query(&format!("{}{path}", settings.api_base_url), &pairs)
+}
+
+/// Tweets, their authors by id, and the newest id.
+type Fetched = (Vec<Tweet>, HashMap<String, User>, Option<String>);
+
+/// Fetches every page of a tweet listing newer than `since`; returns the tweets, their
+/// authors and the newest id.
+fn fetch_tweets(
+    endpoint: Endpoint,
+    base_url: String,
+    token: &str,
+    page_param: &str,
+) -> Result<Fetched, ConnectorError> {
+    let mut tweets = Vec::new();
+    let mut users = HashMap::new();
+    let mut newest: Option<String> = None;
+    let mut next: Option<String> = None;
+    for page_no in 0..MAX_PAGES {
+        let url = match &next {
+            None => base_url.clone(),
+            Some(token) => http::url_with_query(&base_url, &[(page_param, token.as_str())]),
+        };
+        let resp = match api::call(endpoint, api::request("GET", url, token)) {
+            Ok(r) => r,
+            // A later page failing keeps what we have; its tweets come with the next poll.
+            Err(e) if page_no > 0 && e.is_retryable() => break,
+            Err(e) => return Err(e),
+        };
+        let page: Page = resp.json_body().map_err(|e| {
+            ConnectorError::Transient(format!(
+                "unreadable X API answer from {}: {e}",
+                endpoint.name()
+            ))
+        })?;
+        if page_no == 0 {
+            newest = page.meta.newest_id.clone();
+        }
+        for t in &page.data {
+            if newest.as_deref().is_none_or(|n| api::id_newer(&t.id, n)) {
+                newest = Some(t.id.clone());
+            }
+        }
+        for u in page.includes.users {
+            users.insert(u.id.clone(), u);
+        }
+        tweets.extend(page.data);
+        match page.meta.next_token.filter(|t| !t.is_empty()) {
+            Some(t) => next = Some(t),
+            None => break,
+        }
+    }
+    Ok((tweets, users, newest))
+}
+
+/// Counts search tweets per keyword over the last 60 seconds (per-second buckets kept in
+/// kv `keyword_count/<keyword>`) and suspends a keyword that brings more than
+/// [`KEYWORD_FLOOD`] of them.
+fn count_keywords(keywords: &[String], tweets: &[Tweet], now: i64) {
+    let second = now.div_euclid(1_000);
+    for keyword in keywords {
+        let needle = keyword.to_lowercase();
+        let hits = tweets
+            .iter()
+            .filter(|t| t.text.to_lowercase().contains(&needle))
+            .count() as u64;
+        if hits == 0 {
+            continue;
+        }
+        let key = count_key(keyword);
+        let mut buckets: Vec<(i64, u64)> = kv::get_string(&key)
+            .and_then(|v| serde_json::from_str(&v).ok())
+            .unwrap_or_default();
+        buckets.retain(|(s, _)| *s > second - 60 && *s <= second);
+        match buckets.iter_mut().find(|(s, _)| *s == second) {
+            Some((_, c)) => *c += hits,
+            None => buckets.push((second, hits)),
+        }
+        let count: u64 = buckets.iter().map(|(_, c)| c).sum();
+        if count > KEYWORD_FLOOD {
+            let until = now + SUSPENSION_MS;
+            kv::set(&suspension_key(keyword), until.to_string());
+            kv::delete(&key);
+            log::error(format!(
+                "x: keyword suspended: `{keyword}` brought {count} tweets in a minute (more than {KEYWORD_FLOOD}); it is left out of the search until {} unless an admin deletes kv key `{}`",
+                time::format_iso8601_millis(until),
+                suspension_key(keyword)
+            ));
+        } else {
+            kv::set(&key, serde_json::to_string(&buckets).unwrap_or_default());
+        }
+    }
+}
+
+#[derive(Deserialize, Default)]
+struct DmPage {
+    #[serde(default)]
+    data: Vec<DmEvent>,
+    #[serde(default)]
+    includes: Includes,
+}
+
+#[derive(Deserialize)]
+struct DmEvent {
+    id: String,
+    #[serde(default)]
+    event_type: Option<String>,
+    #[serde(default)]
+    text: String,
+    #[serde(default)]
+    sender_id: Option<String>,
+    #[serde(default)]
+    dm_conversation_id: Option<String>,
+    #[serde(default)]
+    created_at: Option<String>,
+}
+
+/// Keeps the smallest wait among rate-limited sources.
+fn note_limit(limited: &mut Option<u64>, wait: u64) {
+    *limited = Some(limited.map_or(wait, |w| w.min(wait)));
+}
+
+/// One poll: search, mentions and direct messages as the message types ask.
+pub(crate) fn poll(
+    settings: &Settings,
+    cursor: Option<String>,
+    limit: u32,
+) -> Result<PollResult, ConnectorError> {
+    // The very first poll brings the platform's backlog: not a flood.
+    let counting = cursor.is_some();
+    let mut cur = Cursor::parse(cursor.as_deref());
+    let max = limit.clamp(10, 100);
+    let now = clock::now_millis();
+    let mut limited: Option<u64> = None;
+    // True once any source answered: a rate-limited source alone does not hold back the
+    // others (it is skipped until its reset time).
+    let mut answered = false;
+    let mut events: Vec<Message> = Vec::new();
+    let mut seen: HashSet<String> = HashSet::new();
+
+    if settings.public {
+        let keywords = active_keywords(settings, now);
+        if let Some(query) = build_query_from(settings, &keywords) {
+            let base = tweet_url(
+                settings,
+                "/2/tweets/search/recent",
+                cur.search.as_deref(),
+                max,
+            );
+            let base = http::url_with_query(&base, &[("query", query.as_str())]);
+            match fetch_tweets(
+                Endpoint::Search,
+                base,
+                &settings.search_token()?,
+                "next_token",
+            ) {
+                Ok((tweets, users, newest)) => {
+                    answered = true;
+                    if counting {
+                        count_keywords(&keywords, &tweets, now);
+                    }
+                    if let Some(n) = newest {
+                        cur.search = Some(n);
+                    }
+                    take(
+                        settings,
+                        tweets,
+                        &users,
+                        "search",
+                        now,
+                        &mut seen,
+                        &mut events,
+                    );
+                }
+                Err(ConnectorError::RateLimited(ms)) => note_limit(&mut limited, ms),
+                Err(e) => return Err(e),
+            }
+        }
+        for handle in &settings.handles {
+            let result = api::user_id(settings, handle).and_then(|id| {
+                let token = settings.require_user_token(handle)?;
+                let path = format!("/2/users/{}/mentions", http::percent_encode(&id));
+                let since = cur
+                    .mentions
+                    .get(&handle.to_ascii_lowercase())
+                    .map(String::as_str);
+                fetch_tweets(
+                    Endpoint::Mentions,
+                    tweet_url(settings, &path, since, max),
+                    &token,
+                    "pagination_token",
+                )
+            });
+            match result {
+                Ok((tweets, users, newest)) => {
+                    answered = true;
+                    if let Some(n) = newest {
+                        cur.mentions.insert(handle.to_ascii_lowercase(), n);
+                    }
+                    take(
+                        settings,
+                        tweets,
+                        &users,
+                        "mention",
+                        now,
+                        &mut seen,
+                        &mut events,
+                    );
+                }
+                Err(ConnectorError::RateLimited(ms)) => note_limit(&mut limited, ms),
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    if settings.private {
+        for handle in &settings.handles {
+            match poll_dms(settings, handle, &mut cur, max, now, &mut seen) {
+                Ok(mut found) => {
+                    answered = true;
+                    events.append(&mut found);
+                }
+                Err(ConnectorError::RateLimited(ms)) => note_limit(&mut limited, ms),
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    if !answered && let Some(wait) = limited {
+        return Err(ConnectorError::RateLimited(wait));
+    }
+    events.sort_by(|a, b| {
+        a.created_at.cmp(&b.created_at).then(
+            (a.platform_message_id.len(), &a.platform_message_id)
+                .cmp(&(b.platform_message_id.len(), &b.platform_message_id)),
+        )
+    });
+    let next = serde_json::to_string(&cur).unwrap_or_default();
+    Ok(PollResult::new(
+        events.into_iter().map(Event::Message).collect(),
+        Some(next),
+    ))
+}
+
+fn take(
+    settings: &Settings,
+    tweets: Vec<Tweet>,
+    users: &HashMap<String, User>,
+    source: &str,
+    now: i64,
+    seen: &mut HashSet<String>,
+    out: &mut Vec<Message>,
+) {
+    for tweet in tweets {
+        if tweet.id.is_empty() || !seen.insert(tweet.id.clone()) {
+            continue;
+        }
+        if let Some(why) = filtered_out(settings, &tweet) {
+            log::debug(format!("x: tweet {} left out: {why}", tweet.id));
+            continue;
+        }
+        out.push(tweet_message(settings, tweet, users, source, now));
+    }
+}
+
+/// `GET /2/dm_events` as `handle`: message events newer than the handle's cursor.
+fn poll_dms(
+    settings: &Settings,
+    handle: &str,
+    cur: &mut Cursor,
+    max: u32,
+    now: i64,
+    seen: &mut HashSet<String>,
+) -> Result<Vec<Message>, ConnectorError> {
+    let own_id = api::user_id(settings, handle)?;
+    let token = settings.require_user_token(handle)?;
+    let max = max.min(100).to_string();
+    let url = http::url_with_query(
+        &format!("{}/2/dm_events", settings.api_base_url),
+        &[
+            ("dm_event.fields", DM_FIELDS),
+            ("event_types", "MessageCreate"),
+            ("expansions", "sender_id"),
+            ("user.fields", USER_FIELDS),
+            ("max_results", &max),
+        ],
+    );
+    let resp = api::call(Endpoint::DmRead, api::request("GET", url, &token))?;
+    let page: DmPage = resp.json_body().map_err(|e| {
+        ConnectorError::Transient(format!("unreadable X API dm_events answer: {e}"))
+    })?;
+    let users: HashMap<String, User> = page
+        .includes
+        .users
+        .into_iter()
+        .map(|u| (u.id.clone(), u))
+        .collect();
+    let key = handle.to_ascii_lowercase();
+    let since = cur.dm.get(&key).cloned();
+    let mut out = Vec::new();
+    let mut newest = since.clone();
+    for dm in page.data {
+        if dm
+            .event_type
+            .as_deref()
+            .is_some_and(|t| t != "MessageCreate")
+        {
+            continue;
+        }
+        if since.as_deref().is_some_and(|s| !api::id_newer(&dm.id, s)) {
+            continue;
+        }
+        if newest.as_deref().is_none_or(|n| api::id_newer(&dm.id, n)) {
+            newest = Some(dm.id.clone());
+        }
+        if !seen.insert(dm.id.clone()) {
+            continue;
+        }
+        let sender = dm.sender_id.clone().unwrap_or_default();
+        let user = users.get(&sender);
+        let username = user.and_then(|u| u.username.clone());
+        out.push(Message {
+            thread_id: dm
+                .dm_conversation_id
+                .clone()
+                .unwrap_or_else(|| dm_conversation_id(&own_id, &sender)),
+            platform_message_id: dm.id,
+            parent_id: None,
+            visibility: Visibility::Private,
+            author: Author {
+                id: sender.clone(),
+                name: user
+                    .and_then(|u| u.name.clone())
+                    .or_else(|| username.clone())
+                    .unwrap_or_else(|| sender.clone()),
+                handle: username.map(|u| format!("@{u}")),
+                followers: user
+                    .and_then(|u| u.public_metrics.as_ref())
+                    .and_then(|m| m.followers_count),
+            },
+            text: dm.text,
+            attachments: Vec::new(),
+            created_at: dm
+                .created_at
+                .as_deref()
+                .and_then(time::parse_iso8601_millis)
+                .unwrap_or(now),
+            language: None,
+            from_business: sender == own_id,
+            metadata: vec![
+                ("source".into(), "dm".into()),
+                ("handle".into(), handle.to_string()),
+            ],
+        });
+    }
+    if let Some(n) = newest {
+        cur.dm.insert(key, n);
+    }
+    Ok(out)
+}
+
+/// The id X gives a one-to-one conversation: both user ids, smaller first.
+pub(crate) fn dm_conversation_id(a: &str, b: &str) -> String {
+    if api::id_newer(a, b) {
+        format!("{b}-{a}")
+    } else {
+        format!("{a}-{b}")
+    }
+}

@@ -1,0 +1,331 @@
+//! Account Activity webhooks: the CRC challenge, signed POSTs carrying
+//! `tweet_create_events`, `direct_message_events` and `tweet_delete_events`.
+
+use std::collections::HashMap;
+
+use serde::Deserialize;
+use switchboard_sdk::{
+    Author, Deleted, Event, HttpRequest, HttpResponse, Message, Visibility, WebhookOutcome, clock,
+    config, kv, log, webhook,
+};
+
+use crate::Settings;
+use crate::api::x_signature;
+use crate::poll::dm_conversation_id;
+
+pub(crate) fn handle(settings: &Settings, req: &HttpRequest) -> WebhookOutcome {
+    let Some(secret) = config::secret("consumer_secret").filter(|s| !s.trim().is_empty()) else {
+        log::error("x: webhook refused: no `consumer_secret` secret configured");
+        return WebhookOutcome::respond(HttpResponse::text(403, "webhook not configured"));
+    };
+    match req.method.to_ascii_uppercase().as_str() {
+        "GET" => crc(&secret, req),
+        "POST" => receive(settings, &secret, req),
+        other => WebhookOutcome::respond(HttpResponse::text(
+            405,
+            format!("method {other} not allowed"),
+        )),
+    }
+}
+
+/// `GET ?crc_token=T` -> `{"response_token":"sha256=<base64 HMAC-SHA256(secret, T)>"}`.
+fn crc(secret: &str, req: &HttpRequest) -> WebhookOutcome {
+    match webhook::query_param(req, "crc_token").filter(|t| !t.is_empty()) {
+        Some(token) => WebhookOutcome::respond(HttpResponse::json(
+            200,
+            &serde_json::json!({ "response_token": x_signature(secret, token.as_bytes()) }),
+        )),
+        None => WebhookOutcome::respond(HttpResponse::text(400, "missing crc_token")),
+    }
+}
+
+#[derive(Deserialize, Default)]
+struct Payload {
+    #[serde(default)]
+    for_user_id: Option<String>,
+    #[serde(default)]
+    tweet_create_events: Vec<V1Tweet>,
+    #[serde(default)]
+    direct_message_events: Vec<DmEvent>,
+    #[serde(default)]
+    tweet_delete_events: Vec<DeleteEvent>,
+    #[serde(default)]
+    users: HashMap<String, V1User>,
+}
+
+#[derive(Deserialize)]
+struct V1Tweet {
+    #[serde(default)]
+    id_str: Option<String>,
+    #[serde(default)]
+    text: Option<String>,
+    #[serde(default)]
+    full_text: Option<String>,
+    #[serde(default)]
+    extended_tweet: Option<Extended>,
+    #[serde(default)]
+    user: Option<V1User>,
+    #[serde(default)]
+    in_reply_to_status_id_str: Option<String>,
+    #[serde(default)]
+    in_reply_to_user_id_str: Option<String>,
+    #[serde(default)]
+    lang: Option<String>,
+    #[serde(default)]
+    timestamp_ms: Option<Stamp>,
+    #[serde(default)]
+    retweeted_status: Option<serde_json::Value>,
+}
+
+#[derive(Deserialize)]
+struct Extended {
+    #[serde(default)]
+    full_text: Option<String>,
+}
+
+#[derive(Deserialize, Clone)]
+struct V1User {
+    #[serde(default)]
+    id_str: Option<String>,
+    #[serde(default)]
+    id: Option<serde_json::Value>,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    screen_name: Option<String>,
+    #[serde(default)]
+    followers_count: Option<u64>,
+}
+
+impl V1User {
+    fn id(&self) -> String {
+        self.id_str.clone().unwrap_or_else(|| match &self.id {
+            Some(serde_json::Value::String(s)) => s.clone(),
+            Some(v @ serde_json::Value::Number(_)) => v.to_string(),
+            _ => String::new(),
+        })
+    }
+}
+
+/// Milliseconds as a string or a number.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Stamp {
+    Text(String),
+    Number(i64),
+}
+
+impl Stamp {
+    fn millis(&self) -> Option<i64> {
+        match self {
+            Stamp::Text(s) => s.trim().parse().ok(),
+            Stamp::Number(n) => Some(*n),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct DmEvent {
+    #[serde(default, rename = "type")]
+    kind: Option<String>,
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(default)]
+    created_timestamp: Option<Stamp>,
+    #[serde(default)]
+    message_create: Option<MessageCreate>,
+}
+
+#[derive(Deserialize)]
+struct MessageCreate {
+    #[serde(default)]
+    target: Option<Target>,
+    #[serde(default)]
+    sender_id: Option<String>,
+    #[serde(default)]
+    message_data: Option<MessageData>,
+}
+
+#[derive(Deserialize)]
+struct Target {
+    #[serde(default)]
+    recipient_id: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct MessageData {
+    #[serde(default)]
+    text: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct DeleteEvent {
+    #[serde(default)]
+    status: Option<DeletedStatus>,
+    #[serde(default)]
+    timestamp_ms: Option<Stamp>,
+}
+
+#[derive(Deserialize)]
+struct DeletedStatus {
+    #[serde(default)]
+    id: Option<serde_json::Value>,
+}
+
+fn receive(settings: &Settings, secret: &str, req: &HttpRequest) -> WebhookOutcome {
+    let Some(signature) = webhook::header(req, "x-twitter-webhooks-signature") else {
+        log::warn("x: webhook POST without x-twitter-webhooks-signature refused");
+        return WebhookOutcome::respond(HttpResponse::text(
+            401,
+            "missing x-twitter-webhooks-signature",
+        ));
+    };
+    let expected = x_signature(secret, &req.body);
+    if !webhook::constant_time_eq(signature.trim().as_bytes(), expected.as_bytes()) {
+        log::warn("x: webhook POST with a bad signature refused");
+        return WebhookOutcome::respond(HttpResponse::text(
+            401,
+            "invalid x-twitter-webhooks-signature",
+        ));
+    }
+    let payload: Payload = match serde_json::from_slice(&req.body) {
+        Ok(p) => p,
+        Err(e) => {
+            log::warn(format!("x: malformed webhook body: {e}"));
+            return WebhookOutcome::respond(HttpResponse::text(
+                400,
+                format!("malformed JSON body: {e}"),
+            ));
+        }
+    };
+    let now = clock::now_millis();
+    let for_user = payload.for_user_id.clone().unwrap_or_default();
+    let mut events = Vec::new();
+    if settings.public {
+        for tweet in payload.tweet_create_events {
+            if let Some(m) = tweet_message(settings, &for_user, tweet, now) {
+                events.push(Event::Message(m));
+            }
+        }
+    }
+    if settings.private {
+        for dm in payload.direct_message_events {
+            if let Some(m) = dm_message(&for_user, &payload.users, dm, now) {
+                events.push(Event::Message(m));
+            }
+        }
+    }
+    if settings.compliance {
+        for del in payload.tweet_delete_events {
+            let id = match del.status.and_then(|s| s.id) {
+                Some(serde_json::Value::String(s)) => s,
+                Some(v @ serde_json::Value::Number(_)) => v.to_string(),
+                _ => continue,
+            };
+            if id.is_empty() {
+                continue;
+            }
+            events.push(Event::Deleted(Deleted {
+                platform_message_id: id,
+                thread_id: None,
+                deleted_at: del.timestamp_ms.and_then(|t| t.millis()).unwrap_or(now),
+            }));
+        }
+    }
+    WebhookOutcome::new(HttpResponse::empty(200), events)
+}
+
+fn tweet_message(settings: &Settings, for_user: &str, t: V1Tweet, now: i64) -> Option<Message> {
+    let id = t.id_str.filter(|i| !i.is_empty())?;
+    let text = t
+        .extended_tweet
+        .and_then(|e| e.full_text)
+        .or(t.full_text)
+        .or(t.text)
+        .unwrap_or_default();
+    let lang = t.lang.filter(|l| !l.is_empty() && l != "und");
+    if !settings.language_ok(lang.as_deref()) || settings.excluded(&text).is_some() {
+        return None;
+    }
+    if settings.skip_retweets && t.retweeted_status.is_some() {
+        return None;
+    }
+    let user = t.user;
+    let author_id = user.as_ref().map(V1User::id).unwrap_or_default();
+    let screen_name = user.as_ref().and_then(|u| u.screen_name.clone());
+    let parent_id = t.in_reply_to_status_id_str.filter(|p| !p.is_empty());
+    // The v1.1 shape has no conversation id: the parent's, as we saw it, else the parent.
+    let thread_id = parent_id
+        .as_deref()
+        .map(|p| kv::get_string(&format!("conversation/{p}")).unwrap_or_else(|| p.to_string()))
+        .unwrap_or_else(|| id.clone());
+    kv::set(&format!("conversation/{id}"), thread_id.as_bytes());
+    let mut metadata = vec![("source".to_string(), "webhook".to_string())];
+    if let Some(to) = t.in_reply_to_user_id_str {
+        metadata.push(("in_reply_to_user_id".into(), to));
+    }
+    Some(Message {
+        platform_message_id: id,
+        thread_id,
+        parent_id,
+        visibility: Visibility::Public,
+        author: Author {
+            id: author_id.clone(),
+            name: user
+                .as_ref()
+                .and_then(|u| u.name.clone())
+                .or_else(|| screen_name.clone())
+                .unwrap_or_else(|| author_id.clone()),
+            handle: screen_name.clone().map(|s| format!("@{s}")),
+            followers: user.as_ref().and_then(|u| u.followers_count),
+        },
+        text,
+        attachments: Vec::new(),
+        created_at: t.timestamp_ms.and_then(|s| s.millis()).unwrap_or(now),
+        language: lang,
+        from_business: (!for_user.is_empty() && author_id == for_user)
+            || screen_name.is_some_and(|s| settings.is_own_handle(&s)),
+        metadata,
+    })
+}
+
+fn dm_message(
+    for_user: &str,
+    users: &HashMap<String, V1User>,
+    dm: DmEvent,
+    now: i64,
+) -> Option<Message> {
+    if dm.kind.as_deref().is_some_and(|k| k != "message_create") {
+        return None;
+    }
+    let id = dm.id.filter(|i| !i.is_empty())?;
+    let create = dm.message_create?;
+    let sender = create.sender_id.unwrap_or_default();
+    let recipient = create
+        .target
+        .and_then(|t| t.recipient_id)
+        .unwrap_or_else(|| for_user.to_string());
+    let user = users.get(&sender);
+    let screen_name = user.and_then(|u| u.screen_name.clone());
+    Some(Message {
+        platform_message_id: id,
+        thread_id: dm_conversation_id(&sender, &recipient),
+        parent_id: None,
+        visibility: Visibility::Private,
+        author: Author {
+            id: sender.clone(),
+            name: user
+                .and_then(|u| u.name.clone())
+                .or_else(|| screen_name.clone())
+                .unwrap_or_else(|| sender.clone()),
+            handle: screen_name.map(|s| format!("@{s}")),
+            followers: user.and_then(|u| u.followers_count),
+        },
+        text: create.message_data.and_then(|d| d.text).unwrap_or_default(),
+        attachments: Vec::new(),
+        created_at: dm.created_timestamp.and_then(|s| s.millis()).unwrap_or(now),
+        language: None,
+        from_business: !for_user.is_empty() && sender == for_user,
+        metadata: vec![("source".into(), "webhook".into())],
+    })
+}

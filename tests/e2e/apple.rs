@@ -1,0 +1,179 @@
+//! Apple Messages for Business: a customer's message reaches an agent and the agent's
+//! replies (text and a list picker) reach the emulated MSP gateway; tokens that do not
+//! verify are refused and store nothing.
+
+use serde_json::{Value, json};
+
+use crate::harness::{World, wait_until};
+
+const BUSINESS: &str = "acme-biz";
+
+/// Emulator + host on the demo config, with the demo business's webhook subscribed.
+async fn world() -> World {
+    let world = World::start(|_| {}).await;
+    world
+        .emulator
+        .subscribe_apple(BUSINESS, &format!("{}/webhooks/apple", world.base))
+        .expect("apple webhook subscription");
+    world
+}
+
+/// A customer message through the emulator's control API; returns `{id, status}`.
+async fn customer(world: &World, body: Value) -> Value {
+    let res = world
+        .http
+        .post(format!(
+            "http://{}/_emulator/apple/messages",
+            world.emulator_addr
+        ))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success(), "emulator refused {body}");
+    res.json().await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apple_message_reaches_an_agent_and_replies_reach_the_customer() {
+    let world = world().await;
+    let agent = world.login("agent1").await;
+    agent.available().await;
+    let source = "urn:mbid:AQAAY-e2e-customer";
+    let text = "Hi! Où est ma commande? 📦";
+
+    let sent = customer(
+        &world,
+        json!({ "business_id": BUSINESS, "source_id": source, "type": "text", "body": text }),
+    )
+    .await;
+    assert_eq!(sent["status"], 200, "the webhook accepted it: {sent}");
+    let message_id = sent["id"].as_str().unwrap().to_owned();
+
+    let offered = agent.wait_for_state("alerting").await;
+    assert_eq!(offered["media_type"], "social_direct_message");
+    assert_eq!(offered["channel"], "apple");
+    assert_eq!(offered["workgroup"], "Social");
+    assert_eq!(offered["thread_id"], source);
+    let id = offered["id"].as_i64().unwrap();
+    agent
+        .ok("POST", &format!("/interactions/{id}/pickup"), None)
+        .await;
+    let detail = agent.ok("GET", &format!("/interactions/{id}"), None).await;
+    let inbound: Vec<&Value> = detail["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["direction"] == "inbound")
+        .collect();
+    assert_eq!(inbound.len(), 1, "{detail}");
+    assert_eq!(inbound[0]["text"], text);
+    assert_eq!(inbound[0]["platform_message_id"], message_id.as_str());
+
+    // Typing and close events are acknowledged and store nothing.
+    for kind in ["typing_start", "typing_end", "close"] {
+        let ack = customer(
+            &world,
+            json!({ "business_id": BUSINESS, "source_id": source, "type": kind }),
+        )
+        .await;
+        assert_eq!(ack["status"], 200, "{kind}");
+    }
+    assert_eq!(world.count("SELECT count(*) FROM messages").await, 1);
+
+    // A text reply.
+    let reply = "Bonjour! It ships today 🚚";
+    let answer = agent
+        .ok(
+            "POST",
+            &format!("/interactions/{id}/reply"),
+            Some(json!({ "text": reply, "visibility": "private" })),
+        )
+        .await;
+    assert_eq!(answer["state"], "sent", "{answer}");
+    let outbound = world.emulator.outbound();
+    let texts: Vec<_> = outbound
+        .iter()
+        .filter(|o| o.platform == "apple" && o.kind == "text")
+        .collect();
+    assert_eq!(texts.len(), 1, "{outbound:?}");
+    assert_eq!(texts[0].target_id.as_deref(), Some(source));
+    assert_eq!(texts[0].text.as_deref(), Some(reply));
+
+    // A list picker, and the customer's choice coming back into the same conversation.
+    let answer = agent
+        .ok(
+            "POST",
+            &format!("/interactions/{id}/reply"),
+            Some(json!({ "text": "Which store suits you?", "visibility": "private",
+                "list_items": [{"id": "main", "title": "Main St"}, {"id": "harbor", "title": "Harbor"}] })),
+        )
+        .await;
+    assert_eq!(answer["state"], "sent", "{answer}");
+    let outbound = world.emulator.outbound();
+    let pickers: Vec<_> = outbound
+        .iter()
+        .filter(|o| o.platform == "apple" && o.kind == "list_picker")
+        .collect();
+    assert_eq!(pickers.len(), 1, "{outbound:?}");
+    assert_eq!(pickers[0].target_id.as_deref(), Some(source));
+
+    let chosen = customer(
+        &world,
+        json!({ "business_id": BUSINESS, "source_id": source, "type": "list_picker_reply",
+            "items": [{"id": "harbor", "title": "Harbor"}] }),
+    )
+    .await;
+    assert_eq!(chosen["status"], 200);
+    wait_until("the customer's choice in the transcript", || async {
+        let detail = agent.ok("GET", &format!("/interactions/{id}"), None).await;
+        detail["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["direction"] == "inbound" && m["text"] == "Harbor")
+            .then_some(())
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_webhook_with_a_wrong_jwt_is_refused_and_nothing_is_stored() {
+    let world = world().await;
+    let refused = customer(
+        &world,
+        json!({ "business_id": BUSINESS, "source_id": "urn:mbid:mallory", "type": "text",
+            "body": "forged", "bad_jwt": true }),
+    )
+    .await;
+    assert_eq!(refused["status"], 401, "{refused}");
+
+    // No token at all, and a token for another provider.
+    let url = format!("{}/webhooks/apple", world.base);
+    let body = json!({"v": 1, "type": "text", "id": "0b5c1c6e-0000-4000-8000-00000000beef",
+        "sourceId": "urn:mbid:mallory", "destinationId": BUSINESS, "body": "forged"});
+    let res = world
+        .http
+        .post(&url)
+        .header("id", "0b5c1c6e-0000-4000-8000-00000000beef")
+        .header("source-id", "urn:mbid:mallory")
+        .header("destination-id", BUSINESS)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    let res = world
+        .http
+        .post(&url)
+        .bearer_auth("eyJhbGciOiJub25lIn0.eyJhdWQiOiJkZW1vLXByb3ZpZGVyIn0.")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401, "alg none is refused");
+
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(world.count("SELECT count(*) FROM messages").await, 0);
+    assert_eq!(world.count("SELECT count(*) FROM interactions").await, 0);
+}

@@ -1,0 +1,419 @@
+//! X: a tweet with the channel's keyword is polled, reaches an agent, and the replies
+//! thread under it from the default and a second handle; filters; 429 back-off;
+//! direct messages; tweet-delete compliance erases the stored text.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use switchboard::config::Config;
+use switchboard::emulator::XEndpoint;
+
+use crate::harness::{World, wait_until};
+
+/// The demo `x` channel, polling fast, with `acmehelp` as a second handle.
+fn x_channel(config: &mut Config) -> &mut switchboard::config::Channel {
+    let ch = config
+        .channels
+        .iter_mut()
+        .find(|c| c.name == "x")
+        .expect("the demo has an x channel");
+    ch.poll_interval_ms = 200;
+    ch.settings.insert("handles".into(), "acme,acmehelp".into());
+    ch.secrets
+        .insert("token_acmehelp".into(), "demo-x-token-acmehelp".into());
+    ch
+}
+
+async fn control(world: &World, path: &str, body: Value) -> Value {
+    let res = world
+        .http
+        .post(format!("http://{}/_emulator/x/{path}", world.emulator_addr))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        res.status().is_success(),
+        "emulator refused {body}: {}",
+        res.status()
+    );
+    res.json().await.unwrap()
+}
+
+async fn emulated_tweet(world: &World, id: &str) -> Value {
+    world
+        .http
+        .get(format!(
+            "http://{}/_emulator/x/tweets/{id}",
+            world.emulator_addr
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keyword_tweet_reaches_an_agent_and_replies_thread_under_it_from_two_handles() {
+    let world = World::start(|c| {
+        x_channel(c);
+    })
+    .await;
+    let agent = world.login("agent1").await;
+    agent.available().await;
+    let tweet = control(
+        &world,
+        "tweets",
+        json!({"author_handle": "ann", "author_name": "Ann Lee", "followers": 4321,
+               "text": "acmecorp my new boots fell apart 😞"}),
+    )
+    .await;
+    let tweet_id = tweet["tweet_id"].as_str().unwrap().to_string();
+
+    let offered = agent.wait_for_state("alerting").await;
+    assert_eq!(offered["channel"], "x");
+    assert_eq!(offered["media_type"], "social_conversation");
+    assert_eq!(offered["thread_id"], tweet_id.as_str());
+    let id = offered["id"].as_i64().unwrap();
+    agent
+        .ok("POST", &format!("/interactions/{id}/pickup"), None)
+        .await;
+    let detail = agent.ok("GET", &format!("/interactions/{id}"), None).await;
+    let inbound: Vec<&Value> = detail["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["direction"] == "inbound")
+        .collect();
+    assert_eq!(inbound.len(), 1, "{detail}");
+    assert_eq!(inbound[0]["text"], "acmecorp my new boots fell apart 😞");
+    assert_eq!(inbound[0]["platform_message_id"], tweet_id.as_str());
+    assert_eq!(inbound[0]["author"], "Ann Lee");
+
+    // From the default handle.
+    let sent = agent
+        .ok(
+            "POST",
+            &format!("/interactions/{id}/reply"),
+            Some(json!({ "text": "Sorry Ann, a new pair ships today.", "visibility": "public" })),
+        )
+        .await;
+    assert_eq!(sent["state"], "sent", "{sent}");
+    let ours = world.emulator.outbound();
+    assert_eq!(ours.len(), 1, "{ours:?}");
+    assert_eq!(
+        (ours[0].platform.as_str(), ours[0].kind.as_str()),
+        ("x", "tweet")
+    );
+    assert_eq!(ours[0].target_id.as_deref(), Some(tweet_id.as_str()));
+    let reply = emulated_tweet(&world, &ours[0].id).await;
+    assert_eq!(
+        reply["in_reply_to"],
+        tweet_id.as_str(),
+        "threads under the tweet"
+    );
+    assert_eq!(reply["conversation_id"], tweet_id.as_str());
+    assert_eq!(reply["author_handle"], "acme");
+
+    // From the second handle.
+    let sent = agent
+        .ok(
+            "POST",
+            &format!("/interactions/{id}/reply"),
+            Some(json!({ "text": "DM us your order number, please.", "visibility": "public", "from_handle": "acmehelp" })),
+        )
+        .await;
+    assert_eq!(sent["state"], "sent", "{sent}");
+    let ours = world.emulator.outbound();
+    assert_eq!(ours.len(), 2, "{ours:?}");
+    let reply = emulated_tweet(&world, &ours[1].id).await;
+    assert_eq!(reply["author_handle"], "acmehelp");
+    assert_eq!(reply["in_reply_to"], tweet_id.as_str());
+
+    // A handle that is not the channel's is refused, and nothing is tweeted.
+    let (_, refused) = agent
+        .call(
+            "POST",
+            &format!("/interactions/{id}/reply"),
+            Some(json!({ "text": "from a stranger", "visibility": "public", "from_handle": "someoneelse" })),
+        )
+        .await;
+    assert_ne!(refused["state"], "sent", "{refused}");
+    assert_eq!(world.emulator.outbound().len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keyword_exclusion_language_and_retweet_filters() {
+    let world = World::start(|c| {
+        let ch = x_channel(c);
+        ch.settings.insert("exclusions".into(), "giveaway".into());
+        ch.settings.insert("languages".into(), "en".into());
+        ch.settings.insert("skip_retweets".into(), "true".into());
+        ch.settings.insert("message_types".into(), "public".into());
+    })
+    .await;
+    let original = control(
+        &world,
+        "tweets",
+        json!({"author_handle": "bob", "text": "no keyword at all"}),
+    )
+    .await;
+    control(
+        &world,
+        "tweets",
+        json!({"author_handle": "cid", "text": "acmecorp giveaway, click here"}),
+    )
+    .await;
+    control(
+        &world,
+        "tweets",
+        json!({"author_handle": "dee", "text": "acmecorp mes bottes sont cassées", "lang": "fr"}),
+    )
+    .await;
+    control(
+        &world,
+        "tweets",
+        json!({"author_handle": "eve", "text": "RT acmecorp", "retweet_of": original["tweet_id"]}),
+    )
+    .await;
+    control(
+        &world,
+        "tweets",
+        json!({"author_handle": "ann", "text": "acmecorp where is my parcel?"}),
+    )
+    .await;
+
+    world
+        .wait_count(
+            "SELECT count(*) FROM messages WHERE channel = 'x' AND text = 'acmecorp where is my parcel?'",
+            1,
+        )
+        .await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(
+        world
+            .count("SELECT count(*) FROM messages WHERE channel = 'x'")
+            .await,
+        1,
+        "only the English, non-excluded, original keyword tweet"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_429_makes_the_connector_wait_until_the_reset() {
+    let world = World::start(|c| {
+        let ch = x_channel(c);
+        ch.settings.insert("message_types".into(), "public".into());
+    })
+    .await;
+    // No search calls allowed for now: every window answers 429 until it resets.
+    world.emulator.set_x_rate_limit(XEndpoint::Search, 0, 2);
+    let first_429 = wait_until("a 429 on the search", || async {
+        world
+            .emulator
+            .x_requests()
+            .into_iter()
+            .find(|r| r.endpoint == XEndpoint::Search && r.status == 429)
+    })
+    .await;
+    let reset_ms = first_429.reset.unwrap() * 1000;
+    world.emulator.set_x_rate_limit(XEndpoint::Search, 100, 900);
+    control(
+        &world,
+        "tweets",
+        json!({"author_handle": "ann", "text": "acmecorp after the wait"}),
+    )
+    .await;
+    world
+        .wait_count(
+            "SELECT count(*) FROM messages WHERE channel = 'x' AND text = 'acmecorp after the wait'",
+            1,
+        )
+        .await;
+    let log = world.emulator.x_requests();
+    let search: Vec<_> = log
+        .iter()
+        .filter(|r| r.endpoint == XEndpoint::Search)
+        .collect();
+    let after = search
+        .iter()
+        .find(|r| r.at_ms > first_429.at_ms)
+        .expect("the search resumed");
+    assert!(
+        after.at_ms >= reset_ms,
+        "searched at {} before the reset at {reset_ms}: {search:?}",
+        after.at_ms
+    );
+    // Nowhere a call after a 429 or an exhausted window before its reset.
+    for pair in search.windows(2) {
+        if pair[0].status == 429 || pair[0].remaining == Some(0) {
+            let reset_ms = pair[0].reset.unwrap() * 1000;
+            assert!(pair[1].at_ms >= reset_ms, "{search:?}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn direct_message_reaches_an_agent_and_the_reply_is_a_dm() {
+    let world = World::start(|c| {
+        let ch = x_channel(c);
+        ch.settings.insert("message_types".into(), "private".into());
+    })
+    .await;
+    world
+        .emulator
+        .set_x_rate_limit(XEndpoint::DmRead, 1000, 900);
+    let agent = world.login("agent1").await;
+    agent.available().await;
+    let dm = control(
+        &world,
+        "dms",
+        json!({"from_handle": "ann", "to_handle": "acme", "text": "my order number is 1042"}),
+    )
+    .await;
+    let offered = agent.wait_for_state("alerting").await;
+    assert_eq!(offered["channel"], "x");
+    assert_eq!(offered["media_type"], "social_direct_message");
+    assert_eq!(offered["thread_id"], dm["dm_conversation_id"]);
+    let id = offered["id"].as_i64().unwrap();
+    agent
+        .ok("POST", &format!("/interactions/{id}/pickup"), None)
+        .await;
+    let sent = agent
+        .ok(
+            "POST",
+            &format!("/interactions/{id}/reply"),
+            Some(json!({ "text": "Thanks, it ships today.", "visibility": "private" })),
+        )
+        .await;
+    assert_eq!(sent["state"], "sent", "{sent}");
+    let ours = world.emulator.outbound();
+    assert_eq!(ours.len(), 1, "{ours:?}");
+    assert_eq!(ours[0].kind, "dm");
+    assert_eq!(
+        ours[0].target_id.as_ref(),
+        dm["sender_id"].as_str().map(str::to_string).as_ref()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compliance_delete_erases_the_stored_text() {
+    let world = World::start(|c| {
+        x_channel(c);
+    })
+    .await;
+    world
+        .emulator
+        .subscribe_x(&format!("{}/webhooks/x", world.base))
+        .await
+        .expect("CRC handshake with the x channel");
+    let tweet = control(
+        &world,
+        "tweets",
+        json!({"author_handle": "ann", "text": "acmecorp call me at 555-0100"}),
+    )
+    .await;
+    world
+        .wait_count(
+            "SELECT count(*) FROM messages WHERE channel = 'x' AND text LIKE '%555-0100%'",
+            1,
+        )
+        .await;
+    control(&world, "delete", json!({"tweet_id": tweet["tweet_id"]})).await;
+    world
+        .wait_count(
+            "SELECT count(*) FROM messages WHERE channel = 'x' AND text LIKE '%555-0100%'",
+            0,
+        )
+        .await;
+    assert_eq!(
+        world
+            .count("SELECT count(*) FROM messages WHERE channel = 'x' AND deleted = 1")
+            .await,
+        1
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flooding_keyword_is_suspended_until_an_admin_lifts_it() {
+    let world = World::start(|c| {
+        let ch = x_channel(c);
+        ch.settings.insert("message_types".into(), "public".into());
+    })
+    .await;
+    // Let the first poll (the backlog, never counted) pass.
+    wait_until("a first search", || async {
+        world
+            .emulator
+            .x_requests()
+            .iter()
+            .any(|r| r.endpoint == XEndpoint::Search)
+            .then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    for i in 0..350 {
+        control(
+            &world,
+            "tweets",
+            json!({"author_handle": format!("fan{i}"), "text": format!("acmecorp flood #{i}")}),
+        )
+        .await;
+    }
+    world
+        .wait_count(
+            "SELECT count(*) FROM plugin_kv WHERE channel = 'x' AND key = 'suspended/acmecorp'",
+            1,
+        )
+        .await;
+    // While suspended the keyword is not searched: a new tweet is not found.
+    let searches = |world: &World| {
+        world
+            .emulator
+            .x_requests()
+            .iter()
+            .filter(|r| r.endpoint == XEndpoint::Search)
+            .count()
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let before = searches(&world);
+    control(
+        &world,
+        "tweets",
+        json!({"author_handle": "ann", "text": "acmecorp while suspended"}),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(
+        searches(&world),
+        before,
+        "no search while the only keyword is suspended"
+    );
+    assert_eq!(
+        world
+            .count("SELECT count(*) FROM messages WHERE text = 'acmecorp while suspended'")
+            .await,
+        0
+    );
+
+    // An admin lifts it (today by deleting the kv key): the search resumes where it was.
+    let store = world.host.as_ref().unwrap().app.store.clone();
+    store
+        .write(|c| {
+            c.execute(
+                "DELETE FROM plugin_kv WHERE channel = 'x' AND key = 'suspended/acmecorp'",
+                [],
+            )?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    world
+        .wait_count(
+            "SELECT count(*) FROM messages WHERE text = 'acmecorp while suspended'",
+            1,
+        )
+        .await;
+}
