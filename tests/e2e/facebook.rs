@@ -400,3 +400,46 @@ async fn a_channel_that_stores_no_personal_data_keeps_only_the_platform_id() {
     assert_eq!(customer, "(not stored)");
     assert_eq!(text, "where is my parcel?", "the work itself is kept");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_hides_then_deletes_a_customers_comment() {
+    let world = World::start(|_| {}).await;
+    let agent = world.login("agent1").await;
+    agent.available().await;
+    let (_, comment) = world
+        .post_and_comment("Troll", "buy cheap watches at spam.example")
+        .await;
+    let id = agent.wait_for_state("alerting").await["id"]
+        .as_i64()
+        .unwrap();
+    agent
+        .ok("POST", &format!("/interactions/{id}/pickup"), None)
+        .await;
+    for action in ["hide", "delete"] {
+        let (status, body) = agent
+            .call(
+                "POST",
+                &format!("/interactions/{id}/messages/{comment}/{action}"),
+                None,
+            )
+            .await;
+        assert_eq!(status, 204, "{action}: {body}");
+    }
+    let kinds: Vec<String> = world
+        .emulator
+        .outbound()
+        .into_iter()
+        .filter(|o| o.target_id.as_deref() == Some(comment.as_str()))
+        .map(|o| o.kind)
+        .collect();
+    assert_eq!(kinds, vec!["hide", "delete"]);
+    let detail = agent.ok("GET", &format!("/interactions/{id}"), None).await;
+    let stored = detail["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["platform_message_id"] == comment.as_str())
+        .cloned()
+        .unwrap();
+    assert_eq!(stored["deleted"], true, "{detail}");
+}

@@ -142,6 +142,44 @@ async fn keyword_tweet_reaches_an_agent_and_replies_thread_under_it_from_two_han
         .await;
     assert_ne!(refused["state"], "sent", "{refused}");
     assert_eq!(world.emulator.outbound().len(), 2);
+
+    // The agent deletes our second tweet: gone on X, erased in the transcript.
+    let ours = world.emulator.outbound();
+    let second = ours[1].id.clone();
+    let (status, _) = agent
+        .call(
+            "POST",
+            &format!("/interactions/{id}/messages/{second}/delete"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 204);
+    let log = world.emulator.outbound();
+    assert_eq!(log.len(), 3, "{log:?}");
+    assert_eq!(log[2].kind, "delete", "{log:?}");
+    assert!(
+        log[2].id == second || log[2].target_id.as_deref() == Some(second.as_str()),
+        "{log:?}"
+    );
+    let detail = agent.ok("GET", &format!("/interactions/{id}"), None).await;
+    let deleted = detail["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["platform_message_id"] == second.as_str())
+        .cloned()
+        .unwrap_or_else(|| panic!("our tweet in the transcript: {detail}"));
+    assert_eq!(deleted["deleted"], true);
+    assert_eq!(deleted["text"], "");
+    // A message of another conversation cannot be deleted through this one.
+    let (status, body) = agent
+        .call(
+            "POST",
+            &format!("/interactions/{id}/messages/999/delete"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -398,18 +436,15 @@ async fn a_flooding_keyword_is_suspended_until_an_admin_lifts_it() {
         0
     );
 
-    // An admin lifts it (today by deleting the kv key): the search resumes where it was.
-    let store = world.host.as_ref().unwrap().app.store.clone();
-    store
-        .write(|c| {
-            c.execute(
-                "DELETE FROM plugin_kv WHERE channel = 'x' AND key = 'suspended/acmecorp'",
-                [],
-            )?;
-            Ok(())
-        })
-        .await
-        .unwrap();
+    // The admin sees the suspension and lifts it: the search resumes where it was.
+    let admin = world.login("admin").await;
+    let listed = admin.ok("GET", "/channels/x/suspensions", None).await;
+    assert_eq!(listed[0]["keyword"], "acmecorp", "{listed}");
+    assert!(listed[0]["until"].as_i64().unwrap() > 0);
+    let (status, _) = admin
+        .call("DELETE", "/channels/x/suspensions/acmecorp", None)
+        .await;
+    assert_eq!(status, 204);
     world
         .wait_count(
             "SELECT count(*) FROM messages WHERE text = 'acmecorp while suspended'",

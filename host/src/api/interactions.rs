@@ -191,6 +191,37 @@ pub async fn reply(
     ))
 }
 
+/// Deletes a message of the interaction on the platform: our own tweet or reply, or a
+/// customer's comment. Its stored text is erased.
+#[utoipa::path(post, path = "/api/v1/interactions/{id}/messages/{message}/delete",
+    params(("id" = i64, Path), ("message" = String, Path, description = "platform message id")),
+    responses((status = 204), (status = 400), (status = 404), (status = 409, description = "the platform refused")),
+    security(("bearer" = [])))]
+pub async fn delete_message(
+    State(app): State<Arc<App>>,
+    Caller(user): Caller,
+    Path((id, message)): Path<(i64, String)>,
+) -> Result<axum::http::StatusCode, ApiError> {
+    use crate::outbound::moderation::{Moderation, moderate};
+    moderate(&app, &user, id, message, Moderation::Delete).await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
+}
+
+/// Hides a customer's comment of the interaction from the public.
+#[utoipa::path(post, path = "/api/v1/interactions/{id}/messages/{message}/hide",
+    params(("id" = i64, Path), ("message" = String, Path, description = "platform message id")),
+    responses((status = 204), (status = 400), (status = 404), (status = 409, description = "the platform refused")),
+    security(("bearer" = [])))]
+pub async fn hide_message(
+    State(app): State<Arc<App>>,
+    Caller(user): Caller,
+    Path((id, message)): Path<(i64, String)>,
+) -> Result<axum::http::StatusCode, ApiError> {
+    use crate::outbound::moderation::{Moderation, moderate};
+    moderate(&app, &user, id, message, Moderation::Hide).await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
+}
+
 /// Puts a connected interaction on hold.
 #[utoipa::path(post, path = "/api/v1/interactions/{id}/hold", params(("id" = i64, Path)),
     responses((status = 200, body = Interaction), (status = 409, description = "not connected")), security(("bearer" = [])))]

@@ -33,6 +33,14 @@ pub fn router(app: Arc<App>) -> Router {
             "/interactions/{id}/disconnect",
             post(interactions::disconnect),
         )
+        .route(
+            "/interactions/{id}/messages/{message}/delete",
+            post(interactions::delete_message),
+        )
+        .route(
+            "/interactions/{id}/messages/{message}/hide",
+            post(interactions::hide_message),
+        )
         .route("/interactions/{id}/hold", post(interactions::hold))
         .route("/interactions/{id}/resume", post(interactions::resume))
         .route("/interactions/{id}/transfer", post(interactions::transfer))

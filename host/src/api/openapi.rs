@@ -19,6 +19,8 @@ use super::{admin, events, interactions, supervisor, workflows};
         interactions::reply,
         interactions::disconnect,
         interactions::hold,
+        interactions::delete_message,
+        interactions::hide_message,
         interactions::resume,
         interactions::transfer,
         interactions::wrapup,

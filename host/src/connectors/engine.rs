@@ -286,6 +286,16 @@ impl ChannelConnector {
         Ok(sent.platform_message_id)
     }
 
+    /// Deletes a message on the platform (our own tweet, a customer's comment).
+    pub fn delete(&self, platform_message_id: &str) -> Result<(), CallError> {
+        self.call_checked("delete", |b, s| b.call_delete(s, platform_message_id))
+    }
+
+    /// Hides a customer's comment from the public.
+    pub fn hide(&self, platform_message_id: &str) -> Result<(), CallError> {
+        self.call_checked("hide", |b, s| b.call_hide(s, platform_message_id))
+    }
+
     /// What the platform lets the business send now in a conversation whose customer
     /// last wrote at `last_customer_at`.
     pub fn reply_window(

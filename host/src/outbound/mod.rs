@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use anyhow::Result;
 
+pub mod moderation;
 mod rpc_cache;
 mod window;
 

@@ -82,6 +82,8 @@ pub async fn lift_suspension(
     Path((name, keyword)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
     known(&app, &name)?;
+    // Connectors record keywords in lower case, as platforms match them.
+    let keyword = keyword.to_lowercase();
     let key = format!("{PREFIX}{keyword}");
     let (channel, k) = (name.clone(), key.clone());
     let removed = app

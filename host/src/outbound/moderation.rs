@@ -1,0 +1,82 @@
+//! Agents acting on platform messages of their interaction: delete our own tweet or a
+//! customer's comment, hide a comment. The platform acts first; the transcript follows.
+
+use std::sync::Arc;
+
+use rusqlite::params;
+
+use crate::app::App;
+use crate::interactions::ActionError;
+use crate::interactions::model::State;
+use crate::store::{directory, now_ms, queries};
+
+/// What to do with a message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Moderation {
+    /// Remove it from the platform; its stored text is erased.
+    Delete,
+    /// Hide it from the public (comments).
+    Hide,
+}
+
+/// Deletes or hides `platform_message_id`, which must belong to interaction `id`, held
+/// by `user`.
+pub async fn moderate(
+    app: &Arc<App>,
+    user: &directory::User,
+    id: i64,
+    platform_message_id: String,
+    action: Moderation,
+) -> Result<(), ActionError> {
+    if !app.interactions.holds(user.id, id) {
+        return Err(ActionError::NotFound(id));
+    }
+    let pmid = platform_message_id.clone();
+    let channel = app
+        .store
+        .read(move |c| {
+            Ok(c.query_row(
+                "SELECT channel FROM messages WHERE interaction_id = ?1 AND platform_message_id = ?2
+                 UNION SELECT channel FROM outbound WHERE interaction_id = ?1 AND platform_message_id = ?2",
+                params![id, pmid],
+                |r| r.get::<_, String>(0),
+            )
+            .ok())
+        })
+        .await?
+        .ok_or_else(|| {
+            ActionError::Invalid(format!(
+                "message `{platform_message_id}` is not part of interaction {id}"
+            ))
+        })?;
+    let connector = app
+        .channels
+        .get(&channel)
+        .ok_or_else(|| ActionError::Conflict(format!("channel `{channel}` is not running")))?
+        .clone();
+    let pmid = platform_message_id.clone();
+    let done = tokio::task::spawn_blocking(move || match action {
+        Moderation::Delete => connector.connector.delete(&pmid),
+        Moderation::Hide => connector.connector.hide(&pmid),
+    })
+    .await
+    .map_err(|e| ActionError::Store(e.into()))?;
+    // The platform's refusal is the agent's answer, in its own words.
+    done.map_err(|e| ActionError::Conflict(e.to_string()))?;
+    let (pmid, uid) = (platform_message_id, user.id);
+    app.store
+        .write(move |c| {
+            let now = now_ms();
+            let kind = match action {
+                Moderation::Delete => {
+                    queries::erase_message(c, &channel, &pmid)?;
+                    "deleted_on_platform"
+                }
+                Moderation::Hide => "hidden_on_platform",
+            };
+            queries::record_event(c, id, now, kind, State::Connected, Some(uid), Some(&pmid))
+        })
+        .await?;
+    app.interactions.notify_changed(id).await;
+    Ok(())
+}
