@@ -28,6 +28,7 @@
 //!             version: "0.1.0".into(),
 //!             capabilities: vec![Capability::Webhook],
 //!             config_keys: vec![],
+//!             hosts: vec![],
 //!         }
 //!     }
 //!
@@ -167,6 +168,7 @@ pub trait Connector: 'static {
 ///             version: "0.1.0".into(),
 ///             capabilities: vec![],
 ///             config_keys: vec![],
+///             hosts: vec![],
 ///         }
 ///     }
 /// }
@@ -454,6 +456,7 @@ mod tests {
                 version: "1".into(),
                 capabilities: vec![Capability::Poll],
                 config_keys: vec![],
+                hosts: vec![],
             }
         }
     }
@@ -505,6 +508,7 @@ mod tests {
                     version: self.0.to_string(),
                     capabilities: vec![],
                     config_keys: vec![],
+                    hosts: vec![],
                 }
             }
             fn configure(&mut self) -> Result<(), ConnectorError> {

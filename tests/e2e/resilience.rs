@@ -129,12 +129,14 @@ async fn a_plugin_that_traps_loops_or_hogs_memory_is_replaced_and_the_next_event
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_plugin_calling_a_host_it_was_not_granted_is_refused() {
-    // The demo channel may call the emulator; the faulty channel may call nothing.
+    // The demo channel may call the emulator; the faulty channel has no `allowed_hosts`,
+    // so it may call only what it declares (`http://declared.invalid`).
     let world = World::start(faulty_channel).await;
     let allowed_elsewhere = format!("http://{}/_emulator/outbound", world.emulator_addr);
     for (id, url) in [
         ("x1", allowed_elsewhere.as_str()),
         ("x2", "http://203.0.113.7/steal"),
+        ("x3", "http://declared.invalid/ok"),
     ] {
         let res = world
             .http
@@ -155,14 +157,16 @@ async fn a_plugin_calling_a_host_it_was_not_granted_is_refused() {
         })
         .await
         .unwrap();
-    assert_eq!(texts.len(), 2);
-    for text in &texts {
+    assert_eq!(texts.len(), 3);
+    for text in &texts[..2] {
         assert!(text.starts_with("refused: "), "{text}");
         assert!(
             text.contains("allowed_hosts"),
             "the refusal says why: {text}"
         );
     }
+    // The declared host passes the allowlist (and then fails: it does not resolve).
+    assert!(!texts[2].contains("allowed_hosts"), "{}", texts[2]);
 }
 
 /// Runs the `switchboard` binary as its own process, so the test can kill it for real.

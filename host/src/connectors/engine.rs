@@ -187,6 +187,23 @@ impl ChannelConnector {
             .call("describe", |b, s| b.call_describe(s))
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         connector.platform = description.platform;
+        // The operator's `allowed_hosts` win (a proxy, the emulator); without them the
+        // channel may call exactly what the connector declares.
+        if connector.grants.allowed_hosts.is_empty() && !description.hosts.is_empty() {
+            let declared = description
+                .hosts
+                .iter()
+                .map(|h| super::allowlist::Pattern::parse(h))
+                .collect::<Result<Vec<_>>>()
+                .with_context(|| {
+                    format!("plugin `{}` declares a bad host", connector.grants.plugin)
+                })?;
+            connector.grants.allowed_hosts = Arc::new(declared);
+            // The instance that answered `describe` holds the old grants.
+            for slot in &connector.pool {
+                slot.lock().unwrap().take();
+            }
+        }
         Ok(connector)
     }
 

@@ -100,6 +100,7 @@ fn key(
 impl Connector for Apple {
     fn describe(&self) -> Description {
         Description {
+            hosts: vec!["https://mspgw.push.apple.com".into()],
             platform: "apple".into(),
             version: env!("CARGO_PKG_VERSION").into(),
             capabilities: vec![Capability::Webhook, Capability::ReplyPrivate],

@@ -92,6 +92,7 @@ fn key(
 impl Connector for Facebook {
     fn describe(&self) -> Description {
         Description {
+            hosts: vec!["https://graph.facebook.com".into()],
             platform: "facebook".into(),
             version: env!("CARGO_PKG_VERSION").into(),
             capabilities: vec![

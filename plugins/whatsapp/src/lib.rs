@@ -159,6 +159,7 @@ impl Connector for WhatsApp {
             config_keys.push(key(field.key, field.description, false, false, None));
         }
         Description {
+            hosts: vec!["https://graph.facebook.com".into()],
             platform: "whatsapp".into(),
             version: env!("CARGO_PKG_VERSION").into(),
             capabilities: vec![Capability::Webhook, Capability::ReplyPrivate],

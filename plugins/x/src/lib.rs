@@ -303,6 +303,7 @@ fn key(
 impl Connector for X {
     fn describe(&self) -> Description {
         Description {
+            hosts: vec!["https://api.x.com".into()],
             platform: "x".into(),
             version: env!("CARGO_PKG_VERSION").into(),
             capabilities: vec![

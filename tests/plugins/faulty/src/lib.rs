@@ -39,6 +39,8 @@ impl Connector for Faulty {
             version: env!("CARGO_PKG_VERSION").into(),
             capabilities: vec![Capability::Webhook, Capability::Poll],
             config_keys: vec![],
+            // With no `allowed_hosts` in its config it may call this host and no other.
+            hosts: vec!["http://declared.invalid".into()],
         }
     }
 
