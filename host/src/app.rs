@@ -304,6 +304,8 @@ pub async fn start(config: Config) -> Result<Running> {
     tokio::spawn(release_workflow_versions(app.clone()));
     tokio::spawn(crate::interactions::hooks::run_timers(app.clone()));
     for channel in app.channels.values() {
+        // Returns at once unless the connector asks for a stream.
+        tokio::spawn(crate::ingest::stream::run(app.clone(), channel.clone()));
         if matches!(channel.config.ingest, IngestMode::Poll | IngestMode::Both) {
             tokio::spawn(crate::ingest::poller::run(app.clone(), channel.clone()));
         }

@@ -121,6 +121,18 @@ pub trait Connector: 'static {
         ))
     }
 
+    /// The request to hold open for a stream of line-delimited events, when this
+    /// channel streams (see the WIT `stream-open`). The default: no stream.
+    fn stream_open(&mut self) -> Result<Option<HttpRequest>, ConnectorError> {
+        Ok(None)
+    }
+
+    /// The events in lines received on the stream (keep-alives are not passed).
+    fn stream_lines(&mut self, lines: Vec<String>) -> Result<Vec<Event>, ConnectorError> {
+        let _ = lines;
+        Ok(Vec::new())
+    }
+
     /// What may be sent now in a conversation whose customer last wrote at
     /// `last_customer_at` (unix ms). The default: anything, at any time.
     fn reply_window(
@@ -199,8 +211,8 @@ pub mod __private {
     use std::marker::PhantomData;
 
     use crate::{
-        Connector, ConnectorError, Description, HttpRequest, Outbound, PollResult, ReplyWindow,
-        Sent, Visibility, WebhookOutcome,
+        Connector, ConnectorError, Description, Event, HttpRequest, Outbound, PollResult,
+        ReplyWindow, Sent, Visibility, WebhookOutcome,
     };
 
     #[allow(missing_docs, clippy::all)]
@@ -250,6 +262,14 @@ pub mod __private {
 
         fn send(message: Outbound, idempotency_key: String) -> Result<Sent, ConnectorError> {
             with_connector::<T, _>(|c| c.send(message, idempotency_key))
+        }
+
+        fn stream_open() -> Result<Option<HttpRequest>, ConnectorError> {
+            with_connector::<T, _>(|c| c.stream_open())
+        }
+
+        fn stream_lines(lines: Vec<String>) -> Result<Vec<Event>, ConnectorError> {
+            with_connector::<T, _>(|c| c.stream_lines(lines))
         }
 
         fn reply_window(

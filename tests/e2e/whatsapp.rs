@@ -320,3 +320,101 @@ async fn a_failed_status_is_surfaced_on_the_outbound_message() {
     assert_eq!(msg["delivery"], "failed", "{detail}");
     assert!(msg["delivery_error"].as_str().unwrap().contains("131047"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pair_rate_limited_reply_is_retried_and_sent_once() {
+    let world = world().await;
+    // One message per 1.5 s from the number to one customer (the real platform: about 6 s).
+    let res = world
+        .http
+        .post(format!(
+            "http://{}/_emulator/whatsapp/limits",
+            world.emulator_addr
+        ))
+        .json(&json!({ "pair_interval_ms": 1500 }))
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success());
+    let (agent, id, _) = picked_up(&world, "16505550003", "two questions", None).await;
+
+    let first = agent
+        .ok(
+            "POST",
+            &format!("/interactions/{id}/reply"),
+            Some(json!({ "text": "Answer one", "visibility": "private" })),
+        )
+        .await;
+    assert_eq!(first["state"], "sent", "{first}");
+    // Right away: the emulator refuses it with 131056 and the connector reports a rate limit.
+    let second = agent
+        .ok(
+            "POST",
+            &format!("/interactions/{id}/reply"),
+            Some(json!({ "text": "Answer two", "visibility": "private" })),
+        )
+        .await;
+    assert_eq!(second["state"], "pending", "kept for a retry: {second}");
+    assert_eq!(second["attempts"], 1, "{second}");
+    let error = second["last_error"].as_str().unwrap_or_default();
+    assert!(error.contains("rate limited"), "{second}");
+    let whatsapp_texts = || {
+        world
+            .emulator
+            .outbound()
+            .into_iter()
+            .filter(|o| o.platform == "whatsapp")
+            .map(|o| o.text.unwrap_or_default())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(whatsapp_texts(), ["Answer one"]);
+
+    // The outbox tries again after the connector's back-off; the pair interval is over by then.
+    let second_id = second["id"].as_i64().unwrap();
+    let detail = wait_until("the rate-limited reply sent on a retry", || async {
+        let detail = agent.ok("GET", &format!("/interactions/{id}"), None).await;
+        let sent = detail["outbound"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|o| o["id"] == second_id && o["state"] == "sent");
+        sent.then_some(detail)
+    })
+    .await;
+    // Give a stray duplicate time to show up before counting.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(whatsapp_texts(), ["Answer one", "Answer two"]);
+
+    let outbound = detail["outbound"].as_array().unwrap();
+    assert_eq!(outbound.len(), 2, "{detail}");
+    let emulator_ids: Vec<String> = world
+        .emulator
+        .outbound()
+        .into_iter()
+        .filter(|o| o.platform == "whatsapp")
+        .map(|o| o.id)
+        .collect();
+    for (out, (text, attempts)) in outbound.iter().zip([("Answer one", 1), ("Answer two", 2)]) {
+        assert_eq!(out["text"], text, "{detail}");
+        assert_eq!(out["state"], "sent", "{detail}");
+        assert_eq!(out["attempts"], attempts, "{detail}");
+    }
+    let platform_ids: Vec<&str> = outbound
+        .iter()
+        .map(|o| o["platform_message_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(platform_ids, emulator_ids, "{detail}");
+    let view: Value = world
+        .http
+        .get(format!(
+            "http://{}/_emulator/whatsapp/numbers/{NUMBER}",
+            world.emulator_addr
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(view["sent"].as_array().unwrap().len(), 2, "{view}");
+}

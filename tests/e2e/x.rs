@@ -452,3 +452,86 @@ async fn a_flooding_keyword_is_suspended_until_an_admin_lifts_it() {
         )
         .await;
 }
+
+/// The emulator's filtered-stream state (`POST /_emulator/x/stream`, optionally changing it).
+async fn stream_state(world: &World, body: Value) -> Value {
+    control(world, "stream", body).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_use_stream_a_keyword_tweet_arrives_through_the_filtered_stream_and_survives_a_disconnect()
+ {
+    let world = World::start(|c| {
+        x_channel(c)
+            .settings
+            .insert("use_stream".into(), "true".into());
+    })
+    .await;
+    stream_state(&world, json!({"keepalive_s": 1})).await;
+    let agent = world.login("agent1").await;
+    agent.available().await;
+
+    // The host opens the stream after the connector put the channel's query in the rules.
+    let state = wait_until("the stream is open", || async {
+        let s = stream_state(&world, json!({})).await;
+        (s["open"] == 1).then_some(s)
+    })
+    .await;
+    let rules = state["rules"].as_array().unwrap();
+    assert_eq!(rules.len(), 1, "{state}");
+    assert_eq!(rules[0]["value"], "acmecorp", "the channel's search query");
+    assert_eq!(rules[0]["tag"], "switchboard");
+
+    let tweet = control(
+        &world,
+        "tweets",
+        json!({"author_handle": "ann", "author_name": "Ann Lee", "text": "acmecorp streamed boots"}),
+    )
+    .await;
+    let tweet_id = tweet["tweet_id"].as_str().unwrap().to_string();
+    let offered = agent.wait_for_state("alerting").await;
+    assert_eq!(offered["channel"], "x");
+    assert_eq!(offered["thread_id"], tweet_id.as_str());
+    assert!(
+        !world
+            .emulator
+            .x_requests()
+            .iter()
+            .any(|r| r.endpoint == XEndpoint::Search),
+        "public tweets come from the stream, not the search"
+    );
+
+    // The platform drops the connection: the host reconnects and the next tweet arrives.
+    let closed = stream_state(&world, json!({"disconnect": true})).await;
+    assert_eq!(closed["closed"], 1);
+    wait_until("the stream is open again", || async {
+        let s = stream_state(&world, json!({})).await;
+        (s["open"] == 1 && s["opened"].as_u64() >= Some(2)).then_some(())
+    })
+    .await;
+    control(
+        &world,
+        "tweets",
+        json!({"author_handle": "bob", "text": "acmecorp after the reconnect"}),
+    )
+    .await;
+    world
+        .wait_count(
+            "SELECT count(*) FROM messages WHERE text = 'acmecorp after the reconnect'",
+            1,
+        )
+        .await;
+    let rules = stream_state(&world, json!({})).await["rules"].clone();
+    assert_eq!(
+        rules.as_array().unwrap().len(),
+        1,
+        "the rule is kept, not duplicated"
+    );
+    assert!(
+        !world
+            .emulator
+            .x_requests()
+            .iter()
+            .any(|r| r.endpoint == XEndpoint::Search)
+    );
+}

@@ -303,6 +303,29 @@ impl ChannelConnector {
         Ok(sent.platform_message_id)
     }
 
+    /// The request to hold open for the channel's event stream, if it streams.
+    pub fn stream_open(&self) -> Result<Option<StreamRequest>, CallError> {
+        let request = self.call_checked("stream-open", |b, s| b.call_stream_open(s))?;
+        Ok(request.map(|r| StreamRequest {
+            method: r.method,
+            url: r.url,
+            headers: r.headers,
+            body: r.body,
+        }))
+    }
+
+    /// The events in lines received on the stream.
+    pub fn stream_lines(&self, lines: &[String]) -> Result<Vec<Event>, CallError> {
+        let events = self.call_checked("stream-lines", |b, s| b.call_stream_lines(s, lines))?;
+        Ok(events.into_iter().map(convert::event).collect())
+    }
+
+    /// Whether the channel may call `url` (its allowlist), for requests the host makes
+    /// on the plugin's behalf (the event stream).
+    pub fn allows(&self, url: &reqwest::Url) -> bool {
+        super::allowlist::allowed(&self.grants.allowed_hosts, url)
+    }
+
     /// Deletes a message on the platform (our own tweet, a customer's comment).
     pub fn delete(&self, platform_message_id: &str) -> Result<(), CallError> {
         self.call_checked("delete", |b, s| b.call_delete(s, platform_message_id))
@@ -445,4 +468,17 @@ pub struct ReplyWindow {
     pub until: Option<i64>,
     /// For the agent, in plain words, when something is restricted.
     pub note: Option<String>,
+}
+
+/// The request a connector asks the host to hold open for its event stream.
+#[derive(Clone, Debug)]
+pub struct StreamRequest {
+    /// `GET`, usually.
+    pub method: String,
+    /// Absolute URL.
+    pub url: String,
+    /// Headers, names in lower case.
+    pub headers: Vec<(String, String)>,
+    /// Body, if any.
+    pub body: Vec<u8>,
 }

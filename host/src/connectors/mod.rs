@@ -12,4 +12,6 @@ pub mod engine;
 mod host_api;
 pub mod parse;
 
-pub use engine::{CallError, ChannelConnector, PluginEngine, ReplyWindow, WebhookReply};
+pub use engine::{
+    CallError, ChannelConnector, PluginEngine, ReplyWindow, StreamRequest, WebhookReply,
+};

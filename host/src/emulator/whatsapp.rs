@@ -1,15 +1,17 @@
 //! WhatsApp Cloud API: `POST /{phone-number-id}/messages` (text, templates and other types,
 //! mark-read), the 24-hour customer service window enforced with error 131047, and the
 //! `messages` webhooks Meta sends (customer messages and the statuses of our sends), signed
-//! with the app secret. The control endpoints that play the customers' side are in
-//! [`control`].
+//! with the app secret. Rate limits as the Cloud API applies them: 130429 (throughput per
+//! number, 80 messages a second by default), 131056 (pair rate: one business number to one
+//! customer, off by default) and 4 (app request limit, HTTP 429, off by default). The
+//! control endpoints that play the customers' side are in [`control`].
 
 mod control;
 #[cfg(test)]
 mod tests;
 
-use std::collections::{BTreeMap, HashMap};
-use std::time::Duration;
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::time::{Duration, Instant};
 
 use anyhow::bail;
 use axum::http::{Method, StatusCode};
@@ -30,6 +32,32 @@ pub const WINDOW_SECS: i64 = 24 * 60 * 60;
 const STATUS_DELAY: Duration = Duration::from_millis(250);
 /// Pause between the `sent`, `delivered` and `read` statuses.
 const STATUS_STEP: Duration = Duration::from_millis(50);
+
+/// Sends per second and per number before 130429, as the Cloud API allows by default.
+pub const DEFAULT_PER_SECOND: u32 = 80;
+
+/// The rate limits the emulated Cloud API applies (`POST /_emulator/whatsapp/limits`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Limits {
+    /// Accepted sends per second per business number; more is 130429. 0: no limit.
+    pub(super) per_second: u32,
+    /// Least time between two sends of one number to one customer; sooner is 131056.
+    /// 0 (the default): off. The real platform allows about one per 6 s.
+    pub(super) pair_interval_ms: u64,
+    /// `/messages` calls per minute for the whole app; more is code 4, HTTP 429.
+    /// 0 (the default): off.
+    pub(super) app_per_minute: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            per_second: DEFAULT_PER_SECOND,
+            pair_interval_ms: 0,
+            app_per_minute: 0,
+        }
+    }
+}
 
 /// A WhatsApp business phone number that exists on the emulated Cloud API.
 #[derive(Clone, Debug)]
@@ -56,6 +84,9 @@ pub(super) struct FailNext {
 #[derive(Default)]
 pub(super) struct WhatsAppState {
     numbers: BTreeMap<String, Number>,
+    pub(super) limits: Limits,
+    /// Times of the app's recent `/messages` calls (the app rate limit).
+    app_calls: VecDeque<Instant>,
 }
 
 struct Number {
@@ -68,6 +99,10 @@ struct Number {
     /// Our sends, in order.
     sent: Vec<SentMessage>,
     fail_next: Option<FailNext>,
+    /// Times of the number's accepted sends within the last second (throughput).
+    recent_sends: VecDeque<Instant>,
+    /// Customer wa_id -> time of our latest accepted send to them (pair rate).
+    last_send_to: HashMap<String, Instant>,
 }
 
 struct Customer {
@@ -99,6 +134,8 @@ impl WhatsAppState {
                 customers: HashMap::new(),
                 sent: Vec::new(),
                 fail_next: None,
+                recent_sends: VecDeque::new(),
+                last_send_to: HashMap::new(),
             },
         );
     }
@@ -165,6 +202,95 @@ fn cloud_error(status: StatusCode, code: i64, title: &str, details: &str) -> Res
         "fbtrace_id": format!("A{:016x}", rand::random::<u64>()),
     });
     (status, axum::Json(json!({ "error": error }))).into_response()
+}
+
+/// Code 4: the app made too many calls (HTTP 429).
+fn app_rate_limited() -> Response {
+    cloud_error(
+        StatusCode::TOO_MANY_REQUESTS,
+        4,
+        "Application request limit reached",
+        "Too many API calls were made by this app in a short period of time. Wait and retry.",
+    )
+}
+
+/// Code 130429: the number's messages-per-second throughput is used up.
+fn throughput_limited(per_second: u32) -> Response {
+    cloud_error(
+        StatusCode::BAD_REQUEST,
+        130429,
+        "Rate limit hit",
+        &format!(
+            "Cloud API message throughput has been reached: this phone number may send {per_second} messages per second."
+        ),
+    )
+}
+
+/// Code 131056: too many messages from this number to the same customer.
+fn pair_limited() -> Response {
+    cloud_error(
+        StatusCode::BAD_REQUEST,
+        131056,
+        "(Business Account, Consumer Account) pair rate limit hit",
+        "Message failed to send because there were too many messages sent from this phone number to the same phone number in a short period of time.",
+    )
+}
+
+impl WhatsAppState {
+    /// Counts one `/messages` call against the app rate limit; `false`: over the limit.
+    fn app_call(&mut self, now: Instant) -> bool {
+        let limit = self.limits.app_per_minute;
+        if limit == 0 {
+            self.app_calls.clear();
+            return true;
+        }
+        let minute = Duration::from_secs(60);
+        while self
+            .app_calls
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= minute)
+        {
+            self.app_calls.pop_front();
+        }
+        if self.app_calls.len() >= limit as usize {
+            return false;
+        }
+        self.app_calls.push_back(now);
+        true
+    }
+}
+
+impl Number {
+    /// The rate-limit answer for a send to `to` now, if it must be refused.
+    fn rate_limited(&mut self, limits: Limits, to: &str, now: Instant) -> Option<Response> {
+        let second = Duration::from_secs(1);
+        while self
+            .recent_sends
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= second)
+        {
+            self.recent_sends.pop_front();
+        }
+        if limits.per_second > 0 && self.recent_sends.len() >= limits.per_second as usize {
+            return Some(throughput_limited(limits.per_second));
+        }
+        let interval = Duration::from_millis(limits.pair_interval_ms);
+        if limits.pair_interval_ms > 0
+            && self
+                .last_send_to
+                .get(to)
+                .is_some_and(|t| now.duration_since(*t) < interval)
+        {
+            return Some(pair_limited());
+        }
+        None
+    }
+
+    /// Remembers an accepted send to `to` for the rate limits.
+    fn count_send(&mut self, to: &str, now: Instant) {
+        self.recent_sends.push_back(now);
+        self.last_send_to.insert(to.to_string(), now);
+    }
 }
 
 fn bad_parameter(details: &str) -> Response {
@@ -264,10 +390,15 @@ pub(super) fn graph(em: &Emulator, req: &GraphRequest) -> Option<Response> {
     };
     let mut state = em.state();
     let wa = &mut state.whatsapp;
-    let number = wa.numbers.get_mut(number_id.as_str())?;
-    if edge != "messages" {
+    if edge != "messages" || !wa.numbers.contains_key(number_id.as_str()) {
         return None;
     }
+    let called_at = Instant::now();
+    if !wa.app_call(called_at) {
+        return Some(app_rate_limited());
+    }
+    let limits = wa.limits;
+    let number = wa.numbers.get_mut(number_id.as_str())?;
     if req.method != Method::POST {
         return Some(graph_error(
             StatusCode::BAD_REQUEST,
@@ -376,6 +507,10 @@ pub(super) fn graph(em: &Emulator, req: &GraphRequest) -> Option<Response> {
             REENGAGEMENT_DETAILS,
         ));
     }
+    if let Some(refused) = number.rate_limited(limits, &to, called_at) {
+        return Some(refused);
+    }
+    number.count_send(&to, called_at);
     let id = new_wamid(em);
     em.record("whatsapp", record_kind, Some(&to), &id, text.as_deref());
     number.sent.push(SentMessage {

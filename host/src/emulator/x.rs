@@ -5,6 +5,7 @@
 //! are in [`control`].
 
 mod control;
+mod stream;
 #[cfg(test)]
 mod tests;
 
@@ -65,6 +66,10 @@ pub enum XEndpoint {
     Post,
     /// `DELETE /2/tweets/:id`
     Delete,
+    /// `GET|POST /2/tweets/search/stream/rules`
+    StreamRules,
+    /// `GET /2/tweets/search/stream` (connections)
+    Stream,
 }
 
 impl XEndpoint {
@@ -76,6 +81,8 @@ impl XEndpoint {
             XEndpoint::DmRead | XEndpoint::DmSend => 15,
             XEndpoint::Post => 100,
             XEndpoint::Delete => 50,
+            XEndpoint::StreamRules => 450,
+            XEndpoint::Stream => 50,
         }
     }
 }
@@ -160,6 +167,7 @@ pub(super) struct XState {
     windows: HashMap<(XEndpoint, String), Window>,
     requests: Vec<XRequestLog>,
     subscribers: Vec<XSubscriber>,
+    stream: stream::StreamState,
 }
 
 impl XState {
@@ -703,6 +711,7 @@ pub(super) fn routes() -> Router<Emulator> {
             post(send_dm),
         )
         .merge(control::control_routes())
+        .merge(stream::routes())
 }
 
 type Params = Query<HashMap<String, String>>;

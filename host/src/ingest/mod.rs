@@ -10,6 +10,7 @@
 pub mod event;
 pub mod plan;
 pub mod poller;
+pub mod stream;
 pub mod webhook;
 
 use std::sync::Arc;

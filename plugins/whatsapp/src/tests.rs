@@ -819,6 +819,14 @@ fn graph_errors_are_mapped() {
         let err = send_error(Ok(cloud_error(400, code, "(#x) Rate limit hit", "")));
         assert_eq!(err, ConnectorError::RateLimited(ms), "code {code}");
     }
+    // The app rate limit comes as HTTP 429 with code 4 (as the emulator answers it).
+    let err = send_error(Ok(cloud_error(
+        429,
+        4,
+        "(#4) Application request limit reached",
+        "Too many API calls were made by this app in a short period of time. Wait and retry.",
+    )));
+    assert_eq!(err, ConnectorError::RateLimited(60_000));
     let err = send_error(Ok(cloud_error(
         401,
         190,

@@ -19,6 +19,7 @@ pub(crate) enum Endpoint {
     Delete,
     DmSend,
     Users,
+    StreamRules,
 }
 
 impl Endpoint {
@@ -31,6 +32,7 @@ impl Endpoint {
             Endpoint::Delete => "delete",
             Endpoint::DmSend => "dm_send",
             Endpoint::Users => "users",
+            Endpoint::StreamRules => "stream_rules",
         }
     }
 

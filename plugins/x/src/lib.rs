@@ -7,7 +7,8 @@
 //! Settings (`[channels.settings]`): `handles` (required, comma list, the first is the
 //! default reply handle), `keywords`, `exclusions`, `use_handles_as_keywords`, `languages`
 //! (comma list or `any`), `skip_retweets`, `message_types` (any of `public`, `private`,
-//! `compliance`), `api_base_url` (default `https://api.x.com`). Secrets: `token_<handle>`
+//! `compliance`), `use_stream` (public tweets from the filtered stream, whose rules follow
+//! the settings, instead of the recent search), `api_base_url` (default `https://api.x.com`). Secrets: `token_<handle>`
 //! (user access token of each handle, required), `bearer_token` (app token used for the
 //! recent search when set), `consumer_secret` (signs Account Activity webhooks).
 //!
@@ -18,10 +19,11 @@
 mod api;
 mod poll;
 mod send;
+mod stream;
 mod webhook;
 
 use switchboard_sdk::{
-    Capability, ConfigKey, Connector, ConnectorError, Description, HttpRequest, Outbound,
+    Capability, ConfigKey, Connector, ConnectorError, Description, Event, HttpRequest, Outbound,
     PollResult, Sent, WebhookOutcome, config, log,
 };
 
@@ -53,6 +55,8 @@ pub(crate) struct Settings {
     pub compliance: bool,
     pub api_base_url: String,
     pub bearer_token: Option<String>,
+    /// Public tweets come from the filtered stream instead of the recent search.
+    pub use_stream: bool,
 }
 
 fn list(key: &str) -> Vec<String> {
@@ -149,6 +153,7 @@ impl Settings {
         }
         let use_handles_as_keywords = boolean("use_handles_as_keywords", false)?;
         let skip_retweets = boolean("skip_retweets", false)?;
+        let use_stream = boolean("use_stream", false)?;
 
         let raw_languages = list("languages");
         let languages = if raw_languages.is_empty()
@@ -214,6 +219,7 @@ impl Settings {
             compliance,
             api_base_url,
             bearer_token,
+            use_stream,
         })
     }
 
@@ -357,6 +363,13 @@ impl Connector for X {
                     Some("false"),
                 ),
                 key(
+                    "use_stream",
+                    "Take public tweets from the filtered stream (rules kept in line with the keywords) instead of polling the recent search.",
+                    false,
+                    false,
+                    Some("false"),
+                ),
+                key(
                     "message_types",
                     "Which messages to take: any of public, private, compliance.",
                     false,
@@ -430,6 +443,16 @@ impl Connector for X {
     fn send(&mut self, msg: Outbound, idempotency_key: String) -> Result<Sent, ConnectorError> {
         let settings = Settings::load()?;
         send::send(&settings, &msg, &idempotency_key)
+    }
+
+    fn stream_open(&mut self) -> Result<Option<HttpRequest>, ConnectorError> {
+        let settings = Settings::load()?;
+        stream::open(&settings)
+    }
+
+    fn stream_lines(&mut self, lines: Vec<String>) -> Result<Vec<Event>, ConnectorError> {
+        let settings = Settings::load()?;
+        Ok(stream::lines(&settings, &lines))
     }
 
     fn delete(&mut self, id: String) -> Result<(), ConnectorError> {

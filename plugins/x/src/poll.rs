@@ -128,9 +128,9 @@ pub(crate) struct Page {
 }
 
 #[derive(Deserialize, Default)]
-struct Includes {
+pub(crate) struct Includes {
     #[serde(default)]
-    users: Vec<User>,
+    pub users: Vec<User>,
 }
 
 #[derive(Deserialize, Default)]
@@ -170,7 +170,7 @@ struct Reference {
 
 #[derive(Deserialize, Clone)]
 pub(crate) struct User {
-    id: String,
+    pub id: String,
     #[serde(default)]
     username: Option<String>,
     #[serde(default)]
@@ -343,7 +343,8 @@ fn fetch_tweets(
 /// Counts search tweets per keyword over the last 60 seconds (per-second buckets kept in
 /// kv `keyword_count/<keyword>`) and suspends a keyword that brings more than
 /// [`KEYWORD_FLOOD`] of them.
-fn count_keywords(keywords: &[String], tweets: &[Tweet], now: i64) {
+pub(crate) fn count_keywords(keywords: &[String], tweets: &[Tweet], now: i64) -> bool {
+    let mut any_suspended = false;
     let second = now.div_euclid(1_000);
     for keyword in keywords {
         let needle = keyword.to_lowercase();
@@ -368,6 +369,7 @@ fn count_keywords(keywords: &[String], tweets: &[Tweet], now: i64) {
             let until = now + SUSPENSION_MS;
             kv::set(&suspension_key(keyword), until.to_string());
             kv::delete(&key);
+            any_suspended = true;
             log::error(format!(
                 "x: keyword suspended: `{keyword}` brought {count} tweets in a minute (more than {KEYWORD_FLOOD}); it is left out of the search until {} unless an admin deletes kv key `{}`",
                 time::format_iso8601_millis(until),
@@ -377,6 +379,7 @@ fn count_keywords(keywords: &[String], tweets: &[Tweet], now: i64) {
             kv::set(&key, serde_json::to_string(&buckets).unwrap_or_default());
         }
     }
+    any_suspended
 }
 
 #[derive(Deserialize, Default)]
@@ -425,7 +428,7 @@ pub(crate) fn poll(
     let mut events: Vec<Message> = Vec::new();
     let mut seen: HashSet<String> = HashSet::new();
 
-    if settings.public {
+    if settings.public && !settings.use_stream {
         let keywords = active_keywords(settings, now);
         if let Some(query) = build_query_from(settings, &keywords) {
             let base = tweet_url(
@@ -463,6 +466,8 @@ pub(crate) fn poll(
                 Err(e) => return Err(e),
             }
         }
+    }
+    if settings.public {
         for handle in &settings.handles {
             let result = api::user_id(settings, handle).and_then(|id| {
                 let token = settings.require_user_token(handle)?;
@@ -529,7 +534,7 @@ pub(crate) fn poll(
     ))
 }
 
-fn take(
+pub(crate) fn take(
     settings: &Settings,
     tweets: Vec<Tweet>,
     users: &HashMap<String, User>,

@@ -964,3 +964,246 @@ fn the_minute_slides() {
         "400 within 4 s across a minute boundary"
     );
 }
+
+// ---------------------------------------------------------------- filtered stream
+
+/// A fake X holding the stream rules `rules` (id, value, tag); answers GET/POST rules.
+fn fake_rules(host: &MockHost, rules: Vec<(&str, &str, &str)>) -> Rc<RefCell<Vec<Value>>> {
+    let store: Rc<RefCell<Vec<Value>>> = Rc::new(RefCell::new(
+        rules
+            .into_iter()
+            .map(|(id, value, tag)| json!({"id": id, "value": value, "tag": tag}))
+            .collect(),
+    ));
+    let s = store.clone();
+    host.on_http(move |req| {
+        if !req.path().ends_with("/2/tweets/search/stream/rules") {
+            return Ok(other(req));
+        }
+        if req.method == "GET" {
+            let data = s.borrow().clone();
+            return Ok(HttpResponse::json(
+                200,
+                &json!({"data": data, "meta": {"sent": "2027-01-15T08:00:00.000Z", "result_count": data.len()}}),
+            ));
+        }
+        let body: Value = serde_json::from_slice(&req.body).unwrap();
+        if let Some(ids) = body["delete"]["ids"].as_array() {
+            s.borrow_mut().retain(|r| !ids.contains(&r["id"]));
+        }
+        if let Some(add) = body["add"].as_array() {
+            for r in add {
+                let mut r = r.clone();
+                r["id"] = json!("9000");
+                s.borrow_mut().push(r);
+            }
+        }
+        Ok(HttpResponse::json(200, &json!({"data": [], "meta": {"summary": {}}})))
+    });
+    store
+}
+
+fn streaming_host() -> MockHost {
+    let host = host();
+    host.set_config("use_stream", "true")
+        .set_config("exclusions", "spam")
+        .set_config("skip_retweets", "true")
+        .set_secret("bearer_token", "app-bearer");
+    host
+}
+
+fn rule_posts(host: &MockHost) -> Vec<Value> {
+    host.requests()
+        .into_iter()
+        .filter(|r| r.method == "POST" && r.path().ends_with("/stream/rules"))
+        .map(|r| serde_json::from_slice(&r.body).unwrap())
+        .collect()
+}
+
+const WANTED: &str = "(acmecorp OR \"acme boots\") -spam -is:retweet";
+
+#[test]
+fn stream_open_is_none_without_use_stream() {
+    let host = host();
+    fake_rules(&host, vec![]);
+    assert_eq!(X.stream_open(), Ok(None));
+    assert!(host.requests().is_empty());
+}
+
+#[test]
+fn stream_open_adds_the_missing_rule_and_returns_the_stream_request() {
+    let host = streaming_host();
+    let store = fake_rules(&host, vec![("1", "other app", "theirs")]);
+    let req = X.stream_open().unwrap().expect("a stream request");
+    assert_eq!(req.method, "GET");
+    assert_eq!(req.path(), format!("{API}/2/tweets/search/stream"));
+    assert_eq!(param(&req, "expansions").as_deref(), Some("author_id"));
+    assert_eq!(
+        param(&req, "user.fields").as_deref(),
+        Some("username,name,public_metrics")
+    );
+    assert!(
+        param(&req, "tweet.fields")
+            .unwrap()
+            .contains("conversation_id")
+    );
+    assert_eq!(req.header("authorization"), Some("Bearer app-bearer"));
+    let rules_get = &host.requests()[0];
+    assert_eq!(rules_get.method, "GET");
+    assert_eq!(rules_get.header("authorization"), Some("Bearer app-bearer"));
+    assert_eq!(
+        rule_posts(&host),
+        vec![json!({"add": [{"value": WANTED, "tag": "switchboard"}]})]
+    );
+    let values: Vec<_> = store.borrow().iter().map(|r| r["value"].clone()).collect();
+    assert_eq!(values, vec![json!("other app"), json!(WANTED)]);
+}
+
+#[test]
+fn stream_open_deletes_stale_rules_and_leaves_an_identical_one() {
+    let host = streaming_host();
+    fake_rules(
+        &host,
+        vec![
+            ("1", "old query", "switchboard"),
+            ("2", WANTED, "switchboard"),
+            ("3", "x", "theirs"),
+        ],
+    );
+    X.stream_open().unwrap().unwrap();
+    assert_eq!(
+        rule_posts(&host),
+        vec![json!({"delete": {"ids": ["1"]}})],
+        "identical rule kept, nothing added"
+    );
+    host.clear_requests();
+    X.stream_open().unwrap().unwrap();
+    assert!(rule_posts(&host).is_empty(), "in line: no change");
+
+    // Settings change: the old rule goes, the new one comes.
+    host.set_config("keywords", "acmecorp");
+    host.clear_requests();
+    X.stream_open().unwrap().unwrap();
+    assert_eq!(
+        rule_posts(&host),
+        vec![
+            json!({"delete": {"ids": ["2"]}}),
+            json!({"add": [{"value": "acmecorp -spam -is:retweet", "tag": "switchboard"}]})
+        ]
+    );
+}
+
+#[test]
+fn stream_rules_leave_out_suspended_keywords_and_honour_rate_limits() {
+    let host = streaming_host();
+    host.kv_set("suspended/acmecorp", (NOW + 1_000).to_string());
+    fake_rules(&host, vec![]);
+    X.stream_open().unwrap().unwrap();
+    assert_eq!(
+        rule_posts(&host),
+        vec![json!({"add": [{"value": "\"acme boots\" -spam -is:retweet", "tag": "switchboard"}]})]
+    );
+
+    host.on_http(|req| {
+        let mut resp =
+            HttpResponse::json(429, &json!({"title": "Too Many Requests", "status": 429}));
+        if req.path().ends_with("/stream/rules") {
+            resp.headers
+                .push(("x-rate-limit-reset".into(), ((NOW / 1000) + 60).to_string()));
+        }
+        Ok(resp)
+    });
+    assert!(matches!(
+        X.stream_open(),
+        Err(ConnectorError::RateLimited(_))
+    ));
+    host.clear_requests();
+    match X.stream_open() {
+        Err(ConnectorError::RateLimited(ms)) => assert_eq!(ms, 60_000),
+        other => panic!("expected RateLimited, got {other:?}"),
+    }
+    assert!(host.requests().is_empty(), "nothing sent before the reset");
+}
+
+#[test]
+fn use_stream_skips_the_search_but_not_mentions() {
+    let host = streaming_host();
+    fake(&host, vec![tweet("5000", "2222", "acmecorp")]);
+    X.poll(None, 10).unwrap();
+    let paths: Vec<String> = host
+        .requests()
+        .iter()
+        .map(|r| r.path().to_string())
+        .collect();
+    assert!(!paths.iter().any(|p| p.contains("/search/")), "{paths:?}");
+    assert!(paths.iter().any(|p| p.contains("/mentions")), "{paths:?}");
+}
+
+fn line(tweet: Value, tag: &str) -> String {
+    json!({"data": tweet, "includes": {"users": users()},
+           "matching_rules": [{"id": "9000", "tag": tag}]})
+    .to_string()
+}
+
+#[test]
+fn stream_lines_become_messages_with_the_search_filters() {
+    let host = streaming_host();
+    fake_rules(&host, vec![]);
+    let mut reply = tweet("5002", "2222", "acmecorp thanks");
+    reply["conversation_id"] = json!("5001");
+    reply["referenced_tweets"] = json!([{"type": "replied_to", "id": "5001"}]);
+    let mut retweet = tweet("5003", "2222", "RT acmecorp");
+    retweet["referenced_tweets"] = json!([{"type": "retweeted", "id": "5001"}]);
+    let events = X
+        .stream_lines(vec![
+            line(tweet("5001", "2222", "acmecorp boots are great"), "switchboard"),
+            line(reply, "switchboard"),
+            line(retweet, "switchboard"),
+            line(tweet("5004", "2222", "acmecorp spam offer"), "switchboard"),
+            line(tweet("5005", "2222", "acmecorp elsewhere"), "theirs"),
+            r#"{"errors":[{"title":"operational-disconnect","detail":"This stream has been disconnected for operational reasons."}]}"#.into(),
+            "not json".into(),
+        ])
+        .unwrap();
+    let msgs = messages(&events);
+    let ids: Vec<_> = msgs
+        .iter()
+        .map(|m| m.platform_message_id.as_str())
+        .collect();
+    assert_eq!(ids, vec!["5001", "5002"]);
+    assert_eq!(msgs[0].author.handle.as_deref(), Some("@ann"));
+    assert_eq!(msgs[0].author.followers, Some(1234));
+    assert_eq!(msgs[0].visibility, Visibility::Public);
+    assert_eq!(msgs[1].thread_id, "5001");
+    assert_eq!(msgs[1].parent_id.as_deref(), Some("5001"));
+    assert!(
+        msgs[0]
+            .metadata
+            .contains(&("source".into(), "stream".into()))
+    );
+    assert!(
+        host.logs()
+            .iter()
+            .any(|(l, m)| *l == Level::Warn && m.contains("operational-disconnect"))
+    );
+    assert!(host.requests().is_empty());
+}
+
+#[test]
+fn a_flooding_keyword_on_the_stream_is_suspended_and_leaves_the_rule() {
+    let host = streaming_host();
+    let store = fake_rules(&host, vec![("2", WANTED, "switchboard")]);
+    let lines: Vec<String> = (0..301)
+        .map(|i| {
+            line(
+                tweet(&(6000 + i).to_string(), "2222", "acmecorp flood"),
+                "switchboard",
+            )
+        })
+        .collect();
+    let events = X.stream_lines(lines).unwrap();
+    assert_eq!(events.len(), 301);
+    assert!(host.kv_get("suspended/acmecorp").is_some());
+    let values: Vec<_> = store.borrow().iter().map(|r| r["value"].clone()).collect();
+    assert_eq!(values, vec![json!("\"acme boots\" -spam -is:retweet")]);
+}

@@ -1,5 +1,6 @@
 //! Control endpoints under `/_emulator/whatsapp/`: customers write (any message type),
-//! tests subscribe webhooks, look at a number and make the next send fail.
+//! tests subscribe webhooks, look at a number, make the next send fail and set the rate
+//! limits.
 
 use axum::Router;
 use axum::body::Bytes;
@@ -10,7 +11,7 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::{Customer, FailNext, REENGAGEMENT_DETAILS, new_wamid};
+use super::{Customer, FailNext, Limits, REENGAGEMENT_DETAILS, new_wamid};
 use crate::emulator::{Emulator, control_error, parse_control, unix_now};
 
 /// The `/_emulator/whatsapp/...` control routes.
@@ -20,6 +21,10 @@ pub(in crate::emulator) fn control_routes() -> Router<Emulator> {
         .route("/_emulator/whatsapp/subscriptions", post(control_subscribe))
         .route("/_emulator/whatsapp/fail-next", post(control_fail_next))
         .route("/_emulator/whatsapp/numbers/{id}", get(control_number))
+        .route(
+            "/_emulator/whatsapp/limits",
+            get(control_get_limits).post(control_limits),
+        )
 }
 
 /// A customer message. Only the fields of its `type` are read; `content` (the type's
@@ -395,4 +400,58 @@ async fn control_number(AxState(em): AxState<Emulator>, Path(id): Path<String>) 
         "subscribers": subscribers,
     }))
     .into_response()
+}
+
+#[derive(Deserialize)]
+struct LimitsRequest {
+    /// Sends per second per number before 130429 (0: no limit).
+    #[serde(default)]
+    per_second: Option<u32>,
+    /// Least ms between two sends to one customer before 131056 (0: off).
+    #[serde(default)]
+    pair_interval_ms: Option<u64>,
+    /// `/messages` calls per minute for the app before code 4 / HTTP 429 (0: off).
+    #[serde(default)]
+    app_per_minute: Option<u32>,
+    /// Back to the defaults first (80 per second, the others off).
+    #[serde(default)]
+    reset: bool,
+}
+
+fn limits_json(limits: Limits) -> Value {
+    json!({
+        "per_second": limits.per_second,
+        "pair_interval_ms": limits.pair_interval_ms,
+        "app_per_minute": limits.app_per_minute,
+    })
+}
+
+/// Sets the rate limits of every number; fields left out keep their value. Answers the
+/// limits now in force.
+async fn control_limits(AxState(em): AxState<Emulator>, body: Bytes) -> Response {
+    let req: LimitsRequest = match parse_control(&body) {
+        Ok(req) => req,
+        Err(response) => return response,
+    };
+    let mut state = em.state();
+    let limits = &mut state.whatsapp.limits;
+    if req.reset {
+        *limits = Limits::default();
+    }
+    if let Some(n) = req.per_second {
+        limits.per_second = n;
+    }
+    if let Some(ms) = req.pair_interval_ms {
+        limits.pair_interval_ms = ms;
+    }
+    if let Some(n) = req.app_per_minute {
+        limits.app_per_minute = n;
+    }
+    axum::Json(limits_json(*limits)).into_response()
+}
+
+/// The rate limits in force.
+async fn control_get_limits(AxState(em): AxState<Emulator>) -> Response {
+    let limits = em.state().whatsapp.limits;
+    axum::Json(limits_json(limits)).into_response()
 }

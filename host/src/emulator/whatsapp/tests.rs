@@ -369,3 +369,174 @@ async fn graph_errors_for_bad_sends() {
     let answer: Value = res.json().await.unwrap();
     assert_eq!(answer["error"]["code"], 100);
 }
+
+/// Checks a Cloud API error body: the Graph shape with `error_data.details`.
+fn assert_cloud_error(answer: &Value, code: i64, title: &str) {
+    let error = &answer["error"];
+    assert_eq!(error["code"], code, "{answer}");
+    assert_eq!(error["type"], "OAuthException", "{answer}");
+    assert_eq!(error["message"], format!("(#{code}) {title}").as_str());
+    assert_eq!(error["error_data"]["messaging_product"], "whatsapp");
+    assert!(
+        error["error_data"]["details"]
+            .as_str()
+            .is_some_and(|d| !d.is_empty()),
+        "{answer}"
+    );
+    assert!(error["fbtrace_id"].is_string(), "{answer}");
+}
+
+#[tokio::test]
+async fn limits_default_to_80_per_second_and_can_be_set() {
+    let (_em, base) = start().await;
+    let (status, limits) = get_json(&format!("{base}/_emulator/whatsapp/limits")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        limits,
+        json!({"per_second": 80, "pair_interval_ms": 0, "app_per_minute": 0})
+    );
+    let (status, limits) = control(
+        &base,
+        "/_emulator/whatsapp/limits",
+        json!({"pair_interval_ms": 6000}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        limits,
+        json!({"per_second": 80, "pair_interval_ms": 6000, "app_per_minute": 0})
+    );
+    let (_, limits) = control(
+        &base,
+        "/_emulator/whatsapp/limits",
+        json!({"reset": true, "per_second": 5}),
+    )
+    .await;
+    assert_eq!(
+        limits,
+        json!({"per_second": 5, "pair_interval_ms": 0, "app_per_minute": 0})
+    );
+    let (status, answer) = control(
+        &base,
+        "/_emulator/whatsapp/limits",
+        json!({"per_second": "many"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(answer["error"].is_string());
+}
+
+#[tokio::test]
+async fn more_sends_per_second_than_allowed_are_130429() {
+    let (em, base) = start().await;
+    control(
+        &base,
+        "/_emulator/whatsapp/limits",
+        json!({"per_second": 3}),
+    )
+    .await;
+    let customers = ["15550000001", "15550000002", "15550000003", "15550000004"];
+    for c in customers {
+        customer_says(&base, json!({"from": c, "text": "hi"})).await;
+    }
+    let started = std::time::Instant::now();
+    for c in &customers[..3] {
+        let (status, answer) = send(&base, Some(TOKEN), text(c, "hello")).await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+    }
+    let (status, answer) = send(&base, Some(TOKEN), text(customers[3], "hello")).await;
+    if started.elapsed() < std::time::Duration::from_millis(900) {
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+        assert_cloud_error(&answer, 130429, "Rate limit hit");
+        assert_eq!(em.outbound().len(), 3, "a refused send is not recorded");
+    }
+    // A second later the number may send again.
+    tokio::time::sleep(std::time::Duration::from_millis(1050)).await;
+    let (status, answer) = send(&base, Some(TOKEN), text(customers[3], "hello")).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    // Mark-read is not a message and is not throttled.
+    for _ in 0..5 {
+        let (status, _) = send(
+            &base,
+            Some(TOKEN),
+            json!({"messaging_product": "whatsapp", "status": "read", "message_id": "wamid.x"}),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+    }
+}
+
+#[tokio::test]
+async fn a_second_message_to_the_same_customer_too_soon_is_131056() {
+    let (em, base) = start().await;
+    customer_says(&base, json!({"text": "hi"})).await;
+    customer_says(&base, json!({"from": "15550000009", "text": "hi"})).await;
+    // Off by default: two quick sends to one customer both go through.
+    for body in ["one", "two"] {
+        let (status, answer) = send(&base, Some(TOKEN), text(CUSTOMER, body)).await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+    }
+
+    control(
+        &base,
+        "/_emulator/whatsapp/limits",
+        json!({"pair_interval_ms": 400}),
+    )
+    .await;
+    // The last send was just now: too soon.
+    let (status, answer) = send(&base, Some(TOKEN), text(CUSTOMER, "three")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+    assert_cloud_error(
+        &answer,
+        131056,
+        "(Business Account, Consumer Account) pair rate limit hit",
+    );
+    // Templates count too.
+    let template = json!({"messaging_product": "whatsapp", "to": CUSTOMER, "type": "template",
+        "template": {"name": "issue_resolution", "language": {"code": "en_US"}}});
+    let (status, answer) = send(&base, Some(TOKEN), template).await;
+    assert_eq!(answer["error"]["code"], 131056, "{answer}");
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    // Another customer is another pair.
+    let (status, answer) = send(&base, Some(TOKEN), text("15550000009", "hello")).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+
+    tokio::time::sleep(std::time::Duration::from_millis(450)).await;
+    let (status, answer) = send(&base, Some(TOKEN), text(CUSTOMER, "three")).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let texts: Vec<_> = em
+        .outbound()
+        .iter()
+        .map(|o| o.text.clone().unwrap_or_default())
+        .collect();
+    assert_eq!(texts, ["one", "two", "hello", "three"]);
+}
+
+#[tokio::test]
+async fn too_many_app_calls_are_code_4_with_http_429() {
+    let (em, base) = start().await;
+    customer_says(&base, json!({"text": "hi"})).await;
+    control(
+        &base,
+        "/_emulator/whatsapp/limits",
+        json!({"app_per_minute": 2}),
+    )
+    .await;
+    let (status, _) = send(&base, Some(TOKEN), text(CUSTOMER, "one")).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = send(
+        &base,
+        Some(TOKEN),
+        json!({"messaging_product": "whatsapp", "status": "read", "message_id": "wamid.x"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "mark-read is a call too");
+    let (status, answer) = send(&base, Some(TOKEN), text(CUSTOMER, "two")).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{answer}");
+    assert_cloud_error(&answer, 4, "Application request limit reached");
+    assert_eq!(em.outbound().len(), 1);
+
+    control(&base, "/_emulator/whatsapp/limits", json!({"reset": true})).await;
+    let (status, answer) = send(&base, Some(TOKEN), text(CUSTOMER, "two")).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+}

@@ -132,6 +132,7 @@ async fn control_tweet(AxState(em): AxState<Emulator>, body: Bytes) -> Response 
         deleted: false,
     };
     x.notify_tweet(&tweet);
+    x.stream_tweet(&tweet);
     let conversation_id = tweet.conversation_id.clone();
     x.tweets.push(tweet);
     axum::Json(

@@ -549,3 +549,179 @@ fn signature_is_base64_hmac() {
         "sha256=97yD9DBThCSxMpjmqm+xQ+9NWaFJRhdZl0edvC0aPNg="
     );
 }
+
+// ---------------------------------------------------------------- filtered stream
+
+async fn add_rule(base: &str, value: &str) -> Value {
+    let (status, _, body) = api(
+        "POST",
+        &format!("{base}/2/tweets/search/stream/rules"),
+        "app",
+        Some(json!({"add": [{"value": value, "tag": "switchboard"}]})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body
+}
+
+#[tokio::test]
+async fn stream_rules_are_added_listed_and_deleted() {
+    let (_em, base) = start().await;
+    let rules_url = format!("{base}/2/tweets/search/stream/rules");
+    let (status, _, body) = api("GET", &rules_url, "app", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["meta"]["result_count"], 0);
+    assert!(body.get("data").is_none());
+
+    let added = add_rule(&base, "(acmecorp OR @acme) -spam").await;
+    assert_eq!(added["meta"]["summary"]["created"], 1);
+    assert_eq!(added["meta"]["summary"]["not_created"], 0);
+    let id = added["data"][0]["id"].as_str().unwrap().to_string();
+    assert_eq!(added["data"][0]["value"], "(acmecorp OR @acme) -spam");
+    assert_eq!(added["data"][0]["tag"], "switchboard");
+
+    let dup = add_rule(&base, "(acmecorp OR @acme) -spam").await;
+    assert_eq!(dup["meta"]["summary"]["created"], 0);
+    assert_eq!(dup["errors"][0]["title"], "DuplicateRule");
+    let bad = add_rule(&base, "(unbalanced").await;
+    assert_eq!(bad["meta"]["summary"]["not_created"], 1);
+    assert_eq!(bad["errors"][0]["title"], "UnprocessableEntity");
+
+    let (_, headers, body) = api("GET", &rules_url, "app", None).await;
+    assert!(headers.contains_key("x-rate-limit-remaining"));
+    assert_eq!(body["meta"]["result_count"], 1);
+    assert_eq!(body["data"][0]["id"], id.as_str());
+    assert!(body["meta"]["sent"].is_string());
+
+    let (status, _, body) = api(
+        "POST",
+        &rules_url,
+        "app",
+        Some(json!({"delete": {"ids": [id, "404"]}})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["meta"]["summary"]["deleted"], 1);
+    assert_eq!(body["meta"]["summary"]["not_deleted"], 1);
+    let (_, _, body) = api("GET", &rules_url, "app", None).await;
+    assert_eq!(body["meta"]["result_count"], 0);
+
+    let (status, _, body) = api("POST", &rules_url, "app", Some(json!({}))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let (status, _, _) = api("GET", &rules_url, "wrong", None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+/// Reads the stream until `until` holds in the text read so far (or 5 s pass).
+async fn read_until(res: &mut reqwest::Response, text: &mut String, until: impl Fn(&str) -> bool) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while !until(text) {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        match tokio::time::timeout(left, res.chunk()).await {
+            Ok(Ok(Some(chunk))) => text.push_str(&String::from_utf8_lossy(&chunk)),
+            Ok(Ok(None)) => break,
+            Ok(Err(e)) => panic!("stream error: {e}"),
+            Err(_) => panic!("timed out; read so far: {text:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_stream_sends_matching_tweets_keepalives_and_allows_one_connection() {
+    let (em, base) = start().await;
+    let rule = add_rule(&base, "acmecorp -spam").await;
+    let rule_id = rule["data"][0]["id"].as_str().unwrap().to_string();
+    let (status, body) = control(&base, "/_emulator/x/stream", json!({"keepalive_s": 1})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let stream_url = format!("{base}/2/tweets/search/stream?expansions=author_id");
+    let mut res = http()
+        .get(&stream_url)
+        .bearer_auth("app")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+
+    let second = http()
+        .get(&stream_url)
+        .bearer_auth("app")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(second.status(), StatusCode::TOO_MANY_REQUESTS);
+    let problem: Value = second.json().await.unwrap();
+    assert_eq!(problem["connection_issue"], "TooManyConnections");
+    assert_eq!(problem["title"], "ConnectionException");
+
+    tweet(
+        &base,
+        json!({"author_handle": "ann", "text": "no match here"}),
+    )
+    .await;
+    tweet(
+        &base,
+        json!({"author_handle": "ann", "text": "acmecorp spam"}),
+    )
+    .await;
+    let hit = tweet(
+        &base,
+        json!({"author_handle": "ann", "text": "acmecorp is late", "followers": 42}),
+    )
+    .await;
+    let id = hit["tweet_id"].as_str().unwrap().to_string();
+    let mut text = String::new();
+    read_until(&mut res, &mut text, |t| t.contains("acmecorp is late")).await;
+    let lines: Vec<&str> = text.split("\r\n").filter(|l| !l.is_empty()).collect();
+    assert_eq!(lines.len(), 1, "{text:?}");
+    let line: Value = serde_json::from_str(lines[0]).unwrap();
+    assert_eq!(line["data"]["id"], id.as_str());
+    assert_eq!(line["data"]["text"], "acmecorp is late");
+    assert_eq!(line["includes"]["users"][0]["username"], "ann");
+    assert_eq!(
+        line["includes"]["users"][0]["public_metrics"]["followers_count"],
+        42
+    );
+    assert_eq!(
+        line["matching_rules"],
+        json!([{"id": rule_id, "tag": "switchboard"}])
+    );
+
+    // A bare keep-alive follows within the period.
+    let mut more = String::new();
+    read_until(&mut res, &mut more, |t| t.contains("\r\n")).await;
+    assert_eq!(more, "\r\n");
+
+    // Disconnect: an operational-disconnect line, then the end of the body.
+    let (_, body) = control(&base, "/_emulator/x/stream", json!({"disconnect": true})).await;
+    assert_eq!(body["closed"], 1);
+    let mut rest = String::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        match tokio::time::timeout(left, res.chunk())
+            .await
+            .expect("the stream ends")
+        {
+            Ok(Some(chunk)) => rest.push_str(&String::from_utf8_lossy(&chunk)),
+            Ok(None) => break,
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert!(rest.contains("operational-disconnect"), "{rest:?}");
+
+    // A new connection is accepted once the old one is gone.
+    let res = http()
+        .get(&stream_url)
+        .bearer_auth("app")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(
+        em.x_requests()
+            .iter()
+            .filter(|r| r.endpoint == XEndpoint::Stream)
+            .count(),
+        3
+    );
+}

@@ -1,0 +1,233 @@
+//! Streams: channels whose platform pushes events over one long-lived HTTP response,
+//! one JSON object per line (the X filtered stream).
+//!
+//! The connector says what to open (`stream-open`, after syncing the platform's rules)
+//! and parses the lines (`stream-lines`); the host holds the connection, because a plugin
+//! call must be short. Blank lines are keep-alives. After 20 s without any data, an error
+//! or a close, the host reconnects with backoff (1 s, doubling to 60 s; a 429 waits for
+//! the platform's reset). Lines go through the same decide-then-store path as webhooks,
+//! so a tweet seen again after a reconnect is stored once.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Result, anyhow, bail};
+
+use super::Pipeline;
+use crate::app::{App, ChannelRuntime};
+use crate::connectors::CallError;
+
+/// Silence after which the connection is considered dead.
+const SILENCE: Duration = Duration::from_secs(20);
+/// Longest wait between reconnects.
+const MAX_BACKOFF: Duration = Duration::from_secs(60);
+/// Lines handed to the connector at once, at most.
+const BATCH: usize = 100;
+
+/// Keeps the channel's stream open until the host stops; returns at once for a channel
+/// that does not stream.
+pub async fn run(app: Arc<App>, channel: Arc<ChannelRuntime>) {
+    let name = channel.config.name.clone();
+    let mut stop = app.shutdown.subscribe();
+    let mut backoff = Duration::from_secs(1);
+    let http = match reqwest::Client::builder().no_proxy().build() {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(channel = %name, error = %e, "stream client");
+            return;
+        }
+    };
+    loop {
+        let opened = {
+            let channel = channel.clone();
+            tokio::task::spawn_blocking(move || channel.connector.stream_open()).await
+        };
+        let wait = match opened {
+            Ok(Ok(None)) => return,
+            Ok(Ok(Some(request))) => match hold(&app, &channel, &http, request, &mut stop).await {
+                Ok(Held::Stopped) => return,
+                Ok(Held::Received) => {
+                    backoff = Duration::from_secs(1);
+                    backoff
+                }
+                Ok(Held::Nothing) => backoff,
+                Err(Wait(Some(until))) => until,
+                Err(Wait(None)) => backoff,
+            },
+            Ok(Err(CallError::Plugin {
+                retry_after_ms: Some(ms),
+                ..
+            })) => Duration::from_millis(ms),
+            Ok(Err(e)) => {
+                tracing::error!(channel = %name, error = %e, "stream not opened");
+                backoff
+            }
+            Err(e) => {
+                tracing::error!(channel = %name, error = %e, "stream-open task failed");
+                backoff
+            }
+        };
+        tracing::info!(channel = %name, wait_ms = wait.as_millis() as u64, "stream reconnects");
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = stop.changed() => return,
+        }
+        backoff = (backoff * 2).min(MAX_BACKOFF);
+    }
+}
+
+/// How a connection ended.
+enum Held {
+    /// The host is stopping.
+    Stopped,
+    /// Lines came before it ended: the next reconnect starts over at 1 s.
+    Received,
+    /// It ended before any line.
+    Nothing,
+}
+
+/// Why a connection failed, and how long the platform asked us to wait.
+struct Wait(Option<Duration>);
+
+impl<E: std::fmt::Display> From<E> for Wait {
+    fn from(_: E) -> Self {
+        Wait(None)
+    }
+}
+
+async fn hold(
+    app: &Arc<App>,
+    channel: &Arc<ChannelRuntime>,
+    http: &reqwest::Client,
+    request: crate::connectors::StreamRequest,
+    stop: &mut tokio::sync::watch::Receiver<bool>,
+) -> Result<Held, Wait> {
+    let name = &channel.config.name;
+    let url: reqwest::Url = request.url.parse().map_err(|e| {
+        tracing::error!(channel = %name, url = %request.url, error = %e, "bad stream url");
+        Wait(None)
+    })?;
+    if !channel.connector.allows(&url) {
+        tracing::error!(channel = %name, %url, "stream host is not on this channel's allowed_hosts");
+        return Err(Wait(Some(MAX_BACKOFF)));
+    }
+    let method =
+        reqwest::Method::from_bytes(request.method.as_bytes()).unwrap_or(reqwest::Method::GET);
+    let mut builder = http.request(method, url.clone());
+    for (k, v) in &request.headers {
+        builder = builder.header(k, v);
+    }
+    if !request.body.is_empty() {
+        builder = builder.body(request.body.clone());
+    }
+    let mut response = match tokio::time::timeout(SILENCE, builder.send()).await {
+        Ok(Ok(r)) => r,
+        Ok(Err(e)) => {
+            tracing::warn!(channel = %name, error = %e, "stream connection failed");
+            return Err(Wait(None));
+        }
+        Err(_) => return Err(Wait(None)),
+    };
+    let status = response.status();
+    if !status.is_success() {
+        let reset = response
+            .headers()
+            .get("x-rate-limit-reset")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<i64>().ok())
+            .map(|s| Duration::from_millis((s * 1000 - crate::store::now_ms()).max(1000) as u64));
+        let body = response.text().await.unwrap_or_default();
+        tracing::warn!(channel = %name, %status, body = %body.chars().take(300).collect::<String>(), "stream refused");
+        return Err(Wait(if status.as_u16() == 429 {
+            reset.or(Some(MAX_BACKOFF))
+        } else {
+            None
+        }));
+    }
+    tracing::info!(channel = %name, %url, "stream open");
+    let mut buffer: Vec<u8> = Vec::new();
+    let mut received = false;
+    loop {
+        let chunk = tokio::select! {
+            c = tokio::time::timeout(SILENCE, response.chunk()) => c,
+            _ = stop.changed() => return Ok(Held::Stopped),
+        };
+        let bytes = match chunk {
+            Ok(Ok(Some(bytes))) => bytes,
+            Ok(Ok(None)) => {
+                tracing::info!(channel = %name, "stream closed by the platform");
+                break;
+            }
+            Ok(Err(e)) => {
+                tracing::warn!(channel = %name, error = %e, "stream read failed");
+                break;
+            }
+            Err(_) => {
+                tracing::warn!(channel = %name, "stream silent for 20 s");
+                break;
+            }
+        };
+        buffer.extend_from_slice(&bytes);
+        let lines = take_lines(&mut buffer);
+        for batch in lines.chunks(BATCH) {
+            received = true;
+            if let Err(e) = deliver(app, channel, batch.to_vec()).await {
+                tracing::error!(channel = %name, error = %format!("{e:#}"), "stream lines not stored");
+            }
+        }
+    }
+    Ok(if received {
+        Held::Received
+    } else {
+        Held::Nothing
+    })
+}
+
+/// Complete, non-blank lines from the front of `buffer`; a partial last line stays.
+fn take_lines(buffer: &mut Vec<u8>) -> Vec<String> {
+    let Some(end) = buffer.iter().rposition(|b| *b == b'\n') else {
+        return Vec::new();
+    };
+    let complete: Vec<u8> = buffer.drain(..=end).collect();
+    String::from_utf8_lossy(&complete)
+        .split('\n')
+        .map(|l| l.trim_end_matches('\r'))
+        .filter(|l| !l.trim().is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Parses, decides and stores one batch of lines.
+async fn deliver(app: &Arc<App>, channel: &Arc<ChannelRuntime>, lines: Vec<String>) -> Result<()> {
+    let (app2, ch) = (app.clone(), channel.clone());
+    let decided = tokio::task::spawn_blocking(move || {
+        let events = ch.connector.stream_lines(&lines)?;
+        Ok::<_, CallError>(Pipeline::decide(&app2, &ch, events))
+    })
+    .await
+    .map_err(|e| anyhow!("stream task: {e}"))?;
+    let decided = match decided {
+        Ok(d) => d,
+        Err(e) => bail!("{e}"),
+    };
+    Pipeline::accept(app, &channel.config.name, decided, None).await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_are_cut_at_newlines_and_keep_alives_dropped() {
+        let mut buf = b"{\"a\":1}\r\n\r\n{\"b\":".to_vec();
+        assert_eq!(take_lines(&mut buf), vec!["{\"a\":1}"]);
+        assert_eq!(buf, b"{\"b\":");
+        buf.extend_from_slice(b"2}\n\r\n");
+        assert_eq!(take_lines(&mut buf), vec!["{\"b\":2}"]);
+        assert!(buf.is_empty());
+        let mut partial = b"no newline yet".to_vec();
+        assert!(take_lines(&mut partial).is_empty());
+        assert_eq!(partial.len(), 14);
+    }
+}

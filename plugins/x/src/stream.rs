@@ -1,0 +1,206 @@
+//! The filtered stream (`use_stream`): the app's stream rules kept in line with the
+//! channel's search query (our rules carry the tag [`RULE_TAG`]), the long-lived request
+//! the host holds open, and the line-delimited tweets it receives.
+
+use std::collections::{HashMap, HashSet};
+
+use serde::Deserialize;
+use serde_json::json;
+use switchboard_sdk::{ConnectorError, Event, HttpRequest, Message, clock, http, log};
+
+use crate::Settings;
+use crate::api::{self, Endpoint};
+use crate::poll::{self, Includes, TWEET_FIELDS, Tweet, USER_FIELDS, User};
+
+/// The tag of the stream rules this connector owns.
+pub(crate) const RULE_TAG: &str = "switchboard";
+
+#[derive(Debug, Deserialize, Clone, PartialEq)]
+pub(crate) struct Rule {
+    #[serde(default)]
+    pub id: String,
+    #[serde(default)]
+    pub value: String,
+    #[serde(default)]
+    pub tag: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+struct Rules {
+    #[serde(default)]
+    data: Vec<Rule>,
+}
+
+fn rules_url(settings: &Settings) -> String {
+    format!("{}/2/tweets/search/stream/rules", settings.api_base_url)
+}
+
+/// The rule value wanted now: the recent-search query without suspended keywords.
+pub(crate) fn desired_rule(settings: &Settings) -> Option<String> {
+    let keywords = poll::active_keywords(settings, clock::now_millis());
+    poll::build_query_from(settings, &keywords)
+}
+
+/// Brings the app's stream rules in line with the settings: deletes our rules that differ
+/// (and duplicates), adds the wanted one when missing. Other apps' tags are left alone.
+pub(crate) fn sync_rules(settings: &Settings) -> Result<Option<String>, ConnectorError> {
+    let token = settings.search_token()?;
+    let desired = desired_rule(settings);
+    let resp = api::call(
+        Endpoint::StreamRules,
+        api::request("GET", rules_url(settings), &token),
+    )?;
+    let rules: Rules = resp.json_body().map_err(|e| {
+        ConnectorError::Transient(format!("unreadable X API stream rules answer: {e}"))
+    })?;
+    let mut keep: Option<&Rule> = None;
+    let mut stale: Vec<String> = Vec::new();
+    for rule in rules
+        .data
+        .iter()
+        .filter(|r| r.tag.as_deref() == Some(RULE_TAG))
+    {
+        if keep.is_none() && desired.as_deref() == Some(rule.value.as_str()) {
+            keep = Some(rule);
+        } else {
+            stale.push(rule.id.clone());
+        }
+    }
+    if !stale.is_empty() {
+        log::info(format!(
+            "x: deleting {} stale stream rule(s) {stale:?}",
+            stale.len()
+        ));
+        api::call(
+            Endpoint::StreamRules,
+            api::json_request(
+                "POST",
+                rules_url(settings),
+                &token,
+                &json!({"delete": {"ids": stale}}),
+            ),
+        )?;
+    }
+    if keep.is_none()
+        && let Some(value) = &desired
+    {
+        log::info(format!("x: adding stream rule `{value}`"));
+        let resp = api::call(
+            Endpoint::StreamRules,
+            api::json_request(
+                "POST",
+                rules_url(settings),
+                &token,
+                &json!({"add": [{"value": value, "tag": RULE_TAG}]}),
+            ),
+        )?;
+        // X answers 200 with `errors[]` for a rule it refuses.
+        let body: serde_json::Value = resp.json_body().unwrap_or_default();
+        if body["data"].as_array().is_none_or(|d| d.is_empty())
+            && let Some(errors) = body["errors"].as_array().filter(|e| !e.is_empty())
+        {
+            return Err(ConnectorError::Rejected(format!(
+                "X refused the stream rule `{value}`: {}",
+                serde_json::Value::Array(errors.clone())
+            )));
+        }
+    }
+    Ok(desired)
+}
+
+/// The request to hold open, after syncing the rules; `None` when the channel does not
+/// stream.
+pub(crate) fn open(settings: &Settings) -> Result<Option<HttpRequest>, ConnectorError> {
+    if !settings.use_stream {
+        return Ok(None);
+    }
+    if !settings.public {
+        log::info("x: `use_stream` is set but public tweets are not taken; no stream");
+        return Ok(None);
+    }
+    if sync_rules(settings)?.is_none() {
+        log::warn("x: `use_stream` is set but there is nothing to stream (no keywords)");
+        return Ok(None);
+    }
+    let url = http::url_with_query(
+        &format!("{}/2/tweets/search/stream", settings.api_base_url),
+        &[
+            ("tweet.fields", TWEET_FIELDS),
+            ("expansions", "author_id"),
+            ("user.fields", USER_FIELDS),
+        ],
+    );
+    Ok(Some(api::request("GET", url, &settings.search_token()?)))
+}
+
+#[derive(Deserialize)]
+struct Line {
+    #[serde(default)]
+    data: Option<Tweet>,
+    #[serde(default)]
+    includes: Includes,
+    #[serde(default)]
+    matching_rules: Vec<MatchingRule>,
+    #[serde(default)]
+    errors: Vec<serde_json::Value>,
+}
+
+#[derive(Deserialize)]
+struct MatchingRule {
+    #[serde(default)]
+    tag: Option<String>,
+}
+
+/// The messages in stream lines, filtered as the search's are; keyword floods are counted
+/// and a suspended keyword leaves the rule at once.
+pub(crate) fn lines(settings: &Settings, lines: &[String]) -> Vec<Event> {
+    let now = clock::now_millis();
+    let mut tweets: Vec<Tweet> = Vec::new();
+    let mut users: HashMap<String, User> = HashMap::new();
+    for line in lines.iter().map(|l| l.trim()).filter(|l| !l.is_empty()) {
+        let parsed: Line = match serde_json::from_str(line) {
+            Ok(p) => p,
+            Err(e) => {
+                let head: String = line.chars().take(200).collect();
+                log::warn(format!("x: unreadable stream line ({e}): {head}"));
+                continue;
+            }
+        };
+        if !parsed.errors.is_empty() {
+            log::warn(format!(
+                "x: the stream reports errors: {}",
+                serde_json::Value::Array(parsed.errors)
+            ));
+        }
+        let Some(tweet) = parsed.data else { continue };
+        if !parsed.matching_rules.is_empty()
+            && !parsed
+                .matching_rules
+                .iter()
+                .any(|r| r.tag.as_deref() == Some(RULE_TAG))
+        {
+            log::debug("x: stream tweet matched none of our rules");
+            continue;
+        }
+        for u in parsed.includes.users {
+            users.insert(u.id.clone(), u);
+        }
+        tweets.push(tweet);
+    }
+    if !settings.public {
+        return Vec::new();
+    }
+    let keywords = poll::active_keywords(settings, now);
+    if poll::count_keywords(&keywords, &tweets, now) {
+        // Take the suspended keyword out of the live rule at once.
+        if let Err(e) = sync_rules(settings) {
+            log::warn(format!(
+                "x: could not update the stream rules after a keyword suspension: {e:?}"
+            ));
+        }
+    }
+    let mut seen = HashSet::new();
+    let mut out: Vec<Message> = Vec::new();
+    poll::take(settings, tweets, &users, "stream", now, &mut seen, &mut out);
+    out.into_iter().map(Event::Message).collect()
+}
