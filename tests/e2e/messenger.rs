@@ -119,6 +119,10 @@ async fn a_messenger_message_reaches_an_agent_and_the_reply_is_a_response() {
     let metadata = stored_metadata(&world, mid).await;
     assert_eq!(metadata["referral_ad_id"], "6045246247433");
     assert_eq!(metadata["referral_source"], "ADS");
+    assert_eq!(
+        detail["attributes"]["referral_ad_id"], "6045246247433",
+        "the agent sees where the customer came from: {detail}"
+    );
 
     let (status, answer) = reply(&agent, id, "It ships today 🚚", "private").await;
     assert_eq!(status, 200, "{answer}");
@@ -246,6 +250,11 @@ async fn a_private_reply_to_a_comment_continues_as_a_linked_direct_message() {
     let metadata = stored_metadata(&world, ids["mid"].as_str().unwrap()).await;
     assert_eq!(metadata["linked_comment_id"], comment_id.as_str());
     assert_eq!(metadata["linked_post_id"], post_id.as_str());
+    assert_eq!(
+        dm["attributes"]["linked_comment_id"],
+        comment_id.as_str(),
+        "linked to the public interaction, as the agent sees it: {dm}"
+    );
 
     // Inside the 24-hour window the conversation goes on as a normal response.
     let dm_id = dm["id"].as_i64().unwrap();

@@ -215,7 +215,16 @@ fn apply_side_effects(
     now: i64,
     outbox: &mut Vec<i64>,
 ) -> Result<()> {
-    store_wf::set_attrs(conn, id, &plan.attrs)?;
+    // Where the customer came from (an ad referral, a private reply) is shown to the
+    // agent without any script having to copy it; the workflow's own attributes win.
+    let mut attrs: Vec<(String, String)> = msg
+        .metadata
+        .iter()
+        .filter(|(k, _)| k.starts_with("referral_") || k.starts_with("linked_"))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    attrs.extend(plan.attrs.iter().cloned());
+    store_wf::set_attrs(conn, id, &attrs)?;
     for (name, delay) in &plan.timers {
         store_wf::add_timer(conn, id, TimerKind::Script, name, 0, now + delay)?;
     }

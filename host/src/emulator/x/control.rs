@@ -11,7 +11,8 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{Dm, Tweet, User, XEndpoint, dm_conversation_id, iso_time, now_ms};
+use super::api::dm_conversation_id;
+use super::{Dm, Tweet, User, XEndpoint, iso_time, now_ms};
 use crate::emulator::{Emulator, control_error, parse_control};
 
 /// The `/_emulator/x/...` control routes.

@@ -16,7 +16,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
-use super::{Tweet, XEndpoint, XState, gate, invalid_request, iso_time, now_ms, query, with_rate};
+use super::limits::{gate, with_rate};
+use super::{Tweet, XEndpoint, XState, invalid_request, iso_time, now_ms, query};
 use crate::emulator::{Emulator, control_error, parse_control};
 
 /// Keep-alive period of the real platform.
