@@ -115,17 +115,15 @@ fn test(args: &[String]) -> Result<()> {
     run(&mut cmd, "cargo test --workspace")?;
     // The shipped business processes against their fixtures, as a solution engineer runs
     // them (the unit tests run them too; this prints the per-file report in CI's log).
-    let mut fixtures = cargo();
-    fixtures.args([
-        "run",
-        "-q",
-        "-p",
-        "switchboard",
-        "--",
-        "workflow",
-        "test",
-        "workflows",
-    ]);
+    // The binary `cargo test` just built for the end-to-end tests: `cargo run` would build
+    // it again with other dependency features (minutes on a fresh machine).
+    let target = env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target"));
+    let mut fixtures = Command::new(target.join("debug/switchboard"));
+    fixtures
+        .args(["workflow", "test", "workflows"])
+        .current_dir(workspace_root());
     run(&mut fixtures, "switchboard workflow test workflows")
 }
 
