@@ -4,7 +4,7 @@
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
-use crate::HttpRequest;
+use crate::{HttpRequest, HttpResponse};
 
 /// The first header of `req` called `name` (case-insensitive).
 pub fn header<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {
@@ -75,6 +75,36 @@ pub fn from_hex(s: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
+/// Answers Meta's webhook verification (`GET ?hub.mode=subscribe&hub.challenge=..&
+/// hub.verify_token=..`), shared by every Meta platform (page feed, Messenger,
+/// WhatsApp): the challenge when the mode is `subscribe` and the token matches
+/// `verify_token` (compared in constant time), else 403; 400 without a challenge.
+/// `platform` names the connector in the log.
+pub fn meta_handshake(
+    req: &HttpRequest,
+    verify_token: Option<&str>,
+    platform: &str,
+) -> HttpResponse {
+    let Some(expected) = verify_token.filter(|t| !t.is_empty()) else {
+        crate::log::warn(format!(
+            "{platform}: webhook verification refused: no `verify_token` secret configured"
+        ));
+        return HttpResponse::text(403, "verification refused");
+    };
+    let token_ok = query_param(req, "hub.verify_token")
+        .is_some_and(|t| constant_time_eq(t.as_bytes(), expected.as_bytes()));
+    if query_param(req, "hub.mode").as_deref() != Some("subscribe") || !token_ok {
+        crate::log::warn(format!(
+            "{platform}: webhook verification refused: wrong mode or verify token"
+        ));
+        return HttpResponse::text(403, "verification refused");
+    }
+    match query_param(req, "hub.challenge") {
+        Some(challenge) => HttpResponse::text(200, challenge),
+        None => HttpResponse::text(400, "missing hub.challenge"),
+    }
+}
+
 /// The `X-Hub-Signature-256` value Meta sends for `raw_body`: `sha256=<lowercase hex>`.
 /// Useful in tests and emulators.
 pub fn meta_signature(app_secret: &str, raw_body: &[u8]) -> String {
@@ -105,6 +135,40 @@ pub fn verify_meta_signature(app_secret: &str, raw_body: &[u8], header_value: &s
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn meta_handshake_echoes_the_challenge_only_for_the_right_token() {
+        let _host = crate::testing::MockHost::new();
+        let req = |q: &str| HttpRequest::new("GET", &format!("/webhooks/x?{q}"));
+        let ok = req("hub.mode=subscribe&hub.challenge=42&hub.verify_token=tok");
+        let answer = meta_handshake(&ok, Some("tok"), "test");
+        assert_eq!((answer.status, answer.body), (200, b"42".to_vec()));
+        for bad in [
+            "hub.mode=subscribe&hub.challenge=42&hub.verify_token=nope",
+            "hub.mode=unsubscribe&hub.challenge=42&hub.verify_token=tok",
+        ] {
+            assert_eq!(
+                meta_handshake(&req(bad), Some("tok"), "test").status,
+                403,
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            meta_handshake(&ok, None, "test").status,
+            403,
+            "no token configured"
+        );
+        assert_eq!(
+            meta_handshake(&ok, Some(""), "test").status,
+            403,
+            "empty token"
+        );
+        let no_challenge = req("hub.mode=subscribe&hub.verify_token=tok");
+        assert_eq!(
+            meta_handshake(&no_challenge, Some("tok"), "test").status,
+            400
+        );
+    }
 
     #[test]
     fn hmac_matches_rfc4231_case_2() {

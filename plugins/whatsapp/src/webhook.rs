@@ -30,24 +30,8 @@ fn secret(name: &str) -> Option<String> {
 
 /// `GET ?hub.mode=subscribe&hub.challenge=..&hub.verify_token=..`
 fn verify(req: &HttpRequest) -> WebhookOutcome {
-    let mode = webhook::query_param(req, "hub.mode");
-    let token = webhook::query_param(req, "hub.verify_token");
-    let challenge = webhook::query_param(req, "hub.challenge");
-    let Some(expected) = secret("verify_token") else {
-        log::warn("whatsapp: webhook verification refused: no `verify_token` secret configured");
-        return WebhookOutcome::respond(HttpResponse::text(403, "verification refused"));
-    };
-    let token_ok = token
-        .as_deref()
-        .is_some_and(|t| webhook::constant_time_eq(t.as_bytes(), expected.as_bytes()));
-    if mode.as_deref() != Some("subscribe") || !token_ok {
-        log::warn("whatsapp: webhook verification refused: wrong mode or verify token");
-        return WebhookOutcome::respond(HttpResponse::text(403, "verification refused"));
-    }
-    match challenge {
-        Some(challenge) => WebhookOutcome::respond(HttpResponse::text(200, challenge)),
-        None => WebhookOutcome::respond(HttpResponse::text(400, "missing hub.challenge")),
-    }
+    let token = secret("verify_token");
+    WebhookOutcome::respond(webhook::meta_handshake(req, token.as_deref(), "whatsapp"))
 }
 
 #[derive(Deserialize)]
