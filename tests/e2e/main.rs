@@ -4,6 +4,7 @@
 mod admin;
 mod apple;
 mod cli;
+mod desktop;
 mod facebook;
 mod harness;
 mod messenger;

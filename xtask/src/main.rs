@@ -18,6 +18,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 use std::time::Instant;
 
+mod browser;
+
 const TARGET: &str = "wasm32-wasip2";
 /// Debian packages the fallback toolchain needs.
 const DEBIAN_PACKAGES: &[&str] = &["rustc-web", "cargo-web", "rust-web-src", "lld", "wasi-libc"];
@@ -37,6 +39,9 @@ tasks:
                       the platform emulator and the demo organisation)
   test [ARGS]         build the plugins, then run every test of the workspace
                       (`cargo test --workspace ARGS`); what CI runs
+  browser             run the web desktop's browser tests (Playwright and Chromium,
+                      installed when missing) against `switchboard demo --no-traffic`;
+                      needs the plugins and a built `target/debug/switchboard`
   bench [ARGS]        build the plugins, then run `switchboard bench ARGS` in release
                       (default: `ingest`)
   help                show this message";
@@ -60,6 +65,7 @@ fn main() -> ExitCode {
         Some("plugins") => plugins(&args[1..]),
         Some("demo") => plugins(&[]).and_then(|()| cargo_run("demo", false, &args[1..])),
         Some("test") => plugins(&[]).and_then(|()| test(&args[1..])),
+        Some("browser") => browser::test(&target_dir().join("debug/switchboard")),
         Some("bench") => {
             let rest = if args.len() > 1 {
                 args[1..].to_vec()
@@ -117,14 +123,20 @@ fn test(args: &[String]) -> Result<()> {
     // them (the unit tests run them too; this prints the per-file report in CI's log).
     // The binary `cargo test` just built for the end-to-end tests: `cargo run` would build
     // it again with other dependency features (minutes on a fresh machine).
-    let target = env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join("target"));
+    let target = target_dir();
     let mut fixtures = Command::new(target.join("debug/switchboard"));
     fixtures
         .args(["workflow", "test", "workflows"])
         .current_dir(workspace_root());
-    run(&mut fixtures, "switchboard workflow test workflows")
+    run(&mut fixtures, "switchboard workflow test workflows")?;
+    browser::test(&target.join("debug/switchboard"))
+}
+
+/// Where cargo builds: `$CARGO_TARGET_DIR` or `<root>/target`.
+fn target_dir() -> PathBuf {
+    env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target"))
 }
 
 /// The workspace root (this crate lives in `<root>/xtask`).
@@ -242,14 +254,19 @@ fn missing_debian_packages() -> Result<Vec<&'static str>> {
              run `rustup target add {TARGET}`"
         ));
     }
-    Ok(DEBIAN_PACKAGES
+    Ok(not_installed(DEBIAN_PACKAGES))
+}
+
+/// Those of `packages` dpkg does not list as installed.
+fn not_installed(packages: &[&'static str]) -> Vec<&'static str> {
+    packages
         .iter()
         .copied()
         .filter(|pkg| {
             output_of("dpkg-query", &["-W", "-f=${db:Status-Abbrev}", pkg])
                 .is_none_or(|s| !s.starts_with("ii"))
         })
-        .collect())
+        .collect()
 }
 
 fn run(cmd: &mut Command, what: &str) -> Result<()> {
@@ -261,12 +278,22 @@ fn run(cmd: &mut Command, what: &str) -> Result<()> {
 }
 
 fn install_debian_packages(missing: &[&str]) -> Result<()> {
+    install_packages(
+        missing,
+        &format!(
+            "no rustup `{TARGET}` target, and the Debian packages for the fallback toolchain \
+             are missing. Either run `rustup target add {TARGET}`, or install them"
+        ),
+    )
+}
+
+/// Installs Debian packages as root; otherwise fails with `why` and the command to run.
+fn install_packages(missing: &[&str], why: &str) -> Result<()> {
     let list = missing.join(" ");
     if !is_root() {
         return fail(format!(
-            "no rustup `{TARGET}` target, and the Debian packages for the fallback toolchain \
-             are missing: {list}. Either run `rustup target add {TARGET}`, or install them \
-             with `sudo apt-get update && sudo apt-get install -y {list}` (or run this as root)"
+            "{why}: {list}. Install them with \
+             `sudo apt-get update && sudo apt-get install -y {list}` (or run this as root)"
         ));
     }
     println!("xtask: installing Debian packages: {list}");

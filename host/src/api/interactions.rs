@@ -10,10 +10,12 @@ use utoipa::ToSchema;
 use super::auth::{self, Caller};
 use super::error::ApiError;
 use crate::app::App;
-use crate::interactions::model::{Interaction, InteractionDetail, Visibility};
+use crate::interactions::model::{
+    Customer, Interaction, InteractionDetail, MediaType, Visibility, Wrapup,
+};
 use crate::routing::AgentStatus;
-use crate::store::outbox::OutboundReply;
-use crate::store::queries;
+use crate::store::outbox::{OutboundReply, Template};
+use crate::store::{directory, queries};
 
 /// Credentials.
 #[derive(Deserialize, ToSchema)]
@@ -53,6 +55,8 @@ pub struct Me {
     pub rights: Vec<String>,
     /// Routing status.
     pub status: AgentStatus,
+    /// The station the user is logged in at.
+    pub station: Option<String>,
 }
 
 /// Who am I.
@@ -67,6 +71,7 @@ pub async fn me(State(app): State<Arc<App>>, Caller(user): Caller) -> Json<Me> {
         display_name: user.display_name,
         rights: user.rights,
         status,
+        station: user.station,
     })
 }
 
@@ -130,7 +135,77 @@ pub async fn detail(
     }
     let mut detail = detail;
     detail.reply_window = crate::outbound::window(&app, &detail.interaction).await;
+    detail.platform = platform_of(&app, &detail.interaction);
+    detail.customer = customer_of(&detail);
+    detail.templates = templates_of(&app, &detail.interaction.channel);
+    let group = detail.interaction.workgroup.clone();
+    if let Some(g) = app
+        .store
+        .read(move |c| directory::workgroup_by_name(c, &group))
+        .await?
+    {
+        detail.wrapup = Wrapup {
+            codes: g.wrapup_codes,
+            required: g.wrapup_required,
+        };
+    }
     Ok(Json(detail))
+}
+
+/// The platform as people name it: a Facebook page's direct messages are Messenger.
+pub(crate) fn platform_of(app: &App, ix: &Interaction) -> String {
+    let platform = app
+        .channels
+        .get(&ix.channel)
+        .map(|ch| ch.connector.platform().to_string())
+        .unwrap_or_default();
+    if platform == "facebook" && ix.media_type == MediaType::SocialDirectMessage {
+        "messenger".into()
+    } else {
+        platform
+    }
+}
+
+/// The channel's approved templates, from its `templates` setting:
+/// `name:language` pairs separated by commas (`order_update:en_US, hello_world:en_US`).
+fn templates_of(app: &App, channel: &str) -> Vec<Template> {
+    let Some(list) = app
+        .channels
+        .get(channel)
+        .and_then(|ch| ch.config.settings.get("templates").cloned())
+    else {
+        return Vec::new();
+    };
+    list.split(',')
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(|t| {
+            let (name, language) = t.split_once(':').unwrap_or((t, "en_US"));
+            Template {
+                name: name.trim().into(),
+                language: language.trim().into(),
+                parameters: Vec::new(),
+            }
+        })
+        .collect()
+}
+
+/// The customer as their latest message shows them (names and follower counts change).
+fn customer_of(detail: &InteractionDetail) -> Customer {
+    let latest = detail
+        .messages
+        .iter()
+        .rev()
+        .find(|m| m.direction == "inbound");
+    let followers = latest.and_then(|m| m.followers);
+    let (influence_score, level) = crate::workflow::classify::influence_of(followers);
+    Customer {
+        name: detail.interaction.customer_name.clone(),
+        handle: latest.and_then(|m| m.author_handle.clone()),
+        followers,
+        influence_score,
+        influence_level: level.into(),
+    }
 }
 
 /// Accepts an offered interaction.

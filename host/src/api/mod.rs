@@ -3,6 +3,7 @@
 
 mod admin;
 pub mod auth;
+mod directory;
 mod error;
 mod events;
 mod interactions;
@@ -50,6 +51,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/agents", get(supervisor::agents))
         .route("/workflows", get(workflows::status))
         .route("/events", get(events::stream))
+        .route("/directory", get(directory::names))
         .route("/openapi.json", get(openapi::document))
         .merge(admin::routes());
     Router::new()

@@ -4,7 +4,7 @@ use axum::Json;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
-use super::{admin, events, interactions, supervisor, workflows};
+use super::{admin, directory, events, interactions, supervisor, workflows};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -46,6 +46,7 @@ use super::{admin, events, interactions, supervisor, workflows};
         admin::update_station,
         admin::delete_station,
         events::stream,
+        directory::names,
     ),
     modifiers(&Bearer)
 )]

@@ -5,7 +5,7 @@ use crate::interactions::model::Visibility;
 use serde::{Deserialize, Serialize};
 
 /// A file or media item attached to a message.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Attachment {
     /// `image`, `video`, `file`, ... as the platform says.
     pub kind: String,

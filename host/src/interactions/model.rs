@@ -171,6 +171,12 @@ pub struct TranscriptMessage {
     pub text: String,
     /// Display name of the writer.
     pub author: String,
+    /// The writer's handle on the platform (`@name`), when it has one.
+    pub author_handle: Option<String>,
+    /// The writer's follower count, when the platform gives it.
+    pub followers: Option<i64>,
+    /// Images, files and locations sent with the message.
+    pub attachments: Vec<crate::ingest::event::Attachment>,
     /// Platform time of the message, unix ms.
     pub created_at: i64,
     /// The platform's id of the message.
@@ -199,6 +205,40 @@ pub struct InteractionDetail {
     pub outbound: Vec<crate::store::outbox::OutboundReply>,
     /// What the platform allows to send now, for public and for private replies.
     pub reply_window: Option<ReplyWindows>,
+    /// The platform of its channel (`facebook`, `x`, `whatsapp`, `apple`; `messenger` for
+    /// a Facebook page's direct messages).
+    pub platform: String,
+    /// The customer, as the desktop shows them.
+    pub customer: Customer,
+    /// The workgroup's wrap-up codes and whether one is required.
+    pub wrapup: Wrapup,
+    /// Approved templates the channel may send (its `templates` setting), for when only
+    /// a template is allowed.
+    pub templates: Vec<crate::store::outbox::Template>,
+}
+
+/// The customer of an interaction: who wrote, and how much they are heard.
+#[derive(Clone, Debug, Default, Serialize, utoipa::ToSchema)]
+pub struct Customer {
+    /// Display name.
+    pub name: String,
+    /// Handle (`@name`), when the platform has one.
+    pub handle: Option<String>,
+    /// Follower count, when the platform gives one.
+    pub followers: Option<i64>,
+    /// Influence score 0-100 from the follower count.
+    pub influence_score: i64,
+    /// `low`, `medium`, `high`, or `unknown` without a follower count.
+    pub influence_level: String,
+}
+
+/// Wrap-up codes an agent chooses from when the interaction ends.
+#[derive(Clone, Debug, Default, Serialize, utoipa::ToSchema)]
+pub struct Wrapup {
+    /// The workgroup's codes.
+    pub codes: Vec<String>,
+    /// Whether a code must be set.
+    pub required: bool,
 }
 
 /// What may be sent now, per visibility.

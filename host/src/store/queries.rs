@@ -598,7 +598,8 @@ pub fn interaction_detail(conn: &Connection, id: i64) -> Result<Option<Interacti
     };
     let mut stmt = conn.prepare(
         "SELECT m.direction, m.text, m.author_name, m.created_at, m.platform_message_id,
-                m.parent_id, m.visibility, m.deleted, o.delivery, o.delivery_error
+                m.parent_id, m.visibility, m.deleted, o.delivery, o.delivery_error,
+                m.author_handle, m.followers, m.attachments
          FROM messages m LEFT JOIN outbound o
              ON o.channel = m.channel AND o.platform_message_id = m.platform_message_id
          WHERE m.interaction_id = ?1 ORDER BY m.created_at, m.id",
@@ -617,6 +618,10 @@ pub fn interaction_detail(conn: &Connection, id: i64) -> Result<Option<Interacti
                 deleted: r.get(7)?,
                 delivery: r.get(8)?,
                 delivery_error: r.get(9)?,
+                author_handle: r.get(10)?,
+                followers: r.get(11)?,
+                // Written by ingest from the same type; an unreadable list shows none.
+                attachments: serde_json::from_str(&r.get::<_, String>(12)?).unwrap_or_default(),
             })
         })?
         .collect::<rusqlite::Result<_>>()?;
@@ -625,6 +630,10 @@ pub fn interaction_detail(conn: &Connection, id: i64) -> Result<Option<Interacti
         messages,
         outbound: crate::store::outbox::of_interaction(conn, id)?,
         reply_window: None,
+        platform: String::new(),
+        customer: Default::default(),
+        wrapup: Default::default(),
+        templates: Vec::new(),
     }))
 }
 

@@ -1,14 +1,138 @@
-//! The web desktop, served by the host from files compiled into the binary.
+//! The web desktop: one page per role (agent, supervisor, administrator) plus the sign-in
+//! page, and the stylesheet and ES modules they share.
+//!
+//! The files live in `host/src/web/{pages,assets}` and are compiled into the binary, so
+//! the one `switchboard` file serves them with no build step. Set `SWITCHBOARD_WEB_DIR`
+//! to that folder to serve them from disk instead: an edit shows on the next page load.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::response::Html;
+use axum::extract::Path;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 
 use crate::app::App;
 
-/// `/`: the agent desktop.
+/// A file of the desktop: its path under `web/` and its compiled-in text.
+struct File {
+    path: &'static str,
+    text: &'static str,
+}
+
+macro_rules! files {
+    ($($path:literal),* $(,)?) => {
+        &[$(File { path: $path, text: include_str!($path) }),*]
+    };
+}
+
+/// Every file the desktop is made of.
+const FILES: &[File] = files![
+    "pages/login.html",
+    "pages/agent.html",
+    "pages/supervisor.html",
+    "pages/admin.html",
+    "assets/app.css",
+    "assets/api.js",
+    "assets/ui.js",
+    "assets/login.js",
+    "assets/agent.js",
+    "assets/transcript.js",
+    "assets/supervisor.js",
+    "assets/admin.js",
+];
+
+/// The desktop's routes: `/` signs in, `/agent`, `/supervisor`, `/admin`, `/assets/*`.
 pub fn router() -> Router<Arc<App>> {
-    Router::new().route("/", get(|| async { Html(include_str!("agent.html")) }))
+    Router::new()
+        .route("/", get(|| async { page("login") }))
+        .route("/agent", get(|| async { page("agent") }))
+        .route("/supervisor", get(|| async { page("supervisor") }))
+        .route("/admin", get(|| async { page("admin") }))
+        .route(
+            "/agent.html",
+            get(|| async { Redirect::permanent("/agent") }),
+        )
+        .route("/assets/{file}", get(asset))
+}
+
+fn page(name: &str) -> Response {
+    serve(&format!("pages/{name}.html"))
+}
+
+async fn asset(Path(file): Path<String>) -> Response {
+    serve(&format!("assets/{file}"))
+}
+
+/// Answers with a desktop file, from disk when `SWITCHBOARD_WEB_DIR` is set.
+fn serve(path: &str) -> Response {
+    let Some(file) = FILES.iter().find(|f| f.path == path) else {
+        return (StatusCode::NOT_FOUND, "not found").into_response();
+    };
+    let text = match std::env::var_os("SWITCHBOARD_WEB_DIR") {
+        Some(dir) => match std::fs::read_to_string(PathBuf::from(dir).join(file.path)) {
+            Ok(text) => text,
+            Err(e) => {
+                tracing::warn!(file = file.path, error = %e, "web file not readable from SWITCHBOARD_WEB_DIR; serving the built-in one");
+                file.text.to_string()
+            }
+        },
+        None => file.text.to_string(),
+    };
+    let kind = match path.rsplit('.').next() {
+        Some("html") => "text/html; charset=utf-8",
+        Some("css") => "text/css; charset=utf-8",
+        Some("js") => "text/javascript; charset=utf-8",
+        _ => "application/octet-stream",
+    };
+    (
+        [
+            (header::CONTENT_TYPE, kind),
+            // Pages are small and change with the binary; always revalidate.
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        text,
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_file_a_page_links_is_served() {
+        for f in FILES
+            .iter()
+            .filter(|f| f.path.ends_with(".html") || f.path.ends_with(".js"))
+        {
+            for link in f.text.split("/assets/").skip(1) {
+                let name: String = link
+                    .chars()
+                    .take_while(|c| {
+                        c.is_ascii_alphanumeric() || *c == '.' || *c == '_' || *c == '-'
+                    })
+                    .collect();
+                if name.is_empty() || !name.contains('.') {
+                    continue;
+                }
+                assert!(
+                    FILES.iter().any(|g| g.path == format!("assets/{name}")),
+                    "{} links /assets/{name}, which is not served",
+                    f.path
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn unknown_files_are_not_found() {
+        assert_eq!(
+            serve("assets/../../Cargo.toml").status(),
+            StatusCode::NOT_FOUND
+        );
+        assert_eq!(serve("assets/app.css").status(), StatusCode::OK);
+    }
 }

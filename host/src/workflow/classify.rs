@@ -237,11 +237,10 @@ fn occurrences(normalized: &str, keyword: &str) -> i64 {
     normalized.matches(keyword).count() as i64
 }
 
-/// `influence(ix)`: a 0-100 score from the author's follower count (20 points per
-/// power of ten), with a level. `None` when the platform gives no count.
-pub fn influence(followers: Option<i64>) -> Map {
-    let mut map = Map::new();
-    let (score, level) = match followers {
+/// An author's influence: a 0-100 score from the follower count (20 points per power of
+/// ten) and its level (`low`, `medium`, `high`; `unknown` without a count).
+pub fn influence_of(followers: Option<i64>) -> (i64, &'static str) {
+    match followers {
         Some(n) => {
             let score = ((20.0 * ((n.max(0) + 1) as f64).log10()).round() as i64).min(100);
             let level = match score {
@@ -252,7 +251,13 @@ pub fn influence(followers: Option<i64>) -> Map {
             (score, level)
         }
         None => (0, "unknown"),
-    };
+    }
+}
+
+/// `influence(ix)`: [`influence_of`] as the script sees it, with the follower count.
+pub fn influence(followers: Option<i64>) -> Map {
+    let (score, level) = influence_of(followers);
+    let mut map = Map::new();
     map.insert(
         "followers".into(),
         followers.map(Dynamic::from).unwrap_or(Dynamic::UNIT),

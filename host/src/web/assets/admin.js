@@ -1,0 +1,455 @@
+// The administrator desktop (`social_media_admin` right): channels with their status and
+// suspended keywords, workgroups, users, stations, utilization, skills, wrap-up codes,
+// workflow versions and plugins. Each screen reads the API and writes through it; the
+// server validates, and its message is shown as it is.
+
+import * as api from "/assets/api.js";
+import { h, fill, when, words, toast, attempt, topBar, requireRight, platformName } from "/assets/ui.js";
+
+const nav = document.getElementById("admin-nav");
+const panel = document.getElementById("admin-panel");
+
+const SCREENS = [
+  ["channels", "Channels", channels],
+  ["workgroups", "Workgroups", workgroups],
+  ["users", "Users", users],
+  ["stations", "Stations", stations],
+  ["utilization", "Utilization", utilization],
+  ["skills", "Skills", skills],
+  ["wrapup", "Wrap-up codes", wrapupCodes],
+  ["workflows", "Workflows", workflows],
+  ["plugins", "Plugins", plugins],
+];
+const USER_RIGHTS = ["agent", "supervisor", "social_media_admin", "acd_social_media", "acd_whatsapp"];
+const STATION_RIGHTS = ["acd_social_media", "acd_whatsapp"];
+
+async function start() {
+  const me = await api.me();
+  topBar(me, "/admin");
+  if (!requireRight(me, ["social_media_admin"], document.querySelector("main"))) return;
+  fill(nav, SCREENS.map(([id, label]) =>
+    h("button", { role: "tab", id: `tab-${id}`, "aria-controls": "admin-panel", onclick: () => show(id) }, label)));
+  nav.addEventListener("keydown", (e) => {
+    if (e.key !== "ArrowDown" && e.key !== "ArrowUp") return;
+    const tabs = [...nav.querySelectorAll("[role=tab]")];
+    const at = tabs.indexOf(document.activeElement);
+    const next = tabs[(at + (e.key === "ArrowDown" ? 1 : tabs.length - 1)) % tabs.length];
+    next.focus();
+    next.click();
+    e.preventDefault();
+  });
+  show(location.hash.slice(1) || "channels");
+}
+
+async function show(id) {
+  const screen = SCREENS.find(([s]) => s === id) || SCREENS[0];
+  history.replaceState(null, "", `#${screen[0]}`);
+  for (const tab of nav.querySelectorAll("[role=tab]")) {
+    tab.setAttribute("aria-selected", String(tab.id === `tab-${screen[0]}`));
+  }
+  panel.setAttribute("aria-labelledby", `tab-${screen[0]}`);
+  fill(panel, h("p", { class: "muted" }, "Loading…"));
+  await screen[2]();
+}
+
+const reshow = () => show(location.hash.slice(1));
+
+// ---- shared pieces --------------------------------------------------------------------------
+
+function table(headers, rows, caption) {
+  return h("table", {},
+    caption ? h("caption", { class: "sr-only" }, caption) : null,
+    h("thead", {}, h("tr", {}, headers.map((t) => h("th", {}, t)))),
+    h("tbody", {}, rows));
+}
+
+function field(label, input) {
+  return h("label", {}, label, input);
+}
+
+function checks(name, values, checked = []) {
+  return h("fieldset", { class: "row" }, h("legend", { class: "small muted" }, words(name)),
+    values.map((v) => h("label", { class: "inline" }, h("input", { type: "checkbox", name, value: v, checked: checked.includes(v) }), v)));
+}
+
+function checked(form, name) {
+  return [...form.querySelectorAll(`input[name="${name}"]:checked`)].map((i) => i.value);
+}
+
+/** `a=1, b=2` → `{a: "1", b: "2"}` (lines or commas). */
+function pairs(text) {
+  const out = {};
+  for (const part of text.split(/[\n,]/).map((s) => s.trim()).filter(Boolean)) {
+    const at = part.indexOf("=");
+    if (at < 1) throw new Error(`“${part}” is not name=value`);
+    out[part.slice(0, at).trim()] = part.slice(at + 1).trim();
+  }
+  return out;
+}
+
+function list(text) {
+  return text.split(/[\n,]/).map((s) => s.trim()).filter(Boolean);
+}
+
+async function submit(e, fn, done) {
+  e.preventDefault();
+  const form = e.target;
+  try {
+    await fn(form);
+    toast(done);
+    reshow();
+  } catch (err) {
+    toast(err.message, "bad");
+  }
+}
+
+// ---- channels -----------------------------------------------------------------------------
+
+async function channels() {
+  const [chans, plugs, groups] = await Promise.all([
+    attempt(() => api.get("/api/v1/channels")),
+    attempt(() => api.get("/api/v1/plugins")),
+    attempt(() => api.get("/api/v1/workgroups")),
+  ]);
+  if (!chans) return fill(panel, h("p", { class: "notice bad" }, "Channels could not be loaded."));
+  fill(
+    panel,
+    h("h2", {}, "Channels"),
+    table(["Channel", "Platform", "Routes to", "Ingest", "Status", "Suspended keywords", ""], chans.map(channelRow), "Channels"),
+    h("div", { id: "channel-settings" }),
+    newChannelForm(plugs || [], groups || []),
+  );
+}
+
+function channelRow(c) {
+  const s = c.status || {};
+  const health = s.last_error
+    ? h("span", { class: "badge bad", title: s.last_error }, "Error")
+    : h("span", { class: "badge good" }, "OK");
+  return h("tr", { dataset: { channel: c.name } },
+    h("td", {}, h("strong", {}, c.name), h("div", { class: "small muted" }, `${c.source === "config" ? "config file" : "created here"}${c.production ? "" : " · lab"}`)),
+    h("td", {}, platformName(c.platform)),
+    h("td", {}, c.workgroup, c.dm_workgroup && c.dm_workgroup !== c.workgroup ? ` / DMs: ${c.dm_workgroup}` : ""),
+    h("td", {}, words(c.ingest), c.ingest !== "webhook" ? h("div", { class: "small muted" }, `every ${c.poll_interval_ms} ms, ${c.post_limit} per poll`) : null),
+    h("td", { class: "small" },
+      health,
+      c.ingest !== "webhook" ? h("div", {}, s.polling ? "Polling" : "Not polling", s.last_ok_at ? ` · last ${when(s.last_ok_at)}` : "") : null,
+      c.ingest !== "poll" ? h("div", {}, s.webhook_verified ? `Webhook verified ${when(s.webhook_verified_at)}` : "Webhook not verified yet") : null,
+      s.stream_connected ? h("div", {}, "Stream connected") : null,
+      s.last_error ? h("div", { class: "muted" }, `${s.last_error} (${when(s.last_error_at)})`) : null,
+    ),
+    h("td", {}, (c.suspensions || []).length
+      ? (c.suspensions || []).map((k) => h("div", { class: "row" },
+        h("span", { class: "badge warn" }, k.keyword), k.until ? h("span", { class: "small muted" }, `until ${when(k.until)}`) : null,
+        h("button", { onclick: () => lift(c.name, k.keyword), "aria-label": `Lift suspension of ${k.keyword}` }, "Lift")))
+      : h("span", { class: "muted" }, "None")),
+    h("td", {},
+      h("button", { onclick: () => showSettings(c) }, "Settings"),
+      c.source !== "config" ? h("button", { class: "danger", onclick: () => removeChannel(c.name) }, "Delete") : null),
+  );
+}
+
+function showSettings(c) {
+  const rows = [
+    ["Workflow", c.workflow], ["Webhook URL", `${location.origin}${c.webhook_url}`],
+    ["Poll interval", `${c.poll_interval_ms} ms`], ["Post limit", c.post_limit],
+    ["RPC cache timeout", `${c.rpc_cache_timeout_s} s`], ["Grouping timeout", `${c.grouping_timeout_s} s`],
+    ["Production", c.production ? "yes" : "no (lab)"], ["Do not store personal data", c.do_not_store_personal_data ? "yes" : "no"],
+    ["Plugin", `${c.plugin} ${c.plugin_version || ""}`],
+    ...Object.entries(c.settings || {}), ...Object.entries(c.secrets || {}),
+  ];
+  fill(document.getElementById("channel-settings"),
+    h("h3", {}, `Settings of ${c.name}`),
+    h("dl", { class: "attrs" }, rows.map(([k, v]) => [h("dt", {}, k), h("dd", {}, String(v))])));
+}
+
+async function lift(channel, keyword) {
+  if (await attempt(() => api.del(`/api/v1/channels/${encodeURIComponent(channel)}/suspensions/${encodeURIComponent(keyword)}`)) !== undefined) {
+    toast(`“${keyword}” is used again on ${channel}.`);
+    reshow();
+  }
+}
+
+async function removeChannel(name) {
+  if (!confirm(`Delete channel ${name}? Its stored interactions stay.`)) return;
+  if (await attempt(() => api.del(`/api/v1/channels/${encodeURIComponent(name)}`)) !== undefined) {
+    toast(`Channel ${name} deleted.`);
+    reshow();
+  }
+}
+
+function newChannelForm(plugs, groups) {
+  const keys = h("div", { id: "plugin-keys", class: "grid" });
+  const groupSelect = (name) => h("select", { name }, name === "dm_workgroup" ? h("option", { value: "" }, "Same") : null,
+    groups.map((g) => h("option", { value: g.name }, g.name)));
+  const pluginSelect = h("select", { name: "plugin", id: "new-plugin", onchange: () => pluginKeys(plugs, pluginSelect.value, keys) },
+    plugs.filter((p) => p.health === "ok").map((p) => h("option", { value: p.name }, `${platformName(p.platform)} (${p.name} ${p.version})`)));
+  const form = h("form", { class: "grid", id: "new-channel", onsubmit: (e) => submit(e, createChannel, "Channel created.") },
+    field("Name", h("input", { name: "name", required: true, pattern: "[a-z0-9_-]{1,40}", title: "lower-case letters, digits, - and _" })),
+    field("Plugin", pluginSelect),
+    field("Workgroup", groupSelect("workgroup")),
+    field("Direct-message workgroup", groupSelect("dm_workgroup")),
+    field("Ingest", h("select", { name: "ingest" }, ["poll", "webhook", "both"].map((v) => h("option", { value: v }, words(v))))),
+    field("Poll interval (ms)", h("input", { name: "poll_interval_ms", type: "number", min: 100, value: 5000 })),
+    field("Post limit per poll", h("input", { name: "post_limit", type: "number", min: 1, value: 100 })),
+    field("RPC cache timeout (s)", h("input", { name: "rpc_cache_timeout_s", type: "number", min: 0, max: 3600, value: 90 })),
+    h("label", { class: "inline" }, h("input", { type: "checkbox", name: "production", checked: true }), "Production"),
+    h("label", { class: "inline" }, h("input", { type: "checkbox", name: "do_not_store_personal_data" }), "Do not store personal data"),
+    field("Allowed hosts (one per line)", h("textarea", { name: "allowed_hosts", rows: 2 })),
+    keys,
+    field("More settings (name=value per line)", h("textarea", { name: "more_settings", rows: 2 })),
+    field("More secrets (name=value per line)", h("textarea", { name: "more_secrets", rows: 2 })),
+    h("div", {}, h("button", { class: "primary" }, "Create channel")),
+  );
+  queueMicrotask(() => pluginKeys(plugs, pluginSelect.value, keys));
+  return h("div", {}, h("h3", {}, "New channel"), form);
+}
+
+/** One input per setting the plugin reads, secrets as password fields. */
+function pluginKeys(plugs, name, box) {
+  const plugin = plugs.find((p) => p.name === name);
+  fill(box, (plugin?.config_keys || []).map((k) => {
+    const hint = `hint-${k.name}`;
+    return h("div", {},
+      h("label", { title: k.description },
+        `${k.name}${k.required ? " *" : ""}`,
+        h("input", {
+          name: `${k.secret ? "secret" : "setting"}:${k.name}`, type: k.secret ? "password" : "text",
+          required: k.required, placeholder: k.default_value ?? k.default ?? "", "aria-describedby": hint,
+        })),
+      h("div", { class: "small muted", id: hint }, k.description));
+  }));
+}
+
+async function createChannel(form) {
+  const data = new FormData(form);
+  const body = {
+    name: data.get("name"), plugin: data.get("plugin"), workgroup: data.get("workgroup"),
+    ingest: data.get("ingest"), poll_interval_ms: Number(data.get("poll_interval_ms")),
+    post_limit: Number(data.get("post_limit")), rpc_cache_timeout_s: Number(data.get("rpc_cache_timeout_s")),
+    production: data.get("production") === "on", do_not_store_personal_data: data.get("do_not_store_personal_data") === "on",
+    allowed_hosts: list(data.get("allowed_hosts") || ""), settings: {}, secrets: {},
+  };
+  if (data.get("dm_workgroup")) body.dm_workgroup = data.get("dm_workgroup");
+  Object.assign(body.settings, pairs(data.get("more_settings") || ""));
+  Object.assign(body.secrets, pairs(data.get("more_secrets") || ""));
+  for (const [k, v] of data.entries()) {
+    if (!v) continue;
+    if (k.startsWith("setting:")) body.settings[k.slice(8)] = v;
+    if (k.startsWith("secret:")) body.secrets[k.slice(7)] = v;
+  }
+  await api.post("/api/v1/channels", body);
+}
+
+// ---- workgroups ---------------------------------------------------------------------------
+
+async function workgroups() {
+  const [groups, people] = await Promise.all([api.get("/api/v1/workgroups"), api.get("/api/v1/users")]);
+  fill(
+    panel,
+    h("h2", {}, "Workgroups"),
+    table(["Workgroup", "Members", "Service level target", "Alert timeout", "Wrap-up codes", ""], groups.map((g) =>
+      h("tr", { dataset: { workgroup: g.name } },
+        h("td", {}, h("strong", {}, g.name)),
+        h("td", {}, g.members.join(", ") || h("span", { class: "muted" }, "none")),
+        h("td", {}, `${g.sl_target_s} s`),
+        h("td", {}, `${g.alert_timeout_ms / 1000} s`),
+        h("td", {}, g.wrapup_codes.join(", ") || "–", g.wrapup_required ? h("span", { class: "badge warn" }, "required") : null),
+        h("td", {}, h("button", { class: "danger", onclick: () => removeWorkgroup(g) }, "Delete")),
+      )), "Workgroups"),
+    h("h3", {}, "New workgroup"),
+    h("form", { class: "grid", id: "new-workgroup", onsubmit: (e) => submit(e, createWorkgroup, "Workgroup created.") },
+      field("Name", h("input", { name: "name", required: true })),
+      field("Service level target (s)", h("input", { name: "sl_target_s", type: "number", min: 1, value: 60 })),
+      field("Alert timeout (s)", h("input", { name: "alert_timeout_s", type: "number", min: 1, value: 30 })),
+      field("Wrap-up codes (comma separated)", h("input", { name: "wrapup_codes", placeholder: "Resolved, Escalated" })),
+      h("label", { class: "inline" }, h("input", { type: "checkbox", name: "wrapup_required" }), "Wrap-up required"),
+      checks("members", people.map((u) => u.username)),
+      h("div", {}, h("button", { class: "primary" }, "Create workgroup")),
+    ),
+  );
+}
+
+async function createWorkgroup(form) {
+  const data = new FormData(form);
+  await api.post("/api/v1/workgroups", {
+    name: data.get("name"), sl_target_s: Number(data.get("sl_target_s")),
+    alert_timeout_ms: Number(data.get("alert_timeout_s")) * 1000,
+    wrapup_codes: list(data.get("wrapup_codes") || ""), wrapup_required: data.get("wrapup_required") === "on",
+    members: checked(form, "members"),
+  });
+}
+
+async function removeWorkgroup(g) {
+  if (!confirm(`Delete workgroup ${g.name}?`)) return;
+  if (await attempt(() => api.del(`/api/v1/workgroups/${g.id}`)) !== undefined) { toast(`Workgroup ${g.name} deleted.`); reshow(); }
+}
+
+// ---- users --------------------------------------------------------------------------------
+
+async function users() {
+  const [people, groups] = await Promise.all([api.get("/api/v1/users"), api.get("/api/v1/workgroups")]);
+  fill(
+    panel,
+    h("h2", {}, "Users"),
+    table(["User", "Rights", "Workgroups", "Station", "Status", ""], people.map((u) =>
+      h("tr", { dataset: { user: u.username } },
+        h("td", {}, h("strong", {}, u.display_name), h("div", { class: "small muted" }, u.username)),
+        h("td", { class: "small" }, u.rights.join(", ")),
+        h("td", {}, u.workgroups.join(", ") || "–"),
+        h("td", {}, u.station || "–"),
+        h("td", {}, h("span", { class: `badge ${u.status}` }, words(u.status))),
+        h("td", {}, h("button", { class: "danger", onclick: () => removeUser(u) }, "Delete")),
+      )), "Users"),
+    h("h3", {}, "New user"),
+    h("form", { class: "grid", id: "new-user", onsubmit: (e) => submit(e, createUser, "User created.") },
+      field("User name", h("input", { name: "username", required: true, autocomplete: "off" })),
+      field("Display name", h("input", { name: "display_name" })),
+      field("Password", h("input", { name: "password", type: "password", required: true, autocomplete: "new-password" })),
+      field("Skills (name=level, …)", h("input", { name: "skills", placeholder: "english=5, billing=3" })),
+      checks("rights", USER_RIGHTS, ["agent"]),
+      checks("workgroups", groups.map((g) => g.name)),
+      h("div", {}, h("button", { class: "primary" }, "Create user")),
+    ),
+  );
+}
+
+async function createUser(form) {
+  const data = new FormData(form);
+  const skills = Object.fromEntries(Object.entries(pairs(data.get("skills") || "")).map(([k, v]) => [k, Number(v)]));
+  await api.post("/api/v1/users", {
+    username: data.get("username"), display_name: data.get("display_name") || data.get("username"),
+    password: data.get("password"), rights: checked(form, "rights"), skills, workgroups: checked(form, "workgroups"),
+  });
+}
+
+async function removeUser(u) {
+  if (!confirm(`Delete user ${u.username}?`)) return;
+  if (await attempt(() => api.del(`/api/v1/users/${u.id}`)) !== undefined) { toast(`User ${u.username} deleted.`); reshow(); }
+}
+
+// ---- stations -----------------------------------------------------------------------------
+
+async function stations() {
+  const rows = await api.get("/api/v1/stations");
+  fill(
+    panel,
+    h("h2", {}, "Stations"),
+    h("p", { class: "muted small" }, "An agent logged in at a station gets its access rights for routing."),
+    table(["Station", "Access rights", ""], rows.map((s) =>
+      h("tr", {}, h("td", {}, s.name), h("td", {}, s.rights.join(", ") || "–"),
+        h("td", {}, h("button", { class: "danger", onclick: () => removeStation(s) }, "Delete")))), "Stations"),
+    h("h3", {}, "New station"),
+    h("form", { class: "grid", onsubmit: (e) => submit(e, async (form) => {
+      const data = new FormData(form);
+      await api.post("/api/v1/stations", { name: data.get("name"), rights: checked(form, "rights") });
+    }, "Station created.") },
+      field("Name", h("input", { name: "name", required: true })),
+      checks("rights", STATION_RIGHTS),
+      h("div", {}, h("button", { class: "primary" }, "Create station"))),
+  );
+}
+
+async function removeStation(s) {
+  if (await attempt(() => api.del(`/api/v1/stations/${s.id}`)) !== undefined) { toast(`Station ${s.name} deleted.`); reshow(); }
+}
+
+// ---- utilization, skills, wrap-up codes -----------------------------------------------------
+
+async function utilization() {
+  const [people, groups] = await Promise.all([api.get("/api/v1/users"), api.get("/api/v1/workgroups")]);
+  const agents = people.filter((u) => u.rights.includes("agent"));
+  fill(
+    panel,
+    h("h2", {}, "Utilization"),
+    h("p", { class: "muted small" }, "An agent takes an interaction only while the sum of percentages stays at or below 100 % and each type stays below its maximum. A user's own setting wins over the workgroup's."),
+    agents.map((u) => h("div", {},
+      h("h3", {}, `${u.display_name} (${u.username})`),
+      table(["Type", "Percent", "Max", "Inherited from"], Object.entries(u.utilization).map(([type, x]) =>
+        h("tr", {}, h("td", {}, words(type)), h("td", { class: "num" }, `${x.percent} %`), h("td", { class: "num" }, x.max),
+          h("td", {}, x.inherited ? x.from : h("span", { class: "badge" }, "set on user")))), `Utilization of ${u.username}`))),
+    h("h3", {}, "Workgroup defaults"),
+    table(["Workgroup", "Type", "Percent", "Max"], groups.flatMap((g) => Object.entries(g.utilization).map(([type, x]) =>
+      h("tr", {}, h("td", {}, g.name), h("td", {}, words(type)), h("td", { class: "num" }, `${x.percent} %`), h("td", { class: "num" }, x.max)))), "Workgroup utilization"),
+  );
+}
+
+async function skills() {
+  const people = await api.get("/api/v1/users");
+  const byskill = new Map();
+  for (const u of people) for (const [s, level] of Object.entries(u.skills)) {
+    if (!byskill.has(s)) byskill.set(s, []);
+    byskill.get(s).push(`${u.username} (${level})`);
+  }
+  fill(
+    panel,
+    h("h2", {}, "Skills"),
+    table(["Skill", "Agents (level)"], [...byskill].sort().map(([s, who]) => h("tr", {}, h("td", {}, s), h("td", {}, who.join(", ")))), "Skills"),
+    h("h3", {}, "Set an agent's skills"),
+    h("form", { class: "grid", id: "set-skills", onsubmit: (e) => submit(e, async (form) => {
+      const data = new FormData(form);
+      const user = people.find((u) => u.username === data.get("user"));
+      const levels = Object.fromEntries(Object.entries(pairs(data.get("skills") || "")).map(([k, v]) => [k, Number(v)]));
+      await api.put(`/api/v1/users/${user.id}`, { skills: levels });
+    }, "Skills saved.") },
+      field("Agent", h("select", { name: "user" }, people.map((u) => h("option", { value: u.username }, u.username)))),
+      field("Skills (name=level, 1-100)", h("input", { name: "skills", placeholder: "english=5, french=3" })),
+      h("div", {}, h("button", { class: "primary" }, "Save skills"))),
+  );
+}
+
+async function wrapupCodes() {
+  const groups = await api.get("/api/v1/workgroups");
+  fill(
+    panel,
+    h("h2", {}, "Wrap-up codes"),
+    groups.map((g) => h("form", { class: "grid", dataset: { workgroup: g.name }, onsubmit: (e) => submit(e, async (form) => {
+      const data = new FormData(form);
+      await api.put(`/api/v1/workgroups/${g.id}`, { wrapup_codes: list(data.get("codes") || ""), wrapup_required: data.get("required") === "on" });
+    }, `Wrap-up codes of ${g.name} saved.`) },
+      h("h3", {}, g.name),
+      field("Codes (comma separated)", h("input", { name: "codes", value: g.wrapup_codes.join(", ") })),
+      h("label", { class: "inline" }, h("input", { type: "checkbox", name: "required", checked: g.wrapup_required }), "Required"),
+      h("div", {}, h("button", {}, "Save")))),
+  );
+}
+
+// ---- workflows and plugins --------------------------------------------------------------------
+
+async function workflows() {
+  const w = await api.get("/api/v1/workflows");
+  fill(
+    panel,
+    h("h2", {}, "Workflows"),
+    h("dl", { class: "attrs" },
+      h("dt", {}, "Running version"), h("dd", {}, `v${w.version}, loaded ${when(w.loaded_at)}`),
+      h("dt", {}, "Folder"), h("dd", {}, w.dir),
+      h("dt", {}, "Scripts"), h("dd", {}, w.scripts.join(", ")),
+      h("dt", {}, "Earlier versions still running"), h("dd", {}, w.kept_versions.length ? w.kept_versions.map((v) => `v${v}`).join(", ") : "none"),
+      h("dt", {}, "Refused reloads"), h("dd", {}, w.refused_reloads)),
+    h("h3", {}, "Last error"),
+    w.last_error
+      ? h("pre", { class: "notice bad", style: "white-space:pre-wrap" }, JSON.stringify(w.last_error, null, 2))
+      : h("p", { class: "notice" }, "None: the last reload was accepted."),
+  );
+}
+
+async function plugins() {
+  const rows = await api.get("/api/v1/plugins");
+  fill(
+    panel,
+    h("h2", {}, "Plugins"),
+    table(["Plugin", "Platform", "Version", "Health", "Channels", "Restarts", "Settings it reads"], rows.map((p) =>
+      h("tr", { dataset: { plugin: p.name } },
+        h("td", {}, h("strong", {}, p.name), h("div", { class: "small muted" }, p.file)),
+        h("td", {}, p.platform ? platformName(p.platform) : "–"),
+        h("td", {}, p.version || "–"),
+        h("td", {}, h("span", { class: `badge ${p.health === "ok" ? "good" : "bad"}`, title: p.error || "" }, p.health), p.error ? h("div", { class: "small" }, p.error) : null),
+        h("td", {}, (p.channels || []).join(", ") || "–"),
+        h("td", { class: "num" }, p.restarts ?? 0),
+        h("td", { class: "small" }, (p.config_keys || []).map((k) => k.name).join(", ")),
+      )), "Plugins"),
+  );
+}
+
+start();

@@ -1,0 +1,121 @@
+// The transcript of an interaction, drawn the way the customer saw it: a public
+// conversation as the post with its comment thread, direct messages as chat bubbles.
+// Used by the agent's Current Interaction and the supervisor's detail view.
+
+import { h, when, words } from "/assets/ui.js";
+
+/** The transcript element for an interaction detail (`GET /api/v1/interactions/{id}`). */
+export function transcript(detail) {
+  const box = h("div", { class: "transcript", role: "log", "aria-label": "Transcript", tabindex: "0" });
+  if (!detail.messages.length) {
+    box.append(h("p", { class: "muted" }, "No messages yet."));
+  } else if (detail.media_type === "social_conversation") {
+    box.append(...thread(detail.messages));
+  } else {
+    box.append(h("div", { class: "bubbles" }, detail.messages.map(bubble)));
+  }
+  const undelivered = (detail.outbound || []).filter((o) => o.state !== "sent");
+  if (undelivered.length) box.append(h("div", {}, undelivered.map(pendingReply)));
+  return box;
+}
+
+/** Posts and comments as a tree: each message under the one it answers. */
+function thread(messages) {
+  const ids = new Set(messages.map((m) => m.platform_message_id));
+  const children = new Map();
+  const roots = [];
+  for (const m of messages) {
+    if (m.parent_id && ids.has(m.parent_id)) {
+      if (!children.has(m.parent_id)) children.set(m.parent_id, []);
+      children.get(m.parent_id).push(m);
+    } else {
+      roots.push(m);
+    }
+  }
+  const node = (m, depth) => {
+    const kids = children.get(m.platform_message_id) || [];
+    const el = h(
+      depth === 0 ? "article" : "li",
+      { class: `${depth === 0 ? "post" : "comment"} ${m.direction === "outbound" ? "ours" : ""}`, dataset: { mid: m.platform_message_id } },
+      byline(m),
+      body(m),
+      kids.length ? h("ul", { class: "comments" }, kids.map((k) => node(k, depth + 1))) : null,
+    );
+    return el;
+  };
+  return roots.map((m) => node(m, 0));
+}
+
+function bubble(m) {
+  return h(
+    "div",
+    { class: `bubble ${m.direction === "outbound" ? "ours" : ""}`, dataset: { mid: m.platform_message_id } },
+    body(m),
+    h("div", { class: "meta" }, m.author, " · ", when(m.created_at), delivery(m)),
+  );
+}
+
+function byline(m) {
+  return h(
+    "div",
+    { class: "meta" },
+    h("strong", {}, m.author),
+    m.author_handle ? ` @${m.author_handle.replace(/^@/, "")}` : "",
+    " · ",
+    when(m.created_at),
+    m.visibility === "private" && m.direction === "outbound" ? " · private reply" : "",
+    delivery(m),
+  );
+}
+
+function body(m) {
+  if (m.deleted) return h("div", { class: "deleted" }, "Removed on the platform; its content was erased.");
+  return h("div", {}, h("div", { class: "text" }, m.text), (m.attachments || []).map(attachment));
+}
+
+function attachment(a) {
+  const label = a.caption || words(a.kind);
+  if (a.kind === "image" && a.url && /^https?:/.test(a.url)) {
+    return h("figure", { class: "attachment" }, h("img", { src: a.url, alt: a.caption || "Image from the customer", loading: "lazy" }));
+  }
+  if (a.url && /^https?:/.test(a.url)) {
+    return h("div", { class: "attachment small" }, "📎 ", h("a", { href: a.url, target: "_blank", rel: "noopener" }, label));
+  }
+  return h("div", { class: "attachment small muted" }, `📎 ${label}${a.mime_type ? ` (${a.mime_type})` : ""}`);
+}
+
+function delivery(m) {
+  if (m.direction !== "outbound" || !m.delivery) return null;
+  const failed = m.delivery === "failed";
+  return h(
+    "span",
+    {},
+    " · ",
+    h("span", { class: `badge ${failed ? "failed" : "good"}`, title: m.delivery_error || "" }, words(m.delivery)),
+    failed && m.delivery_error ? h("span", { class: "small" }, ` ${m.delivery_error}`) : null,
+  );
+}
+
+/** A reply still being sent, or one the platform refused. */
+function pendingReply(o) {
+  const failed = o.state === "failed";
+  return h(
+    "div",
+    { class: `notice ${failed ? "bad" : ""} small`, dataset: { outbound: o.id } },
+    h("strong", {}, failed ? "Not delivered: " : "Sending… "),
+    `“${o.text || (o.template ? `template ${o.template.name}` : "")}”`,
+    o.last_error ? h("div", {}, plainError(o.last_error)) : null,
+  );
+}
+
+/** A platform error as an agent reads it. */
+export function plainError(text) {
+  const rules = [
+    [/131047|24.?hour|re-engagement/i, "The customer last wrote more than 24 hours ago: only an approved template can be sent now."],
+    [/blocked region|not allowed to message/i, "This number is in a region the business may not message."],
+    [/rate limit|429|too many/i, "The platform is limiting how fast we may send. The reply will be retried."],
+    [/7 days|human.agent/i, "The conversation is too old to answer on this platform."],
+  ];
+  const match = rules.find(([re]) => re.test(text));
+  return match ? `${match[1]} (${text})` : text;
+}
