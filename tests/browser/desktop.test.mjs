@@ -6,7 +6,7 @@
 //
 // Screenshots of every screen go to $ARTIFACTS_DIR (default target/browser-artifacts).
 
-import { test, before, after } from "node:test";
+import { test, before, after, afterEach } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
@@ -87,6 +87,16 @@ before(async () => {
   });
 });
 
+// A failed test leaves a screenshot of every page still open, to see what went wrong.
+afterEach(async (t) => {
+  for (const [user, page] of pages.splice(0)) {
+    if (!page.isClosed()) {
+      await page.screenshot({ path: join(ARTIFACTS, `failed-${user}.png`), fullPage: true }).catch(() => {});
+      await page.context().close().catch(() => {});
+    }
+  }
+});
+
 after(async () => {
   await browser?.close();
   demo?.kill("SIGINT");
@@ -94,6 +104,8 @@ after(async () => {
   demo?.kill("SIGKILL");
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 });
+
+const pages = [];
 
 /** A fresh browser tab signed in as `user`; fails the test on any page error. */
 async function signIn(user) {
@@ -103,6 +115,7 @@ async function signIn(user) {
   page.on("pageerror", (e) => errors.push(e.message));
   page.on("console", (m) => { if (m.type() === "error" && !/favicon/.test(m.text())) errors.push(m.text()); });
   page.errors = errors;
+  pages.push([user, page]);
   await page.goto(`${base}/`);
   await page.getByLabel("User name").fill(user);
   await page.getByLabel("Password").fill("demo");
@@ -149,6 +162,12 @@ test("an agent answers a Facebook comment: offer, pick up, public reply, disconn
 
   const sent = await waitFor(async () => (await emulatorOutbound()).find((o) => o.platform === "facebook" && o.kind === "comment" && o.text === reply), "the reply at the emulator");
   assert.ok(sent.target_id, "the reply answers the customer's comment");
+
+  // Moderation from the thread: hide the customer's comment (after confirming).
+  page.once("dialog", (d) => d.accept());
+  await page.getByRole("button", { name: "Hide the comment by Ann Browser" }).click();
+  await page.getByText("Comment hidden.").waitFor();
+  await waitFor(async () => (await emulatorOutbound()).find((o) => o.platform === "facebook" && o.kind === "hide"), "the hide at the emulator");
 
   await page.getByRole("button", { name: "Disconnect" }).click();
   const dialog = page.locator("#wrapup-dialog");

@@ -83,7 +83,7 @@ pub async fn names(
         })
         .collect();
     channels.sort_by(|a, b| a.name.cmp(&b.name));
-    let workgroups = groups
+    let mut workgroups: Vec<WorkgroupName> = groups
         .into_iter()
         .map(|g| WorkgroupName {
             name: g.name,
@@ -92,6 +92,7 @@ pub async fn names(
             wrapup_required: g.wrapup_required,
         })
         .collect();
+    workgroups.sort_by(|a, b| a.name.cmp(&b.name));
     let agents = users
         .into_iter()
         .filter(|u| u.has_right("agent"))

@@ -248,7 +248,8 @@ function drawDetail() {
   if (typing) state.draft = typing.value;
   currentEmpty.classList.add("hidden");
   current.classList.remove("hidden");
-  fill(current, head(d), flags(d), actions(d), transcript(d), d.state === "connected" ? replyBox(d) : null);
+  const moderate = d.state === "connected" ? (m, action) => moderateMessage(d, m, action) : null;
+  fill(current, head(d), flags(d), actions(d), transcript(d, moderate), d.state === "connected" ? replyBox(d) : null);
   const text = document.getElementById("reply-text");
   if (text) text.value = state.draft;
 }
@@ -322,6 +323,17 @@ async function pickup(id) {
 async function act(id, action) {
   const ix = await attempt(() => api.post(`/api/v1/interactions/${id}/${action}`));
   if (ix) { upsert(ix); refreshDetail(); }
+}
+
+/** Hides or deletes a message on the platform, after asking. */
+async function moderateMessage(d, m, action) {
+  const what = action === "hide" ? "Hide this comment from the public" : "Delete this message on the platform";
+  if (!confirm(`${what}?\n\n“${m.text}”`)) return;
+  const path = `/api/v1/interactions/${d.id}/messages/${encodeURIComponent(m.platform_message_id)}/${action}`;
+  if (await attempt(() => api.post(path)) !== undefined) {
+    toast(action === "hide" ? "Comment hidden." : "Message deleted.");
+    refreshDetail();
+  }
 }
 
 // ---- reply --------------------------------------------------------------------------------

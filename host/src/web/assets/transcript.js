@@ -4,13 +4,17 @@
 
 import { h, when, words } from "/assets/ui.js";
 
-/** The transcript element for an interaction detail (`GET /api/v1/interactions/{id}`). */
-export function transcript(detail) {
+/**
+ * The transcript element for an interaction detail (`GET /api/v1/interactions/{id}`).
+ * With `moderate(message, action)`, public messages get Hide and Delete buttons where the
+ * platform allows them.
+ */
+export function transcript(detail, moderate = null) {
   const box = h("div", { class: "transcript", role: "log", "aria-label": "Transcript", tabindex: "0" });
   if (!detail.messages.length) {
     box.append(h("p", { class: "muted" }, "No messages yet."));
   } else if (detail.media_type === "social_conversation") {
-    box.append(...thread(detail.messages));
+    box.append(...thread(detail.messages, moderate && ((m) => tools(detail.platform, m, moderate))));
   } else {
     box.append(h("div", { class: "bubbles" }, detail.messages.map(bubble)));
   }
@@ -20,7 +24,7 @@ export function transcript(detail) {
 }
 
 /** Posts and comments as a tree: each message under the one it answers. */
-function thread(messages) {
+function thread(messages, toolsOf) {
   const ids = new Set(messages.map((m) => m.platform_message_id));
   const children = new Map();
   const roots = [];
@@ -39,11 +43,24 @@ function thread(messages) {
       { class: `${depth === 0 ? "post" : "comment"} ${m.direction === "outbound" ? "ours" : ""}`, dataset: { mid: m.platform_message_id } },
       byline(m),
       body(m),
+      toolsOf && !m.deleted ? toolsOf(m) : null,
       kids.length ? h("ul", { class: "comments" }, kids.map((k) => node(k, depth + 1))) : null,
     );
     return el;
   };
   return roots.map((m) => node(m, 0));
+}
+
+/** Hide (customers' comments, Facebook) and Delete (theirs on Facebook, ours anywhere). */
+function tools(platform, m, moderate) {
+  const ours = m.direction === "outbound";
+  const canHide = !ours && platform === "facebook";
+  const canDelete = ours || platform === "facebook";
+  if (!canHide && !canDelete) return null;
+  const who = ours ? "our message" : `the comment by ${m.author}`;
+  return h("div", { class: "row small" },
+    canHide ? h("button", { onclick: () => moderate(m, "hide"), "aria-label": `Hide ${who}` }, "Hide") : null,
+    canDelete ? h("button", { class: "danger", onclick: () => moderate(m, "delete"), "aria-label": `Delete ${who}` }, "Delete") : null);
 }
 
 function bubble(m) {
