@@ -11,6 +11,7 @@ mod messenger;
 mod outbound;
 mod resilience;
 mod routing;
+mod supervisor;
 mod whatsapp;
 mod workflows;
 mod x;

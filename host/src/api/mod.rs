@@ -9,6 +9,7 @@ mod events;
 mod interactions;
 pub mod metrics;
 mod openapi;
+mod stats;
 mod supervisor;
 mod workflows;
 
@@ -27,6 +28,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/me", get(interactions::me))
         .route("/me/status", put(interactions::set_status))
         .route("/me/interactions", get(interactions::my_interactions))
+        .route("/interactions", get(stats::search))
         .route("/interactions/{id}", get(interactions::detail))
         .route("/interactions/{id}/pickup", post(interactions::pickup))
         .route("/interactions/{id}/reply", post(interactions::reply))
@@ -49,6 +51,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/me/station", post(interactions::set_station))
         .route("/queues", get(supervisor::queues))
         .route("/agents", get(supervisor::agents))
+        .route("/stats/realtime", get(stats::realtime))
         .route("/workflows", get(workflows::status))
         .route("/events", get(events::stream))
         .route("/directory", get(directory::names))

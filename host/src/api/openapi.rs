@@ -4,7 +4,7 @@ use axum::Json;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
-use super::{admin, directory, events, interactions, supervisor, workflows};
+use super::{admin, directory, events, interactions, stats, supervisor, workflows};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -27,6 +27,8 @@ use super::{admin, directory, events, interactions, supervisor, workflows};
         interactions::set_station,
         supervisor::queues,
         supervisor::agents,
+        stats::realtime,
+        stats::search,
         workflows::status,
         admin::list_users,
         admin::create_user,

@@ -14,17 +14,15 @@ use crate::app::App;
 use crate::routing::AgentStatus;
 use crate::store::{directory, now_ms, queries};
 
-/// One workgroup's queue right now, with today's service level.
+/// One workgroup's queue right now, with the last 24 h's service level.
 #[derive(Serialize, ToSchema)]
-pub struct QueueStats {
+pub struct WorkgroupStats {
     /// Workgroup name.
     pub workgroup: String,
     /// Interactions waiting for an agent.
     pub waiting: usize,
     /// How long the longest-waiting one has waited, ms.
     pub longest_wait_ms: i64,
-    /// Members by routing status (`available`, `away`, `not_responding`, `logged_out`).
-    pub agents_by_status: BTreeMap<String, usize>,
     /// Service-level target, seconds.
     pub sl_target_s: i64,
     /// Picked up in the last 24 h.
@@ -35,6 +33,16 @@ pub struct QueueStats {
     pub abandoned: i64,
     /// answered_in_target / (answered + abandoned), percent; null with no traffic.
     pub service_level_percent: Option<f64>,
+}
+
+/// One workgroup's queue right now, with today's service level and its members' statuses.
+#[derive(Serialize, ToSchema)]
+pub struct QueueStats {
+    /// The queue and its service level.
+    #[serde(flatten)]
+    pub queue: WorkgroupStats,
+    /// Members by routing status (`available`, `away`, `not_responding`, `logged_out`).
+    pub agents_by_status: BTreeMap<String, usize>,
 }
 
 /// One agent right now.
@@ -56,7 +64,8 @@ pub struct AgentStats {
     pub wrapup_pending: Vec<i64>,
 }
 
-fn supervisor(caller: &Caller) -> Result<(), ApiError> {
+/// Lets supervisors and administrators through; 403 for everyone else.
+pub(super) fn supervisor(caller: &Caller) -> Result<(), ApiError> {
     if caller.sees_all() {
         Ok(())
     } else {
@@ -73,54 +82,78 @@ pub async fn queues(
     caller: Caller,
 ) -> Result<Json<Vec<QueueStats>>, ApiError> {
     supervisor(&caller)?;
-    let now = now_ms();
-    let since = now - 86_400_000;
-    let (groups, levels) = app
-        .store
-        .read(move |c| Ok((directory::workgroups(c)?, queries::service_level(c, since)?)))
-        .await?;
-    let router = app.interactions.router();
-    let live = router.queues();
-    let statuses: BTreeMap<i64, AgentStatus> = router
-        .agents()
+    let statuses = agent_statuses(&app);
+    let stats = workgroup_stats(&app, now_ms())
+        .await?
         .into_iter()
-        .map(|a| (a.id, a.status))
-        .collect();
-    let stats = groups
-        .into_iter()
-        .map(|g| {
-            let queue = live.iter().find(|q| q.workgroup == g.name);
+        .map(|(queue, members)| {
             let mut by_status = BTreeMap::new();
-            for member in &g.members {
+            for member in &members {
                 let status = statuses
                     .get(member)
                     .copied()
                     .unwrap_or(AgentStatus::LoggedOut);
                 *by_status.entry(status.as_str().to_string()).or_insert(0) += 1;
             }
+            QueueStats {
+                queue,
+                agents_by_status: by_status,
+            }
+        })
+        .collect();
+    Ok(Json(stats))
+}
+
+/// The routing status of every agent the router knows; absent ones are logged out.
+pub(super) fn agent_statuses(app: &App) -> BTreeMap<i64, AgentStatus> {
+    app.interactions
+        .router()
+        .agents()
+        .into_iter()
+        .map(|a| (a.id, a.status))
+        .collect()
+}
+
+/// Every workgroup's live queue and service level over the 24 h before `now`, each with
+/// its member ids. `/queues` and `/stats/realtime` both show these numbers, so they
+/// come from here only.
+pub(super) async fn workgroup_stats(
+    app: &App,
+    now: i64,
+) -> Result<Vec<(WorkgroupStats, Vec<i64>)>, ApiError> {
+    let since = now - 86_400_000;
+    let (groups, levels) = app
+        .store
+        .read(move |c| Ok((directory::workgroups(c)?, queries::service_level(c, since)?)))
+        .await?;
+    let live = app.interactions.router().queues();
+    let stats = groups
+        .into_iter()
+        .map(|g| {
+            let queue = live.iter().find(|q| q.workgroup == g.name);
             let (answered, in_target, abandoned) = levels
                 .iter()
                 .find(|(w, ..)| *w == g.name)
                 .map(|(_, a, t, ab)| (*a, *t, *ab))
                 .unwrap_or((0, 0, 0));
             let offered = answered + abandoned;
-            QueueStats {
+            let stats = WorkgroupStats {
                 workgroup: g.name,
                 waiting: queue.map_or(0, |q| q.waiting),
                 longest_wait_ms: queue
                     .and_then(|q| q.oldest_queued_at)
                     .map_or(0, |t| (now - t).max(0)),
-                agents_by_status: by_status,
                 sl_target_s: g.sl_target_s,
                 answered,
                 answered_in_target: in_target,
                 abandoned,
                 service_level_percent: (offered > 0)
                     .then(|| 100.0 * in_target as f64 / offered as f64),
-            }
+            };
+            (stats, g.members)
         })
         .collect();
-    Ok(Json(stats))
+    Ok(stats)
 }
 
 /// Every agent's status and load.

@@ -10,6 +10,7 @@ pub mod directory;
 mod migrations;
 pub mod outbox;
 pub mod queries;
+pub mod reports;
 pub mod workflow;
 
 use std::path::{Path, PathBuf};

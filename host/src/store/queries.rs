@@ -520,12 +520,15 @@ pub fn service_level(conn: &Connection, since: i64) -> Result<Vec<(String, i64, 
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-const INTERACTION_COLUMNS: &str = "i.id, i.state, i.media_type, i.channel, i.thread_id,
+/// The columns [`interaction_from_row`] reads, in order (24 of them), for a query over
+/// `interactions i LEFT JOIN users u ON u.id = i.assigned_to`.
+pub(crate) const INTERACTION_COLUMNS: &str = "i.id, i.state, i.media_type, i.channel, i.thread_id,
     i.workgroup, i.priority, u.username, i.customer_id, i.customer_name, i.workflow_version,
     i.created_at, i.queued_at, i.updated_at, i.assigned_to, i.skills, i.preferred_agent,
     i.preferred_until, i.transfer_to, i.answered_at, i.abandoned, i.wrapup_code, i.wrapup_pending, i.attributes";
 
-fn interaction_from_row(r: &Row) -> rusqlite::Result<Interaction> {
+/// An interaction from the first 24 columns of a row selected with [`INTERACTION_COLUMNS`].
+pub(crate) fn interaction_from_row(r: &Row) -> rusqlite::Result<Interaction> {
     let state: String = r.get(1)?;
     let media: String = r.get(2)?;
     Ok(Interaction {
