@@ -1,27 +1,21 @@
 //! The running host: everything wired together, started and stopped as one.
 
-use std::collections::HashMap;
+pub mod channels;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
 
-use crate::config::{self, Config, IngestMode};
-use crate::connectors::allowlist::Pattern;
-use crate::connectors::{ChannelConnector, PluginEngine, engine::ChannelGrants};
+use crate::config::Config;
+use crate::connectors::catalog::PluginCatalog;
+use crate::connectors::{ChannelConnector, PluginEngine};
 use crate::fswatch::WatchGuard;
 use crate::interactions::Interactions;
 use crate::store::{Store, directory};
 use crate::workflow::Workflows;
-
-/// A channel with its loaded plugin.
-pub struct ChannelRuntime {
-    /// The channel's settings.
-    pub config: config::Channel,
-    /// Its plugin instance.
-    pub connector: ChannelConnector,
-}
+pub use channels::{ChannelRegistry, ChannelRuntime, ChannelSource, ChannelStatus};
 
 /// Shared state of the host.
 pub struct App {
@@ -31,8 +25,10 @@ pub struct App {
     pub store: Store,
     /// Routing scripts.
     pub workflows: Arc<Workflows>,
-    /// Channels by name.
-    pub channels: HashMap<String, Arc<ChannelRuntime>>,
+    /// Running channels by name: the config file's and the administrators'.
+    pub channels: ChannelRegistry,
+    /// The plugin folder and the engine channels load plugins with.
+    pub plugins: PluginCatalog,
     /// Interactions in flight and routing.
     pub interactions: Arc<Interactions>,
     /// Recent sends, so the same text does not reach a customer twice.
@@ -73,29 +69,8 @@ pub fn check(config: &Config) -> Result<()> {
     let workflows = Workflows::load(&config.server.workflows_dir)?;
     let version = workflows.current();
     for ch in &config.channels {
-        if !version.script_names().contains(&ch.workflow) {
-            anyhow::bail!(
-                "channel `{}`: workflow `{}` not found in {}",
-                ch.name,
-                ch.workflow,
-                config.server.workflows_dir.display()
-            );
-        }
-        if !version.has_handler(&ch.workflow, "on_inbound") {
-            anyhow::bail!(
-                "channel `{}`: workflow `{}` has no `on_inbound(ix)` handler",
-                ch.name,
-                ch.workflow
-            );
-        }
-        let path = plugin_path(config, &ch.plugin);
-        if !path.exists() {
-            anyhow::bail!(
-                "channel `{}`: plugin file {} not found (build plugins with `cargo xtask plugins`)",
-                ch.name,
-                path.display()
-            );
-        }
+        channels::check_workflow(ch, &version, &config.server.workflows_dir)?;
+        channels::check_plugin_file(ch, &plugin_path(config, &ch.plugin))?;
     }
     let dir = tempfile_dir()?;
     let store = Store::open(&dir.join("check.db"))?;
@@ -106,7 +81,7 @@ pub fn check(config: &Config) -> Result<()> {
         None => anyhow::bail!("check must run inside a tokio runtime"),
     };
     for ch in &config.channels {
-        let grants = grants_for(ch, &store, rt.clone())?;
+        let grants = channels::grants_for(ch, &store, rt.clone())?;
         ChannelConnector::new(engine.clone(), &plugin_path(config, &ch.plugin), grants)
             .with_context(|| format!("channel `{}`: plugin `{}`", ch.name, ch.plugin))?;
     }
@@ -126,32 +101,6 @@ fn tempfile_dir() -> Result<PathBuf> {
 
 fn plugin_path(config: &Config, plugin: &str) -> PathBuf {
     config.server.plugins_dir.join(format!("{plugin}.wasm"))
-}
-
-fn grants_for(
-    ch: &config::Channel,
-    store: &Store,
-    runtime: tokio::runtime::Handle,
-) -> Result<ChannelGrants> {
-    let allowed = ch
-        .allowed_hosts
-        .iter()
-        .map(|h| Pattern::parse(h))
-        .collect::<Result<Vec<_>>>()?;
-    let http = reqwest::Client::builder()
-        .no_proxy()
-        .build()
-        .context("building HTTP client")?;
-    Ok(ChannelGrants {
-        channel: ch.name.clone(),
-        plugin: ch.plugin.clone(),
-        settings: Arc::new(ch.settings.clone()),
-        secrets: Arc::new(ch.secrets.clone()),
-        allowed_hosts: Arc::new(allowed),
-        store: store.clone(),
-        http,
-        runtime,
-    })
 }
 
 /// Seeds users, stations and workgroups named in the config when they do not exist yet.
@@ -252,32 +201,18 @@ pub async fn start(config: Config) -> Result<Running> {
         &config.server.data_dir.join("plugin-cache"),
         config.server.plugin_limits.clone(),
     )?;
-    let rt = tokio::runtime::Handle::current();
-    let mut channels = HashMap::new();
+    let plugins = PluginCatalog::new(engine, &config.server.plugins_dir);
+    let mut loaded = Vec::new();
     for ch in &config.channels {
-        let path = plugin_path(&config, &ch.plugin);
-        let grants = grants_for(ch, &store, rt.clone())?;
-        let engine = engine.clone();
-        let connector =
-            tokio::task::spawn_blocking(move || ChannelConnector::new(engine, &path, grants))
-                .await?
-                .with_context(|| {
-                    format!("channel `{}`: loading plugin `{}`", ch.name, ch.plugin)
-                })?;
-        tracing::info!(channel = %ch.name, plugin = %ch.plugin, platform = %connector.platform(), "channel ready");
-        channels.insert(
-            ch.name.clone(),
-            Arc::new(ChannelRuntime {
-                config: ch.clone(),
-                connector,
-            }),
-        );
+        loaded.push(channels::load(&plugins, &store, ch.clone(), ChannelSource::Config).await?);
     }
-    let channel_rights = channels
+    let config_names: Vec<String> = config.channels.iter().map(|c| c.name.clone()).collect();
+    loaded.extend(channels::load_stored(&plugins, &store, &config_names).await?);
+    let channel_rights = loaded
         .iter()
-        .map(|(name, ch)| {
+        .map(|ch| {
             (
-                name.clone(),
+                ch.config.name.clone(),
                 crate::routing::Right::for_platform(ch.connector.platform()),
             )
         })
@@ -289,7 +224,8 @@ pub async fn start(config: Config) -> Result<Running> {
         config: config.clone(),
         store: store.clone(),
         workflows: workflows.clone(),
-        channels,
+        channels: ChannelRegistry::with(loaded.into_iter().map(Arc::new)),
+        plugins,
         interactions,
         world: Arc::new(crate::interactions::hooks::StoreWorld(store.clone())),
         rpc_cache: Default::default(),
@@ -303,12 +239,8 @@ pub async fn start(config: Config) -> Result<Running> {
     crate::outbound::resume_pending(&app).await?;
     tokio::spawn(release_workflow_versions(app.clone()));
     tokio::spawn(crate::interactions::hooks::run_timers(app.clone()));
-    for channel in app.channels.values() {
-        // Returns at once unless the connector asks for a stream.
-        tokio::spawn(crate::ingest::stream::run(app.clone(), channel.clone()));
-        if matches!(channel.config.ingest, IngestMode::Poll | IngestMode::Both) {
-            tokio::spawn(crate::ingest::poller::run(app.clone(), channel.clone()));
-        }
+    for channel in app.channels.list() {
+        channels::start_tasks(&app, &channel);
     }
 
     let listener = tokio::net::TcpListener::bind(config.server.listen)
@@ -340,7 +272,7 @@ fn watch_plugins(app: &Arc<App>) -> Result<WatchGuard> {
     let app = app.clone();
     let dir = app.config.server.plugins_dir.clone();
     crate::fswatch::watch(&dir, std::time::Duration::from_millis(300), move |paths| {
-        for channel in app.channels.values() {
+        for channel in app.channels.list() {
             let path = channel.connector.plugin_path();
             if !paths.iter().any(|p| p.file_name() == path.file_name()) || !path.exists() {
                 continue;

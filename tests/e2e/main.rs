@@ -3,6 +3,7 @@
 
 mod admin;
 mod apple;
+mod channels;
 mod cli;
 mod desktop;
 mod facebook;

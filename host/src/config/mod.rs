@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::routing::UtilizationTable;
 
@@ -90,7 +90,7 @@ impl Default for PluginLimits {
 }
 
 /// How a channel receives platform events.
-#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum IngestMode {
     /// The platform calls `/webhooks/<channel>`.
@@ -101,8 +101,8 @@ pub enum IngestMode {
     Both,
 }
 
-/// One channel.
-#[derive(Clone, Debug, Deserialize)]
+/// One channel. Serialized as stored for channels administrators create through the API.
+#[derive(Clone, Debug, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Channel {
     /// Unique name; the webhook URL is `/webhooks/<name>`.
@@ -156,6 +156,40 @@ impl Channel {
     /// The direct-message workgroup.
     pub fn dm_workgroup(&self) -> &str {
         self.dm_workgroup.as_deref().unwrap_or(&self.workgroup)
+    }
+
+    /// Checks what one channel's settings can say on their own (name, ranges, allowed
+    /// hosts); the config file and the administrators' API both apply it.
+    pub fn validate(&self) -> Result<()> {
+        if self.name.is_empty()
+            || !self
+                .name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            bail!(
+                "channel name `{}` must be non-empty letters, digits, - or _",
+                self.name
+            );
+        }
+        let name = &self.name;
+        if self.poll_interval_ms < 100 {
+            bail!("channel `{name}`: poll_interval_ms must be at least 100");
+        }
+        if !(1..=1000).contains(&self.post_limit) {
+            bail!("channel `{name}`: post_limit must be within 1-1000");
+        }
+        if self.rpc_cache_timeout_s > 3600 {
+            bail!("channel `{name}`: rpc_cache_timeout_s must be within 0-3600");
+        }
+        if !(10..=3600).contains(&self.grouping_timeout_s) {
+            bail!("channel `{name}`: grouping_timeout_s must be within 10-3600");
+        }
+        for host in &self.allowed_hosts {
+            crate::connectors::allowlist::Pattern::parse(host)
+                .with_context(|| format!("channel `{name}`: allowed_hosts"))?;
+        }
+        Ok(())
     }
 }
 
@@ -308,44 +342,9 @@ impl Config {
     pub fn validate(&self) -> Result<()> {
         let mut names = std::collections::HashSet::new();
         for ch in &self.channels {
-            if ch.name.is_empty()
-                || !ch
-                    .name
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-            {
-                bail!(
-                    "channel name `{}` must be non-empty letters, digits, - or _",
-                    ch.name
-                );
-            }
+            ch.validate()?;
             if !names.insert(&ch.name) {
                 bail!("channel `{}` is defined twice", ch.name);
-            }
-            if ch.poll_interval_ms < 100 {
-                bail!(
-                    "channel `{}`: poll_interval_ms must be at least 100",
-                    ch.name
-                );
-            }
-            if !(1..=1000).contains(&ch.post_limit) {
-                bail!("channel `{}`: post_limit must be within 1-1000", ch.name);
-            }
-            if ch.rpc_cache_timeout_s > 3600 {
-                bail!(
-                    "channel `{}`: rpc_cache_timeout_s must be within 0-3600",
-                    ch.name
-                );
-            }
-            if !(10..=3600).contains(&ch.grouping_timeout_s) {
-                bail!(
-                    "channel `{}`: grouping_timeout_s must be within 10-3600",
-                    ch.name
-                );
-            }
-            for host in &ch.allowed_hosts {
-                crate::connectors::allowlist::Pattern::parse(host)
-                    .with_context(|| format!("channel `{}`: allowed_hosts", ch.name))?;
             }
         }
         let mut groups = std::collections::HashSet::new();

@@ -1,7 +1,7 @@
 //! The wasmtime engine, the compiled-component cache and per-channel instances.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
@@ -95,6 +95,101 @@ impl PluginEngine {
         }
         Ok(component)
     }
+
+    /// Loads a plugin file and asks it what it is, without configuring it for a channel
+    /// (the administrators' plugin list). `grants` only scope the instance; `describe`
+    /// calls nothing.
+    pub fn describe(&self, path: &Path, grants: Grants) -> Result<PluginDescription> {
+        let component = self.load(path)?;
+        let mut store = self.new_store(grants);
+        let bindings = Connector::instantiate(&mut store, &component, &self.linker)
+            .map_err(anyhow::Error::from)
+            .with_context(|| format!("instantiating plugin {}", path.display()))?;
+        let description = bindings
+            .call_describe(&mut store)
+            .map_err(anyhow::Error::from)
+            .with_context(|| format!("plugin {}: describe", path.display()))?;
+        Ok(PluginDescription::from(description))
+    }
+
+    /// A wasmtime store under the configured memory limit and call deadline.
+    fn new_store(&self, grants: Grants) -> Store<HostState> {
+        let limits = StoreLimitsBuilder::new()
+            .memory_size((self.limits.memory_mib << 20) as usize)
+            .instances(64)
+            .tables(64)
+            .memories(16)
+            .build();
+        let mut store = Store::new(&self.engine, HostState::new(grants, limits));
+        store.limiter(|s| &mut s.limits);
+        store.set_epoch_deadline((self.limits.call_timeout_ms / TICK.as_millis() as u64).max(1));
+        store.data_mut().deadline =
+            Instant::now() + Duration::from_millis(self.limits.call_timeout_ms);
+        store
+    }
+}
+
+/// What a plugin says it is (the WIT `description`), in host types.
+#[derive(Clone, Debug, Default, serde::Serialize, utoipa::ToSchema)]
+pub struct PluginDescription {
+    /// The platform family: `facebook`, `x`, `whatsapp`, `apple`, ...
+    pub platform: String,
+    /// The connector's own version.
+    pub version: String,
+    /// What it can do: `webhook`, `poll`, `reply_public`, `reply_private`, `delete`, `hide`.
+    pub capabilities: Vec<String>,
+    /// The settings and secrets it reads.
+    pub config_keys: Vec<ConfigKey>,
+    /// The hosts it calls unless a channel lists its own.
+    pub hosts: Vec<String>,
+}
+
+/// One setting a plugin reads.
+#[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ConfigKey {
+    /// The key in the channel's `settings` (or `secrets`, for credentials).
+    pub name: String,
+    /// What it means.
+    pub description: String,
+    /// Configuration fails without it.
+    pub required: bool,
+    /// A credential: set it in `secrets`; it is never shown.
+    pub secret: bool,
+    /// Used when the key is not set.
+    pub default_value: Option<String>,
+}
+
+impl From<wit::Description> for PluginDescription {
+    fn from(d: wit::Description) -> Self {
+        let capability = |c: &wit::Capability| {
+            match c {
+                wit::Capability::Webhook => "webhook",
+                wit::Capability::Poll => "poll",
+                wit::Capability::ReplyPublic => "reply_public",
+                wit::Capability::ReplyPrivate => "reply_private",
+                wit::Capability::Delete => "delete",
+                wit::Capability::Hide => "hide",
+            }
+            .to_owned()
+        };
+        PluginDescription {
+            platform: d.platform,
+            version: d.version,
+            capabilities: d.capabilities.iter().map(capability).collect(),
+            config_keys: d
+                .config_keys
+                .into_iter()
+                .map(|k| ConfigKey {
+                    name: k.name,
+                    description: k.description,
+                    required: k.required,
+                    secret: k.secret,
+                    default_value: k.default_value,
+                })
+                .collect(),
+            hosts: d.hosts,
+        }
+    }
 }
 
 /// Why a plugin call failed.
@@ -163,7 +258,9 @@ pub struct ChannelConnector {
     component: RwLock<Component>,
     pool: Vec<Mutex<Option<Live>>>,
     permits: tokio::sync::Semaphore,
-    platform: String,
+    description: PluginDescription,
+    /// Instances replaced after a trap or overrun, since the channel was loaded.
+    restarts: AtomicU64,
 }
 
 impl ChannelConnector {
@@ -181,12 +278,16 @@ impl ChannelConnector {
             component: RwLock::new(component),
             pool: (0..pool_size()).map(|_| Mutex::new(None)).collect(),
             permits: tokio::sync::Semaphore::new(pool_size()),
-            platform: String::new(),
+            description: PluginDescription::default(),
+            restarts: AtomicU64::new(0),
         };
+        // The first call instantiates, which runs `configure`: a plugin that refuses the
+        // channel's settings fails here, with its own message.
         let description = connector
             .call("describe", |b, s| b.call_describe(s))
             .map_err(|e| anyhow::anyhow!("{e}"))?;
-        connector.platform = description.platform;
+        connector.description = PluginDescription::from(description);
+        let description = &connector.description;
         // The operator's `allowed_hosts` win (a proxy, the emulator); without them the
         // channel may call exactly what the connector declares.
         if connector.grants.allowed_hosts.is_empty() && !description.hosts.is_empty() {
@@ -234,7 +335,17 @@ impl ChannelConnector {
 
     /// The platform family the plugin says it speaks.
     pub fn platform(&self) -> &str {
-        &self.platform
+        &self.description.platform
+    }
+
+    /// What the plugin said it is when the channel loaded it.
+    pub fn description(&self) -> &PluginDescription {
+        &self.description
+    }
+
+    /// How many times an instance was replaced after a trap or overrun.
+    pub fn restarts(&self) -> u64 {
+        self.restarts.load(Ordering::Relaxed)
     }
 
     /// The plugin file.
@@ -418,6 +529,7 @@ impl ChannelConnector {
                         error = %last_error,
                         "plugin trapped; replacing its instance"
                     );
+                    self.restarts.fetch_add(1, Ordering::Relaxed);
                     *slot = None;
                 }
             }
@@ -430,20 +542,7 @@ impl ChannelConnector {
     }
 
     fn instantiate(&self) -> Result<Live> {
-        let limits = StoreLimitsBuilder::new()
-            .memory_size((self.engine.limits.memory_mib << 20) as usize)
-            .instances(64)
-            .tables(64)
-            .memories(16)
-            .build();
-        let mut store = Store::new(
-            &self.engine.engine,
-            HostState::new(self.grants.clone(), limits),
-        );
-        store.limiter(|s| &mut s.limits);
-        store.set_epoch_deadline(
-            (self.engine.limits.call_timeout_ms / TICK.as_millis() as u64).max(1),
-        );
+        let mut store = self.engine.new_store(self.grants.clone());
         let component = self.component.read().unwrap().clone();
         let bindings = Connector::instantiate(&mut store, &component, &self.engine.linker)?;
         store.data_mut().deadline =

@@ -7,11 +7,13 @@
 
 pub mod allowlist;
 mod bindings;
+pub mod catalog;
 mod convert;
 pub mod engine;
 mod host_api;
 pub mod parse;
 
 pub use engine::{
-    CallError, ChannelConnector, PluginEngine, ReplyWindow, StreamRequest, WebhookReply,
+    CallError, ChannelConnector, ConfigKey, PluginDescription, PluginEngine, ReplyWindow,
+    StreamRequest, WebhookReply,
 };

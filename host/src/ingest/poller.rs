@@ -7,29 +7,35 @@ use super::Pipeline;
 use crate::app::{App, ChannelRuntime};
 use crate::store::queries;
 
-/// Polls one channel until the app shuts down. The cursor is read from the store and
-/// saved in the same transaction as the events it covers, so a crash re-polls from the
-/// last stored point instead of skipping anything.
+/// Polls one channel until the app shuts down or the channel is removed or replaced.
+/// The cursor is read from the store and saved in the same transaction as the events it
+/// covers, so a crash re-polls from the last stored point instead of skipping anything.
 pub async fn run(app: Arc<App>, channel: Arc<ChannelRuntime>) {
     let name = channel.config.name.clone();
     let interval = Duration::from_millis(channel.config.poll_interval_ms);
-    let mut shutdown = app.shutdown.subscribe();
+    let mut stop = channel.stop_signal(&app);
     loop {
         let mut wait = interval;
-        if let Err(e) = poll_once(&app, &channel).await {
-            tracing::warn!(channel = %name, error = %format!("{e:#}"), "poll failed; will retry");
-            if let Some(ms) = e
-                .downcast_ref::<crate::connectors::CallError>()
-                .and_then(retry_after)
-            {
-                wait = wait.max(Duration::from_millis(ms));
+        match poll_once(&app, &channel).await {
+            Ok(_) => channel.record_poll(Ok(())),
+            Err(e) => {
+                tracing::warn!(channel = %name, error = %format!("{e:#}"), "poll failed; will retry");
+                channel.record_poll(Err(format!("{e:#}")));
+                if let Some(ms) = e
+                    .downcast_ref::<crate::connectors::CallError>()
+                    .and_then(retry_after)
+                {
+                    wait = wait.max(Duration::from_millis(ms));
+                }
             }
         }
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}
-            _ = shutdown.changed() => return,
+            _ = stop.stopped() => break,
         }
     }
+    channel.set_polling(false);
+    tracing::info!(channel = %name, "poller stopped");
 }
 
 fn retry_after(e: &crate::connectors::CallError) -> Option<u64> {

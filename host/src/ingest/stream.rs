@@ -14,6 +14,7 @@ use std::time::Duration;
 use anyhow::{Result, anyhow, bail};
 
 use super::Pipeline;
+use crate::app::channels::StopSignal;
 use crate::app::{App, ChannelRuntime};
 use crate::connectors::CallError;
 
@@ -24,11 +25,11 @@ const MAX_BACKOFF: Duration = Duration::from_secs(60);
 /// Lines handed to the connector at once, at most.
 const BATCH: usize = 100;
 
-/// Keeps the channel's stream open until the host stops; returns at once for a channel
-/// that does not stream.
+/// Keeps the channel's stream open until the host stops or the channel is removed or
+/// replaced; returns at once for a channel that does not stream.
 pub async fn run(app: Arc<App>, channel: Arc<ChannelRuntime>) {
     let name = channel.config.name.clone();
-    let mut stop = app.shutdown.subscribe();
+    let mut stop = channel.stop_signal(&app);
     let mut backoff = Duration::from_secs(1);
     let http = match reqwest::Client::builder().no_proxy().build() {
         Ok(c) => c,
@@ -45,7 +46,10 @@ pub async fn run(app: Arc<App>, channel: Arc<ChannelRuntime>) {
         let wait = match opened {
             Ok(Ok(None)) => return,
             Ok(Ok(Some(request))) => match hold(&app, &channel, &http, request, &mut stop).await {
-                Ok(Held::Stopped) => return,
+                Ok(Held::Stopped) => {
+                    channel.set_stream_connected(false);
+                    return;
+                }
                 Ok(Held::Received) => {
                     backoff = Duration::from_secs(1);
                     backoff
@@ -60,6 +64,7 @@ pub async fn run(app: Arc<App>, channel: Arc<ChannelRuntime>) {
             })) => Duration::from_millis(ms),
             Ok(Err(e)) => {
                 tracing::error!(channel = %name, error = %e, "stream not opened");
+                channel.record_error(format!("stream: {e}"));
                 backoff
             }
             Err(e) => {
@@ -67,10 +72,11 @@ pub async fn run(app: Arc<App>, channel: Arc<ChannelRuntime>) {
                 backoff
             }
         };
+        channel.set_stream_connected(false);
         tracing::info!(channel = %name, wait_ms = wait.as_millis() as u64, "stream reconnects");
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}
-            _ = stop.changed() => return,
+            _ = stop.stopped() => return,
         }
         backoff = (backoff * 2).min(MAX_BACKOFF);
     }
@@ -100,7 +106,7 @@ async fn hold(
     channel: &Arc<ChannelRuntime>,
     http: &reqwest::Client,
     request: crate::connectors::StreamRequest,
-    stop: &mut tokio::sync::watch::Receiver<bool>,
+    stop: &mut StopSignal,
 ) -> Result<Held, Wait> {
     let name = &channel.config.name;
     let url: reqwest::Url = request.url.parse().map_err(|e| {
@@ -109,6 +115,10 @@ async fn hold(
     })?;
     if !channel.connector.allows(&url) {
         tracing::error!(channel = %name, %url, "stream host is not on this channel's allowed_hosts");
+        channel.record_error(format!(
+            "stream: {} is not on the channel's allowed_hosts",
+            url.origin().ascii_serialization()
+        ));
         return Err(Wait(Some(MAX_BACKOFF)));
     }
     let method =
@@ -124,9 +134,13 @@ async fn hold(
         Ok(Ok(r)) => r,
         Ok(Err(e)) => {
             tracing::warn!(channel = %name, error = %e, "stream connection failed");
+            channel.record_error(format!("stream: connection failed: {e}"));
             return Err(Wait(None));
         }
-        Err(_) => return Err(Wait(None)),
+        Err(_) => {
+            channel.record_error("stream: no answer within 20 s".into());
+            return Err(Wait(None));
+        }
     };
     let status = response.status();
     if !status.is_success() {
@@ -138,6 +152,7 @@ async fn hold(
             .map(|s| Duration::from_millis((s * 1000 - crate::store::now_ms()).max(1000) as u64));
         let body = response.text().await.unwrap_or_default();
         tracing::warn!(channel = %name, %status, body = %body.chars().take(300).collect::<String>(), "stream refused");
+        channel.record_error(format!("stream: the platform answered {status}"));
         return Err(Wait(if status.as_u16() == 429 {
             reset.or(Some(MAX_BACKOFF))
         } else {
@@ -145,12 +160,13 @@ async fn hold(
         }));
     }
     tracing::info!(channel = %name, %url, "stream open");
+    channel.set_stream_connected(true);
     let mut buffer: Vec<u8> = Vec::new();
     let mut received = false;
     loop {
         let chunk = tokio::select! {
             c = tokio::time::timeout(SILENCE, response.chunk()) => c,
-            _ = stop.changed() => return Ok(Held::Stopped),
+            _ = stop.stopped() => return Ok(Held::Stopped),
         };
         let bytes = match chunk {
             Ok(Ok(Some(bytes))) => bytes,
@@ -160,10 +176,12 @@ async fn hold(
             }
             Ok(Err(e)) => {
                 tracing::warn!(channel = %name, error = %e, "stream read failed");
+                channel.record_error(format!("stream: read failed: {e}"));
                 break;
             }
             Err(_) => {
                 tracing::warn!(channel = %name, "stream silent for 20 s");
+                channel.record_error("stream: silent for 20 s".into());
                 break;
             }
         };
@@ -173,6 +191,7 @@ async fn hold(
             received = true;
             if let Err(e) = deliver(app, channel, batch.to_vec()).await {
                 tracing::error!(channel = %name, error = %format!("{e:#}"), "stream lines not stored");
+                channel.record_error(format!("stream: lines not stored: {e:#}"));
             }
         }
     }

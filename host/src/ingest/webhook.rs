@@ -8,7 +8,7 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 
 use super::Pipeline;
-use crate::app::App;
+use crate::app::{App, ChannelRuntime};
 
 /// Hands the raw request to the channel's plugin (it checks signatures and answers
 /// handshakes), stores the events it returns, and only then answers the platform. Any
@@ -21,7 +21,7 @@ pub async fn receive(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let Some(runtime) = app.channels.get(&channel).cloned() else {
+    let Some(runtime) = app.channels.get(&channel) else {
         return (
             StatusCode::NOT_FOUND,
             format!("no channel named `{channel}`"),
@@ -41,6 +41,7 @@ pub async fn receive(
         .path_and_query()
         .map(|p| p.as_str().to_owned())
         .unwrap_or_default();
+    let handshake = method == Method::GET;
     let app2 = app.clone();
     let pooled = runtime.clone();
     let permit = pooled.connector.permit().await;
@@ -60,6 +61,7 @@ pub async fn receive(
         Ok(Ok(parts)) => parts,
         Ok(Err(e)) => {
             tracing::error!(%channel, error = %e, "webhook not processed");
+            pooled.record_error(format!("webhook: {e}"));
             return (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "plugin failed; deliver again",
@@ -68,11 +70,14 @@ pub async fn receive(
         }
         Err(e) => {
             tracing::error!(%channel, error = %e, "webhook task failed");
+            pooled.record_error(format!("webhook: task failed: {e}"));
             return StatusCode::INTERNAL_SERVER_ERROR.into_response();
         }
     };
+    record_outcome(&pooled, handshake, status);
     if let Err(e) = Pipeline::accept(&app, &channel, decided, None).await {
         tracing::error!(%channel, error = %format!("{e:#}"), "webhook events not stored");
+        pooled.record_error(format!("webhook: events not stored: {e:#}"));
         return (StatusCode::SERVICE_UNAVAILABLE, "not stored; deliver again").into_response();
     }
     let mut response = (
@@ -86,4 +91,23 @@ pub async fn receive(
         }
     }
     response
+}
+
+/// Notes in the channel's status what the plugin answered: a `GET` it accepted is the
+/// platform's verification handshake (Meta's `hub.challenge`, X's CRC); any refusal (a
+/// bad signature, a wrong verify token) is the channel's last error.
+fn record_outcome(channel: &ChannelRuntime, handshake: bool, status: u16) {
+    let accepted = (200..300).contains(&status);
+    if handshake && accepted {
+        channel.record_webhook_verified();
+    } else if !accepted {
+        let what = if handshake {
+            "verification"
+        } else {
+            "delivery"
+        };
+        channel.record_error(format!(
+            "webhook: {what} refused by the plugin with {status}"
+        ));
+    }
 }

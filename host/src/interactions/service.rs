@@ -1,7 +1,7 @@
 //! The interaction service: routing lifecycle, timers, restore after restart.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use anyhow::Result;
@@ -72,7 +72,9 @@ pub struct Interactions {
     pub(super) order: Mutex<()>,
     pub(super) rules: Mutex<HashMap<String, Rules>>,
     pub(super) stations: Mutex<HashMap<String, Station>>,
-    channel_rights: HashMap<String, Right>,
+    /// The access right each channel's interactions need; channels added at runtime
+    /// are added here too.
+    channel_rights: RwLock<HashMap<String, Right>>,
 }
 
 pub(super) type Pending = tokio::sync::oneshot::Receiver<Result<()>>;
@@ -137,7 +139,7 @@ impl Interactions {
                     .collect(),
             ),
             stations: Mutex::new(stations),
-            channel_rights,
+            channel_rights: RwLock::new(channel_rights),
         });
         for (id, agent, workgroup) in wrapups {
             this.router.restore_wrapup(agent, id);
@@ -187,12 +189,24 @@ impl Interactions {
             queued_at: ix.queued_at,
             right: self
                 .channel_rights
+                .read()
+                .unwrap()
                 .get(&ix.channel)
                 .copied()
                 .unwrap_or(Right::SocialMedia),
             skills: ix.skills.as_deref().and_then(|s| SkillExpr::parse(s).ok()),
             target,
         }
+    }
+
+    /// Sets the access right a channel's interactions need (a channel added or replaced
+    /// at runtime). Interactions already queued keep the right they were queued with.
+    /// A removed channel's right stays: its live interactions still route.
+    pub fn set_channel_right(&self, channel: &str, right: Right) {
+        self.channel_rights
+            .write()
+            .unwrap()
+            .insert(channel.to_owned(), right);
     }
 
     /// Queues a newly created (or restored) interaction and offers it if someone fits.

@@ -175,7 +175,7 @@ async fn retry_loop(app: Arc<App>, mut reply: OutboundReply, mut delay: Duration
 /// Sends once and records the result. `Err(Some(delay))`: try again after `delay`;
 /// `Err(None)`: gave up.
 async fn send_once(app: &Arc<App>, reply: &OutboundReply) -> Result<(), Option<Duration>> {
-    let Some(channel) = app.channels.get(&reply.channel).cloned() else {
+    let Some(channel) = app.channels.get(&reply.channel) else {
         tracing::error!(channel = %reply.channel, reply = reply.id, "reply for an unknown channel");
         return Err(None);
     };

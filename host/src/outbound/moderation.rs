@@ -52,8 +52,7 @@ pub async fn moderate(
     let connector = app
         .channels
         .get(&channel)
-        .ok_or_else(|| ActionError::Conflict(format!("channel `{channel}` is not running")))?
-        .clone();
+        .ok_or_else(|| ActionError::Conflict(format!("channel `{channel}` is not running")))?;
     let pmid = platform_message_id.clone();
     let done = tokio::task::spawn_blocking(move || match action {
         Moderation::Delete => connector.connector.delete(&pmid),

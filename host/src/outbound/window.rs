@@ -13,7 +13,7 @@ use crate::store::{now_ms, queries};
 /// What may be sent now in an interaction, for both visibilities. `None` when the
 /// channel is gone or its connector cannot say (then nothing is restricted up front).
 pub async fn window(app: &Arc<App>, ix: &Interaction) -> Option<ReplyWindows> {
-    let channel = app.channels.get(&ix.channel)?.clone();
+    let channel = app.channels.get(&ix.channel)?;
     let id = ix.id;
     let last = app
         .store

@@ -176,6 +176,16 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX early_deliveries_id ON early_deliveries(channel, platform_message_id);
     "#,
+    // 3: channels administrators create through the API (config-file channels are not
+    // stored); `config` is the channel's settings as JSON, secrets included.
+    r#"
+    CREATE TABLE channels (
+        name       TEXT PRIMARY KEY,
+        config     TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+    );
+    "#,
 ];
 
 /// Brings the database up to the newest schema.

@@ -6,6 +6,7 @@
 //! that holds their data is committed. Reads use a small pool of separate connections,
 //! which WAL lets run beside the writer.
 
+pub mod channels;
 pub mod directory;
 mod migrations;
 pub mod outbox;

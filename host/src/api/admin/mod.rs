@@ -1,4 +1,5 @@
-//! Administrator routes (`social_media_admin` right): users, workgroups and stations.
+//! Administrator routes (`social_media_admin` right): users, workgroups, stations,
+//! channels and plugins.
 //!
 //! Every change is saved in one store write (all or nothing) and then handed to routing,
 //! so a new member, a new right or more room is offered waiting work at once.
@@ -40,12 +41,16 @@ const USER_RIGHTS: &[&str] = &[
 const STATION_RIGHTS: &[&str] = &["acd_social_media", "acd_whatsapp"];
 use crate::routing::ALL_TYPES;
 
+mod channel_edit;
 mod channels;
+mod plugins;
 mod stations;
 mod users;
 mod workgroups;
 
+pub use channel_edit::*;
 pub use channels::*;
+pub use plugins::*;
 pub use stations::*;
 pub use users::*;
 pub use workgroups::*;
@@ -65,6 +70,12 @@ pub fn routes() -> Router<Arc<App>> {
                 .put(update_workgroup)
                 .delete(delete_workgroup),
         )
+        .route("/channels", get(list_channels).post(create_channel))
+        .route(
+            "/channels/{name}",
+            get(get_channel).put(update_channel).delete(delete_channel),
+        )
+        .route("/plugins", get(list_plugins))
         .route("/channels/{name}/suspensions", get(list_suspensions))
         .route(
             "/channels/{name}/suspensions/{keyword}",
@@ -282,14 +293,20 @@ fn check_wrapup(group: &Workgroup) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// Workgroups the configured channels route to: renaming or deleting them would strand
-/// new interactions.
+/// Workgroups the channels route to: renaming or deleting them would strand new
+/// interactions. Config-file channels are named first, in the file's order.
 fn channel_using(app: &App, workgroup: &str) -> Option<String> {
-    app.config
-        .channels
-        .iter()
-        .find(|ch| ch.workgroup == workgroup || ch.dm_workgroup() == workgroup)
-        .map(|ch| ch.name.clone())
+    let routes_here =
+        |ch: &crate::config::Channel| ch.workgroup == workgroup || ch.dm_workgroup() == workgroup;
+    let from_config = app.config.channels.iter().find(|ch| routes_here(ch));
+    if let Some(ch) = from_config {
+        return Some(ch.name.clone());
+    }
+    app.channels
+        .list()
+        .into_iter()
+        .find(|ch| routes_here(&ch.config))
+        .map(|ch| ch.config.name.clone())
 }
 
 fn live_in_workgroup(c: &Connection, name: &str) -> anyhow::Result<i64> {
@@ -323,6 +340,12 @@ mod tests {
         get_station,
         update_station,
         delete_station,
+        list_channels,
+        create_channel,
+        get_channel,
+        update_channel,
+        delete_channel,
+        list_plugins,
     ))]
     struct Doc;
 
@@ -342,6 +365,17 @@ mod tests {
             }
         }
         assert!(doc["components"]["schemas"]["UserView"].is_object());
+        let channels = &paths["/api/v1/channels"];
+        assert!(channels["get"].is_object() && channels["post"].is_object());
+        let one = &paths["/api/v1/channels/{name}"];
+        for method in ["get", "put", "delete"] {
+            assert!(one[method].is_object(), "channels/{{name}} {method}: {one}");
+        }
+        assert!(paths["/api/v1/plugins"]["get"].is_object());
+        let schemas = &doc["components"]["schemas"];
+        for schema in ["ChannelView", "ChannelStatus", "Channel", "PluginView"] {
+            assert!(schemas[schema].is_object(), "{schema}");
+        }
     }
 
     fn user(id: i64, own: &[(&str, u32, u32)]) -> User {

@@ -1,0 +1,336 @@
+//! Channels administrators create, replace and delete at runtime.
+//!
+//! A channel is checked completely before anything runs: its name, the config file's own
+//! rules ([`config::Channel::validate`]), its plugin file, workgroups and workflow, and
+//! finally its plugin, loaded and configured with its settings. Only then is it stored,
+//! registered and started, so a refused channel leaves nothing behind. Config-file
+//! channels stay the config file's: the API neither replaces nor deletes them.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde_json::Value;
+
+use super::channels::{ChannelView, MASK, view_of};
+use super::{Admin, Body};
+use crate::api::error::ApiError;
+use crate::app::App;
+use crate::app::channels::{self as runtime, ChannelRuntime, ChannelSource};
+use crate::config;
+use crate::store::{channels as stored, directory, now_ms};
+
+/// Longest channel name the API accepts.
+const MAX_NAME: usize = 40;
+
+/// Held through a whole create, replace or delete, so two administrators cannot both
+/// take a name or replace the same channel at once.
+static EDITS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Checks a new channel's name: `[a-z0-9_-]{1,40}` (it is part of the webhook URL).
+pub fn check_channel_name(name: &str) -> Result<(), ApiError> {
+    let valid = !name.is_empty()
+        && name.len() <= MAX_NAME
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+    if valid {
+        Ok(())
+    } else {
+        Err(ApiError::BadRequest(format!(
+            "name: `{name}` must be 1-{MAX_NAME} of a-z, 0-9, - and _"
+        )))
+    }
+}
+
+/// Checks a plugin name: a file name in the plugin folder, never a path.
+pub fn check_plugin_name(plugin: &str) -> Result<(), ApiError> {
+    let valid = !plugin.is_empty()
+        && !plugin.starts_with('.')
+        && plugin
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if valid {
+        Ok(())
+    } else {
+        Err(ApiError::BadRequest(format!(
+            "plugin: `{plugin}` is not a plugin name (the file name without .wasm)"
+        )))
+    }
+}
+
+/// Secrets a replacement does not give keep their stored value; the mask the API shows
+/// (`••••`) means "unchanged" too, so a client may send back what it read.
+pub fn keep_secrets(new: &mut config::Channel, old: &config::Channel) {
+    new.secrets.retain(|_, v| v != MASK);
+    for (key, value) in &old.secrets {
+        new.secrets
+            .entry(key.clone())
+            .or_insert_with(|| value.clone());
+    }
+}
+
+fn config_channel(app: &App, name: &str) -> bool {
+    app.config.channels.iter().any(|c| c.name == name)
+}
+
+/// 409 for a channel of the config file.
+fn refuse_config_channel(app: &App, name: &str) -> Result<(), ApiError> {
+    if config_channel(app, name) {
+        return Err(ApiError::Conflict(format!(
+            "channel `{name}` is defined in the config file; change it there"
+        )));
+    }
+    Ok(())
+}
+
+/// Checks everything about a channel and loads its plugin; nothing is stored or started.
+async fn prepare(app: &App, ch: config::Channel) -> Result<ChannelRuntime, ApiError> {
+    let bad = |e: anyhow::Error| ApiError::BadRequest(format!("{e:#}"));
+    ch.validate().map_err(bad)?;
+    check_plugin_name(&ch.plugin)?;
+    let path = app.plugins.path(&ch.plugin);
+    if !path.is_file() {
+        return Err(ApiError::BadRequest(format!(
+            "plugin: no plugin `{}` (no file {})",
+            ch.plugin,
+            path.display()
+        )));
+    }
+    check_workgroups(app, &ch).await?;
+    runtime::check_workflow(
+        &ch,
+        &app.workflows.current(),
+        &app.config.server.workflows_dir,
+    )
+    .map_err(|e| ApiError::BadRequest(format!("workflow: {e:#}")))?;
+    runtime::load(&app.plugins, &app.store, ch, ChannelSource::Admin)
+        .await
+        .map_err(bad)
+}
+
+/// Both workgroups must exist: interactions routed to a missing one would wait forever.
+async fn check_workgroups(app: &App, ch: &config::Channel) -> Result<(), ApiError> {
+    let fields = [
+        ("workgroup", ch.workgroup.clone()),
+        ("dm_workgroup", ch.dm_workgroup().to_owned()),
+    ];
+    for (field, name) in fields {
+        let lookup = name.clone();
+        let found = app
+            .store
+            .read(move |c| directory::workgroup_by_name(c, &lookup))
+            .await?;
+        if found.is_none() {
+            return Err(ApiError::BadRequest(format!(
+                "{field}: no workgroup named `{name}`"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Creates a channel: checked, its plugin loaded and configured, then stored and
+/// started. Secrets are given as plain values and never shown again.
+#[utoipa::path(post, path = "/api/v1/channels", tag = "admin",
+    request_body = config::Channel,
+    responses((status = 201, body = ChannelView), (status = 400), (status = 401), (status = 403),
+        (status = 409, description = "the name is taken")),
+    security(("bearer" = [])))]
+pub async fn create_channel(
+    State(app): State<Arc<App>>,
+    _admin: Admin,
+    Body(ch): Body<config::Channel>,
+) -> Result<(StatusCode, Json<ChannelView>), ApiError> {
+    check_channel_name(&ch.name)?;
+    let _edit = EDITS.lock().await;
+    let name = ch.name.clone();
+    refuse_config_channel(&app, &name)?;
+    let lookup = name.clone();
+    let taken = app.channels.contains(&name)
+        || app
+            .store
+            .read(move |c| stored::get(c, &lookup))
+            .await?
+            .is_some();
+    if taken {
+        return Err(ApiError::Conflict(format!(
+            "channel `{name}` already exists"
+        )));
+    }
+    let loaded = prepare(&app, ch).await?;
+    let row = loaded.config.clone();
+    app.store
+        .write(move |c| stored::insert(c, &row, now_ms()))
+        .await?;
+    let channel = app.run_channel(loaded);
+    tracing::info!(channel = %name, plugin = %channel.config.plugin, "channel created by an administrator");
+    Ok((StatusCode::CREATED, Json(view_of(&app, &channel).await?)))
+}
+
+/// The replacement body: the channel's fields; `name`, if given, must be the path's.
+fn replacement(name: &str, mut body: Value) -> Result<config::Channel, ApiError> {
+    let Some(fields) = body.as_object_mut() else {
+        return Err(ApiError::BadRequest(
+            "body: expected a JSON object with the channel's fields".into(),
+        ));
+    };
+    match fields.get("name") {
+        None => {
+            fields.insert("name".into(), Value::String(name.to_owned()));
+        }
+        Some(Value::String(given)) if given == name => {}
+        Some(other) => {
+            return Err(ApiError::BadRequest(format!(
+                "name: {other} differs from the channel `{name}`; channels cannot be renamed"
+            )));
+        }
+    }
+    serde_json::from_value(body).map_err(|e| ApiError::BadRequest(format!("body: {e}")))
+}
+
+/// Replaces an administrator's channel: the same checks as creating it; omitted secrets
+/// (or `••••`) keep their stored value. Its poller and stream restart on the new
+/// settings; its polling cursor and connector state stay.
+#[utoipa::path(put, path = "/api/v1/channels/{name}", tag = "admin",
+    params(("name" = String, Path)),
+    request_body = config::Channel,
+    responses((status = 200, body = ChannelView), (status = 400), (status = 401), (status = 403),
+        (status = 404), (status = 409, description = "a config-file channel")),
+    security(("bearer" = [])))]
+pub async fn update_channel(
+    State(app): State<Arc<App>>,
+    _admin: Admin,
+    Path(name): Path<String>,
+    Body(body): Body<Value>,
+) -> Result<Json<ChannelView>, ApiError> {
+    refuse_config_channel(&app, &name)?;
+    let mut ch = replacement(&name, body)?;
+    let _edit = EDITS.lock().await;
+    let lookup = name.clone();
+    let Some(old) = app.store.read(move |c| stored::get(c, &lookup)).await? else {
+        return Err(ApiError::NotFound(format!("channel `{name}` not found")));
+    };
+    // A row that no longer parses has no secrets to keep: the body must give them.
+    if let Ok(old) = &old.config {
+        keep_secrets(&mut ch, old);
+    }
+    let loaded = prepare(&app, ch).await?;
+    let row = loaded.config.clone();
+    app.store
+        .write(move |c| stored::update(c, &row, now_ms()))
+        .await?;
+    // Replacing stops the old runtime: its poller ends after its current poll, so at
+    // worst both poll once side by side, and the store keeps each message once.
+    let channel = app.run_channel(loaded);
+    tracing::info!(channel = %name, "channel replaced by an administrator");
+    Ok(Json(view_of(&app, &channel).await?))
+}
+
+/// Stops and deletes an administrator's channel. Its messages and interactions stay;
+/// its polling cursor and connector state go.
+#[utoipa::path(delete, path = "/api/v1/channels/{name}", tag = "admin",
+    params(("name" = String, Path)),
+    responses((status = 204), (status = 401), (status = 403), (status = 404),
+        (status = 409, description = "a config-file channel")),
+    security(("bearer" = [])))]
+pub async fn delete_channel(
+    State(app): State<Arc<App>>,
+    _admin: Admin,
+    Path(name): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    refuse_config_channel(&app, &name)?;
+    let _edit = EDITS.lock().await;
+    let key = name.clone();
+    let removed = app.store.write(move |c| stored::delete(c, &key)).await?;
+    // A stored channel that failed to load at start is not running: deleting it is
+    // still how an administrator gets rid of it.
+    let running = app.channels.remove(&name).is_some();
+    if !removed && !running {
+        return Err(ApiError::NotFound(format!("channel `{name}` not found")));
+    }
+    tracing::info!(channel = %name, "channel deleted by an administrator");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn channel(secrets: &[(&str, &str)]) -> config::Channel {
+        let mut ch: config::Channel = serde_json::from_value(serde_json::json!({
+            "name": "x2", "plugin": "x", "workgroup": "Social"
+        }))
+        .unwrap();
+        ch.secrets = secrets
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        ch
+    }
+
+    #[test]
+    fn channel_names_are_short_lower_case_url_safe_words() {
+        for good in ["x", "x-2", "fb_main", &"a".repeat(40)] {
+            assert!(check_channel_name(good).is_ok(), "{good}");
+        }
+        for bad in ["", "X", "a b", "a/b", "é", "../x", &"a".repeat(41)] {
+            let err = check_channel_name(bad).unwrap_err().to_string();
+            assert!(err.starts_with("name:"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn plugin_names_are_file_names_not_paths() {
+        for good in ["x", "facebook", "my-plugin_2", "x.v2"] {
+            assert!(check_plugin_name(good).is_ok(), "{good}");
+        }
+        for bad in ["", "../x", "a/b", ".hidden", "a\\b"] {
+            assert!(check_plugin_name(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn omitted_or_masked_secrets_keep_their_value_and_given_ones_replace_it() {
+        let old = channel(&[("a", "old-a"), ("b", "old-b"), ("c", "old-c")]);
+        let mut new = channel(&[("a", "new-a"), ("b", MASK), ("d", "new-d")]);
+        keep_secrets(&mut new, &old);
+        let got: Vec<_> = new
+            .secrets
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        assert_eq!(got, ["a=new-a", "b=old-b", "c=old-c", "d=new-d"]);
+    }
+
+    #[test]
+    fn a_replacement_takes_the_name_from_the_path_and_refuses_a_rename() {
+        let body = serde_json::json!({ "plugin": "x", "workgroup": "Social" });
+        let ch = replacement("x2", body.clone()).unwrap();
+        assert_eq!((ch.name.as_str(), ch.post_limit), ("x2", 100));
+        let mut renamed = body.clone();
+        renamed["name"] = "other".into();
+        let err = replacement("x2", renamed).unwrap_err().to_string();
+        assert!(err.contains("renamed"), "{err}");
+        let err = replacement("x2", serde_json::json!({ "plugin": "x" }))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("workgroup"), "{err}");
+        assert!(replacement("x2", serde_json::json!([1])).is_err());
+    }
+
+    #[test]
+    fn the_config_files_range_checks_apply() {
+        let mut ch = channel(&[]);
+        ch.poll_interval_ms = 10;
+        let err = format!("{:#}", ch.validate().unwrap_err());
+        assert!(err.contains("poll_interval_ms"), "{err}");
+        let mut ch = channel(&[]);
+        ch.grouping_timeout_s = 5000;
+        assert!(format!("{:#}", ch.validate().unwrap_err()).contains("grouping_timeout_s"));
+        let mut ch = channel(&[]);
+        ch.allowed_hosts = vec!["http://h/path".into()];
+        assert!(format!("{:#}", ch.validate().unwrap_err()).contains("allowed_hosts"));
+    }
+}

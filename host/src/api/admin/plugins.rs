@@ -1,0 +1,97 @@
+//! `GET /plugins`: every connector plugin in the plugin folder, what it says it is,
+//! whether it loads, and which channels use it.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::State;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::Admin;
+use crate::api::error::ApiError;
+use crate::app::App;
+use crate::connectors::ConfigKey;
+use crate::connectors::catalog::PluginFile;
+
+/// Whether a plugin file loads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PluginHealth {
+    /// It loads and describes itself.
+    Ok,
+    /// It does not load; see `error`.
+    Error,
+}
+
+/// One plugin file as administrators see it.
+#[derive(Serialize, ToSchema)]
+pub struct PluginView {
+    /// What channels write as `plugin`: the file name without `.wasm`.
+    pub name: String,
+    /// The file.
+    pub file: String,
+    /// The platform family it speaks (`null` when it does not load).
+    pub platform: Option<String>,
+    /// Its own version (`null` when it does not load).
+    pub version: Option<String>,
+    /// What it can do: `webhook`, `poll`, `reply_public`, `reply_private`, `delete`, `hide`.
+    pub capabilities: Vec<String>,
+    /// The settings and secrets it reads.
+    pub config_keys: Vec<ConfigKey>,
+    /// `ok`, or `error` when it does not load.
+    pub health: PluginHealth,
+    /// Why it does not load.
+    pub error: Option<String>,
+    /// Running channels that use it.
+    pub channels: Vec<String>,
+    /// Instances of those channels replaced after a trap or overrun since they started.
+    pub restarts: u64,
+}
+
+fn view(app: &App, file: PluginFile) -> PluginView {
+    let users: Vec<_> = app
+        .channels
+        .list()
+        .into_iter()
+        .filter(|ch| ch.config.plugin == file.name)
+        .collect();
+    let (health, error, description) = match file.described {
+        Ok(d) => (PluginHealth::Ok, None, Some(d)),
+        Err(e) => (PluginHealth::Error, Some(e), None),
+    };
+    PluginView {
+        name: file.name,
+        file: file.path.display().to_string(),
+        platform: description.as_ref().map(|d| d.platform.clone()),
+        version: description.as_ref().map(|d| d.version.clone()),
+        capabilities: description
+            .as_ref()
+            .map(|d| d.capabilities.clone())
+            .unwrap_or_default(),
+        config_keys: description.map(|d| d.config_keys).unwrap_or_default(),
+        health,
+        error,
+        restarts: users.iter().map(|ch| ch.connector.restarts()).sum(),
+        channels: users.iter().map(|ch| ch.config.name.clone()).collect(),
+    }
+}
+
+/// Every `*.wasm` in the plugin folder: platform, version, capabilities, settings,
+/// whether it loads, and the channels using it.
+#[utoipa::path(get, path = "/api/v1/plugins", tag = "admin",
+    responses((status = 200, body = Vec<PluginView>), (status = 401), (status = 403)),
+    security(("bearer" = [])))]
+pub async fn list_plugins(
+    State(app): State<Arc<App>>,
+    _admin: Admin,
+) -> Result<Json<Vec<PluginView>>, ApiError> {
+    let scan_app = app.clone();
+    let runtime = tokio::runtime::Handle::current();
+    // Describing a changed file compiles it: CPU work, off the async threads.
+    let files =
+        tokio::task::spawn_blocking(move || scan_app.plugins.scan(&scan_app.store, runtime))
+            .await
+            .map_err(|e| ApiError::Internal(e.into()))??;
+    Ok(Json(files.into_iter().map(|f| view(&app, f)).collect()))
+}

@@ -1,0 +1,146 @@
+//! Channels administrators created through the API, kept so a restart starts them again.
+//!
+//! Each row holds the channel's settings as JSON (the config file's `[[channels]]` fields,
+//! secrets included, as the database already holds every other credential the host
+//! uses). Config-file channels are never stored here.
+
+use anyhow::{Context, Result};
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::config::Channel;
+
+/// A stored channel row; `config` is `Err` when its JSON no longer parses.
+pub struct StoredChannel {
+    /// The channel's name (the primary key).
+    pub name: String,
+    /// Its settings, or why they could not be read.
+    pub config: Result<Channel>,
+    /// When it was created, unix ms.
+    pub created_at: i64,
+    /// When it was last replaced, unix ms.
+    pub updated_at: i64,
+}
+
+fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(String, String, i64, i64)> {
+    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+}
+
+fn parse((name, json, created_at, updated_at): (String, String, i64, i64)) -> StoredChannel {
+    let config = serde_json::from_str::<Channel>(&json)
+        .with_context(|| format!("stored channel `{name}`: settings do not parse"));
+    StoredChannel {
+        name,
+        config,
+        created_at,
+        updated_at,
+    }
+}
+
+/// Every stored channel, by name.
+pub fn list(conn: &Connection) -> Result<Vec<StoredChannel>> {
+    let mut stmt =
+        conn.prepare("SELECT name, config, created_at, updated_at FROM channels ORDER BY name")?;
+    let rows = stmt.query_map([], row)?;
+    Ok(rows
+        .collect::<rusqlite::Result<Vec<_>>>()?
+        .into_iter()
+        .map(parse)
+        .collect())
+}
+
+/// One stored channel.
+pub fn get(conn: &Connection, name: &str) -> Result<Option<StoredChannel>> {
+    let found = conn
+        .query_row(
+            "SELECT name, config, created_at, updated_at FROM channels WHERE name = ?1",
+            [name],
+            row,
+        )
+        .optional()?;
+    Ok(found.map(parse))
+}
+
+/// Stores a new channel; fails when the name is taken.
+pub fn insert(conn: &Connection, channel: &Channel, now: i64) -> Result<()> {
+    let json = serde_json::to_string(channel)?;
+    conn.execute(
+        "INSERT INTO channels (name, config, created_at, updated_at) VALUES (?1, ?2, ?3, ?3)",
+        params![channel.name, json, now],
+    )
+    .with_context(|| format!("storing channel `{}`", channel.name))?;
+    Ok(())
+}
+
+/// Replaces a stored channel's settings; `false` when there is no such channel.
+pub fn update(conn: &Connection, channel: &Channel, now: i64) -> Result<bool> {
+    let json = serde_json::to_string(channel)?;
+    let changed = conn.execute(
+        "UPDATE channels SET config = ?2, updated_at = ?3 WHERE name = ?1",
+        params![channel.name, json, now],
+    )?;
+    Ok(changed == 1)
+}
+
+/// Forgets a channel and its connector's state (polling cursor, key-value entries, so a
+/// later channel of the same name starts fresh). Its messages and interactions stay.
+/// `false` when there is no such channel.
+pub fn delete(conn: &Connection, name: &str) -> Result<bool> {
+    let removed = conn.execute("DELETE FROM channels WHERE name = ?1", [name])?;
+    if removed == 0 {
+        return Ok(false);
+    }
+    conn.execute("DELETE FROM channel_cursors WHERE channel = ?1", [name])?;
+    conn.execute("DELETE FROM plugin_kv WHERE channel = ?1", [name])?;
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn channel(name: &str) -> Channel {
+        let text = format!(
+            "[server]\n[[channels]]\nname = \"{name}\"\nplugin = \"x\"\nworkgroup = \"Social\"\n[channels.secrets]\ntoken = \"t\"\n"
+        );
+        crate::config::Config::parse(&text)
+            .unwrap()
+            .channels
+            .remove(0)
+    }
+
+    #[test]
+    fn channels_round_trip_and_delete_forgets_connector_state() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        super::super::migrations::migrate(&mut conn).unwrap();
+        insert(&conn, &channel("b"), 1).unwrap();
+        insert(&conn, &channel("a"), 2).unwrap();
+        assert!(insert(&conn, &channel("a"), 3).is_err(), "names are unique");
+        let all = list(&conn).unwrap();
+        let names: Vec<_> = all.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["a", "b"]);
+        let a = all[0].config.as_ref().unwrap();
+        assert_eq!(a.secrets["token"], "t");
+        assert_eq!(a.poll_interval_ms, 5000);
+
+        let mut changed = channel("a");
+        changed.post_limit = 7;
+        assert!(update(&conn, &changed, 9).unwrap());
+        let a = get(&conn, "a").unwrap().unwrap();
+        assert_eq!((a.created_at, a.updated_at), (2, 9));
+        assert_eq!(a.config.unwrap().post_limit, 7);
+        assert!(!update(&conn, &channel("zz"), 9).unwrap());
+
+        conn.execute(
+            "INSERT INTO plugin_kv (channel, key, value) VALUES ('a', 'k', x'00')",
+            [],
+        )
+        .unwrap();
+        assert!(delete(&conn, "a").unwrap());
+        assert!(!delete(&conn, "a").unwrap());
+        let kv: i64 = conn
+            .query_row("SELECT count(*) FROM plugin_kv", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(kv, 0);
+        assert!(get(&conn, "a").unwrap().is_none());
+    }
+}
