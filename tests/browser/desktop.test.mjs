@@ -57,8 +57,9 @@ async function emulatorPost(path, body) {
     headers: { "content-type": "application/json" },
     body: JSON.stringify(body),
   });
-  assert.ok(res.ok, `emulator ${path}: ${res.status} ${await res.text()}`);
-  return res.json().catch(() => null);
+  const text = await res.text();
+  assert.ok(res.ok, `emulator ${path}: ${res.status} ${text}`);
+  return text ? JSON.parse(text) : null;
 }
 
 async function emulatorOutbound() {
@@ -138,7 +139,7 @@ test("an agent answers a Facebook comment: offer, pick up, public reply, disconn
   await waitFor(async () => (await (await fetch(`${base}/api/v1/me`, { headers: { authorization: `Bearer ${await page.evaluate(() => sessionStorage.getItem("switchboard.token"))}` } })).json()).status === "available", "agent1 to be available");
 
   const text = `Where is my order #${Date.now() % 100000}? 📦`;
-  await emulatorPost("/_emulator/facebook/comments", { page_id: PAGE_ID, author_name: "Ann Browser", text });
+  const { post_id } = await emulatorPost("/_emulator/facebook/comments", { page_id: PAGE_ID, author_name: "Ann Browser", author_id: "5501", text });
 
   // The offer arrives live, with a countdown, and opens in Current Interaction.
   const offer = page.locator("#my-list li.alerting");
@@ -163,7 +164,9 @@ test("an agent answers a Facebook comment: offer, pick up, public reply, disconn
   const sent = await waitFor(async () => (await emulatorOutbound()).find((o) => o.platform === "facebook" && o.kind === "comment" && o.text === reply), "the reply at the emulator");
   assert.ok(sent.target_id, "the reply answers the customer's comment");
 
-  // Moderation from the thread: hide the customer's comment (after confirming).
+  // The customer comments again: it joins the thread live. Then hide it (after confirming).
+  await emulatorPost("/_emulator/facebook/comments", { page_id: PAGE_ID, post_id, author_name: "Ann Browser", author_id: "5501", text: "Spam spam spam" });
+  await page.locator(".comments").getByText("Spam spam spam").waitFor({ timeout: 10000 });
   page.once("dialog", (d) => d.accept());
   await page.getByRole("button", { name: "Hide the comment by Ann Browser" }).click();
   await page.getByText("Comment hidden.").waitFor();

@@ -76,7 +76,8 @@ pub async fn names(
         .await?;
     let mut channels: Vec<ChannelName> = app
         .channels
-        .values()
+        .list()
+        .iter()
         .map(|ch| ChannelName {
             name: ch.config.name.clone(),
             platform: ch.connector.platform().to_string(),

@@ -10,9 +10,7 @@ use utoipa::ToSchema;
 use super::auth::{self, Caller};
 use super::error::ApiError;
 use crate::app::App;
-use crate::interactions::model::{
-    Customer, Interaction, InteractionDetail, MediaType, Visibility, Wrapup,
-};
+use crate::interactions::model::{Customer, Interaction, InteractionDetail, Visibility, Wrapup};
 use crate::routing::AgentStatus;
 use crate::store::outbox::{OutboundReply, Template};
 use crate::store::{directory, queries};
@@ -152,18 +150,12 @@ pub async fn detail(
     Ok(Json(detail))
 }
 
-/// The platform as people name it: a Facebook page's direct messages are Messenger.
-pub(crate) fn platform_of(app: &App, ix: &Interaction) -> String {
-    let platform = app
-        .channels
+/// The platform the desktop shows: a Facebook page's direct messages are Messenger.
+fn platform_of(app: &App, ix: &Interaction) -> String {
+    app.channels
         .get(&ix.channel)
-        .map(|ch| ch.connector.platform().to_string())
-        .unwrap_or_default();
-    if platform == "facebook" && ix.media_type == MediaType::SocialDirectMessage {
-        "messenger".into()
-    } else {
-        platform
-    }
+        .map(|ch| super::stats::platform_label(ch.connector.platform(), ix.media_type))
+        .unwrap_or_default()
 }
 
 /// The channel's approved templates, from its `templates` setting:

@@ -234,7 +234,7 @@ impl Platform {
 
 /// The platform an interaction is shown under: its channel's, except that direct
 /// messages on a Facebook channel are Messenger.
-fn platform_label(channel_platform: &str, media: MediaType) -> String {
+pub(crate) fn platform_label(channel_platform: &str, media: MediaType) -> String {
     match (channel_platform, media) {
         ("facebook", MediaType::SocialDirectMessage) => "messenger".into(),
         (p, _) => p.to_owned(),
@@ -442,8 +442,9 @@ pub async fn search(
 /// Each configured channel's connector platform, by channel name.
 fn channel_platforms(app: &App) -> HashMap<String, String> {
     app.channels
-        .iter()
-        .map(|(name, ch)| (name.clone(), ch.connector.platform().to_owned()))
+        .list()
+        .into_iter()
+        .map(|ch| (ch.config.name.clone(), ch.connector.platform().to_owned()))
         .collect()
 }
 

@@ -63,8 +63,13 @@ function table(headers, rows, caption) {
     h("tbody", {}, rows));
 }
 
+let fieldIds = 0;
+
+/** A labelled input. The label points at the input (`for`) rather than wrapping it, so
+ *  the input's accessible name is the label alone, not the label plus its value. */
 function field(label, input) {
-  return h("label", {}, label, input);
+  input.id ||= `field-${++fieldIds}`;
+  return h("div", { class: "field" }, h("label", { for: input.id }, label), input);
 }
 
 function checks(name, values, checked = []) {
@@ -179,13 +184,13 @@ async function removeChannel(name) {
 }
 
 function newChannelForm(plugs, groups) {
-  const keys = h("div", { id: "plugin-keys", class: "grid" });
+  const keys = h("div", { id: "plugin-keys", class: "keys" });
   const groupSelect = (name) => h("select", { name }, name === "dm_workgroup" ? h("option", { value: "" }, "Same") : null,
     groups.map((g) => h("option", { value: g.name }, g.name)));
   const pluginSelect = h("select", { name: "plugin", id: "new-plugin", onchange: () => pluginKeys(plugs, pluginSelect.value, keys) },
     plugs.filter((p) => p.health === "ok").map((p) => h("option", { value: p.name }, `${platformName(p.platform)} (${p.name} ${p.version})`)));
   const form = h("form", { class: "grid", id: "new-channel", onsubmit: (e) => submit(e, createChannel, "Channel created.") },
-    field("Name", h("input", { name: "name", required: true, pattern: "[a-z0-9_-]{1,40}", title: "lower-case letters, digits, - and _" })),
+    field("Name", h("input", { name: "name", required: true, pattern: "[a-z0-9_\\-]{1,40}", title: "lower-case letters, digits, - and _" })),
     field("Plugin", pluginSelect),
     field("Workgroup", groupSelect("workgroup")),
     field("Direct-message workgroup", groupSelect("dm_workgroup")),
@@ -205,19 +210,23 @@ function newChannelForm(plugs, groups) {
   return h("div", {}, h("h3", {}, "New channel"), form);
 }
 
-/** One input per setting the plugin reads, secrets as password fields. */
+/** One input per setting the plugin reads, secrets as password fields. A key named with a
+ *  pattern (`token_<handle>`) stands for several; it is explained, and set under "More". */
 function pluginKeys(plugs, name, box) {
   const plugin = plugs.find((p) => p.name === name);
   fill(box, (plugin?.config_keys || []).map((k) => {
-    const hint = `hint-${k.name}`;
-    return h("div", {},
-      h("label", { title: k.description },
-        `${k.name}${k.required ? " *" : ""}`,
-        h("input", {
-          name: `${k.secret ? "secret" : "setting"}:${k.name}`, type: k.secret ? "password" : "text",
-          required: k.required, placeholder: k.default_value ?? k.default ?? "", "aria-describedby": hint,
-        })),
-      h("div", { class: "small muted", id: hint }, k.description));
+    const hint = h("div", { class: "small muted", id: `hint-${k.name}` }, k.description);
+    if (k.name.includes("<")) {
+      return h("div", { class: "field" }, h("strong", { class: "small" }, `${k.name}${k.required ? " *" : ""}`),
+        h("div", { class: "small muted" }, `${k.description} Add one line per value under More ${k.secret ? "secrets" : "settings"}.`));
+    }
+    const input = h("input", {
+      name: `${k.secret ? "secret" : "setting"}:${k.name}`, type: k.secret ? "password" : "text",
+      required: k.required, placeholder: k.default_value ?? k.default ?? "", "aria-describedby": hint.id,
+    });
+    const f = field(`${k.name}${k.required ? " *" : ""}`, input);
+    f.append(hint);
+    return f;
   }));
 }
 

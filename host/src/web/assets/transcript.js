@@ -51,11 +51,13 @@ function thread(messages, toolsOf) {
   return roots.map((m) => node(m, 0));
 }
 
-/** Hide (customers' comments, Facebook) and Delete (theirs on Facebook, ours anywhere). */
+/** Hide (customers' comments, Facebook) and Delete (their comments on Facebook, ours anywhere). */
 function tools(platform, m, moderate) {
+  // The page may hide or delete comments on its posts; a customer's own post is theirs.
   const ours = m.direction === "outbound";
-  const canHide = !ours && platform === "facebook";
-  const canDelete = ours || platform === "facebook";
+  const comment = Boolean(m.parent_id);
+  const canHide = !ours && comment && platform === "facebook";
+  const canDelete = ours || (comment && platform === "facebook");
   if (!canHide && !canDelete) return null;
   const who = ours ? "our message" : `the comment by ${m.author}`;
   return h("div", { class: "row small" },
