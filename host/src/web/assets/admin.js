@@ -139,7 +139,7 @@ function channelRow(c) {
     h("td", { class: "small" },
       health,
       c.ingest !== "webhook" ? h("div", {}, s.polling ? "Polling" : "Not polling", s.last_ok_at ? ` · last ${when(s.last_ok_at)}` : "") : null,
-      c.ingest !== "poll" ? h("div", {}, s.webhook_verified ? `Webhook verified ${when(s.webhook_verified_at)}` : "Webhook not verified yet") : null,
+      c.ingest !== "poll" ? h("div", {}, webhookStatus(c)) : null,
       s.stream_connected ? h("div", {}, "Stream connected") : null,
       s.last_error ? h("div", { class: "muted" }, `${s.last_error} (${when(s.last_error_at)})`) : null,
     ),
@@ -152,6 +152,14 @@ function channelRow(c) {
       h("button", { onclick: () => showSettings(c) }, "Settings"),
       c.source !== "config" ? h("button", { class: "danger", onclick: () => removeChannel(c.name) }, "Delete") : null),
   );
+}
+
+/** Apple has no verification handshake: each request's JWT is checked instead. */
+function webhookStatus(c) {
+  const s = c.status || {};
+  if (s.webhook_verified) return `Webhook verified ${when(s.webhook_verified_at)}`;
+  if (c.platform === "apple") return "Webhook: each request's JWT is checked";
+  return "Webhook not verified yet";
 }
 
 function showSettings(c) {
