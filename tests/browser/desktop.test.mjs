@@ -4,7 +4,8 @@
 //
 //   SWITCHBOARD_BIN=target/debug/switchboard node --test desktop.test.mjs
 //
-// Screenshots of every screen go to $ARTIFACTS_DIR (default target/browser-artifacts).
+// Screenshots of every screen go to $ARTIFACTS_DIR (default target/browser-artifacts);
+// each screen is also checked with axe-core for WCAG 2 A/AA violations.
 
 import { test, before, after, afterEach } from "node:test";
 import assert from "node:assert/strict";
@@ -13,12 +14,14 @@ import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { createRequire } from "node:module";
 import { chromium } from "playwright-core";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 const BIN = resolve(ROOT, process.env.SWITCHBOARD_BIN || "target/debug/switchboard");
 const ARTIFACTS = resolve(ROOT, process.env.ARTIFACTS_DIR || "target/browser-artifacts");
 const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
+const AXE = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
 const PAGE_ID = "1001";
 const WHATSAPP_NUMBER = "2002";
 
@@ -124,8 +127,17 @@ async function signIn(user) {
   return page;
 }
 
+/** Saves a screenshot of the screen, and checks it with axe (WCAG 2 A and AA): no
+ *  serious or critical violation. */
 async function shot(page, name) {
   await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+  await page.addScriptTag({ path: AXE });
+  const result = await page.evaluate(() =>
+    window.axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa"] } }));
+  const bad = result.violations
+    .filter((v) => v.impact === "serious" || v.impact === "critical")
+    .map((v) => `${v.id} (${v.help}): ${v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join(" | ")}`);
+  assert.deepEqual(bad, [], `accessibility of ${name}`);
 }
 
 function noErrors(page) {

@@ -281,7 +281,7 @@ function flags(d) {
   return h(
     "div",
     {},
-    h("div", { class: "row", "aria-label": "Flags" },
+    h("div", { class: "row", role: "group", "aria-label": "Flags" },
       a.desktop_sentiment ? h("span", { class: `badge ${a.desktop_sentiment}` }, `Sentiment: ${a.desktop_sentiment}`) : null,
       a.desktop_actionable ? h("span", { class: `badge ${a.desktop_actionable === "true" ? "warn" : ""}` }, a.desktop_actionable === "true" ? "Actionable" : "Not actionable") : null,
       a.desktop_expand === "true" ? h("span", { class: "badge" }, "Expand") : null,
