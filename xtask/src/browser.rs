@@ -35,14 +35,14 @@ pub fn test(bin: &Path) -> Result<()> {
         install_packages(&missing, "the browser tests need Chromium")?;
     }
     let dir = workspace_root().join("tests/browser");
-    if !dir.join("node_modules/playwright-core").exists() {
-        run(
-            Command::new("npm")
-                .args(["ci", "--no-audit", "--no-fund"])
-                .current_dir(&dir),
-            "npm ci (tests/browser)",
-        )?;
-    }
+    // Always: `npm ci` installs exactly the lock file (a second or two from npm's cache), so
+    // a package added to it never goes missing from an older node_modules.
+    run(
+        Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund", "--prefer-offline"])
+            .current_dir(&dir),
+        "npm ci (tests/browser)",
+    )?;
     let artifacts = super::target_dir().join("browser-artifacts");
     run(
         Command::new("node")

@@ -91,12 +91,21 @@ async function setStation(station) {
 
 // ---- My Interactions ---------------------------------------------------------------------
 
+// Counts live events. A list fetched while an event arrived may be older than the event,
+// so it is fetched again rather than let it overwrite what the event said.
+let events = 0;
+
 async function reloadList() {
-  const items = await attempt(() => api.get("/api/v1/me/interactions"));
-  if (!items) return;
-  state.items = new Map(items.map((ix) => [ix.id, ix]));
-  drawList();
-  if (state.selected) refreshDetail();
+  for (let tries = 0; tries < 5; tries++) {
+    const seen = events;
+    const items = await attempt(() => api.get("/api/v1/me/interactions"));
+    if (!items) return;
+    if (seen !== events) continue;
+    state.items = new Map(items.map((ix) => [ix.id, ix]));
+    drawList();
+    if (state.selected) refreshDetail();
+    return;
+  }
 }
 
 /** Whether an interaction still belongs in My Interactions. */
@@ -105,12 +114,14 @@ function mine(ix) {
 }
 
 function upsert(ix) {
+  events++;
   if (mine(ix) && ix.assigned_to === state.me.username) state.items.set(ix.id, ix);
   else state.items.delete(ix.id);
   drawList();
 }
 
 function revoked(id) {
+  events++;
   state.items.delete(id);
   drawList();
   showBanner(null);
