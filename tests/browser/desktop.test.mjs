@@ -182,6 +182,7 @@ test("an agent answers a Facebook comment: offer, pick up, public reply, disconn
   page.once("dialog", (d) => d.accept());
   await page.getByRole("button", { name: "Hide the comment by Ann Browser" }).click();
   await page.getByText("Comment hidden.").waitFor();
+  await page.locator(".comments").getByText("Hidden from the public").waitFor();
   await waitFor(async () => (await emulatorOutbound()).find((o) => o.platform === "facebook" && o.kind === "hide"), "the hide at the emulator");
 
   await page.getByRole("button", { name: "Disconnect" }).click();

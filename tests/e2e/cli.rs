@@ -250,7 +250,16 @@ fn plugin_parse_prints_the_normalized_events_of_a_saved_webhook() {
 #[test]
 fn saved_payloads_of_every_platform_parse_to_the_expected_events() {
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/payloads");
-    let cases: &[(&str, &str, &[&str], &[&str], &str, &str)] = &[
+    // Plugin, payload file, settings, headers, then the first event's text and thread.
+    type Case<'a> = (
+        &'a str,
+        &'a str,
+        &'a [&'a str],
+        &'a [&'a str],
+        &'a str,
+        &'a str,
+    );
+    let cases: &[Case] = &[
         (
             "whatsapp",
             "whatsapp_text.json",

@@ -415,6 +415,17 @@ async fn an_agent_hides_then_deletes_a_customers_comment() {
     agent
         .ok("POST", &format!("/interactions/{id}/pickup"), None)
         .await;
+    let shown = |detail: &serde_json::Value, field: &str| {
+        detail["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["platform_message_id"] == comment.as_str())
+            .map(|m| m[field].clone())
+            .unwrap()
+    };
+    let before = agent.ok("GET", &format!("/interactions/{id}"), None).await;
+    assert_eq!(shown(&before, "hidden"), false, "{before}");
     for action in ["hide", "delete"] {
         let (status, body) = agent
             .call(
@@ -424,6 +435,10 @@ async fn an_agent_hides_then_deletes_a_customers_comment() {
             )
             .await;
         assert_eq!(status, 204, "{action}: {body}");
+        if action == "hide" {
+            let after = agent.ok("GET", &format!("/interactions/{id}"), None).await;
+            assert_eq!(shown(&after, "hidden"), true, "the desktop shows it hidden");
+        }
     }
     let kinds: Vec<String> = world
         .emulator

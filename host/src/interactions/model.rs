@@ -187,6 +187,9 @@ pub struct TranscriptMessage {
     pub visibility: Visibility,
     /// True when the platform reported it removed; its content is erased.
     pub deleted: bool,
+    /// True once an agent hid it from the public (the customer and their friends still
+    /// see it).
+    pub hidden: bool,
     /// For our own messages: what the platform said about delivery.
     pub delivery: Option<String>,
     /// For our own messages: the platform's delivery error.

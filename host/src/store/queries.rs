@@ -602,7 +602,11 @@ pub fn interaction_detail(conn: &Connection, id: i64) -> Result<Option<Interacti
     let mut stmt = conn.prepare(
         "SELECT m.direction, m.text, m.author_name, m.created_at, m.platform_message_id,
                 m.parent_id, m.visibility, m.deleted, o.delivery, o.delivery_error,
-                m.author_handle, m.followers, m.attachments
+                m.author_handle, m.followers, m.attachments,
+                EXISTS (SELECT 1 FROM interaction_events e
+                        WHERE e.interaction_id = m.interaction_id
+                          AND e.kind = 'hidden_on_platform'
+                          AND e.detail = m.platform_message_id)
          FROM messages m LEFT JOIN outbound o
              ON o.channel = m.channel AND o.platform_message_id = m.platform_message_id
          WHERE m.interaction_id = ?1 ORDER BY m.created_at, m.id",
@@ -625,6 +629,7 @@ pub fn interaction_detail(conn: &Connection, id: i64) -> Result<Option<Interacti
                 followers: r.get(11)?,
                 // Written by ingest from the same type; an unreadable list shows none.
                 attachments: serde_json::from_str(&r.get::<_, String>(12)?).unwrap_or_default(),
+                hidden: r.get(13)?,
             })
         })?
         .collect::<rusqlite::Result<_>>()?;

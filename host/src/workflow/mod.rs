@@ -111,8 +111,11 @@ pub struct Workflows {
     refused: std::sync::atomic::AtomicU64,
 }
 
+/// A folder's compiled scripts by file name, and its `classify` rules.
+type Compiled = (HashMap<String, Arc<AST>>, Arc<Rules>);
+
 /// Compiles every script of `dir` and its `classify.toml`.
-fn compile(engine: &rhai::Engine, dir: &Path) -> Result<(HashMap<String, Arc<AST>>, Arc<Rules>)> {
+fn compile(engine: &rhai::Engine, dir: &Path) -> Result<Compiled> {
     let scripts = engine::compile_dir(engine, dir)?;
     let rules = Rules::load(dir)?;
     Ok((scripts, Arc::new(rules)))

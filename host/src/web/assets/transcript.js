@@ -56,7 +56,7 @@ function tools(platform, m, moderate) {
   // The page may hide or delete comments on its posts; a customer's own post is theirs.
   const ours = m.direction === "outbound";
   const comment = Boolean(m.parent_id);
-  const canHide = !ours && comment && platform === "facebook";
+  const canHide = !ours && comment && platform === "facebook" && !m.hidden;
   const canDelete = ours || (comment && platform === "facebook");
   if (!canHide && !canDelete) return null;
   const who = ours ? "our message" : `the comment by ${m.author}`;
@@ -83,6 +83,7 @@ function byline(m) {
     " · ",
     when(m.created_at),
     m.visibility === "private" && m.direction === "outbound" ? " · private reply" : "",
+    m.hidden ? [" · ", h("span", { class: "badge warn" }, "Hidden from the public")] : null,
     delivery(m),
   );
 }
