@@ -296,6 +296,21 @@ test("an administrator creates a workgroup and an X channel", async () => {
   assert.equal(/secret|demo-x-token/.test(await row.textContent()), false, "no secret is shown");
   await shot(page, "admin-channels");
 
+  // Edit it: the form comes prefilled, secrets left empty keep their stored values.
+  await row.getByRole("button", { name: "Edit x-support" }).click();
+  const edit = page.locator("#edit-channel");
+  await edit.waitFor();
+  assert.equal(await edit.getByLabel("keywords", { exact: true }).inputValue(), "acmehelpdesk");
+  assert.equal(await edit.getByLabel("Workgroup", { exact: true }).inputValue(), "Escalations");
+  await edit.getByLabel("Poll interval (ms)").fill("1500");
+  await edit.getByRole("button", { name: "Save channel" }).click();
+  await page.getByText("Channel x-support saved").waitFor();
+  await page.locator('tr[data-channel="x-support"]').filter({ hasText: "every 1500 ms" }).waitFor();
+  await waitFor(async () => {
+    await page.getByRole("tab", { name: "Channels" }).click();
+    return /Polling · last/.test(await page.locator('tr[data-channel="x-support"]').textContent());
+  }, "the edited channel to poll with its kept secrets");
+
   for (const [tab, name] of [["Plugins", "admin-plugins"], ["Utilization", "admin-utilization"], ["Workflows", "admin-workflows"]]) {
     await page.getByRole("tab", { name: tab }).click();
     await page.locator("#admin-panel h2").filter({ hasText: tab }).waitFor();

@@ -111,22 +111,29 @@ async function submit(e, fn, done) {
 // ---- channels -----------------------------------------------------------------------------
 
 async function channels() {
-  const [chans, plugs, groups] = await Promise.all([
+  const [chans, plugs, groups, flows] = await Promise.all([
     attempt(() => api.get("/api/v1/channels")),
     attempt(() => api.get("/api/v1/plugins")),
     attempt(() => api.get("/api/v1/workgroups")),
+    attempt(() => api.get("/api/v1/workflows")),
   ]);
   if (!chans) return fill(panel, h("p", { class: "notice bad" }, "Channels could not be loaded."));
+  const choices = { plugs: plugs || [], groups: groups || [], scripts: flows?.scripts || ["default.rhai"] };
+  const formBox = h("div", { id: "channel-form" }, channelForm(choices));
+  const edit = (c) => {
+    fill(formBox, channelForm(choices, c));
+    formBox.querySelector("input, select")?.focus();
+  };
   fill(
     panel,
     h("h2", {}, "Channels"),
-    table(["Channel", "Platform", "Routes to", "Ingest", "Status", "Suspended keywords", ""], chans.map(channelRow), "Channels"),
+    table(["Channel", "Platform", "Routes to", "Ingest", "Status", "Suspended keywords", ""], chans.map((c) => channelRow(c, edit)), "Channels"),
     h("div", { id: "channel-settings" }),
-    newChannelForm(plugs || [], groups || []),
+    formBox,
   );
 }
 
-function channelRow(c) {
+function channelRow(c, edit) {
   const s = c.status || {};
   const health = s.last_error
     ? h("span", { class: "badge bad", title: s.last_error }, "Error")
@@ -150,7 +157,8 @@ function channelRow(c) {
       : h("span", { class: "muted" }, "None")),
     h("td", {},
       h("button", { onclick: () => showSettings(c) }, "Settings"),
-      c.source !== "config" ? h("button", { class: "danger", onclick: () => removeChannel(c.name) }, "Delete") : null),
+      c.source !== "config" ? h("button", { onclick: () => edit(c), "aria-label": `Edit ${c.name}` }, "Edit") : null,
+      c.source !== "config" ? h("button", { class: "danger", onclick: () => removeChannel(c.name), "aria-label": `Delete ${c.name}` }, "Delete") : null),
   );
 }
 
@@ -191,37 +199,56 @@ async function removeChannel(name) {
   }
 }
 
-function newChannelForm(plugs, groups) {
+/** The new-channel form, or with `c` the form that replaces an administrator's channel
+ *  (`PUT`): prefilled, name fixed, and secrets left empty keep their stored value. */
+function channelForm({ plugs, groups, scripts }, c = null) {
   const keys = h("div", { id: "plugin-keys", class: "keys" });
-  const groupSelect = (name) => h("select", { name }, name === "dm_workgroup" ? h("option", { value: "" }, "Same") : null,
-    groups.map((g) => h("option", { value: g.name }, g.name)));
-  const pluginSelect = h("select", { name: "plugin", id: "new-plugin", onchange: () => pluginKeys(plugs, pluginSelect.value, keys) },
-    plugs.filter((p) => p.health === "ok").map((p) => h("option", { value: p.name }, `${platformName(p.platform)} (${p.name} ${p.version})`)));
-  const form = h("form", { class: "grid", id: "new-channel", onsubmit: (e) => submit(e, createChannel, "Channel created.") },
-    field("Name", h("input", { name: "name", required: true, pattern: "[a-z0-9_\\-]{1,40}", title: "lower-case letters, digits, - and _" })),
+  const select = (name, options, value) => {
+    const el = h("select", { name }, options.map(([v, label]) => h("option", { value: v }, label)));
+    if (value !== undefined && value !== null) el.value = value;
+    return el;
+  };
+  const groupNames = groups.map((g) => [g.name, g.name]);
+  const pluginSelect = select("plugin",
+    plugs.filter((p) => p.health === "ok").map((p) => [p.name, `${platformName(p.platform)} (${p.name} ${p.version})`]), c?.plugin);
+  const refill = () => pluginKeys(plugs, pluginSelect.value, keys, c);
+  pluginSelect.addEventListener("change", refill);
+  const number = (name, min, max, value) => h("input", { name, type: "number", min, max, value });
+  const form = h("form", { class: "grid", id: c ? "edit-channel" : "new-channel", onsubmit: (e) => submit(e, (f) => saveChannel(f, c), c ? `Channel ${c.name} saved; it restarted with the new settings.` : "Channel created.") },
+    field("Name", h("input", { name: "name", required: true, pattern: "[a-z0-9_\\-]{1,40}", title: "lower-case letters, digits, - and _", value: c?.name, readonly: Boolean(c) })),
     field("Plugin", pluginSelect),
-    field("Workgroup", groupSelect("workgroup")),
-    field("Direct-message workgroup", groupSelect("dm_workgroup")),
-    field("Ingest", h("select", { name: "ingest" }, ["poll", "webhook", "both"].map((v) => h("option", { value: v }, words(v))))),
-    field("Poll interval (ms)", h("input", { name: "poll_interval_ms", type: "number", min: 100, value: 5000 })),
-    field("Post limit per poll", h("input", { name: "post_limit", type: "number", min: 1, value: 100 })),
-    field("RPC cache timeout (s)", h("input", { name: "rpc_cache_timeout_s", type: "number", min: 0, max: 3600, value: 90 })),
-    h("label", { class: "inline" }, h("input", { type: "checkbox", name: "production", checked: true }), "Production"),
-    h("label", { class: "inline" }, h("input", { type: "checkbox", name: "do_not_store_personal_data" }), "Do not store personal data"),
-    field("Allowed hosts (one per line)", h("textarea", { name: "allowed_hosts", rows: 2 })),
+    field("Workgroup", select("workgroup", groupNames, c?.workgroup)),
+    field("Direct-message workgroup", select("dm_workgroup", [["", "Same"], ...groupNames], c?.dm_workgroup ?? "")),
+    field("Workflow", select("workflow", scripts.map((s) => [s, s]), c?.workflow ?? "default.rhai")),
+    field("Ingest", select("ingest", ["poll", "webhook", "both"].map((v) => [v, words(v)]), c?.ingest)),
+    field("Poll interval (ms)", number("poll_interval_ms", 100, null, c?.poll_interval_ms ?? 5000)),
+    field("Post limit per poll", number("post_limit", 1, null, c?.post_limit ?? 100)),
+    field("RPC cache timeout (s)", number("rpc_cache_timeout_s", 0, 3600, c?.rpc_cache_timeout_s ?? 90)),
+    field("Grouping timeout (s)", number("grouping_timeout_s", 10, 3600, c?.grouping_timeout_s ?? 60)),
+    h("label", { class: "inline" }, h("input", { type: "checkbox", name: "production", checked: c ? c.production : true }), "Production"),
+    h("label", { class: "inline" }, h("input", { type: "checkbox", name: "do_not_store_personal_data", checked: c?.do_not_store_personal_data }), "Do not store personal data"),
+    field("Allowed hosts (one per line)", h("textarea", { name: "allowed_hosts", rows: 2 }, (c?.allowed_hosts || []).join("\n"))),
     keys,
     field("More settings (name=value per line)", h("textarea", { name: "more_settings", rows: 2 })),
-    field("More secrets (name=value per line)", h("textarea", { name: "more_secrets", rows: 2 })),
-    h("div", {}, h("button", { class: "primary" }, "Create channel")),
+    field(c ? "More secrets (name=value per line; empty keeps the stored ones)" : "More secrets (name=value per line)", h("textarea", { name: "more_secrets", rows: 2 })),
+    h("div", { class: "row" },
+      h("button", { class: "primary" }, c ? "Save channel" : "Create channel"),
+      c ? h("button", { type: "button", onclick: reshow }, "Cancel") : null),
   );
-  queueMicrotask(() => pluginKeys(plugs, pluginSelect.value, keys));
-  return h("div", {}, h("h3", {}, "New channel"), form);
+  queueMicrotask(refill);
+  return h("div", {}, h("h3", {}, c ? `Edit channel ${c.name}` : "New channel"), form);
 }
 
 /** One input per setting the plugin reads, secrets as password fields. A key named with a
  *  pattern (`token_<handle>`) stands for several; it is explained, and set under "More". */
-function pluginKeys(plugs, name, box) {
+function pluginKeys(plugs, name, box, c = null) {
   const plugin = plugs.find((p) => p.name === name);
+  const declared = new Set((plugin?.config_keys || []).map((k) => k.name));
+  // Settings of the channel being edited that no field shows go to "More settings".
+  const more = box.closest("form")?.querySelector("[name=more_settings]");
+  if (c && more && !more.value) {
+    more.value = Object.entries(c.settings || {}).filter(([k]) => !declared.has(k)).map(([k, v]) => `${k}=${v}`).join("\n");
+  }
   fill(box, (plugin?.config_keys || []).map((k) => {
     const hint = h("div", { class: "small muted", id: `hint-${k.name}` }, k.description);
     if (k.name.includes("<")) {
@@ -230,7 +257,10 @@ function pluginKeys(plugs, name, box) {
     }
     const input = h("input", {
       name: `${k.secret ? "secret" : "setting"}:${k.name}`, type: k.secret ? "password" : "text",
-      required: k.required, placeholder: k.default_value ?? k.default ?? "", "aria-describedby": hint.id,
+      // When editing, an empty secret keeps the stored one.
+      required: k.required && !(c && k.secret),
+      placeholder: c && k.secret ? "unchanged" : k.default_value ?? k.default ?? "", "aria-describedby": hint.id,
+      value: k.secret ? null : c?.settings?.[k.name] ?? null,
     });
     const f = field(`${k.name}${k.required ? " *" : ""}`, input);
     f.append(hint);
@@ -238,10 +268,12 @@ function pluginKeys(plugs, name, box) {
   }));
 }
 
-async function createChannel(form) {
+/** Creates the channel (`POST`), or replaces `c` (`PUT`). */
+async function saveChannel(form, c) {
   const data = new FormData(form);
   const body = {
     name: data.get("name"), plugin: data.get("plugin"), workgroup: data.get("workgroup"),
+    workflow: data.get("workflow"), grouping_timeout_s: Number(data.get("grouping_timeout_s")),
     ingest: data.get("ingest"), poll_interval_ms: Number(data.get("poll_interval_ms")),
     post_limit: Number(data.get("post_limit")), rpc_cache_timeout_s: Number(data.get("rpc_cache_timeout_s")),
     production: data.get("production") === "on", do_not_store_personal_data: data.get("do_not_store_personal_data") === "on",
@@ -255,7 +287,8 @@ async function createChannel(form) {
     if (k.startsWith("setting:")) body.settings[k.slice(8)] = v;
     if (k.startsWith("secret:")) body.secrets[k.slice(7)] = v;
   }
-  await api.post("/api/v1/channels", body);
+  if (c) await api.put(`/api/v1/channels/${encodeURIComponent(c.name)}`, body);
+  else await api.post("/api/v1/channels", body);
 }
 
 // ---- workgroups ---------------------------------------------------------------------------
