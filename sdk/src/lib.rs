@@ -381,6 +381,23 @@ pub mod kv {
         }
     }
 
+    /// The platform id a send with this idempotency key already got. The host retries a
+    /// send with the same key after a crash or a timeout; a connector that finds one here
+    /// answers with it instead of sending twice. `None` for an empty key.
+    pub fn sent_before(idempotency_key: &str) -> Option<String> {
+        (!idempotency_key.is_empty())
+            .then(|| get_string(&format!("sent/{idempotency_key}")))
+            .flatten()
+    }
+
+    /// Remembers that the send with this idempotency key became `platform_id` (see
+    /// [`sent_before`]). Does nothing for an empty key.
+    pub fn remember_sent(idempotency_key: &str, platform_id: &str) {
+        if !idempotency_key.is_empty() {
+            set(&format!("sent/{idempotency_key}"), platform_id);
+        }
+    }
+
     /// Removes `key`.
     pub fn delete(key: &str) {
         #[cfg(target_arch = "wasm32")]
@@ -565,6 +582,19 @@ mod tests {
             Err(ConnectorError::InvalidConfig(m)) if m.contains("blank")
         ));
         assert_eq!(config::require_secret("token").as_deref(), Ok("s3cret"));
+    }
+
+    #[test]
+    fn a_send_is_remembered_by_its_idempotency_key() {
+        let host = MockHost::new();
+        assert_eq!(kv::sent_before("k1"), None);
+        kv::remember_sent("k1", "mid.1");
+        assert_eq!(kv::sent_before("k1").as_deref(), Some("mid.1"));
+        assert_eq!(kv::sent_before("k2"), None);
+        // Without a key nothing is remembered, so nothing is ever skipped.
+        kv::remember_sent("", "mid.2");
+        assert_eq!(kv::sent_before(""), None);
+        assert_eq!(host.kv_get("sent/k1"), Some(b"mid.1".to_vec()));
     }
 
     #[test]

@@ -1,8 +1,8 @@
 //! Convenience methods on the generated WIT types.
 
 use crate::{
-    Author, ConnectorError, Event, HttpRequest, HttpResponse, Outbound, PollResult, ReplyWindow,
-    Visibility, WebhookOutcome, webhook,
+    Author, ConfigKey, ConnectorError, Event, HttpRequest, HttpResponse, Outbound, PollResult,
+    ReplyWindow, Visibility, WebhookOutcome, webhook,
 };
 
 fn find_header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
@@ -10,6 +10,27 @@ fn find_header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a st
         .iter()
         .find(|(k, _)| k.eq_ignore_ascii_case(name))
         .map(|(_, v)| v.as_str())
+}
+
+impl ConfigKey {
+    /// A setting the connector reads: its name as written in `[channels.settings]` (or
+    /// `[channels.secrets]` when `secret`), what it means, whether it is required, and
+    /// the value used when it is not set.
+    pub fn new(
+        name: &str,
+        description: &str,
+        required: bool,
+        secret: bool,
+        default: Option<&str>,
+    ) -> Self {
+        ConfigKey {
+            name: name.into(),
+            description: description.into(),
+            required,
+            secret,
+            default_value: default.map(Into::into),
+        }
+    }
 }
 
 impl HttpRequest {

@@ -105,6 +105,39 @@ pub fn meta_handshake(
     }
 }
 
+/// Checks a Meta webhook POST (page feed, Messenger, WhatsApp) and parses its body: it
+/// must carry `X-Hub-Signature-256` signed with `app_secret`, and be JSON of type `T`.
+/// `Err` is the response to give instead (401 for the signature, 400 for the body), with
+/// the reason logged under `platform`.
+pub fn meta_signed_json<T: serde::de::DeserializeOwned>(
+    req: &HttpRequest,
+    app_secret: Option<&str>,
+    platform: &str,
+) -> Result<T, HttpResponse> {
+    let Some(app_secret) = app_secret.filter(|s| !s.is_empty()) else {
+        crate::log::error(format!(
+            "{platform}: webhook POST refused: no `app_secret` secret configured"
+        ));
+        return Err(HttpResponse::text(401, "signature cannot be checked"));
+    };
+    let Some(signature) = header(req, "x-hub-signature-256") else {
+        crate::log::warn(format!(
+            "{platform}: webhook POST without X-Hub-Signature-256 refused"
+        ));
+        return Err(HttpResponse::text(401, "missing X-Hub-Signature-256"));
+    };
+    if !verify_meta_signature(app_secret, &req.body, signature) {
+        crate::log::warn(format!(
+            "{platform}: webhook POST with a bad signature refused"
+        ));
+        return Err(HttpResponse::text(401, "invalid X-Hub-Signature-256"));
+    }
+    serde_json::from_slice(&req.body).map_err(|e| {
+        crate::log::warn(format!("{platform}: malformed webhook body: {e}"));
+        HttpResponse::text(400, format!("malformed JSON body: {e}"))
+    })
+}
+
 /// The `X-Hub-Signature-256` value Meta sends for `raw_body`: `sha256=<lowercase hex>`.
 /// Useful in tests and emulators.
 pub fn meta_signature(app_secret: &str, raw_body: &[u8]) -> String {

@@ -81,22 +81,6 @@ impl Settings {
     }
 }
 
-fn key(
-    name: &str,
-    description: &str,
-    required: bool,
-    secret: bool,
-    default: Option<&str>,
-) -> ConfigKey {
-    ConfigKey {
-        name: name.into(),
-        description: description.into(),
-        required,
-        secret,
-        default_value: default.map(Into::into),
-    }
-}
-
 impl Connector for Apple {
     fn describe(&self) -> Description {
         Description {
@@ -105,28 +89,28 @@ impl Connector for Apple {
             version: env!("CARGO_PKG_VERSION").into(),
             capabilities: vec![Capability::Webhook, Capability::ReplyPrivate],
             config_keys: vec![
-                key(
+                ConfigKey::new(
                     "business_id",
                     "The Messages for Business id this channel answers for.",
                     true,
                     false,
                     None,
                 ),
-                key(
+                ConfigKey::new(
                     "provider_id",
                     "Our messaging service provider id (JWT `aud` inbound, `iss` outbound).",
                     true,
                     false,
                     None,
                 ),
-                key(
+                ConfigKey::new(
                     "apple_base_url",
                     "Base URL of Apple's MSP gateway.",
                     false,
                     false,
                     Some(DEFAULT_APPLE_BASE_URL),
                 ),
-                key(
+                ConfigKey::new(
                     "secret",
                     "The shared secret Apple issued, base64-encoded as delivered (signs JWTs both ways).",
                     true,

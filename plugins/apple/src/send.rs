@@ -15,10 +15,6 @@ pub(crate) const LOCALE: &str = "en_US";
 /// Wait after a 429 that names no delay.
 pub(crate) const DEFAULT_RATE_LIMIT_MS: u64 = 30_000;
 
-fn idempotency_slot(key: &str) -> Option<String> {
-    (!key.is_empty()).then(|| format!("sent/{key}"))
-}
-
 /// The JSON body for `msg`, with message id `id`, from `business` to `destination`.
 pub(crate) fn body(msg: &Outbound, id: &str, business: &str, destination: &str) -> Value {
     if msg.list_items.is_empty() {
@@ -83,8 +79,7 @@ pub(crate) fn send(
     msg: &Outbound,
     idempotency_key: &str,
 ) -> Result<Sent, ConnectorError> {
-    let slot = idempotency_slot(idempotency_key);
-    if let Some(id) = slot.as_deref().and_then(kv::get_string) {
+    if let Some(id) = kv::sent_before(idempotency_key) {
         log::info(format!(
             "apple: reply {idempotency_key} was already sent as {id}"
         ));
@@ -129,9 +124,7 @@ pub(crate) fn send(
         .with_header("destination-id", destination)
         .with_body(serde_json::to_vec(&body).unwrap_or_default());
     check(http::fetch(&req))?;
-    if let Some(slot) = slot {
-        kv::set(&slot, id.as_bytes());
-    }
+    kv::remember_sent(idempotency_key, &id);
     Ok(Sent {
         platform_message_id: id,
     })

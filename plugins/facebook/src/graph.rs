@@ -271,18 +271,13 @@ struct Created {
     id: Option<Id>,
 }
 
-fn idempotency_slot(key: &str) -> Option<String> {
-    (!key.is_empty()).then(|| format!("sent/{key}"))
-}
-
 /// `POST /{object-id}/comments` with `message`: a public reply under a post or comment.
 pub(crate) fn reply_public(
     settings: &Settings,
     msg: &Outbound,
     idempotency_key: &str,
 ) -> Result<Sent, ConnectorError> {
-    let slot = idempotency_slot(idempotency_key);
-    if let Some(id) = slot.as_deref().and_then(kv::get_string) {
+    if let Some(id) = kv::sent_before(idempotency_key) {
         log::info(format!(
             "facebook: reply {idempotency_key} was already sent as {id}"
         ));
@@ -313,9 +308,7 @@ pub(crate) fn reply_public(
                 resp.body_text()
             ))
         })?;
-    if let Some(slot) = slot {
-        kv::set(&slot, id.as_bytes());
-    }
+    kv::remember_sent(idempotency_key, &id);
     Ok(Sent {
         platform_message_id: id,
     })

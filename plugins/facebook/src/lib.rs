@@ -73,22 +73,6 @@ impl Settings {
     }
 }
 
-fn key(
-    name: &str,
-    description: &str,
-    required: bool,
-    secret: bool,
-    default: Option<&str>,
-) -> ConfigKey {
-    ConfigKey {
-        name: name.into(),
-        description: description.into(),
-        required,
-        secret,
-        default_value: default.map(Into::into),
-    }
-}
-
 impl Connector for Facebook {
     fn describe(&self) -> Description {
         Description {
@@ -104,42 +88,42 @@ impl Connector for Facebook {
                 Capability::Hide,
             ],
             config_keys: vec![
-                key(
+                ConfigKey::new(
                     "page_id",
                     "The Facebook page id this channel listens to.",
                     true,
                     false,
                     None,
                 ),
-                key(
+                ConfigKey::new(
                     "graph_base_url",
                     "Base URL of the Graph API, with its version.",
                     false,
                     false,
                     Some(DEFAULT_GRAPH_BASE_URL),
                 ),
-                key(
+                ConfigKey::new(
                     "verify_token",
                     "Token Meta echoes in the webhook verification handshake (needed for webhooks).",
                     false,
                     true,
                     None,
                 ),
-                key(
+                ConfigKey::new(
                     "app_secret",
                     "App secret that signs webhook requests (X-Hub-Signature-256; needed for webhooks).",
                     false,
                     true,
                     None,
                 ),
-                key(
+                ConfigKey::new(
                     "access_token",
                     "Page access token for the Graph API.",
                     false,
                     true,
                     None,
                 ),
-                key(
+                ConfigKey::new(
                     "post_limit",
                     "Posts fetched per poll.",
                     false,

@@ -152,10 +152,6 @@ struct SentMessage {
     id: Option<String>,
 }
 
-fn idempotency_slot(key: &str) -> Option<String> {
-    (!key.is_empty()).then(|| format!("sent/{key}"))
-}
-
 /// The JSON body of a send, after the checks.
 pub(crate) fn body(msg: &Outbound, to: &str, now: i64) -> Result<Value, ConnectorError> {
     let mut body = json!({
@@ -227,8 +223,7 @@ pub(crate) fn send(
     msg: &Outbound,
     idempotency_key: &str,
 ) -> Result<Sent, ConnectorError> {
-    let slot = idempotency_slot(idempotency_key);
-    if let Some(id) = slot.as_deref().and_then(kv::get_string) {
+    if let Some(id) = kv::sent_before(idempotency_key) {
         log::info(format!(
             "whatsapp: reply {idempotency_key} was already sent as {id}"
         ));
@@ -281,9 +276,7 @@ pub(crate) fn send(
                 resp.body_text()
             ))
         })?;
-    if let Some(slot) = slot {
-        kv::set(&slot, id.as_bytes());
-    }
+    kv::remember_sent(idempotency_key, &id);
     Ok(Sent {
         platform_message_id: id,
     })

@@ -68,22 +68,6 @@ impl Settings {
     }
 }
 
-fn key(
-    name: &str,
-    description: &str,
-    required: bool,
-    secret: bool,
-    default: Option<&str>,
-) -> ConfigKey {
-    ConfigKey {
-        name: name.into(),
-        description: description.into(),
-        required,
-        secret,
-        default_value: default.map(Into::into),
-    }
-}
-
 /// What may be sent in a conversation whose customer last wrote at `last_customer_at`.
 pub(crate) fn window(last_customer_at: Option<i64>, now: i64) -> ReplyWindow {
     match last_customer_at {
@@ -119,35 +103,35 @@ pub(crate) fn window(last_customer_at: Option<i64>, now: i64) -> ReplyWindow {
 impl Connector for WhatsApp {
     fn describe(&self) -> Description {
         let mut config_keys = vec![
-            key(
+            ConfigKey::new(
                 "phone_number_id",
                 "The WhatsApp business phone number id this channel receives on and sends from.",
                 true,
                 false,
                 None,
             ),
-            key(
+            ConfigKey::new(
                 "graph_base_url",
                 "Base URL of the Graph API, with its version.",
                 false,
                 false,
                 Some(DEFAULT_GRAPH_BASE_URL),
             ),
-            key(
+            ConfigKey::new(
                 "verify_token",
                 "Token Meta echoes in the webhook verification handshake.",
                 false,
                 true,
                 None,
             ),
-            key(
+            ConfigKey::new(
                 "app_secret",
                 "App secret that signs webhook requests (X-Hub-Signature-256).",
                 false,
                 true,
                 None,
             ),
-            key(
+            ConfigKey::new(
                 "access_token",
                 "System user access token for the Cloud API (Bearer).",
                 false,
@@ -156,7 +140,13 @@ impl Connector for WhatsApp {
             ),
         ];
         for field in profile::FIELDS {
-            config_keys.push(key(field.key, field.description, false, false, None));
+            config_keys.push(ConfigKey::new(
+                field.key,
+                field.description,
+                false,
+                false,
+                None,
+            ));
         }
         Description {
             hosts: vec!["https://graph.facebook.com".into()],

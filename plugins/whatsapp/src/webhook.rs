@@ -97,27 +97,11 @@ struct Profile {
 
 /// POST: a signed batch of changes.
 fn receive(settings: &Settings, req: &HttpRequest) -> WebhookOutcome {
-    let Some(app_secret) = secret("app_secret") else {
-        log::error("whatsapp: webhook POST refused: no `app_secret` secret configured");
-        return WebhookOutcome::respond(HttpResponse::text(401, "signature cannot be checked"));
-    };
-    let Some(signature) = webhook::header(req, "x-hub-signature-256") else {
-        log::warn("whatsapp: webhook POST without X-Hub-Signature-256 refused");
-        return WebhookOutcome::respond(HttpResponse::text(401, "missing X-Hub-Signature-256"));
-    };
-    if !webhook::verify_meta_signature(&app_secret, &req.body, signature) {
-        log::warn("whatsapp: webhook POST with a bad signature refused");
-        return WebhookOutcome::respond(HttpResponse::text(401, "invalid X-Hub-Signature-256"));
-    }
-    let envelope: Envelope = match serde_json::from_slice(&req.body) {
-        Ok(e) => e,
-        Err(e) => {
-            log::warn(format!("whatsapp: malformed webhook body: {e}"));
-            return WebhookOutcome::respond(HttpResponse::text(
-                400,
-                format!("malformed JSON body: {e}"),
-            ));
-        }
+    let app_secret = secret("app_secret");
+    let envelope: Envelope = match webhook::meta_signed_json(req, app_secret.as_deref(), "whatsapp")
+    {
+        Ok(envelope) => envelope,
+        Err(refused) => return WebhookOutcome::respond(refused),
     };
     if envelope.object.as_deref() != Some("whatsapp_business_account") {
         log::info(format!(

@@ -290,22 +290,6 @@ impl Settings {
     }
 }
 
-fn key(
-    name: &str,
-    description: &str,
-    required: bool,
-    secret: bool,
-    default: Option<&str>,
-) -> ConfigKey {
-    ConfigKey {
-        name: name.into(),
-        description: description.into(),
-        required,
-        secret,
-        default_value: default.map(Into::into),
-    }
-}
-
 impl Connector for X {
     fn describe(&self) -> Description {
         Description {
@@ -320,84 +304,84 @@ impl Connector for X {
                 Capability::Delete,
             ],
             config_keys: vec![
-                key(
+                ConfigKey::new(
                     "handles",
                     "Comma list of the channel's X handles; the first is the default reply handle.",
                     true,
                     false,
                     None,
                 ),
-                key(
+                ConfigKey::new(
                     "keywords",
                     "Comma list of keywords searched (OR'ed) in recent tweets.",
                     false,
                     false,
                     None,
                 ),
-                key(
+                ConfigKey::new(
                     "exclusions",
                     "Comma list of words a tweet must not contain.",
                     false,
                     false,
                     None,
                 ),
-                key(
+                ConfigKey::new(
                     "use_handles_as_keywords",
                     "Also search for tweets naming the handles (@handle).",
                     false,
                     false,
                     Some("false"),
                 ),
-                key(
+                ConfigKey::new(
                     "languages",
                     "Comma list of language codes to take, or `any`.",
                     false,
                     false,
                     Some("any"),
                 ),
-                key(
+                ConfigKey::new(
                     "skip_retweets",
                     "Leave retweets out.",
                     false,
                     false,
                     Some("false"),
                 ),
-                key(
+                ConfigKey::new(
                     "use_stream",
                     "Take public tweets from the filtered stream (rules kept in line with the keywords) instead of polling the recent search.",
                     false,
                     false,
                     Some("false"),
                 ),
-                key(
+                ConfigKey::new(
                     "message_types",
                     "Which messages to take: any of public, private, compliance.",
                     false,
                     false,
                     Some("public,private,compliance"),
                 ),
-                key(
+                ConfigKey::new(
                     "api_base_url",
                     "Base URL of the X API.",
                     false,
                     false,
                     Some(DEFAULT_API_BASE_URL),
                 ),
-                key(
+                ConfigKey::new(
                     "token_<handle>",
                     "User access token of each handle (one secret per handle, e.g. `token_acme`).",
                     true,
                     true,
                     None,
                 ),
-                key(
+                ConfigKey::new(
                     "bearer_token",
                     "App bearer token, used for the recent search when set.",
                     false,
                     true,
                     None,
                 ),
-                key(
+                ConfigKey::new(
                     "consumer_secret",
                     "Consumer secret of the app: answers the webhook CRC and checks webhook signatures.",
                     false,

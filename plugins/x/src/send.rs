@@ -65,8 +65,7 @@ pub(crate) fn send(
     msg: &Outbound,
     idempotency_key: &str,
 ) -> Result<Sent, ConnectorError> {
-    let slot = (!idempotency_key.is_empty()).then(|| format!("sent/{idempotency_key}"));
-    if let Some(id) = slot.as_deref().and_then(kv::get_string) {
+    if let Some(id) = kv::sent_before(idempotency_key) {
         log::info(format!(
             "x: reply {idempotency_key} was already sent as {id}"
         ));
@@ -150,9 +149,7 @@ pub(crate) fn send(
                 })?
         }
     };
-    if let Some(slot) = slot {
-        kv::set(&slot, id.as_bytes());
-    }
+    kv::remember_sent(idempotency_key, &id);
     Ok(Sent {
         platform_message_id: id,
     })
