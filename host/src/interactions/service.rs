@@ -26,6 +26,12 @@ pub enum ActionError {
     /// Bad input.
     #[error("{0}")]
     Invalid(String),
+    /// The reply is longer than the platform takes for its kind (counted the platform's way).
+    #[error(
+        "This reply is {length} characters long; the platform takes at most {limit}. Shorten it by {} and send again.",
+        length.saturating_sub(*limit)
+    )]
+    TooLong { limit: u32, length: u32 },
     /// The store failed.
     #[error(transparent)]
     Store(#[from] anyhow::Error),
