@@ -44,9 +44,17 @@ pub fn test(bin: &Path) -> Result<()> {
         "npm ci (tests/browser)",
     )?;
     let artifacts = super::target_dir().join("browser-artifacts");
+    // Every `*.test.mjs` file, one at a time (each starts its own demo on free ports).
+    let mut files: Vec<String> = std::fs::read_dir(&dir)
+        .map_err(|e| super::Error::Failed(format!("reading {}: {e}", dir.display())))?
+        .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+        .filter(|name| name.ends_with(".test.mjs"))
+        .collect();
+    files.sort();
     run(
         Command::new("node")
-            .args(["--test", "--test-concurrency=1", "desktop.test.mjs"])
+            .args(["--test", "--test-concurrency=1"])
+            .args(&files)
             .env("SWITCHBOARD_BIN", bin)
             .env("ARTIFACTS_DIR", &artifacts)
             .current_dir(&dir),
