@@ -19,6 +19,8 @@ use std::process::{Command, ExitCode};
 use std::time::Instant;
 
 mod browser;
+#[cfg(test)]
+mod unit_graph;
 
 const TARGET: &str = "wasm32-wasip2";
 /// Debian packages the fallback toolchain needs.
@@ -36,7 +38,8 @@ tasks:
                       wasm32-wasip2 component into target/plugins/dist/<dir>.wasm
                       (release profile unless --debug)
   demo [ARGS]         build the plugins, then run `switchboard demo ARGS` (the host,
-                      the platform emulator and the demo organisation)
+                      the platform emulator and the demo organisation); the host is
+                      built as `test` builds it, so neither rebuilds after the other
   test [ARGS]         build the plugins, then run every test of the workspace
                       (`cargo test --workspace ARGS`); what CI runs
   browser             run the web desktop's browser tests (Playwright and Chromium,
@@ -63,7 +66,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("plugins") => plugins(&args[1..]),
-        Some("demo") => plugins(&[]).and_then(|()| cargo_run("demo", false, &args[1..])),
+        Some("demo") => plugins(&[]).and_then(|()| demo(&args[1..])),
         Some("test") => plugins(&[]).and_then(|()| test(&args[1..])),
         Some("browser") => browser::test(&target_dir().join("debug/switchboard")),
         Some("bench") => {
@@ -100,6 +103,45 @@ fn cargo() -> Command {
     let mut cmd = Command::new(env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
     cmd.current_dir(workspace_root());
     cmd
+}
+
+/// The cargo arguments that build `target/debug/switchboard` exactly as
+/// `cargo test --workspace` builds it for the end-to-end tests, so `cargo xtask demo` after
+/// `cargo xtask test` (or the other way round) compiles nothing again.
+///
+/// Cargo resolves features per invocation: `cargo run -p switchboard` leaves out what the
+/// other workspace members (the plugins built natively, the sdk) and the host's
+/// dev-dependencies switch on in shared crates (proptest turns on `fnv/std`, which is
+/// under gimli, cranelift and wasmtime; wit-bindgen turns on `anyhow/std` for the proc-macro
+/// behind wasmtime), so it rebuilt wasmtime and the host (4.5 minutes on 2 cores).
+/// `--workspace` selects the same packages as the tests; `--examples` is there for its
+/// side effect: asking for example targets makes cargo count dev-dependencies, as
+/// `cargo test` does, and the workspace has no examples, so it builds nothing more.
+/// `demo_builds_what_the_tests_build` checks this against cargo's unit graph.
+const DEMO_BUILD: &[&str] = &["build", "--workspace", "--bin", "switchboard", "--examples"];
+
+/// Builds the host as the tests do (see [`DEMO_BUILD`]), then runs
+/// `switchboard demo <args>` from the workspace root.
+fn demo(args: &[String]) -> Result<()> {
+    let mut build = cargo();
+    build.args(DEMO_BUILD);
+    run(&mut build, "cargo build (switchboard)")?;
+    let mut demo = Command::new(target_dir().join("debug/switchboard"));
+    demo.arg("demo").args(args).current_dir(workspace_root());
+    exec(&mut demo, "switchboard demo")
+}
+
+/// Runs `cmd` in place of this process where the OS allows it (as `cargo run` does), so
+/// Ctrl-C reaches the demo alone and the shell waits for its orderly shutdown.
+fn exec(cmd: &mut Command, what: &str) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::CommandExt;
+        let e = cmd.exec();
+        fail(format!("cannot run {what}: {e}"))
+    }
+    #[cfg(not(unix))]
+    run(cmd, what)
 }
 
 /// `cargo run -p switchboard -- <subcommand> <args>`.
