@@ -82,8 +82,23 @@ pub fn check(config: &Config) -> Result<()> {
     };
     for ch in &config.channels {
         let grants = channels::grants_for(ch, &store, rt.clone())?;
-        ChannelConnector::new(engine.clone(), &plugin_path(config, &ch.plugin), grants)
-            .with_context(|| format!("channel `{}`: plugin `{}`", ch.name, ch.plugin))?;
+        if let Err(e) =
+            ChannelConnector::new(engine.clone(), &plugin_path(config, &ch.plugin), grants)
+        {
+            // The person reads what to change; the chain is for whoever debugs the plugin.
+            let failure = channels::LoadFailure::of(&e);
+            match failure {
+                channels::LoadFailure::Settings { .. } => tracing::debug!(channel = %ch.name,
+                    plugin = %ch.plugin, error = %format!("{e:#}"), "settings refused"),
+                channels::LoadFailure::Plugin => tracing::error!(channel = %ch.name,
+                    plugin = %ch.plugin, error = %format!("{e:#}"), "plugin could not be started"),
+            }
+            anyhow::bail!(
+                "channel `{}`: {}",
+                ch.name,
+                failure.message(&ch.plugin, "in the config file")
+            );
+        }
     }
     store.close();
     let _ = std::fs::remove_dir_all(&dir);

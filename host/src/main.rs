@@ -1,5 +1,6 @@
 //! The `switchboard` command.
 
+use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -13,6 +14,9 @@ use clap::{Parser, Subcommand};
     about = "Social-media customer engagement engine"
 )]
 struct Cli {
+    /// Logs more: -v what the host does, -vv debugging detail. `RUST_LOG` wins when set.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
     #[command(subcommand)]
     command: Command,
 }
@@ -82,16 +86,43 @@ enum WorkflowCommand {
 
 #[tokio::main]
 async fn main() {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,wasmtime=warn,cranelift=warn".into()),
-        )
-        .init();
-    if let Err(e) = run(Cli::parse()).await {
+    let cli = Cli::parse();
+    init_logging(default_filter(&cli.command, cli.verbose));
+    if let Err(e) = run(cli).await {
         eprintln!("error: {e:#}");
         std::process::exit(1);
     }
+}
+
+/// What a command logs when `RUST_LOG` does not say. The servers (`serve`, `demo`,
+/// `emulator`) log what they do, as operators read it; one-shot commands (`check`,
+/// `workflow test`, `plugin parse`, `bench`) print their answer and only warnings and
+/// errors besides (not a line per database migration), unless asked with `-v`.
+fn default_filter(command: &Command, verbose: u8) -> &'static str {
+    let server = matches!(
+        command,
+        Command::Serve { .. } | Command::Demo(_) | Command::Emulator { .. }
+    );
+    match (server, verbose) {
+        (_, 2..) => "debug,wasmtime=info,cranelift=info",
+        (true, _) | (false, 1) => "info,wasmtime=warn,cranelift=warn",
+        (false, 0) => "warn,wasmtime=warn,cranelift=warn",
+    }
+}
+
+/// Logs go to stderr, so stdout carries only a command's answer (`plugin parse` prints
+/// JSON lines a script may read). Colours are for a person at a terminal: none when
+/// stderr is a pipe or a file, nor when `NO_COLOR` is set (<https://no-color.org>).
+fn init_logging(default: &str) {
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| default.into());
+    let colour = std::io::stderr().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(colour)
+        .init();
 }
 
 async fn run(cli: Cli) -> Result<()> {

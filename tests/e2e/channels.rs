@@ -271,6 +271,72 @@ async fn a_bad_channel_is_refused_and_nothing_is_stored_or_started() {
     assert_eq!(world.count("SELECT count(*) FROM channels").await, 1);
 }
 
+/// Words of the host's error chain ("plugin `x` on channel `y` failed: describe:
+/// instantiating: configure: invalid config: …") that belong in the log, not in an answer.
+const CHAIN: &[&str] = &[
+    "describe",
+    "instantiating",
+    "configure",
+    "invalid config",
+    "on channel",
+    "loading plugin",
+    ".wasm",
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_setting_is_named_in_plain_words_without_the_error_chain() {
+    let world = World::start(without_x).await;
+    let admin = world.login("admin").await;
+
+    // The connector refuses: X needs its handles, Facebook its page id.
+    let mut x = x_channel(&world, "x-plain");
+    x["settings"] = json!({ "keywords": "acmecorp" });
+    let mut fb = facebook_channel(&world, "fb-plain");
+    fb["settings"]["page_id"] = json!("");
+    for (body, setting) in [(x, "handles"), (fb, "page_id")] {
+        let (status, answer) = call(&admin, "POST", "/channels", Some(body)).await;
+        assert_eq!(status, 400, "{answer}");
+        assert_eq!(answer["code"], "invalid_config", "{answer}");
+        assert_eq!(answer["setting"], setting, "{answer}");
+        let message = answer["error"].as_str().unwrap_or_default();
+        assert!(
+            message.starts_with(&format!("Setting `{setting}` is required"))
+                && message.ends_with("Correct it and save the channel again."),
+            "{message}"
+        );
+        for word in CHAIN {
+            assert!(!message.contains(word), "`{word}` in `{message}`");
+        }
+    }
+
+    // What the host checks itself is said without the server's paths either.
+    let data = world._dir.path().display().to_string();
+    let mut missing = x_channel(&world, "x-plain");
+    missing["workflow"] = json!("missing.rhai");
+    let (status, answer) = call(&admin, "POST", "/channels", Some(missing)).await;
+    assert_eq!(status, 400, "{answer}");
+    let message = answer["error"].as_str().unwrap_or_default();
+    assert!(
+        message.starts_with("There is no workflow `missing.rhai`. Choose one of: ")
+            && message.contains("default.rhai"),
+        "{message}"
+    );
+    assert!(!message.contains(&data), "{message}");
+    let mut nope = x_channel(&world, "x-plain");
+    nope["plugin"] = json!("nope");
+    let (status, answer) = call(&admin, "POST", "/channels", Some(nope)).await;
+    assert_eq!(status, 400, "{answer}");
+    let message = answer["error"].as_str().unwrap_or_default();
+    assert!(
+        message.starts_with("There is no plugin `nope`."),
+        "{message}"
+    );
+    for word in CHAIN {
+        assert!(!message.contains(word), "`{word}` in `{message}`");
+    }
+    assert_eq!(world.count("SELECT count(*) FROM channels").await, 0);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn config_channels_are_not_edited_admin_channels_are_replaced_and_deleted() {
     let world = World::start(without_x).await;

@@ -322,3 +322,179 @@ fn saved_payloads_of_every_platform_parse_to_the_expected_events() {
         assert_eq!(messages[0]["visibility"], "private", "{plugin} {file}");
     }
 }
+
+/// Runs the binary as a script would: stdout and stderr piped, no `RUST_LOG` and no
+/// `NO_COLOR` from the caller's environment, so the binary's own defaults show.
+fn piped(args: &[&str], config: Option<&Path>) -> (bool, String, String) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_switchboard"));
+    cmd.args(args).env_remove("RUST_LOG").env_remove("NO_COLOR");
+    if let Some(config) = config {
+        cmd.arg("--config").arg(config);
+    }
+    let out = cmd.output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Asserts nothing in `text` is a terminal escape sequence (colours, cursor moves).
+fn assert_plain(text: &str) {
+    assert!(
+        !text.contains('\x1b'),
+        "terminal escapes in piped output: {text:?}"
+    );
+}
+
+#[test]
+fn one_shot_commands_print_their_answer_plain_and_quiet_when_piped() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_workflows(dir.path());
+    let path = dir.path().join("switchboard.toml");
+    std::fs::write(&path, config_text(dir.path(), "facebook", "")).unwrap();
+
+    // `check` opens a scratch database (migrations) and loads the plugin: none of that
+    // is the person's business unless they ask.
+    let (ok, stdout, stderr) = piped(&["check"], Some(&path));
+    assert!(ok, "{stdout}{stderr}");
+    assert_eq!(stdout, "config, plugins and workflows are valid\n");
+    assert_plain(&stderr);
+    assert!(
+        !stderr.contains("INFO") && !stderr.contains("migration"),
+        "no chatter by default: {stderr}"
+    );
+
+    // -v asks for what the host does: the migrations show, still without colours, on
+    // stderr, and stdout keeps only the answer.
+    let (ok, stdout, stderr) = piped(&["check", "-v"], Some(&path));
+    assert!(ok, "{stdout}{stderr}");
+    assert_eq!(stdout, "config, plugins and workflows are valid\n");
+    assert!(
+        stderr.contains("INFO") && stderr.contains("applied database migration"),
+        "-v logs: {stderr}"
+    );
+    assert_plain(&stderr);
+
+    // `workflow test` on one passing fixture: the report, nothing else.
+    let wf = dir.path().join("wf");
+    std::fs::create_dir_all(wf.join("tests")).unwrap();
+    std::fs::write(
+        wf.join("default.rhai"),
+        "fn on_inbound(ix) {\n  route(ix, #{ priority: 3 });\n}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        wf.join("classify.toml"),
+        "default_language = \"en\"\n[thresholds]\npositive = 1\nnegative = -1\nactionable = 1\n[languages.en]\n",
+    )
+    .unwrap();
+    std::fs::write(
+        wf.join("tests/good.toml"),
+        "script = \"default.rhai\"\n\n[[step]]\nname = \"routed\"\ninbound = { text = \"hi\" }\n\
+         effects = ['route workgroup=Social priority=3']\n",
+    )
+    .unwrap();
+    let (ok, stdout, stderr) = piped(&["workflow", "test", wf.to_str().unwrap()], None);
+    assert!(ok, "{stdout}{stderr}");
+    assert!(stdout.contains("1 passed, 0 failed"), "{stdout}");
+    assert_plain(&stdout);
+    assert_plain(&stderr);
+    assert!(!stderr.contains("INFO"), "{stderr}");
+}
+
+#[test]
+fn serve_keeps_its_info_log_plain_when_piped() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+
+    let dir = tempfile::tempdir().unwrap();
+    copy_workflows(dir.path());
+    let path = dir.path().join("switchboard.toml");
+    let listen = "listen = \"127.0.0.1:0\"";
+    std::fs::write(&path, config_text(dir.path(), "facebook", listen)).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .args(["serve", "--config"])
+        .arg(&path)
+        .env_remove("RUST_LOG")
+        .env_remove("NO_COLOR")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut seen = Vec::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !seen
+        .iter()
+        .any(|l: &String| l.contains("switchboard listening"))
+    {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(line) => seen.push(line),
+            Err(_) => break,
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let log = seen.join("\n");
+    assert!(
+        log.contains("INFO") && log.contains("switchboard listening"),
+        "operators read serve's INFO log: {log}"
+    );
+    assert_plain(&log);
+}
+
+#[test]
+fn check_says_which_setting_a_plugin_refused_without_the_error_chain() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_workflows(dir.path());
+    let path = dir.path().join("switchboard.toml");
+    let text = config_text(dir.path(), "facebook", "").replace("page_id = \"1001\"\n", "");
+    std::fs::write(&path, text).unwrap();
+    let (ok, stdout, stderr) = piped(&["check"], Some(&path));
+    assert!(!ok, "{stdout}");
+    assert!(
+        stderr.contains("channel `facebook`: Setting `page_id` is required")
+            && stderr.contains("Correct it in the config file"),
+        "{stderr}"
+    );
+    for chain in ["describe", "instantiating", "configure", "invalid config"] {
+        assert!(
+            !stderr.contains(chain),
+            "`{chain}` is for the log: {stderr}"
+        );
+    }
+
+    // A plugin that cannot start at all: the person is told so; the cause is logged.
+    let plugins = dir.path().join("plugins");
+    std::fs::create_dir(&plugins).unwrap();
+    std::fs::write(plugins.join("broken.wasm"), b"not a component").unwrap();
+    let text = config_text(dir.path(), "broken", "").replace(
+        &plugins_dir().display().to_string(),
+        &plugins.display().to_string(),
+    );
+    std::fs::write(&path, text).unwrap();
+    let (ok, _, stderr) = piped(&["check"], Some(&path));
+    assert!(!ok);
+    let answer = stderr.lines().last().unwrap_or_default();
+    assert!(
+        answer.starts_with("error: channel `facebook`: The `broken` plugin could not be started"),
+        "{stderr}"
+    );
+    assert!(
+        stderr
+            .lines()
+            .any(|l| l.contains("ERROR") && l.contains("broken")),
+        "the cause is in the log: {stderr}"
+    );
+    assert_plain(&stderr);
+}

@@ -306,6 +306,91 @@ pub async fn load(
     Ok(ChannelRuntime::new(ch, connector, source))
 }
 
+/// Why a channel's plugin could not be loaded, in the administrator's terms. The error
+/// chain ("describe: instantiating: configure: …") is for the log, never for the person.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum LoadFailure {
+    /// The connector refused the channel's settings; `message` is its own explanation
+    /// ("setting `handles` is required: …"), `field` the setting or secret it names.
+    Settings {
+        message: String,
+        field: Option<SettingName>,
+    },
+    /// The plugin itself failed (not a component, trapped, timed out): nothing the channel's
+    /// settings can fix.
+    Plugin,
+}
+
+/// A setting or secret a connector's message names.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct SettingName {
+    /// `setting` or `secret`.
+    pub kind: &'static str,
+    /// Its key, as in the channel's `settings` or `secrets`.
+    pub key: String,
+}
+
+impl LoadFailure {
+    /// What went wrong in `e`, an error of [`load`] or [`ChannelConnector::new`].
+    pub(crate) fn of(e: &anyhow::Error) -> LoadFailure {
+        match e
+            .chain()
+            .find_map(|c| c.downcast_ref::<crate::connectors::engine::SettingsRefused>())
+        {
+            Some(refused) => LoadFailure::Settings {
+                message: refused.0.trim().trim_end_matches('.').to_owned(),
+                field: named_setting(&refused.0),
+            },
+            None => LoadFailure::Plugin,
+        }
+    }
+
+    /// One line for the person who wrote the channel; `how_to_fix` ends "Correct it …"
+    /// ("and save the channel again", "in the config file").
+    pub(crate) fn message(&self, plugin: &str, how_to_fix: &str) -> String {
+        match self {
+            LoadFailure::Settings { message, .. } => {
+                let mut chars = message.chars();
+                let first = chars.next().map(|c| c.to_uppercase().to_string());
+                format!(
+                    "{}{}. Correct it {how_to_fix}.",
+                    first.unwrap_or_default(),
+                    chars.as_str()
+                )
+            }
+            LoadFailure::Plugin => format!(
+                "The `{plugin}` plugin could not be started, so the channel cannot use it. \
+                 Choose another plugin or ask whoever installed it to check it; the server \
+                 log has the details."
+            ),
+        }
+    }
+}
+
+/// The first setting or secret a connector's message names: connectors write them as
+/// "setting `key` …" or "secret `key` …" (the SDK's `config::require` and friends do).
+fn named_setting(message: &str) -> Option<SettingName> {
+    let found = ["setting `", "secret `"]
+        .into_iter()
+        .filter_map(|p| message.find(p).map(|at| (at, p)))
+        .min()?;
+    let (at, prefix) = found;
+    let rest = &message[at + prefix.len()..];
+    let key = &rest[..rest.find('`')?];
+    let plausible = !key.is_empty()
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+    plausible.then(|| SettingName {
+        kind: if prefix.starts_with("setting") {
+            "setting"
+        } else {
+            "secret"
+        },
+        key: key.to_owned(),
+    })
+}
+
 impl App {
     /// Registers a loaded channel (replacing and stopping one of the same name), tells
     /// routing which access right its interactions need, and starts its poller and
@@ -392,6 +477,44 @@ mod tests {
             .await
             .expect("the host's stop is seen")
             .unwrap();
+    }
+
+    #[test]
+    fn a_refused_setting_is_explained_without_the_chain_and_named() {
+        let e = anyhow::Error::new(crate::connectors::engine::SettingsRefused(
+            "setting `handles` is required: a comma list of X handles".into(),
+        ))
+        .context("instantiating")
+        .context("channel `x-live`: loading plugin `x`");
+        let failure = LoadFailure::of(&e);
+        assert_eq!(
+            failure,
+            LoadFailure::Settings {
+                message: "setting `handles` is required: a comma list of X handles".into(),
+                field: Some(SettingName {
+                    kind: "setting",
+                    key: "handles".into()
+                }),
+            }
+        );
+        assert_eq!(
+            failure.message("x", "and save the channel again"),
+            "Setting `handles` is required: a comma list of X handles. Correct it and save \
+             the channel again."
+        );
+
+        let secret = named_setting("secret `secret` is not valid base64").unwrap();
+        assert_eq!((secret.kind, secret.key.as_str()), ("secret", "secret"));
+        assert_eq!(named_setting("the page is not reachable"), None);
+        assert_eq!(named_setting("setting `a b` is odd"), None);
+
+        let trapped = anyhow::anyhow!("wasm trap: unreachable").context("loading plugin");
+        assert_eq!(LoadFailure::of(&trapped), LoadFailure::Plugin);
+        let text = LoadFailure::Plugin.message("faulty", "and save the channel again");
+        assert!(
+            text.contains("`faulty` plugin") && !text.contains("trap"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -192,6 +192,12 @@ impl From<wit::Description> for PluginDescription {
     }
 }
 
+/// The plugin's `configure` refused the channel's settings (`invalid-config`). The text is
+/// the connector's own, written for the administrator ("setting `page_id` is required").
+#[derive(Debug, thiserror::Error)]
+#[error("the plugin refused the channel's settings: {0}")]
+pub struct SettingsRefused(pub String);
+
 /// Why a plugin call failed.
 #[derive(Debug, thiserror::Error)]
 pub enum CallError {
@@ -281,8 +287,11 @@ impl ChannelConnector {
             description: PluginDescription::default(),
             restarts: AtomicU64::new(0),
         };
-        // The first call instantiates, which runs `configure`: a plugin that refuses the
-        // channel's settings fails here, with its own message.
+        // Instantiating runs `configure`: a plugin that refuses the channel's settings
+        // fails here with a [`SettingsRefused`] the caller can show the administrator. The
+        // instance then answers `describe` (the first free slot is this one).
+        let live = connector.instantiate()?;
+        *connector.pool[0].lock().unwrap() = Some(live);
         let description = connector
             .call("describe", |b, s| b.call_describe(s))
             .map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -547,8 +556,10 @@ impl ChannelConnector {
         let bindings = Connector::instantiate(&mut store, &component, &self.engine.linker)?;
         store.data_mut().deadline =
             Instant::now() + Duration::from_millis(self.engine.limits.call_timeout_ms);
-        if let Err(e) = bindings.call_configure(&mut store)? {
-            anyhow::bail!("configure: {}", convert::error_text(&e));
+        match bindings.call_configure(&mut store)? {
+            Ok(()) => {}
+            Err(wit::ConnectorError::InvalidConfig(m)) => return Err(SettingsRefused(m).into()),
+            Err(e) => anyhow::bail!("configure: {}", convert::error_text(&e)),
         }
         Ok(Live { store, bindings })
     }

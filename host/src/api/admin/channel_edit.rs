@@ -17,7 +17,7 @@ use super::channels::{ChannelView, MASK, view_of};
 use super::{Admin, Body};
 use crate::api::error::ApiError;
 use crate::app::App;
-use crate::app::channels::{self as runtime, ChannelRuntime, ChannelSource};
+use crate::app::channels::{self as runtime, ChannelRuntime, ChannelSource, LoadFailure};
 use crate::config;
 use crate::store::{channels as stored, directory, now_ms};
 
@@ -86,28 +86,67 @@ fn refuse_config_channel(app: &App, name: &str) -> Result<(), ApiError> {
 }
 
 /// Checks everything about a channel and loads its plugin; nothing is stored or started.
+/// Refusals say what is wrong in the administrator's terms; server paths and the plugin's
+/// error chain go to the log.
 async fn prepare(app: &App, ch: config::Channel) -> Result<ChannelRuntime, ApiError> {
-    let bad = |e: anyhow::Error| ApiError::BadRequest(format!("{e:#}"));
-    ch.validate().map_err(bad)?;
+    ch.validate()
+        .map_err(|e| ApiError::BadRequest(format!("{e:#}")))?;
     check_plugin_name(&ch.plugin)?;
     let path = app.plugins.path(&ch.plugin);
     if !path.is_file() {
+        tracing::info!(channel = %ch.name, plugin = %ch.plugin, path = %path.display(),
+            "channel refused: no such plugin file");
         return Err(ApiError::BadRequest(format!(
-            "plugin: no plugin `{}` (no file {})",
-            ch.plugin,
-            path.display()
+            "There is no plugin `{}`. Choose one of the plugins listed under Plugins.",
+            ch.plugin
         )));
     }
     check_workgroups(app, &ch).await?;
-    runtime::check_workflow(
-        &ch,
-        &app.workflows.current(),
-        &app.config.server.workflows_dir,
-    )
-    .map_err(|e| ApiError::BadRequest(format!("workflow: {e:#}")))?;
+    let version = app.workflows.current();
+    if let Err(e) = runtime::check_workflow(&ch, &version, &app.config.server.workflows_dir) {
+        tracing::info!(channel = %ch.name, error = %format!("{e:#}"), "channel refused: workflow");
+        let known = version.script_names().join(", ");
+        let message = if version.script_names().contains(&ch.workflow) {
+            format!(
+                "The workflow `{}` cannot take new messages (it has no `on_inbound` handler). \
+                 Choose another workflow: {known}.",
+                ch.workflow
+            )
+        } else {
+            format!(
+                "There is no workflow `{}`. Choose one of: {known}.",
+                ch.workflow
+            )
+        };
+        return Err(ApiError::BadRequest(message));
+    }
+    let (name, plugin) = (ch.name.clone(), ch.plugin.clone());
     runtime::load(&app.plugins, &app.store, ch, ChannelSource::Admin)
         .await
-        .map_err(bad)
+        .map_err(|e| load_refused(&name, &plugin, &e))
+}
+
+/// The answer when the channel's plugin does not load: 400 `invalid_config` naming the
+/// `setting` (or `secret`) when the connector refused one, else 422 `plugin_failed`.
+fn load_refused(channel: &str, plugin: &str, e: &anyhow::Error) -> ApiError {
+    let failure = LoadFailure::of(e);
+    let message = failure.message(plugin, "and save the channel again");
+    match failure {
+        LoadFailure::Settings { field, .. } => {
+            tracing::info!(%channel, %plugin, error = %format!("{e:#}"),
+                "channel refused: its plugin did not accept the settings");
+            let answer = ApiError::problem(StatusCode::BAD_REQUEST, "invalid_config", message);
+            match field {
+                Some(f) => answer.with(f.kind, f.key),
+                None => answer,
+            }
+        }
+        LoadFailure::Plugin => {
+            tracing::warn!(%channel, %plugin, error = %format!("{e:#}"),
+                "channel refused: its plugin could not be started");
+            ApiError::problem(StatusCode::UNPROCESSABLE_ENTITY, "plugin_failed", message)
+        }
+    }
 }
 
 /// Both workgroups must exist: interactions routed to a missing one would wait forever.
@@ -135,8 +174,12 @@ async fn check_workgroups(app: &App, ch: &config::Channel) -> Result<(), ApiErro
 /// started. Secrets are given as plain values and never shown again.
 #[utoipa::path(post, path = "/api/v1/channels", tag = "admin",
     request_body = config::Channel,
-    responses((status = 201, body = ChannelView), (status = 400), (status = 401), (status = 403),
-        (status = 409, description = "the name is taken")),
+    responses((status = 201, body = ChannelView),
+        (status = 400, description = "a field is wrong; `invalid_config`: the plugin refused a \
+            setting, named in `setting` (or `secret`) when it says which"),
+        (status = 401), (status = 403),
+        (status = 409, description = "the name is taken"),
+        (status = 422, description = "`plugin_failed`: the plugin could not be started")),
     security(("bearer" = [])))]
 pub async fn create_channel(
     State(app): State<Arc<App>>,
@@ -196,8 +239,12 @@ fn replacement(name: &str, mut body: Value) -> Result<config::Channel, ApiError>
 #[utoipa::path(put, path = "/api/v1/channels/{name}", tag = "admin",
     params(("name" = String, Path)),
     request_body = config::Channel,
-    responses((status = 200, body = ChannelView), (status = 400), (status = 401), (status = 403),
-        (status = 404), (status = 409, description = "a config-file channel")),
+    responses((status = 200, body = ChannelView),
+        (status = 400, description = "a field is wrong; `invalid_config`: the plugin refused a \
+            setting, named in `setting` (or `secret`) when it says which"),
+        (status = 401), (status = 403), (status = 404),
+        (status = 409, description = "a config-file channel"),
+        (status = 422, description = "`plugin_failed`: the plugin could not be started")),
     security(("bearer" = [])))]
 pub async fn update_channel(
     State(app): State<Arc<App>>,
