@@ -19,5 +19,6 @@ pub mod interactions;
 pub mod outbound;
 pub mod routing;
 pub mod store;
+pub mod text_length;
 pub mod web;
 pub mod workflow;

@@ -2,7 +2,10 @@
 //!
 //! A connector plugin teaches Switchboard one platform's wire format. It is a
 //! WebAssembly component (target `wasm32-wasip2`) that implements the
-//! `switchboard:connector@0.1.0` world (`sdk/wit/connector.wit`). This crate hides the
+//! `switchboard:connector@0.2.0` world (`sdk/wit/since_v0.2.0/connector.wit`; the
+//! released `0.1.0` is frozen beside it, and the host loads plugins of both). The
+//! component this crate builds says which version it was built for (see
+//! [`CONTRACT_VERSION`]). This crate hides the
 //! generated bindings: a plugin implements the [`Connector`] trait, registers its type
 //! with [`export_connector!`], and reaches the host through ordinary Rust functions:
 //! [`http`], [`clock`], [`log`], [`kv`] and [`config`].
@@ -76,8 +79,21 @@ pub mod testing;
 pub use __private::bindings::switchboard::connector::types::{
     Attachment, Author, Capability, ConfigKey, ConnectorError, Deleted, DeliveryState,
     DeliveryStatus, Description, Edited, Event, HttpRequest, HttpResponse, ListItem, Message,
-    Outbound, PollResult, ReplyWindow, Sent, Template, Visibility, WebhookOutcome,
+    Outbound, PollResult, ReplyWindow, Sent, Template, TextCounting, TextLimit, Visibility,
+    WebhookOutcome,
 };
+
+/// The version of the `switchboard:connector` contract this SDK implements.
+pub const CONTRACT_VERSION: &str = "0.2.0";
+
+/// The contract version, stamped into every component built with this crate as the
+/// custom section `switchboard:contract-version`, which the host reads before compiling
+/// a plugin (as Zed's extension API does). A component without it is a `0.1.0` one.
+#[cfg(target_arch = "wasm32")]
+#[unsafe(link_section = "switchboard:contract-version")]
+#[doc(hidden)]
+#[used]
+pub static __SWITCHBOARD_CONTRACT_VERSION: [u8; 5] = *b"0.2.0";
 pub use log::Level;
 
 /// A connector plugin: one platform's wire format translated to Switchboard events.
@@ -143,6 +159,13 @@ pub trait Connector: 'static {
     ) -> ReplyWindow {
         let _ = (visibility, last_customer_at, now);
         ReplyWindow::open()
+    }
+
+    /// The longest text the platform takes, per kind of reply (the host refuses longer
+    /// replies before sending, and the desktop counts as the agent types). The default:
+    /// none known.
+    fn reply_limits(&mut self) -> Vec<TextLimit> {
+        Vec::new()
     }
 
     /// Deletes a message on the platform.
@@ -212,13 +235,13 @@ pub mod __private {
 
     use crate::{
         Connector, ConnectorError, Description, Event, HttpRequest, Outbound, PollResult,
-        ReplyWindow, Sent, Visibility, WebhookOutcome,
+        ReplyWindow, Sent, TextLimit, Visibility, WebhookOutcome,
     };
 
     #[allow(missing_docs, clippy::all)]
     pub mod bindings {
         wit_bindgen::generate!({
-            path: "wit",
+            path: "wit/since_v0.2.0",
             world: "connector",
             additional_derives: [PartialEq],
             pub_export_macro: true,
@@ -278,6 +301,10 @@ pub mod __private {
             now: i64,
         ) -> ReplyWindow {
             with_connector::<T, _>(|c| c.reply_window(visibility, last_customer_at, now))
+        }
+
+        fn reply_limits() -> Vec<TextLimit> {
+            with_connector::<T, _>(|c| c.reply_limits())
         }
 
         fn delete(platform_message_id: String) -> Result<(), ConnectorError> {

@@ -2,7 +2,7 @@
 
 use crate::{
     Author, ConfigKey, ConnectorError, Event, HttpRequest, HttpResponse, Outbound, PollResult,
-    ReplyWindow, Visibility, WebhookOutcome, webhook,
+    ReplyWindow, TextCounting, TextLimit, Visibility, WebhookOutcome, webhook,
 };
 
 fn find_header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
@@ -190,6 +190,26 @@ impl ReplyWindow {
             templates: false,
             until: None,
             note: Some(note.into()),
+        }
+    }
+}
+
+impl TextLimit {
+    /// At most `max` Unicode code points for `visibility` replies (most platforms).
+    pub fn code_points(visibility: Visibility, max: u32) -> Self {
+        TextLimit {
+            visibility,
+            max,
+            counting: TextCounting::CodePoints,
+        }
+    }
+
+    /// At most `max` by X's weighted count for `visibility` replies.
+    pub fn x_weighted(visibility: Visibility, max: u32) -> Self {
+        TextLimit {
+            visibility,
+            max,
+            counting: TextCounting::XWeighted,
         }
     }
 }

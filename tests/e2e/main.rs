@@ -2,6 +2,7 @@
 //! the platform emulator, driven over HTTP as a user would.
 
 mod admin;
+mod agent_actions;
 mod apple;
 mod channels;
 mod cli;

@@ -12,6 +12,7 @@ use utoipa::ToSchema;
 use super::auth::Caller;
 use super::error::ApiError;
 use crate::app::App;
+use crate::routing::AgentStatus;
 use crate::store::directory;
 
 /// A channel, as a desktop names it.
@@ -43,6 +44,11 @@ pub struct AgentName {
     pub username: String,
     /// Display name.
     pub display_name: String,
+    /// Routing status now (`available`, `away`, `not_responding`, `logged_out`).
+    pub status: AgentStatus,
+    /// Whether they can be offered work now (available, no wrap-up owed). A transfer to
+    /// an agent who is not goes straight back to the workgroup's queue.
+    pub available: bool,
 }
 
 /// Everything a desktop offers as a choice.
@@ -94,12 +100,20 @@ pub async fn names(
         })
         .collect();
     workgroups.sort_by(|a, b| a.name.cmp(&b.name));
+    let views = app.interactions.router().agents();
     let agents = users
         .into_iter()
         .filter(|u| u.has_right("agent"))
-        .map(|u| AgentName {
-            username: u.username,
-            display_name: u.display_name,
+        .map(|u| {
+            let view = views.iter().find(|v| v.id == u.id);
+            let status = view.map_or(AgentStatus::LoggedOut, |v| v.status);
+            AgentName {
+                available: status == AgentStatus::Available
+                    && view.is_some_and(|v| v.wrapup_pending.is_empty()),
+                status,
+                username: u.username,
+                display_name: u.display_name,
+            }
         })
         .collect();
     Ok(Json(Directory {

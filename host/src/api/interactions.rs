@@ -10,6 +10,7 @@ use utoipa::ToSchema;
 use super::auth::{self, Caller};
 use super::error::ApiError;
 use crate::app::App;
+use crate::interactions::Transferred;
 use crate::interactions::model::{Customer, Interaction, InteractionDetail, Visibility, Wrapup};
 use crate::routing::AgentStatus;
 use crate::store::outbox::{OutboundReply, Template};
@@ -122,7 +123,11 @@ pub async fn detail(
     caller: Caller,
     Path(id): Path<i64>,
 ) -> Result<Json<InteractionDetail>, ApiError> {
-    let not_found = || ApiError::NotFound(format!("interaction {id} not found"));
+    let not_found = || {
+        ApiError::NotFound(format!(
+            "Conversation {id} was not found, or it is no longer yours to see."
+        ))
+    };
     let detail = app
         .store
         .read(move |c| queries::interaction_detail(c, id))
@@ -132,6 +137,9 @@ pub async fn detail(
         return Err(not_found());
     }
     let mut detail = detail;
+    for m in &mut detail.messages {
+        m.author_handle = m.author_handle.as_deref().and_then(handle);
+    }
     detail.reply_window = crate::outbound::window(&app, &detail.interaction).await;
     detail.platform = platform_of(&app, &detail.interaction);
     detail.customer = customer_of(&detail);
@@ -183,21 +191,33 @@ fn templates_of(app: &App, channel: &str) -> Vec<Template> {
 }
 
 /// The customer as their latest message shows them (names and follower counts change).
+/// Only the customer's own messages count: in a public thread others comment too.
 fn customer_of(detail: &InteractionDetail) -> Customer {
+    let ix = &detail.interaction;
     let latest = detail
         .messages
         .iter()
         .rev()
-        .find(|m| m.direction == "inbound");
+        .find(|m| m.direction == "inbound" && m.author_id == ix.customer_id);
     let followers = latest.and_then(|m| m.followers);
     let (influence_score, level) = crate::workflow::classify::influence_of(followers);
+    let name = latest
+        .map(|m| m.author.clone())
+        .filter(|n| !n.trim().is_empty())
+        .unwrap_or_else(|| ix.customer_name.clone());
     Customer {
-        name: detail.interaction.customer_name.clone(),
-        handle: latest.and_then(|m| m.author_handle.clone()),
+        name,
+        handle: latest.and_then(|m| m.author_handle.as_deref().and_then(handle)),
         followers,
         influence_score,
         influence_level: level.into(),
     }
+}
+
+/// A handle as people write it, with one `@` (platforms differ on whether they send it).
+pub(crate) fn handle(raw: &str) -> Option<String> {
+    let bare = raw.trim().trim_start_matches('@');
+    (!bare.is_empty()).then(|| format!("@{bare}"))
 }
 
 /// Accepts an offered interaction.
@@ -314,25 +334,45 @@ pub async fn resume(
 /// Where to transfer: exactly one of `to_user` (a username) or `to_workgroup`.
 #[derive(Deserialize, ToSchema)]
 pub struct TransferRequest {
-    /// Username of the agent to transfer to.
+    /// Username of the agent to transfer to. They are offered it for the workgroup's
+    /// alert timeout; then it goes back to the workgroup it came from.
     pub to_user: Option<String>,
     /// Workgroup to transfer to.
     pub to_workgroup: Option<String>,
+    /// A note for whoever receives it (up to 1000 characters).
+    #[serde(default)]
+    pub note: Option<String>,
 }
 
 /// Transfers an interaction to an agent or a workgroup. The channel's workflow
 /// initiator (`on_transfer_conversation` / `on_transfer_direct_message`) may change
 /// the workgroup, priority and skills.
 #[utoipa::path(post, path = "/api/v1/interactions/{id}/transfer", params(("id" = i64, Path)), request_body = TransferRequest,
-    responses((status = 200, body = Interaction), (status = 400, description = "bad target")), security(("bearer" = [])))]
+    responses((status = 200, body = Transferred), (status = 400, description = "bad target")), security(("bearer" = [])))]
 pub async fn transfer(
     State(app): State<Arc<App>>,
     Caller(user): Caller,
     Path(id): Path<i64>,
     Json(req): Json<TransferRequest>,
-) -> Result<Json<Interaction>, ApiError> {
-    let to = crate::interactions::transfer::target(&app, id, req.to_user, req.to_workgroup).await?;
+) -> Result<Json<Transferred>, ApiError> {
+    let mut to =
+        crate::interactions::transfer::target(&app, id, req.to_user, req.to_workgroup).await?;
+    to.note = req.note;
     Ok(Json(app.interactions.transfer(user.id, id, to).await?))
+}
+
+/// Declines an offer: it goes to the next agent, and the caller stays available (they
+/// are not offered it again before the workgroup's alert timeout, unless every other
+/// agent declined it too).
+#[utoipa::path(post, path = "/api/v1/interactions/{id}/decline", params(("id" = i64, Path)),
+    responses((status = 204, description = "declined"), (status = 409, description = "not offered to you")), security(("bearer" = [])))]
+pub async fn decline(
+    State(app): State<Arc<App>>,
+    Caller(user): Caller,
+    Path(id): Path<i64>,
+) -> Result<axum::http::StatusCode, ApiError> {
+    app.interactions.decline(user.id, id).await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
 }
 
 /// A wrap-up code.

@@ -47,6 +47,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/interactions/{id}/hold", post(interactions::hold))
         .route("/interactions/{id}/resume", post(interactions::resume))
         .route("/interactions/{id}/transfer", post(interactions::transfer))
+        .route("/interactions/{id}/decline", post(interactions::decline))
         .route("/interactions/{id}/wrapup", post(interactions::wrapup))
         .route("/me/station", post(interactions::set_station))
         .route("/queues", get(supervisor::queues))

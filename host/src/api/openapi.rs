@@ -23,6 +23,7 @@ use super::{admin, directory, events, interactions, stats, supervisor, workflows
         interactions::hide_message,
         interactions::resume,
         interactions::transfer,
+        interactions::decline,
         interactions::wrapup,
         interactions::set_station,
         supervisor::queues,

@@ -7,15 +7,16 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use sha2::{Digest, Sha256};
-use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::component::{Component, Linker};
 use wasmtime::{Config, Engine, Store, StoreLimitsBuilder};
 
-use super::bindings::{Connector, types as wit};
+use super::bindings::{self, Connector, ContractVersion, types as wit};
 use super::convert;
 use super::host_api::{Grants, HostState};
 use crate::config::PluginLimits;
 use crate::ingest::event::Event;
 use crate::interactions::model::Visibility;
+use crate::text_length::{Counting, TextLimit};
 
 /// How often the epoch advances; call deadlines are counted in these ticks.
 const TICK: Duration = Duration::from_millis(10);
@@ -44,7 +45,7 @@ impl PluginEngine {
         let engine = Engine::new(&config)?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
-        Connector::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
+        bindings::add_to_linker(&mut linker)?;
         let stop = Arc::new(AtomicBool::new(false));
         let ticker_engine = engine.weak();
         let ticker_stop = stop.clone();
@@ -71,16 +72,20 @@ impl PluginEngine {
     }
 
     /// Compiles a plugin file, or loads its compiled form from the cache.
-    pub fn load(&self, path: &Path) -> Result<Component> {
+    /// The contract version it was built for is read from its stamp first: a plugin
+    /// built for a version this host does not support is refused, naming both.
+    pub fn load(&self, path: &Path) -> Result<Plugin> {
         let bytes =
             std::fs::read(path).with_context(|| format!("reading plugin {}", path.display()))?;
+        let version = bindings::version_of(&bytes)
+            .with_context(|| format!("plugin {}", path.display()))?;
         let hash = hex::encode(Sha256::digest(&bytes));
         let cached = self.cache_dir.join(format!("{hash}.cwasm"));
         if cached.exists() {
             // SAFETY: the cache folder holds only files this engine serialized;
             // wasmtime checks engine compatibility and refuses anything else.
             match unsafe { Component::deserialize_file(&self.engine, &cached) } {
-                Ok(component) => return Ok(component),
+                Ok(component) => return Ok(Plugin { component, version }),
                 Err(e) => tracing::warn!(error = %e, "ignoring stale compiled plugin cache"),
             }
         }
@@ -93,23 +98,27 @@ impl PluginEngine {
                 let _ = std::fs::rename(&tmp, &cached);
             }
         }
-        Ok(component)
+        Ok(Plugin { component, version })
     }
 
     /// Loads a plugin file and asks it what it is, without configuring it for a channel
     /// (the administrators' plugin list). `grants` only scope the instance; `describe`
     /// calls nothing.
     pub fn describe(&self, path: &Path, grants: Grants) -> Result<PluginDescription> {
-        let component = self.load(path)?;
+        let plugin = self.load(path)?;
         let mut store = self.new_store(grants);
-        let bindings = Connector::instantiate(&mut store, &component, &self.linker)
+        let bindings =
+            Connector::instantiate(plugin.version, &mut store, &plugin.component, &self.linker)
             .map_err(anyhow::Error::from)
             .with_context(|| format!("instantiating plugin {}", path.display()))?;
         let description = bindings
             .call_describe(&mut store)
             .map_err(anyhow::Error::from)
             .with_context(|| format!("plugin {}: describe", path.display()))?;
-        Ok(PluginDescription::from(description))
+        Ok(PluginDescription {
+            contract: plugin.version.as_str().to_owned(),
+            ..PluginDescription::from(description)
+        })
     }
 
     /// A wasmtime store under the configured memory limit and call deadline.
@@ -129,6 +138,13 @@ impl PluginEngine {
     }
 }
 
+/// A compiled plugin and the contract version it was built for.
+#[derive(Clone)]
+pub struct Plugin {
+    component: Component,
+    version: ContractVersion,
+}
+
 /// What a plugin says it is (the WIT `description`), in host types.
 #[derive(Clone, Debug, Default, serde::Serialize, utoipa::ToSchema)]
 pub struct PluginDescription {
@@ -142,6 +158,8 @@ pub struct PluginDescription {
     pub config_keys: Vec<ConfigKey>,
     /// The hosts it calls unless a channel lists its own.
     pub hosts: Vec<String>,
+    /// The `switchboard:connector` contract version it was built for (`0.1.0`, `0.2.0`).
+    pub contract: String,
 }
 
 /// One setting a plugin reads.
@@ -188,6 +206,7 @@ impl From<wit::Description> for PluginDescription {
                 })
                 .collect(),
             hosts: d.hosts,
+            contract: String::new(),
         }
     }
 }
@@ -261,12 +280,14 @@ pub struct ChannelConnector {
     engine: Arc<PluginEngine>,
     grants: Grants,
     plugin_path: PathBuf,
-    component: RwLock<Component>,
+    component: RwLock<Plugin>,
     pool: Vec<Mutex<Option<Live>>>,
     permits: tokio::sync::Semaphore,
     description: PluginDescription,
     /// Instances replaced after a trap or overrun, since the channel was loaded.
     restarts: AtomicU64,
+    /// The longest text the platform takes, per kind of reply (none known: empty).
+    limits: RwLock<Vec<(Visibility, TextLimit)>>,
 }
 
 impl ChannelConnector {
@@ -286,6 +307,7 @@ impl ChannelConnector {
             permits: tokio::sync::Semaphore::new(pool_size()),
             description: PluginDescription::default(),
             restarts: AtomicU64::new(0),
+            limits: RwLock::new(Vec::new()),
         };
         // Instantiating runs `configure`: a plugin that refuses the channel's settings
         // fails here with a [`SettingsRefused`] the caller can show the administrator. The
@@ -295,7 +317,11 @@ impl ChannelConnector {
         let description = connector
             .call("describe", |b, s| b.call_describe(s))
             .map_err(|e| anyhow::anyhow!("{e}"))?;
-        connector.description = PluginDescription::from(description);
+        connector.description = PluginDescription {
+            contract: connector.component.read().unwrap().version.as_str().to_owned(),
+            ..PluginDescription::from(description)
+        };
+        connector.load_limits()?;
         let description = &connector.description;
         // The operator's `allowed_hosts` win (a proxy, the emulator); without them the
         // channel may call exactly what the connector declares.
@@ -369,7 +395,39 @@ impl ChannelConnector {
         for slot in &self.pool {
             slot.lock().unwrap().take();
         }
+        self.load_limits()
+    }
+
+    /// Asks the plugin for the platform's text limits (once per load: they are fixed).
+    fn load_limits(&self) -> Result<()> {
+        let limits = self
+            .call("reply-limits", |b, s| b.call_reply_limits(s))
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        *self.limits.write().unwrap() = limits
+            .into_iter()
+            .map(|l| {
+                let counting = match l.counting {
+                    wit::TextCounting::CodePoints => Counting::Characters,
+                    wit::TextCounting::XWeighted => Counting::X,
+                };
+                let limit = TextLimit {
+                    max: l.max,
+                    counting,
+                };
+                (convert::visibility(l.visibility), limit)
+            })
+            .collect();
         Ok(())
+    }
+
+    /// The longest text the platform takes for a reply of `visibility`, if it says.
+    pub fn text_limit(&self, visibility: Visibility) -> Option<TextLimit> {
+        self.limits
+            .read()
+            .unwrap()
+            .iter()
+            .find(|(v, _)| *v == visibility)
+            .map(|(_, l)| *l)
     }
 
     /// Hands a webhook request to the plugin.
@@ -473,6 +531,7 @@ impl ChannelConnector {
             templates: w.templates,
             until: w.until,
             note: w.note,
+            limit: self.text_limit(visibility),
         })
     }
 
@@ -552,8 +611,13 @@ impl ChannelConnector {
 
     fn instantiate(&self) -> Result<Live> {
         let mut store = self.engine.new_store(self.grants.clone());
-        let component = self.component.read().unwrap().clone();
-        let bindings = Connector::instantiate(&mut store, &component, &self.engine.linker)?;
+        let plugin = self.component.read().unwrap().clone();
+        let bindings = Connector::instantiate(
+            plugin.version,
+            &mut store,
+            &plugin.component,
+            &self.engine.linker,
+        )?;
         store.data_mut().deadline =
             Instant::now() + Duration::from_millis(self.engine.limits.call_timeout_ms);
         match bindings.call_configure(&mut store)? {
@@ -578,6 +642,8 @@ pub struct ReplyWindow {
     pub until: Option<i64>,
     /// For the agent, in plain words, when something is restricted.
     pub note: Option<String>,
+    /// The longest text the platform takes for this kind of reply, if it says.
+    pub limit: Option<TextLimit>,
 }
 
 /// The request a connector asks the host to hold open for its event stream.

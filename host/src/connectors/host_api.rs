@@ -9,7 +9,7 @@ use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use super::allowlist::{self, Pattern};
-use super::bindings::switchboard::connector::{clock, config, http, kv, log, types};
+use super::bindings::v0_2::switchboard::connector::{clock, config, http, kv, log, types};
 use crate::store::{Store, queries};
 
 /// Largest HTTP response body handed to a plugin.

@@ -18,7 +18,27 @@ pub struct TransferTarget {
     pub priority: i64,
     /// Skills agents must have.
     pub skills: Option<String>,
+    /// The sender's note to whoever receives it.
+    pub note: Option<String>,
 }
+
+/// What became of a transfer, told to the agent who made it.
+#[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Transferred {
+    /// The interaction, now waiting for its new agent or workgroup.
+    #[serde(flatten)]
+    pub interaction: Interaction,
+    /// For a transfer to an agent: whether they were available to be offered it. When
+    /// not, it went straight back to `workgroup`'s queue.
+    pub agent_available: Option<bool>,
+    /// The workgroup it waits in, and falls back to when the agent does not pick it up.
+    pub workgroup: String,
+    /// How long the agent has to pick it up before it falls back, ms.
+    pub wait_ms: Option<i64>,
+}
+
+/// The longest transfer note kept.
+const NOTE_MAX_CHARS: usize = 1000;
 
 impl Interactions {
     /// Sets an agent's status; becoming available brings offers.
@@ -29,7 +49,9 @@ impl Interactions {
     ) -> Result<(), ActionError> {
         if status == AgentStatus::NotResponding {
             return Err(ActionError::Invalid(
-                "not_responding is set by the router, not by agents".into(),
+                "Not responding is set by the system when an offer is not answered in time; \
+                 choose Available or Away."
+                    .into(),
             ));
         }
         let now = now_ms();
@@ -208,12 +230,17 @@ impl Interactions {
     }
 
     /// Moves an interaction the agent holds to another agent or workgroup.
+    ///
+    /// A transfer to an agent waits for them in the queue of the workgroup it came from,
+    /// keeping its time in queue (the router's preferred-agent wait, as a workflow's
+    /// stickiness uses): offered to them alone for the workgroup's alert timeout, then to
+    /// anyone in that workgroup. An agent who is not available now is not waited for.
     pub async fn transfer(
         self: &Arc<Self>,
         user: i64,
         id: i64,
         to: TransferTarget,
-    ) -> Result<Interaction, ActionError> {
+    ) -> Result<Transferred, ActionError> {
         if !self.router.assigned(user, id) {
             return Err(ActionError::NotFound(id));
         }
@@ -222,35 +249,115 @@ impl Interactions {
         }
         if !self.rules.lock().unwrap().contains_key(&to.workgroup) {
             return Err(ActionError::Invalid(format!(
-                "no workgroup named `{}`",
+                "There is no workgroup named “{}”.",
                 to.workgroup
             )));
         }
+        if to.agent == Some(user) {
+            return Err(ActionError::Invalid(
+                "This conversation is already yours; pick another agent or a workgroup.".into(),
+            ));
+        }
+        let note = to
+            .note
+            .as_deref()
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .map(|n| n.chars().take(NOTE_MAX_CHARS).collect::<String>());
         let ix = self
             .store
             .read(move |c| queries::interaction(c, id))
             .await?
             .ok_or(ActionError::NotFound(id))?;
         let now = now_ms();
+        let available = to
+            .agent
+            .map(|agent| self.router.status(agent) == Some(AgentStatus::Available));
+        let wait_ms = self.rules(&to.workgroup).alert_timeout.as_millis() as i64;
+        let preferred = match (to.agent, available) {
+            (Some(agent), Some(true)) => Some((agent, now + wait_ms)),
+            _ => None,
+        };
         let mut req: Request = self.request_for(&ix);
         req.workgroup = to.workgroup.clone();
         req.priority = to.priority;
-        req.queued_at = now;
+        // To an agent: it keeps its place in the queue it falls back to. To another
+        // workgroup: it joins that queue now.
+        if to.agent.is_none() {
+            req.queued_at = now;
+        }
         req.skills = to.skills.as_deref().and_then(|s| SkillExpr::parse(s).ok());
-        req.target = to.agent.map_or(Target::Anyone, Target::Only);
+        req.target = match preferred {
+            Some((agent, until)) => Target::Preferred { agent, until },
+            None => Target::Anyone,
+        };
+        let stored = queries::Requeue {
+            workgroup: to.workgroup.clone(),
+            priority: to.priority,
+            skills: to.skills.clone(),
+            preferred,
+            queued_at: req.queued_at,
+            by: user,
+            from_workgroup: ix.workgroup.clone(),
+            note,
+        };
         let (offers, done, pending) = {
             let _order = self.order.lock().unwrap();
             let offers = self.router.requeue(req, now);
-            let to = to.clone();
-            let done = self.store_submit(move |c| queries::requeue(c, id, &to, user, now));
+            let done = self.store_submit(move |c| queries::requeue(c, id, &stored, now));
             let pending = self.record_offers(&offers);
             (offers, done, pending)
         };
         wait(done).await?;
-        self.hub
-            .send(user, "revoked", serde_json::json!({ "id": id }));
+        self.hub.send(
+            user,
+            "revoked",
+            serde_json::json!({ "id": id, "reason": "transferred" }),
+        );
+        if let Some((_, until)) = preferred {
+            self.arm_reconsider_timer(id, until);
+        }
         self.finish_offers(offers, pending).await;
-        self.changed(id).await
+        Ok(Transferred {
+            interaction: self.changed(id).await?,
+            agent_available: available,
+            workgroup: to.workgroup,
+            wait_ms: preferred.map(|_| wait_ms),
+        })
+    }
+
+    /// The agent declines an offer: it goes to the next agent and they stay available.
+    /// They are not offered it again before the workgroup's alert timeout has passed,
+    /// unless every other agent who could take it declined it too. Recorded for reports.
+    pub async fn decline(self: &Arc<Self>, user: i64, id: i64) -> Result<(), ActionError> {
+        let ix = self
+            .store
+            .read(move |c| queries::interaction(c, id))
+            .await?
+            .ok_or(ActionError::NotFound(id))?;
+        let again_in = self.rules(&ix.workgroup).alert_timeout.as_millis() as i64;
+        let (offers, done, pending) = {
+            let _order = self.order.lock().unwrap();
+            let now = now_ms();
+            let Some(offers) = self.router.decline(user, id, now + again_in, now) else {
+                return Err(ActionError::Conflict(
+                    "This conversation is no longer offered to you.".into(),
+                ));
+            };
+            let done = self.store_submit(move |c| queries::decline(c, id, user, now));
+            let pending = self.record_offers(&offers);
+            (offers, done, pending)
+        };
+        wait(done).await?;
+        self.hub.send(
+            user,
+            "revoked",
+            serde_json::json!({ "id": id, "reason": "declined" }),
+        );
+        // When the decline ends, the decliner may be offered it again.
+        self.arm_reconsider_timer(id, now_ms() + again_in);
+        self.finish_offers(offers, pending).await;
+        Ok(())
     }
 
     /// The customer removed everything they wrote before anyone answered: the
@@ -275,8 +382,11 @@ impl Interactions {
         };
         wait(done).await?;
         if let Some(agent) = agent {
-            self.hub
-                .send(agent, "revoked", serde_json::json!({ "id": id }));
+            self.hub.send(
+                agent,
+                "revoked",
+                serde_json::json!({ "id": id, "reason": "abandoned" }),
+            );
         }
         self.finish_offers(offers, pending).await;
         Ok(())

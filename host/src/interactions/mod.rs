@@ -12,5 +12,5 @@ pub mod notify;
 mod service;
 pub mod transfer;
 
-pub use actions::TransferTarget;
+pub use actions::{TransferTarget, Transferred};
 pub use service::{ActionError, Interactions};

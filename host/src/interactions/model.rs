@@ -160,6 +160,23 @@ pub struct Interaction {
     pub assigned_user_id: Option<i64>,
     /// What the workflow attached (`set_attr`, desktop flags), shown to the agent.
     pub attributes: std::collections::BTreeMap<String, String>,
+    /// The last transfer: who sent it here, from where, with what note.
+    pub transferred_from: Option<TransferredFrom>,
+}
+
+/// Who transferred an interaction, for the agent who receives it.
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct TransferredFrom {
+    /// Username of the agent who transferred it.
+    pub user: String,
+    /// Their display name.
+    pub display_name: String,
+    /// The workgroup it was in.
+    pub workgroup: String,
+    /// Their note to the receiver, if they wrote one.
+    pub note: Option<String>,
+    /// When, unix ms.
+    pub at: i64,
 }
 
 /// One message of a transcript.
@@ -171,6 +188,8 @@ pub struct TranscriptMessage {
     pub text: String,
     /// Display name of the writer.
     pub author: String,
+    /// The writer's platform id (the interaction's `customer_id` for the customer).
+    pub author_id: String,
     /// The writer's handle on the platform (`@name`), when it has one.
     pub author_handle: Option<String>,
     /// The writer's follower count, when the platform gives it.

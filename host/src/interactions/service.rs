@@ -342,7 +342,7 @@ impl Interactions {
         });
     }
 
-    fn arm_reconsider_timer(self: &Arc<Self>, id: i64, until: i64) {
+    pub(super) fn arm_reconsider_timer(self: &Arc<Self>, id: i64, until: i64) {
         let this = self.clone();
         let wait = Duration::from_millis((until - now_ms()).max(0) as u64);
         tokio::spawn(async move {
@@ -385,13 +385,24 @@ impl Interactions {
             agent,
             "offer timed out; agent set to not_responding"
         );
+        let secs = self.rules(&workgroup_of(&self.store, id).await).alert_timeout.as_secs();
         self.hub.send(
             agent,
             "status",
-            serde_json::json!({ "status": AgentStatus::NotResponding }),
+            serde_json::json!({
+                "status": AgentStatus::NotResponding,
+                "reason": format!(
+                    "An offer was not picked up within {secs} s, so you were set to Not \
+                     responding and it went to the next agent. Choose Available to take \
+                     work again."
+                ),
+            }),
         );
-        self.hub
-            .send(agent, "revoked", serde_json::json!({ "id": id }));
+        self.hub.send(
+            agent,
+            "revoked",
+            serde_json::json!({ "id": id, "reason": "timeout" }),
+        );
         self.finish_offers(offers, pending).await;
     }
 
@@ -419,6 +430,17 @@ impl Interactions {
         );
         self.apply(|r| r.wrapup_done(agent, id, now)).await;
     }
+}
+
+/// The workgroup an interaction is in now ("" when it cannot be read: default rules).
+async fn workgroup_of(store: &crate::store::Store, id: i64) -> String {
+    store
+        .read(move |c| queries::interaction(c, id))
+        .await
+        .ok()
+        .flatten()
+        .map(|ix| ix.workgroup)
+        .unwrap_or_default()
 }
 
 pub(super) async fn wait(rx: Pending) -> Result<()> {

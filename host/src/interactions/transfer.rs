@@ -33,12 +33,13 @@ pub async fn target(
                 .store
                 .read(move |c| directory::user_by_name(c, &n))
                 .await?
-                .ok_or_else(|| ActionError::Invalid(format!("no user named `{name}`")))?;
+                .ok_or_else(|| ActionError::Invalid(format!("There is no user named “{name}”.")))?;
             TransferTarget {
                 workgroup: ix.workgroup.clone(),
                 agent: Some(user.id),
                 priority: ix.priority,
                 skills: None,
+                note: None,
             }
         }
         (None, Some(workgroup)) => TransferTarget {
@@ -46,10 +47,11 @@ pub async fn target(
             agent: None,
             priority: ix.priority,
             skills: ix.skills.clone(),
+            note: None,
         },
         _ => {
             return Err(ActionError::Invalid(
-                "give exactly one of `to_user` or `to_workgroup`".into(),
+                "Choose either an agent or a workgroup to transfer to.".into(),
             ));
         }
     };

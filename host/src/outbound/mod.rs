@@ -23,9 +23,13 @@ use crate::interactions::hooks;
 use crate::interactions::model::{State, Visibility};
 use crate::store::outbox::{self, Extras, OutboundReply};
 use crate::store::{directory, now_ms, queries};
+use crate::text_length::{Counting, TextLimit};
 
-/// Longest reply text accepted.
-const MAX_TEXT: usize = 8000;
+/// Longest reply text accepted when the connector states no limit.
+const MAX_TEXT: TextLimit = TextLimit {
+    max: 8000,
+    counting: Counting::Characters,
+};
 /// Retries of an agent's reply when the workflow does not choose.
 const DEFAULT_RETRIES: i64 = 3;
 /// First retry delay of an agent's reply when the workflow does not choose, ms.
@@ -45,14 +49,13 @@ pub async fn reply(
     // A template carries its own body; the text is then only what the transcript shows.
     let text = match (&extras.template, text.trim().is_empty()) {
         (Some(t), true) => format!("[template {}]", t.name),
-        (None, true) => return Err(ActionError::Invalid("reply text is empty".into())),
+        (None, true) => {
+            return Err(ActionError::Invalid(
+                "The reply is empty: write something, or choose a template.".into(),
+            ));
+        }
         _ => text,
     };
-    if text.chars().count() > MAX_TEXT {
-        return Err(ActionError::Invalid(format!(
-            "reply text is over {MAX_TEXT} characters"
-        )));
-    }
     if !app.interactions.holds(user.id, id) {
         return Err(ActionError::NotFound(id));
     }
@@ -61,6 +64,21 @@ pub async fn reply(
         .read(move |c| queries::interaction(c, id))
         .await?
         .ok_or(ActionError::NotFound(id))?;
+    // The platform's limit for this kind of reply, counted its way, before anything is
+    // stored or sent (a template's text is only what the transcript shows).
+    if extras.template.is_none() {
+        let limit = app
+            .channels
+            .get(&ix.channel)
+            .and_then(|ch| ch.connector.text_limit(visibility))
+            .unwrap_or(MAX_TEXT);
+        if let Err(length) = limit.check(&text) {
+            return Err(ActionError::TooLong {
+                limit: limit.max,
+                length,
+            });
+        }
+    }
     if let Some(windows) = window::window(app, &ix).await {
         window::check(&windows, visibility, &extras)?;
     }

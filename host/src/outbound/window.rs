@@ -75,6 +75,7 @@ mod tests {
             templates,
             until: None,
             note: Some("The customer wrote over 24 hours ago.".into()),
+            limit: None,
         };
         ReplyWindows {
             public: w.clone(),

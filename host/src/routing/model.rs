@@ -113,14 +113,17 @@ impl Features {
 pub enum Target {
     /// Any eligible member of the workgroup.
     Anyone,
-    /// This agent only until `until` (unix ms), then anyone (stickiness).
+    /// This agent only until `until` (unix ms), member of the workgroup or not, then any
+    /// member of the workgroup, in whose queue it waits all along (a workflow's stickiness,
+    /// a transfer to an agent).
     Preferred {
         /// The preferred agent.
         agent: i64,
         /// When others may have it.
         until: i64,
     },
-    /// This agent only (a transfer to an agent).
+    /// This agent only, never anyone else (interactions transferred before transfers
+    /// fell back to their workgroup still restore as this).
     Only(i64),
 }
 

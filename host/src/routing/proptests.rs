@@ -515,9 +515,10 @@ impl Model {
             .is_some_and(|g| g.members.contains(&agent_id));
         let allowed = match req.target {
             Target::Anyone => member,
-            Target::Preferred { agent, until } => {
-                member && (self.now >= until || agent == agent_id)
-            }
+            // While it waits for its preferred agent, only they may have it (member or
+            // not: they were chosen by name); then any member.
+            Target::Preferred { agent, until } if self.now < until => agent == agent_id,
+            Target::Preferred { .. } => member,
             Target::Only(only) => only == agent_id,
         };
         if !allowed {

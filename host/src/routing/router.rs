@@ -20,6 +20,24 @@ struct Routed {
     req: Request,
     key: QueueKey,
     phase: Phase,
+    /// Agents who declined it, with when they may be offered it again (unix ms).
+    declined: HashMap<i64, i64>,
+}
+
+/// The agent who has an interaction in their own queue (`Agent::direct`): the only one it
+/// may go to, or the one it waits for first. A preferred interaction is in its
+/// workgroup's queue as well, so queue figures count it and it falls back there.
+fn direct_agent(target: &Target) -> Option<i64> {
+    match target {
+        Target::Only(agent) | Target::Preferred { agent, .. } => Some(*agent),
+        Target::Anyone => None,
+    }
+}
+
+/// Whether an interaction sits in its workgroup's queue (everything but a transfer to one
+/// agent only).
+fn in_workgroup_queue(target: &Target) -> bool {
+    !matches!(target, Target::Only(_))
 }
 
 /// Queue order: higher priority first, then longer in queue, then lower id.
@@ -165,6 +183,13 @@ impl Router {
             .filter(|(_, g)| g.members.contains(&id))
             .map(|(n, _)| n.clone())
             .collect();
+        // Work that waits for this agent by name, queued before they were registered.
+        let direct: BTreeSet<QueueKey> = inner
+            .interactions
+            .values()
+            .filter(|r| r.phase == Phase::Waiting && direct_agent(&r.req.target) == Some(id))
+            .map(|r| r.key)
+            .collect();
         match inner.agents.get_mut(&id) {
             Some(agent) => agent.profile = profile,
             None => {
@@ -178,7 +203,7 @@ impl Router {
                         holding: HashMap::new(),
                         wrapup: HashSet::new(),
                         workgroups,
-                        direct: BTreeSet::new(),
+                        direct,
                     },
                 );
             }
@@ -234,6 +259,7 @@ impl Router {
                 key: QueueKey::of(&req),
                 req,
                 phase,
+                declined: HashMap::new(),
             },
         );
     }
@@ -292,6 +318,28 @@ impl Router {
             a.status = AgentStatus::NotResponding;
         }
         Some(inner.offer_interaction(id, now).into_iter().collect())
+    }
+
+    /// The agent declined an offer: it goes to the next agent and the agent stays
+    /// available. The decliner is not offered it again before `again_at` (unix ms) unless
+    /// every other eligible agent declined it too, so a lone agent is not offered the same
+    /// interaction in a loop. `None` when it was not alerting for this agent.
+    pub fn decline(&self, agent: i64, id: i64, again_at: i64, now: i64) -> Option<Vec<Offer>> {
+        let mut inner = self.inner.lock().unwrap();
+        let routed = inner.interactions.get_mut(&id)?;
+        if routed.phase != Phase::Alerting(agent) {
+            return None;
+        }
+        routed.declined.insert(agent, again_at);
+        inner.release(id);
+        if let Some(a) = inner.agents.get_mut(&agent)
+            && a.holding.is_empty()
+        {
+            a.idle_since = now;
+        }
+        let mut offers: Vec<Offer> = inner.offer_interaction(id, now).into_iter().collect();
+        offers.extend(inner.fill_agent(agent, now));
+        Some(offers)
     }
 
     /// The interaction ended. With `wrapup_required`, its agent stays out of routing
@@ -408,28 +456,44 @@ impl Router {
 impl Inner {
     fn insert_waiting(&mut self, req: Request) {
         let key = QueueKey::of(&req);
-        match req.target {
-            Target::Only(agent) => {
-                if let Some(a) = self.agents.get_mut(&agent) {
-                    a.direct.insert(key);
-                }
-            }
-            _ => {
-                self.workgroups
-                    .entry(req.workgroup.clone())
-                    .or_default()
-                    .waiting
-                    .insert(key);
-            }
-        }
+        self.queue(key, &req.target, &req.workgroup);
         self.interactions.insert(
             req.id,
             Routed {
                 req,
                 key,
                 phase: Phase::Waiting,
+                declined: HashMap::new(),
             },
         );
+    }
+
+    /// Puts a waiting interaction's key in the queues it waits in.
+    fn queue(&mut self, key: QueueKey, target: &Target, workgroup: &str) {
+        if let Some(agent) = direct_agent(target)
+            && let Some(a) = self.agents.get_mut(&agent)
+        {
+            a.direct.insert(key);
+        }
+        if in_workgroup_queue(target) {
+            self.workgroups
+                .entry(workgroup.to_owned())
+                .or_default()
+                .waiting
+                .insert(key);
+        }
+    }
+
+    /// Takes an interaction's key out of every queue (it is offered, or gone).
+    fn unqueue(&mut self, key: QueueKey, target: &Target, workgroup: &str) {
+        if let Some(agent) = direct_agent(target)
+            && let Some(a) = self.agents.get_mut(&agent)
+        {
+            a.direct.remove(&key);
+        }
+        if let Some(g) = self.workgroups.get_mut(workgroup) {
+            g.waiting.remove(&key);
+        }
     }
 
     /// Takes an interaction off its agent (back to waiting); returns that agent.
@@ -448,20 +512,7 @@ impl Inner {
         if let Some(a) = self.agents.get_mut(&agent) {
             a.holding.remove(&id);
         }
-        match target {
-            Target::Only(only) => {
-                if let Some(a) = self.agents.get_mut(&only) {
-                    a.direct.insert(key);
-                }
-            }
-            _ => {
-                self.workgroups
-                    .entry(workgroup)
-                    .or_default()
-                    .waiting
-                    .insert(key);
-            }
-        }
+        self.queue(key, &target, &workgroup);
         Some(agent)
     }
 
@@ -470,14 +521,7 @@ impl Inner {
         let Some(routed) = self.interactions.remove(&id) else {
             return;
         };
-        if let Some(g) = self.workgroups.get_mut(&routed.req.workgroup) {
-            g.waiting.remove(&routed.key);
-        }
-        if let Target::Only(agent) = routed.req.target
-            && let Some(a) = self.agents.get_mut(&agent)
-        {
-            a.direct.remove(&routed.key);
-        }
+        self.unqueue(routed.key, &routed.req.target, &routed.req.workgroup);
     }
 
     /// The utilization setting that applies to `agent` for `media` in `workgroup`:
@@ -577,15 +621,20 @@ impl Inner {
         if !rights[right_index(req.right)] {
             return false;
         }
+        // A preferred agent was chosen by name (a transfer, the workflow's stickiness):
+        // they need not be a member while the interaction waits for them.
         let allowed = match &req.target {
             Target::Only(only) => *only == agent_id,
             Target::Preferred {
                 agent: preferred,
                 until,
-            } if now < *until => *preferred == agent_id && member,
+            } if now < *until => *preferred == agent_id,
             _ => member,
         };
         if !allowed {
+            return false;
+        }
+        if r.declined.get(&agent_id).is_some_and(|again| now < *again) {
             return false;
         }
         if let Some(expr) = &req.skills
@@ -603,19 +652,37 @@ impl Inner {
         if routed.phase != Phase::Waiting {
             return None;
         }
-        let candidates: Vec<i64> = match routed.req.target {
+        let mut candidates: Vec<i64> = match routed.req.target {
             Target::Only(agent) => vec![agent],
             _ => self
                 .workgroups
-                .get(&routed.req.workgroup)?
-                .members
-                .iter()
-                .copied()
-                .collect(),
+                .get(&routed.req.workgroup)
+                .map(|g| g.members.iter().copied().collect())
+                .unwrap_or_default(),
         };
-        let agent = candidates
-            .into_iter()
+        if let Target::Preferred { agent, .. } = routed.req.target
+            && !candidates.contains(&agent)
+        {
+            candidates.push(agent);
+        }
+        let mut eligible: Vec<i64> = candidates
+            .iter()
+            .copied()
             .filter(|a| self.eligible(*a, routed, now))
+            .collect();
+        // Everyone who could take it declined it: once two or more did, each has seen the
+        // others tried, so they may have it again (one alone waits out their decline).
+        let declined_now = |a: &i64| routed.declined.get(a).is_some_and(|t| now < *t);
+        if eligible.is_empty() && routed.declined.values().filter(|t| now < **t).count() >= 2 {
+            let mut open = routed.clone();
+            open.declined.clear();
+            eligible = candidates
+                .into_iter()
+                .filter(|a| declined_now(a) && self.eligible(*a, &open, now))
+                .collect();
+        }
+        let agent = eligible
+            .into_iter()
             .min_by_key(|a| {
                 let agent = &self.agents[a];
                 let score = routed
@@ -715,18 +782,7 @@ impl Inner {
             routed.req.target.clone(),
             routed.req.workgroup.clone(),
         );
-        match target {
-            Target::Only(only) => {
-                if let Some(a) = self.agents.get_mut(&only) {
-                    a.direct.remove(&key);
-                }
-            }
-            _ => {
-                if let Some(g) = self.workgroups.get_mut(&workgroup) {
-                    g.waiting.remove(&key);
-                }
-            }
-        }
+        self.unqueue(key, &target, &workgroup);
         if let Some(a) = self.agents.get_mut(&agent) {
             a.holding.insert(id, media);
         }

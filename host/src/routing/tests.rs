@@ -324,3 +324,98 @@ fn a_required_wrap_up_keeps_the_agent_out_of_routing_until_done() {
         "optional wrap-up does not block"
     );
 }
+
+#[test]
+fn a_transfer_to_an_agent_waits_for_them_in_the_workgroup_queue_then_falls_back() {
+    // Agent 3 is not a Social member: someone chose them by name.
+    let r = Router::new();
+    r.set_workgroup("Social", &[1, 2], table(&[(SOCIAL, 100, 1)]), 0);
+    for a in [1, 2, 3] {
+        r.upsert_agent(a, social(), AgentStatus::Away, 0);
+    }
+    r.set_status(1, AgentStatus::Available, 1);
+    assert_eq!(r.enqueue(req(1, 0, 0), 5), vec![offer(1, 1)]);
+    r.pickup(1, 1).unwrap();
+    // Agent 3 is away: the transfer waits for them, counted in Social's queue, agent 2
+    // (available) is not offered it during the wait.
+    r.set_status(2, AgentStatus::Available, 6);
+    let mut to_3 = req(1, 0, 0);
+    to_3.target = Target::Preferred {
+        agent: 3,
+        until: 1000,
+    };
+    assert_eq!(r.requeue(to_3, 10), vec![], "agent 1 is freed, agent 2 must wait");
+    let queue = r.queues().into_iter().find(|q| q.workgroup == "Social").unwrap();
+    assert_eq!(queue.waiting, 1, "the queue figures count it");
+    assert_eq!(
+        queue.oldest_queued_at,
+        Some(0),
+        "it keeps its original time in queue"
+    );
+    r.check_invariants(10).unwrap();
+    // When the wait ends, the workgroup it came from has it.
+    assert_eq!(r.reconsider(1, 1000), vec![offer(1, 1)]);
+    r.check_invariants(1000).unwrap();
+
+    // Had agent 3 become available during the wait, they would have had it.
+    let r = Router::new();
+    r.set_workgroup("Social", &[1], table(&[(SOCIAL, 100, 1)]), 0);
+    for a in [1, 3] {
+        r.upsert_agent(a, social(), AgentStatus::Available, 0);
+    }
+    r.set_status(3, AgentStatus::Away, 0);
+    assert_eq!(r.enqueue(req(1, 0, 0), 5), vec![offer(1, 1)]);
+    r.pickup(1, 1).unwrap();
+    let mut to_3 = req(1, 0, 0);
+    to_3.target = Target::Preferred {
+        agent: 3,
+        until: 1000,
+    };
+    assert_eq!(r.requeue(to_3, 10), vec![]);
+    assert_eq!(r.set_status(3, AgentStatus::Available, 20), vec![offer(1, 3)]);
+    r.check_invariants(20).unwrap();
+    // They let it alert past the timeout: back to the workgroup (agent 1).
+    assert_eq!(r.alert_timeout(3, 1, 1000), Some(vec![offer(1, 1)]));
+    r.check_invariants(1000).unwrap();
+}
+
+#[test]
+fn a_declined_offer_goes_to_the_next_agent_and_the_decliner_stays_available() {
+    let r = router(&[1, 2], &[(SOCIAL, 100, 1)]);
+    r.set_status(1, AgentStatus::Available, 0);
+    r.set_status(2, AgentStatus::Available, 1);
+    assert_eq!(r.enqueue(req(1, 0, 0), 5), vec![offer(1, 1)]);
+    assert_eq!(r.decline(2, 1, 100, 6), None, "not offered to agent 2");
+    assert_eq!(r.decline(1, 1, 100, 6), Some(vec![offer(1, 2)]));
+    assert_eq!(r.status(1), Some(AgentStatus::Available));
+    r.check_invariants(6).unwrap();
+    // Agent 2 declines too: every eligible agent has declined, so agent 1 may have it
+    // again (the others were tried).
+    let again = r.decline(2, 1, 100, 7).unwrap();
+    assert_eq!(again, vec![offer(1, 1)]);
+    r.check_invariants(7).unwrap();
+    // Other work still reaches a decliner.
+    let r = router(&[1, 2], &[(SOCIAL, 100, 2)]);
+    r.set_status(1, AgentStatus::Available, 0);
+    assert_eq!(r.enqueue(req(1, 0, 0), 5), vec![offer(1, 1)]);
+    assert_eq!(r.decline(1, 1, 100, 6), Some(vec![]));
+    assert_eq!(r.enqueue(req(2, 0, 6), 7), vec![offer(2, 1)]);
+}
+
+#[test]
+fn a_lone_agent_who_declines_is_not_offered_the_same_interaction_in_a_loop() {
+    let r = router(&[1], &[(SOCIAL, 100, 1)]);
+    r.set_status(1, AgentStatus::Available, 0);
+    assert_eq!(r.enqueue(req(1, 0, 0), 5), vec![offer(1, 1)]);
+    assert_eq!(r.decline(1, 1, 1000, 6), Some(vec![]), "no loop");
+    assert_eq!(r.set_status(1, AgentStatus::Available, 7), vec![]);
+    assert_eq!(r.reconsider(1, 999), vec![]);
+    r.check_invariants(999).unwrap();
+    let waiting = r.queues().into_iter().find(|q| q.workgroup == "Social").unwrap();
+    assert_eq!(waiting.waiting, 1, "it waits in the queue meanwhile");
+    assert_eq!(
+        r.reconsider(1, 1000),
+        vec![offer(1, 1)],
+        "once the alert timeout passed"
+    );
+}

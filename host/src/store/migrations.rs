@@ -186,6 +186,15 @@ const MIGRATIONS: &[&str] = &[
         updated_at INTEGER NOT NULL
     );
     "#,
+    // 4: who transferred an interaction, from which workgroup, with what note (shown to the
+    // agent who receives it).
+    r#"
+    ALTER TABLE interactions ADD COLUMN transferred_by INTEGER;
+    ALTER TABLE interactions ADD COLUMN transferred_by_name TEXT;
+    ALTER TABLE interactions ADD COLUMN transferred_from TEXT;
+    ALTER TABLE interactions ADD COLUMN transfer_note TEXT;
+    ALTER TABLE interactions ADD COLUMN transferred_at INTEGER;
+    "#,
 ];
 
 /// Brings the database up to the newest schema.

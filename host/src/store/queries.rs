@@ -6,9 +6,9 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use crate::ingest::event::InboundMessage;
 use crate::ingest::plan::{Disposition, Plan};
-use crate::interactions::TransferTarget;
 use crate::interactions::model::{
-    Interaction, InteractionDetail, MediaType, State, TranscriptMessage, Visibility,
+    Interaction, InteractionDetail, MediaType, State, TranscriptMessage, TransferredFrom,
+    Visibility,
 };
 use crate::routing::decision::RouteRequest;
 use crate::store::workflow::{self as store_wf, TimerKind};
@@ -308,6 +308,7 @@ fn create_interaction(
         updated_at: now,
         assigned_user_id: None,
         attributes: Default::default(),
+        transferred_from: None,
     })
 }
 
@@ -400,6 +401,17 @@ pub fn set_state(
     record_event(conn, id, now, kind, state, assigned_to, None)
 }
 
+/// An agent declined an offer: back in the queue (keeping its time in queue), the decline
+/// recorded with who declined.
+pub fn decline(conn: &Connection, id: i64, by: i64, now: i64) -> Result<()> {
+    conn.prepare_cached(
+        "UPDATE interactions SET state = 'queued', assigned_to = NULL, updated_at = ?2
+         WHERE id = ?1",
+    )?
+    .execute(params![id, now])?;
+    record_event(conn, id, now, "declined", State::Queued, Some(by), None)
+}
+
 /// The workflow versions live interactions started on.
 pub fn live_workflow_versions(conn: &Connection) -> Result<std::collections::HashSet<i64>> {
     let mut stmt = conn.prepare(
@@ -419,19 +431,31 @@ pub fn mark_answered(conn: &Connection, id: i64, now: i64) -> Result<()> {
 }
 
 /// Queues an interaction again after a transfer, in `workgroup` (or for one agent).
-pub fn requeue(conn: &Connection, id: i64, to: &TransferTarget, by: i64, now: i64) -> Result<()> {
-    let (workgroup, priority, skills, transfer_to) =
-        (&to.workgroup, to.priority, to.skills.as_deref(), to.agent);
+pub fn requeue(conn: &Connection, id: i64, to: &Requeue, now: i64) -> Result<()> {
     conn.execute(
         "UPDATE interactions SET state = 'queued', assigned_to = NULL, workgroup = ?2, priority = ?3,
-             skills = ?4, transfer_to = ?5, preferred_agent = NULL, preferred_until = NULL,
-             queued_at = ?6, updated_at = ?6
+             skills = ?4, transfer_to = NULL, preferred_agent = ?5, preferred_until = ?6,
+             queued_at = ?7, updated_at = ?8, transferred_by = ?9,
+             transferred_by_name = (SELECT coalesce(nullif(display_name, ''), username) FROM users WHERE id = ?9),
+             transferred_from = ?10, transfer_note = ?11, transferred_at = ?8
          WHERE id = ?1",
-        params![id, workgroup, priority, skills, transfer_to, now],
+        params![
+            id,
+            to.workgroup,
+            to.priority,
+            to.skills,
+            to.preferred.map(|p| p.0),
+            to.preferred.map(|p| p.1),
+            to.queued_at,
+            now,
+            to.by,
+            to.from_workgroup,
+            to.note,
+        ],
     )?;
-    let detail = match transfer_to {
-        Some(agent) => format!("to agent {agent}"),
-        None => format!("to workgroup {workgroup}"),
+    let detail = match to.preferred {
+        Some((agent, _)) => format!("to agent {agent}, else workgroup {}", to.workgroup),
+        None => format!("to workgroup {}", to.workgroup),
     };
     record_event(
         conn,
@@ -439,9 +463,29 @@ pub fn requeue(conn: &Connection, id: i64, to: &TransferTarget, by: i64, now: i6
         now,
         "transferred",
         State::Queued,
-        Some(by),
+        Some(to.by),
         Some(&detail),
     )
+}
+
+/// A transfer as stored: where the interaction waits now and who sent it there.
+#[derive(Clone, Debug)]
+pub struct Requeue {
+    /// The workgroup whose queue it is in (for a transfer to an agent: the one it came
+    /// from, where it falls back).
+    pub workgroup: String,
+    pub priority: i64,
+    pub skills: Option<String>,
+    /// The agent it waits for, and until when (unix ms).
+    pub preferred: Option<(i64, i64)>,
+    /// Its time in queue counts from here.
+    pub queued_at: i64,
+    /// The agent who transferred it.
+    pub by: i64,
+    /// The workgroup it was in.
+    pub from_workgroup: String,
+    /// The sender's note to whoever receives it.
+    pub note: Option<String>,
 }
 
 /// Ends an interaction: by its agent (maybe owing a wrap-up), or abandoned in queue.
@@ -525,9 +569,14 @@ pub fn service_level(conn: &Connection, since: i64) -> Result<Vec<(String, i64, 
 pub(crate) const INTERACTION_COLUMNS: &str = "i.id, i.state, i.media_type, i.channel, i.thread_id,
     i.workgroup, i.priority, u.username, i.customer_id, i.customer_name, i.workflow_version,
     i.created_at, i.queued_at, i.updated_at, i.assigned_to, i.skills, i.preferred_agent,
-    i.preferred_until, i.transfer_to, i.answered_at, i.abandoned, i.wrapup_code, i.wrapup_pending, i.attributes";
+    i.preferred_until, i.transfer_to, i.answered_at, i.abandoned, i.wrapup_code, i.wrapup_pending, i.attributes,
+    (SELECT tu.username FROM users tu WHERE tu.id = i.transferred_by), i.transferred_by_name,
+    i.transferred_from, i.transfer_note, i.transferred_at";
 
-/// An interaction from the first 24 columns of a row selected with [`INTERACTION_COLUMNS`].
+/// How many columns [`INTERACTION_COLUMNS`] selects (a query adding its own reads after).
+pub(crate) const INTERACTION_COLUMN_COUNT: usize = 29;
+
+/// An interaction from the first [`INTERACTION_COLUMN_COUNT`] columns of a row selected with [`INTERACTION_COLUMNS`].
 pub(crate) fn interaction_from_row(r: &Row) -> rusqlite::Result<Interaction> {
     let state: String = r.get(1)?;
     let media: String = r.get(2)?;
@@ -556,6 +605,16 @@ pub(crate) fn interaction_from_row(r: &Row) -> rusqlite::Result<Interaction> {
         wrapup_code: r.get(21)?,
         wrapup_pending: r.get(22)?,
         attributes: serde_json::from_str(&r.get::<_, String>(23)?).unwrap_or_default(),
+        transferred_from: match r.get::<_, Option<i64>>(28)? {
+            Some(at) => Some(TransferredFrom {
+                user: r.get::<_, Option<String>>(24)?.unwrap_or_default(),
+                display_name: r.get::<_, Option<String>>(25)?.unwrap_or_default(),
+                workgroup: r.get::<_, Option<String>>(26)?.unwrap_or_default(),
+                note: r.get(27)?,
+                at,
+            }),
+            None => None,
+        },
     })
 }
 
@@ -602,7 +661,7 @@ pub fn interaction_detail(conn: &Connection, id: i64) -> Result<Option<Interacti
     let mut stmt = conn.prepare(
         "SELECT m.direction, m.text, m.author_name, m.created_at, m.platform_message_id,
                 m.parent_id, m.visibility, m.deleted, o.delivery, o.delivery_error,
-                m.author_handle, m.followers, m.attachments,
+                m.author_handle, m.followers, m.attachments, m.author_id,
                 EXISTS (SELECT 1 FROM interaction_events e
                         WHERE e.interaction_id = m.interaction_id
                           AND e.kind = 'hidden_on_platform'
@@ -629,7 +688,8 @@ pub fn interaction_detail(conn: &Connection, id: i64) -> Result<Option<Interacti
                 followers: r.get(11)?,
                 // Written by ingest from the same type; an unreadable list shows none.
                 attachments: serde_json::from_str(&r.get::<_, String>(12)?).unwrap_or_default(),
-                hidden: r.get(13)?,
+                author_id: r.get(13)?,
+                hidden: r.get(14)?,
             })
         })?
         .collect::<rusqlite::Result<_>>()?;

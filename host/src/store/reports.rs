@@ -7,7 +7,7 @@ use rusqlite::Connection;
 use rusqlite::types::Value;
 
 use crate::interactions::model::{Interaction, MediaType, State};
-use crate::store::queries::{INTERACTION_COLUMNS, interaction_from_row};
+use crate::store::queries::{INTERACTION_COLUMN_COUNT, INTERACTION_COLUMNS, interaction_from_row};
 
 /// One minute, in ms.
 pub const MINUTE_MS: i64 = 60_000;
@@ -274,7 +274,7 @@ pub fn search(conn: &Connection, f: &SearchFilter) -> Result<(i64, Vec<Found>)> 
         Ok(Found {
             interaction: interaction_from_row(r)?,
             preview: r
-                .get::<_, Option<String>>(24)?
+                .get::<_, Option<String>>(INTERACTION_COLUMN_COUNT)?
                 .map(|t| cut(&t, PREVIEW_CHARS)),
         })
     })?;

@@ -21,8 +21,13 @@ mod webhook;
 
 use switchboard_sdk::{
     Capability, ConfigKey, Connector, ConnectorError, Description, HttpRequest, Outbound,
-    PollResult, ReplyWindow, Sent, Visibility, WebhookOutcome, config, log,
+    PollResult, ReplyWindow, Sent, TextLimit, Visibility, WebhookOutcome, config, log,
 };
+
+/// Graph API: a page comment takes up to 8,000 characters.
+const COMMENT_MAX_CHARS: u32 = 8000;
+/// Send API: a Messenger message (and a private reply to a comment) up to 2,000.
+const MESSENGER_MAX_CHARS: u32 = 2000;
 
 /// Default Graph API base URL.
 pub const DEFAULT_GRAPH_BASE_URL: &str = "https://graph.facebook.com/v19.0";
@@ -180,6 +185,13 @@ impl Connector for Facebook {
         now: i64,
     ) -> ReplyWindow {
         messenger::reply_window(visibility, last_customer_at, now)
+    }
+
+    fn reply_limits(&mut self) -> Vec<TextLimit> {
+        vec![
+            TextLimit::code_points(Visibility::Public, COMMENT_MAX_CHARS),
+            TextLimit::code_points(Visibility::Private, MESSENGER_MAX_CHARS),
+        ]
     }
 
     fn delete(&mut self, id: String) -> Result<(), ConnectorError> {

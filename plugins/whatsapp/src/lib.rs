@@ -22,8 +22,11 @@ mod webhook;
 
 use switchboard_sdk::{
     Capability, ConfigKey, Connector, ConnectorError, Description, HttpRequest, Outbound,
-    ReplyWindow, Sent, Visibility, WebhookOutcome, config, log,
+    ReplyWindow, Sent, TextLimit, Visibility, WebhookOutcome, config, log,
 };
+
+/// Cloud API: a text message body takes up to 4,096 characters.
+const TEXT_MAX_CHARS: u32 = 4096;
 
 /// Default Graph API base URL.
 pub const DEFAULT_GRAPH_BASE_URL: &str = "https://graph.facebook.com/v19.0";
@@ -187,6 +190,14 @@ impl Connector for WhatsApp {
     ) -> ReplyWindow {
         // Every WhatsApp conversation is private; the same rule applies whatever is asked.
         window(last_customer_at, now)
+    }
+
+    fn reply_limits(&mut self) -> Vec<TextLimit> {
+        // Every conversation is private; a public reply is sent as the same message.
+        vec![
+            TextLimit::code_points(Visibility::Private, TEXT_MAX_CHARS),
+            TextLimit::code_points(Visibility::Public, TEXT_MAX_CHARS),
+        ]
     }
 }
 

@@ -24,8 +24,13 @@ mod webhook;
 
 use switchboard_sdk::{
     Capability, ConfigKey, Connector, ConnectorError, Description, Event, HttpRequest, Outbound,
-    PollResult, Sent, WebhookOutcome, config, log,
+    PollResult, Sent, TextLimit, Visibility, WebhookOutcome, config, log,
 };
+
+/// A post (a public reply) takes 280 by X's weighted count.
+const POST_MAX_WEIGHTED: u32 = 280;
+/// A direct message takes up to 10,000 characters.
+const DM_MAX_CHARS: u32 = 10_000;
 
 /// Default X API base URL.
 pub const DEFAULT_API_BASE_URL: &str = "https://api.x.com";
@@ -291,6 +296,13 @@ impl Settings {
 }
 
 impl Connector for X {
+    fn reply_limits(&mut self) -> Vec<TextLimit> {
+        vec![
+            TextLimit::x_weighted(Visibility::Public, POST_MAX_WEIGHTED),
+            TextLimit::code_points(Visibility::Private, DM_MAX_CHARS),
+        ]
+    }
+
     fn describe(&self) -> Description {
         Description {
             hosts: vec!["https://api.x.com".into()],

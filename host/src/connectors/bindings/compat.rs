@@ -1,0 +1,247 @@
+//! Values between contract versions: an older plugin's answers up to the newest types,
+//! the host's arguments down to the older ones, and the older version's imports served
+//! by the newest implementation.
+//!
+//! The versions' records differ only where a newer version added something, so each
+//! conversion is written once, field by field, by the macros below, for both directions.
+
+use super::{v0_1, v0_2};
+use crate::connectors::host_api::HostState;
+
+/// A value of one version as the same value of another.
+pub(crate) trait Convert<T> {
+    fn convert(self) -> T;
+}
+
+/// An older plugin's answer, in the newest types.
+pub(crate) fn up<A: Convert<B>, B>(a: A) -> B {
+    a.convert()
+}
+
+/// The host's argument, in an older plugin's types.
+pub(crate) fn down<A: Convert<B>, B>(a: A) -> B {
+    a.convert()
+}
+
+macro_rules! same {
+    ($($t:ty),*) => {$(
+        impl Convert<$t> for $t {
+            fn convert(self) -> $t {
+                self
+            }
+        }
+    )*};
+}
+same!((), bool, u8, u16, u32, u64, i64, String);
+
+impl<'a> Convert<&'a str> for &'a str {
+    fn convert(self) -> &'a str {
+        self
+    }
+}
+
+impl<'a> Convert<&'a [String]> for &'a [String] {
+    fn convert(self) -> &'a [String] {
+        self
+    }
+}
+
+impl<A: Convert<B>, B> Convert<Option<B>> for Option<A> {
+    fn convert(self) -> Option<B> {
+        self.map(Convert::convert)
+    }
+}
+
+impl<A: Convert<B>, B> Convert<Vec<B>> for Vec<A> {
+    fn convert(self) -> Vec<B> {
+        self.into_iter().map(Convert::convert).collect()
+    }
+}
+
+impl<A: Convert<B>, B, E: Convert<F>, F> Convert<Result<B, F>> for Result<A, E> {
+    fn convert(self) -> Result<B, F> {
+        self.map(Convert::convert).map_err(Convert::convert)
+    }
+}
+
+impl<A1: Convert<B1>, B1, A2: Convert<B2>, B2> Convert<(B1, B2)> for (A1, A2) {
+    fn convert(self) -> (B1, B2) {
+        (self.0.convert(), self.1.convert())
+    }
+}
+
+/// A record that is the same in both versions, converted field by field both ways.
+macro_rules! record {
+    ($($t:ident { $($f:ident),* $(,)? })*) => {$(
+        impl Convert<v0_2::switchboard::connector::types::$t>
+            for v0_1::switchboard::connector::types::$t
+        {
+            fn convert(self) -> v0_2::switchboard::connector::types::$t {
+                v0_2::switchboard::connector::types::$t { $($f: self.$f.convert()),* }
+            }
+        }
+        impl Convert<v0_1::switchboard::connector::types::$t>
+            for v0_2::switchboard::connector::types::$t
+        {
+            fn convert(self) -> v0_1::switchboard::connector::types::$t {
+                v0_1::switchboard::connector::types::$t { $($f: self.$f.convert()),* }
+            }
+        }
+    )*};
+}
+
+/// An enum or variant that is the same in both versions (`Case` or `Case(payload)`).
+macro_rules! cases {
+    ($($module:ident :: $t:ident { $($case:ident $(($p:ident))?),* $(,)? })*) => {$(
+        impl Convert<v0_2::switchboard::connector::$module::$t>
+            for v0_1::switchboard::connector::$module::$t
+        {
+            fn convert(self) -> v0_2::switchboard::connector::$module::$t {
+                use v0_1::switchboard::connector::$module::$t as Src;
+                use v0_2::switchboard::connector::$module::$t as Dst;
+                match self {
+                    $(Src::$case $(($p))? => Dst::$case $(($p.convert()))?),*
+                }
+            }
+        }
+        impl Convert<v0_1::switchboard::connector::$module::$t>
+            for v0_2::switchboard::connector::$module::$t
+        {
+            fn convert(self) -> v0_1::switchboard::connector::$module::$t {
+                use v0_2::switchboard::connector::$module::$t as Src;
+                use v0_1::switchboard::connector::$module::$t as Dst;
+                match self {
+                    $(Src::$case $(($p))? => Dst::$case $(($p.convert()))?),*
+                }
+            }
+        }
+    )*};
+}
+
+record! {
+    Author { id, name, handle, followers }
+    Attachment { kind, url, mime_type, caption }
+    Message {
+        platform_message_id, thread_id, parent_id, visibility, author, text, attachments,
+        created_at, language, from_business, metadata,
+    }
+    Edited { platform_message_id, thread_id, text, edited_at }
+    Deleted { platform_message_id, thread_id, deleted_at }
+    DeliveryStatus { platform_message_id, state, error, at }
+    ConfigKey { name, description, required, secret, default_value }
+    Description { platform, version, capabilities, config_keys, hosts }
+    HttpRequest { method, url, headers, body }
+    HttpResponse { status, headers, body }
+    WebhookOutcome { response, events }
+    PollResult { events, next_cursor }
+    Template { name, language, parameters }
+    ListItem { id, title }
+    ReplyWindow { free_form, templates, until, note }
+    Outbound {
+        thread_id, reply_to, recipient_id, visibility, text, last_customer_at, template,
+        from_handle, list_items,
+    }
+    Sent { platform_message_id }
+}
+
+cases! {
+    types::Visibility { Public, Private }
+    types::DeliveryState { Sent, Delivered, Read, Failed }
+    types::Capability { Webhook, Poll, ReplyPublic, ReplyPrivate, Delete, Hide }
+    types::Event { Message(m), Edited(e), Deleted(d), Delivery(s) }
+    types::ConnectorError {
+        InvalidConfig(m), Unauthorized(m), RateLimited(ms), Transient(m), Rejected(m),
+        Unsupported(m),
+    }
+    log::Level { Trace, Debug, Info, Warn, Error }
+}
+
+// ---- 0.1.0's imports, served by the newest implementation ------------------------------
+
+use v0_1::switchboard::connector as old;
+use v0_2::switchboard::connector as new;
+
+impl old::types::Host for HostState {}
+
+impl old::http::Host for HostState {
+    fn fetch(
+        &mut self,
+        request: old::types::HttpRequest,
+    ) -> Result<old::types::HttpResponse, String> {
+        new::http::Host::fetch(self, up(request)).map(down)
+    }
+}
+
+impl old::clock::Host for HostState {
+    fn now_millis(&mut self) -> i64 {
+        new::clock::Host::now_millis(self)
+    }
+}
+
+impl old::log::Host for HostState {
+    fn write(&mut self, level: old::log::Level, message: String) {
+        new::log::Host::write(self, up(level), message)
+    }
+}
+
+impl old::kv::Host for HostState {
+    fn get(&mut self, key: String) -> Option<Vec<u8>> {
+        new::kv::Host::get(self, key)
+    }
+
+    fn set(&mut self, key: String, value: Vec<u8>) {
+        new::kv::Host::set(self, key, value)
+    }
+
+    fn delete(&mut self, key: String) {
+        new::kv::Host::delete(self, key)
+    }
+}
+
+impl old::config::Host for HostState {
+    fn get(&mut self, key: String) -> Option<String> {
+        new::config::Host::get(self, key)
+    }
+
+    fn secret(&mut self, key: String) -> Option<String> {
+        new::config::Host::secret(self, key)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_old_plugins_event_reaches_the_host_whole() {
+        let old_event = old::types::Event::Message(old::types::Message {
+            platform_message_id: "m1".into(),
+            thread_id: "t1".into(),
+            parent_id: Some("p".into()),
+            visibility: old::types::Visibility::Private,
+            author: old::types::Author {
+                id: "a".into(),
+                name: "Ann".into(),
+                handle: Some("@ann".into()),
+                followers: Some(7),
+            },
+            text: "hi".into(),
+            attachments: vec![old::types::Attachment {
+                kind: "image".into(),
+                url: Some("https://x/y.png".into()),
+                mime_type: None,
+                caption: Some("c".into()),
+            }],
+            created_at: 5,
+            language: Some("en".into()),
+            from_business: false,
+            metadata: vec![("k".into(), "v".into())],
+        });
+        let new_event: new::types::Event = up(old_event.clone());
+        let back: old::types::Event = down(new_event);
+        assert_eq!(format!("{old_event:?}"), format!("{back:?}"));
+        let err: Result<(), new::types::ConnectorError> =
+            up(Err::<(), _>(old::types::ConnectorError::RateLimited(30)));
+        assert!(matches!(err, Err(new::types::ConnectorError::RateLimited(30))));
+    }
+}
