@@ -32,7 +32,7 @@ test("an agent answers a Facebook comment: offer, pick up, public reply, disconn
   await page.locator("#window-note").waitFor();
   const reply = `Hi Ann, your order ships today. ${Date.now() % 1000}`;
   await page.getByLabel("Reply text").fill(reply);
-  await page.getByRole("button", { name: "Send reply" }).click();
+  await page.getByRole("button", { name: "Send public reply" }).click();
   await page.getByText("Reply sent.").waitFor();
   // Our comment shows in the thread under the customer's.
   await page.locator(".comments .ours").getByText(reply).waitFor({ timeout: 10000 });
@@ -124,7 +124,8 @@ test("a supervisor sees the active count and the search result change", async ()
 
 test("an administrator creates a workgroup and an X channel", async () => {
   const page = await signIn("admin");
-  await page.waitForURL(/\/(agent|admin)$/);
+  // Administrators land on their own page.
+  await page.waitForURL(`${base}/admin`);
   await page.goto(`${base}/admin#workgroups`);
   const form = page.locator("#new-workgroup");
   await form.waitFor();

@@ -40,6 +40,8 @@ const FILES: &[File] = files![
     "assets/login.js",
     "assets/agent.js",
     "assets/transcript.js",
+    "assets/reply.js",
+    "assets/textlength.js",
     "assets/supervisor.js",
     "assets/admin.js",
 ];

@@ -3,14 +3,19 @@
 // attributes, reply, hold, transfer, disconnect, wrap-up).
 
 import * as api from "/assets/api.js";
-import { h, fill, duration, when, words, toast, attempt, topBar, requireRight, platformName } from "/assets/ui.js";
-import { transcript, plainError } from "/assets/transcript.js";
+import {
+  h, fill, duration, words, toast, clearToasts, attempt, topBar, requireRight, platformName,
+  handle, timeAgo, refreshTimes,
+} from "/assets/ui.js";
+import { transcript } from "/assets/transcript.js";
+import { replyBox, forgetDraft } from "/assets/reply.js";
 
 const list = document.getElementById("my-list");
 const empty = document.getElementById("my-empty");
 const banner = document.getElementById("offer-banner");
 const current = document.getElementById("current-body");
 const currentEmpty = document.getElementById("current-empty");
+const statusNote = document.getElementById("status-note");
 
 const state = {
   me: null,
@@ -18,7 +23,9 @@ const state = {
   items: new Map(), // id → interaction
   selected: null, // id
   detail: null,
-  draft: "", // the reply being typed survives redraws
+  leaving: new Set(), // ids this agent just declined or transferred: their revocation is expected
+  timedOutAt: 0, // when the system last set this agent Not responding
+  newest: new Map(), // id → the newest message shown, to scroll to it once when it arrives
 };
 
 // ---- start ------------------------------------------------------------------------------
@@ -36,40 +43,64 @@ async function start() {
       offer: (ix) => { upsert(ix); alertOffer(ix); },
       interaction: (ix) => { upsert(ix); if (ix.id === state.selected) refreshDetail(); },
       revoked: ({ id }) => revoked(id),
-      status: ({ status }) => showStatus(status),
+      status: ({ status, reason }) => showStatus(status, reason || null),
     },
     () => reloadList(),
   );
   await reloadList();
+  showStatus(state.me.status, null);
   setInterval(tick, 1000);
   document.addEventListener("keydown", keys);
 }
 
 // ---- status and station ------------------------------------------------------------------
 
+// The agent chooses Available or Away. Not responding is the system's: it is shown as the
+// current status, with why, but is not in the menu.
 function statusControl(status) {
   const select = h(
     "select",
     { id: "status", "aria-label": "My status", onchange: (e) => setStatus(e.target.value) },
     h("option", { value: "available" }, "Available"),
     h("option", { value: "away" }, "Away"),
-    h("option", { value: "not_responding", disabled: true, title: "Set by the system after a missed offer" }, "Not responding"),
   );
-  select.value = status === "logged_out" ? "away" : status;
   return h("label", {}, "Status", select);
 }
 
 async function setStatus(status) {
-  const me = await attempt(() => api.put("/api/v1/me/status", { status }));
-  if (me) showStatus(me.status);
+  const me = await attempt(() => api.put("/api/v1/me/status", { status }), "status");
+  if (me) {
+    clearToasts("status");
+    showStatus(me.status, null);
+  } else {
+    showStatus(state.me.status, null);
+  }
 }
 
-function showStatus(status) {
+const STATUS_WHY = {
+  not_responding: "An offer was not picked up in time, so the system set you to Not responding. Choose Available to receive work again.",
+  logged_out: "You are logged out of routing. Choose Available to receive work.",
+};
+
+/** Shows the status in the menu, and why the system changed it (`reason` from the
+ *  event, or said plainly from the status). */
+function showStatus(status, reason) {
+  state.me.status = status;
   const select = document.getElementById("status");
-  if (select) select.value = status === "logged_out" ? "away" : status;
-  if (status === "not_responding") {
-    toast("You missed an offer, so you were set to Not responding. Choose Available to receive work again.", "warn");
+  if (select) {
+    select.querySelector("option[data-system]")?.remove();
+    if (status === "available" || status === "away") {
+      select.value = status;
+    } else {
+      // Shown as the current status, but not offered in the menu.
+      select.prepend(h("option", { value: "", disabled: true, hidden: true, dataset: { system: status } }, words(status)));
+      select.value = "";
+    }
   }
+  if (status === "not_responding") state.timedOutAt = Date.now();
+  const why = reason || STATUS_WHY[status] || null;
+  statusNote.classList.toggle("hidden", !why);
+  fill(statusNote, why ? [h("strong", {}, `${words(status)}. `), why] : []);
 }
 
 function stationControl() {
@@ -122,11 +153,20 @@ function upsert(ix) {
 
 function revoked(id) {
   events++;
+  const ix = state.items.get(id);
   state.items.delete(id);
+  forgetDraft(id);
   drawList();
   showBanner(null);
   if (state.selected === id) select(null);
-  toast(`Interaction ${id} was not picked up in time and went to the next agent.`, "warn");
+  // Declined or transferred here: the page already said what happens next.
+  if (state.leaving.delete(id)) return;
+  const who = ix ? ` from ${ix.customer_name}` : "";
+  if (Date.now() - state.timedOutAt < 5000) {
+    toast(`The offer${who} was not picked up in time and went to the next agent.`, "warn");
+  } else {
+    toast(`The ${ix?.state === "alerting" ? "offer" : "conversation"}${who} is no longer yours: it was withdrawn.`, "warn");
+  }
 }
 
 function platformOf(ix) {
@@ -170,7 +210,7 @@ function drawList() {
           h("span", {}, ix.customer_name),
           ix.state === "alerting"
             ? h("span", { class: "small" }, "Pick up within ", h("span", { class: "countdown", dataset: { deadline: ix.updated_at + alertTimeout(ix) } }, "…"))
-            : h("span", { class: "muted small" }, `${ix.workgroup} · since ${when(ix.created_at)}`),
+            : h("span", { class: "muted small" }, `${ix.workgroup} · since `, timeAgo(ix.created_at)),
           ix.wrapup_pending ? h("span", { class: "badge warn" }, "Wrap-up owed") : null,
         ),
       ),
@@ -181,11 +221,12 @@ function drawList() {
   document.title = alerting ? `(${alerting}) New offer — Switchboard` : "Switchboard — agent";
 }
 
-/** Counts down every offer to its alert timeout. */
+/** Counts down every offer to its alert timeout; keeps "2 min ago" current. */
 function tick() {
   for (const el of document.querySelectorAll(".countdown")) {
     el.textContent = duration(Number(el.dataset.deadline) - Date.now());
   }
+  refreshTimes();
 }
 
 function alertOffer(ix) {
@@ -202,7 +243,9 @@ function showBanner(ix) {
     banner,
     h("strong", {}, "New offer: "),
     `${platformName(platformOf(ix))} ${words(ix.media_type).toLowerCase()} from ${ix.customer_name}. `,
-    h("button", { class: "primary", onclick: () => pickup(ix.id) }, "Pick up"),
+    h("span", { class: "row" },
+      h("button", { class: "primary", onclick: () => pickup(ix.id) }, "Pick up"),
+      h("button", { onclick: () => decline(ix.id), "aria-label": `Decline the offer from ${ix.customer_name}` }, "Decline")),
   );
 }
 
@@ -225,8 +268,9 @@ function beep() {
 // ---- Current Interaction ---------------------------------------------------------------
 
 async function select(id) {
+  // Errors about the interaction left behind leave with it.
+  if (id !== state.selected) clearToasts("interaction");
   state.selected = id;
-  state.draft = "";
   drawList();
   if (id === null) {
     state.detail = null;
@@ -238,52 +282,119 @@ async function select(id) {
 }
 
 let refreshing = null;
+let again = false;
 async function refreshDetail() {
-  // Several events in a row ask for one reload.
-  if (refreshing) return refreshing;
+  // Several events in a row ask for one reload; one that comes during a reload asks for
+  // one more, so the last change is always shown.
+  if (refreshing) {
+    again = true;
+    return refreshing;
+  }
   refreshing = (async () => {
-    const id = state.selected;
-    const detail = await attempt(() => api.get(`/api/v1/interactions/${id}`));
-    refreshing = null;
-    if (state.selected !== id) return;
-    if (!detail) return select(null);
-    state.detail = detail;
-    drawDetail();
-  })();
+    do {
+      again = false;
+      const id = state.selected;
+      if (id === null) return;
+      const detail = await attempt(() => api.get(`/api/v1/interactions/${id}`), "interaction");
+      if (state.selected !== id) continue;
+      if (!detail) {
+        refreshing = null;
+        return select(null);
+      }
+      state.detail = detail;
+      drawDetail();
+    } while (again);
+  })().finally(() => { refreshing = null; });
   return refreshing;
 }
 
 function drawDetail() {
   const d = state.detail;
-  const typing = document.getElementById("reply-text");
-  if (typing) state.draft = typing.value;
+  // A redraw keeps what the agent was doing: the caret in the reply, the transcript's place.
+  const focused = document.activeElement?.id === "reply-text" ? document.activeElement : null;
+  const caret = focused ? [focused.selectionStart, focused.selectionEnd] : null;
+  const oldLog = current.querySelector(".transcript");
+  const scrolled = oldLog && Number(oldLog.dataset.id) === d.id ? oldLog.scrollTop : null;
   currentEmpty.classList.add("hidden");
   current.classList.remove("hidden");
   const moderate = d.state === "connected" ? (m, action) => moderateMessage(d, m, action) : null;
-  fill(current, head(d), flags(d), actions(d), transcript(d, moderate), d.state === "connected" ? replyBox(d) : null);
-  const text = document.getElementById("reply-text");
-  if (text) text.value = state.draft;
+  const log = transcript(d, moderate);
+  log.dataset.id = d.id;
+  fill(current, head(d), transferredFrom(d), flags(d), actions(d), log,
+    d.state === "connected" ? replyBox(d, () => refreshDetail()) : null);
+  if (caret) {
+    const text = document.getElementById("reply-text");
+    text?.focus();
+    text?.setSelectionRange(...caret);
+  }
+  // The newest message is in view when it arrives; otherwise the agent's place is kept.
+  const newest = newestOf(d);
+  if (scrolled !== null && state.newest.get(d.id) === newest) log.scrollTop = scrolled;
+  else scrollToNewest(log);
+  state.newest.set(d.id, newest);
+}
+
+function newestOf(d) {
+  const last = [...d.messages].sort((a, b) => a.created_at - b.created_at).at(-1);
+  return `${last?.platform_message_id || ""}|${(d.outbound || []).length}`;
+}
+
+/** Scrolls the transcript (only it, not the page) to its newest message. */
+function scrollToNewest(log) {
+  const items = [...log.querySelectorAll("[data-mid]")];
+  const latest = items.sort((a, b) => Number(a.dataset.at) - Number(b.dataset.at)).at(-1);
+  const pending = [...log.querySelectorAll("[data-outbound]")].at(-1);
+  const target = pending || latest;
+  if (!target) return;
+  const offset = target.getBoundingClientRect().bottom - log.getBoundingClientRect().top + log.scrollTop;
+  log.scrollTop = Math.max(0, offset - log.clientHeight + 8);
+}
+
+/** The customer: one author throughout, the interaction's own (others may comment in
+ *  the same public thread; they are counted, not mixed in). */
+function customerOf(d) {
+  const c = d.customer || {};
+  const inbound = d.messages.filter((m) => m.direction === "inbound" && !m.deleted);
+  const authors = new Set(inbound.map((m) => m.author));
+  const name = c.name || d.customer_name;
+  const own = inbound.filter((m) => m.author === name).at(-1);
+  // The handle must be this author's: from their own message, or the server's when the
+  // thread has one author only.
+  const tag = own ? own.author_handle : authors.size <= 1 ? c.handle : null;
+  const others = [...authors].filter((a) => a !== name).length;
+  return { ...c, name, handle: handle(tag), others };
 }
 
 function head(d) {
-  const c = d.customer;
+  const c = customerOf(d);
   return h(
     "div",
     { class: "ix-head" },
     h("div", {},
-      h("div", { class: "who" }, c.name, c.handle ? h("span", { class: "muted" }, ` @${c.handle.replace(/^@/, "")}`) : null),
+      h("div", { class: "who", id: "customer" }, c.name, c.handle ? h("span", { class: "muted handle" }, ` ${c.handle}`) : null),
       h("div", { class: "small muted" },
-        c.influence_level === "unknown"
+        c.influence_level === "unknown" || c.influence_level === undefined
           ? "Influence unknown"
-          : `Influence ${c.influence_score} (${c.influence_level}) · ${Number(c.followers).toLocaleString()} followers`),
+          : `Influence ${c.influence_score} (${c.influence_level}) · ${Number(c.followers).toLocaleString()} followers`,
+        c.others ? ` · ${c.others} other ${c.others === 1 ? "person" : "people"} in this thread` : ""),
     ),
     h("div", {},
       h("div", {}, h("span", { class: "platform", id: "current-platform", dataset: { platform: d.platform } }, platformName(d.platform)), " · ", words(d.media_type)),
-      h("div", { class: "small muted" }, `${d.channel} · ${d.workgroup} · #${d.id} · ${when(d.created_at)}`),
+      h("div", { class: "small muted" }, `${d.channel} · ${d.workgroup} · #${d.id} · started `, timeAgo(d.created_at)),
     ),
     h("span", { class: "spacer" }),
     h("span", { class: `badge ${d.state}`, id: "current-state" }, words(d.state)),
   );
+}
+
+/** Who handed this interaction over, and what they wrote for the receiver. */
+function transferredFrom(d) {
+  const t = d.transferred_from;
+  if (!t) return null;
+  return h("div", { class: "notice small transferred", id: "transferred-from", role: "note" },
+    h("strong", {}, `Transferred from ${t.display_name || t.user}${t.workgroup ? ` (${t.workgroup})` : ""}`),
+    t.at ? [" · ", timeAgo(t.at)] : null,
+    t.note ? h("blockquote", { class: "transfer-note" }, t.note) : h("div", { class: "muted" }, "No note."));
 }
 
 function flags(d) {
@@ -312,8 +423,10 @@ function actions(d) {
   return h(
     "div",
     { class: "actions", role: "toolbar", "aria-label": "Interaction actions" },
-    btn("Pick up", "p", s === "alerting", () => pickup(d.id), "primary"),
-    s === "held"
+    // An offer is picked up or declined; once connected those buttons are gone.
+    s === "alerting" ? btn("Pick up", "p", true, () => pickup(d.id), "primary") : null,
+    s === "alerting" ? btn("Decline", null, true, () => decline(d.id)) : null,
+    s === "alerting" ? null : s === "held"
       ? btn("Resume", "h", true, () => act(d.id, "resume"))
       : btn("Hold", "h", s === "connected", () => act(d.id, "hold")),
     btn("Transfer…", null, s === "connected" || s === "held", () => transfer(d)),
@@ -323,7 +436,7 @@ function actions(d) {
 }
 
 async function pickup(id) {
-  const ix = await attempt(() => api.post(`/api/v1/interactions/${id}/pickup`));
+  const ix = await attempt(() => api.post(`/api/v1/interactions/${id}/pickup`), "interaction");
   if (!ix) return;
   showBanner(null);
   upsert(ix);
@@ -331,8 +444,28 @@ async function pickup(id) {
   document.getElementById("reply-text")?.focus();
 }
 
+/** Declines an offer: it goes to the next agent; this agent stays available. */
+async function decline(id) {
+  const ix = state.items.get(id);
+  state.leaving.add(id);
+  const done = await attempt(() => api.post(`/api/v1/interactions/${id}/decline`), "interaction");
+  if (done === undefined) {
+    state.leaving.delete(id);
+    return;
+  }
+  events++;
+  state.items.delete(id);
+  forgetDraft(id);
+  showBanner(null);
+  drawList();
+  if (state.selected === id) select(null);
+  toast(`Declined${ix ? ` the offer from ${ix.customer_name}` : ""}. It goes to the next agent; you stay ${words(state.me.status || "available")}.`);
+  // The revocation may come later, or not at all.
+  setTimeout(() => state.leaving.delete(id), 10000);
+}
+
 async function act(id, action) {
-  const ix = await attempt(() => api.post(`/api/v1/interactions/${id}/${action}`));
+  const ix = await attempt(() => api.post(`/api/v1/interactions/${id}/${action}`), "interaction");
   if (ix) { upsert(ix); refreshDetail(); }
 }
 
@@ -341,147 +474,87 @@ async function moderateMessage(d, m, action) {
   const what = action === "hide" ? "Hide this comment from the public" : "Delete this message on the platform";
   if (!confirm(`${what}?\n\n“${m.text}”`)) return;
   const path = `/api/v1/interactions/${d.id}/messages/${encodeURIComponent(m.platform_message_id)}/${action}`;
-  if (await attempt(() => api.post(path)) !== undefined) {
+  if (await attempt(() => api.post(path), "interaction") !== undefined) {
     toast(action === "hide" ? "Comment hidden." : "Message deleted.");
     refreshDetail();
   }
 }
 
-// ---- reply --------------------------------------------------------------------------------
-
-/** Which visibilities the platform allows for this interaction. */
-function visibilities(d) {
-  if (d.media_type === "social_direct_message") return ["private"];
-  return d.platform === "facebook" ? ["public", "private"] : ["public"];
-}
-
-function replyBox(d) {
-  const choices = visibilities(d);
-  const box = h("form", { class: "reply", "aria-label": "Reply", onsubmit: (e) => { e.preventDefault(); send(d); } });
-  const note = h("div", { id: "window-note", role: "status" });
-  const radios = h(
-    "fieldset",
-    { class: choices.length > 1 ? "" : "hidden" },
-    h("legend", { class: "sr-only" }, "Reply visibility"),
-    choices.map((v, i) =>
-      h("label", { class: "inline" },
-        h("input", { type: "radio", name: "visibility", value: v, checked: i === 0, onchange: () => showWindow(d, box, note) }),
-        v === "public" ? "Public reply (comment)" : "Private reply (direct message)"),
-    ),
-  );
-  const templates = h(
-    "label",
-    { class: "hidden", id: "template-label" },
-    "Template",
-    h("select", { id: "template", name: "template" },
-      d.templates.map((t) => h("option", { value: `${t.name}|${t.language}` }, `${t.name} (${t.language})`))),
-  );
-  const text = h("textarea", {
-    id: "reply-text", name: "text", "aria-label": "Reply text", placeholder: "Write a reply… (Ctrl+Enter sends)",
-    onkeydown: (e) => { if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) { e.preventDefault(); send(d); } },
-  });
-  const error = h("div", { id: "reply-error", class: "notice bad hidden", role: "alert" });
-  box.append(radios, note, templates, text, error, h("div", { class: "row" }, h("button", { class: "primary", id: "send" }, "Send reply")));
-  showWindow(d, box, note);
-  return box;
-}
-
-function visibilityOf(box) {
-  return box.querySelector("input[name=visibility]:checked")?.value || "public";
-}
-
-/** Shows, before anything is typed, what the platform allows now. */
-function showWindow(d, box, note) {
-  const w = d.reply_window?.[visibilityOf(box)];
-  const templateOnly = w && !w.free_form && w.templates;
-  const closed = w && !w.free_form && !w.templates;
-  box.querySelector("#template-label").classList.toggle("hidden", !templateOnly);
-  box.querySelector("#reply-text").classList.toggle("hidden", templateOnly || closed);
-  box.querySelector("#send").disabled = closed || (templateOnly && !d.templates.length);
-  let text;
-  let kind = "";
-  if (!w) text = "You can reply.";
-  else if (closed) { text = w.note || "Replies are closed for this conversation."; kind = "bad"; }
-  else if (templateOnly) {
-    text = w.note || "The 24-hour window has closed: only an approved template can be sent.";
-    if (!d.templates.length) text += " This channel has no templates configured.";
-    kind = "warn";
-  } else if (w.until) {
-    text = `You can reply freely until ${when(w.until)} (${duration(w.until - Date.now())} left).${w.note ? ` ${w.note}` : ""}`;
-  } else text = w.note || "You can reply.";
-  note.className = `notice small ${kind}`;
-  note.textContent = text;
-}
-
-async function send(d) {
-  const box = current.querySelector("form.reply");
-  const error = box.querySelector("#reply-error");
-  error.classList.add("hidden");
-  const visibility = visibilityOf(box);
-  const body = { visibility, text: box.querySelector("#reply-text").value.trim() };
-  const useTemplate = !box.querySelector("#template-label").classList.contains("hidden");
-  if (useTemplate) {
-    const [name, language] = box.querySelector("#template").value.split("|");
-    body.template = { name, language, parameters: [] };
-    body.text = body.text || `[template ${name}]`;
-  } else if (!body.text) {
-    error.textContent = "Write something first.";
-    error.classList.remove("hidden");
-    return;
-  }
-  const button = box.querySelector("#send");
-  button.disabled = true;
-  try {
-    const res = await api.post(`/api/v1/interactions/${d.id}/reply`, body);
-    if (res.state === "failed") {
-      error.textContent = `The platform refused the reply: ${plainError(res.last_error || "unknown error")}`;
-      error.classList.remove("hidden");
-    } else {
-      toast(res.state === "sent" ? "Reply sent." : "Reply queued; it will be retried until the platform takes it.");
-      state.draft = "";
-      box.querySelector("#reply-text").value = "";
-    }
-    await refreshDetail();
-  } catch (e) {
-    error.textContent = plainError(e.message);
-    error.classList.remove("hidden");
-  } finally {
-    button.disabled = false;
-  }
-}
-
 // ---- transfer, disconnect, wrap-up ---------------------------------------------------------
 
-function transfer(d) {
+const AWAY = { away: "Away", not_responding: "Not responding", logged_out: "Logged out" };
+
+async function transfer(d) {
+  // Who is available changes all the time: ask again.
+  const dir = await attempt(() => api.get("/api/v1/directory"), "interaction");
+  if (dir) state.dir = dir;
   const dialog = document.getElementById("transfer-dialog");
   const groups = document.getElementById("transfer-workgroup");
   const agents = document.getElementById("transfer-agent");
+  const note = document.getElementById("transfer-note");
+  const agentNote = document.getElementById("transfer-agent-note");
   fill(groups, state.dir.workgroups.map((w) => h("option", { value: w.name }, w.name)));
-  fill(agents, state.dir.agents.filter((a) => a.username !== state.me.username)
-    .map((a) => h("option", { value: a.username }, `${a.display_name} (${a.username})`)));
+  groups.value = d.workgroup;
+  const wait = Math.round(alertTimeout(d) / 1000);
+  const isAvailable = (a) => a.available ?? (a.status ? a.status === "available" : null);
+  // Who can take it now comes first; the others are said to be away.
+  const others = state.dir.agents.filter((a) => a.username !== state.me.username)
+    .map((a, i) => ({ a, i, up: isAvailable(a) }))
+    .sort((x, y) => (x.up === false) - (y.up === false) || x.i - y.i);
+  fill(agents, others.map(({ a, up }) => h("option", { value: a.username, dataset: { available: String(up) } },
+    up === true ? `${a.display_name} — Available`
+      : up === false ? `${a.display_name} — ${AWAY[a.status] || "Busy"} — returns to ${d.workgroup} if not picked up`
+        : `${a.display_name} (${a.username})`)));
   const form = dialog.querySelector("form");
   const kind = () => form.querySelector("input[name=kind]:checked").value;
+  const explain = () => {
+    const chosen = others.find(({ a }) => a.username === agents.value);
+    agentNote.textContent = !chosen ? ""
+      : chosen.up === false
+        ? `${chosen.a.display_name} is ${(AWAY[chosen.a.status] || "not available").toLowerCase()}: it goes back to ${d.workgroup}'s queue unless they pick it up within ${wait} s.`
+        : `${chosen.a.display_name} has ${wait} s to pick it up; then it goes back to ${d.workgroup}.`;
+  };
   const toggle = () => {
     groups.parentElement.classList.toggle("hidden", kind() !== "workgroup");
     agents.parentElement.classList.toggle("hidden", kind() !== "agent");
+    agentNote.classList.toggle("hidden", kind() !== "agent");
+    explain();
   };
   form.querySelectorAll("input[name=kind]").forEach((r) => (r.onchange = toggle));
+  agents.onchange = explain;
+  note.value = "";
   toggle();
+  dialog.returnValue = "";
   dialog.onclose = async () => {
     if (dialog.returnValue !== "ok") return;
     const body = kind() === "agent" ? { to_user: agents.value } : { to_workgroup: groups.value };
-    const ix = await attempt(() => api.post(`/api/v1/interactions/${d.id}/transfer`, body));
-    if (ix) {
-      toast(`Transferred to ${body.to_user || body.to_workgroup}.`);
-      upsert(ix);
-      select(null);
+    if (note.value.trim()) body.note = note.value.trim();
+    state.leaving.add(d.id);
+    const res = await attempt(() => api.post(`/api/v1/interactions/${d.id}/transfer`, body), "interaction");
+    if (!res) {
+      state.leaving.delete(d.id);
+      return;
     }
+    const back = res.workgroup || d.workgroup;
+    if (body.to_user) {
+      const name = others.find(({ a }) => a.username === body.to_user)?.a.display_name || body.to_user;
+      const secs = res.wait_ms ? Math.round(res.wait_ms / 1000) : wait;
+      toast(res.agent_available === false
+        ? `${name} is not available, so it went back to ${back}'s queue.`
+        : `Offered to ${name}; if not picked up within ${secs} s it goes back to ${back}.`);
+    } else {
+      toast(`Transferred to ${body.to_workgroup}'s queue.`);
+    }
+    forgetDraft(d.id);
+    upsert(res);
+    select(null);
+    setTimeout(() => state.leaving.delete(d.id), 10000);
   };
   dialog.showModal();
 }
 
 async function disconnect(d) {
-  const ix = await attempt(() => api.post(`/api/v1/interactions/${d.id}/disconnect`));
+  const ix = await attempt(() => api.post(`/api/v1/interactions/${d.id}/disconnect`), "interaction");
   if (!ix) return;
   upsert(ix);
   await refreshDetail();
@@ -498,9 +571,10 @@ function wrapup(d) {
   document.getElementById("wrapup-skip").disabled = d.wrapup.required;
   dialog.onclose = async () => {
     if (dialog.returnValue !== "ok") return;
-    const ix = await attempt(() => api.post(`/api/v1/interactions/${d.id}/wrapup`, { code: codes.value }));
+    const ix = await attempt(() => api.post(`/api/v1/interactions/${d.id}/wrapup`, { code: codes.value }), "interaction");
     if (ix) {
       toast(`Wrap-up saved: ${codes.value}.`);
+      forgetDraft(d.id);
       upsert(ix);
       if (state.selected === d.id) select(null);
     }

@@ -21,11 +21,16 @@ export function signOut() {
   location.assign("/");
 }
 
-/** An API error: the HTTP status and the server's message. */
+/**
+ * An API error: the HTTP status, the server's message, its machine-readable `code`
+ * (`too_long`, ...) and the error's other fields (`limit`, `length`, ...) in `data`.
+ */
 export class ApiError extends Error {
-  constructor(status, message) {
+  constructor(status, message, data = {}) {
     super(message);
     this.status = status;
+    this.code = data.code || null;
+    this.data = data;
   }
 }
 
@@ -53,7 +58,7 @@ export async function call(method, path, body, auth = true) {
   try { json = text ? JSON.parse(text) : null; } catch { /* not JSON */ }
   if (!res.ok) {
     const message = (json && (json.error || json.message)) || text || res.statusText;
-    throw new ApiError(res.status, message);
+    throw new ApiError(res.status, message, json && typeof json === "object" ? json : {});
   }
   return json;
 }

@@ -1,8 +1,9 @@
 // The sign-in page: checks the credentials, then opens the first page the user's rights
-// allow (agents land on the agent desktop).
+// allow, widest first: administrators land on the administrator's page, supervisors on
+// theirs, agents on the agent desktop.
 
 import { signIn, get, token } from "/assets/api.js";
-import { pagesFor } from "/assets/ui.js";
+import { pagesFor, landingFor } from "/assets/ui.js";
 
 const form = document.getElementById("login");
 const error = document.getElementById("login-error");
@@ -12,7 +13,7 @@ async function land() {
   const pages = pagesFor(me.rights);
   if (!pages.length) throw new Error("This user has no desktop right (agent, supervisor or social_media_admin).");
   const wanted = new URLSearchParams(location.search).get("next");
-  location.assign(pages.some((p) => p.path === wanted) ? wanted : pages[0].path);
+  location.assign(pages.some((p) => p.path === wanted) ? wanted : landingFor(me.rights).path);
 }
 
 form.addEventListener("submit", async (e) => {

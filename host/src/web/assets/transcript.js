@@ -2,7 +2,7 @@
 // conversation as the post with its comment thread, direct messages as chat bubbles.
 // Used by the agent's Current Interaction and the supervisor's detail view.
 
-import { h, when, words } from "/assets/ui.js";
+import { h, words, handle, timeAgo } from "/assets/ui.js";
 
 /**
  * The transcript element for an interaction detail (`GET /api/v1/interactions/{id}`).
@@ -40,7 +40,7 @@ function thread(messages, toolsOf) {
     const kids = children.get(m.platform_message_id) || [];
     const el = h(
       depth === 0 ? "article" : "li",
-      { class: `${depth === 0 ? "post" : "comment"} ${m.direction === "outbound" ? "ours" : ""}`, dataset: { mid: m.platform_message_id } },
+      { class: `${depth === 0 ? "post" : "comment"} ${m.direction === "outbound" ? "ours" : ""}`, dataset: { mid: m.platform_message_id, at: m.created_at } },
       byline(m),
       body(m),
       toolsOf && !m.deleted ? toolsOf(m) : null,
@@ -68,9 +68,9 @@ function tools(platform, m, moderate) {
 function bubble(m) {
   return h(
     "div",
-    { class: `bubble ${m.direction === "outbound" ? "ours" : ""}`, dataset: { mid: m.platform_message_id } },
+    { class: `bubble ${m.direction === "outbound" ? "ours" : ""}`, dataset: { mid: m.platform_message_id, at: m.created_at } },
     body(m),
-    h("div", { class: "meta" }, m.author, " · ", when(m.created_at), delivery(m)),
+    h("div", { class: "meta" }, m.author, " · ", timeAgo(m.created_at), delivery(m)),
   );
 }
 
@@ -79,9 +79,9 @@ function byline(m) {
     "div",
     { class: "meta" },
     h("strong", {}, m.author),
-    m.author_handle ? ` @${m.author_handle.replace(/^@/, "")}` : "",
+    m.author_handle ? ` ${handle(m.author_handle)}` : "",
     " · ",
-    when(m.created_at),
+    timeAgo(m.created_at),
     m.visibility === "private" && m.direction === "outbound" ? " · private reply" : "",
     m.hidden ? [" · ", h("span", { class: "badge warn" }, "Hidden from the public")] : null,
     delivery(m),
@@ -128,9 +128,12 @@ function pendingReply(o) {
   );
 }
 
-/** A platform error as an agent reads it. */
-export function plainError(text) {
+/** A platform error as an agent reads it: what it means first, then the platform's own
+ *  words without our plumbing ("plugin `x` on channel `y`: send: rejected:"). */
+export function plainError(raw) {
+  const text = String(raw ?? "").replace(/^plugin `[^`]*` on channel `[^`]*`:\s*/, "").replace(/^(?:send|reply|deliver):\s*/, "").replace(/^rejected:\s*/, "");
   const rules = [
+    [/already replied privately|one private reply per comment|#10900/i, "Facebook allows one private reply per comment, and this comment already has one."],
     [/131047|24.?hour|re-engagement/i, "The customer last wrote more than 24 hours ago: only an approved template can be sent now."],
     [/blocked region|not allowed to message/i, "This number is in a region the business may not message."],
     [/rate limit|429|too many/i, "The platform is limiting how fast we may send. The reply will be retried."],

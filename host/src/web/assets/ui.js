@@ -67,28 +67,89 @@ export function platformName(id) {
   return PLATFORMS[id] || words(id);
 }
 
-/** Shows a message for a few seconds (errors stay until dismissed). */
-export function toast(text, kind = "") {
+const TOAST_MS = { bad: 8000, warn: 6000, "": 4000 };
+
+/**
+ * Shows a message that leaves by itself (errors after 8 s, others sooner; a pointer or
+ * the keyboard on it holds it), with a close button. An error names what it concerns
+ * (`scope`): `clearToasts(scope)` takes it away once the cause is fixed, and every error
+ * leaves when the page shows something else (another tab, another interaction).
+ */
+export function toast(text, kind = "", scope = "page") {
   let box = document.getElementById("toast");
   if (!box) {
     box = h("div", { id: "toast", role: "status", "aria-live": "polite" });
     document.body.append(box);
   }
-  const note = h("div", { class: `notice ${kind}` }, text);
-  if (kind === "bad") {
-    note.append(" ", h("button", { onclick: () => note.remove(), "aria-label": "Dismiss" }, "×"));
-  } else {
-    setTimeout(() => note.remove(), 4000);
-  }
+  const note = h("div", { class: `notice ${kind}`, dataset: { scope } }, h("span", {}, text));
+  const close = () => { clearTimeout(timer); note.remove(); };
+  note.append(h("button", { class: "close", onclick: close, "aria-label": "Dismiss this message" }, "×"));
+  let timer = setTimeout(close, TOAST_MS[kind] ?? 4000);
+  const hold = () => clearTimeout(timer);
+  const release = () => { clearTimeout(timer); timer = setTimeout(close, 3000); };
+  note.addEventListener("pointerenter", hold);
+  note.addEventListener("pointerleave", release);
+  note.addEventListener("focusin", hold);
+  note.addEventListener("focusout", release);
   box.append(note);
+  return close;
 }
 
-/** Runs an action; a failure becomes a toast in the server's words. */
-export async function attempt(fn) {
+/** Takes away the error toasts about `scope` (all of them without one). */
+export function clearToasts(scope) {
+  for (const note of document.querySelectorAll("#toast .notice")) {
+    if (!scope || note.dataset.scope === scope) note.remove();
+  }
+}
+
+// Errors belong to the screen they happened on: another tab (the address's #part) or
+// page clears them.
+addEventListener("hashchange", () => clearToasts());
+addEventListener("popstate", () => clearToasts());
+
+/** `@handle`, whether or not the platform's handle already starts with an @. */
+export function handle(name) {
+  const bare = String(name ?? "").replace(/^@+/, "");
+  return bare ? `@${bare}` : "";
+}
+
+/** "just now", "2 min ago", "3 h ago", "yesterday", or the date. */
+export function ago(ms, now = Date.now()) {
+  const s = Math.round((now - ms) / 1000);
+  if (s < 45) return s < -45 ? when(ms) : "just now";
+  const m = Math.round(s / 60);
+  if (m < 60) return `${m} min ago`;
+  const hours = Math.round(m / 60);
+  if (hours < 24) return `${hours} h ago`;
+  const days = Math.round(hours / 24);
+  if (days === 1) return "yesterday";
+  if (days < 7) return `${days} days ago`;
+  return when(ms);
+}
+
+/** A `<time>` that reads "2 min ago", with the exact time on hover; `refreshTimes()`
+ *  keeps it current. */
+export function timeAgo(ms) {
+  if (!ms) return "";
+  const exact = new Date(ms).toLocaleString([], { dateStyle: "medium", timeStyle: "medium" });
+  return h("time", { datetime: new Date(ms).toISOString(), title: exact, class: "ago", dataset: { at: ms } }, ago(ms));
+}
+
+/** Brings every `timeAgo` on the page up to date. */
+export function refreshTimes() {
+  const now = Date.now();
+  for (const el of document.querySelectorAll("time.ago")) {
+    const text = ago(Number(el.dataset.at), now);
+    if (el.textContent !== text) el.textContent = text;
+  }
+}
+
+/** Runs an action; a failure becomes a toast in the server's words (about `scope`). */
+export async function attempt(fn, scope) {
   try {
     return await fn();
   } catch (e) {
-    toast(e.message || String(e), "bad");
+    toast(e.message || String(e), "bad", scope);
     return undefined;
   }
 }
@@ -99,9 +160,16 @@ const PAGES = [
   { path: "/admin", label: "Administrator", right: "social_media_admin" },
 ];
 
-/** The pages a user may open, first the one they land on. */
+/** The pages a user may open, in the top bar's order. */
 export function pagesFor(rights) {
   return PAGES.filter((p) => (p.rights || [p.right]).some((r) => rights.includes(r)));
+}
+
+/** Where a user lands after signing in: the widest page their rights open
+ *  (administrator, then supervisor, then agent). */
+export function landingFor(rights) {
+  const order = ["/admin", "/supervisor", "/agent"];
+  return pagesFor(rights).sort((a, b) => order.indexOf(a.path) - order.indexOf(b.path))[0] || null;
 }
 
 /** Draws the top bar; `extra` goes before the sign-out button. */

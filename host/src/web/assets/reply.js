@@ -1,0 +1,204 @@
+// The agent's reply box. The draft owns its visibility: a private draft stays private
+// after it is sent (the next one starts private too) and after the platform refused it,
+// and turning a written private draft public asks first. Public and private look
+// different at a glance. A counter shows the platform's limit for the chosen kind of reply
+// and Send is refused, with the reason, before an over-long reply leaves.
+
+import * as api from "/assets/api.js";
+import { h, when, duration, toast, platformName } from "/assets/ui.js";
+import { plainError } from "/assets/transcript.js";
+import { measure } from "/assets/textlength.js";
+
+/** Drafts by interaction id: `{ text, visibility, error }`. They survive redraws and
+ *  moving between interactions. */
+const drafts = new Map();
+
+/** Forgets an interaction's draft (it left My Interactions). */
+export function forgetDraft(id) {
+  drafts.delete(id);
+}
+
+/** Which visibilities the platform allows for this interaction. */
+function visibilities(d) {
+  if (d.media_type === "social_direct_message") return ["private"];
+  return d.platform === "facebook" ? ["public", "private"] : ["public"];
+}
+
+function draftOf(d) {
+  const choices = visibilities(d);
+  let draft = drafts.get(d.id);
+  if (!draft) {
+    draft = { text: "", visibility: choices[0], error: null };
+    drafts.set(d.id, draft);
+  }
+  if (!choices.includes(draft.visibility)) draft.visibility = choices[0];
+  return draft;
+}
+
+const LABEL = {
+  public: "Public — everyone sees this",
+  private: "Private — only the customer",
+};
+
+/**
+ * The reply form for a connected interaction. `sent()` runs after each attempt, so the
+ * page can reload the transcript.
+ */
+export function replyBox(d, sent) {
+  const draft = draftOf(d);
+  const choices = visibilities(d);
+  const form = h("form", {
+    class: `reply ${draft.visibility}`, id: "reply", "aria-label": "Reply",
+    onsubmit: (e) => { e.preventDefault(); send(d, form, sent); },
+  });
+  const radios = choices.length > 1
+    ? h("fieldset", { class: "visibility" },
+      h("legend", {}, "Who sees this reply"),
+      choices.map((v) => h("label", { class: `inline choice ${v}` },
+        h("input", {
+          type: "radio", name: "visibility", value: v, checked: v === draft.visibility,
+          onchange: (e) => choose(d, form, e.target.value, sent),
+        }),
+        v === "public" ? "Public comment" : "Private message")))
+    : null;
+  const strip = h("div", { id: "reply-visibility", class: `visibility-label ${draft.visibility}` },
+    h("span", { class: "icon", "aria-hidden": "true" }, draft.visibility === "public" ? "👁" : "🔒"), " ",
+    LABEL[draft.visibility]);
+  const note = h("div", { id: "window-note", role: "status" });
+  const templates = h("label", { class: "hidden", id: "template-label" }, "Template",
+    h("select", { id: "template", name: "template" },
+      d.templates.map((t) => h("option", { value: `${t.name}|${t.language}` }, `${t.name} (${t.language})`))));
+  const text = h("textarea", {
+    id: "reply-text", name: "text", "aria-label": "Reply text",
+    "aria-describedby": "reply-visibility reply-count",
+    placeholder: draft.visibility === "public" ? "Write a public reply… (Ctrl+Enter sends)" : "Write a private reply… (Ctrl+Enter sends)",
+    oninput: () => { draft.text = text.value; draft.error = null; showError(form, null); update(d, form); },
+    onkeydown: (e) => { if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) { e.preventDefault(); send(d, form, sent); } },
+  });
+  text.value = draft.text;
+  const count = h("div", { id: "reply-count", class: "count small" });
+  const error = h("div", { id: "reply-error", class: "notice bad hidden", role: "alert" });
+  const button = h("button", { class: "primary", id: "send", "aria-describedby": "reply-count" },
+    choices.length > 1 ? `Send ${draft.visibility} reply` : "Send reply");
+  form.append(radios || "", strip, note, templates, text, h("div", { class: "row send-row" }, count, h("span", { class: "spacer" }), button), error);
+  showError(form, draft.error);
+  update(d, form);
+  return form;
+}
+
+/** Switching visibility: public to private is free; a written private draft turned public
+ *  asks first (the dialog in agent.html). */
+function choose(d, form, visibility, sent) {
+  const draft = draftOf(d);
+  if (visibility === draft.visibility) return;
+  const apply = () => {
+    draft.visibility = visibility;
+    form.replaceWith(replyBox(d, sent));
+    document.getElementById("reply-text")?.focus();
+  };
+  if (visibility !== "public" || !draft.text.trim()) return apply();
+  // Until confirmed, the draft stays private.
+  form.querySelector(`input[value="${draft.visibility}"]`).checked = true;
+  const dialog = document.getElementById("visibility-dialog");
+  document.getElementById("visibility-draft").textContent = draft.text;
+  dialog.returnValue = "";
+  dialog.onclose = () => {
+    if (dialog.returnValue === "public") apply();
+    else document.getElementById("reply-text")?.focus();
+  };
+  dialog.showModal();
+}
+
+function limitOf(d, visibility) {
+  const l = d.reply_window?.[visibility]?.limit;
+  return l && Number(l.max) > 0 ? { max: Number(l.max), counting: l.counting || "characters" } : null;
+}
+
+/** The window note, the counter and whether Send may be pressed, for the draft as it is. */
+function update(d, form) {
+  const draft = draftOf(d);
+  const w = d.reply_window?.[draft.visibility];
+  const templateOnly = Boolean(w && !w.free_form && w.templates);
+  const closed = Boolean(w && !w.free_form && !w.templates);
+  form.querySelector("#template-label").classList.toggle("hidden", !templateOnly);
+  form.querySelector("#reply-text").classList.toggle("hidden", templateOnly || closed);
+  const note = form.querySelector("#window-note");
+  let text;
+  let kind = "";
+  if (!w) text = "You can reply.";
+  else if (closed) { text = w.note || "Replies are closed for this conversation."; kind = "bad"; }
+  else if (templateOnly) {
+    text = w.note || "The 24-hour window has closed: only an approved template can be sent.";
+    if (!d.templates.length) text += " This channel has no templates configured.";
+    kind = "warn";
+  } else if (w.until) {
+    text = `You can reply freely until ${when(w.until)} (${duration(w.until - Date.now())} left).${w.note ? ` ${w.note}` : ""}`;
+  } else text = w.note || "You can reply.";
+  note.className = `notice small ${kind}`;
+  note.textContent = text;
+
+  const count = form.querySelector("#reply-count");
+  const limit = limitOf(d, draft.visibility);
+  const length = measure(draft.text, limit?.counting || "characters");
+  const over = limit ? length - limit.max : 0;
+  count.classList.toggle("over", over > 0);
+  count.classList.toggle("hidden", templateOnly || closed);
+  if (!limit) count.textContent = `${length} ${length === 1 ? "character" : "characters"}`;
+  else if (over > 0) {
+    count.textContent = `${length} / ${limit.max}: ${over} too many for ${platformName(d.platform)}. Shorten the reply to send it.`;
+  } else {
+    count.textContent = `${length} / ${limit.max}${limit.counting === "x" ? " (X counts a link as 23 and some characters as 2)" : ""}`;
+  }
+  const button = form.querySelector("#send");
+  button.disabled = closed || (templateOnly && !d.templates.length) || (!templateOnly && over > 0);
+  button.title = over > 0 && !templateOnly ? "Too long to send: shorten the reply first" : "";
+}
+
+function showError(form, message) {
+  const error = form.querySelector("#reply-error");
+  error.textContent = message || "";
+  error.classList.toggle("hidden", !message);
+}
+
+async function send(d, form, sent) {
+  const draft = draftOf(d);
+  const button = form.querySelector("#send");
+  if (button.disabled) return;
+  const visibility = draft.visibility;
+  const body = { visibility, text: draft.text.trim() };
+  const useTemplate = !form.querySelector("#template-label").classList.contains("hidden");
+  if (useTemplate) {
+    const [name, language] = form.querySelector("#template").value.split("|");
+    body.template = { name, language, parameters: [] };
+    body.text = body.text || `[template ${name}]`;
+  } else if (!body.text) {
+    draft.error = "Write something first.";
+    showError(form, draft.error);
+    return;
+  }
+  draft.error = null;
+  showError(form, null);
+  button.disabled = true;
+  try {
+    const res = await api.post(`/api/v1/interactions/${d.id}/reply`, body);
+    if (res.state === "failed") {
+      draft.error = `The platform refused the reply: ${plainError(res.last_error || "unknown error")}. It is still here, ${visibility}.`;
+    } else {
+      toast(res.state === "sent" ? "Reply sent." : "Reply queued; it will be retried until the platform takes it.");
+      // The next reply starts with the same visibility: a private conversation stays private.
+      if (draft.text.trim() === body.text || useTemplate) draft.text = "";
+    }
+  } catch (e) {
+    draft.error = e.code === "too_long" && e.data.limit
+      ? `Too long for ${platformName(d.platform)}: ${e.data.length ?? "over"} of ${e.data.limit} allowed. Shorten the reply and send it again.`
+      : plainError(e.message);
+  } finally {
+    button.disabled = false;
+  }
+  if (form.isConnected) {
+    form.querySelector("#reply-text").value = draft.text;
+    showError(form, draft.error);
+    update(d, form);
+  }
+  await sent();
+}
