@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 use super::auth::Caller;
 use super::error::ApiError;
 use crate::app::App;
-use crate::routing::AgentStatus;
+use crate::routing::{AgentStatus, AgentView};
 use crate::store::{directory, now_ms, queries};
 
 /// One workgroup's queue right now, with the last 24 h's service level.
@@ -70,7 +70,8 @@ pub(super) fn supervisor(caller: &Caller) -> Result<(), ApiError> {
         Ok(())
     } else {
         Err(ApiError::Forbidden(
-            "supervisor or social_media_admin right required".into(),
+            "This needs the supervisor or administrator right. Ask an administrator to grant it."
+                .into(),
         ))
     }
 }
@@ -156,7 +157,9 @@ pub(super) async fn workgroup_stats(
     Ok(stats)
 }
 
-/// Every agent's status and load.
+/// Every user with the `agent` right, with status and load; those the router does not know
+/// are logged out. The same set as the `agents_by_status` tiles of `/stats/realtime`, so
+/// the two always add up (a supervisor without the agent right is in neither).
 #[utoipa::path(get, path = "/api/v1/agents", responses((status = 200, body = Vec<AgentStats>), (status = 403)), security(("bearer" = [])))]
 pub async fn agents(
     State(app): State<Arc<App>>,
@@ -164,21 +167,81 @@ pub async fn agents(
 ) -> Result<Json<Vec<AgentStats>>, ApiError> {
     supervisor(&caller)?;
     let users = app.store.read(directory::users).await?;
-    let views = app.interactions.router().agents();
-    let stats = users
+    Ok(Json(agent_rows(users, &app.interactions.router().agents())))
+}
+
+/// One row per user with the `agent` right, in the directory's order.
+fn agent_rows(users: Vec<directory::User>, views: &[AgentView]) -> Vec<AgentStats> {
+    users
         .into_iter()
-        .filter_map(|u| {
-            let v = views.iter().find(|v| v.id == u.id)?;
-            Some(AgentStats {
+        .filter(|u| u.has_right("agent"))
+        .map(|u| {
+            let view = views.iter().find(|v| v.id == u.id);
+            AgentStats {
+                status: view.map_or(AgentStatus::LoggedOut, |v| v.status),
+                station: u.station,
+                interactions: view.map(|v| v.interactions.clone()).unwrap_or_default(),
+                utilization_used: view.map_or(0, |v| v.utilization_used),
+                wrapup_pending: view.map(|v| v.wrapup_pending.clone()).unwrap_or_default(),
                 username: u.username,
                 display_name: u.display_name,
-                status: v.status,
-                station: u.station,
-                interactions: v.interactions.clone(),
-                utilization_used: v.utilization_used,
-                wrapup_pending: v.wrapup_pending.clone(),
-            })
+            }
         })
-        .collect();
-    Ok(Json(stats))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user(id: i64, name: &str, rights: &[&str]) -> directory::User {
+        directory::User {
+            id,
+            username: name.into(),
+            display_name: name.into(),
+            rights: rights.iter().map(|r| r.to_string()).collect(),
+            skills: Default::default(),
+            utilization: Default::default(),
+            station: None,
+            status: "away".into(),
+            status_at: 0,
+        }
+    }
+
+    #[test]
+    fn only_users_with_the_agent_right_are_listed_and_unknown_ones_are_logged_out() {
+        let users = vec![
+            user(1, "agent1", &["agent"]),
+            user(2, "super", &["supervisor"]),
+            user(3, "agent2", &["agent", "supervisor"]),
+        ];
+        let views = vec![
+            AgentView {
+                id: 1,
+                status: AgentStatus::Available,
+                interactions: vec![7],
+                utilization_used: 50,
+                wrapup_pending: vec![],
+            },
+            AgentView {
+                id: 2,
+                status: AgentStatus::Away,
+                interactions: vec![],
+                utilization_used: 0,
+                wrapup_pending: vec![],
+            },
+        ];
+        let rows = agent_rows(users, &views);
+        let got: Vec<_> = rows
+            .iter()
+            .map(|r| (r.username.as_str(), r.status, r.interactions.clone()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("agent1", AgentStatus::Available, vec![7]),
+                ("agent2", AgentStatus::LoggedOut, vec![]),
+            ]
+        );
+    }
 }

@@ -44,9 +44,16 @@ const FILES: &[File] = files![
     "assets/textlength.js",
     "assets/supervisor.js",
     "assets/admin.js",
+    "assets/chart.js",
+    "assets/favicon.svg",
+    // uPlot, pinned by tests/browser/package-lock.json; `vendor.test.mjs` checks that these
+    // copies are byte for byte the ones `npm ci` installs there.
+    "assets/vendor/uPlot.esm.js",
+    "assets/vendor/uPlot.min.css",
 ];
 
-/// The desktop's routes: `/` signs in, `/agent`, `/supervisor`, `/admin`, `/assets/*`.
+/// The desktop's routes: `/` signs in, `/agent`, `/supervisor`, `/admin`, `/assets/*`
+/// (vendored libraries under `/assets/vendor/`).
 pub fn router() -> Router<Arc<App>> {
     Router::new()
         .route("/", get(|| async { page("login") }))
@@ -57,7 +64,10 @@ pub fn router() -> Router<Arc<App>> {
             "/agent.html",
             get(|| async { Redirect::permanent("/agent") }),
         )
-        .route("/assets/{file}", get(asset))
+        // Browsers ask for it whatever the page links; answer with the same icon.
+        .route("/favicon.ico", get(|| async { serve("assets/favicon.svg") }))
+        // Only paths listed in FILES are answered, so a wildcard cannot reach other files.
+        .route("/assets/{*file}", get(asset))
 }
 
 fn page(name: &str) -> Response {
@@ -87,6 +97,7 @@ fn serve(path: &str) -> Response {
         Some("html") => "text/html; charset=utf-8",
         Some("css") => "text/css; charset=utf-8",
         Some("js") => "text/javascript; charset=utf-8",
+        Some("svg") => "image/svg+xml",
         _ => "application/octet-stream",
     };
     (
@@ -114,7 +125,7 @@ mod tests {
                 let name: String = link
                     .chars()
                     .take_while(|c| {
-                        c.is_ascii_alphanumeric() || *c == '.' || *c == '_' || *c == '-'
+                        c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '/')
                     })
                     .collect();
                 if name.is_empty() || !name.contains('.') {
@@ -136,5 +147,23 @@ mod tests {
             StatusCode::NOT_FOUND
         );
         assert_eq!(serve("assets/app.css").status(), StatusCode::OK);
+        assert_eq!(
+            serve("assets/vendor/../app.css").status(),
+            StatusCode::NOT_FOUND
+        );
+    }
+
+    #[test]
+    fn the_favicon_is_an_svg_every_role_page_links() {
+        let res = serve("assets/favicon.svg");
+        assert_eq!(res.status(), StatusCode::OK);
+        assert_eq!(res.headers()[header::CONTENT_TYPE], "image/svg+xml");
+        for page in ["pages/supervisor.html", "pages/admin.html"] {
+            let text = FILES.iter().find(|f| f.path == page).unwrap().text;
+            assert!(
+                text.contains(r#"<link rel="icon" href="/assets/favicon.svg" type="image/svg+xml">"#),
+                "{page} does not link the favicon"
+            );
+        }
     }
 }

@@ -39,6 +39,10 @@ pub struct PluginView {
     pub capabilities: Vec<String>,
     /// The settings and secrets it reads.
     pub config_keys: Vec<ConfigKey>,
+    /// A plugin for tests, such as `tests/plugins/faulty`: every host it names is under a
+    /// top-level domain reserved for testing (`.invalid`, `.test`, `.example`, RFC 2606),
+    /// so it cannot reach a real platform. The desktop does not offer it for new channels.
+    pub test_only: bool,
     /// `ok`, or `error` when it does not load.
     pub health: PluginHealth,
     /// Why it does not load.
@@ -69,12 +73,30 @@ fn view(app: &App, file: PluginFile) -> PluginView {
             .as_ref()
             .map(|d| d.capabilities.clone())
             .unwrap_or_default(),
+        test_only: description
+            .as_ref()
+            .is_some_and(|d| names_only_test_hosts(&d.hosts)),
         config_keys: description.map(|d| d.config_keys).unwrap_or_default(),
         health,
         error,
         restarts: users.iter().map(|ch| ch.connector.restarts()).sum(),
         channels: users.iter().map(|ch| ch.config.name.clone()).collect(),
     }
+}
+
+/// True when `hosts` is not empty and each is under a TLD reserved for tests (RFC 2606).
+fn names_only_test_hosts(hosts: &[String]) -> bool {
+    const RESERVED: &[&str] = &["invalid", "test", "example"];
+    let tld = |h: &str| {
+        let host = h.split_once("://").map_or(h, |(_, rest)| rest);
+        let host = host.split(['/', ':']).next().unwrap_or_default();
+        host.trim_end_matches('.')
+            .rsplit('.')
+            .next()
+            .unwrap_or_default()
+            .to_ascii_lowercase()
+    };
+    !hosts.is_empty() && hosts.iter().all(|h| RESERVED.contains(&tld(h).as_str()))
 }
 
 /// Every `*.wasm` in the plugin folder: platform, version, capabilities, settings,
@@ -94,4 +116,20 @@ pub async fn list_plugins(
             .await
             .map_err(|e| ApiError::Internal(e.into()))??;
     Ok(Json(files.into_iter().map(|f| view(&app, f)).collect()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::names_only_test_hosts;
+
+    #[test]
+    fn a_plugin_naming_only_reserved_test_hosts_is_a_test_plugin() {
+        let hosts = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert!(names_only_test_hosts(&hosts(&["http://declared.invalid"])));
+        assert!(names_only_test_hosts(&hosts(&["https://api.test:8443/v1", "x.example"])));
+        assert!(!names_only_test_hosts(&hosts(&["https://graph.facebook.com"])));
+        assert!(!names_only_test_hosts(&hosts(&["http://declared.invalid", "https://api.x.com"])));
+        assert!(!names_only_test_hosts(&hosts(&["https://invalid.com"])));
+        assert!(!names_only_test_hosts(&[]), "naming no host says nothing");
+    }
 }

@@ -38,6 +38,8 @@ async function start() {
     next.click();
     e.preventDefault();
   });
+  // A link or the address bar may name another screen (`/admin#plugins`).
+  window.addEventListener("hashchange", () => show(location.hash.slice(1)));
   show(location.hash.slice(1) || "channels");
 }
 
@@ -56,11 +58,13 @@ const reshow = () => show(location.hash.slice(1));
 
 // ---- shared pieces --------------------------------------------------------------------------
 
+/** A table in its own scrolling box: a wide one scrolls there, never the whole page. */
 function table(headers, rows, caption) {
-  return h("table", {},
-    caption ? h("caption", { class: "sr-only" }, caption) : null,
-    h("thead", {}, h("tr", {}, headers.map((t) => h("th", {}, t)))),
-    h("tbody", {}, rows));
+  return h("div", { class: "table-scroll", role: "region", "aria-label": caption, tabindex: 0 },
+    h("table", {},
+      caption ? h("caption", { class: "sr-only" }, caption) : null,
+      h("thead", {}, h("tr", {}, headers.map((t) => h("th", {}, t)))),
+      h("tbody", {}, rows)));
 }
 
 let fieldIds = 0;
@@ -209,9 +213,15 @@ function channelForm({ plugs, groups, scripts }, c = null) {
     return el;
   };
   const groupNames = groups.map((g) => [g.name, g.name]);
+  // Test plugins (tests/plugins, such as the deliberately faulty one) are listed under
+  // Plugins but not offered for a new channel; a channel already on one keeps it.
+  const offered = plugs.filter((p) => p.health === "ok" && (!p.test_only || p.name === c?.plugin));
   const pluginSelect = select("plugin",
-    plugs.filter((p) => p.health === "ok").map((p) => [p.name, `${platformName(p.platform)} (${p.name} ${p.version})`]), c?.plugin);
-  const refill = () => pluginKeys(plugs, pluginSelect.value, keys, c);
+    offered.map((p) => [p.name, `${platformName(p.platform)} (${p.name} ${p.version})`]), c?.plugin);
+  const hosts = h("textarea", { name: "allowed_hosts", rows: 2, "aria-describedby": "hosts-hint" }, (c?.allowed_hosts || []).join("\n"));
+  // Once the administrator writes in Allowed hosts, it is theirs: no more proposals.
+  hosts.addEventListener("input", () => { hosts.dataset.edited = "true"; });
+  const refill = () => pluginKeys(plugs, pluginSelect.value, keys, c, hosts);
   pluginSelect.addEventListener("change", refill);
   const number = (name, min, max, value) => h("input", { name, type: "number", min, max, value });
   const form = h("form", { class: "grid", id: c ? "edit-channel" : "new-channel", onsubmit: (e) => submit(e, (f) => saveChannel(f, c), c ? `Channel ${c.name} saved; it restarted with the new settings.` : "Channel created.") },
@@ -227,7 +237,7 @@ function channelForm({ plugs, groups, scripts }, c = null) {
     field("Grouping timeout (s)", number("grouping_timeout_s", 10, 3600, c?.grouping_timeout_s ?? 60)),
     h("label", { class: "inline" }, h("input", { type: "checkbox", name: "production", checked: c ? c.production : true }), "Production"),
     h("label", { class: "inline" }, h("input", { type: "checkbox", name: "do_not_store_personal_data", checked: c?.do_not_store_personal_data }), "Do not store personal data"),
-    field("Allowed hosts (one per line)", h("textarea", { name: "allowed_hosts", rows: 2 }, (c?.allowed_hosts || []).join("\n"))),
+    hostsField(hosts),
     keys,
     field("More settings (name=value per line)", h("textarea", { name: "more_settings", rows: 2 })),
     field(c ? "More secrets (name=value per line; empty keeps the stored ones)" : "More secrets (name=value per line)", h("textarea", { name: "more_secrets", rows: 2 })),
@@ -241,7 +251,7 @@ function channelForm({ plugs, groups, scripts }, c = null) {
 
 /** One input per setting the plugin reads, secrets as password fields. A key named with a
  *  pattern (`token_<handle>`) stands for several; it is explained, and set under "More". */
-function pluginKeys(plugs, name, box, c = null) {
+function pluginKeys(plugs, name, box, c = null, hosts = null) {
   const plugin = plugs.find((p) => p.name === name);
   const declared = new Set((plugin?.config_keys || []).map((k) => k.name));
   // Settings of the channel being edited that no field shows go to "More settings".
@@ -255,6 +265,16 @@ function pluginKeys(plugs, name, box, c = null) {
       return h("div", { class: "field" }, h("strong", { class: "small" }, `${k.name}${k.required ? " *" : ""}`),
         h("div", { class: "small muted" }, `${k.description} Add one line per value under More ${k.secret ? "secrets" : "settings"}.`));
     }
+    const given = k.default_value ?? k.default;
+    if (!k.secret && (given === "true" || given === "false")) {
+      // A yes/no setting: a checkbox, sent as "true" or "false" (see saveChannel).
+      const current = c?.settings?.[k.name] ?? given;
+      return h("div", { class: "field" },
+        h("label", { class: "inline" },
+          h("input", { type: "checkbox", dataset: { bool: k.name }, checked: current === "true", "aria-describedby": hint.id }),
+          k.name),
+        hint);
+    }
     const input = h("input", {
       name: `${k.secret ? "secret" : "setting"}:${k.name}`, type: k.secret ? "password" : "text",
       // When editing, an empty secret keeps the stored one.
@@ -262,10 +282,41 @@ function pluginKeys(plugs, name, box, c = null) {
       placeholder: c && k.secret ? "unchanged" : k.default_value ?? k.default ?? "", "aria-describedby": hint.id,
       value: k.secret ? null : c?.settings?.[k.name] ?? null,
     });
+    if (hosts && /_url$/.test(k.name)) input.addEventListener("input", () => proposeHosts(box, hosts));
     const f = field(`${k.name}${k.required ? " *" : ""}`, input);
     f.append(hint);
     return f;
   }));
+}
+
+/** Allowed hosts, with a hint of what is proposed there. */
+function hostsField(hosts) {
+  const f = field("Allowed hosts (one per line)", hosts);
+  f.append(h("div", { class: "small muted", id: "hosts-hint" },
+    "The hosts this channel's plugin may call, as scheme://host:port. Empty: the hosts the plugin names itself. A base URL you type above is added here."));
+  return f;
+}
+
+/** `https://api.example.com:8443/v2/` → `https://api.example.com:8443`; null if not a URL. */
+export function originOf(text) {
+  try {
+    const url = new URL(text.trim());
+    return /^https?:$/.test(url.protocol) ? url.origin : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Fills Allowed hosts from the base URLs typed in the form, unless the administrator
+ *  wrote in it: a channel pointed at another host (an emulator, a regional API) cannot
+ *  reach it otherwise, and the first poll fails. */
+function proposeHosts(box, hosts) {
+  if (hosts.dataset.edited) return;
+  const origins = [...box.querySelectorAll("input[name^='setting:']")]
+    .filter((i) => /_url$/.test(i.name) && i.value.trim())
+    .map((i) => originOf(i.value))
+    .filter(Boolean);
+  hosts.value = [...new Set(origins)].join("\n");
 }
 
 /** Creates the channel (`POST`), or replaces `c` (`PUT`). */
@@ -282,6 +333,9 @@ async function saveChannel(form, c) {
   if (data.get("dm_workgroup")) body.dm_workgroup = data.get("dm_workgroup");
   Object.assign(body.settings, pairs(data.get("more_settings") || ""));
   Object.assign(body.secrets, pairs(data.get("more_secrets") || ""));
+  for (const box of form.querySelectorAll("input[data-bool]")) {
+    body.settings[box.dataset.bool] = box.checked ? "true" : "false";
+  }
   for (const [k, v] of data.entries()) {
     if (!v) continue;
     if (k.startsWith("setting:")) body.settings[k.slice(8)] = v;
@@ -310,8 +364,9 @@ async function workgroups() {
     h("h3", {}, "New workgroup"),
     h("form", { class: "grid", id: "new-workgroup", onsubmit: (e) => submit(e, createWorkgroup, "Workgroup created.") },
       field("Name", h("input", { name: "name", required: true })),
-      field("Service level target (s)", h("input", { name: "sl_target_s", type: "number", min: 1, value: 60 })),
-      field("Alert timeout (s)", h("input", { name: "alert_timeout_s", type: "number", min: 1, value: 30 })),
+      // The server's bounds, so the browser says so in seconds before anything is sent.
+      field("Service level target (s)", h("input", { name: "sl_target_s", type: "number", min: 1, max: 86400, value: 60, required: true })),
+      field("Alert timeout (s)", h("input", { name: "alert_timeout_s", type: "number", min: 1, max: 600, step: 1, value: 30, required: true })),
       field("Wrap-up codes (comma separated)", h("input", { name: "wrapup_codes", placeholder: "Resolved, Escalated" })),
       h("label", { class: "inline" }, h("input", { type: "checkbox", name: "wrapup_required" }), "Wrap-up required"),
       checks("members", people.map((u) => u.username)),
@@ -413,15 +468,22 @@ async function utilization() {
     panel,
     h("h2", {}, "Utilization"),
     h("p", { class: "muted small" }, "An agent takes an interaction only while the sum of percentages stays at or below 100 % and each type stays below its maximum. A user's own setting wins over the workgroup's."),
+    h("p", { class: "muted small", id: "other-types" }, "Switchboard routes the social types. Call, callback, email, chat and work item are the contact center's other interaction types, handled by other systems: Switchboard does not route them, it only counts them toward the agent's share, so an agent busy on a call takes less social work."),
     agents.map((u) => h("div", {},
       h("h3", {}, `${u.display_name} (${u.username})`),
       table(["Type", "Percent", "Max", "Inherited from"], Object.entries(u.utilization).map(([type, x]) =>
-        h("tr", {}, h("td", {}, words(type)), h("td", { class: "num" }, `${x.percent} %`), h("td", { class: "num" }, x.max),
+        h("tr", {}, h("td", {}, typeName(type)), h("td", { class: "num" }, `${x.percent} %`), h("td", { class: "num" }, x.max),
           h("td", {}, x.inherited ? x.from : h("span", { class: "badge" }, "set on user")))), `Utilization of ${u.username}`))),
     h("h3", {}, "Workgroup defaults"),
     table(["Workgroup", "Type", "Percent", "Max"], groups.flatMap((g) => Object.entries(g.utilization).map(([type, x]) =>
-      h("tr", {}, h("td", {}, g.name), h("td", {}, words(type)), h("td", { class: "num" }, `${x.percent} %`), h("td", { class: "num" }, x.max)))), "Workgroup utilization"),
+      h("tr", {}, h("td", {}, g.name), h("td", {}, typeName(type)), h("td", { class: "num" }, `${x.percent} %`), h("td", { class: "num" }, x.max)))), "Workgroup utilization"),
   );
+}
+
+/** An interaction type, saying which ones Switchboard does not route itself. */
+function typeName(type) {
+  if (type.startsWith("social_")) return words(type);
+  return [words(type), h("span", { class: "small muted" }, " · other type, counts toward the share only")];
 }
 
 async function skills() {
@@ -491,7 +553,7 @@ async function plugins() {
     h("h2", {}, "Plugins"),
     table(["Plugin", "Platform", "Version", "Health", "Channels", "Restarts", "Settings it reads"], rows.map((p) =>
       h("tr", { dataset: { plugin: p.name } },
-        h("td", {}, h("strong", {}, p.name), h("div", { class: "small muted" }, p.file)),
+        h("td", {}, h("strong", {}, p.name), p.test_only ? [" ", h("span", { class: "badge warn" }, "test only")] : null, h("div", { class: "small muted" }, p.file)),
         h("td", {}, p.platform ? platformName(p.platform) : "–"),
         h("td", {}, p.version || "–"),
         h("td", {}, h("span", { class: `badge ${p.health === "ok" ? "good" : "bad"}`, title: p.error || "" }, p.health), p.error ? h("div", { class: "small" }, p.error) : null),

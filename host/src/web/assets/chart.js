@@ -9,7 +9,10 @@
 //     step: 60_000,            // one point per minute: bars are one step wide
 //   });
 //   c.update(times, [arrivals, answered]);   // times in unix ms, one array per series
+//   c.labels();   // { x: ["10:40", …], y: ["0", "2", …] }: the axis labels last drawn
 //   c.destroy();
+//
+// The chart is also `box.chart`, so a test (or the console) can reach it from the page.
 //
 // The chart fills `box` (give it a height in CSS) and follows its size, so it is never
 // stretched. Times are shown in the browser's time zone. The canvas is not readable by
@@ -24,7 +27,7 @@ const FONT = "12px system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif";
 
 /** Hours and minutes in the browser's locale: `10:40` or `10:40 AM`. */
 export function hhmm(ms) {
-  return new Date(ms).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  return new Date(ms).toLocaleTimeString([], { hour: "numeric", minute: "2-digit" });
 }
 
 /**
@@ -47,6 +50,7 @@ export function timeChart(box, opts) {
   plotBox.setAttribute("role", "img");
 
   let data = [[], ...opts.series.map(() => [])];
+  const drawn = { x: [], y: [] };
   const summary = opts.summary || ((times, values) =>
     `${opts.label}: ${opts.series.map((s, i) => `${values[i].reduce((a, b) => a + (b || 0), 0)} ${s.name.toLowerCase()}`).join(", ")}.`);
 
@@ -65,6 +69,8 @@ export function timeChart(box, opts) {
     ...size(),
     ms: 1, // times are unix milliseconds, as the API gives them
     legend: { show: false },
+    // Room on the right for the last time label, which is centred on the axis' end.
+    padding: [8, 28, 0, 0],
     cursor: { drag: { x: false, y: false }, points: { size: 6 } },
     scales: {
       // Each bar covers its step, so the last one needs room after its start.
@@ -75,8 +81,9 @@ export function timeChart(box, opts) {
     axes: [
       {
         ...axis,
-        space: 60,
-        values: (u, splits) => splits.map((v) => hhmm(v)),
+        size: 28,
+        space: 70,
+        values: (u, splits) => (drawn.x = splits.map((v) => hhmm(v))),
       },
       {
         ...axis,
@@ -84,7 +91,7 @@ export function timeChart(box, opts) {
         space: 24,
         // Whole numbers only: half an interaction means nothing.
         incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000],
-        values: (u, splits) => splits.map((v) => String(v)),
+        values: (u, splits) => (drawn.y = splits.map((v) => String(v))),
       },
     ],
     series: [
@@ -120,7 +127,7 @@ export function timeChart(box, opts) {
   });
   observer.observe(plotBox);
 
-  return {
+  const chart = {
     /** Replaces the data: `times` (unix ms) and one array of values per series. */
     update(times, values) {
       data = [times, ...values];
@@ -129,10 +136,17 @@ export function timeChart(box, opts) {
     },
     /** The uPlot instance, for tests and later reports that need more. */
     plot,
+    /** The labels of the time axis and the value axis as last drawn. */
+    labels() {
+      return { x: [...drawn.x], y: [...drawn.y] };
+    },
     /** Stops following the box and frees the chart. */
     destroy() {
       observer.disconnect();
       plot.destroy();
+      delete box.chart;
     },
   };
+  box.chart = chart;
+  return chart;
 }

@@ -4,6 +4,7 @@
 import * as api from "/assets/api.js";
 import { h, fill, duration, when, words, attempt, topBar, requireRight, platformName } from "/assets/ui.js";
 import { transcript } from "/assets/transcript.js";
+import { timeChart } from "/assets/chart.js";
 
 const REFRESH_MS = 2000;
 
@@ -16,7 +17,8 @@ async function start() {
   options("search-workgroup", dir.workgroups.map((w) => [w.name, w.name]));
   options("search-agent", dir.agents.map((a) => [a.username, a.display_name]));
   document.getElementById("search").addEventListener("submit", (e) => { e.preventDefault(); search(); });
-  document.getElementById("detail-close").addEventListener("click", () => document.getElementById("detail").classList.add("hidden"));
+  for (const id of ["search-from", "search-to"]) document.getElementById(id).addEventListener("change", rangeIsValid);
+  document.getElementById("detail-close").addEventListener("click", closeDetail);
   await refresh();
   setInterval(refresh, REFRESH_MS);
   search();
@@ -42,15 +44,19 @@ async function refresh() {
   if (agents) agentTable(agents);
 }
 
-function tile(id, label, value) {
+function tile(id, label, value, ...more) {
   return h("div", { class: "tile", id, role: "group", "aria-label": label },
-    h("div", { class: "value" }, value), h("div", { class: "label" }, label));
+    h("div", { class: "value" }, value), h("div", { class: "label" }, label), more);
 }
+
+/** The agent statuses the tiles and the table both show, in this order. */
+const STATUSES = [["available", "available"], ["away", "away"], ["not_responding", "not responding"], ["logged_out", "logged out"]];
 
 function tiles(s) {
   const waiting = s.workgroups.reduce((n, w) => n + w.waiting, 0);
   const longestWait = Math.max(0, ...s.workgroups.map((w) => w.longest_wait_ms));
   const a = s.agents_by_status;
+  const agents = STATUSES.reduce((n, [k]) => n + (a[k] ?? 0), 0);
   fill(
     document.getElementById("tiles"),
     tile("tile-active-conversations", "Active social conversations", s.conversations.active),
@@ -59,41 +65,26 @@ function tiles(s) {
     tile("tile-longest-dm", "Longest social direct message", s.direct_messages.active ? duration(s.direct_messages.longest_ms) : "–"),
     tile("tile-waiting", "Waiting in all queues", waiting),
     tile("tile-longest-wait", "Longest wait", waiting ? duration(longestWait) : "–"),
-    tile("tile-agents", "Agents available / away / not responding",
-      `${a.available ?? 0} / ${a.away ?? 0} / ${a.not_responding ?? 0}`),
+    // The same people as the Agents table: everyone with the agent right.
+    tile("tile-agents", `Agents available, of ${agents} with the agent right`, a.available ?? 0,
+      h("ul", { class: "breakdown small" }, STATUSES.slice(1).map(([k, label]) =>
+        h("li", { dataset: { status: k } }, h("span", { class: "count" }, a[k] ?? 0), ` ${label}`)))),
   );
 }
 
-/** Bars of arrivals with a line of answered, per minute, the last hour. */
+let arrivalsChart;
+
+/** Arrivals (bars) and answered (line) per minute over the last hour. */
 function chart(minutes) {
-  const svg = document.getElementById("chart");
-  const W = 600, H = 180, pad = 18;
-  const max = Math.max(1, ...minutes.map((m) => Math.max(m.arrivals, m.answered)));
-  const step = (W - pad) / minutes.length;
-  const y = (v) => H - pad - (v / max) * (H - 2 * pad);
-  const ns = "http://www.w3.org/2000/svg";
-  const el = (tag, attrs) => {
-    const e = document.createElementNS(ns, tag);
-    for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
-    return e;
-  };
-  const parts = [
-    el("line", { x1: pad, y1: H - pad, x2: W, y2: H - pad, stroke: "#dfe3ea" }),
-    Object.assign(el("text", { x: 0, y: pad, "font-size": 10, fill: "#5d6677" }), { textContent: max }),
-    Object.assign(el("text", { x: 0, y: H - pad, "font-size": 10, fill: "#5d6677" }), { textContent: 0 }),
-  ];
-  minutes.forEach((m, i) => {
-    const x = pad + i * step;
-    const bar = el("rect", { x: x + 1, y: y(m.arrivals), width: Math.max(1, step - 2), height: H - pad - y(m.arrivals), fill: "#2f5bd3", opacity: 0.75 });
-    bar.append(Object.assign(el("title", {}), { textContent: `${new Date(m.minute).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })}: ${m.arrivals} arrived, ${m.answered} answered` }));
-    parts.push(bar);
+  arrivalsChart ||= timeChart(document.getElementById("chart"), {
+    label: "Arrivals and answered per minute, last hour",
+    series: [
+      { name: "Arrivals", color: "#2f5bd3", kind: "bars" },
+      { name: "Answered", color: "#1c7c3a", kind: "line" },
+    ],
+    step: 60_000,
   });
-  const points = minutes.map((m, i) => `${pad + i * step + step / 2},${y(m.answered)}`).join(" ");
-  parts.push(el("polyline", { points, fill: "none", stroke: "#1c7c3a", "stroke-width": 2 }));
-  svg.replaceChildren(...parts);
-  const total = minutes.reduce((n, m) => n + m.arrivals, 0);
-  const answered = minutes.reduce((n, m) => n + m.answered, 0);
-  svg.setAttribute("aria-description", `${total} arrivals and ${answered} answered in the last hour`);
+  arrivalsChart.update(minutes.map((m) => m.minute), [minutes.map((m) => m.arrivals), minutes.map((m) => m.answered)]);
 }
 
 function workgroups(rows) {
@@ -116,7 +107,7 @@ function agentTable(agents) {
   fill(
     document.querySelector("#agents tbody"),
     agents.map((a) =>
-      h("tr", {},
+      h("tr", { dataset: { agent: a.username, status: a.status } },
         h("td", {}, a.display_name, h("span", { class: "muted small" }, ` ${a.username}`)),
         h("td", {}, h("span", { class: `badge ${a.status}` }, words(a.status))),
         h("td", {}, a.station || "–"),
@@ -128,7 +119,32 @@ function agentTable(agents) {
 
 // ---- search -------------------------------------------------------------------------------
 
+/** A local date and time as people write it: `6 Dec 2026, 10:00`. */
+function longWhen(ms) {
+  return new Date(ms).toLocaleString([], { dateStyle: "medium", timeStyle: "short" });
+}
+
+/** Says so (and returns false) when the date range ends before it starts. */
+function rangeIsValid() {
+  const from = document.getElementById("search-from");
+  const to = document.getElementById("search-to");
+  const note = document.getElementById("search-range");
+  const start = from.value && new Date(from.value).getTime();
+  const end = to.value && new Date(to.value).getTime();
+  const bad = Boolean(start && end && start > end);
+  for (const input of [from, to]) input.setAttribute("aria-invalid", String(bad));
+  note.classList.toggle("hidden", !bad);
+  note.textContent = bad
+    ? `The start (${longWhen(start)}) is after the end (${longWhen(end)}). Pick a start before the end.`
+    : "";
+  return !bad;
+}
+
+/** The interaction open in the detail panel, if any. */
+let openId = null;
+
 async function search() {
+  if (!rangeIsValid()) return;
   const form = new FormData(document.getElementById("search"));
   const query = new URLSearchParams();
   for (const [k, v] of form.entries()) {
@@ -142,7 +158,7 @@ async function search() {
   fill(
     document.querySelector("#results tbody"),
     res.items.map((ix) =>
-      h("tr", { class: "clickable", dataset: { id: ix.id }, onclick: () => detail(ix.id) },
+      h("tr", { class: "clickable", dataset: { id: ix.id }, "aria-current": ix.id === openId ? "true" : null, onclick: () => detail(ix.id) },
         h("td", {}, h("button", { "aria-label": `Open interaction ${ix.id}`, onclick: (e) => { e.stopPropagation(); detail(ix.id); } }, `#${ix.id}`)),
         h("td", {}, when(ix.created_at)),
         h("td", {}, platformName(ix.platform)),
@@ -154,11 +170,26 @@ async function search() {
         h("td", {}, h("span", { class: `badge ${ix.state}` }, words(ix.state))),
       )),
   );
+  // The panel shows one of the results, or nothing: an interaction the new search left
+  // out would look like part of it.
+  if (openId !== null && !res.items.some((ix) => ix.id === openId)) closeDetail();
+}
+
+function closeDetail() {
+  openId = null;
+  document.getElementById("detail").classList.add("hidden");
+  fill(document.getElementById("detail-body"));
+  for (const row of document.querySelectorAll("#results tr[aria-current]")) row.removeAttribute("aria-current");
 }
 
 async function detail(id) {
   const d = await attempt(() => api.get(`/api/v1/interactions/${id}`));
   if (!d) return;
+  openId = d.id;
+  for (const row of document.querySelectorAll("#results tbody tr")) {
+    if (Number(row.dataset.id) === d.id) row.setAttribute("aria-current", "true");
+    else row.removeAttribute("aria-current");
+  }
   const panel = document.getElementById("detail");
   panel.classList.remove("hidden");
   document.getElementById("detail-title").textContent = `Interaction #${d.id}`;

@@ -1,0 +1,140 @@
+// The administrator's page (`/admin`): the landing page, the new-channel form (no test
+// plugins, yes/no settings as checkboxes, allowed hosts from the base URL), the
+// utilization screen's words, and every screen at 800 px.
+//
+//   SWITCHBOARD_BIN=target/debug/switchboard node --test admin.test.mjs
+
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { useDemo, base, emulator, waitFor, signIn, shot, noErrors } from "./harness.mjs";
+import { noOverflowAt } from "./overflow.mjs";
+
+useDemo();
+
+const SCREENS = ["Channels", "Workgroups", "Users", "Stations", "Utilization", "Skills", "Wrap-up codes", "Workflows", "Plugins"];
+
+async function openAdmin(hash = "") {
+  const page = await signIn("admin");
+  await page.waitForURL(/\/(agent|admin)(#.*)?$/);
+  await page.goto(`${base}/admin${hash}`);
+  await page.locator("#admin-panel h2").waitFor();
+  return page;
+}
+
+async function apiGet(page, path) {
+  const token = await page.evaluate(() => sessionStorage.getItem("switchboard.token"));
+  const res = await fetch(`${base}/api/v1${path}`, { headers: { authorization: `Bearer ${token}` } });
+  assert.equal(res.status, 200, path);
+  return res.json();
+}
+
+test("the administrator's page works as a landing page: channels first, no errors", async () => {
+  const page = await openAdmin();
+  assert.equal(new URL(page.url()).hash, "#channels");
+  assert.equal(await page.getByRole("tab", { name: "Channels" }).getAttribute("aria-selected"), "true");
+  await page.locator("#new-channel").waitFor();
+  assert.equal(await page.locator('link[rel="icon"]').getAttribute("href"), "/assets/favicon.svg");
+  noErrors(page);
+  await page.context().close();
+});
+
+test("the channel form offers no test plugin; the Plugins screen still lists it, marked", async () => {
+  const page = await openAdmin("#channels");
+  const plugins = await apiGet(page, "/plugins");
+  const faulty = plugins.find((p) => p.name === "faulty");
+  assert.ok(faulty, "the demo's plugin folder has the faulty test plugin (else this test proves nothing)");
+  assert.equal(faulty.test_only, true);
+  assert.ok(plugins.filter((p) => p.name !== "faulty").every((p) => p.test_only === false), "the real connectors are not test plugins");
+
+  const offered = await page.locator("#new-channel select[name=plugin] option").evaluateAll((os) => os.map((o) => o.value));
+  assert.ok(offered.includes("facebook") && offered.includes("x"), `real plugins offered: ${offered}`);
+  assert.ok(!offered.includes("faulty"), `the faulty test plugin is not offered: ${offered}`);
+
+  await page.getByRole("tab", { name: "Plugins" }).click();
+  const row = page.locator('tr[data-plugin="faulty"]');
+  await row.waitFor();
+  assert.match(await row.textContent(), /test only/);
+  noErrors(page);
+  await page.context().close();
+});
+
+test("yes/no settings are checkboxes and allowed hosts follow the base URL; a first channel polls", async () => {
+  const page = await openAdmin("#channels");
+  const form = page.locator("#new-channel");
+  await form.getByLabel("Plugin").selectOption("x");
+  // X's `use_stream` defaults to "false": a checkbox, not a text field.
+  const stream = form.getByRole("checkbox", { name: "use_stream" });
+  await stream.waitFor();
+  assert.equal(await stream.isChecked(), false);
+  assert.equal(await form.getByRole("textbox", { name: "use_stream" }).count(), 0, "no free-text yes/no field");
+
+  // The base URL typed proposes its scheme://host:port in Allowed hosts.
+  const hosts = form.getByLabel("Allowed hosts (one per line)");
+  await form.getByLabel("api_base_url").fill("https://api.example.org:8443/2/");
+  assert.equal(await hosts.inputValue(), "https://api.example.org:8443");
+  await form.getByLabel("api_base_url").fill(emulator);
+  assert.equal(await hosts.inputValue(), emulator);
+  await shot(page, "admin-channel-form");
+
+  // A first channel, with nothing typed in Allowed hosts, reaches the emulator and polls.
+  await form.getByLabel("Name", { exact: true }).fill("x-first");
+  await form.getByLabel("Ingest").selectOption("poll");
+  await form.getByLabel("Poll interval (ms)").fill("1000");
+  // The emulator knows the demo's handle and token.
+  await form.getByLabel("handles *").fill("acmehelp");
+  await form.getByLabel("keywords", { exact: true }).fill("acmefirst");
+  await form.getByLabel("More secrets (name=value per line)").fill("token_acmehelp=demo-x-token-acmehelp\nconsumer_secret=demo-consumer-secret");
+  await form.getByRole("button", { name: "Create channel" }).click();
+  await page.locator('tr[data-channel="x-first"]').waitFor();
+  const created = await apiGet(page, "/channels/x-first");
+  assert.deepEqual(created.allowed_hosts, [emulator]);
+  assert.equal(created.settings.use_stream, "false", "the checkbox is sent as false");
+  await waitFor(async () => {
+    await page.getByRole("tab", { name: "Channels" }).click();
+    const text = await page.locator('tr[data-channel="x-first"]').textContent();
+    return /Polling · last/.test(text) && !/Error/.test(text);
+  }, "the first channel to poll without errors");
+
+  // Once the administrator writes in Allowed hosts, the base URL no longer changes it.
+  const fresh = page.locator("#new-channel");
+  await fresh.getByLabel("Plugin").selectOption("x");
+  await fresh.getByLabel("Allowed hosts (one per line)").fill("https://proxy.example.com");
+  await fresh.getByLabel("api_base_url").fill("https://api.example.org:8443/2");
+  assert.equal(await fresh.getByLabel("Allowed hosts (one per line)").inputValue(), "https://proxy.example.com");
+
+  // Editing keeps the checkbox's stored value.
+  await page.locator('tr[data-channel="x-first"]').getByRole("button", { name: "Edit x-first" }).click();
+  const edit = page.locator("#edit-channel");
+  await edit.getByRole("checkbox", { name: "use_stream" }).waitFor();
+  assert.equal(await edit.getByRole("checkbox", { name: "use_stream" }).isChecked(), false);
+  noErrors(page);
+  await page.context().close();
+});
+
+test("utilization says that call, callback, email, chat and work item only count toward the share", async () => {
+  const page = await openAdmin("#utilization");
+  await page.locator("#other-types").waitFor();
+  assert.match(await page.locator("#other-types").textContent(), /Call, callback, email, chat and work item are the contact center's other interaction types/);
+  for (const type of ["Call", "Callback", "Email", "Chat", "Work item"]) {
+    const row = page.locator("#admin-panel tbody tr").filter({ has: page.locator("td", { hasText: new RegExp(`^${type} · other type, counts toward the share only$`) }) });
+    assert.ok(await row.count() > 0, `${type} is explained where it is listed`);
+  }
+  const social = page.locator("#admin-panel tbody td").filter({ hasText: /^Social conversation$/ });
+  assert.ok(await social.count() > 0, "the social types carry no such note");
+  await shot(page, "admin-utilization");
+  noErrors(page);
+  await page.context().close();
+});
+
+test("at 800 px no screen overflows the page and every header is whole", async () => {
+  const page = await openAdmin("#channels");
+  for (const screen of SCREENS) {
+    await page.getByRole("tab", { name: screen }).click();
+    await page.locator("#admin-panel h2").filter({ hasText: screen }).waitFor();
+    const slug = screen.toLowerCase().replace(/[^a-z]+/g, "-");
+    await noOverflowAt(page, 800, `admin-${slug}-800`);
+    await page.setViewportSize({ width: 1366, height: 768 });
+  }
+  noErrors(page);
+  await page.context().close();
+});

@@ -1,0 +1,199 @@
+// The supervisor's page (`/supervisor`): the per-minute chart, the agent counts, the
+// search's detail panel and date range, and the layout at 800 px.
+//
+//   SWITCHBOARD_BIN=target/debug/switchboard node --test supervisor.test.mjs
+
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { useDemo, base, waitFor, emulatorPost, signIn, shot, noErrors, PAGE_ID } from "./harness.mjs";
+import { noOverflowAt } from "./overflow.mjs";
+
+useDemo();
+
+async function openSupervisor() {
+  const page = await signIn("super");
+  await page.waitForURL(`${base}/supervisor`);
+  await page.locator("#agents tbody tr").first().waitFor();
+  return page;
+}
+
+async function token(page) {
+  return page.evaluate(() => sessionStorage.getItem("switchboard.token"));
+}
+
+test("the favicon is an SVG the supervisor and administrator pages link", async () => {
+  const res = await fetch(`${base}/assets/favicon.svg`);
+  assert.equal(res.status, 200);
+  assert.equal(res.headers.get("content-type"), "image/svg+xml");
+  assert.match(await res.text(), /^<svg /);
+  for (const path of ["/supervisor", "/admin"]) {
+    const html = await (await fetch(`${base}${path}`)).text();
+    assert.match(html, /<link rel="icon" href="\/assets\/favicon.svg" type="image\/svg\+xml">/, path);
+  }
+});
+
+test("the agent tiles count the same people as the Agents table: everyone with the agent right", async () => {
+  const page = await openSupervisor();
+  // Make the statuses differ, so a wrong tally cannot pass by accident.
+  const agent = await signIn("agent1");
+  await agent.waitForURL(`${base}/agent`);
+  await agent.getByLabel("My status").selectOption("available");
+  await page.locator('#agents tr[data-agent="agent1"][data-status="available"]').waitFor({ timeout: 10000 });
+
+  const counts = await waitFor(async () => {
+    const c = await page.evaluate(() => {
+      const rows = [...document.querySelectorAll("#agents tbody tr")];
+      const table = {};
+      for (const r of rows) table[r.dataset.status] = (table[r.dataset.status] || 0) + 1;
+      const tile = document.getElementById("tile-agents");
+      const tiles = { available: Number(tile.querySelector(".value").textContent) };
+      for (const li of tile.querySelectorAll("li[data-status]")) tiles[li.dataset.status] = Number(li.querySelector(".count").textContent);
+      return { rows: rows.length, names: rows.map((r) => r.dataset.agent), table, tiles, label: tile.querySelector(".label").textContent };
+    });
+    // The two refresh together; retry until one refresh has landed in both.
+    return c.tiles.available === (c.table.available || 0) ? c : null;
+  }, "the tiles and the table to show one refresh");
+  for (const status of ["available", "away", "not_responding", "logged_out"]) {
+    assert.equal(counts.tiles[status] ?? "missing", counts.table[status] || 0, `${status}: tile and table agree (${JSON.stringify(counts)})`);
+  }
+  const tileTotal = Object.values(counts.tiles).reduce((a, b) => a + b, 0);
+  assert.equal(tileTotal, counts.rows, "the tiles add up to the table's rows");
+  assert.ok(!counts.names.includes("super"), `a supervisor without the agent right is not an agent: ${counts.names}`);
+  assert.ok(counts.names.includes("agent1"));
+  assert.match(counts.label, new RegExp(`of ${counts.rows} with the agent right`), "the tile says which people it counts");
+  await shot(page, "supervisor-agents");
+  noErrors(page);
+  await page.context().close();
+  await agent.context().close();
+});
+
+test("the chart has a time axis, whole-number labels and the container's aspect, at 1366 and 800 px", async () => {
+  const page = await openSupervisor();
+  for (let i = 0; i < 3; i++) {
+    await emulatorPost("/_emulator/facebook/comments", { page_id: PAGE_ID, author_name: `Chart Customer ${i}`, text: `Chart question ${i}` });
+  }
+  for (const width of [1366, 800]) {
+    await page.setViewportSize({ width, height: 768 });
+    const chart = await waitFor(async () => {
+      const c = await page.evaluate(() => {
+        const box = document.querySelector("#chart .chart-plot");
+        const canvas = box?.querySelector("canvas");
+        if (!canvas || !box.parentElement.chart) return null;
+        const b = box.getBoundingClientRect();
+        const r = canvas.getBoundingClientRect();
+        return {
+          box: [b.width, b.height], canvas: [r.width, r.height], labels: box.parentElement.chart.labels(),
+          stretched: document.querySelectorAll('[preserveAspectRatio="none"]').length,
+          name: box.getAttribute("aria-label"),
+        };
+      });
+      // The new arrivals are in the scale once the highest value label is 3 or more.
+      return c && c.labels.y.length && Number(c.labels.y.at(-1)) >= 3 && Math.abs(c.box[0] - c.canvas[0]) <= 1 ? c : null;
+    }, `the chart at ${width} px to show the arrivals`);
+    assert.equal(chart.stretched, 0, "nothing is drawn with preserveAspectRatio=none");
+    assert.ok(Math.abs(chart.canvas[0] - chart.box[0]) <= 1 && Math.abs(chart.canvas[1] - chart.box[1]) <= 1,
+      `the chart is drawn at its box's size (${chart.canvas} in ${chart.box}), so its aspect is the box's`);
+    assert.ok(chart.box[0] / chart.box[1] > 2, `a wide chart: ${chart.box}`);
+    // A time axis: several distinct clock times, in order, within the last hour.
+    assert.ok(chart.labels.x.length >= 3, `time labels: ${chart.labels.x}`);
+    for (const label of chart.labels.x) assert.match(label, /^\d{1,2}:\d{2}( ?[AP]M)?$/i, `a time of day: ${label}`);
+    assert.equal(new Set(chart.labels.x).size, chart.labels.x.length, `distinct times: ${chart.labels.x}`);
+    // Values: whole numbers, none repeated (no squashed or duplicated labels).
+    for (const label of chart.labels.y) assert.match(label, /^\d+$/, `a whole number: ${label}`);
+    assert.equal(new Set(chart.labels.y).size, chart.labels.y.length, `distinct values: ${chart.labels.y}`);
+    assert.match(chart.name, /\d+ arrivals, \d+ answered/, "screen readers hear the totals");
+  }
+  await page.setViewportSize({ width: 1366, height: 768 });
+  await shot(page, "supervisor-chart");
+  noErrors(page);
+  await page.context().close();
+});
+
+test("the page and its chart work under a Content-Security-Policy without inline script or style", async () => {
+  const page = await signIn("super");
+  const csp = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'";
+  const violations = [];
+  page.on("console", (m) => { if (/Content Security Policy/i.test(m.text())) violations.push(m.text()); });
+  await page.route(`${base}/supervisor`, async (route) => {
+    const res = await route.fetch();
+    await route.fulfill({ response: res, headers: { ...res.headers(), "content-security-policy": csp } });
+  });
+  await page.waitForURL(`${base}/supervisor`);
+  await page.reload();
+  await page.locator("#chart canvas").first().waitFor();
+  await page.locator("#tile-agents").waitFor();
+  assert.ok(await page.evaluate(() => Boolean(document.getElementById("chart").chart)), "the chart was built");
+  assert.deepEqual(violations, [], "no CSP violation");
+  noErrors(page);
+  await page.context().close();
+});
+
+test("the detail panel closes when a new search leaves its interaction out", async () => {
+  const page = await openSupervisor();
+  const word = `kiwi${Date.now() % 100000}`;
+  await emulatorPost("/_emulator/facebook/comments", { page_id: PAGE_ID, author_name: "Dee Tail", text: `Do you sell ${word} jam?` });
+  const search = page.locator("#search");
+  await search.getByLabel("Text").fill(word);
+  await waitFor(async () => {
+    await search.getByRole("button", { name: "Search" }).click();
+    return (await page.locator("#results tbody tr").count()) === 1;
+  }, "the new comment to be found");
+  await page.locator("#results tbody tr").getByRole("button").click();
+  await page.locator("#detail .transcript").getByText(`Do you sell ${word} jam?`).waitFor();
+  assert.equal(await page.locator("#results tbody tr[aria-current=true]").count(), 1, "the open result is marked");
+
+  await search.getByLabel("Text").fill(`${word}-nothing-matches`);
+  await search.getByRole("button", { name: "Search" }).click();
+  await page.locator("#search-count").filter({ hasText: "0 interactions found" }).waitFor();
+  await page.locator("#detail").waitFor({ state: "hidden" });
+  assert.equal(await page.locator("#detail-body").textContent(), "", "the old transcript is gone");
+  await shot(page, "supervisor-detail-cleared");
+  noErrors(page);
+  await page.context().close();
+});
+
+test("an inverted date range is explained in dates, by the page and by the API", async () => {
+  const page = await openSupervisor();
+  const search = page.locator("#search");
+  await page.locator("#search-count").filter({ hasText: "found" }).waitFor();
+  const before = await page.locator("#search-count").textContent();
+  await search.getByLabel("From").fill("2026-12-06T10:00");
+  await search.getByLabel("To").fill("2026-12-06T09:30");
+  await search.getByRole("button", { name: "Search" }).click();
+  const note = page.locator("#search-range");
+  await note.waitFor();
+  const text = await note.textContent();
+  assert.match(text, /^The start \(.*2026.*10:00.*\) is after the end \(.*9:30.*\)\. Pick a start before the end\.$/, text);
+  assert.doesNotMatch(text, /\d{10,}/, "no epoch milliseconds");
+  assert.equal(await search.getByLabel("From").getAttribute("aria-invalid"), "true");
+  assert.equal(await page.locator("#search-count").textContent(), before, "no search was sent");
+  await shot(page, "supervisor-date-range");
+
+  // Fixing the range clears the message and searches.
+  await search.getByLabel("To").fill("2026-12-06T11:00");
+  await search.getByRole("button", { name: "Search" }).click();
+  await note.waitFor({ state: "hidden" });
+
+  // The API says the same in its error shape, for any other client.
+  const from = Date.UTC(2026, 11, 6, 10, 0), to = Date.UTC(2026, 11, 6, 9, 30);
+  const res = await fetch(`${base}/api/v1/interactions?from=${from}&to=${to}`, { headers: { authorization: `Bearer ${await token(page)}` } });
+  assert.equal(res.status, 400);
+  const body = await res.json();
+  assert.equal(body.code, "inverted_range");
+  assert.equal(body.error, "The start (6 Dec 2026 10:00 UTC) is after the end (6 Dec 2026 09:30 UTC). Pick a start before the end.");
+  assert.equal(body.from, from);
+  assert.equal(body.to, to);
+  noErrors(page);
+  await page.context().close();
+});
+
+test("at 800 px nothing overflows the page and every header is whole", async () => {
+  const page = await openSupervisor();
+  await page.locator("#results tbody tr").first().waitFor();
+  await page.locator("#results tbody tr").first().getByRole("button").click();
+  await page.locator("#detail .transcript").waitFor();
+  await noOverflowAt(page, 800, "supervisor-800");
+  await noOverflowAt(page, 1366, "supervisor");
+  noErrors(page);
+  await page.context().close();
+});
