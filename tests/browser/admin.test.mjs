@@ -28,8 +28,11 @@ async function apiGet(page, path) {
   return res.json();
 }
 
-test("the administrator's page works as a landing page: channels first, no errors", async () => {
-  const page = await openAdmin();
+test("administrators land on the administrator's page: channels first, no errors", async () => {
+  const page = await signIn("admin");
+  // The sign-in page sends the widest right to its own page (login.js).
+  await page.waitForURL(/\/admin(#channels)?$/);
+  await page.locator("#admin-panel h2").filter({ hasText: "Channels" }).waitFor();
   assert.equal(new URL(page.url()).hash, "#channels");
   assert.equal(await page.getByRole("tab", { name: "Channels" }).getAttribute("aria-selected"), "true");
   await page.locator("#new-channel").waitFor();
@@ -111,11 +114,11 @@ test("yes/no settings are checkboxes and allowed hosts follow the base URL; a fi
   await page.context().close();
 });
 
-test("utilization says that call, callback, email, chat and work item only count toward the share", async () => {
+test("utilization says that call, callback, email, chat, work item and generic only count toward the share", async () => {
   const page = await openAdmin("#utilization");
   await page.locator("#other-types").waitFor();
-  assert.match(await page.locator("#other-types").textContent(), /Call, callback, email, chat and work item are the contact center's other interaction types/);
-  for (const type of ["Call", "Callback", "Email", "Chat", "Work item"]) {
+  assert.match(await page.locator("#other-types").textContent(), /Call, callback, email, chat, work item and generic are the contact center's other interaction types/);
+  for (const type of ["Call", "Callback", "Email", "Chat", "Work item", "Generic"]) {
     const row = page.locator("#admin-panel tbody tr").filter({ has: page.locator("td", { hasText: new RegExp(`^${type} · other type, counts toward the share only$`) }) });
     assert.ok(await row.count() > 0, `${type} is explained where it is listed`);
   }

@@ -292,6 +292,7 @@ function pluginKeys(plugs, name, box, c = null, hosts = null) {
 /** Allowed hosts, with a hint of what is proposed there. */
 function hostsField(hosts) {
   const f = field("Allowed hosts (one per line)", hosts);
+  f.classList.add("wide");
   f.append(h("div", { class: "small muted", id: "hosts-hint" },
     "The hosts this channel's plugin may call, as scheme://host:port. Empty: the hosts the plugin names itself. A base URL you type above is added here."));
   return f;
@@ -468,16 +469,22 @@ async function utilization() {
     panel,
     h("h2", {}, "Utilization"),
     h("p", { class: "muted small" }, "An agent takes an interaction only while the sum of percentages stays at or below 100 % and each type stays below its maximum. A user's own setting wins over the workgroup's."),
-    h("p", { class: "muted small", id: "other-types" }, "Switchboard routes the social types. Call, callback, email, chat and work item are the contact center's other interaction types, handled by other systems: Switchboard does not route them, it only counts them toward the agent's share, so an agent busy on a call takes less social work."),
+    h("p", { class: "muted small", id: "other-types" }, "Switchboard routes the two social types. Call, callback, email, chat, work item and generic are the contact center's other interaction types, handled by other systems: Switchboard does not route them, it only counts them toward the agent's share, so an agent busy on a call takes less social work."),
     agents.map((u) => h("div", {},
       h("h3", {}, `${u.display_name} (${u.username})`),
-      table(["Type", "Percent", "Max", "Inherited from"], Object.entries(u.utilization).map(([type, x]) =>
+      table(["Type", "Percent", "Max", "Inherited from"], socialFirst(Object.entries(u.utilization)).map(([type, x]) =>
         h("tr", {}, h("td", {}, typeName(type)), h("td", { class: "num" }, `${x.percent} %`), h("td", { class: "num" }, x.max),
           h("td", {}, x.inherited ? x.from : h("span", { class: "badge" }, "set on user")))), `Utilization of ${u.username}`))),
     h("h3", {}, "Workgroup defaults"),
     table(["Workgroup", "Type", "Percent", "Max"], groups.flatMap((g) => Object.entries(g.utilization).map(([type, x]) =>
       h("tr", {}, h("td", {}, g.name), h("td", {}, typeName(type)), h("td", { class: "num" }, `${x.percent} %`), h("td", { class: "num" }, x.max)))), "Workgroup utilization"),
   );
+}
+
+/** `[type, value]` pairs with the social types first, the others by name. */
+function socialFirst(entries) {
+  const rank = ([t]) => (t.startsWith("social_") ? `0${t}` : `1${t}`);
+  return [...entries].sort((a, b) => rank(a).localeCompare(rank(b)));
 }
 
 /** An interaction type, saying which ones Switchboard does not route itself. */
