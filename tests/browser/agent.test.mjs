@@ -53,8 +53,8 @@ async function agentPage(user = "agent1", viewport = null) {
 async function cleanUp(token) {
   await setStatus(token, "away");
   for (const ix of (await api(token, "GET", "/api/v1/me/interactions")).json) {
-    if (ix.state === "alerting") await api(token, "POST", `/api/v1/interactions/${ix.id}/decline`);
-    if (ix.state === "connected" || ix.state === "held") await api(token, "POST", `/api/v1/interactions/${ix.id}/disconnect`);
+    if (ix.state === "alerting") await api(token, "POST", `/api/v1/interactions/${ix.id}/pickup`);
+    if (ix.state !== "disconnected") await api(token, "POST", `/api/v1/interactions/${ix.id}/disconnect`);
     await api(token, "POST", `/api/v1/interactions/${ix.id}/wrapup`, { code: "Resolved" });
   }
 }
@@ -242,6 +242,32 @@ test("Decline: the offer leaves, the agent stays Available, and it moves on", as
   assert.equal((await api(other, "POST", `/api/v1/interactions/${ix.id}/pickup`)).status, 200);
   noErrors(page);
   await cleanUp(other);
+  await cleanUp(await tokenOf(page));
+});
+
+test("an offer not picked up: the system sets Not responding, says why, and the menu does not offer it", async () => {
+  const other = await login("agent2");
+  await setStatus(other, "away");
+  const page = await agentPage();
+  const name = `Nora ${unique()}`;
+  await emulatorPost("/_emulator/facebook/comments", { page_id: PAGE_ID, author_name: name, text: "Hello? Is anyone reading?" });
+  await page.locator("#my-list li.alerting", { hasText: name }).waitFor({ timeout: 15000 });
+  const social = (await api(page, "GET", "/api/v1/directory")).json.workgroups.find((w) => w.name === "Social");
+  const note = page.locator("#status-note");
+  await note.filter({ hasText: "Not responding" }).waitFor({ timeout: social.alert_timeout_ms + 15000 });
+  // Why, in words, beyond the status's name.
+  assert.ok((await note.textContent()).replace("Not responding.", "").trim().length > 20, await note.textContent());
+  await page.getByText(`The offer from ${name} was not picked up in time; it went back to the queue for another agent.`).waitFor();
+  assert.equal(await page.locator("#status option:checked").textContent(), "Not responding");
+  assert.deepEqual(await page.locator("#status option:not([hidden])").allTextContents(), ["Available", "Away"]);
+  await shot(page, "agent-not-responding");
+
+  // The agent chooses Available: the note leaves.
+  await page.getByLabel("My status").selectOption("available");
+  await note.waitFor({ state: "hidden" });
+  assert.equal((await api(page, "GET", "/api/v1/me")).json.status, "available");
+  await page.locator("#my-list li.alerting", { hasText: name }).waitFor({ timeout: 15000 });
+  noErrors(page);
   await cleanUp(await tokenOf(page));
 });
 

@@ -7,7 +7,7 @@ import {
   h, fill, duration, words, toast, clearToasts, attempt, topBar, requireRight, platformName,
   handle, timeAgo, refreshTimes,
 } from "/assets/ui.js";
-import { transcript } from "/assets/transcript.js";
+import { transcript, plainError } from "/assets/transcript.js";
 import { replyBox, forgetDraft } from "/assets/reply.js";
 
 const list = document.getElementById("my-list");
@@ -163,7 +163,7 @@ function revoked(id) {
   if (state.leaving.delete(id)) return;
   const who = ix ? ` from ${ix.customer_name}` : "";
   if (Date.now() - state.timedOutAt < 5000) {
-    toast(`The offer${who} was not picked up in time and went to the next agent.`, "warn");
+    toast(`The offer${who} was not picked up in time; it went back to the queue for another agent.`, "warn");
   } else {
     toast(`The ${ix?.state === "alerting" ? "offer" : "conversation"}${who} is no longer yours: it was withdrawn.`, "warn");
   }
@@ -474,10 +474,16 @@ async function moderateMessage(d, m, action) {
   const what = action === "hide" ? "Hide this comment from the public" : "Delete this message on the platform";
   if (!confirm(`${what}?\n\n“${m.text}”`)) return;
   const path = `/api/v1/interactions/${d.id}/messages/${encodeURIComponent(m.platform_message_id)}/${action}`;
-  if (await attempt(() => api.post(path), "interaction") !== undefined) {
-    toast(action === "hide" ? "Comment hidden." : "Message deleted.");
-    refreshDetail();
+  try {
+    await api.post(path);
+  } catch (e) {
+    const verb = action === "hide" ? "hide the comment" : "delete the message";
+    toast(`Could not ${verb}: ${plainError(e.message)}. Try again in a moment.`, "bad", "interaction");
+    return;
   }
+  toast(action === "hide" ? "Comment hidden." : "Message deleted.");
+  clearToasts("interaction");
+  refreshDetail();
 }
 
 // ---- transfer, disconnect, wrap-up ---------------------------------------------------------

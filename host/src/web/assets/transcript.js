@@ -131,7 +131,10 @@ function pendingReply(o) {
 /** A platform error as an agent reads it: what it means first, then the platform's own
  *  words without our plumbing ("plugin `x` on channel `y`: send: rejected:"). */
 export function plainError(raw) {
-  const text = String(raw ?? "").replace(/^plugin `[^`]*` on channel `[^`]*`:\s*/, "").replace(/^(?:send|reply|deliver):\s*/, "").replace(/^rejected:\s*/, "");
+  const text = String(raw ?? "")
+    .replace(/^plugin `[^`]*` on channel `[^`]*`:\s*/, "")
+    .replace(/^(?:send|reply|deliver|hide|unhide|delete|moderate):\s*/, "")
+    .replace(/^(?:rejected|transient|permanent|refused):\s*/, "");
   const rules = [
     [/already replied privately|one private reply per comment|#10900/i, "Facebook allows one private reply per comment, and this comment already has one."],
     [/131047|24.?hour|re-engagement/i, "The customer last wrote more than 24 hours ago: only an approved template can be sent now."],
