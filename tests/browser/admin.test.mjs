@@ -129,6 +129,21 @@ test("utilization says that call, callback, email, chat, work item and generic o
   await page.context().close();
 });
 
+test("a refusal names the form's field, not the API's", async () => {
+  const page = await openAdmin("#users");
+  const form = page.locator("#new-user");
+  await form.getByLabel("User name").fill("ann smith");
+  await form.getByLabel("Password").fill("a-password");
+  await form.getByRole("button", { name: "Create user" }).click();
+  const note = page.locator("#toast .notice.bad");
+  await note.waitFor();
+  const text = await note.textContent();
+  assert.match(text, /^User name: “ann smith” contains spaces/, text);
+  assert.doesNotMatch(text, /username|`/, "no API field name, no code quotes");
+  await shot(page, "admin-user-refused");
+  await page.context().close();
+});
+
 test("at 800 px no screen overflows the page and every header is whole", async () => {
   const page = await openAdmin("#channels");
   for (const screen of SCREENS) {

@@ -100,6 +100,22 @@ function list(text) {
   return text.split(/[\n,]/).map((s) => s.trim()).filter(Boolean);
 }
 
+/** The API's field names as the forms label them. */
+const FIELD_LABELS = {
+  username: "User name", display_name: "Display name", password: "Password", name: "Name",
+  rights: "Rights", skills: "Skills", members: "Members", workgroups: "Workgroups",
+  wrapup_codes: "Wrap-up codes", wrapup_required: "Wrap-up required",
+  sl_target_s: "Service level target", alert_timeout_ms: "Alert timeout",
+};
+
+/** The server's message in the form's words: `username: \`a b\` contains spaces` →
+ *  `User name: “a b” contains spaces`. */
+export function formWords(message) {
+  const m = /^([a-z_]+): (.*)$/s.exec(message);
+  const text = m && FIELD_LABELS[m[1]] ? `${FIELD_LABELS[m[1]]}: ${m[2]}` : message;
+  return text.replace(/`([^`]*)`/g, "“$1”");
+}
+
 async function submit(e, fn, done) {
   e.preventDefault();
   const form = e.target;
@@ -108,7 +124,7 @@ async function submit(e, fn, done) {
     toast(done);
     reshow();
   } catch (err) {
-    toast(err.message, "bad");
+    toast(formWords(err.message), "bad");
   }
 }
 
