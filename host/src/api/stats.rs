@@ -617,7 +617,9 @@ mod tests {
             .expect("an inverted range is refused");
         let res = error.into_response();
         assert_eq!(res.status(), axum::http::StatusCode::BAD_REQUEST);
-        let body = axum::body::to_bytes(res.into_body(), 1 << 16).await.unwrap();
+        let body = axum::body::to_bytes(res.into_body(), 1 << 16)
+            .await
+            .unwrap();
         let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
         assert_eq!(body["code"], "inverted_range");
         assert_eq!(

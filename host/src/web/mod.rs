@@ -65,7 +65,10 @@ pub fn router() -> Router<Arc<App>> {
             get(|| async { Redirect::permanent("/agent") }),
         )
         // Browsers ask for it whatever the page links; answer with the same icon.
-        .route("/favicon.ico", get(|| async { serve("assets/favicon.svg") }))
+        .route(
+            "/favicon.ico",
+            get(|| async { serve("assets/favicon.svg") }),
+        )
         // Only paths listed in FILES are answered, so a wildcard cannot reach other files.
         .route("/assets/{*file}", get(asset))
 }
@@ -124,9 +127,7 @@ mod tests {
             for link in f.text.split("/assets/").skip(1) {
                 let name: String = link
                     .chars()
-                    .take_while(|c| {
-                        c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '/')
-                    })
+                    .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '/'))
                     .collect();
                 if name.is_empty() || !name.contains('.') {
                     continue;
@@ -161,7 +162,9 @@ mod tests {
         for page in ["pages/supervisor.html", "pages/admin.html"] {
             let text = FILES.iter().find(|f| f.path == page).unwrap().text;
             assert!(
-                text.contains(r#"<link rel="icon" href="/assets/favicon.svg" type="image/svg+xml">"#),
+                text.contains(
+                    r#"<link rel="icon" href="/assets/favicon.svg" type="image/svg+xml">"#
+                ),
                 "{page} does not link the favicon"
             );
         }

@@ -126,9 +126,17 @@ mod tests {
     fn a_plugin_naming_only_reserved_test_hosts_is_a_test_plugin() {
         let hosts = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         assert!(names_only_test_hosts(&hosts(&["http://declared.invalid"])));
-        assert!(names_only_test_hosts(&hosts(&["https://api.test:8443/v1", "x.example"])));
-        assert!(!names_only_test_hosts(&hosts(&["https://graph.facebook.com"])));
-        assert!(!names_only_test_hosts(&hosts(&["http://declared.invalid", "https://api.x.com"])));
+        assert!(names_only_test_hosts(&hosts(&[
+            "https://api.test:8443/v1",
+            "x.example"
+        ])));
+        assert!(!names_only_test_hosts(&hosts(&[
+            "https://graph.facebook.com"
+        ])));
+        assert!(!names_only_test_hosts(&hosts(&[
+            "http://declared.invalid",
+            "https://api.x.com"
+        ])));
         assert!(!names_only_test_hosts(&hosts(&["https://invalid.com"])));
         assert!(!names_only_test_hosts(&[]), "naming no host says nothing");
     }
