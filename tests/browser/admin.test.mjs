@@ -116,6 +116,37 @@ test("yes/no settings are checkboxes and allowed hosts follow the base URL; a fi
   await page.context().close();
 });
 
+test("a channel that may not call its base URL says so in plain words, the detail folded away", async () => {
+  const page = await openAdmin("#channels");
+  const form = page.locator("#new-channel");
+  await form.getByLabel("Plugin").selectOption("x");
+  await form.getByLabel("Name", { exact: true }).fill("x-nohosts");
+  await form.getByLabel("Ingest").selectOption("poll");
+  await form.getByLabel("Poll interval (ms)").fill("1000");
+  await form.getByLabel("handles *").fill("acmehelp");
+  await form.getByLabel("keywords", { exact: true }).fill("nohosts");
+  await form.getByLabel("api_base_url").fill(emulator);
+  // The administrator empties the proposal: the plugin keeps its own hosts (api.x.com).
+  await form.getByLabel("Allowed hosts (one per line)").fill("");
+  await form.getByLabel("More secrets (name=value per line)").fill("token_acmehelp=demo-x-token-acmehelp");
+  await form.getByRole("button", { name: "Create channel" }).click();
+  const row = page.locator('tr[data-channel="x-nohosts"]');
+  await row.waitFor();
+  const problem = await waitFor(async () => {
+    await page.getByRole("tab", { name: "Channels" }).click();
+    const box = page.locator('tr[data-channel="x-nohosts"] .channel-problem');
+    return (await box.count()) ? box : null;
+  }, "the channel's first poll to fail");
+  const plain = await problem.locator("> div").first().textContent();
+  assert.match(plain, new RegExp(`^The plugin may not call ${emulator.replace(/[.]/g, "\\.")}\\. Edit the channel and add it to Allowed hosts\\.`), plain);
+  const detail = problem.locator("details");
+  assert.equal(await detail.getAttribute("open"), null, "the technical text is folded away");
+  assert.match(await detail.textContent(), /allowed_hosts/, "and still there for whoever needs it");
+  await shot(page, "admin-channel-problem");
+  noErrors(page);
+  await page.context().close();
+});
+
 test("utilization says that call, callback, email, chat, work item and generic only count toward the share", async () => {
   const page = await openAdmin("#utilization");
   await page.locator("#other-types").waitFor();

@@ -168,7 +168,7 @@ function channelRow(c, edit) {
       c.ingest !== "webhook" ? h("div", {}, s.polling ? "Polling" : "Not polling", s.last_ok_at ? ` · last ${when(s.last_ok_at)}` : "") : null,
       c.ingest !== "poll" ? h("div", {}, webhookStatus(c)) : null,
       s.stream_connected ? h("div", {}, "Stream connected") : null,
-      s.last_error ? h("div", { class: "muted" }, `${s.last_error} (${when(s.last_error_at)})`) : null,
+      s.last_error ? channelProblem(s.last_error, s.last_error_at) : null,
     ),
     h("td", {}, (c.suspensions || []).length
       ? (c.suspensions || []).map((k) => h("div", { class: "row" },
@@ -180,6 +180,27 @@ function channelRow(c, edit) {
       c.source !== "config" ? h("button", { onclick: () => edit(c), "aria-label": `Edit ${c.name}` }, "Edit") : null,
       c.source !== "config" ? h("button", { class: "danger", onclick: () => removeChannel(c.name), "aria-label": `Delete ${c.name}` }, "Delete") : null),
   );
+}
+
+/** A channel's last error in plain words with what to do, the technical text folded
+ *  away for whoever reads logs. */
+function channelProblem(error, at) {
+  let words = "The last call to the platform failed. It is tried again at the next poll.";
+  const host = /host of `([^`]+)` is not on this channel's allowed_hosts/.exec(error);
+  if (host) {
+    words = `The plugin may not call ${originOf(host[1]) || host[1]}. Edit the channel and add it to Allowed hosts.`;
+  } else if (/unauthori[sz]ed|HTTP 401|HTTP 403|forbidden/i.test(error)) {
+    words = "The platform refused the channel's credentials. Edit the channel and check its tokens and secrets.";
+  } else if (/^webhook:/.test(error)) {
+    words = "A webhook call from the platform was refused. Check the verify token and the app secret.";
+  } else if (/timed? ?out|connect|unreachable|dns|resolve/i.test(error)) {
+    words = "The platform could not be reached. It is tried again at the next poll.";
+  } else if (/trap|panic|unreachable code|out of fuel|memory/i.test(error)) {
+    words = "The plugin failed and was restarted. If this keeps happening, tell whoever maintains the plugin.";
+  }
+  return h("div", { class: "channel-problem" },
+    h("div", {}, words, h("span", { class: "muted" }, ` (${when(at)})`)),
+    h("details", { class: "muted" }, h("summary", {}, "Technical detail"), h("div", { class: "technical" }, error)));
 }
 
 /** Apple has no verification handshake: each request's JWT is checked instead. */
