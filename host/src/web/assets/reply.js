@@ -93,7 +93,9 @@ function choose(d, form, visibility, sent) {
   if (visibility === draft.visibility) return;
   const apply = () => {
     draft.visibility = visibility;
-    form.replaceWith(replyBox(d, sent));
+    // A live update may have redrawn the box while the question was open.
+    const shown = document.getElementById("reply");
+    if (shown) shown.replaceWith(replyBox(d, sent));
     document.getElementById("reply-text")?.focus();
   };
   if (visibility !== "public" || !draft.text.trim()) return apply();
@@ -182,7 +184,9 @@ async function send(d, form, sent) {
   try {
     const res = await api.post(`/api/v1/interactions/${d.id}/reply`, body);
     if (res.state === "failed") {
-      draft.error = `The platform refused the reply: ${plainError(res.last_error || "unknown error")}. It is still here, ${visibility}.`;
+      let why = plainError(res.last_error || "it gave no reason").replace(/[.\s]*$/, ".");
+      why = why.charAt(0).toUpperCase() + why.slice(1);
+      draft.error = `The platform refused the reply. ${why} Your text is still here, still ${visibility}.`;
     } else {
       toast(res.state === "sent" ? "Reply sent." : "Reply queued; it will be retried until the platform takes it.");
       // The next reply starts with the same visibility: a private conversation stays private.

@@ -136,12 +136,14 @@ export function plainError(raw) {
     .replace(/^(?:send|reply|deliver|hide|unhide|delete|moderate):\s*/, "")
     .replace(/^(?:rejected|transient|permanent|refused):\s*/, "");
   const rules = [
-    [/already replied privately|one private reply per comment|#10900/i, "Facebook allows one private reply per comment, and this comment already has one."],
+    [/already replied privately|one private reply per comment|#10900/i, "Facebook allows one private reply per comment, and this comment already has one.", true],
     [/131047|24.?hour|re-engagement/i, "The customer last wrote more than 24 hours ago: only an approved template can be sent now."],
     [/blocked region|not allowed to message/i, "This number is in a region the business may not message."],
     [/rate limit|429|too many/i, "The platform is limiting how fast we may send. The reply will be retried."],
     [/7 days|human.agent/i, "The conversation is too old to answer on this platform."],
   ];
   const match = rules.find(([re]) => re.test(text));
-  return match ? `${match[1]} (${text})` : text;
+  // Where our words say all of it, the platform's are left out.
+  if (match) return match[2] ? match[1] : `${match[1]} (${text})`;
+  return text;
 }
