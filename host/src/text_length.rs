@@ -82,34 +82,107 @@ static CANDIDATE: LazyLock<Regex> = LazyLock::new(|| {
 
 /// Generic top-level domains X recognises without a scheme (the common ones).
 const GTLDS: &[&str] = &[
-    "com", "net", "org", "edu", "gov", "mil", "int", "info", "biz", "name", "pro", "mobi",
-    "aero", "asia", "cat", "coop", "jobs", "museum", "tel", "travel", "app", "dev", "page",
-    "shop", "store", "online", "site", "website", "xyz", "tech", "blog", "news", "live", "life",
-    "world", "email", "cloud", "club", "design", "agency", "digital", "global", "media",
-    "network", "group", "company", "services", "solutions", "support", "systems", "today",
-    "top", "vip", "win", "art", "studio", "space", "fun", "social", "link", "click", "help",
-    "care", "health", "love", "game", "games", "video", "tv", "music", "photo", "photos",
-    "money", "bank", "finance", "fund", "capital", "market", "markets", "sale", "deals", "gift",
+    "com",
+    "net",
+    "org",
+    "edu",
+    "gov",
+    "mil",
+    "int",
+    "info",
+    "biz",
+    "name",
+    "pro",
+    "mobi",
+    "aero",
+    "asia",
+    "cat",
+    "coop",
+    "jobs",
+    "museum",
+    "tel",
+    "travel",
+    "app",
+    "dev",
+    "page",
+    "shop",
+    "store",
+    "online",
+    "site",
+    "website",
+    "xyz",
+    "tech",
+    "blog",
+    "news",
+    "live",
+    "life",
+    "world",
+    "email",
+    "cloud",
+    "club",
+    "design",
+    "agency",
+    "digital",
+    "global",
+    "media",
+    "network",
+    "group",
+    "company",
+    "services",
+    "solutions",
+    "support",
+    "systems",
+    "today",
+    "top",
+    "vip",
+    "win",
+    "art",
+    "studio",
+    "space",
+    "fun",
+    "social",
+    "link",
+    "click",
+    "help",
+    "care",
+    "health",
+    "love",
+    "game",
+    "games",
+    "video",
+    "tv",
+    "music",
+    "photo",
+    "photos",
+    "money",
+    "bank",
+    "finance",
+    "fund",
+    "capital",
+    "market",
+    "markets",
+    "sale",
+    "deals",
+    "gift",
 ];
 
 /// Country-code top-level domains.
 const CCTLDS: &[&str] = &[
-    "ac", "ad", "ae", "af", "ag", "ai", "al", "am", "ao", "aq", "ar", "as", "at", "au", "aw",
-    "ax", "az", "ba", "bb", "bd", "be", "bf", "bg", "bh", "bi", "bj", "bm", "bn", "bo", "br",
-    "bs", "bt", "bv", "bw", "by", "bz", "ca", "cc", "cd", "cf", "cg", "ch", "ci", "ck", "cl",
-    "cm", "cn", "co", "cr", "cu", "cv", "cw", "cx", "cy", "cz", "de", "dj", "dk", "dm", "do",
-    "dz", "ec", "ee", "eg", "er", "es", "et", "eu", "fi", "fj", "fk", "fm", "fo", "fr", "ga",
-    "gb", "gd", "ge", "gf", "gg", "gh", "gi", "gl", "gm", "gn", "gp", "gq", "gr", "gs", "gt",
-    "gu", "gw", "gy", "hk", "hm", "hn", "hr", "ht", "hu", "id", "ie", "il", "im", "in", "io",
-    "iq", "ir", "is", "it", "je", "jm", "jo", "jp", "ke", "kg", "kh", "ki", "km", "kn", "kp",
-    "kr", "kw", "ky", "kz", "la", "lb", "lc", "li", "lk", "lr", "ls", "lt", "lu", "lv", "ly",
-    "ma", "mc", "md", "me", "mg", "mh", "mk", "ml", "mm", "mn", "mo", "mp", "mq", "mr", "ms",
-    "mt", "mu", "mv", "mw", "mx", "my", "mz", "na", "nc", "ne", "nf", "ng", "ni", "nl", "no",
-    "np", "nr", "nu", "nz", "om", "pa", "pe", "pf", "pg", "ph", "pk", "pl", "pm", "pn", "pr",
-    "ps", "pt", "pw", "py", "qa", "re", "ro", "rs", "ru", "rw", "sa", "sb", "sc", "sd", "se",
-    "sg", "sh", "si", "sj", "sk", "sl", "sm", "sn", "so", "sr", "ss", "st", "su", "sv", "sx",
-    "sy", "sz", "tc", "td", "tf", "tg", "th", "tj", "tk", "tl", "tm", "tn", "to", "tr", "tt",
-    "tv", "tw", "tz", "ua", "ug", "uk", "us", "uy", "uz", "va", "vc", "ve", "vg", "vi", "vn",
+    "ac", "ad", "ae", "af", "ag", "ai", "al", "am", "ao", "aq", "ar", "as", "at", "au", "aw", "ax",
+    "az", "ba", "bb", "bd", "be", "bf", "bg", "bh", "bi", "bj", "bm", "bn", "bo", "br", "bs", "bt",
+    "bv", "bw", "by", "bz", "ca", "cc", "cd", "cf", "cg", "ch", "ci", "ck", "cl", "cm", "cn", "co",
+    "cr", "cu", "cv", "cw", "cx", "cy", "cz", "de", "dj", "dk", "dm", "do", "dz", "ec", "ee", "eg",
+    "er", "es", "et", "eu", "fi", "fj", "fk", "fm", "fo", "fr", "ga", "gb", "gd", "ge", "gf", "gg",
+    "gh", "gi", "gl", "gm", "gn", "gp", "gq", "gr", "gs", "gt", "gu", "gw", "gy", "hk", "hm", "hn",
+    "hr", "ht", "hu", "id", "ie", "il", "im", "in", "io", "iq", "ir", "is", "it", "je", "jm", "jo",
+    "jp", "ke", "kg", "kh", "ki", "km", "kn", "kp", "kr", "kw", "ky", "kz", "la", "lb", "lc", "li",
+    "lk", "lr", "ls", "lt", "lu", "lv", "ly", "ma", "mc", "md", "me", "mg", "mh", "mk", "ml", "mm",
+    "mn", "mo", "mp", "mq", "mr", "ms", "mt", "mu", "mv", "mw", "mx", "my", "mz", "na", "nc", "ne",
+    "nf", "ng", "ni", "nl", "no", "np", "nr", "nu", "nz", "om", "pa", "pe", "pf", "pg", "ph", "pk",
+    "pl", "pm", "pn", "pr", "ps", "pt", "pw", "py", "qa", "re", "ro", "rs", "ru", "rw", "sa", "sb",
+    "sc", "sd", "se", "sg", "sh", "si", "sj", "sk", "sl", "sm", "sn", "so", "sr", "ss", "st", "su",
+    "sv", "sx", "sy", "sz", "tc", "td", "tf", "tg", "th", "tj", "tk", "tl", "tm", "tn", "to", "tr",
+    "tt", "tv", "tw", "tz", "ua", "ug", "uk", "us", "uy", "uz", "va", "vc", "ve", "vg", "vi", "vn",
     "vu", "wf", "ws", "ye", "yt", "za", "zm", "zw",
 ];
 
@@ -216,8 +289,7 @@ fn urls(text: &str) -> Vec<(usize, usize)> {
         let rest = trim_path(rest_raw);
         let labels = m.get(2).map_or("", |l| l.as_str());
         let short = labels.matches('.').count() == 1; // one name, then the country code
-        if !scheme && cc && short && !SPECIAL_CCTLDS.contains(&tld.as_str()) && rest.is_empty()
-        {
+        if !scheme && cc && short && !SPECIAL_CCTLDS.contains(&tld.as_str()) && rest.is_empty() {
             continue;
         }
         let end = whole.end() - rest_raw.len() + rest.len();
@@ -258,8 +330,12 @@ mod tests {
     /// The same fixtures the desktop's counter passes (tests/browser/textlength.test.mjs).
     #[test]
     fn every_shared_fixture_counts_as_the_desktop_counts() {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/text-length.json");
-        let cases: Vec<Case> = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../tests/fixtures/text-length.json"
+        );
+        let cases: Vec<Case> =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
         assert!(cases.len() >= 10, "the fixtures are there");
         let mut wrong = Vec::new();
         for c in &cases {
@@ -270,7 +346,10 @@ mod tests {
             };
             let got = measure(&c.text, counting);
             if got != c.length {
-                wrong.push(format!("{:?} ({}): {got}, expected {}", c.text, c.counting, c.length));
+                wrong.push(format!(
+                    "{:?} ({}): {got}, expected {}",
+                    c.text, c.counting, c.length
+                ));
             }
         }
         assert!(wrong.is_empty(), "{}", wrong.join("\n"));
@@ -278,11 +357,17 @@ mod tests {
 
     #[test]
     fn a_limit_says_how_long_an_over_long_text_is() {
-        let post = TextLimit { max: 280, counting: Counting::X };
+        let post = TextLimit {
+            max: 280,
+            counting: Counting::X,
+        };
         assert_eq!(post.check(&"a".repeat(280)), Ok(()));
         assert_eq!(post.check(&"a".repeat(281)), Err(281));
         assert_eq!(post.check(&"日".repeat(141)), Err(282), "CJK weighs 2 on X");
-        let dm = TextLimit { max: 3, counting: Counting::Characters };
+        let dm = TextLimit {
+            max: 3,
+            counting: Counting::Characters,
+        };
         assert_eq!(dm.check("日本語"), Ok(()));
     }
 }

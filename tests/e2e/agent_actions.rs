@@ -39,7 +39,15 @@ async fn waiting_in(agent: &crate::harness::Agent, workgroup: &str) -> i64 {
 
 async fn emulator_outbound(world: &World) -> Vec<Value> {
     let url = format!("http://{}/_emulator/outbound", world.emulator_addr);
-    let list: Value = world.http.get(url).send().await.unwrap().json().await.unwrap();
+    let list: Value = world
+        .http
+        .get(url)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     list.as_array().cloned().unwrap_or_default()
 }
 
@@ -164,7 +172,10 @@ async fn a_transfer_to_an_agent_who_does_not_pick_up_returns_to_its_workgroup() 
     // Not picked up in time: back to the workgroup it came from, to agent1.
     let back = a1.wait_for_state("alerting").await;
     assert_eq!(id_of(&back), id);
-    assert_eq!(back["queued_at"], queued_at, "still its original time in queue");
+    assert_eq!(
+        back["queued_at"], queued_at,
+        "still its original time in queue"
+    );
     assert_eq!(a2.ok("GET", "/me", None).await["status"], "not_responding");
     assert!(a2.interactions().await.is_empty());
     assert_eq!(waiting_in(&supervisor, "Social").await, 0);
@@ -212,7 +223,8 @@ async fn a_transfer_waiting_for_an_away_agent_is_counted_in_the_queue() {
     )
     .await;
     assert_eq!(waiting_in(&supervisor, "Social").await, 1);
-    a1.expect_nothing("reserved for agent2 during the wait").await;
+    a1.expect_nothing("reserved for agent2 during the wait")
+        .await;
     wait_until("the fallback to agent1", || async {
         a1.interactions()
             .await
@@ -233,8 +245,14 @@ async fn a_reply_over_the_platforms_limit_is_refused_before_anything_is_sent() {
         .await;
     let detail = a1.ok("GET", &format!("/interactions/{id}"), None).await;
     let windows = &detail["reply_window"];
-    assert_eq!(windows["public"]["limit"], json!({"max": 8000, "counting": "characters"}));
-    assert_eq!(windows["private"]["limit"], json!({"max": 2000, "counting": "characters"}));
+    assert_eq!(
+        windows["public"]["limit"],
+        json!({"max": 8000, "counting": "characters"})
+    );
+    assert_eq!(
+        windows["private"]["limit"],
+        json!({"max": 2000, "counting": "characters"})
+    );
 
     // A private reply (Messenger) over 2,000 characters.
     let (status, body) = a1
@@ -277,7 +295,9 @@ async fn the_customer_of_a_thread_with_several_authors_is_its_own_author() {
     let world = World::start(one_at_a_time).await;
     let a1 = world.login("agent1").await;
     a1.available().await;
-    let (post_id, _) = world.post_and_comment("Yara Quinn", "my order is late").await;
+    let (post_id, _) = world
+        .post_and_comment("Yara Quinn", "my order is late")
+        .await;
     let id = id_of(&a1.wait_for_state("alerting").await);
     a1.ok("POST", &format!("/interactions/{id}/pickup"), None)
         .await;
@@ -293,11 +313,19 @@ async fn the_customer_of_a_thread_with_several_authors_is_its_own_author() {
             .iter()
             .filter(|m| m["direction"] == "inbound")
             .count();
-        (inbound >= 2 || d["messages"].as_array().unwrap().iter().any(|m| m["author"] == "Bob Other"))
-            .then_some(d)
+        (inbound >= 2
+            || d["messages"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|m| m["author"] == "Bob Other"))
+        .then_some(d)
     })
     .await;
-    assert_eq!(detail["customer"]["name"], detail["customer_name"], "{detail}");
+    assert_eq!(
+        detail["customer"]["name"], detail["customer_name"],
+        "{detail}"
+    );
     assert_eq!(detail["customer"]["name"], "Yara Quinn");
     for m in detail["messages"].as_array().unwrap() {
         if let Some(h) = m["author_handle"].as_str() {

@@ -6,6 +6,7 @@ mod agent_actions;
 mod apple;
 mod channels;
 mod cli;
+mod contract;
 mod desktop;
 mod facebook;
 mod harness;

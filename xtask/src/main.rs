@@ -97,10 +97,35 @@ fn main() -> ExitCode {
     }
 }
 
+/// What `cargo run` sets for the program it runs (here, this tool), besides `CARGO`.
+const RUN_ENV: &[&str] = &[
+    "CARGO_MANIFEST_DIR",
+    "CARGO_MANIFEST_PATH",
+    "CARGO_MANIFEST_LINKS",
+    "CARGO_CRATE_NAME",
+    "CARGO_BIN_NAME",
+    "CARGO_PRIMARY_PACKAGE",
+    "CARGO_TARGET_TMPDIR",
+];
+
 /// The cargo that runs this task (set by `cargo run`), so nested builds use the same
-/// toolchain as the outer one.
+/// toolchain as the outer one, with the environment of the shell that started the task.
+///
+/// `cargo xtask` is `cargo run`, which gives this process `CARGO_MANIFEST_DIR`,
+/// `CARGO_PKG_NAME` and the like. Some build scripts (ring's) ask to run again when those
+/// change, and cargo compares them with its own environment: passed on, they made every
+/// build started here differ from one started in a shell, and each switch between the two
+/// recompiled ring, rustls, reqwest and the host (over a minute on 2 cores).
 fn cargo() -> Command {
     let mut cmd = Command::new(env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    for key in RUN_ENV {
+        cmd.env_remove(key);
+    }
+    for (key, _) in env::vars_os() {
+        if key.to_str().is_some_and(|k| k.starts_with("CARGO_PKG_")) {
+            cmd.env_remove(key);
+        }
+    }
     cmd.current_dir(workspace_root());
     cmd
 }
@@ -526,6 +551,26 @@ name = "not-this"
         );
         assert_eq!(toml_name(manifest, "lib").as_deref(), Some("fb"));
         assert_eq!(toml_name("[package]\nversion = 1\n", "package"), None);
+    }
+
+    #[test]
+    fn nested_cargo_gets_the_shells_environment_not_cargo_runs() {
+        // This test runs under `cargo test`, which sets the same variables as `cargo run`.
+        assert!(env::var_os("CARGO_MANIFEST_DIR").is_some());
+        let cmd = cargo();
+        let removed: Vec<_> = cmd
+            .get_envs()
+            .filter(|(_, value)| value.is_none())
+            .filter_map(|(key, _)| key.to_str())
+            .collect();
+        for key in [
+            "CARGO_MANIFEST_DIR",
+            "CARGO_PKG_NAME",
+            "CARGO_PKG_VERSION_MAJOR",
+        ] {
+            assert!(removed.contains(&key), "{key} is passed on: {removed:?}");
+        }
+        assert!(!removed.contains(&"CARGO_HOME") && !removed.contains(&"CARGO_TARGET_DIR"));
     }
 
     #[test]

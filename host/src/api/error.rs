@@ -87,13 +87,11 @@ impl From<ActionError> for ApiError {
             ActionError::NotFound(_) => ApiError::NotFound(e.to_string()),
             ActionError::Conflict(m) => ApiError::Conflict(m),
             ActionError::Invalid(m) => ApiError::BadRequest(m),
-            ActionError::TooLong { limit, length } => ApiError::problem(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "too_long",
-                e.to_string(),
-            )
-            .with("limit", limit)
-            .with("length", length),
+            ActionError::TooLong { limit, length } => {
+                ApiError::problem(StatusCode::UNPROCESSABLE_ENTITY, "too_long", e.to_string())
+                    .with("limit", limit)
+                    .with("length", length)
+            }
             ActionError::Store(e) => ApiError::Internal(e),
         }
     }
@@ -130,7 +128,9 @@ mod tests {
     async fn body(e: ApiError) -> (StatusCode, Value) {
         let res = e.into_response();
         let status = res.status();
-        let bytes = axum::body::to_bytes(res.into_body(), 1 << 16).await.unwrap();
+        let bytes = axum::body::to_bytes(res.into_body(), 1 << 16)
+            .await
+            .unwrap();
         (status, serde_json::from_slice(&bytes).unwrap())
     }
 
@@ -141,14 +141,24 @@ mod tests {
         assert_eq!(b["error"], "already picked up");
         assert_eq!(b["code"], "conflict");
 
-        let (s, b) = body(ActionError::TooLong { limit: 280, length: 312 }.into()).await;
+        let (s, b) = body(
+            ActionError::TooLong {
+                limit: 280,
+                length: 312,
+            }
+            .into(),
+        )
+        .await;
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
         assert_eq!(b["code"], "too_long");
         assert_eq!(b["limit"], 280);
         assert_eq!(b["length"], 312);
         assert!(b["error"].as_str().unwrap().contains("280"), "{b}");
 
-        let (s, b) = body(ApiError::Internal(anyhow::anyhow!("disk I/O error at /secret"))).await;
+        let (s, b) = body(ApiError::Internal(anyhow::anyhow!(
+            "disk I/O error at /secret"
+        )))
+        .await;
         assert_eq!(s, StatusCode::INTERNAL_SERVER_ERROR);
         assert_eq!(b["code"], "internal");
         assert!(!b["error"].as_str().unwrap().contains("/secret"), "{b}");

@@ -77,8 +77,8 @@ impl PluginEngine {
     pub fn load(&self, path: &Path) -> Result<Plugin> {
         let bytes =
             std::fs::read(path).with_context(|| format!("reading plugin {}", path.display()))?;
-        let version = bindings::version_of(&bytes)
-            .with_context(|| format!("plugin {}", path.display()))?;
+        let version =
+            bindings::version_of(&bytes).with_context(|| format!("plugin {}", path.display()))?;
         let hash = hex::encode(Sha256::digest(&bytes));
         let cached = self.cache_dir.join(format!("{hash}.cwasm"));
         if cached.exists() {
@@ -109,8 +109,8 @@ impl PluginEngine {
         let mut store = self.new_store(grants);
         let bindings =
             Connector::instantiate(plugin.version, &mut store, &plugin.component, &self.linker)
-            .map_err(anyhow::Error::from)
-            .with_context(|| format!("instantiating plugin {}", path.display()))?;
+                .map_err(anyhow::Error::from)
+                .with_context(|| format!("instantiating plugin {}", path.display()))?;
         let description = bindings
             .call_describe(&mut store)
             .map_err(anyhow::Error::from)
@@ -318,7 +318,13 @@ impl ChannelConnector {
             .call("describe", |b, s| b.call_describe(s))
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         connector.description = PluginDescription {
-            contract: connector.component.read().unwrap().version.as_str().to_owned(),
+            contract: connector
+                .component
+                .read()
+                .unwrap()
+                .version
+                .as_str()
+                .to_owned(),
             ..PluginDescription::from(description)
         };
         connector.load_limits()?;

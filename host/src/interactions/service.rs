@@ -385,7 +385,10 @@ impl Interactions {
             agent,
             "offer timed out; agent set to not_responding"
         );
-        let secs = self.rules(&workgroup_of(&self.store, id).await).alert_timeout.as_secs();
+        let secs = self
+            .rules(&workgroup_of(&self.store, id).await)
+            .alert_timeout
+            .as_secs();
         self.hub.send(
             agent,
             "status",

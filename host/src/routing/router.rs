@@ -681,17 +681,15 @@ impl Inner {
                 .filter(|a| declined_now(a) && self.eligible(*a, &open, now))
                 .collect();
         }
-        let agent = eligible
-            .into_iter()
-            .min_by_key(|a| {
-                let agent = &self.agents[a];
-                let score = routed
-                    .req
-                    .skills
-                    .as_ref()
-                    .map_or(0, |e| e.score(&agent.profile.skills));
-                (std::cmp::Reverse(score), agent.idle_since, *a)
-            })?;
+        let agent = eligible.into_iter().min_by_key(|a| {
+            let agent = &self.agents[a];
+            let score = routed
+                .req
+                .skills
+                .as_ref()
+                .map_or(0, |e| e.score(&agent.profile.skills));
+            (std::cmp::Reverse(score), agent.idle_since, *a)
+        })?;
         Some(self.assign_offer(id, agent))
     }
 

@@ -344,8 +344,16 @@ fn a_transfer_to_an_agent_waits_for_them_in_the_workgroup_queue_then_falls_back(
         agent: 3,
         until: 1000,
     };
-    assert_eq!(r.requeue(to_3, 10), vec![], "agent 1 is freed, agent 2 must wait");
-    let queue = r.queues().into_iter().find(|q| q.workgroup == "Social").unwrap();
+    assert_eq!(
+        r.requeue(to_3, 10),
+        vec![],
+        "agent 1 is freed, agent 2 must wait"
+    );
+    let queue = r
+        .queues()
+        .into_iter()
+        .find(|q| q.workgroup == "Social")
+        .unwrap();
     assert_eq!(queue.waiting, 1, "the queue figures count it");
     assert_eq!(
         queue.oldest_queued_at,
@@ -372,7 +380,10 @@ fn a_transfer_to_an_agent_waits_for_them_in_the_workgroup_queue_then_falls_back(
         until: 1000,
     };
     assert_eq!(r.requeue(to_3, 10), vec![]);
-    assert_eq!(r.set_status(3, AgentStatus::Available, 20), vec![offer(1, 3)]);
+    assert_eq!(
+        r.set_status(3, AgentStatus::Available, 20),
+        vec![offer(1, 3)]
+    );
     r.check_invariants(20).unwrap();
     // They let it alert past the timeout: back to the workgroup (agent 1).
     assert_eq!(r.alert_timeout(3, 1, 1000), Some(vec![offer(1, 1)]));
@@ -411,7 +422,11 @@ fn a_lone_agent_who_declines_is_not_offered_the_same_interaction_in_a_loop() {
     assert_eq!(r.set_status(1, AgentStatus::Available, 7), vec![]);
     assert_eq!(r.reconsider(1, 999), vec![]);
     r.check_invariants(999).unwrap();
-    let waiting = r.queues().into_iter().find(|q| q.workgroup == "Social").unwrap();
+    let waiting = r
+        .queues()
+        .into_iter()
+        .find(|q| q.workgroup == "Social")
+        .unwrap();
     assert_eq!(waiting.waiting, 1, "it waits in the queue meanwhile");
     assert_eq!(
         r.reconsider(1, 1000),

@@ -35,6 +35,8 @@ pub struct PluginView {
     pub platform: Option<String>,
     /// Its own version (`null` when it does not load).
     pub version: Option<String>,
+    /// The `switchboard:connector` contract version it was built for (`0.1.0`, `0.2.0`).
+    pub contract: Option<String>,
     /// What it can do: `webhook`, `poll`, `reply_public`, `reply_private`, `delete`, `hide`.
     pub capabilities: Vec<String>,
     /// The settings and secrets it reads.
@@ -69,6 +71,7 @@ fn view(app: &App, file: PluginFile) -> PluginView {
         file: file.path.display().to_string(),
         platform: description.as_ref().map(|d| d.platform.clone()),
         version: description.as_ref().map(|d| d.version.clone()),
+        contract: description.as_ref().map(|d| d.contract.clone()),
         capabilities: description
             .as_ref()
             .map(|d| d.capabilities.clone())

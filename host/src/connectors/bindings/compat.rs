@@ -242,6 +242,9 @@ mod tests {
         assert_eq!(format!("{old_event:?}"), format!("{back:?}"));
         let err: Result<(), new::types::ConnectorError> =
             up(Err::<(), _>(old::types::ConnectorError::RateLimited(30)));
-        assert!(matches!(err, Err(new::types::ConnectorError::RateLimited(30))));
+        assert!(matches!(
+            err,
+            Err(new::types::ConnectorError::RateLimited(30))
+        ));
     }
 }

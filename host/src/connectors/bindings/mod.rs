@@ -185,7 +185,11 @@ impl Connector {
         last_customer_at: Option<i64>,
         now: i64,
     ) -> Ret<types::ReplyWindow> {
-        dispatch!(self, store, call_reply_window(visibility, last_customer_at, now))
+        dispatch!(
+            self,
+            store,
+            call_reply_window(visibility, last_customer_at, now)
+        )
     }
 
     pub fn call_stream_open(
@@ -217,5 +221,40 @@ impl Connector {
             Connector::V0_1(_) => Ok(Vec::new()),
             Connector::V0_2(b) => b.call_reply_limits(store),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An empty core module, with the version stamp as a custom section if given.
+    fn module(stamp: Option<&str>) -> Vec<u8> {
+        let mut wasm = b"\0asm\x01\0\0\0".to_vec();
+        if let Some(stamp) = stamp {
+            let mut payload = vec![VERSION_SECTION.len() as u8];
+            payload.extend_from_slice(VERSION_SECTION.as_bytes());
+            payload.extend_from_slice(stamp.as_bytes());
+            wasm.push(0); // custom section
+            wasm.push(payload.len() as u8);
+            wasm.extend(payload);
+        }
+        wasm
+    }
+
+    #[test]
+    fn the_stamp_says_the_version_and_none_means_0_1() {
+        assert_eq!(version_of(&module(None)).unwrap(), ContractVersion::V0_1);
+        assert_eq!(
+            version_of(&module(Some("0.2.0"))).unwrap(),
+            ContractVersion::V0_2
+        );
+        assert_eq!(
+            version_of(&module(Some("0.1.0"))).unwrap(),
+            ContractVersion::V0_1
+        );
+        let err = version_of(&module(Some("0.9.0"))).unwrap_err().to_string();
+        assert!(err.contains("switchboard:connector@0.9.0"), "{err}");
+        assert!(err.contains("0.1.0 and 0.2.0"), "{err}");
     }
 }
