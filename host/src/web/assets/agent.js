@@ -98,6 +98,9 @@ function showStatus(status, reason) {
     }
   }
   if (status === "not_responding") state.timedOutAt = Date.now();
+  empty.textContent = status === "available"
+    ? "Nothing assigned. New work appears here as it arrives."
+    : "Nothing assigned. Set yourself Available to receive work.";
   const why = reason || STATUS_WHY[status] || null;
   statusNote.classList.toggle("hidden", !why);
   fill(statusNote, why ? [h("strong", {}, `${words(status)}. `), why] : []);
