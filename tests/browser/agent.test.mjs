@@ -447,3 +447,46 @@ test("a transfer to an agent shows who is available, and the receiver sees the n
   await cleanUp(await tokenOf(receiver));
   await cleanUp(await tokenOf(page));
 });
+
+test("a transfer to an agent who is away goes back to the workgroup's queue, and the toast says so", async () => {
+  const receiver = await login("agent2");
+  await setStatus(receiver, "away");
+  const page = await agentPage("agent1");
+  const name = `Vic ${unique()}`;
+  await facebookConversation(page, name, "Can someone from billing call me back?");
+  const { id } = (await api(page, "GET", "/api/v1/me/interactions")).json.find((ix) => ix.customer_name === name);
+  // The sender stops taking work, so the queue cannot hand it straight back to them.
+  await setStatus(await tokenOf(page), "away");
+  const supervisor = await login("super");
+  const waiting = async () => (await api(supervisor, "GET", "/api/v1/queues")).json.find((q) => q.workgroup === "Social").waiting;
+  const before = await waiting();
+
+  await page.getByRole("button", { name: "Transfer…" }).click();
+  const dialog = page.getByRole("dialog", { name: "Transfer" });
+  await dialog.getByLabel("An agent").check();
+  await dialog.locator("#transfer-agent").selectOption("agent2");
+  assert.match(await dialog.locator("#transfer-agent-note").textContent(), /Blair Agent is away: it goes back to Social's queue/);
+  await dialog.getByLabel(/Note for whoever receives it/).fill("Billing question, customer asked for a call back.");
+  await dialog.getByRole("button", { name: "Transfer", exact: true }).click();
+  const toast = page.locator("#toast .notice").filter({ hasText: "Blair Agent" });
+  await toast.waitFor();
+  assert.match(await toast.textContent(),
+    /^(Blair Agent is not available, so it went back to Social's queue\.|Offered to Blair Agent; if not picked up within \d+ s it goes back to Social\.)/);
+  await page.locator("#my-list li", { hasText: name }).waitFor({ state: "detached" });
+
+  // It waits in Social, counted, not parked with the away agent.
+  const social = (await api(page, "GET", "/api/v1/directory")).json.workgroups.find((w) => w.name === "Social");
+  await waitFor(async () => (await waiting()) >= before + 1, "the transfer counted as waiting in Social", social.alert_timeout_ms + 15000);
+  assert.equal(await page.getByText(/not picked up in time/).count(), 0, "no false toast");
+  await shot(page, "agent-transfer-away");
+
+  // Whoever becomes available gets it, with the note.
+  await setStatus(receiver, "available");
+  const offered = await waitFor(async () => (await api(receiver, "GET", "/api/v1/me/interactions")).json.find((i) => i.id === id && i.state === "alerting"), "the offer at agent2");
+  assert.ok(offered);
+  const detail = (await api(receiver, "GET", `/api/v1/interactions/${id}`)).json;
+  assert.equal(detail.transferred_from?.note, "Billing question, customer asked for a call back.");
+  noErrors(page);
+  await cleanUp(receiver);
+  await cleanUp(await tokenOf(page));
+});

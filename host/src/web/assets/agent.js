@@ -520,7 +520,7 @@ async function transfer(d) {
     const chosen = others.find(({ a }) => a.username === agents.value);
     agentNote.textContent = !chosen ? ""
       : chosen.up === false
-        ? `${chosen.a.display_name} is ${(AWAY[chosen.a.status] || "not available").toLowerCase()}: it goes back to ${d.workgroup}'s queue unless they pick it up within ${wait} s.`
+        ? `${chosen.a.display_name} is ${(AWAY[chosen.a.status] || "not available").toLowerCase()}: it goes back to ${d.workgroup}'s queue, for whoever is available next.`
         : `${chosen.a.display_name} has ${wait} s to pick it up; then it goes back to ${d.workgroup}.`;
   };
   const toggle = () => {
