@@ -84,7 +84,7 @@ impl Interactions {
                 .unwrap()
                 .get(name)
                 .map(|s| s.rights.iter().cloned().collect())
-                .ok_or_else(|| ActionError::Invalid(format!("no station named `{name}`")))?,
+                .ok_or_else(|| ActionError::Invalid(format!("There is no station named “{name}”.")))?,
             None => Default::default(),
         };
         self.store
@@ -142,9 +142,9 @@ impl Interactions {
                     .ok_or_else(|| anyhow::anyhow!("interaction {id} vanished"))?;
                 if ix.state != from {
                     return Ok(Err(format!(
-                        "interaction {id} is {}, not {}",
-                        ix.state.as_str(),
-                        from.as_str()
+                        "This conversation is {}, not {}.",
+                        ix.state.in_words(),
+                        from.in_words()
                     )));
                 }
                 queries::set_state(c, id, to, Some(user), kind, now_ms())?;
@@ -207,14 +207,14 @@ impl Interactions {
         }
         if ix.state != State::Disconnected {
             return Err(ActionError::Conflict(format!(
-                "interaction {id} is {}; disconnect it first",
-                ix.state.as_str()
+                "This conversation is {}; disconnect it before choosing a wrap-up code.",
+                ix.state.in_words()
             )));
         }
         let rules = self.rules(&ix.workgroup);
         if !rules.wrapup_codes.contains(&code) {
             return Err(ActionError::Invalid(format!(
-                "`{code}` is not a wrap-up code of workgroup {} ({})",
+                "“{code}” is not a wrap-up code of {}; choose one of: {}.",
                 ix.workgroup,
                 rules.wrapup_codes.join(", ")
             )));

@@ -33,6 +33,18 @@ impl State {
         }
     }
 
+    /// How a person says where the conversation is ("on hold", "ended").
+    pub fn in_words(self) -> &'static str {
+        match self {
+            State::Buffered => "waiting for the workflow",
+            State::Queued => "waiting in the queue",
+            State::Alerting => "offered, not picked up yet",
+            State::Connected => "connected",
+            State::Held => "on hold",
+            State::Disconnected => "ended",
+        }
+    }
+
     /// Parses a stored name.
     pub fn parse(s: &str) -> Option<State> {
         Some(match s {

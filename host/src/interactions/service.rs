@@ -18,7 +18,7 @@ use crate::store::{Store, now_ms, queries};
 #[derive(Debug, thiserror::Error)]
 pub enum ActionError {
     /// No such interaction, or not this agent's to see.
-    #[error("interaction {0} not found")]
+    #[error("Conversation {0} was not found, or it is no longer yours.")]
     NotFound(i64),
     /// The action does not fit the interaction's state.
     #[error("{0}")]

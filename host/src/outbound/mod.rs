@@ -100,8 +100,8 @@ pub async fn reply(
                 .ok_or_else(|| anyhow::anyhow!("interaction {id} vanished"))?;
             if ix.state != State::Connected {
                 return Ok(Err(format!(
-                    "interaction {id} is {}; pick it up first",
-                    ix.state.as_str()
+                    "This conversation is {}; pick it up before replying.",
+                    ix.state.in_words()
                 )));
             }
             let now = now_ms();

@@ -46,13 +46,17 @@ pub async fn moderate(
         .await?
         .ok_or_else(|| {
             ActionError::Invalid(format!(
-                "message `{platform_message_id}` is not part of interaction {id}"
+                "That message is not part of this conversation (conversation {id}); reload it and try again."
             ))
         })?;
     let connector = app
         .channels
         .get(&channel)
-        .ok_or_else(|| ActionError::Conflict(format!("channel `{channel}` is not running")))?;
+        .ok_or_else(|| {
+            ActionError::Conflict(format!(
+                "The channel “{channel}” is not running, so nothing can be changed on the platform now; ask an administrator to check it."
+            ))
+        })?;
     let pmid = platform_message_id.clone();
     let done = tokio::task::spawn_blocking(move || match action {
         Moderation::Delete => connector.connector.delete(&pmid),
