@@ -490,3 +490,28 @@ test("a transfer to an agent who is away goes back to the workgroup's queue, and
   await cleanUp(receiver);
   await cleanUp(await tokenOf(page));
 });
+
+test("the agent page works under a Content-Security-Policy without inline script or style", async () => {
+  const page = await signIn("agent1");
+  const csp = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'";
+  const violations = [];
+  page.on("console", (m) => { if (/Content Security Policy/i.test(m.text())) violations.push(m.text()); });
+  await page.route(`${base}/agent`, async (route) => {
+    const res = await route.fetch();
+    await route.fulfill({ response: res, headers: { ...res.headers(), "content-security-policy": csp } });
+  });
+  await page.waitForURL(`${base}/agent`);
+  await page.reload();
+  await page.getByLabel("My status").selectOption("available");
+  const name = `Csp ${unique()}`;
+  await facebookConversation(page, name, "Checking the rules");
+  await page.getByLabel("Private message").check();
+  await page.getByLabel("Reply text").fill("A private word");
+  await page.getByLabel("Public comment").click();
+  await page.getByRole("dialog", { name: "Make this reply public?" }).getByRole("button", { name: "Keep it private" }).click();
+  await page.locator("form#reply.private").waitFor();
+  assert.equal(await page.locator("#reply-visibility").evaluate((el) => getComputedStyle(el).backgroundColor), "rgb(31, 111, 108)", "the stylesheet applies");
+  assert.deepEqual(violations, [], "no CSP violation");
+  noErrors(page);
+  await cleanUp(await tokenOf(page));
+});

@@ -95,9 +95,10 @@ export function toast(text, kind = "", scope = "page") {
   return close;
 }
 
-/** Takes away the error toasts about `scope` (all of them without one). */
+/** Takes away the error and warning toasts about `scope` (all of them without one);
+ *  confirmations stay for their few seconds. */
 export function clearToasts(scope) {
-  for (const note of document.querySelectorAll("#toast .notice")) {
+  for (const note of document.querySelectorAll("#toast .notice.bad, #toast .notice.warn")) {
     if (!scope || note.dataset.scope === scope) note.remove();
   }
 }
