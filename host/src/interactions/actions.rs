@@ -84,7 +84,9 @@ impl Interactions {
                 .unwrap()
                 .get(name)
                 .map(|s| s.rights.iter().cloned().collect())
-                .ok_or_else(|| ActionError::Invalid(format!("There is no station named “{name}”.")))?,
+                .ok_or_else(|| {
+                    ActionError::Invalid(format!("There is no station named “{name}”."))
+                })?,
             None => Default::default(),
         };
         self.store
