@@ -321,7 +321,10 @@ async fn a_bad_search_parameter_is_a_400_that_names_it() {
     assert_eq!(status, 400, "{body}");
     assert_eq!(body["code"], "inverted_range");
     let error = body["error"].as_str().unwrap();
-    assert!(error.contains("is after the end") && error.contains("1970"), "{error}");
+    assert!(
+        error.contains("is after the end") && error.contains("1970"),
+        "{error}"
+    );
     assert!(!error.contains("5000000"), "no epoch milliseconds: {error}");
     let ok = admin
         .ok("GET", "/interactions?limit=200&offset=0", None)
