@@ -432,8 +432,9 @@ function actions(d) {
     s === "alerting" ? null : s === "held"
       ? btn("Resume", "h", true, () => act(d.id, "resume"))
       : btn("Hold", "h", s === "connected", () => act(d.id, "hold")),
-    btn("Transfer…", null, s === "connected" || s === "held", () => transfer(d)),
-    btn("Disconnect", null, s === "connected" || s === "held", () => disconnect(d), "danger"),
+    // An offer is only picked up or declined.
+    s === "alerting" ? null : btn("Transfer…", null, s === "connected" || s === "held", () => transfer(d)),
+    s === "alerting" ? null : btn("Disconnect", null, s === "connected" || s === "held", () => disconnect(d), "danger"),
     d.state === "disconnected" && d.wrapup_pending ? btn("Wrap up…", null, true, () => wrapup(d), "primary") : null,
   );
 }
