@@ -79,8 +79,8 @@ pub mod testing;
 pub use __private::bindings::switchboard::connector::types::{
     Attachment, Author, Capability, ConfigKey, ConnectorError, Deleted, DeliveryState,
     DeliveryStatus, Description, Edited, Event, HttpRequest, HttpResponse, ListItem, Message,
-    Outbound, PollResult, ReplyWindow, Sent, Template, TextCounting, TextLimit, Visibility,
-    WebhookOutcome,
+    Outbound, PollResult, ReplyWindow, Sent, SourceStatus, Template, TextCounting, TextLimit,
+    Visibility, WebhookOutcome,
 };
 
 /// The version of the `switchboard:connector` contract this SDK implements.

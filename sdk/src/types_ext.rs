@@ -2,7 +2,7 @@
 
 use crate::{
     Author, ConfigKey, ConnectorError, Event, HttpRequest, HttpResponse, Outbound, PollResult,
-    ReplyWindow, TextCounting, TextLimit, Visibility, WebhookOutcome, webhook,
+    ReplyWindow, SourceStatus, TextCounting, TextLimit, Visibility, WebhookOutcome, webhook,
 };
 
 fn find_header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
@@ -160,7 +160,51 @@ impl PollResult {
         PollResult {
             events,
             next_cursor,
+            sources: Vec::new(),
         }
+    }
+
+    /// The same result with how each source fared, for the channel's status.
+    pub fn with_sources(mut self, sources: Vec<SourceStatus>) -> Self {
+        self.sources = sources;
+        self
+    }
+}
+
+impl SourceStatus {
+    /// A source that answered.
+    pub fn ok(name: impl Into<String>) -> Self {
+        SourceStatus {
+            name: name.into(),
+            error: None,
+            retry_at: None,
+            warnings: Vec::new(),
+        }
+    }
+
+    /// A source that failed this time, with why in plain words (never a secret).
+    pub fn failed(name: impl Into<String>, error: impl Into<String>) -> Self {
+        SourceStatus {
+            error: Some(error.into()),
+            ..SourceStatus::ok(name)
+        }
+    }
+
+    /// The same status, asked again no sooner than `retry_at` (unix ms).
+    pub fn retry_at(mut self, retry_at: i64) -> Self {
+        self.retry_at = Some(retry_at);
+        self
+    }
+
+    /// The same status with a problem in part of its answer.
+    pub fn warn(mut self, warning: impl Into<String>) -> Self {
+        self.warnings.push(warning.into());
+        self
+    }
+
+    /// True when the source answered (its warnings aside).
+    pub fn is_ok(&self) -> bool {
+        self.error.is_none()
     }
 }
 

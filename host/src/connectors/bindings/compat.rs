@@ -133,7 +133,6 @@ record! {
     HttpRequest { method, url, headers, body }
     HttpResponse { status, headers, body }
     WebhookOutcome { response, events }
-    PollResult { events, next_cursor }
     Template { name, language, parameters }
     ListItem { id, title }
     ReplyWindow { free_form, templates, until, note }
@@ -142,6 +141,31 @@ record! {
         from_handle, list_items,
     }
     Sent { platform_message_id }
+}
+
+// `poll-result` gained `sources` in 0.2.0: a 0.1.0 plugin reports none (its poll's
+// error, if any, is the whole call's), and going down the field is dropped.
+impl Convert<v0_2::switchboard::connector::types::PollResult>
+    for v0_1::switchboard::connector::types::PollResult
+{
+    fn convert(self) -> v0_2::switchboard::connector::types::PollResult {
+        v0_2::switchboard::connector::types::PollResult {
+            events: self.events.convert(),
+            next_cursor: self.next_cursor,
+            sources: Vec::new(),
+        }
+    }
+}
+
+impl Convert<v0_1::switchboard::connector::types::PollResult>
+    for v0_2::switchboard::connector::types::PollResult
+{
+    fn convert(self) -> v0_1::switchboard::connector::types::PollResult {
+        v0_1::switchboard::connector::types::PollResult {
+            events: self.events.convert(),
+            next_cursor: self.next_cursor,
+        }
+    }
 }
 
 cases! {
