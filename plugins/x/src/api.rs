@@ -40,6 +40,24 @@ impl Endpoint {
     pub(crate) fn kv_key(self) -> String {
         format!("rate_limit/{}", self.name())
     }
+
+    /// The kv key holding why the bucket is exhausted (a rate limit, a usage cap), in
+    /// the platform's words, so a source skipped until the reset can still say why.
+    pub(crate) fn reason_key(self) -> String {
+        format!("rate_limit_reason/{}", self.name())
+    }
+}
+
+/// Why `endpoint` is blocked, as recorded when it was; a plain default otherwise.
+pub(crate) fn blocked_reason(endpoint: Endpoint) -> String {
+    kv::get_string(&endpoint.reason_key())
+        .filter(|r| !r.is_empty())
+        .unwrap_or_else(|| "rate limited".into())
+}
+
+fn block(endpoint: Endpoint, until: i64, reason: String) {
+    kv::set(&endpoint.kv_key(), until.to_string());
+    kv::set(&endpoint.reason_key(), reason);
 }
 
 /// Milliseconds to wait before `endpoint` may be called again, if it may not be now.
@@ -50,6 +68,7 @@ pub(crate) fn blocked_for(endpoint: Endpoint) -> Option<u64> {
         Some((until - now) as u64)
     } else {
         kv::delete(&endpoint.kv_key());
+        kv::delete(&endpoint.reason_key());
         None
     }
 }
@@ -73,19 +92,23 @@ pub(crate) fn call(endpoint: Endpoint, req: HttpRequest) -> Result<HttpResponse,
         let until = reset_ms
             .filter(|r| *r > now)
             .unwrap_or(now + DEFAULT_BACKOFF_MS);
-        kv::set(&endpoint.kv_key(), until.to_string());
+        let reason = problem_text(&resp);
         log::warn(format!(
-            "x: rate limited on {} until {} ({})",
+            "x: rate limited on {} until {} ({reason})",
             endpoint.name(),
             switchboard_sdk::time::format_iso8601_millis(until),
-            problem_text(&resp)
         ));
+        block(endpoint, until, reason);
         return Err(ConnectorError::RateLimited((until - now) as u64));
     }
     if remaining == Some(0)
         && let Some(until) = reset_ms.filter(|r| *r > now)
     {
-        kv::set(&endpoint.kv_key(), until.to_string());
+        block(
+            endpoint,
+            until,
+            "no calls left in this rate-limit window".into(),
+        );
         log::info(format!(
             "x: no {} calls left until {}",
             endpoint.name(),

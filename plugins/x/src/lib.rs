@@ -12,13 +12,16 @@
 //! (user access token of each handle, required), `bearer_token` (app token used for the
 //! recent search when set), `consumer_secret` (signs Account Activity webhooks).
 //!
-//! The poll cursor is a JSON object holding every `since_id` (search, mentions per handle,
-//! direct messages per handle); hosts treat it as opaque text.
+//! The poll cursor is a JSON object holding every source's place (search, mentions per
+//! handle, direct messages per handle) and where an unfinished listing continues; hosts
+//! treat it as opaque text. Each source advances on its own and is reported in the poll's
+//! `sources`, so one failing source does not hold back the others.
 #![warn(missing_docs)]
 
 mod api;
 mod poll;
 mod send;
+mod sources;
 mod stream;
 mod webhook;
 
@@ -448,7 +451,7 @@ impl Connector for X {
 
     fn stream_lines(&mut self, lines: Vec<String>) -> Result<Vec<Event>, ConnectorError> {
         let settings = Settings::load()?;
-        Ok(stream::lines(&settings, &lines))
+        stream::lines(&settings, &lines)
     }
 
     fn delete(&mut self, id: String) -> Result<(), ConnectorError> {

@@ -1,15 +1,17 @@
 //! Polling: the recent search built from the settings, mentions of each handle, direct
 //! messages; the JSON cursor of every `since_id`; keyword suspension.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use switchboard_sdk::{
-    Author, ConnectorError, Event, Message, PollResult, Visibility, clock, http, kv, log, time,
+    Author, ConnectorError, Event, Message, PollResult, SourceStatus, Visibility, clock, http, kv,
+    log, time,
 };
 
 use crate::Settings;
-use crate::api::{self, Endpoint};
+use crate::api;
+use crate::sources::{self, Cursor, Item, Paging, Source};
 
 /// Fields asked for every tweet.
 pub(crate) const TWEET_FIELDS: &str =
@@ -24,29 +26,6 @@ pub(crate) const MAX_PAGES: usize = 10;
 pub(crate) const KEYWORD_FLOOD: u64 = 300;
 /// How long a flooding keyword stays suspended.
 pub(crate) const SUSPENSION_MS: i64 = 3 * 24 * 60 * 60 * 1_000;
-
-/// Every `since_id`, kept in the host's opaque cursor as JSON.
-#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
-pub(crate) struct Cursor {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub search: Option<String>,
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub mentions: BTreeMap<String, String>,
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub dm: BTreeMap<String, String>,
-}
-
-impl Cursor {
-    fn parse(raw: Option<&str>) -> Cursor {
-        match raw.map(str::trim).filter(|r| !r.is_empty()) {
-            None => Cursor::default(),
-            Some(raw) => serde_json::from_str(raw).unwrap_or_else(|e| {
-                log::warn(format!("x: ignoring unreadable poll cursor {raw:?}: {e}"));
-                Cursor::default()
-            }),
-        }
-    }
-}
 
 /// `suspended/<keyword>` (lower case) holds the unix ms until which it is suspended.
 pub(crate) fn suspension_key(keyword: &str) -> String {
@@ -118,27 +97,9 @@ pub(crate) fn build_query_from(settings: &Settings, keywords: &[String]) -> Opti
 }
 
 #[derive(Deserialize, Default)]
-pub(crate) struct Page {
-    #[serde(default)]
-    data: Vec<Tweet>,
-    #[serde(default)]
-    includes: Includes,
-    #[serde(default)]
-    meta: Meta,
-}
-
-#[derive(Deserialize, Default)]
 pub(crate) struct Includes {
     #[serde(default)]
     pub users: Vec<User>,
-}
-
-#[derive(Deserialize, Default)]
-struct Meta {
-    #[serde(default)]
-    newest_id: Option<String>,
-    #[serde(default)]
-    next_token: Option<String>,
 }
 
 #[derive(Deserialize, Clone)]
@@ -288,58 +249,6 @@ fn tweet_url(settings: &Settings, path: &str, since: Option<&str>, max: u32) -> 
     http::url_with_query(&format!("{}{path}", settings.api_base_url), &pairs)
 }
 
-/// Tweets, their authors by id, and the newest id.
-type Fetched = (Vec<Tweet>, HashMap<String, User>, Option<String>);
-
-/// Fetches every page of a tweet listing newer than `since`; returns the tweets, their
-/// authors and the newest id.
-fn fetch_tweets(
-    endpoint: Endpoint,
-    base_url: String,
-    token: &str,
-    page_param: &str,
-) -> Result<Fetched, ConnectorError> {
-    let mut tweets = Vec::new();
-    let mut users = HashMap::new();
-    let mut newest: Option<String> = None;
-    let mut next: Option<String> = None;
-    for page_no in 0..MAX_PAGES {
-        let url = match &next {
-            None => base_url.clone(),
-            Some(token) => http::url_with_query(&base_url, &[(page_param, token.as_str())]),
-        };
-        let resp = match api::call(endpoint, api::request("GET", url, token)) {
-            Ok(r) => r,
-            // A later page failing keeps what we have; its tweets come with the next poll.
-            Err(e) if page_no > 0 && e.is_retryable() => break,
-            Err(e) => return Err(e),
-        };
-        let page: Page = resp.json_body().map_err(|e| {
-            ConnectorError::Transient(format!(
-                "unreadable X API answer from {}: {e}",
-                endpoint.name()
-            ))
-        })?;
-        if page_no == 0 {
-            newest = page.meta.newest_id.clone();
-        }
-        for t in &page.data {
-            if newest.as_deref().is_none_or(|n| api::id_newer(&t.id, n)) {
-                newest = Some(t.id.clone());
-            }
-        }
-        for u in page.includes.users {
-            users.insert(u.id.clone(), u);
-        }
-        tweets.extend(page.data);
-        match page.meta.next_token.filter(|t| !t.is_empty()) {
-            Some(t) => next = Some(t),
-            None => break,
-        }
-    }
-    Ok((tweets, users, newest))
-}
-
 /// Counts search tweets per keyword over the last 60 seconds (per-second buckets kept in
 /// kv `keyword_count/<keyword>`) and suspends a keyword that brings more than
 /// [`KEYWORD_FLOOD`] of them.
@@ -382,12 +291,10 @@ pub(crate) fn count_keywords(keywords: &[String], tweets: &[Tweet], now: i64) ->
     any_suspended
 }
 
-#[derive(Deserialize, Default)]
-struct DmPage {
-    #[serde(default)]
-    data: Vec<DmEvent>,
-    #[serde(default)]
-    includes: Includes,
+impl Item for Tweet {
+    fn id(&self) -> &str {
+        &self.id
+    }
 }
 
 #[derive(Deserialize)]
@@ -405,12 +312,16 @@ struct DmEvent {
     created_at: Option<String>,
 }
 
-/// Keeps the smallest wait among rate-limited sources.
-fn note_limit(limited: &mut Option<u64>, wait: u64) {
-    *limited = Some(limited.map_or(wait, |w| w.min(wait)));
+impl Item for DmEvent {
+    fn id(&self) -> &str {
+        &self.id
+    }
 }
 
-/// One poll: search, mentions and direct messages as the message types ask.
+/// One poll: search, mentions and direct messages as the message types ask. Each source
+/// advances on its own and reports how it fared: a source that fails (a 403 on direct
+/// messages, a 400 on the search, a rate limit) keeps its place and its error, while the
+/// others' messages are returned and their places move on.
 pub(crate) fn poll(
     settings: &Settings,
     cursor: Option<String>,
@@ -421,106 +332,104 @@ pub(crate) fn poll(
     let mut cur = Cursor::parse(cursor.as_deref());
     let max = limit.clamp(10, 100);
     let now = clock::now_millis();
-    let mut limited: Option<u64> = None;
-    // True once any source answered: a rate-limited source alone does not hold back the
-    // others (it is skipped until its reset time).
-    let mut answered = false;
     let mut events: Vec<Message> = Vec::new();
     let mut seen: HashSet<String> = HashSet::new();
+    let mut statuses: Vec<SourceStatus> = Vec::new();
 
     if settings.public && !settings.use_stream {
         let keywords = active_keywords(settings, now);
         if let Some(query) = build_query_from(settings, &keywords) {
-            let base = tweet_url(
-                settings,
-                "/2/tweets/search/recent",
-                cur.search.as_deref(),
-                max,
-            );
-            let base = http::url_with_query(&base, &[("query", query.as_str())]);
-            match fetch_tweets(
-                Endpoint::Search,
-                base,
-                &settings.search_token()?,
-                "next_token",
-            ) {
-                Ok((tweets, users, newest)) => {
-                    answered = true;
+            let source = Source::search();
+            let since = cur.since(&source);
+            let result = settings.search_token().and_then(|token| {
+                let base = tweet_url(settings, "/2/tweets/search/recent", since.as_deref(), max);
+                let base_url = http::url_with_query(&base, &[("query", query.as_str())]);
+                sources::list::<Tweet>(
+                    Paging {
+                        source: &source,
+                        base_url,
+                        token,
+                        page_param: "next_token",
+                        since,
+                        first_page_only_without_since: false,
+                    },
+                    &mut cur,
+                )
+            });
+            statuses.push(match result {
+                Ok(listing) => {
                     if counting {
-                        count_keywords(&keywords, &tweets, now);
+                        count_keywords(&keywords, &listing.items, now);
                     }
-                    if let Some(n) = newest {
-                        cur.search = Some(n);
-                    }
-                    take(
+                    let mut warnings = listing.warnings;
+                    warnings.extend(take(
                         settings,
-                        tweets,
-                        &users,
+                        listing.items,
+                        &listing.users,
                         "search",
                         now,
                         &mut seen,
                         &mut events,
-                    );
+                    ));
+                    source.answered(warnings, listing.stopped, now)
                 }
-                Err(ConnectorError::RateLimited(ms)) => note_limit(&mut limited, ms),
-                Err(e) => return Err(e),
-            }
+                Err(e) => source.failed(&e, now),
+            });
         }
     }
     if settings.public {
         for handle in &settings.handles {
+            let source = Source::mentions(handle);
+            let since = cur.since(&source);
             let result = api::user_id(settings, handle).and_then(|id| {
                 let token = settings.require_user_token(handle)?;
                 let path = format!("/2/users/{}/mentions", http::percent_encode(&id));
-                let since = cur
-                    .mentions
-                    .get(&handle.to_ascii_lowercase())
-                    .map(String::as_str);
-                fetch_tweets(
-                    Endpoint::Mentions,
-                    tweet_url(settings, &path, since, max),
-                    &token,
-                    "pagination_token",
+                sources::list::<Tweet>(
+                    Paging {
+                        source: &source,
+                        base_url: tweet_url(settings, &path, since.as_deref(), max),
+                        token,
+                        page_param: "pagination_token",
+                        since,
+                        first_page_only_without_since: false,
+                    },
+                    &mut cur,
                 )
             });
-            match result {
-                Ok((tweets, users, newest)) => {
-                    answered = true;
-                    if let Some(n) = newest {
-                        cur.mentions.insert(handle.to_ascii_lowercase(), n);
-                    }
-                    take(
+            statuses.push(match result {
+                Ok(listing) => {
+                    let mut warnings = listing.warnings;
+                    warnings.extend(take(
                         settings,
-                        tweets,
-                        &users,
+                        listing.items,
+                        &listing.users,
                         "mention",
                         now,
                         &mut seen,
                         &mut events,
-                    );
+                    ));
+                    source.answered(warnings, listing.stopped, now)
                 }
-                Err(ConnectorError::RateLimited(ms)) => note_limit(&mut limited, ms),
-                Err(e) => return Err(e),
-            }
+                Err(e) => source.failed(&e, now),
+            });
         }
     }
 
     if settings.private {
         for handle in &settings.handles {
-            match poll_dms(settings, handle, &mut cur, max, now, &mut seen) {
-                Ok(mut found) => {
-                    answered = true;
-                    events.append(&mut found);
-                }
-                Err(ConnectorError::RateLimited(ms)) => note_limit(&mut limited, ms),
-                Err(e) => return Err(e),
-            }
+            let source = Source::dm(handle);
+            statuses.push(
+                match poll_dms(settings, handle, &source, &mut cur, now, &mut seen) {
+                    Ok((mut found, warnings, stopped)) => {
+                        events.append(&mut found);
+                        source.answered(warnings, stopped, now)
+                    }
+                    Err(e) => source.failed(&e, now),
+                },
+            );
         }
     }
 
-    if !answered && let Some(wait) = limited {
-        return Err(ConnectorError::RateLimited(wait));
-    }
     events.sort_by(|a, b| {
         a.created_at.cmp(&b.created_at).then(
             (a.platform_message_id.len(), &a.platform_message_id)
@@ -528,12 +437,14 @@ pub(crate) fn poll(
         )
     });
     let next = serde_json::to_string(&cur).unwrap_or_default();
-    Ok(PollResult::new(
-        events.into_iter().map(Event::Message).collect(),
-        Some(next),
-    ))
+    Ok(
+        PollResult::new(events.into_iter().map(Event::Message).collect(), Some(next))
+            .with_sources(statuses),
+    )
 }
 
+/// Turns listed tweets into messages (each id once, client-side filters applied); returns
+/// why any were left out that the administrator should see.
 pub(crate) fn take(
     settings: &Settings,
     tweets: Vec<Tweet>,
@@ -542,9 +453,23 @@ pub(crate) fn take(
     now: i64,
     seen: &mut HashSet<String>,
     out: &mut Vec<Message>,
-) {
+) -> Vec<String> {
+    let mut warnings = Vec::new();
     for tweet in tweets {
         if tweet.id.is_empty() || !seen.insert(tweet.id.clone()) {
+            continue;
+        }
+        // A message needs its customer: one without an author would be stored as
+        // nobody's, so it is left out where the administrator sees it.
+        if tweet
+            .author_id
+            .as_deref()
+            .is_none_or(|a| a.trim().is_empty())
+        {
+            warnings.push(format!(
+                "tweet {} came without its author and was left out",
+                tweet.id
+            ));
             continue;
         }
         if let Some(why) = filtered_out(settings, &tweet) {
@@ -553,45 +478,50 @@ pub(crate) fn take(
         }
         out.push(tweet_message(settings, tweet, users, source, now));
     }
+    warnings
 }
 
-/// `GET /2/dm_events` as `handle`: message events newer than the handle's cursor.
+/// What one source brought: its messages, warnings, and the error of a later page.
+type Found = (Vec<Message>, Vec<String>, Option<ConnectorError>);
+
+/// `GET /2/dm_events` as `handle`: message events newer than the handle's place, every
+/// page of them (a burst of more than one page between two polls loses nothing).
 fn poll_dms(
     settings: &Settings,
     handle: &str,
+    source: &Source,
     cur: &mut Cursor,
-    max: u32,
     now: i64,
     seen: &mut HashSet<String>,
-) -> Result<Vec<Message>, ConnectorError> {
+) -> Result<Found, ConnectorError> {
     let own_id = api::user_id(settings, handle)?;
     let token = settings.require_user_token(handle)?;
-    let max = max.min(100).to_string();
-    let url = http::url_with_query(
+    let base_url = http::url_with_query(
         &format!("{}/2/dm_events", settings.api_base_url),
         &[
             ("dm_event.fields", DM_FIELDS),
             ("event_types", "MessageCreate"),
             ("expansions", "sender_id"),
             ("user.fields", USER_FIELDS),
-            ("max_results", &max),
+            // The most per page: the DM read limit is 15 calls per 15 minutes.
+            ("max_results", "100"),
         ],
     );
-    let resp = api::call(Endpoint::DmRead, api::request("GET", url, &token))?;
-    let page: DmPage = resp.json_body().map_err(|e| {
-        ConnectorError::Transient(format!("unreadable X API dm_events answer: {e}"))
-    })?;
-    let users: HashMap<String, User> = page
-        .includes
-        .users
-        .into_iter()
-        .map(|u| (u.id.clone(), u))
-        .collect();
-    let key = handle.to_ascii_lowercase();
-    let since = cur.dm.get(&key).cloned();
+    let listing = sources::list::<DmEvent>(
+        Paging {
+            source,
+            base_url,
+            token,
+            page_param: "pagination_token",
+            since: cur.since(source),
+            first_page_only_without_since: true,
+        },
+        cur,
+    )?;
+    let users = listing.users;
+    let mut warnings = listing.warnings;
     let mut out = Vec::new();
-    let mut newest = since.clone();
-    for dm in page.data {
+    for dm in listing.items {
         if dm
             .event_type
             .as_deref()
@@ -599,23 +529,32 @@ fn poll_dms(
         {
             continue;
         }
-        if since.as_deref().is_some_and(|s| !api::id_newer(&dm.id, s)) {
-            continue;
-        }
-        if newest.as_deref().is_none_or(|n| api::id_newer(&dm.id, n)) {
-            newest = Some(dm.id.clone());
-        }
         if !seen.insert(dm.id.clone()) {
             continue;
         }
-        let sender = dm.sender_id.clone().unwrap_or_default();
+        let Some(sender) = dm.sender_id.clone().filter(|s| !s.trim().is_empty()) else {
+            warnings.push(format!(
+                "direct message {} came without its sender and was left out",
+                dm.id
+            ));
+            continue;
+        };
         let user = users.get(&sender);
         let username = user.and_then(|u| u.username.clone());
+        let thread_id = dm
+            .dm_conversation_id
+            .clone()
+            .filter(|c| !c.is_empty())
+            .unwrap_or_else(|| dm_conversation_id(&own_id, &sender));
+        let mut metadata = vec![
+            ("source".to_string(), "dm".to_string()),
+            ("handle".to_string(), handle.to_string()),
+        ];
+        if is_group_conversation(&thread_id) {
+            metadata.push(("dm_group".into(), "true".into()));
+        }
         out.push(Message {
-            thread_id: dm
-                .dm_conversation_id
-                .clone()
-                .unwrap_or_else(|| dm_conversation_id(&own_id, &sender)),
+            thread_id,
             platform_message_id: dm.id,
             parent_id: None,
             visibility: Visibility::Private,
@@ -639,16 +578,10 @@ fn poll_dms(
                 .unwrap_or(now),
             language: None,
             from_business: sender == own_id,
-            metadata: vec![
-                ("source".into(), "dm".into()),
-                ("handle".into(), handle.to_string()),
-            ],
+            metadata,
         });
     }
-    if let Some(n) = newest {
-        cur.dm.insert(key, n);
-    }
-    Ok(out)
+    Ok((out, warnings, listing.stopped))
 }
 
 /// The id X gives a one-to-one conversation: both user ids, smaller first.
@@ -658,4 +591,10 @@ pub(crate) fn dm_conversation_id(a: &str, b: &str) -> String {
     } else {
         format!("{a}-{b}")
     }
+}
+
+/// True for a group conversation: X names a one-to-one conversation after its two
+/// participants (`<id>-<id>`), a group one with an id of its own.
+pub(crate) fn is_group_conversation(conversation_id: &str) -> bool {
+    !conversation_id.is_empty() && !conversation_id.contains('-')
 }

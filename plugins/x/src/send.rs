@@ -109,6 +109,21 @@ pub(crate) fn send(
             kv::set(&owner_key(&id), handle.as_bytes());
             id
         }
+        // A group conversation is answered in the group, where every participant sees
+        // it, not to one of them.
+        Visibility::Private if crate::poll::is_group_conversation(&msg.thread_id) => {
+            let url = format!(
+                "{}/2/dm_conversations/{}/messages",
+                settings.api_base_url,
+                http::percent_encode(&msg.thread_id)
+            );
+            let body = json!({ "text": msg.text });
+            let resp = api::call(
+                Endpoint::DmSend,
+                api::json_request("POST", url, &token, &body),
+            )?;
+            dm_event_id(&resp)?
+        }
         Visibility::Private => {
             let own_id = api::user_id(settings, handle)?;
             let participant = msg
@@ -136,23 +151,28 @@ pub(crate) fn send(
                 Endpoint::DmSend,
                 api::json_request("POST", url, &token, &body),
             )?;
-            resp.json_body::<Created>()
-                .ok()
-                .and_then(|c| c.data)
-                .and_then(|d| d.dm_event_id.or(d.id))
-                .filter(|id| !id.is_empty())
-                .ok_or_else(|| {
-                    ConnectorError::Rejected(format!(
-                        "X API accepted the direct message but returned no id: {}",
-                        resp.body_text()
-                    ))
-                })?
+            dm_event_id(&resp)?
         }
     };
     kv::remember_sent(idempotency_key, &id);
     Ok(Sent {
         platform_message_id: id,
     })
+}
+
+/// The id of the direct message X created.
+fn dm_event_id(resp: &switchboard_sdk::HttpResponse) -> Result<String, ConnectorError> {
+    resp.json_body::<Created>()
+        .ok()
+        .and_then(|c| c.data)
+        .and_then(|d| d.dm_event_id.or(d.id))
+        .filter(|id| !id.is_empty())
+        .ok_or_else(|| {
+            ConnectorError::Rejected(format!(
+                "X API accepted the direct message but returned no id: {}",
+                resp.body_text()
+            ))
+        })
 }
 
 /// `DELETE /2/tweets/:id` with the token of the handle that sent it.

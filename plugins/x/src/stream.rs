@@ -152,20 +152,33 @@ struct MatchingRule {
 }
 
 /// The messages in stream lines, filtered as the search's are; keyword floods are counted
-/// and a suspended keyword leaves the rule at once.
-pub(crate) fn lines(settings: &Settings, lines: &[String]) -> Vec<Event> {
+/// and a suspended keyword leaves the rule at once. A line that cannot be read fails the
+/// whole call, naming it, before anything is counted: the host then keeps that line
+/// visible and retried on its own instead of it vanishing into a log.
+pub(crate) fn lines(settings: &Settings, lines: &[String]) -> Result<Vec<Event>, ConnectorError> {
     let now = clock::now_millis();
     let mut tweets: Vec<Tweet> = Vec::new();
     let mut users: HashMap<String, User> = HashMap::new();
-    for line in lines.iter().map(|l| l.trim()).filter(|l| !l.is_empty()) {
-        let parsed: Line = match serde_json::from_str(line) {
-            Ok(p) => p,
+    let mut parsed_lines = Vec::with_capacity(lines.len());
+    for (n, line) in lines.iter().enumerate() {
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        match serde_json::from_str::<Line>(line) {
+            Ok(p) => parsed_lines.push(p),
             Err(e) => {
                 let head: String = line.chars().take(200).collect();
                 log::warn(format!("x: unreadable stream line ({e}): {head}"));
-                continue;
+                return Err(ConnectorError::Rejected(format!(
+                    "unreadable stream line {} of {} ({e}): {head}",
+                    n + 1,
+                    lines.len()
+                )));
             }
-        };
+        }
+    }
+    for parsed in parsed_lines {
         if !parsed.errors.is_empty() {
             log::warn(format!(
                 "x: the stream reports errors: {}",
@@ -188,7 +201,7 @@ pub(crate) fn lines(settings: &Settings, lines: &[String]) -> Vec<Event> {
         tweets.push(tweet);
     }
     if !settings.public {
-        return Vec::new();
+        return Ok(Vec::new());
     }
     let keywords = poll::active_keywords(settings, now);
     if poll::count_keywords(&keywords, &tweets, now) {
@@ -201,6 +214,8 @@ pub(crate) fn lines(settings: &Settings, lines: &[String]) -> Vec<Event> {
     }
     let mut seen = HashSet::new();
     let mut out: Vec<Message> = Vec::new();
-    poll::take(settings, tweets, &users, "stream", now, &mut seen, &mut out);
-    out.into_iter().map(Event::Message).collect()
+    for warning in poll::take(settings, tweets, &users, "stream", now, &mut seen, &mut out) {
+        log::warn(format!("x: stream: {warning}"));
+    }
+    Ok(out.into_iter().map(Event::Message).collect())
 }

@@ -465,15 +465,27 @@ fn a_429_blocks_every_request_until_the_reset_time() {
         }
         Ok(other(req))
     });
-    // Search and mentions are both limited: the poll reports the wait.
-    assert_eq!(X.poll(None, 10), Err(ConnectorError::RateLimited(90_000)));
+    // Search and mentions are both limited: each source reports the reset.
+    let limited = |result: switchboard_sdk::PollResult| {
+        assert_eq!(result.sources.len(), 2, "{:?}", result.sources);
+        for s in &result.sources {
+            assert_eq!(s.retry_at, Some(reset_s * 1000), "{s:?}");
+            assert!(
+                s.error
+                    .as_deref()
+                    .is_some_and(|e| e.contains("Too Many Requests")),
+                "{s:?}"
+            );
+        }
+    };
+    limited(X.poll(None, 10).unwrap());
     assert_eq!(
         host.kv_get("rate_limit/search"),
         Some((reset_s * 1000).to_string().into_bytes())
     );
     host.clear_requests();
     host.advance_millis(30_000);
-    assert_eq!(X.poll(None, 10), Err(ConnectorError::RateLimited(60_000)));
+    limited(X.poll(None, 10).unwrap());
     assert!(
         host.requests().is_empty(),
         "no request before the reset time"
@@ -544,9 +556,14 @@ fn remaining_zero_blocks_the_next_call_without_a_429() {
     let first = X.poll(None, 10).unwrap();
     assert_eq!(first.events.len(), 1);
     host.clear_requests();
-    assert_eq!(
-        X.poll(first.next_cursor, 10),
-        Err(ConnectorError::RateLimited(10_000))
+    let second = X.poll(first.next_cursor, 10).unwrap();
+    assert!(
+        second
+            .sources
+            .iter()
+            .all(|s| s.retry_at == Some(reset_s * 1000)),
+        "{:?}",
+        second.sources
     );
     assert!(host.requests().is_empty(), "{:?}", host.requests());
 }
@@ -562,32 +579,30 @@ fn errors_map_to_connector_errors() {
         let code = *s.borrow();
         Ok(HttpResponse::json(code, &json!({"title": "Unauthorized", "detail": "Unauthorized", "type": "about:blank", "status": code})))
     });
+    // Each source reports its error in plain words (the search is asked first).
+    let search_error = || {
+        let result = X.poll(None, 10).unwrap();
+        let search = result.sources.iter().find(|s| s.name == "search").unwrap();
+        search.error.clone().expect("the search failed")
+    };
+    let e = search_error();
     assert!(
-        matches!(X.poll(None, 10), Err(ConnectorError::Unauthorized(m)) if m.contains("Unauthorized"))
+        e.contains("refused the access token") && e.contains("Unauthorized"),
+        "{e}"
     );
     *status.borrow_mut() = 503;
-    assert!(matches!(
-        X.poll(None, 10),
-        Err(ConnectorError::Transient(_))
-    ));
+    assert!(search_error().contains("HTTP 503"));
     *status.borrow_mut() = 400;
     host.on_http(|_| Ok(HttpResponse::json(400, &json!({"title": "Invalid Request", "detail": "One or more parameters to your request was invalid.", "type": "https://api.twitter.com/2/problems/invalid-request"}))));
-    match X.poll(None, 10) {
-        Err(ConnectorError::Rejected(m)) => {
-            assert!(
-                m.contains("Invalid Request")
-                    && m.contains("parameters")
-                    && m.contains("problems/invalid-request"),
-                "{m}"
-            )
-        }
-        other => panic!("{other:?}"),
-    }
+    let m = search_error();
+    assert!(
+        m.contains("Invalid Request")
+            && m.contains("parameters")
+            && m.contains("problems/invalid-request"),
+        "{m}"
+    );
     host.on_http(|_| Err("connection refused".into()));
-    assert!(matches!(
-        X.poll(None, 10),
-        Err(ConnectorError::Transient(_))
-    ));
+    assert!(search_error().contains("connection refused"));
 }
 
 // ---------------------------------------------------------------- sending
@@ -1162,7 +1177,6 @@ fn stream_lines_become_messages_with_the_search_filters() {
             line(tweet("5004", "2222", "acmecorp spam offer"), "switchboard"),
             line(tweet("5005", "2222", "acmecorp elsewhere"), "theirs"),
             r#"{"errors":[{"title":"operational-disconnect","detail":"This stream has been disconnected for operational reasons."}]}"#.into(),
-            "not json".into(),
         ])
         .unwrap();
     let msgs = messages(&events);
@@ -1207,3 +1221,5 @@ fn a_flooding_keyword_on_the_stream_is_suspended_and_leaves_the_rule() {
     let values: Vec<_> = store.borrow().iter().map(|r| r["value"].clone()).collect();
     assert_eq!(values, vec![json!("\"acme boots\" -spam -is:retweet")]);
 }
+
+mod sources;
