@@ -1,6 +1,7 @@
 //! The running host: everything wired together, started and stopped as one.
 
 pub mod channels;
+pub mod sources;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

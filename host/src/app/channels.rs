@@ -51,6 +51,11 @@ pub struct ChannelStatus {
     pub webhook_verified_at: Option<i64>,
     /// Whether the event stream is connected; `null` for a channel that does not stream.
     pub stream_connected: Option<bool>,
+    /// How each source of the channel's polls fared (empty for a connector that reports
+    /// none): one failing source shows here while the others go on.
+    pub sources: Vec<super::sources::SourceState>,
+    /// Stream lines that could not be read or stored, retried until they are.
+    pub stream_failures: Vec<super::sources::StreamFailure>,
 }
 
 impl ChannelStatus {
@@ -121,6 +126,17 @@ impl ChannelRuntime {
     /// Records a failure (already prefixed with where it happened: `webhook: ...`).
     pub fn record_error(&self, message: String) {
         self.update(|s| s.failed(message, now_ms()));
+    }
+
+    /// Records how each source of a poll fared.
+    pub fn record_sources(&self, reports: Vec<super::sources::SourceReport>) {
+        let now = now_ms();
+        self.update(|s| super::sources::merge(&mut s.sources, reports, now));
+    }
+
+    /// Replaces the stream lines waiting for a retry, as the stream shows them.
+    pub fn set_stream_failures(&self, failures: Vec<super::sources::StreamFailure>) {
+        self.update(|s| s.stream_failures = failures);
     }
 
     /// Records a successful webhook verification handshake.

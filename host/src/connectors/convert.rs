@@ -106,3 +106,28 @@ pub fn outbound(
             .collect(),
     }
 }
+
+/// A poll's answer in the host's types.
+pub struct Polled {
+    pub events: Vec<Event>,
+    pub next_cursor: Option<String>,
+    /// How each source fared (empty for a connector that reports none).
+    pub sources: Vec<crate::app::sources::SourceReport>,
+}
+
+pub fn poll_result(r: wit::PollResult) -> Polled {
+    Polled {
+        events: r.events.into_iter().map(event).collect(),
+        next_cursor: r.next_cursor,
+        sources: r
+            .sources
+            .into_iter()
+            .map(|s| crate::app::sources::SourceReport {
+                name: s.name,
+                error: s.error,
+                retry_at: s.retry_at,
+                warnings: s.warnings,
+            })
+            .collect(),
+    }
+}

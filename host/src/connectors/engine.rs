@@ -460,18 +460,12 @@ impl ChannelConnector {
         })
     }
 
-    /// Asks the plugin for events after `cursor`.
-    pub fn poll(
-        &self,
-        cursor: Option<&str>,
-        limit: u32,
-    ) -> Result<(Vec<Event>, Option<String>), CallError> {
+    /// Asks the plugin for events after `cursor`: the events, the next cursor and how
+    /// each source fared.
+    pub fn poll(&self, cursor: Option<&str>, limit: u32) -> Result<convert::Polled, CallError> {
         let cursor = cursor.map(str::to_owned);
         let result = self.call_checked("poll", |b, s| b.call_poll(s, cursor.as_deref(), limit))?;
-        Ok((
-            result.events.into_iter().map(convert::event).collect(),
-            result.next_cursor,
-        ))
+        Ok(convert::poll_result(result))
     }
 
     /// Sends a reply from the outbox; returns the platform's id for it.

@@ -17,7 +17,19 @@ pub async fn run(app: Arc<App>, channel: Arc<ChannelRuntime>) {
     loop {
         let mut wait = interval;
         match poll_once(&app, &channel).await {
-            Ok(_) => channel.record_poll(Ok(())),
+            Ok(polled) => match polled.all_failed {
+                None => channel.record_poll(Ok(())),
+                // Every source failed: the poll failed, and waits for the nearest reset
+                // when each of them waits for one.
+                Some(why) => {
+                    tracing::warn!(channel = %name, error = %why, "every source of the poll failed; will retry");
+                    channel.record_poll(Err(why));
+                    if let Some(at) = polled.retry_at {
+                        let ms = (at - crate::store::now_ms()).max(0) as u64;
+                        wait = wait.max(Duration::from_millis(ms));
+                    }
+                }
+            },
             Err(e) => {
                 tracing::warn!(channel = %name, error = %format!("{e:#}"), "poll failed; will retry");
                 channel.record_poll(Err(format!("{e:#}")));
@@ -45,11 +57,22 @@ fn retry_after(e: &crate::connectors::CallError) -> Option<u64> {
     }
 }
 
-/// One poll: fetch after the saved cursor, store, advance.
-pub async fn poll_once(
-    app: &Arc<App>,
-    channel: &Arc<ChannelRuntime>,
-) -> anyhow::Result<super::Report> {
+/// What one poll did.
+#[derive(Debug)]
+pub struct Polled {
+    /// What was stored.
+    pub report: super::Report,
+    /// Why, when every source the connector reported failed.
+    pub all_failed: Option<String>,
+    /// The nearest time a failed source is asked again, when every one has such a time.
+    pub retry_at: Option<i64>,
+}
+
+/// One poll: fetch after the saved cursor, store, advance. Each source the connector
+/// reports is recorded in the channel's status after the batch is stored: a failing
+/// source shows its error there while the others' messages are stored and their places
+/// saved with the cursor.
+pub async fn poll_once(app: &Arc<App>, channel: &Arc<ChannelRuntime>) -> anyhow::Result<Polled> {
     let name = channel.config.name.clone();
     let cursor = {
         let name = name.clone();
@@ -57,14 +80,39 @@ pub async fn poll_once(
     };
     let (app2, channel2) = (app.clone(), channel.clone());
     let limit = channel.config.post_limit;
-    let (decided, next) = tokio::task::spawn_blocking(move || {
-        let (events, next) = channel2.connector.poll(cursor.as_deref(), limit)?;
-        Ok::<_, anyhow::Error>((Pipeline::decide(&app2, &channel2, events), next))
+    let (decided, next, sources) = tokio::task::spawn_blocking(move || {
+        let polled = channel2.connector.poll(cursor.as_deref(), limit)?;
+        Ok::<_, anyhow::Error>((
+            Pipeline::decide(&app2, &channel2, polled.events),
+            polled.next_cursor,
+            polled.sources,
+        ))
     })
     .await??;
     let report = Pipeline::accept(app, &name, decided, next).await?;
     if report.created + report.joined > 0 {
         tracing::info!(channel = %name, ?report, "poll stored new messages");
     }
-    Ok(report)
+    for source in &sources {
+        for warning in &source.warnings {
+            tracing::warn!(channel = %name, source = %source.name, %warning, "part of a poll answer was not usable");
+        }
+        if let Some(error) = &source.error {
+            tracing::warn!(channel = %name, source = %source.name, %error, "poll source failed; the others go on");
+        }
+    }
+    let all_failed = crate::app::sources::all_failed(&sources);
+    let retry_at = if sources.iter().all(|s| s.retry_at.is_some()) {
+        sources.iter().filter_map(|s| s.retry_at).min()
+    } else {
+        None
+    };
+    if !sources.is_empty() {
+        channel.record_sources(sources);
+    }
+    Ok(Polled {
+        report,
+        all_failed,
+        retry_at,
+    })
 }

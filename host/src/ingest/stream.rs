@@ -7,16 +7,23 @@
 //! or a close, the host reconnects with backoff (1 s, doubling to 60 s; a 429 waits for
 //! the platform's reset). Lines go through the same decide-then-store path as webhooks,
 //! so a tweet seen again after a reconnect is stored once.
+//!
+//! A line the connector cannot read, or that cannot be stored, is not only logged: the
+//! other lines of its batch are stored without it, and it is kept in the channel's status
+//! (`stream_failures`) and retried on its own until it is stored ([`retry`]).
+
+mod retry;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{Result, anyhow, bail};
+use anyhow::Result;
 
 use super::Pipeline;
 use crate::app::channels::StopSignal;
 use crate::app::{App, ChannelRuntime};
 use crate::connectors::CallError;
+use retry::{Pending, Retries};
 
 /// Silence after which the connection is considered dead.
 const SILENCE: Duration = Duration::from_secs(20);
@@ -31,6 +38,8 @@ pub async fn run(app: Arc<App>, channel: Arc<ChannelRuntime>) {
     let name = channel.config.name.clone();
     let mut stop = channel.stop_signal(&app);
     let mut backoff = Duration::from_secs(1);
+    // Kept across reconnects: a failed line is retried until it is stored.
+    let mut retries = Retries::default();
     let http = match reqwest::Client::builder().no_proxy().build() {
         Ok(c) => c,
         Err(e) => {
@@ -45,19 +54,21 @@ pub async fn run(app: Arc<App>, channel: Arc<ChannelRuntime>) {
         };
         let wait = match opened {
             Ok(Ok(None)) => return,
-            Ok(Ok(Some(request))) => match hold(&app, &channel, &http, request, &mut stop).await {
-                Ok(Held::Stopped) => {
-                    channel.set_stream_connected(false);
-                    return;
+            Ok(Ok(Some(request))) => {
+                match hold(&app, &channel, &http, request, &mut stop, &mut retries).await {
+                    Ok(Held::Stopped) => {
+                        channel.set_stream_connected(false);
+                        return;
+                    }
+                    Ok(Held::Received) => {
+                        backoff = Duration::from_secs(1);
+                        backoff
+                    }
+                    Ok(Held::Nothing) => backoff,
+                    Err(Wait(Some(until))) => until,
+                    Err(Wait(None)) => backoff,
                 }
-                Ok(Held::Received) => {
-                    backoff = Duration::from_secs(1);
-                    backoff
-                }
-                Ok(Held::Nothing) => backoff,
-                Err(Wait(Some(until))) => until,
-                Err(Wait(None)) => backoff,
-            },
+            }
             Ok(Err(CallError::Plugin {
                 retry_after_ms: Some(ms),
                 ..
@@ -73,6 +84,7 @@ pub async fn run(app: Arc<App>, channel: Arc<ChannelRuntime>) {
             }
         };
         channel.set_stream_connected(false);
+        retry_due(&app, &channel, &mut retries).await;
         tracing::info!(channel = %name, wait_ms = wait.as_millis() as u64, "stream reconnects");
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}
@@ -107,6 +119,7 @@ async fn hold(
     http: &reqwest::Client,
     request: crate::connectors::StreamRequest,
     stop: &mut StopSignal,
+    retries: &mut Retries,
 ) -> Result<Held, Wait> {
     let name = &channel.config.name;
     let url: reqwest::Url = request.url.parse().map_err(|e| {
@@ -163,11 +176,21 @@ async fn hold(
     channel.set_stream_connected(true);
     let mut buffer: Vec<u8> = Vec::new();
     let mut received = false;
+    let mut last_data = tokio::time::Instant::now();
     loop {
+        // Failed lines are retried while the stream stays open; the silence timer runs
+        // from the last data, not from the last retry.
+        let retry_in = retries.next_in().unwrap_or(SILENCE);
+        let silence_left = SILENCE.saturating_sub(last_data.elapsed());
         let chunk = tokio::select! {
-            c = tokio::time::timeout(SILENCE, response.chunk()) => c,
+            c = tokio::time::timeout(silence_left, response.chunk()) => c,
+            _ = tokio::time::sleep(retry_in), if !retries.is_empty() => {
+                retry_due(app, channel, retries).await;
+                continue;
+            }
             _ = stop.stopped() => return Ok(Held::Stopped),
         };
+        last_data = tokio::time::Instant::now();
         let bytes = match chunk {
             Ok(Ok(Some(bytes))) => bytes,
             Ok(Ok(None)) => {
@@ -189,10 +212,7 @@ async fn hold(
         let lines = take_lines(&mut buffer);
         for batch in lines.chunks(BATCH) {
             received = true;
-            if let Err(e) = deliver(app, channel, batch.to_vec()).await {
-                tracing::error!(channel = %name, error = %format!("{e:#}"), "stream lines not stored");
-                channel.record_error(format!("stream: lines not stored: {e:#}"));
-            }
+            deliver_batch(app, channel, batch.to_vec(), retries).await;
         }
     }
     Ok(if received {
@@ -216,21 +236,98 @@ fn take_lines(buffer: &mut Vec<u8>) -> Vec<String> {
         .collect()
 }
 
+/// Why lines were not stored.
+enum Failure {
+    /// The connector could not read them (one unreadable line fails its batch).
+    Unreadable(String),
+    /// They were read but not stored.
+    NotStored(String),
+}
+
 /// Parses, decides and stores one batch of lines.
-async fn deliver(app: &Arc<App>, channel: &Arc<ChannelRuntime>, lines: Vec<String>) -> Result<()> {
+async fn deliver(
+    app: &Arc<App>,
+    channel: &Arc<ChannelRuntime>,
+    lines: Vec<String>,
+) -> Result<(), Failure> {
     let (app2, ch) = (app.clone(), channel.clone());
     let decided = tokio::task::spawn_blocking(move || {
         let events = ch.connector.stream_lines(&lines)?;
         Ok::<_, CallError>(Pipeline::decide(&app2, &ch, events))
     })
     .await
-    .map_err(|e| anyhow!("stream task: {e}"))?;
-    let decided = match decided {
-        Ok(d) => d,
-        Err(e) => bail!("{e}"),
-    };
-    Pipeline::accept(app, &channel.config.name, decided, None).await?;
+    .map_err(|e| Failure::NotStored(format!("stream task: {e}")))?
+    .map_err(|e| Failure::Unreadable(e.to_string()))?;
+    Pipeline::accept(app, &channel.config.name, decided, None)
+        .await
+        .map_err(|e| Failure::NotStored(format!("{e:#}")))?;
     Ok(())
+}
+
+/// Stores a batch; when the connector cannot read it, each line is tried alone so one
+/// unreadable line holds back none of the others. Lines that still fail are kept for a
+/// retry and shown in the channel's status.
+async fn deliver_batch(
+    app: &Arc<App>,
+    channel: &Arc<ChannelRuntime>,
+    batch: Vec<String>,
+    retries: &mut Retries,
+) {
+    let failed: Vec<(String, String)> = match deliver(app, channel, batch.clone()).await {
+        Ok(()) => return,
+        Err(Failure::Unreadable(_)) if batch.len() > 1 => {
+            let mut failed = Vec::new();
+            for line in batch {
+                if let Err(Failure::Unreadable(e) | Failure::NotStored(e)) =
+                    deliver(app, channel, vec![line.clone()]).await
+                {
+                    failed.push((line, e));
+                }
+            }
+            failed
+        }
+        Err(Failure::Unreadable(e) | Failure::NotStored(e)) => {
+            batch.into_iter().map(|line| (line, e.clone())).collect()
+        }
+    };
+    for (line, error) in failed {
+        keep(channel, retries, line, error);
+    }
+    channel.set_stream_failures(retries.shown());
+}
+
+fn keep(channel: &ChannelRuntime, retries: &mut Retries, line: String, error: String) {
+    let name = &channel.config.name;
+    let head: String = line.chars().take(200).collect();
+    tracing::error!(channel = %name, %error, line = %head, "stream line not stored; kept and retried");
+    channel.record_error(format!(
+        "stream: a line was not stored (kept and retried): {error}"
+    ));
+    if let Some(dropped) = retries.failed(line, error) {
+        let head: String = dropped.line.chars().take(200).collect();
+        tracing::error!(channel = %name, line = %head, attempts = dropped.attempts, "too many stream lines waiting; the oldest is given up");
+        channel.record_error(format!(
+            "stream: gave up a line after {} attempts (too many waiting): {}",
+            dropped.attempts, dropped.error
+        ));
+    }
+}
+
+/// Tries again the failed lines that are due, each on its own.
+async fn retry_due(app: &Arc<App>, channel: &Arc<ChannelRuntime>, retries: &mut Retries) {
+    let due: Vec<Pending> = retries.due();
+    if due.is_empty() {
+        return;
+    }
+    for p in due {
+        match deliver(app, channel, vec![p.line.clone()]).await {
+            Ok(()) => {
+                tracing::info!(channel = %channel.config.name, attempts = p.attempts + 1, "a stream line that had failed is stored");
+            }
+            Err(Failure::Unreadable(e) | Failure::NotStored(e)) => retries.failed_again(p, e),
+        }
+    }
+    channel.set_stream_failures(retries.shown());
 }
 
 #[cfg(test)]
