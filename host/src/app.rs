@@ -205,7 +205,7 @@ async fn seed(store: &Store, config: &Config) -> Result<()> {
 /// Starts the host: store, seeds, workflows, plugins, routing, pollers and the server.
 pub async fn start(config: Config) -> Result<Running> {
     install_crypto();
-    let store = Store::open(&config.database_path())?;
+    let store = Store::open_with(&config.database_path(), &config.server.database)?;
     seed(&store, &config).await?;
     let workflows = Workflows::load(&config.server.workflows_dir).with_context(|| {
         format!(
@@ -255,6 +255,7 @@ pub async fn start(config: Config) -> Result<Running> {
     crate::outbound::resume_pending(&app).await?;
     tokio::spawn(release_workflow_versions(app.clone()));
     tokio::spawn(crate::interactions::hooks::run_timers(app.clone()));
+    tokio::spawn(crate::interactions::jobs::run_jobs(app.clone()));
     for channel in app.channels.list() {
         channels::start_tasks(&app, &channel);
     }

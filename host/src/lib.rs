@@ -16,6 +16,7 @@ pub mod emulator;
 pub mod fswatch;
 pub mod ingest;
 pub mod interactions;
+pub(crate) mod metrics;
 pub mod outbound;
 pub mod routing;
 pub mod store;

@@ -8,6 +8,7 @@ mod channels;
 mod cli;
 mod contract;
 mod desktop;
+mod durable;
 mod facebook;
 mod harness;
 mod messenger;

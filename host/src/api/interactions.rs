@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::auth::{self, Caller};
+use super::detached;
 use super::error::ApiError;
 use crate::app::App;
 use crate::interactions::Transferred;
@@ -93,11 +94,12 @@ pub async fn set_status(
         .filter(|s| matches!(s, AgentStatus::Available | AgentStatus::Away))
         .ok_or_else(|| {
             ApiError::BadRequest(format!(
-                "status must be `available` or `away`, not `{}`",
+                "“{}” is not a status you can choose: choose Available or Away.",
                 req.status
             ))
         })?;
-    app.interactions.set_status(caller.0.id, status).await?;
+    let (ops, user) = (app.clone(), caller.0.id);
+    detached(async move { ops.interactions.set_status(user, status).await }).await?;
     Ok(me(State(app), caller).await)
 }
 
@@ -228,7 +230,9 @@ pub async fn pickup(
     Caller(user): Caller,
     Path(id): Path<i64>,
 ) -> Result<Json<Interaction>, ApiError> {
-    Ok(Json(app.interactions.pickup(user.id, id).await?))
+    Ok(Json(
+        detached(async move { app.interactions.pickup(user.id, id).await }).await?,
+    ))
 }
 
 /// Ends an interaction.
@@ -239,11 +243,9 @@ pub async fn disconnect(
     Caller(user): Caller,
     Path(id): Path<i64>,
 ) -> Result<Json<Interaction>, ApiError> {
-    let ix = app.interactions.disconnect(user.id, id).await?;
-    // The workflow's `on_disconnect` runs after the agent has their answer.
-    let hook = app.clone();
-    tokio::spawn(async move { crate::interactions::hooks::on_disconnect(&hook, id).await });
-    Ok(Json(ix))
+    Ok(Json(
+        detached(async move { app.interactions.disconnect(user.id, id).await }).await?,
+    ))
 }
 
 /// A reply.
@@ -274,7 +276,10 @@ pub async fn reply(
     Json(req): Json<ReplyRequest>,
 ) -> Result<Json<OutboundReply>, ApiError> {
     Ok(Json(
-        crate::outbound::reply(&app, &user, id, req.text, req.visibility, req.extras).await?,
+        detached(async move {
+            crate::outbound::reply(&app, &user, id, req.text, req.visibility, req.extras).await
+        })
+        .await?,
     ))
 }
 
@@ -290,7 +295,7 @@ pub async fn delete_message(
     Path((id, message)): Path<(i64, String)>,
 ) -> Result<axum::http::StatusCode, ApiError> {
     use crate::outbound::moderation::{Moderation, moderate};
-    moderate(&app, &user, id, message, Moderation::Delete).await?;
+    detached(async move { moderate(&app, &user, id, message, Moderation::Delete).await }).await?;
     Ok(axum::http::StatusCode::NO_CONTENT)
 }
 
@@ -305,7 +310,7 @@ pub async fn hide_message(
     Path((id, message)): Path<(i64, String)>,
 ) -> Result<axum::http::StatusCode, ApiError> {
     use crate::outbound::moderation::{Moderation, moderate};
-    moderate(&app, &user, id, message, Moderation::Hide).await?;
+    detached(async move { moderate(&app, &user, id, message, Moderation::Hide).await }).await?;
     Ok(axum::http::StatusCode::NO_CONTENT)
 }
 
@@ -317,7 +322,9 @@ pub async fn hold(
     Caller(user): Caller,
     Path(id): Path<i64>,
 ) -> Result<Json<Interaction>, ApiError> {
-    Ok(Json(app.interactions.hold(user.id, id).await?))
+    Ok(Json(
+        detached(async move { app.interactions.hold(user.id, id).await }).await?,
+    ))
 }
 
 /// Takes a held interaction off hold.
@@ -328,7 +335,9 @@ pub async fn resume(
     Caller(user): Caller,
     Path(id): Path<i64>,
 ) -> Result<Json<Interaction>, ApiError> {
-    Ok(Json(app.interactions.resume(user.id, id).await?))
+    Ok(Json(
+        detached(async move { app.interactions.resume(user.id, id).await }).await?,
+    ))
 }
 
 /// Where to transfer: exactly one of `to_user` (a username) or `to_workgroup`.
@@ -358,7 +367,9 @@ pub async fn transfer(
     let mut to =
         crate::interactions::transfer::target(&app, id, req.to_user, req.to_workgroup).await?;
     to.note = req.note;
-    Ok(Json(app.interactions.transfer(user.id, id, to).await?))
+    Ok(Json(
+        detached(async move { app.interactions.transfer(user.id, id, to).await }).await?,
+    ))
 }
 
 /// Declines an offer: it goes to the next agent, and the caller stays available (they
@@ -371,7 +382,7 @@ pub async fn decline(
     Caller(user): Caller,
     Path(id): Path<i64>,
 ) -> Result<axum::http::StatusCode, ApiError> {
-    app.interactions.decline(user.id, id).await?;
+    detached(async move { app.interactions.decline(user.id, id).await }).await?;
     Ok(axum::http::StatusCode::NO_CONTENT)
 }
 
@@ -391,7 +402,9 @@ pub async fn wrapup(
     Path(id): Path<i64>,
     Json(req): Json<WrapupRequest>,
 ) -> Result<Json<Interaction>, ApiError> {
-    Ok(Json(app.interactions.wrapup(user.id, id, req.code).await?))
+    Ok(Json(
+        detached(async move { app.interactions.wrapup(user.id, id, req.code).await }).await?,
+    ))
 }
 
 /// A station to log in at (`null` logs out of any).
@@ -409,8 +422,7 @@ pub async fn set_station(
     caller: Caller,
     Json(req): Json<StationRequest>,
 ) -> Result<Json<Me>, ApiError> {
-    app.interactions
-        .set_station(caller.0.id, req.station)
-        .await?;
+    let (ops, user) = (app.clone(), caller.0.id);
+    detached(async move { ops.interactions.set_station(user, req.station).await }).await?;
     Ok(me(State(app), caller).await)
 }

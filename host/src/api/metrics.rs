@@ -1,53 +1,69 @@
-//! `GET /metrics`: counters in the Prometheus text format, for operators' scrapers.
+//! `GET /metrics`: the host's metrics ([`crate::metrics`]) in the OpenMetrics text
+//! format, for operators' scrapers, plus the values read when the page is asked for.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
+use prometheus_client::metrics::counter::ConstCounter;
+use prometheus_client::metrics::gauge::ConstGauge;
 
 use crate::app::App;
 
-static WORKFLOW_ERRORS: AtomicU64 = AtomicU64::new(0);
-
 /// Counts a workflow handler that failed (its interaction took the fallback route).
+/// Kept for the callers written before [`crate::metrics`]; new code calls that module.
 pub fn workflow_error() {
-    WORKFLOW_ERRORS.fetch_add(1, Ordering::Relaxed);
+    crate::metrics::workflow_error();
 }
 
 /// The metrics page.
 pub async fn page(State(app): State<Arc<App>>) -> impl IntoResponse {
     let status = app.workflows.status();
-    let mut out = String::new();
-    let mut metric = |name: &str, kind: &str, help: &str, value: String| {
-        out.push_str(&format!(
-            "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"
-        ));
-    };
-    metric(
-        "switchboard_workflow_version",
-        "gauge",
+    let mut extra = crate::metrics::scrape_registry();
+    extra.register(
+        "workflow_version",
         "The running workflow version.",
-        status.version.to_string(),
+        ConstGauge::new(status.version as i64),
     );
-    metric(
-        "switchboard_workflow_reload_refused_total",
-        "counter",
+    extra.register(
+        "workflow_reload_refused",
         "Workflow reloads refused because a script or rule file failed to compile or lint.",
-        status.refused_reloads.to_string(),
+        ConstCounter::new(status.refused_reloads as u64),
     );
-    metric(
-        "switchboard_workflow_errors_total",
-        "counter",
-        "Workflow handler calls that failed; their interactions took the fallback route.",
-        WORKFLOW_ERRORS.load(Ordering::Relaxed).to_string(),
-    );
-    metric(
-        "switchboard_workflow_kept_versions",
-        "gauge",
+    extra.register(
+        "workflow_kept_versions",
         "Earlier workflow versions still running interactions that started on them.",
-        status.kept_versions.len().to_string(),
+        ConstGauge::new(status.kept_versions.len() as i64),
     );
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out)
+    // The jobs table is the truth; reading it here keeps the gauges right even when no
+    // job changed state since the last scrape. A store that cannot be read leaves the
+    // last values set by the job worker.
+    if let Ok((pending, failed)) = app.store.read(jobs_counts).await {
+        crate::metrics::set_jobs(pending, failed);
+    }
+    (
+        [(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)],
+        crate::metrics::render(&extra),
+    )
+}
+
+/// Jobs waiting or running, and jobs that gave up; zero while the table does not exist
+/// (a database not migrated that far).
+fn jobs_counts(conn: &rusqlite::Connection) -> anyhow::Result<(i64, i64)> {
+    let exists: bool = conn.query_row(
+        "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'jobs'",
+        [],
+        |r| r.get(0),
+    )?;
+    if !exists {
+        return Ok((0, 0));
+    }
+    Ok(conn.query_row(
+        "SELECT count(*) FILTER (WHERE failed_at IS NULL),
+                count(*) FILTER (WHERE failed_at IS NOT NULL)
+         FROM jobs",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?)
 }

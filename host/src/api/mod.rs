@@ -72,11 +72,49 @@ pub fn router(app: Arc<App>) -> Router {
         .with_state(app)
 }
 
+/// `GET /readyz`: 200 while the store can commit; 503 with the reason in plain words when
+/// it cannot (its writer stopped, the disk or the database's size limit is full), so a
+/// load balancer stops sending traffic that could not be stored.
 async fn ready(
     axum::extract::State(app): axum::extract::State<Arc<App>>,
-) -> Result<&'static str, ApiError> {
-    app.store
+) -> axum::response::Response {
+    use axum::http::StatusCode;
+    use axum::response::IntoResponse;
+    let readable = app
+        .store
         .read(|c| Ok(c.query_row("SELECT 1", [], |_| Ok(()))?))
-        .await?;
-    Ok("ready")
+        .await;
+    let outcome = match readable {
+        Err(e) => Err(format!("the store cannot be read: {e:#}")),
+        Ok(()) => app.store.ready().await,
+    };
+    match outcome {
+        Ok(()) => "ready".into_response(),
+        Err(reason) => {
+            tracing::warn!(%reason, "not ready");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("not ready: {reason}\n"),
+            )
+                .into_response()
+        }
+    }
+}
+
+/// Runs a domain operation to its end in its own task and answers with its result. An
+/// HTTP client that hangs up drops its request's future; the operation must not stop
+/// halfway with it (after its commit, before telling agents or arming timers).
+pub(crate) async fn detached<T, E, F>(op: F) -> Result<T, error::ApiError>
+where
+    F: std::future::Future<Output = Result<T, E>> + Send + 'static,
+    T: Send + 'static,
+    E: Send + 'static,
+    error::ApiError: From<E>,
+{
+    match tokio::spawn(op).await {
+        Ok(result) => result.map_err(error::ApiError::from),
+        Err(e) => Err(error::ApiError::Internal(anyhow::anyhow!(
+            "the operation's task failed: {e}"
+        ))),
+    }
 }

@@ -2,7 +2,8 @@
 //!
 //! Secrets may be written inline or as `env:VARIABLE`, which reads the variable at start.
 //! Server settings can be overridden with `SWITCHBOARD_LISTEN`, `SWITCHBOARD_DATA_DIR`,
-//! `SWITCHBOARD_PLUGINS_DIR`, `SWITCHBOARD_WORKFLOWS_DIR` and `SWITCHBOARD_PUBLIC_URL`.
+//! `SWITCHBOARD_PLUGINS_DIR`, `SWITCHBOARD_WORKFLOWS_DIR`, `SWITCHBOARD_PUBLIC_URL`,
+//! `SWITCHBOARD_DB_SYNCHRONOUS` and `SWITCHBOARD_DB_MAX_PAGE_COUNT`.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -66,6 +67,9 @@ pub struct Server {
     /// Limits for every plugin call.
     #[serde(default)]
     pub plugin_limits: PluginLimits,
+    /// How the database commits and how large it may grow.
+    #[serde(default)]
+    pub database: crate::store::StoreOptions,
 }
 
 /// Limits for every plugin call.
@@ -324,6 +328,16 @@ impl Config {
         }
         if let Some(v) = var("SWITCHBOARD_WORKFLOWS_DIR") {
             self.server.workflows_dir = v.into();
+        }
+        if let Some(v) = var("SWITCHBOARD_DB_SYNCHRONOUS") {
+            self.server.database.synchronous = v
+                .parse()
+                .with_context(|| format!("SWITCHBOARD_DB_SYNCHRONOUS={v}"))?;
+        }
+        if let Some(v) = var("SWITCHBOARD_DB_MAX_PAGE_COUNT") {
+            self.server.database.max_page_count = v
+                .parse()
+                .with_context(|| format!("SWITCHBOARD_DB_MAX_PAGE_COUNT={v}: a number of pages"))?;
         }
         for channel in &mut self.channels {
             for (key, value) in channel.secrets.iter_mut() {

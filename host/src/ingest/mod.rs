@@ -6,6 +6,12 @@
 //! its thread or creates a queued interaction, and, for polls, advances the cursor. Only
 //! after that commit does the platform get its 200 or the poller move on, so a crash at
 //! any point either loses nothing or repeats work the store then recognises.
+//!
+//! Routing what was created is a durable job recorded in that same transaction
+//! (`interactions::jobs`): a platform that hangs up while the commit is slow, or a crash
+//! right after it, still leaves every stored interaction routed. The rest of the
+//! follow-up (sends the workflow queued, live notices, abandoning emptied interactions)
+//! runs in its own task, whatever becomes of the request that brought the batch.
 
 pub mod event;
 pub mod plan;
@@ -20,6 +26,7 @@ use anyhow::Result;
 use crate::app::{App, ChannelRuntime};
 use crate::interactions::model::{MediaType, Visibility};
 use crate::routing::decision::RouteRequest;
+use crate::store::jobs::{self, JobKind};
 use crate::store::{now_ms, queries};
 use crate::workflow::Subject;
 use event::Event;
@@ -135,7 +142,8 @@ impl Pipeline {
                                 }
                                 Stored::Created(ix) => {
                                     report.created += 1;
-                                    created.push(*ix);
+                                    jobs::enqueue(conn, JobKind::Route, ix.id, now)?;
+                                    created.push(ix.id);
                                 }
                             }
                         }
@@ -188,20 +196,23 @@ impl Pipeline {
                 Ok((report, created, touched, emptied, outbox))
             })
             .await?;
-        for ix in created {
-            app.interactions.route_new(ix).await;
+        if !created.is_empty() {
+            app.interactions.kick_jobs();
         }
-        crate::outbound::start(app, outbox);
-        for id in touched {
-            app.interactions.notify_changed(id).await;
-        }
-        // Everything the customer wrote is gone: if nobody picked it up yet, it is
-        // abandoned (the service level counts it apart).
-        for id in emptied {
-            if let Err(e) = app.interactions.abandon(id).await {
-                tracing::error!(interaction = id, error = %e, "abandon failed");
+        let app = app.clone();
+        tokio::spawn(async move {
+            crate::outbound::start(&app, outbox);
+            for id in touched {
+                app.interactions.notify_changed(id).await;
             }
-        }
+            // Everything the customer wrote is gone: if nobody picked it up yet, it is
+            // abandoned (the service level counts it apart).
+            for id in emptied {
+                if let Err(e) = app.interactions.abandon(id).await {
+                    tracing::error!(interaction = id, error = %e, "abandon failed");
+                }
+            }
+        });
         Ok(report)
     }
 }

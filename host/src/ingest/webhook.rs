@@ -9,6 +9,8 @@ use axum::response::{IntoResponse, Response};
 
 use super::Pipeline;
 use crate::app::{App, ChannelRuntime};
+use crate::metrics::{self, WebhookOutcome};
+use crate::store::NotStored;
 
 /// Hands the raw request to the channel's plugin (it checks signatures and answers
 /// handshakes), stores the events it returns, and only then answers the platform. Any
@@ -21,7 +23,33 @@ pub async fn receive(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let Some(runtime) = app.channels.get(&channel) else {
+    let known = app.channels.get(&channel).is_some();
+    let response = handle(app, &channel, method, uri, headers, body).await;
+    let status = response.status();
+    let outcome = if status.is_success() || status.is_redirection() {
+        WebhookOutcome::Accepted
+    } else if status.is_client_error() {
+        WebhookOutcome::Refused
+    } else {
+        WebhookOutcome::Error
+    };
+    // Only configured channels get a series: an unknown name in the URL is anyone's to
+    // choose and must not grow the metrics without bound.
+    if known {
+        metrics::webhook(&channel, outcome);
+    }
+    response
+}
+
+async fn handle(
+    app: Arc<App>,
+    channel: &str,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let Some(runtime) = app.channels.get(channel) else {
         return (
             StatusCode::NOT_FOUND,
             format!("no channel named `{channel}`"),
@@ -75,10 +103,18 @@ pub async fn receive(
         }
     };
     record_outcome(&pooled, handshake, status);
-    if let Err(e) = Pipeline::accept(&app, &channel, decided, None).await {
+    if let Err(e) = Pipeline::accept(&app, channel, decided, None).await {
         tracing::error!(%channel, error = %format!("{e:#}"), "webhook events not stored");
         pooled.record_error(format!("webhook: events not stored: {e:#}"));
-        return (StatusCode::SERVICE_UNAVAILABLE, "not stored; deliver again").into_response();
+        // Nothing of this delivery was kept; the platform's redelivery is stored once
+        // the store can commit again (the store dedupes whatever did get in before).
+        let why = match NotStored::find(&e) {
+            Some(NotStored(reason)) => {
+                format!("Not stored: {reason}. Nothing was kept; deliver again later.")
+            }
+            None => "Not stored because of a server error. Deliver again later.".to_owned(),
+        };
+        return (StatusCode::SERVICE_UNAVAILABLE, why).into_response();
     }
     let mut response = (
         StatusCode::from_u16(status).unwrap_or(StatusCode::OK),

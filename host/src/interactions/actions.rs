@@ -5,6 +5,7 @@ use std::sync::Arc;
 use super::model::{Interaction, MediaType, State};
 use super::service::{ActionError, Interactions, wait};
 use crate::routing::{AgentStatus, Request, SkillExpr, Target};
+use crate::store::jobs::{self, JobKind};
 use crate::store::{directory, now_ms, queries};
 
 /// Where a transfer goes, after the workflow had its say.
@@ -142,6 +143,11 @@ impl Interactions {
             .write(move |c| {
                 let ix = queries::interaction(c, id)?
                     .ok_or_else(|| anyhow::anyhow!("interaction {id} vanished"))?;
+                if ix.assigned_user_id != Some(user) {
+                    return Ok(Err("This conversation is no longer yours: it was \
+                                   transferred or ended meanwhile."
+                        .to_owned()));
+                }
                 if ix.state != from {
                     return Ok(Err(format!(
                         "This conversation is {}, not {}.",
@@ -177,14 +183,28 @@ impl Interactions {
         let required = rules.wrapup_required && !rules.wrapup_codes.is_empty();
         let (offers, done, pending) = {
             let _order = self.order.lock().unwrap();
+            // Checked again in the step that changes it: a transfer or another disconnect
+            // may have won the race since the check above.
+            if !self.router.assigned(user, id) {
+                return Err(ActionError::Conflict(
+                    "This conversation is no longer yours: it was transferred or ended meanwhile."
+                        .into(),
+                ));
+            }
             let now = now_ms();
             let offers = self.router.finish(id, required, now);
-            let done = self
-                .store_submit(move |c| queries::finish(c, id, Some(user), required, false, now));
+            // The workflow's `on_disconnect` is a durable job recorded with the end: it
+            // runs even if this request is cancelled or the host stops right after.
+            let done = self.store_submit(move |c| {
+                queries::finish(c, id, Some(user), required, false, now)?;
+                jobs::enqueue(c, JobKind::OnDisconnect, id, now)?;
+                Ok(())
+            });
             let pending = self.record_offers(&offers);
             (offers, done, pending)
         };
         wait(done).await?;
+        self.kick_jobs();
         if required {
             self.arm_wrapup_timer(&workgroup, id, user);
         }
@@ -305,6 +325,14 @@ impl Interactions {
         };
         let (offers, done, pending) = {
             let _order = self.order.lock().unwrap();
+            // Checked again in the step that changes it: a disconnect or another transfer
+            // may have won the race since the check above.
+            if !self.router.assigned(user, id) {
+                return Err(ActionError::Conflict(
+                    "This conversation is no longer yours: it was transferred or ended meanwhile."
+                        .into(),
+                ));
+            }
             let offers = self.router.requeue(req, now);
             let done = self.store_submit(move |c| queries::requeue(c, id, &stored, now));
             let pending = self.record_offers(&offers);

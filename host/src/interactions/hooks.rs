@@ -9,7 +9,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use rhai::{Dynamic, Map};
 
 use super::model::{Interaction, State, Visibility};
@@ -72,34 +72,48 @@ async fn run(
     handler: &'static str,
     extra: Option<Dynamic>,
 ) -> Option<(Interaction, Outcome)> {
-    let found = app
+    try_run(app, id, handler, extra)
+        .await
+        .inspect_err(|e| {
+            tracing::error!(interaction = id, handler, error = %format!("{e:#}"), "workflow handler failed")
+        })
+        .ok()?
+}
+
+/// Runs `handler` for interaction `id`. `Ok(None)`: no such interaction or no such
+/// handler; `Err`: the handler (or reading the interaction) failed, worth another try.
+async fn try_run(
+    app: &Arc<App>,
+    id: i64,
+    handler: &'static str,
+    extra: Option<Dynamic>,
+) -> Result<Option<(Interaction, Outcome)>> {
+    let Some((ix, subject)) = app
         .store
         .read(move |c| store_wf::subject(c, id))
         .await
-        .inspect_err(
-            |e| tracing::error!(interaction = id, error = %e, "reading interaction for {handler}"),
-        )
-        .ok()??;
-    let (ix, subject) = found;
-    let script = app.channels.get(&ix.channel)?.config.workflow.clone();
+        .with_context(|| format!("reading interaction {id} for {handler}"))?
+    else {
+        return Ok(None);
+    };
+    let Some(channel) = app.channels.get(&ix.channel) else {
+        return Ok(None);
+    };
+    let script = channel.config.workflow.clone();
     let subject = with_channel(app, subject);
     let (workflows, world) = (app.workflows.clone(), app.world.clone());
     let version = ix.workflow_version;
     let outcome = tokio::task::spawn_blocking(move || {
         workflows.run(version, &script, handler, &subject, extra, world)
     })
-    .await;
+    .await
+    .with_context(|| format!("{handler} panicked"))?;
     match outcome {
-        Ok(Ok(Some(outcome))) => Some((ix, outcome)),
-        Ok(Ok(None)) => None,
-        Ok(Err(e)) => {
-            crate::api::metrics::workflow_error();
-            tracing::error!(interaction = id, handler, error = %format!("{e:#}"), "workflow handler failed");
-            None
-        }
+        Ok(Some(outcome)) => Ok(Some((ix, outcome))),
+        Ok(None) => Ok(None),
         Err(e) => {
-            tracing::error!(interaction = id, handler, error = %e, "workflow handler panicked");
-            None
+            crate::api::metrics::workflow_error();
+            Err(anyhow::anyhow!("{handler} failed: {e:#}"))
         }
     }
 }
@@ -227,21 +241,21 @@ async fn finish(app: &Arc<App>, ix: &Interaction, applied: Applied) {
     app.interactions.notify_changed(ix.id).await;
 }
 
-/// `on_disconnect(ix)` after an interaction ended.
-pub async fn on_disconnect(app: &Arc<App>, id: i64) {
-    let Some((ix, outcome)) = run(app, id, "on_disconnect", None).await else {
-        return;
+/// `on_disconnect(ix)` after an interaction ended (a durable job: an error is tried
+/// again later, see `interactions::jobs`).
+pub async fn on_disconnect(app: &Arc<App>, id: i64) -> Result<()> {
+    let Some((ix, outcome)) = try_run(app, id, "on_disconnect", None).await? else {
+        return Ok(());
     };
     let effects = outcome.effects;
     let ix2 = ix.clone();
-    match app
+    let applied = app
         .store
         .write(move |c| apply(c, &ix2, &effects, now_ms()))
         .await
-    {
-        Ok(applied) => finish(app, &ix, applied).await,
-        Err(e) => tracing::error!(interaction = id, error = %e, "on_disconnect effects not stored"),
-    }
+        .context("storing on_disconnect's effects")?;
+    finish(app, &ix, applied).await;
+    Ok(())
 }
 
 /// What `on_agent_reply` decided about an agent's reply.
@@ -364,15 +378,39 @@ async fn fire(app: &Arc<App>, timer: Timer) {
         TimerKind::Recheck => recheck(app, &timer).await,
     };
     if let Err(e) = result {
-        tracing::error!(interaction = id, timer = timer.id, error = %format!("{e:#}"), "workflow timer failed; it will fire again");
+        let error = format!("{e:#}");
+        let now = now_ms();
+        let (tid, attempts) = (timer.id, timer.attempts + 1);
+        let retry_at = (attempts < TIMER_ATTEMPTS).then(|| now + retry_delay_ms(attempts));
+        match retry_at {
+            Some(_) => tracing::warn!(interaction = id, timer = tid, attempts, %error,
+                "workflow timer failed; it will fire again"),
+            None => tracing::error!(interaction = id, timer = tid, attempts, %error,
+                "workflow timer failed every try; kept as failed"),
+        }
+        let stored = app
+            .store
+            .write(move |c| store_wf::timer_failed(c, tid, &error, retry_at, now))
+            .await;
+        if let Err(e) = stored {
+            tracing::error!(interaction = id, timer = tid, error = %e, "timer failure not recorded");
+        }
     }
+}
+
+/// Tries of a failing workflow timer before it is kept as failed.
+const TIMER_ATTEMPTS: i64 = 5;
+
+/// Wait before try `attempts + 1` of failed follow-up work: 1 s, 2 s, 4 s, ... (≤ 1 min).
+pub(crate) fn retry_delay_ms(attempts: i64) -> i64 {
+    1000 * (1i64 << attempts.clamp(0, 6).saturating_sub(1)).min(60)
 }
 
 async fn fire_script(app: &Arc<App>, timer: &Timer) -> Result<()> {
     let (id, tid) = (timer.interaction_id, timer.id);
     let live = app.store.read(move |c| store_wf::is_live(c, id)).await?;
     let outcome = if live {
-        run(app, id, "on_timer", Some(timer.name.clone().into())).await
+        try_run(app, id, "on_timer", Some(timer.name.clone().into())).await?
     } else {
         None
     };

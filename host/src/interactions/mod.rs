@@ -7,6 +7,7 @@
 mod actions;
 mod directory;
 pub mod hooks;
+pub mod jobs;
 pub mod model;
 pub mod notify;
 mod service;

@@ -81,6 +81,8 @@ pub struct Interactions {
     /// The access right each channel's interactions need; channels added at runtime
     /// are added here too.
     channel_rights: RwLock<HashMap<String, Right>>,
+    /// Wakes the follow-up job worker (`interactions::jobs`) after a job was recorded.
+    jobs_wake: tokio::sync::Notify,
 }
 
 pub(super) type Pending = tokio::sync::oneshot::Receiver<Result<()>>;
@@ -146,6 +148,7 @@ impl Interactions {
             ),
             stations: Mutex::new(stations),
             channel_rights: RwLock::new(channel_rights),
+            jobs_wake: tokio::sync::Notify::new(),
         });
         for (id, agent, workgroup) in wrapups {
             this.router.restore_wrapup(agent, id);
@@ -223,6 +226,32 @@ impl Interactions {
         }
         let now = now_ms();
         self.apply(move |r| r.enqueue(req, now)).await;
+    }
+
+    /// Routes a stored interaction if it still waits in a queue (a durable `route` job):
+    /// one already routed, taken, held by the workflow or ended is left alone.
+    pub async fn route_stored(self: &Arc<Self>, id: i64) -> Result<()> {
+        let Some(ix) = self
+            .store
+            .read(move |c| queries::interaction(c, id))
+            .await?
+        else {
+            return Ok(());
+        };
+        if ix.state == State::Queued {
+            self.route_new(ix).await;
+        }
+        Ok(())
+    }
+
+    /// Wakes the follow-up job worker: a job was just recorded.
+    pub fn kick_jobs(&self) {
+        self.jobs_wake.notify_one();
+    }
+
+    /// Resolves when [`Interactions::kick_jobs`] was called (at most one kick is kept).
+    pub async fn jobs_kicked(&self) {
+        self.jobs_wake.notified().await
     }
 
     /// Queues a waiting interaction again with its new workgroup, priority and skills
@@ -396,8 +425,8 @@ impl Interactions {
                 "status": AgentStatus::NotResponding,
                 "reason": format!(
                     "An offer was not picked up within {secs} s, so you were set to Not \
-                     responding and it went to the next agent. Choose Available to take \
-                     work again."
+                     responding and it went back to the queue for the next available \
+                     agent. Choose Available to take work again."
                 ),
             }),
         );

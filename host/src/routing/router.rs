@@ -233,10 +233,15 @@ impl Router {
         inner.fill_agent(agent, now)
     }
 
-    /// Queues an interaction and offers it if someone fits.
+    /// Queues an interaction and offers it if someone fits. An interaction the router
+    /// already has is left as it is (queuing is idempotent: a durable route job may run
+    /// again after a restart).
     pub fn enqueue(&self, req: Request, now: i64) -> Vec<Offer> {
         let mut inner = self.inner.lock().unwrap();
         let id = req.id;
+        if inner.interactions.contains_key(&id) {
+            return Vec::new();
+        }
         inner.insert_waiting(req);
         inner.offer_interaction(id, now).into_iter().collect()
     }

@@ -195,6 +195,27 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE interactions ADD COLUMN transfer_note TEXT;
     ALTER TABLE interactions ADD COLUMN transferred_at INTEGER;
     "#,
+    // 5: durable follow-up work, recorded in the transaction of the write it follows
+    // (routing a new interaction, the workflow's `on_disconnect`) and carried out by the
+    // job worker, which resumes what is unfinished at start. `claimed_until` lets one
+    // worker at a time hold a job (several hosts will share one database).
+    r#"
+    CREATE TABLE jobs (
+        id             INTEGER PRIMARY KEY,
+        kind           TEXT NOT NULL,
+        interaction_id INTEGER NOT NULL,
+        due_at         INTEGER NOT NULL,
+        attempts       INTEGER NOT NULL DEFAULT 0,
+        last_error     TEXT,
+        failed_at      INTEGER,
+        claimed_until  INTEGER,
+        created_at     INTEGER NOT NULL
+    );
+    CREATE INDEX jobs_due ON jobs(failed_at, due_at);
+    ALTER TABLE workflow_timers ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE workflow_timers ADD COLUMN last_error TEXT;
+    ALTER TABLE workflow_timers ADD COLUMN failed_at INTEGER;
+    "#,
 ];
 
 /// Brings the database up to the newest schema.

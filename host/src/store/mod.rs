@@ -3,16 +3,24 @@
 //! All writes go through one writer thread that groups whatever is waiting into a single
 //! transaction (group commit): each request still gets its own savepoint, so one failing
 //! write never takes the others with it, and nobody is answered before the transaction
-//! that holds their data is committed. Reads use a small pool of separate connections,
-//! which WAL lets run beside the writer.
+//! that holds their data is committed. A storage failure (disk full, I/O error) fails the
+//! whole group instead, and the writer starts the next one clean ([`writer`]). Reads use a
+//! small pool of separate connections, which WAL lets run beside the writer.
+//!
+//! Durability: with `synchronous = FULL` (the default) the write-ahead log is synced to
+//! the disk at every commit, so a write acknowledged to its caller (and so a webhook
+//! acknowledged to the platform) survives a power loss, not only a crash of the process.
+//! Group commit pays that one sync for every write in the group.
 
 pub mod channels;
 pub mod directory;
+pub mod jobs;
 mod migrations;
 pub mod outbox;
 pub mod queries;
 pub mod reports;
 pub mod workflow;
+mod writer;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, mpsc};
@@ -21,11 +29,68 @@ use std::time::Duration;
 use anyhow::{Context, Result, anyhow};
 use rusqlite::Connection;
 
-/// How many waiting writes one transaction may carry.
-const MAX_GROUP: usize = 1024;
+use writer::{Health, Job, Ran};
 
-type Finish = Box<dyn FnOnce(Result<(), String>) + Send>;
-type Job = Box<dyn FnOnce(&Connection) -> Finish + Send>;
+/// How SQLite makes a commit durable (`PRAGMA synchronous`, in WAL mode).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Synchronous {
+    /// The log is synced at every commit: an acknowledged write survives power loss.
+    #[default]
+    Full,
+    /// The log is synced only at checkpoints: an acknowledged write survives a crash of
+    /// the process, but the last ones can be lost when the machine loses power.
+    Normal,
+}
+
+impl Synchronous {
+    fn pragma(self) -> &'static str {
+        match self {
+            Synchronous::Full => "FULL",
+            Synchronous::Normal => "NORMAL",
+        }
+    }
+}
+
+impl std::str::FromStr for Synchronous {
+    type Err = anyhow::Error;
+
+    fn from_str(s: &str) -> Result<Synchronous> {
+        match s.to_ascii_lowercase().as_str() {
+            "full" => Ok(Synchronous::Full),
+            "normal" => Ok(Synchronous::Normal),
+            _ => Err(anyhow!(
+                "`{s}` is not a synchronous setting: use full or normal"
+            )),
+        }
+    }
+}
+
+/// Settings of the database (`[server.database]` in the config file).
+#[derive(Clone, Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreOptions {
+    /// `full` (default) or `normal`: see [`Synchronous`].
+    pub synchronous: Synchronous,
+    /// Largest size the database may grow to, in pages of 4 KiB (0, the default: no
+    /// limit). Past it writes fail as on a full disk: webhooks are answered 503 and the
+    /// platforms deliver again later.
+    pub max_page_count: u64,
+}
+
+/// A write that was not stored because the store could not commit (the disk is full,
+/// an I/O error): nothing of it was kept, and the caller may try again later.
+#[derive(Debug, thiserror::Error)]
+#[error("not stored: {0}")]
+pub struct NotStored(pub String);
+
+impl NotStored {
+    /// The storage failure behind `e`, if that is why it failed.
+    pub fn find(e: &anyhow::Error) -> Option<&NotStored> {
+        e.chain()
+            .find_map(|cause| cause.downcast_ref::<NotStored>())
+    }
+}
 
 /// Handle to the database; cheap to clone.
 #[derive(Clone)]
@@ -38,30 +103,88 @@ struct Inner {
     writer: Mutex<Option<mpsc::Sender<Job>>>,
     thread: Mutex<Option<std::thread::JoinHandle<()>>>,
     readers: Mutex<Vec<Connection>>,
+    health: Arc<Health>,
 }
 
 impl Store {
-    /// Opens (creating if needed) the database at `path`, migrates it and starts the writer.
+    /// Opens (creating if needed) the database at `path` with the default settings,
+    /// migrates it and starts the writer.
     pub fn open(path: &Path) -> Result<Store> {
+        Store::open_with(path, &StoreOptions::default())
+    }
+
+    /// Like [`Store::open`], with `options`.
+    pub fn open_with(path: &Path, options: &StoreOptions) -> Result<Store> {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)
                 .with_context(|| format!("creating data folder {}", dir.display()))?;
         }
         let mut conn = open_connection(path)?;
+        conn.pragma_update(None, "synchronous", options.synchronous.pragma())?;
         migrations::migrate(&mut conn)
             .with_context(|| format!("migrating database {}", path.display()))?;
+        if options.max_page_count > 0 {
+            set_max_page_count(&conn, options.max_page_count)?;
+        }
+        let health = Arc::new(Health::default());
         let (tx, rx) = mpsc::channel::<Job>();
         let thread = std::thread::Builder::new()
             .name("store-writer".into())
-            .spawn(move || writer_loop(conn, rx))?;
+            .spawn({
+                let health = health.clone();
+                move || writer::writer_loop(conn, rx, health)
+            })?;
         Ok(Store {
             inner: Arc::new(Inner {
                 path: path.to_owned(),
                 writer: Mutex::new(Some(tx)),
                 thread: Mutex::new(Some(thread)),
                 readers: Mutex::new(Vec::new()),
+                health,
             }),
         })
+    }
+
+    /// Whether the store can commit now; when it cannot, a plain reason. Asks the writer
+    /// to reserve room for a group of writes (and, after a failure, to get a small write
+    /// to the disk), so it answers for the disk as it is now, not as it was at the last
+    /// write.
+    pub async fn ready(&self) -> Result<(), String> {
+        let health = &self.inner.health;
+        if health.stopped() {
+            return Err(
+                "the store's writer has stopped: nothing can be saved until the host is restarted"
+                    .into(),
+            );
+        }
+        let (seen, failure) = health.failure();
+        let write = failure.is_some();
+        match self.write(move |c| writer::probe(c, write)).await {
+            Ok(None) => {
+                if write {
+                    health.recovered_since(seen);
+                }
+                Ok(())
+            }
+            Ok(Some(reason)) => Err(format!("the store cannot save new data: {reason}")),
+            Err(e) => Err(match NotStored::find(&e) {
+                Some(NotStored(reason)) => format!("the store cannot save new data: {reason}"),
+                None => format!("the store cannot save new data: {e:#}"),
+            }),
+        }
+    }
+
+    /// The storage failure on record (the last group of writes that could not be
+    /// committed), until a later commit succeeds.
+    pub fn failure(&self) -> Option<String> {
+        self.inner.health.failure().1
+    }
+
+    /// Changes the database's size limit (pages of 4 KiB; see
+    /// [`StoreOptions::max_page_count`]) while the host runs, and returns the limit now in
+    /// force (SQLite never sets it below the current size).
+    pub async fn set_max_page_count(&self, pages: u64) -> Result<u64> {
+        self.write(move |c| set_max_page_count(c, pages)).await
     }
 
     /// Runs `f` inside the next group-committed transaction and returns its result once
@@ -103,14 +226,28 @@ impl Store {
     {
         let (tx, rx) = tokio::sync::oneshot::channel();
         let job: Job = Box::new(move |conn| {
-            let outcome = in_savepoint(conn, f);
-            Box::new(move |commit: Result<(), String>| {
-                let result = match commit {
-                    Ok(()) => outcome,
-                    Err(e) => Err(anyhow!("commit failed: {e}")),
+            let Some(conn) = conn else {
+                // Not run: the group failed before this write's turn.
+                return Ran {
+                    finish: Box::new(move |commit: Result<(), String>| {
+                        let reason = commit.err().unwrap_or_else(|| "not run".into());
+                        let _ = tx.send(Err(NotStored(reason).into()));
+                    }),
+                    storage_error: None,
                 };
-                let _ = tx.send(result);
-            })
+            };
+            let outcome = writer::in_savepoint(conn, f);
+            let storage_error = outcome.as_ref().err().and_then(writer::storage_error);
+            Ran {
+                finish: Box::new(move |commit: Result<(), String>| {
+                    let result = match commit {
+                        Ok(()) => outcome,
+                        Err(reason) => Err(NotStored(reason).into()),
+                    };
+                    let _ = tx.send(result);
+                }),
+                storage_error,
+            }
         });
         let writer = self.inner.writer.lock().unwrap();
         writer
@@ -168,56 +305,20 @@ fn open_connection(path: &Path) -> Result<Connection> {
     let conn =
         Connection::open(path).with_context(|| format!("opening database {}", path.display()))?;
     conn.busy_timeout(Duration::from_secs(10))?;
-    // WAL + NORMAL: a committed transaction survives a crash of the process; readers
-    // never block the writer.
+    // WAL: readers never block the writer. How commits are synced is the writer's setting
+    // (`StoreOptions::synchronous`); readers never commit.
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     Ok(conn)
 }
 
-fn in_savepoint<R>(conn: &Connection, f: impl FnOnce(&Connection) -> Result<R>) -> Result<R> {
-    conn.execute_batch("SAVEPOINT job")?;
-    match f(conn) {
-        Ok(value) => {
-            conn.execute_batch("RELEASE job")?;
-            Ok(value)
-        }
-        Err(e) => {
-            conn.execute_batch("ROLLBACK TO job; RELEASE job")?;
-            Err(e)
-        }
-    }
-}
-
-fn writer_loop(conn: Connection, rx: mpsc::Receiver<Job>) {
-    while let Ok(first) = rx.recv() {
-        let mut jobs = vec![first];
-        while jobs.len() < MAX_GROUP {
-            match rx.try_recv() {
-                Ok(job) => jobs.push(job),
-                Err(_) => break,
-            }
-        }
-        if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
-            let msg = e.to_string();
-            tracing::error!(error = %msg, "store: cannot begin transaction");
-            for job in jobs {
-                // Run nothing; answer with the error so no caller waits forever.
-                drop(job);
-            }
-            continue;
-        }
-        let finishers: Vec<Finish> = jobs.into_iter().map(|job| job(&conn)).collect();
-        let commit = conn.execute_batch("COMMIT").map_err(|e| {
-            let _ = conn.execute_batch("ROLLBACK");
-            tracing::error!(error = %e, "store: commit failed");
-            e.to_string()
-        });
-        for finish in finishers {
-            finish(commit.clone());
-        }
-    }
+fn set_max_page_count(conn: &Connection, pages: u64) -> Result<u64> {
+    let pages = i64::try_from(pages).context("max_page_count is too large")?;
+    let now: i64 = conn.query_row(&format!("PRAGMA max_page_count = {pages}"), [], |r| {
+        r.get(0)
+    })?;
+    Ok(now as u64)
 }
 
 /// Milliseconds since the unix epoch.

@@ -115,6 +115,8 @@ pub struct Timer {
     pub name: String,
     /// For `Recheck`: the interval.
     pub every_ms: i64,
+    /// Failed tries before this one.
+    pub attempts: i64,
 }
 
 /// Adds a timer.
@@ -137,8 +139,8 @@ pub fn add_timer(
 /// Timers due at `now`, oldest first.
 pub fn due_timers(conn: &Connection, now: i64, limit: i64) -> Result<Vec<Timer>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT id, interaction_id, kind, name, every_ms FROM workflow_timers
-         WHERE due_at <= ?1 ORDER BY due_at, id LIMIT ?2",
+        "SELECT id, interaction_id, kind, name, every_ms, attempts FROM workflow_timers
+         WHERE due_at <= ?1 AND failed_at IS NULL ORDER BY due_at, id LIMIT ?2",
     )?;
     let rows = stmt.query_map(params![now, limit], |r| {
         let kind: String = r.get(2)?;
@@ -152,14 +154,37 @@ pub fn due_timers(conn: &Connection, now: i64, limit: i64) -> Result<Vec<Timer>>
             },
             name: r.get(3)?,
             every_ms: r.get(4)?,
+            attempts: r.get(5)?,
         })
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
+/// A timer's handler failed: it fires again at `retry_at`, or, with `None`, it is kept as
+/// failed (shown to operators) and fires no more.
+pub fn timer_failed(
+    conn: &Connection,
+    id: i64,
+    error: &str,
+    retry_at: Option<i64>,
+    now: i64,
+) -> Result<()> {
+    conn.prepare_cached(
+        "UPDATE workflow_timers SET attempts = attempts + 1, last_error = ?2,
+             due_at = coalesce(?3, due_at), failed_at = CASE WHEN ?3 IS NULL THEN ?4 END
+         WHERE id = ?1",
+    )?
+    .execute(params![id, error, retry_at, now])?;
+    Ok(())
+}
+
 /// When the next timer falls due.
 pub fn next_due(conn: &Connection) -> Result<Option<i64>> {
-    Ok(conn.query_row("SELECT min(due_at) FROM workflow_timers", [], |r| r.get(0))?)
+    Ok(conn.query_row(
+        "SELECT min(due_at) FROM workflow_timers WHERE failed_at IS NULL",
+        [],
+        |r| r.get(0),
+    )?)
 }
 
 /// Removes a timer that fired; false when it was already gone.

@@ -1,0 +1,113 @@
+//! The job worker: carries out durable follow-up work (`store::jobs`) so that nothing a
+//! commit promised depends on the request that made it.
+//!
+//! A write that needs follow-up (an interaction to route, `on_disconnect` to run) records
+//! a job in its own transaction and kicks the worker. The worker claims due jobs, runs
+//! each in its own task (one slow script does not hold up routing), and records the
+//! outcome: done jobs are removed; a failed one is tried again with a growing delay, and
+//! after [`ATTEMPTS`] tries kept as failed for operators to see. At start it simply finds
+//! what is unfinished. Every kind is idempotent: routing skips an interaction the router
+//! already has or that is no longer waiting.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Result;
+
+use super::hooks;
+use crate::app::App;
+use crate::store::jobs::{self as store_jobs, Job, JobKind};
+use crate::store::now_ms;
+
+/// Jobs claimed at once.
+const BATCH: i64 = 256;
+/// Tries of a failing job before it is kept as failed.
+pub(crate) const ATTEMPTS: i64 = 5;
+/// The longest the worker sleeps without a kick (a lease may run out meanwhile).
+const IDLE_MS: i64 = 1000;
+
+/// Runs jobs until the host stops.
+pub async fn run_jobs(app: Arc<App>) {
+    let mut stop = app.shutdown.subscribe();
+    loop {
+        let now = now_ms();
+        match app
+            .store
+            .write(move |c| store_jobs::claim_due(c, now, BATCH))
+            .await
+        {
+            Ok(jobs) if !jobs.is_empty() => {
+                run_batch(&app, jobs).await;
+                continue;
+            }
+            Ok(_) => {}
+            Err(e) => tracing::error!(error = %format!("{e:#}"), "claiming follow-up jobs"),
+        }
+        let next = app.store.read(store_jobs::next_due).await.ok().flatten();
+        let wait = next
+            .map(|at| (at - now_ms()).clamp(0, IDLE_MS))
+            .unwrap_or(IDLE_MS);
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(wait as u64)) => {}
+            _ = app.interactions.jobs_kicked() => {}
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+async fn run_batch(app: &Arc<App>, jobs: Vec<Job>) {
+    let tasks: Vec<_> = jobs
+        .into_iter()
+        .map(|job| {
+            let app = app.clone();
+            tokio::spawn(async move {
+                let result = run_one(&app, &job).await;
+                (job, result)
+            })
+        })
+        .collect();
+    let mut done = Vec::new();
+    let mut failed = Vec::new();
+    for task in tasks {
+        match task.await {
+            Ok((job, Ok(()))) => done.push(job.id),
+            Ok((job, Err(e))) => failed.push((job, format!("{e:#}"))),
+            // A panic: the job keeps its claim until the lease runs out, then runs again.
+            Err(e) => tracing::error!(error = %e, "a follow-up job panicked"),
+        }
+    }
+    let now = now_ms();
+    for (job, error) in &failed {
+        let attempts = job.attempts + 1;
+        if attempts < ATTEMPTS {
+            tracing::warn!(job = job.id, kind = job.kind.as_str(), interaction = job.interaction_id,
+                attempts, %error, "follow-up job failed; it will be tried again");
+        } else {
+            tracing::error!(job = job.id, kind = job.kind.as_str(), interaction = job.interaction_id,
+                attempts, %error, "follow-up job failed every try; kept as failed");
+        }
+    }
+    let recorded = app
+        .store
+        .write(move |c| {
+            store_jobs::complete(c, &done)?;
+            for (job, error) in &failed {
+                let attempts = job.attempts + 1;
+                let retry_at = (attempts < ATTEMPTS).then(|| now + hooks::retry_delay_ms(attempts));
+                store_jobs::fail(c, job.id, error, retry_at, now)?;
+            }
+            Ok(())
+        })
+        .await;
+    if let Err(e) = recorded {
+        // The claims run out and the jobs run again: each kind is idempotent.
+        tracing::error!(error = %format!("{e:#}"), "follow-up job outcomes not recorded");
+    }
+}
+
+async fn run_one(app: &Arc<App>, job: &Job) -> Result<()> {
+    match job.kind {
+        JobKind::Route => app.interactions.route_stored(job.interaction_id).await,
+        JobKind::OnDisconnect => hooks::on_disconnect(app, job.interaction_id).await,
+    }
+}
