@@ -19,3 +19,4 @@ mod supervisor;
 mod whatsapp;
 mod workflows;
 mod x;
+mod x_sources;

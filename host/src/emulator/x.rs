@@ -7,6 +7,7 @@
 mod api;
 mod control;
 mod limits;
+mod faults;
 pub(super) mod query;
 mod stream;
 #[cfg(test)]
@@ -130,6 +131,8 @@ pub(super) struct XState {
     requests: Vec<XRequestLog>,
     subscribers: Vec<webhook::XSubscriber>,
     stream: stream::StreamState,
+    /// Injected failures and partial errors, group conversations.
+    faults: faults::Faults,
 }
 
 impl XState {
@@ -280,5 +283,6 @@ pub(super) fn routes() -> Router<Emulator> {
             post(api::send_dm),
         )
         .merge(control::control_routes())
+        .merge(faults::routes())
         .merge(stream::routes())
 }

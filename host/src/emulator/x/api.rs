@@ -108,7 +108,10 @@ pub(super) async fn search_recent(
         .filter(|t| !t.deleted && query::matches(&query, t, &x.users))
         .collect();
     let (found, next) = select(found, &params, &["next_token", "pagination_token"], max);
-    with_rate(axum::Json(x.page(&found, next)).into_response(), rate)
+    let mut body = x.page(&found, next);
+    drop(state);
+    super::faults::add_partial(&em, XEndpoint::Search, &mut body);
+    with_rate(axum::Json(body).into_response(), rate)
 }
 
 pub(super) async fn mentions(
@@ -150,7 +153,10 @@ pub(super) async fn mentions(
         })
         .collect();
     let (found, next) = select(found, &params, &["pagination_token"], max);
-    with_rate(axum::Json(x.page(&found, next)).into_response(), rate)
+    let mut body = x.page(&found, next);
+    drop(state);
+    super::faults::add_partial(&em, XEndpoint::Mentions, &mut body);
+    with_rate(axum::Json(body).into_response(), rate)
 }
 
 pub(super) async fn user_by_name(
@@ -197,16 +203,31 @@ pub(super) async fn dm_events(
         .dms
         .iter()
         .filter(|d| {
-            me.as_ref()
-                .is_none_or(|me| d.sender_id == *me || d.recipient_id == *me)
+            me.as_ref().is_none_or(|me| {
+                d.sender_id == *me
+                    || d.recipient_id == *me
+                    || x.faults.in_group(&d.conversation_id, me)
+            })
         })
         .collect();
     found.sort_by(|a, b| (b.id.len(), &b.id).cmp(&(a.id.len(), &a.id)));
+    // Pages as on the platform: `pagination_token` from `meta.next_token` continues
+    // below the last event of the previous page.
+    if let Some(until) = params
+        .get("pagination_token")
+        .and_then(|t| t.strip_prefix('n'))
+    {
+        found.retain(|d| newer(until, &d.id));
+    }
+    let more = found.len() > max;
     found.truncate(max);
     let mut meta = json!({ "result_count": found.len() });
     if let (Some(first), Some(last)) = (found.first(), found.last()) {
         meta["newest_id"] = json!(first.id);
         meta["oldest_id"] = json!(last.id);
+        if more {
+            meta["next_token"] = json!(format!("n{}", last.id));
+        }
     }
     if found.is_empty() {
         return with_rate(axum::Json(json!({ "meta": meta })).into_response(), rate);
@@ -222,6 +243,9 @@ pub(super) async fn dm_events(
         "includes": { "users": senders.iter().filter_map(|id| x.user_json(id)).collect::<Vec<_>>() },
         "meta": meta,
     });
+    let mut body = body;
+    drop(state);
+    super::faults::add_partial(&em, XEndpoint::DmRead, &mut body);
     with_rate(axum::Json(body).into_response(), rate)
 }
 

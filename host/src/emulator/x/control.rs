@@ -45,7 +45,12 @@ struct TweetRequest {
 }
 
 /// The user behind `handle`, created on first sight.
-fn user_for(em: &Emulator, handle: &str, name: Option<String>, followers: Option<u64>) -> String {
+pub(super) fn user_for(
+    em: &Emulator,
+    handle: &str,
+    name: Option<String>,
+    followers: Option<u64>,
+) -> String {
     let handle = handle.trim().trim_start_matches('@').to_string();
     let fresh_id = em.next_id().to_string();
     let mut state = em.state();

@@ -152,6 +152,10 @@ pub(super) fn gate(
             Some("unsupported-authentication"),
         ));
     }
+    // A failure a test injected for this endpoint (a 403 on direct messages, ...).
+    if let Some(response) = super::faults::take_failure(x, endpoint) {
+        return Err(response);
+    }
     let limit = x.limits.get(&endpoint).copied().unwrap_or(Limit {
         limit: endpoint.default_limit(),
         window_s: WINDOW_S,

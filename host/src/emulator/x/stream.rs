@@ -328,6 +328,9 @@ struct StreamControl {
     keepalive_s: Option<u64>,
     #[serde(default)]
     disconnect: bool,
+    /// A line written as is on the open streams (a poison line for tests).
+    #[serde(default)]
+    raw_line: Option<String>,
 }
 
 /// Sets the keep-alive period and/or closes the open streams (after an
@@ -346,6 +349,16 @@ async fn control_stream(AxState(em): AxState<Emulator>, body: Bytes) -> Response
         stream.keepalive_s = k;
     }
     stream.prune();
+    let mut written = 0;
+    if let Some(line) = &req.raw_line {
+        let mut bytes = line.as_bytes().to_vec();
+        bytes.extend_from_slice(b"\r\n");
+        for c in &stream.connections {
+            if c.tx.send(Ok(Bytes::from(bytes.clone()))).is_ok() {
+                written += 1;
+            }
+        }
+    }
     let mut closed = 0;
     if req.disconnect {
         let line = json!({ "errors": [{
@@ -364,6 +377,7 @@ async fn control_stream(AxState(em): AxState<Emulator>, body: Bytes) -> Response
     axum::Json(json!({
         "keepalive_s": stream.keepalive().as_secs(),
         "closed": closed,
+        "written": written,
         "open": stream.connections.len(),
         "opened": stream.opened,
         "rules": stream.rules.iter().map(Rule::json).collect::<Vec<_>>(),
