@@ -32,8 +32,8 @@ pub struct App {
     pub plugins: PluginCatalog,
     /// Interactions in flight and routing.
     pub interactions: Arc<Interactions>,
-    /// Recent sends, so the same text does not reach a customer twice.
-    pub rpc_cache: crate::outbound::RpcCache,
+    /// The send scheduler's wake-up (sends and their schedule live in the store).
+    pub outbox: crate::outbound::Outbox,
     /// What workflow lookups (`find_active`, ...) consult.
     pub world: Arc<dyn crate::workflow::World>,
     /// Flips to `true` when the host stops.
@@ -244,7 +244,7 @@ pub async fn start(config: Config) -> Result<Running> {
         plugins,
         interactions,
         world: Arc::new(crate::interactions::hooks::StoreWorld(store.clone())),
-        rpc_cache: Default::default(),
+        outbox: Default::default(),
         shutdown,
     });
 

@@ -137,6 +137,35 @@ pub trait Connector: 'static {
         ))
     }
 
+    /// Whether a reply whose [`send`](Connector::send) may or may not have reached the
+    /// platform (the plugin trapped or ran out of time during it, its answer was lost, the
+    /// host crashed) exists there: `Ok(Some(sent))` it was posted, `Ok(None)` the platform
+    /// says it is not there (the host may send it again), an error when this connector
+    /// cannot tell (the host shows the reply as delivery unknown and the agent decides).
+    /// Look for the business's own message with `msg.text` in `msg`'s conversation,
+    /// created at or after `attempted_at` (unix ms; allow for clock skew). Read only: never
+    /// change anything on the platform here.
+    ///
+    /// The default answers from [`kv::sent_before`] (a send this connector remembered
+    /// with [`kv::remember_sent`]) and otherwise cannot tell
+    /// ([`ConnectorError::Unsupported`]).
+    fn find_sent(
+        &mut self,
+        msg: Outbound,
+        idempotency_key: String,
+        attempted_at: i64,
+    ) -> Result<Option<Sent>, ConnectorError> {
+        let _ = (msg, attempted_at);
+        match kv::sent_before(&idempotency_key) {
+            Some(id) => Ok(Some(Sent {
+                platform_message_id: id,
+            })),
+            None => Err(ConnectorError::Unsupported(
+                "this connector cannot tell whether a message was sent".into(),
+            )),
+        }
+    }
+
     /// The request to hold open for a stream of line-delimited events, when this
     /// channel streams (see the WIT `stream-open`). The default: no stream.
     fn stream_open(&mut self) -> Result<Option<HttpRequest>, ConnectorError> {
@@ -287,6 +316,14 @@ pub mod __private {
             with_connector::<T, _>(|c| c.send(message, idempotency_key))
         }
 
+        fn find_sent(
+            message: Outbound,
+            idempotency_key: String,
+            attempted_at: i64,
+        ) -> Result<Option<Sent>, ConnectorError> {
+            with_connector::<T, _>(|c| c.find_sent(message, idempotency_key, attempted_at))
+        }
+
         fn stream_open() -> Result<Option<HttpRequest>, ConnectorError> {
             with_connector::<T, _>(|c| c.stream_open())
         }
@@ -408,17 +445,21 @@ pub mod kv {
         }
     }
 
-    /// The platform id a send with this idempotency key already got. The host retries a
-    /// send with the same key after a crash or a timeout; a connector that finds one here
-    /// answers with it instead of sending twice. `None` for an empty key.
+    /// The platform id a send with this idempotency key already got (see
+    /// [`remember_sent`]). Exactly once is the host's job: it records each attempt before
+    /// calling `send` and never repeats one that may have reached the platform. This
+    /// memory only helps answer [`Connector::find_sent`](crate::Connector::find_sent)
+    /// (its default uses it) and a deliberate resend of the same reply, which keeps its
+    /// key: it is written after the platform call, so a crash in between loses it. `None`
+    /// for an empty key.
     pub fn sent_before(idempotency_key: &str) -> Option<String> {
         (!idempotency_key.is_empty())
             .then(|| get_string(&format!("sent/{idempotency_key}")))
             .flatten()
     }
 
-    /// Remembers that the send with this idempotency key became `platform_id` (see
-    /// [`sent_before`]). Does nothing for an empty key.
+    /// Remembers that the send with this idempotency key became `platform_id`, right after
+    /// the platform accepted it (see [`sent_before`]). Does nothing for an empty key.
     pub fn remember_sent(idempotency_key: &str, platform_id: &str) {
         if !idempotency_key.is_empty() {
             set(&format!("sent/{idempotency_key}"), platform_id);
@@ -609,6 +650,24 @@ mod tests {
             Err(ConnectorError::InvalidConfig(m)) if m.contains("blank")
         ));
         assert_eq!(config::require_secret("token").as_deref(), Ok("s3cret"));
+    }
+
+    #[test]
+    fn find_sent_answers_from_a_remembered_send_and_otherwise_cannot_tell() {
+        let _host = MockHost::new();
+        let mut c = Minimal;
+        let out = Outbound::text("t", Visibility::Public, "hi");
+        assert!(matches!(
+            c.find_sent(out.clone(), "k1".into(), 0),
+            Err(ConnectorError::Unsupported(_))
+        ));
+        kv::remember_sent("k1", "mid.1");
+        assert_eq!(
+            c.find_sent(out, "k1".into(), 0),
+            Ok(Some(Sent {
+                platform_message_id: "mid.1".into()
+            }))
+        );
     }
 
     #[test]

@@ -9,6 +9,7 @@ mod cli;
 mod contract;
 mod desktop;
 mod durable;
+mod exactly_once;
 mod facebook;
 mod harness;
 mod messenger;

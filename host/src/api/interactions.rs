@@ -283,6 +283,25 @@ pub async fn reply(
     ))
 }
 
+/// Sends again a reply whose delivery is unknown (`state: "unknown"`: the platform may or
+/// may not have it) or that failed, deliberately. It keeps its idempotency key, so a
+/// platform that recognizes the key does not post it twice. Answers after the attempt,
+/// like a reply.
+#[utoipa::path(post, path = "/api/v1/interactions/{id}/outbound/{outbound_id}/resend",
+    params(("id" = i64, Path), ("outbound_id" = i64, Path, description = "the reply's `id` in `outbound[]`")),
+    responses((status = 200, body = OutboundReply), (status = 404),
+        (status = 409, description = "the reply is neither unknown nor failed")),
+    security(("bearer" = [])))]
+pub async fn resend(
+    State(app): State<Arc<App>>,
+    Caller(user): Caller,
+    Path((id, outbound_id)): Path<(i64, i64)>,
+) -> Result<Json<OutboundReply>, ApiError> {
+    Ok(Json(
+        crate::outbound::resend(&app, &user, id, outbound_id).await?,
+    ))
+}
+
 /// Deletes a message of the interaction on the platform: our own tweet or reply, or a
 /// customer's comment. Its stored text is erased.
 #[utoipa::path(post, path = "/api/v1/interactions/{id}/messages/{message}/delete",

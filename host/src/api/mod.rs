@@ -33,6 +33,10 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/interactions/{id}/pickup", post(interactions::pickup))
         .route("/interactions/{id}/reply", post(interactions::reply))
         .route(
+            "/interactions/{id}/outbound/{outbound_id}/resend",
+            post(interactions::resend),
+        )
+        .route(
             "/interactions/{id}/disconnect",
             post(interactions::disconnect),
         )

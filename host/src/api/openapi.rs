@@ -17,6 +17,7 @@ use super::{admin, directory, events, interactions, stats, supervisor, workflows
         interactions::detail,
         interactions::pickup,
         interactions::reply,
+        interactions::resend,
         interactions::disconnect,
         interactions::hold,
         interactions::delete_message,

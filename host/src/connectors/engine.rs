@@ -12,7 +12,7 @@ use wasmtime::{Config, Engine, Store, StoreLimitsBuilder};
 
 use super::bindings::{self, Connector, ContractVersion, types as wit};
 use super::convert;
-use super::host_api::{Grants, HostState};
+use super::host_api::{Grants, HostState, WriteLog};
 use crate::config::PluginLimits;
 use crate::ingest::event::Event;
 use crate::interactions::model::Visibility;
@@ -220,7 +220,8 @@ pub struct SettingsRefused(pub String);
 /// Why a plugin call failed.
 #[derive(Debug, thiserror::Error)]
 pub enum CallError {
-    /// The plugin trapped, ran out of time or memory, twice in a row.
+    /// The plugin trapped, ran out of time or memory (twice in a row, for calls that are
+    /// safe to repeat).
     #[error("plugin `{plugin}` on channel `{channel}` failed: {message}")]
     Trapped {
         channel: String,
@@ -246,6 +247,24 @@ impl CallError {
             CallError::Plugin { retryable, .. } => *retryable,
         }
     }
+}
+
+/// Whether a call may run again on a fresh instance after a trap or overrun.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Retry {
+    /// Safe to repeat: it only reads, parses, or sets a state twice to the same end.
+    OnFreshInstance,
+    /// It may have changed something on the platform before failing (`send`).
+    Never,
+}
+
+/// A send that failed, and whether it may have reached the platform all the same.
+#[derive(Debug)]
+pub struct SendFailure {
+    /// What went wrong.
+    pub error: CallError,
+    /// The platform may have the message: do not send it again blindly.
+    pub may_have_reached: bool,
 }
 
 /// A webhook answer and the events it carried.
@@ -468,17 +487,57 @@ impl ChannelConnector {
         Ok(convert::poll_result(result))
     }
 
-    /// Sends a reply from the outbox; returns the platform's id for it.
+    /// Sends a reply from the outbox; returns the platform's id for it, or the error and
+    /// whether the call may have reached the platform anyway (it trapped or ran out of
+    /// time after starting a request that could change something, or such a request got
+    /// no answer). Never run twice: a send that may have reached the platform must not be
+    /// repeated blindly (see `outbound::send`).
     /// `last_customer_at` lets the connector apply the platform's reply windows.
     pub fn send(
         &self,
         reply: &crate::store::outbox::OutboundReply,
         last_customer_at: Option<i64>,
-    ) -> Result<String, CallError> {
+    ) -> Result<String, SendFailure> {
         let message = convert::outbound(reply, last_customer_at);
         let key = reply.idempotency_key.as_str();
-        let sent = self.call_checked("send", |b, s| b.call_send(s, &message, key))?;
-        Ok(sent.platform_message_id)
+        let (result, writes) =
+            self.call_logged("send", Retry::Never, |b, s| b.call_send(s, &message, key));
+        let may_have_reached = match &result {
+            Ok(Ok(_)) => false,
+            // The plugin answered: only a request left without an answer is in doubt.
+            Ok(Err(_)) => writes.unanswered > 0,
+            // A trap or overrun can strike after the platform accepted the request.
+            Err(_) => writes.started > 0,
+        };
+        match result {
+            Ok(Ok(sent)) => Ok(sent.platform_message_id),
+            Ok(Err(e)) => Err(SendFailure {
+                error: self.plugin_error("send", e),
+                may_have_reached,
+            }),
+            Err(error) => Err(SendFailure {
+                error,
+                may_have_reached,
+            }),
+        }
+    }
+
+    /// Whether the message of a send that may or may not have reached the platform exists
+    /// there (the connector's `find-sent`): `Some(id)` posted, `None` not there, an error
+    /// (`unsupported` included) when the connector cannot tell. Safe to repeat: it only
+    /// reads.
+    pub fn find_sent(
+        &self,
+        reply: &crate::store::outbox::OutboundReply,
+        last_customer_at: Option<i64>,
+        attempted_at: i64,
+    ) -> Result<Option<String>, CallError> {
+        let message = convert::outbound(reply, last_customer_at);
+        let key = reply.idempotency_key.as_str();
+        let found = self.call_checked("find-sent", |b, s| {
+            b.call_find_sent(s, &message, key, attempted_at)
+        })?;
+        Ok(found.map(|s| s.platform_message_id))
     }
 
     /// The request to hold open for the channel's event stream, if it streams.
@@ -544,33 +603,53 @@ impl ChannelConnector {
             &mut Store<HostState>,
         ) -> wasmtime::Result<Result<T, wit::ConnectorError>>,
     ) -> Result<T, CallError> {
-        self.call(what, f)?.map_err(|e| {
-            let (retryable, retry_after_ms) = match &e {
-                wit::ConnectorError::Transient(_) => (true, None),
-                wit::ConnectorError::RateLimited(ms) => (true, Some(*ms)),
-                _ => (false, None),
-            };
-            CallError::Plugin {
-                channel: self.grants.channel.clone(),
-                plugin: self.grants.plugin.clone(),
-                message: format!("{what}: {}", convert::error_text(&e)),
-                retryable,
-                retry_after_ms,
-            }
-        })
+        self.call(what, f)?.map_err(|e| self.plugin_error(what, e))
+    }
+
+    /// A connector's error as the host's.
+    fn plugin_error(&self, what: &str, e: wit::ConnectorError) -> CallError {
+        let (retryable, retry_after_ms) = match &e {
+            wit::ConnectorError::Transient(_) => (true, None),
+            wit::ConnectorError::RateLimited(ms) => (true, Some(*ms)),
+            _ => (false, None),
+        };
+        CallError::Plugin {
+            channel: self.grants.channel.clone(),
+            plugin: self.grants.plugin.clone(),
+            message: format!("{what}: {}", convert::error_text(&e)),
+            retryable,
+            retry_after_ms,
+        }
     }
 
     /// Runs one export under the limits. A trap or timeout replaces the instance and the
     /// call runs once more on the fresh one, so a plugin that failed once on bad luck (a
-    /// poisoned state, a leak) does not lose the work.
+    /// poisoned state, a leak) does not lose the work. Only for calls that are safe to
+    /// repeat (reading, parsing, hiding); `send` is not (see [`Retry`]).
     fn call<T>(
         &self,
         what: &str,
         f: impl Fn(&Connector, &mut Store<HostState>) -> wasmtime::Result<T>,
     ) -> Result<T, CallError> {
+        self.call_logged(what, Retry::OnFreshInstance, f).0
+    }
+
+    /// Runs one export under the limits; also returns what the last run asked of the
+    /// platform beyond reading.
+    fn call_logged<T>(
+        &self,
+        what: &str,
+        retry: Retry,
+        f: impl Fn(&Connector, &mut Store<HostState>) -> wasmtime::Result<T>,
+    ) -> (Result<T, CallError>, WriteLog) {
         let mut slot = self.free_slot();
         let mut last_error = String::new();
-        for attempt in 1..=2 {
+        let mut writes = WriteLog::default();
+        let runs = match retry {
+            Retry::OnFreshInstance => 2,
+            Retry::Never => 1,
+        };
+        for attempt in 1..=runs {
             if slot.is_none() {
                 match self.instantiate() {
                     Ok(live) => *slot = Some(live),
@@ -583,10 +662,13 @@ impl ChannelConnector {
             let live = slot.as_mut().expect("instance present");
             let timeout = Duration::from_millis(self.engine.limits.call_timeout_ms);
             live.store.data_mut().deadline = Instant::now() + timeout;
+            live.store.data_mut().writes = WriteLog::default();
             live.store
                 .set_epoch_deadline((timeout.as_millis() / TICK.as_millis()).max(1) as u64);
-            match f(&live.bindings, &mut live.store) {
-                Ok(value) => return Ok(value),
+            let result = f(&live.bindings, &mut live.store);
+            writes = live.store.data().writes;
+            match result {
+                Ok(value) => return (Ok(value), writes),
                 Err(e) => {
                     last_error = format!("{e:?}");
                     tracing::error!(
@@ -602,11 +684,12 @@ impl ChannelConnector {
                 }
             }
         }
-        Err(CallError::Trapped {
+        let error = CallError::Trapped {
             channel: self.grants.channel.clone(),
             plugin: self.grants.plugin.clone(),
             message: format!("{what}: {last_error}"),
-        })
+        };
+        (Err(error), writes)
     }
 
     fn instantiate(&self) -> Result<Live> {

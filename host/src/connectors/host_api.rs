@@ -42,6 +42,10 @@ pub struct HostState {
     pub limits: StoreLimits,
     /// End of the current call; HTTP calls get only the time that is left.
     pub deadline: Instant,
+    /// The requests that may change something on the platform during the current call
+    /// (reset by the engine before each call): after a trap or a lost answer they say
+    /// whether the call may have reached the platform.
+    pub writes: WriteLog,
     wasi: WasiCtx,
     table: ResourceTable,
 }
@@ -55,10 +59,21 @@ impl HostState {
             grants,
             limits,
             deadline: Instant::now(),
+            writes: WriteLog::default(),
             wasi,
             table: ResourceTable::new(),
         }
     }
+}
+
+/// What a plugin call asked of the platform beyond reading (any method but GET and HEAD).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WriteLog {
+    /// Such requests started.
+    pub started: u32,
+    /// Of those, how many got no answer (a timeout, a connection lost after sending): the
+    /// platform may have acted on them.
+    pub unanswered: u32,
 }
 
 impl WasiView for HostState {
@@ -91,6 +106,10 @@ impl http::Host for HostState {
         }
         let method = reqwest::Method::from_bytes(request.method.as_bytes())
             .map_err(|_| format!("bad method `{}`", request.method))?;
+        let writes = !matches!(method, reqwest::Method::GET | reqwest::Method::HEAD);
+        if writes {
+            self.writes.started += 1;
+        }
         let mut builder = self
             .grants
             .http
@@ -100,7 +119,8 @@ impl http::Host for HostState {
         for (name, value) in request.headers {
             builder = builder.header(name, value);
         }
-        self.grants.runtime.block_on(async move {
+        let answered = std::cell::Cell::new(false);
+        let result = self.grants.runtime.block_on(async {
             let response = builder.send().await.map_err(|e| format!("http: {e}"))?;
             let status = response.status().as_u16();
             let headers = response
@@ -117,6 +137,8 @@ impl http::Host for HostState {
                 .bytes()
                 .await
                 .map_err(|e| format!("http body: {e}"))?;
+            // Only a whole answer reaches the plugin; one cut short is as good as none.
+            answered.set(true);
             if body.len() > MAX_RESPONSE_BYTES {
                 return Err(format!(
                     "response of {} bytes is over the limit",
@@ -128,7 +150,11 @@ impl http::Host for HostState {
                 headers,
                 body: body.to_vec(),
             })
-        })
+        });
+        if writes && !answered.get() {
+            self.writes.unanswered += 1;
+        }
+        result
     }
 }
 

@@ -3,7 +3,8 @@
 //! One wasmtime [`engine::PluginEngine`] compiles each plugin file once (cached on disk)
 //! and creates an instance per channel. Every call runs under a memory limit and a
 //! deadline; a plugin that traps or overruns is logged with its channel and plugin name,
-//! its instance is thrown away, and the call is retried on a fresh one.
+//! its instance is thrown away, and the call is retried on a fresh one, except `send`,
+//! which may have reached the platform before failing and is never repeated blindly.
 
 pub mod allowlist;
 mod bindings;
@@ -15,5 +16,5 @@ pub mod parse;
 
 pub use engine::{
     CallError, ChannelConnector, ConfigKey, PluginDescription, PluginEngine, ReplyWindow,
-    StreamRequest, WebhookReply,
+    SendFailure, StreamRequest, WebhookReply,
 };

@@ -14,6 +14,7 @@
 mod apple;
 mod facebook;
 mod graph;
+mod slow;
 mod whatsapp;
 mod x;
 
@@ -81,6 +82,8 @@ struct Inner {
     http: reqwest::Client,
     /// Source of Facebook-looking numeric ids; one counter keeps every id unique.
     next_id: Mutex<u64>,
+    /// Late answers still to give, see [`slow`].
+    slow: Mutex<slow::Slow>,
 }
 
 /// Mutable platform state; one field per platform module.
@@ -123,6 +126,7 @@ impl Emulator {
                 failures: Mutex::new(None),
                 http,
                 next_id: Mutex::new(1_000_000_000_000_001),
+                slow: Mutex::new(slow::Slow::default()),
             }),
         }
     }
@@ -143,6 +147,11 @@ impl Emulator {
             // Graph paths are free-form (`/{id}`, `/{id}/comments`, optional `/v19.0` prefix,
             // later `/{phone-id}/messages`), so one fallback parses them and asks each platform.
             .fallback(graph::graph_fallback)
+            .route("/_emulator/slow", axum::routing::post(slow::set_slow))
+            .layer(axum::middleware::from_fn_with_state(
+                self.clone(),
+                slow::answer_late,
+            ))
             .with_state(self.clone())
     }
 

@@ -10,6 +10,7 @@ mod limits;
 mod faults;
 pub(super) mod query;
 mod stream;
+mod timeline;
 #[cfg(test)]
 mod tests;
 mod webhook;
@@ -56,6 +57,8 @@ pub enum XEndpoint {
     Search,
     /// `GET /2/users/:id/mentions`
     Mentions,
+    /// `GET /2/users/:id/tweets`
+    UserTweets,
     /// `GET /2/users/by/username/:name`
     Users,
     /// `GET /2/dm_events`
@@ -275,6 +278,7 @@ pub(super) fn routes() -> Router<Emulator> {
         .route("/2/tweets/search/recent", get(api::search_recent))
         .route("/2/users/by/username/{name}", get(api::user_by_name))
         .route("/2/users/{id}/mentions", get(api::mentions))
+        .route("/2/users/{id}/tweets", get(timeline::user_tweets))
         .route("/2/dm_events", get(api::dm_events))
         .route("/2/tweets", post(api::create_tweet))
         .route("/2/tweets/{id}", delete(api::delete_tweet))

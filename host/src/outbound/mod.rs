@@ -1,8 +1,13 @@
-//! Outbound: agents' replies carried back to the platform.
+//! Outbound: agents' replies carried back to the platform, exactly once.
 //!
-//! A reply goes into the outbox (durable) before the first attempt. Transient failures
-//! are retried with backoff using the same idempotency key; replies still pending at a
-//! restart are resumed. A reply is added to the transcript once the platform accepted it.
+//! A reply goes into the outbox (durable) before the first attempt, and each attempt is
+//! recorded before the platform call ([`send`]). The outbox row holds when a pending
+//! reply is next due (a retry's backoff, a rate limit's reset), so the schedule survives
+//! restarts: at start, replies that were being sent are checked ([`send::settle`]) and
+//! pending ones resume at their time. The RPC-cache window is kept in the store too
+//! (`outbox::begin_attempt`). A reply is added to the transcript once the platform
+//! accepted it; one whose fate cannot be known is shown as delivery unknown, and the
+//! agent may resend it ([`resend`]).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,10 +15,9 @@ use std::time::Duration;
 use anyhow::Result;
 
 pub mod moderation;
-mod rpc_cache;
+mod send;
 mod window;
 
-pub use rpc_cache::RpcCache;
 pub use window::window;
 
 use crate::app::App;
@@ -24,6 +28,25 @@ use crate::interactions::model::{State, Visibility};
 use crate::store::outbox::{self, Extras, OutboundReply};
 use crate::store::{directory, now_ms, queries};
 use crate::text_length::{Counting, TextLimit};
+
+/// The send scheduler's wake-up call (the schedule itself is in the store).
+#[derive(Default)]
+pub struct Outbox {
+    wake: tokio::sync::Notify,
+}
+
+impl Outbox {
+    /// Tells the scheduler to look for due replies now (a reply stored or made due
+    /// elsewhere); without it, it looks every second.
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+}
+
+/// How often the scheduler looks for due replies when nothing wakes it sooner.
+const TICK: Duration = Duration::from_secs(1);
+/// Due replies started per scheduler pass.
+const BATCH: usize = 64;
 
 /// Longest reply text accepted when the connector states no limit.
 const MAX_TEXT: TextLimit = TextLimit {
@@ -130,160 +153,94 @@ pub async fn reply(
     let mut replies = replies.into_iter();
     let first = replies.next().expect("at least one reply");
     start(app, replies.map(|r| r.id).collect());
-    Ok(attempt(app, first).await)
+    send::attempt(app, first.id).await;
+    Ok(reload(app, first).await)
 }
 
-/// Starts sending outbox entries stored by the workflow (`send`), in the background.
+/// Resends a reply whose delivery is unknown (or that failed), deliberately, at the
+/// agent's request. It keeps its idempotency key: the key names the reply, not the
+/// attempt, so a platform or connector that recognizes it answers with the message that
+/// already exists instead of posting a second (Apple drops a repeated message id), and
+/// where nothing recognizes it the agent, who saw that delivery was unknown, chose to
+/// post it again. The RPC cache does not count the reply's own earlier attempt.
+pub async fn resend(
+    app: &Arc<App>,
+    user: &directory::User,
+    interaction: i64,
+    outbound_id: i64,
+) -> Result<OutboundReply, ActionError> {
+    if !app.interactions.holds(user.id, interaction) {
+        return Err(ActionError::NotFound(interaction));
+    }
+    let reply = app
+        .store
+        .write(move |c| outbox::resend(c, interaction, outbound_id, now_ms()))
+        .await?
+        .map_err(ActionError::Conflict)?;
+    tracing::info!(reply = outbound_id, channel = %reply.channel, user = user.id,
+        "reply resent at the agent's request");
+    send::attempt(app, reply.id).await;
+    app.interactions.notify_changed(interaction).await;
+    Ok(reload(app, reply).await)
+}
+
+/// Starts sending outbox entries just stored (the workflow's `send`), in the background.
+/// Should that not happen (a crash first), the scheduler takes them once due.
 pub fn start(app: &Arc<App>, ids: Vec<i64>) {
     for id in ids {
         let app = app.clone();
-        tokio::spawn(async move {
-            match app.store.read(move |c| outbox::get(c, id)).await {
-                Ok(Some(reply)) => {
-                    attempt(&app, reply).await;
-                }
-                Ok(None) => tracing::error!(reply = id, "outbox entry vanished"),
-                Err(e) => tracing::error!(reply = id, error = %e, "reading outbox entry"),
-            }
-        });
+        tokio::spawn(async move { send::attempt(&app, id).await });
     }
 }
 
-/// Resumes every reply that was pending when the host stopped.
+/// At start: settles the replies whose attempt was under way when the host stopped (the
+/// connector checks whether they exist; where it cannot tell they become delivery
+/// unknown, never sent blindly), then runs the scheduler, which sends each pending reply
+/// when it is due.
 pub async fn resume_pending(app: &Arc<App>) -> Result<()> {
-    let pending = app.store.read(outbox::pending).await?;
-    for reply in pending {
+    let in_doubt = app.store.read(outbox::in_doubt).await?;
+    if !in_doubt.is_empty() {
+        tracing::warn!(
+            count = in_doubt.len(),
+            "replies were being sent when the host stopped; checking whether they were posted"
+        );
+    }
+    for reply in in_doubt {
         let app = app.clone();
         tokio::spawn(async move {
-            attempt(&app, reply).await;
+            send::settle(&app, &reply).await;
+            app.interactions.notify_changed(reply.interaction_id).await;
         });
     }
+    tokio::spawn(schedule(app.clone()));
     Ok(())
 }
 
-/// One attempt now; on a transient failure, further attempts in the background.
-async fn attempt(app: &Arc<App>, reply: OutboundReply) -> OutboundReply {
-    let result = send_once(app, &reply).await;
-    match result {
-        Ok(()) => reload(app, reply).await,
-        Err(retry_in) => {
-            if let Some(delay) = retry_in {
-                let (app, mut next) = (app.clone(), reply.clone());
-                next.attempts += 1;
-                tokio::spawn(retry_loop(app, next, delay));
-            }
-            reload(app, reply).await
-        }
-    }
-}
-
-async fn retry_loop(app: Arc<App>, mut reply: OutboundReply, mut delay: Duration) {
+/// Sends each pending reply when its time comes, however far away (the time is in the
+/// store, so it holds across restarts).
+async fn schedule(app: Arc<App>) {
+    let mut stop = app.shutdown.subscribe();
     loop {
-        tokio::time::sleep(delay).await;
-        match send_once(&app, &reply).await {
-            Ok(()) | Err(None) => return,
-            Err(Some(next)) => {
-                reply.attempts += 1;
-                delay = next.max(delay * 2).min(Duration::from_secs(300));
+        let now = now_ms();
+        match app.store.read(move |c| outbox::due(c, now, BATCH)).await {
+            Ok(due) => {
+                for reply in due {
+                    let app = app.clone();
+                    // Claimed inside (pending -> attempting), so a reply seen twice is
+                    // still attempted once.
+                    tokio::spawn(async move { send::attempt(&app, reply.id).await });
+                }
             }
+            Err(e) => tracing::warn!(error = %e, "could not read the outbox schedule"),
         }
-    }
-}
-
-/// Sends once and records the result. `Err(Some(delay))`: try again after `delay`;
-/// `Err(None)`: gave up.
-async fn send_once(app: &Arc<App>, reply: &OutboundReply) -> Result<(), Option<Duration>> {
-    let Some(channel) = app.channels.get(&reply.channel) else {
-        tracing::error!(channel = %reply.channel, reply = reply.id, "reply for an unknown channel");
-        return Err(None);
-    };
-    let target = reply
-        .recipient_id
-        .as_deref()
-        .or(reply.reply_to.as_deref())
-        .unwrap_or(&reply.thread_id);
-    let window_ms = i64::from(channel.config.rpc_cache_timeout_s) * 1000;
-    if let Some(ago) = app.rpc_cache.repeat(
-        &reply.channel,
-        target,
-        &reply.text,
-        &reply.idempotency_key,
-        window_ms,
-        now_ms(),
-    ) {
-        let why = format!(
-            "not sent: the same text went to this customer {} s ago (RPC cache)",
-            ago / 1000
-        );
-        tracing::info!(channel = %reply.channel, reply = reply.id, "{why}");
-        let id = reply.id;
-        let _ = app
-            .store
-            .write(move |c| outbox::mark_suppressed(c, id, &why, now_ms()))
-            .await;
-        return Err(None);
-    }
-    let r = reply.clone();
-    let ix = reply.interaction_id;
-    let last_customer_at = app
-        .store
-        .read(move |c| queries::last_customer_at(c, ix))
-        .await
-        .unwrap_or(None);
-    let pooled = channel.clone();
-    let permit = pooled.connector.permit().await;
-    let outcome =
-        tokio::task::spawn_blocking(move || channel.connector.send(&r, last_customer_at)).await;
-    drop(permit);
-    let now = now_ms();
-    match outcome {
-        Ok(Ok(platform_id)) => {
-            let (r, author) = (reply.clone(), reply.author_user_id);
-            let saved = app
-                .store
-                .write(move |c| {
-                    let author = match author {
-                        Some(uid) => directory::user(c, uid)?,
-                        None => None,
-                    };
-                    let name = author.map_or_else(|| "Switchboard".to_owned(), |u| u.display_name);
-                    outbox::mark_sent(c, &r, &platform_id, &name, now)
-                })
-                .await;
-            if let Err(e) = saved {
-                // The platform has it; recording failed. The next webhook echo stores it.
-                tracing::error!(reply = reply.id, error = %e, "reply sent but not recorded");
-            }
-            app.interactions.notify_changed(reply.interaction_id).await;
-            Ok(())
-        }
-        Ok(Err(e)) => {
-            let attempts = reply.attempts + 1;
-            let give_up = !e.retryable() || attempts >= reply.max_attempts;
-            let (id, msg) = (reply.id, e.to_string());
-            tracing::warn!(reply = reply.id, channel = %reply.channel, error = %msg, give_up, "reply attempt failed");
-            let _ = app
-                .store
-                .write(move |c| outbox::attempt_failed(c, id, &msg, give_up, now))
-                .await;
-            if give_up {
-                Err(None)
-            } else {
-                let wait = match &e {
-                    crate::connectors::CallError::Plugin {
-                        retry_after_ms: Some(ms),
-                        ..
-                    } => Duration::from_millis(*ms),
-                    _ => Duration::from_millis(
-                        (reply.backoff_ms.max(1) as u64) << (attempts - 1).clamp(0, 10),
-                    ),
-                };
-                Err(Some(wait))
-            }
-        }
-        Err(join) => {
-            tracing::error!(reply = reply.id, error = %join, "reply task failed");
-            Err(Some(Duration::from_secs(1)))
+        let next = app.store.read(outbox::next_due_at).await.ok().flatten();
+        let wait = next.map_or(TICK, |at| {
+            Duration::from_millis((at - now_ms()).clamp(20, TICK.as_millis() as i64) as u64)
+        });
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = app.outbox.wake.notified() => {}
+            _ = stop.changed() => return,
         }
     }
 }

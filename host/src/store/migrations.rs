@@ -216,6 +216,18 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE workflow_timers ADD COLUMN last_error TEXT;
     ALTER TABLE workflow_timers ADD COLUMN failed_at INTEGER;
     "#,
+    // 6: replies exactly once. `state` gains `attempting` (written before the platform
+    // call, so a crash during it is seen at start) and `unknown` (it may or may not have
+    // reached the platform: the agent decides). `next_attempt_at`: when a pending reply
+    // is due (a retry's backoff, a rate limit's reset), kept here so the schedule
+    // survives restarts and can be shared by several hosts. `last_attempt_at`: when it
+    // was last tried, the RPC-cache window (also shared, hence here).
+    r#"
+    ALTER TABLE outbound ADD COLUMN next_attempt_at INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE outbound ADD COLUMN last_attempt_at INTEGER;
+    CREATE INDEX outbound_due ON outbound(next_attempt_at) WHERE state = 'pending';
+    CREATE INDEX outbound_recent ON outbound(channel, last_attempt_at);
+    "#,
 ];
 
 /// Brings the database up to the newest schema.

@@ -1,6 +1,12 @@
-//! The outbox: replies waiting to be sent. A reply is stored before the first attempt, so
-//! a crash between "agent pressed send" and "platform accepted it" loses nothing; the
-//! idempotency key travels with every retry so the platform sees one reply.
+//! The outbox: the durable record of every reply. A reply is stored before the first
+//! attempt, so a crash between "agent pressed send" and "platform accepted it" loses
+//! nothing, and each attempt is recorded as `attempting` *before* the platform call, so a
+//! crash, trap or timeout during it is never followed by a blind second send: the host
+//! asks the connector whether the message exists, and otherwise marks it `unknown` for
+//! the agent to decide (see `outbound::send`).
+//!
+//! States: `pending` (due at `next_attempt_at`), `attempting`, `sent`, `failed`,
+//! `suppressed` (the RPC cache), `unknown`.
 
 use anyhow::Result;
 use rusqlite::{Connection, OptionalExtension, params};
@@ -64,7 +70,8 @@ pub struct OutboundReply {
     pub visibility: Visibility,
     /// Text to send.
     pub text: String,
-    /// `pending`, `sent` or `failed`.
+    /// `pending`, `attempting`, `sent`, `failed`, `suppressed` or `unknown` (it may or
+    /// may not have reached the platform; the agent can resend it).
     pub state: String,
     /// Attempts so far.
     pub attempts: i64,
@@ -86,6 +93,11 @@ pub struct OutboundReply {
     pub delivery: Option<String>,
     /// The platform's error for a failed delivery (code and title).
     pub delivery_error: Option<String>,
+    /// When a `pending` reply is due, unix ms (after a retry's backoff or a rate limit's
+    /// reset).
+    pub next_attempt_at: i64,
+    /// When it was last tried, unix ms.
+    pub last_attempt_at: Option<i64>,
 }
 
 impl OutboundReply {
@@ -123,13 +135,24 @@ impl OutboundReply {
             extras: Extras::default(),
             delivery: None,
             delivery_error: None,
+            next_attempt_at: 0,
+            last_attempt_at: None,
         }
+    }
+
+    /// Who it goes to on the platform: the customer, the message it answers, or the thread
+    /// (the RPC cache compares this).
+    pub fn target(&self) -> &str {
+        self.recipient_id
+            .as_deref()
+            .or(self.reply_to.as_deref())
+            .unwrap_or(&self.thread_id)
     }
 }
 
 const COLUMNS: &str = "id, idempotency_key, interaction_id, channel, thread_id, reply_to,
     recipient_id, visibility, text, state, attempts, platform_message_id, last_error, author_user_id,
-    max_attempts, backoff_ms, extras, delivery, delivery_error";
+    max_attempts, backoff_ms, extras, delivery, delivery_error, next_attempt_at, last_attempt_at";
 
 fn from_row(r: &rusqlite::Row) -> rusqlite::Result<OutboundReply> {
     let visibility: String = r.get(7)?;
@@ -153,16 +176,23 @@ fn from_row(r: &rusqlite::Row) -> rusqlite::Result<OutboundReply> {
         extras: serde_json::from_str(&r.get::<_, String>(16)?).unwrap_or_default(),
         delivery: r.get(17)?,
         delivery_error: r.get(18)?,
+        next_attempt_at: r.get(19)?,
+        last_attempt_at: r.get(20)?,
     })
 }
+
+/// How long the scheduler leaves a new reply to whoever stored it (the agent's request, the
+/// workflow's effects), which attempts it at once. Only if that never happens (a crash in
+/// between) does the scheduler take it.
+pub const FIRST_ATTEMPT_GRACE_MS: i64 = 5_000;
 
 /// Puts a reply in the outbox as `pending`.
 pub fn enqueue(conn: &Connection, reply: &OutboundReply, now: i64) -> Result<i64> {
     conn.execute(
         "INSERT INTO outbound (idempotency_key, interaction_id, channel, thread_id, reply_to,
              recipient_id, visibility, text, author_user_id, state, created_at, updated_at,
-             max_attempts, backoff_ms, extras)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'pending', ?10, ?10, ?11, ?12, ?13)",
+             max_attempts, backoff_ms, extras, next_attempt_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'pending', ?10, ?10, ?11, ?12, ?13, ?14)",
         params![
             reply.idempotency_key,
             reply.interaction_id,
@@ -176,7 +206,8 @@ pub fn enqueue(conn: &Connection, reply: &OutboundReply, now: i64) -> Result<i64
             now,
             reply.max_attempts.max(1),
             reply.backoff_ms.max(1),
-            serde_json::to_string(&reply.extras)?
+            serde_json::to_string(&reply.extras)?,
+            now + FIRST_ATTEMPT_GRACE_MS
         ],
     )?;
     Ok(conn.last_insert_rowid())
@@ -193,28 +224,203 @@ pub fn get(conn: &Connection, id: i64) -> Result<Option<OutboundReply>> {
         .optional()?)
 }
 
-/// Every reply still waiting to be sent, oldest first.
-pub fn pending(conn: &Connection) -> Result<Vec<OutboundReply>> {
+/// Pending replies due at `now` (their `next_attempt_at` has come), oldest first.
+pub fn due(conn: &Connection, now: i64, limit: usize) -> Result<Vec<OutboundReply>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM outbound WHERE state = 'pending' AND next_attempt_at <= ?1
+         ORDER BY next_attempt_at, id LIMIT ?2"
+    ))?;
+    let rows = stmt.query_map(params![now, limit as i64], from_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// When the next pending reply is due, if any.
+pub fn next_due_at(conn: &Connection) -> Result<Option<i64>> {
+    Ok(conn.query_row(
+        "SELECT MIN(next_attempt_at) FROM outbound WHERE state = 'pending'",
+        [],
+        |r| r.get(0),
+    )?)
+}
+
+/// Replies whose attempt was under way when the host stopped: each may or may not have
+/// reached the platform.
+pub fn in_doubt(conn: &Connection) -> Result<Vec<OutboundReply>> {
     let mut stmt = conn.prepare(&format!(
-        "SELECT {COLUMNS} FROM outbound WHERE state = 'pending' ORDER BY id"
+        "SELECT {COLUMNS} FROM outbound WHERE state = 'attempting' ORDER BY id"
     ))?;
     let rows = stmt.query_map([], from_row)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-/// Records a failed attempt; `give_up` marks the reply `failed` for good.
-pub fn attempt_failed(
+/// What [`begin_attempt`] decided.
+#[derive(Debug)]
+pub enum Begin {
+    /// Recorded as `attempting`: call the platform now.
+    Go(OutboundReply),
+    /// The same text went to the same target within the window this long ago (ms): the
+    /// reply is now `suppressed`.
+    Repeat(i64),
+    /// Not pending (already under way elsewhere, sent, failed, gone): nothing to do.
+    NotPending,
+}
+
+/// Claims a pending reply for one attempt, in one transaction: checks the RPC-cache
+/// window (`window_ms`, 0 for none) and records `attempting` before any platform call.
+/// A reply sent, under way, of unknown fate or suppressed within the window, with the
+/// same text to the same target, makes this one a repeat. Failed and pending ones do
+/// not count: a resend after a failure is never suppressed.
+pub fn begin_attempt(conn: &Connection, id: i64, window_ms: i64, now: i64) -> Result<Begin> {
+    let Some(mut reply) = get(conn, id)? else {
+        return Ok(Begin::NotPending);
+    };
+    if reply.state != "pending" {
+        return Ok(Begin::NotPending);
+    }
+    if window_ms > 0 {
+        let earlier: Option<i64> = conn
+            .query_row(
+                "SELECT MAX(last_attempt_at) FROM outbound
+                 WHERE channel = ?1 AND last_attempt_at > ?2 AND id != ?3 AND text = ?4
+                   AND state IN ('attempting', 'sent', 'unknown', 'suppressed')
+                   AND COALESCE(recipient_id, reply_to, thread_id) = ?5",
+                params![
+                    reply.channel,
+                    now - window_ms,
+                    id,
+                    reply.text,
+                    reply.target()
+                ],
+                |r| r.get(0),
+            )
+            .optional()?
+            .flatten();
+        if let Some(at) = earlier {
+            let ago = (now - at).max(0);
+            let why = format!(
+                "Not sent: the same text went to this customer {} s ago (RPC cache).",
+                ago / 1000
+            );
+            // A suppressed attempt restarts the window, as every attempt does.
+            conn.execute(
+                "UPDATE outbound SET state = 'suppressed', last_error = ?2, last_attempt_at = ?3,
+                     updated_at = ?3 WHERE id = ?1",
+                params![id, why, now],
+            )?;
+            return Ok(Begin::Repeat(ago));
+        }
+    }
+    conn.execute(
+        "UPDATE outbound SET state = 'attempting', last_attempt_at = ?2, updated_at = ?2
+         WHERE id = ?1",
+        params![id, now],
+    )?;
+    reply.state = "attempting".into();
+    reply.last_attempt_at = Some(now);
+    Ok(Begin::Go(reply))
+}
+
+/// Puts a reply back to `pending`, due at `next_at`, after an attempt that certainly did
+/// not reach the platform. `spend` counts the attempt (a rate limit's wait does not).
+pub fn retry_later(
     conn: &Connection,
     id: i64,
     error: &str,
-    give_up: bool,
+    next_at: i64,
+    spend: bool,
     now: i64,
 ) -> Result<()> {
     conn.execute(
-        "UPDATE outbound SET attempts = attempts + 1, last_error = ?2, updated_at = ?3,
-             state = CASE WHEN ?4 THEN 'failed' ELSE state END
+        "UPDATE outbound SET state = 'pending', next_attempt_at = ?2, last_error = ?3,
+             attempts = attempts + ?4, updated_at = ?5
+         WHERE id = ?1 AND state IN ('pending', 'attempting')",
+        params![id, next_at, error, i64::from(spend), now],
+    )?;
+    Ok(())
+}
+
+/// Marks a reply whose fate the platform cannot tell: the agent sees it and may resend.
+pub fn mark_unknown(conn: &Connection, id: i64, why: &str, now: i64) -> Result<()> {
+    conn.execute(
+        "UPDATE outbound SET state = 'unknown', last_error = ?2, attempts = attempts + 1,
+             updated_at = ?3 WHERE id = ?1 AND state IN ('pending', 'attempting')",
+        params![id, why, now],
+    )?;
+    Ok(())
+}
+
+/// Sends a reply of unknown fate (or a failed one) again, deliberately: `pending`, due
+/// now, its attempts afresh and its idempotency key kept. Returns the reply, or why not
+/// (plain words) when it is in another state or not of interaction `interaction`.
+pub fn resend(
+    conn: &Connection,
+    interaction: i64,
+    id: i64,
+    now: i64,
+) -> Result<Result<OutboundReply, String>> {
+    let Some(reply) = get(conn, id)?.filter(|r| r.interaction_id == interaction) else {
+        return Ok(Err(format!(
+            "Reply {id} is not part of conversation {interaction}."
+        )));
+    };
+    if !matches!(reply.state.as_str(), "unknown" | "failed") {
+        return Ok(Err(format!(
+            "This reply is {}; only a reply that failed or whose delivery is unknown can be resent.",
+            reply.state
+        )));
+    }
+    conn.execute(
+        "UPDATE outbound SET state = 'pending', attempts = 0, last_error = NULL,
+             delivery = NULL, delivery_error = NULL, next_attempt_at = ?2, updated_at = ?3
          WHERE id = ?1",
-        params![id, error, now, give_up],
+        params![id, now + FIRST_ATTEMPT_GRACE_MS, now],
+    )?;
+    Ok(Ok(get(conn, id)?.expect("just updated")))
+}
+
+/// Ends the unfinished replies of a deleted channel: nothing can send them any more.
+/// Pending ones become `failed`; one whose attempt was under way becomes `unknown`.
+/// Returns how many changed.
+pub fn end_for_deleted_channel(conn: &Connection, channel: &str, now: i64) -> Result<usize> {
+    let failed = conn.execute(
+        "UPDATE outbound SET state = 'failed', updated_at = ?2,
+             last_error = 'Not sent: the channel was deleted.'
+         WHERE channel = ?1 AND state = 'pending'",
+        params![channel, now],
+    )?;
+    let unknown = conn.execute(
+        "UPDATE outbound SET state = 'unknown', updated_at = ?2,
+             last_error = 'The channel was deleted while this reply was being sent; it may or may not have reached the customer.'
+         WHERE channel = ?1 AND state = 'attempting'",
+        params![channel, now],
+    )?;
+    Ok(failed + unknown)
+}
+
+/// Whether another reply of the channel was already recorded with this platform id (an
+/// existence check that finds it found someone else's message).
+pub fn platform_id_taken(
+    conn: &Connection,
+    channel: &str,
+    platform_message_id: &str,
+    id: i64,
+) -> Result<bool> {
+    Ok(conn
+        .query_row(
+            "SELECT 1 FROM outbound WHERE channel = ?1 AND platform_message_id = ?2 AND id != ?3",
+            params![channel, platform_message_id, id],
+            |_| Ok(()),
+        )
+        .optional()?
+        .is_some())
+}
+
+/// Records a failed last attempt: the reply is `failed` for good.
+pub fn mark_failed(conn: &Connection, id: i64, error: &str, now: i64) -> Result<()> {
+    conn.execute(
+        "UPDATE outbound SET state = 'failed', attempts = attempts + 1, last_error = ?2,
+             updated_at = ?3 WHERE id = ?1 AND state IN ('pending', 'attempting')",
+        params![id, error, now],
     )?;
     Ok(())
 }
@@ -306,15 +512,6 @@ pub fn of_interaction(conn: &Connection, id: i64) -> Result<Vec<OutboundReply>> 
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-/// Marks a reply not sent because the same text just went to the same customer.
-pub fn mark_suppressed(conn: &Connection, id: i64, why: &str, now: i64) -> Result<()> {
-    conn.execute(
-        "UPDATE outbound SET state = 'suppressed', last_error = ?2, updated_at = ?3 WHERE id = ?1",
-        params![id, why, now],
-    )?;
-    Ok(())
-}
-
 /// Applies statuses that arrived before the send was recorded, in arrival order, then
 /// forgets them.
 fn apply_early_deliveries(conn: &Connection, channel: &str, pmid: &str, now: i64) -> Result<()> {
@@ -338,3 +535,7 @@ fn apply_early_deliveries(conn: &Connection, channel: &str, pmid: &str, now: i64
     }
     Ok(())
 }
+
+#[cfg(test)]
+#[path = "outbox_tests.rs"]
+mod tests;

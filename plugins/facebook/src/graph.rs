@@ -314,6 +314,57 @@ pub(crate) fn reply_public(
     })
 }
 
+/// How much earlier than our attempt the platform's clock may date our comment.
+const CLOCK_SKEW_MS: i64 = 120_000;
+
+/// Whether our public reply exists: the page's own comment with this text under the post
+/// or comment it answers, created at or after the attempt (`GET /{object-id}/comments`,
+/// newest first). The oldest such comment is ours.
+pub(crate) fn find_public_reply(
+    settings: &Settings,
+    msg: &Outbound,
+    attempted_at: i64,
+) -> Result<Option<Sent>, ConnectorError> {
+    let target = msg
+        .reply_to
+        .as_deref()
+        .filter(|t| !t.is_empty())
+        .unwrap_or(&msg.thread_id);
+    if target.is_empty() {
+        return Ok(None);
+    }
+    let url = format!(
+        "{}/comments?fields=id,from,message,created_time&order=reverse_chronological&limit=100",
+        object_url(settings, target)
+    );
+    let url = http::url_with_query(&url, &with_token(settings, vec![]));
+    let resp = check(http::get(&url, &[]))?;
+    let page: CommentPage = resp.json_body().map_err(|e| {
+        ConnectorError::Transient(format!("unreadable Graph API comments response: {e}"))
+    })?;
+    let found = page
+        .data
+        .into_iter()
+        .filter(|c| {
+            let ours = c
+                .from
+                .as_ref()
+                .and_then(|f| f.id.clone())
+                .map(Id::into_string)
+                == Some(settings.page_id.clone());
+            let same = c.message.as_deref().map(str::trim) == Some(msg.text.trim());
+            let since =
+                model::millis(&c.created_time).is_none_or(|at| at >= attempted_at - CLOCK_SKEW_MS);
+            ours && same && since
+        })
+        .filter_map(|c| Some((model::millis(&c.created_time), model::id(Some(c.id))?)))
+        .min_by_key(|(at, _)| *at)
+        .map(|(_, id)| Sent {
+            platform_message_id: id,
+        });
+    Ok(found)
+}
+
 #[derive(Deserialize)]
 struct Success {
     #[serde(default)]

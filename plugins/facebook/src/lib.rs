@@ -21,7 +21,7 @@ mod webhook;
 
 use switchboard_sdk::{
     Capability, ConfigKey, Connector, ConnectorError, Description, HttpRequest, Outbound,
-    PollResult, ReplyWindow, Sent, TextLimit, Visibility, WebhookOutcome, config, log,
+    PollResult, ReplyWindow, Sent, TextLimit, Visibility, WebhookOutcome, config, kv, log,
 };
 
 /// Graph API: a page comment takes up to 8,000 characters.
@@ -175,6 +175,29 @@ impl Connector for Facebook {
             (Visibility::Private, None) => {
                 messenger::private_reply(&settings, &msg, &idempotency_key)
             }
+        }
+    }
+
+    /// Public replies are looked up under the post or comment they answer; for Messenger
+    /// the Send API has no lookup, so only a send remembered after the platform took it
+    /// answers (else: cannot tell).
+    fn find_sent(
+        &mut self,
+        msg: Outbound,
+        idempotency_key: String,
+        attempted_at: i64,
+    ) -> Result<Option<Sent>, ConnectorError> {
+        let settings = Settings::load()?;
+        if let Some(id) = kv::sent_before(&idempotency_key) {
+            return Ok(Some(Sent {
+                platform_message_id: id,
+            }));
+        }
+        match (msg.visibility, messenger::psid_of(&msg.thread_id)) {
+            (Visibility::Public, None) => graph::find_public_reply(&settings, &msg, attempted_at),
+            _ => Err(ConnectorError::Unsupported(
+                "Messenger cannot tell whether a message was sent".into(),
+            )),
         }
     }
 

@@ -18,8 +18,10 @@
 //!
 //! Key-value store: `sent/<idempotency key>` (sends done), `private_reply/<comment id>`
 //! (private replies done), `linked/<psid>` (see above), `referral/<psid>` (an ad referral
-//! seen without a message, attached to the next message), `profile/<psid>` (the
-//! customer's name from the User Profile API).
+//! seen without a message, attached to the next message; `<key>#taken` names the message
+//! that took either, so a redelivery of that message takes it again), `profile/<psid>`
+//! (the customer's name from the User Profile API). Every write is harmless to repeat:
+//! the host stores events in its own transaction, after the plugin call.
 
 use serde::Deserialize;
 use serde_json::json;
@@ -265,7 +267,7 @@ pub(crate) fn events(
                 if let Some(referral) = event.referral
                     && !sender.is_empty()
                 {
-                    kv::set(&format!("referral/{sender}"), referral.encode());
+                    keep_for_next(&format!("referral/{sender}"), &referral.encode());
                 }
                 return Vec::new();
             }
@@ -290,17 +292,13 @@ pub(crate) fn events(
         Author::new(settings.page_id.clone(), "")
     } else {
         let referral = referral.or_else(|| {
-            let key = format!("referral/{psid}");
-            let stored = kv::get_string(&key)?;
-            kv::delete(&key);
+            let stored = take_for(&format!("referral/{psid}"), &mid)?;
             serde_json::from_str(&stored).ok()
         });
         if let Some(referral) = referral {
             metadata.extend(referral.metadata());
         }
-        let key = format!("linked/{psid}");
-        if let Some(link) = kv::get_string(&key) {
-            kv::delete(&key);
+        if let Some(link) = take_for(&format!("linked/{psid}"), &mid) {
             let mut parts = link.split(' ');
             if let Some(comment) = parts.next().filter(|c| !c.is_empty()) {
                 metadata.push(("linked_comment_id".into(), comment.to_string()));
@@ -457,6 +455,29 @@ fn post(settings: &Settings, body: &serde_json::Value) -> Result<SendResponse, C
         })
 }
 
+/// Keeps `value` under `key` for the customer's next message (see [`take_for`]).
+fn keep_for_next(key: &str, value: &str) {
+    kv::set(key, value);
+    kv::delete(&format!("{key}#taken"));
+}
+
+/// The value kept for the customer's next message, taken by message `mid`. Key-value
+/// writes are not part of the host's batch of events: should that batch not be stored, the
+/// platform delivers the webhook again, and the same message must find the value again.
+/// So taking it records who took it instead of deleting it: `mid` (again) gets it, a
+/// later message does not.
+fn take_for(key: &str, mid: &str) -> Option<String> {
+    let value = kv::get_string(key)?;
+    let taken = format!("{key}#taken");
+    match kv::get_string(&taken) {
+        Some(by) if by != mid => None,
+        _ => {
+            kv::set(&taken, mid);
+            Some(value)
+        }
+    }
+}
+
 fn already_sent(idempotency_key: &str) -> Option<Sent> {
     let id = (!idempotency_key.is_empty())
         .then(|| kv::get_string(&format!("sent/{idempotency_key}")))
@@ -565,9 +586,9 @@ pub(crate) fn private_reply(
     let psid = model::id(resp.recipient_id);
     kv::set(&slot, psid.as_deref().unwrap_or(""));
     if let Some(psid) = psid {
-        kv::set(
+        keep_for_next(
             &format!("linked/{psid}"),
-            format!("{comment_id} {}", msg.thread_id),
+            &format!("{comment_id} {}", msg.thread_id),
         );
     }
     remember_sent(idempotency_key, &id);

@@ -892,3 +892,51 @@ fn posts_carry_their_type_for_workflows_and_comments_carry_none() {
     );
     assert!(msgs[1].metadata.is_empty());
 }
+
+#[test]
+fn an_interrupted_public_reply_is_found_as_the_pages_own_comment_after_the_attempt() {
+    let host = host();
+    // Newest first: ours, a customer's with the same words, the page's same words long ago.
+    host.on_http(|_| {
+        Ok(HttpResponse::json(
+            200,
+            &json!({"data": [
+                {"id": "1_30", "message": "On its way!", "created_time": "2024-01-15T12:05:01+0000",
+                 "from": {"id": PAGE, "name": "Acme"}},
+                {"id": "1_20", "message": "On its way!", "created_time": "2024-01-15T12:05:00+0000",
+                 "from": {"id": "77", "name": "Ann"}},
+                {"id": "1_10", "message": "On its way!", "created_time": "2024-01-15T11:00:00+0000",
+                 "from": {"id": PAGE, "name": "Acme"}},
+            ]}),
+        ))
+    });
+    let reply = outbound(
+        &format!("{PAGE}_1"),
+        Some("1_5"),
+        Visibility::Public,
+        "On its way!",
+    );
+    let found = Facebook
+        .find_sent(reply.clone(), "k".into(), T_1205)
+        .unwrap();
+    assert_eq!(
+        found.map(|s| s.platform_message_id).as_deref(),
+        Some("1_30")
+    );
+    let asked = host.requests();
+    assert_eq!(asked.len(), 1);
+    assert_eq!(asked[0].method, "GET", "only reads");
+    assert!(asked[0].url.contains("/1_5/comments"), "{}", asked[0].url);
+
+    host.on_http(|_| Ok(HttpResponse::json(200, &json!({"data": []}))));
+    assert_eq!(Facebook.find_sent(reply, "k".into(), T_1205), Ok(None));
+    // Messenger cannot tell.
+    assert!(matches!(
+        Facebook.find_sent(
+            outbound("t", Some("1_5"), Visibility::Private, "x"),
+            "k2".into(),
+            T_1205
+        ),
+        Err(ConnectorError::Unsupported(_))
+    ));
+}

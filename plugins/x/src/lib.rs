@@ -19,6 +19,7 @@
 #![warn(missing_docs)]
 
 mod api;
+mod find;
 mod poll;
 mod send;
 mod sources;
@@ -442,6 +443,17 @@ impl Connector for X {
     fn send(&mut self, msg: Outbound, idempotency_key: String) -> Result<Sent, ConnectorError> {
         let settings = Settings::load()?;
         send::send(&settings, &msg, &idempotency_key)
+    }
+
+    /// Looks among the sending handle's recent tweets (or direct messages).
+    fn find_sent(
+        &mut self,
+        msg: Outbound,
+        idempotency_key: String,
+        attempted_at: i64,
+    ) -> Result<Option<Sent>, ConnectorError> {
+        let settings = Settings::load()?;
+        find::find_sent(&settings, &msg, &idempotency_key, attempted_at)
     }
 
     fn stream_open(&mut self) -> Result<Option<HttpRequest>, ConnectorError> {

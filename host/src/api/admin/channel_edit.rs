@@ -290,7 +290,15 @@ pub async fn delete_channel(
     refuse_config_channel(&app, &name)?;
     let _edit = EDITS.lock().await;
     let key = name.clone();
-    let removed = app.store.write(move |c| stored::delete(c, &key)).await?;
+    // Its unfinished replies end with it, in the same transaction: nothing can send them.
+    let removed = app
+        .store
+        .write(move |c| {
+            let removed = stored::delete(c, &key)?;
+            crate::store::outbox::end_for_deleted_channel(c, &key, crate::store::now_ms())?;
+            Ok(removed)
+        })
+        .await?;
     // A stored channel that failed to load at start is not running: deleting it is
     // still how an administrator gets rid of it.
     let running = app.channels.remove(&name).is_some();

@@ -178,6 +178,23 @@ impl Connector {
         }
     }
 
+    /// Whether an interrupted send's message exists on the platform (0.2.0); a 0.1.0
+    /// plugin cannot tell.
+    pub fn call_find_sent(
+        &self,
+        store: &mut Store<HostState>,
+        message: &types::Outbound,
+        idempotency_key: &str,
+        attempted_at: i64,
+    ) -> Ret<Res<Option<types::Sent>>> {
+        match self {
+            Connector::V0_1(_) => Ok(Err(types::ConnectorError::Unsupported(
+                "a 0.1.0 connector cannot tell whether a message was sent".into(),
+            ))),
+            Connector::V0_2(b) => b.call_find_sent(store, message, idempotency_key, attempted_at),
+        }
+    }
+
     pub fn call_reply_window(
         &self,
         store: &mut Store<HostState>,

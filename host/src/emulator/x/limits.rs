@@ -13,6 +13,8 @@ impl XEndpoint {
     fn default_limit(self) -> u32 {
         match self {
             XEndpoint::Search | XEndpoint::Mentions => 450,
+            // The user tweet timeline: 900 per user per 15 minutes.
+            XEndpoint::UserTweets => 900,
             XEndpoint::Users => 300,
             XEndpoint::DmRead | XEndpoint::DmSend => 15,
             XEndpoint::Post => 100,

@@ -321,7 +321,8 @@ function drawDetail() {
   currentEmpty.classList.add("hidden");
   current.classList.remove("hidden");
   const moderate = d.state === "connected" ? (m, action) => moderateMessage(d, m, action) : null;
-  const log = transcript(d, moderate);
+  const resend = d.state === "connected" ? (o) => resendReply(d, o) : null;
+  const log = transcript(d, moderate, resend);
   log.dataset.id = d.id;
   fill(current, head(d), transferredFrom(d), flags(d), actions(d), log,
     d.state === "connected" ? replyBox(d, () => refreshDetail()) : null);
@@ -474,6 +475,20 @@ async function act(id, action) {
 }
 
 /** Hides or deletes a message on the platform, after asking. */
+/** Sends again a reply whose delivery is unknown (or that failed), after the agent has
+ *  seen that the customer may already have it. */
+async function resendReply(d, o) {
+  if (o.state === "unknown" && !confirm(`The customer may already have this reply. Send it again?\n\n“${o.text}”`)) return;
+  try {
+    const r = await api.post(`/api/v1/interactions/${d.id}/outbound/${o.id}/resend`);
+    if (r.state === "sent") toast("Reply sent.");
+    else if (r.state === "unknown" || r.state === "failed") toast(`Still not delivered: ${plainError(r.last_error)}`, "bad", "interaction");
+  } catch (e) {
+    toast(`Could not resend the reply: ${plainError(e.message)}`, "bad", "interaction");
+  }
+  refreshDetail();
+}
+
 async function moderateMessage(d, m, action) {
   const what = action === "hide" ? "Hide this comment from the public" : "Delete this message on the platform";
   if (!confirm(`${what}?\n\n“${m.text}”`)) return;

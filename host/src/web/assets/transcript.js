@@ -7,9 +7,10 @@ import { h, words, handle, timeAgo } from "/assets/ui.js";
 /**
  * The transcript element for an interaction detail (`GET /api/v1/interactions/{id}`).
  * With `moderate(message, action)`, public messages get Hide and Delete buttons where the
- * platform allows them.
+ * platform allows them; with `resend(reply)`, a reply whose delivery is unknown or that
+ * failed gets a Resend button.
  */
-export function transcript(detail, moderate = null) {
+export function transcript(detail, moderate = null, resend = null) {
   const box = h("div", { class: "transcript", role: "log", "aria-label": "Transcript", tabindex: "0" });
   if (!detail.messages.length) {
     box.append(h("p", { class: "muted" }, "No messages yet."));
@@ -19,7 +20,7 @@ export function transcript(detail, moderate = null) {
     box.append(h("div", { class: "bubbles" }, detail.messages.map(bubble)));
   }
   const undelivered = (detail.outbound || []).filter((o) => o.state !== "sent");
-  if (undelivered.length) box.append(h("div", {}, undelivered.map(pendingReply)));
+  if (undelivered.length) box.append(h("div", {}, undelivered.map((o) => pendingReply(o, resend))));
   return box;
 }
 
@@ -116,15 +117,28 @@ function delivery(m) {
   );
 }
 
-/** A reply still being sent, or one the platform refused. */
-function pendingReply(o) {
-  const failed = o.state === "failed";
+/** What the agent reads first about a reply that is not (yet) delivered, by its state. */
+const UNDELIVERED = {
+  failed: "Not delivered: ",
+  unknown: "Delivery unknown: ",
+  suppressed: "Not sent: ",
+};
+
+/** A reply still being sent or waiting for its time, one the platform refused, or one
+ *  whose delivery is unknown (the platform may or may not have it): the last two can be
+ *  resent, deliberately. */
+function pendingReply(o, resend) {
+  const bad = o.state === "failed" || o.state === "unknown";
+  const again = resend && (o.state === "failed" || o.state === "unknown")
+    ? h("button", { type: "button", class: "small", onclick: () => resend(o) }, "Resend")
+    : null;
   return h(
     "div",
-    { class: `notice ${failed ? "bad" : ""} small`, dataset: { outbound: o.id } },
-    h("strong", {}, failed ? "Not delivered: " : "Sending… "),
+    { class: `notice ${bad ? "bad" : ""} small`, dataset: { outbound: o.id, state: o.state } },
+    h("strong", {}, UNDELIVERED[o.state] || "Sending… "),
     `“${o.text || (o.template ? `template ${o.template.name}` : "")}”`,
     o.last_error ? h("div", {}, plainError(o.last_error)) : null,
+    again,
   );
 }
 

@@ -550,6 +550,15 @@ fn the_customers_answer_to_a_private_reply_is_linked_to_the_comment() {
             ("linked_post_id".to_string(), format!("{PAGE}_1"))
         ]
     );
+    // The same webhook again (its events were not stored the first time): the same link.
+    let again = webhook(&[from_customer(
+        json!({"mid": "m_answer", "text": "ok, my order is 42"}),
+    )]);
+    assert_eq!(
+        only_message(&again).metadata,
+        m.metadata,
+        "a redelivery is linked too"
+    );
     let later = webhook(&[from_customer(json!({"mid": "m_later", "text": "?"}))]);
     assert!(only_message(&later).metadata.is_empty());
 }

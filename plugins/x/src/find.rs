@@ -1,0 +1,149 @@
+//! Whether a reply whose send was interrupted (a timeout, a trap, a crash) exists on X:
+//! the sending handle's own recent tweets (`GET /2/users/:id/tweets`) or, for a direct
+//! message, its recent direct messages (`GET /2/dm_events`). Read only.
+
+use serde::Deserialize;
+use switchboard_sdk::{ConnectorError, Outbound, Sent, Visibility, http, kv, time};
+
+use crate::Settings;
+use crate::api;
+
+/// How much earlier than our attempt X's clock may date our tweet.
+const CLOCK_SKEW_MS: i64 = 120_000;
+
+#[derive(Deserialize)]
+struct Page<T> {
+    #[serde(default = "Vec::new")]
+    data: Vec<T>,
+}
+
+#[derive(Deserialize)]
+struct TweetItem {
+    id: String,
+    #[serde(default)]
+    text: String,
+    #[serde(default)]
+    created_at: Option<String>,
+    #[serde(default)]
+    referenced_tweets: Vec<Reference>,
+}
+
+#[derive(Deserialize)]
+struct Reference {
+    #[serde(rename = "type")]
+    kind: String,
+    id: String,
+}
+
+#[derive(Deserialize)]
+struct DmItem {
+    id: String,
+    #[serde(default)]
+    text: String,
+    #[serde(default)]
+    sender_id: Option<String>,
+    #[serde(default)]
+    dm_conversation_id: Option<String>,
+    #[serde(default)]
+    created_at: Option<String>,
+}
+
+fn recent(created_at: &Option<String>, attempted_at: i64) -> bool {
+    created_at
+        .as_deref()
+        .and_then(time::parse_iso8601_millis)
+        .is_none_or(|at| at >= attempted_at - CLOCK_SKEW_MS)
+}
+
+pub(crate) fn find_sent(
+    settings: &Settings,
+    msg: &Outbound,
+    idempotency_key: &str,
+    attempted_at: i64,
+) -> Result<Option<Sent>, ConnectorError> {
+    if let Some(id) = kv::sent_before(idempotency_key) {
+        return Ok(Some(Sent {
+            platform_message_id: id,
+        }));
+    }
+    let handle = match msg.from_handle.as_deref().map(str::trim) {
+        Some(h) if !h.is_empty() => settings.find_handle(h).unwrap_or(settings.default_handle()),
+        _ => settings.default_handle(),
+    }
+    .to_string();
+    let token = settings.require_user_token(&handle)?;
+    let own_id = api::user_id(settings, &handle)?;
+    let text = msg.text.trim();
+    let found = match msg.visibility {
+        Visibility::Public => {
+            let target = msg
+                .reply_to
+                .as_deref()
+                .filter(|t| !t.is_empty())
+                .or(Some(msg.thread_id.as_str()).filter(|t| !t.is_empty()));
+            let start = time::format_iso8601_millis(attempted_at - CLOCK_SKEW_MS);
+            let url = http::url_with_query(
+                &format!(
+                    "{}/2/users/{}/tweets",
+                    settings.api_base_url,
+                    http::percent_encode(&own_id)
+                ),
+                &[
+                    ("max_results", "100"),
+                    ("start_time", &start),
+                    ("tweet.fields", "created_at,referenced_tweets"),
+                ],
+            );
+            let page: Page<TweetItem> = read(api::request("GET", url, &token))?;
+            page.data
+                .into_iter()
+                .filter(|t| t.text.trim() == text && recent(&t.created_at, attempted_at))
+                .filter(|t| {
+                    target.is_none_or(|target| {
+                        t.referenced_tweets
+                            .iter()
+                            .any(|r| r.kind == "replied_to" && r.id == target)
+                    })
+                })
+                // Newest first: the last match is the oldest, the first of the attempt.
+                .last()
+                .map(|t| t.id)
+        }
+        Visibility::Private => {
+            let url = http::url_with_query(
+                &format!("{}/2/dm_events", settings.api_base_url),
+                &[
+                    ("max_results", "100"),
+                    ("dm_event.fields", "created_at,sender_id,dm_conversation_id"),
+                ],
+            );
+            let page: Page<DmItem> = read(api::request("GET", url, &token))?;
+            page.data
+                .into_iter()
+                .filter(|d| {
+                    d.sender_id.as_deref() == Some(own_id.as_str())
+                        && d.text.trim() == text
+                        && recent(&d.created_at, attempted_at)
+                        && d.dm_conversation_id.as_deref().is_none_or(|c| {
+                            c == msg.thread_id
+                                || msg.recipient_id.as_deref().is_some_and(|r| c.contains(r))
+                        })
+                })
+                .last()
+                .map(|d| d.id)
+        }
+    };
+    Ok(found.map(|id| Sent {
+        platform_message_id: id,
+    }))
+}
+
+fn read<T: serde::de::DeserializeOwned>(
+    req: switchboard_sdk::HttpRequest,
+) -> Result<T, ConnectorError> {
+    let resp = http::fetch(&req)
+        .map_err(|e| ConnectorError::Transient(format!("X API request failed: {e}")))?;
+    let resp = api::check(resp)?;
+    resp.json_body()
+        .map_err(|e| ConnectorError::Transient(format!("unreadable X API answer: {e}")))
+}

@@ -1,0 +1,394 @@
+//! Replies exactly once: a slow platform, a lost request, a crash during a send, a rate
+//! limit far away, a resend of a reply whose delivery is unknown, a deleted channel. Each
+//! reply is posted once or shown as delivery unknown, never twice.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use switchboard::config::Config;
+use switchboard::emulator::XEndpoint;
+use switchboard::interactions::model::Visibility;
+use switchboard::store::outbox::{self, OutboundReply};
+
+use crate::harness::{self, Agent, World, wait_until};
+
+/// The plugin call deadline of these tests: the emulator answers just inside or past it.
+const DEADLINE_MS: u64 = 2_000;
+
+fn tight_deadline(config: &mut Config) {
+    config.server.plugin_limits.call_timeout_ms = DEADLINE_MS;
+    // Every reply here has its own text; the RPC cache plays no part.
+    config.channels[0].rpc_cache_timeout_s = 0;
+}
+
+/// An agent with a connected interaction on a fresh comment: (agent, interaction, post,
+/// comment).
+async fn connected(world: &World) -> (Agent, i64, String, String) {
+    let agent = world.login("agent1").await;
+    agent.available().await;
+    let (post, comment) = world.post_and_comment("Ann Lee", "is this in stock?").await;
+    let offered = agent.wait_for_state("alerting").await;
+    let id = offered["id"].as_i64().unwrap();
+    agent
+        .ok("POST", &format!("/interactions/{id}/pickup"), None)
+        .await;
+    (agent, id, post, comment)
+}
+
+async fn reply(agent: &Agent, id: i64, text: &str, visibility: &str) -> Value {
+    agent
+        .ok(
+            "POST",
+            &format!("/interactions/{id}/reply"),
+            Some(json!({ "text": text, "visibility": visibility })),
+        )
+        .await
+}
+
+/// How many times the platform took `text` from the business.
+fn posted(world: &World, text: &str) -> usize {
+    world
+        .emulator
+        .outbound()
+        .iter()
+        .filter(|o| o.text.as_deref() == Some(text))
+        .count()
+}
+
+async fn outbound_of(agent: &Agent, id: i64, text: &str) -> Value {
+    let detail = agent.ok("GET", &format!("/interactions/{id}"), None).await;
+    detail["outbound"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["text"] == text)
+        .cloned()
+        .unwrap_or_else(|| panic!("no reply `{text}` in {detail}"))
+}
+
+/// Stops the host and starts it again on the same data folder.
+async fn restart(world: &mut World, tweak: impl FnOnce(&mut Config)) {
+    world.host.take().unwrap().shutdown().await;
+    let config = harness::config(world._dir.path(), world.emulator_addr, tweak);
+    let host = switchboard::app::start(config)
+        .await
+        .expect("host restarts");
+    world.base = format!("http://{}", host.addr);
+    world.host = Some(host);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_platform_just_inside_and_just_past_the_deadline_gets_one_post_each_time() {
+    let world = World::start(tight_deadline).await;
+    let (agent, id, _, _) = connected(&world).await;
+
+    // Just inside the deadline: an ordinary send.
+    world
+        .emulator
+        .answer_late(Duration::from_millis(DEADLINE_MS - 600), 1);
+    let inside = reply(&agent, id, "Yes, in every size.", "public").await;
+    assert_eq!(inside["state"], "sent", "{inside}");
+    assert_eq!(posted(&world, "Yes, in every size."), 1);
+
+    // Just past it: the comment is posted but the answer comes too late. The host does
+    // not send it again; the connector finds our comment under the customer's.
+    world
+        .emulator
+        .answer_late(Duration::from_millis(DEADLINE_MS + 1_000), 1);
+    let past = reply(&agent, id, "It ships tomorrow.", "public").await;
+    assert_eq!(
+        past["state"], "sent",
+        "confirmed by the existence check: {past}"
+    );
+    let ours: Vec<_> = world
+        .emulator
+        .outbound()
+        .into_iter()
+        .filter(|o| o.text.as_deref() == Some("It ships tomorrow."))
+        .collect();
+    assert_eq!(ours.len(), 1, "{ours:?}");
+    assert_eq!(past["platform_message_id"], ours[0].id.as_str());
+    // Well past any retry's backoff: still one.
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    assert_eq!(posted(&world, "It ships tomorrow."), 1);
+    let entry = outbound_of(&agent, id, "It ships tomorrow.").await;
+    assert_eq!(entry["state"], "sent", "{entry}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_request_is_checked_then_sent_and_one_that_cannot_be_checked_is_unknown_until_resent()
+ {
+    let world = World::start(tight_deadline).await;
+    let (agent, id, _, _) = connected(&world).await;
+
+    // Lost on the way, no answer: the connector sees no such comment, so it goes again.
+    world
+        .emulator
+        .lose_requests(Duration::from_millis(DEADLINE_MS + 1_000), 1);
+    let first = reply(&agent, id, "Checking for you.", "public").await;
+    assert_ne!(first["state"], "unknown", "{first}");
+    let entry = wait_until("the checked reply is sent", || async {
+        let entry = outbound_of(&agent, id, "Checking for you.").await;
+        (entry["state"] == "sent").then_some(entry)
+    })
+    .await;
+    assert_eq!(posted(&world, "Checking for you."), 1, "{entry}");
+
+    // A private reply: Messenger cannot tell whether it was posted. It is not sent again
+    // by itself; the agent sees delivery unknown.
+    world
+        .emulator
+        .lose_requests(Duration::from_millis(DEADLINE_MS + 1_000), 1);
+    let private = reply(&agent, id, "I sent you the tracking link.", "private").await;
+    assert_eq!(private["state"], "unknown", "{private}");
+    assert!(
+        private["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("Delivery unknown"),
+        "told in plain words: {private}"
+    );
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    let entry = outbound_of(&agent, id, "I sent you the tracking link.").await;
+    assert_eq!(
+        entry["state"], "unknown",
+        "never retried by itself: {entry}"
+    );
+    assert_eq!(posted(&world, "I sent you the tracking link."), 0);
+
+    // The agent resends it deliberately.
+    let outbound_id = entry["id"].as_i64().unwrap();
+    let again = agent
+        .ok(
+            "POST",
+            &format!("/interactions/{id}/outbound/{outbound_id}/resend"),
+            None,
+        )
+        .await;
+    assert_eq!(again["state"], "sent", "{again}");
+    assert_eq!(again["idempotency_key"], entry["idempotency_key"]);
+    assert_eq!(posted(&world, "I sent you the tracking link."), 1);
+    // A sent reply is not resent.
+    let (status, refused) = agent
+        .call(
+            "POST",
+            &format!("/interactions/{id}/outbound/{outbound_id}/resend"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 409, "{refused}");
+    assert_eq!(posted(&world, "I sent you the tracking link."), 1);
+}
+
+/// An outbox entry as the host leaves it when it stops during the platform call: recorded
+/// as `attempting`, no answer recorded.
+async fn attempting(world: &World, id: i64, comment: &str, text: &str, private: bool) -> i64 {
+    let store = world.host.as_ref().unwrap().app.store.clone();
+    let (comment, text) = (comment.to_owned(), text.to_owned());
+    store
+        .write(move |c| {
+            let ix = switchboard::store::queries::interaction(c, id)?.unwrap();
+            let send = switchboard::ingest::plan::Send {
+                text,
+                visibility: None,
+                retries: 3,
+                backoff_ms: 200,
+            };
+            let visibility = if private {
+                Visibility::Private
+            } else {
+                Visibility::Public
+            };
+            let reply: OutboundReply = OutboundReply::from_workflow(
+                id,
+                &ix.channel,
+                &ix.thread_id,
+                Some(comment),
+                None,
+                visibility,
+                &send,
+            );
+            let oid = outbox::enqueue(c, &reply, switchboard::store::now_ms())?;
+            let begun = outbox::begin_attempt(c, oid, 0, switchboard::store::now_ms())?;
+            assert!(matches!(begun, outbox::Begin::Go(_)), "{begun:?}");
+            Ok(oid)
+        })
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_send_under_way_at_a_crash_is_checked_at_restart_never_sent_blindly() {
+    let mut world = World::start(tight_deadline).await;
+    let (_, id, post, comment) = connected(&world).await;
+    // The host recorded both attempts, the page's comment reached Facebook, and the host
+    // stopped before either answer came back.
+    let public = attempting(&world, id, &comment, "Found it: order 1234.", false).await;
+    let private = attempting(&world, id, &comment, "Here is your code.", true).await;
+    world
+        .customer_says(json!({ "page_id": "1001", "post_id": post, "parent_id": comment,
+            "author_name": "Acme Outfitters", "author_id": "1001", "text": "Found it: order 1234." }))
+        .await;
+    let page_comment = wait_until("the page's comment on the emulator", || async {
+        let page: Value = world
+            .http
+            .get(format!(
+                "http://{}/_emulator/facebook/pages/1001",
+                world.emulator_addr
+            ))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        page["posts"].as_array().unwrap().iter().find_map(|p| {
+            p["comments"].as_array().unwrap().iter().find_map(|c| {
+                (c["message"] == "Found it: order 1234.")
+                    .then(|| c["id"].as_str().unwrap().to_owned())
+            })
+        })
+    })
+    .await;
+
+    restart(&mut world, tight_deadline).await;
+    let agent = world.login("agent1").await;
+    let entry = wait_until("the public reply settled", || async {
+        let entry = outbound_of(&agent, id, "Found it: order 1234.").await;
+        (entry["state"] != "attempting").then_some(entry)
+    })
+    .await;
+    assert_eq!(
+        entry["state"], "sent",
+        "found by the existence check: {entry}"
+    );
+    assert_eq!(entry["platform_message_id"], page_comment.as_str());
+    assert_eq!(entry["id"], public);
+    let entry = wait_until("the private reply settled", || async {
+        let entry = outbound_of(&agent, id, "Here is your code.").await;
+        (entry["state"] != "attempting").then_some(entry)
+    })
+    .await;
+    assert_eq!(entry["state"], "unknown", "cannot be checked: {entry}");
+    assert_eq!(entry["id"], private);
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    assert_eq!(
+        posted(&world, "Found it: order 1234."),
+        0,
+        "nothing sent again"
+    );
+    assert_eq!(
+        posted(&world, "Here is your code."),
+        0,
+        "nothing sent again"
+    );
+}
+
+/// The demo `x` channel first, polling fast.
+fn x_first(config: &mut Config) {
+    let at = config
+        .channels
+        .iter()
+        .position(|c| c.name == "x")
+        .expect("the demo has an x channel");
+    let mut ch = config.channels.remove(at);
+    ch.poll_interval_ms = 200;
+    ch.rpc_cache_timeout_s = 0;
+    config.channels.insert(0, ch);
+}
+
+async fn x_connected(world: &World, text: &str) -> (Agent, i64) {
+    let agent = world.login("agent1").await;
+    agent.available().await;
+    let res = world
+        .http
+        .post(format!("http://{}/_emulator/x/tweets", world.emulator_addr))
+        .json(&json!({ "author_handle": "ann", "author_name": "Ann Lee", "text": text }))
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success());
+    let offered = agent.wait_for_state("alerting").await;
+    let id = offered["id"].as_i64().unwrap();
+    agent
+        .ok("POST", &format!("/interactions/{id}/pickup"), None)
+        .await;
+    (agent, id)
+}
+
+fn posts_asked(world: &World) -> usize {
+    world
+        .emulator
+        .x_requests()
+        .iter()
+        .filter(|r| r.endpoint == XEndpoint::Post)
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reply_waits_for_a_rate_limit_reset_15_minutes_away_across_a_restart() {
+    let mut world = World::start(x_first).await;
+    let (agent, id) = x_connected(&world, "acmecorp where is my parcel").await;
+    // No tweet may be posted for the next 15 minutes.
+    world.emulator.set_x_rate_limit(XEndpoint::Post, 0, 900);
+    let before = switchboard::store::now_ms();
+    let waiting = reply(&agent, id, "It left our warehouse today.", "public").await;
+    assert_eq!(waiting["state"], "pending", "{waiting}");
+    assert_eq!(
+        waiting["attempts"], 0,
+        "a rate limit spends no attempt: {waiting}"
+    );
+    let due = waiting["next_attempt_at"].as_i64().unwrap();
+    assert!(
+        due >= before + 14 * 60_000 && due <= before + 16 * 60_000,
+        "due at the platform's reset, 15 minutes away: {waiting}"
+    );
+    assert!(
+        waiting["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("rate limit"),
+        "{waiting}"
+    );
+    assert_eq!(posts_asked(&world), 1);
+
+    restart(&mut world, x_first).await;
+    tokio::time::sleep(Duration::from_millis(2_000)).await;
+    let agent = world.login("agent1").await;
+    let entry = outbound_of(&agent, id, "It left our warehouse today.").await;
+    assert_eq!(entry["state"], "pending", "{entry}");
+    assert_eq!(entry["attempts"], 0, "{entry}");
+    assert_eq!(
+        entry["next_attempt_at"], due,
+        "the schedule survived the restart"
+    );
+    assert_eq!(
+        entry["last_attempt_at"], waiting["last_attempt_at"],
+        "not tried again before the reset"
+    );
+    assert_eq!(posts_asked(&world), 1, "nothing asked before the reset");
+    assert_eq!(posted(&world, "It left our warehouse today."), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rate_limited_reply_is_sent_after_the_reset_not_failed() {
+    let world = World::start(x_first).await;
+    let (agent, id) = x_connected(&world, "acmecorp is the shop open").await;
+    // The same code path as a 15-minute window, with a window of 2 seconds.
+    world.emulator.set_x_rate_limit(XEndpoint::Post, 0, 2);
+    let waiting = reply(&agent, id, "Open until 6 pm.", "public").await;
+    assert_eq!(waiting["state"], "pending", "{waiting}");
+    assert_eq!(waiting["attempts"], 0, "{waiting}");
+    // The platform's next window allows posting again.
+    world.emulator.set_x_rate_limit(XEndpoint::Post, 100, 900);
+    let sent = wait_until("the reply sent after the reset", || async {
+        let entry = outbound_of(&agent, id, "Open until 6 pm.").await;
+        (entry["state"] == "sent").then_some(entry)
+    })
+    .await;
+    assert_eq!(
+        sent["attempts"], 1,
+        "only the successful attempt counts: {sent}"
+    );
+    assert_eq!(posted(&world, "Open until 6 pm."), 1);
+}
