@@ -725,3 +725,5 @@ async fn the_stream_sends_matching_tweets_keepalives_and_allows_one_connection()
         3
     );
 }
+
+mod faults;
