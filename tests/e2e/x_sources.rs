@@ -379,3 +379,68 @@ async fn a_reply_in_a_group_direct_message_reaches_the_group() {
         "{ours:?}"
     );
 }
+
+/// Tweets posted while the filtered stream is closed are read with the search since the
+/// last streamed tweet once it reopens, each stored once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gap_in_the_stream_is_backfilled_after_the_reconnect() {
+    let world = start(|ch| {
+        ch.settings.insert("use_stream".into(), "true".into());
+        ch.settings.insert("message_types".into(), "public".into());
+    })
+    .await;
+    wait_until("the stream is open", || async {
+        let s = control(&world, "stream", json!({})).await;
+        (s["open"] == 1).then_some(())
+    })
+    .await;
+    control(
+        &world,
+        "tweets",
+        json!({"author_handle": "kim", "text": "acmecorp streamed first"}),
+    )
+    .await;
+    world
+        .wait_count(
+            "SELECT count(*) FROM messages WHERE text = 'acmecorp streamed first'",
+            1,
+        )
+        .await;
+    // The stream drops and its first reconnect is refused: tweets meanwhile are not
+    // streamed.
+    control(
+        &world,
+        "failures",
+        json!({"endpoint": "stream", "status": 503, "count": 1}),
+    )
+    .await;
+    let closed = control(&world, "stream", json!({"disconnect": true})).await;
+    assert_eq!(closed["closed"], 1);
+    for text in ["acmecorp while closed 1", "acmecorp while closed 2"] {
+        control(
+            &world,
+            "tweets",
+            json!({"author_handle": "lea", "text": text}),
+        )
+        .await;
+    }
+    world
+        .wait_count(
+            "SELECT count(*) FROM messages WHERE channel = 'x' AND text LIKE 'acmecorp while closed %'",
+            2,
+        )
+        .await;
+    wait_until("the stream is open again", || async {
+        let s = control(&world, "stream", json!({})).await;
+        (s["open"] == 1).then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(
+        world
+            .count("SELECT count(*) FROM messages WHERE channel = 'x' AND text LIKE 'acmecorp%'")
+            .await,
+        3,
+        "each once"
+    );
+}

@@ -377,6 +377,12 @@ pub(crate) fn poll(
             });
         }
     }
+    if settings.public
+        && settings.use_stream
+        && let Some(status) = stream_gap(settings, &mut cur, max, now, &mut seen, &mut events)
+    {
+        statuses.push(status);
+    }
     if settings.public {
         for handle in &settings.handles {
             let source = Source::mentions(handle);
@@ -441,6 +447,60 @@ pub(crate) fn poll(
         PollResult::new(events.into_iter().map(Event::Message).collect(), Some(next))
             .with_sources(statuses),
     )
+}
+
+/// After the filtered stream (re)opened, the tweets posted while it was closed come from
+/// the recent search since the last streamed id. The gap is forgotten only once a poll
+/// that read it to its end was stored (its cursor says so), so nothing in it is lost to a
+/// failed store or a crash.
+fn stream_gap(
+    settings: &Settings,
+    cur: &mut Cursor,
+    max: u32,
+    now: i64,
+    seen: &mut HashSet<String>,
+    events: &mut Vec<Message>,
+) -> Option<SourceStatus> {
+    let gap = kv::get_string(crate::stream::STREAM_GAP).filter(|g| !g.is_empty())?;
+    if cur.stream_gap_done.as_deref() == Some(gap.as_str()) {
+        kv::delete(crate::stream::STREAM_GAP);
+        return None;
+    }
+    let query = build_query_from(settings, &active_keywords(settings, now))?;
+    let source = Source::stream_gap();
+    let result = settings.search_token().and_then(|token| {
+        let base = tweet_url(settings, "/2/tweets/search/recent", Some(&gap), max);
+        sources::list::<Tweet>(
+            Paging {
+                source: &source,
+                base_url: http::url_with_query(&base, &[("query", query.as_str())]),
+                token,
+                page_param: "next_token",
+                since: Some(gap.clone()),
+                first_page_only_without_since: false,
+            },
+            cur,
+        )
+    });
+    Some(match result {
+        Ok(listing) => {
+            if listing.stopped.is_none() && !cur.resume.contains_key(&source.key()) {
+                cur.stream_gap_done = Some(gap);
+            }
+            let mut warnings = listing.warnings;
+            warnings.extend(take(
+                settings,
+                listing.items,
+                &listing.users,
+                "stream",
+                now,
+                seen,
+                events,
+            ));
+            source.answered(warnings, listing.stopped, now)
+        }
+        Err(e) => source.failed(&e, now),
+    })
 }
 
 /// Turns listed tweets into messages (each id once, client-side filters applied); returns

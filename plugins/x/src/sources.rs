@@ -30,6 +30,11 @@ pub(crate) struct Cursor {
     /// older pages of a burst are never skipped.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub resume: BTreeMap<String, Resume>,
+    /// The stream gap (see [`crate::stream::STREAM_GAP`]) whose tweets a poll has read
+    /// to the end; saved with the poll's events, so the gap is forgotten only once they
+    /// are stored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stream_gap_done: Option<String>,
 }
 
 /// Where a listing continues, and the newest id seen in it so far.
@@ -57,6 +62,7 @@ impl Cursor {
             Kind::Search => self.search.clone(),
             Kind::Mentions(h) => self.mentions.get(h).cloned(),
             Kind::Dm(h) => self.dm.get(h).cloned(),
+            Kind::StreamGap => None,
         }
     }
 
@@ -64,6 +70,8 @@ impl Cursor {
     pub(crate) fn advance(&mut self, source: &Source, newest: &str) {
         let slot = match &source.kind {
             Kind::Search => &mut self.search,
+            // A gap is closed as a whole (`stream_gap_done`), not moved along.
+            Kind::StreamGap => return,
             Kind::Mentions(h) => {
                 let mut slot = self.mentions.get(h).cloned();
                 forward(&mut slot, newest);
@@ -99,6 +107,8 @@ pub(crate) enum Kind {
     Mentions(String),
     /// Of a handle, in lower case.
     Dm(String),
+    /// The recent search over a gap in the filtered stream.
+    StreamGap,
 }
 
 /// One source of a poll.
@@ -135,10 +145,19 @@ impl Source {
         }
     }
 
+    pub(crate) fn stream_gap() -> Source {
+        Source {
+            kind: Kind::StreamGap,
+            name: "stream gap (search)".into(),
+            endpoint: Endpoint::Search,
+        }
+    }
+
     /// The key of its entry in [`Cursor::resume`].
-    fn key(&self) -> String {
+    pub(crate) fn key(&self) -> String {
         match &self.kind {
             Kind::Search => "search".into(),
+            Kind::StreamGap => "stream_gap".into(),
             Kind::Mentions(h) => format!("mentions/{h}"),
             Kind::Dm(h) => format!("dm/{h}"),
         }

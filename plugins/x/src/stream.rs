@@ -6,14 +6,20 @@ use std::collections::{HashMap, HashSet};
 
 use serde::Deserialize;
 use serde_json::json;
-use switchboard_sdk::{ConnectorError, Event, HttpRequest, Message, clock, http, log};
+use switchboard_sdk::{ConnectorError, Event, HttpRequest, Message, clock, http, kv, log};
 
 use crate::Settings;
 use crate::api::{self, Endpoint};
 use crate::poll::{self, Includes, TWEET_FIELDS, Tweet, USER_FIELDS, User};
+use crate::sources::Item;
 
 /// The tag of the stream rules this connector owns.
 pub(crate) const RULE_TAG: &str = "switchboard";
+/// kv: the newest tweet id the stream has handed to the host.
+pub(crate) const STREAM_NEWEST: &str = "stream/newest";
+/// kv: tweets newer than this id may have been posted while the stream was closed; the
+/// next polls read them with the recent search (see `poll::stream_gap`).
+pub(crate) const STREAM_GAP: &str = "stream/gap_since";
 
 #[derive(Debug, Deserialize, Clone, PartialEq)]
 pub(crate) struct Rule {
@@ -122,6 +128,18 @@ pub(crate) fn open(settings: &Settings) -> Result<Option<HttpRequest>, Connector
         log::warn("x: `use_stream` is set but there is nothing to stream (no keywords)");
         return Ok(None);
     }
+    // Whatever was posted since the last streamed tweet, while no stream was open, is
+    // read by the next polls; an older gap not yet filled is kept.
+    if let Some(newest) = kv::get_string(STREAM_NEWEST).filter(|n| !n.is_empty()) {
+        let gap = match kv::get_string(STREAM_GAP).filter(|g| !g.is_empty()) {
+            Some(g) if !api::id_newer(&g, &newest) => g,
+            _ => newest,
+        };
+        log::info(format!(
+            "x: the stream (re)opens; tweets after {gap} are read with the search"
+        ));
+        kv::set(STREAM_GAP, gap.as_bytes());
+    }
     let url = http::url_with_query(
         &format!("{}/2/tweets/search/stream", settings.api_base_url),
         &[
@@ -199,6 +217,15 @@ pub(crate) fn lines(settings: &Settings, lines: &[String]) -> Result<Vec<Event>,
             users.insert(u.id.clone(), u);
         }
         tweets.push(tweet);
+    }
+    if let Some(newest) = tweets
+        .iter()
+        .map(|t| t.id())
+        .filter(|id| !id.is_empty())
+        .max_by(|a, b| (a.len(), *a).cmp(&(b.len(), *b)))
+        && kv::get_string(STREAM_NEWEST).is_none_or(|n| api::id_newer(newest, &n))
+    {
+        kv::set(STREAM_NEWEST, newest.as_bytes());
     }
     if !settings.public {
         return Ok(Vec::new());

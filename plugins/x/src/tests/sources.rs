@@ -458,3 +458,55 @@ fn an_unreadable_stream_line_fails_the_batch_and_is_named() {
     );
     assert_eq!(X.stream_lines(vec![good]).unwrap().len(), 1);
 }
+
+/// After the stream reopens, the tweets posted while it was closed are read with the
+/// search since the last streamed id; the gap is forgotten only once a poll that read it
+/// came back as the stored cursor.
+#[test]
+fn a_reopened_stream_backfills_the_gap_with_the_search() {
+    let host = super::streaming_host();
+    host.set_config("message_types", "public")
+        .set_config("handles", "acme");
+    super::fake_rules(&host, vec![]);
+    X.stream_lines(vec![super::line(
+        tweet("5001", "2222", "acmecorp streamed"),
+        "switchboard",
+    )])
+    .unwrap();
+    assert!(X.stream_open().unwrap().is_some());
+    assert_eq!(host.kv_get("stream/gap_since"), Some(b"5001".to_vec()));
+
+    host.on_http(|req| {
+        if let Some(r) = user_by_name(req) {
+            return Ok(r);
+        }
+        if req.path().ends_with("/search/recent") {
+            assert_eq!(req.query_param("since_id").as_deref(), Some("5001"));
+            return Ok(page(vec![tweet("5002", "2222", "acmecorp while closed")]));
+        }
+        Ok(HttpResponse::json(
+            200,
+            &json!({"meta": {"result_count": 0}}),
+        ))
+    });
+    let first = X.poll(None, 10).unwrap();
+    assert_eq!(ids(&first), vec!["5002"]);
+    assert_eq!(cursor(&first)["stream_gap_done"], "5001");
+    assert!(source(&first, "stream gap (search)").is_ok());
+    assert!(
+        host.kv_get("stream/gap_since").is_some(),
+        "kept until the poll is stored"
+    );
+
+    host.clear_requests();
+    let second = X.poll(first.next_cursor, 10).unwrap();
+    assert!(second.events.is_empty());
+    assert!(
+        !host
+            .requests()
+            .iter()
+            .any(|r| r.path().ends_with("/search/recent")),
+        "the gap is filled"
+    );
+    assert_eq!(host.kv_get("stream/gap_since"), None);
+}
