@@ -392,3 +392,122 @@ async fn a_rate_limited_reply_is_sent_after_the_reset_not_failed() {
     );
     assert_eq!(posted(&world, "Open until 6 pm."), 1);
 }
+
+/// The demo's Facebook page behind the `faulty` test connector, whose `send` can trap
+/// before or after posting.
+fn faulty_sender(config: &mut Config) {
+    let emulator = config.channels[0].settings["graph_base_url"].clone();
+    let mut ch = config.channels[0].clone();
+    ch.name = "faulty".into();
+    ch.plugin = "faulty".into();
+    ch.settings.clear();
+    ch.settings.insert("graph_base_url".into(), emulator);
+    ch.settings
+        .insert("access_token".into(), "demo-page-token".into());
+    ch.secrets.clear();
+    config.channels.push(ch);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_send_that_traps_after_posting_is_not_run_again_on_a_fresh_instance() {
+    let world = World::start(faulty_sender).await;
+    let post = world
+        .customer_says(json!({ "page_id": "1001", "author_name": "Acme Outfitters",
+            "author_id": "1001", "text": "Spring sale!" }))
+        .await["post_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let app = world.host.as_ref().unwrap().app.clone();
+    let send = |text: &'static str| {
+        let (app, post) = (app.clone(), post.clone());
+        tokio::task::spawn_blocking(move || {
+            let channel = app.channels.get("faulty").unwrap();
+            let mut reply = OutboundReply::from_workflow(
+                1,
+                "faulty",
+                &post,
+                None,
+                None,
+                Visibility::Public,
+                &switchboard::ingest::plan::Send {
+                    text: text.into(),
+                    visibility: None,
+                    retries: 3,
+                    backoff_ms: 200,
+                },
+            );
+            reply.id = 1;
+            channel.connector.send(&reply, None)
+        })
+    };
+    let failure = send("trap after posting").await.unwrap().unwrap_err();
+    assert!(failure.may_have_reached, "{failure:?}");
+    assert_eq!(
+        posted(&world, "trap after posting"),
+        1,
+        "the platform has it once: the call was not run again"
+    );
+    let failure = send("trap before posting").await.unwrap().unwrap_err();
+    assert!(
+        !failure.may_have_reached,
+        "nothing left for the platform: safe to try later ({failure:?})"
+    );
+    // The channel still works afterwards.
+    assert!(send("hello").await.unwrap().is_ok());
+    assert_eq!(posted(&world, "hello"), 1);
+}
+
+/// The demo without its config-file Facebook channel (an administrator adds one).
+fn without_facebook(config: &mut Config) {
+    config.channels.retain(|c| c.plugin != "facebook");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_replies_of_a_deleted_channel_end_failed_not_pending() {
+    let world = World::start(without_facebook).await;
+    let admin = world.login("admin").await;
+    let emulator = format!("http://{}", world.emulator_addr);
+    admin
+        .ok(
+            "POST",
+            "/channels",
+            Some(json!({
+                "name": "fb2", "plugin": "facebook", "workgroup": "Social",
+                "ingest": "poll", "poll_interval_ms": 200,
+                "allowed_hosts": [emulator],
+                "settings": { "page_id": "1001", "graph_base_url": format!("{emulator}/v19.0") },
+                "secrets": { "app_secret": "demo-app-secret", "verify_token": "demo-verify",
+                             "access_token": "demo-page-token" },
+            })),
+        )
+        .await;
+    let (agent, id, _, _) = connected(&world).await;
+    // The platform is down: the reply waits for a retry.
+    let res = world
+        .http
+        .post(format!("{emulator}/_emulator/facebook/failures"))
+        .json(&json!({ "status": 503, "code": 2, "message": "Service temporarily unavailable", "count": 1000 }))
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success());
+    let waiting = reply(&agent, id, "We are looking into it.", "public").await;
+    assert_eq!(waiting["state"], "pending", "{waiting}");
+    let (status, _) = admin.call("DELETE", "/channels/fb2", None).await;
+    assert_eq!(status, 204);
+    let entry = outbound_of(&agent, id, "We are looking into it.").await;
+    assert_eq!(entry["state"], "failed", "{entry}");
+    assert!(
+        entry["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("the channel was deleted"),
+        "{entry}"
+    );
+    // Past its retry time: it stays so, and nothing was posted.
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    let entry = outbound_of(&agent, id, "We are looking into it.").await;
+    assert_eq!(entry["state"], "failed", "{entry}");
+    assert_eq!(posted(&world, "We are looking into it."), 0);
+}

@@ -9,12 +9,17 @@
 //! - `exfiltrate <url>`: tries to fetch `<url>` (a host the channel does not allow) and
 //!   reports what happened as the message text.
 //!
+//! `send` posts the text as a comment under the thread (`POST {graph_base_url}/{thread}/comments`
+//! with the setting `access_token`, as Facebook does), except that a text starting with
+//! `trap before` panics before posting, and one starting with `trap` otherwise panics
+//! right after posting (the platform has the comment; the host never learns its id).
+//!
 //! `poll` returns no events. Nothing is signed or checked.
 #![warn(missing_docs)]
 
 use switchboard_sdk::{
     Author, Capability, Connector, ConnectorError, Description, Event, HttpRequest, HttpResponse,
-    Message, PollResult, Visibility, WebhookOutcome, clock,
+    Message, Outbound, PollResult, Sent, Visibility, WebhookOutcome, clock, config, http,
 };
 
 /// The faulty connector.
@@ -37,11 +42,45 @@ impl Connector for Faulty {
         Description {
             platform: "faulty".into(),
             version: env!("CARGO_PKG_VERSION").into(),
-            capabilities: vec![Capability::Webhook, Capability::Poll],
+            capabilities: vec![
+                Capability::Webhook,
+                Capability::Poll,
+                Capability::ReplyPublic,
+            ],
             config_keys: vec![],
             // With no `allowed_hosts` in its config it may call this host and no other.
             hosts: vec!["http://declared.invalid".into()],
         }
+    }
+
+    fn send(&mut self, msg: Outbound, _key: String) -> Result<Sent, ConnectorError> {
+        if msg.text.starts_with("trap before") {
+            panic!("faulty connector: trap requested before posting");
+        }
+        let url = format!(
+            "{}/{}/comments",
+            config::get_or("graph_base_url", ""),
+            msg.thread_id
+        );
+        let token = config::get_or("access_token", "");
+        let resp = http::post_form(
+            &url,
+            &[],
+            &[
+                ("message", msg.text.as_str()),
+                ("access_token", token.as_str()),
+            ],
+        )
+        .map_err(ConnectorError::Transient)?;
+        if msg.text.starts_with("trap") {
+            panic!("faulty connector: trap requested after posting");
+        }
+        let id: serde_json::Value = resp
+            .json_body()
+            .map_err(|e| ConnectorError::Rejected(format!("no id: {e}")))?;
+        Ok(Sent {
+            platform_message_id: id["id"].as_str().unwrap_or_default().to_string(),
+        })
     }
 
     fn poll(&mut self, cursor: Option<String>, _limit: u32) -> Result<PollResult, ConnectorError> {
