@@ -8,6 +8,7 @@ mod channels;
 mod cli;
 mod contract;
 mod desktop;
+mod durability;
 mod durable;
 mod exactly_once;
 mod facebook;

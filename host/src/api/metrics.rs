@@ -38,32 +38,12 @@ pub async fn page(State(app): State<Arc<App>>) -> impl IntoResponse {
     );
     // The jobs table is the truth; reading it here keeps the gauges right even when no
     // job changed state since the last scrape. A store that cannot be read leaves the
-    // last values set by the job worker.
-    if let Ok((pending, failed)) = app.store.read(jobs_counts).await {
+    // last values set.
+    if let Ok((pending, failed)) = app.store.read(crate::store::jobs::counts).await {
         crate::metrics::set_jobs(pending, failed);
     }
     (
         [(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)],
         crate::metrics::render(&extra),
     )
-}
-
-/// Jobs waiting or running, and jobs that gave up; zero while the table does not exist
-/// (a database not migrated that far).
-fn jobs_counts(conn: &rusqlite::Connection) -> anyhow::Result<(i64, i64)> {
-    let exists: bool = conn.query_row(
-        "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'jobs'",
-        [],
-        |r| r.get(0),
-    )?;
-    if !exists {
-        return Ok((0, 0));
-    }
-    Ok(conn.query_row(
-        "SELECT count(*) FILTER (WHERE failed_at IS NULL),
-                count(*) FILTER (WHERE failed_at IS NOT NULL)
-         FROM jobs",
-        [],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )?)
 }

@@ -1,5 +1,7 @@
 //! `switchboard bench ingest`: Facebook comment webhooks through the whole ingest path,
-//! against direct inserts of the same rows.
+//! against direct inserts of the same rows, once per durability setting
+//! (`synchronous=NORMAL`, the old default, and `FULL`, the new one) in the same process so
+//! the two can be compared side by side.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -12,12 +14,12 @@ use sha2::Sha256;
 use crate::ingest::event::InboundMessage;
 use crate::interactions::model::{MediaType, Visibility};
 use crate::routing::decision::RouteRequest;
-use crate::store::{Store, now_ms, queries};
+use crate::store::{Store, Synchronous, now_ms, queries};
 
-/// Figures of the ingest benchmark.
-pub struct IngestReport {
-    /// Messages.
-    pub count: usize,
+/// Figures of one run of the ingest benchmark, with one durability setting.
+pub struct IngestRun {
+    /// `PRAGMA synchronous` of the run.
+    pub synchronous: Synchronous,
     /// Full path: HTTP -> plugin -> workflow -> stored, queued interaction.
     pub path_per_sec: f64,
     /// Direct inserts of the same rows with the ingest queries (dedupe and thread lookups).
@@ -26,46 +28,105 @@ pub struct IngestReport {
     pub raw_per_sec: f64,
     /// The same client and concurrency against `/healthz`: what HTTP alone costs here.
     pub http_floor_per_sec: f64,
+    /// Group commits made during the full path's measured part.
+    pub commits: u64,
+    /// Their mean time (COMMIT with its fsync), in seconds.
+    pub commit_mean_s: f64,
+}
+
+/// Figures of the ingest benchmark: one run per durability setting, in the same process.
+pub struct IngestReport {
+    /// Messages per run.
+    pub count: usize,
+    /// Requests in flight at once.
+    pub concurrency: usize,
+    /// The runs, in the order they ran.
+    pub runs: Vec<IngestRun>,
 }
 
 impl std::fmt::Display for IngestReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let pct = |rate: f64| 100.0 * self.path_per_sec / rate;
         writeln!(
             f,
-            "ingest benchmark: {} Facebook comment webhooks",
-            self.count
+            "ingest benchmark: {} Facebook comment webhooks per run, {} in flight",
+            self.count, self.concurrency
         )?;
-        writeln!(
-            f,
-            "  full path (HTTP -> plugin -> workflow -> SQLite): {:>9.0} msg/s",
-            self.path_per_sec
+        let names: Vec<String> = self
+            .runs
+            .iter()
+            .map(|r| format!("synchronous={:?}", r.synchronous).to_uppercase())
+            .collect();
+        write!(f, "  {:<52}", "")?;
+        for name in &names {
+            write!(f, "{name:>20}")?;
+        }
+        writeln!(f)?;
+        let mut row = |label: &str, unit: &str, value: &dyn Fn(&IngestRun) -> f64| {
+            write!(f, "  {label:<52}")?;
+            for run in &self.runs {
+                write!(f, "{:>14.0} {unit:<5}", value(run))?;
+            }
+            writeln!(f)
+        };
+        row(
+            "full path (HTTP -> plugin -> workflow -> SQLite)",
+            "msg/s",
+            &|r| r.path_per_sec,
         )?;
-        writeln!(
-            f,
-            "  same rows inserted directly, same queries:        {:>9.0} msg/s",
-            self.ceiling_per_sec
+        row("same rows inserted directly, same queries", "msg/s", &|r| {
+            r.ceiling_per_sec
+        })?;
+        row(
+            "same rows as plain prepared INSERTs (ceiling)",
+            "msg/s",
+            &|r| r.raw_per_sec,
         )?;
-        writeln!(
-            f,
-            "  same rows as plain prepared INSERTs (ceiling):    {:>9.0} msg/s",
-            self.raw_per_sec
-        )?;
-        writeln!(
-            f,
-            "  HTTP alone (same client, GET /healthz):           {:>9.0} req/s",
-            self.http_floor_per_sec
-        )?;
-        writeln!(
-            f,
-            "  full path / direct queries: {:.1} %",
-            pct(self.ceiling_per_sec)
-        )?;
-        write!(
-            f,
-            "  full path / plain INSERTs:  {:.1} % (goal: 25 % or better)",
-            pct(self.raw_per_sec)
-        )
+        row("HTTP alone (same client, GET /healthz)", "req/s", &|r| {
+            r.http_floor_per_sec
+        })?;
+        row("group commits in the full path", "", &|r| r.commits as f64)?;
+        write!(f, "  {:<52}", "messages per group commit (mean)")?;
+        for run in &self.runs {
+            let per = self.count as f64 / run.commits.max(1) as f64;
+            write!(f, "{per:>14.1} {:<5}", "")?;
+        }
+        writeln!(f)?;
+        write!(f, "  {:<52}", "time of one COMMIT with its sync (mean)")?;
+        for run in &self.runs {
+            write!(f, "{:>14.2} {:<5}", run.commit_mean_s * 1e3, "ms")?;
+        }
+        writeln!(f)?;
+        for run in &self.runs {
+            writeln!(
+                f,
+                "  {}: full path / direct queries {:.1} %, full path / plain INSERTs {:.1} % (goal: 25 % or better)",
+                format!("synchronous={:?}", run.synchronous).to_uppercase(),
+                100.0 * run.path_per_sec / run.ceiling_per_sec,
+                100.0 * run.path_per_sec / run.raw_per_sec,
+            )?;
+        }
+        let full = self
+            .runs
+            .iter()
+            .find(|r| r.synchronous == Synchronous::Full);
+        let normal = self
+            .runs
+            .iter()
+            .find(|r| r.synchronous == Synchronous::Normal);
+        if let (Some(full), Some(normal)) = (full, normal) {
+            writeln!(
+                f,
+                "  FULL / NORMAL (1.00 = no cost; the goal is 0.80 or better):"
+            )?;
+            writeln!(
+                f,
+                "    full path {:.2}, direct queries {:.2}, plain INSERTs {:.2}",
+                full.path_per_sec / normal.path_per_sec,
+                full.ceiling_per_sec / normal.ceiling_per_sec,
+                full.raw_per_sec / normal.raw_per_sec,
+            )?;
+        }
+        Ok(())
     }
 }
 
@@ -99,12 +160,42 @@ fn sign(body: &[u8]) -> String {
     format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
 }
 
+/// Runs the benchmark once per setting in `settings`, in that order, in this process.
 pub(super) async fn ingest(
     count: usize,
     concurrency: usize,
     plugins_dir: PathBuf,
     workflows_dir: PathBuf,
+    settings: &[Synchronous],
 ) -> Result<IngestReport> {
+    let mut runs = Vec::new();
+    for &synchronous in settings {
+        runs.push(
+            ingest_once(
+                count,
+                concurrency,
+                plugins_dir.clone(),
+                workflows_dir.clone(),
+                synchronous,
+            )
+            .await
+            .with_context(|| format!("the run with synchronous={synchronous:?}"))?,
+        );
+    }
+    Ok(IngestReport {
+        count,
+        concurrency,
+        runs,
+    })
+}
+
+async fn ingest_once(
+    count: usize,
+    concurrency: usize,
+    plugins_dir: PathBuf,
+    workflows_dir: PathBuf,
+    synchronous: Synchronous,
+) -> Result<IngestRun> {
     let dir = std::env::temp_dir().join(format!(
         "switchboard-bench-{}",
         uuid::Uuid::new_v4().simple()
@@ -116,6 +207,7 @@ pub(super) async fn ingest(
     )?;
     config.server.plugins_dir = plugins_dir;
     config.server.workflows_dir = workflows_dir;
+    config.server.database.synchronous = synchronous;
     let running = crate::app::start(config)
         .await
         .context("starting the host for the benchmark")?;
@@ -134,9 +226,11 @@ pub(super) async fn ingest(
     // Warm up: compile caches, connections.
     let (warm, measured) = requests.split_at(200);
     send_all(&client, &url, warm.to_vec(), concurrency.min(16)).await?;
+    let (commits_before, commit_s_before) = crate::metrics::store_commits();
     let started = Instant::now();
     send_all(&client, &url, measured.to_vec(), concurrency).await?;
     let elapsed = started.elapsed();
+    let (commits_after, commit_s_after) = crate::metrics::store_commits();
     let http_floor = {
         let started = Instant::now();
         let health = format!("http://{}/healthz", running.addr);
@@ -156,17 +250,25 @@ pub(super) async fn ingest(
         }
         started.elapsed()
     };
-    let stored: i64 = running
-        .app
-        .store
-        .read(|c| {
-            Ok(c.query_row(
-                "SELECT count(*) FROM interactions WHERE state = 'queued'",
-                [],
-                |r| r.get(0),
-            )?)
-        })
-        .await?;
+    // Routing is follow-up work done after the commit: wait for it before counting.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let stored = loop {
+        let stored: i64 = running
+            .app
+            .store
+            .read(|c| {
+                Ok(c.query_row(
+                    "SELECT count(*) FROM interactions WHERE state = 'queued'",
+                    [],
+                    |r| r.get(0),
+                )?)
+            })
+            .await?;
+        if stored as usize == count + 200 || Instant::now() > deadline {
+            break stored;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
     ensure!(
         stored as usize == count + 200,
         "expected {} queued interactions, found {stored}",
@@ -174,15 +276,18 @@ pub(super) async fn ingest(
     );
     running.shutdown().await;
 
-    let ceiling = direct_inserts(&dir.join("ceiling.db"), count)?;
-    let raw = raw_inserts(&dir.join("raw.db"), count)?;
+    let ceiling = direct_inserts(&dir.join("ceiling.db"), count, synchronous)?;
+    let raw = raw_inserts(&dir.join("raw.db"), count, synchronous)?;
     let _ = std::fs::remove_dir_all(&dir);
-    Ok(IngestReport {
-        count,
+    let commits = commits_after - commits_before;
+    Ok(IngestRun {
+        synchronous,
         path_per_sec: count as f64 / elapsed.as_secs_f64(),
         ceiling_per_sec: count as f64 / ceiling.as_secs_f64(),
         raw_per_sec: count as f64 / raw.as_secs_f64(),
         http_floor_per_sec: count as f64 / http_floor.as_secs_f64(),
+        commits,
+        commit_mean_s: (commit_s_after - commit_s_before) / commits.max(1) as f64,
     })
 }
 
@@ -223,20 +328,34 @@ async fn send_all(
     Ok(())
 }
 
-fn bench_connection(path: &std::path::Path) -> Result<rusqlite::Connection> {
+fn bench_connection(
+    path: &std::path::Path,
+    synchronous: Synchronous,
+) -> Result<rusqlite::Connection> {
     let store = Store::open(path)?;
     store.close();
     let conn = rusqlite::Connection::open(path)?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
-    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(
+        None,
+        "synchronous",
+        match synchronous {
+            Synchronous::Full => "FULL",
+            Synchronous::Normal => "NORMAL",
+        },
+    )?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     Ok(conn)
 }
 
 /// The same rows (message, interaction, history) inserted straight into SQLite with the
 /// same queries and settings, 1000 per transaction.
-fn direct_inserts(path: &std::path::Path, count: usize) -> Result<Duration> {
-    let mut conn = bench_connection(path)?;
+fn direct_inserts(
+    path: &std::path::Path,
+    count: usize,
+    synchronous: Synchronous,
+) -> Result<Duration> {
+    let mut conn = bench_connection(path, synchronous)?;
     let route = RouteRequest {
         workgroup: "Social".into(),
         priority: 0,
@@ -276,8 +395,8 @@ fn direct_inserts(path: &std::path::Path, count: usize) -> Result<Duration> {
 
 /// The same three rows per message as plain prepared INSERTs, 1000 messages per
 /// transaction, same schema (indexes and constraints included) and settings.
-fn raw_inserts(path: &std::path::Path, count: usize) -> Result<Duration> {
-    let mut conn = bench_connection(path)?;
+fn raw_inserts(path: &std::path::Path, count: usize, synchronous: Synchronous) -> Result<Duration> {
+    let mut conn = bench_connection(path, synchronous)?;
     let started = Instant::now();
     for chunk in (0..count).collect::<Vec<_>>().chunks(1000) {
         let tx = conn.transaction()?;

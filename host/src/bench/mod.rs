@@ -9,7 +9,7 @@ mod ingest;
 pub mod routing;
 pub mod workflow;
 
-pub use ingest::IngestReport;
+pub use ingest::{IngestReport, IngestRun};
 pub use routing::{RoutingBench, RoutingReport};
 
 /// Flags of `switchboard bench`.
@@ -35,6 +35,10 @@ enum BenchKind {
         /// Where the workflows are.
         #[arg(long, default_value = "workflows")]
         workflows_dir: PathBuf,
+        /// Durability settings to run, one after the other: `both` (NORMAL, then FULL,
+        /// shown side by side with their ratio), `normal` or `full`.
+        #[arg(long, default_value = "both")]
+        synchronous: String,
     },
     /// Workflow decisions: each sample process per event against the same logic in
     /// Rust, and the time from saving a script to the first event it handles.
@@ -85,8 +89,15 @@ pub async fn run(args: BenchArgs) -> Result<()> {
             concurrency,
             plugins_dir,
             workflows_dir,
+            synchronous,
         } => {
-            let report = ingest::ingest(count, concurrency, plugins_dir, workflows_dir).await?;
+            use crate::store::Synchronous;
+            let settings = match synchronous.as_str() {
+                "both" => vec![Synchronous::Normal, Synchronous::Full],
+                one => vec![one.parse::<Synchronous>()?],
+            };
+            let report =
+                ingest::ingest(count, concurrency, plugins_dir, workflows_dir, &settings).await?;
             println!("{report}");
             Ok(())
         }

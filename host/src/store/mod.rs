@@ -146,9 +146,9 @@ impl Store {
     }
 
     /// Whether the store can commit now; when it cannot, a plain reason. Asks the writer
-    /// to reserve room for a group of writes (and, after a failure, to get a small write
-    /// to the disk), so it answers for the disk as it is now, not as it was at the last
-    /// write.
+    /// to reserve room for a group of writes within the database's size limit and, after
+    /// a failure, checks the disk has 1 MiB free and gets a small write to it, so it
+    /// answers for the disk as it is now, not as it was at the last write.
     pub async fn ready(&self) -> Result<(), String> {
         let health = &self.inner.health;
         if health.stopped() {
@@ -159,6 +159,15 @@ impl Store {
         }
         let (seen, failure) = health.failure();
         let write = failure.is_some();
+        if write {
+            let db = self.inner.path.clone();
+            let room = tokio::task::spawn_blocking(move || writer::disk_room(&db, 1 << 20))
+                .await
+                .unwrap_or_else(|e| Err(format!("checking the disk failed: {e}")));
+            if let Err(reason) = room {
+                return Err(format!("the store cannot save new data: {reason}"));
+            }
+        }
         match self.write(move |c| writer::probe(c, write)).await {
             Ok(None) => {
                 if write {

@@ -275,6 +275,34 @@ pub(super) fn probe(conn: &Connection, write: bool) -> Result<Option<String>> {
     Ok(None)
 }
 
+/// Whether the filesystem holding `db` has `bytes` free: a file of that size is written
+/// beside the database, then removed. Used only while a storage failure is on record: on
+/// a real full disk, SQLite's own probe can still succeed inside space its log already
+/// holds, while the next group of writes would not fit.
+pub(super) fn disk_room(db: &std::path::Path, bytes: usize) -> Result<(), String> {
+    use std::io::Write;
+    let mut name = db.as_os_str().to_owned();
+    name.push("-room-check");
+    let path = std::path::PathBuf::from(name);
+    let written = std::fs::File::create(&path).and_then(|mut file| {
+        let chunk = vec![0u8; 64 * 1024];
+        let mut left = bytes;
+        while left > 0 {
+            let n = left.min(chunk.len());
+            file.write_all(&chunk[..n])?;
+            left -= n;
+        }
+        file.flush()
+    });
+    let _ = std::fs::remove_file(&path);
+    written.map_err(|e| match e.kind() {
+        std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded => {
+            "the disk holding the database is full".to_owned()
+        }
+        _ => format!("the disk holding the database cannot be written: {e}"),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
