@@ -2,8 +2,8 @@
 
 use serde::Deserialize;
 use switchboard_sdk::{
-    ConnectorError, Event, HttpResponse, Message, Outbound, PollResult, Sent, Visibility, clock,
-    http, kv, log,
+    ConnectorError, Event, HttpResponse, Message, Outbound, PollResult, Sent, SourceStatus,
+    Visibility, clock, http, kv, log,
 };
 
 use crate::Settings;
@@ -97,6 +97,20 @@ pub(crate) fn check(result: Result<HttpResponse, String>) -> Result<HttpResponse
 struct FeedPage {
     #[serde(default)]
     data: Vec<Post>,
+    #[serde(default)]
+    paging: Option<FeedPaging>,
+}
+
+#[derive(Deserialize)]
+struct FeedPaging {
+    #[serde(default)]
+    cursors: Option<FeedCursors>,
+}
+
+#[derive(Deserialize)]
+struct FeedCursors {
+    #[serde(default)]
+    after: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -195,57 +209,89 @@ fn collect_comments(
     }
 }
 
-/// `GET /{page-id}/feed`: posts and their comments created at or after the cursor.
+/// Pages of the feed followed in one poll.
+const MAX_PAGES: usize = 10;
+
+/// `GET /{page-id}/feed`: posts and their comments created at or after the cursor. The
+/// feed is newest first: pages are followed (`paging.cursors.after`) while every post on
+/// them is new, so more new posts than one page holds are not skipped. When a poll
+/// cannot read them all (a later page fails, or [`MAX_PAGES`]), the cursor keeps its
+/// time and records where to continue (see [`crate::feed_cursor`]).
 pub(crate) fn poll(
     settings: &Settings,
     cursor: Option<String>,
     limit: u32,
 ) -> Result<PollResult, ConnectorError> {
-    let since = cursor
-        .as_deref()
-        .and_then(|c| match c.trim().parse::<i64>() {
-            Ok(ms) => Some(ms),
-            Err(_) => {
-                log::warn(format!("facebook: ignoring unreadable poll cursor {c:?}"));
-                None
-            }
-        });
+    let cur = crate::feed_cursor::FeedCursor::parse(cursor.as_deref());
+    let since = cur.since;
     let limit = if limit == 0 {
         settings.post_limit
     } else {
         limit.min(settings.post_limit)
     };
     let limit_text = limit.to_string();
-    let mut url = format!(
+    let mut base = format!(
         "{}/feed?fields={FEED_FIELDS}&limit={limit_text}",
         object_url(settings, &settings.page_id)
     );
     if let Some(token) = &settings.access_token {
-        url = http::url_with_query(&url, &[("access_token", token)]);
+        base = http::url_with_query(&base, &[("access_token", token)]);
     }
-    let resp = check(http::get(&url, &[]))?;
-    let page: FeedPage = resp.json_body().map_err(|e| {
-        ConnectorError::Transient(format!("unreadable Graph API feed response: {e}"))
-    })?;
 
     let now = clock::now_millis();
     let mut found = Vec::new();
-    for post in page.data {
-        let post_id = post.id.into_string();
-        if post_id.is_empty() {
-            continue;
+    let mut after = cur.after.clone();
+    let mut stopped: Option<ConnectorError> = None;
+    let mut complete = false;
+    for page_no in 0..MAX_PAGES {
+        let url = match &after {
+            None => base.clone(),
+            Some(a) => http::url_with_query(&base, &[("after", a.as_str())]),
+        };
+        let page = check(http::get(&url, &[])).and_then(|resp| {
+            resp.json_body::<FeedPage>().map_err(|e| {
+                ConnectorError::Transient(format!("unreadable Graph API feed response: {e}"))
+            })
+        });
+        let page = match page {
+            Ok(p) => p,
+            Err(e) if page_no == 0 => return Err(e),
+            Err(e) => {
+                stopped = Some(e);
+                break;
+            }
+        };
+        let mut reached_cursor = page.data.is_empty();
+        for post in page.data {
+            let post_id = post.id.into_string();
+            if post_id.is_empty() {
+                continue;
+            }
+            let created = model::millis(&post.created_time).unwrap_or(now);
+            if since.is_some_and(|s| created < s) {
+                reached_cursor = true;
+            }
+            found.push(message(
+                settings,
+                post_id.clone(),
+                post_id.clone(),
+                None,
+                post.from,
+                post.message,
+                created,
+            ));
+            collect_comments(settings, &post_id, post.comments, now, &mut found);
         }
-        let created = model::millis(&post.created_time).unwrap_or(now);
-        found.push(message(
-            settings,
-            post_id.clone(),
-            post_id.clone(),
-            None,
-            post.from,
-            post.message,
-            created,
-        ));
-        collect_comments(settings, &post_id, post.comments, now, &mut found);
+        after = page
+            .paging
+            .and_then(|p| p.cursors)
+            .and_then(|c| c.after)
+            .filter(|a| !a.is_empty());
+        // Without a cursor yet, the first page is the backlog taken.
+        if reached_cursor || since.is_none() || after.is_none() {
+            complete = true;
+            break;
+        }
     }
 
     let mut fresh: Vec<Message> = found
@@ -253,16 +299,32 @@ pub(crate) fn poll(
         .filter(|m| since.is_none_or(|s| m.created_at >= s))
         .collect();
     fresh.sort_by_key(|m| m.created_at);
-    let newest = fresh.iter().map(|m| m.created_at).max();
-    let next_cursor = match (since, newest) {
-        (Some(s), Some(n)) => Some(s.max(n).to_string()),
-        (None, Some(n)) => Some(n.to_string()),
-        (_, None) => cursor,
+    let newest = fresh.iter().map(|m| m.created_at).chain(cur.newest).max();
+    let next = crate::feed_cursor::FeedCursor {
+        since,
+        after: if complete { None } else { after },
+        newest,
+    };
+    let status = match stopped {
+        None => SourceStatus::ok("page feed"),
+        Some(e) => {
+            log::warn(format!(
+                "facebook: a later page of the feed failed; the pages read are kept and the rest is read next poll: {e:?}"
+            ));
+            SourceStatus::failed(
+                "page feed",
+                format!(
+                    "a later page of the feed failed (the pages read are kept, the rest is read next poll): {}",
+                    crate::feed_cursor::plain(&e)
+                ),
+            )
+        }
     };
     Ok(PollResult::new(
         fresh.into_iter().map(Event::Message).collect(),
-        next_cursor,
-    ))
+        next.render().or(cursor),
+    )
+    .with_sources(vec![status]))
 }
 
 #[derive(Deserialize)]

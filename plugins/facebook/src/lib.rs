@@ -11,9 +11,12 @@
 //!
 //! Poll cursors are the largest `created_time` seen so far, in unix milliseconds, as
 //! a decimal string. A poll returns everything created at or after the cursor, so
-//! consecutive polls overlap; the host stores each platform message id once.
+//! consecutive polls overlap; the host stores each platform message id once. The feed's
+//! pages are followed while they hold new posts; a poll that could not read them all
+//! keeps the time and says where to continue ([`feed_cursor`]).
 #![warn(missing_docs)]
 
+mod feed_cursor;
 mod graph;
 mod messenger;
 mod model;

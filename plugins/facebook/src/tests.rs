@@ -940,3 +940,5 @@ fn an_interrupted_public_reply_is_found_as_the_pages_own_comment_after_the_attem
         Err(ConnectorError::Unsupported(_))
     ));
 }
+
+mod feed_pages;
