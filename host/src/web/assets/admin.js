@@ -168,6 +168,8 @@ function channelRow(c, edit) {
       c.ingest !== "webhook" ? h("div", {}, s.polling ? "Polling" : "Not polling", s.last_ok_at ? ` · last ${when(s.last_ok_at)}` : "") : null,
       c.ingest !== "poll" ? h("div", {}, webhookStatus(c)) : null,
       s.stream_connected ? h("div", {}, "Stream connected") : null,
+      (s.sources || []).length ? h("ul", { class: "sources" }, s.sources.map(sourceLine)) : null,
+      (s.stream_failures || []).length ? streamFailures(s.stream_failures) : null,
       s.last_error ? channelProblem(s.last_error, s.last_error_at) : null,
     ),
     h("td", {}, (c.suspensions || []).length
@@ -180,6 +182,32 @@ function channelRow(c, edit) {
       c.source !== "config" ? h("button", { onclick: () => edit(c), "aria-label": `Edit ${c.name}` }, "Edit") : null,
       c.source !== "config" ? h("button", { class: "danger", onclick: () => removeChannel(c.name), "aria-label": `Delete ${c.name}` }, "Delete") : null),
   );
+}
+
+/** One source of the channel's polls (a search, mentions, direct messages, a feed): each
+ *  goes on by itself, so one failing shows here while the others keep bringing messages. */
+function sourceLine(src) {
+  const warnings = src.warnings || [];
+  return h("li", { dataset: { source: src.name } },
+    h("span", { class: `badge ${src.ok ? "good" : "bad"}` }, src.ok ? "OK" : "Failing"), ` ${src.name}`,
+    !src.ok && src.error
+      ? h("div", {}, src.error, src.retry_at ? h("span", { class: "muted" }, ` · asked again ${when(src.retry_at)}`) : null)
+      : null,
+    warnings.length
+      ? h("details", { class: "muted" },
+        h("summary", {}, `${warnings.length} partial ${warnings.length === 1 ? "problem" : "problems"} in answers`),
+        warnings.map((w) => h("div", {}, `${when(w.at)}: ${w.text}`)))
+      : null);
+}
+
+/** Stream lines that could not be read or stored: kept and tried again until they are. */
+function streamFailures(failures) {
+  const n = failures.length;
+  return h("div", { class: "channel-problem" },
+    h("div", {}, `${n} stream ${n === 1 ? "line was" : "lines were"} not stored; ${n === 1 ? "it is" : "they are"} tried again.`),
+    h("details", { class: "muted" }, h("summary", {}, "Technical detail"),
+      failures.map((f) => h("div", { class: "technical" },
+        `${f.attempts} ${f.attempts === 1 ? "attempt" : "attempts"}, next ${when(f.retry_at)}: ${f.error} — ${f.line}`))));
 }
 
 /** A channel's last error in plain words with what to do, the technical text folded
