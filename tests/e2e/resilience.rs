@@ -170,12 +170,12 @@ async fn a_plugin_calling_a_host_it_was_not_granted_is_refused() {
 }
 
 /// Runs the `switchboard` binary as its own process, so the test can kill it for real.
-struct HostProcess {
+pub(crate) struct HostProcess {
     child: Child,
 }
 
 impl HostProcess {
-    fn spawn(config: &std::path::Path) -> HostProcess {
+    pub(crate) fn spawn(config: &std::path::Path) -> HostProcess {
         let child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
             .args(["serve", "--config"])
             .arg(config)
@@ -188,7 +188,7 @@ impl HostProcess {
     }
 
     /// SIGKILL: no shutdown hooks, no flushing; what was committed must be enough.
-    fn crash(mut self) {
+    pub(crate) fn crash(mut self) {
         self.child.kill().unwrap();
         self.child.wait().unwrap();
     }
@@ -201,7 +201,7 @@ impl Drop for HostProcess {
     }
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -432,7 +432,7 @@ access_token = "demo-page-token"
     );
 }
 
-async fn wait_healthy(http: &reqwest::Client, base: &str) {
+pub(crate) async fn wait_healthy(http: &reqwest::Client, base: &str) {
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     loop {
         if let Ok(res) = http.get(format!("{base}/healthz")).send().await

@@ -111,7 +111,12 @@ impl Interactions {
                 queries::set_state(c, id, State::Connected, Some(user), "picked_up", now)
             })
         };
-        wait(pending).await?;
+        if let Err(e) = wait(pending).await {
+            // Not recorded: it is still an offer in the store, so in the router too.
+            let _order = self.order.lock().unwrap();
+            self.router.undo(user, id, true);
+            return Err(e.into());
+        }
         self.changed(id).await
     }
 

@@ -29,6 +29,15 @@ const IDLE_MS: i64 = 1000;
 /// Runs jobs until the host stops.
 pub async fn run_jobs(app: Arc<App>) {
     let mut stop = app.shutdown.subscribe();
+    // What the previous run held when it stopped is this run's to do now.
+    match app.store.write(store_jobs::release_claims).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(
+            jobs = n,
+            "resuming follow-up jobs the last run left unfinished"
+        ),
+        Err(e) => tracing::error!(error = %format!("{e:#}"), "releasing old job claims"),
+    }
     loop {
         let now = now_ms();
         match app

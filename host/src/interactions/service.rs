@@ -343,7 +343,11 @@ impl Interactions {
     pub(super) async fn finish_offers(self: &Arc<Self>, offers: Vec<Offer>, pending: Vec<Pending>) {
         for (offer, write) in offers.into_iter().zip(pending) {
             if let Err(e) = wait(write).await {
-                tracing::error!(interaction = offer.interaction, error = %e, "offer not recorded");
+                // The store keeps the interaction waiting: so does the router.
+                tracing::error!(interaction = offer.interaction, agent = offer.agent, error = %e,
+                    "offer not recorded; taken back");
+                let _order = self.order.lock().unwrap();
+                self.router.undo(offer.agent, offer.interaction, false);
                 continue;
             }
             if let Ok(ix) = self.changed(offer.interaction).await {

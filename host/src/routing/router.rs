@@ -295,6 +295,25 @@ impl Router {
         }
     }
 
+    /// Undoes what could not be recorded: an offer whose write failed goes back to
+    /// waiting (the agent's capacity is theirs again); a pickup whose write failed is an
+    /// offer again. The store still has the state before, so both agree.
+    pub fn undo(&self, agent: i64, id: i64, picked_up: bool) {
+        let mut inner = self.inner.lock().unwrap();
+        let Some(routed) = inner.interactions.get_mut(&id) else {
+            return;
+        };
+        match routed.phase {
+            Phase::Assigned(a) if a == agent && picked_up => {
+                routed.phase = Phase::Alerting(agent);
+            }
+            Phase::Alerting(a) if a == agent && !picked_up => {
+                inner.release(id);
+            }
+            _ => {}
+        }
+    }
+
     /// Whether `agent` holds (offered or assigned) interaction `id`.
     pub fn holds(&self, agent: i64, id: i64) -> bool {
         let inner = self.inner.lock().unwrap();

@@ -434,3 +434,23 @@ fn a_lone_agent_who_declines_is_not_offered_the_same_interaction_in_a_loop() {
         "once the alert timeout passed"
     );
 }
+
+#[test]
+fn what_could_not_be_recorded_is_undone() {
+    let r = router(&[1], &[(SOCIAL, 50, 2)]);
+    r.set_status(1, AgentStatus::Available, 0);
+    assert_eq!(r.enqueue(req(1, 0, 0), 5), vec![offer(1, 1)]);
+    // The pickup's write failed: an offer again, still theirs to pick up.
+    r.pickup(1, 1).unwrap();
+    r.undo(1, 1, true);
+    assert!(!r.assigned(1, 1) && r.holds(1, 1));
+    // The offer's write failed: back to waiting, capacity free.
+    r.undo(1, 1, false);
+    assert!(!r.holds(1, 1));
+    let queue = r
+        .queues()
+        .into_iter()
+        .find(|q| q.workgroup == "Social")
+        .unwrap();
+    assert_eq!(queue.waiting, 1);
+}

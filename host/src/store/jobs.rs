@@ -96,6 +96,15 @@ pub fn claim_due(conn: &Connection, now: i64, limit: i64) -> Result<Vec<Job>> {
     Ok(jobs)
 }
 
+/// Lets go of every claim: at start, on a database only this host uses (the embedded
+/// store), claims left are those of this host's previous run, which died holding them.
+pub fn release_claims(conn: &Connection) -> Result<usize> {
+    Ok(conn.execute(
+        "UPDATE jobs SET claimed_until = NULL WHERE claimed_until IS NOT NULL",
+        [],
+    )?)
+}
+
 /// Removes finished jobs.
 pub fn complete(conn: &Connection, ids: &[i64]) -> Result<()> {
     let mut stmt = conn.prepare_cached("DELETE FROM jobs WHERE id = ?1")?;
@@ -173,6 +182,9 @@ mod tests {
         );
         complete(&c, &[a]).unwrap();
         assert_eq!(counts(&c).unwrap(), (1, 0));
+        // After a restart, what the last run held is free at once.
+        assert_eq!(release_claims(&c).unwrap(), 1);
+        assert_eq!(claim_due(&c, 1001, 10).unwrap().len(), 1);
     }
 
     #[test]
