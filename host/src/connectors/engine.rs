@@ -252,9 +252,10 @@ impl CallError {
 /// Whether a call may run again on a fresh instance after a trap or overrun.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Retry {
-    /// Safe to repeat: it only reads, parses, or sets a state twice to the same end.
+    /// Safe to repeat: it only reads or parses (webhooks, polls, stream lines, windows).
     OnFreshInstance,
-    /// It may have changed something on the platform before failing (`send`).
+    /// It may have changed something on the platform before failing (`send`, `delete`,
+    /// `hide`).
     Never,
 }
 
@@ -565,12 +566,14 @@ impl ChannelConnector {
 
     /// Deletes a message on the platform (our own tweet, a customer's comment).
     pub fn delete(&self, platform_message_id: &str) -> Result<(), CallError> {
-        self.call_checked("delete", |b, s| b.call_delete(s, platform_message_id))
+        // It may have reached the platform before a trap: the agent sees the failure and
+        // decides, rather than the host deleting twice.
+        self.call_checked_once("delete", |b, s| b.call_delete(s, platform_message_id))
     }
 
     /// Hides a customer's comment from the public.
     pub fn hide(&self, platform_message_id: &str) -> Result<(), CallError> {
-        self.call_checked("hide", |b, s| b.call_hide(s, platform_message_id))
+        self.call_checked_once("hide", |b, s| b.call_hide(s, platform_message_id))
     }
 
     /// What the platform lets the business send now in a conversation whose customer
@@ -606,6 +609,21 @@ impl ChannelConnector {
         self.call(what, f)?.map_err(|e| self.plugin_error(what, e))
     }
 
+    /// Like [`Self::call_checked`], for a call that changes something on the platform:
+    /// never run again after a trap or overrun.
+    fn call_checked_once<T>(
+        &self,
+        what: &str,
+        f: impl Fn(
+            &Connector,
+            &mut Store<HostState>,
+        ) -> wasmtime::Result<Result<T, wit::ConnectorError>>,
+    ) -> Result<T, CallError> {
+        self.call_logged(what, Retry::Never, f)
+            .0?
+            .map_err(|e| self.plugin_error(what, e))
+    }
+
     /// A connector's error as the host's.
     fn plugin_error(&self, what: &str, e: wit::ConnectorError) -> CallError {
         let (retryable, retry_after_ms) = match &e {
@@ -625,7 +643,7 @@ impl ChannelConnector {
     /// Runs one export under the limits. A trap or timeout replaces the instance and the
     /// call runs once more on the fresh one, so a plugin that failed once on bad luck (a
     /// poisoned state, a leak) does not lose the work. Only for calls that are safe to
-    /// repeat (reading, parsing, hiding); `send` is not (see [`Retry`]).
+    /// repeat (reading, parsing); `send`, `delete` and `hide` are not (see [`Retry`]).
     fn call<T>(
         &self,
         what: &str,
