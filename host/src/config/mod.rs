@@ -434,6 +434,10 @@ mod tests {
         let c = Config::parse(text).unwrap();
         assert_eq!(c.channels[0].secrets["app_secret"], "x");
         assert_eq!(
+            c.server.database.synchronous,
+            crate::store::Synchronous::Full
+        );
+        assert_eq!(
             c.workgroups[0]
                 .utilization
                 .get(crate::interactions::model::MediaType::SocialConversation)
