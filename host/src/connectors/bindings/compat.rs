@@ -271,4 +271,15 @@ mod tests {
             Err(new::types::ConnectorError::RateLimited(30))
         ));
     }
+
+    #[test]
+    fn an_old_plugins_poll_reports_no_sources() {
+        let old_result = old::types::PollResult {
+            events: Vec::new(),
+            next_cursor: Some("c".into()),
+        };
+        let new_result: new::types::PollResult = up(old_result);
+        assert_eq!(new_result.next_cursor.as_deref(), Some("c"));
+        assert!(new_result.sources.is_empty());
+    }
 }
