@@ -6,13 +6,13 @@
 
 mod api;
 mod control;
-mod limits;
 mod faults;
+mod limits;
 pub(super) mod query;
 mod stream;
-mod timeline;
 #[cfg(test)]
 mod tests;
+mod timeline;
 mod webhook;
 
 use std::collections::{BTreeMap, HashMap};
