@@ -147,3 +147,54 @@ fn read<T: serde::de::DeserializeOwned>(
     resp.json_body()
         .map_err(|e| ConnectorError::Transient(format!("unreadable X API answer: {e}")))
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+    use switchboard_sdk::testing::MockHost;
+    use switchboard_sdk::{HttpResponse, Outbound, Visibility};
+
+    const NOW: i64 = 1_705_320_300_000; // 2024-01-15T12:05:00Z
+
+    fn host() -> MockHost {
+        let host = MockHost::new();
+        host.set_config("handles", "acme")
+            .set_config("api_base_url", "http://x.test")
+            .set_secret("token_acme", "tok-acme")
+            .set_now_millis(NOW);
+        host.kv_set("user_id/acme", b"1111");
+        host
+    }
+
+    fn reply(text: &str) -> Outbound {
+        Outbound {
+            reply_to: Some("500".into()),
+            ..Outbound::text("500", Visibility::Public, text)
+        }
+    }
+
+    #[test]
+    fn an_interrupted_reply_is_our_own_tweet_answering_the_same_tweet_after_the_attempt() {
+        let host = host();
+        host.on_http(|req| {
+            assert_eq!(req.method, "GET", "only reads");
+            assert!(req.url.contains("/2/users/1111/tweets"), "{}", req.url);
+            Ok(HttpResponse::json(
+                200,
+                &json!({"data": [
+                    {"id": "903", "text": "On it!", "created_at": "2024-01-15T12:05:02.000Z",
+                     "referenced_tweets": [{"type": "replied_to", "id": "777"}]},
+                    {"id": "902", "text": "On it!", "created_at": "2024-01-15T12:05:01.000Z",
+                     "referenced_tweets": [{"type": "replied_to", "id": "500"}]},
+                    {"id": "901", "text": "Something else", "created_at": "2024-01-15T12:05:00.500Z",
+                     "referenced_tweets": [{"type": "replied_to", "id": "500"}]},
+                ]}),
+            ))
+        });
+        let settings = crate::Settings::load().unwrap();
+        let found = super::find_sent(&settings, &reply("On it!"), "k", NOW).unwrap();
+        assert_eq!(found.map(|s| s.platform_message_id).as_deref(), Some("902"));
+        let none = super::find_sent(&settings, &reply("Not posted"), "k", NOW).unwrap();
+        assert_eq!(none, None);
+    }
+}
