@@ -444,3 +444,50 @@ async fn a_gap_in_the_stream_is_backfilled_after_the_reconnect() {
         "each once"
     );
 }
+
+/// The search runs out of calls: its source shows the rate limit's reason and reset while
+/// the mentions go on being stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rate_limited_source_shows_its_reason_and_reset_while_the_others_go_on() {
+    let world = start(|ch| {
+        ch.settings.insert("message_types".into(), "public".into());
+    })
+    .await;
+    world.emulator.set_x_rate_limit(XEndpoint::Search, 1, 900);
+    let admin = world.login("admin").await;
+    let limited = wait_until("the search's rate limit in the channel status", || async {
+        let s = status(&admin).await;
+        let search = source(&s, "search")?.clone();
+        (search["ok"] == false).then_some(search)
+    })
+    .await;
+    let error = limited["error"].as_str().unwrap();
+    assert!(
+        error.contains("Too Many Requests") || error.contains("no calls left"),
+        "{limited}"
+    );
+    let reset = world
+        .emulator
+        .x_requests()
+        .iter()
+        .filter(|r| r.endpoint == XEndpoint::Search)
+        .find_map(|r| r.reset)
+        .unwrap();
+    assert_eq!(
+        limited["retry_at"].as_i64(),
+        Some(reset * 1000),
+        "{limited}"
+    );
+    control(
+        &world,
+        "tweets",
+        json!({"author_handle": "max", "text": "@acme mentioned while the search waits"}),
+    )
+    .await;
+    world
+        .wait_count(
+            "SELECT count(*) FROM messages WHERE text = '@acme mentioned while the search waits'",
+            1,
+        )
+        .await;
+}
