@@ -114,6 +114,12 @@ pub trait Connector: 'static {
 
     /// Fetches events created since `cursor` (an opaque string this connector returned
     /// earlier as `next_cursor`; `None` on the first poll), at most about `limit`.
+    ///
+    /// A connector with several sources (a search, mentions, direct messages) keeps each
+    /// one's place in the cursor, lets each fail on its own (a source's error must not
+    /// throw away the others' events) and says how each fared with
+    /// [`PollResult::with_sources`]; the host shows them in the channel's status. The
+    /// host saves `next_cursor` only after the events are stored.
     fn poll(&mut self, cursor: Option<String>, limit: u32) -> Result<PollResult, ConnectorError> {
         let _ = (cursor, limit);
         Err(ConnectorError::Unsupported(
