@@ -60,7 +60,7 @@ async fn attempt_now(app: &Arc<App>, id: i64) {
         .write(move |c| outbox::begin_attempt(c, id, window_ms, now))
         .await;
     let reply = match begun {
-        Ok(Begin::Go(reply)) => reply,
+        Ok(Begin::Go(reply)) => *reply,
         Ok(Begin::Repeat(ago)) => {
             tracing::info!(channel = %reply.channel, reply = id, ago_ms = ago,
                 "reply not sent: the same text just went to this customer (RPC cache)");

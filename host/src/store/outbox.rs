@@ -257,7 +257,7 @@ pub fn in_doubt(conn: &Connection) -> Result<Vec<OutboundReply>> {
 #[derive(Debug)]
 pub enum Begin {
     /// Recorded as `attempting`: call the platform now.
-    Go(OutboundReply),
+    Go(Box<OutboundReply>),
     /// The same text went to the same target within the window this long ago (ms): the
     /// reply is now `suppressed`.
     Repeat(i64),
@@ -317,7 +317,7 @@ pub fn begin_attempt(conn: &Connection, id: i64, window_ms: i64, now: i64) -> Re
     )?;
     reply.state = "attempting".into();
     reply.last_attempt_at = Some(now);
-    Ok(Begin::Go(reply))
+    Ok(Begin::Go(Box::new(reply)))
 }
 
 /// Puts a reply back to `pending`, due at `next_at`, after an attempt that certainly did

@@ -38,7 +38,7 @@ fn state(c: &Connection, id: i64) -> (String, i64) {
 
 fn go(c: &Connection, id: i64, now: i64) -> OutboundReply {
     match begin_attempt(c, id, WINDOW, now).unwrap() {
-        Begin::Go(r) => r,
+        Begin::Go(r) => *r,
         other => panic!("expected to send {id}, got {other:?}"),
     }
 }

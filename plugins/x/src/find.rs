@@ -95,18 +95,18 @@ pub(crate) fn find_sent(
                 ],
             );
             let page: Page<TweetItem> = read(api::request("GET", url, &token))?;
+            // Newest first: the last match is the oldest, the first of the attempt.
             page.data
                 .into_iter()
-                .filter(|t| t.text.trim() == text && recent(&t.created_at, attempted_at))
-                .filter(|t| {
-                    target.is_none_or(|target| {
-                        t.referenced_tweets
-                            .iter()
-                            .any(|r| r.kind == "replied_to" && r.id == target)
-                    })
+                .rfind(|t| {
+                    t.text.trim() == text
+                        && recent(&t.created_at, attempted_at)
+                        && target.is_none_or(|target| {
+                            t.referenced_tweets
+                                .iter()
+                                .any(|r| r.kind == "replied_to" && r.id == target)
+                        })
                 })
-                // Newest first: the last match is the oldest, the first of the attempt.
-                .last()
                 .map(|t| t.id)
         }
         Visibility::Private => {
@@ -120,7 +120,7 @@ pub(crate) fn find_sent(
             let page: Page<DmItem> = read(api::request("GET", url, &token))?;
             page.data
                 .into_iter()
-                .filter(|d| {
+                .rfind(|d| {
                     d.sender_id.as_deref() == Some(own_id.as_str())
                         && d.text.trim() == text
                         && recent(&d.created_at, attempted_at)
@@ -129,7 +129,6 @@ pub(crate) fn find_sent(
                                 || msg.recipient_id.as_deref().is_some_and(|r| c.contains(r))
                         })
                 })
-                .last()
                 .map(|d| d.id)
         }
     };
