@@ -314,6 +314,11 @@ impl Router {
         }
     }
 
+    /// Whether interaction `id` is in routing at all (waiting, offered or assigned).
+    pub fn knows(&self, id: i64) -> bool {
+        self.inner.lock().unwrap().interactions.contains_key(&id)
+    }
+
     /// Whether `agent` holds (offered or assigned) interaction `id`.
     pub fn holds(&self, agent: i64, id: i64) -> bool {
         let inner = self.inner.lock().unwrap();
