@@ -54,6 +54,11 @@ async fn attempt_now(app: &Arc<App>, id: i64) {
         return;
     };
     let window_ms = i64::from(channel.config.rpc_cache_timeout_s) * 1000;
+    let last_customer_at = last_customer_at(app, reply.interaction_id).await;
+    // A free instance first, so `attempting` covers the platform call and not a wait in
+    // line behind other calls of the channel.
+    let pooled = channel.clone();
+    let permit = pooled.connector.permit().await;
     let now = now_ms();
     let begun = app
         .store
@@ -73,9 +78,6 @@ async fn attempt_now(app: &Arc<App>, id: i64) {
             return;
         }
     };
-    let last_customer_at = last_customer_at(app, reply.interaction_id).await;
-    let pooled = channel.clone();
-    let permit = pooled.connector.permit().await;
     let r = reply.clone();
     let outcome =
         tokio::task::spawn_blocking(move || channel.connector.send(&r, last_customer_at)).await;
