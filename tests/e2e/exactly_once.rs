@@ -511,3 +511,39 @@ async fn the_replies_of_a_deleted_channel_end_failed_not_pending() {
     assert_eq!(entry["state"], "failed", "{entry}");
     assert_eq!(posted(&world, "We are looking into it."), 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_rpc_cache_never_suppresses_a_reply_whose_first_attempt_failed() {
+    let world = World::start(|c| c.channels[0].rpc_cache_timeout_s = 90).await;
+    let (agent, id, _, _) = connected(&world).await;
+    // The platform refuses the first attempt for good.
+    let res = world
+        .http
+        .post(format!(
+            "http://{}/_emulator/facebook/failures",
+            world.emulator_addr
+        ))
+        .json(&json!({ "status": 400, "code": 100, "message": "Invalid parameter", "count": 1 }))
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success());
+    let first = reply(&agent, id, "Your refund is on its way.", "public").await;
+    assert_eq!(first["state"], "failed", "{first}");
+    // The agent sends the same words again at once: the customer has nothing yet.
+    let again = reply(&agent, id, "Your refund is on its way.", "public").await;
+    assert_eq!(again["state"], "sent", "{again}");
+    assert_eq!(posted(&world, "Your refund is on its way."), 1);
+    // Now it did reach them: a third time is a repeat, and so is a resend of the failed one.
+    let third = reply(&agent, id, "Your refund is on its way.", "public").await;
+    assert_eq!(third["state"], "suppressed", "{third}");
+    let resent = agent
+        .ok(
+            "POST",
+            &format!("/interactions/{id}/outbound/{}/resend", first["id"]),
+            None,
+        )
+        .await;
+    assert_eq!(resent["state"], "suppressed", "{resent}");
+    assert_eq!(posted(&world, "Your refund is on its way."), 1);
+}
