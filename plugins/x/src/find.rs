@@ -48,6 +48,22 @@ struct DmItem {
     created_at: Option<String>,
 }
 
+/// A text as X may give it back: X replaces every link with a `t.co` one, so links are
+/// compared as links, not by address (else our own reply would look absent and be sent
+/// twice).
+fn comparable(text: &str) -> String {
+    text.split_whitespace()
+        .map(|w| {
+            if w.starts_with("http://") || w.starts_with("https://") {
+                "<link>"
+            } else {
+                w
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 fn recent(created_at: &Option<String>, attempted_at: i64) -> bool {
     created_at
         .as_deref()
@@ -73,7 +89,7 @@ pub(crate) fn find_sent(
     .to_string();
     let token = settings.require_user_token(&handle)?;
     let own_id = api::user_id(settings, &handle)?;
-    let text = msg.text.trim();
+    let text = comparable(&msg.text);
     let found = match msg.visibility {
         Visibility::Public => {
             let target = msg
@@ -99,7 +115,7 @@ pub(crate) fn find_sent(
             page.data
                 .into_iter()
                 .rfind(|t| {
-                    t.text.trim() == text
+                    comparable(&t.text) == text
                         && recent(&t.created_at, attempted_at)
                         && target.is_none_or(|target| {
                             t.referenced_tweets
@@ -122,7 +138,7 @@ pub(crate) fn find_sent(
                 .into_iter()
                 .rfind(|d| {
                     d.sender_id.as_deref() == Some(own_id.as_str())
-                        && d.text.trim() == text
+                        && comparable(&d.text) == text
                         && recent(&d.created_at, attempted_at)
                         && d.dm_conversation_id.as_deref().is_none_or(|c| {
                             c == msg.thread_id
@@ -195,5 +211,17 @@ mod tests {
         assert_eq!(found.map(|s| s.platform_message_id).as_deref(), Some("902"));
         let none = super::find_sent(&settings, &reply("Not posted"), "k", NOW).unwrap();
         assert_eq!(none, None);
+    }
+
+    #[test]
+    fn links_x_shortened_still_match() {
+        assert_eq!(
+            super::comparable("Track it here: https://acme.example/t/42  thanks"),
+            super::comparable("Track it here: https://t.co/AbC123 thanks")
+        );
+        assert_ne!(
+            super::comparable("Track it here"),
+            super::comparable("Track it there")
+        );
     }
 }
