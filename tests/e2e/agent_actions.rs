@@ -2,29 +2,9 @@
 //! transfer to an agent who does not pick up, over-long replies refused before sending,
 //! the customer of a thread with several authors.
 
-use serde_json::{Value, json};
-use switchboard::config::Config;
-use switchboard::routing::{Utilization, UtilizationTable};
+use serde_json::json;
 
-use crate::harness::{World, wait_until};
-
-fn one_at_a_time(config: &mut Config) {
-    for group in &mut config.workgroups {
-        let mut t = UtilizationTable::default();
-        t.by_type.insert(
-            "social_conversation".into(),
-            Utilization {
-                percent: 100,
-                max: 1,
-            },
-        );
-        group.utilization = t;
-    }
-}
-
-fn id_of(v: &Value) -> i64 {
-    v["id"].as_i64().unwrap()
-}
+use crate::harness::{World, id_of, one_at_a_time, wait_until};
 
 /// Queue figures of one workgroup, as a supervisor reads them.
 async fn waiting_in(agent: &crate::harness::Agent, workgroup: &str) -> i64 {
@@ -35,20 +15,6 @@ async fn waiting_in(agent: &crate::harness::Agent, workgroup: &str) -> i64 {
         .iter()
         .find(|q| q["workgroup"] == workgroup)
         .map_or(0, |q| q["waiting"].as_i64().unwrap())
-}
-
-async fn emulator_outbound(world: &World) -> Vec<Value> {
-    let url = format!("http://{}/_emulator/outbound", world.emulator_addr);
-    let list: Value = world
-        .http
-        .get(url)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    list.as_array().cloned().unwrap_or_default()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -279,7 +245,7 @@ async fn a_reply_over_the_platforms_limit_is_refused_before_anything_is_sent() {
     assert_eq!(body["limit"], 8000);
     assert_eq!(body["length"], 70_000);
     // Nothing reached the platform, nothing is in the outbox.
-    assert!(emulator_outbound(&world).await.is_empty());
+    assert!(world.emulator.outbound().is_empty());
     assert_eq!(world.count("SELECT count(*) FROM outbound").await, 0);
     // Exactly at the limit is fine.
     a1.ok(

@@ -7,7 +7,7 @@ use std::time::Duration;
 use hmac::{KeyInit, Mac};
 use serde_json::{Value, json};
 
-use crate::harness::{World, wait_until};
+use crate::harness::{World, extend_default_workflow, wait_until};
 
 /// A page webhook with one new comment, signed as the demo app.
 fn signed_comment(n: usize) -> (String, String) {
@@ -86,15 +86,12 @@ async fn webhooks_whose_client_gave_up_during_a_slow_commit_are_still_routed() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn on_disconnect_runs_after_a_stop_right_after_the_disconnect() {
     let mut world = World::start(|_| {}).await;
-    let app = world.host.as_ref().unwrap().app.clone();
-    let script = app.workflows.dir().join("default.rhai");
-    let mut text = std::fs::read_to_string(&script).unwrap();
-    text.push_str("\nfn on_disconnect(ix) {\n    set_attr(ix, \"farewell\", \"sent\");\n}\n");
-    std::fs::write(&script, text).unwrap();
-    wait_until("workflow reloaded", || async {
-        (app.workflows.current().number == 2).then_some(())
-    })
+    extend_default_workflow(
+        &world,
+        "\nfn on_disconnect(ix) {\n    set_attr(ix, \"farewell\", \"sent\");\n}\n",
+    )
     .await;
+    let app = world.host.as_ref().unwrap().app.clone();
     let agent = world.login("agent1").await;
     agent.available().await;
     world.post_and_comment("Ann", "bye soon").await;
@@ -148,14 +145,10 @@ async fn on_disconnect_runs_after_a_stop_right_after_the_disconnect() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failing_on_timer_is_tried_again_then_kept_as_failed() {
     let world = World::start(|_| {}).await;
-    let app = world.host.as_ref().unwrap().app.clone();
-    let script = app.workflows.dir().join("default.rhai");
-    let mut text = std::fs::read_to_string(&script).unwrap();
-    text.push_str("\nfn on_timer(ix, name) {\n    throw \"the CRM is down\";\n}\n");
-    std::fs::write(&script, text).unwrap();
-    wait_until("workflow reloaded", || async {
-        (app.workflows.current().number == 2).then_some(())
-    })
+    extend_default_workflow(
+        &world,
+        "\nfn on_timer(ix, name) {\n    throw \"the CRM is down\";\n}\n",
+    )
     .await;
     world.post_and_comment("Ann", "timer please").await;
     world

@@ -254,3 +254,37 @@ where
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// One social conversation at a time for every workgroup's agents (100 %, max 1).
+pub fn one_at_a_time(config: &mut Config) {
+    for group in &mut config.workgroups {
+        let mut t = switchboard::routing::UtilizationTable::default();
+        t.by_type.insert(
+            "social_conversation".into(),
+            switchboard::routing::Utilization {
+                percent: 100,
+                max: 1,
+            },
+        );
+        group.utilization = t;
+    }
+}
+
+/// The `id` of an interaction as the API answers it.
+pub fn id_of(v: &Value) -> i64 {
+    v["id"].as_i64().unwrap()
+}
+
+/// Appends `code` to the shipped default workflow and waits until the host reloaded it.
+pub async fn extend_default_workflow(world: &World, code: &str) {
+    let app = world.host.as_ref().unwrap().app.clone();
+    let before = app.workflows.current().number;
+    let script = app.workflows.dir().join("default.rhai");
+    let mut text = std::fs::read_to_string(&script).unwrap();
+    text.push_str(code);
+    std::fs::write(&script, text).unwrap();
+    wait_until("the workflow reloaded", || async {
+        (app.workflows.current().number > before).then_some(())
+    })
+    .await;
+}

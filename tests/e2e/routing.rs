@@ -1,28 +1,8 @@
 //! The ACD rules, one scenario each, through the HTTP API.
 
-use serde_json::{Value, json};
-use switchboard::config::Config;
-use switchboard::routing::{Utilization, UtilizationTable};
+use serde_json::json;
 
-use crate::harness::{World, wait_until};
-
-fn one_at_a_time(config: &mut Config) {
-    for group in &mut config.workgroups {
-        let mut t = UtilizationTable::default();
-        t.by_type.insert(
-            "social_conversation".into(),
-            Utilization {
-                percent: 100,
-                max: 1,
-            },
-        );
-        group.utilization = t;
-    }
-}
-
-fn id_of(v: &Value) -> i64 {
-    v["id"].as_i64().unwrap()
-}
+use crate::harness::{World, id_of, one_at_a_time, wait_until};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hold_and_resume_and_a_held_interaction_still_counts() {

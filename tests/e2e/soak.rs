@@ -41,6 +41,20 @@ fn webhook(n: usize, post_id: &str, comment_id: &str) -> (String, String) {
     )
 }
 
+async fn login(http: &reqwest::Client, base: &str, user: &str) -> String {
+    http.post(format!("{base}/api/v1/login"))
+        .json(&json!({"username": user, "password": "demo"}))
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
 fn count(db: &std::path::Path, sql: &str) -> i64 {
     let c = rusqlite::Connection::open(db).unwrap();
     c.busy_timeout(Duration::from_secs(10)).unwrap();
@@ -111,18 +125,7 @@ access_token = "demo-page-token"
 
     let mut host = HostProcess::spawn(&config_path);
     wait_healthy(&http, &base).await;
-    let token = http
-        .post(format!("{base}/api/v1/login"))
-        .json(&json!({"username": "agent1", "password": "demo"}))
-        .send()
-        .await
-        .unwrap()
-        .json::<Value>()
-        .await
-        .unwrap()["token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let token = login(&http, &base, "agent1").await;
     let status = http
         .put(format!("{base}/api/v1/me/status"))
         .bearer_auth(&token)
@@ -292,18 +295,7 @@ access_token = "demo-page-token"
     assert_eq!(interactions, total as i64, "one interaction each");
 
     // Every interaction routed: what the store says is queued, the router counts waiting.
-    let sup = http
-        .post(format!("{base}/api/v1/login"))
-        .json(&json!({"username": "super", "password": "demo"}))
-        .send()
-        .await
-        .unwrap()
-        .json::<Value>()
-        .await
-        .unwrap()["token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let sup = login(&http, &base, "super").await;
     let (queued, waiting) = wait_until("the router to count every queued interaction", || async {
         let queued = count(
             &db,

@@ -98,6 +98,18 @@ impl Interactions {
         Ok(())
     }
 
+    /// Refuses an action on an interaction `user` no longer holds (call under `order`).
+    fn still_assigned(&self, user: i64, id: i64) -> Result<(), ActionError> {
+        if self.router.assigned(user, id) {
+            Ok(())
+        } else {
+            Err(ActionError::Conflict(
+                "This conversation is no longer yours: it was transferred or ended meanwhile."
+                    .into(),
+            ))
+        }
+    }
+
     /// The agent accepts an offer: alerting becomes connected.
     pub async fn pickup(self: &Arc<Self>, user: i64, id: i64) -> Result<Interaction, ActionError> {
         let pending = {
@@ -190,12 +202,7 @@ impl Interactions {
             let _order = self.order.lock().unwrap();
             // Checked again in the step that changes it: a transfer or another disconnect
             // may have won the race since the check above.
-            if !self.router.assigned(user, id) {
-                return Err(ActionError::Conflict(
-                    "This conversation is no longer yours: it was transferred or ended meanwhile."
-                        .into(),
-                ));
-            }
+            self.still_assigned(user, id)?;
             let now = now_ms();
             let offers = self.router.finish(id, required, now);
             // The workflow's `on_disconnect` is a durable job recorded with the end: it
@@ -332,12 +339,7 @@ impl Interactions {
             let _order = self.order.lock().unwrap();
             // Checked again in the step that changes it: a disconnect or another transfer
             // may have won the race since the check above.
-            if !self.router.assigned(user, id) {
-                return Err(ActionError::Conflict(
-                    "This conversation is no longer yours: it was transferred or ended meanwhile."
-                        .into(),
-                ));
-            }
+            self.still_assigned(user, id)?;
             let offers = self.router.requeue(req, now);
             let done = self.store_submit(move |c| queries::requeue(c, id, &stored, now));
             let pending = self.record_offers(&offers);
