@@ -39,6 +39,9 @@ enum BenchKind {
         /// shown side by side with their ratio), `normal` or `full`.
         #[arg(long, default_value = "both")]
         synchronous: String,
+        /// Runs of each setting, interleaved; the median is shown.
+        #[arg(long, default_value_t = 1)]
+        rounds: usize,
     },
     /// Workflow decisions: each sample process per event against the same logic in
     /// Rust, and the time from saving a script to the first event it handles.
@@ -90,14 +93,22 @@ pub async fn run(args: BenchArgs) -> Result<()> {
             plugins_dir,
             workflows_dir,
             synchronous,
+            rounds,
         } => {
             use crate::store::Synchronous;
             let settings = match synchronous.as_str() {
                 "both" => vec![Synchronous::Normal, Synchronous::Full],
                 one => vec![one.parse::<Synchronous>()?],
             };
-            let report =
-                ingest::ingest(count, concurrency, plugins_dir, workflows_dir, &settings).await?;
+            let report = ingest::ingest(
+                count,
+                concurrency,
+                plugins_dir,
+                workflows_dir,
+                &settings,
+                rounds,
+            )
+            .await?;
             println!("{report}");
             Ok(())
         }
