@@ -136,7 +136,11 @@ fn apply(
 ) -> Result<Applied> {
     let mut applied = Applied::default();
     let live = store_wf::is_live(c, ix.id)?;
-    let waiting = live && matches!(ix.state, State::Buffered | State::Queued);
+    // The state now, in this transaction, not the one read before the script ran: an
+    // agent may have picked it up meanwhile, and `route`/`stop` must then leave it alone.
+    let now_state = queries::interaction(c, ix.id)?.map(|i| i.state);
+    let waiting =
+        live && now_state == Some(ix.state) && matches!(ix.state, State::Buffered | State::Queued);
     let last = queries::last_customer_message(c, ix.id)?;
     for effect in effects {
         match effect {
