@@ -9,6 +9,7 @@
 pub mod api;
 pub mod app;
 pub mod bench;
+mod calendar;
 pub mod config;
 pub mod connectors;
 pub mod demo;

@@ -39,22 +39,25 @@ pub async fn run_jobs(app: Arc<App>) {
         Err(e) => tracing::error!(error = %format!("{e:#}"), "releasing old job claims"),
     }
     loop {
-        let now = now_ms();
-        match app
-            .store
-            .write(move |c| store_jobs::claim_due(c, now, BATCH))
-            .await
-        {
-            Ok(jobs) if !jobs.is_empty() => {
-                run_batch(&app, jobs).await;
-                continue;
-            }
-            Ok(_) => {}
-            Err(e) => tracing::error!(error = %format!("{e:#}"), "claiming follow-up jobs"),
-        }
+        // Read first: an idle host must not write (and sync) a claim every second.
         let next = app.store.read(store_jobs::next_due).await.ok().flatten();
+        let now = now_ms();
+        if next.is_some_and(|at| at <= now) {
+            match app
+                .store
+                .write(move |c| store_jobs::claim_due(c, now, BATCH))
+                .await
+            {
+                Ok(jobs) if !jobs.is_empty() => {
+                    run_batch(&app, jobs).await;
+                    continue;
+                }
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %format!("{e:#}"), "claiming follow-up jobs"),
+            }
+        }
         let wait = next
-            .map(|at| (at - now_ms()).clamp(0, IDLE_MS))
+            .map(|at| (at - now_ms()).clamp(10, IDLE_MS))
             .unwrap_or(IDLE_MS);
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_millis(wait as u64)) => {}

@@ -280,33 +280,7 @@ fn clock_time(at_ms: i64) -> String {
     if days == now_ms().div_euclid(86_400_000) {
         hm
     } else {
-        let (y, m, d) = civil_from_days(days);
+        let (y, m, d) = crate::calendar::civil_from_days(days);
         format!("{y:04}-{m:02}-{d:02} {hm}")
-    }
-}
-
-/// The calendar date of a day count since 1970-01-01 (Howard Hinnant's algorithm).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn dates_are_calendar_dates() {
-        assert_eq!(civil_from_days(0), (1970, 1, 1));
-        assert_eq!(civil_from_days(19_737), (2024, 1, 15));
-        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
     }
 }
