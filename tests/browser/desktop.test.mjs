@@ -186,3 +186,25 @@ test("an administrator creates a workgroup and an X channel", async () => {
   noErrors(page);
   await page.context().close();
 });
+
+test("an expired session goes back to sign-in and says why, at 1366 and at 800 px", async () => {
+  for (const width of [1366, 800]) {
+    const page = await signIn("agent1");
+    await page.setViewportSize({ width, height: 768 });
+    await page.waitForURL(`${base}/agent`);
+    await page.getByLabel("My status").waitFor();
+    // The server no longer knows the session (as after it expired).
+    await page.evaluate(() => sessionStorage.setItem("switchboard.token", "expired-session"));
+    await page.getByLabel("My status").selectOption("away");
+    await page.waitForURL(`${base}/`);
+    const notice = page.getByRole("alert");
+    await notice.filter({ hasText: "Your session has ended. Please sign in again." }).waitFor();
+    await shot(page, `login-session-ended-${width}`);
+    // Said once: signing in again works and the notice does not come back.
+    await page.getByLabel("User name").fill("agent1");
+    await page.getByLabel("Password").fill("demo");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.waitForURL(`${base}/agent`);
+    await page.context().close();
+  }
+});

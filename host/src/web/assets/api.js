@@ -15,10 +15,20 @@ export async function signIn(username, password) {
   return res;
 }
 
-/** Forgets the session and goes back to the sign-in page. */
-export function signOut() {
+const WHY = "switchboard.signed-out-because";
+
+/** Forgets the session and goes back to the sign-in page, which says `why` (if given). */
+export function signOut(why) {
   sessionStorage.removeItem(KEY);
+  if (typeof why === "string") sessionStorage.setItem(WHY, why);
   location.assign("/");
+}
+
+/** Why the last session ended without the user signing out (read once). */
+export function signedOutBecause() {
+  const why = sessionStorage.getItem(WHY);
+  sessionStorage.removeItem(WHY);
+  return why;
 }
 
 /**
@@ -49,8 +59,9 @@ export async function call(method, path, body, auth = true) {
     throw new ApiError(0, "The server cannot be reached. Check the connection and try again.");
   }
   if (res.status === 401 && auth) {
-    signOut();
-    throw new ApiError(401, "Your session has ended. Please sign in again.");
+    const why = "Your session has ended. Please sign in again.";
+    signOut(why);
+    throw new ApiError(401, why);
   }
   if (res.status === 204) return null;
   const text = await res.text();

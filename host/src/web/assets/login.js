@@ -2,7 +2,7 @@
 // allow, widest first: administrators land on the administrator's page, supervisors on
 // theirs, agents on the agent desktop.
 
-import { signIn, get, token } from "/assets/api.js";
+import { signIn, get, token, signedOutBecause } from "/assets/api.js";
 import { pagesFor, landingFor } from "/assets/ui.js";
 
 const form = document.getElementById("login");
@@ -28,6 +28,13 @@ form.addEventListener("submit", async (e) => {
     error.classList.remove("hidden");
   }
 });
+
+// Sent back here because the session ended: say so.
+const why = signedOutBecause();
+if (why) {
+  error.textContent = why;
+  error.classList.remove("hidden");
+}
 
 // Already signed in in this tab: go straight on.
 if (token()) land().catch(() => {});
