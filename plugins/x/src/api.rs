@@ -60,6 +60,13 @@ fn block(endpoint: Endpoint, until: i64, reason: String) {
     kv::set(&endpoint.reason_key(), reason);
 }
 
+/// When (unix ms) `endpoint` may be called again, as recorded from the platform's
+/// reset header: a status shows this exact time rather than one re-derived from a
+/// relative wait and a later clock reading.
+pub(crate) fn blocked_until(endpoint: Endpoint) -> Option<i64> {
+    kv::get_string(&endpoint.kv_key())?.trim().parse().ok()
+}
+
 /// Milliseconds to wait before `endpoint` may be called again, if it may not be now.
 pub(crate) fn blocked_for(endpoint: Endpoint) -> Option<u64> {
     let until: i64 = kv::get_string(&endpoint.kv_key())?.trim().parse().ok()?;

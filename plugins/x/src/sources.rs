@@ -192,7 +192,9 @@ impl Source {
     pub(crate) fn failed(&self, e: &ConnectorError, now: i64) -> SourceStatus {
         let status = match e {
             ConnectorError::RateLimited(ms) => {
-                let until = now.saturating_add(*ms as i64);
+                let until = api::blocked_until(self.endpoint)
+                    .filter(|u| *u > now)
+                    .unwrap_or_else(|| now.saturating_add(*ms as i64));
                 SourceStatus::failed(
                     &self.name,
                     format!(
