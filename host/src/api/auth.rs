@@ -8,8 +8,8 @@ use axum::http::request::Parts;
 
 use super::error::ApiError;
 use crate::app::App;
+use crate::clock::now_ms;
 use crate::store::directory::{self, User};
-use crate::store::now_ms;
 
 /// Hashes a password for storage.
 pub fn hash_password(password: &str) -> anyhow::Result<String> {

@@ -12,7 +12,7 @@ use super::detached;
 use super::error::ApiError;
 use crate::app::App;
 use crate::interactions::Transferred;
-use crate::interactions::model::{Customer, Interaction, InteractionDetail, Visibility, Wrapup};
+use crate::model::interaction::{Customer, Interaction, InteractionDetail, Visibility, Wrapup};
 use crate::routing::AgentStatus;
 use crate::store::outbox::{OutboundReply, Template};
 use crate::store::{directory, queries};

@@ -13,10 +13,10 @@ use super::auth::Caller;
 use super::error::ApiError;
 use super::supervisor::{WorkgroupStats, agent_statuses, supervisor, workgroup_stats};
 use crate::app::App;
-use crate::interactions::model::{Interaction, MediaType, State as IxState};
+use crate::clock::now_ms;
+use crate::model::interaction::{Interaction, MediaType, State as IxState};
 use crate::routing::AgentStatus;
 use crate::store::directory::{self, User};
-use crate::store::now_ms;
 use crate::store::reports::{self, Active, MINUTE_MS, MinuteCounts, SearchFilter};
 
 /// How many minutes `per_minute` covers.

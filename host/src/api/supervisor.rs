@@ -11,8 +11,9 @@ use utoipa::ToSchema;
 use super::auth::Caller;
 use super::error::ApiError;
 use crate::app::App;
+use crate::clock::now_ms;
 use crate::routing::{AgentStatus, AgentView};
-use crate::store::{directory, now_ms, queries};
+use crate::store::{directory, queries};
 
 /// One workgroup's queue right now, with the last 24 h's service level.
 #[derive(Serialize, ToSchema)]

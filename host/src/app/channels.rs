@@ -15,11 +15,12 @@ use tokio::sync::watch;
 use utoipa::ToSchema;
 
 use super::App;
+use crate::clock::now_ms;
 use crate::config::{self, IngestMode};
 use crate::connectors::allowlist::Pattern;
 use crate::connectors::catalog::PluginCatalog;
 use crate::connectors::{ChannelConnector, engine::ChannelGrants};
-use crate::store::{Store, now_ms};
+use crate::store::Store;
 use crate::workflow::Version;
 
 /// Where a channel is defined.

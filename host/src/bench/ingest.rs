@@ -11,10 +11,11 @@ use anyhow::{Context, Result, ensure};
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
-use crate::ingest::event::InboundMessage;
-use crate::interactions::model::{MediaType, Visibility};
-use crate::routing::decision::RouteRequest;
-use crate::store::{Store, Synchronous, now_ms, queries};
+use crate::clock::now_ms;
+use crate::model::event::InboundMessage;
+use crate::model::interaction::{MediaType, Visibility};
+use crate::model::route::RouteRequest;
+use crate::store::{Store, Synchronous, queries};
 
 /// Figures of one run of the ingest benchmark, with one durability setting.
 pub struct IngestRun {
@@ -405,7 +406,7 @@ fn direct_inserts(
         preferred_agent: None,
         wait_ms: 0,
     };
-    let plan = crate::ingest::plan::Plan::fallback(route);
+    let plan = crate::model::plan::Plan::fallback(route);
     let started = Instant::now();
     for chunk in (0..count).collect::<Vec<_>>().chunks(1000) {
         let tx = conn.transaction()?;

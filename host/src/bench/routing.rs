@@ -23,7 +23,7 @@ use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
 use super::{Percentiles, fmt_us};
-use crate::interactions::model::MediaType;
+use crate::model::interaction::MediaType;
 use crate::routing::{
     AgentProfile, AgentStatus, Offer, Request, Right, Router, SkillExpr, Target, Utilization,
     UtilizationTable,

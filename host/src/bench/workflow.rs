@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 
-use crate::interactions::model::MediaType;
-use crate::routing::decision::RouteRequest;
+use crate::model::interaction::MediaType;
+use crate::model::route::RouteRequest;
 use crate::workflow::classify::Rules;
 use crate::workflow::world::Empty;
 use crate::workflow::{Effect, FindBy, Subject, Workflows, World};

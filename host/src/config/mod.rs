@@ -440,7 +440,7 @@ mod tests {
         assert_eq!(
             c.workgroups[0]
                 .utilization
-                .get(crate::interactions::model::MediaType::SocialConversation)
+                .get(crate::model::interaction::MediaType::SocialConversation)
                 .max,
             4
         );

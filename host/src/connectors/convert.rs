@@ -1,8 +1,8 @@
 //! WIT types to the host's own event types.
 
 use super::bindings::types as wit;
-use crate::ingest::event::{Attachment, Event, InboundMessage};
-use crate::interactions::model::Visibility;
+use crate::model::event::{Attachment, Event, InboundMessage};
+use crate::model::interaction::Visibility;
 
 pub fn visibility(v: wit::Visibility) -> Visibility {
     match v {
@@ -79,7 +79,7 @@ pub fn error_text(e: &wit::ConnectorError) -> String {
 
 /// An outbox entry as the connector receives it.
 pub fn outbound(
-    reply: &crate::store::outbox::OutboundReply,
+    reply: &crate::model::reply::OutboundReply,
     last_customer_at: Option<i64>,
 ) -> wit::Outbound {
     let extras = &reply.extras;

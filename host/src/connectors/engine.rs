@@ -14,9 +14,10 @@ use super::bindings::{self, Connector, ContractVersion, types as wit};
 use super::convert;
 use super::host_api::{Grants, HostState, WriteLog};
 use crate::config::PluginLimits;
-use crate::ingest::event::Event;
-use crate::interactions::model::Visibility;
-use crate::text_length::{Counting, TextLimit};
+use crate::model::event::Event;
+use crate::model::interaction::Visibility;
+use crate::model::reply::ReplyWindow;
+use crate::model::text_length::{Counting, TextLimit};
 
 /// How often the epoch advances; call deadlines are counted in these ticks.
 const TICK: Duration = Duration::from_millis(10);
@@ -731,21 +732,6 @@ impl ChannelConnector {
 }
 
 pub use super::host_api::Grants as ChannelGrants;
-
-/// What the platform lets the business send now (see the WIT `reply-window`).
-#[derive(Clone, Debug, PartialEq, serde::Serialize, utoipa::ToSchema)]
-pub struct ReplyWindow {
-    /// Free text may be sent.
-    pub free_form: bool,
-    /// Templates may be sent.
-    pub templates: bool,
-    /// When this changes, unix ms.
-    pub until: Option<i64>,
-    /// For the agent, in plain words, when something is restricted.
-    pub note: Option<String>,
-    /// The longest text the platform takes for this kind of reply, if it says.
-    pub limit: Option<TextLimit>,
-}
 
 /// The request a connector asks the host to hold open for its event stream.
 #[derive(Clone, Debug)]

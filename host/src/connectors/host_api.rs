@@ -160,7 +160,7 @@ impl http::Host for HostState {
 
 impl clock::Host for HostState {
     fn now_millis(&mut self) -> i64 {
-        crate::store::now_ms()
+        crate::clock::now_ms()
     }
 }
 

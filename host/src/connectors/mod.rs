@@ -15,6 +15,6 @@ mod host_api;
 pub mod parse;
 
 pub use engine::{
-    CallError, ChannelConnector, ConfigKey, PluginDescription, PluginEngine, ReplyWindow,
-    SendFailure, StreamRequest, WebhookReply,
+    CallError, ChannelConnector, ConfigKey, PluginDescription, PluginEngine, SendFailure,
+    StreamRequest, WebhookReply,
 };

@@ -94,7 +94,7 @@ fn sign_everything(
         format!("sha256={}", b64.encode(&digest)),
     ));
     // Apple: an HS256 JWT for our provider id, signed with the decoded shared secret.
-    let now = crate::store::now_ms() / 1000;
+    let now = crate::clock::now_ms() / 1000;
     let aud = settings.get("provider_id").cloned().unwrap_or_default();
     let header = url.encode(br#"{"alg":"HS256","typ":"JWT"}"#);
     let claims = url.encode(

@@ -13,8 +13,6 @@
 //! follow-up (sends the workflow queued, live notices, abandoning emptied interactions)
 //! runs in its own task, whatever becomes of the request that brought the batch.
 
-pub mod event;
-pub mod plan;
 pub mod poller;
 pub mod stream;
 pub mod webhook;
@@ -24,13 +22,14 @@ use std::sync::Arc;
 use anyhow::Result;
 
 use crate::app::{App, ChannelRuntime};
-use crate::interactions::model::{MediaType, Visibility};
-use crate::routing::decision::RouteRequest;
+use crate::clock::now_ms;
+use crate::model::event::{self, Event};
+use crate::model::interaction::{MediaType, Visibility};
+use crate::model::plan::{Disposition, Plan};
+use crate::model::route::RouteRequest;
 use crate::store::jobs::{self, JobKind};
-use crate::store::{now_ms, queries};
+use crate::store::queries;
 use crate::workflow::Subject;
-use event::Event;
-use plan::{Disposition, Plan};
 
 /// What the workflow decided for each event of a batch (`None`: not a customer message).
 pub struct Decided {

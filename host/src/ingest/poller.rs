@@ -25,7 +25,7 @@ pub async fn run(app: Arc<App>, channel: Arc<ChannelRuntime>) {
                     tracing::warn!(channel = %name, error = %why, "every source of the poll failed; will retry");
                     channel.record_poll(Err(why));
                     if let Some(at) = polled.retry_at {
-                        let ms = (at - crate::store::now_ms()).max(0) as u64;
+                        let ms = (at - crate::clock::now_ms()).max(0) as u64;
                         wait = wait.max(Duration::from_millis(ms));
                     }
                 }

@@ -162,7 +162,7 @@ async fn hold(
             .get("x-rate-limit-reset")
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<i64>().ok())
-            .map(|s| Duration::from_millis((s * 1000 - crate::store::now_ms()).max(1000) as u64));
+            .map(|s| Duration::from_millis((s * 1000 - crate::clock::now_ms()).max(1000) as u64));
         let body = response.text().await.unwrap_or_default();
         tracing::warn!(channel = %name, %status, body = %body.chars().take(300).collect::<String>(), "stream refused");
         channel.record_error(format!("stream: the platform answered {status}"));

@@ -2,11 +2,12 @@
 
 use std::sync::Arc;
 
-use super::model::{Interaction, MediaType, State};
 use super::service::{ActionError, Interactions, wait};
+use crate::clock::now_ms;
+use crate::model::interaction::{Interaction, MediaType, State};
 use crate::routing::{AgentStatus, Request, SkillExpr, Target};
 use crate::store::jobs::{self, JobKind};
-use crate::store::{directory, now_ms, queries};
+use crate::store::{directory, queries};
 
 /// Where a transfer goes, after the workflow had its say.
 #[derive(Clone, Debug)]

@@ -5,9 +5,9 @@
 use std::sync::Arc;
 
 use super::service::{Interactions, Rules, profile};
+use crate::clock::now_ms;
 use crate::routing::AgentStatus;
 use crate::store::directory::{Station, User, Workgroup};
-use crate::store::now_ms;
 
 impl Interactions {
     /// A user was created or changed (rights, skills, utilization, station).

@@ -12,13 +12,14 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use rhai::{Dynamic, Map};
 
-use super::model::{Interaction, State, Visibility};
 use super::service::ActionError;
 use crate::app::App;
-use crate::ingest::plan::{self, Send};
-use crate::store::outbox::OutboundReply;
+use crate::clock::now_ms;
+use crate::model::interaction::{Interaction, State, Visibility};
+use crate::model::plan::{self, Send};
+use crate::model::reply::OutboundReply;
 use crate::store::workflow::{self as store_wf, Released, Timer, TimerKind};
-use crate::store::{Store, now_ms, queries};
+use crate::store::{Store, queries};
 use crate::workflow::{Active, Effect, FindBy, Outcome, Subject, World};
 
 /// Lookups answered from the store.
@@ -170,8 +171,10 @@ fn apply(
                 };
                 let (reply_to, recipient) = last.clone().unzip();
                 let customer = match ix.media_type {
-                    super::model::MediaType::SocialDirectMessage => Visibility::Private,
-                    super::model::MediaType::SocialConversation => Visibility::Public,
+                    crate::model::interaction::MediaType::SocialDirectMessage => {
+                        Visibility::Private
+                    }
+                    crate::model::interaction::MediaType::SocialConversation => Visibility::Public,
                 };
                 let reply = OutboundReply::from_workflow(
                     ix.id,

@@ -16,8 +16,8 @@ use anyhow::Result;
 
 use super::hooks;
 use crate::app::App;
+use crate::clock::now_ms;
 use crate::store::jobs::{self as store_jobs, Job, JobKind};
-use crate::store::now_ms;
 
 /// Jobs claimed at once.
 const BATCH: i64 = 256;

@@ -8,7 +8,6 @@ mod actions;
 mod directory;
 pub mod hooks;
 pub mod jobs;
-pub mod model;
 pub mod notify;
 mod service;
 pub mod transfer;

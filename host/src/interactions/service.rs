@@ -6,13 +6,14 @@ use std::time::Duration;
 
 use anyhow::Result;
 
-use super::model::{Interaction, State};
 use super::notify::Hub;
+use crate::clock::now_ms;
+use crate::model::interaction::{Interaction, State};
 use crate::routing::{
     AgentProfile, AgentStatus, Features, Offer, Request, Right, Router, SkillExpr, Target,
 };
 use crate::store::directory::{self, Station, User, Workgroup};
-use crate::store::{Store, now_ms, queries};
+use crate::store::{Store, queries};
 
 /// Why an agent action was refused.
 #[derive(Debug, thiserror::Error)]

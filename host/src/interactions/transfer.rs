@@ -5,9 +5,9 @@ use std::sync::Arc;
 use rhai::{Dynamic, Map};
 
 use super::actions::TransferTarget;
-use super::model::MediaType;
 use super::service::ActionError;
 use crate::app::App;
+use crate::model::interaction::MediaType;
 use crate::store::{directory, queries};
 use crate::workflow::Effect;
 

@@ -21,13 +21,14 @@ mod window;
 pub use window::window;
 
 use crate::app::App;
-use crate::ingest::plan::Send;
+use crate::clock::now_ms;
 use crate::interactions::ActionError;
 use crate::interactions::hooks;
-use crate::interactions::model::{State, Visibility};
+use crate::model::interaction::{State, Visibility};
+use crate::model::plan::Send;
+use crate::model::text_length::{Counting, TextLimit};
 use crate::store::outbox::{self, Extras, OutboundReply};
-use crate::store::{directory, now_ms, queries};
-use crate::text_length::{Counting, TextLimit};
+use crate::store::{directory, queries};
 
 /// The send scheduler's wake-up call (the schedule itself is in the store).
 #[derive(Default)]

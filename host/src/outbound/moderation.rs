@@ -6,9 +6,10 @@ use std::sync::Arc;
 use rusqlite::params;
 
 use crate::app::App;
+use crate::clock::now_ms;
 use crate::interactions::ActionError;
-use crate::interactions::model::State;
-use crate::store::{directory, now_ms, queries};
+use crate::model::interaction::State;
+use crate::store::{directory, queries};
 
 /// What to do with a message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

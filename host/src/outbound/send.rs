@@ -14,10 +14,11 @@
 use std::sync::Arc;
 
 use crate::app::App;
+use crate::clock::now_ms;
 use crate::connectors::{CallError, SendFailure};
 use crate::metrics::{self, OutboundState};
 use crate::store::outbox::{self, Begin, OutboundReply};
-use crate::store::{channels as stored, directory, now_ms, queries};
+use crate::store::{channels as stored, directory, queries};
 
 /// Longest wait between two ordinary retries (a rate limit's reset may be further away).
 const MAX_BACKOFF_MS: i64 = 300_000;

@@ -4,11 +4,12 @@
 use std::sync::Arc;
 
 use crate::app::App;
-use crate::connectors::ReplyWindow;
+use crate::clock::now_ms;
 use crate::interactions::ActionError;
-use crate::interactions::model::{Interaction, ReplyWindows, Visibility};
+use crate::model::interaction::{Interaction, ReplyWindows, Visibility};
+use crate::model::reply::ReplyWindow;
 use crate::store::outbox::Extras;
-use crate::store::{now_ms, queries};
+use crate::store::queries;
 
 /// What may be sent now in an interaction, for both visibilities. `None` when the
 /// channel is gone or its connector cannot say (then nothing is restricted up front).
@@ -85,7 +86,7 @@ mod tests {
 
     fn template() -> Extras {
         Extras {
-            template: Some(crate::store::outbox::Template {
+            template: Some(crate::model::reply::Template {
                 name: "order_update".into(),
                 language: "en_US".into(),
                 parameters: vec![],

@@ -18,7 +18,7 @@ use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
 use super::*;
-use crate::interactions::model::MediaType;
+use crate::model::interaction::MediaType;
 
 const THREADS: usize = 8;
 const OPS_PER_THREAD: usize = 3_000;

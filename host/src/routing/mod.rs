@@ -12,7 +12,6 @@
 //! 100 % and the type's maximum. Among those, the best skill match wins, then the
 //! longest idle.
 
-pub mod decision;
 mod model;
 mod router;
 pub mod skills;

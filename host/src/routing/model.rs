@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::skills::{SkillExpr, Skills};
 use super::utilization::UtilizationTable;
-use crate::interactions::model::MediaType;
+use crate::model::interaction::MediaType;
 
 /// An agent's routing status.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]

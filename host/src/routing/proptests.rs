@@ -23,7 +23,7 @@ use proptest::test_runner::Config;
 
 use super::skills::Op as Cmp;
 use super::*;
-use crate::interactions::model::MediaType;
+use crate::model::interaction::MediaType;
 
 const SKILL_NAMES: [&str; 3] = ["english", "billing", "refunds"];
 const RIGHTS: [&str; 2] = ["acd_social_media", "acd_whatsapp"];

@@ -6,7 +6,7 @@ use std::sync::Mutex;
 
 use super::model::*;
 use super::utilization::{Utilization, UtilizationTable};
-use crate::interactions::model::MediaType;
+use crate::model::interaction::MediaType;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Phase {

@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 
 use super::*;
-use crate::interactions::model::MediaType;
+use crate::model::interaction::MediaType;
 
 const SOCIAL: MediaType = MediaType::SocialConversation;
 const DM: MediaType = MediaType::SocialDirectMessage;

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::interactions::model::MediaType;
+use crate::model::interaction::MediaType;
 
 /// Contact-center interaction types that exist here only as names in utilization.
 pub const OTHER_TYPES: &[&str] = ALL_TYPES.split_at(2).1;

@@ -330,14 +330,6 @@ fn set_max_page_count(conn: &Connection, pages: u64) -> Result<u64> {
     Ok(now as u64)
 }
 
-/// Milliseconds since the unix epoch.
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -20,7 +20,7 @@ fn reply(c: &Connection, text: &str, now: i64) -> i64 {
         Some("comment_1".into()),
         None,
         Visibility::Public,
-        &crate::ingest::plan::Send {
+        &crate::model::plan::Send {
             text: text.into(),
             visibility: None,
             retries: 3,

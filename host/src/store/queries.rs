@@ -4,13 +4,13 @@
 use anyhow::Result;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
-use crate::ingest::event::InboundMessage;
-use crate::ingest::plan::{Disposition, Plan};
-use crate::interactions::model::{
+use crate::model::event::InboundMessage;
+use crate::model::interaction::{
     Interaction, InteractionDetail, MediaType, State, TranscriptMessage, TransferredFrom,
     Visibility,
 };
-use crate::routing::decision::RouteRequest;
+use crate::model::plan::{Disposition, Plan};
+use crate::model::route::RouteRequest;
 use crate::store::workflow::{self as store_wf, TimerKind};
 
 /// What storing one inbound message did.
@@ -229,7 +229,7 @@ fn apply_side_effects(
         store_wf::add_timer(conn, id, TimerKind::Script, name, 0, now + delay)?;
     }
     for send in &plan.sends {
-        let reply = crate::store::outbox::OutboundReply::from_workflow(
+        let reply = crate::model::reply::OutboundReply::from_workflow(
             id,
             channel,
             &msg.thread_id,

@@ -6,7 +6,7 @@ use anyhow::{Context, Result};
 use rusqlite::Connection;
 use rusqlite::types::Value;
 
-use crate::interactions::model::{Interaction, MediaType, State};
+use crate::model::interaction::{Interaction, MediaType, State};
 use crate::store::queries::{INTERACTION_COLUMN_COUNT, INTERACTION_COLUMNS, interaction_from_row};
 
 /// One minute, in ms.

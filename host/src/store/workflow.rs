@@ -5,7 +5,7 @@ use anyhow::Result;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::queries::{self, record_event};
-use crate::interactions::model::{Interaction, State};
+use crate::model::interaction::{Interaction, State};
 use crate::workflow::{Active, FindBy, Subject};
 
 /// The routable (not buffered, not finished) interaction of a thread.
@@ -368,8 +368,8 @@ pub fn subject(conn: &Connection, id: i64) -> Result<Option<(Interaction, Subjec
         author_id: ix.customer_id.clone(),
         author_name: ix.customer_name.clone(),
         visibility: match ix.media_type {
-            crate::interactions::model::MediaType::SocialDirectMessage => "private",
-            crate::interactions::model::MediaType::SocialConversation => "public",
+            crate::model::interaction::MediaType::SocialDirectMessage => "private",
+            crate::model::interaction::MediaType::SocialConversation => "public",
         }
         .into(),
         state: Some(ix.state.as_str().into()),

@@ -9,8 +9,9 @@ use anyhow::{Context, Result, anyhow};
 use rhai::packages::Package;
 use rhai::{AST, CallFnOptions, Dynamic, Engine, Position, Scope};
 
-use super::effects::{self, Effect};
+use super::effects;
 use super::world::{self, CallContext};
+use crate::model::Effect;
 
 /// Wall-clock time one handler call may take.
 pub const CALL_DEADLINE: std::time::Duration = std::time::Duration::from_millis(250);

@@ -23,7 +23,7 @@ use std::sync::{Arc, RwLock};
 use anyhow::Result;
 use rhai::{AST, Dynamic, Map};
 
-pub use effects::Effect;
+pub use crate::model::Effect;
 pub use reload::watch;
 pub use subject::Subject;
 pub use world::{Active, FindBy, World};
@@ -133,7 +133,7 @@ impl Workflows {
                 number: 1,
                 scripts,
                 rules,
-                loaded_at: crate::store::now_ms(),
+                loaded_at: crate::clock::now_ms(),
             })),
             kept: std::sync::Mutex::new(HashMap::new()),
             last_error: std::sync::Mutex::new(None),
@@ -150,7 +150,7 @@ impl Workflows {
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 *self.last_error.lock().unwrap() = Some(RefusedReload {
                     error: format!("{e:#}"),
-                    at: crate::store::now_ms(),
+                    at: crate::clock::now_ms(),
                 });
                 return Err(e);
             }
@@ -163,7 +163,7 @@ impl Workflows {
                 number,
                 scripts,
                 rules,
-                loaded_at: crate::store::now_ms(),
+                loaded_at: crate::clock::now_ms(),
             }),
         );
         self.kept.lock().unwrap().insert(previous.number, previous);

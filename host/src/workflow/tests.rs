@@ -1,6 +1,6 @@
 use super::*;
-use crate::interactions::model::MediaType;
-use crate::routing::decision::RouteRequest;
+use crate::model::interaction::MediaType;
+use crate::model::route::RouteRequest;
 
 fn ctx(visibility: &str) -> Subject {
     Subject {

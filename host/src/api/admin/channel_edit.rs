@@ -18,8 +18,9 @@ use super::{Admin, Body};
 use crate::api::error::ApiError;
 use crate::app::App;
 use crate::app::channels::{self as runtime, ChannelRuntime, ChannelSource, LoadFailure};
+use crate::clock::now_ms;
 use crate::config;
-use crate::store::{channels as stored, directory, now_ms};
+use crate::store::{channels as stored, directory};
 
 /// Longest channel name the API accepts.
 const MAX_NAME: usize = 40;
@@ -295,7 +296,7 @@ pub async fn delete_channel(
         .store
         .write(move |c| {
             let removed = stored::delete(c, &key)?;
-            crate::store::outbox::end_for_deleted_channel(c, &key, crate::store::now_ms())?;
+            crate::store::outbox::end_for_deleted_channel(c, &key, crate::clock::now_ms())?;
             Ok(removed)
         })
         .await?;

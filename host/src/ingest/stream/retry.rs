@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use crate::app::sources::{MAX_STREAM_FAILURES, StreamFailure};
-use crate::store::now_ms;
+use crate::clock::now_ms;
 
 /// First wait before a failed line is tried again; it doubles up to [`MAX_WAIT`].
 const FIRST_WAIT: Duration = Duration::from_secs(1);

@@ -207,7 +207,7 @@ pub struct TranscriptMessage {
     /// The writer's follower count, when the platform gives it.
     pub followers: Option<i64>,
     /// Images, files and locations sent with the message.
-    pub attachments: Vec<crate::ingest::event::Attachment>,
+    pub attachments: Vec<crate::model::event::Attachment>,
     /// Platform time of the message, unix ms.
     pub created_at: i64,
     /// The platform's id of the message.
@@ -236,7 +236,7 @@ pub struct InteractionDetail {
     /// Its messages, oldest first.
     pub messages: Vec<TranscriptMessage>,
     /// What the business sent or tries to send, with delivery and errors.
-    pub outbound: Vec<crate::store::outbox::OutboundReply>,
+    pub outbound: Vec<crate::model::reply::OutboundReply>,
     /// What the platform allows to send now, for public and for private replies.
     pub reply_window: Option<ReplyWindows>,
     /// The platform of its channel (`facebook`, `x`, `whatsapp`, `apple`; `messenger` for
@@ -248,7 +248,7 @@ pub struct InteractionDetail {
     pub wrapup: Wrapup,
     /// Approved templates the channel may send (its `templates` setting), for when only
     /// a template is allowed.
-    pub templates: Vec<crate::store::outbox::Template>,
+    pub templates: Vec<crate::model::reply::Template>,
 }
 
 /// The customer of an interaction: who wrote, and how much they are heard.
@@ -279,7 +279,7 @@ pub struct Wrapup {
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct ReplyWindows {
     /// For a public reply (a comment, a tweet).
-    pub public: crate::connectors::ReplyWindow,
+    pub public: crate::model::reply::ReplyWindow,
     /// For a private reply (a direct message, a private reply to a comment).
-    pub private: crate::connectors::ReplyWindow,
+    pub private: crate::model::reply::ReplyWindow,
 }

@@ -1,7 +1,7 @@
 //! Normalized platform events, as the host keeps them. Connectors return the WIT types;
 //! `connectors` converts them into these so nothing past ingest depends on generated code.
 
-use crate::interactions::model::Visibility;
+use crate::model::interaction::Visibility;
 use serde::{Deserialize, Serialize};
 
 /// A file or media item attached to a message.

@@ -1,6 +1,6 @@
 //! What a workflow decided for a new interaction.
 
-use crate::interactions::model::MediaType;
+use crate::model::interaction::MediaType;
 
 /// Where and how to queue a new interaction.
 #[derive(Clone, Debug, PartialEq)]

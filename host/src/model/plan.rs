@@ -4,8 +4,8 @@
 //! disposition (where the message goes) plus the side effects for the interaction it
 //! ends in. The rules are in `workflows/README.md` ("What the host does with effects").
 
-use crate::routing::decision::RouteRequest;
-use crate::workflow::Effect;
+use crate::model::Effect;
+use crate::model::route::RouteRequest;
 
 /// Where a new message goes.
 #[derive(Clone, Debug, PartialEq)]
@@ -156,7 +156,7 @@ pub fn desktop_attrs(sentiment: String, actionable: bool, expand: bool) -> [(Str
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::interactions::model::MediaType;
+    use crate::model::interaction::MediaType;
 
     fn route(workgroup: &str) -> RouteRequest {
         RouteRequest {
