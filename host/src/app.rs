@@ -1,7 +1,6 @@
 //! The running host: everything wired together, started and stopped as one.
 
 pub mod channels;
-pub mod sources;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -59,10 +58,7 @@ impl Running {
     }
 }
 
-/// Installs the process-wide TLS crypto provider (reqwest is built without a default).
-pub fn install_crypto() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-}
+pub use crate::connectors::install_crypto;
 
 /// Checks that every plugin and workflow the config names loads, without serving.
 pub fn check(config: &Config) -> Result<()> {

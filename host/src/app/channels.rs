@@ -54,9 +54,9 @@ pub struct ChannelStatus {
     pub stream_connected: Option<bool>,
     /// How each source of the channel's polls fared (empty for a connector that reports
     /// none): one failing source shows here while the others go on.
-    pub sources: Vec<super::sources::SourceState>,
+    pub sources: Vec<crate::connectors::sources::SourceState>,
     /// Stream lines that could not be read or stored, retried until they are.
-    pub stream_failures: Vec<super::sources::StreamFailure>,
+    pub stream_failures: Vec<crate::connectors::sources::StreamFailure>,
 }
 
 impl ChannelStatus {
@@ -130,13 +130,13 @@ impl ChannelRuntime {
     }
 
     /// Records how each source of a poll fared.
-    pub fn record_sources(&self, reports: Vec<super::sources::SourceReport>) {
+    pub fn record_sources(&self, reports: Vec<crate::connectors::sources::SourceReport>) {
         let now = now_ms();
-        self.update(|s| super::sources::merge(&mut s.sources, reports, now));
+        self.update(|s| crate::connectors::sources::merge(&mut s.sources, reports, now));
     }
 
     /// Replaces the stream lines waiting for a retry, as the stream shows them.
-    pub fn set_stream_failures(&self, failures: Vec<super::sources::StreamFailure>) {
+    pub fn set_stream_failures(&self, failures: Vec<crate::connectors::sources::StreamFailure>) {
         self.update(|s| s.stream_failures = failures);
     }
 
@@ -443,7 +443,9 @@ pub async fn load_stored(
     store: &Store,
     config_names: &[String],
 ) -> Result<Vec<ChannelRuntime>> {
-    let stored = store.read(crate::store::channels::list).await?;
+    let stored = store
+        .read(crate::store::channels::list::<config::Channel>)
+        .await?;
     let mut loaded = Vec::new();
     for row in stored {
         if config_names.contains(&row.name) {

@@ -66,31 +66,10 @@ pub struct Server {
     pub workflows_dir: PathBuf,
     /// Limits for every plugin call.
     #[serde(default)]
-    pub plugin_limits: PluginLimits,
+    pub plugin_limits: crate::connectors::PluginLimits,
     /// How the database commits and how large it may grow.
     #[serde(default)]
     pub database: crate::store::StoreOptions,
-}
-
-/// Limits for every plugin call.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PluginLimits {
-    /// Linear memory a plugin instance may grow to, in MiB.
-    #[serde(default = "default_memory_mib")]
-    pub memory_mib: u64,
-    /// Wall-clock time one call may take, in ms (HTTP calls included).
-    #[serde(default = "default_call_timeout_ms")]
-    pub call_timeout_ms: u64,
-}
-
-impl Default for PluginLimits {
-    fn default() -> Self {
-        PluginLimits {
-            memory_mib: default_memory_mib(),
-            call_timeout_ms: default_call_timeout_ms(),
-        }
-    }
 }
 
 /// How a channel receives platform events.
@@ -256,12 +235,6 @@ fn default_plugins_dir() -> PathBuf {
 }
 fn default_workflows_dir() -> PathBuf {
     PathBuf::from("workflows")
-}
-fn default_memory_mib() -> u64 {
-    64
-}
-fn default_call_timeout_ms() -> u64 {
-    10_000
 }
 fn default_true() -> bool {
     true

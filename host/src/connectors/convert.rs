@@ -112,7 +112,7 @@ pub struct Polled {
     pub events: Vec<Event>,
     pub next_cursor: Option<String>,
     /// How each source fared (empty for a connector that reports none).
-    pub sources: Vec<crate::app::sources::SourceReport>,
+    pub sources: Vec<crate::connectors::sources::SourceReport>,
 }
 
 pub fn poll_result(r: wit::PollResult) -> Polled {
@@ -122,7 +122,7 @@ pub fn poll_result(r: wit::PollResult) -> Polled {
         sources: r
             .sources
             .into_iter()
-            .map(|s| crate::app::sources::SourceReport {
+            .map(|s| crate::connectors::sources::SourceReport {
                 name: s.name,
                 error: s.error,
                 retry_at: s.retry_at,

@@ -10,10 +10,10 @@ use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, Linker};
 use wasmtime::{Config, Engine, Store, StoreLimitsBuilder};
 
+use super::PluginLimits;
 use super::bindings::{self, Connector, ContractVersion, types as wit};
 use super::convert;
 use super::host_api::{Grants, HostState, WriteLog};
-use crate::config::PluginLimits;
 use crate::model::event::Event;
 use crate::model::interaction::Visibility;
 use crate::model::reply::ReplyWindow;

@@ -12,9 +12,17 @@ pub mod catalog;
 mod convert;
 pub mod engine;
 mod host_api;
+mod limits;
 pub mod parse;
+pub mod sources;
 
 pub use engine::{
     CallError, ChannelConnector, ConfigKey, PluginDescription, PluginEngine, SendFailure,
     StreamRequest, WebhookReply,
 };
+pub use limits::PluginLimits;
+
+/// Installs the process-wide TLS crypto provider (reqwest is built without a default).
+pub fn install_crypto() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}

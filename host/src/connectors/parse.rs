@@ -16,10 +16,10 @@ use anyhow::{Context, Result, bail};
 use base64::Engine as _;
 use hmac::{KeyInit, Mac};
 
+use super::PluginLimits;
 use super::allowlist::Pattern;
 use super::engine::{ChannelConnector, PluginEngine};
 use super::host_api::Grants;
-use crate::config::PluginLimits;
 use crate::store::Store;
 
 /// Names our connectors read their signing secret from.
@@ -116,7 +116,7 @@ fn sign_everything(
 
 /// Runs the command.
 pub async fn run(args: ParseArgs) -> Result<()> {
-    crate::app::install_crypto();
+    crate::connectors::install_crypto();
     let body =
         std::fs::read(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
     let mut headers: Vec<(String, String)> = pairs(&args.headers, ':', "header")?

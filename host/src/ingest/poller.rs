@@ -101,7 +101,7 @@ pub async fn poll_once(app: &Arc<App>, channel: &Arc<ChannelRuntime>) -> anyhow:
             tracing::warn!(channel = %name, source = %source.name, %error, "poll source failed; the others go on");
         }
     }
-    let all_failed = crate::app::sources::all_failed(&sources);
+    let all_failed = crate::connectors::sources::all_failed(&sources);
     let retry_at = if sources.iter().all(|s| s.retry_at.is_some()) {
         sources.iter().filter_map(|s| s.retry_at).min()
     } else {

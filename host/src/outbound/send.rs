@@ -252,7 +252,7 @@ async fn channel_missing(app: &Arc<App>, reply: &OutboundReply) {
     let result = app
         .store
         .write(move |c| {
-            if configured || stored::get(c, &name)?.is_some() {
+            if configured || stored::exists(c, &name)? {
                 let why = "Waiting: the channel is not running.";
                 outbox::retry_later(c, id, why, now + CHANNEL_DOWN_WAIT_MS, false, now)?;
                 return Ok(false);

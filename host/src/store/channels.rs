@@ -7,14 +7,17 @@
 use anyhow::{Context, Result};
 use rusqlite::{Connection, OptionalExtension, params};
 
-use crate::config::Channel;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 
-/// A stored channel row; `config` is `Err` when its JSON no longer parses.
-pub struct StoredChannel {
+/// A stored channel row; `config` is `Err` when its JSON no longer parses. The store
+/// keeps the settings as the caller gives them (the config file's channel type): it holds
+/// rows, and what a channel's settings mean is the config's business.
+pub struct StoredChannel<C> {
     /// The channel's name (the primary key).
     pub name: String,
     /// Its settings, or why they could not be read.
-    pub config: Result<Channel>,
+    pub config: Result<C>,
     /// When it was created, unix ms.
     pub created_at: i64,
     /// When it was last replaced, unix ms.
@@ -25,8 +28,10 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(String, String, i64, i64)> {
     Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
 }
 
-fn parse((name, json, created_at, updated_at): (String, String, i64, i64)) -> StoredChannel {
-    let config = serde_json::from_str::<Channel>(&json)
+fn parse<C: DeserializeOwned>(
+    (name, json, created_at, updated_at): (String, String, i64, i64),
+) -> StoredChannel<C> {
+    let config = serde_json::from_str::<C>(&json)
         .with_context(|| format!("stored channel `{name}`: settings do not parse"));
     StoredChannel {
         name,
@@ -37,7 +42,7 @@ fn parse((name, json, created_at, updated_at): (String, String, i64, i64)) -> St
 }
 
 /// Every stored channel, by name.
-pub fn list(conn: &Connection) -> Result<Vec<StoredChannel>> {
+pub fn list<C: DeserializeOwned>(conn: &Connection) -> Result<Vec<StoredChannel<C>>> {
     let mut stmt =
         conn.prepare("SELECT name, config, created_at, updated_at FROM channels ORDER BY name")?;
     let rows = stmt.query_map([], row)?;
@@ -49,7 +54,7 @@ pub fn list(conn: &Connection) -> Result<Vec<StoredChannel>> {
 }
 
 /// One stored channel.
-pub fn get(conn: &Connection, name: &str) -> Result<Option<StoredChannel>> {
+pub fn get<C: DeserializeOwned>(conn: &Connection, name: &str) -> Result<Option<StoredChannel<C>>> {
     let found = conn
         .query_row(
             "SELECT name, config, created_at, updated_at FROM channels WHERE name = ?1",
@@ -60,23 +65,30 @@ pub fn get(conn: &Connection, name: &str) -> Result<Option<StoredChannel>> {
     Ok(found.map(parse))
 }
 
+/// Whether a channel of this name is stored.
+pub fn exists(conn: &Connection, name: &str) -> Result<bool> {
+    Ok(conn
+        .prepare_cached("SELECT 1 FROM channels WHERE name = ?1")?
+        .exists([name])?)
+}
+
 /// Stores a new channel; fails when the name is taken.
-pub fn insert(conn: &Connection, channel: &Channel, now: i64) -> Result<()> {
+pub fn insert(conn: &Connection, name: &str, channel: &impl Serialize, now: i64) -> Result<()> {
     let json = serde_json::to_string(channel)?;
     conn.execute(
         "INSERT INTO channels (name, config, created_at, updated_at) VALUES (?1, ?2, ?3, ?3)",
-        params![channel.name, json, now],
+        params![name, json, now],
     )
-    .with_context(|| format!("storing channel `{}`", channel.name))?;
+    .with_context(|| format!("storing channel `{name}`"))?;
     Ok(())
 }
 
 /// Replaces a stored channel's settings; `false` when there is no such channel.
-pub fn update(conn: &Connection, channel: &Channel, now: i64) -> Result<bool> {
+pub fn update(conn: &Connection, name: &str, channel: &impl Serialize, now: i64) -> Result<bool> {
     let json = serde_json::to_string(channel)?;
     let changed = conn.execute(
         "UPDATE channels SET config = ?2, updated_at = ?3 WHERE name = ?1",
-        params![channel.name, json, now],
+        params![name, json, now],
     )?;
     Ok(changed == 1)
 }
@@ -98,14 +110,28 @@ pub fn delete(conn: &Connection, name: &str) -> Result<bool> {
 mod tests {
     use super::*;
 
+    /// Stands in for the config's channel: the store only round-trips JSON.
+    #[derive(serde::Serialize, serde::Deserialize, Debug, PartialEq)]
+    struct Channel {
+        name: String,
+        token: String,
+        post_limit: i64,
+    }
+
     fn channel(name: &str) -> Channel {
-        let text = format!(
-            "[server]\n[[channels]]\nname = \"{name}\"\nplugin = \"x\"\nworkgroup = \"Social\"\n[channels.secrets]\ntoken = \"t\"\n"
-        );
-        crate::config::Config::parse(&text)
-            .unwrap()
-            .channels
-            .remove(0)
+        Channel {
+            name: name.into(),
+            token: "t".into(),
+            post_limit: 5,
+        }
+    }
+
+    fn insert(conn: &Connection, ch: &Channel, now: i64) -> Result<()> {
+        super::insert(conn, &ch.name, ch, now)
+    }
+
+    fn update(conn: &Connection, ch: &Channel, now: i64) -> Result<bool> {
+        super::update(conn, &ch.name, ch, now)
     }
 
     #[test]
@@ -115,17 +141,16 @@ mod tests {
         insert(&conn, &channel("b"), 1).unwrap();
         insert(&conn, &channel("a"), 2).unwrap();
         assert!(insert(&conn, &channel("a"), 3).is_err(), "names are unique");
-        let all = list(&conn).unwrap();
+        let all = list::<Channel>(&conn).unwrap();
         let names: Vec<_> = all.iter().map(|c| c.name.as_str()).collect();
         assert_eq!(names, ["a", "b"]);
         let a = all[0].config.as_ref().unwrap();
-        assert_eq!(a.secrets["token"], "t");
-        assert_eq!(a.poll_interval_ms, 5000);
+        assert_eq!(a.token, "t");
 
         let mut changed = channel("a");
         changed.post_limit = 7;
         assert!(update(&conn, &changed, 9).unwrap());
-        let a = get(&conn, "a").unwrap().unwrap();
+        let a = get::<Channel>(&conn, "a").unwrap().unwrap();
         assert_eq!((a.created_at, a.updated_at), (2, 9));
         assert_eq!(a.config.unwrap().post_limit, 7);
         assert!(!update(&conn, &channel("zz"), 9).unwrap());
@@ -141,6 +166,6 @@ mod tests {
             .query_row("SELECT count(*) FROM plugin_kv", [], |r| r.get(0))
             .unwrap();
         assert_eq!(kv, 0);
-        assert!(get(&conn, "a").unwrap().is_none());
+        assert!(get::<Channel>(&conn, "a").unwrap().is_none());
     }
 }

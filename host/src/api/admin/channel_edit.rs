@@ -195,7 +195,7 @@ pub async fn create_channel(
     let taken = app.channels.contains(&name)
         || app
             .store
-            .read(move |c| stored::get(c, &lookup))
+            .read(move |c| stored::get::<config::Channel>(c, &lookup))
             .await?
             .is_some();
     if taken {
@@ -206,7 +206,7 @@ pub async fn create_channel(
     let loaded = prepare(&app, ch).await?;
     let row = loaded.config.clone();
     app.store
-        .write(move |c| stored::insert(c, &row, now_ms()))
+        .write(move |c| stored::insert(c, &row.name, &row, now_ms()))
         .await?;
     let channel = app.run_channel(loaded);
     tracing::info!(channel = %name, plugin = %channel.config.plugin, "channel created by an administrator");
@@ -257,7 +257,11 @@ pub async fn update_channel(
     let mut ch = replacement(&name, body)?;
     let _edit = EDITS.lock().await;
     let lookup = name.clone();
-    let Some(old) = app.store.read(move |c| stored::get(c, &lookup)).await? else {
+    let Some(old) = app
+        .store
+        .read(move |c| stored::get::<config::Channel>(c, &lookup))
+        .await?
+    else {
         return Err(ApiError::NotFound(format!("channel `{name}` not found")));
     };
     // A row that no longer parses has no secrets to keep: the body must give them.
@@ -267,7 +271,7 @@ pub async fn update_channel(
     let loaded = prepare(&app, ch).await?;
     let row = loaded.config.clone();
     app.store
-        .write(move |c| stored::update(c, &row, now_ms()))
+        .write(move |c| stored::update(c, &row.name, &row, now_ms()))
         .await?;
     // Replacing stops the old runtime: its poller ends after its current poll, so at
     // worst both poll once side by side, and the store keeps each message once.

@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
-use crate::app::sources::{MAX_STREAM_FAILURES, StreamFailure};
 use crate::clock::now_ms;
+use crate::connectors::sources::{MAX_STREAM_FAILURES, StreamFailure};
 
 /// First wait before a failed line is tried again; it doubles up to [`MAX_WAIT`].
 const FIRST_WAIT: Duration = Duration::from_secs(1);
