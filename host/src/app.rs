@@ -1,327 +1,67 @@
-//! The running host: everything wired together, started and stopped as one.
+//! The running host as the API sees it: the domain's [`Core`] (it derefs to it) plus what
+//! only administration needs (the config, the plugin folder) and the host's stop switch.
+//! `server` builds one; handlers receive it as their state.
 
-pub mod channels;
-
-use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::ops::Deref;
 use std::sync::Arc;
 
-use anyhow::{Context, Result};
+use axum::extract::FromRef;
 
-use crate::config::Config;
+use crate::channels::ChannelRuntime;
+use crate::config::{Config, IngestMode};
 use crate::connectors::catalog::PluginCatalog;
-use crate::connectors::{ChannelConnector, PluginEngine};
-use crate::fswatch::WatchGuard;
-use crate::interactions::Interactions;
-use crate::store::{Store, directory};
-use crate::workflow::Workflows;
-pub use channels::{ChannelRegistry, ChannelRuntime, ChannelSource, ChannelStatus};
+use crate::interactions::Core;
 
 /// Shared state of the host.
 pub struct App {
     /// The validated configuration.
     pub config: Config,
-    /// The database.
-    pub store: Store,
-    /// Routing scripts.
-    pub workflows: Arc<Workflows>,
-    /// Running channels by name: the config file's and the administrators'.
-    pub channels: ChannelRegistry,
     /// The plugin folder and the engine channels load plugins with.
     pub plugins: PluginCatalog,
-    /// Interactions in flight and routing.
-    pub interactions: Arc<Interactions>,
-    /// The send scheduler's wake-up (sends and their schedule live in the store).
-    pub outbox: crate::outbound::Outbox,
-    /// What workflow lookups (`find_active`, ...) consult.
-    pub world: Arc<dyn crate::workflow::World>,
+    /// What the domain's operations use.
+    pub core: Core,
     /// Flips to `true` when the host stops.
     pub shutdown: tokio::sync::watch::Sender<bool>,
 }
 
-/// A started host.
-pub struct Running {
-    /// Shared state.
-    pub app: Arc<App>,
-    /// Where the API listens.
-    pub addr: SocketAddr,
-    server: tokio::task::JoinHandle<()>,
-    _watches: Vec<WatchGuard>,
-}
+impl Deref for App {
+    type Target = Core;
 
-impl Running {
-    /// Stops serving, finishes pending writes and closes the database.
-    pub async fn shutdown(self) {
-        let _ = self.app.shutdown.send(true);
-        let _ = self.server.await;
-        self.app.store.close();
+    fn deref(&self) -> &Core {
+        &self.core
     }
 }
 
-pub use crate::connectors::install_crypto;
-
-/// Checks that every plugin and workflow the config names loads, without serving.
-pub fn check(config: &Config) -> Result<()> {
-    install_crypto();
-    let workflows = Workflows::load(&config.server.workflows_dir)?;
-    let version = workflows.current();
-    for ch in &config.channels {
-        channels::check_workflow(ch, &version, &config.server.workflows_dir)?;
-        channels::check_plugin_file(ch, &plugin_path(config, &ch.plugin))?;
+/// Handlers that need only the domain take `State<Core>`.
+impl FromRef<Arc<App>> for Core {
+    fn from_ref(app: &Arc<App>) -> Core {
+        app.core.clone()
     }
-    let dir = tempfile_dir()?;
-    let store = Store::open(&dir.join("check.db"))?;
-    let engine = PluginEngine::new(&dir.join("cache"), config.server.plugin_limits.clone())?;
-    let runtime = tokio::runtime::Handle::try_current().ok();
-    let rt = match runtime {
-        Some(h) => h,
-        None => anyhow::bail!("check must run inside a tokio runtime"),
-    };
-    for ch in &config.channels {
-        let grants = channels::grants_for(ch, &store, rt.clone())?;
-        if let Err(e) =
-            ChannelConnector::new(engine.clone(), &plugin_path(config, &ch.plugin), grants)
-        {
-            // The person reads what to change; the chain is for whoever debugs the plugin.
-            let failure = channels::LoadFailure::of(&e);
-            match failure {
-                channels::LoadFailure::Settings { .. } => tracing::debug!(channel = %ch.name,
-                    plugin = %ch.plugin, error = %format!("{e:#}"), "settings refused"),
-                channels::LoadFailure::Plugin => tracing::error!(channel = %ch.name,
-                    plugin = %ch.plugin, error = %format!("{e:#}"), "plugin could not be started"),
-            }
-            anyhow::bail!(
-                "channel `{}`: {}",
-                ch.name,
-                failure.message(&ch.plugin, "in the config file")
-            );
-        }
-    }
-    store.close();
-    let _ = std::fs::remove_dir_all(&dir);
-    Ok(())
 }
 
-fn tempfile_dir() -> Result<PathBuf> {
-    let dir = std::env::temp_dir().join(format!(
-        "switchboard-check-{}",
-        uuid::Uuid::new_v4().simple()
-    ));
-    std::fs::create_dir_all(&dir)?;
-    Ok(dir)
-}
-
-fn plugin_path(config: &Config, plugin: &str) -> PathBuf {
-    config.server.plugins_dir.join(format!("{plugin}.wasm"))
-}
-
-/// Seeds users, stations and workgroups named in the config when they do not exist yet.
-/// Once created they belong to the administrators: a restart never undoes their edits.
-async fn seed(store: &Store, config: &Config) -> Result<()> {
-    for user in &config.users {
-        let (name, display) = (
-            user.username.clone(),
-            user.display_name
-                .clone()
-                .unwrap_or_else(|| user.username.clone()),
+impl App {
+    /// Registers a loaded channel (replacing and stopping one of the same name), tells
+    /// routing which access right its interactions need, and starts its poller and
+    /// stream.
+    pub fn run_channel(self: &Arc<Self>, channel: ChannelRuntime) -> Arc<ChannelRuntime> {
+        let channel = Arc::new(channel);
+        self.interactions.set_channel_right(
+            &channel.config.name,
+            crate::routing::Right::for_platform(channel.connector.platform()),
         );
-        let exists = {
-            let name = name.clone();
-            store
-                .read(move |c| directory::user_exists(c, &name))
-                .await?
-        };
-        if exists {
-            continue;
-        }
-        let password = user.password.clone();
-        let hash = tokio::task::spawn_blocking(move || crate::api::auth::hash_password(&password))
-            .await??;
-        let (rights, skills) = (user.rights.clone(), user.skills.clone());
-        store
-            .write(move |c| {
-                let id = directory::upsert_user(c, &name, &display, &hash, &rights)?;
-                let mut u = directory::user(c, id)?.context("user just created")?;
-                u.skills = skills;
-                directory::update_user(c, &u)
-            })
-            .await?;
+        self.channels.insert(channel.clone());
+        start_tasks(&self.core, &channel);
+        channel
     }
-    for station in config.stations.clone() {
-        store
-            .write(move |c| {
-                if directory::station_by_name(c, &station.name)?.is_none() {
-                    directory::upsert_station(c, &station.name, &station.rights)?;
-                }
-                Ok(())
-            })
-            .await?;
-    }
-
-    for group in config.workgroups.clone() {
-        store
-            .write(move |c| {
-                if let Some(existing) = directory::workgroup_by_name(c, &group.name)? {
-                    return Ok(existing.id);
-                }
-                let users = directory::users(c)?;
-                let members = group
-                    .members
-                    .iter()
-                    .map(|m| {
-                        users
-                            .iter()
-                            .find(|u| &u.username == m)
-                            .map(|u| u.id)
-                            .with_context(|| {
-                                format!("workgroup `{}`: no user named `{m}`", group.name)
-                            })
-                    })
-                    .collect::<Result<Vec<_>>>()?;
-                directory::upsert_workgroup(
-                    c,
-                    &directory::Workgroup {
-                        id: 0,
-                        name: group.name.clone(),
-                        alert_timeout_ms: group.alert_timeout_ms as i64,
-                        utilization: group.utilization.clone(),
-                        sl_target_s: group.sl_target_s as i64,
-                        wrapup_codes: group.wrapup_codes.clone(),
-                        wrapup_required: group.wrapup_required,
-                        wrapup_timeout_ms: group.wrapup_timeout_ms as i64,
-                        members,
-                    },
-                )
-            })
-            .await?;
-    }
-    Ok(())
 }
 
-/// Starts the host: store, seeds, workflows, plugins, routing, pollers and the server.
-pub async fn start(config: Config) -> Result<Running> {
-    install_crypto();
-    let store = Store::open_with(&config.database_path(), &config.server.database)?;
-    seed(&store, &config).await?;
-    let workflows = Workflows::load(&config.server.workflows_dir).with_context(|| {
-        format!(
-            "loading workflows from {}",
-            config.server.workflows_dir.display()
-        )
-    })?;
-    let engine = PluginEngine::new(
-        &config.server.data_dir.join("plugin-cache"),
-        config.server.plugin_limits.clone(),
-    )?;
-    let plugins = PluginCatalog::new(engine, &config.server.plugins_dir);
-    let mut loaded = Vec::new();
-    for ch in &config.channels {
-        loaded.push(channels::load(&plugins, &store, ch.clone(), ChannelSource::Config).await?);
-    }
-    let config_names: Vec<String> = config.channels.iter().map(|c| c.name.clone()).collect();
-    loaded.extend(channels::load_stored(&plugins, &store, &config_names).await?);
-    let channel_rights = loaded
-        .iter()
-        .map(|ch| {
-            (
-                ch.config.name.clone(),
-                crate::routing::Right::for_platform(ch.connector.platform()),
-            )
-        })
-        .collect();
-    let interactions =
-        Interactions::restore(store.clone(), channel_rights, config.features).await?;
-    let (shutdown, _) = tokio::sync::watch::channel(false);
-    let app = Arc::new(App {
-        config: config.clone(),
-        store: store.clone(),
-        workflows: workflows.clone(),
-        channels: ChannelRegistry::with(loaded.into_iter().map(Arc::new)),
-        plugins,
-        interactions,
-        world: Arc::new(crate::interactions::hooks::StoreWorld(store.clone())),
-        outbox: Default::default(),
-        shutdown,
-    });
-
-    let mut watches = vec![crate::workflow::watch(workflows)?];
-    if config.server.plugins_dir.is_dir() {
-        watches.push(watch_plugins(&app)?);
-    }
-    crate::outbound::resume_pending(&app).await?;
-    tokio::spawn(release_workflow_versions(app.clone()));
-    tokio::spawn(crate::interactions::hooks::run_timers(app.clone()));
-    tokio::spawn(crate::interactions::jobs::run_jobs(app.clone()));
-    for channel in app.channels.list() {
-        channels::start_tasks(&app, &channel);
-    }
-
-    let listener = tokio::net::TcpListener::bind(config.server.listen)
-        .await
-        .with_context(|| format!("listening on {}", config.server.listen))?;
-    let addr = listener.local_addr()?;
-    let mut stop = app.shutdown.subscribe();
-    let router = crate::api::router(app.clone());
-    let server = tokio::spawn(async move {
-        let serve = axum::serve(listener, router).with_graceful_shutdown(async move {
-            let _ = stop.changed().await;
-        });
-        if let Err(e) = serve.await {
-            tracing::error!(error = %e, "server stopped");
-        }
-    });
-    tracing::info!(%addr, "switchboard listening");
-    Ok(Running {
-        app,
-        addr,
-        server,
-        _watches: watches,
-    })
-}
-
-/// Reloads a channel's plugin when its file changes; a build that fails to load is
-/// refused and the running one stays.
-fn watch_plugins(app: &Arc<App>) -> Result<WatchGuard> {
-    let app = app.clone();
-    let dir = app.config.server.plugins_dir.clone();
-    crate::fswatch::watch(&dir, std::time::Duration::from_millis(300), move |paths| {
-        for channel in app.channels.list() {
-            let path = channel.connector.plugin_path();
-            if !paths.iter().any(|p| p.file_name() == path.file_name()) || !path.exists() {
-                continue;
-            }
-            match channel.connector.reload() {
-                Ok(()) => {
-                    tracing::info!(channel = %channel.config.name, plugin = %channel.config.plugin, "plugin reloaded")
-                }
-                Err(e) => {
-                    tracing::error!(channel = %channel.config.name, plugin = %channel.config.plugin,
-                    error = %format!("{e:#}"), "plugin reload refused; the running build stays")
-                }
-            }
-        }
-    })
-}
-
-/// Every few seconds, lets go of workflow versions no live interaction started on: an
-/// interaction keeps running on its version until it ends.
-async fn release_workflow_versions(app: Arc<App>) {
-    let mut stop = app.shutdown.subscribe();
-    loop {
-        tokio::select! {
-            _ = tokio::time::sleep(std::time::Duration::from_secs(5)) => {}
-            _ = stop.changed() => return,
-        }
-        if app.workflows.kept_versions().is_empty() {
-            continue;
-        }
-        match app
-            .store
-            .read(crate::store::queries::live_workflow_versions)
-            .await
-        {
-            Ok(live) => app.workflows.release_unused(&live),
-            Err(e) => tracing::warn!(error = %e, "could not list live workflow versions"),
-        }
+/// Starts a registered channel's stream (if its connector asks for one) and poller (if
+/// its ingest mode polls).
+pub fn start_tasks(core: &Core, channel: &Arc<ChannelRuntime>) {
+    // Returns at once unless the connector asks for a stream.
+    tokio::spawn(crate::ingest::stream::run(core.clone(), channel.clone()));
+    if matches!(channel.config.ingest, IngestMode::Poll | IngestMode::Both) {
+        channel.set_polling(true);
+        tokio::spawn(crate::ingest::poller::run(core.clone(), channel.clone()));
     }
 }

@@ -129,14 +129,14 @@ async fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Serve { config } => {
             let config = switchboard::config::Config::load(&config)?;
-            let running = switchboard::app::start(config).await?;
+            let running = switchboard::server::start(config).await?;
             tokio::signal::ctrl_c().await?;
             running.shutdown().await;
             Ok(())
         }
         Command::Check { config } => {
             let config = switchboard::config::Config::load(&config)?;
-            switchboard::app::check(&config)?;
+            switchboard::server::check(&config)?;
             println!("config, plugins and workflows are valid");
             Ok(())
         }

@@ -250,7 +250,7 @@ async fn ingest_once(
     config.server.plugins_dir = plugins_dir;
     config.server.workflows_dir = workflows_dir;
     config.server.database.synchronous = synchronous;
-    let running = crate::app::start(config)
+    let running = crate::server::start(config)
         .await
         .context("starting the host for the benchmark")?;
     let url = format!("http://{}/webhooks/facebook", running.addr);

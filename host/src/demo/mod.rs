@@ -122,7 +122,7 @@ pub async fn run(args: DemoArgs) -> Result<()> {
     tokio::spawn(emulator.clone().serve(em_listener));
 
     let config = config(args.listen, em_addr, args.data_dir.clone())?;
-    let running = crate::app::start(config).await?;
+    let running = crate::server::start(config).await?;
     let host = running.addr;
     emulator
         .subscribe_facebook(

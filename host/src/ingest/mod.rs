@@ -17,12 +17,11 @@ pub mod poller;
 pub mod stream;
 pub mod webhook;
 
-use std::sync::Arc;
-
 use anyhow::Result;
 
-use crate::app::{App, ChannelRuntime};
+use crate::channels::ChannelRuntime;
 use crate::clock::now_ms;
+use crate::interactions::Core;
 use crate::model::event::{self, Event};
 use crate::model::interaction::{MediaType, Visibility};
 use crate::model::plan::{Disposition, Plan};
@@ -77,12 +76,12 @@ impl Pipeline {
     /// Runs the channel's workflow for each new customer message. Runs on a blocking
     /// thread (scripts are CPU work). A script error never drops a message: it takes the
     /// channel's fallback route, and the error is logged with `file:line:col`.
-    pub fn decide(app: &App, channel: &ChannelRuntime, events: Vec<Event>) -> Decided {
-        let version = app.workflows.current().number;
+    pub fn decide(core: &Core, channel: &ChannelRuntime, events: Vec<Event>) -> Decided {
+        let version = core.workflows.current().number;
         let plans = events
             .iter()
             .map(|event| match event {
-                Event::Message(m) if !m.from_business => Some(plan_for(app, channel, m)),
+                Event::Message(m) if !m.from_business => Some(plan_for(core, channel, m)),
                 _ => None,
             })
             .collect();
@@ -96,21 +95,21 @@ impl Pipeline {
     /// Stores a decided batch in one transaction (with the new polling cursor, if any),
     /// then hands new interactions to routing.
     pub async fn accept(
-        app: &Arc<App>,
+        core: &Core,
         channel: &str,
         decided: Decided,
         cursor: Option<String>,
     ) -> Result<Report> {
         let channel_name = channel.to_owned();
         let mut decided = decided;
-        if app
+        if core
             .channels
             .get(channel)
             .is_some_and(|c| c.config.do_not_store_personal_data)
         {
             decided.forget_personal_data();
         }
-        let (report, created, touched, emptied, outbox) = app
+        let (report, created, touched, emptied, outbox) = core
             .store
             .write(move |conn| {
                 let now = now_ms();
@@ -196,18 +195,18 @@ impl Pipeline {
             })
             .await?;
         if !created.is_empty() {
-            app.interactions.kick_jobs();
+            core.interactions.kick_jobs();
         }
-        let app = app.clone();
+        let core = core.clone();
         tokio::spawn(async move {
-            crate::outbound::start(&app, outbox);
+            core.sends.start(outbox);
             for id in touched {
-                app.interactions.notify_changed(id).await;
+                core.interactions.notify_changed(id).await;
             }
             // Everything the customer wrote is gone: if nobody picked it up yet, it is
             // abandoned (the service level counts it apart).
             for id in emptied {
-                if let Err(e) = app.interactions.abandon(id).await {
+                if let Err(e) = core.interactions.abandon(id).await {
                     tracing::error!(interaction = id, error = %e, "abandon failed");
                 }
             }
@@ -238,7 +237,7 @@ fn channel_route(channel: &ChannelRuntime, m: &event::InboundMessage) -> RouteRe
 
 /// Runs `on_inbound` for one customer message and reduces its effects to a plan. A
 /// failing script never drops the message: it takes the channel's route.
-fn plan_for(app: &App, channel: &ChannelRuntime, m: &event::InboundMessage) -> Plan {
+fn plan_for(core: &Core, channel: &ChannelRuntime, m: &event::InboundMessage) -> Plan {
     let cfg = &channel.config;
     let subject = Subject {
         channel: cfg.name.clone(),
@@ -261,9 +260,9 @@ fn plan_for(app: &App, channel: &ChannelRuntime, m: &event::InboundMessage) -> P
         ..Default::default()
     };
     let fallback = channel_route(channel, m);
-    match app
+    match core
         .workflows
-        .on_inbound(&cfg.workflow, &subject, app.world.clone())
+        .on_inbound(&cfg.workflow, &subject, core.world.clone())
     {
         Ok(outcome) => {
             if outcome.effects.is_empty() {
@@ -271,7 +270,7 @@ fn plan_for(app: &App, channel: &ChannelRuntime, m: &event::InboundMessage) -> P
                     "workflow queued no effect; using the channel's route");
             }
             let plan = Plan::from_effects(outcome.effects, fallback, |thread| {
-                app.world.agent_handling(&cfg.name, thread)
+                core.world.agent_handling(&cfg.name, thread)
             });
             if let Disposition::Stop(reason) = &plan.disposition {
                 tracing::info!(channel = %cfg.name, message = %m.platform_message_id, %reason,
@@ -280,7 +279,7 @@ fn plan_for(app: &App, channel: &ChannelRuntime, m: &event::InboundMessage) -> P
             plan
         }
         Err(e) => {
-            crate::api::metrics::workflow_error();
+            crate::metrics::workflow_error();
             tracing::error!(channel = %cfg.name, message = %m.platform_message_id,
                 error = %format!("{e:#}"), "workflow failed; using the channel's route");
             Plan::fallback(fallback)

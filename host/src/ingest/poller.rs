@@ -4,19 +4,20 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::Pipeline;
-use crate::app::{App, ChannelRuntime};
+use crate::channels::ChannelRuntime;
+use crate::interactions::Core;
 use crate::store::queries;
 
-/// Polls one channel until the app shuts down or the channel is removed or replaced.
+/// Polls one channel until the core shuts down or the channel is removed or replaced.
 /// The cursor is read from the store and saved in the same transaction as the events it
 /// covers, so a crash re-polls from the last stored point instead of skipping anything.
-pub async fn run(app: Arc<App>, channel: Arc<ChannelRuntime>) {
+pub async fn run(core: Core, channel: Arc<ChannelRuntime>) {
     let name = channel.config.name.clone();
     let interval = Duration::from_millis(channel.config.poll_interval_ms);
-    let mut stop = channel.stop_signal(&app);
+    let mut stop = channel.stop_signal(&core.stop);
     loop {
         let mut wait = interval;
-        match poll_once(&app, &channel).await {
+        match poll_once(&core, &channel).await {
             Ok(polled) => match polled.all_failed {
                 None => channel.record_poll(Ok(())),
                 // Every source failed: the poll failed, and waits for the nearest reset
@@ -72,24 +73,24 @@ pub struct Polled {
 /// reports is recorded in the channel's status after the batch is stored: a failing
 /// source shows its error there while the others' messages are stored and their places
 /// saved with the cursor.
-pub async fn poll_once(app: &Arc<App>, channel: &Arc<ChannelRuntime>) -> anyhow::Result<Polled> {
+pub async fn poll_once(core: &Core, channel: &Arc<ChannelRuntime>) -> anyhow::Result<Polled> {
     let name = channel.config.name.clone();
     let cursor = {
         let name = name.clone();
-        app.store.read(move |c| queries::cursor(c, &name)).await?
+        core.store.read(move |c| queries::cursor(c, &name)).await?
     };
-    let (app2, channel2) = (app.clone(), channel.clone());
+    let (core2, channel2) = (core.clone(), channel.clone());
     let limit = channel.config.post_limit;
     let (decided, next, sources) = tokio::task::spawn_blocking(move || {
         let polled = channel2.connector.poll(cursor.as_deref(), limit)?;
         Ok::<_, anyhow::Error>((
-            Pipeline::decide(&app2, &channel2, polled.events),
+            Pipeline::decide(&core2, &channel2, polled.events),
             polled.next_cursor,
             polled.sources,
         ))
     })
     .await??;
-    let report = Pipeline::accept(app, &name, decided, next).await?;
+    let report = Pipeline::accept(core, &name, decided, next).await?;
     if report.created + report.joined > 0 {
         tracing::info!(channel = %name, ?report, "poll stored new messages");
     }

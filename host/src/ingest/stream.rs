@@ -20,9 +20,10 @@ use std::time::Duration;
 use anyhow::Result;
 
 use super::Pipeline;
-use crate::app::channels::StopSignal;
-use crate::app::{App, ChannelRuntime};
+use crate::channels::ChannelRuntime;
+use crate::channels::StopSignal;
 use crate::connectors::CallError;
+use crate::interactions::Core;
 use retry::{Pending, Retries};
 
 /// Silence after which the connection is considered dead.
@@ -34,9 +35,9 @@ const BATCH: usize = 100;
 
 /// Keeps the channel's stream open until the host stops or the channel is removed or
 /// replaced; returns at once for a channel that does not stream.
-pub async fn run(app: Arc<App>, channel: Arc<ChannelRuntime>) {
+pub async fn run(core: Core, channel: Arc<ChannelRuntime>) {
     let name = channel.config.name.clone();
-    let mut stop = channel.stop_signal(&app);
+    let mut stop = channel.stop_signal(&core.stop);
     let mut backoff = Duration::from_secs(1);
     // Kept across reconnects: a failed line is retried until it is stored.
     let mut retries = Retries::default();
@@ -55,7 +56,7 @@ pub async fn run(app: Arc<App>, channel: Arc<ChannelRuntime>) {
         let wait = match opened {
             Ok(Ok(None)) => return,
             Ok(Ok(Some(request))) => {
-                match hold(&app, &channel, &http, request, &mut stop, &mut retries).await {
+                match hold(&core, &channel, &http, request, &mut stop, &mut retries).await {
                     Ok(Held::Stopped) => {
                         channel.set_stream_connected(false);
                         return;
@@ -84,7 +85,7 @@ pub async fn run(app: Arc<App>, channel: Arc<ChannelRuntime>) {
             }
         };
         channel.set_stream_connected(false);
-        retry_due(&app, &channel, &mut retries).await;
+        retry_due(&core, &channel, &mut retries).await;
         tracing::info!(channel = %name, wait_ms = wait.as_millis() as u64, "stream reconnects");
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}
@@ -114,7 +115,7 @@ impl<E: std::fmt::Display> From<E> for Wait {
 }
 
 async fn hold(
-    app: &Arc<App>,
+    core: &Core,
     channel: &Arc<ChannelRuntime>,
     http: &reqwest::Client,
     request: crate::connectors::StreamRequest,
@@ -185,7 +186,7 @@ async fn hold(
         let chunk = tokio::select! {
             c = tokio::time::timeout(silence_left, response.chunk()) => c,
             _ = tokio::time::sleep(retry_in), if !retries.is_empty() => {
-                retry_due(app, channel, retries).await;
+                retry_due(core, channel, retries).await;
                 continue;
             }
             _ = stop.stopped() => return Ok(Held::Stopped),
@@ -212,7 +213,7 @@ async fn hold(
         let lines = take_lines(&mut buffer);
         for batch in lines.chunks(BATCH) {
             received = true;
-            deliver_batch(app, channel, batch.to_vec(), retries).await;
+            deliver_batch(core, channel, batch.to_vec(), retries).await;
         }
     }
     Ok(if received {
@@ -246,19 +247,19 @@ enum Failure {
 
 /// Parses, decides and stores one batch of lines.
 async fn deliver(
-    app: &Arc<App>,
+    core: &Core,
     channel: &Arc<ChannelRuntime>,
     lines: Vec<String>,
 ) -> Result<(), Failure> {
-    let (app2, ch) = (app.clone(), channel.clone());
+    let (core2, ch) = (core.clone(), channel.clone());
     let decided = tokio::task::spawn_blocking(move || {
         let events = ch.connector.stream_lines(&lines)?;
-        Ok::<_, CallError>(Pipeline::decide(&app2, &ch, events))
+        Ok::<_, CallError>(Pipeline::decide(&core2, &ch, events))
     })
     .await
     .map_err(|e| Failure::NotStored(format!("stream task: {e}")))?
     .map_err(|e| Failure::Unreadable(e.to_string()))?;
-    Pipeline::accept(app, &channel.config.name, decided, None)
+    Pipeline::accept(core, &channel.config.name, decided, None)
         .await
         .map_err(|e| Failure::NotStored(format!("{e:#}")))?;
     Ok(())
@@ -268,18 +269,18 @@ async fn deliver(
 /// unreadable line holds back none of the others. Lines that still fail are kept for a
 /// retry and shown in the channel's status.
 async fn deliver_batch(
-    app: &Arc<App>,
+    core: &Core,
     channel: &Arc<ChannelRuntime>,
     batch: Vec<String>,
     retries: &mut Retries,
 ) {
-    let failed: Vec<(String, String)> = match deliver(app, channel, batch.clone()).await {
+    let failed: Vec<(String, String)> = match deliver(core, channel, batch.clone()).await {
         Ok(()) => return,
         Err(Failure::Unreadable(_)) if batch.len() > 1 => {
             let mut failed = Vec::new();
             for line in batch {
                 if let Err(Failure::Unreadable(e) | Failure::NotStored(e)) =
-                    deliver(app, channel, vec![line.clone()]).await
+                    deliver(core, channel, vec![line.clone()]).await
                 {
                     failed.push((line, e));
                 }
@@ -314,13 +315,13 @@ fn keep(channel: &ChannelRuntime, retries: &mut Retries, line: String, error: St
 }
 
 /// Tries again the failed lines that are due, each on its own.
-async fn retry_due(app: &Arc<App>, channel: &Arc<ChannelRuntime>, retries: &mut Retries) {
+async fn retry_due(core: &Core, channel: &Arc<ChannelRuntime>, retries: &mut Retries) {
     let due: Vec<Pending> = retries.due();
     if due.is_empty() {
         return;
     }
     for p in due {
-        match deliver(app, channel, vec![p.line.clone()]).await {
+        match deliver(core, channel, vec![p.line.clone()]).await {
             Ok(()) => {
                 tracing::info!(channel = %channel.config.name, attempts = p.attempts + 1, "a stream line that had failed is stored");
             }

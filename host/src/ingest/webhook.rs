@@ -1,14 +1,13 @@
 //! `/webhooks/{channel}`: the platform calls us.
 
-use std::sync::Arc;
-
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 
 use super::Pipeline;
-use crate::app::{App, ChannelRuntime};
+use crate::channels::ChannelRuntime;
+use crate::interactions::Core;
 use crate::metrics::{self, WebhookOutcome};
 use crate::store::NotStored;
 
@@ -16,15 +15,15 @@ use crate::store::NotStored;
 /// handshakes), stores the events it returns, and only then answers the platform. Any
 /// failure answers 5xx so the platform delivers again; the store dedupes the retry.
 pub async fn receive(
-    State(app): State<Arc<App>>,
+    State(core): State<Core>,
     Path(channel): Path<String>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let known = app.channels.get(&channel).is_some();
-    let response = handle(app, &channel, method, uri, headers, body).await;
+    let known = core.channels.get(&channel).is_some();
+    let response = handle(core, &channel, method, uri, headers, body).await;
     let status = response.status();
     let outcome = if status.is_success() || status.is_redirection() {
         WebhookOutcome::Accepted
@@ -42,14 +41,14 @@ pub async fn receive(
 }
 
 async fn handle(
-    app: Arc<App>,
+    core: Core,
     channel: &str,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let Some(runtime) = app.channels.get(channel) else {
+    let Some(runtime) = core.channels.get(channel) else {
         return (
             StatusCode::NOT_FOUND,
             format!("no channel named `{channel}`"),
@@ -70,7 +69,7 @@ async fn handle(
         .map(|p| p.as_str().to_owned())
         .unwrap_or_default();
     let handshake = method == Method::GET;
-    let app2 = app.clone();
+    let core2 = core.clone();
     let pooled = runtime.clone();
     let permit = pooled.connector.permit().await;
     let result = tokio::task::spawn_blocking(move || {
@@ -80,7 +79,7 @@ async fn handle(
                 .handle_webhook(method.as_str(), &url, headers, body.to_vec())?;
         let success = (200..300).contains(&reply.status);
         let events = if success { reply.events } else { Vec::new() };
-        let decided = Pipeline::decide(&app2, &runtime, events);
+        let decided = Pipeline::decide(&core2, &runtime, events);
         Ok::<_, crate::connectors::CallError>((reply.status, reply.headers, reply.body, decided))
     })
     .await;
@@ -103,7 +102,7 @@ async fn handle(
         }
     };
     record_outcome(&pooled, handshake, status);
-    if let Err(e) = Pipeline::accept(&app, channel, decided, None).await {
+    if let Err(e) = Pipeline::accept(&core, channel, decided, None).await {
         tracing::error!(%channel, error = %format!("{e:#}"), "webhook events not stored");
         pooled.record_error(format!("webhook: events not stored: {e:#}"));
         // Nothing of this delivery was kept; the platform's redelivery is stored once

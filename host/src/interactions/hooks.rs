@@ -6,14 +6,13 @@
 //! store: one fires at least once, and its row is deleted in the same transaction as its
 //! effects, so a crash repeats a timer rather than losing it.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
 use rhai::{Dynamic, Map};
 
+use super::Core;
 use super::service::ActionError;
-use crate::app::App;
 use crate::clock::now_ms;
 use crate::model::interaction::{Interaction, State, Visibility};
 use crate::model::plan::{self, Send};
@@ -55,8 +54,8 @@ impl World for StoreWorld {
 }
 
 /// Fills in what the channel knows about a subject (platform, workgroups, grouping).
-pub fn with_channel(app: &App, mut subject: Subject) -> Subject {
-    if let Some(ch) = app.channels.get(&subject.channel) {
+pub fn with_channel(core: &Core, mut subject: Subject) -> Subject {
+    if let Some(ch) = core.channels.get(&subject.channel) {
         subject.platform = ch.connector.platform().to_owned();
         subject.workgroup = ch.config.workgroup.clone();
         subject.dm_workgroup = ch.config.dm_workgroup().to_owned();
@@ -68,12 +67,12 @@ pub fn with_channel(app: &App, mut subject: Subject) -> Subject {
 /// Runs `handler` for interaction `id`. `None`: no such interaction, no such handler, or
 /// the handler failed (logged with `file:line:col`).
 async fn run(
-    app: &Arc<App>,
+    core: &Core,
     id: i64,
     handler: &'static str,
     extra: Option<Dynamic>,
 ) -> Option<(Interaction, Outcome)> {
-    try_run(app, id, handler, extra)
+    try_run(core, id, handler, extra)
         .await
         .inspect_err(|e| {
             tracing::error!(interaction = id, handler, error = %format!("{e:#}"), "workflow handler failed")
@@ -84,12 +83,12 @@ async fn run(
 /// Runs `handler` for interaction `id`. `Ok(None)`: no such interaction or no such
 /// handler; `Err`: the handler (or reading the interaction) failed, worth another try.
 async fn try_run(
-    app: &Arc<App>,
+    core: &Core,
     id: i64,
     handler: &'static str,
     extra: Option<Dynamic>,
 ) -> Result<Option<(Interaction, Outcome)>> {
-    let Some((ix, subject)) = app
+    let Some((ix, subject)) = core
         .store
         .read(move |c| store_wf::subject(c, id))
         .await
@@ -97,12 +96,12 @@ async fn try_run(
     else {
         return Ok(None);
     };
-    let Some(channel) = app.channels.get(&ix.channel) else {
+    let Some(channel) = core.channels.get(&ix.channel) else {
         return Ok(None);
     };
     let script = channel.config.workflow.clone();
-    let subject = with_channel(app, subject);
-    let (workflows, world) = (app.workflows.clone(), app.world.clone());
+    let subject = with_channel(core, subject);
+    let (workflows, world) = (core.workflows.clone(), core.world.clone());
     let version = ix.workflow_version;
     let outcome = tokio::task::spawn_blocking(move || {
         workflows.run(version, &script, handler, &subject, extra, world)
@@ -113,7 +112,7 @@ async fn try_run(
         Ok(Some(outcome)) => Ok(Some((ix, outcome))),
         Ok(None) => Ok(None),
         Err(e) => {
-            crate::api::metrics::workflow_error();
+            crate::metrics::workflow_error();
             Err(anyhow::anyhow!("{handler} failed: {e:#}"))
         }
     }
@@ -230,38 +229,38 @@ fn apply(
 }
 
 /// After the transaction: queue what was requeued, send what was queued, tell agents.
-async fn finish(app: &Arc<App>, ix: &Interaction, applied: Applied) {
+async fn finish(core: &Core, ix: &Interaction, applied: Applied) {
     if applied.ended {
-        app.interactions.drop_waiting(ix.id).await;
+        core.interactions.drop_waiting(ix.id).await;
     }
     if let Some(q) = applied.requeued {
         if ix.state == State::Queued {
-            app.interactions.reroute(q).await;
+            core.interactions.reroute(q).await;
         } else {
-            app.interactions.route_new(q).await;
+            core.interactions.route_new(q).await;
         }
     }
     if let Some(other) = applied.merged_into {
-        app.interactions.notify_changed(other).await;
+        core.interactions.notify_changed(other).await;
     }
-    crate::outbound::start(app, applied.outbox);
-    app.interactions.notify_changed(ix.id).await;
+    core.sends.start(applied.outbox);
+    core.interactions.notify_changed(ix.id).await;
 }
 
 /// `on_disconnect(ix)` after an interaction ended (a durable job: an error is tried
 /// again later, see `interactions::jobs`).
-pub async fn on_disconnect(app: &Arc<App>, id: i64) -> Result<()> {
-    let Some((ix, outcome)) = try_run(app, id, "on_disconnect", None).await? else {
+pub async fn on_disconnect(core: &Core, id: i64) -> Result<()> {
+    let Some((ix, outcome)) = try_run(core, id, "on_disconnect", None).await? else {
         return Ok(());
     };
     let effects = outcome.effects;
     let ix2 = ix.clone();
-    let applied = app
+    let applied = core
         .store
         .write(move |c| apply(c, &ix2, &effects, now_ms()))
         .await
         .context("storing on_disconnect's effects")?;
-    finish(app, &ix, applied).await;
+    finish(core, &ix, applied).await;
     Ok(())
 }
 
@@ -275,7 +274,7 @@ pub struct ReplyDecision {
 
 /// `on_agent_reply(ix, reply)` before an agent's reply is queued. A `stop` refuses it.
 pub async fn on_agent_reply(
-    app: &Arc<App>,
+    core: &Core,
     id: i64,
     text: &str,
     visibility: Visibility,
@@ -283,7 +282,7 @@ pub async fn on_agent_reply(
     let mut reply = Map::new();
     reply.insert("text".into(), text.into());
     reply.insert("visibility".into(), visibility.as_str().into());
-    let Some((_, outcome)) = run(app, id, "on_agent_reply", Some(reply.into())).await else {
+    let Some((_, outcome)) = run(core, id, "on_agent_reply", Some(reply.into())).await else {
         return Ok(ReplyDecision {
             sends: Vec::new(),
             effects: Vec::new(),
@@ -352,23 +351,23 @@ pub fn record_reply_effects(
 
 /// Fires due timers until the host stops. Wakes at the next due time, at least every
 /// 250 ms (a timer added meanwhile waits at most that long).
-pub async fn run_timers(app: Arc<App>) {
-    let mut stop = app.shutdown.subscribe();
+pub async fn run_timers(core: Core) {
+    let mut stop = core.stop.clone();
     loop {
         let now = now_ms();
-        match app
+        match core
             .store
             .read(move |c| store_wf::due_timers(c, now, 200))
             .await
         {
             Ok(due) => {
                 for timer in due {
-                    fire(&app, timer).await;
+                    fire(&core, timer).await;
                 }
             }
             Err(e) => tracing::error!(error = %e, "reading workflow timers"),
         }
-        let next = app.store.read(store_wf::next_due).await.ok().flatten();
+        let next = core.store.read(store_wf::next_due).await.ok().flatten();
         let wait = next.map(|at| (at - now_ms()).clamp(0, 250)).unwrap_or(250);
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_millis(wait as u64)) => {}
@@ -377,12 +376,12 @@ pub async fn run_timers(app: Arc<App>) {
     }
 }
 
-async fn fire(app: &Arc<App>, timer: Timer) {
+async fn fire(core: &Core, timer: Timer) {
     let id = timer.interaction_id;
     let result = match timer.kind {
-        TimerKind::Script => fire_script(app, &timer).await,
-        TimerKind::Release => release(app, &timer, None).await,
-        TimerKind::Recheck => recheck(app, &timer).await,
+        TimerKind::Script => fire_script(core, &timer).await,
+        TimerKind::Release => release(core, &timer, None).await,
+        TimerKind::Recheck => recheck(core, &timer).await,
     };
     if let Err(e) = result {
         let error = format!("{e:#}");
@@ -395,7 +394,7 @@ async fn fire(app: &Arc<App>, timer: Timer) {
             None => tracing::error!(interaction = id, timer = tid, attempts, %error,
                 "workflow timer failed every try; kept as failed"),
         }
-        let stored = app
+        let stored = core
             .store
             .write(move |c| store_wf::timer_failed(c, tid, &error, retry_at, now))
             .await;
@@ -413,22 +412,22 @@ pub(crate) fn retry_delay_ms(attempts: i64) -> i64 {
     1000 * (1i64 << attempts.clamp(0, 6).saturating_sub(1)).min(60)
 }
 
-async fn fire_script(app: &Arc<App>, timer: &Timer) -> Result<()> {
+async fn fire_script(core: &Core, timer: &Timer) -> Result<()> {
     let (id, tid) = (timer.interaction_id, timer.id);
-    let live = app.store.read(move |c| store_wf::is_live(c, id)).await?;
+    let live = core.store.read(move |c| store_wf::is_live(c, id)).await?;
     let outcome = if live {
-        try_run(app, id, "on_timer", Some(timer.name.clone().into())).await?
+        try_run(core, id, "on_timer", Some(timer.name.clone().into())).await?
     } else {
         None
     };
     let Some((ix, outcome)) = outcome else {
-        app.store
+        core.store
             .write(move |c| store_wf::take_timer(c, tid))
             .await?;
         return Ok(());
     };
     let ix2 = ix.clone();
-    let applied = app
+    let applied = core
         .store
         .write(move |c| {
             if !store_wf::take_timer(c, tid)? {
@@ -437,14 +436,14 @@ async fn fire_script(app: &Arc<App>, timer: &Timer) -> Result<()> {
             apply(c, &ix2, &outcome.effects, now_ms())
         })
         .await?;
-    finish(app, &ix, applied).await;
+    finish(core, &ix, applied).await;
     Ok(())
 }
 
 /// Releases a buffered interaction (group timeout, or its buffer's agent is free).
-async fn release(app: &Arc<App>, timer: &Timer, preferred: Option<(i64, i64)>) -> Result<()> {
+async fn release(core: &Core, timer: &Timer, preferred: Option<(i64, i64)>) -> Result<()> {
     let (id, tid) = (timer.interaction_id, timer.id);
-    let released = app
+    let released = core
         .store
         .write(move |c| {
             store_wf::take_timer(c, tid)?;
@@ -454,42 +453,42 @@ async fn release(app: &Arc<App>, timer: &Timer, preferred: Option<(i64, i64)>) -
     match released {
         Released::Queued(ix) => {
             tracing::info!(interaction = id, "workflow released a held interaction");
-            app.interactions.route_new(*ix).await
+            core.interactions.route_new(*ix).await
         }
-        Released::Merged(other) => app.interactions.notify_changed(other).await,
+        Released::Merged(other) => core.interactions.notify_changed(other).await,
         Released::Gone => {}
     }
     Ok(())
 }
 
 /// A buffer waits while the agent it remembers still has the thread.
-async fn recheck(app: &Arc<App>, timer: &Timer) -> Result<()> {
+async fn recheck(core: &Core, timer: &Timer) -> Result<()> {
     let (id, tid) = (timer.interaction_id, timer.id);
-    let Some((thread, agent)) = app.store.read(move |c| store_wf::buffer_of(c, id)).await? else {
-        app.store
+    let Some((thread, agent)) = core.store.read(move |c| store_wf::buffer_of(c, id)).await? else {
+        core.store
             .write(move |c| store_wf::take_timer(c, tid))
             .await?;
         return Ok(());
     };
-    let channel = app
+    let channel = core
         .store
         .read(move |c| queries::interaction(c, id))
         .await?
         .map(|ix| ix.channel)
         .unwrap_or_default();
-    let busy = app
+    let busy = core
         .store
         .read(move |c| store_wf::agent_handling(c, &channel, &thread))
         .await?
         .is_some();
     if busy {
         let due = now_ms() + timer.every_ms.max(100);
-        app.store
+        core.store
             .write(move |c| store_wf::postpone_timer(c, tid, due))
             .await?;
         return Ok(());
     }
-    let wait = app
+    let wait = core
         .store
         .read(move |c| {
             Ok(c.query_row(
@@ -501,5 +500,5 @@ async fn recheck(app: &Arc<App>, timer: &Timer) -> Result<()> {
         .await?
         .unwrap_or(30_000);
     let preferred = agent.map(|a| (a, now_ms() + wait.max(0)));
-    release(app, timer, preferred).await
+    release(core, timer, preferred).await
 }

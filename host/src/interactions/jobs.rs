@@ -9,13 +9,12 @@
 //! what is unfinished. Every kind is idempotent: routing skips an interaction the router
 //! already has or that is no longer waiting.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Result;
 
+use super::Core;
 use super::hooks;
-use crate::app::App;
 use crate::clock::now_ms;
 use crate::store::jobs::{self as store_jobs, Job, JobKind};
 
@@ -27,10 +26,10 @@ pub(crate) const ATTEMPTS: i64 = 5;
 const IDLE_MS: i64 = 1000;
 
 /// Runs jobs until the host stops.
-pub async fn run_jobs(app: Arc<App>) {
-    let mut stop = app.shutdown.subscribe();
+pub async fn run_jobs(core: Core) {
+    let mut stop = core.stop.clone();
     // What the previous run held when it stopped is this run's to do now.
-    match app.store.write(store_jobs::release_claims).await {
+    match core.store.write(store_jobs::release_claims).await {
         Ok(0) => {}
         Ok(n) => tracing::info!(
             jobs = n,
@@ -40,16 +39,16 @@ pub async fn run_jobs(app: Arc<App>) {
     }
     loop {
         // Read first: an idle host must not write (and sync) a claim every second.
-        let next = app.store.read(store_jobs::next_due).await.ok().flatten();
+        let next = core.store.read(store_jobs::next_due).await.ok().flatten();
         let now = now_ms();
         if next.is_some_and(|at| at <= now) {
-            match app
+            match core
                 .store
                 .write(move |c| store_jobs::claim_due(c, now, BATCH))
                 .await
             {
                 Ok(jobs) if !jobs.is_empty() => {
-                    run_batch(&app, jobs).await;
+                    run_batch(&core, jobs).await;
                     continue;
                 }
                 Ok(_) => {}
@@ -61,19 +60,19 @@ pub async fn run_jobs(app: Arc<App>) {
             .unwrap_or(IDLE_MS);
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_millis(wait as u64)) => {}
-            _ = app.interactions.jobs_kicked() => {}
+            _ = core.interactions.jobs_kicked() => {}
             _ = stop.changed() => return,
         }
     }
 }
 
-async fn run_batch(app: &Arc<App>, jobs: Vec<Job>) {
+async fn run_batch(core: &Core, jobs: Vec<Job>) {
     let tasks: Vec<_> = jobs
         .into_iter()
         .map(|job| {
-            let app = app.clone();
+            let core = core.clone();
             tokio::spawn(async move {
-                let result = run_one(&app, &job).await;
+                let result = run_one(&core, &job).await;
                 (job, result)
             })
         })
@@ -99,7 +98,7 @@ async fn run_batch(app: &Arc<App>, jobs: Vec<Job>) {
                 attempts, %error, "follow-up job failed every try; kept as failed");
         }
     }
-    let recorded = app
+    let recorded = core
         .store
         .write(move |c| {
             store_jobs::complete(c, &done)?;
@@ -117,9 +116,9 @@ async fn run_batch(app: &Arc<App>, jobs: Vec<Job>) {
     }
 }
 
-async fn run_one(app: &Arc<App>, job: &Job) -> Result<()> {
+async fn run_one(core: &Core, job: &Job) -> Result<()> {
     match job.kind {
-        JobKind::Route => app.interactions.route_stored(job.interaction_id).await,
-        JobKind::OnDisconnect => hooks::on_disconnect(app, job.interaction_id).await,
+        JobKind::Route => core.interactions.route_stored(job.interaction_id).await,
+        JobKind::OnDisconnect => hooks::on_disconnect(core, job.interaction_id).await,
     }
 }

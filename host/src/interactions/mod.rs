@@ -14,3 +14,58 @@ pub mod transfer;
 
 pub use actions::{TransferTarget, Transferred};
 pub use service::{ActionError, Interactions};
+
+use std::sync::Arc;
+
+use tokio::sync::{mpsc, watch};
+
+use crate::channels::ChannelRegistry;
+use crate::store::Store;
+use crate::workflow::{Workflows, World};
+
+/// What the domain's operations and workers use: the store, the interactions in flight,
+/// the workflows and the running channels, and where to hand replies to send. Nothing of
+/// the API, the config file or the plugin folder: the layers above build one and pass it
+/// down (`app::App` holds one and derefs to it). Cheap to clone.
+#[derive(Clone)]
+pub struct Core {
+    /// The database.
+    pub store: Store,
+    /// Interactions in flight and routing.
+    pub interactions: Arc<Interactions>,
+    /// Routing scripts.
+    pub workflows: Arc<Workflows>,
+    /// What workflow lookups (`find_active`, ...) consult.
+    pub world: Arc<dyn World>,
+    /// Running channels by name.
+    pub channels: Arc<ChannelRegistry>,
+    /// Outbox entries to attempt now.
+    pub sends: Sends,
+    /// Turns `true` when the host stops.
+    pub stop: watch::Receiver<bool>,
+}
+
+/// Hands outbox entries just stored (a workflow's `send`) to the send scheduler, which
+/// attempts them at once. The entries are durable already: should the hand-off be lost
+/// (a crash first), the scheduler finds them due in the store.
+#[derive(Clone)]
+pub struct Sends(mpsc::UnboundedSender<i64>);
+
+/// The receiving end of [`Sends`], drained by `outbound`'s scheduler.
+pub type SendsStarted = mpsc::UnboundedReceiver<i64>;
+
+impl Sends {
+    /// A hand-off and its receiving end.
+    pub fn new() -> (Sends, SendsStarted) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        (Sends(tx), rx)
+    }
+
+    /// Asks for `ids` to be attempted now.
+    pub fn start(&self, ids: Vec<i64>) {
+        for id in ids {
+            // Closed only when the host stops; the entry stays due in the store.
+            let _ = self.0.send(id);
+        }
+    }
+}

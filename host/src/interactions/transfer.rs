@@ -1,12 +1,10 @@
 //! Where a transfer goes: the agent's choice, then the workflow's transfer initiator.
 
-use std::sync::Arc;
-
 use rhai::{Dynamic, Map};
 
+use super::Core;
 use super::actions::TransferTarget;
 use super::service::ActionError;
-use crate::app::App;
 use crate::model::interaction::MediaType;
 use crate::store::{directory, queries};
 use crate::workflow::Effect;
@@ -15,12 +13,12 @@ use crate::workflow::Effect;
 /// (`on_transfer_conversation(ix, target)` or `on_transfer_direct_message(ix, target)`;
 /// a `route(ix, #{..})` effect there overrides workgroup, priority and skills).
 pub async fn target(
-    app: &Arc<App>,
+    core: &Core,
     id: i64,
     to_user: Option<String>,
     to_workgroup: Option<String>,
 ) -> Result<TransferTarget, ActionError> {
-    let ix = app
+    let ix = core
         .store
         .read(move |c| queries::interaction(c, id))
         .await?
@@ -29,7 +27,7 @@ pub async fn target(
     let mut target = match (to_user, to_workgroup) {
         (Some(name), None) => {
             let n = name.clone();
-            let user = app
+            let user = core
                 .store
                 .read(move |c| directory::user_by_name(c, &n))
                 .await?
@@ -55,18 +53,18 @@ pub async fn target(
             ));
         }
     };
-    let Some(channel) = app.channels.get(&ix.channel) else {
+    let Some(channel) = core.channels.get(&ix.channel) else {
         return Ok(target);
     };
     let handler = match ix.media_type {
         MediaType::SocialConversation => "on_transfer_conversation",
         MediaType::SocialDirectMessage => "on_transfer_direct_message",
     };
-    let subject = app
+    let subject = core
         .store
         .read(move |c| crate::store::workflow::subject(c, id))
         .await?
-        .map(|(_, subject)| super::hooks::with_channel(app, subject))
+        .map(|(_, subject)| super::hooks::with_channel(core, subject))
         .ok_or(ActionError::NotFound(id))?;
     let mut to = Map::new();
     to.insert("workgroup".into(), target.workgroup.clone().into());
@@ -74,13 +72,13 @@ pub async fn target(
         "agent".into(),
         agent_name.map(Dynamic::from).unwrap_or(Dynamic::UNIT),
     );
-    match app.workflows.on_transfer(
+    match core.workflows.on_transfer(
         ix.workflow_version,
         &channel.config.workflow,
         handler,
         &subject,
         to,
-        app.world.clone(),
+        core.world.clone(),
     ) {
         Ok(Some(outcome)) => {
             for effect in outcome.effects {

@@ -9,7 +9,6 @@
 //! accepted it; one whose fate cannot be known is shown as delivery unknown, and the
 //! agent may resend it ([`resend`]).
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Result;
@@ -20,29 +19,15 @@ mod window;
 
 pub use window::window;
 
-use crate::app::App;
 use crate::clock::now_ms;
 use crate::interactions::ActionError;
 use crate::interactions::hooks;
+use crate::interactions::{Core, SendsStarted};
 use crate::model::interaction::{State, Visibility};
 use crate::model::plan::Send;
 use crate::model::text_length::{Counting, TextLimit};
 use crate::store::outbox::{self, Extras, OutboundReply};
 use crate::store::{directory, queries};
-
-/// The send scheduler's wake-up call (the schedule itself is in the store).
-#[derive(Default)]
-pub struct Outbox {
-    wake: tokio::sync::Notify,
-}
-
-impl Outbox {
-    /// Tells the scheduler to look for due replies now (a reply stored or made due
-    /// elsewhere); without it, it looks every second.
-    pub fn wake(&self) {
-        self.wake.notify_one();
-    }
-}
 
 /// How often the scheduler looks for due replies when nothing wakes it sooner.
 const TICK: Duration = Duration::from_secs(1);
@@ -63,7 +48,7 @@ const DEFAULT_BACKOFF_MS: i64 = 1000;
 /// `on_agent_reply(ix, reply)` may rewrite it (`send` with its own text and retries) or
 /// refuse it (`stop`).
 pub async fn reply(
-    app: &Arc<App>,
+    core: &Core,
     user: &directory::User,
     id: i64,
     text: String,
@@ -80,10 +65,10 @@ pub async fn reply(
         }
         _ => text,
     };
-    if !app.interactions.holds(user.id, id) {
+    if !core.interactions.holds(user.id, id) {
         return Err(ActionError::NotFound(id));
     }
-    let ix = app
+    let ix = core
         .store
         .read(move |c| queries::interaction(c, id))
         .await?
@@ -91,7 +76,7 @@ pub async fn reply(
     // The platform's limit for this kind of reply, counted its way, before anything is
     // stored or sent (a template's text is only what the transcript shows).
     if extras.template.is_none() {
-        let limit = app
+        let limit = core
             .channels
             .get(&ix.channel)
             .and_then(|ch| ch.connector.text_limit(visibility))
@@ -103,10 +88,10 @@ pub async fn reply(
             });
         }
     }
-    if let Some(windows) = window::window(app, &ix).await {
+    if let Some(windows) = window::window(core, &ix).await {
         window::check(&windows, visibility, &extras)?;
     }
-    let decision = hooks::on_agent_reply(app, id, &text, visibility).await?;
+    let decision = hooks::on_agent_reply(core, id, &text, visibility).await?;
     let mut sends = decision.sends;
     if sends.is_empty() {
         sends.push(Send {
@@ -117,7 +102,7 @@ pub async fn reply(
         });
     }
     let (user_id, effects) = (user.id, decision.effects);
-    let replies = app
+    let replies = core
         .store
         .write(move |c| {
             let ix = queries::interaction(c, id)?
@@ -153,9 +138,9 @@ pub async fn reply(
         .map_err(ActionError::Conflict)?;
     let mut replies = replies.into_iter();
     let first = replies.next().expect("at least one reply");
-    start(app, replies.map(|r| r.id).collect());
-    send::attempt(app, first.id).await;
-    Ok(reload(app, first).await)
+    core.sends.start(replies.map(|r| r.id).collect());
+    send::attempt(core, first.id).await;
+    Ok(reload(core, first).await)
 }
 
 /// Resends a reply whose delivery is unknown (or that failed), deliberately, at the
@@ -165,41 +150,32 @@ pub async fn reply(
 /// where nothing recognizes it the agent, who saw that delivery was unknown, chose to
 /// post it again. The RPC cache does not count the reply's own earlier attempt.
 pub async fn resend(
-    app: &Arc<App>,
+    core: &Core,
     user: &directory::User,
     interaction: i64,
     outbound_id: i64,
 ) -> Result<OutboundReply, ActionError> {
-    if !app.interactions.holds(user.id, interaction) {
+    if !core.interactions.holds(user.id, interaction) {
         return Err(ActionError::NotFound(interaction));
     }
-    let reply = app
+    let reply = core
         .store
         .write(move |c| outbox::resend(c, interaction, outbound_id, now_ms()))
         .await?
         .map_err(ActionError::Conflict)?;
     tracing::info!(reply = outbound_id, channel = %reply.channel, user = user.id,
         "reply resent at the agent's request");
-    send::attempt(app, reply.id).await;
-    app.interactions.notify_changed(interaction).await;
-    Ok(reload(app, reply).await)
-}
-
-/// Starts sending outbox entries just stored (the workflow's `send`), in the background.
-/// Should that not happen (a crash first), the scheduler takes them once due.
-pub fn start(app: &Arc<App>, ids: Vec<i64>) {
-    for id in ids {
-        let app = app.clone();
-        tokio::spawn(async move { send::attempt(&app, id).await });
-    }
+    send::attempt(core, reply.id).await;
+    core.interactions.notify_changed(interaction).await;
+    Ok(reload(core, reply).await)
 }
 
 /// At start: settles the replies whose attempt was under way when the host stopped (the
 /// connector checks whether they exist; where it cannot tell they become delivery
 /// unknown, never sent blindly), then runs the scheduler, which sends each pending reply
-/// when it is due.
-pub async fn resume_pending(app: &Arc<App>) -> Result<()> {
-    let in_doubt = app.store.read(outbox::in_doubt).await?;
+/// when it is due, and attempts at once what [`crate::interactions::Sends`] hands it.
+pub async fn resume_pending(core: &Core, started: SendsStarted) -> Result<()> {
+    let in_doubt = core.store.read(outbox::in_doubt).await?;
     if !in_doubt.is_empty() {
         tracing::warn!(
             count = in_doubt.len(),
@@ -207,48 +183,56 @@ pub async fn resume_pending(app: &Arc<App>) -> Result<()> {
         );
     }
     for reply in in_doubt {
-        let app = app.clone();
+        let core = core.clone();
         tokio::spawn(async move {
-            send::settle(&app, &reply).await;
-            app.interactions.notify_changed(reply.interaction_id).await;
+            send::settle(&core, &reply).await;
+            core.interactions.notify_changed(reply.interaction_id).await;
         });
     }
-    tokio::spawn(schedule(app.clone()));
+    tokio::spawn(schedule(core.clone(), started));
     Ok(())
 }
 
 /// Sends each pending reply when its time comes, however far away (the time is in the
 /// store, so it holds across restarts).
-async fn schedule(app: Arc<App>) {
-    let mut stop = app.shutdown.subscribe();
+async fn schedule(core: Core, mut started: SendsStarted) {
+    let mut stop = core.stop.clone();
     loop {
         let now = now_ms();
-        match app.store.read(move |c| outbox::due(c, now, BATCH)).await {
+        match core.store.read(move |c| outbox::due(c, now, BATCH)).await {
             Ok(due) => {
                 for reply in due {
-                    let app = app.clone();
+                    let core = core.clone();
                     // Claimed inside (pending -> attempting), so a reply seen twice is
                     // still attempted once.
-                    tokio::spawn(async move { send::attempt(&app, reply.id).await });
+                    tokio::spawn(async move { send::attempt(&core, reply.id).await });
                 }
             }
             Err(e) => tracing::warn!(error = %e, "could not read the outbox schedule"),
         }
-        let next = app.store.read(outbox::next_due_at).await.ok().flatten();
+        let next = core.store.read(outbox::next_due_at).await.ok().flatten();
         let wait = next.map_or(TICK, |at| {
             Duration::from_millis((at - now_ms()).clamp(20, TICK.as_millis() as i64) as u64)
         });
-        tokio::select! {
-            _ = tokio::time::sleep(wait) => {}
-            _ = app.outbox.wake.notified() => {}
-            _ = stop.changed() => return,
+        let scan_at = tokio::time::Instant::now() + wait;
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep_until(scan_at) => break,
+                Some(id) = started.recv() => {
+                    let core = core.clone();
+                    // Claimed inside (pending -> attempting): one also found due is
+                    // attempted once.
+                    tokio::spawn(async move { send::attempt(&core, id).await });
+                }
+                _ = stop.changed() => return,
+            }
         }
     }
 }
 
-async fn reload(app: &Arc<App>, reply: OutboundReply) -> OutboundReply {
+async fn reload(core: &Core, reply: OutboundReply) -> OutboundReply {
     let id = reply.id;
-    app.store
+    core.store
         .read(move |c| outbox::get(c, id))
         .await
         .ok()

@@ -1,13 +1,11 @@
 //! Agents acting on platform messages of their interaction: delete our own tweet or a
 //! customer's comment, hide a comment. The platform acts first; the transcript follows.
 
-use std::sync::Arc;
-
 use rusqlite::params;
 
-use crate::app::App;
 use crate::clock::now_ms;
 use crate::interactions::ActionError;
+use crate::interactions::Core;
 use crate::model::interaction::State;
 use crate::store::{directory, queries};
 
@@ -23,17 +21,17 @@ pub enum Moderation {
 /// Deletes or hides `platform_message_id`, which must belong to interaction `id`, held
 /// by `user`.
 pub async fn moderate(
-    app: &Arc<App>,
+    core: &Core,
     user: &directory::User,
     id: i64,
     platform_message_id: String,
     action: Moderation,
 ) -> Result<(), ActionError> {
-    if !app.interactions.holds(user.id, id) {
+    if !core.interactions.holds(user.id, id) {
         return Err(ActionError::NotFound(id));
     }
     let pmid = platform_message_id.clone();
-    let channel = app
+    let channel = core
         .store
         .read(move |c| {
             Ok(c.query_row(
@@ -50,7 +48,7 @@ pub async fn moderate(
                 "That message is not part of this conversation (conversation {id}); reload it and try again."
             ))
         })?;
-    let connector = app
+    let connector = core
         .channels
         .get(&channel)
         .ok_or_else(|| {
@@ -68,7 +66,7 @@ pub async fn moderate(
     // The platform's refusal is the agent's answer, in its own words.
     done.map_err(|e| ActionError::Conflict(e.to_string()))?;
     let (pmid, uid) = (platform_message_id, user.id);
-    app.store
+    core.store
         .write(move |c| {
             let now = now_ms();
             let kind = match action {
@@ -81,6 +79,6 @@ pub async fn moderate(
             queries::record_event(c, id, now, kind, State::Connected, Some(uid), Some(&pmid))
         })
         .await?;
-    app.interactions.notify_changed(id).await;
+    core.interactions.notify_changed(id).await;
     Ok(())
 }

@@ -11,11 +11,9 @@
 //!   `sent`; not there, it is retried like a failure; and where the connector cannot
 //!   tell, the entry becomes `unknown` for the agent, who can resend it.
 
-use std::sync::Arc;
-
-use crate::app::App;
 use crate::clock::now_ms;
 use crate::connectors::{CallError, SendFailure};
+use crate::interactions::Core;
 use crate::metrics::{self, OutboundState};
 use crate::store::outbox::{self, Begin, OutboundReply};
 use crate::store::{channels as stored, directory, queries};
@@ -35,33 +33,33 @@ pub(crate) const UNKNOWN_TEXT: &str = "Delivery unknown: the platform did not co
 /// Makes one attempt at outbox entry `id` if it is due and nobody else is on it, and
 /// records the outcome. Runs to the end even if the caller goes away: it is spawned, so a
 /// client that hangs up never leaves a platform call unrecorded.
-pub(crate) async fn attempt(app: &Arc<App>, id: i64) {
-    let app = app.clone();
-    let task = tokio::spawn(async move { attempt_now(&app, id).await });
+pub(crate) async fn attempt(core: &Core, id: i64) {
+    let core = core.clone();
+    let task = tokio::spawn(async move { attempt_now(&core, id).await });
     if let Err(e) = task.await {
         tracing::error!(reply = id, error = %e, "reply attempt task failed");
     }
 }
 
-async fn attempt_now(app: &Arc<App>, id: i64) {
-    let Ok(Some(reply)) = app.store.read(move |c| outbox::get(c, id)).await else {
+async fn attempt_now(core: &Core, id: i64) {
+    let Ok(Some(reply)) = core.store.read(move |c| outbox::get(c, id)).await else {
         return;
     };
     if reply.state != "pending" {
         return;
     }
-    let Some(channel) = app.channels.get(&reply.channel) else {
-        channel_missing(app, &reply).await;
+    let Some(channel) = core.channels.get(&reply.channel) else {
+        channel_missing(core, &reply).await;
         return;
     };
     let window_ms = i64::from(channel.config.rpc_cache_timeout_s) * 1000;
-    let last_customer_at = last_customer_at(app, reply.interaction_id).await;
+    let last_customer_at = last_customer_at(core, reply.interaction_id).await;
     // A free instance first, so `attempting` covers the platform call and not a wait in
     // line behind other calls of the channel.
     let pooled = channel.clone();
     let permit = pooled.connector.permit().await;
     let now = now_ms();
-    let begun = app
+    let begun = core
         .store
         .write(move |c| outbox::begin_attempt(c, id, window_ms, now))
         .await;
@@ -70,7 +68,7 @@ async fn attempt_now(app: &Arc<App>, id: i64) {
         Ok(Begin::Repeat(ago)) => {
             tracing::info!(channel = %reply.channel, reply = id, ago_ms = ago,
                 "reply not sent: the same text just went to this customer (RPC cache)");
-            app.interactions.notify_changed(reply.interaction_id).await;
+            core.interactions.notify_changed(reply.interaction_id).await;
             return;
         }
         Ok(Begin::NotPending) => return,
@@ -84,27 +82,27 @@ async fn attempt_now(app: &Arc<App>, id: i64) {
         tokio::task::spawn_blocking(move || channel.connector.send(&r, last_customer_at)).await;
     drop(permit);
     match outcome {
-        Ok(Ok(platform_id)) => record_sent(app, &reply, platform_id).await,
+        Ok(Ok(platform_id)) => record_sent(core, &reply, platform_id).await,
         Ok(Err(SendFailure {
             error,
             may_have_reached: true,
         })) => {
             tracing::warn!(reply = id, channel = %reply.channel, error = %error,
                 "the send may have reached the platform; checking instead of sending again");
-            settle(app, &reply).await;
+            settle(core, &reply).await;
         }
-        Ok(Err(SendFailure { error, .. })) => failed(app, &reply, &error).await,
+        Ok(Err(SendFailure { error, .. })) => failed(core, &reply, &error).await,
         Err(join) => {
             // The host's own thread died around the call: the platform may have it.
             tracing::error!(reply = id, error = %join, "reply task failed during the send");
-            settle(app, &reply).await;
+            settle(core, &reply).await;
         }
     }
-    app.interactions.notify_changed(reply.interaction_id).await;
+    core.interactions.notify_changed(reply.interaction_id).await;
 }
 
-async fn last_customer_at(app: &Arc<App>, interaction: i64) -> Option<i64> {
-    app.store
+async fn last_customer_at(core: &Core, interaction: i64) -> Option<i64> {
+    core.store
         .read(move |c| queries::last_customer_at(c, interaction))
         .await
         .unwrap_or(None)
@@ -112,17 +110,17 @@ async fn last_customer_at(app: &Arc<App>, interaction: i64) -> Option<i64> {
 
 /// A reply whose attempt may have reached the platform: asks the connector whether the
 /// message exists, and records what follows (see the module's notes).
-pub(crate) async fn settle(app: &Arc<App>, reply: &OutboundReply) {
+pub(crate) async fn settle(core: &Core, reply: &OutboundReply) {
     let id = reply.id;
-    let Some(channel) = app.channels.get(&reply.channel) else {
+    let Some(channel) = core.channels.get(&reply.channel) else {
         let why = UNKNOWN_TEXT.to_owned();
-        let _ = app
+        let _ = core
             .store
             .write(move |c| outbox::mark_unknown(c, id, &why, now_ms()))
             .await;
         return;
     };
-    let last_customer_at = last_customer_at(app, reply.interaction_id).await;
+    let last_customer_at = last_customer_at(core, reply.interaction_id).await;
     let attempted_at = reply.last_attempt_at.unwrap_or(0);
     let permit = channel.connector.permit().await;
     let (r, ch) = (reply.clone(), channel.clone());
@@ -134,18 +132,18 @@ pub(crate) async fn settle(app: &Arc<App>, reply: &OutboundReply) {
     match found {
         Ok(Ok(Some(platform_id))) => {
             let (channel, pid) = (reply.channel.clone(), platform_id.clone());
-            let taken = app
+            let taken = core
                 .store
                 .read(move |c| outbox::platform_id_taken(c, &channel, &pid, id))
                 .await
                 .unwrap_or(true);
             if taken {
                 // Another reply's message, not this one's: the check cannot tell.
-                unknown(app, reply, "the message found is another reply's").await;
+                unknown(core, reply, "the message found is another reply's").await;
             } else {
                 tracing::info!(reply = id, channel = %reply.channel, %platform_id,
                     "the interrupted send had reached the platform; recorded as sent");
-                record_sent(app, reply, platform_id).await;
+                record_sent(core, reply, platform_id).await;
             }
         }
         Ok(Ok(None)) => {
@@ -158,28 +156,28 @@ pub(crate) async fn settle(app: &Arc<App>, reply: &OutboundReply) {
                 retryable: true,
                 retry_after_ms: None,
             };
-            failed(app, reply, &error).await;
+            failed(core, reply, &error).await;
         }
-        Ok(Err(e)) => unknown(app, reply, &e.to_string()).await,
-        Err(join) => unknown(app, reply, &join.to_string()).await,
+        Ok(Err(e)) => unknown(core, reply, &e.to_string()).await,
+        Err(join) => unknown(core, reply, &join.to_string()).await,
     }
 }
 
-async fn unknown(app: &Arc<App>, reply: &OutboundReply, why: &str) {
+async fn unknown(core: &Core, reply: &OutboundReply, why: &str) {
     tracing::warn!(reply = reply.id, channel = %reply.channel, reason = %why,
         "delivery unknown: the connector cannot tell whether the reply was posted");
     let id = reply.id;
-    let _ = app
+    let _ = core
         .store
         .write(move |c| outbox::mark_unknown(c, id, UNKNOWN_TEXT, now_ms()))
         .await;
     metrics::outbound(OutboundState::Unknown);
 }
 
-async fn record_sent(app: &Arc<App>, reply: &OutboundReply, platform_id: String) {
+async fn record_sent(core: &Core, reply: &OutboundReply, platform_id: String) {
     let (r, author) = (reply.clone(), reply.author_user_id);
     let now = now_ms();
-    let saved = app
+    let saved = core
         .store
         .write(move |c| {
             let author = match author {
@@ -199,7 +197,7 @@ async fn record_sent(app: &Arc<App>, reply: &OutboundReply, platform_id: String)
 }
 
 /// An attempt that certainly did not reach the platform (or that the platform refused).
-async fn failed(app: &Arc<App>, reply: &OutboundReply, error: &CallError) {
+async fn failed(core: &Core, reply: &OutboundReply, error: &CallError) {
     let id = reply.id;
     let now = now_ms();
     let message = error.to_string();
@@ -222,18 +220,18 @@ async fn failed(app: &Arc<App>, reply: &OutboundReply, error: &CallError) {
             clock_time(at)
         );
         metrics::outbound(OutboundState::Retried);
-        app.store
+        core.store
             .write(move |c| outbox::retry_later(c, id, &why, at, false, now))
             .await
     } else if error.retryable() && attempts < reply.max_attempts {
         let backoff = (reply.backoff_ms.max(1) << (attempts - 1).clamp(0, 20)).min(MAX_BACKOFF_MS);
         metrics::outbound(OutboundState::Retried);
-        app.store
+        core.store
             .write(move |c| outbox::retry_later(c, id, &message, now + backoff, true, now))
             .await
     } else {
         metrics::outbound(OutboundState::Failed);
-        app.store
+        core.store
             .write(move |c| outbox::mark_failed(c, id, &message, now))
             .await
     };
@@ -244,12 +242,12 @@ async fn failed(app: &Arc<App>, reply: &OutboundReply, error: &CallError) {
 
 /// The entry's channel is not running: deleted (the entry ends `failed`), or configured
 /// but down (it waits).
-async fn channel_missing(app: &Arc<App>, reply: &OutboundReply) {
+async fn channel_missing(core: &Core, reply: &OutboundReply) {
     let name = reply.channel.clone();
-    let configured = app.config.channels.iter().any(|c| c.name == name);
+    let configured = core.channels.is_configured(&name);
     let now = now_ms();
     let id = reply.id;
-    let result = app
+    let result = core
         .store
         .write(move |c| {
             if configured || stored::exists(c, &name)? {
@@ -264,7 +262,7 @@ async fn channel_missing(app: &Arc<App>, reply: &OutboundReply) {
     match result {
         Ok(true) => {
             tracing::warn!(channel = %reply.channel, reply = id, "reply for a deleted channel ended");
-            app.interactions.notify_changed(reply.interaction_id).await;
+            core.interactions.notify_changed(reply.interaction_id).await;
         }
         Ok(false) => {
             tracing::warn!(channel = %reply.channel, reply = id, "reply waits: its channel is not running")

@@ -1,11 +1,9 @@
 //! Reply windows: what the platform accepts now, asked of the connector before the agent
 //! sends, so a reply the platform would refuse is refused here, before anything is sent.
 
-use std::sync::Arc;
-
-use crate::app::App;
 use crate::clock::now_ms;
 use crate::interactions::ActionError;
+use crate::interactions::Core;
 use crate::model::interaction::{Interaction, ReplyWindows, Visibility};
 use crate::model::reply::ReplyWindow;
 use crate::store::outbox::Extras;
@@ -13,10 +11,10 @@ use crate::store::queries;
 
 /// What may be sent now in an interaction, for both visibilities. `None` when the
 /// channel is gone or its connector cannot say (then nothing is restricted up front).
-pub async fn window(app: &Arc<App>, ix: &Interaction) -> Option<ReplyWindows> {
-    let channel = app.channels.get(&ix.channel)?;
+pub async fn window(core: &Core, ix: &Interaction) -> Option<ReplyWindows> {
+    let channel = core.channels.get(&ix.channel)?;
     let id = ix.id;
-    let last = app
+    let last = core
         .store
         .read(move |c| queries::last_customer_at(c, id))
         .await

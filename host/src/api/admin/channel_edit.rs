@@ -17,7 +17,7 @@ use super::channels::{ChannelView, MASK, view_of};
 use super::{Admin, Body};
 use crate::api::error::ApiError;
 use crate::app::App;
-use crate::app::channels::{self as runtime, ChannelRuntime, ChannelSource, LoadFailure};
+use crate::channels::{self as runtime, ChannelRuntime, ChannelSource, LoadFailure};
 use crate::clock::now_ms;
 use crate::config;
 use crate::store::{channels as stored, directory};

@@ -19,7 +19,8 @@ use utoipa::ToSchema;
 
 use super::Admin;
 use crate::api::error::ApiError;
-use crate::app::{App, ChannelRuntime, ChannelSource, ChannelStatus};
+use crate::app::App;
+use crate::channels::{ChannelRuntime, ChannelSource, ChannelStatus};
 use crate::config::IngestMode;
 
 /// Where connectors record suspended keywords.

@@ -1,0 +1,259 @@
+//! Loading a channel: its workflow checked, its plugin started with its grants, and a
+//! refusal explained in the administrator's terms.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+
+use super::{ChannelRuntime, ChannelSource};
+use crate::config;
+use crate::connectors::allowlist::Pattern;
+use crate::connectors::catalog::PluginCatalog;
+use crate::connectors::{ChannelConnector, engine::ChannelGrants};
+use crate::store::Store;
+use crate::workflow::Version;
+
+/// Checks that the channel's workflow script exists and handles `on_inbound`.
+pub fn check_workflow(ch: &config::Channel, version: &Version, dir: &Path) -> Result<()> {
+    if !version.script_names().contains(&ch.workflow) {
+        bail!(
+            "channel `{}`: workflow `{}` not found in {}",
+            ch.name,
+            ch.workflow,
+            dir.display()
+        );
+    }
+    if !version.has_handler(&ch.workflow, "on_inbound") {
+        bail!(
+            "channel `{}`: workflow `{}` has no `on_inbound(ix)` handler",
+            ch.name,
+            ch.workflow
+        );
+    }
+    Ok(())
+}
+
+/// Checks that the channel's plugin file exists.
+pub fn check_plugin_file(ch: &config::Channel, path: &Path) -> Result<()> {
+    if !path.exists() {
+        bail!(
+            "channel `{}`: plugin file {} not found (build plugins with `cargo xtask plugins`)",
+            ch.name,
+            path.display()
+        );
+    }
+    Ok(())
+}
+
+/// What a channel's plugin instances may use: its settings, secrets and hosts.
+pub fn grants_for(
+    ch: &config::Channel,
+    store: &Store,
+    runtime: tokio::runtime::Handle,
+) -> Result<ChannelGrants> {
+    let allowed = ch
+        .allowed_hosts
+        .iter()
+        .map(|h| Pattern::parse(h))
+        .collect::<Result<Vec<_>>>()
+        .with_context(|| format!("channel `{}`: allowed_hosts", ch.name))?;
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .context("building HTTP client")?;
+    Ok(ChannelGrants {
+        channel: ch.name.clone(),
+        plugin: ch.plugin.clone(),
+        settings: Arc::new(ch.settings.clone()),
+        secrets: Arc::new(ch.secrets.clone()),
+        allowed_hosts: Arc::new(allowed),
+        store: store.clone(),
+        http,
+        runtime,
+    })
+}
+
+/// Loads the channel's plugin and configures it with the channel's settings (off the
+/// async threads: compiling and instantiating is CPU work). A plugin that refuses the
+/// settings fails here with its own message; nothing runs yet.
+pub async fn load(
+    plugins: &PluginCatalog,
+    store: &Store,
+    ch: config::Channel,
+    source: ChannelSource,
+) -> Result<ChannelRuntime> {
+    let path = plugins.path(&ch.plugin);
+    check_plugin_file(&ch, &path)?;
+    let grants = grants_for(&ch, store, tokio::runtime::Handle::current())?;
+    let engine = plugins.engine().clone();
+    let connector =
+        tokio::task::spawn_blocking(move || ChannelConnector::new(engine, &path, grants))
+            .await?
+            .with_context(|| format!("channel `{}`: loading plugin `{}`", ch.name, ch.plugin))?;
+    tracing::info!(channel = %ch.name, plugin = %ch.plugin, platform = %connector.platform(),
+        version = %connector.description().version, "channel ready");
+    Ok(ChannelRuntime::new(ch, connector, source))
+}
+
+/// Why a channel's plugin could not be loaded, in the administrator's terms. The error
+/// chain ("describe: instantiating: configure: …") is for the log, never for the person.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum LoadFailure {
+    /// The connector refused the channel's settings; `message` is its own explanation
+    /// ("setting `handles` is required: …"), `field` the setting or secret it names.
+    Settings {
+        message: String,
+        field: Option<SettingName>,
+    },
+    /// The plugin itself failed (not a component, trapped, timed out): nothing the channel's
+    /// settings can fix.
+    Plugin,
+}
+
+/// A setting or secret a connector's message names.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct SettingName {
+    /// `setting` or `secret`.
+    pub kind: &'static str,
+    /// Its key, as in the channel's `settings` or `secrets`.
+    pub key: String,
+}
+
+impl LoadFailure {
+    /// What went wrong in `e`, an error of [`load`] or [`ChannelConnector::new`].
+    pub(crate) fn of(e: &anyhow::Error) -> LoadFailure {
+        match e
+            .chain()
+            .find_map(|c| c.downcast_ref::<crate::connectors::engine::SettingsRefused>())
+        {
+            Some(refused) => LoadFailure::Settings {
+                message: refused.0.trim().trim_end_matches('.').to_owned(),
+                field: named_setting(&refused.0),
+            },
+            None => LoadFailure::Plugin,
+        }
+    }
+
+    /// One line for the person who wrote the channel; `how_to_fix` ends "Correct it …"
+    /// ("and save the channel again", "in the config file").
+    pub(crate) fn message(&self, plugin: &str, how_to_fix: &str) -> String {
+        match self {
+            LoadFailure::Settings { message, .. } => {
+                let mut chars = message.chars();
+                let first = chars.next().map(|c| c.to_uppercase().to_string());
+                format!(
+                    "{}{}. Correct it {how_to_fix}.",
+                    first.unwrap_or_default(),
+                    chars.as_str()
+                )
+            }
+            LoadFailure::Plugin => format!(
+                "The `{plugin}` plugin could not be started, so the channel cannot use it. \
+                 Choose another plugin or ask whoever installed it to check it; the server \
+                 log has the details."
+            ),
+        }
+    }
+}
+
+/// The first setting or secret a connector's message names: connectors write them as
+/// "setting `key` …" or "secret `key` …" (the SDK's `config::require` and friends do).
+fn named_setting(message: &str) -> Option<SettingName> {
+    let found = ["setting `", "secret `"]
+        .into_iter()
+        .filter_map(|p| message.find(p).map(|at| (at, p)))
+        .min()?;
+    let (at, prefix) = found;
+    let rest = &message[at + prefix.len()..];
+    let key = &rest[..rest.find('`')?];
+    let plausible = !key.is_empty()
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+    plausible.then(|| SettingName {
+        kind: if prefix.starts_with("setting") {
+            "setting"
+        } else {
+            "secret"
+        },
+        key: key.to_owned(),
+    })
+}
+
+/// Loads the channels administrators created, skipping (with a warning) any whose name
+/// a config-file channel holds and (with an error) any that no longer loads, so one bad
+/// row never keeps the host from starting.
+pub async fn load_stored(
+    plugins: &PluginCatalog,
+    store: &Store,
+    config_names: &[String],
+) -> Result<Vec<ChannelRuntime>> {
+    let stored = store
+        .read(crate::store::channels::list::<config::Channel>)
+        .await?;
+    let mut loaded = Vec::new();
+    for row in stored {
+        if config_names.contains(&row.name) {
+            tracing::warn!(channel = %row.name,
+                "a stored channel has the name of a config-file channel; the config file wins and the stored one is skipped");
+            continue;
+        }
+        let outcome = match row.config {
+            Ok(ch) => match ch.validate() {
+                Ok(()) => load(plugins, store, ch, ChannelSource::Admin).await,
+                Err(e) => Err(e),
+            },
+            Err(e) => Err(e),
+        };
+        match outcome {
+            Ok(runtime) => loaded.push(runtime),
+            Err(e) => tracing::error!(channel = %row.name, error = %format!("{e:#}"),
+                "stored channel not started; fix or delete it through the API"),
+        }
+    }
+    Ok(loaded)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refused_setting_is_explained_without_the_chain_and_named() {
+        let e = anyhow::Error::new(crate::connectors::engine::SettingsRefused(
+            "setting `handles` is required: a comma list of X handles".into(),
+        ))
+        .context("instantiating")
+        .context("channel `x-live`: loading plugin `x`");
+        let failure = LoadFailure::of(&e);
+        assert_eq!(
+            failure,
+            LoadFailure::Settings {
+                message: "setting `handles` is required: a comma list of X handles".into(),
+                field: Some(SettingName {
+                    kind: "setting",
+                    key: "handles".into()
+                }),
+            }
+        );
+        assert_eq!(
+            failure.message("x", "and save the channel again"),
+            "Setting `handles` is required: a comma list of X handles. Correct it and save \
+             the channel again."
+        );
+
+        let secret = named_setting("secret `secret` is not valid base64").unwrap();
+        assert_eq!((secret.kind, secret.key.as_str()), ("secret", "secret"));
+        assert_eq!(named_setting("the page is not reachable"), None);
+        assert_eq!(named_setting("setting `a b` is odd"), None);
+
+        let trapped = anyhow::anyhow!("wasm trap: unreachable").context("loading plugin");
+        assert_eq!(LoadFailure::of(&trapped), LoadFailure::Plugin);
+        let text = LoadFailure::Plugin.message("faulty", "and save the channel again");
+        assert!(
+            text.contains("`faulty` plugin") && !text.contains("trap"),
+            "{text}"
+        );
+    }
+}

@@ -1,0 +1,309 @@
+//! Starting and stopping the host: the store opened, the config's users seeded, the
+//! workflows, plugins and channels loaded, the workers and the HTTP server started.
+//! The one module that knows every other one, so nothing else has to.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+
+use crate::app::App;
+use crate::channels::{self, ChannelRegistry, ChannelSource};
+use crate::config::Config;
+use crate::connectors::catalog::PluginCatalog;
+use crate::connectors::{ChannelConnector, PluginEngine, install_crypto};
+use crate::fswatch::WatchGuard;
+use crate::interactions::{Core, Interactions, Sends};
+use crate::store::{Store, directory};
+use crate::workflow::Workflows;
+
+/// A started host.
+pub struct Running {
+    /// Shared state.
+    pub app: Arc<App>,
+    /// Where the API listens.
+    pub addr: SocketAddr,
+    server: tokio::task::JoinHandle<()>,
+    _watches: Vec<WatchGuard>,
+}
+
+impl Running {
+    /// Stops serving, finishes pending writes and closes the database.
+    pub async fn shutdown(self) {
+        let _ = self.app.shutdown.send(true);
+        let _ = self.server.await;
+        self.app.store.close();
+    }
+}
+
+/// Checks that every plugin and workflow the config names loads, without serving.
+pub fn check(config: &Config) -> Result<()> {
+    install_crypto();
+    let workflows = Workflows::load(&config.server.workflows_dir)?;
+    let version = workflows.current();
+    for ch in &config.channels {
+        channels::check_workflow(ch, &version, &config.server.workflows_dir)?;
+        channels::check_plugin_file(ch, &plugin_path(config, &ch.plugin))?;
+    }
+    let dir = tempfile_dir()?;
+    let store = Store::open(&dir.join("check.db"))?;
+    let engine = PluginEngine::new(&dir.join("cache"), config.server.plugin_limits.clone())?;
+    let runtime = tokio::runtime::Handle::try_current().ok();
+    let rt = match runtime {
+        Some(h) => h,
+        None => anyhow::bail!("check must run inside a tokio runtime"),
+    };
+    for ch in &config.channels {
+        let grants = channels::grants_for(ch, &store, rt.clone())?;
+        if let Err(e) =
+            ChannelConnector::new(engine.clone(), &plugin_path(config, &ch.plugin), grants)
+        {
+            // The person reads what to change; the chain is for whoever debugs the plugin.
+            let failure = channels::LoadFailure::of(&e);
+            match failure {
+                channels::LoadFailure::Settings { .. } => tracing::debug!(channel = %ch.name,
+                    plugin = %ch.plugin, error = %format!("{e:#}"), "settings refused"),
+                channels::LoadFailure::Plugin => tracing::error!(channel = %ch.name,
+                    plugin = %ch.plugin, error = %format!("{e:#}"), "plugin could not be started"),
+            }
+            anyhow::bail!(
+                "channel `{}`: {}",
+                ch.name,
+                failure.message(&ch.plugin, "in the config file")
+            );
+        }
+    }
+    store.close();
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
+
+fn tempfile_dir() -> Result<PathBuf> {
+    let dir = std::env::temp_dir().join(format!(
+        "switchboard-check-{}",
+        uuid::Uuid::new_v4().simple()
+    ));
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
+
+fn plugin_path(config: &Config, plugin: &str) -> PathBuf {
+    config.server.plugins_dir.join(format!("{plugin}.wasm"))
+}
+
+/// Seeds users, stations and workgroups named in the config when they do not exist yet.
+/// Once created they belong to the administrators: a restart never undoes their edits.
+async fn seed(store: &Store, config: &Config) -> Result<()> {
+    for user in &config.users {
+        let (name, display) = (
+            user.username.clone(),
+            user.display_name
+                .clone()
+                .unwrap_or_else(|| user.username.clone()),
+        );
+        let exists = {
+            let name = name.clone();
+            store
+                .read(move |c| directory::user_exists(c, &name))
+                .await?
+        };
+        if exists {
+            continue;
+        }
+        let password = user.password.clone();
+        let hash = tokio::task::spawn_blocking(move || crate::api::auth::hash_password(&password))
+            .await??;
+        let (rights, skills) = (user.rights.clone(), user.skills.clone());
+        store
+            .write(move |c| {
+                let id = directory::upsert_user(c, &name, &display, &hash, &rights)?;
+                let mut u = directory::user(c, id)?.context("user just created")?;
+                u.skills = skills;
+                directory::update_user(c, &u)
+            })
+            .await?;
+    }
+    for station in config.stations.clone() {
+        store
+            .write(move |c| {
+                if directory::station_by_name(c, &station.name)?.is_none() {
+                    directory::upsert_station(c, &station.name, &station.rights)?;
+                }
+                Ok(())
+            })
+            .await?;
+    }
+
+    for group in config.workgroups.clone() {
+        store
+            .write(move |c| {
+                if let Some(existing) = directory::workgroup_by_name(c, &group.name)? {
+                    return Ok(existing.id);
+                }
+                let users = directory::users(c)?;
+                let members = group
+                    .members
+                    .iter()
+                    .map(|m| {
+                        users
+                            .iter()
+                            .find(|u| &u.username == m)
+                            .map(|u| u.id)
+                            .with_context(|| {
+                                format!("workgroup `{}`: no user named `{m}`", group.name)
+                            })
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                directory::upsert_workgroup(
+                    c,
+                    &directory::Workgroup {
+                        id: 0,
+                        name: group.name.clone(),
+                        alert_timeout_ms: group.alert_timeout_ms as i64,
+                        utilization: group.utilization.clone(),
+                        sl_target_s: group.sl_target_s as i64,
+                        wrapup_codes: group.wrapup_codes.clone(),
+                        wrapup_required: group.wrapup_required,
+                        wrapup_timeout_ms: group.wrapup_timeout_ms as i64,
+                        members,
+                    },
+                )
+            })
+            .await?;
+    }
+    Ok(())
+}
+
+/// Starts the host: store, seeds, workflows, plugins, routing, pollers and the server.
+pub async fn start(config: Config) -> Result<Running> {
+    install_crypto();
+    let store = Store::open_with(&config.database_path(), &config.server.database)?;
+    seed(&store, &config).await?;
+    let workflows = Workflows::load(&config.server.workflows_dir).with_context(|| {
+        format!(
+            "loading workflows from {}",
+            config.server.workflows_dir.display()
+        )
+    })?;
+    let engine = PluginEngine::new(
+        &config.server.data_dir.join("plugin-cache"),
+        config.server.plugin_limits.clone(),
+    )?;
+    let plugins = PluginCatalog::new(engine, &config.server.plugins_dir);
+    let mut loaded = Vec::new();
+    for ch in &config.channels {
+        loaded.push(channels::load(&plugins, &store, ch.clone(), ChannelSource::Config).await?);
+    }
+    let config_names: Vec<String> = config.channels.iter().map(|c| c.name.clone()).collect();
+    loaded.extend(channels::load_stored(&plugins, &store, &config_names).await?);
+    let channel_rights = loaded
+        .iter()
+        .map(|ch| {
+            (
+                ch.config.name.clone(),
+                crate::routing::Right::for_platform(ch.connector.platform()),
+            )
+        })
+        .collect();
+    let interactions =
+        Interactions::restore(store.clone(), channel_rights, config.features).await?;
+    let (shutdown, stop) = tokio::sync::watch::channel(false);
+    let (sends, started) = Sends::new();
+    let core = Core {
+        store: store.clone(),
+        interactions,
+        workflows: workflows.clone(),
+        world: Arc::new(crate::interactions::hooks::StoreWorld(store.clone())),
+        channels: Arc::new(ChannelRegistry::with(loaded.into_iter().map(Arc::new))),
+        sends,
+        stop,
+    };
+    let app = Arc::new(App {
+        config: config.clone(),
+        plugins,
+        core,
+        shutdown,
+    });
+
+    let mut watches = vec![crate::workflow::watch(workflows)?];
+    if config.server.plugins_dir.is_dir() {
+        watches.push(watch_plugins(&app)?);
+    }
+    crate::outbound::resume_pending(&app.core, started).await?;
+    tokio::spawn(release_workflow_versions(app.core.clone()));
+    tokio::spawn(crate::interactions::hooks::run_timers(app.core.clone()));
+    tokio::spawn(crate::interactions::jobs::run_jobs(app.core.clone()));
+    for channel in app.channels.list() {
+        crate::app::start_tasks(&app.core, &channel);
+    }
+
+    let listener = tokio::net::TcpListener::bind(config.server.listen)
+        .await
+        .with_context(|| format!("listening on {}", config.server.listen))?;
+    let addr = listener.local_addr()?;
+    let mut stop = app.shutdown.subscribe();
+    let router = crate::api::router(app.clone());
+    let server = tokio::spawn(async move {
+        let serve = axum::serve(listener, router).with_graceful_shutdown(async move {
+            let _ = stop.changed().await;
+        });
+        if let Err(e) = serve.await {
+            tracing::error!(error = %e, "server stopped");
+        }
+    });
+    tracing::info!(%addr, "switchboard listening");
+    Ok(Running {
+        app,
+        addr,
+        server,
+        _watches: watches,
+    })
+}
+
+/// Reloads a channel's plugin when its file changes; a build that fails to load is
+/// refused and the running one stays.
+fn watch_plugins(app: &Arc<App>) -> Result<WatchGuard> {
+    let app = app.clone();
+    let dir = app.config.server.plugins_dir.clone();
+    crate::fswatch::watch(&dir, std::time::Duration::from_millis(300), move |paths| {
+        for channel in app.channels.list() {
+            let path = channel.connector.plugin_path();
+            if !paths.iter().any(|p| p.file_name() == path.file_name()) || !path.exists() {
+                continue;
+            }
+            match channel.connector.reload() {
+                Ok(()) => {
+                    tracing::info!(channel = %channel.config.name, plugin = %channel.config.plugin, "plugin reloaded")
+                }
+                Err(e) => {
+                    tracing::error!(channel = %channel.config.name, plugin = %channel.config.plugin,
+                    error = %format!("{e:#}"), "plugin reload refused; the running build stays")
+                }
+            }
+        }
+    })
+}
+
+/// Every few seconds, lets go of workflow versions no live interaction started on: an
+/// interaction keeps running on its version until it ends.
+async fn release_workflow_versions(app: Core) {
+    let mut stop = app.stop.clone();
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(std::time::Duration::from_secs(5)) => {}
+            _ = stop.changed() => return,
+        }
+        if app.workflows.kept_versions().is_empty() {
+            continue;
+        }
+        match app
+            .store
+            .read(crate::store::queries::live_workflow_versions)
+            .await
+        {
+            Ok(live) => app.workflows.release_unused(&live),
+            Err(e) => tracing::warn!(error = %e, "could not list live workflow versions"),
+        }
+    }
+}
