@@ -15,7 +15,7 @@ use crate::clock::now_ms;
 use crate::model::event::InboundMessage;
 use crate::model::interaction::{MediaType, Visibility};
 use crate::model::route::RouteRequest;
-use crate::store::{Store, Synchronous, queries};
+use crate::store::{Store, Synchronous};
 
 /// Figures of one run of the ingest benchmark, with one durability setting.
 pub struct IngestRun {
@@ -428,7 +428,15 @@ fn direct_inserts(
                 metadata: Default::default(),
             };
             let mut outbox = Vec::new();
-            queries::ingest_message(&tx, "facebook", &msg, Some(&plan), 1, now_ms(), &mut outbox)?;
+            crate::interactions::effects::store_inbound(
+                &tx,
+                "facebook",
+                &msg,
+                Some(&plan),
+                1,
+                now_ms(),
+                &mut outbox,
+            )?;
         }
         tx.commit()?;
     }

@@ -121,8 +121,8 @@ impl Pipeline {
                 for (event, plan) in decided.events.iter().zip(&decided.plans) {
                     match event {
                         Event::Message(m) => {
-                            use queries::Stored;
-                            match queries::ingest_message(
+                            use crate::interactions::effects::Stored;
+                            match crate::interactions::effects::store_inbound(
                                 conn,
                                 &channel_name,
                                 m,

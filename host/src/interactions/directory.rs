@@ -10,6 +10,13 @@ use crate::routing::AgentStatus;
 use crate::store::directory::{Station, User, Workgroup};
 
 impl Interactions {
+    /// Takes the turn for one directory change: hold it from the store write until
+    /// routing has been told (`user_changed`, `workgroup_changed`, ...), so two
+    /// administrators' changes reach routing in the order they were committed.
+    pub async fn directory_change(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.directory_order.lock().await
+    }
+
     /// A user was created or changed (rights, skills, utilization, station).
     pub async fn user_changed(self: &Arc<Self>, user: &User) {
         let now = now_ms();

@@ -12,11 +12,11 @@ use anyhow::{Context, Result};
 use rhai::{Dynamic, Map};
 
 use super::Core;
+use super::effects::{self, Applied};
 use super::service::ActionError;
 use crate::clock::now_ms;
 use crate::model::interaction::{Interaction, State, Visibility};
-use crate::model::plan::{self, Send};
-use crate::model::reply::OutboundReply;
+use crate::model::plan::{Send, Side};
 use crate::store::workflow::{self as store_wf, Released, Timer, TimerKind};
 use crate::store::{Store, queries};
 use crate::workflow::{Active, Effect, FindBy, Outcome, Subject, World};
@@ -118,116 +118,6 @@ async fn try_run(
     }
 }
 
-/// What a hook's effects did to the interaction, to finish outside the transaction.
-#[derive(Default)]
-struct Applied {
-    outbox: Vec<i64>,
-    requeued: Option<Interaction>,
-    merged_into: Option<i64>,
-    ended: bool,
-}
-
-/// Carries out `effects` for a live interaction (from `on_timer`, `on_disconnect`).
-fn apply(
-    c: &rusqlite::Connection,
-    ix: &Interaction,
-    effects: &[Effect],
-    now: i64,
-) -> Result<Applied> {
-    let mut applied = Applied::default();
-    let live = store_wf::is_live(c, ix.id)?;
-    // The state now, in this transaction, not the one read before the script ran: an
-    // agent may have picked it up meanwhile, and `route`/`stop` must then leave it alone.
-    let now_state = queries::interaction(c, ix.id)?.map(|i| i.state);
-    let waiting =
-        live && now_state == Some(ix.state) && matches!(ix.state, State::Buffered | State::Queued);
-    let last = queries::last_customer_message(c, ix.id)?;
-    for effect in effects {
-        match effect {
-            Effect::SetAttr { key, value } => {
-                store_wf::set_attrs(c, ix.id, &[(key.clone(), value.clone())])?
-            }
-            Effect::DesktopFlags {
-                sentiment,
-                actionable,
-                expand,
-            } => store_wf::set_attrs(
-                c,
-                ix.id,
-                &plan::desktop_attrs(sentiment.clone(), *actionable, *expand),
-            )?,
-            Effect::Send {
-                text,
-                visibility,
-                retries,
-                backoff_ms,
-            } => {
-                let send = Send {
-                    text: text.clone(),
-                    visibility: visibility.clone(),
-                    retries: *retries,
-                    backoff_ms: *backoff_ms,
-                };
-                let (reply_to, recipient) = last.clone().unzip();
-                let customer = match ix.media_type {
-                    crate::model::interaction::MediaType::SocialDirectMessage => {
-                        Visibility::Private
-                    }
-                    crate::model::interaction::MediaType::SocialConversation => Visibility::Public,
-                };
-                let reply = OutboundReply::from_workflow(
-                    ix.id,
-                    &ix.channel,
-                    &ix.thread_id,
-                    reply_to,
-                    recipient,
-                    customer,
-                    &send,
-                );
-                applied
-                    .outbox
-                    .push(crate::store::outbox::enqueue(c, &reply, now)?);
-            }
-            Effect::Schedule { name, delay_ms } if live => {
-                store_wf::add_timer(c, ix.id, TimerKind::Script, name, 0, now + delay_ms)?
-            }
-            Effect::Route(route) if waiting && applied.requeued.is_none() => {
-                c.execute(
-                    "UPDATE interactions SET workgroup = ?2, priority = ?3, skills = ?4 WHERE id = ?1",
-                    rusqlite::params![ix.id, route.workgroup, route.priority, route.skills],
-                )?;
-                if ix.state == State::Buffered {
-                    match store_wf::release(c, ix.id, None, now)? {
-                        Released::Queued(q) => applied.requeued = Some(*q),
-                        Released::Merged(other) => applied.merged_into = Some(other),
-                        Released::Gone => {}
-                    }
-                } else {
-                    queries::record_event(c, ix.id, now, "rerouted", State::Queued, None, None)?;
-                    applied.requeued = queries::interaction(c, ix.id)?;
-                }
-            }
-            Effect::Stop { reason } if waiting && !applied.ended => {
-                queries::finish(c, ix.id, None, false, false, now)?;
-                queries::record_event(
-                    c,
-                    ix.id,
-                    now,
-                    "stopped",
-                    State::Disconnected,
-                    None,
-                    Some(reason),
-                )?;
-                applied.ended = true;
-            }
-            other => {
-                tracing::debug!(interaction = ix.id, effect = %other, "effect does not apply here; ignored")
-            }
-        }
-    }
-    Ok(applied)
-}
-
 /// After the transaction: queue what was requeued, send what was queued, tell agents.
 async fn finish(core: &Core, ix: &Interaction, applied: Applied) {
     if applied.ended {
@@ -257,7 +147,7 @@ pub async fn on_disconnect(core: &Core, id: i64) -> Result<()> {
     let ix2 = ix.clone();
     let applied = core
         .store
-        .write(move |c| apply(c, &ix2, &effects, now_ms()))
+        .write(move |c| effects::on_live(c, &ix2, effects, now_ms()))
         .await
         .context("storing on_disconnect's effects")?;
     finish(core, &ix, applied).await;
@@ -288,10 +178,8 @@ pub async fn on_agent_reply(
             effects: Vec::new(),
         });
     };
-    let mut decision = ReplyDecision {
-        sends: Vec::new(),
-        effects: Vec::new(),
-    };
+    let mut side = Side::default();
+    let mut effects = Vec::new();
     for effect in outcome.effects {
         match effect {
             Effect::Stop { reason } => {
@@ -299,54 +187,17 @@ pub async fn on_agent_reply(
                     "the workflow refused the reply: {reason}"
                 )));
             }
-            Effect::Send {
-                text,
-                visibility,
-                retries,
-                backoff_ms,
-            } => decision.sends.push(Send {
-                text,
-                visibility,
-                retries,
-                backoff_ms,
-            }),
-            other => decision.effects.push(other),
+            Effect::Send { .. } => {
+                side.take(effect);
+            }
+            other => effects.push(other),
         }
     }
+    let decision = ReplyDecision {
+        sends: side.sends,
+        effects,
+    };
     Ok(decision)
-}
-
-/// Records the attributes and timers `on_agent_reply` asked for (inside the reply's
-/// transaction).
-pub fn record_reply_effects(
-    c: &rusqlite::Connection,
-    id: i64,
-    effects: &[Effect],
-    now: i64,
-) -> Result<()> {
-    for effect in effects {
-        match effect {
-            Effect::SetAttr { key, value } => {
-                store_wf::set_attrs(c, id, &[(key.clone(), value.clone())])?
-            }
-            Effect::DesktopFlags {
-                sentiment,
-                actionable,
-                expand,
-            } => store_wf::set_attrs(
-                c,
-                id,
-                &plan::desktop_attrs(sentiment.clone(), *actionable, *expand),
-            )?,
-            Effect::Schedule { name, delay_ms } => {
-                store_wf::add_timer(c, id, TimerKind::Script, name, 0, now + delay_ms)?
-            }
-            other => {
-                tracing::debug!(interaction = id, effect = %other, "ignored in on_agent_reply")
-            }
-        }
-    }
-    Ok(())
 }
 
 /// Fires due timers until the host stops. Wakes at the next due time, at least every
@@ -433,7 +284,7 @@ async fn fire_script(core: &Core, timer: &Timer) -> Result<()> {
             if !store_wf::take_timer(c, tid)? {
                 return Ok(Applied::default()); // fired elsewhere already
             }
-            apply(c, &ix2, &outcome.effects, now_ms())
+            effects::on_live(c, &ix2, outcome.effects, now_ms())
         })
         .await?;
     finish(core, &ix, applied).await;

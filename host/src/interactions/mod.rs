@@ -6,6 +6,7 @@
 
 mod actions;
 mod directory;
+pub mod effects;
 pub mod hooks;
 pub mod jobs;
 pub mod notify;

@@ -84,6 +84,9 @@ pub struct Interactions {
     channel_rights: RwLock<HashMap<String, Right>>,
     /// Wakes the follow-up job worker (`interactions::jobs`) after a job was recorded.
     jobs_wake: tokio::sync::Notify,
+    /// Held from an administrator's change to users, stations or workgroups until
+    /// routing has been told, so changes reach routing in the order they were committed.
+    pub(super) directory_order: tokio::sync::Mutex<()>,
 }
 
 pub(super) type Pending = tokio::sync::oneshot::Receiver<Result<()>>;
@@ -150,6 +153,7 @@ impl Interactions {
             stations: Mutex::new(stations),
             channel_rights: RwLock::new(channel_rights),
             jobs_wake: tokio::sync::Notify::new(),
+            directory_order: tokio::sync::Mutex::new(()),
         });
         for (id, agent, workgroup) in wrapups {
             this.router.restore_wrapup(agent, id);

@@ -47,6 +47,50 @@ pub struct Send {
     pub backoff_ms: i64,
 }
 
+/// What a handler asked for besides where its interaction goes: attributes, messages
+/// to send and timers. The same for every handler (`on_inbound`, `on_timer`,
+/// `on_disconnect`, `on_agent_reply`), so they are sorted out in one place.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Side {
+    /// Attributes for the interaction.
+    pub attrs: Vec<(String, String)>,
+    /// Messages to send on it.
+    pub sends: Vec<Send>,
+    /// `on_timer` calls to schedule: (name, delay ms).
+    pub timers: Vec<(String, i64)>,
+}
+
+impl Side {
+    /// Keeps `effect` if it is a side effect; hands back any other (`route`, `stop`,
+    /// `merge_into`, `buffer`, `group`) for the caller to decide.
+    pub fn take(&mut self, effect: Effect) -> Option<Effect> {
+        match effect {
+            Effect::SetAttr { key, value } => self.attrs.push((key, value)),
+            Effect::DesktopFlags {
+                sentiment,
+                actionable,
+                expand,
+            } => self
+                .attrs
+                .extend(desktop_attrs(sentiment, actionable, expand)),
+            Effect::Send {
+                text,
+                visibility,
+                retries,
+                backoff_ms,
+            } => self.sends.push(Send {
+                text,
+                visibility,
+                retries,
+                backoff_ms,
+            }),
+            Effect::Schedule { name, delay_ms } => self.timers.push((name, delay_ms)),
+            other => return Some(other),
+        }
+        None
+    }
+}
+
 /// Everything the store does for one message.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Plan {
@@ -54,12 +98,8 @@ pub struct Plan {
     pub disposition: Disposition,
     /// How a new (or released) interaction is queued.
     pub route: RouteRequest,
-    /// Attributes for the interaction it ends in.
-    pub attrs: Vec<(String, String)>,
-    /// Messages to send on that interaction.
-    pub sends: Vec<Send>,
-    /// `on_timer` calls to schedule: (name, delay ms).
-    pub timers: Vec<(String, i64)>,
+    /// Attributes, sends and timers for the interaction it ends in.
+    pub side: Side,
 }
 
 impl Plan {
@@ -68,9 +108,7 @@ impl Plan {
         Plan {
             disposition: Disposition::Route,
             route,
-            attrs: Vec::new(),
-            sends: Vec::new(),
-            timers: Vec::new(),
+            side: Side::default(),
         }
     }
 
@@ -85,6 +123,9 @@ impl Plan {
         let mut decided = false;
         let mut routed = false;
         for effect in effects {
+            let Some(effect) = plan.side.take(effect) else {
+                continue;
+            };
             let disposition = match effect {
                 Effect::Route(r) => {
                     if !routed {
@@ -101,37 +142,7 @@ impl Plan {
                     recheck_ms,
                 }),
                 Effect::Group { key, timeout_s } => Some(Disposition::Group { key, timeout_s }),
-                Effect::SetAttr { key, value } => {
-                    plan.attrs.push((key, value));
-                    None
-                }
-                Effect::DesktopFlags {
-                    sentiment,
-                    actionable,
-                    expand,
-                } => {
-                    plan.attrs
-                        .extend(desktop_attrs(sentiment, actionable, expand));
-                    None
-                }
-                Effect::Send {
-                    text,
-                    visibility,
-                    retries,
-                    backoff_ms,
-                } => {
-                    plan.sends.push(Send {
-                        text,
-                        visibility,
-                        retries,
-                        backoff_ms,
-                    });
-                    None
-                }
-                Effect::Schedule { name, delay_ms } => {
-                    plan.timers.push((name, delay_ms));
-                    None
-                }
+                _ => None, // side effects, taken above
             };
             if let Some(d) = disposition
                 && !decided
@@ -197,7 +208,7 @@ mod tests {
             }
         );
         assert_eq!(plan.route.workgroup, "Social");
-        assert_eq!(plan.attrs, vec![("a".to_string(), "1".to_string())]);
+        assert_eq!(plan.side.attrs, vec![("a".to_string(), "1".to_string())]);
     }
 
     #[test]

@@ -131,7 +131,7 @@ pub async fn reply(
                 reply.id = outbox::enqueue(c, &reply, now)?;
                 replies.push(reply);
             }
-            hooks::record_reply_effects(c, id, &effects, now)?;
+            crate::interactions::effects::on_reply(c, id, effects.clone(), now)?;
             Ok(Ok(replies))
         })
         .await?

@@ -9,62 +9,24 @@ use crate::model::interaction::{
     Interaction, InteractionDetail, MediaType, State, TranscriptMessage, TransferredFrom,
     Visibility,
 };
-use crate::model::plan::{Disposition, Plan};
 use crate::model::route::RouteRequest;
-use crate::store::workflow::{self as store_wf, TimerKind};
 
-/// What storing one inbound message did.
-#[derive(Debug, Clone)]
-pub enum Stored {
-    /// Seen before: nothing changed.
-    Duplicate,
-    /// Stored and added to a live interaction (its thread's, or the one the workflow
-    /// merged it into, or an open buffer or group).
-    Joined(i64),
-    /// Stored as the start of a new queued interaction.
-    Created(Box<Interaction>),
-    /// Stored as the start of an interaction the workflow holds (`buffer`, `group`).
-    Buffered(i64),
-    /// Stored without routing (the business's own message, or the workflow stopped it).
-    Kept,
+/// Whether a channel's message is stored already (the dedupe check; the unique
+/// constraint stands behind it).
+pub fn message_seen(conn: &Connection, channel: &str, pmid: &str) -> Result<bool> {
+    Ok(conn
+        .prepare_cached("SELECT 1 FROM messages WHERE channel = ?1 AND platform_message_id = ?2")?
+        .exists(params![channel, pmid])?)
 }
 
-/// Stores one inbound message exactly once and carries out the workflow's plan for it:
-/// join a live interaction, start one (queued or buffered), or keep it aside; then the
-/// plan's attributes, sends (returned as outbox ids to attempt after commit) and timers.
-/// `plan` is `None` for the business's own messages, which are never routed.
-///
-/// This is the hot path of ingest: every statement is prepared once per connection.
-/// It runs on the single writer, so the dedupe check and the insert cannot interleave
-/// with another write; the unique constraints stand behind it anyway.
-pub fn ingest_message(
+/// Inserts one inbound (or the business's own) message, in `interaction_id` if any.
+pub fn insert_message(
     conn: &Connection,
     channel: &str,
     msg: &InboundMessage,
-    plan: Option<&Plan>,
-    workflow_version: i64,
+    interaction_id: Option<i64>,
     now: i64,
-    outbox: &mut Vec<i64>,
-) -> Result<Stored> {
-    let seen = conn
-        .prepare_cached("SELECT 1 FROM messages WHERE channel = ?1 AND platform_message_id = ?2")?
-        .exists(params![channel, msg.platform_message_id])?;
-    if seen {
-        return Ok(Stored::Duplicate);
-    }
-    let stored = match plan {
-        Some(plan) if !msg.from_business => place(conn, channel, msg, plan, workflow_version, now)?,
-        _ => Stored::Kept,
-    };
-    let interaction_id = match &stored {
-        Stored::Joined(id) | Stored::Buffered(id) => Some(*id),
-        Stored::Created(ix) => Some(ix.id),
-        // The business's own comment still belongs in the thread's transcript.
-        Stored::Kept if msg.from_business => {
-            store_wf::live_routable(conn, channel, &msg.thread_id)?
-        }
-        _ => None,
-    };
+) -> Result<()> {
     let direction = if msg.from_business {
         "outbound"
     } else {
@@ -96,154 +58,28 @@ pub fn ingest_message(
         msg.followers,
         serde_json::to_string(&msg.metadata)?,
     ])?;
-    match &stored {
-        Stored::Joined(id) => record_event(conn, *id, now, "message", State::Queued, None, None)?,
-        Stored::Created(ix) => {
-            record_event(conn, ix.id, now, "created", State::Queued, None, None)?
-        }
-        Stored::Buffered(id) => {
-            record_event(conn, *id, now, "buffered", State::Buffered, None, None)?
-        }
-        _ => {}
-    }
-    if let (Some(plan), Some(id)) = (plan, interaction_id)
-        && !msg.from_business
-    {
-        apply_side_effects(conn, id, channel, msg, plan, now, outbox)?;
-    }
-    Ok(stored)
-}
-
-/// Where a customer's message goes, per the plan.
-fn place(
-    conn: &Connection,
-    channel: &str,
-    msg: &InboundMessage,
-    plan: &Plan,
-    version: i64,
-    now: i64,
-) -> Result<Stored> {
-    let routed = |conn: &Connection| -> Result<Stored> {
-        Ok(
-            match store_wf::live_routable(conn, channel, &msg.thread_id)? {
-                Some(id) => Stored::Joined(id),
-                None => Stored::Created(Box::new(create_interaction(
-                    conn,
-                    channel,
-                    msg,
-                    &plan.route,
-                    State::Queued,
-                    version,
-                    now,
-                )?)),
-            },
-        )
-    };
-    match &plan.disposition {
-        Disposition::Stop(_) => Ok(Stored::Kept),
-        Disposition::Merge(id) if store_wf::is_live(conn, *id)? => Ok(Stored::Joined(*id)),
-        Disposition::Merge(_) | Disposition::Route => routed(conn),
-        Disposition::Buffer {
-            thread,
-            recheck_ms,
-            agent,
-        } => {
-            if let Some(id) = store_wf::open_buffer(conn, channel, &msg.thread_id)? {
-                return Ok(Stored::Joined(id));
-            }
-            let agent_id: Option<i64> = match agent {
-                Some(name) => conn
-                    .prepare_cached("SELECT id FROM users WHERE username = ?1")?
-                    .query_row([name], |r| r.get(0))
-                    .optional()?,
-                None => None,
-            };
-            let ix = create_interaction(
-                conn,
-                channel,
-                msg,
-                &plan.route,
-                State::Buffered,
-                version,
-                now,
-            )?;
-            store_wf::mark_buffered(conn, ix.id, Some((thread, agent_id)), None)?;
-            store_wf::add_timer(
-                conn,
-                ix.id,
-                TimerKind::Recheck,
-                "",
-                *recheck_ms,
-                now + recheck_ms,
-            )?;
-            Ok(Stored::Buffered(ix.id))
-        }
-        Disposition::Group { key, timeout_s } => {
-            if let Some(id) = store_wf::open_group(conn, channel, key)? {
-                return Ok(Stored::Joined(id));
-            }
-            let ix = create_interaction(
-                conn,
-                channel,
-                msg,
-                &plan.route,
-                State::Buffered,
-                version,
-                now,
-            )?;
-            store_wf::mark_buffered(conn, ix.id, None, Some(key))?;
-            store_wf::add_timer(
-                conn,
-                ix.id,
-                TimerKind::Release,
-                "",
-                0,
-                now + timeout_s * 1000,
-            )?;
-            Ok(Stored::Buffered(ix.id))
-        }
-    }
-}
-
-/// Attributes, sends and timers of a plan, on the interaction the message ended in.
-fn apply_side_effects(
-    conn: &Connection,
-    id: i64,
-    channel: &str,
-    msg: &InboundMessage,
-    plan: &Plan,
-    now: i64,
-    outbox: &mut Vec<i64>,
-) -> Result<()> {
-    // Where the customer came from (an ad referral, a private reply) is shown to the
-    // agent without any script having to copy it; the workflow's own attributes win.
-    let mut attrs: Vec<(String, String)> = msg
-        .metadata
-        .iter()
-        .filter(|(k, _)| k.starts_with("referral_") || k.starts_with("linked_"))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    attrs.extend(plan.attrs.iter().cloned());
-    store_wf::set_attrs(conn, id, &attrs)?;
-    for (name, delay) in &plan.timers {
-        store_wf::add_timer(conn, id, TimerKind::Script, name, 0, now + delay)?;
-    }
-    for send in &plan.sends {
-        let reply = crate::model::reply::OutboundReply::from_workflow(
-            id,
-            channel,
-            &msg.thread_id,
-            Some(msg.platform_message_id.clone()),
-            Some(msg.author_id.clone()),
-            msg.visibility,
-            send,
-        );
-        outbox.push(crate::store::outbox::enqueue(conn, &reply, now)?);
-    }
     Ok(())
 }
 
-fn create_interaction(
+/// A user's id by username.
+pub fn user_id(conn: &Connection, username: &str) -> Result<Option<i64>> {
+    Ok(conn
+        .prepare_cached("SELECT id FROM users WHERE username = ?1")?
+        .query_row([username], |r| r.get(0))
+        .optional()?)
+}
+
+/// Changes where a waiting interaction is queued (a workflow's `route` on it).
+pub fn set_route(conn: &Connection, id: i64, route: &RouteRequest) -> Result<()> {
+    conn.execute(
+        "UPDATE interactions SET workgroup = ?2, priority = ?3, skills = ?4 WHERE id = ?1",
+        params![id, route.workgroup, route.priority, route.skills],
+    )?;
+    Ok(())
+}
+
+/// Inserts a new interaction started by `msg`, queued as `route` says, in `state`.
+pub fn insert_interaction(
     conn: &Connection,
     channel: &str,
     msg: &InboundMessage,
@@ -252,11 +88,8 @@ fn create_interaction(
     workflow_version: i64,
     now: i64,
 ) -> Result<Interaction> {
-    let preferred_agent: Option<i64> = match &route.preferred_agent {
-        Some(name) => conn
-            .prepare_cached("SELECT id FROM users WHERE username = ?1")?
-            .query_row([name], |r| r.get(0))
-            .optional()?,
+    let preferred_agent = match &route.preferred_agent {
+        Some(name) => user_id(conn, name)?,
         None => None,
     };
     // Kept without a preferred agent too: a released buffer waits this long for the

@@ -145,10 +145,6 @@ where
     }
 }
 
-/// Held from an administrator's store write until routing has been told, so concurrent
-/// changes reach routing in the order they were committed (the hooks take snapshots).
-static CHANGES: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
 // ---- errors inside store writes -------------------------------------------------------------
 
 /// Aborts a store write (rolling it back) with an API error.

@@ -82,7 +82,7 @@ pub async fn create_station(
 ) -> Result<(StatusCode, Json<Station>), ApiError> {
     let (name, rights) = check_station_input(input)?;
     let name = name.ok_or_else(|| ApiError::BadRequest("name: required".into()))?;
-    let _order = CHANGES.lock().await;
+    let _order = app.interactions.directory_change().await;
     let (station, there) = app
         .store
         .write(move |c| {
@@ -120,7 +120,7 @@ pub async fn update_station(
     Body(input): Body<StationInput>,
 ) -> Result<Json<Station>, ApiError> {
     let (name, rights) = check_station_input(input)?;
-    let _order = CHANGES.lock().await;
+    let _order = app.interactions.directory_change().await;
     let (old_name, station, there) = app
         .store
         .write(move |c| {
@@ -156,7 +156,7 @@ pub async fn delete_station(
     _admin: Admin,
     Id(id): Id,
 ) -> Result<StatusCode, ApiError> {
-    let _order = CHANGES.lock().await;
+    let _order = app.interactions.directory_change().await;
     let (name, there) = app
         .store
         .write(move |c| {

@@ -355,7 +355,7 @@ pub async fn create_user(
         ));
     }
     let changes = check_user_input(input).await?;
-    let _order = CHANGES.lock().await;
+    let _order = app.interactions.directory_change().await;
     let saved = app
         .store
         .write(move |c| save_user(c, 0, changes))
@@ -389,7 +389,7 @@ pub async fn update_user(
         )));
     }
     let changes = check_user_input(input).await?;
-    let _order = CHANGES.lock().await;
+    let _order = app.interactions.directory_change().await;
     let saved = app
         .store
         .write(move |c| save_user(c, id, changes))
@@ -412,7 +412,7 @@ pub async fn delete_user(
     if id == me.id {
         return Err(ApiError::Conflict("you cannot delete yourself".into()));
     }
-    let _order = CHANGES.lock().await;
+    let _order = app.interactions.directory_change().await;
     let changed_groups = app
         .store
         .write(move |c| {

@@ -183,7 +183,7 @@ pub async fn create_workgroup(
     let Some(name) = input.name.clone() else {
         return Err(ApiError::BadRequest("name: required".into()));
     };
-    let _order = CHANGES.lock().await;
+    let _order = app.interactions.directory_change().await;
     let (group, users) = app
         .store
         .write(move |c| {
@@ -225,7 +225,7 @@ pub async fn update_workgroup(
 ) -> Result<Json<WorkgroupView>, ApiError> {
     check_workgroup_input(&mut input)?;
     let app2 = app.clone();
-    let _order = CHANGES.lock().await;
+    let _order = app.interactions.directory_change().await;
     let (old_name, group, users) = app
         .store
         .write(move |c| {
@@ -275,7 +275,7 @@ pub async fn delete_workgroup(
     Id(id): Id,
 ) -> Result<StatusCode, ApiError> {
     let app2 = app.clone();
-    let _order = CHANGES.lock().await;
+    let _order = app.interactions.directory_change().await;
     let name = app
         .store
         .write(move |c| {

@@ -1,0 +1,297 @@
+//! The one executor of workflow effects. Whatever handler asked (`on_inbound` for a new
+//! message, `on_timer` or `on_disconnect` for a live interaction, `on_agent_reply` for a
+//! reply), its effects are carried out here, inside the caller's store transaction, so
+//! they commit with what caused them or not at all. The store writes the rows; the rules
+//! of what applies when live here, once:
+//!
+//! - where a new message goes: its plan's disposition (join, queue, buffer, group, keep);
+//! - `route` and `stop` on a live interaction only while it still waits as the handler
+//!   saw it (an agent who picked it up meanwhile keeps it);
+//! - side effects ([`Side`]: attributes, sends, timers) on the interaction the message
+//!   or hook belongs to; sends go to the outbox and are returned for the caller to start
+//!   after commit (the outbox row is the durable record, see `outbound`).
+
+use anyhow::Result;
+use rusqlite::Connection;
+
+use crate::model::Effect;
+use crate::model::event::InboundMessage;
+use crate::model::interaction::{Interaction, MediaType, State, Visibility};
+use crate::model::plan::{Disposition, Plan, Side};
+use crate::model::reply::OutboundReply;
+use crate::store::outbox;
+use crate::store::queries::{self, record_event};
+use crate::store::workflow::{self as store_wf, Released, TimerKind};
+
+/// What storing one inbound message did.
+#[derive(Debug, Clone)]
+pub enum Stored {
+    /// Seen before: nothing changed.
+    Duplicate,
+    /// Stored and added to a live interaction (its thread's, or the one the workflow
+    /// merged it into, or an open buffer or group).
+    Joined(i64),
+    /// Stored as the start of a new queued interaction.
+    Created(Box<Interaction>),
+    /// Stored as the start of an interaction the workflow holds (`buffer`, `group`).
+    Buffered(i64),
+    /// Stored without routing (the business's own message, or the workflow stopped it).
+    Kept,
+}
+
+/// Whom a workflow's `send` answers.
+struct Answer<'a> {
+    channel: &'a str,
+    thread: &'a str,
+    reply_to: Option<String>,
+    recipient: Option<String>,
+    /// The customer's visibility, used when the `send` does not choose one.
+    visibility: Visibility,
+}
+
+/// Stores one inbound message exactly once and carries out the workflow's plan for it:
+/// join a live interaction, start one (queued or buffered), or keep it aside; then the
+/// plan's side effects (sends are pushed to `outbox`, to start after commit). `plan` is
+/// `None` for the business's own messages, which are never routed.
+///
+/// This is the hot path of ingest: every statement is prepared once per connection.
+/// It runs on the single writer, so the dedupe check and the insert cannot interleave
+/// with another write; the unique constraints stand behind it anyway.
+pub fn store_inbound(
+    conn: &Connection,
+    channel: &str,
+    msg: &InboundMessage,
+    plan: Option<&Plan>,
+    workflow_version: i64,
+    now: i64,
+    outbox: &mut Vec<i64>,
+) -> Result<Stored> {
+    if queries::message_seen(conn, channel, &msg.platform_message_id)? {
+        return Ok(Stored::Duplicate);
+    }
+    let stored = match plan {
+        Some(plan) if !msg.from_business => place(conn, channel, msg, plan, workflow_version, now)?,
+        _ => Stored::Kept,
+    };
+    let interaction_id = match &stored {
+        Stored::Joined(id) | Stored::Buffered(id) => Some(*id),
+        Stored::Created(ix) => Some(ix.id),
+        // The business's own comment still belongs in the thread's transcript.
+        Stored::Kept if msg.from_business => {
+            store_wf::live_routable(conn, channel, &msg.thread_id)?
+        }
+        _ => None,
+    };
+    queries::insert_message(conn, channel, msg, interaction_id, now)?;
+    match &stored {
+        Stored::Joined(id) => record_event(conn, *id, now, "message", State::Queued, None, None)?,
+        Stored::Created(ix) => {
+            record_event(conn, ix.id, now, "created", State::Queued, None, None)?
+        }
+        Stored::Buffered(id) => {
+            record_event(conn, *id, now, "buffered", State::Buffered, None, None)?
+        }
+        _ => {}
+    }
+    if let (Some(plan), Some(id)) = (plan, interaction_id)
+        && !msg.from_business
+    {
+        // Where the customer came from (an ad referral, a private reply) is shown to
+        // the agent without any script having to copy it; the workflow's own
+        // attributes win.
+        let mut side = plan.side.clone();
+        let origin = msg
+            .metadata
+            .iter()
+            .filter(|(k, _)| k.starts_with("referral_") || k.starts_with("linked_"))
+            .map(|(k, v)| (k.clone(), v.clone()));
+        side.attrs.splice(0..0, origin);
+        let answer = Answer {
+            channel,
+            thread: &msg.thread_id,
+            reply_to: Some(msg.platform_message_id.clone()),
+            recipient: Some(msg.author_id.clone()),
+            visibility: msg.visibility,
+        };
+        side_effects(conn, id, &side, Some(&answer), now, outbox)?;
+    }
+    Ok(stored)
+}
+
+/// Where a customer's message goes, per the plan.
+fn place(
+    conn: &Connection,
+    channel: &str,
+    msg: &InboundMessage,
+    plan: &Plan,
+    version: i64,
+    now: i64,
+) -> Result<Stored> {
+    let start = |state: State| {
+        queries::insert_interaction(conn, channel, msg, &plan.route, state, version, now)
+    };
+    match &plan.disposition {
+        Disposition::Stop(_) => Ok(Stored::Kept),
+        Disposition::Merge(id) if store_wf::is_live(conn, *id)? => Ok(Stored::Joined(*id)),
+        Disposition::Merge(_) | Disposition::Route => Ok(
+            match store_wf::live_routable(conn, channel, &msg.thread_id)? {
+                Some(id) => Stored::Joined(id),
+                None => Stored::Created(Box::new(start(State::Queued)?)),
+            },
+        ),
+        Disposition::Buffer {
+            thread,
+            recheck_ms,
+            agent,
+        } => {
+            if let Some(id) = store_wf::open_buffer(conn, channel, &msg.thread_id)? {
+                return Ok(Stored::Joined(id));
+            }
+            let agent_id = match agent {
+                Some(name) => queries::user_id(conn, name)?,
+                None => None,
+            };
+            let ix = start(State::Buffered)?;
+            store_wf::mark_buffered(conn, ix.id, Some((thread, agent_id)), None)?;
+            let due = now + recheck_ms;
+            store_wf::add_timer(conn, ix.id, TimerKind::Recheck, "", *recheck_ms, due)?;
+            Ok(Stored::Buffered(ix.id))
+        }
+        Disposition::Group { key, timeout_s } => {
+            if let Some(id) = store_wf::open_group(conn, channel, key)? {
+                return Ok(Stored::Joined(id));
+            }
+            let ix = start(State::Buffered)?;
+            store_wf::mark_buffered(conn, ix.id, None, Some(key))?;
+            let due = now + timeout_s * 1000;
+            store_wf::add_timer(conn, ix.id, TimerKind::Release, "", 0, due)?;
+            Ok(Stored::Buffered(ix.id))
+        }
+    }
+}
+
+/// Attributes, timers and sends on interaction `id`. Sends need `answer` (whom they
+/// go to); without one they are not expected (`on_agent_reply` hands its sends to the
+/// reply it rewrites).
+fn side_effects(
+    conn: &Connection,
+    id: i64,
+    side: &Side,
+    answer: Option<&Answer>,
+    now: i64,
+    outbox: &mut Vec<i64>,
+) -> Result<()> {
+    if !side.attrs.is_empty() {
+        store_wf::set_attrs(conn, id, &side.attrs)?;
+    }
+    for (name, delay) in &side.timers {
+        store_wf::add_timer(conn, id, TimerKind::Script, name, 0, now + delay)?;
+    }
+    let Some(answer) = answer else {
+        return Ok(());
+    };
+    for send in &side.sends {
+        let reply = OutboundReply::from_workflow(
+            id,
+            answer.channel,
+            answer.thread,
+            answer.reply_to.clone(),
+            answer.recipient.clone(),
+            answer.visibility,
+            send,
+        );
+        outbox.push(outbox::enqueue(conn, &reply, now)?);
+    }
+    Ok(())
+}
+
+/// What a hook's effects did to a live interaction, to finish outside the transaction.
+#[derive(Default)]
+pub(crate) struct Applied {
+    /// Outbox entries to start.
+    pub outbox: Vec<i64>,
+    /// Queued again (a `route` while it waited, or a buffer released by it).
+    pub requeued: Option<Interaction>,
+    /// A released buffer joined this interaction instead.
+    pub merged_into: Option<i64>,
+    /// Ended by a `stop` while it waited.
+    pub ended: bool,
+}
+
+/// Carries out a hook's `effects` for the live interaction `ix` (`on_timer`,
+/// `on_disconnect`). `ix` is the interaction as the handler saw it.
+pub(crate) fn on_live(
+    c: &Connection,
+    ix: &Interaction,
+    effects: Vec<Effect>,
+    now: i64,
+) -> Result<Applied> {
+    let mut applied = Applied::default();
+    let live = store_wf::is_live(c, ix.id)?;
+    // The state now, in this transaction, not the one read before the script ran: an
+    // agent may have picked it up meanwhile, and `route`/`stop` must then leave it alone.
+    let now_state = queries::interaction(c, ix.id)?.map(|i| i.state);
+    let waiting =
+        live && now_state == Some(ix.state) && matches!(ix.state, State::Buffered | State::Queued);
+    let mut side = Side::default();
+    for effect in effects {
+        let Some(effect) = side.take(effect) else {
+            continue;
+        };
+        match effect {
+            Effect::Route(route) if waiting && applied.requeued.is_none() => {
+                queries::set_route(c, ix.id, &route)?;
+                if ix.state == State::Buffered {
+                    match store_wf::release(c, ix.id, None, now)? {
+                        Released::Queued(q) => applied.requeued = Some(*q),
+                        Released::Merged(other) => applied.merged_into = Some(other),
+                        Released::Gone => {}
+                    }
+                } else {
+                    record_event(c, ix.id, now, "rerouted", State::Queued, None, None)?;
+                    applied.requeued = queries::interaction(c, ix.id)?;
+                }
+            }
+            Effect::Stop { reason } if waiting && !applied.ended => {
+                queries::finish(c, ix.id, None, false, false, now)?;
+                let why = Some(reason.as_str());
+                record_event(c, ix.id, now, "stopped", State::Disconnected, None, why)?;
+                applied.ended = true;
+            }
+            other => {
+                tracing::debug!(interaction = ix.id, effect = %other, "effect does not apply here; ignored")
+            }
+        }
+    }
+    if !live {
+        // A timer on an ended interaction schedules nothing more.
+        side.timers.clear();
+    }
+    let (reply_to, recipient) = queries::last_customer_message(c, ix.id)?.unzip();
+    let answer = Answer {
+        channel: &ix.channel,
+        thread: &ix.thread_id,
+        reply_to,
+        recipient,
+        visibility: match ix.media_type {
+            MediaType::SocialDirectMessage => Visibility::Private,
+            MediaType::SocialConversation => Visibility::Public,
+        },
+    };
+    side_effects(c, ix.id, &side, Some(&answer), now, &mut applied.outbox)?;
+    Ok(applied)
+}
+
+/// Records the attributes and timers `on_agent_reply` asked for, inside the reply's
+/// transaction. Its sends and `stop` were taken by the reply already
+/// (`hooks::on_agent_reply`); anything else does not apply to a reply.
+pub(crate) fn on_reply(c: &Connection, id: i64, effects: Vec<Effect>, now: i64) -> Result<()> {
+    let mut side = Side::default();
+    for effect in effects {
+        if let Some(other) = side.take(effect) {
+            tracing::debug!(interaction = id, effect = %other, "ignored in on_agent_reply");
+        }
+    }
+    side.sends.clear();
+    side_effects(c, id, &side, None, now, &mut Vec::new())
+}
