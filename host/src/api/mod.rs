@@ -84,10 +84,7 @@ async fn ready(
 ) -> axum::response::Response {
     use axum::http::StatusCode;
     use axum::response::IntoResponse;
-    let readable = app
-        .store
-        .read(|c| Ok(c.query_row("SELECT 1", [], |_| Ok(()))?))
-        .await;
+    let readable = app.store.read(crate::store::queries::ping).await;
     let outcome = match readable {
         Err(e) => Err(format!("the store cannot be read: {e:#}")),
         Ok(()) => app.store.ready().await,

@@ -11,8 +11,8 @@
 //!   or hook belongs to; sends go to the outbox and are returned for the caller to start
 //!   after commit (the outbox row is the durable record, see `outbound`).
 
+use crate::store::Tx;
 use anyhow::Result;
-use rusqlite::Connection;
 
 use crate::model::Effect;
 use crate::model::event::InboundMessage;
@@ -58,7 +58,7 @@ struct Answer<'a> {
 /// It runs on the single writer, so the dedupe check and the insert cannot interleave
 /// with another write; the unique constraints stand behind it anyway.
 pub fn store_inbound(
-    conn: &Connection,
+    conn: &Tx,
     channel: &str,
     msg: &InboundMessage,
     plan: Option<&Plan>,
@@ -120,7 +120,7 @@ pub fn store_inbound(
 
 /// Where a customer's message goes, per the plan.
 fn place(
-    conn: &Connection,
+    conn: &Tx,
     channel: &str,
     msg: &InboundMessage,
     plan: &Plan,
@@ -174,7 +174,7 @@ fn place(
 /// go to); without one they are not expected (`on_agent_reply` hands its sends to the
 /// reply it rewrites).
 fn side_effects(
-    conn: &Connection,
+    conn: &Tx,
     id: i64,
     side: &Side,
     answer: Option<&Answer>,
@@ -220,12 +220,7 @@ pub(crate) struct Applied {
 
 /// Carries out a hook's `effects` for the live interaction `ix` (`on_timer`,
 /// `on_disconnect`). `ix` is the interaction as the handler saw it.
-pub(crate) fn on_live(
-    c: &Connection,
-    ix: &Interaction,
-    effects: Vec<Effect>,
-    now: i64,
-) -> Result<Applied> {
+pub(crate) fn on_live(c: &Tx, ix: &Interaction, effects: Vec<Effect>, now: i64) -> Result<Applied> {
     let mut applied = Applied::default();
     let live = store_wf::is_live(c, ix.id)?;
     // The state now, in this transaction, not the one read before the script ran: an
@@ -285,7 +280,7 @@ pub(crate) fn on_live(
 /// Records the attributes and timers `on_agent_reply` asked for, inside the reply's
 /// transaction. Its sends and `stop` were taken by the reply already
 /// (`hooks::on_agent_reply`); anything else does not apply to a reply.
-pub(crate) fn on_reply(c: &Connection, id: i64, effects: Vec<Effect>, now: i64) -> Result<()> {
+pub(crate) fn on_reply(c: &Tx, id: i64, effects: Vec<Effect>, now: i64) -> Result<()> {
     let mut side = Side::default();
     for effect in effects {
         if let Some(other) = side.take(effect) {

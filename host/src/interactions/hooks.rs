@@ -28,7 +28,7 @@ impl StoreWorld {
     fn ask<R>(
         &self,
         what: &str,
-        f: impl FnOnce(&rusqlite::Connection) -> Result<Option<R>>,
+        f: impl FnOnce(&crate::store::Tx) -> Result<Option<R>>,
     ) -> Option<R> {
         self.0.read_blocking(f).unwrap_or_else(|e| {
             tracing::error!(lookup = what, error = %e, "workflow lookup failed; answering none");
@@ -341,13 +341,7 @@ async fn recheck(core: &Core, timer: &Timer) -> Result<()> {
     }
     let wait = core
         .store
-        .read(move |c| {
-            Ok(c.query_row(
-                "SELECT preferred_until - created_at FROM interactions WHERE id = ?1",
-                [id],
-                |r| r.get::<_, Option<i64>>(0),
-            )?)
-        })
+        .read(move |c| queries::preferred_wait_ms(c, id))
         .await?
         .unwrap_or(30_000);
     let preferred = agent.map(|a| (a, now_ms() + wait.max(0)));

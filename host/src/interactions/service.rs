@@ -323,7 +323,7 @@ impl Interactions {
     /// Queues a write in router order (call under `order`); await it after unlocking.
     pub(super) fn store_submit<F>(&self, f: F) -> Pending
     where
-        F: FnOnce(&rusqlite::Connection) -> Result<()> + Send + 'static,
+        F: FnOnce(&crate::store::Tx) -> Result<()> + Send + 'static,
     {
         self.store.submit_now(f).unwrap_or_else(|e| {
             let (tx, rx) = tokio::sync::oneshot::channel();

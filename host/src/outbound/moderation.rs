@@ -1,8 +1,6 @@
 //! Agents acting on platform messages of their interaction: delete our own tweet or a
 //! customer's comment, hide a comment. The platform acts first; the transcript follows.
 
-use rusqlite::params;
-
 use crate::clock::now_ms;
 use crate::interactions::ActionError;
 use crate::interactions::Core;
@@ -33,15 +31,7 @@ pub async fn moderate(
     let pmid = platform_message_id.clone();
     let channel = core
         .store
-        .read(move |c| {
-            Ok(c.query_row(
-                "SELECT channel FROM messages WHERE interaction_id = ?1 AND platform_message_id = ?2
-                 UNION SELECT channel FROM outbound WHERE interaction_id = ?1 AND platform_message_id = ?2",
-                params![id, pmid],
-                |r| r.get::<_, String>(0),
-            )
-            .ok())
-        })
+        .read(move |c| queries::message_channel(c, id, &pmid))
         .await?
         .ok_or_else(|| {
             ActionError::Invalid(format!(

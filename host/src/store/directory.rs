@@ -8,6 +8,15 @@ use serde::{Deserialize, Serialize};
 
 use crate::routing::UtilizationTable;
 
+/// Renames a workgroup (its row; members and rules follow by id).
+pub fn rename_workgroup(conn: &Connection, id: i64, name: &str) -> Result<()> {
+    conn.execute(
+        "UPDATE workgroups SET name = ?2 WHERE id = ?1",
+        params![id, name],
+    )?;
+    Ok(())
+}
+
 /// A user as stored.
 #[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct User {

@@ -22,6 +22,11 @@ pub mod reports;
 pub mod workflow;
 mod writer;
 
+/// What store operations run on: one transaction on the single writer, or a reader.
+/// Code above the store names this type, never the engine's, so the store can change
+/// what stands behind it (the PostgreSQL engine) without the domain noticing.
+pub type Tx = Connection;
+
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;

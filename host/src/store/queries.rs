@@ -605,6 +605,81 @@ pub fn kv_get(conn: &Connection, channel: &str, key: &str) -> Result<Option<Vec<
         .optional()?)
 }
 
+/// A plugin's values whose keys start with `prefix`, of one channel or all:
+/// (channel, key, value), by channel and key.
+pub fn kv_with_prefix(
+    conn: &Connection,
+    channel: Option<&str>,
+    prefix: &str,
+) -> Result<Vec<(String, String, Vec<u8>)>> {
+    let pattern = format!("{}%", prefix.replace('%', "\\%").replace('_', "\\_"));
+    let mut stmt = conn.prepare(
+        "SELECT channel, key, value FROM plugin_kv
+         WHERE key LIKE ?2 ESCAPE '\\' AND (?1 IS NULL OR channel = ?1) ORDER BY channel, key",
+    )?;
+    let rows = stmt.query_map(params![channel, pattern], |r| {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Removes a plugin's value; whether there was one.
+pub fn kv_delete(conn: &Connection, channel: &str, key: &str) -> Result<bool> {
+    let removed = conn.execute(
+        "DELETE FROM plugin_kv WHERE channel = ?1 AND key = ?2",
+        params![channel, key],
+    )?;
+    Ok(removed > 0)
+}
+
+/// Live interactions assigned to a user.
+pub fn live_of_user(conn: &Connection, user: i64) -> Result<i64> {
+    Ok(conn.query_row(
+        "SELECT COUNT(*) FROM interactions WHERE assigned_to = ?1 AND state <> 'disconnected'",
+        [user],
+        |r| r.get(0),
+    )?)
+}
+
+/// Live interactions queued in (or held by agents of) a workgroup.
+pub fn live_in_workgroup(conn: &Connection, name: &str) -> Result<i64> {
+    Ok(conn.query_row(
+        "SELECT COUNT(*) FROM interactions WHERE workgroup = ?1 AND state <> 'disconnected'",
+        [name],
+        |r| r.get(0),
+    )?)
+}
+
+/// The channel of a message (inbound or sent) in an interaction, if it belongs there.
+pub fn message_channel(conn: &Connection, interaction: i64, pmid: &str) -> Result<Option<String>> {
+    Ok(conn
+        .query_row(
+            "SELECT channel FROM messages WHERE interaction_id = ?1 AND platform_message_id = ?2
+             UNION SELECT channel FROM outbound WHERE interaction_id = ?1 AND platform_message_id = ?2",
+            params![interaction, pmid],
+            |r| r.get(0),
+        )
+        .optional()?)
+}
+
+/// How long an interaction waits for its preferred agent (its `wait_ms` as stored).
+pub fn preferred_wait_ms(conn: &Connection, id: i64) -> Result<Option<i64>> {
+    Ok(conn
+        .query_row(
+            "SELECT preferred_until - created_at FROM interactions WHERE id = ?1",
+            [id],
+            |r| r.get::<_, Option<i64>>(0),
+        )
+        .optional()?
+        .flatten())
+}
+
+/// Whether the store answers a read at all (readiness).
+pub fn ping(conn: &Connection) -> Result<()> {
+    conn.query_row("SELECT 1", [], |_| Ok(()))?;
+    Ok(())
+}
+
 /// Stores or (with `None`) removes a plugin's value.
 pub fn kv_put(conn: &Connection, channel: &str, key: &str, value: Option<&[u8]>) -> Result<()> {
     match value {

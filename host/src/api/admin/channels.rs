@@ -10,10 +10,10 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
+use crate::store::Tx;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use rusqlite::{Connection, params};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -128,24 +128,10 @@ pub async fn view_of(app: &App, channel: &ChannelRuntime) -> Result<ChannelView,
 }
 
 /// Suspended keywords by channel (of one channel, or all).
-fn suspensions(
-    c: &Connection,
-    channel: Option<&str>,
-) -> anyhow::Result<HashMap<String, Vec<Suspension>>> {
-    let mut stmt = c.prepare(
-        "SELECT channel, key, value FROM plugin_kv
-         WHERE key LIKE 'suspended/%' AND (?1 IS NULL OR channel = ?1) ORDER BY channel, key",
-    )?;
-    let rows = stmt.query_map(params![channel], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, Vec<u8>>(2)?,
-        ))
-    })?;
+fn suspensions(c: &Tx, channel: Option<&str>) -> anyhow::Result<HashMap<String, Vec<Suspension>>> {
+    let rows = crate::store::queries::kv_with_prefix(c, channel, PREFIX)?;
     let mut out: HashMap<String, Vec<Suspension>> = HashMap::new();
-    for row in rows {
-        let (channel, key, value) = row?;
+    for (channel, key, value) in rows {
         out.entry(channel).or_default().push(Suspension {
             keyword: key[PREFIX.len()..].to_owned(),
             until: String::from_utf8_lossy(&value).trim().parse().ok(),
@@ -225,14 +211,9 @@ pub async fn lift_suspension(
     let (channel, k) = (name.clone(), key.clone());
     let removed = app
         .store
-        .write(move |c| {
-            Ok(c.execute(
-                "DELETE FROM plugin_kv WHERE channel = ?1 AND key = ?2",
-                params![channel, k],
-            )?)
-        })
+        .write(move |c| crate::store::queries::kv_delete(c, &channel, &k))
         .await?;
-    if removed == 0 {
+    if !removed {
         return Err(ApiError::NotFound(format!(
             "keyword `{keyword}` is not suspended on channel `{name}`"
         )));

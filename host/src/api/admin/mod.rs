@@ -9,6 +9,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
+use crate::store::Tx;
 use axum::Json;
 use axum::Router;
 use axum::extract::rejection::JsonRejection;
@@ -16,7 +17,6 @@ use axum::extract::{FromRequest, FromRequestParts, Path, Request, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::routing::get;
-use rusqlite::{Connection, params};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -305,13 +305,7 @@ fn channel_using(app: &App, workgroup: &str) -> Option<String> {
         .map(|ch| ch.config.name.clone())
 }
 
-fn live_in_workgroup(c: &Connection, name: &str) -> anyhow::Result<i64> {
-    Ok(c.query_row(
-        "SELECT COUNT(*) FROM interactions WHERE workgroup = ?1 AND state <> 'disconnected'",
-        [name],
-        |r| r.get(0),
-    )?)
-}
+use crate::store::queries::live_in_workgroup;
 
 #[cfg(test)]
 mod tests {

@@ -28,14 +28,14 @@ fn check_station_input(
     Ok((name, rights))
 }
 
-fn users_at(c: &Connection, station: &str) -> anyhow::Result<Vec<User>> {
+fn users_at(c: &Tx, station: &str) -> anyhow::Result<Vec<User>> {
     Ok(directory::users(c)?
         .into_iter()
         .filter(|u| u.station.as_deref() == Some(station))
         .collect())
 }
 
-fn station_by_id(c: &Connection, id: i64) -> anyhow::Result<Station> {
+fn station_by_id(c: &Tx, id: i64) -> anyhow::Result<Station> {
     directory::stations(c)?
         .into_iter()
         .find(|s| s.id == id)

@@ -191,7 +191,7 @@ struct UserSaved {
 }
 
 /// Applies `changes` to user `id` (0: create) inside a store write.
-fn save_user(c: &Connection, id: i64, changes: UserChanges) -> anyhow::Result<UserSaved> {
+fn save_user(c: &Tx, id: i64, changes: UserChanges) -> anyhow::Result<UserSaved> {
     let before_groups = directory::workgroups(c)?;
     // Resolve workgroup names first, so an unknown one changes nothing.
     let wanted: Option<Vec<i64>> = match &changes.workgroups {
@@ -417,11 +417,7 @@ pub async fn delete_user(
         .store
         .write(move |c| {
             let user = directory::user(c, id)?.ok_or_else(|| reject(not_found("user", id)))?;
-            let live: i64 = c.query_row(
-                "SELECT COUNT(*) FROM interactions WHERE assigned_to = ?1 AND state <> 'disconnected'",
-                [id],
-                |r| r.get(0),
-            )?;
+            let live = crate::store::queries::live_of_user(c, id)?;
             if live > 0 {
                 return Err(conflict(format!(
                     "user `{}` holds {live} live interaction(s); transfer or end them first",

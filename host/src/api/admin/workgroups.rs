@@ -73,11 +73,7 @@ fn workgroup_view(group: Workgroup, users: &[User]) -> WorkgroupView {
 }
 
 /// Applies `input` (already checked for names) to `group` and resolves members.
-fn merge_workgroup(
-    c: &Connection,
-    group: &mut Workgroup,
-    input: WorkgroupInput,
-) -> anyhow::Result<()> {
+fn merge_workgroup(c: &Tx, group: &mut Workgroup, input: WorkgroupInput) -> anyhow::Result<()> {
     if let Some(v) = input.name {
         group.name = v;
     }
@@ -250,7 +246,7 @@ pub async fn update_workgroup(
                         "name: `{old_name}` has {live} live interaction(s); it can be renamed once they end"
                     )));
                 }
-                c.execute("UPDATE workgroups SET name = ?2 WHERE id = ?1", params![id, group.name])?;
+                directory::rename_workgroup(c, id, &group.name)?;
             }
             directory::upsert_workgroup(c, &group)?;
             Ok((old_name, group, directory::users(c)?))
