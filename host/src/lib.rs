@@ -1,10 +1,17 @@
 //! Switchboard: social-media customer engagement as routed contact-center work.
 //!
-//! The modules follow the path a message travels:
-//! [`ingest`] (webhooks and pollers, through [`connectors`]) → [`workflow`] (Rhai
-//! scripts decide) → [`store`] (stored once) → [`routing`] (the ACD picks an agent) →
-//! [`interactions`] (what agents do) → [`outbound`] (replies back to the platform), with
-//! [`api`] and [`web`] in front and [`app`] wiring it all together.
+//! A message travels [`ingest`] (webhooks, pollers and streams, through [`connectors`]) →
+//! [`workflow`] (Rhai scripts decide) → [`store`] (stored once) → [`routing`] (the ACD
+//! picks an agent) → [`interactions`] (what agents do) → [`outbound`] (replies back to the
+//! platform), with [`api`] and [`web`] in front and [`server`] starting it all.
+//!
+//! The modules are layers, and each imports only from those below it
+//! (`host/tests/layers.rs` checks): [`model`], the shared vocabulary, and small utilities
+//! ([`clock`]) at the bottom; then [`routing`], [`workflow`], [`store`], [`connectors`],
+//! [`config`], [`channels`] (the running channels); the domain, [`interactions`] (with
+//! the one executor of workflow effects), then [`outbound`] and [`ingest`], which take
+//! its small context ([`interactions::Core`]) rather than the whole host; at the top
+//! [`app`] (the state handlers see), [`web`], [`api`] and [`server`].
 
 pub mod api;
 pub mod app;
