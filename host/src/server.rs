@@ -244,8 +244,10 @@ pub async fn start(config: Config) -> Result<Running> {
     let addr = listener.local_addr()?;
     let mut stop = app.shutdown.subscribe();
     let router = crate::api::router(app.clone());
+    tokio::spawn(end_expired_sessions(app.clone()));
     let server = tokio::spawn(async move {
-        let serve = axum::serve(listener, router).with_graceful_shutdown(async move {
+        let service = router.into_make_service_with_connect_info::<SocketAddr>();
+        let serve = axum::serve(listener, service).with_graceful_shutdown(async move {
             let _ = stop.changed().await;
         });
         if let Err(e) = serve.await {
@@ -304,6 +306,29 @@ async fn release_workflow_versions(app: Core) {
         {
             Ok(live) => app.workflows.release_unused(&live),
             Err(e) => tracing::warn!(error = %e, "could not list live workflow versions"),
+        }
+    }
+}
+
+/// Every few minutes, forgets sessions past their idle or absolute limit (a lookup
+/// refuses them anyway; this keeps the table to the live ones).
+async fn end_expired_sessions(app: Arc<App>) {
+    let mut stop = app.stop.clone();
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(std::time::Duration::from_secs(300)) => {}
+            _ = stop.changed() => return,
+        }
+        let limits = app.config.server.sessions.clone();
+        let now = crate::clock::now_ms();
+        let idle_before = now - limits.idle_timeout_s as i64 * 1000;
+        let begun_before = now - limits.max_age_s as i64 * 1000;
+        if let Err(e) = app
+            .store
+            .write(move |c| directory::end_expired_sessions(c, idle_before, begun_before))
+            .await
+        {
+            tracing::warn!(error = %e, "could not forget expired sessions");
         }
     }
 }

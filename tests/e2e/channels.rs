@@ -99,7 +99,7 @@ async fn tweet(world: &World, text: &str) {
 async fn restart(world: &mut World, tweak: impl FnOnce(&mut Config)) {
     world.host.take().unwrap().shutdown().await;
     let config = harness::config(world._dir.path(), world.emulator_addr, tweak);
-    let host = switchboard::app::start(config)
+    let host = switchboard::server::start(config)
         .await
         .expect("host restarts");
     world.base = format!("http://{}", host.addr);

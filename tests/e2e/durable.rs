@@ -128,7 +128,7 @@ async fn on_disconnect_runs_after_a_stop_right_after_the_disconnect() {
         )
         .unwrap();
     }
-    let host = switchboard::app::start(config)
+    let host = switchboard::server::start(config)
         .await
         .expect("host restarts");
     world.base = format!("http://{}", host.addr);

@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use switchboard::config::Config;
 use switchboard::emulator::XEndpoint;
-use switchboard::interactions::model::Visibility;
+use switchboard::model::interaction::Visibility;
 use switchboard::store::outbox::{self, OutboundReply};
 
 use crate::harness::{self, Agent, World, wait_until};
@@ -70,7 +70,7 @@ async fn outbound_of(agent: &Agent, id: i64, text: &str) -> Value {
 async fn restart(world: &mut World, tweak: impl FnOnce(&mut Config)) {
     world.host.take().unwrap().shutdown().await;
     let config = harness::config(world._dir.path(), world.emulator_addr, tweak);
-    let host = switchboard::app::start(config)
+    let host = switchboard::server::start(config)
         .await
         .expect("host restarts");
     world.base = format!("http://{}", host.addr);
@@ -188,7 +188,7 @@ async fn attempting(world: &World, id: i64, comment: &str, text: &str, private: 
     store
         .write(move |c| {
             let ix = switchboard::store::queries::interaction(c, id)?.unwrap();
-            let send = switchboard::ingest::plan::Send {
+            let send = switchboard::model::plan::Send {
                 text,
                 visibility: None,
                 retries: 3,
@@ -208,8 +208,8 @@ async fn attempting(world: &World, id: i64, comment: &str, text: &str, private: 
                 visibility,
                 &send,
             );
-            let oid = outbox::enqueue(c, &reply, switchboard::store::now_ms())?;
-            let begun = outbox::begin_attempt(c, oid, 0, switchboard::store::now_ms())?;
+            let oid = outbox::enqueue(c, &reply, switchboard::clock::now_ms())?;
+            let begun = outbox::begin_attempt(c, oid, 0, switchboard::clock::now_ms())?;
             assert!(matches!(begun, outbox::Begin::Go(_)), "{begun:?}");
             Ok(oid)
         })
@@ -331,7 +331,7 @@ async fn a_reply_waits_for_a_rate_limit_reset_15_minutes_away_across_a_restart()
     let (agent, id) = x_connected(&world, "acmecorp where is my parcel").await;
     // No tweet may be posted for the next 15 minutes.
     world.emulator.set_x_rate_limit(XEndpoint::Post, 0, 900);
-    let before = switchboard::store::now_ms();
+    let before = switchboard::clock::now_ms();
     let waiting = reply(&agent, id, "It left our warehouse today.", "public").await;
     assert_eq!(waiting["state"], "pending", "{waiting}");
     assert_eq!(
@@ -430,7 +430,7 @@ async fn a_send_that_traps_after_posting_is_not_run_again_on_a_fresh_instance() 
                 None,
                 None,
                 Visibility::Public,
-                &switchboard::ingest::plan::Send {
+                &switchboard::model::plan::Send {
                     text: text.into(),
                     visibility: None,
                     retries: 3,

@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use switchboard::app::Running;
 use switchboard::config::{Config, IngestMode};
 use switchboard::emulator::Emulator;
+use switchboard::server::Running;
 
 /// Where `cargo xtask plugins` puts the built connectors.
 pub fn plugins_dir() -> PathBuf {
@@ -81,7 +81,9 @@ impl World {
         let first = &config.channels[0];
         let subscribe = (first.plugin == "facebook" && first.ingest != IngestMode::Poll)
             .then(|| first.name.clone());
-        let host = switchboard::app::start(config).await.expect("host starts");
+        let host = switchboard::server::start(config)
+            .await
+            .expect("host starts");
         let base = format!("http://{}", host.addr);
         if let Some(channel) = subscribe {
             emulator

@@ -17,6 +17,7 @@ mod messenger;
 mod outbound;
 mod resilience;
 mod routing;
+mod sessions;
 mod soak;
 mod supervisor;
 mod whatsapp;

@@ -187,6 +187,11 @@ impl HostProcess {
         HostProcess { child }
     }
 
+    /// The process id (to read its memory use from `/proc`).
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// SIGKILL: no shutdown hooks, no flushing; what was committed must be enough.
     pub(crate) fn crash(mut self) {
         self.child.kill().unwrap();

@@ -117,7 +117,14 @@ impl IntoResponse for ApiError {
                 body.entry(k).or_insert(v);
             }
         }
-        (status, Json(Value::Object(body))).into_response()
+        // A problem that says when to come back says it in the standard header too.
+        let retry_after = body.get("retry_after_s").and_then(Value::as_u64);
+        let mut res = (status, Json(Value::Object(body))).into_response();
+        if let Some(s) = retry_after {
+            res.headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, s.into());
+        }
+        res
     }
 }
 

@@ -10,14 +10,14 @@ use futures::Stream;
 use tokio_stream::StreamExt;
 use tokio_stream::wrappers::BroadcastStream;
 
-use super::auth::Caller;
+use super::auth::{StreamCaller, session_ended};
 use crate::app::App;
 
 /// Streams the caller's notices: `offer`, `interaction`, `status`, `revoked`.
 #[utoipa::path(get, path = "/api/v1/events", responses((status = 200, description = "text/event-stream")), security(("bearer" = [])))]
 pub async fn stream(
     State(app): State<Arc<App>>,
-    Caller(user): Caller,
+    StreamCaller { user, token }: StreamCaller,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let rx = app.interactions.hub.subscribe(user.id);
     let stream = BroadcastStream::new(rx).filter_map(|notice| {
@@ -25,5 +25,7 @@ pub async fn stream(
         let data = serde_json::to_string(&notice.data).ok()?;
         Some(Ok(Event::default().event(notice.kind).data(data)))
     });
+    // Ends with its session (logout, expiry, an administrator's change).
+    let stream = futures::StreamExt::take_until(stream, session_ended(app.clone(), token));
     Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
 }

@@ -31,17 +31,43 @@ pub struct LoginRequest {
 pub struct LoginResponse {
     /// Bearer token for every other `/api/v1` route.
     pub token: String,
+    /// The session ends after this many seconds without use (`[server.sessions]`).
+    pub idle_timeout_s: u64,
+    /// The session ends at this time whatever happens (unix ms).
+    pub expires_at: i64,
 }
 
-/// Signs in.
+/// Signs in. After a few failures for a username or from an address, further tries
+/// must wait longer each time and an early one is answered 429 with `Retry-After`.
 #[utoipa::path(post, path = "/api/v1/login", request_body = LoginRequest,
-    responses((status = 200, body = LoginResponse), (status = 401, description = "wrong credentials")))]
+    responses((status = 200, body = LoginResponse), (status = 401, description = "wrong credentials"),
+        (status = 429, description = "too many tries: wait `Retry-After` seconds")))]
 pub async fn login(
     State(app): State<Arc<App>>,
+    axum::Extension(logins): axum::Extension<Arc<super::login::Logins>>,
+    super::login::ClientAddr(client): super::login::ClientAddr,
     Json(req): Json<LoginRequest>,
 ) -> Result<Json<LoginResponse>, ApiError> {
-    let token = auth::login(&app, req.username, req.password).await?;
-    Ok(Json(LoginResponse { token }))
+    let token = super::login::login(&app, &logins, client, req.username, req.password).await?;
+    let limits = &app.config.server.sessions;
+    Ok(Json(LoginResponse {
+        token,
+        idle_timeout_s: limits.idle_timeout_s,
+        expires_at: crate::clock::now_ms() + limits.max_age_s as i64 * 1000,
+    }))
+}
+
+/// Signs out: the session ends (its token answers 401 from now on) and its event
+/// streams close.
+#[utoipa::path(post, path = "/api/v1/logout",
+    responses((status = 204, description = "signed out"), (status = 401)),
+    security(("bearer" = [])))]
+pub async fn logout(
+    State(app): State<Arc<App>>,
+    auth::Token(token): auth::Token,
+) -> Result<axum::http::StatusCode, ApiError> {
+    auth::close_session(&app, &token).await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
 }
 
 /// The signed-in user.

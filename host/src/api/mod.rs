@@ -7,6 +7,7 @@ mod directory;
 mod error;
 mod events;
 mod interactions;
+mod login;
 pub mod metrics;
 mod openapi;
 mod stats;
@@ -25,6 +26,7 @@ pub use error::ApiError;
 pub fn router(app: Arc<App>) -> Router {
     let api = Router::new()
         .route("/login", post(interactions::login))
+        .route("/logout", post(interactions::logout))
         .route("/me", get(interactions::me))
         .route("/me/status", put(interactions::set_status))
         .route("/me/interactions", get(interactions::my_interactions))
@@ -73,6 +75,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/readyz", get(ready))
         .merge(crate::web::router())
         .layer(axum::extract::DefaultBodyLimit::max(8 << 20))
+        .layer(axum::Extension(Arc::new(login::Logins::default())))
         .with_state(app)
 }
 

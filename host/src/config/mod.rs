@@ -70,6 +70,46 @@ pub struct Server {
     /// How the database commits and how large it may grow.
     #[serde(default)]
     pub database: crate::store::StoreOptions,
+    /// How long a signed-in session lasts.
+    #[serde(default)]
+    pub sessions: Sessions,
+    /// Reverse proxies whose `X-Forwarded-For` is believed (addresses or CIDR
+    /// ranges); from any other peer the header is ignored and the peer's address is the
+    /// client's (login throttling and the audit log use it).
+    #[serde(default)]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+}
+
+/// `[server.sessions]`: when a signed-in session ends by itself. The defaults fit a
+/// contact-center shift: a whole shift signed in, ended after an hour nobody used it.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Sessions {
+    /// A session unused this long ends (seconds; an open event stream does not count
+    /// as use). Default 3600.
+    #[serde(default = "default_idle_timeout_s")]
+    pub idle_timeout_s: u64,
+    /// A session ends this long after sign-in whatever happens (seconds). Default
+    /// 43200 (12 hours).
+    #[serde(default = "default_max_age_s")]
+    pub max_age_s: u64,
+}
+
+impl Default for Sessions {
+    fn default() -> Self {
+        Sessions {
+            idle_timeout_s: default_idle_timeout_s(),
+            max_age_s: default_max_age_s(),
+        }
+    }
+}
+
+fn default_idle_timeout_s() -> u64 {
+    3600
+}
+
+fn default_max_age_s() -> u64 {
+    43_200
 }
 
 /// How a channel receives platform events.
@@ -327,6 +367,13 @@ impl Config {
 
     /// Checks everything that does not need the plugins or scripts loaded.
     pub fn validate(&self) -> Result<()> {
+        let sessions = &self.server.sessions;
+        if !(60..=86_400).contains(&sessions.idle_timeout_s) {
+            bail!("[server.sessions] idle_timeout_s must be within 60-86400 seconds");
+        }
+        if !(300..=7 * 86_400).contains(&sessions.max_age_s) {
+            bail!("[server.sessions] max_age_s must be within 300-604800 seconds");
+        }
         let mut names = std::collections::HashSet::new();
         for ch in &self.channels {
             ch.validate()?;

@@ -226,17 +226,28 @@ pub fn set_station(conn: &Connection, user_id: i64, station: Option<&str>) -> Re
     Ok(())
 }
 
-/// Stores a new session token.
-pub fn create_session(conn: &Connection, token: &str, user_id: i64, now: i64) -> Result<()> {
+/// A session as stored: its user and when it began and was last used (unix ms).
+pub struct Session {
+    /// Who signed in.
+    pub user: User,
+    /// When they signed in.
+    pub created_at: i64,
+    /// When the session was last used for something other than an event stream.
+    pub last_seen_at: i64,
+}
+
+/// Stores a new session under the hash of its token.
+pub fn create_session(conn: &Connection, token_hash: &str, user_id: i64, now: i64) -> Result<()> {
     conn.execute(
-        "INSERT INTO sessions (token, user_id, created_at) VALUES (?1, ?2, ?3)",
-        params![token, user_id, now],
+        "INSERT INTO sessions (token_hash, user_id, created_at, last_seen_at)
+         VALUES (?1, ?2, ?3, ?3)",
+        params![token_hash, user_id, now],
     )?;
     Ok(())
 }
 
-/// The user a session token belongs to.
-pub fn session_user(conn: &Connection, token: &str) -> Result<Option<User>> {
+/// The session stored under a token hash.
+pub fn session(conn: &Connection, token_hash: &str) -> Result<Option<Session>> {
     let columns = USER_COLUMNS
         .split(", ")
         .map(|c| format!("u.{c}"))
@@ -244,10 +255,47 @@ pub fn session_user(conn: &Connection, token: &str) -> Result<Option<User>> {
         .join(", ");
     Ok(conn
         .prepare_cached(&format!(
-            "SELECT {columns} FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token = ?1"
+            "SELECT {columns}, s.created_at, s.last_seen_at
+             FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?1"
         ))?
-        .query_row([token], user_from_row)
+        .query_row([token_hash], |r| {
+            let n = USER_COLUMNS.split(", ").count();
+            Ok(Session {
+                user: user_from_row(r)?,
+                created_at: r.get(n)?,
+                last_seen_at: r.get(n + 1)?,
+            })
+        })
         .optional()?)
+}
+
+/// Records that a session was used.
+pub fn touch_session(conn: &Connection, token_hash: &str, now: i64) -> Result<()> {
+    conn.prepare_cached("UPDATE sessions SET last_seen_at = ?2 WHERE token_hash = ?1")?
+        .execute(params![token_hash, now])?;
+    Ok(())
+}
+
+/// Ends one session; whether it existed.
+pub fn end_session(conn: &Connection, token_hash: &str) -> Result<bool> {
+    Ok(conn.execute("DELETE FROM sessions WHERE token_hash = ?1", [token_hash])? > 0)
+}
+
+/// Ends every session of a user; how many there were.
+pub fn end_sessions_of(conn: &Connection, user_id: i64) -> Result<usize> {
+    Ok(conn.execute("DELETE FROM sessions WHERE user_id = ?1", [user_id])?)
+}
+
+/// Ends sessions idle since before `idle_before` or begun before `begun_before`.
+pub fn end_expired_sessions(
+    conn: &Connection,
+    idle_before: i64,
+    begun_before: i64,
+) -> Result<usize> {
+    Ok(conn.execute(
+        "DELETE FROM sessions WHERE last_seen_at < ?1 OR created_at < ?2",
+        params![idle_before, begun_before],
+    )?)
 }
 
 // ---- stations ----------------------------------------------------------------------------

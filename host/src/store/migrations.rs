@@ -228,6 +228,19 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX outbound_due ON outbound(next_attempt_at) WHERE state = 'pending';
     CREATE INDEX outbound_recent ON outbound(channel, last_attempt_at);
     "#,
+    // 7: sessions keep only a hash of their token (a copy of the database signs nobody
+    // in) and when they were last used (idle expiry). Sessions of earlier versions
+    // are dropped: their users sign in again.
+    r#"
+    DROP TABLE sessions;
+    CREATE TABLE sessions (
+        token_hash   TEXT PRIMARY KEY,
+        user_id      INTEGER NOT NULL REFERENCES users(id),
+        created_at   INTEGER NOT NULL,
+        last_seen_at INTEGER NOT NULL
+    );
+    CREATE INDEX sessions_user ON sessions(user_id);
+    "#,
 ];
 
 /// Brings the database up to the newest schema.

@@ -108,8 +108,14 @@ struct Inner {
     writer: Mutex<Option<mpsc::Sender<Job>>>,
     thread: Mutex<Option<std::thread::JoinHandle<()>>>,
     readers: Mutex<Vec<Connection>>,
+    /// Async reads at once: each holds a blocking thread and a connection (with its
+    /// page cache), so a flood of requests waits here instead of opening hundreds.
+    reading: tokio::sync::Semaphore,
     health: Arc<Health>,
 }
+
+/// Readers kept open, and async reads at once.
+const READERS: usize = 8;
 
 impl Store {
     /// Opens (creating if needed) the database at `path` with the default settings,
@@ -145,6 +151,7 @@ impl Store {
                 writer: Mutex::new(Some(tx)),
                 thread: Mutex::new(Some(thread)),
                 readers: Mutex::new(Vec::new()),
+                reading: tokio::sync::Semaphore::new(READERS),
                 health,
             }),
         })
@@ -278,6 +285,7 @@ impl Store {
         R: Send + 'static,
         F: FnOnce(&Connection) -> Result<R> + Send + 'static,
     {
+        let _turn = self.inner.reading.acquire().await?;
         let store = self.clone();
         tokio::task::spawn_blocking(move || store.read_blocking(f)).await?
     }
@@ -294,7 +302,7 @@ impl Store {
         };
         let result = f(&conn);
         let mut readers = self.inner.readers.lock().unwrap();
-        if readers.len() < 8 {
+        if readers.len() < READERS {
             readers.push(conn);
         }
         result

@@ -231,6 +231,7 @@ fn save_user(c: &Tx, id: i64, changes: UserChanges) -> anyhow::Result<UserSaved>
     } else {
         directory::user(c, id)?.ok_or_else(|| reject(not_found("user", id)))?
     };
+    let (old_name, old_rights) = (user.username.clone(), user.rights.clone());
     if let Some(v) = changes.username {
         user.username = v;
     }
@@ -251,6 +252,22 @@ fn save_user(c: &Tx, id: i64, changes: UserChanges) -> anyhow::Result<UserSaved>
         && let Some(hash) = &changes.password_hash
     {
         directory::set_password(c, user.id, hash)?;
+    }
+    // Whoever signed in as this user signed in as someone else than they are now: a new
+    // password, other rights or another name end every session of theirs.
+    if id != 0
+        && (changes.password_hash.is_some()
+            || user.rights != old_rights
+            || user.username != old_name)
+    {
+        let ended = directory::end_sessions_of(c, user.id)?;
+        if ended > 0 {
+            tracing::info!(
+                user = user.id,
+                sessions = ended,
+                "sessions ended by an account change"
+            );
+        }
     }
     let mut changed = Vec::new();
     if let Some(wanted) = wanted {

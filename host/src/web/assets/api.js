@@ -17,8 +17,17 @@ export async function signIn(username, password) {
 
 const WHY = "switchboard.signed-out-because";
 
-/** Forgets the session and goes back to the sign-in page, which says `why` (if given). */
+/**
+ * Forgets the session and goes back to the sign-in page, which says `why` (if given: the
+ * session ended by itself). Signing out on purpose also ends the session on the server.
+ */
 export function signOut(why) {
+  const held = token();
+  if (typeof why !== "string" && held) {
+    // keepalive: the request outlives the page it leaves.
+    fetch("/api/v1/logout", { method: "POST", headers: { authorization: `Bearer ${held}` }, keepalive: true })
+      .catch(() => {});
+  }
   sessionStorage.removeItem(KEY);
   if (typeof why === "string") sessionStorage.setItem(WHY, why);
   location.assign("/");
@@ -59,7 +68,8 @@ export async function call(method, path, body, auth = true) {
     throw new ApiError(0, "The server cannot be reached. Check the connection and try again.");
   }
   if (res.status === 401 && auth) {
-    const why = "Your session has ended. Please sign in again.";
+    let why = "Your session has ended. Please sign in again.";
+    try { why = (await res.json()).error || why; } catch { /* not JSON */ }
     signOut(why);
     throw new ApiError(401, why);
   }
