@@ -13,7 +13,6 @@ mod calendar;
 pub mod config;
 pub mod connectors;
 pub mod demo;
-pub mod emulator;
 pub mod fswatch;
 pub mod ingest;
 pub mod interactions;
