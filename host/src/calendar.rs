@@ -1,7 +1,7 @@
 //! Calendar dates of unix-ms instants, in UTC, for the few messages that name a time in
 //! words (the server does not know the reader's time zone; the desktop words instants in
-//! local time itself). One copy for the host; the emulator keeps its own (it will be its
-//! own crate).
+//! local time itself). One copy for the host; the emulator keeps its own (it is its own
+//! crate, `switchboard-emulator`, and imports nothing from the host).
 
 const MONTHS: [&str; 12] = [
     "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",

@@ -22,7 +22,6 @@ pub mod clock;
 pub mod config;
 pub mod connectors;
 pub mod demo;
-pub mod emulator;
 pub mod fswatch;
 pub mod ingest;
 pub mod interactions;

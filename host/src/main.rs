@@ -143,7 +143,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Demo(args) => switchboard::demo::run(args).await,
         Command::Emulator { listen } => {
             let emulator =
-                switchboard::emulator::Emulator::new(switchboard::demo::emulator_config());
+                switchboard_emulator::Emulator::new(switchboard::demo::emulator_config());
             let listener = tokio::net::TcpListener::bind(listen).await?;
             println!("emulator on http://{}", listener.local_addr()?);
             emulator.serve(listener).await?;

@@ -14,7 +14,6 @@ const LAYERS: &[&str] = &[
     "calendar",
     "metrics",
     "fswatch",
-    "emulator",
     "routing",
     "workflow",
     "store",

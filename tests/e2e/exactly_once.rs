@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use switchboard::config::Config;
-use switchboard::emulator::XEndpoint;
 use switchboard::model::interaction::Visibility;
 use switchboard::store::outbox::{self, OutboundReply};
+use switchboard_emulator::XEndpoint;
 
 use crate::harness::{self, Agent, World, wait_until};
 

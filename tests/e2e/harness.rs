@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use switchboard::config::{Config, IngestMode};
-use switchboard::emulator::Emulator;
 use switchboard::server::Running;
+use switchboard_emulator::Emulator;
 
 /// Where `cargo xtask plugins` puts the built connectors.
 pub fn plugins_dir() -> PathBuf {

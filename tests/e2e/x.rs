@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use switchboard::config::Config;
-use switchboard::emulator::XEndpoint;
+use switchboard_emulator::XEndpoint;
 
 use crate::harness::{World, wait_until};
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use switchboard::config::Config;
-use switchboard::emulator::XEndpoint;
+use switchboard_emulator::XEndpoint;
 
 use crate::harness::{Agent, World, wait_until};
 

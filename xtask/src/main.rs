@@ -180,8 +180,8 @@ fn cargo_run(subcommand: &str, release: bool, args: &[String]) -> Result<()> {
     run(&mut cmd, &format!("switchboard {subcommand}"))
 }
 
-/// Every test of the workspace: host unit and end-to-end tests, the sdk, the plugins
-/// (natively, against the sdk's mock host) and this tool.
+/// Every test of the workspace: host unit and end-to-end tests, the platform emulator, the
+/// sdk, the plugins (natively, against the sdk's mock host) and this tool.
 fn test(args: &[String]) -> Result<()> {
     let mut cmd = cargo();
     cmd.args(["test", "--workspace"]).args(args);

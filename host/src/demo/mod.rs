@@ -7,11 +7,11 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
-
-use crate::config::Config;
-use crate::emulator::{
+use switchboard_emulator::{
     AppleBusiness, Emulator, EmulatorConfig, FacebookPage, WhatsAppNumber, XAccount, XConfig,
 };
+
+use crate::config::Config;
 
 /// The embedded demo configuration.
 pub const DEMO_CONFIG: &str = include_str!("demo.toml");

@@ -8,8 +8,8 @@ use hmac::{KeyInit, Mac};
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 
-use crate::emulator::tests::{Hook, control, get_json, http, next_hook, receiver};
-use crate::emulator::{Emulator, EmulatorConfig, FacebookPage, OutboundRecord};
+use crate::tests::{Hook, control, get_json, http, next_hook, receiver};
+use crate::{Emulator, EmulatorConfig, FacebookPage, OutboundRecord};
 
 const PAGE: &str = "448242228374517";
 const SECRET: &str = "test-app-secret";

@@ -5,8 +5,8 @@ use axum::http::StatusCode;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 
-use crate::emulator::tests::{control, get_json, http, next_hook, receiver};
-use crate::emulator::{Emulator, EmulatorConfig, FacebookPage, meta_signature};
+use crate::tests::{control, get_json, http, next_hook, receiver};
+use crate::{Emulator, EmulatorConfig, FacebookPage, meta_signature};
 
 const PAGE: &str = "448242228374517";
 const SECRET: &str = "test-app-secret";

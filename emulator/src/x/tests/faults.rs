@@ -4,7 +4,7 @@ use axum::http::StatusCode;
 use serde_json::{Value, json};
 
 use super::{api, start};
-use crate::emulator::tests::control;
+use crate::tests::control;
 
 async fn dm(base: &str, from: &str, text: &str) -> Value {
     let (status, body) = control(
@@ -20,7 +20,7 @@ async fn dm(base: &str, from: &str, text: &str) -> Value {
 #[tokio::test]
 async fn a_failure_hits_only_its_endpoint_and_ends_when_cancelled() {
     let (em, base) = start().await;
-    em.set_x_rate_limit(crate::emulator::XEndpoint::DmRead, 1000, 900);
+    em.set_x_rate_limit(crate::XEndpoint::DmRead, 1000, 900);
     let (status, _) = control(
         &base,
         "/_emulator/x/failures",
@@ -69,7 +69,7 @@ async fn a_failure_hits_only_its_endpoint_and_ends_when_cancelled() {
 #[tokio::test]
 async fn dm_events_come_in_pages_and_partial_errors_ride_along() {
     let (em, base) = start().await;
-    em.set_x_rate_limit(crate::emulator::XEndpoint::DmRead, 1000, 900);
+    em.set_x_rate_limit(crate::XEndpoint::DmRead, 1000, 900);
     for i in 0..5 {
         dm(&base, "ann", &format!("m{i}")).await;
     }
@@ -121,7 +121,7 @@ async fn dm_events_come_in_pages_and_partial_errors_ride_along() {
 #[tokio::test]
 async fn a_group_conversation_is_listed_to_its_members_and_answered_in_place() {
     let (em, base) = start().await;
-    em.set_x_rate_limit(crate::emulator::XEndpoint::DmRead, 1000, 900);
+    em.set_x_rate_limit(crate::XEndpoint::DmRead, 1000, 900);
     let (status, group) = control(
         &base,
         "/_emulator/x/group_dms",

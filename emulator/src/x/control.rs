@@ -13,7 +13,7 @@ use serde_json::json;
 
 use super::api::dm_conversation_id;
 use super::{Dm, Tweet, User, XEndpoint, iso_time, now_ms};
-use crate::emulator::{Emulator, control_error, parse_control};
+use crate::{Emulator, control_error, parse_control};
 
 /// The `/_emulator/x/...` control routes.
 pub(super) fn control_routes() -> Router<Emulator> {

@@ -13,8 +13,8 @@ use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 
 use super::query;
-use crate::emulator::tests::{control, get_json, http};
-use crate::emulator::{Emulator, EmulatorConfig, XAccount, XConfig, XEndpoint, x_signature};
+use crate::tests::{control, get_json, http};
+use crate::{Emulator, EmulatorConfig, XAccount, XConfig, XEndpoint, x_signature};
 
 const SECRET: &str = "consumer-secret";
 

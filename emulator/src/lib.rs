@@ -1,10 +1,13 @@
-//! Platform emulator: a local stand-in for the social platforms' APIs.
+//! Switchboard's platform emulator: a fake of the social platforms' APIs (Facebook and
+//! Messenger on the Graph API, WhatsApp, X, Apple Messages for Business) for the demo and
+//! the tests. It imports nothing from the host; the host runs it in-process
+//! (`switchboard demo`, `switchboard emulator`) and the end-to-end tests start their own.
 //!
-//! These machines have no internet, so connectors, tests and the demo talk to this emulator
-//! exactly as they would to the real platforms (same paths, same JSON, same webhook signing).
-//! On top of the platform APIs it serves a control API under `/_emulator/...` that plays the
-//! customers' side (posting, commenting, editing) and lets tests inspect what the business did
-//! (`/_emulator/outbound`) or inject failures. See `docs/emulator.md`.
+//! These machines have no internet, so connectors talk to it exactly as they would to the
+//! real platforms (same paths, same JSON, same webhook signing). On top of the platform APIs
+//! it serves a control API under `/_emulator/...` that plays the customers' side (posting,
+//! commenting, editing) and lets tests inspect what the business did (`/_emulator/outbound`)
+//! or inject failures. See `docs/emulator.md`.
 //!
 //! Layout: this file holds what every platform shares (the [`Emulator`] handle, state,
 //! outbound log, router assembly, webhook signing and in-order delivery); `graph` holds the

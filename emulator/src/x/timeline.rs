@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::limits::{gate, with_rate};
 use super::{Tweet, XEndpoint, invalid_request, problem};
-use crate::emulator::Emulator;
+use crate::Emulator;
 
 /// `max_results` 5..100 (default 10), `start_time` (ISO-8601) keeps tweets created at or
 /// after it; deleted tweets are left out.

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
 use super::{Dm, Tweet, XState, iso_time};
-use crate::emulator::Emulator;
+use crate::Emulator;
 
 /// An Account Activity subscriber.
 pub(super) struct XSubscriber {

@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 
 use super::limits::{Caller, gate, with_rate};
 use super::{Dm, XEndpoint, XRequestLog, invalid_request, now_ms, problem};
-use crate::emulator::{Emulator, control_error, parse_control};
+use crate::{Emulator, control_error, parse_control};
 
 /// A failure answered instead of an endpoint's result.
 #[derive(Clone, Debug)]

@@ -18,7 +18,7 @@ use tokio::sync::mpsc;
 
 use super::limits::{gate, with_rate};
 use super::{Tweet, XEndpoint, XState, invalid_request, iso_time, now_ms, query};
-use crate::emulator::{Emulator, control_error, parse_control};
+use crate::{Emulator, control_error, parse_control};
 
 /// Keep-alive period of the real platform.
 pub(super) const DEFAULT_KEEPALIVE_S: u64 = 20;

@@ -21,8 +21,8 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::{FacebookState, author_id_for};
-use crate::emulator::graph::{GraphRequest, graph_error};
-use crate::emulator::{Emulator, control_error, parse_control};
+use crate::graph::{GraphRequest, graph_error};
+use crate::{Emulator, control_error, parse_control};
 
 /// 24 hours in milliseconds.
 const DAY_MS: i64 = 24 * 60 * 60 * 1000;
@@ -296,7 +296,7 @@ fn notify(fb: &FacebookState, page_id: &str, event: Value) {
 }
 
 /// The `/_emulator/messenger/...` control routes.
-pub(in crate::emulator) fn control_routes() -> Router<Emulator> {
+pub(crate) fn control_routes() -> Router<Emulator> {
     Router::new()
         .route("/_emulator/messenger/messages", post(control_message))
         .route("/_emulator/messenger/sent", get(control_sent))

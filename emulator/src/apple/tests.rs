@@ -10,8 +10,8 @@ use super::{
     AppleBusiness, LIST_PICKER_BID, base64_decode, base64_encode, base64url_encode, sign_jwt,
     verify_jwt,
 };
-use crate::emulator::tests::{control, get_json, http, next_hook, receiver};
-use crate::emulator::{Emulator, EmulatorConfig, unix_now};
+use crate::tests::{control, get_json, http, next_hook, receiver};
+use crate::{Emulator, EmulatorConfig, unix_now};
 
 const BUSINESS: &str = "acme-biz";
 const PROVIDER: &str = "demo-provider";

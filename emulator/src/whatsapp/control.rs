@@ -12,10 +12,10 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::{Customer, FailNext, Limits, REENGAGEMENT_DETAILS, new_wamid};
-use crate::emulator::{Emulator, control_error, parse_control, unix_now};
+use crate::{Emulator, control_error, parse_control, unix_now};
 
 /// The `/_emulator/whatsapp/...` control routes.
-pub(in crate::emulator) fn control_routes() -> Router<Emulator> {
+pub(crate) fn control_routes() -> Router<Emulator> {
     Router::new()
         .route("/_emulator/whatsapp/messages", post(control_message))
         .route("/_emulator/whatsapp/subscriptions", post(control_subscribe))

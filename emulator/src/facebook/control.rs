@@ -11,11 +11,11 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{Author, author_id_for, author_json};
-use crate::emulator::graph::graph_time;
-use crate::emulator::{Emulator, InjectedFailure, control_error, parse_control, unix_now};
+use crate::graph::graph_time;
+use crate::{Emulator, InjectedFailure, control_error, parse_control, unix_now};
 
 /// The `/_emulator/facebook/...` control routes.
-pub(in crate::emulator) fn control_routes() -> Router<Emulator> {
+pub(crate) fn control_routes() -> Router<Emulator> {
     Router::new()
         .route("/_emulator/facebook/comments", post(control_comment))
         .route("/_emulator/facebook/subscriptions", post(control_subscribe))

@@ -5,8 +5,8 @@ use hmac::{KeyInit, Mac};
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 
-use crate::emulator::tests::{Hook, control, get_json, http, next_hook, receiver};
-use crate::emulator::{Emulator, EmulatorConfig, WhatsAppNumber};
+use crate::tests::{Hook, control, get_json, http, next_hook, receiver};
+use crate::{Emulator, EmulatorConfig, WhatsAppNumber};
 
 const NUMBER: &str = "106540352242922";
 const SECRET: &str = "wa-app-secret";
@@ -247,7 +247,7 @@ async fn sends_inside_the_window_are_recorded_and_reported() {
 #[tokio::test]
 async fn free_text_after_24_hours_is_131047_but_templates_go_through() {
     let (em, base) = start().await;
-    let long_ago = crate::emulator::unix_now() - 25 * 3600;
+    let long_ago = crate::unix_now() - 25 * 3600;
     customer_says(&base, json!({"text": "old message", "timestamp": long_ago})).await;
 
     let (status, answer) = send(&base, Some(TOKEN), text(CUSTOMER, "sorry for the wait")).await;

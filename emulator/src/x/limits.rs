@@ -6,7 +6,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 
 use super::{XEndpoint, XRequestLog, now_ms, problem};
-use crate::emulator::Emulator;
+use crate::Emulator;
 
 impl XEndpoint {
     /// The real platform's limit per 15-minute window.

@@ -12,7 +12,7 @@ use serde_json::json;
 
 use super::limits::{Caller, gate, with_rate};
 use super::{Dm, Tweet, XEndpoint, invalid_request, iso_time, now_ms, problem, query};
-use crate::emulator::Emulator;
+use crate::Emulator;
 
 type Params = Query<HashMap<String, String>>;
 
