@@ -20,6 +20,7 @@ mod routing;
 mod sessions;
 mod soak;
 mod supervisor;
+mod web_security;
 mod whatsapp;
 mod workflows;
 mod x;

@@ -613,7 +613,7 @@ async function workflows() {
       h("dt", {}, "Refused reloads"), h("dd", {}, w.refused_reloads)),
     h("h3", {}, "Last error"),
     w.last_error
-      ? h("pre", { class: "notice bad", style: "white-space:pre-wrap" }, JSON.stringify(w.last_error, null, 2))
+      ? h("pre", { class: "notice bad wrap" }, JSON.stringify(w.last_error, null, 2))
       : h("p", { class: "notice" }, "None: the last reload was accepted."),
   );
 }

@@ -96,11 +96,12 @@ function body(m) {
 
 function attachment(a) {
   const label = a.caption || words(a.kind);
-  if (a.kind === "image" && a.url && /^https?:/.test(a.url)) {
-    return h("figure", { class: "attachment" }, h("img", { src: a.url, alt: a.caption || "Image from the customer", loading: "lazy" }));
-  }
+  // The customer's URL is the platform's (or anyone's): the desktop never loads it by
+  // itself (no <img>, which would tell that host the agent's address and that the
+  // message was read); the agent may open it.
   if (a.url && /^https?:/.test(a.url)) {
-    return h("div", { class: "attachment small" }, "📎 ", h("a", { href: a.url, target: "_blank", rel: "noopener" }, label));
+    const what = a.kind === "image" ? `Image: ${a.caption || "open the customer's picture"}` : label;
+    return h("div", { class: "attachment small" }, "📎 ", h("a", { href: a.url, target: "_blank", rel: "noopener noreferrer nofollow" }, what));
   }
   return h("div", { class: "attachment small muted" }, `📎 ${label}${a.mime_type ? ` (${a.mime_type})` : ""}`);
 }
