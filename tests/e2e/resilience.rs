@@ -176,9 +176,15 @@ pub(crate) struct HostProcess {
 
 impl HostProcess {
     pub(crate) fn spawn(config: &std::path::Path) -> HostProcess {
+        HostProcess::spawn_with_env(config, &[])
+    }
+
+    /// [`HostProcess::spawn`] with extra environment variables.
+    pub(crate) fn spawn_with_env(config: &std::path::Path, env: &[(&str, &str)]) -> HostProcess {
         let child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
             .args(["serve", "--config"])
             .arg(config)
+            .envs(env.iter().copied())
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
