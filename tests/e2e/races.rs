@@ -1,7 +1,8 @@
 //! Races: each pair of conflicting actions fired at once through the API, 100 rounds a
 //! pair (`RACE_ROUNDS` scales it): disconnect × transfer, transfer × transfer, disconnect ×
-//! reply, hold × disconnect, pickup × decline, pickup × transfer, wrap-up × disconnect,
-//! and a workflow timer's `stop` or `route` × an agent taking the interaction.
+//! reply, hold × disconnect, pickup × decline, pickup × transfer, pickup × the customer
+//! removing their comment (which abandons an unanswered interaction), wrap-up ×
+//! disconnect, and a workflow timer's `stop` or `route` × an agent taking the interaction.
 //!
 //! Rounds run in waves of up to [`WAVE`] at once, on one host per pair, so the suite stays
 //! quick. Each pair checks that the winner's result stands and the loser was refused in
@@ -566,6 +567,56 @@ async fn pickup_x_decline_and_transfer() {
             );
         }
         race.check(&format!("pickup × transfer, wave {w}")).await;
+        race.clear().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pickup_x_the_customer_removing_their_comment() {
+    let race = Race::start(|_| {}).await;
+    let mut removed = 0;
+    for (w, n) in waves().into_iter().enumerate() {
+        let ids = race.offered(n).await;
+        let sup = &race.sup;
+        let comments = join_all(ids.iter().map(|id| async move {
+            let detail = sup.ok("GET", &format!("/interactions/{id}"), None).await;
+            detail["messages"][0]["platform_message_id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        }))
+        .await;
+        let url = format!(
+            "http://{}/_emulator/facebook/remove",
+            race.world.emulator_addr
+        );
+        let (pickups, _) = tokio::join!(
+            race.each(0, &ids, "/interactions/{id}/pickup", None),
+            join_all(comments.iter().map(|c| {
+                let remove = race.world.http.post(&url).json(&json!({ "comment_id": c }));
+                async move { assert!(remove.send().await.unwrap().status().is_success()) }
+            })),
+        );
+        removed += n as i64;
+        let sql = "SELECT count(*) FROM messages WHERE deleted = 1";
+        race.world.wait_count(sql, removed).await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        race.check(&format!("pickup × removal, wave {w}")).await;
+        for (id, pickup) in ids.iter().zip(&pickups) {
+            let detail = race
+                .sup
+                .ok("GET", &format!("/interactions/{id}"), None)
+                .await;
+            if won(pickup.0) {
+                // Taken before the customer removed it: the agent keeps it.
+                assert_eq!(detail["state"], "connected", "wave {w}: {detail}");
+                assert_eq!(detail["abandoned"], false, "wave {w}: {detail}");
+            } else {
+                assert_refused("pickup × removal", pickup);
+                assert_eq!(detail["state"], "disconnected", "wave {w}: {detail}");
+                assert_eq!(detail["abandoned"], true, "wave {w}: {detail}");
+            }
+        }
         race.clear().await;
     }
 }
