@@ -146,11 +146,45 @@ impl Race {
         path: &str,
         body: Option<Value>,
     ) -> Vec<(u16, Value)> {
+        self.staggered(agent, ids, path, body, None).await
+    }
+
+    /// Fires a pair of conflicting requests (`agent` and path, with a body) for every
+    /// interaction of `ids`, all at once. Round `k` starts the first `k % 4` ms and the
+    /// second `3 - k % 4` ms late, so either may reach the host first.
+    async fn pair(
+        &self,
+        ids: &[i64],
+        first: (usize, &str, Option<Value>),
+        second: (usize, &str, Option<Value>),
+    ) -> (Vec<(u16, Value)>, Vec<(u16, Value)>) {
+        tokio::join!(
+            self.staggered(first.0, ids, first.1, first.2, Some(false)),
+            self.staggered(second.0, ids, second.1, second.2, Some(true)),
+        )
+    }
+
+    async fn staggered(
+        &self,
+        agent: usize,
+        ids: &[i64],
+        path: &str,
+        body: Option<Value>,
+        second: Option<bool>,
+    ) -> Vec<(u16, Value)> {
         let agent = &self.agents[agent];
-        join_all(ids.iter().map(|id| {
+        join_all(ids.iter().enumerate().map(|(k, id)| {
             let path = path.replace("{id}", &id.to_string());
             let body = body.clone();
-            async move { agent.call("POST", &path, body).await }
+            let late = match second {
+                None => 0,
+                Some(false) => k % 4,
+                Some(true) => 3 - k % 4,
+            };
+            async move {
+                tokio::time::sleep(Duration::from_millis(late as u64)).await;
+                agent.call("POST", &path, body).await
+            }
         }))
         .await
     }
@@ -354,10 +388,13 @@ async fn disconnect_x_transfer() {
         let ids = race.connected(n).await;
         race.status(1, "available").await;
         let to = json!({ "to_user": "agent2" });
-        let (ends, moves) = tokio::join!(
-            race.each(0, &ids, "/interactions/{id}/disconnect", None),
-            race.each(0, &ids, "/interactions/{id}/transfer", Some(to)),
-        );
+        let (ends, moves) = race
+            .pair(
+                &ids,
+                (0, "/interactions/{id}/disconnect", None),
+                (0, "/interactions/{id}/transfer", Some(to)),
+            )
+            .await;
         for ((id, end), moved) in ids.iter().zip(&ends).zip(&moves) {
             let detail = race
                 .sup
@@ -391,10 +428,13 @@ async fn transfer_x_transfer() {
             json!({ "to_user": "agent2" }),
             json!({ "to_user": "agent3" }),
         );
-        let (first, second) = tokio::join!(
-            race.each(0, &ids, "/interactions/{id}/transfer", Some(to2)),
-            race.each(0, &ids, "/interactions/{id}/transfer", Some(to3)),
-        );
+        let (first, second) = race
+            .pair(
+                &ids,
+                (0, "/interactions/{id}/transfer", Some(to2)),
+                (0, "/interactions/{id}/transfer", Some(to3)),
+            )
+            .await;
         race.check(&format!("transfer × transfer, wave {w}")).await;
         for ((id, a), b) in ids.iter().zip(&first).zip(&second) {
             // The winner's offer stands: the second transfer did not take it back.
@@ -425,8 +465,10 @@ async fn disconnect_x_reply() {
     let race = Race::start(|_| {}).await;
     for (w, n) in waves().into_iter().enumerate() {
         let ids = race.connected(n).await;
-        let replies = join_all(ids.iter().map(|id| {
+        let replies = join_all(ids.iter().enumerate().map(|(k, id)| {
             let text = format!("Reply {w}-{id}");
+            // Either may reach the host first (see `Race::pair`).
+            let (a, b) = ((k % 4) as u64, (3 - k % 4) as u64);
             let reply = json!({ "text": text, "visibility": "public" });
             let agent = &race.agents[0];
             async move {
@@ -435,8 +477,14 @@ async fn disconnect_x_reply() {
                     format!("/interactions/{id}/reply"),
                 );
                 let (end, reply) = tokio::join!(
-                    agent.call("POST", &end_path, None),
-                    agent.call("POST", &path, Some(reply)),
+                    async {
+                        tokio::time::sleep(Duration::from_millis(a)).await;
+                        agent.call("POST", &end_path, None).await
+                    },
+                    async {
+                        tokio::time::sleep(Duration::from_millis(b)).await;
+                        agent.call("POST", &path, Some(reply)).await
+                    },
                 );
                 (end, reply, text)
             }
@@ -478,10 +526,13 @@ async fn hold_x_disconnect() {
     let race = Race::start(|_| {}).await;
     for (w, n) in waves().into_iter().enumerate() {
         let ids = race.connected(n).await;
-        let (holds, ends) = tokio::join!(
-            race.each(0, &ids, "/interactions/{id}/hold", None),
-            race.each(0, &ids, "/interactions/{id}/disconnect", None),
-        );
+        let (holds, ends) = race
+            .pair(
+                &ids,
+                (0, "/interactions/{id}/hold", None),
+                (0, "/interactions/{id}/disconnect", None),
+            )
+            .await;
         for ((id, hold), end) in ids.iter().zip(&holds).zip(&ends) {
             assert!(won(end.0), "wave {w}: the disconnect must win: {end:?}");
             if !won(hold.0) {
@@ -505,10 +556,13 @@ async fn pickup_x_decline_and_transfer() {
         // The offer's agent picks it up and declines it at once.
         let ids = race.offered(n).await;
         race.status(1, "available").await;
-        let (pickups, declines) = tokio::join!(
-            race.each(0, &ids, "/interactions/{id}/pickup", None),
-            race.each(0, &ids, "/interactions/{id}/decline", None),
-        );
+        let (pickups, declines) = race
+            .pair(
+                &ids,
+                (0, "/interactions/{id}/pickup", None),
+                (0, "/interactions/{id}/decline", None),
+            )
+            .await;
         let mine: Vec<Value> = race.agents[0].interactions().await;
         for ((id, pickup), decline) in ids.iter().zip(&pickups).zip(&declines) {
             let held = mine.iter().find(|ix| id_of(ix) == *id);
@@ -635,10 +689,13 @@ async fn wrapup_x_disconnect() {
     for (w, n) in waves().into_iter().enumerate() {
         let ids = race.connected(n).await;
         let code = json!({ "code": "Resolved" });
-        let (ends, wrapups) = tokio::join!(
-            race.each(0, &ids, "/interactions/{id}/disconnect", None),
-            race.each(0, &ids, "/interactions/{id}/wrapup", Some(code)),
-        );
+        let (ends, wrapups) = race
+            .pair(
+                &ids,
+                (0, "/interactions/{id}/disconnect", None),
+                (0, "/interactions/{id}/wrapup", Some(code)),
+            )
+            .await;
         // The router and the store agree on which wrap-ups are still owed.
         race.check(&format!("wrap-up × disconnect, wave {w}")).await;
         let owed: Vec<i64> = race.agents[0]
