@@ -18,6 +18,7 @@ use super::App;
 use crate::config::{self, IngestMode};
 use crate::connectors::allowlist::Pattern;
 use crate::connectors::catalog::PluginCatalog;
+use crate::connectors::egress::Egress;
 use crate::connectors::{ChannelConnector, engine::ChannelGrants};
 use crate::store::{Store, now_ms};
 use crate::workflow::Version;
@@ -68,6 +69,13 @@ impl ChannelStatus {
         }
     }
 
+    /// Shows a refused plugin request unless a newer failure is shown.
+    fn refused(&mut self, refusal: crate::connectors::egress::Refusal) {
+        if self.last_error_at.is_none_or(|at| refusal.at >= at) {
+            self.failed(format!("egress: {}", refusal.message), refusal.at);
+        }
+    }
+
     /// Something failed at `now`; the newest failure is the one shown.
     fn failed(&mut self, message: String, now: i64) {
         self.last_error = Some(message);
@@ -104,9 +112,14 @@ impl ChannelRuntime {
         }
     }
 
-    /// A copy of the live status.
+    /// A copy of the live status. A request of the plugin that was refused (a host not
+    /// allowed, an internal address) counts as a failure when it is the newest.
     pub fn status(&self) -> ChannelStatus {
-        self.status.lock().unwrap().clone()
+        let mut status = self.status.lock().unwrap().clone();
+        if let Some(refusal) = self.connector.egress().last_refusal() {
+            status.refused(refusal);
+        }
+        status
     }
 
     fn update(&self, f: impl FnOnce(&mut ChannelStatus)) {
@@ -284,18 +297,13 @@ pub fn grants_for(
         .map(|h| Pattern::parse(h))
         .collect::<Result<Vec<_>>>()
         .with_context(|| format!("channel `{}`: allowed_hosts", ch.name))?;
-    let http = reqwest::Client::builder()
-        .no_proxy()
-        .build()
-        .context("building HTTP client")?;
     Ok(ChannelGrants {
         channel: ch.name.clone(),
         plugin: ch.plugin.clone(),
         settings: Arc::new(ch.settings.clone()),
         secrets: Arc::new(ch.secrets.clone()),
-        allowed_hosts: Arc::new(allowed),
+        egress: Arc::new(Egress::new(allowed)?),
         store: store.clone(),
-        http,
         runtime,
     })
 }

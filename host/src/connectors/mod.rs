@@ -6,13 +6,16 @@
 //! its instance is thrown away, and the call is retried on a fresh one, except `send`,
 //! which may have reached the platform before failing and is never repeated blindly.
 
+mod address;
 pub mod allowlist;
 mod bindings;
 pub mod catalog;
 mod convert;
+pub(crate) mod egress;
 pub mod engine;
 mod host_api;
 pub mod parse;
+pub(crate) mod redact;
 
 pub use engine::{
     CallError, ChannelConnector, ConfigKey, PluginDescription, PluginEngine, ReplyWindow,
