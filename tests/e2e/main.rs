@@ -10,6 +10,7 @@ mod contract;
 mod desktop;
 mod durability;
 mod durable;
+mod egress;
 mod exactly_once;
 mod facebook;
 mod harness;
