@@ -18,6 +18,7 @@ mod messenger;
 mod outbound;
 mod resilience;
 mod routing;
+mod secrets;
 mod soak;
 mod supervisor;
 mod whatsapp;
