@@ -100,7 +100,10 @@ async fn ssrf_matrix_inside_a_loopback_only_namespace() {
         "only inside the namespace: run the_ssrf_matrix_runs_in_a_network_namespace_with_only_loopback"
     );
     // Asked over netlink: /sys/class/net may still show the namespace that mounted it.
-    let out = Command::new("ip").args(["-o", "link", "show"]).output().unwrap();
+    let out = Command::new("ip")
+        .args(["-o", "link", "show"])
+        .output()
+        .unwrap();
     let links: Vec<String> = String::from_utf8_lossy(&out.stdout)
         .lines()
         .filter_map(|l| l.split(": ").nth(1).map(str::to_owned))
