@@ -273,3 +273,59 @@ impl config::Host for HostState {
         self.grants.secrets.get(&key).cloned()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+
+    use futures::StreamExt as _;
+
+    use super::*;
+
+    /// A loopback server whose answer never ends (chunked, 64 KiB at a time).
+    async fn endless() -> std::net::SocketAddr {
+        use axum::body::Body;
+        let app = axum::Router::new().route(
+            "/",
+            axum::routing::get(|| async {
+                let chunk = bytes::Bytes::from(vec![b'x'; 64 << 10]);
+                let stream = futures::stream::repeat(chunk).map(Ok::<_, std::io::Error>);
+                Body::from_stream(stream)
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        addr
+    }
+
+    #[tokio::test]
+    async fn an_answer_is_refused_as_soon_as_it_grows_past_the_cap() {
+        let addr = endless().await;
+        crate::app::install_crypto();
+        let response = reqwest::Client::new()
+            .get(format!("http://{addr}/"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            response.content_length(),
+            None,
+            "no length to refuse up front"
+        );
+        let answered = Cell::new(false);
+        let read = tokio::time::timeout(
+            Duration::from_secs(10),
+            read_capped(response, 1 << 20, &answered),
+        )
+        .await
+        .expect("an endless answer is cut off, not read to the end");
+        match read {
+            Err(Failed::Body(text)) => {
+                assert_eq!(text, "response is over the limit of 1048576 bytes")
+            }
+            _ => panic!("an answer past the cap is refused"),
+        }
+        assert!(answered.get(), "the platform did answer");
+    }
+}
