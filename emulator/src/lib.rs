@@ -15,6 +15,7 @@
 //! lives in its own submodule (`facebook`, with its control endpoints in `facebook/control.rs`).
 
 mod apple;
+mod clock;
 mod facebook;
 mod graph;
 mod slow;
@@ -87,6 +88,8 @@ struct Inner {
     next_id: Mutex<u64>,
     /// Late answers still to give, see [`slow`].
     slow: Mutex<slow::Slow>,
+    /// How far a test moved the rate-limit windows' clock, ms (see [`clock`]).
+    clock_offset_ms: std::sync::atomic::AtomicI64,
 }
 
 /// Mutable platform state; one field per platform module.
@@ -130,6 +133,7 @@ impl Emulator {
                 http,
                 next_id: Mutex::new(1_000_000_000_000_001),
                 slow: Mutex::new(slow::Slow::default()),
+                clock_offset_ms: std::sync::atomic::AtomicI64::new(0),
             }),
         }
     }
@@ -151,6 +155,7 @@ impl Emulator {
             // later `/{phone-id}/messages`), so one fallback parses them and asks each platform.
             .fallback(graph::graph_fallback)
             .route("/_emulator/slow", axum::routing::post(slow::set_slow))
+            .route("/_emulator/clock", axum::routing::post(clock::advance))
             .layer(axum::middleware::from_fn_with_state(
                 self.clone(),
                 slow::answer_late,

@@ -370,29 +370,6 @@ async fn a_reply_waits_for_a_rate_limit_reset_15_minutes_away_across_a_restart()
     assert_eq!(posted(&world, "It left our warehouse today."), 0);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_rate_limited_reply_is_sent_after_the_reset_not_failed() {
-    let world = World::start(x_first).await;
-    let (agent, id) = x_connected(&world, "acmecorp is the shop open").await;
-    // The same code path as a 15-minute window, with a window of 2 seconds.
-    world.emulator.set_x_rate_limit(XEndpoint::Post, 0, 2);
-    let waiting = reply(&agent, id, "Open until 6 pm.", "public").await;
-    assert_eq!(waiting["state"], "pending", "{waiting}");
-    assert_eq!(waiting["attempts"], 0, "{waiting}");
-    // The platform's next window allows posting again.
-    world.emulator.set_x_rate_limit(XEndpoint::Post, 100, 900);
-    let sent = wait_until("the reply sent after the reset", || async {
-        let entry = outbound_of(&agent, id, "Open until 6 pm.").await;
-        (entry["state"] == "sent").then_some(entry)
-    })
-    .await;
-    assert_eq!(
-        sent["attempts"], 1,
-        "only the successful attempt counts: {sent}"
-    );
-    assert_eq!(posted(&world, "Open until 6 pm."), 1);
-}
-
 /// The demo's Facebook page behind the `faulty` test connector, whose `send` can trap
 /// before or after posting.
 fn faulty_sender(config: &mut Config) {

@@ -176,7 +176,12 @@ pub(crate) struct HostProcess {
 
 impl HostProcess {
     pub(crate) fn spawn(config: &std::path::Path) -> HostProcess {
-        HostProcess::start(config, "warn", Stdio::null(), Stdio::inherit())
+        HostProcess::start(config, "warn", Stdio::null(), Stdio::inherit(), &[])
+    }
+
+    /// [`HostProcess::spawn`] with extra environment variables.
+    pub(crate) fn spawn_with_env(config: &std::path::Path, env: &[(&str, &str)]) -> HostProcess {
+        HostProcess::start(config, "warn", Stdio::null(), Stdio::inherit(), env)
     }
 
     /// Like [`Self::spawn`], with everything the host prints (at `filter`, uncoloured)
@@ -188,13 +193,20 @@ impl HostProcess {
     ) -> HostProcess {
         let file = std::fs::File::create(log).unwrap();
         let out = Stdio::from(file.try_clone().unwrap());
-        HostProcess::start(config, filter, out, Stdio::from(file))
+        HostProcess::start(config, filter, out, Stdio::from(file), &[])
     }
 
-    fn start(config: &std::path::Path, filter: &str, out: Stdio, err: Stdio) -> HostProcess {
+    fn start(
+        config: &std::path::Path,
+        filter: &str,
+        out: Stdio,
+        err: Stdio,
+        env: &[(&str, &str)],
+    ) -> HostProcess {
         let child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
             .args(["serve", "--config"])
             .arg(config)
+            .envs(env.iter().copied())
             .env("RUST_LOG", filter)
             .env("NO_COLOR", "1")
             .stdout(out)

@@ -5,7 +5,7 @@
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 
-use super::{XEndpoint, XRequestLog, now_ms, problem};
+use super::{XEndpoint, XRequestLog, problem};
 use crate::Emulator;
 
 impl XEndpoint {
@@ -108,7 +108,8 @@ pub(super) fn gate(
         .filter(|t| !t.is_empty());
     let mut state = em.state();
     let x = &mut state.x;
-    let at_ms = now_ms();
+    // The windows' clock, which a test may move forward (`emulator::clock`).
+    let at_ms = em.now_ms();
     let no_tokens =
         x.config.bearer_token.is_none() && x.config.accounts.iter().all(|a| a.token.is_empty());
     let caller = match &token {

@@ -200,11 +200,12 @@ impl Interactions {
         let rules = self.rules(&workgroup);
         let required = rules.wrapup_required && !rules.wrapup_codes.is_empty();
         let (offers, done, pending) = {
-            let _order = self.order.lock().unwrap();
+            let mut order = self.order.lock().unwrap();
             // Checked again in the step that changes it: a transfer or another disconnect
             // may have won the race since the check above.
             self.still_assigned(user, id)?;
             let now = now_ms();
+            order.changes += 1;
             let offers = self.router.finish(id, required, now);
             // The workflow's `on_disconnect` is a durable job recorded with the end: it
             // runs even if this request is cancelled or the host stops right after.
@@ -225,7 +226,9 @@ impl Interactions {
         self.changed(id).await
     }
 
-    /// Sets the wrap-up code of an interaction the agent finished.
+    /// Sets the wrap-up code of an interaction the agent finished. Checked and recorded
+    /// in one step: the store's transaction checks that it is ended and was theirs, and
+    /// an owed wrap-up is settled in the router in the step that submits it.
     pub async fn wrapup(
         self: &Arc<Self>,
         user: i64,
@@ -240,12 +243,6 @@ impl Interactions {
         if ix.assigned_user_id != Some(user) {
             return Err(ActionError::NotFound(id));
         }
-        if ix.state != State::Disconnected {
-            return Err(ActionError::Conflict(format!(
-                "This conversation is {}; disconnect it before choosing a wrap-up code.",
-                ix.state.in_words()
-            )));
-        }
         let rules = self.rules(&ix.workgroup);
         if !rules.wrapup_codes.contains(&code) {
             return Err(ActionError::Invalid(format!(
@@ -254,13 +251,43 @@ impl Interactions {
                 rules.wrapup_codes.join(", ")
             )));
         }
-        let now = now_ms();
-        self.store
-            .write(move |c| queries::set_wrapup(c, id, Some(&code), Some(user), now))
-            .await?;
-        if ix.wrapup_pending {
-            self.apply(|r| r.wrapup_done(user, id, now)).await;
+        let (offers, done, pending, owed) = {
+            let _order = self.order.lock().unwrap();
+            let now = now_ms();
+            // Owed in the router only once the disconnect that owes it was submitted, so
+            // the store's check below passes exactly when this settles something.
+            let owed = self.router.wrapup_owed(user, id);
+            let offers = if owed {
+                self.router.wrapup_done(user, id, now)
+            } else {
+                Vec::new()
+            };
+            let done = self.store_submit_with(move |c| {
+                let ix = queries::interaction(c, id)?
+                    .ok_or_else(|| anyhow::anyhow!("interaction {id} vanished"))?;
+                if ix.assigned_user_id != Some(user) {
+                    return Ok(Err(ActionError::NotFound(id)));
+                }
+                if ix.state != State::Disconnected {
+                    return Ok(Err(ActionError::Conflict(format!(
+                        "This conversation is {}; disconnect it before choosing a wrap-up code.",
+                        ix.state.in_words()
+                    ))));
+                }
+                queries::set_wrapup(c, id, Some(&code), Some(user), now)?;
+                Ok(Ok(()))
+            });
+            let pending = self.record_offers(&offers);
+            (offers, done, pending, owed)
+        };
+        let done = wait(done).await;
+        if done.is_err() && owed {
+            // Not recorded: the store still owes it, so the router does again.
+            let _order = self.order.lock().unwrap();
+            self.router.restore_wrapup(user, id);
         }
+        self.finish_offers(offers, pending).await;
+        done??;
         self.changed(id).await
     }
 
@@ -399,7 +426,8 @@ impl Interactions {
     }
 
     /// The customer removed everything they wrote before anyone answered: the
-    /// interaction ends as abandoned (counted apart in the service level).
+    /// interaction ends as abandoned (counted apart in the service level). One an agent
+    /// picked up meanwhile is theirs and stays.
     pub async fn abandon(self: &Arc<Self>, id: i64) -> Result<(), ActionError> {
         let ix = self
             .store
@@ -409,17 +437,32 @@ impl Interactions {
         if !matches!(ix.state, State::Queued | State::Alerting) {
             return Ok(());
         }
-        let agent = ix.assigned_user_id;
-        let (offers, done, pending) = {
-            let _order = self.order.lock().unwrap();
+        let (offers, done, pending, offered_to) = {
+            let mut order = self.order.lock().unwrap();
+            // Checked again in the step that ends it: a pickup may have won the race.
+            let offered_to = match self.router.holder(id) {
+                Some((_, true)) => return Ok(()),
+                Some((agent, false)) => Some(agent),
+                None => None,
+            };
             let now = now_ms();
+            order.changes += 1;
             let offers = self.router.finish(id, false, now);
-            let done = self.store_submit(move |c| queries::finish(c, id, None, false, true, now));
+            let done = self.store_submit_with(move |c| {
+                // The store's turn: only a row still waiting or offered ends (routing may
+                // not know it yet; a pickup recorded first keeps it).
+                let waiting = queries::interaction(c, id)?
+                    .is_some_and(|ix| matches!(ix.state, State::Queued | State::Alerting));
+                if waiting {
+                    queries::finish(c, id, None, false, true, now)?;
+                }
+                Ok(waiting)
+            });
             let pending = self.record_offers(&offers);
-            (offers, done, pending)
+            (offers, done, pending, offered_to)
         };
-        wait(done).await?;
-        if let Some(agent) = agent {
+        let ended = wait(done).await?;
+        if let (true, Some(agent)) = (ended, offered_to) {
             self.hub.send(
                 agent,
                 "revoked",

@@ -6,7 +6,9 @@
 //!
 //! - where a new message goes: its plan's disposition (join, queue, buffer, group, keep);
 //! - `route` and `stop` on a live interaction only while it still waits as the handler
-//!   saw it (an agent who picked it up meanwhile keeps it);
+//!   saw it (an agent who picked it up meanwhile keeps it): the router's view is checked
+//!   by the caller in the step that submits the write (`interactions::waiting`), the
+//!   store's here, in the write;
 //! - side effects ([`Side`]: attributes, sends, timers) on the interaction the message
 //!   or hook belongs to; sends go to the outbox and are returned for the caller to start
 //!   after commit (the outbox row is the durable record, see `outbound`).
@@ -15,10 +17,12 @@ use crate::store::Tx;
 use anyhow::Result;
 
 use crate::model::Effect;
+use crate::model::RouteRequest;
 use crate::model::event::InboundMessage;
 use crate::model::interaction::{Interaction, MediaType, State, Visibility};
 use crate::model::plan::{Disposition, Plan, Side};
 use crate::model::reply::OutboundReply;
+use crate::store::jobs::{self, JobKind};
 use crate::store::outbox;
 use crate::store::queries::{self, record_event};
 use crate::store::workflow::{self as store_wf, Released, TimerKind};
@@ -210,53 +214,103 @@ fn side_effects(
 pub(crate) struct Applied {
     /// Outbox entries to start.
     pub outbox: Vec<i64>,
-    /// Queued again (a `route` while it waited, or a buffer released by it).
-    pub requeued: Option<Interaction>,
+    /// Queued again elsewhere by a `route` while it waited in a queue.
+    pub rerouted: bool,
+    /// A buffer a `route` released: queued now, with a durable `route` job recorded.
+    pub released: bool,
     /// A released buffer joined this interaction instead.
     pub merged_into: Option<i64>,
     /// Ended by a `stop` while it waited.
     pub ended: bool,
 }
 
+/// What a hook asks of an interaction that waits: a `stop` ends it (a `route` beside it
+/// is then moot), else its first `route` queues it as the route says.
+#[derive(Clone, Debug)]
+pub(crate) enum WaitChange {
+    Stop(String),
+    Route(RouteRequest),
+}
+
+impl WaitChange {
+    pub(crate) fn of(effects: &[Effect]) -> Option<WaitChange> {
+        let stop = effects.iter().find_map(|e| match e {
+            Effect::Stop { reason } => Some(WaitChange::Stop(reason.clone())),
+            _ => None,
+        });
+        stop.or_else(|| {
+            effects.iter().find_map(|e| match e {
+                Effect::Route(route) => Some(WaitChange::Route(route.clone())),
+                _ => None,
+            })
+        })
+    }
+}
+
+/// Whether `now` still waits as `seen` (what a handler read) did: held by the workflow or
+/// queued, in the same state, and neither picked up nor transferred since. A pickup
+/// followed by a transfer back to a queue is another wait, not this one.
+pub(crate) fn same_wait(seen: &Interaction, now: &Interaction) -> bool {
+    let transferred_at = |ix: &Interaction| ix.transferred_from.as_ref().map(|t| t.at);
+    matches!(seen.state, State::Buffered | State::Queued)
+        && now.state == seen.state
+        && now.answered_at == seen.answered_at
+        && transferred_at(now) == transferred_at(seen)
+}
+
 /// Carries out a hook's `effects` for the live interaction `ix` (`on_timer`,
-/// `on_disconnect`). `ix` is the interaction as the handler saw it.
-pub(crate) fn on_live(c: &Tx, ix: &Interaction, effects: Vec<Effect>, now: i64) -> Result<Applied> {
+/// `on_disconnect`); `ix` is the interaction as the handler saw it. Its `route` or `stop`
+/// applies only if `may_change` (the router found it still waiting, in the same step that
+/// submitted this write) and the stored row still waits as `ix` did ([`same_wait`]).
+pub(crate) fn on_live(
+    c: &Tx,
+    ix: &Interaction,
+    effects: Vec<Effect>,
+    may_change: bool,
+    now: i64,
+) -> Result<Applied> {
     let mut applied = Applied::default();
     let live = store_wf::is_live(c, ix.id)?;
-    // The state now, in this transaction, not the one read before the script ran: an
-    // agent may have picked it up meanwhile, and `route`/`stop` must then leave it alone.
-    let now_state = queries::interaction(c, ix.id)?.map(|i| i.state);
-    let waiting =
-        live && now_state == Some(ix.state) && matches!(ix.state, State::Buffered | State::Queued);
+    // The row now, in this transaction, not the one read before the script ran: an agent
+    // may have picked it up meanwhile, and `route`/`stop` must then leave it alone.
+    let waiting = may_change
+        && live
+        && queries::interaction(c, ix.id)?.is_some_and(|current| same_wait(ix, &current));
+    let change = WaitChange::of(&effects);
     let mut side = Side::default();
     for effect in effects {
-        let Some(effect) = side.take(effect) else {
-            continue;
-        };
-        match effect {
-            Effect::Route(route) if waiting && applied.requeued.is_none() => {
-                queries::set_route(c, ix.id, &route)?;
-                if ix.state == State::Buffered {
-                    match store_wf::release(c, ix.id, None, now)? {
-                        Released::Queued(q) => applied.requeued = Some(*q),
-                        Released::Merged(other) => applied.merged_into = Some(other),
-                        Released::Gone => {}
-                    }
-                } else {
-                    record_event(c, ix.id, now, "rerouted", State::Queued, None, None)?;
-                    applied.requeued = queries::interaction(c, ix.id)?;
-                }
-            }
-            Effect::Stop { reason } if waiting && !applied.ended => {
-                queries::finish(c, ix.id, None, false, false, now)?;
-                let why = Some(reason.as_str());
-                record_event(c, ix.id, now, "stopped", State::Disconnected, None, why)?;
-                applied.ended = true;
-            }
-            other => {
+        match side.take(effect) {
+            Some(Effect::Route(_) | Effect::Stop { .. }) if waiting => {}
+            Some(other) => {
                 tracing::debug!(interaction = ix.id, effect = %other, "effect does not apply here; ignored")
             }
+            None => {}
         }
+    }
+    match change.filter(|_| waiting) {
+        Some(WaitChange::Stop(reason)) => {
+            queries::finish(c, ix.id, None, false, false, now)?;
+            let why = Some(reason.as_str());
+            record_event(c, ix.id, now, "stopped", State::Disconnected, None, why)?;
+            applied.ended = true;
+        }
+        Some(WaitChange::Route(route)) => {
+            queries::set_route(c, ix.id, &route)?;
+            if ix.state == State::Buffered {
+                match store_wf::release(c, ix.id, None, now)? {
+                    Released::Queued(_) => {
+                        jobs::enqueue(c, JobKind::Route, ix.id, now)?;
+                        applied.released = true;
+                    }
+                    Released::Merged(other) => applied.merged_into = Some(other),
+                    Released::Gone => {}
+                }
+            } else {
+                record_event(c, ix.id, now, "rerouted", State::Queued, None, None)?;
+                applied.rerouted = true;
+            }
+        }
+        None => {}
     }
     if !live {
         // A timer on an ended interaction schedules nothing more.

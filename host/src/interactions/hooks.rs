@@ -2,7 +2,10 @@
 //! `on_disconnect` — and the timers behind `schedule`, `buffer` and `group`.
 //!
 //! Each hook runs the handler of the version the interaction started on, on a blocking
-//! thread, then carries out its effects in one store transaction. Timers live in the
+//! thread, then carries out its effects in one store transaction (`interactions::waiting`:
+//! a `route` or `stop` reaches the router in the step that submits that transaction, and
+//! only while the interaction still waits as the handler saw it). A released buffer is
+//! routed by a durable `route` job recorded with the release. Timers live in the
 //! store: one fires at least once, and its row is deleted in the same transaction as its
 //! effects, so a crash repeats a timer rather than losing it.
 
@@ -12,11 +15,12 @@ use anyhow::{Context, Result};
 use rhai::{Dynamic, Map};
 
 use super::Core;
-use super::effects::{self, Applied};
+use super::effects::Applied;
 use super::service::ActionError;
 use crate::clock::now_ms;
-use crate::model::interaction::{Interaction, State, Visibility};
+use crate::model::interaction::{Interaction, Visibility};
 use crate::model::plan::{Send, Side};
+use crate::store::jobs::{self, JobKind};
 use crate::store::workflow::{self as store_wf, Released, Timer, TimerKind};
 use crate::store::{Store, queries};
 use crate::workflow::{Active, Effect, FindBy, Outcome, Subject, World};
@@ -118,17 +122,11 @@ async fn try_run(
     }
 }
 
-/// After the transaction: queue what was requeued, send what was queued, tell agents.
+/// After the transaction: route a released buffer, send what was queued, tell agents.
+/// (A `route` or `stop` on a queued interaction reached the router with the write.)
 async fn finish(core: &Core, ix: &Interaction, applied: Applied) {
-    if applied.ended {
-        core.interactions.drop_waiting(ix.id).await;
-    }
-    if let Some(q) = applied.requeued {
-        if ix.state == State::Queued {
-            core.interactions.reroute(q).await;
-        } else {
-            core.interactions.route_new(q).await;
-        }
+    if applied.released {
+        core.interactions.kick_jobs();
     }
     if let Some(other) = applied.merged_into {
         core.interactions.notify_changed(other).await;
@@ -143,11 +141,9 @@ pub async fn on_disconnect(core: &Core, id: i64) -> Result<()> {
     let Some((ix, outcome)) = try_run(core, id, "on_disconnect", None).await? else {
         return Ok(());
     };
-    let effects = outcome.effects;
-    let ix2 = ix.clone();
     let applied = core
-        .store
-        .write(move |c| effects::on_live(c, &ix2, effects, now_ms()))
+        .interactions
+        .apply_hook(&ix, outcome.effects, None)
         .await
         .context("storing on_disconnect's effects")?;
     finish(core, &ix, applied).await;
@@ -201,9 +197,10 @@ pub async fn on_agent_reply(
 }
 
 /// Fires due timers until the host stops. Wakes at the next due time, at least every
-/// 250 ms (a timer added meanwhile waits at most that long).
+/// 250 ms (a timer added meanwhile waits at most that long), and when the clock moves.
 pub async fn run_timers(core: Core) {
     let mut stop = core.stop.clone();
+    let mut jumped = crate::clock::jumped();
     loop {
         let now = now_ms();
         match core
@@ -222,6 +219,7 @@ pub async fn run_timers(core: Core) {
         let wait = next.map(|at| (at - now_ms()).clamp(0, 250)).unwrap_or(250);
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_millis(wait as u64)) => {}
+            _ = jumped.changed() => {}
             _ = stop.changed() => return,
         }
     }
@@ -277,15 +275,9 @@ async fn fire_script(core: &Core, timer: &Timer) -> Result<()> {
             .await?;
         return Ok(());
     };
-    let ix2 = ix.clone();
     let applied = core
-        .store
-        .write(move |c| {
-            if !store_wf::take_timer(c, tid)? {
-                return Ok(Applied::default()); // fired elsewhere already
-            }
-            effects::on_live(c, &ix2, outcome.effects, now_ms())
-        })
+        .interactions
+        .apply_hook(&ix, outcome.effects, Some(tid))
         .await?;
     finish(core, &ix, applied).await;
     Ok(())
@@ -298,13 +290,19 @@ async fn release(core: &Core, timer: &Timer, preferred: Option<(i64, i64)>) -> R
         .store
         .write(move |c| {
             store_wf::take_timer(c, tid)?;
-            store_wf::release(c, id, preferred, now_ms())
+            let now = now_ms();
+            let released = store_wf::release(c, id, preferred, now)?;
+            if let Released::Queued(_) = released {
+                // Routed by the job worker, durably, like a new interaction.
+                jobs::enqueue(c, JobKind::Route, id, now)?;
+            }
+            Ok(released)
         })
         .await?;
     match released {
-        Released::Queued(ix) => {
+        Released::Queued(_) => {
             tracing::info!(interaction = id, "workflow released a held interaction");
-            core.interactions.route_new(*ix).await
+            core.interactions.kick_jobs();
         }
         Released::Merged(other) => core.interactions.notify_changed(other).await,
         Released::Gone => {}

@@ -25,9 +25,11 @@ pub(crate) const ATTEMPTS: i64 = 5;
 /// The longest the worker sleeps without a kick (a lease may run out meanwhile).
 const IDLE_MS: i64 = 1000;
 
-/// Runs jobs until the host stops.
+/// Runs jobs until the host stops. Sleeps until the next job is due, a kick, or the
+/// clock moving (a retry's time may have come).
 pub async fn run_jobs(core: Core) {
     let mut stop = core.stop.clone();
+    let mut jumped = crate::clock::jumped();
     // What the previous run held when it stopped is this run's to do now.
     match core.store.write(store_jobs::release_claims).await {
         Ok(0) => {}
@@ -61,6 +63,7 @@ pub async fn run_jobs(core: Core) {
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_millis(wait as u64)) => {}
             _ = core.interactions.jobs_kicked() => {}
+            _ = jumped.changed() => {}
             _ = stop.changed() => return,
         }
     }

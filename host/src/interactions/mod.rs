@@ -3,6 +3,12 @@
 //! This is where routing decisions meet the store. Every router operation and the write
 //! that records it are issued under one short lock, so the database sees changes in the
 //! order the router made them; agents are told only after the write is durable.
+//!
+//! No race undoes an action: disconnect, transfer, pickup, decline, hold, reply, wrap-up
+//! and a workflow's `route`/`stop` check the interaction's state and who holds it in the
+//! same step that changes it (under that lock, or inside the store transaction that
+//! records the change). The loser of two conflicting actions gets a conflict error in
+//! plain words, never a success that did nothing.
 
 mod actions;
 mod directory;
@@ -12,6 +18,7 @@ pub mod jobs;
 pub mod notify;
 mod service;
 pub mod transfer;
+mod waiting;
 
 pub use actions::{TransferTarget, Transferred};
 pub use service::{ActionError, Interactions};

@@ -76,7 +76,7 @@ pub struct Interactions {
     /// Live notifications to agents.
     pub hub: Hub,
     /// Serializes "router decides, store records" so records keep the router's order.
-    pub(super) order: Mutex<()>,
+    pub(super) order: Mutex<Order>,
     pub(super) rules: Mutex<HashMap<String, Rules>>,
     pub(super) stations: Mutex<HashMap<String, Station>>,
     /// The access right each channel's interactions need; channels added at runtime
@@ -89,7 +89,18 @@ pub struct Interactions {
     pub(super) directory_order: tokio::sync::Mutex<()>,
 }
 
-pub(super) type Pending = tokio::sync::oneshot::Receiver<Result<()>>;
+pub(super) type Pending<R = ()> = tokio::sync::oneshot::Receiver<Result<R>>;
+
+/// What the ordering lock guards besides the order itself.
+#[derive(Default)]
+pub(super) struct Order {
+    /// Counts the changes a queued interaction's stored row can undergo without the
+    /// router holding it: it ended (left routing for good) or the workflow re-routed it.
+    /// Whoever routes from a stored row reads it, then checks under the lock that this
+    /// did not move meanwhile (`route_stored`), so a row read before such a change never
+    /// brings the interaction back to a queue.
+    pub changes: u64,
+}
 
 /// The router's view of a user.
 pub(super) fn profile(user: &User) -> AgentProfile {
@@ -143,7 +154,7 @@ impl Interactions {
             store,
             router,
             hub: Hub::default(),
-            order: Mutex::new(()),
+            order: Mutex::new(Order::default()),
             rules: Mutex::new(
                 groups
                     .iter()
@@ -223,30 +234,15 @@ impl Interactions {
             .insert(channel.to_owned(), right);
     }
 
-    /// Queues a newly created (or restored) interaction and offers it if someone fits.
-    pub async fn route_new(self: &Arc<Self>, ix: Interaction) {
+    /// Queues a restored interaction and offers it if someone fits (at start, before
+    /// anything else can change it).
+    async fn route_new(self: &Arc<Self>, ix: Interaction) {
         let req = self.request_for(&ix);
         if let Target::Preferred { until, .. } = req.target {
             self.arm_reconsider_timer(ix.id, until);
         }
         let now = now_ms();
         self.apply(move |r| r.enqueue(req, now)).await;
-    }
-
-    /// Routes a stored interaction if it still waits in a queue (a durable `route` job):
-    /// one already routed, taken, held by the workflow or ended is left alone.
-    pub async fn route_stored(self: &Arc<Self>, id: i64) -> Result<()> {
-        let Some(ix) = self
-            .store
-            .read(move |c| queries::interaction(c, id))
-            .await?
-        else {
-            return Ok(());
-        };
-        if ix.state == State::Queued {
-            self.route_new(ix).await;
-        }
-        Ok(())
     }
 
     /// Wakes the follow-up job worker: a job was just recorded.
@@ -257,20 +253,6 @@ impl Interactions {
     /// Resolves when [`Interactions::kick_jobs`] was called (at most one kick is kept).
     pub async fn jobs_kicked(&self) {
         self.jobs_wake.notified().await
-    }
-
-    /// Queues a waiting interaction again with its new workgroup, priority and skills
-    /// (the workflow re-routed it).
-    pub async fn reroute(self: &Arc<Self>, ix: Interaction) {
-        let req = self.request_for(&ix);
-        let now = now_ms();
-        self.apply(move |r| r.requeue(req, now)).await;
-    }
-
-    /// Forgets a waiting interaction the workflow ended.
-    pub async fn drop_waiting(self: &Arc<Self>, id: i64) {
-        let now = now_ms();
-        self.apply(move |r| r.finish(id, false, now)).await;
     }
 
     /// Runs a router operation, records its offers in order, then tells the agents.
@@ -324,6 +306,15 @@ impl Interactions {
     pub(super) fn store_submit<F>(&self, f: F) -> Pending
     where
         F: FnOnce(&crate::store::Tx) -> Result<()> + Send + 'static,
+    {
+        self.store_submit_with(f)
+    }
+
+    /// [`Interactions::store_submit`] for a write (or an ordered read) with a result.
+    pub(super) fn store_submit_with<R, F>(&self, f: F) -> Pending<R>
+    where
+        R: Send + 'static,
+        F: FnOnce(&crate::store::Tx) -> Result<R> + Send + 'static,
     {
         self.store.submit_now(f).unwrap_or_else(|e| {
             let (tx, rx) = tokio::sync::oneshot::channel();
@@ -448,28 +439,31 @@ impl Interactions {
     }
 
     async fn wrapup_timed_out(self: &Arc<Self>, agent: i64, id: i64) {
-        let still_owed = self
-            .router
-            .agents()
-            .iter()
-            .any(|a| a.id == agent && a.wrapup_pending.contains(&id));
-        if !still_owed {
-            return;
+        let (offers, done, pending) = {
+            let _order = self.order.lock().unwrap();
+            // Checked in the step that settles it: the agent may have entered one.
+            if !self.router.wrapup_owed(agent, id) {
+                return;
+            }
+            let now = now_ms();
+            let offers = self.router.wrapup_done(agent, id, now);
+            let done = self.store_submit(move |c| queries::set_wrapup(c, id, None, None, now));
+            let pending = self.record_offers(&offers);
+            (offers, done, pending)
+        };
+        match wait(done).await {
+            Ok(()) => tracing::info!(
+                interaction = id,
+                agent,
+                "required wrap-up timed out; agent routes again"
+            ),
+            Err(e) => {
+                tracing::error!(interaction = id, error = %e, "wrap-up timeout not recorded");
+                let _order = self.order.lock().unwrap();
+                self.router.restore_wrapup(agent, id);
+            }
         }
-        let now = now_ms();
-        if let Err(e) = self
-            .store
-            .write(move |c| queries::set_wrapup(c, id, None, None, now))
-            .await
-        {
-            tracing::error!(interaction = id, error = %e, "wrap-up timeout not recorded");
-        }
-        tracing::info!(
-            interaction = id,
-            agent,
-            "required wrap-up timed out; agent routes again"
-        );
-        self.apply(|r| r.wrapup_done(agent, id, now)).await;
+        self.finish_offers(offers, pending).await;
     }
 }
 
@@ -484,7 +478,7 @@ async fn workgroup_of(store: &crate::store::Store, id: i64) -> String {
         .unwrap_or_default()
 }
 
-pub(super) async fn wait(rx: Pending) -> Result<()> {
+pub(super) async fn wait<R>(rx: Pending<R>) -> Result<R> {
     rx.await
         .unwrap_or_else(|_| Err(anyhow::anyhow!("store writer stopped")))
 }

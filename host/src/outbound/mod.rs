@@ -105,8 +105,17 @@ pub async fn reply(
     let replies = core
         .store
         .write(move |c| {
+            // Checked in the transaction that queues the reply: a disconnect or a
+            // transfer may have won the race since the check above.
             let ix = queries::interaction(c, id)?
                 .ok_or_else(|| anyhow::anyhow!("interaction {id} vanished"))?;
+            if ix.assigned_user_id != Some(user_id) || ix.state == State::Disconnected {
+                return Ok(Err(
+                    "This conversation is no longer yours: it was transferred or ended \
+                     meanwhile, so your reply was not sent."
+                        .to_owned(),
+                ));
+            }
             if ix.state != State::Connected {
                 return Ok(Err(format!(
                     "This conversation is {}; pick it up before replying.",
@@ -194,9 +203,10 @@ pub async fn resume_pending(core: &Core, started: SendsStarted) -> Result<()> {
 }
 
 /// Sends each pending reply when its time comes, however far away (the time is in the
-/// store, so it holds across restarts).
+/// store, so it holds across restarts). Looks again at once when the clock moves.
 async fn schedule(core: Core, mut started: SendsStarted) {
     let mut stop = core.stop.clone();
+    let mut jumped = crate::clock::jumped();
     loop {
         let now = now_ms();
         match core.store.read(move |c| outbox::due(c, now, BATCH)).await {
@@ -218,6 +228,8 @@ async fn schedule(core: Core, mut started: SendsStarted) {
         loop {
             tokio::select! {
                 _ = tokio::time::sleep_until(scan_at) => break,
+                // The clock moved: a reset far away may have come.
+                _ = jumped.changed() => break,
                 Some(id) = started.recv() => {
                     let core = core.clone();
                     // Claimed inside (pending -> attempting): one also found due is

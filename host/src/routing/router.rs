@@ -328,6 +328,17 @@ impl Router {
         )
     }
 
+    /// The agent interaction `id` is offered to (`picked_up: false`) or taken by
+    /// (`true`); `None` when it waits in a queue or routing does not know it.
+    pub fn holder(&self, id: i64) -> Option<(i64, bool)> {
+        let inner = self.inner.lock().unwrap();
+        match inner.interactions.get(&id)?.phase {
+            Phase::Waiting => None,
+            Phase::Alerting(a) => Some((a, false)),
+            Phase::Assigned(a) => Some((a, true)),
+        }
+    }
+
     /// Whether `agent` has picked up interaction `id`.
     pub fn assigned(&self, agent: i64, id: i64) -> bool {
         let inner = self.inner.lock().unwrap();
@@ -389,6 +400,15 @@ impl Router {
             }
         }
         inner.fill_agent(agent, now)
+    }
+
+    /// Whether `agent` owes a required wrap-up of interaction `id`.
+    pub fn wrapup_owed(&self, agent: i64, id: i64) -> bool {
+        let inner = self.inner.lock().unwrap();
+        inner
+            .agents
+            .get(&agent)
+            .is_some_and(|a| a.wrapup.contains(&id))
     }
 
     /// A required wrap-up was entered (or timed out): the agent routes again.

@@ -1,5 +1,5 @@
 //! Administrator routes (`social_media_admin` right): users, workgroups, stations,
-//! channels and plugins.
+//! channels and plugins; in a host started for tests, its clock (`testing`).
 //!
 //! Every change is saved in one store write (all or nothing) and then handed to routing,
 //! so a new member, a new right or more room is offered waiting work at once.
@@ -45,6 +45,7 @@ mod channel_edit;
 mod channels;
 mod plugins;
 mod stations;
+mod testing;
 mod users;
 mod workgroups;
 
@@ -85,6 +86,10 @@ pub fn routes() -> Router<Arc<App>> {
         .route(
             "/stations/{id}",
             get(get_station).put(update_station).delete(delete_station),
+        )
+        .route(
+            "/testing/clock",
+            get(testing::test_clock).post(testing::advance_test_clock),
         )
 }
 
