@@ -578,7 +578,7 @@ impl ChannelConnector {
     }
 
     /// `text` (a plugin's or a platform's words) without the channel's secret values.
-    fn scrub(&self, text: &str) -> String {
+    pub(crate) fn scrub(&self, text: &str) -> String {
         super::redact::secrets(&self.grants.secrets, text).into_owned()
     }
 

@@ -168,7 +168,10 @@ async fn hold(
             .and_then(|v| v.parse::<i64>().ok())
             .map(|s| Duration::from_millis((s * 1000 - crate::clock::now_ms()).max(1000) as u64));
         let body = response.text().await.unwrap_or_default();
-        tracing::warn!(channel = %name, %status, body = %body.chars().take(300).collect::<String>(), "stream refused");
+        let body = channel
+            .connector
+            .scrub(&body.chars().take(300).collect::<String>());
+        tracing::warn!(channel = %name, %status, %body, "stream refused");
         channel.record_error(format!("stream: the platform answered {status}"));
         return Err(Wait(if status.as_u16() == 429 {
             reset.or(Some(MAX_BACKOFF))
