@@ -1,6 +1,6 @@
 // The administrator's page (`/admin`): the landing page, the new-channel form (no test
-// plugins, yes/no settings as checkboxes, allowed hosts from the base URL), the
-// utilization screen's words, and every screen at 800 px.
+// plugins, the hosts a plugin calls, yes/no settings as checkboxes, allowed hosts from the
+// base URL), the utilization screen's words, and every screen at 800 px.
 //
 //   SWITCHBOARD_BIN=target/debug/switchboard node --test admin.test.mjs
 
@@ -59,6 +59,24 @@ test("the channel form offers no test plugin; the Plugins screen still lists it,
   const row = page.locator('tr[data-plugin="faulty"]');
   await row.waitFor();
   assert.match(await row.textContent(), /test only/);
+  noErrors(page);
+  await page.context().close();
+});
+
+test("the hosts a plugin calls are shown before a channel uses them: in the form and under Plugins", async () => {
+  const page = await openAdmin("#channels");
+  const form = page.locator("#new-channel");
+  const declared = form.locator("#declared-hosts");
+  await form.getByLabel("Plugin").selectOption("facebook");
+  await waitFor(async () => /graph\.facebook\.com/.test(await declared.textContent()), "Facebook's hosts in the form");
+  assert.equal(await declared.textContent(), "With Allowed hosts empty, this plugin calls: https://graph.facebook.com.");
+  await form.getByLabel("Plugin").selectOption("x");
+  await waitFor(async () => /api\.x\.com/.test(await declared.textContent()), "X's hosts once X is chosen");
+
+  await page.getByRole("tab", { name: "Plugins" }).click();
+  await page.getByRole("columnheader", { name: "Hosts it calls" }).waitFor();
+  const row = page.locator('tr[data-plugin="facebook"]');
+  assert.equal(await row.locator("td[data-hosts]").textContent(), "https://graph.facebook.com");
   noErrors(page);
   await page.context().close();
 });

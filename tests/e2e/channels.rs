@@ -475,6 +475,12 @@ async fn plugins_are_listed_with_version_health_and_channels() {
         assert_eq!(p["restarts"], 0);
     }
     assert_eq!(find("facebook")["channels"], json!(["facebook"]));
+    // The hosts a plugin calls are shown before any channel uses them.
+    assert_eq!(
+        find("facebook")["hosts"],
+        json!(["https://graph.facebook.com"])
+    );
+    assert_eq!(find("faulty")["hosts"], json!(["http://declared.invalid"]));
     assert_eq!(
         find("x")["channels"],
         json!([]),

@@ -36,7 +36,14 @@ pub fn copy_workflows(to: &Path) -> PathBuf {
 
 /// Starts an emulator with the demo page on a free port.
 pub async fn start_emulator() -> (Emulator, SocketAddr) {
-    let emulator = Emulator::new(switchboard::demo::emulator_config());
+    start_emulator_with(switchboard::demo::emulator_config()).await
+}
+
+/// Starts an emulator with `config` on a free port.
+pub async fn start_emulator_with(
+    config: switchboard_emulator::EmulatorConfig,
+) -> (Emulator, SocketAddr) {
+    let emulator = Emulator::new(config);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(emulator.clone().serve(listener));

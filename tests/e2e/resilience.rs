@@ -176,18 +176,41 @@ pub(crate) struct HostProcess {
 
 impl HostProcess {
     pub(crate) fn spawn(config: &std::path::Path) -> HostProcess {
-        HostProcess::spawn_with_env(config, &[])
+        HostProcess::start(config, "warn", Stdio::null(), Stdio::inherit(), &[])
     }
 
     /// [`HostProcess::spawn`] with extra environment variables.
     pub(crate) fn spawn_with_env(config: &std::path::Path, env: &[(&str, &str)]) -> HostProcess {
+        HostProcess::start(config, "warn", Stdio::null(), Stdio::inherit(), env)
+    }
+
+    /// Like [`Self::spawn`], with everything the host prints (at `filter`, uncoloured)
+    /// written to `log`.
+    pub(crate) fn spawn_logged(
+        config: &std::path::Path,
+        filter: &str,
+        log: &std::path::Path,
+    ) -> HostProcess {
+        let file = std::fs::File::create(log).unwrap();
+        let out = Stdio::from(file.try_clone().unwrap());
+        HostProcess::start(config, filter, out, Stdio::from(file), &[])
+    }
+
+    fn start(
+        config: &std::path::Path,
+        filter: &str,
+        out: Stdio,
+        err: Stdio,
+        env: &[(&str, &str)],
+    ) -> HostProcess {
         let child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
             .args(["serve", "--config"])
             .arg(config)
             .envs(env.iter().copied())
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
+            .env("RUST_LOG", filter)
+            .env("NO_COLOR", "1")
+            .stdout(out)
+            .stderr(err)
             .spawn()
             .expect("start switchboard");
         HostProcess { child }

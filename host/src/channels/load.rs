@@ -10,6 +10,7 @@ use super::{ChannelRuntime, ChannelSource};
 use crate::config;
 use crate::connectors::allowlist::Pattern;
 use crate::connectors::catalog::PluginCatalog;
+use crate::connectors::egress::Egress;
 use crate::connectors::{ChannelConnector, engine::ChannelGrants};
 use crate::store::Store;
 use crate::workflow::Version;
@@ -58,18 +59,13 @@ pub fn grants_for(
         .map(|h| Pattern::parse(h))
         .collect::<Result<Vec<_>>>()
         .with_context(|| format!("channel `{}`: allowed_hosts", ch.name))?;
-    let http = reqwest::Client::builder()
-        .no_proxy()
-        .build()
-        .context("building HTTP client")?;
     Ok(ChannelGrants {
         channel: ch.name.clone(),
         plugin: ch.plugin.clone(),
         settings: Arc::new(ch.settings.clone()),
         secrets: Arc::new(ch.secrets.clone()),
-        allowed_hosts: Arc::new(allowed),
+        egress: Arc::new(Egress::new(allowed)?),
         store: store.clone(),
-        http,
         runtime,
     })
 }

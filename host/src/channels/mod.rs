@@ -68,6 +68,13 @@ impl ChannelStatus {
         }
     }
 
+    /// Shows a refused plugin request unless a newer failure is shown.
+    fn refused(&mut self, refusal: crate::connectors::egress::Refusal) {
+        if self.last_error_at.is_none_or(|at| refusal.at >= at) {
+            self.failed(format!("egress: {}", refusal.message), refusal.at);
+        }
+    }
+
     /// Something failed at `now`; the newest failure is the one shown.
     fn failed(&mut self, message: String, now: i64) {
         self.last_error = Some(message);
@@ -104,9 +111,14 @@ impl ChannelRuntime {
         }
     }
 
-    /// A copy of the live status.
+    /// A copy of the live status. A request of the plugin that was refused (a host not
+    /// allowed, an internal address) counts as a failure when it is the newest.
     pub fn status(&self) -> ChannelStatus {
-        self.status.lock().unwrap().clone()
+        let mut status = self.status.lock().unwrap().clone();
+        if let Some(refusal) = self.connector.egress().last_refusal() {
+            status.refused(refusal);
+        }
+        status
     }
 
     fn update(&self, f: impl FnOnce(&mut ChannelStatus)) {

@@ -35,9 +35,21 @@ impl Pattern {
         if host.is_empty() {
             bail!("`{text}`: host is empty");
         }
+        let mut host = host.to_ascii_lowercase();
+        // An IP is written the way URLs write it (`[::ffff:127.0.0.1]` is
+        // `[::ffff:7f00:1]` in a URL), so it matches the URLs that name it.
+        let bare = host.trim_start_matches('[').trim_end_matches(']');
+        if bare.parse::<std::net::IpAddr>().is_ok()
+            && let Some(url_host) = format!("http://{host}/")
+                .parse::<reqwest::Url>()
+                .ok()
+                .and_then(|u| u.host_str().map(str::to_owned))
+        {
+            host = url_host;
+        }
         Ok(Pattern {
             scheme: scheme.into(),
-            host: host.to_ascii_lowercase(),
+            host,
             port,
         })
     }
@@ -56,6 +68,18 @@ impl Pattern {
             return false;
         }
         host_matches(&self.host, &host.to_ascii_lowercase())
+    }
+}
+
+impl Pattern {
+    /// Names one host, without a wildcard label.
+    pub(crate) fn is_exact(&self) -> bool {
+        !self.host.split('.').any(|label| label == "*")
+    }
+
+    /// The host part, lower case (`*.facebook.com`, `127.0.0.1`, `[::1]`).
+    pub(crate) fn host(&self) -> &str {
+        &self.host
     }
 }
 
@@ -89,6 +113,8 @@ mod tests {
         assert!(local.allows(&url("http://127.0.0.1:9090/1001/feed")));
         assert!(!local.allows(&url("http://127.0.0.1:9091/")));
         assert!(!allowed(&[], &url("http://127.0.0.1:9090/")));
+        assert!(local.is_exact() && !p.is_exact());
+        assert_eq!(local.host(), "127.0.0.1");
     }
 
     #[test]

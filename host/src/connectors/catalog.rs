@@ -122,18 +122,13 @@ fn describe_grants(
     store: &Store,
     runtime: tokio::runtime::Handle,
 ) -> Result<ChannelGrants> {
-    let http = reqwest::Client::builder()
-        .no_proxy()
-        .build()
-        .context("building HTTP client")?;
     Ok(ChannelGrants {
         channel: String::new(),
         plugin: plugin.to_owned(),
         settings: Arc::new(BTreeMap::new()),
         secrets: Arc::new(BTreeMap::new()),
-        allowed_hosts: Arc::new(Vec::new()),
+        egress: Arc::new(super::egress::Egress::closed()?),
         store: store.clone(),
-        http,
         runtime,
     })
 }

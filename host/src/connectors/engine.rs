@@ -19,6 +19,10 @@ use crate::model::interaction::Visibility;
 use crate::model::reply::ReplyWindow;
 use crate::model::text_length::{Counting, TextLimit};
 
+/// Most elements of one wasm table (function references): a plugin's own code needs a
+/// few thousand at most; growing a table past this traps like running out of memory.
+const MAX_TABLE_ELEMENTS: usize = 100_000;
+
 /// How often the epoch advances; call deadlines are counted in these ticks.
 const TICK: Duration = Duration::from_millis(10);
 
@@ -126,6 +130,7 @@ impl PluginEngine {
     fn new_store(&self, grants: Grants) -> Store<HostState> {
         let limits = StoreLimitsBuilder::new()
             .memory_size((self.limits.memory_mib << 20) as usize)
+            .table_elements(MAX_TABLE_ELEMENTS)
             .instances(64)
             .tables(64)
             .memories(16)
@@ -352,7 +357,7 @@ impl ChannelConnector {
         let description = &connector.description;
         // The operator's `allowed_hosts` win (a proxy, the emulator); without them the
         // channel may call exactly what the connector declares.
-        if connector.grants.allowed_hosts.is_empty() && !description.hosts.is_empty() {
+        if connector.grants.egress.operator_listed_none() && !description.hosts.is_empty() {
             let declared = description
                 .hosts
                 .iter()
@@ -361,7 +366,7 @@ impl ChannelConnector {
                 .with_context(|| {
                     format!("plugin `{}` declares a bad host", connector.grants.plugin)
                 })?;
-            connector.grants.allowed_hosts = Arc::new(declared);
+            connector.grants.egress = Arc::new(connector.grants.egress.with_declared(declared)?);
             // The instance that answered `describe` holds the old grants.
             for slot in &connector.pool {
                 slot.lock().unwrap().take();
@@ -486,7 +491,14 @@ impl ChannelConnector {
     pub fn poll(&self, cursor: Option<&str>, limit: u32) -> Result<convert::Polled, CallError> {
         let cursor = cursor.map(str::to_owned);
         let result = self.call_checked("poll", |b, s| b.call_poll(s, cursor.as_deref(), limit))?;
-        Ok(convert::poll_result(result))
+        let mut polled = convert::poll_result(result);
+        for source in &mut polled.sources {
+            source.error = source.error.as_deref().map(|e| self.scrub(e));
+            for warning in &mut source.warnings {
+                *warning = self.scrub(warning);
+            }
+        }
+        Ok(polled)
     }
 
     /// Sends a reply from the outbox; returns the platform's id for it, or the error and
@@ -559,10 +571,15 @@ impl ChannelConnector {
         Ok(events.into_iter().map(convert::event).collect())
     }
 
-    /// Whether the channel may call `url` (its allowlist), for requests the host makes
-    /// on the plugin's behalf (the event stream).
-    pub fn allows(&self, url: &reqwest::Url) -> bool {
-        super::allowlist::allowed(&self.grants.allowed_hosts, url)
+    /// Where the channel may send requests, for those the host makes on the plugin's
+    /// behalf (the event stream): the same checks and client as the plugin's own.
+    pub(crate) fn egress(&self) -> &super::egress::Egress {
+        &self.grants.egress
+    }
+
+    /// `text` (a plugin's or a platform's words) without the channel's secret values.
+    pub(crate) fn scrub(&self, text: &str) -> String {
+        super::redact::secrets(&self.grants.secrets, text).into_owned()
     }
 
     /// Deletes a message on the platform (our own tweet, a customer's comment).
@@ -635,7 +652,7 @@ impl ChannelConnector {
         CallError::Plugin {
             channel: self.grants.channel.clone(),
             plugin: self.grants.plugin.clone(),
-            message: format!("{what}: {}", convert::error_text(&e)),
+            message: self.scrub(&format!("{what}: {}", convert::error_text(&e))),
             retryable,
             retry_after_ms,
         }
@@ -673,7 +690,7 @@ impl ChannelConnector {
                 match self.instantiate() {
                     Ok(live) => *slot = Some(live),
                     Err(e) => {
-                        last_error = format!("instantiating: {e:#}");
+                        last_error = self.scrub(&format!("instantiating: {e:#}"));
                         break;
                     }
                 }
@@ -689,7 +706,7 @@ impl ChannelConnector {
             match result {
                 Ok(value) => return (Ok(value), writes),
                 Err(e) => {
-                    last_error = format!("{e:?}");
+                    last_error = self.scrub(&format!("{e:?}"));
                     tracing::error!(
                         channel = %self.grants.channel,
                         plugin = %self.grants.plugin,
@@ -724,8 +741,10 @@ impl ChannelConnector {
             Instant::now() + Duration::from_millis(self.engine.limits.call_timeout_ms);
         match bindings.call_configure(&mut store)? {
             Ok(()) => {}
-            Err(wit::ConnectorError::InvalidConfig(m)) => return Err(SettingsRefused(m).into()),
-            Err(e) => anyhow::bail!("configure: {}", convert::error_text(&e)),
+            Err(wit::ConnectorError::InvalidConfig(m)) => {
+                return Err(SettingsRefused(self.scrub(&m)).into());
+            }
+            Err(e) => anyhow::bail!("configure: {}", self.scrub(&convert::error_text(&e))),
         }
         Ok(Live { store, bindings })
     }

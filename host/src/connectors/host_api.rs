@@ -1,4 +1,9 @@
 //! What the host gives a plugin: the WIT imports, each scoped to the plugin's channel.
+//!
+//! HTTP goes through the channel's [`Egress`] (allowlist and address checks on every
+//! hop); an answer is read under [`MAX_RESPONSE_BYTES`] as it streams in. Texts handed
+//! back to the plugin or written to the log name no URL query or user-info, and what a
+//! plugin logs is cleared of the channel's secret values.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -8,8 +13,9 @@ use wasmtime::StoreLimits;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
-use super::allowlist::{self, Pattern};
 use super::bindings::v0_2::switchboard::connector::{clock, config, http, kv, log, types};
+use super::egress::{self, Egress, Refused};
+use super::redact;
 use crate::store::{Store, queries};
 
 /// Largest HTTP response body handed to a plugin.
@@ -26,12 +32,10 @@ pub struct Grants {
     pub settings: Arc<BTreeMap<String, String>>,
     /// Secrets.
     pub secrets: Arc<BTreeMap<String, String>>,
-    /// Hosts it may call.
-    pub allowed_hosts: Arc<Vec<Pattern>>,
+    /// Where it may send requests, and the client that holds it to that.
+    pub egress: Arc<Egress>,
     /// Persistent storage for kv.
     pub store: Store,
-    /// Shared HTTP client.
-    pub http: reqwest::Client,
     /// Runtime used to drive HTTP calls from the blocking plugin thread.
     pub runtime: tokio::runtime::Handle,
 }
@@ -92,13 +96,10 @@ impl http::Host for HostState {
         let url: reqwest::Url = request
             .url
             .parse()
-            .map_err(|e| format!("bad url `{}`: {e}", request.url))?;
-        if !allowlist::allowed(&self.grants.allowed_hosts, &url) {
-            tracing::warn!(channel = %self.grants.channel, plugin = %self.grants.plugin, %url,
-                "plugin called a host that is not on its allowlist");
-            return Err(format!(
-                "host of `{url}` is not on this channel's allowed_hosts"
-            ));
+            .map_err(|e| format!("bad url `{}`: {e}", redact::url_text(&request.url)))?;
+        let egress = self.grants.egress.clone();
+        if let Err(refused) = egress.check(&url) {
+            return Err(self.refused(&url, refused));
         }
         let left = self.deadline.saturating_duration_since(Instant::now());
         if left < Duration::from_millis(5) {
@@ -110,10 +111,9 @@ impl http::Host for HostState {
         if writes {
             self.writes.started += 1;
         }
-        let mut builder = self
-            .grants
-            .http
-            .request(method, url)
+        let mut builder = egress
+            .client()
+            .request(method, url.clone())
             .timeout(left)
             .body(request.body);
         for (name, value) in request.headers {
@@ -121,7 +121,7 @@ impl http::Host for HostState {
         }
         let answered = std::cell::Cell::new(false);
         let result = self.grants.runtime.block_on(async {
-            let response = builder.send().await.map_err(|e| format!("http: {e}"))?;
+            let response = builder.send().await.map_err(Failed::Request)?;
             let status = response.status().as_u16();
             let headers = response
                 .headers()
@@ -133,28 +133,80 @@ impl http::Host for HostState {
                     )
                 })
                 .collect();
-            let body = response
-                .bytes()
-                .await
-                .map_err(|e| format!("http body: {e}"))?;
             // Only a whole answer reaches the plugin; one cut short is as good as none.
-            answered.set(true);
-            if body.len() > MAX_RESPONSE_BYTES {
-                return Err(format!(
-                    "response of {} bytes is over the limit",
-                    body.len()
-                ));
-            }
+            let body = read_capped(response, MAX_RESPONSE_BYTES, &answered).await?;
             Ok(types::HttpResponse {
                 status,
                 headers,
-                body: body.to_vec(),
+                body,
             })
         });
         if writes && !answered.get() {
             self.writes.unanswered += 1;
         }
-        result
+        result.map_err(|failed| match failed {
+            Failed::Request(e) => match egress.refusal_in(&e) {
+                Some(refused) => self.refused(&url, refused),
+                None => format!("http: {}", egress::error_text(&e)),
+            },
+            Failed::Body(text) => text,
+        })
+    }
+}
+
+/// Why a fetch got no usable answer.
+enum Failed {
+    /// The request failed (a refusal among its causes, or the network).
+    Request(reqwest::Error),
+    /// The answer could not be read whole; the text says why.
+    Body(String),
+}
+
+/// The body of `response`, refused as soon as it grows past `cap` bytes (a declared
+/// length past it is refused before reading). `answered` is set once the platform's
+/// answer is known to be complete or known to be too long.
+async fn read_capped(
+    mut response: reqwest::Response,
+    cap: usize,
+    answered: &std::cell::Cell<bool>,
+) -> Result<Vec<u8>, Failed> {
+    if let Some(len) = response.content_length().filter(|len| *len > cap as u64) {
+        answered.set(true);
+        return Err(Failed::Body(format!(
+            "response of {len} bytes is over the limit of {cap} bytes"
+        )));
+    }
+    let mut body = Vec::new();
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                if body.len() + chunk.len() > cap {
+                    answered.set(true);
+                    return Err(Failed::Body(format!(
+                        "response is over the limit of {cap} bytes"
+                    )));
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(None) => break,
+            Err(e) => {
+                return Err(Failed::Body(format!(
+                    "http body: {}",
+                    egress::error_text(&e)
+                )));
+            }
+        }
+    }
+    answered.set(true);
+    Ok(body)
+}
+
+impl HostState {
+    /// Logs and words a refused request (its URL without credentials).
+    fn refused(&self, url: &reqwest::Url, refused: Refused) -> String {
+        tracing::warn!(channel = %self.grants.channel, plugin = %self.grants.plugin,
+            url = %redact::url(url), reason = %refused, "plugin request refused");
+        refused.to_string()
     }
 }
 
@@ -167,6 +219,7 @@ impl clock::Host for HostState {
 impl log::Host for HostState {
     fn write(&mut self, level: log::Level, message: String) {
         let (channel, plugin) = (&self.grants.channel, &self.grants.plugin);
+        let message = redact::secrets(&self.grants.secrets, &message);
         match level {
             log::Level::Trace => tracing::trace!(%channel, %plugin, "{message}"),
             log::Level::Debug => tracing::debug!(%channel, %plugin, "{message}"),
@@ -218,5 +271,61 @@ impl config::Host for HostState {
 
     fn secret(&mut self, key: String) -> Option<String> {
         self.grants.secrets.get(&key).cloned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+
+    use futures::StreamExt as _;
+
+    use super::*;
+
+    /// A loopback server whose answer never ends (chunked, 64 KiB at a time).
+    async fn endless() -> std::net::SocketAddr {
+        use axum::body::Body;
+        let app = axum::Router::new().route(
+            "/",
+            axum::routing::get(|| async {
+                let chunk = bytes::Bytes::from(vec![b'x'; 64 << 10]);
+                let stream = futures::stream::repeat(chunk).map(Ok::<_, std::io::Error>);
+                Body::from_stream(stream)
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        addr
+    }
+
+    #[tokio::test]
+    async fn an_answer_is_refused_as_soon_as_it_grows_past_the_cap() {
+        let addr = endless().await;
+        crate::connectors::install_crypto();
+        let response = reqwest::Client::new()
+            .get(format!("http://{addr}/"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            response.content_length(),
+            None,
+            "no length to refuse up front"
+        );
+        let answered = Cell::new(false);
+        let read = tokio::time::timeout(
+            Duration::from_secs(10),
+            read_capped(response, 1 << 20, &answered),
+        )
+        .await
+        .expect("an endless answer is cut off, not read to the end");
+        match read {
+            Err(Failed::Body(text)) => {
+                assert_eq!(text, "response is over the limit of 1048576 bytes")
+            }
+            _ => panic!("an answer past the cap is refused"),
+        }
+        assert!(answered.get(), "the platform did answer");
     }
 }

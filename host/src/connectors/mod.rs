@@ -6,14 +6,17 @@
 //! its instance is thrown away, and the call is retried on a fresh one, except `send`,
 //! which may have reached the platform before failing and is never repeated blindly.
 
+mod address;
 pub mod allowlist;
 mod bindings;
 pub mod catalog;
 mod convert;
+pub(crate) mod egress;
 pub mod engine;
 mod host_api;
 mod limits;
 pub mod parse;
+pub(crate) mod redact;
 pub mod sources;
 
 pub use engine::{

@@ -17,7 +17,6 @@ use base64::Engine as _;
 use hmac::{KeyInit, Mac};
 
 use super::PluginLimits;
-use super::allowlist::Pattern;
 use super::engine::{ChannelConnector, PluginEngine};
 use super::host_api::Grants;
 use crate::store::Store;
@@ -157,10 +156,9 @@ pub async fn run(args: ParseArgs) -> Result<()> {
         plugin: args.plugin.clone(),
         settings: Arc::new(settings),
         secrets: Arc::new(secrets),
-        // Parsing needs no network: nothing is allowed.
-        allowed_hosts: Arc::new(Vec::<Pattern>::new()),
+        // Parsing needs no network: only what the plugin declares, and no internal address.
+        egress: Arc::new(super::egress::Egress::closed()?),
         store: store.clone(),
-        http: reqwest::Client::new(),
         runtime: tokio::runtime::Handle::current(),
     };
     let engine = PluginEngine::new(&dir.path().join("cache"), PluginLimits::default())?;

@@ -8,6 +8,9 @@
 //! the platform's reset). Lines go through the same decide-then-store path as webhooks,
 //! so a tweet seen again after a reconnect is stored once.
 //!
+//! A line longer than [`MAX_LINE`] is dropped (logged and shown in the channel's status)
+//! rather than buffered without bound.
+//!
 //! A line the connector cannot read, or that cannot be stored, is not only logged: the
 //! other lines of its batch are stored without it, and it is kept in the channel's status
 //! (`stream_failures`) and retried on its own until it is stored ([`retry`]).
@@ -23,6 +26,7 @@ use super::Pipeline;
 use crate::channels::ChannelRuntime;
 use crate::channels::StopSignal;
 use crate::connectors::CallError;
+use crate::connectors::{egress, redact};
 use crate::interactions::Core;
 use retry::{Pending, Retries};
 
@@ -32,6 +36,9 @@ const SILENCE: Duration = Duration::from_secs(20);
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
 /// Lines handed to the connector at once, at most.
 const BATCH: usize = 100;
+/// Longest line kept (an X activity is a few kilobytes): a longer one is dropped, and the
+/// buffer waiting for a line's end never holds more.
+const MAX_LINE: usize = 1 << 20;
 
 /// Keeps the channel's stream open until the host stops or the channel is removed or
 /// replaced; returns at once for a channel that does not stream.
@@ -41,13 +48,8 @@ pub async fn run(core: Core, channel: Arc<ChannelRuntime>) {
     let mut backoff = Duration::from_secs(1);
     // Kept across reconnects: a failed line is retried until it is stored.
     let mut retries = Retries::default();
-    let http = match reqwest::Client::builder().no_proxy().build() {
-        Ok(c) => c,
-        Err(e) => {
-            tracing::error!(channel = %name, error = %e, "stream client");
-            return;
-        }
-    };
+    // The plugin's own client: the channel's allowlist and address checks, every hop.
+    let http = channel.connector.egress().client().clone();
     loop {
         let opened = {
             let channel = channel.clone();
@@ -124,15 +126,12 @@ async fn hold(
 ) -> Result<Held, Wait> {
     let name = &channel.config.name;
     let url: reqwest::Url = request.url.parse().map_err(|e| {
-        tracing::error!(channel = %name, url = %request.url, error = %e, "bad stream url");
+        tracing::error!(channel = %name, url = %redact::url_text(&request.url), error = %e, "bad stream url");
         Wait(None)
     })?;
-    if !channel.connector.allows(&url) {
-        tracing::error!(channel = %name, %url, "stream host is not on this channel's allowed_hosts");
-        channel.record_error(format!(
-            "stream: {} is not on the channel's allowed_hosts",
-            url.origin().ascii_serialization()
-        ));
+    if let Err(refused) = channel.connector.egress().check(&url) {
+        tracing::error!(channel = %name, url = %redact::url(&url), reason = %refused, "stream request refused");
+        channel.record_error(format!("stream: {refused}"));
         return Err(Wait(Some(MAX_BACKOFF)));
     }
     let method =
@@ -147,8 +146,12 @@ async fn hold(
     let mut response = match tokio::time::timeout(SILENCE, builder.send()).await {
         Ok(Ok(r)) => r,
         Ok(Err(e)) => {
-            tracing::warn!(channel = %name, error = %e, "stream connection failed");
-            channel.record_error(format!("stream: connection failed: {e}"));
+            let why = match channel.connector.egress().refusal_in(&e) {
+                Some(refused) => refused.to_string(),
+                None => format!("connection failed: {}", egress::error_text(&e)),
+            };
+            tracing::warn!(channel = %name, url = %redact::url(&url), error = %why, "stream connection failed");
+            channel.record_error(format!("stream: {why}"));
             return Err(Wait(None));
         }
         Err(_) => {
@@ -165,7 +168,10 @@ async fn hold(
             .and_then(|v| v.parse::<i64>().ok())
             .map(|s| Duration::from_millis((s * 1000 - crate::clock::now_ms()).max(1000) as u64));
         let body = response.text().await.unwrap_or_default();
-        tracing::warn!(channel = %name, %status, body = %body.chars().take(300).collect::<String>(), "stream refused");
+        let body = channel
+            .connector
+            .scrub(&body.chars().take(300).collect::<String>());
+        tracing::warn!(channel = %name, %status, %body, "stream refused");
         channel.record_error(format!("stream: the platform answered {status}"));
         return Err(Wait(if status.as_u16() == 429 {
             reset.or(Some(MAX_BACKOFF))
@@ -173,9 +179,9 @@ async fn hold(
             None
         }));
     }
-    tracing::info!(channel = %name, %url, "stream open");
+    tracing::info!(channel = %name, url = %redact::url(&url), "stream open");
     channel.set_stream_connected(true);
-    let mut buffer: Vec<u8> = Vec::new();
+    let mut buffer = Lines::default();
     let mut received = false;
     let mut last_data = tokio::time::Instant::now();
     loop {
@@ -199,6 +205,7 @@ async fn hold(
                 break;
             }
             Ok(Err(e)) => {
+                let e = egress::error_text(&e);
                 tracing::warn!(channel = %name, error = %e, "stream read failed");
                 channel.record_error(format!("stream: read failed: {e}"));
                 break;
@@ -209,8 +216,13 @@ async fn hold(
                 break;
             }
         };
-        buffer.extend_from_slice(&bytes);
-        let lines = take_lines(&mut buffer);
+        let (lines, dropped) = buffer.push(&bytes);
+        if dropped > 0 {
+            tracing::warn!(channel = %name, dropped, max_bytes = MAX_LINE, "stream lines too long; dropped");
+            channel.record_error(format!(
+                "stream: {dropped} line(s) longer than {MAX_LINE} bytes dropped"
+            ));
+        }
         for batch in lines.chunks(BATCH) {
             received = true;
             deliver_batch(core, channel, batch.to_vec(), retries).await;
@@ -221,6 +233,39 @@ async fn hold(
     } else {
         Held::Nothing
     })
+}
+
+/// Bytes of the stream not yet cut into lines, never more than [`MAX_LINE`].
+#[derive(Default)]
+struct Lines {
+    buffer: Vec<u8>,
+    /// The rest of a line that grew too long is being dropped, up to its end.
+    skipping: bool,
+}
+
+impl Lines {
+    /// The complete lines once `bytes` arrived, and how many too long were dropped.
+    fn push(&mut self, bytes: &[u8]) -> (Vec<String>, usize) {
+        let mut bytes = bytes;
+        if self.skipping {
+            let Some(end) = bytes.iter().position(|b| *b == b'\n') else {
+                return (Vec::new(), 0);
+            };
+            bytes = &bytes[end + 1..];
+            self.skipping = false;
+        }
+        self.buffer.extend_from_slice(bytes);
+        let (lines, long): (Vec<String>, Vec<String>) = take_lines(&mut self.buffer)
+            .into_iter()
+            .partition(|l| l.len() <= MAX_LINE);
+        let mut dropped = long.len();
+        if self.buffer.len() > MAX_LINE {
+            self.buffer = Vec::new();
+            self.skipping = true;
+            dropped += 1;
+        }
+        (lines, dropped)
+    }
 }
 
 /// Complete, non-blank lines from the front of `buffer`; a partial last line stays.
@@ -346,5 +391,35 @@ mod tests {
         let mut partial = b"no newline yet".to_vec();
         assert!(take_lines(&mut partial).is_empty());
         assert_eq!(partial.len(), 14);
+    }
+
+    #[test]
+    fn a_line_past_the_bound_is_dropped_and_the_buffer_stays_bounded() {
+        let mut lines = Lines::default();
+        assert_eq!(
+            lines.push(b"{\"a\":1}\n{\"b\""),
+            (vec!["{\"a\":1}".to_owned()], 0)
+        );
+        let big = vec![b'x'; MAX_LINE];
+        assert_eq!(
+            lines.push(&big),
+            (Vec::new(), 1),
+            "the partial line grew too long"
+        );
+        assert!(lines.buffer.is_empty());
+        assert_eq!(
+            lines.push(&big),
+            (Vec::new(), 0),
+            "its rest is skipped, not kept"
+        );
+        assert!(lines.buffer.is_empty());
+        assert_eq!(
+            lines.push(b"tail of it\n{\"c\":3}\n"),
+            (vec!["{\"c\":3}".to_owned()], 0),
+            "the next line after it is read"
+        );
+        let mut whole = vec![b'y'; MAX_LINE + 1];
+        whole.extend_from_slice(b"\n{\"d\":4}\n");
+        assert_eq!(lines.push(&whole), (vec!["{\"d\":4}".to_owned()], 1));
     }
 }

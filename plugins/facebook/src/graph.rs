@@ -23,15 +23,29 @@ fn object_url(settings: &Settings, object_id: &str) -> String {
     )
 }
 
-/// Form or query parameters, with the access token when there is one.
-fn with_token<'a>(
-    settings: &'a Settings,
-    mut params: Vec<(&'a str, &'a str)>,
-) -> Vec<(&'a str, &'a str)> {
-    if let Some(token) = &settings.access_token {
-        params.push(("access_token", token));
+/// The page token as an `Authorization: Bearer` header, which the Graph API accepts in
+/// place of an `access_token` parameter: in a header it stays out of URLs, so out of
+/// every error or log line that quotes one.
+pub(crate) struct Auth(Option<String>);
+
+impl Auth {
+    pub(crate) fn of(settings: &Settings) -> Auth {
+        Auth(
+            settings
+                .access_token
+                .as_ref()
+                .map(|t| format!("Bearer {t}")),
+        )
     }
-    params
+
+    /// The headers to send (none without a token).
+    pub(crate) fn headers(&self) -> Vec<(&str, &str)> {
+        self.0
+            .as_deref()
+            .map(|bearer| ("authorization", bearer))
+            .into_iter()
+            .collect()
+    }
 }
 
 #[derive(Deserialize)]
@@ -230,13 +244,11 @@ pub(crate) fn poll(
         limit.min(settings.post_limit)
     };
     let limit_text = limit.to_string();
-    let mut base = format!(
+    let base = format!(
         "{}/feed?fields={FEED_FIELDS}&limit={limit_text}",
         object_url(settings, &settings.page_id)
     );
-    if let Some(token) = &settings.access_token {
-        base = http::url_with_query(&base, &[("access_token", token)]);
-    }
+    let auth = Auth::of(settings);
 
     let now = clock::now_millis();
     let mut found = Vec::new();
@@ -248,7 +260,7 @@ pub(crate) fn poll(
             None => base.clone(),
             Some(a) => http::url_with_query(&base, &[("after", a.as_str())]),
         };
-        let page = check(http::get(&url, &[])).and_then(|resp| {
+        let page = check(http::get(&url, &auth.headers())).and_then(|resp| {
             resp.json_body::<FeedPage>().map_err(|e| {
                 ConnectorError::Transient(format!("unreadable Graph API feed response: {e}"))
             })
@@ -358,8 +370,8 @@ pub(crate) fn reply_public(
         ));
     }
     let url = format!("{}/comments", object_url(settings, target));
-    let form = with_token(settings, vec![("message", msg.text.as_str())]);
-    let resp = check(http::post_form(&url, &[], &form))?;
+    let form = [("message", msg.text.as_str())];
+    let resp = check(http::post_form(&url, &Auth::of(settings).headers(), &form))?;
     let id = resp
         .json_body::<Created>()
         .ok()
@@ -399,8 +411,7 @@ pub(crate) fn find_public_reply(
         "{}/comments?fields=id,from,message,created_time&order=reverse_chronological&limit=100",
         object_url(settings, target)
     );
-    let url = http::url_with_query(&url, &with_token(settings, vec![]));
-    let resp = check(http::get(&url, &[]))?;
+    let resp = check(http::get(&url, &Auth::of(settings).headers()))?;
     let page: CommentPage = resp.json_body().map_err(|e| {
         ConnectorError::Transient(format!("unreadable Graph API comments response: {e}"))
     })?;
@@ -445,14 +456,19 @@ fn expect_success(resp: HttpResponse, what: &str) -> Result<(), ConnectorError> 
 
 /// `DELETE /{object-id}`.
 pub(crate) fn delete(settings: &Settings, id: &str) -> Result<(), ConnectorError> {
-    let url = http::url_with_query(&object_url(settings, id), &with_token(settings, vec![]));
-    let resp = check(http::delete(&url, &[]))?;
+    let url = object_url(settings, id);
+    let resp = check(http::delete(&url, &Auth::of(settings).headers()))?;
     expect_success(resp, &format!("delete {id}"))
 }
 
 /// `POST /{comment-id}` with `is_hidden=true`.
 pub(crate) fn hide(settings: &Settings, id: &str) -> Result<(), ConnectorError> {
-    let form = with_token(settings, vec![("is_hidden", "true")]);
-    let resp = check(http::post_form(&object_url(settings, id), &[], &form))?;
+    let form = [("is_hidden", "true")];
+    let auth = Auth::of(settings);
+    let resp = check(http::post_form(
+        &object_url(settings, id),
+        &auth.headers(),
+        &form,
+    ))?;
     expect_success(resp, &format!("hide {id}"))
 }

@@ -7,7 +7,7 @@
 //! Settings (`[channels.settings]`): `page_id` (required), `graph_base_url`
 //! (default `https://graph.facebook.com/v19.0`), `post_limit` (default 100); secrets:
 //! `verify_token` and `app_secret` (needed for webhooks), `access_token` (sent to the
-//! Graph API when set).
+//! Graph API when set, as `Authorization: Bearer`, never in a URL).
 //!
 //! Poll cursors are the largest `created_time` seen so far, in unix milliseconds, as
 //! a decimal string. A poll returns everything created at or after the cursor, so

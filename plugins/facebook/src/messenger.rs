@@ -342,15 +342,13 @@ fn profile_name(settings: &Settings, psid: &str) -> String {
     if let Some(name) = kv::get_string(&key) {
         return name;
     }
-    let mut url = format!(
+    let url = format!(
         "{}/{}?fields=first_name,last_name,name",
         settings.graph_base_url,
         http::percent_encode(psid)
     );
-    if let Some(token) = &settings.access_token {
-        url = http::url_with_query(&url, &[("access_token", token)]);
-    }
-    let profile = check(http::get(&url, &[])).and_then(|r| {
+    let auth = crate::graph::Auth::of(settings);
+    let profile = check(http::get(&url, &auth.headers())).and_then(|r| {
         r.json_body::<Profile>()
             .map_err(|e| ConnectorError::Transient(e.to_string()))
     });
@@ -431,19 +429,20 @@ fn check_text(text: &str) -> Result<(), ConnectorError> {
 }
 
 fn messages_url(settings: &Settings) -> String {
-    let url = format!(
+    format!(
         "{}/{}/messages",
         settings.graph_base_url,
         http::percent_encode(&settings.page_id)
-    );
-    match &settings.access_token {
-        Some(token) => http::url_with_query(&url, &[("access_token", token)]),
-        None => url,
-    }
+    )
 }
 
 fn post(settings: &Settings, body: &serde_json::Value) -> Result<SendResponse, ConnectorError> {
-    let resp = check(http::post_json(&messages_url(settings), &[], body))?;
+    let auth = crate::graph::Auth::of(settings);
+    let resp = check(http::post_json(
+        &messages_url(settings),
+        &auth.headers(),
+        body,
+    ))?;
     resp.json_body::<SendResponse>()
         .ok()
         .filter(|r| r.message_id.as_deref().is_some_and(|m| !m.is_empty()))

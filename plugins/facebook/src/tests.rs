@@ -568,8 +568,13 @@ fn poll_requests_the_feed_and_emits_posts_and_comments_oldest_first() {
     assert_eq!(
         reqs[0].url,
         format!(
-            "{GRAPH}/{PAGE}/feed?fields=from,message,created_time,comments{{from,message,created_time,parent}}&limit=25&access_token=tok%20en"
+            "{GRAPH}/{PAGE}/feed?fields=from,message,created_time,comments{{from,message,created_time,parent}}&limit=25"
         )
+    );
+    assert_eq!(
+        reqs[0].header("authorization"),
+        Some("Bearer tok en"),
+        "the token goes in a header, never in the URL"
     );
 
     let msgs = messages(&result.events);
@@ -654,6 +659,11 @@ fn poll_limit_is_capped_by_post_limit_and_token_is_optional() {
     assert!(urls[1].ends_with("&limit=10"), "{}", urls[1]);
     assert!(urls[2].ends_with("&limit=3"), "{}", urls[2]);
     assert!(urls.iter().all(|u| !u.contains("access_token")));
+    assert!(
+        host.requests()
+            .iter()
+            .all(|r| r.header("authorization").is_none())
+    );
 }
 
 #[test]
@@ -775,11 +785,9 @@ fn send_replies_under_the_comment_it_answers() {
     let form = switchboard_sdk::http::parse_form(req.body_text().unwrap());
     assert_eq!(
         form,
-        vec![
-            ("message".to_string(), "On its way 🚚 & soon".to_string()),
-            ("access_token".to_string(), "tok en".to_string())
-        ]
+        vec![("message".to_string(), "On its way 🚚 & soon".to_string()),]
     );
+    assert_eq!(req.header("authorization"), Some("Bearer tok en"));
 }
 
 #[test]
@@ -851,13 +859,13 @@ fn delete_and_hide() {
     Facebook.hide("1001_2002".into()).unwrap();
     let reqs = host.requests();
     assert_eq!(reqs[0].method, "DELETE");
-    assert_eq!(
-        reqs[0].url,
-        format!("{GRAPH}/1001_2001?access_token=tok%20en")
-    );
+    assert_eq!(reqs[0].url, format!("{GRAPH}/1001_2001"));
     assert_eq!(reqs[1].method, "POST");
     assert_eq!(reqs[1].url, format!("{GRAPH}/1001_2002"));
-    assert_eq!(reqs[1].body, b"is_hidden=true&access_token=tok%20en");
+    assert_eq!(reqs[1].body, b"is_hidden=true");
+    for req in &reqs {
+        assert_eq!(req.header("authorization"), Some("Bearer tok en"));
+    }
 
     host.on_http(|_| Ok(HttpResponse::json(200, &json!({"success": false}))));
     assert!(matches!(

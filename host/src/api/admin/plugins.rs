@@ -41,6 +41,10 @@ pub struct PluginView {
     pub capabilities: Vec<String>,
     /// The settings and secrets it reads.
     pub config_keys: Vec<ConfigKey>,
+    /// The hosts it declares it calls (`scheme://host[:port]`): a channel whose
+    /// `allowed_hosts` is empty may call these and nothing else, and never an internal
+    /// (loopback, private, link-local) address through them.
+    pub hosts: Vec<String>,
     /// A plugin for tests, such as `tests/plugins/faulty`: every host it names is under a
     /// top-level domain reserved for testing (`.invalid`, `.test`, `.example`, RFC 2606),
     /// so it cannot reach a real platform. The desktop does not offer it for new channels.
@@ -79,6 +83,10 @@ fn view(app: &App, file: PluginFile) -> PluginView {
         test_only: description
             .as_ref()
             .is_some_and(|d| names_only_test_hosts(&d.hosts)),
+        hosts: description
+            .as_ref()
+            .map(|d| d.hosts.clone())
+            .unwrap_or_default(),
         config_keys: description.map(|d| d.config_keys).unwrap_or_default(),
         health,
         error,
@@ -102,8 +110,8 @@ fn names_only_test_hosts(hosts: &[String]) -> bool {
     !hosts.is_empty() && hosts.iter().all(|h| RESERVED.contains(&tld(h).as_str()))
 }
 
-/// Every `*.wasm` in the plugin folder: platform, version, capabilities, settings,
-/// whether it loads, and the channels using it.
+/// Every `*.wasm` in the plugin folder: platform, version, capabilities, settings, the
+/// hosts it calls, whether it loads, and the channels using it.
 #[utoipa::path(get, path = "/api/v1/plugins", tag = "admin",
     responses((status = 200, body = Vec<PluginView>), (status = 401), (status = 403)),
     security(("bearer" = [])))]

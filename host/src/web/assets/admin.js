@@ -215,8 +215,11 @@ function streamFailures(failures) {
 function channelProblem(error, at) {
   let words = "The last call to the platform failed. It is tried again at the next poll.";
   const host = /host of `([^`]+)` is not on this channel's allowed_hosts/.exec(error);
+  const internal = /host of `([^`]+)` is refused: it (?:is|resolves to) ([^,]+), (an? [^;(]+)/.exec(error);
   if (host) {
     words = `The plugin may not call ${originOf(host[1]) || host[1]}. Edit the channel and add it to Allowed hosts.`;
+  } else if (internal) {
+    words = `The plugin was stopped from reaching ${originOf(internal[1]) || internal[1]}: ${internal[2]} is ${internal[3].trim()}. Only a host written exactly in Allowed hosts may be inside your network.`;
   } else if (/unauthori[sz]ed|HTTP 401|HTTP 403|forbidden/i.test(error)) {
     words = "The platform refused the channel's credentials. Edit the channel and check its tokens and secrets.";
   } else if (/^webhook:/.test(error)) {
@@ -286,7 +289,11 @@ function channelForm({ plugs, groups, scripts }, c = null) {
   const hosts = h("textarea", { name: "allowed_hosts", rows: 2, "aria-describedby": "hosts-hint" }, (c?.allowed_hosts || []).join("\n"));
   // Once the administrator writes in Allowed hosts, it is theirs: no more proposals.
   hosts.addEventListener("input", () => { hosts.dataset.edited = "true"; });
-  const refill = () => pluginKeys(plugs, pluginSelect.value, keys, c, hosts);
+  const declared = h("div", { class: "small muted", id: "declared-hosts" });
+  const refill = () => {
+    pluginKeys(plugs, pluginSelect.value, keys, c, hosts);
+    declaredHosts(plugs, pluginSelect.value, declared);
+  };
   pluginSelect.addEventListener("change", refill);
   const number = (name, min, max, value) => h("input", { name, type: "number", min, max, value });
   const form = h("form", { class: "grid", id: c ? "edit-channel" : "new-channel", onsubmit: (e) => submit(e, (f) => saveChannel(f, c), c ? `Channel ${c.name} saved; it restarted with the new settings.` : "Channel created.") },
@@ -302,7 +309,7 @@ function channelForm({ plugs, groups, scripts }, c = null) {
     field("Grouping timeout (s)", number("grouping_timeout_s", 10, 3600, c?.grouping_timeout_s ?? 60)),
     h("label", { class: "inline" }, h("input", { type: "checkbox", name: "production", checked: c ? c.production : true }), "Production"),
     h("label", { class: "inline" }, h("input", { type: "checkbox", name: "do_not_store_personal_data", checked: c?.do_not_store_personal_data }), "Do not store personal data"),
-    hostsField(hosts),
+    hostsField(hosts, declared),
     keys,
     field("More settings (name=value per line)", h("textarea", { name: "more_settings", rows: 2 })),
     field(c ? "More secrets (name=value per line; empty keeps the stored ones)" : "More secrets (name=value per line)", h("textarea", { name: "more_secrets", rows: 2 })),
@@ -354,13 +361,22 @@ function pluginKeys(plugs, name, box, c = null, hosts = null) {
   }));
 }
 
-/** Allowed hosts, with a hint of what is proposed there. */
-function hostsField(hosts) {
+/** Allowed hosts, with a hint of what is proposed there and the plugin's own hosts. */
+function hostsField(hosts, declared) {
   const f = field("Allowed hosts (one per line)", hosts);
   f.classList.add("wide");
   f.append(h("div", { class: "small muted", id: "hosts-hint" },
-    "The hosts this channel's plugin may call, as scheme://host:port. Empty: the hosts the plugin names itself. A base URL you type above is added here."));
+    "The hosts this channel's plugin may call, as scheme://host:port. Empty: the hosts the plugin names itself. A base URL you type above is added here. A host inside your network (such as 127.0.0.1 or 10.0.0.5) is reached only when written here exactly."), declared);
   return f;
+}
+
+/** What the chosen plugin calls when Allowed hosts is empty, shown before the channel
+ *  is created. */
+function declaredHosts(plugs, name, box) {
+  const hosts = plugs.find((p) => p.name === name)?.hosts || [];
+  fill(box, hosts.length
+    ? `With Allowed hosts empty, this plugin calls: ${hosts.join(", ")}.`
+    : "This plugin names no host of its own: with Allowed hosts empty, it may call none.");
 }
 
 /** `https://api.example.com:8443/v2/` → `https://api.example.com:8443`; null if not a URL. */
@@ -623,7 +639,7 @@ async function plugins() {
   fill(
     panel,
     h("h2", {}, "Plugins"),
-    table(["Plugin", "Platform", "Version", "Health", "Channels", "Restarts", "Settings it reads"], rows.map((p) =>
+    table(["Plugin", "Platform", "Version", "Health", "Channels", "Restarts", "Hosts it calls", "Settings it reads"], rows.map((p) =>
       h("tr", { dataset: { plugin: p.name } },
         h("td", {}, h("strong", {}, p.name), p.test_only ? [" ", h("span", { class: "badge warn" }, "test only")] : null, h("div", { class: "small muted" }, p.file)),
         h("td", {}, p.platform ? platformName(p.platform) : "–"),
@@ -631,6 +647,7 @@ async function plugins() {
         h("td", {}, h("span", { class: `badge ${p.health === "ok" ? "good" : "bad"}`, title: p.error || "" }, p.health), p.error ? h("div", { class: "small" }, p.error) : null),
         h("td", {}, (p.channels || []).join(", ") || "–"),
         h("td", { class: "num" }, p.restarts ?? 0),
+        h("td", { class: "small", dataset: { hosts: "" } }, (p.hosts || []).join(", ") || "–"),
         h("td", { class: "small" }, (p.config_keys || []).map((k) => k.name).join(", ")),
       )), "Plugins"),
   );

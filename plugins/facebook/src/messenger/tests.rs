@@ -94,8 +94,9 @@ fn a_text_message_is_a_private_message_in_the_psid_thread() {
     let reqs = host.requests();
     assert_eq!(
         reqs[0].url,
-        format!("{GRAPH}/{PSID}?fields=first_name,last_name,name&access_token=tok")
+        format!("{GRAPH}/{PSID}?fields=first_name,last_name,name")
     );
+    assert_eq!(reqs[0].header("authorization"), Some("Bearer tok"));
     webhook(&[from_customer(json!({"mid": "m2", "text": "again"}))]);
     assert_eq!(host.requests().len(), 1);
 }
@@ -323,7 +324,8 @@ fn a_reply_inside_24_hours_is_a_response() {
     assert_eq!(sent.platform_message_id, "m_sent1");
     let req = &host.requests()[0];
     assert_eq!(req.method, "POST");
-    assert_eq!(req.url, format!("{GRAPH}/{PAGE}/messages?access_token=tok"));
+    assert_eq!(req.url, format!("{GRAPH}/{PAGE}/messages"));
+    assert_eq!(req.header("authorization"), Some("Bearer tok"));
     assert_eq!(req.header("content-type"), Some("application/json"));
     assert_eq!(
         body_of(&host, 0),
@@ -455,9 +457,10 @@ fn a_private_reply_goes_to_the_comment_once() {
         .send(private_reply("1_2", Some(NOW - DAY_MS)), "p1".into())
         .unwrap();
     assert_eq!(sent.platform_message_id, "m_sent1");
+    assert_eq!(host.requests()[0].url, format!("{GRAPH}/{PAGE}/messages"));
     assert_eq!(
-        host.requests()[0].url,
-        format!("{GRAPH}/{PAGE}/messages?access_token=tok")
+        host.requests()[0].header("authorization"),
+        Some("Bearer tok")
     );
     assert_eq!(
         body_of(&host, 0),
