@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use tokio::sync::watch;
 
 /// The environment variable that lets tests move the clock.
-pub const CONTROL_VAR: &str = "SWITCHBOARD_TEST_CLOCK";
+pub(crate) const CONTROL_VAR: &str = "SWITCHBOARD_TEST_CLOCK";
 
 /// Milliseconds added to the system clock.
 static OFFSET: AtomicI64 = AtomicI64::new(0);
@@ -39,18 +39,18 @@ pub fn now_ms() -> i64 {
 }
 
 /// Whether the clock may be moved in this process (see the module's notes).
-pub fn controllable() -> bool {
+pub(crate) fn controllable() -> bool {
     *CONTROLLABLE
 }
 
 /// How far ahead of the system clock this clock runs, ms.
-pub fn offset_ms() -> i64 {
+pub(crate) fn offset_ms() -> i64 {
     OFFSET.load(Ordering::Relaxed)
 }
 
 /// Moves the clock forward by `ms` and wakes whoever waits on [`jumped`]; answers the new
 /// offset. Refused in a process that was not started to allow it, and for a step back.
-pub fn advance(ms: i64) -> Result<i64, &'static str> {
+pub(crate) fn advance(ms: i64) -> Result<i64, &'static str> {
     if !controllable() {
         return Err("this host's clock cannot be moved");
     }
@@ -64,7 +64,7 @@ pub fn advance(ms: i64) -> Result<i64, &'static str> {
 
 /// A watch that changes whenever the clock is moved: `changed().await` in a loop that
 /// sleeps until a time on this clock.
-pub fn jumped() -> watch::Receiver<i64> {
+pub(crate) fn jumped() -> watch::Receiver<i64> {
     JUMPS.subscribe()
 }
 

@@ -12,18 +12,18 @@ use crate::clock;
 
 /// The host's clock.
 #[derive(Serialize)]
-pub struct Clock {
+pub(crate) struct Clock {
     /// The host's time now, unix ms.
-    pub now_ms: i64,
+    pub(crate) now_ms: i64,
     /// How far ahead of the system clock it runs, ms.
-    pub offset_ms: i64,
+    pub(crate) offset_ms: i64,
 }
 
 /// How far to move the clock.
 #[derive(Deserialize)]
-pub struct Advance {
+pub(crate) struct Advance {
     /// Milliseconds to move forward (never back).
-    pub advance_ms: i64,
+    pub(crate) advance_ms: i64,
 }
 
 fn no_test_clock() -> ApiError {
@@ -41,7 +41,7 @@ fn now() -> Json<Clock> {
 }
 
 /// The host's clock as tests see it.
-pub async fn test_clock(_: Admin) -> Result<Json<Clock>, ApiError> {
+pub(crate) async fn test_clock(_: Admin) -> Result<Json<Clock>, ApiError> {
     if !clock::controllable() {
         return Err(no_test_clock());
     }
@@ -49,7 +49,7 @@ pub async fn test_clock(_: Admin) -> Result<Json<Clock>, ApiError> {
 }
 
 /// Moves the host's clock forward; schedulers look again at once.
-pub async fn advance_test_clock(
+pub(crate) async fn advance_test_clock(
     _: Admin,
     Body(req): Body<Advance>,
 ) -> Result<Json<Clock>, ApiError> {
