@@ -1001,6 +1001,11 @@ async fn waiting_work_is_offered_the_moment_an_admin_grants_the_access_right() {
             Some(json!({ "rights": ["agent", "acd_social_media"] })),
         )
         .await;
+    // Other rights end her session (she signed in as someone she no longer is); the
+    // offer was made at the change, without her doing anything: a new sign-in finds it.
+    let (status, _) = dana.call("GET", "/me", None).await;
+    assert_eq!(status, 401, "a change of rights ends the session");
+    let dana = world.login("dana").await;
     let offered = dana.wait_for_state("alerting").await;
     assert_eq!(offered["assigned_to"], "dana");
 }
