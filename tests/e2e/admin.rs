@@ -6,45 +6,73 @@ use serde_json::{Value, json};
 
 use crate::harness::{Agent, World};
 
-/// Every route family with a body that would be valid for an administrator.
-fn every_route(user: i64, group: i64, station: i64) -> Vec<(&'static str, String, Option<Value>)> {
-    vec![
-        ("GET", "/users".into(), None),
-        (
-            "POST",
-            "/users".into(),
-            Some(json!({ "username": "eve", "password": "x" })),
-        ),
-        ("GET", format!("/users/{user}"), None),
-        (
-            "PUT",
-            format!("/users/{user}"),
-            Some(json!({ "display_name": "Eve" })),
-        ),
-        ("DELETE", format!("/users/{user}"), None),
-        ("GET", "/workgroups".into(), None),
-        (
-            "POST",
-            "/workgroups".into(),
-            Some(json!({ "name": "Evil" })),
-        ),
-        ("GET", format!("/workgroups/{group}"), None),
-        (
-            "PUT",
-            format!("/workgroups/{group}"),
-            Some(json!({ "sl_target_s": 5 })),
-        ),
-        ("DELETE", format!("/workgroups/{group}"), None),
-        ("GET", "/stations".into(), None),
-        ("POST", "/stations".into(), Some(json!({ "name": "Evil" }))),
-        ("GET", format!("/stations/{station}"), None),
-        (
-            "PUT",
-            format!("/stations/{station}"),
-            Some(json!({ "rights": [] })),
-        ),
-        ("DELETE", format!("/stations/{station}"), None),
-    ]
+/// A body an administrator could send to `method path`, so the refusal of anyone else
+/// can only come from who is asking.
+fn body_for(method: &str, path: &str) -> Option<Value> {
+    let family = path.split('/').nth(1).unwrap_or_default();
+    match (method, family) {
+        ("POST", "users") => Some(json!({ "username": "eve", "password": "x" })),
+        ("PUT", "users") => Some(json!({ "display_name": "Eve" })),
+        ("POST", "workgroups") => Some(json!({ "name": "Evil" })),
+        ("PUT", "workgroups") => Some(json!({ "sl_target_s": 5 })),
+        ("POST", "stations") => Some(json!({ "name": "Evil" })),
+        ("PUT", "stations") => Some(json!({ "rights": [] })),
+        ("POST", "channels") => Some(json!({ "name": "evil", "plugin": "facebook" })),
+        ("PUT", "channels") => Some(json!({ "enabled": false })),
+        ("POST" | "PUT", _) => Some(json!({})),
+        _ => None,
+    }
+}
+
+/// Every administrator route of the OpenAPI document (tagged `admin`), with its path
+/// parameters filled in: the router registers each route from the same description, so
+/// a new administrator route is in this list without anyone adding it.
+async fn every_route(
+    admin: &Agent,
+    user: i64,
+    group: i64,
+    station: i64,
+) -> Vec<(&'static str, String, Option<Value>)> {
+    let doc = admin.ok("GET", "/openapi.json", None).await;
+    let mut routes = Vec::new();
+    for (path, ops) in doc["paths"].as_object().unwrap() {
+        for (method, op) in ops.as_object().unwrap() {
+            let tagged = op["tags"]
+                .as_array()
+                .is_some_and(|t| t.iter().any(|t| t == "admin"));
+            if !tagged {
+                continue;
+            }
+            let method: &'static str = match method.as_str() {
+                "get" => "GET",
+                "post" => "POST",
+                "put" => "PUT",
+                "delete" => "DELETE",
+                other => panic!("an admin route with method {other}: {path}"),
+            };
+            let path = path.trim_start_matches("/api/v1");
+            let id = match path.split('/').nth(1) {
+                Some("users") => user,
+                Some("workgroups") => group,
+                _ => station,
+            };
+            let filled = path
+                .replace("{id}", &id.to_string())
+                .replace("{name}", "facebook")
+                .replace("{keyword}", "refund");
+            assert!(!filled.contains('{'), "a path parameter is left: {filled}");
+            routes.push((method, filled.clone(), body_for(method, &filled)));
+        }
+    }
+    for family in ["users", "workgroups", "stations", "channels", "plugins"] {
+        assert!(
+            routes
+                .iter()
+                .any(|(_, p, _)| p.starts_with(&format!("/{family}"))),
+            "the document lists no administrator route for {family}: {routes:?}"
+        );
+    }
+    routes
 }
 
 async fn id_of(admin: &Agent, family: &str, key: &str, name: &str) -> i64 {
@@ -96,7 +124,7 @@ async fn only_administrators_may_use_any_admin_route() {
 
     for who in ["agent1", "super"] {
         let caller = world.login(who).await;
-        for (method, path, body) in every_route(user, group, station) {
+        for (method, path, body) in every_route(&admin, user, group, station).await {
             let (status, answer) = caller.call(method, &path, body).await;
             assert_eq!(status, 403, "{who}: {method} {path} -> {answer}");
             assert!(
@@ -108,7 +136,7 @@ async fn only_administrators_may_use_any_admin_route() {
         }
     }
     // Without a token, or with a wrong one: 401.
-    for (method, path, body) in every_route(user, group, station) {
+    for (method, path, body) in every_route(&admin, user, group, station).await {
         for token in [None, Some("not-a-token")] {
             let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
             let mut req = world

@@ -68,8 +68,79 @@ pub fn polling(config: &mut Config) {
     ch.poll_interval_ms = 200;
 }
 
+/// The machine, shared by the tests that run at once (two cores in CI). A test that
+/// loads all of it on purpose (a login flood, the kill -9 soak) runs [`alone`]: a
+/// starved host would make the others' waits for something that happens within a few
+/// seconds run out, and the flood's own figures would measure its neighbours.
+///
+/// A plain read-write lock would deadlock a test that starts a second world while a
+/// lone test waits (fair locks queue the new reader behind the writer, which waits for
+/// the first reader): here a lone test only waits for a moment when no world is held,
+/// and only new worlds wait while it runs.
+static MACHINE: std::sync::Mutex<Machine> = std::sync::Mutex::new(Machine {
+    sharing: 0,
+    alone: false,
+});
+static MACHINE_CHANGED: tokio::sync::Notify = tokio::sync::Notify::const_new();
+
+struct Machine {
+    sharing: usize,
+    alone: bool,
+}
+
+/// Waits while a test runs [`alone`] (`share: true`) or until no world is held
+/// (`share: false`), then takes the place.
+async fn take(share: bool) {
+    loop {
+        let changed = MACHINE_CHANGED.notified();
+        {
+            let mut m = MACHINE.lock().unwrap();
+            if share && !m.alone {
+                m.sharing += 1;
+                return;
+            }
+            if !share && !m.alone && m.sharing == 0 {
+                m.alone = true;
+                return;
+            }
+        }
+        changed.await;
+    }
+}
+
+/// A place among the tests that share the machine (held by every [`World`]).
+pub struct Share {
+    share: bool,
+}
+
+impl Drop for Share {
+    fn drop(&mut self) {
+        let mut m = MACHINE.lock().unwrap();
+        if self.share {
+            m.sharing -= 1;
+        } else {
+            m.alone = false;
+        }
+        MACHINE_CHANGED.notify_waiters();
+    }
+}
+
+/// Waits until no test runs alone, and holds a place among those that share.
+pub async fn share() -> Share {
+    take(true).await;
+    Share { share: true }
+}
+
+/// Waits until no world is held, and keeps new ones waiting until the guard is dropped.
+pub async fn alone() -> Share {
+    take(false).await;
+    Share { share: false }
+}
+
 /// A running host with an emulator and a temporary folder.
 pub struct World {
+    /// Held for the world's life: a test that loads the whole machine waits for it.
+    pub _share: Share,
     pub emulator: Emulator,
     pub emulator_addr: SocketAddr,
     pub host: Option<Running>,
@@ -82,6 +153,7 @@ pub struct World {
 impl World {
     /// Emulator + host on the demo config; webhooks subscribed unless polling.
     pub async fn start(tweak: impl FnOnce(&mut Config)) -> World {
+        let share = share().await;
         let dir = tempfile::tempdir().unwrap();
         let (emulator, emulator_addr) = start_emulator().await;
         let config = config(dir.path(), emulator_addr, tweak);
@@ -100,6 +172,7 @@ impl World {
         }
         let http = reqwest::Client::builder().no_proxy().build().unwrap();
         World {
+            _share: share,
             emulator,
             emulator_addr,
             host: Some(host),

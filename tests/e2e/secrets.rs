@@ -246,6 +246,7 @@ async fn no_secret_in_any_answer_or_log_line_when_every_platform_path_fails() {
         .await
         .unwrap();
     let world = World {
+        _share: crate::harness::share().await,
         emulator,
         emulator_addr: em,
         host: None,

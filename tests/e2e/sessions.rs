@@ -308,6 +308,7 @@ async fn a_flood_of_bad_sign_ins_neither_exhausts_memory_nor_locks_out_others() 
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(600);
+    let _alone = crate::harness::alone().await;
     switchboard::connectors::install_crypto();
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();

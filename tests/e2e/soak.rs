@@ -63,6 +63,7 @@ fn count(db: &std::path::Path, sql: &str) -> i64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn kill_9_soak_loses_nothing_doubles_nothing_and_routes_everything() {
+    let _alone = crate::harness::alone().await;
     let total = env_or("SOAK_WEBHOOKS", 2000);
     let senders = env_or("SOAK_SENDERS", 4).max(1);
     let kills = env_or("SOAK_KILLS", 5);

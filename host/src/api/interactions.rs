@@ -410,7 +410,8 @@ pub async fn transfer(
     Json(req): Json<TransferRequest>,
 ) -> Result<Json<Transferred>, ApiError> {
     let mut to =
-        crate::interactions::transfer::target(&app, id, req.to_user, req.to_workgroup).await?;
+        crate::interactions::transfer::target(&app, user.id, id, req.to_user, req.to_workgroup)
+            .await?;
     to.note = req.note;
     Ok(Json(
         detached(async move { app.interactions.transfer(user.id, id, to).await }).await?,

@@ -11,12 +11,6 @@ use prometheus_client::metrics::gauge::ConstGauge;
 
 use crate::app::App;
 
-/// Counts a workflow handler that failed (its interaction took the fallback route).
-/// Kept for the callers written before [`crate::metrics`]; new code calls that module.
-pub fn workflow_error() {
-    crate::metrics::workflow_error();
-}
-
 /// The metrics page.
 pub async fn page(State(app): State<Arc<App>>) -> impl IntoResponse {
     let status = app.workflows.status();

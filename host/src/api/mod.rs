@@ -17,55 +17,21 @@ mod workflows;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::routing::{get, post, put};
+use axum::routing::get;
 
 use crate::app::App;
 pub use error::ApiError;
 
 /// Every route the host serves.
 pub fn router(app: Arc<App>) -> Router {
-    let api = Router::new()
-        .route("/login", post(interactions::login))
-        .route("/logout", post(interactions::logout))
-        .route("/me", get(interactions::me))
-        .route("/me/status", put(interactions::set_status))
-        .route("/me/interactions", get(interactions::my_interactions))
-        .route("/interactions", get(stats::search))
-        .route("/interactions/{id}", get(interactions::detail))
-        .route("/interactions/{id}/pickup", post(interactions::pickup))
-        .route("/interactions/{id}/reply", post(interactions::reply))
-        .route(
-            "/interactions/{id}/outbound/{outbound_id}/resend",
-            post(interactions::resend),
-        )
-        .route(
-            "/interactions/{id}/disconnect",
-            post(interactions::disconnect),
-        )
-        .route(
-            "/interactions/{id}/messages/{message}/delete",
-            post(interactions::delete_message),
-        )
-        .route(
-            "/interactions/{id}/messages/{message}/hide",
-            post(interactions::hide_message),
-        )
-        .route("/interactions/{id}/hold", post(interactions::hold))
-        .route("/interactions/{id}/resume", post(interactions::resume))
-        .route("/interactions/{id}/transfer", post(interactions::transfer))
-        .route("/interactions/{id}/decline", post(interactions::decline))
-        .route("/interactions/{id}/wrapup", post(interactions::wrapup))
-        .route("/me/station", post(interactions::set_station))
-        .route("/queues", get(supervisor::queues))
-        .route("/agents", get(supervisor::agents))
-        .route("/stats/realtime", get(stats::realtime))
-        .route("/workflows", get(workflows::status))
-        .route("/events", get(events::stream))
-        .route("/directory", get(directory::names))
+    let (api, _) = openapi::routes().split_for_parts();
+    let undocumented = Router::new()
         .route("/openapi.json", get(openapi::document))
-        .merge(admin::routes());
+        // Served only by a host started for tests (answers 404 otherwise).
+        .merge(admin::testing_routes());
     Router::new()
-        .nest("/api/v1", api)
+        .merge(api)
+        .nest("/api/v1", undocumented)
         .route(
             "/webhooks/{channel}",
             get(crate::ingest::webhook::receive).post(crate::ingest::webhook::receive),

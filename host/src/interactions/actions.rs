@@ -100,6 +100,20 @@ impl Interactions {
     }
 
     /// Refuses an action on an interaction `user` no longer holds (call under `order`).
+    /// The one rule every action on an interaction starts with: only the agent it is
+    /// connected to (picked up; on hold counts) may act on it. An agent it is only
+    /// offered to is told to pick it up first; anyone else is told it does not exist,
+    /// as reading it would.
+    pub fn require_connected(&self, user: i64, id: i64) -> Result<(), ActionError> {
+        match self.router.holder(id) {
+            Some((agent, true)) if agent == user => Ok(()),
+            Some((agent, false)) if agent == user => Err(ActionError::Conflict(
+                "This conversation is only offered to you: pick it up first.".into(),
+            )),
+            _ => Err(ActionError::NotFound(id)),
+        }
+    }
+
     fn still_assigned(&self, user: i64, id: i64) -> Result<(), ActionError> {
         if self.router.assigned(user, id) {
             Ok(())
@@ -153,9 +167,7 @@ impl Interactions {
         to: State,
         kind: &'static str,
     ) -> Result<Interaction, ActionError> {
-        if !self.router.assigned(user, id) {
-            return Err(ActionError::NotFound(id));
-        }
+        self.require_connected(user, id)?;
         let done = self
             .store
             .write(move |c| {
@@ -188,9 +200,7 @@ impl Interactions {
         user: i64,
         id: i64,
     ) -> Result<Interaction, ActionError> {
-        if !self.router.assigned(user, id) {
-            return Err(ActionError::NotFound(id));
-        }
+        self.require_connected(user, id)?;
         let workgroup = self
             .store
             .read(move |c| queries::interaction(c, id))
@@ -242,6 +252,10 @@ impl Interactions {
             .ok_or(ActionError::NotFound(id))?;
         if ix.assigned_user_id != Some(user) {
             return Err(ActionError::NotFound(id));
+        }
+        if ix.state == State::Alerting {
+            // Offered, not taken: the same answer every other action gives.
+            self.require_connected(user, id)?;
         }
         let rules = self.rules(&ix.workgroup);
         if !rules.wrapup_codes.contains(&code) {
@@ -303,9 +317,7 @@ impl Interactions {
         id: i64,
         to: TransferTarget,
     ) -> Result<Transferred, ActionError> {
-        if !self.router.assigned(user, id) {
-            return Err(ActionError::NotFound(id));
-        }
+        self.require_connected(user, id)?;
         if let Some(expr) = &to.skills {
             SkillExpr::parse(expr).map_err(ActionError::Invalid)?;
         }

@@ -102,14 +102,15 @@ pub fn store_inbound(
     {
         // Where the customer came from (an ad referral, a private reply) is shown to
         // the agent without any script having to copy it; the workflow's own
-        // attributes win.
-        let mut side = plan.side.clone();
-        let origin = msg
+        // attributes win (they are set after).
+        let origin: Vec<(String, String)> = msg
             .metadata
             .iter()
             .filter(|(k, _)| k.starts_with("referral_") || k.starts_with("linked_"))
-            .map(|(k, v)| (k.clone(), v.clone()));
-        side.attrs.splice(0..0, origin);
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        store_wf::set_attrs(conn, id, &origin)?;
+        let side = &plan.side;
         let answer = Answer {
             channel,
             thread: &msg.thread_id,
@@ -117,7 +118,7 @@ pub fn store_inbound(
             recipient: Some(msg.author_id.clone()),
             visibility: msg.visibility,
         };
-        side_effects(conn, id, &side, Some(&answer), now, outbox)?;
+        side_effects(conn, id, side, Some(&answer), now, outbox)?;
     }
     Ok(stored)
 }
@@ -316,7 +317,11 @@ pub(crate) fn on_live(
         // A timer on an ended interaction schedules nothing more.
         side.timers.clear();
     }
-    let (reply_to, recipient) = queries::last_customer_message(c, ix.id)?.unzip();
+    let (reply_to, recipient) = if side.sends.is_empty() {
+        (None, None)
+    } else {
+        queries::last_customer_message(c, ix.id)?.unzip()
+    };
     let answer = Answer {
         channel: &ix.channel,
         thread: &ix.thread_id,

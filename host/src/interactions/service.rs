@@ -275,11 +275,6 @@ impl Interactions {
         }
     }
 
-    /// Whether `user` holds interaction `id` (offered or assigned).
-    pub fn holds(&self, user: i64, id: i64) -> bool {
-        self.router.holds(user, id)
-    }
-
     /// Current router status of an agent.
     pub fn status(&self, user: i64) -> Option<AgentStatus> {
         self.router.status(user)

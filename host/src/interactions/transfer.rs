@@ -11,13 +11,16 @@ use crate::workflow::Effect;
 
 /// Resolves `to_user` / `to_workgroup` and lets the channel's workflow adjust the route
 /// (`on_transfer_conversation(ix, target)` or `on_transfer_direct_message(ix, target)`;
-/// a `route(ix, #{..})` effect there overrides workgroup, priority and skills).
+/// a `route(ix, #{..})` effect there overrides workgroup, priority and skills). Only the
+/// agent connected to the interaction may ask: nobody else's request runs its workflow.
 pub async fn target(
     core: &Core,
+    user: i64,
     id: i64,
     to_user: Option<String>,
     to_workgroup: Option<String>,
 ) -> Result<TransferTarget, ActionError> {
+    core.interactions.require_connected(user, id)?;
     let ix = core
         .store
         .read(move |c| queries::interaction(c, id))

@@ -65,9 +65,7 @@ pub async fn reply(
         }
         _ => text,
     };
-    if !core.interactions.holds(user.id, id) {
-        return Err(ActionError::NotFound(id));
-    }
+    core.interactions.require_connected(user.id, id)?;
     let ix = core
         .store
         .read(move |c| queries::interaction(c, id))
@@ -164,12 +162,26 @@ pub async fn resend(
     interaction: i64,
     outbound_id: i64,
 ) -> Result<OutboundReply, ActionError> {
-    if !core.interactions.holds(user.id, interaction) {
-        return Err(ActionError::NotFound(interaction));
-    }
+    core.interactions.require_connected(user.id, interaction)?;
+    let user_id = user.id;
     let reply = core
         .store
-        .write(move |c| outbox::resend(c, interaction, outbound_id, now_ms()))
+        .write(move |c| {
+            // Checked again in the transaction that queues it: a transfer or a disconnect
+            // may have won the race since the check above.
+            let ix = queries::interaction(c, interaction)?;
+            if ix.is_none_or(|ix| {
+                ix.assigned_user_id != Some(user_id)
+                    || !matches!(ix.state, State::Connected | State::Held)
+            }) {
+                return Ok(Err(
+                    "This conversation is no longer yours: it was transferred \
+                               or ended meanwhile, so the reply was not sent again."
+                        .to_owned(),
+                ));
+            }
+            outbox::resend(c, interaction, outbound_id, now_ms())
+        })
         .await?
         .map_err(ActionError::Conflict)?;
     tracing::info!(reply = outbound_id, channel = %reply.channel, user = user.id,

@@ -25,9 +25,7 @@ pub async fn moderate(
     platform_message_id: String,
     action: Moderation,
 ) -> Result<(), ActionError> {
-    if !core.interactions.holds(user.id, id) {
-        return Err(ActionError::NotFound(id));
-    }
+    core.interactions.require_connected(user.id, id)?;
     let pmid = platform_message_id.clone();
     let channel = core
         .store

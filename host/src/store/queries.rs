@@ -457,8 +457,10 @@ pub fn interaction(conn: &Connection, id: i64) -> Result<Option<Interaction>> {
         "SELECT {INTERACTION_COLUMNS} FROM interactions i LEFT JOIN users u ON u.id = i.assigned_to
          WHERE i.id = ?1"
     );
+    // Cached: the job worker reads every routed interaction back through here.
     Ok(conn
-        .query_row(&sql, [id], interaction_from_row)
+        .prepare_cached(&sql)?
+        .query_row([id], interaction_from_row)
         .optional()?)
 }
 

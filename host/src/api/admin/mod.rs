@@ -56,41 +56,14 @@ pub use stations::*;
 pub use users::*;
 pub use workgroups::*;
 
-/// The administrator routes, relative to `/api/v1`.
-pub fn routes() -> Router<Arc<App>> {
-    Router::new()
-        .route("/users", get(list_users).post(create_user))
-        .route(
-            "/users/{id}",
-            get(get_user).put(update_user).delete(delete_user),
-        )
-        .route("/workgroups", get(list_workgroups).post(create_workgroup))
-        .route(
-            "/workgroups/{id}",
-            get(get_workgroup)
-                .put(update_workgroup)
-                .delete(delete_workgroup),
-        )
-        .route("/channels", get(list_channels).post(create_channel))
-        .route(
-            "/channels/{name}",
-            get(get_channel).put(update_channel).delete(delete_channel),
-        )
-        .route("/plugins", get(list_plugins))
-        .route("/channels/{name}/suspensions", get(list_suspensions))
-        .route(
-            "/channels/{name}/suspensions/{keyword}",
-            axum::routing::delete(lift_suspension),
-        )
-        .route("/stations", get(list_stations).post(create_station))
-        .route(
-            "/stations/{id}",
-            get(get_station).put(update_station).delete(delete_station),
-        )
-        .route(
-            "/testing/clock",
-            get(testing::test_clock).post(testing::advance_test_clock),
-        )
+/// The routes of a host started for tests (its clock), relative to `/api/v1`; left out
+/// of the OpenAPI document. The administrator routes are registered with their
+/// documentation in `super::openapi`.
+pub fn testing_routes() -> Router<Arc<App>> {
+    Router::new().route(
+        "/testing/clock",
+        get(testing::test_clock).post(testing::advance_test_clock),
+    )
 }
 
 // ---- extractors ---------------------------------------------------------------------------
