@@ -4,6 +4,7 @@
 mod admin;
 mod agent_actions;
 mod apple;
+mod audit;
 mod authorization;
 mod channels;
 mod cli;

@@ -25,6 +25,7 @@ use super::auth::{open_session, verify_password};
 use super::error::ApiError;
 use crate::app::App;
 use crate::clock::now_ms;
+use crate::store::audit::AuditEntry;
 use crate::store::directory;
 
 /// Failures allowed for one username before its tries must wait.
@@ -200,26 +201,44 @@ pub(crate) async fn login(
         .store
         .read(move |c| directory::user_with_hash(c, &name))
         .await?;
+    let found_id = found.as_ref().map(|(u, _)| u.id);
     let (user, hash) = match found {
         Some((u, h)) => (Some(u), h),
         None => (None, NO_USER_HASH.to_string()),
     };
     let ok = logins.verify(password, hash).await?;
+    let entry = |actor_id: Option<i64>, actor: &str, action: &str| AuditEntry {
+        id: 0,
+        at: now_ms(),
+        actor_id,
+        actor: actor.to_owned(),
+        client: client.to_string(),
+        action: action.to_owned(),
+        target: None,
+        status: None,
+        detail: None,
+    };
     let Some(user) = user.filter(|_| ok) else {
         logins.failed(&keys, now_ms());
         tracing::warn!(%username, %client, "sign-in refused");
+        // Only checked passwords are recorded: a throttled flood is answered 429 before
+        // any check and would bury the log.
+        let known = found_id;
+        super::audit::append(app, entry(known, &username, "sign_in_failed")).await;
         return Err(ApiError::Unauthorized("Wrong username or password.".into()));
     };
     logins.succeeded(&username);
     tracing::info!(user = %user.username, %client, "signed in");
-    open_session(app, user.id).await
+    let token = open_session(app, user.id).await?;
+    super::audit::append(app, entry(Some(user.id), &user.username, "sign_in")).await;
+    Ok(token)
 }
 
 /// The client's address, as the throttle and the audit log see it.
 pub struct ClientAddr(pub IpAddr);
 
 impl FromRequestParts<Arc<App>> for ClientAddr {
-    type Rejection = ApiError;
+    type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(
         parts: &mut Parts,

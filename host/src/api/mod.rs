@@ -2,6 +2,7 @@
 //! the web desktop.
 
 mod admin;
+mod audit;
 pub mod auth;
 mod directory;
 mod error;
@@ -40,6 +41,10 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/metrics", get(metrics::page))
         .route("/readyz", get(ready))
         .merge(crate::web::router())
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            audit::record,
+        ))
         .layer(axum::extract::DefaultBodyLimit::max(8 << 20))
         .layer(axum::middleware::map_response(security_headers))
         .layer(axum::Extension(Arc::new(login::Logins::default())))

@@ -8,7 +8,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{admin, directory, events, interactions, stats, supervisor, workflows};
+use super::{admin, audit, directory, events, interactions, stats, supervisor, workflows};
 use crate::app::App;
 
 /// The document's frame; its paths come from [`routes`], which registers each route
@@ -78,6 +78,7 @@ pub(super) fn routes() -> OpenApiRouter<Arc<App>> {
         .routes(routes!(admin::list_suspensions))
         .routes(routes!(admin::lift_suspension))
         .routes(routes!(admin::list_plugins))
+        .routes(routes!(audit::list))
 }
 
 /// The document, built once from [`routes`].

@@ -241,6 +241,22 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX sessions_user ON sessions(user_id);
     "#,
+    // 8: the audit log: sign-ins, failed sign-ins and every change administrators and
+    // supervisors make (never a secret value).
+    r#"
+    CREATE TABLE audit_log (
+        id        INTEGER PRIMARY KEY,
+        at        INTEGER NOT NULL,
+        actor_id  INTEGER,
+        actor     TEXT NOT NULL,
+        client    TEXT NOT NULL,
+        action    TEXT NOT NULL,
+        target    TEXT,
+        status    INTEGER,
+        detail    TEXT
+    );
+    CREATE INDEX audit_log_at ON audit_log(at);
+    "#,
 ];
 
 /// Brings the database up to the newest schema.

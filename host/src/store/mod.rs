@@ -12,6 +12,7 @@
 //! acknowledged to the platform) survives a power loss, not only a crash of the process.
 //! Group commit pays that one sync for every write in the group.
 
+pub mod audit;
 pub mod channels;
 pub mod directory;
 pub mod jobs;
