@@ -69,9 +69,8 @@ fn redacted(v: Value) -> Value {
         Value::Object(map) => Value::Object(
             map.into_iter()
                 .map(|(k, v)| {
-                    let v = if secret_key(&k) {
-                        Value::String(CHANGED.into())
-                    } else if k == "secrets" {
+                    // `secrets` keeps its names (which secrets changed), not values.
+                    let v = if k == "secrets" {
                         match v {
                             Value::Object(m) => Value::Object(
                                 m.into_iter()
@@ -80,6 +79,8 @@ fn redacted(v: Value) -> Value {
                             ),
                             _ => Value::String(CHANGED.into()),
                         }
+                    } else if secret_key(&k) {
+                        Value::String(CHANGED.into())
                     } else {
                         redacted(v)
                     };
