@@ -40,8 +40,8 @@ async function setStatus(who, status) {
 }
 
 /** Signs in as an agent, on the agent page, Available. */
-async function agentPage(user = "agent1", viewport = null) {
-  const page = await signIn(user);
+async function agentPage(user = "agent1", viewport = null, options = {}) {
+  const page = await signIn(user, options);
   await page.waitForURL(`${base}/agent`);
   if (viewport) await page.setViewportSize(viewport);
   await page.getByLabel("My status").selectOption("available");
@@ -514,4 +514,57 @@ test("the agent page works under a Content-Security-Policy without inline script
   assert.deepEqual(violations, [], "no CSP violation");
   noErrors(page);
   await cleanUp(await tokenOf(page));
+});
+
+// ---- issue 13: the session's end is announced, and a reply being typed survives it -----------
+
+test("before the session ends the agent is warned and may stay; after it, the typed reply comes back with the next sign-in", async () => {
+  const page = await agentPage("agent1", { width: 1366, height: 768 }, { clock: true });
+  const name = `Idle ${unique()}`;
+  await facebookConversation(page, name, "Is anyone there?");
+  const draft = `Half-written answer ${unique()}: your parcel left the depot`;
+  await page.getByLabel("Reply text").fill(draft);
+  const warning = page.locator("#session-warning");
+  assert.equal(await warning.isVisible(), false);
+
+  // The demo's sessions end after an hour without use: a minute before, the warning.
+  await page.clock.fastForward("58:40");
+  await warning.filter({ hasText: /signed out in \d/ }).waitFor({ timeout: 5000 });
+  await shot(page, "agent-session-warning-1366");
+  await page.setViewportSize({ width: 800, height: 768 });
+  await shot(page, "agent-session-warning-800");
+  await page.setViewportSize({ width: 1366, height: 768 });
+  // Staying signed in is use: the warning goes and the hour starts again.
+  await page.getByRole("button", { name: "Stay signed in" }).click();
+  await warning.waitFor({ state: "hidden", timeout: 5000 });
+  await page.clock.fastForward("50:00");
+  assert.equal(await warning.isVisible(), false, "an hour from the last use, not from the first");
+
+  // No answer to the warning: back to sign-in, saying why, and the session is over on the
+  // server too.
+  const token = await tokenOf(page);
+  await page.clock.fastForward("10:00");
+  await page.waitForURL(`${base}/`, { timeout: 10000 });
+  await page.getByRole("alert").filter({ hasText: "period without activity" }).waitFor();
+  await shot(page, "login-after-idle-1366");
+  await waitFor(async () => (await api(token, "GET", "/api/v1/me")).status === 401, "the old token to be refused");
+
+  // Signed in again in the same tab, the draft is where it was.
+  await page.getByLabel("User name").fill("agent1");
+  await page.getByLabel("Password").fill("demo");
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.waitForURL(`${base}/agent`);
+  await page.locator("#my-list li", { hasText: name }).click();
+  await page.locator(".transcript").getByText("Is anyone there?").waitFor();
+  assert.equal(await page.getByLabel("Reply text").inputValue(), draft);
+  await shot(page, "agent-draft-kept-after-sign-in");
+  noErrors(page);
+
+  // Someone else signing in in this tab does not get it; signing out on purpose forgets it.
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await page.waitForURL(`${base}/`);
+  const kept = await page.evaluate(() => sessionStorage.getItem("switchboard.drafts"));
+  assert.equal(kept, null, "signing out on purpose forgets the drafts");
+  await cleanUp(await login("agent1"));
+  await page.context().close();
 });

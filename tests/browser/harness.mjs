@@ -115,10 +115,12 @@ export function useDemo() {
 }
 
 
-/** A fresh browser tab signed in as `user`; fails the test on any page error. */
-export async function signIn(user) {
+/** A fresh browser tab signed in as `user`; fails the test on any page error.
+ *  `clock: true` gives the page Playwright's clock (`page.clock.fastForward`). */
+export async function signIn(user, { clock = false } = {}) {
   const context = await browser.newContext({ viewport: { width: 1360, height: 900 } });
   const page = await context.newPage();
+  if (clock) await page.clock.install();
   const errors = [];
   page.on("pageerror", (e) => errors.push(e.message));
   page.on("console", (m) => { if (m.type() === "error" && !/favicon/.test(m.text())) errors.push(m.text()); });

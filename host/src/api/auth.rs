@@ -20,7 +20,8 @@ use crate::app::App;
 use crate::clock::now_ms;
 use crate::store::directory::{self, User};
 
-/// A session used within this long is not written again (saves a write per request).
+/// A session used within this long (or a quarter of a short idle limit) is not written
+/// again (saves a write per request). The desktop counts the same way (`api.js`).
 const TOUCH_EVERY_MS: i64 = 30_000;
 
 /// Hashes a password for storage.
@@ -97,7 +98,8 @@ async fn session_user(app: &App, token: &str, touch: bool) -> Result<User, ApiEr
             .await?;
         return Err(ApiError::Unauthorized(why.into()));
     }
-    if touch && now - session.last_seen_at >= TOUCH_EVERY_MS {
+    let every = TOUCH_EVERY_MS.min(app.config.server.sessions.idle_timeout_s as i64 * 1000 / 4);
+    if touch && now - session.last_seen_at >= every {
         app.store
             .write(move |c| directory::touch_session(c, &hash, now))
             .await?;

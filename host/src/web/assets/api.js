@@ -8,11 +8,71 @@ export function token() {
   return sessionStorage.getItem(KEY);
 }
 
-/** Signs in; keeps the token for this tab. */
+const SESSION = "switchboard.session";
+const DRAFTS = "switchboard.drafts";
+
+/** Signs in; keeps the token, the session's limits and who signed in for this tab. */
 export async function signIn(username, password) {
   const res = await call("POST", "/api/v1/login", { username, password }, false);
   sessionStorage.setItem(KEY, res.token);
+  sessionStorage.setItem(SESSION, JSON.stringify({
+    user: username.toLowerCase(),
+    idle_ms: res.idle_timeout_s * 1000,
+    expires_at: res.expires_at,
+    active_at: Date.now(),
+  }));
   return res;
+}
+
+function session() {
+  try { return JSON.parse(sessionStorage.getItem(SESSION)) || null; } catch { return null; }
+}
+
+/** A request the server counted as use of the session: the idle limit starts again. */
+function touched() {
+  const s = session();
+  if (!s) return;
+  s.active_at = Date.now();
+  sessionStorage.setItem(SESSION, JSON.stringify(s));
+}
+
+/**
+ * When the session ends unless it is used (`idle`) or whatever happens (`limit`), as the
+ * server counts (the event stream is not use): `{ at, kind }`, or null if unknown. The
+ * server notes use at most every 30 seconds, so the idle end is taken that much earlier.
+ */
+export function sessionEnd() {
+  const s = session();
+  if (!s || !s.idle_ms) return null;
+  const idle = s.active_at + s.idle_ms - touchEvery(s.idle_ms);
+  return idle < s.expires_at ? { at: idle, kind: "idle" } : { at: s.expires_at, kind: "limit" };
+}
+
+/** The session's limits as signed in: `{ idle_ms, expires_at }`. */
+sessionEnd.limits = () => session() || { idle_ms: 0, expires_at: 0 };
+
+/** How often at most the server notes use of a session (as `api/auth.rs` does). */
+function touchEvery(idleMs) {
+  return Math.min(30000, idleMs / 4);
+}
+
+/** Uses the session (a plain request), so its idle limit starts again. */
+export async function keepAlive() {
+  await call("GET", "/api/v1/me");
+}
+
+/** The drafts kept for the signed-in user in this tab (see reply.js). */
+export function savedDrafts() {
+  const s = session();
+  try {
+    const kept = JSON.parse(sessionStorage.getItem(DRAFTS));
+    return kept && s && kept.user === s.user ? kept.items : {};
+  } catch { return {}; }
+}
+
+export function saveDrafts(items) {
+  const s = session();
+  if (s) sessionStorage.setItem(DRAFTS, JSON.stringify({ user: s.user, items }));
 }
 
 const WHY = "switchboard.signed-out-because";
@@ -21,15 +81,21 @@ const WHY = "switchboard.signed-out-because";
  * Forgets the session and goes back to the sign-in page, which says `why` (if given: the
  * session ended by itself). Signing out on purpose also ends the session on the server.
  */
-export function signOut(why) {
+export function signOut(why, endOnServer = false) {
   const held = token();
-  if (typeof why !== "string" && held) {
+  if ((typeof why !== "string" || endOnServer) && held) {
     // keepalive: the request outlives the page it leaves.
     fetch("/api/v1/logout", { method: "POST", headers: { authorization: `Bearer ${held}` }, keepalive: true })
       .catch(() => {});
   }
   sessionStorage.removeItem(KEY);
-  if (typeof why === "string") sessionStorage.setItem(WHY, why);
+  if (typeof why === "string") {
+    // Ended by itself: the drafts wait for the same user's next sign-in in this tab.
+    sessionStorage.setItem(WHY, why);
+  } else {
+    sessionStorage.removeItem(DRAFTS);
+    sessionStorage.removeItem(SESSION);
+  }
   location.assign("/");
 }
 
@@ -73,6 +139,7 @@ export async function call(method, path, body, auth = true) {
     signOut(why);
     throw new ApiError(401, why);
   }
+  if (auth && res.status !== 401) touched();
   if (res.status === 204) return null;
   const text = await res.text();
   let json = null;

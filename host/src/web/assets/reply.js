@@ -10,12 +10,23 @@ import { plainError } from "/assets/transcript.js";
 import { measure } from "/assets/textlength.js";
 
 /** Drafts by interaction id: `{ text, visibility, error }`. They survive redraws and
- *  moving between interactions. */
-const drafts = new Map();
+ *  moving between interactions, and, kept in this tab's storage for the user who wrote
+ *  them, a session that ended by itself: signed in again, the agent finds them where they
+ *  were (signing out on purpose forgets them). */
+const drafts = new Map(
+  Object.entries(api.savedDrafts()).map(([id, d]) => [Number(id), { ...d, error: null }]),
+);
+
+function persist() {
+  const items = {};
+  for (const [id, d] of drafts) if (d.text) items[id] = { text: d.text, visibility: d.visibility };
+  api.saveDrafts(items);
+}
 
 /** Forgets an interaction's draft (it left My Interactions). */
 export function forgetDraft(id) {
   drafts.delete(id);
+  persist();
 }
 
 /** Which visibilities the platform allows for this interaction. */
@@ -72,7 +83,7 @@ export function replyBox(d, sent) {
     id: "reply-text", name: "text", "aria-label": "Reply text",
     "aria-describedby": "reply-visibility reply-count",
     placeholder: draft.visibility === "public" ? "Write a public reply… (Ctrl+Enter sends)" : "Write a private reply… (Ctrl+Enter sends)",
-    oninput: () => { draft.text = text.value; draft.error = null; showError(form, null); update(d, form); },
+    oninput: () => { draft.text = text.value; draft.error = null; persist(); showError(form, null); update(d, form); },
     onkeydown: (e) => { if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) { e.preventDefault(); send(d, form, sent); } },
   });
   text.value = draft.text;
@@ -93,6 +104,7 @@ function choose(d, form, visibility, sent) {
   if (visibility === draft.visibility) return;
   const apply = () => {
     draft.visibility = visibility;
+    persist();
     // A live update may have redrawn the box while the question was open.
     const shown = document.getElementById("reply");
     if (shown) shown.replaceWith(replyBox(d, sent));
@@ -191,6 +203,7 @@ async function send(d, form, sent) {
       toast(res.state === "sent" ? "Reply sent." : "Reply queued; it will be retried until the platform takes it.");
       // The next reply starts with the same visibility: a private conversation stays private.
       if (draft.text.trim() === body.text || useTemplate) draft.text = "";
+      persist();
     }
   } catch (e) {
     draft.error = e.code === "too_long" && e.data.limit

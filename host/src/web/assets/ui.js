@@ -1,7 +1,7 @@
 // Small helpers every page shares: building elements, formatting times, toasts, and the
 // top bar with the pages the user's rights open.
 
-import { signOut } from "/assets/api.js";
+import { signOut, sessionEnd, keepAlive } from "/assets/api.js";
 
 /**
  * Builds an element: `h("button", { class: "primary", onclick }, "Send")`.
@@ -191,6 +191,54 @@ export function topBar(me, current, ...extra) {
     h("span", { id: "who" }, me.display_name),
     h("button", { onclick: signOut }, "Sign out"),
   );
+  watchSession();
+}
+
+let watching = null;
+
+/**
+ * Warns shortly before the session ends (two minutes, or a third of a short idle limit):
+ * an idle end can be put off with "Stay signed in"; the absolute limit cannot, and says
+ * so. When the time is up the page goes back to sign-in with the reason; reply drafts are
+ * kept for the next sign-in in this tab.
+ */
+function watchSession() {
+  if (watching) return;
+  const banner = h("div", { id: "session-warning", class: "notice warn hidden", role: "alert" });
+  document.querySelector("header.top").after(banner);
+  const check = () => {
+    const end = sessionEnd();
+    if (!end) return;
+    const left = end.at - Date.now();
+    if (left <= 0) {
+      clearInterval(watching);
+      signOut(end.kind === "idle"
+        ? "Your session ended after a period without activity. Please sign in again; your unsent replies are kept."
+        : "Your session has reached its maximum length. Please sign in again; your unsent replies are kept.", true);
+      return;
+    }
+    const s = sessionEnd.limits();
+    const lead = end.kind === "idle" ? Math.min(120000, s.idle_ms / 3) : Math.min(300000, s.idle_ms / 3);
+    if (left > lead) {
+      banner.classList.add("hidden");
+      return;
+    }
+    const inWords = duration(left);
+    if (end.kind === "idle") {
+      fill(banner,
+        h("span", {}, `You will be signed out in ${inWords} because nothing happened for a while. Unsent replies are kept.`), " ",
+        h("button", {
+          class: "primary", id: "stay-signed-in",
+          onclick: async () => { try { await keepAlive(); check(); } catch { /* signed out */ } },
+        }, "Stay signed in"));
+    } else {
+      fill(banner, h("span", {},
+        `Your session reaches its maximum length in ${inWords}: you will then sign in again. Unsent replies are kept.`));
+    }
+    banner.classList.remove("hidden");
+  };
+  watching = setInterval(check, 1000);
+  check();
 }
 
 /** Refuses a page to a user without the right, and says so. */
