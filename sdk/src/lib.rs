@@ -69,6 +69,7 @@
 #![warn(missing_docs)]
 
 pub mod http;
+pub mod lenient;
 pub mod time;
 mod types_ext;
 pub mod webhook;

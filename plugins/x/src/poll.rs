@@ -4,6 +4,7 @@
 use std::collections::{HashMap, HashSet};
 
 use serde::Deserialize;
+use switchboard_sdk::lenient::Items;
 use switchboard_sdk::{
     Author, ConnectorError, Event, Message, PollResult, SourceStatus, Visibility, clock, http, kv,
     log, time,
@@ -96,10 +97,12 @@ pub(crate) fn build_query_from(settings: &Settings, keywords: &[String]) -> Opti
     Some(query)
 }
 
+/// `includes` of an answer or a stream line; a user of a shape we cannot read only
+/// costs its tweets their author's name.
 #[derive(Deserialize, Default)]
 pub(crate) struct Includes {
     #[serde(default)]
-    pub users: Vec<User>,
+    pub users: Items<User>,
 }
 
 #[derive(Deserialize, Clone)]

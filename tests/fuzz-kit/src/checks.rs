@@ -18,10 +18,10 @@ pub fn check_events(events: &[Event]) -> Result<(), String> {
             Event::Deleted(d) => (&d.platform_message_id, d.thread_id.as_ref()),
             Event::Delivery(d) => (&d.platform_message_id, None),
         };
-        if id.trim().is_empty() {
+        if id.is_empty() {
             return Err(format!("event {i} has no platform id: {event:?}"));
         }
-        if thread.is_some_and(|t| t.trim().is_empty()) {
+        if thread.is_some_and(|t| t.is_empty()) {
             return Err(format!("event {i} has an empty thread id: {event:?}"));
         }
     }
