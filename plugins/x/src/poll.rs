@@ -592,6 +592,12 @@ fn poll_dms(
         {
             continue;
         }
+        // The host stores a message under its id: without one it would be merged with
+        // every other id-less message (found by fuzzing).
+        if dm.id.trim().is_empty() {
+            warnings.push("a direct message came without its id and was left out".into());
+            continue;
+        }
         if !seen.insert(dm.id.clone()) {
             continue;
         }

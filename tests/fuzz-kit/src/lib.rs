@@ -135,12 +135,20 @@ pub struct Report {
     pub cases: u64,
     /// Outcome label -> count.
     pub outcomes: BTreeMap<&'static str, u64>,
+    /// Only one case was replayed (`SWITCHBOARD_FUZZ_REPLAY`).
+    pub replay: bool,
 }
 
 impl Report {
     /// How many cases ended with `label`.
     pub fn count(&self, label: &str) -> u64 {
         self.outcomes.get(label).copied().unwrap_or(0)
+    }
+
+    /// Whether more than `share` (0 to 1) of the cases ended with `label`: that the
+    /// mutations still reach the path it names. Always true for a replay.
+    pub fn reached(&self, label: &str, share: f64) -> bool {
+        self.replay || self.count(label) as f64 > share * self.cases as f64
     }
 }
 
@@ -282,6 +290,7 @@ where
             let report = Report {
                 cases: total,
                 outcomes,
+                replay: settings.replay.is_some(),
             };
             println!(
                 "fuzz {name}: {total} cases in {:.1} s (base seed {:#x}): {:?}",

@@ -1,4 +1,8 @@
 //! A progress bar per parser for long local runs (`progress` feature), else nothing.
+//! The fuzz tests of one binary run in parallel: their bars share one `MultiProgress`.
+
+#[cfg(feature = "progress")]
+static BARS: std::sync::OnceLock<indicatif::MultiProgress> = std::sync::OnceLock::new();
 
 /// Shows how many cases ran, on stderr, when asked for and built with `progress`.
 pub(crate) struct Bar {
@@ -16,9 +20,10 @@ impl Bar {
                     "{prefix:>16} {bar:30} {pos}/{len} cases {per_sec} eta {eta}",
                 )
                 .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
-                indicatif::ProgressBar::new(total)
+                let bar = indicatif::ProgressBar::new(total)
                     .with_style(style)
-                    .with_prefix(name.to_string())
+                    .with_prefix(name.to_string());
+                BARS.get_or_init(indicatif::MultiProgress::new).add(bar)
             });
             Bar { bar }
         }

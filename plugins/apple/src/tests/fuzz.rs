@@ -80,12 +80,9 @@ fn body_case(case: &mut Case) -> Verdict {
 #[test]
 fn fuzz_apple_webhook() {
     let report = fuzz("apple_webhook", body_corpus(), body_case);
+    assert!(report.reached("200 with events", 0.1), "{report:?}");
     assert!(
-        report.count("200 with events") > report.cases / 10,
-        "{report:?}"
-    );
-    assert!(
-        report.count("400") > 0 && report.count("forged: 401") > 0,
+        report.reached("400", 0.0) && report.reached("forged: 401", 0.0),
         "{report:?}"
     );
 }
@@ -129,8 +126,8 @@ fn claims_case(case: &mut Case) -> Verdict {
 #[test]
 fn fuzz_apple_token_claims() {
     let report = fuzz("apple_claims", claims_corpus(), claims_case);
-    assert!(report.count("accepted") > report.cases / 20, "{report:?}");
-    assert!(report.count("refused: 401") > 0, "{report:?}");
+    assert!(report.reached("accepted", 0.05), "{report:?}");
+    assert!(report.reached("refused: 401", 0.0), "{report:?}");
 }
 
 // ---------------------------------------------------------------- found by fuzzing

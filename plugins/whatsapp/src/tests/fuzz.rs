@@ -109,9 +109,6 @@ fn case(case: &mut Case) -> Verdict {
 #[test]
 fn fuzz_whatsapp_webhook() {
     let report = fuzz("whatsapp_webhook", corpus(), case);
-    assert!(
-        report.count("200 with events") > report.cases / 10,
-        "{report:?}"
-    );
-    assert!(report.count("forged: 401") > 0, "{report:?}");
+    assert!(report.reached("200 with events", 0.1), "{report:?}");
+    assert!(report.reached("forged: 401", 0.0), "{report:?}");
 }
