@@ -188,7 +188,7 @@ mod tests {
     #[test]
     fn meta_handshake_echoes_the_challenge_only_for_the_right_token() {
         let _host = crate::testing::MockHost::new();
-        let req = |q: &str| HttpRequest::new("GET", &format!("/webhooks/x?{q}"));
+        let req = |q: &str| HttpRequest::new("GET", format!("/webhooks/x?{q}"));
         let ok = req("hub.mode=subscribe&hub.challenge=42&hub.verify_token=tok");
         let answer = meta_handshake(&ok, Some("tok"), "test");
         assert_eq!((answer.status, answer.body), (200, b"42".to_vec()));

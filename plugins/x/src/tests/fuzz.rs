@@ -263,11 +263,13 @@ fn poll_case(case: &mut Case) -> Verdict {
         .poll(cursor, 10)
         .map_err(|e| format!("poll failed as a whole: {e:?}"))?;
     check_events(&result.events)?;
-    let next = result.next_cursor.clone();
-    // The cursor it returns must be one the next poll reads.
-    host.on_http(|req| Ok(valid(req)));
-    X.poll(next, 10)
-        .map_err(|e| format!("the next poll failed: {e:?}"))?;
+    // The cursor it returns must be one the next poll reads (checked in some cases: a
+    // poll of every source is the costly part of a case).
+    if case.one_in(8) {
+        host.on_http(|req| Ok(valid(req)));
+        X.poll(result.next_cursor.clone(), 10)
+            .map_err(|e| format!("the next poll failed: {e:?}"))?;
+    }
     let failed = result.sources.iter().any(|s| !s.is_ok());
     Ok(match (result.events.is_empty(), failed) {
         (false, _) => "events",
