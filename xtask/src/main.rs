@@ -291,7 +291,8 @@ fn fuzz(args: &[String]) -> Result<()> {
         wanted.plugins.join(" ")
     );
     let mut cmd = cargo();
-    cmd.args(["test", "--profile", "fuzz", "--lib"]);
+    // Every plugin's parsers run even when an earlier one fails.
+    cmd.args(["test", "--profile", "fuzz", "--lib", "--no-fail-fast"]);
     for p in &wanted.plugins {
         cmd.args(["-p", &format!("plugin-{p}")]);
     }

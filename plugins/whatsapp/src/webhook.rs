@@ -401,10 +401,12 @@ fn message_event(raw: &Value, contacts: &[Contact]) -> Option<Event> {
     let id = str_at(raw, &["id"])?.to_string();
     let from = str_at(raw, &["from"]).or_else(|| str_at(raw, &["from_user_id"]));
     let contact = find_contact(contacts, from).cloned().unwrap_or_default();
+    // An empty id is none (found by fuzzing: `"user_id": ""` made a thread without id).
+    let non_empty = |id: &Option<String>| id.clone().filter(|i| !i.trim().is_empty());
     let author_id = from
         .map(str::to_string)
-        .or(contact.wa_id.clone())
-        .or(contact.user_id.clone())?;
+        .or(non_empty(&contact.wa_id))
+        .or(non_empty(&contact.user_id))?;
     let profile = contact.profile.clone().unwrap_or_default();
     let name = profile.name.clone().unwrap_or_default();
     let username = contact.username.clone().or(profile.username.clone());

@@ -112,3 +112,29 @@ fn fuzz_whatsapp_webhook() {
     assert!(report.reached("200 with events", 0.1), "{report:?}");
     assert!(report.reached("forged: 401", 0.0), "{report:?}");
 }
+
+// ---------------------------------------------------------------- found by fuzzing
+
+/// A message without `from` whose only contact has an empty `user_id` became a message
+/// in a thread without id (the host would merge every such customer into one); it is
+/// left out like any message without a sender.
+#[test]
+fn a_message_whose_sender_ids_are_empty_is_left_out() {
+    let host = host();
+    let body = envelope(json!({
+        "messaging_product": "whatsapp",
+        "metadata": {"phone_number_id": PHONE_ID},
+        "contacts": [{"profile": {"name": "Ann"}, "wa_id": "", "user_id": " "}],
+        "messages": [{"id": "wamid.u1", "timestamp": "1749416383", "type": "text", "text": {"body": "hi"}}]
+    }));
+    let req = HttpRequest::new("POST", "/webhooks/whatsapp")
+        .with_header(
+            "x-hub-signature-256",
+            meta_signature(SECRET, body.as_bytes()),
+        )
+        .with_body(body);
+    let out = WhatsApp.handle_webhook(req).unwrap();
+    assert_eq!(out.response.status, 200);
+    assert!(out.events.is_empty(), "{:?}", out.events);
+    assert!(logged_at_least(&host.logs(), Level::Warn));
+}
