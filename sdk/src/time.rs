@@ -123,7 +123,8 @@ pub fn format_iso8601_millis(millis: i64) -> String {
 /// values below 100 000 000 000 (year 5138 in seconds, 1973 in milliseconds) are
 /// taken as seconds.
 pub fn unix_to_millis(value: i64) -> i64 {
-    if value.abs() < 100_000_000_000 {
+    // `unsigned_abs`: `i64::MIN.abs()` overflows (a platform may send any number).
+    if value.unsigned_abs() < 100_000_000_000 {
         value.saturating_mul(1_000)
     } else {
         value
@@ -202,5 +203,15 @@ mod tests {
     fn seconds_or_millis() {
         assert_eq!(unix_to_millis(1_742_667_604), 1_742_667_604_000);
         assert_eq!(unix_to_millis(1_742_667_604_123), 1_742_667_604_123);
+        assert_eq!(unix_to_millis(-1_742_667_604), -1_742_667_604_000);
+    }
+
+    /// Found by fuzzing the Facebook webhook (`created_time: -9223372036854775808`):
+    /// `abs` overflowed and panicked in a debug build.
+    #[test]
+    fn the_extremes_do_not_overflow() {
+        assert_eq!(unix_to_millis(i64::MIN), i64::MIN);
+        assert_eq!(unix_to_millis(i64::MAX), i64::MAX);
+        assert_eq!(unix_to_millis(-99_999_999_999), -99_999_999_999_000);
     }
 }

@@ -105,15 +105,14 @@ pub fn meta_handshake(
     }
 }
 
-/// Checks a Meta webhook POST (page feed, Messenger, WhatsApp) and parses its body: it
-/// must carry `X-Hub-Signature-256` signed with `app_secret`, and be JSON of type `T`.
-/// `Err` is the response to give instead (401 for the signature, 400 for the body), with
-/// the reason logged under `platform`.
-pub fn meta_signed_json<T: serde::de::DeserializeOwned>(
+/// Checks the `X-Hub-Signature-256` of a Meta webhook POST (page feed, Messenger,
+/// WhatsApp) against `app_secret`. `Err` is the 401 to answer, with the reason logged
+/// under `platform`.
+pub fn meta_check_signature(
     req: &HttpRequest,
     app_secret: Option<&str>,
     platform: &str,
-) -> Result<T, HttpResponse> {
+) -> Result<(), HttpResponse> {
     let Some(app_secret) = app_secret.filter(|s| !s.is_empty()) else {
         crate::log::error(format!(
             "{platform}: webhook POST refused: no `app_secret` secret configured"
@@ -132,6 +131,23 @@ pub fn meta_signed_json<T: serde::de::DeserializeOwned>(
         ));
         return Err(HttpResponse::text(401, "invalid X-Hub-Signature-256"));
     }
+    Ok(())
+}
+
+/// Checks a Meta webhook POST's signature ([`meta_check_signature`]) and parses its body
+/// as JSON of type `T`. `Err` is the response to give instead: 401 for the signature, 400
+/// for the body, with the reason logged under `platform`.
+///
+/// Meta delivers again whatever is not answered 2xx, and an authentic body that cannot be
+/// read now cannot be read on any later delivery: a connector that would rather
+/// acknowledge it (and log it) checks the signature with [`meta_check_signature`] and
+/// reads the body itself (see [`crate::lenient`]).
+pub fn meta_signed_json<T: serde::de::DeserializeOwned>(
+    req: &HttpRequest,
+    app_secret: Option<&str>,
+    platform: &str,
+) -> Result<T, HttpResponse> {
+    meta_check_signature(req, app_secret, platform)?;
     serde_json::from_slice(&req.body).map_err(|e| {
         crate::log::warn(format!("{platform}: malformed webhook body: {e}"));
         HttpResponse::text(400, format!("malformed JSON body: {e}"))
@@ -172,7 +188,7 @@ mod tests {
     #[test]
     fn meta_handshake_echoes_the_challenge_only_for_the_right_token() {
         let _host = crate::testing::MockHost::new();
-        let req = |q: &str| HttpRequest::new("GET", &format!("/webhooks/x?{q}"));
+        let req = |q: &str| HttpRequest::new("GET", format!("/webhooks/x?{q}"));
         let ok = req("hub.mode=subscribe&hub.challenge=42&hub.verify_token=tok");
         let answer = meta_handshake(&ok, Some("tok"), "test");
         assert_eq!((answer.status, answer.body), (200, b"42".to_vec()));

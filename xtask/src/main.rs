@@ -3,6 +3,9 @@
 //! - `cargo xtask plugins [--debug]`: builds every crate under `plugins/` and
 //!   `tests/plugins/` as a `wasm32-wasip2` component and copies each one to
 //!   `target/plugins/dist/<dir-name>.wasm`.
+//! - `cargo xtask fuzz [--cases N] [--seed S] [PLUGIN..]`: the connectors' parser fuzz
+//!   tests (see `tests/fuzz-kit`) with many cases, in the optimised `fuzz` profile that
+//!   keeps overflow checks, with progress bars when stdout is a terminal.
 //!
 //! The toolchain: a rustup-installed `wasm32-wasip2` target when there is one;
 //! otherwise Debian's `rustc-web` (1.96) builds the standard library for the target
@@ -47,6 +50,11 @@ tasks:
                       needs the plugins and a built `target/debug/switchboard`
   bench [ARGS]        build the plugins, then run `switchboard bench ARGS` in release
                       (default: `ingest`)
+  fuzz [--cases N] [--seed S] [PLUGIN..]
+                      fuzz the parsers of the connectors in plugins/ (all, or those
+                      named: facebook, whatsapp, x, apple) natively, N cases per parser
+                      (default 1000000), from base seed S (default: a new one, printed);
+                      a failure prints the case seed to replay it
   help                show this message";
 
 enum Error {
@@ -77,6 +85,7 @@ fn main() -> ExitCode {
             };
             plugins(&[]).and_then(|()| cargo_run("bench", true, &rest))
         }
+        Some("fuzz") => fuzz(&args[1..]),
         Some("help" | "-h" | "--help") => {
             println!("{USAGE}");
             Ok(())
@@ -197,6 +206,110 @@ fn test(args: &[String]) -> Result<()> {
         .current_dir(workspace_root());
     run(&mut fixtures, "switchboard workflow test workflows")?;
     browser::test(&target.join("debug/switchboard"))
+}
+
+/// Cases per parser of `cargo xtask fuzz` (CI's `cargo test` runs 10,000).
+const FUZZ_CASES: u64 = 1_000_000;
+
+/// What `cargo xtask fuzz` was asked for.
+#[derive(Debug, PartialEq)]
+struct FuzzArgs {
+    cases: u64,
+    seed: Option<u64>,
+    plugins: Vec<String>,
+}
+
+fn parse_number(option: &str, value: Option<&String>) -> Result<u64> {
+    let raw = value.ok_or_else(|| Error::Usage(format!("`{option}` needs a value")))?;
+    let clean = raw.replace('_', "");
+    let parsed = match clean.strip_prefix("0x") {
+        Some(hex) => u64::from_str_radix(hex, 16),
+        None => clean.parse(),
+    };
+    parsed.map_err(|_| Error::Usage(format!("`{option} {raw}`: not a number")))
+}
+
+fn parse_fuzz_args(args: &[String], known: &[String]) -> Result<FuzzArgs> {
+    let mut out = FuzzArgs {
+        cases: FUZZ_CASES,
+        seed: None,
+        plugins: Vec::new(),
+    };
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--cases" => out.cases = parse_number("--cases", it.next())?,
+            "--seed" => out.seed = Some(parse_number("--seed", it.next())?),
+            flag if flag.starts_with('-') => {
+                return Err(Error::Usage(format!("unknown option `{flag}` for `fuzz`")));
+            }
+            name => {
+                let name = name.trim_start_matches("plugin-");
+                if !known.iter().any(|k| k == name) {
+                    return Err(Error::Usage(format!(
+                        "no plugin `{name}` in plugins/ (there are: {})",
+                        known.join(", ")
+                    )));
+                }
+                out.plugins.push(name.to_string());
+            }
+        }
+    }
+    if out.plugins.is_empty() {
+        out.plugins = known.to_vec();
+    }
+    Ok(out)
+}
+
+/// `cargo xtask fuzz`: each plugin's `fuzz_*` tests with `--cases` cases per parser, in
+/// the `fuzz` profile (optimised, overflow checks and debug assertions kept, so what would
+/// panic in CI's debug build panics here too). Progress bars (the kit's `progress`
+/// feature) only when stdout is a terminal; one summary line per parser either way.
+fn fuzz(args: &[String]) -> Result<()> {
+    use std::io::IsTerminal;
+    let root = workspace_root();
+    let known: Vec<String> = discover_plugins(&root)?
+        .into_iter()
+        .filter(|c| root.join("plugins").join(&c.dir_name).is_dir())
+        .map(|c| c.dir_name)
+        .collect();
+    let wanted = parse_fuzz_args(args, &known)?;
+    let seed = wanted.seed.unwrap_or_else(|| {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(0);
+        nanos ^ u64::from(std::process::id()).rotate_left(32)
+    });
+    let terminal = std::io::stdout().is_terminal();
+    println!(
+        "xtask: fuzzing {} with {} cases per parser, base seed {seed:#x} \
+         (again: cargo xtask fuzz --cases {} --seed {seed:#x} {})",
+        wanted.plugins.join(", "),
+        wanted.cases,
+        wanted.cases,
+        wanted.plugins.join(" ")
+    );
+    let mut cmd = cargo();
+    // Every plugin's parsers run even when an earlier one fails.
+    cmd.args(["test", "--profile", "fuzz", "--lib", "--no-fail-fast"]);
+    for p in &wanted.plugins {
+        cmd.args(["-p", &format!("plugin-{p}")]);
+    }
+    if terminal {
+        cmd.args(["--features", "switchboard-fuzz-kit/progress"])
+            .env("SWITCHBOARD_FUZZ_PROGRESS", "1");
+    }
+    cmd.args(["fuzz_", "--", "--nocapture"])
+        .env("SWITCHBOARD_FUZZ_CASES", wanted.cases.to_string())
+        .env("SWITCHBOARD_FUZZ_SEED", format!("{seed:#x}"));
+    let started = Instant::now();
+    run(&mut cmd, "cargo test (fuzz)")?;
+    println!(
+        "xtask: fuzzing done in {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
 }
 
 /// Where cargo builds: `$CARGO_TARGET_DIR` or `<root>/target`.
@@ -571,6 +684,41 @@ name = "not-this"
             assert!(removed.contains(&key), "{key} is passed on: {removed:?}");
         }
         assert!(!removed.contains(&"CARGO_HOME") && !removed.contains(&"CARGO_TARGET_DIR"));
+    }
+
+    #[test]
+    fn fuzz_arguments() {
+        let known: Vec<String> = ["facebook", "x"].map(String::from).to_vec();
+        let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let all = parse_fuzz_args(&[], &known).unwrap_or_else(|_| panic!("no args"));
+        assert_eq!(
+            all,
+            FuzzArgs {
+                cases: FUZZ_CASES,
+                seed: None,
+                plugins: known.clone()
+            }
+        );
+        let some = parse_fuzz_args(
+            &args(&["--cases", "5_000", "--seed", "0x1f", "plugin-x"]),
+            &known,
+        )
+        .unwrap_or_else(|_| panic!("valid args"));
+        assert_eq!(
+            (some.cases, some.seed, some.plugins),
+            (5000, Some(31), vec!["x".to_string()])
+        );
+        for bad in [
+            &["--cases"][..],
+            &["--cases", "lots"],
+            &["--fast"],
+            &["instagram"],
+        ] {
+            assert!(
+                matches!(parse_fuzz_args(&args(bad), &known), Err(Error::Usage(_))),
+                "{bad:?}"
+            );
+        }
     }
 
     #[test]

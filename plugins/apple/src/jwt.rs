@@ -129,10 +129,11 @@ pub(crate) fn verify(
     if !aud_ok {
         return Err(JwtError::Audience);
     }
-    if numeric(&claims, "exp")?.is_some_and(|exp| now_s > exp + LEEWAY_S) {
+    // Saturating: a claim may hold any number (`exp: i64::MAX` overflowed).
+    if numeric(&claims, "exp")?.is_some_and(|exp| now_s > exp.saturating_add(LEEWAY_S)) {
         return Err(JwtError::Expired);
     }
-    if numeric(&claims, "nbf")?.is_some_and(|nbf| nbf > now_s + LEEWAY_S) {
+    if numeric(&claims, "nbf")?.is_some_and(|nbf| nbf > now_s.saturating_add(LEEWAY_S)) {
         return Err(JwtError::NotYetValid);
     }
     Ok(claims)

@@ -577,3 +577,5 @@ fn empty_text_or_no_customer_is_refused_before_sending() {
     ));
     assert!(host.requests().is_empty());
 }
+
+mod fuzz;

@@ -1,8 +1,17 @@
 //! Inbound MSP requests: Apple POSTs each customer message or event to the channel's
 //! webhook with a JWT whose `aud` is our provider id.
+//!
+//! An authenticated body that is not a JSON object is answered 400 (and logged at ERROR):
+//! unlike Meta and X, Apple documents no redelivery of a refused message, and a 4xx is
+//! the MSP API's own answer to a malformed request; it tells Apple the message was not
+//! taken rather than acknowledging it silently, and the host counts the 4xx and records
+//! it as the channel's last error. A 5xx would only invite retries of the same bytes.
+//! Fields of an unexpected type are read as absent, and an attachment we cannot read is
+//! left out with a warning, so an odd field never loses a customer's message.
 
 use serde::Deserialize;
 use serde_json::Value;
+use switchboard_sdk::lenient::{self, Items};
 use switchboard_sdk::{
     Attachment, Author, Event, HttpRequest, HttpResponse, Message, Visibility, WebhookOutcome,
     clock, log, webhook,
@@ -24,16 +33,22 @@ pub(crate) fn handle(settings: &Settings, req: &HttpRequest) -> WebhookOutcome {
         log::warn(format!("apple: webhook refused: {why}"));
         return WebhookOutcome::respond(HttpResponse::text(401, "unauthorized"));
     }
-    let body: Body = match serde_json::from_slice(&req.body) {
+    let body: Body = match lenient::object(&req.body) {
         Ok(b) => b,
-        Err(e) => {
-            log::warn(format!("apple: malformed webhook body: {e}"));
+        Err(why) => {
+            log::error(format!(
+                "apple: an authenticated webhook body could not be read and was refused: {why}"
+            ));
             return WebhookOutcome::respond(HttpResponse::text(
                 400,
-                format!("malformed JSON body: {e}"),
+                format!("malformed JSON body: {why}"),
             ));
         }
     };
+    if let Some(summary) = body.attachments.summary("attachment") {
+        log::warn(format!("apple: webhook: {summary}"));
+    }
+    let kind = body.kind.clone().unwrap_or_default();
     let ok = || WebhookOutcome::respond(HttpResponse::empty(200));
 
     let destination = body
@@ -67,7 +82,7 @@ pub(crate) fn handle(settings: &Settings, req: &HttpRequest) -> WebhookOutcome {
         return ok();
     };
 
-    match body.kind.as_str() {
+    match kind.as_str() {
         "text" => {
             let message = message(
                 req,
@@ -92,7 +107,7 @@ pub(crate) fn handle(settings: &Settings, req: &HttpRequest) -> WebhookOutcome {
             }
         },
         "typing_start" | "typing_end" => {
-            log::debug(format!("apple: {} from a customer", body.kind));
+            log::debug(format!("apple: {kind} from a customer"));
             ok()
         }
         "close" => {
@@ -133,24 +148,24 @@ fn authenticate(settings: &Settings, req: &HttpRequest) -> Result<(), String> {
 
 #[derive(Deserialize)]
 struct Body {
-    #[serde(rename = "type", default)]
-    kind: String,
-    #[serde(default)]
+    #[serde(rename = "type", default, deserialize_with = "lenient::opt")]
+    kind: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt")]
     id: Option<String>,
-    #[serde(rename = "sourceId", default)]
+    #[serde(rename = "sourceId", default, deserialize_with = "lenient::opt")]
     source_id: Option<String>,
-    #[serde(rename = "destinationId", default)]
+    #[serde(rename = "destinationId", default, deserialize_with = "lenient::opt")]
     destination_id: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::opt")]
     body: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::opt")]
     locale: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::opt")]
     intent: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::opt")]
     group: Option<String>,
     #[serde(default)]
-    attachments: Vec<AppleAttachment>,
+    attachments: Items<AppleAttachment>,
     #[serde(rename = "interactiveData", default)]
     interactive_data: Option<Value>,
 }
@@ -193,6 +208,7 @@ fn message(req: &HttpRequest, body: &Body, id: String, source: String, text: Str
     // are, not a URL the host could fetch.
     let attachments = body
         .attachments
+        .items
         .iter()
         .map(|a| Attachment {
             kind: kind_of(a.mime_type.as_deref()).into(),

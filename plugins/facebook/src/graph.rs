@@ -1,6 +1,7 @@
 //! Graph API calls: reading the page feed, replying, hiding and deleting.
 
 use serde::Deserialize;
+use switchboard_sdk::lenient::{self, Items};
 use switchboard_sdk::{
     ConnectorError, Event, HttpResponse, Message, Outbound, PollResult, Sent, SourceStatus,
     Visibility, clock, http, kv, log,
@@ -69,7 +70,11 @@ struct GraphError {
 pub(crate) fn check(result: Result<HttpResponse, String>) -> Result<HttpResponse, ConnectorError> {
     let resp =
         result.map_err(|e| ConnectorError::Transient(format!("Graph API request failed: {e}")))?;
-    let error = resp.json_body::<ErrorBody>().ok().map(|b| b.error);
+    // Only an object is an error body: serde would also read `[{"error": ..}]` (a struct
+    // from a list), and a 200 list is an unreadable answer, not a Graph error.
+    let error = lenient::object::<ErrorBody>(&resp.body)
+        .ok()
+        .map(|b| b.error);
     if resp.is_success() && error.is_none() {
         return Ok(resp);
     }
@@ -107,57 +112,60 @@ pub(crate) fn check(result: Result<HttpResponse, String>) -> Result<HttpResponse
     })
 }
 
+/// A page of the feed. Read leniently: a post or comment of a shape we cannot read is
+/// left out with a warning in the feed's status (it would otherwise fail every poll while
+/// it stays on the first page); a page that is not a JSON object fails the poll.
 #[derive(Deserialize)]
 struct FeedPage {
     #[serde(default)]
-    data: Vec<Post>,
-    #[serde(default)]
+    data: Items<Post>,
+    #[serde(default, deserialize_with = "lenient::opt")]
     paging: Option<FeedPaging>,
 }
 
 #[derive(Deserialize)]
 struct FeedPaging {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::opt")]
     cursors: Option<FeedCursors>,
 }
 
 #[derive(Deserialize)]
 struct FeedCursors {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::opt")]
     after: Option<String>,
 }
 
 #[derive(Deserialize)]
 struct Post {
     id: Id,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::opt")]
     from: Option<From>,
     #[serde(default)]
     message: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::opt")]
     created_time: Option<Timestamp>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::opt")]
     comments: Option<CommentPage>,
 }
 
 #[derive(Deserialize)]
 struct CommentPage {
     #[serde(default)]
-    data: Vec<Comment>,
+    data: Items<Comment>,
 }
 
 #[derive(Deserialize)]
 struct Comment {
     id: Id,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::opt")]
     from: Option<From>,
     #[serde(default)]
     message: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::opt")]
     created_time: Option<Timestamp>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::opt")]
     parent: Option<Parent>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::opt")]
     comments: Option<CommentPage>,
 }
 
@@ -193,14 +201,20 @@ fn message(
     }
 }
 
+/// The comments of a post (and their replies: the recursion is bounded by serde_json's
+/// nesting limit on the answer it was read from), with unreadable ones counted in
+/// `unreadable`.
 fn collect_comments(
     settings: &Settings,
     post_id: &str,
     page: Option<CommentPage>,
     now: i64,
     out: &mut Vec<Message>,
+    unreadable: &mut Vec<String>,
 ) {
-    for comment in page.map(|p| p.data).unwrap_or_default() {
+    let data = page.map(|p| p.data).unwrap_or_default();
+    unreadable.extend(data.errors);
+    for comment in data.items {
         let id = comment.id.into_string();
         if id.is_empty() {
             continue;
@@ -219,7 +233,7 @@ fn collect_comments(
             comment.message,
             created,
         ));
-        collect_comments(settings, post_id, comment.comments, now, out);
+        collect_comments(settings, post_id, comment.comments, now, out, unreadable);
     }
 }
 
@@ -255,14 +269,15 @@ pub(crate) fn poll(
     let mut after = cur.after.clone();
     let mut stopped: Option<ConnectorError> = None;
     let mut complete = false;
+    let (mut unreadable_posts, mut unreadable_comments) = (Vec::new(), Vec::new());
     for page_no in 0..MAX_PAGES {
         let url = match &after {
             None => base.clone(),
             Some(a) => http::url_with_query(&base, &[("after", a.as_str())]),
         };
         let page = check(http::get(&url, &auth.headers())).and_then(|resp| {
-            resp.json_body::<FeedPage>().map_err(|e| {
-                ConnectorError::Transient(format!("unreadable Graph API feed response: {e}"))
+            lenient::object::<FeedPage>(&resp.body).map_err(|why| {
+                ConnectorError::Transient(format!("unreadable Graph API feed response: {why}"))
             })
         });
         let page = match page {
@@ -273,8 +288,9 @@ pub(crate) fn poll(
                 break;
             }
         };
-        let mut reached_cursor = page.data.is_empty();
-        for post in page.data {
+        let mut reached_cursor = page.data.items.is_empty();
+        unreadable_posts.extend(page.data.errors);
+        for post in page.data.items {
             let post_id = post.id.into_string();
             if post_id.is_empty() {
                 continue;
@@ -292,7 +308,14 @@ pub(crate) fn poll(
                 post.message,
                 created,
             ));
-            collect_comments(settings, &post_id, post.comments, now, &mut found);
+            collect_comments(
+                settings,
+                &post_id,
+                post.comments,
+                now,
+                &mut found,
+                &mut unreadable_comments,
+            );
         }
         after = page
             .paging
@@ -317,7 +340,17 @@ pub(crate) fn poll(
         after: if complete { None } else { after },
         newest,
     };
-    let status = match stopped {
+    let warnings: Vec<String> = [
+        lenient::summary(&unreadable_posts, "post"),
+        lenient::summary(&unreadable_comments, "comment"),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    for w in &warnings {
+        log::warn(format!("facebook: page feed: {w}"));
+    }
+    let mut status = match stopped {
         None => SourceStatus::ok("page feed"),
         Some(e) => {
             log::warn(format!(
@@ -332,6 +365,7 @@ pub(crate) fn poll(
             )
         }
     };
+    status.warnings = warnings;
     Ok(PollResult::new(
         fresh.into_iter().map(Event::Message).collect(),
         next.render().or(cursor),
@@ -417,6 +451,7 @@ pub(crate) fn find_public_reply(
     })?;
     let found = page
         .data
+        .items
         .into_iter()
         .filter(|c| {
             let ours = c

@@ -272,22 +272,78 @@ fn signature_is_checked_over_the_exact_raw_bytes() {
     assert_eq!(out.events.len(), 1);
 }
 
+/// Meta delivers again whatever is not answered 2xx, and an authentic body that cannot be
+/// read never will be: it is acknowledged, and dropped with an error in the log.
 #[test]
-fn malformed_json_with_valid_signature_is_a_400() {
-    let _host = host();
+fn an_unreadable_authentic_body_is_acknowledged_and_logged() {
     for body in [
         "{\"object\":\"page\",\"entry\":[",
         "not json",
-        "{\"object\":\"page\",\"entry\":{}}",
+        "[]",
+        "\"page\"",
     ] {
+        let host = host();
         let out = Facebook.handle_webhook(signed_post(body)).unwrap();
-        assert_eq!(out.response.status, 400, "{body}");
-        assert!(
-            out.response.body_text().contains("malformed JSON"),
+        assert_eq!(
+            (out.response.status, out.response.body_text().as_str()),
+            (200, "EVENT_RECEIVED"),
             "{body}"
         );
         assert!(out.events.is_empty());
+        let logs = host.logs();
+        assert!(
+            logs.iter()
+                .any(|(level, line)| *level == switchboard_sdk::Level::Error
+                    && line.contains("could not be read and was dropped")),
+            "{body}: {logs:?}"
+        );
     }
+}
+
+/// One change or entry of a shape we cannot read costs only itself, with a warning.
+#[test]
+fn an_unreadable_part_leaves_the_rest_of_the_batch() {
+    let host = host();
+    let good = comment("1001_4000", "p", ("1", "Ann"), "kept");
+    let body = json!({"object": "page", "entry": [
+        {"id": PAGE, "time": {"odd": true}, "changes": [
+            {"field": 7, "value": {}},
+            {"field": "feed", "value": good},
+            "not a change"
+        ]},
+        42,
+        {"id": PAGE, "changes": {"field": "feed"}}
+    ]})
+    .to_string();
+    let out = Facebook.handle_webhook(signed_post(&body)).unwrap();
+    assert_eq!(out.response.status, 200);
+    let got = messages(&out.events);
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].text, "kept");
+    let warnings: Vec<String> = host
+        .logs()
+        .into_iter()
+        .filter(|(level, _)| *level == switchboard_sdk::Level::Warn)
+        .map(|(_, line)| line)
+        .collect();
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.contains("1 unreadable entry left out")),
+        "{warnings:?}"
+    );
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.contains("1 unreadable change left out")),
+        "{warnings:?}"
+    );
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.contains("expected a list, got an object")),
+        "{warnings:?}"
+    );
 }
 
 #[test]
@@ -950,3 +1006,4 @@ fn an_interrupted_public_reply_is_found_as_the_pages_own_comment_after_the_attem
 }
 
 mod feed_pages;
+mod fuzz;

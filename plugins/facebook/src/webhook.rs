@@ -1,7 +1,17 @@
 //! The page webhook: verification handshake, signature check, `feed` changes and
 //! Messenger `messaging` events (see [`crate::messenger`]).
+//!
+//! An authentic POST (its `X-Hub-Signature-256` checked first; a forged one gets 401) is
+//! always answered 200 `EVENT_RECEIVED`. Meta delivers again whatever is not answered
+//! 2xx, for hours, and a webhook that keeps failing gets the app alerted and its
+//! subscription disabled, which would cost every other event of the page; an authentic
+//! body that cannot be read now cannot be read on any later delivery. So a body that is
+//! not a JSON object is dropped with an ERROR log line (the host tags it with the
+//! channel), and an entry, change or messaging event of a shape we cannot read is left
+//! out with a warning while the rest of the batch is kept.
 
 use serde::Deserialize;
+use switchboard_sdk::lenient::{self, Items};
 use switchboard_sdk::{
     Deleted, Edited, Event, HttpRequest, HttpResponse, Message, Visibility, WebhookOutcome, clock,
     config, log, webhook,
@@ -36,26 +46,26 @@ fn verify(req: &HttpRequest) -> WebhookOutcome {
 
 #[derive(Deserialize)]
 struct Envelope {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::opt")]
     object: Option<String>,
     #[serde(default)]
-    entry: Vec<Entry>,
+    entry: Items<Entry>,
 }
 
 #[derive(Deserialize)]
 struct Entry {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::opt")]
     time: Option<Timestamp>,
     #[serde(default)]
-    changes: Vec<Change>,
+    changes: Items<Change>,
     /// Messenger events (`messages`, echoes, referrals, deliveries).
     #[serde(default)]
-    messaging: Vec<serde_json::Value>,
+    messaging: Items<serde_json::Value>,
 }
 
 #[derive(Deserialize)]
 struct Change {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::opt")]
     field: Option<String>,
     #[serde(default)]
     value: serde_json::Value,
@@ -91,10 +101,17 @@ struct FeedValue {
 /// POST: signed batch of changes.
 fn receive(settings: &Settings, req: &HttpRequest) -> WebhookOutcome {
     let app_secret = secret("app_secret");
-    let envelope: Envelope = match webhook::meta_signed_json(req, app_secret.as_deref(), "facebook")
-    {
+    if let Err(refused) = webhook::meta_check_signature(req, app_secret.as_deref(), "facebook") {
+        return WebhookOutcome::respond(refused);
+    }
+    let envelope: Envelope = match lenient::object(&req.body) {
         Ok(envelope) => envelope,
-        Err(refused) => return WebhookOutcome::respond(refused),
+        Err(why) => {
+            log::error(format!(
+                "facebook: an authentic webhook body could not be read and was dropped: {why}"
+            ));
+            return WebhookOutcome::respond(HttpResponse::text(200, ACCEPTED));
+        }
     };
     if envelope.object.as_deref() != Some("page") {
         log::info(format!(
@@ -105,9 +122,19 @@ fn receive(settings: &Settings, req: &HttpRequest) -> WebhookOutcome {
     }
 
     let mut events = Vec::new();
-    for entry in envelope.entry {
+    if let Some(summary) = envelope.entry.summary("entry") {
+        log::warn(format!("facebook: webhook: {summary}"));
+    }
+    for entry in envelope.entry.items {
         let entry_time = model::millis(&entry.time);
-        for change in entry.changes {
+        let unreadable = [
+            entry.changes.summary("change"),
+            entry.messaging.summary("messaging event"),
+        ];
+        for summary in unreadable.into_iter().flatten() {
+            log::warn(format!("facebook: webhook: {summary}"));
+        }
+        for change in entry.changes.items {
             if change.field.as_deref() != Some("feed") {
                 continue;
             }
@@ -116,7 +143,7 @@ fn receive(settings: &Settings, req: &HttpRequest) -> WebhookOutcome {
                 Err(e) => log::warn(format!("facebook: skipping unreadable feed change: {e}")),
             }
         }
-        for raw in entry.messaging {
+        for raw in entry.messaging.items {
             events.extend(crate::messenger::events(settings, raw, entry_time));
         }
     }

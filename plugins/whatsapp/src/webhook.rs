@@ -1,8 +1,18 @@
 //! The Cloud API webhook: verification handshake, signature check, `messages` changes
 //! (customer messages of every type and the delivery statuses of our sends).
+//!
+//! An authentic POST (its `X-Hub-Signature-256` checked first; a forged one gets 401) is
+//! always answered 200 `EVENT_RECEIVED`: Meta delivers again whatever is not answered
+//! 2xx, for days, and a webhook that keeps failing gets the app alerted and its
+//! subscription disabled, which would cost every other message of the number; an
+//! authentic body that cannot be read now cannot be read on any later delivery. So a
+//! body that is not a JSON object is dropped with an ERROR log line (the host tags it
+//! with the channel), and an entry, change, message or status of a shape we cannot read
+//! is left out with a warning while the rest of the batch is kept.
 
 use serde::Deserialize;
 use serde_json::Value;
+use switchboard_sdk::lenient::{self, Items};
 use switchboard_sdk::{
     Attachment, Author, DeliveryState, DeliveryStatus, Event, HttpRequest, HttpResponse, Message,
     Visibility, WebhookOutcome, clock, config, log, time, webhook,
@@ -36,21 +46,21 @@ fn verify(req: &HttpRequest) -> WebhookOutcome {
 
 #[derive(Deserialize)]
 struct Envelope {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::opt")]
     object: Option<String>,
     #[serde(default)]
-    entry: Vec<Entry>,
+    entry: Items<Entry>,
 }
 
 #[derive(Deserialize)]
 struct Entry {
     #[serde(default)]
-    changes: Vec<Change>,
+    changes: Items<Change>,
 }
 
 #[derive(Deserialize)]
 struct Change {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::opt")]
     field: Option<String>,
     #[serde(default)]
     value: Value,
@@ -59,19 +69,19 @@ struct Change {
 /// `value` of a `messages` change.
 #[derive(Deserialize, Default)]
 struct MessagesValue {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::opt")]
     metadata: Option<Metadata>,
     #[serde(default)]
-    contacts: Vec<Contact>,
+    contacts: Items<Contact>,
     #[serde(default)]
-    messages: Vec<Value>,
+    messages: Items<Value>,
     #[serde(default)]
-    statuses: Vec<Value>,
+    statuses: Items<Value>,
 }
 
 #[derive(Deserialize, Default)]
 struct Metadata {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::opt")]
     phone_number_id: Option<String>,
 }
 
@@ -98,10 +108,17 @@ struct Profile {
 /// POST: a signed batch of changes.
 fn receive(settings: &Settings, req: &HttpRequest) -> WebhookOutcome {
     let app_secret = secret("app_secret");
-    let envelope: Envelope = match webhook::meta_signed_json(req, app_secret.as_deref(), "whatsapp")
-    {
+    if let Err(refused) = webhook::meta_check_signature(req, app_secret.as_deref(), "whatsapp") {
+        return WebhookOutcome::respond(refused);
+    }
+    let envelope: Envelope = match lenient::object(&req.body) {
         Ok(envelope) => envelope,
-        Err(refused) => return WebhookOutcome::respond(refused),
+        Err(why) => {
+            log::error(format!(
+                "whatsapp: an authentic webhook body could not be read and was dropped: {why}"
+            ));
+            return WebhookOutcome::respond(HttpResponse::text(200, ACCEPTED));
+        }
     };
     if envelope.object.as_deref() != Some("whatsapp_business_account") {
         log::info(format!(
@@ -111,8 +128,10 @@ fn receive(settings: &Settings, req: &HttpRequest) -> WebhookOutcome {
         return WebhookOutcome::respond(HttpResponse::text(200, ACCEPTED));
     }
     let mut events = Vec::new();
-    for entry in envelope.entry {
-        for change in entry.changes {
+    let mut unreadable: Vec<String> = envelope.entry.summary("entry").into_iter().collect();
+    for entry in envelope.entry.items {
+        unreadable.extend(entry.changes.summary("change"));
+        for change in entry.changes.items {
             if change.field.as_deref() != Some("messages") {
                 continue;
             }
@@ -136,19 +155,25 @@ fn receive(settings: &Settings, req: &HttpRequest) -> WebhookOutcome {
                 ));
                 continue;
             }
-            for raw in &value.messages {
-                match message_event(raw, &value.contacts) {
+            unreadable.extend(value.contacts.summary("contact"));
+            unreadable.extend(value.messages.summary("message"));
+            unreadable.extend(value.statuses.summary("status"));
+            for raw in &value.messages.items {
+                match message_event(raw, &value.contacts.items) {
                     Some(event) => events.push(event),
                     None => log::warn("whatsapp: skipping a message without id or sender"),
                 }
             }
-            for raw in &value.statuses {
+            for raw in &value.statuses.items {
                 match status_event(raw) {
                     Some(event) => events.push(event),
                     None => log::warn("whatsapp: skipping an unreadable status"),
                 }
             }
         }
+    }
+    for summary in unreadable {
+        log::warn(format!("whatsapp: webhook: {summary}"));
     }
     WebhookOutcome::new(HttpResponse::text(200, ACCEPTED), events)
 }
@@ -376,10 +401,12 @@ fn message_event(raw: &Value, contacts: &[Contact]) -> Option<Event> {
     let id = str_at(raw, &["id"])?.to_string();
     let from = str_at(raw, &["from"]).or_else(|| str_at(raw, &["from_user_id"]));
     let contact = find_contact(contacts, from).cloned().unwrap_or_default();
+    // An empty id is none (found by fuzzing: `"user_id": ""` made a thread without id).
+    let non_empty = |id: &Option<String>| id.clone().filter(|i| !i.trim().is_empty());
     let author_id = from
         .map(str::to_string)
-        .or(contact.wa_id.clone())
-        .or(contact.user_id.clone())?;
+        .or(non_empty(&contact.wa_id))
+        .or(non_empty(&contact.user_id))?;
     let profile = contact.profile.clone().unwrap_or_default();
     let name = profile.name.clone().unwrap_or_default();
     let username = contact.username.clone().or(profile.username.clone());

@@ -4,6 +4,7 @@
 use std::collections::{HashMap, HashSet};
 
 use serde::Deserialize;
+use switchboard_sdk::lenient::Items;
 use switchboard_sdk::{
     Author, ConnectorError, Event, Message, PollResult, SourceStatus, Visibility, clock, http, kv,
     log, time,
@@ -96,10 +97,12 @@ pub(crate) fn build_query_from(settings: &Settings, keywords: &[String]) -> Opti
     Some(query)
 }
 
+/// `includes` of an answer or a stream line; a user of a shape we cannot read only
+/// costs its tweets their author's name.
 #[derive(Deserialize, Default)]
 pub(crate) struct Includes {
     #[serde(default)]
-    pub users: Vec<User>,
+    pub users: Items<User>,
 }
 
 #[derive(Deserialize, Clone)]
@@ -587,6 +590,12 @@ fn poll_dms(
             .as_deref()
             .is_some_and(|t| t != "MessageCreate")
         {
+            continue;
+        }
+        // The host stores a message under its id: without one it would be merged with
+        // every other id-less message (found by fuzzing).
+        if dm.id.trim().is_empty() {
+            warnings.push("a direct message came without its id and was left out".into());
             continue;
         }
         if !seen.insert(dm.id.clone()) {

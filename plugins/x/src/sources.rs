@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use switchboard_sdk::lenient::{self, Items};
 use switchboard_sdk::{ConnectorError, SourceStatus, http, log, time};
 
 use crate::api::{self, Endpoint};
@@ -238,23 +239,27 @@ pub(crate) trait Item {
     fn id(&self) -> &str;
 }
 
+/// One page of a listing. Read leniently: an item of a shape we cannot read is left out
+/// with a warning the administrator sees in the source's status, instead of failing the
+/// page (and so the source, poll after poll, while the item stays in X's window); a page
+/// that is not a JSON object at all fails the source, naming the endpoint.
 #[derive(Deserialize)]
 #[serde(bound(deserialize = "T: DeserializeOwned"))]
 struct RawPage<T> {
     #[serde(default)]
-    data: Vec<T>,
-    #[serde(default)]
-    includes: Includes,
-    #[serde(default)]
-    meta: RawMeta,
+    data: Items<T>,
+    #[serde(default, deserialize_with = "lenient::opt")]
+    includes: Option<Includes>,
+    #[serde(default, deserialize_with = "lenient::opt")]
+    meta: Option<RawMeta>,
     /// Partial errors of an answer that still succeeded.
-    #[serde(default)]
-    errors: Vec<serde_json::Value>,
+    #[serde(default, deserialize_with = "lenient::opt")]
+    errors: Option<Vec<serde_json::Value>>,
 }
 
 #[derive(Deserialize, Default)]
 struct RawMeta {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::opt")]
     next_token: Option<String>,
 }
 
@@ -309,9 +314,9 @@ pub(crate) fn list<T: DeserializeOwned + Item>(
         };
         let answer =
             api::call(p.source.endpoint, api::request("GET", url, &p.token)).and_then(|resp| {
-                resp.json_body::<RawPage<T>>().map_err(|e| {
+                lenient::object::<RawPage<T>>(&resp.body).map_err(|why| {
                     ConnectorError::Transient(format!(
-                        "unreadable X API answer from {}: {e}",
+                        "unreadable X API answer from {}: {why}",
                         p.source.endpoint.name()
                     ))
                 })
@@ -324,12 +329,15 @@ pub(crate) fn list<T: DeserializeOwned + Item>(
                 break;
             }
         };
-        listing.warnings.extend(partial_errors(&page.errors));
-        for u in page.includes.users {
+        listing
+            .warnings
+            .extend(partial_errors(&page.errors.unwrap_or_default()));
+        listing.warnings.extend(page.data.summary("item"));
+        for u in page.includes.unwrap_or_default().users.items {
             listing.users.insert(u.id.clone(), u);
         }
         let mut reached_place = false;
-        for item in page.data {
+        for item in page.data.items {
             if p.since
                 .as_deref()
                 .is_some_and(|s| !api::id_newer(item.id(), s))
@@ -345,7 +353,10 @@ pub(crate) fn list<T: DeserializeOwned + Item>(
             }
             listing.items.push(item);
         }
-        next = page.meta.next_token.filter(|t| !t.is_empty());
+        next = page
+            .meta
+            .and_then(|m| m.next_token)
+            .filter(|t| !t.is_empty());
         if next.is_none() || reached_place || (p.since.is_none() && p.first_page_only_without_since)
         {
             complete = true;

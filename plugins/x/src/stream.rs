@@ -213,7 +213,7 @@ pub(crate) fn lines(settings: &Settings, lines: &[String]) -> Result<Vec<Event>,
             log::debug("x: stream tweet matched none of our rules");
             continue;
         }
-        for u in parsed.includes.users {
+        for u in parsed.includes.users.items {
             users.insert(u.id.clone(), u);
         }
         tweets.push(tweet);

@@ -1222,4 +1222,5 @@ fn a_flooding_keyword_on_the_stream_is_suspended_and_leaves_the_rule() {
     assert_eq!(values, vec![json!("\"acme boots\" -spam -is:retweet")]);
 }
 
+mod fuzz;
 mod sources;

@@ -1,9 +1,16 @@
 //! Account Activity webhooks: the CRC challenge, signed POSTs carrying
 //! `tweet_create_events`, `direct_message_events` and `tweet_delete_events`.
+//!
+//! An authentic POST (its signature checked first) is always answered 200: X delivers
+//! again what is not, and a body that cannot be read now cannot be read on a later
+//! delivery either, so a refusal would only repeat the failure. A body that is not a JSON
+//! object is dropped with an ERROR log line (the host tags it with the channel); an event
+//! of a shape we cannot read is left out with a warning, and the batch's others are kept.
 
 use std::collections::HashMap;
 
 use serde::Deserialize;
+use switchboard_sdk::lenient::{self, Items};
 use switchboard_sdk::{
     Author, Deleted, Event, HttpRequest, HttpResponse, Message, Visibility, WebhookOutcome, clock,
     config, kv, log, webhook,
@@ -41,16 +48,25 @@ fn crc(secret: &str, req: &HttpRequest) -> WebhookOutcome {
 
 #[derive(Deserialize, Default)]
 struct Payload {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::opt")]
     for_user_id: Option<String>,
     #[serde(default)]
-    tweet_create_events: Vec<V1Tweet>,
+    tweet_create_events: Items<V1Tweet>,
     #[serde(default)]
-    direct_message_events: Vec<DmEvent>,
+    direct_message_events: Items<DmEvent>,
     #[serde(default)]
-    tweet_delete_events: Vec<DeleteEvent>,
-    #[serde(default)]
-    users: HashMap<String, V1User>,
+    tweet_delete_events: Items<DeleteEvent>,
+    /// User id -> user; read one by one (see [`users`]).
+    #[serde(default, deserialize_with = "lenient::opt")]
+    users: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+/// The users of a payload that can be read (the others only lose their names).
+fn users(raw: Option<serde_json::Map<String, serde_json::Value>>) -> HashMap<String, V1User> {
+    raw.unwrap_or_default()
+        .into_iter()
+        .filter_map(|(id, user)| Some((id, serde_json::from_value(user).ok()?)))
+        .collect()
 }
 
 #[derive(Deserialize)]
@@ -188,35 +204,45 @@ fn receive(settings: &Settings, secret: &str, req: &HttpRequest) -> WebhookOutco
             "invalid x-twitter-webhooks-signature",
         ));
     }
-    let payload: Payload = match serde_json::from_slice(&req.body) {
+    let payload: Payload = match lenient::object(&req.body) {
         Ok(p) => p,
-        Err(e) => {
-            log::warn(format!("x: malformed webhook body: {e}"));
-            return WebhookOutcome::respond(HttpResponse::text(
-                400,
-                format!("malformed JSON body: {e}"),
+        Err(why) => {
+            log::error(format!(
+                "x: an authentic webhook body could not be read and was dropped: {why}"
             ));
+            return WebhookOutcome::respond(HttpResponse::empty(200));
         }
     };
+    let unreadable = [
+        payload.tweet_create_events.summary("tweet_create_event"),
+        payload
+            .direct_message_events
+            .summary("direct_message_event"),
+        payload.tweet_delete_events.summary("tweet_delete_event"),
+    ];
+    for summary in unreadable.into_iter().flatten() {
+        log::warn(format!("x: webhook: {summary}"));
+    }
     let now = clock::now_millis();
     let for_user = payload.for_user_id.clone().unwrap_or_default();
+    let users = users(payload.users);
     let mut events = Vec::new();
     if settings.public {
-        for tweet in payload.tweet_create_events {
+        for tweet in payload.tweet_create_events.items {
             if let Some(m) = tweet_message(settings, &for_user, tweet, now) {
                 events.push(Event::Message(m));
             }
         }
     }
     if settings.private {
-        for dm in payload.direct_message_events {
-            if let Some(m) = dm_message(&for_user, &payload.users, dm, now) {
+        for dm in payload.direct_message_events.items {
+            if let Some(m) = dm_message(&for_user, &users, dm, now) {
                 events.push(Event::Message(m));
             }
         }
     }
     if settings.compliance {
-        for del in payload.tweet_delete_events {
+        for del in payload.tweet_delete_events.items {
             let id = match del.status.and_then(|s| s.id) {
                 Some(serde_json::Value::String(s)) => s,
                 Some(v @ serde_json::Value::Number(_)) => v.to_string(),
