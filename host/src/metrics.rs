@@ -51,8 +51,11 @@ impl OutboundState {
 pub enum WebhookOutcome {
     /// Answered 2xx: its events (if any) are stored.
     Accepted,
-    /// The plugin refused it (bad signature, wrong verify token): a 4xx.
+    /// The plugin refused it (bad signature, wrong verify token): 401, 403 and the
+    /// other 4xx.
     Refused,
+    /// The plugin could not read it (400, 422): a body the platform should not send.
+    Malformed,
     /// The host could not process or store it and answered 5xx: the platform delivers again.
     Error,
 }
@@ -62,6 +65,7 @@ impl WebhookOutcome {
         match self {
             WebhookOutcome::Accepted => "accepted",
             WebhookOutcome::Refused => "refused",
+            WebhookOutcome::Malformed => "malformed",
             WebhookOutcome::Error => "error",
         }
     }
@@ -88,6 +92,13 @@ struct Metrics {
     commit_failures: Counter,
     jobs_pending: Gauge,
     jobs_failed: Gauge,
+    plugin_log_lines: Family<PluginLogLabels, Counter>,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PluginLogLabels {
+    channel: String,
+    level: &'static str,
 }
 
 impl Metrics {
@@ -108,7 +119,7 @@ impl Metrics {
         let webhooks = Family::<WebhookLabels, Counter>::default();
         registry.register(
             "webhooks",
-            "Webhook requests per channel by outcome: accepted (2xx), refused by the plugin (4xx), error (5xx, the platform delivers again).",
+            "Webhook requests per channel by outcome: accepted (2xx), malformed (400, 422: the plugin could not read it), refused by the plugin (other 4xx: signature, verify token), error (5xx, the platform delivers again).",
             webhooks.clone(),
         );
         // 0.5 ms to about 8 s: a commit with synchronous=FULL is one or two fsyncs.
@@ -123,6 +134,12 @@ impl Metrics {
             "store_commit_failures",
             "Groups of writes that could not be committed (disk full, I/O error); every write in the group was answered with an error.",
             commit_failures.clone(),
+        );
+        let plugin_log_lines = Family::<PluginLogLabels, Counter>::default();
+        registry.register(
+            "plugin_log_lines",
+            "Warnings and errors plugins logged, per channel and level (a plugin logs an unreadable payload it acknowledged as an error).",
+            plugin_log_lines.clone(),
         );
         let jobs_pending = Gauge::default();
         registry.register(
@@ -153,6 +170,7 @@ impl Metrics {
             workflow_errors,
             outbound,
             webhooks,
+            plugin_log_lines,
             commit_seconds,
             commit_failures,
             jobs_pending,
@@ -185,6 +203,17 @@ pub fn webhook(channel: &str, outcome: WebhookOutcome) {
         .get_or_create(&WebhookLabels {
             channel: channel.to_owned(),
             outcome: outcome.label(),
+        })
+        .inc();
+}
+
+/// Counts a warning (`error: false`) or an error a plugin logged for `channel`.
+pub fn plugin_log_line(channel: &str, error: bool) {
+    METRICS
+        .plugin_log_lines
+        .get_or_create(&PluginLogLabels {
+            channel: channel.to_owned(),
+            level: if error { "error" } else { "warn" },
         })
         .inc();
 }

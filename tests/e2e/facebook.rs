@@ -458,3 +458,46 @@ async fn an_agent_hides_then_deletes_a_customers_comment() {
         .unwrap();
     assert_eq!(stored["deleted"], true, "{detail}");
 }
+
+/// The value of one metrics series (0 when it is not there yet).
+async fn metric(world: &World, series: &str) -> f64 {
+    let page = world
+        .http
+        .get(format!("{}/metrics", world.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    page.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or(0.0)
+}
+
+/// A signed body that is not JSON cannot be read now or on any redelivery: it is
+/// acknowledged (Meta would redeliver anything else, then disable the subscription),
+/// nothing is stored, and the operator sees it counted as an error of the channel.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreadable_authentic_webhook_is_acknowledged_stored_nowhere_and_counted() {
+    use hmac::{KeyInit, Mac};
+    let world = World::start(|_| {}).await;
+    let series = "switchboard_plugin_log_lines_total{channel=\"facebook\",level=\"error\"}";
+    let before = metric(&world, series).await;
+    let body = "{\"object\":\"page\",\"entry\":[{\"id\":\"1001\",\"changes\":[";
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(b"demo-app-secret").unwrap();
+    mac.update(body.as_bytes());
+    let signature = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
+    let res = world
+        .http
+        .post(format!("{}/webhooks/facebook", world.base))
+        .header("content-type", "application/json")
+        .header("x-hub-signature-256", signature)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(metric(&world, series).await >= before + 1.0, "counted");
+    assert_eq!(world.count("SELECT count(*) FROM messages").await, 0);
+}

@@ -224,8 +224,14 @@ impl log::Host for HostState {
             log::Level::Trace => tracing::trace!(%channel, %plugin, "{message}"),
             log::Level::Debug => tracing::debug!(%channel, %plugin, "{message}"),
             log::Level::Info => tracing::info!(%channel, %plugin, "{message}"),
-            log::Level::Warn => tracing::warn!(%channel, %plugin, "{message}"),
-            log::Level::Error => tracing::error!(%channel, %plugin, "{message}"),
+            log::Level::Warn => {
+                crate::metrics::plugin_log_line(channel, false);
+                tracing::warn!(%channel, %plugin, "{message}")
+            }
+            log::Level::Error => {
+                crate::metrics::plugin_log_line(channel, true);
+                tracing::error!(%channel, %plugin, "{message}")
+            }
         }
     }
 }

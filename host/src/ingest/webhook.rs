@@ -27,6 +27,8 @@ pub async fn receive(
     let status = response.status();
     let outcome = if status.is_success() || status.is_redirection() {
         WebhookOutcome::Accepted
+    } else if status == StatusCode::BAD_REQUEST || status == StatusCode::UNPROCESSABLE_ENTITY {
+        WebhookOutcome::Malformed
     } else if status.is_client_error() {
         WebhookOutcome::Refused
     } else {
