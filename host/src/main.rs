@@ -65,6 +65,19 @@ enum Command {
         #[command(subcommand)]
         command: WorkflowCommand,
     },
+    /// Channel secrets at rest.
+    Secrets {
+        #[command(subcommand)]
+        command: SecretsCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum SecretsCommand {
+    /// Prints a new random key for `[server] secret_key` (or `SWITCHBOARD_SECRET_KEY`).
+    /// To rotate: make it `secret_key`, move the old key to `previous_secret_keys`,
+    /// restart (every stored secret is encrypted again), then remove the old key.
+    NewKey,
 }
 
 #[derive(Subcommand)]
@@ -153,6 +166,12 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Plugin {
             command: PluginCommand::Parse(args),
         } => switchboard::connectors::parse::run(args).await,
+        Command::Secrets {
+            command: SecretsCommand::NewKey,
+        } => {
+            println!("{}", switchboard::config::sealed::Key::generate());
+            Ok(())
+        }
         Command::Workflow {
             command: WorkflowCommand::Test { dir },
         } => {

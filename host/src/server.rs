@@ -196,7 +196,8 @@ pub async fn start(config: Config) -> Result<Running> {
         loaded.push(channels::load(&plugins, &store, ch.clone(), ChannelSource::Config).await?);
     }
     let config_names: Vec<String> = config.channels.iter().map(|c| c.name.clone()).collect();
-    loaded.extend(channels::load_stored(&plugins, &store, &config_names).await?);
+    let sealer = config.sealer()?;
+    loaded.extend(channels::load_stored(&plugins, &store, &config_names, &sealer).await?);
     let channel_rights = loaded
         .iter()
         .map(|ch| {

@@ -8,6 +8,7 @@ use anyhow::{Context, Result, bail};
 
 use super::{ChannelRuntime, ChannelSource};
 use crate::config;
+use crate::config::sealed::Sealer;
 use crate::connectors::allowlist::Pattern;
 use crate::connectors::catalog::PluginCatalog;
 use crate::connectors::egress::Egress;
@@ -180,14 +181,27 @@ fn named_setting(message: &str) -> Option<SettingName> {
 /// Loads the channels administrators created, skipping (with a warning) any whose name
 /// a config-file channel holds and (with an error) any that no longer loads, so one bad
 /// row never keeps the host from starting.
+/// Their secrets are kept sealed with the operator's key (`config::sealed`): any stored
+/// plain, or sealed with an earlier key, is sealed again with the current one first.
 pub async fn load_stored(
     plugins: &PluginCatalog,
     store: &Store,
     config_names: &[String],
+    sealer: &Sealer,
 ) -> Result<Vec<ChannelRuntime>> {
+    reseal(store, sealer).await?;
     let stored = store
         .read(crate::store::channels::list::<config::Channel>)
         .await?;
+    if !sealer.enabled()
+        && stored
+            .iter()
+            .any(|r| r.config.as_ref().is_ok_and(|c| !c.secrets.is_empty()))
+    {
+        tracing::warn!(
+            "channel secrets are stored unencrypted: set [server] secret_key (or SWITCHBOARD_SECRET_KEY) so backups hold no plain credential"
+        );
+    }
     let mut loaded = Vec::new();
     for row in stored {
         if config_names.contains(&row.name) {
@@ -195,7 +209,11 @@ pub async fn load_stored(
                 "a stored channel has the name of a config-file channel; the config file wins and the stored one is skipped");
             continue;
         }
-        let outcome = match row.config {
+        let opened = row.config.and_then(|mut ch| {
+            ch.secrets = sealer.open(&ch.secrets)?;
+            Ok(ch)
+        });
+        let outcome = match opened {
             Ok(ch) => match ch.validate() {
                 Ok(()) => load(plugins, store, ch, ChannelSource::Admin).await,
                 Err(e) => Err(e),
@@ -209,6 +227,44 @@ pub async fn load_stored(
         }
     }
     Ok(loaded)
+}
+
+/// Seals again every stored channel whose secrets are plain or sealed with an earlier
+/// key, each in its own write; returns how many. A row that cannot be opened is left
+/// as it is (its channel does not start, and says why).
+async fn reseal(store: &Store, sealer: &Sealer) -> Result<usize> {
+    if !sealer.enabled() {
+        return Ok(0);
+    }
+    let stored = store
+        .read(crate::store::channels::list::<config::Channel>)
+        .await?;
+    let mut done = 0;
+    for row in stored {
+        let Ok(mut ch) = row.config else { continue };
+        if !sealer.needs_resealing(&ch.secrets) {
+            continue;
+        }
+        match sealer.seal(&ch.secrets) {
+            Ok(secrets) => ch.secrets = secrets,
+            Err(e) => {
+                tracing::error!(channel = %row.name, error = %format!("{e:#}"), "stored channel secrets could not be encrypted again");
+                continue;
+            }
+        }
+        let now = crate::clock::now_ms();
+        store
+            .write(move |c| crate::store::channels::update(c, &ch.name, &ch, now))
+            .await?;
+        done += 1;
+    }
+    if done > 0 {
+        tracing::info!(
+            channels = done,
+            "stored channel secrets encrypted with the current key"
+        );
+    }
+    Ok(done)
 }
 
 #[cfg(test)]

@@ -3,7 +3,10 @@
 //! Secrets may be written inline or as `env:VARIABLE`, which reads the variable at start.
 //! Server settings can be overridden with `SWITCHBOARD_LISTEN`, `SWITCHBOARD_DATA_DIR`,
 //! `SWITCHBOARD_PLUGINS_DIR`, `SWITCHBOARD_WORKFLOWS_DIR`, `SWITCHBOARD_PUBLIC_URL`,
-//! `SWITCHBOARD_DB_SYNCHRONOUS` and `SWITCHBOARD_DB_MAX_PAGE_COUNT`.
+//! `SWITCHBOARD_DB_SYNCHRONOUS`, `SWITCHBOARD_DB_MAX_PAGE_COUNT` and
+//! `SWITCHBOARD_SECRET_KEY`.
+
+pub mod sealed;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -78,6 +81,17 @@ pub struct Server {
     /// client's (login throttling and the audit log use it).
     #[serde(default)]
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// The operator's key that encrypts the secrets of channels administrators create
+    /// (32 random bytes in base64, `switchboard secrets new-key` makes one; `env:NAME`
+    /// reads it from the environment; `SWITCHBOARD_SECRET_KEY` overrides it). Without
+    /// it those secrets are stored as given, and the host says so at start.
+    #[serde(default)]
+    pub secret_key: Option<String>,
+    /// Earlier keys, still read: to rotate, make the new key `secret_key`, move the old
+    /// one here and restart (every stored secret is encrypted again with the new key at
+    /// start), then remove it.
+    #[serde(default)]
+    pub previous_secret_keys: Vec<String>,
 }
 
 /// `[server.sessions]`: when a signed-in session ends by itself. The defaults fit a
@@ -352,6 +366,15 @@ impl Config {
                 .parse()
                 .with_context(|| format!("SWITCHBOARD_DB_MAX_PAGE_COUNT={v}: a number of pages"))?;
         }
+        if let Some(v) = var("SWITCHBOARD_SECRET_KEY") {
+            self.server.secret_key = Some(v);
+        }
+        if let Some(key) = self.server.secret_key.as_mut() {
+            *key = resolve_env(key).context("[server] secret_key")?;
+        }
+        for key in self.server.previous_secret_keys.iter_mut() {
+            *key = resolve_env(key).context("[server] previous_secret_keys")?;
+        }
         for channel in &mut self.channels {
             for (key, value) in channel.secrets.iter_mut() {
                 *value = resolve_env(value)
@@ -365,6 +388,15 @@ impl Config {
         Ok(())
     }
 
+    /// The sealer of channel secrets at rest, from `[server] secret_key` (checked by
+    /// [`Config::validate`]).
+    pub fn sealer(&self) -> Result<sealed::Sealer> {
+        sealed::Sealer::new(
+            self.server.secret_key.as_deref(),
+            &self.server.previous_secret_keys,
+        )
+    }
+
     /// Checks everything that does not need the plugins or scripts loaded.
     pub fn validate(&self) -> Result<()> {
         let sessions = &self.server.sessions;
@@ -373,6 +405,14 @@ impl Config {
         }
         if !(300..=7 * 86_400).contains(&sessions.max_age_s) {
             bail!("[server.sessions] max_age_s must be within 300-604800 seconds");
+        }
+        for key in self
+            .server
+            .secret_key
+            .iter()
+            .chain(&self.server.previous_secret_keys)
+        {
+            sealed::Key::parse(key)?;
         }
         let mut names = std::collections::HashSet::new();
         for ch in &self.channels {

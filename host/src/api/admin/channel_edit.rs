@@ -204,13 +204,20 @@ pub async fn create_channel(
         )));
     }
     let loaded = prepare(&app, ch).await?;
-    let row = loaded.config.clone();
+    let row = sealed_row(&app, &loaded.config)?;
     app.store
         .write(move |c| stored::insert(c, &row.name, &row, now_ms()))
         .await?;
     let channel = app.run_channel(loaded);
     tracing::info!(channel = %name, plugin = %channel.config.plugin, "channel created by an administrator");
     Ok((StatusCode::CREATED, Json(view_of(&app, &channel).await?)))
+}
+
+/// The row kept for `channel`: its secrets sealed with the operator's key, if one is set.
+fn sealed_row(app: &App, channel: &config::Channel) -> Result<config::Channel, ApiError> {
+    let mut row = channel.clone();
+    row.secrets = app.config.sealer()?.seal(&row.secrets)?;
+    Ok(row)
 }
 
 /// The replacement body: the channel's fields; `name`, if given, must be the path's.
@@ -265,11 +272,12 @@ pub async fn update_channel(
         return Err(ApiError::NotFound(format!("channel `{name}` not found")));
     };
     // A row that no longer parses has no secrets to keep: the body must give them.
-    if let Ok(old) = &old.config {
-        keep_secrets(&mut ch, old);
+    if let Ok(mut old) = old.config {
+        old.secrets = app.config.sealer()?.open(&old.secrets)?;
+        keep_secrets(&mut ch, &old);
     }
     let loaded = prepare(&app, ch).await?;
-    let row = loaded.config.clone();
+    let row = sealed_row(&app, &loaded.config)?;
     app.store
         .write(move |c| stored::update(c, &row.name, &row, now_ms()))
         .await?;
