@@ -101,6 +101,9 @@ async fn every_refusal_is_json_in_the_documented_error_shape() {
         case("POST", "/interactions/1/outbound/x/resend", 400, "invalid")
             .of("/api/v1/interactions/{id}/outbound/{outbound_id}/resend")
             .saying(&["reply id", "“x”"]),
+        case("GET", "/channels/%FF", 400, "invalid")
+            .of("/api/v1/channels/{name}")
+            .saying(&["channel name", "UTF-8"]),
         case(
             "POST",
             "/interactions/1/reply",
