@@ -3,6 +3,7 @@
 
 mod admin;
 mod agent_actions;
+mod answers;
 mod apple;
 mod audit;
 mod authorization;

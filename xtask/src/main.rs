@@ -22,6 +22,7 @@ use std::process::{Command, ExitCode};
 use std::time::Instant;
 
 mod browser;
+mod schemathesis;
 #[cfg(test)]
 mod unit_graph;
 
@@ -44,10 +45,15 @@ tasks:
                       the platform emulator and the demo organisation); the host is
                       built as `test` builds it, so neither rebuilds after the other
   test [ARGS]         build the plugins, then run every test of the workspace
-                      (`cargo test --workspace ARGS`); what CI runs
+                      (`cargo test --workspace ARGS`), the workflow fixtures,
+                      schemathesis and the browser tests; what CI runs
   browser             run the web desktop's browser tests (Playwright and Chromium,
                       installed when missing) against `switchboard demo --no-traffic`;
                       needs the plugins and a built `target/debug/switchboard`
+  schemathesis        check every API answer against the OpenAPI document with
+                      Schemathesis (installed in a venv under target/ when missing)
+                      against `switchboard demo --no-traffic`; needs the plugins and a
+                      built `target/debug/switchboard`
   bench [ARGS]        build the plugins, then run `switchboard bench ARGS` in release
                       (default: `ingest`)
   fuzz [--cases N] [--seed S] [PLUGIN..]
@@ -77,6 +83,7 @@ fn main() -> ExitCode {
         Some("demo") => plugins(&[]).and_then(|()| demo(&args[1..])),
         Some("test") => plugins(&[]).and_then(|()| test(&args[1..])),
         Some("browser") => browser::test(&target_dir().join("debug/switchboard")),
+        Some("schemathesis") => schemathesis::run(&target_dir().join("debug/switchboard")),
         Some("bench") => {
             let rest = if args.len() > 1 {
                 args[1..].to_vec()
@@ -205,6 +212,7 @@ fn test(args: &[String]) -> Result<()> {
         .args(["workflow", "test", "workflows"])
         .current_dir(workspace_root());
     run(&mut fixtures, "switchboard workflow test workflows")?;
+    schemathesis::run(&target.join("debug/switchboard"))?;
     browser::test(&target.join("debug/switchboard"))
 }
 

@@ -11,9 +11,8 @@
 
 use std::sync::Arc;
 
-use axum::Json;
 use axum::body::Body;
-use axum::extract::{FromRequestParts, Query, Request, State};
+use axum::extract::{FromRequestParts, Request, State};
 use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -24,7 +23,9 @@ use utoipa::IntoParams;
 use super::admin::Admin;
 use super::auth::Caller;
 use super::error::ApiError;
+use super::extract::{Json, Query};
 use super::login::ClientAddr;
+use super::responses::{BadRequest, NeedsRight};
 use crate::app::App;
 use crate::clock::now_ms;
 use crate::store::audit::{self, AuditEntry, AuditQuery};
@@ -174,7 +175,7 @@ pub struct AuditParams {
 /// the administration API, with who, when, from where and how it was answered. Secret
 /// values are never recorded.
 #[utoipa::path(get, path = "/api/v1/audit", tag = "admin", params(AuditParams),
-    responses((status = 200, body = Vec<AuditEntry>), (status = 400), (status = 401), (status = 403)),
+    responses((status = 200, body = Vec<AuditEntry>), NeedsRight, BadRequest),
     security(("bearer" = [])))]
 pub async fn list(
     State(app): State<Arc<App>>,

@@ -4,13 +4,14 @@
 
 use std::sync::Arc;
 
-use axum::Json;
 use axum::extract::State;
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::auth::Caller;
 use super::error::ApiError;
+use super::extract::Json;
+use super::responses::SignedIn;
 use crate::app::App;
 use crate::routing::AgentStatus;
 use crate::store::directory;
@@ -65,7 +66,7 @@ pub struct Directory {
 }
 
 /// Names of channels, workgroups and agents.
-#[utoipa::path(get, path = "/api/v1/directory", responses((status = 200, body = Directory)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/api/v1/directory", responses((status = 200, body = Directory), SignedIn), security(("bearer" = [])))]
 pub async fn names(
     State(app): State<Arc<App>>,
     _caller: Caller,

@@ -10,9 +10,24 @@
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use serde::Serialize;
 use serde_json::{Map, Value};
+use utoipa::ToSchema;
 
 use crate::interactions::ActionError;
+
+/// The body of every error answer, as the OpenAPI document shows it. Some codes add
+/// fields: `too_long` has `limit` and `length`, `too_many_requests` has `retry_after_s`.
+#[derive(Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// What is wrong, in plain words for a person, and what to do about it.
+    pub error: String,
+    /// For programs; never changes once published: `invalid`, `invalid_json`,
+    /// `unauthorized`, `forbidden`, `not_found`, `method_not_allowed`, `conflict`,
+    /// `too_large`, `unsupported_media_type`, `too_long`, `too_many_requests`, `internal`,
+    /// and codes of single routes (`invalid_config`, `plugin_failed`, `inverted_range`).
+    pub code: String,
+}
 
 /// An API failure.
 #[derive(Debug, thiserror::Error)]

@@ -11,10 +11,11 @@ use tokio_stream::StreamExt;
 use tokio_stream::wrappers::BroadcastStream;
 
 use super::auth::{StreamCaller, session_ended};
+use super::responses::SignedIn;
 use crate::app::App;
 
 /// Streams the caller's notices: `offer`, `interaction`, `status`, `revoked`.
-#[utoipa::path(get, path = "/api/v1/events", responses((status = 200, description = "text/event-stream")), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/api/v1/events", responses((status = 200, description = "text/event-stream", content_type = "text/event-stream"), SignedIn), security(("bearer" = [])))]
 pub async fn stream(
     State(app): State<Arc<App>>,
     StreamCaller { user, token }: StreamCaller,

@@ -2,14 +2,15 @@
 
 use std::sync::Arc;
 
-use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::auth::{self, Caller};
 use super::detached;
-use super::error::ApiError;
+use super::error::{ApiError, ErrorBody};
+use super::extract::{Json, Path};
+use super::responses::{Action, BadRequest, JsonBody, NotFound, SignedIn};
 use crate::app::App;
 use crate::interactions::Transferred;
 use crate::model::interaction::{Customer, Interaction, InteractionDetail, Visibility, Wrapup};
@@ -40,8 +41,11 @@ pub struct LoginResponse {
 /// Signs in. After a few failures for a username or from an address, further tries
 /// must wait longer each time and an early one is answered 429 with `Retry-After`.
 #[utoipa::path(post, path = "/api/v1/login", request_body = LoginRequest,
-    responses((status = 200, body = LoginResponse), (status = 401, description = "wrong credentials"),
-        (status = 429, description = "too many tries: wait `Retry-After` seconds")))]
+    responses((status = 200, body = LoginResponse), BadRequest, JsonBody,
+        (status = 401, description = "`unauthorized`: wrong username or password", body = ErrorBody),
+        (status = 429, description = "`too_many_requests`: too many tries; wait `Retry-After` \
+            seconds (also `retry_after_s`)", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "seconds to wait")))))]
 pub async fn login(
     State(app): State<Arc<App>>,
     axum::Extension(logins): axum::Extension<Arc<super::login::Logins>>,
@@ -60,7 +64,7 @@ pub async fn login(
 /// Signs out: the session ends (its token answers 401 from now on) and its event
 /// streams close.
 #[utoipa::path(post, path = "/api/v1/logout",
-    responses((status = 204, description = "signed out"), (status = 401)),
+    responses((status = 204, description = "signed out"), SignedIn),
     security(("bearer" = [])))]
 pub async fn logout(
     State(app): State<Arc<App>>,
@@ -86,7 +90,7 @@ pub struct Me {
 }
 
 /// Who am I.
-#[utoipa::path(get, path = "/api/v1/me", responses((status = 200, body = Me)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/api/v1/me", responses((status = 200, body = Me), SignedIn), security(("bearer" = [])))]
 pub async fn me(State(app): State<Arc<App>>, Caller(user): Caller) -> Json<Me> {
     let status = app
         .interactions
@@ -105,12 +109,25 @@ pub async fn me(State(app): State<Arc<App>>, Caller(user): Caller) -> Json<Me> {
 #[derive(Deserialize, ToSchema)]
 pub struct StatusRequest {
     /// `available` or `away`.
+    #[schema(value_type = ChosenStatus)]
     pub status: String,
+}
+
+/// The statuses an agent can choose. Documents the values only: the request keeps the
+/// text, so another value is refused in plain words rather than serde's.
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub enum ChosenStatus {
+    /// Offered interactions.
+    Available,
+    /// Offered none.
+    Away,
 }
 
 /// Sets the caller's routing status.
 #[utoipa::path(put, path = "/api/v1/me/status", request_body = StatusRequest,
-    responses((status = 200, body = Me), (status = 400, description = "unknown status")), security(("bearer" = [])))]
+    responses((status = 200, body = Me), SignedIn, BadRequest, JsonBody), security(("bearer" = [])))]
 pub async fn set_status(
     State(app): State<Arc<App>>,
     caller: Caller,
@@ -130,7 +147,7 @@ pub async fn set_status(
 }
 
 /// Interactions offered to or held by the caller.
-#[utoipa::path(get, path = "/api/v1/me/interactions", responses((status = 200, body = Vec<Interaction>)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/api/v1/me/interactions", responses((status = 200, body = Vec<Interaction>), SignedIn), security(("bearer" = [])))]
 pub async fn my_interactions(
     State(app): State<Arc<App>>,
     Caller(user): Caller,
@@ -145,7 +162,7 @@ pub async fn my_interactions(
 
 /// One interaction with its transcript. Agents see only their own.
 #[utoipa::path(get, path = "/api/v1/interactions/{id}", params(("id" = i64, Path)),
-    responses((status = 200, body = InteractionDetail), (status = 404)), security(("bearer" = [])))]
+    responses((status = 200, body = InteractionDetail), SignedIn, BadRequest, NotFound), security(("bearer" = [])))]
 pub async fn detail(
     State(app): State<Arc<App>>,
     caller: Caller,
@@ -250,7 +267,7 @@ pub(crate) fn handle(raw: &str) -> Option<String> {
 
 /// Accepts an offered interaction.
 #[utoipa::path(post, path = "/api/v1/interactions/{id}/pickup", params(("id" = i64, Path)),
-    responses((status = 200, body = Interaction), (status = 409, description = "not offered to you")), security(("bearer" = [])))]
+    responses((status = 200, body = Interaction), SignedIn, BadRequest, Action), security(("bearer" = [])))]
 pub async fn pickup(
     State(app): State<Arc<App>>,
     Caller(user): Caller,
@@ -263,7 +280,7 @@ pub async fn pickup(
 
 /// Ends an interaction.
 #[utoipa::path(post, path = "/api/v1/interactions/{id}/disconnect", params(("id" = i64, Path)),
-    responses((status = 200, body = Interaction), (status = 404)), security(("bearer" = [])))]
+    responses((status = 200, body = Interaction), SignedIn, BadRequest, Action), security(("bearer" = [])))]
 pub async fn disconnect(
     State(app): State<Arc<App>>,
     Caller(user): Caller,
@@ -294,7 +311,9 @@ fn public() -> Visibility {
 /// Sends a reply to the platform. Answers after the first attempt: `state` is `sent`,
 /// `pending` (retrying in the background) or `failed`.
 #[utoipa::path(post, path = "/api/v1/interactions/{id}/reply", params(("id" = i64, Path)), request_body = ReplyRequest,
-    responses((status = 200, body = OutboundReply), (status = 409, description = "not connected")), security(("bearer" = [])))]
+    responses((status = 200, body = OutboundReply), SignedIn, BadRequest, JsonBody, Action,
+        (status = 422, description = "`too_long`: over the platform's limit (`limit`, `length`)", body = ErrorBody)),
+    security(("bearer" = [])))]
 pub async fn reply(
     State(app): State<Arc<App>>,
     Caller(user): Caller,
@@ -315,8 +334,9 @@ pub async fn reply(
 /// like a reply.
 #[utoipa::path(post, path = "/api/v1/interactions/{id}/outbound/{outbound_id}/resend",
     params(("id" = i64, Path), ("outbound_id" = i64, Path, description = "the reply's `id` in `outbound[]`")),
-    responses((status = 200, body = OutboundReply), (status = 404),
-        (status = 409, description = "the reply is neither unknown nor failed")),
+    responses((status = 200, body = OutboundReply), SignedIn, BadRequest, Action,
+        (status = 409, description = "`conflict`: the reply is neither unknown nor failed, or the \
+            interaction is not connected to you", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn resend(
     State(app): State<Arc<App>>,
@@ -332,7 +352,8 @@ pub async fn resend(
 /// customer's comment. Its stored text is erased.
 #[utoipa::path(post, path = "/api/v1/interactions/{id}/messages/{message}/delete",
     params(("id" = i64, Path), ("message" = String, Path, description = "platform message id")),
-    responses((status = 204), (status = 400), (status = 404), (status = 409, description = "the platform refused")),
+    responses((status = 204, description = "deleted"), SignedIn, BadRequest, Action,
+        (status = 409, description = "`conflict`: not connected to you, or the platform refused", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn delete_message(
     State(app): State<Arc<App>>,
@@ -347,7 +368,8 @@ pub async fn delete_message(
 /// Hides a customer's comment of the interaction from the public.
 #[utoipa::path(post, path = "/api/v1/interactions/{id}/messages/{message}/hide",
     params(("id" = i64, Path), ("message" = String, Path, description = "platform message id")),
-    responses((status = 204), (status = 400), (status = 404), (status = 409, description = "the platform refused")),
+    responses((status = 204, description = "hidden"), SignedIn, BadRequest, Action,
+        (status = 409, description = "`conflict`: not connected to you, or the platform refused", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn hide_message(
     State(app): State<Arc<App>>,
@@ -361,7 +383,7 @@ pub async fn hide_message(
 
 /// Puts a connected interaction on hold.
 #[utoipa::path(post, path = "/api/v1/interactions/{id}/hold", params(("id" = i64, Path)),
-    responses((status = 200, body = Interaction), (status = 409, description = "not connected")), security(("bearer" = [])))]
+    responses((status = 200, body = Interaction), SignedIn, BadRequest, Action), security(("bearer" = [])))]
 pub async fn hold(
     State(app): State<Arc<App>>,
     Caller(user): Caller,
@@ -374,7 +396,7 @@ pub async fn hold(
 
 /// Takes a held interaction off hold.
 #[utoipa::path(post, path = "/api/v1/interactions/{id}/resume", params(("id" = i64, Path)),
-    responses((status = 200, body = Interaction), (status = 409, description = "not held")), security(("bearer" = [])))]
+    responses((status = 200, body = Interaction), SignedIn, BadRequest, Action), security(("bearer" = [])))]
 pub async fn resume(
     State(app): State<Arc<App>>,
     Caller(user): Caller,
@@ -402,7 +424,7 @@ pub struct TransferRequest {
 /// initiator (`on_transfer_conversation` / `on_transfer_direct_message`) may change
 /// the workgroup, priority and skills.
 #[utoipa::path(post, path = "/api/v1/interactions/{id}/transfer", params(("id" = i64, Path)), request_body = TransferRequest,
-    responses((status = 200, body = Transferred), (status = 400, description = "bad target")), security(("bearer" = [])))]
+    responses((status = 200, body = Transferred), SignedIn, BadRequest, JsonBody, Action), security(("bearer" = [])))]
 pub async fn transfer(
     State(app): State<Arc<App>>,
     Caller(user): Caller,
@@ -422,7 +444,7 @@ pub async fn transfer(
 /// are not offered it again before the workgroup's alert timeout, unless every other
 /// agent declined it too).
 #[utoipa::path(post, path = "/api/v1/interactions/{id}/decline", params(("id" = i64, Path)),
-    responses((status = 204, description = "declined"), (status = 409, description = "not offered to you")), security(("bearer" = [])))]
+    responses((status = 204, description = "declined"), SignedIn, BadRequest, Action), security(("bearer" = [])))]
 pub async fn decline(
     State(app): State<Arc<App>>,
     Caller(user): Caller,
@@ -441,7 +463,7 @@ pub struct WrapupRequest {
 
 /// Sets the wrap-up code of an interaction the caller disconnected.
 #[utoipa::path(post, path = "/api/v1/interactions/{id}/wrapup", params(("id" = i64, Path)), request_body = WrapupRequest,
-    responses((status = 200, body = Interaction), (status = 400, description = "unknown code")), security(("bearer" = [])))]
+    responses((status = 200, body = Interaction), SignedIn, BadRequest, JsonBody, Action), security(("bearer" = [])))]
 pub async fn wrapup(
     State(app): State<Arc<App>>,
     Caller(user): Caller,
@@ -462,7 +484,7 @@ pub struct StationRequest {
 
 /// Logs the caller in at a station; its access rights then count for them.
 #[utoipa::path(post, path = "/api/v1/me/station", request_body = StationRequest,
-    responses((status = 200, body = Me), (status = 400, description = "unknown station")), security(("bearer" = [])))]
+    responses((status = 200, body = Me), SignedIn, BadRequest, JsonBody), security(("bearer" = [])))]
 pub async fn set_station(
     State(app): State<Arc<App>>,
     caller: Caller,

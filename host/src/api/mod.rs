@@ -7,10 +7,12 @@ pub mod auth;
 mod directory;
 mod error;
 mod events;
+mod extract;
 mod interactions;
 mod login;
 pub mod metrics;
 mod openapi;
+mod responses;
 mod stats;
 mod supervisor;
 mod workflows;
@@ -26,10 +28,13 @@ pub use error::ApiError;
 /// Every route the host serves.
 pub fn router(app: Arc<App>) -> Router {
     let (api, _) = openapi::routes().split_for_parts();
+    // Clients of the API read every refusal as JSON, a wrong method or path too.
+    let api = api.method_not_allowed_fallback(wrong_method);
     let undocumented = Router::new()
         .route("/openapi.json", get(openapi::document))
         // Served only by a host started for tests (answers 404 otherwise).
-        .merge(admin::testing_routes());
+        .merge(admin::testing_routes())
+        .fallback(unknown_route);
     Router::new()
         .merge(api)
         .nest("/api/v1", undocumented)
@@ -49,6 +54,20 @@ pub fn router(app: Arc<App>) -> Router {
         .layer(axum::middleware::map_response(security_headers))
         .layer(axum::Extension(Arc::new(login::Logins::default())))
         .with_state(app)
+}
+
+/// Any path under `/api/v1` that is not a route.
+async fn unknown_route(axum::extract::OriginalUri(uri): axum::extract::OriginalUri) -> ApiError {
+    ApiError::NotFound(format!("There is no {} in this API.", uri.path()))
+}
+
+/// A route asked with a method it does not take.
+async fn wrong_method(method: axum::http::Method, uri: axum::http::Uri) -> ApiError {
+    ApiError::problem(
+        axum::http::StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        format!("{} does not take {method}.", uri.path()),
+    )
 }
 
 /// `GET /readyz`: 200 while the store can commit; 503 with the reason in plain words when

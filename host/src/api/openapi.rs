@@ -16,6 +16,7 @@ use crate::app::App;
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Switchboard API", description = "Agents, interactions and routing."),
+    components(schemas(super::error::ErrorBody)),
     modifiers(&Bearer)
 )]
 struct Document;
@@ -99,4 +100,52 @@ impl utoipa::Modify for Bearer {
 /// The OpenAPI document of `/api/v1`.
 pub async fn document() -> Json<&'static utoipa::openapi::OpenApi> {
     Json(&DOCUMENT)
+}
+
+#[cfg(test)]
+mod tests {
+    /// Every operation documents each refusal it can answer, with the error schema: 401
+    /// where a token is needed, 400 where a path parameter or a body can be malformed, 413
+    /// and 415 where a body is read. A route added without them fails here (and
+    /// Schemathesis in CI would find the undocumented answer).
+    #[test]
+    fn every_refusal_is_documented_with_the_error_schema() {
+        let doc = serde_json::to_value(&*super::DOCUMENT).unwrap();
+        assert!(doc["components"]["schemas"]["ErrorBody"].is_object());
+        let mut checked = 0;
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                let label = format!("{method} {path}");
+                let responses = op["responses"].as_object().unwrap();
+                let has = |status: &str| {
+                    let schema = &responses
+                        .get(status)
+                        .unwrap_or_else(|| panic!("{label} does not document {status}"))["content"]
+                        ["application/json"]["schema"]["$ref"];
+                    assert_eq!(schema, "#/components/schemas/ErrorBody", "{label} {status}");
+                };
+                for (status, _) in responses.iter().filter(|(s, _)| s.starts_with('4')) {
+                    has(status);
+                }
+                let secured = op["security"]
+                    .as_array()
+                    .is_some_and(|s| s.iter().any(|s| s.get("bearer").is_some()));
+                if secured {
+                    has("401");
+                }
+                let in_path = op["parameters"]
+                    .as_array()
+                    .is_some_and(|p| p.iter().any(|p| p["in"] == "path"));
+                if in_path || op.get("requestBody").is_some() {
+                    has("400");
+                }
+                if op.get("requestBody").is_some() {
+                    has("413");
+                    has("415");
+                }
+                checked += 1;
+            }
+        }
+        assert!(checked >= 45, "only {checked} operations");
+    }
 }

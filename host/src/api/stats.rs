@@ -3,14 +3,14 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use axum::Json;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::auth::Caller;
 use super::error::ApiError;
+use super::extract::{Json, Query};
+use super::responses::{BadRequest, NeedsRight};
 use super::supervisor::{WorkgroupStats, agent_statuses, supervisor, workgroup_stats};
 use crate::app::App;
 use crate::clock::now_ms;
@@ -80,7 +80,7 @@ pub struct Realtime {
 }
 
 /// Live counts, queues, agents and the last hour's traffic.
-#[utoipa::path(get, path = "/api/v1/stats/realtime", responses((status = 200, body = Realtime), (status = 403)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/api/v1/stats/realtime", responses((status = 200, body = Realtime), NeedsRight), security(("bearer" = [])))]
 pub async fn realtime(
     State(app): State<Arc<App>>,
     caller: Caller,
@@ -427,17 +427,14 @@ pub struct SearchResult {
 
 /// Finds interactions, newest first.
 #[utoipa::path(get, path = "/api/v1/interactions", params(SearchParams),
-    responses((status = 200, body = SearchResult), (status = 400, description = "a parameter has a bad value"), (status = 403)),
+    responses((status = 200, body = SearchResult), NeedsRight, BadRequest),
     security(("bearer" = [])))]
 pub async fn search(
     State(app): State<Arc<App>>,
     caller: Caller,
-    query: Result<Query<SearchParams>, QueryRejection>,
+    Query(params): Query<SearchParams>,
 ) -> Result<Json<SearchResult>, ApiError> {
     supervisor(&caller)?;
-    // Axum's own rejection is plain text; answer in the API's JSON error shape.
-    let Query(params) =
-        query.map_err(|e| ApiError::BadRequest(format!("query string: {}", e.body_text())))?;
     let platforms = channel_platforms(&app);
     let filter = params.into_filter(&platforms)?;
     let (total, found) = app.store.read(move |c| reports::search(c, &filter)).await?;
@@ -486,7 +483,9 @@ mod tests {
             .collect::<Vec<_>>()
             .join("&");
         let uri: axum::http::Uri = format!("/?{query}").parse().unwrap();
-        Query::<SearchParams>::try_from_uri(&uri).unwrap().0
+        axum::extract::Query::<SearchParams>::try_from_uri(&uri)
+            .unwrap()
+            .0
     }
 
     fn filter(pairs: &[(&str, &str)]) -> Result<SearchFilter, String> {

@@ -3,13 +3,14 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use axum::Json;
 use axum::extract::State;
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::auth::Caller;
 use super::error::ApiError;
+use super::extract::Json;
+use super::responses::NeedsRight;
 use crate::app::App;
 use crate::clock::now_ms;
 use crate::routing::{AgentStatus, AgentView};
@@ -78,7 +79,7 @@ pub(super) fn supervisor(caller: &Caller) -> Result<(), ApiError> {
 }
 
 /// Queues per workgroup.
-#[utoipa::path(get, path = "/api/v1/queues", responses((status = 200, body = Vec<QueueStats>), (status = 403)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/api/v1/queues", responses((status = 200, body = Vec<QueueStats>), NeedsRight), security(("bearer" = [])))]
 pub async fn queues(
     State(app): State<Arc<App>>,
     caller: Caller,
@@ -161,7 +162,7 @@ pub(super) async fn workgroup_stats(
 /// Every user with the `agent` right, with status and load; those the router does not know
 /// are logged out. The same set as the `agents_by_status` tiles of `/stats/realtime`, so
 /// the two always add up (a supervisor without the agent right is in neither).
-#[utoipa::path(get, path = "/api/v1/agents", responses((status = 200, body = Vec<AgentStats>), (status = 403)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/api/v1/agents", responses((status = 200, body = Vec<AgentStats>), NeedsRight), security(("bearer" = [])))]
 pub async fn agents(
     State(app): State<Arc<App>>,
     caller: Caller,

@@ -3,16 +3,17 @@
 
 use std::sync::Arc;
 
-use axum::Json;
 use axum::extract::State;
 
 use super::auth::Caller;
 use super::error::ApiError;
+use super::extract::Json;
+use super::responses::NeedsRight;
 use crate::app::App;
 use crate::workflow::WorkflowStatus;
 
 /// The running workflow version, its scripts and the last refused reload.
-#[utoipa::path(get, path = "/api/v1/workflows", responses((status = 200, body = WorkflowStatus), (status = 403)),
+#[utoipa::path(get, path = "/api/v1/workflows", responses((status = 200, body = WorkflowStatus), NeedsRight),
     security(("bearer" = [])))]
 pub async fn status(
     State(app): State<Arc<App>>,

@@ -8,14 +8,15 @@
 
 use std::sync::Arc;
 
-use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde_json::Value;
 
+use super::Admin;
 use super::channels::{ChannelView, MASK, view_of};
-use super::{Admin, Body};
-use crate::api::error::ApiError;
+use crate::api::error::{ApiError, ErrorBody};
+use crate::api::extract::{Json, Path};
+use crate::api::responses::{BadRequest, JsonBody, NeedsRight, NotFound};
 use crate::app::App;
 use crate::channels::{self as runtime, ChannelRuntime, ChannelSource, LoadFailure};
 use crate::clock::now_ms;
@@ -177,15 +178,15 @@ async fn check_workgroups(app: &App, ch: &config::Channel) -> Result<(), ApiErro
     request_body = config::Channel,
     responses((status = 201, body = ChannelView),
         (status = 400, description = "a field is wrong; `invalid_config`: the plugin refused a \
-            setting, named in `setting` (or `secret`) when it says which"),
-        (status = 401), (status = 403),
-        (status = 409, description = "the name is taken"),
-        (status = 422, description = "`plugin_failed`: the plugin could not be started")),
+            setting, named in `setting` (or `secret`) when it says which", body = ErrorBody), JsonBody,
+        NeedsRight,
+        (status = 409, description = "`conflict`: the name is taken", body = ErrorBody),
+        (status = 422, description = "`plugin_failed`: the plugin could not be started", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn create_channel(
     State(app): State<Arc<App>>,
     _admin: Admin,
-    Body(ch): Body<config::Channel>,
+    Json(ch): Json<config::Channel>,
 ) -> Result<(StatusCode, Json<ChannelView>), ApiError> {
     check_channel_name(&ch.name)?;
     let _edit = EDITS.lock().await;
@@ -238,7 +239,12 @@ fn replacement(name: &str, mut body: Value) -> Result<config::Channel, ApiError>
             )));
         }
     }
-    serde_json::from_value(body).map_err(|e| ApiError::BadRequest(format!("body: {e}")))
+    serde_path_to_error::deserialize(body).map_err(|e| {
+        ApiError::BadRequest(crate::api::extract::field_error(
+            &e.path().to_string(),
+            &e.inner().to_string(),
+        ))
+    })
 }
 
 /// Replaces an administrator's channel: the same checks as creating it; omitted secrets
@@ -249,16 +255,16 @@ fn replacement(name: &str, mut body: Value) -> Result<config::Channel, ApiError>
     request_body = config::Channel,
     responses((status = 200, body = ChannelView),
         (status = 400, description = "a field is wrong; `invalid_config`: the plugin refused a \
-            setting, named in `setting` (or `secret`) when it says which"),
-        (status = 401), (status = 403), (status = 404),
-        (status = 409, description = "a config-file channel"),
-        (status = 422, description = "`plugin_failed`: the plugin could not be started")),
+            setting, named in `setting` (or `secret`) when it says which", body = ErrorBody), JsonBody,
+        NeedsRight, NotFound,
+        (status = 409, description = "`conflict`: a config-file channel", body = ErrorBody),
+        (status = 422, description = "`plugin_failed`: the plugin could not be started", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn update_channel(
     State(app): State<Arc<App>>,
     _admin: Admin,
     Path(name): Path<String>,
-    Body(body): Body<Value>,
+    Json(body): Json<Value>,
 ) -> Result<Json<ChannelView>, ApiError> {
     refuse_config_channel(&app, &name)?;
     let mut ch = replacement(&name, body)?;
@@ -292,8 +298,8 @@ pub async fn update_channel(
 /// its polling cursor and connector state go.
 #[utoipa::path(delete, path = "/api/v1/channels/{name}", tag = "admin",
     params(("name" = String, Path)),
-    responses((status = 204), (status = 401), (status = 403), (status = 404),
-        (status = 409, description = "a config-file channel")),
+    responses((status = 204, description = "done"), NeedsRight, BadRequest, NotFound,
+        (status = 409, description = "`conflict`: a config-file channel", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn delete_channel(
     State(app): State<Arc<App>>,

@@ -11,14 +11,15 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use crate::store::Tx;
-use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::Admin;
 use crate::api::error::ApiError;
+use crate::api::extract::{Json, Path};
+use crate::api::responses::{BadRequest, NeedsRight, NotFound};
 use crate::app::App;
 use crate::channels::{ChannelRuntime, ChannelSource, ChannelStatus};
 use crate::config::IngestMode;
@@ -148,7 +149,7 @@ fn known(app: &App, channel: &str) -> Result<Arc<ChannelRuntime>, ApiError> {
 
 /// Every running channel with its settings (secrets masked) and live status.
 #[utoipa::path(get, path = "/api/v1/channels", tag = "admin",
-    responses((status = 200, body = Vec<ChannelView>), (status = 401), (status = 403)),
+    responses((status = 200, body = Vec<ChannelView>), NeedsRight),
     security(("bearer" = [])))]
 pub async fn list_channels(
     State(app): State<Arc<App>>,
@@ -167,7 +168,7 @@ pub async fn list_channels(
 /// One running channel.
 #[utoipa::path(get, path = "/api/v1/channels/{name}", tag = "admin",
     params(("name" = String, Path)),
-    responses((status = 200, body = ChannelView), (status = 401), (status = 403), (status = 404)),
+    responses((status = 200, body = ChannelView), NeedsRight, BadRequest, NotFound),
     security(("bearer" = [])))]
 pub async fn get_channel(
     State(app): State<Arc<App>>,
@@ -181,7 +182,7 @@ pub async fn get_channel(
 /// The keywords a channel's connector suspended.
 #[utoipa::path(get, path = "/api/v1/channels/{name}/suspensions", tag = "admin",
     params(("name" = String, Path)),
-    responses((status = 200, body = Vec<Suspension>), (status = 401), (status = 403), (status = 404)),
+    responses((status = 200, body = Vec<Suspension>), NeedsRight, BadRequest, NotFound),
     security(("bearer" = [])))]
 pub async fn list_suspensions(
     State(app): State<Arc<App>>,
@@ -197,7 +198,7 @@ pub async fn list_suspensions(
 /// Lifts a suspension: the connector uses the keyword again from its next poll.
 #[utoipa::path(delete, path = "/api/v1/channels/{name}/suspensions/{keyword}", tag = "admin",
     params(("name" = String, Path), ("keyword" = String, Path)),
-    responses((status = 204), (status = 401), (status = 403), (status = 404)),
+    responses((status = 204, description = "done"), NeedsRight, BadRequest, NotFound),
     security(("bearer" = [])))]
 pub async fn lift_suspension(
     State(app): State<Arc<App>>,

@@ -10,10 +10,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use crate::store::Tx;
-use axum::Json;
 use axum::Router;
-use axum::extract::rejection::JsonRejection;
-use axum::extract::{FromRequest, FromRequestParts, Path, Request, State};
+use axum::extract::{FromRequestParts, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::routing::get;
@@ -21,7 +19,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::auth::{Caller, hash_password};
-use super::error::ApiError;
+use super::error::{ApiError, ErrorBody};
+use super::extract::{Json, Path};
+use super::responses::{BadRequest, JsonBody, NeedsRight, NotFound};
 use crate::app::App;
 use crate::routing::AgentStatus;
 use crate::routing::{Utilization, UtilizationTable};
@@ -86,40 +86,6 @@ impl FromRequestParts<Arc<App>> for Admin {
             )));
         }
         Ok(Admin(user))
-    }
-}
-
-/// An integer id from the path; anything else is a 400 in JSON.
-pub struct Id(pub i64);
-
-impl<S: Send + Sync> FromRequestParts<S> for Id {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let Path(raw) = Path::<String>::from_request_parts(parts, state)
-            .await
-            .map_err(|e| ApiError::BadRequest(e.body_text()))?;
-        raw.parse()
-            .map(Id)
-            .map_err(|_| ApiError::BadRequest(format!("id: `{raw}` is not an integer")))
-    }
-}
-
-/// A JSON body whose parse errors are 400s in JSON, naming the field.
-pub struct Body<T>(pub T);
-
-impl<S, T> FromRequest<S> for Body<T>
-where
-    Json<T>: FromRequest<S, Rejection = JsonRejection>,
-    S: Send + Sync,
-{
-    type Rejection = ApiError;
-
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        Json::<T>::from_request(req, state)
-            .await
-            .map(|Json(v)| Body(v))
-            .map_err(|e| ApiError::BadRequest(e.body_text()))
     }
 }
 

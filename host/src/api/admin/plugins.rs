@@ -3,7 +3,8 @@
 
 use std::sync::Arc;
 
-use axum::Json;
+use crate::api::extract::Json;
+use crate::api::responses::NeedsRight;
 use axum::extract::State;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -113,7 +114,7 @@ fn names_only_test_hosts(hosts: &[String]) -> bool {
 /// Every `*.wasm` in the plugin folder: platform, version, capabilities, settings, the
 /// hosts it calls, whether it loads, and the channels using it.
 #[utoipa::path(get, path = "/api/v1/plugins", tag = "admin",
-    responses((status = 200, body = Vec<PluginView>), (status = 401), (status = 403)),
+    responses((status = 200, body = Vec<PluginView>), NeedsRight),
     security(("bearer" = [])))]
 pub async fn list_plugins(
     State(app): State<Arc<App>>,

@@ -44,7 +44,7 @@ fn station_by_id(c: &Tx, id: i64) -> anyhow::Result<Station> {
 
 /// Every station.
 #[utoipa::path(get, path = "/api/v1/stations", tag = "admin",
-    responses((status = 200, body = Vec<Station>), (status = 401), (status = 403)),
+    responses((status = 200, body = Vec<Station>), NeedsRight),
     security(("bearer" = [])))]
 pub async fn list_stations(
     State(app): State<Arc<App>>,
@@ -55,12 +55,12 @@ pub async fn list_stations(
 
 /// One station.
 #[utoipa::path(get, path = "/api/v1/stations/{id}", tag = "admin", params(("id" = i64, Path)),
-    responses((status = 200, body = Station), (status = 401), (status = 403), (status = 404)),
+    responses((status = 200, body = Station), NeedsRight, BadRequest, NotFound),
     security(("bearer" = [])))]
 pub async fn get_station(
     State(app): State<Arc<App>>,
     _admin: Admin,
-    Id(id): Id,
+    Path(id): Path<i64>,
 ) -> Result<Json<Station>, ApiError> {
     Ok(Json(
         app.store
@@ -72,13 +72,13 @@ pub async fn get_station(
 
 /// Creates a station.
 #[utoipa::path(post, path = "/api/v1/stations", tag = "admin", request_body = StationInput,
-    responses((status = 201, body = Station), (status = 400, description = "invalid field"),
-        (status = 401), (status = 403), (status = 409, description = "name taken")),
+    responses((status = 201, body = Station), BadRequest, JsonBody,
+        NeedsRight, (status = 409, description = "`conflict`: name taken", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn create_station(
     State(app): State<Arc<App>>,
     _admin: Admin,
-    Body(input): Body<StationInput>,
+    Json(input): Json<StationInput>,
 ) -> Result<(StatusCode, Json<Station>), ApiError> {
     let (name, rights) = check_station_input(input)?;
     let name = name.ok_or_else(|| ApiError::BadRequest("name: required".into()))?;
@@ -110,14 +110,14 @@ pub async fn create_station(
 
 /// Changes a station; agents logged in there get its new name and rights.
 #[utoipa::path(put, path = "/api/v1/stations/{id}", tag = "admin", params(("id" = i64, Path)), request_body = StationInput,
-    responses((status = 200, body = Station), (status = 400, description = "invalid field"),
-        (status = 401), (status = 403), (status = 404), (status = 409, description = "name taken")),
+    responses((status = 200, body = Station), BadRequest, JsonBody,
+        NeedsRight, NotFound, (status = 409, description = "`conflict`: name taken", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn update_station(
     State(app): State<Arc<App>>,
     _admin: Admin,
-    Id(id): Id,
-    Body(input): Body<StationInput>,
+    Path(id): Path<i64>,
+    Json(input): Json<StationInput>,
 ) -> Result<Json<Station>, ApiError> {
     let (name, rights) = check_station_input(input)?;
     let _order = app.interactions.directory_change().await;
@@ -149,12 +149,12 @@ pub async fn update_station(
 
 /// Deletes a station; agents logged in there lose its rights.
 #[utoipa::path(delete, path = "/api/v1/stations/{id}", tag = "admin", params(("id" = i64, Path)),
-    responses((status = 204), (status = 401), (status = 403), (status = 404)),
+    responses((status = 204, description = "done"), NeedsRight, BadRequest, NotFound),
     security(("bearer" = [])))]
 pub async fn delete_station(
     State(app): State<Arc<App>>,
     _admin: Admin,
-    Id(id): Id,
+    Path(id): Path<i64>,
 ) -> Result<StatusCode, ApiError> {
     let _order = app.interactions.directory_change().await;
     let (name, there) = app

@@ -3,10 +3,10 @@
 //! passes in a second. It exists only in a host started with `SWITCHBOARD_TEST_CLOCK=1`
 //! (see `clock`); elsewhere it answers 404 like any unknown route. Administrators only.
 
-use axum::Json;
+use crate::api::extract::Json;
 use serde::{Deserialize, Serialize};
 
-use super::{Admin, Body};
+use super::Admin;
 use crate::api::error::ApiError;
 use crate::clock;
 
@@ -51,7 +51,7 @@ pub(crate) async fn test_clock(_: Admin) -> Result<Json<Clock>, ApiError> {
 /// Moves the host's clock forward; schedulers look again at once.
 pub(crate) async fn advance_test_clock(
     _: Admin,
-    Body(req): Body<Advance>,
+    Json(req): Json<Advance>,
 ) -> Result<Json<Clock>, ApiError> {
     if !clock::controllable() {
         return Err(no_test_clock());

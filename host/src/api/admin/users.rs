@@ -318,7 +318,7 @@ async fn user_hooks(app: &App, saved: &UserSaved) {
 
 /// Every user.
 #[utoipa::path(get, path = "/api/v1/users", tag = "admin",
-    responses((status = 200, body = Vec<UserView>), (status = 401), (status = 403, description = "not an administrator")),
+    responses((status = 200, body = Vec<UserView>), NeedsRight),
     security(("bearer" = [])))]
 pub async fn list_users(
     State(app): State<Arc<App>>,
@@ -338,12 +338,12 @@ pub async fn list_users(
 
 /// One user.
 #[utoipa::path(get, path = "/api/v1/users/{id}", tag = "admin", params(("id" = i64, Path)),
-    responses((status = 200, body = UserView), (status = 401), (status = 403), (status = 404)),
+    responses((status = 200, body = UserView), NeedsRight, BadRequest, NotFound),
     security(("bearer" = [])))]
 pub async fn get_user(
     State(app): State<Arc<App>>,
     _admin: Admin,
-    Id(id): Id,
+    Path(id): Path<i64>,
 ) -> Result<Json<UserView>, ApiError> {
     let (user, groups) = app
         .store
@@ -355,13 +355,13 @@ pub async fn get_user(
 
 /// Creates a user.
 #[utoipa::path(post, path = "/api/v1/users", tag = "admin", request_body = UserInput,
-    responses((status = 201, body = UserView), (status = 400, description = "invalid field"),
-        (status = 401), (status = 403), (status = 409, description = "username taken")),
+    responses((status = 201, body = UserView), BadRequest, JsonBody,
+        NeedsRight, (status = 409, description = "`conflict`: username taken", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn create_user(
     State(app): State<Arc<App>>,
     _admin: Admin,
-    Body(input): Body<UserInput>,
+    Json(input): Json<UserInput>,
 ) -> Result<(StatusCode, Json<UserView>), ApiError> {
     if input.username.is_none() {
         return Err(ApiError::BadRequest("username: required".into()));
@@ -387,15 +387,15 @@ pub async fn create_user(
 
 /// Changes a user; fields left out keep their values.
 #[utoipa::path(put, path = "/api/v1/users/{id}", tag = "admin", params(("id" = i64, Path)), request_body = UserInput,
-    responses((status = 200, body = UserView), (status = 400, description = "invalid field"),
-        (status = 401), (status = 403), (status = 404),
-        (status = 409, description = "username taken, or removing your own administrator right")),
+    responses((status = 200, body = UserView), BadRequest, JsonBody,
+        NeedsRight, NotFound,
+        (status = 409, description = "`conflict`: username taken, or removing your own administrator right", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn update_user(
     State(app): State<Arc<App>>,
     Admin(me): Admin,
-    Id(id): Id,
-    Body(input): Body<UserInput>,
+    Path(id): Path<i64>,
+    Json(input): Json<UserInput>,
 ) -> Result<Json<UserView>, ApiError> {
     if id == me.id
         && let Some(rights) = &input.rights
@@ -418,13 +418,13 @@ pub async fn update_user(
 
 /// Deletes a user.
 #[utoipa::path(delete, path = "/api/v1/users/{id}", tag = "admin", params(("id" = i64, Path)),
-    responses((status = 204), (status = 401), (status = 403), (status = 404),
-        (status = 409, description = "yourself, or the user holds live interactions")),
+    responses((status = 204, description = "done"), NeedsRight, BadRequest, NotFound,
+        (status = 409, description = "`conflict`: yourself, or the user holds live interactions", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn delete_user(
     State(app): State<Arc<App>>,
     Admin(me): Admin,
-    Id(id): Id,
+    Path(id): Path<i64>,
 ) -> Result<StatusCode, ApiError> {
     if id == me.id {
         return Err(ApiError::Conflict("you cannot delete yourself".into()));

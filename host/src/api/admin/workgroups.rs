@@ -127,7 +127,7 @@ fn check_workgroup_input(input: &mut WorkgroupInput) -> Result<(), ApiError> {
 
 /// Every workgroup.
 #[utoipa::path(get, path = "/api/v1/workgroups", tag = "admin",
-    responses((status = 200, body = Vec<WorkgroupView>), (status = 401), (status = 403)),
+    responses((status = 200, body = Vec<WorkgroupView>), NeedsRight),
     security(("bearer" = [])))]
 pub async fn list_workgroups(
     State(app): State<Arc<App>>,
@@ -147,12 +147,12 @@ pub async fn list_workgroups(
 
 /// One workgroup.
 #[utoipa::path(get, path = "/api/v1/workgroups/{id}", tag = "admin", params(("id" = i64, Path)),
-    responses((status = 200, body = WorkgroupView), (status = 401), (status = 403), (status = 404)),
+    responses((status = 200, body = WorkgroupView), NeedsRight, BadRequest, NotFound),
     security(("bearer" = [])))]
 pub async fn get_workgroup(
     State(app): State<Arc<App>>,
     _admin: Admin,
-    Id(id): Id,
+    Path(id): Path<i64>,
 ) -> Result<Json<WorkgroupView>, ApiError> {
     let (groups, users) = app
         .store
@@ -167,13 +167,13 @@ pub async fn get_workgroup(
 
 /// Creates a workgroup.
 #[utoipa::path(post, path = "/api/v1/workgroups", tag = "admin", request_body = WorkgroupInput,
-    responses((status = 201, body = WorkgroupView), (status = 400, description = "invalid field"),
-        (status = 401), (status = 403), (status = 409, description = "name taken")),
+    responses((status = 201, body = WorkgroupView), BadRequest, JsonBody,
+        NeedsRight, (status = 409, description = "`conflict`: name taken", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn create_workgroup(
     State(app): State<Arc<App>>,
     _admin: Admin,
-    Body(mut input): Body<WorkgroupInput>,
+    Json(mut input): Json<WorkgroupInput>,
 ) -> Result<(StatusCode, Json<WorkgroupView>), ApiError> {
     check_workgroup_input(&mut input)?;
     let Some(name) = input.name.clone() else {
@@ -209,15 +209,15 @@ pub async fn create_workgroup(
 
 /// Changes a workgroup; fields left out keep their values.
 #[utoipa::path(put, path = "/api/v1/workgroups/{id}", tag = "admin", params(("id" = i64, Path)), request_body = WorkgroupInput,
-    responses((status = 200, body = WorkgroupView), (status = 400, description = "invalid field"),
-        (status = 401), (status = 403), (status = 404),
-        (status = 409, description = "name taken, or renaming a workgroup in use")),
+    responses((status = 200, body = WorkgroupView), BadRequest, JsonBody,
+        NeedsRight, NotFound,
+        (status = 409, description = "`conflict`: name taken, or renaming a workgroup in use", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn update_workgroup(
     State(app): State<Arc<App>>,
     _admin: Admin,
-    Id(id): Id,
-    Body(mut input): Body<WorkgroupInput>,
+    Path(id): Path<i64>,
+    Json(mut input): Json<WorkgroupInput>,
 ) -> Result<Json<WorkgroupView>, ApiError> {
     check_workgroup_input(&mut input)?;
     let app2 = app.clone();
@@ -262,13 +262,13 @@ pub async fn update_workgroup(
 
 /// Deletes a workgroup.
 #[utoipa::path(delete, path = "/api/v1/workgroups/{id}", tag = "admin", params(("id" = i64, Path)),
-    responses((status = 204), (status = 401), (status = 403), (status = 404),
-        (status = 409, description = "a channel routes to it, or it has live interactions")),
+    responses((status = 204, description = "done"), NeedsRight, BadRequest, NotFound,
+        (status = 409, description = "`conflict`: a channel routes to it, or it has live interactions", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn delete_workgroup(
     State(app): State<Arc<App>>,
     _admin: Admin,
-    Id(id): Id,
+    Path(id): Path<i64>,
 ) -> Result<StatusCode, ApiError> {
     let app2 = app.clone();
     let _order = app.interactions.directory_change().await;
