@@ -24,8 +24,8 @@ pub struct AuditEntry {
     pub target: Option<String>,
     /// The HTTP status it was answered with, when it was a request.
     pub status: Option<i64>,
-    /// What was sent, secret values replaced (JSON), when there was a body.
-    #[schema(value_type = Option<Object>)]
+    /// What was sent, secret values replaced, when there was a body: any JSON value (a
+    /// body that was not JSON is described in a string).
     pub detail: Option<serde_json::Value>,
 }
 
