@@ -43,7 +43,18 @@ async function start() {
   show(location.hash.slice(1) || "channels");
 }
 
-async function show(id) {
+/**
+ * Shows a screen. Screens are drawn one after the other: a screen still loading (the
+ * channels, when the address names another screen) would otherwise finish last and draw
+ * over the one the user asked for.
+ */
+let drawing = Promise.resolve();
+function show(id) {
+  drawing = drawing.then(() => draw(id), () => draw(id));
+  return drawing;
+}
+
+async function draw(id) {
   const screen = SCREENS.find(([s]) => s === id) || SCREENS[0];
   history.replaceState(null, "", `#${screen[0]}`);
   for (const tab of nav.querySelectorAll("[role=tab]")) {
