@@ -1,6 +1,8 @@
 //! Properties every connector answer must have, whatever the payload.
 
-use switchboard_sdk::{Event, Level};
+use switchboard_sdk::{Event, Level, WebhookOutcome};
+
+use crate::Verdict;
 
 /// Whether `bytes` is one JSON value (within serde_json's nesting limit).
 pub fn is_json(bytes: &[u8]) -> bool {
@@ -38,4 +40,43 @@ pub fn logged_at_least(logs: &[(Level, String)], level: Level) -> bool {
         Level::Error => 4,
     };
     logs.iter().any(|(l, _)| rank(l) >= rank(&level))
+}
+
+/// Whether `bytes` is one JSON object.
+pub fn is_object(bytes: &[u8]) -> bool {
+    serde_json::from_slice::<serde_json::Value>(bytes).is_ok_and(|v| v.is_object())
+}
+
+/// The verdict on a webhook answer of a platform that delivers again whatever is not
+/// answered 2xx (Meta, X): a `forged` request is refused 401 with no events; an authentic
+/// one is acknowledged 200 (the same bytes can never be read on a redelivery), and a body
+/// that is not a JSON object leaves an ERROR line in `logs`.
+pub fn acknowledged(
+    out: &WebhookOutcome,
+    forged: bool,
+    bytes: &[u8],
+    logs: &[(Level, String)],
+) -> Verdict {
+    check_events(&out.events)?;
+    let status = out.response.status;
+    if forged {
+        return match (status, out.events.is_empty()) {
+            (401, true) => Ok("forged: 401"),
+            _ => Err(format!(
+                "a forged request got {status} and {:?}",
+                out.events
+            )),
+        };
+    }
+    if status != 200 {
+        return Err(format!("an authentic delivery was answered {status}"));
+    }
+    if !is_object(bytes) && !logged_at_least(logs, Level::Error) {
+        return Err("an unreadable body was dropped without an error in the log".into());
+    }
+    Ok(if out.events.is_empty() {
+        "200, no events"
+    } else {
+        "200 with events"
+    })
 }

@@ -48,7 +48,7 @@ mod checks;
 mod mutate;
 mod progress;
 
-pub use checks::{check_events, is_json, logged_at_least};
+pub use checks::{acknowledged, check_events, is_json, is_object, logged_at_least};
 
 /// Cases per parser when `SWITCHBOARD_FUZZ_CASES` is not set (what CI runs).
 pub const DEFAULT_CASES: u64 = 10_000;

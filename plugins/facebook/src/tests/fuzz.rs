@@ -4,10 +4,10 @@
 //! Messenger senders) and the feed poll (odd answers, statuses and cursors), each fed
 //! through the connector's real entry point. `SWITCHBOARD_FUZZ_CASES` sets the count.
 
-use fuzz_kit::{Case, Corpus, Verdict, check_events, fuzz, logged_at_least};
+use fuzz_kit::{Case, Corpus, Verdict, acknowledged, check_events, fuzz, is_object};
 use serde_json::{Value, json};
 use switchboard_sdk::webhook::meta_signature;
-use switchboard_sdk::{Connector, HttpRequest, HttpResponse, Level};
+use switchboard_sdk::{Connector, HttpRequest, HttpResponse};
 
 use super::{PAGE, SECRET, comment, feed, feed_page, host};
 use crate::Facebook;
@@ -92,30 +92,7 @@ fn webhook_case(case: &mut Case) -> Verdict {
     let out = Facebook
         .handle_webhook(req)
         .map_err(|e| format!("handle_webhook failed: {e:?}"))?;
-    check_events(&out.events)?;
-    let status = out.response.status;
-    if forged {
-        return match (status, out.events.is_empty()) {
-            (401, true) => Ok("forged: 401"),
-            _ => Err(format!(
-                "a forged request got {status} and {:?}",
-                out.events
-            )),
-        };
-    }
-    // Meta delivers again what is not answered 2xx: an authentic body is acknowledged.
-    if status != 200 {
-        return Err(format!("an authentic delivery was answered {status}"));
-    }
-    let object = serde_json::from_slice::<Value>(&case.bytes).is_ok_and(|v| v.is_object());
-    if !object && !logged_at_least(&host.logs(), Level::Error) {
-        return Err("an unreadable body was dropped without an error in the log".into());
-    }
-    Ok(if out.events.is_empty() {
-        "200, no events"
-    } else {
-        "200 with events"
-    })
+    acknowledged(&out, forged, &case.bytes, &host.logs())
 }
 
 #[test]
@@ -162,7 +139,7 @@ fn poll_case(case: &mut Case) -> Verdict {
         ])
         .map(str::to_string);
     let limit = *case.pick(&[0, 1, 25, u32::MAX]);
-    let object = serde_json::from_slice::<Value>(&case.bytes).is_ok_and(|v| v.is_object());
+    let object = is_object(&case.bytes);
     match Facebook.poll(cursor, limit) {
         Ok(result) => {
             check_events(&result.events)?;

@@ -7,9 +7,9 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use fuzz_kit::{Case, Corpus, Verdict, check_events, fuzz, is_json, logged_at_least};
+use fuzz_kit::{Case, Corpus, Verdict, acknowledged, check_events, fuzz};
 use serde_json::{Value, json};
-use switchboard_sdk::{Connector, ConnectorError, HttpRequest, HttpResponse, Level};
+use switchboard_sdk::{Connector, ConnectorError, HttpRequest, HttpResponse};
 
 use super::{activity, host, tweet, users};
 use crate::X;
@@ -54,33 +54,7 @@ fn webhook_case(case: &mut Case) -> Verdict {
     let out = X
         .handle_webhook(req)
         .map_err(|e| format!("handle_webhook failed: {e:?}"))?;
-    check_events(&out.events)?;
-    let status = out.response.status;
-    if forged {
-        return match (status, out.events.is_empty()) {
-            (401, true) => Ok("forged: 401"),
-            _ => Err(format!(
-                "a forged request got {status} and {:?}",
-                out.events
-            )),
-        };
-    }
-    // X redelivers what is not answered 200: an authentic body is always acknowledged.
-    if status != 200 {
-        return Err(format!("an authentic delivery was answered {status}"));
-    }
-    if !is_object(&case.bytes) && !logged_at_least(&host.logs(), Level::Error) {
-        return Err("an unreadable body was dropped without an error in the log".into());
-    }
-    Ok(if out.events.is_empty() {
-        "200, no events"
-    } else {
-        "200 with events"
-    })
-}
-
-fn is_object(bytes: &[u8]) -> bool {
-    is_json(bytes) && serde_json::from_slice::<Value>(bytes).is_ok_and(|v| v.is_object())
+    acknowledged(&out, forged, &case.bytes, &host.logs())
 }
 
 #[test]
