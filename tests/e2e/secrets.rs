@@ -216,6 +216,21 @@ async fn post_json(world: &World, path: &str, body: Value) -> Value {
     res.json().await.unwrap_or(Value::Null)
 }
 
+/// Reads the interaction as the desktop does (every answer is scanned), then ends it.
+async fn read_then_end(agent: &Agent, reader: &mut Reader, id: i64) {
+    reader
+        .call(agent, "GET", &format!("/interactions/{id}"), None)
+        .await;
+    reader
+        .call(
+            agent,
+            "POST",
+            &format!("/interactions/{id}/disconnect"),
+            None,
+        )
+        .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_secret_in_any_answer_or_log_line_when_every_platform_path_fails() {
     let dir = tempfile::tempdir().unwrap();
@@ -291,17 +306,7 @@ async fn no_secret_in_any_answer_or_log_line_when_every_platform_path_fails() {
         json!({"text": "Still checking", "visibility": "public"}),
     )
     .await;
-    reader
-        .call(&agent, "GET", &format!("/interactions/{id}"), None)
-        .await;
-    reader
-        .call(
-            &agent,
-            "POST",
-            &format!("/interactions/{id}/disconnect"),
-            None,
-        )
-        .await;
+    read_then_end(&agent, &mut reader, id).await;
 
     // Messenger: a direct message whose reply times out.
     post_json(
@@ -319,17 +324,7 @@ async fn no_secret_in_any_answer_or_log_line_when_every_platform_path_fails() {
         json!({"text": "Hello Bo", "visibility": "private"}),
     )
     .await;
-    reader
-        .call(&agent, "GET", &format!("/interactions/{id}"), None)
-        .await;
-    reader
-        .call(
-            &agent,
-            "POST",
-            &format!("/interactions/{id}/disconnect"),
-            None,
-        )
-        .await;
+    read_then_end(&agent, &mut reader, id).await;
 
     // WhatsApp: a reply that times out.
     post_json(&world, "/_emulator/whatsapp/messages", json!({"phone_number_id": "2002", "from": "15551234567", "name": "Cy", "type": "text", "text": "hello"})).await;
@@ -342,17 +337,7 @@ async fn no_secret_in_any_answer_or_log_line_when_every_platform_path_fails() {
         json!({"text": "Hi Cy", "visibility": "private"}),
     )
     .await;
-    reader
-        .call(&agent, "GET", &format!("/interactions/{id}"), None)
-        .await;
-    reader
-        .call(
-            &agent,
-            "POST",
-            &format!("/interactions/{id}/disconnect"),
-            None,
-        )
-        .await;
+    read_then_end(&agent, &mut reader, id).await;
 
     // Apple: the gateway refuses the reply, then one times out.
     post_json(&world, "/_emulator/apple/messages", json!({"business_id": "acme-biz", "source_id": "urn:mbid:secret-scan", "type": "text", "body": "bonjour"})).await;
@@ -378,17 +363,7 @@ async fn no_secret_in_any_answer_or_log_line_when_every_platform_path_fails() {
         json!({"text": "Encore", "visibility": "private"}),
     )
     .await;
-    reader
-        .call(&agent, "GET", &format!("/interactions/{id}"), None)
-        .await;
-    reader
-        .call(
-            &agent,
-            "POST",
-            &format!("/interactions/{id}/disconnect"),
-            None,
-        )
-        .await;
+    read_then_end(&agent, &mut reader, id).await;
 
     // X: a tweet found by the poll; the reply is refused, then one times out.
     post_json(&world, "/_emulator/x/tweets", json!({"author_handle": "ann", "author_name": "Ann Lee", "text": "@acme acmecorp my boots"})).await;

@@ -37,15 +37,11 @@ const MAX_BODY: usize = 8 << 20;
 
 /// API paths whose changes are an agent's work on interactions, not administration.
 fn agent_work(path: &str) -> bool {
-    [
-        "/api/v1/interactions",
-        "/api/v1/me",
-        "/api/v1/login",
-        "/api/v1/logout",
-        "/api/v1/testing",
-    ]
-    .iter()
-    .any(|p| path == *p || path.starts_with(&format!("{p}/")))
+    let Some(rest) = path.strip_prefix("/api/v1/") else {
+        return false;
+    };
+    let first = rest.split('/').next().unwrap_or_default();
+    ["interactions", "me", "login", "logout", "testing"].contains(&first)
 }
 
 /// Whether `key` names a credential whose value must never be recorded.
@@ -105,13 +101,15 @@ pub(crate) async fn append(app: &App, entry: AuditEntry) {
 /// The middleware: records every change a signed-in user asks of the API outside their
 /// own interaction work, with its answer's status.
 pub(crate) async fn record(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
-    let path = req.uri().path().to_owned();
+    // Every request passes here, webhooks included: decide before any allocation.
+    let path = req.uri().path();
     if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS)
         || !path.starts_with("/api/v1/")
-        || agent_work(&path)
+        || agent_work(path)
     {
         return next.run(req).await;
     }
+    let path = path.to_owned();
     let (mut parts, body) = req.into_parts();
     // Unsigned or expired callers are answered 401 by the route and change nothing.
     let Ok(Caller(user)) = Caller::from_request_parts(&mut parts, &app).await else {

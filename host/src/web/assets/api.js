@@ -48,8 +48,10 @@ export function sessionEnd() {
   return idle < s.expires_at ? { at: idle, kind: "idle" } : { at: s.expires_at, kind: "limit" };
 }
 
-/** The session's limits as signed in: `{ idle_ms, expires_at }`. */
-sessionEnd.limits = () => session() || { idle_ms: 0, expires_at: 0 };
+/** The session's idle limit as signed in, ms (0 when unknown). */
+export function idleLimit() {
+  return session()?.idle_ms || 0;
+}
 
 /** How often at most the server notes use of a session (as `api/auth.rs` does). */
 function touchEvery(idleMs) {

@@ -1,7 +1,7 @@
 // Small helpers every page shares: building elements, formatting times, toasts, and the
 // top bar with the pages the user's rights open.
 
-import { signOut, sessionEnd, keepAlive } from "/assets/api.js";
+import { signOut, sessionEnd, idleLimit, keepAlive } from "/assets/api.js";
 
 /**
  * Builds an element: `h("button", { class: "primary", onclick }, "Send")`.
@@ -217,8 +217,7 @@ function watchSession() {
         : "Your session has reached its maximum length. Please sign in again; your unsent replies are kept.", true);
       return;
     }
-    const s = sessionEnd.limits();
-    const lead = end.kind === "idle" ? Math.min(120000, s.idle_ms / 3) : Math.min(300000, s.idle_ms / 3);
+    const lead = Math.min(end.kind === "idle" ? 120000 : 300000, idleLimit() / 3);
     if (left > lead) {
       banner.classList.add("hidden");
       return;
