@@ -15,7 +15,6 @@
 
 pub mod api;
 pub mod app;
-pub mod bench;
 mod calendar;
 pub mod channels;
 pub mod clock;

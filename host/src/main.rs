@@ -53,8 +53,6 @@ enum Command {
         #[arg(long, default_value = "127.0.0.1:9090")]
         listen: SocketAddr,
     },
-    /// Benchmarks.
-    Bench(switchboard::bench::BenchArgs),
     /// Connector tools.
     Plugin {
         #[command(subcommand)]
@@ -109,7 +107,7 @@ async fn main() {
 
 /// What a command logs when `RUST_LOG` does not say. The servers (`serve`, `demo`,
 /// `emulator`) log what they do, as operators read it; one-shot commands (`check`,
-/// `workflow test`, `plugin parse`, `bench`) print their answer and only warnings and
+/// `workflow test`, `plugin parse`) print their answer and only warnings and
 /// errors besides (not a line per database migration), unless asked with `-v`.
 fn default_filter(command: &Command, verbose: u8) -> &'static str {
     let server = matches!(
@@ -162,7 +160,6 @@ async fn run(cli: Cli) -> Result<()> {
             emulator.serve(listener).await?;
             Ok(())
         }
-        Command::Bench(args) => switchboard::bench::run(args).await,
         Command::Plugin {
             command: PluginCommand::Parse(args),
         } => switchboard::connectors::parse::run(args).await,

@@ -8,7 +8,6 @@
 //! workflows) are added by the page through [`render`]'s `extra` registry instead.
 
 use std::sync::LazyLock;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use prometheus_client::encoding::EncodeLabelSet;
@@ -221,21 +220,7 @@ pub fn plugin_log_line(channel: &str, error: bool) {
 /// Records how long one group commit took.
 pub fn store_commit(took: Duration) {
     METRICS.commit_seconds.observe(took.as_secs_f64());
-    COMMITS.fetch_add(1, Ordering::Relaxed);
-    COMMIT_NANOS.fetch_add(took.as_nanos() as u64, Ordering::Relaxed);
 }
-
-/// Group commits so far and the seconds they took in all (for the benchmarks; the
-/// histogram does not give its totals back).
-pub fn store_commits() -> (u64, f64) {
-    (
-        COMMITS.load(Ordering::Relaxed),
-        COMMIT_NANOS.load(Ordering::Relaxed) as f64 / 1e9,
-    )
-}
-
-static COMMITS: AtomicU64 = AtomicU64::new(0);
-static COMMIT_NANOS: AtomicU64 = AtomicU64::new(0);
 
 /// Counts a group of writes that could not be committed.
 pub fn store_commit_failed() {

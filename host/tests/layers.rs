@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 
 /// Bottom first. A module may import any module listed before it, never one after.
 /// Leaf utilities (`clock`, `calendar`, `metrics`, `fswatch`) and `model`, the shared
-/// vocabulary, come first; `server` wires everything; the demo and the benches run a server.
+/// vocabulary, come first; `server` wires everything; the demo runs a server (the benches, a crate of their own,
+/// use the library from outside).
 const LAYERS: &[&str] = &[
     "model",
     "clock",
@@ -28,7 +29,6 @@ const LAYERS: &[&str] = &[
     "api",
     "server",
     "demo",
-    "bench",
 ];
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {

@@ -21,6 +21,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 use std::time::Instant;
 
+mod bench;
 mod browser;
 mod schemathesis;
 #[cfg(test)]
@@ -54,8 +55,10 @@ tasks:
                       Schemathesis (installed in a venv under target/ when missing)
                       against `switchboard demo --no-traffic`; needs the plugins and a
                       built `target/debug/switchboard`
-  bench [ARGS]        build the plugins, then run `switchboard bench ARGS` in release
-                      (default: `ingest`)
+  bench [NAME] [ARGS] build the plugins, then run the benchmark crate in release:
+                      `switchboard-bench NAME ARGS` (ingest, routing, workflow; default
+                      ingest); `--baseline REV` (ingest, routing) also builds the
+                      host at git revision REV and measures both in the same run
   fuzz [--cases N] [--seed S] [PLUGIN..]
                       fuzz the parsers of the connectors in plugins/ (all, or those
                       named: facebook, whatsapp, x, apple) natively, N cases per parser
@@ -84,14 +87,7 @@ fn main() -> ExitCode {
         Some("test") => plugins(&[]).and_then(|()| test(&args[1..])),
         Some("browser") => browser::test(&target_dir().join("debug/switchboard")),
         Some("schemathesis") => schemathesis::run(&target_dir().join("debug/switchboard")),
-        Some("bench") => {
-            let rest = if args.len() > 1 {
-                args[1..].to_vec()
-            } else {
-                vec!["ingest".to_string()]
-            };
-            plugins(&[]).and_then(|()| cargo_run("bench", true, &rest))
-        }
+        Some("bench") => bench::bench(&args[1..]),
         Some("fuzz") => fuzz(&args[1..]),
         Some("help" | "-h" | "--help") => {
             println!("{USAGE}");
@@ -183,17 +179,6 @@ fn exec(cmd: &mut Command, what: &str) -> Result<()> {
     }
     #[cfg(not(unix))]
     run(cmd, what)
-}
-
-/// `cargo run -p switchboard -- <subcommand> <args>`.
-fn cargo_run(subcommand: &str, release: bool, args: &[String]) -> Result<()> {
-    let mut cmd = cargo();
-    cmd.args(["run", "--package", "switchboard"]);
-    if release {
-        cmd.arg("--release");
-    }
-    cmd.arg("--").arg(subcommand).args(args);
-    run(&mut cmd, &format!("switchboard {subcommand}"))
 }
 
 /// Every test of the workspace: host unit and end-to-end tests, the platform emulator, the

@@ -349,3 +349,89 @@ pub(crate) fn on_reply(c: &Tx, id: i64, effects: Vec<Effect>, now: i64) -> Resul
     side.sends.clear();
     side_effects(c, id, &side, None, now, &mut Vec::new())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Store;
+    use crate::workflow::FindBy;
+
+    fn message(i: usize, thread: usize) -> InboundMessage {
+        InboundMessage {
+            platform_message_id: format!("{i}_1"),
+            thread_id: format!("post_{thread}"),
+            parent_id: Some(format!("post_{thread}")),
+            visibility: Visibility::Public,
+            author_id: format!("cust{}", i % 3),
+            author_name: "Customer".into(),
+            author_handle: None,
+            text: format!("message {i}"),
+            attachments: Vec::new(),
+            created_at: 1_000 + i as i64,
+            language: None,
+            from_business: false,
+            followers: None,
+            metadata: Default::default(),
+        }
+    }
+
+    /// Every query a new message and its routing run, those workflow steps run per
+    /// message, and the schedulers run at each tick, is parsed once per connection, not at each use (see "Queries that stay
+    /// prepared" in the store's notes): each runs several times with other values, then
+    /// no statement of the connection may have been prepared again.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn hot_queries_are_never_parsed_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("t.db")).unwrap();
+        let plan = Plan::fallback(RouteRequest {
+            workgroup: "Social".into(),
+            priority: 0,
+            media_type: MediaType::SocialConversation,
+            skills: None,
+            preferred_agent: None,
+            wait_ms: 0,
+        });
+        let reprepared = store
+            .write(move |c| {
+                let mut outbox = Vec::new();
+                for i in 0..12 {
+                    // Two messages per thread (the second joins), and each stored twice
+                    // (the repeat is a duplicate).
+                    for _ in 0..2 {
+                        let m = message(i, i / 2);
+                        if let Stored::Created(ix) =
+                            store_inbound(c, "facebook", &m, Some(&plan), 1, 2_000, &mut outbox)?
+                        {
+                            jobs::enqueue(c, JobKind::Route, ix.id, 2_000)?;
+                        }
+                    }
+                    let claimed = jobs::claim_due(c, 2_000 + i as i64, 4)?;
+                    for job in &claimed {
+                        queries::interaction(c, job.interaction_id)?;
+                    }
+                    let ids: Vec<i64> = claimed.iter().map(|j| j.id).collect();
+                    jobs::complete(c, &ids)?;
+                    let thread = format!("post_{}", i / 2);
+                    let author = format!("cust{}", i % 3);
+                    store_wf::find_active(c, "facebook", &FindBy::Thread(thread.clone()))?;
+                    store_wf::find_active(c, "facebook", &FindBy::Author(author.clone()))?;
+                    store_wf::find_active(c, "facebook", &FindBy::Group(thread.clone()))?;
+                    store_wf::agent_handling(c, "facebook", &thread)?;
+                    store_wf::last_agent(c, "facebook", &author)?;
+                    store_wf::open_buffer(c, "facebook", &thread)?;
+                    store_wf::open_group(c, "facebook", &thread)?;
+                    // The outbox's and the workflow timers' schedulers, every tick.
+                    outbox::due(c, 2_000 + i as i64, 8)?;
+                    store_wf::due_timers(c, 2_000 + i as i64, 8)?;
+                }
+                Ok(crate::store::reprepared(c))
+            })
+            .await
+            .unwrap();
+        assert!(
+            reprepared.is_empty(),
+            "queries parsed again at each use (a join or ORDER BY with `col = ?`, or `LIMIT ?`): {reprepared:#?}"
+        );
+        store.close();
+    }
+}

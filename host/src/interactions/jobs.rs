@@ -2,10 +2,12 @@
 //! commit promised depends on the request that made it.
 //!
 //! A write that needs follow-up (an interaction to route, `on_disconnect` to run) records
-//! a job in its own transaction and kicks the worker. The worker claims due jobs, runs
-//! each in its own task (one slow script does not hold up routing), and records the
-//! outcome: done jobs are removed; a failed one is tried again with a growing delay, and
-//! after [`ATTEMPTS`] tries kept as failed for operators to see. At start it simply finds
+//! a job in its own transaction and kicks the worker. The worker claims due jobs (with
+//! the rows route jobs need, in the same writer step), routes the batch's interactions
+//! together (their claim finishes them: what is left is in memory, and a start routes
+//! every queued row anyway), runs each other job in its own task (one slow script does not hold up
+//! routing), and records the outcome: done jobs are removed; a failed one is tried again
+//! with a growing delay, and after [`ATTEMPTS`] tries kept as failed for operators to see. At start it simply finds
 //! what is unfinished. Every kind is idempotent: routing skips an interaction the router
 //! already has or that is no longer waiting.
 
@@ -15,6 +17,7 @@ use anyhow::Result;
 
 use super::Core;
 use super::hooks;
+use super::waiting::Claimed;
 use crate::clock::now_ms;
 use crate::store::jobs::{self as store_jobs, Job, JobKind};
 
@@ -44,13 +47,9 @@ pub async fn run_jobs(core: Core) {
         let next = core.store.read(store_jobs::next_due).await.ok().flatten();
         let now = now_ms();
         if next.is_some_and(|at| at <= now) {
-            match core
-                .store
-                .write(move |c| store_jobs::claim_due(c, now, BATCH))
-                .await
-            {
-                Ok(jobs) if !jobs.is_empty() => {
-                    run_batch(&core, jobs).await;
+            match core.interactions.claim_jobs(now, BATCH).await {
+                Ok(claimed) if !claimed.jobs.is_empty() => {
+                    run_batch(&core, claimed).await;
                     continue;
                 }
                 Ok(_) => {}
@@ -69,8 +68,18 @@ pub async fn run_jobs(core: Core) {
     }
 }
 
-async fn run_batch(core: &Core, jobs: Vec<Job>) {
-    let tasks: Vec<_> = jobs
+async fn run_batch(core: &Core, claimed: Claimed) {
+    // Route jobs are routed together, from the rows read with their claim (which also
+    // finished them): routing is in-memory work, and a task and a store read each would
+    // cost more than the routing.
+    let others: Vec<Job> = claimed
+        .jobs
+        .iter()
+        .filter(|j| j.kind != JobKind::Route)
+        .cloned()
+        .collect();
+    let unrouted = core.interactions.route_claimed(claimed).await;
+    let tasks: Vec<_> = others
         .into_iter()
         .map(|job| {
             let core = core.clone();
@@ -101,10 +110,16 @@ async fn run_batch(core: &Core, jobs: Vec<Job>) {
                 attempts, %error, "follow-up job failed every try; kept as failed");
         }
     }
+    if done.is_empty() && failed.is_empty() && unrouted.is_empty() {
+        return; // a batch of route jobs only: finished with their claim
+    }
     let recorded = core
         .store
         .write(move |c| {
             store_jobs::complete(c, &done)?;
+            for &id in &unrouted {
+                store_jobs::enqueue(c, JobKind::Route, id, now + hooks::retry_delay_ms(1))?;
+            }
             for (job, error) in &failed {
                 let attempts = job.attempts + 1;
                 let retry_at = (attempts < ATTEMPTS).then(|| now + hooks::retry_delay_ms(attempts));
@@ -121,7 +136,8 @@ async fn run_batch(core: &Core, jobs: Vec<Job>) {
 
 async fn run_one(core: &Core, job: &Job) -> Result<()> {
     match job.kind {
-        JobKind::Route => core.interactions.route_stored(job.interaction_id).await,
+        // Routed with the batch (`run_batch`), never here.
+        JobKind::Route => Ok(()),
         JobKind::OnDisconnect => hooks::on_disconnect(core, job.interaction_id).await,
     }
 }

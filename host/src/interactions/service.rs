@@ -97,7 +97,7 @@ pub(super) struct Order {
     /// Counts the changes a queued interaction's stored row can undergo without the
     /// router holding it: it ended (left routing for good) or the workflow re-routed it.
     /// Whoever routes from a stored row reads it, then checks under the lock that this
-    /// did not move meanwhile (`route_stored`), so a row read before such a change never
+    /// did not move meanwhile (`from_store`, `route_claimed`), so a row read before such a change never
     /// brings the interaction back to a queue.
     pub changes: u64,
 }

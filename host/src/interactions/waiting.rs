@@ -15,11 +15,12 @@ use std::sync::Arc;
 use anyhow::Result;
 
 use super::effects::{self, Applied, WaitChange};
-use super::service::{Interactions, wait};
+use super::service::{Interactions, Order, wait};
 use crate::clock::now_ms;
 use crate::model::Effect;
 use crate::model::interaction::{Interaction, State};
-use crate::routing::Target;
+use crate::routing::{Offer, Target};
+use crate::store::jobs::{self as store_jobs, Job, JobKind};
 use crate::store::queries;
 use crate::store::workflow as store_wf;
 
@@ -111,10 +112,80 @@ impl Interactions {
         Ok(applied?.unwrap_or_default())
     }
 
-    /// Routes a stored interaction if it still waits in a queue (a durable `route` job):
-    /// one already routed, taken, held by the workflow or ended is left alone.
-    pub async fn route_stored(self: &Arc<Self>, id: i64) -> Result<()> {
-        self.from_store(id, false).await
+    /// Claims due follow-up jobs and reads, in the same step through the writer, the
+    /// rows of the interactions the `route` jobs among them name: one writer step for a
+    /// whole batch, in order after every write submitted before it (as
+    /// [`Interactions::from_store`] reads one row).
+    ///
+    /// The `route` jobs are finished in that step too: what is left of them is the
+    /// router's in-memory step ([`Interactions::route_claimed`]). Should the host die
+    /// before it, the start routes every queued row anyway (`restore`); should the rows
+    /// need reading again and that fail, the caller records the jobs again.
+    pub(crate) async fn claim_jobs(self: &Arc<Self>, now: i64, limit: i64) -> Result<Claimed> {
+        let (seen, claimed) = {
+            let order = self.order.lock().unwrap();
+            let claimed = self.store_submit_with(move |c| {
+                let jobs = store_jobs::claim_due(c, now, limit)?;
+                let mut rows = Vec::new();
+                let mut taken = Vec::new();
+                for job in jobs.iter().filter(|j| j.kind == JobKind::Route) {
+                    rows.push((
+                        job.interaction_id,
+                        queries::interaction(c, job.interaction_id)?,
+                    ));
+                    taken.push(job.id);
+                }
+                store_jobs::complete(c, &taken)?;
+                Ok((jobs, rows))
+            });
+            (order.changes, claimed)
+        };
+        let (jobs, rows) = wait(claimed).await?;
+        Ok(Claimed { jobs, rows, seen })
+    }
+
+    /// Routes the stored interactions of claimed `route` jobs that still wait in a queue:
+    /// one already routed, taken, held by the workflow or ended is left alone. Rows read
+    /// before an end or a re-route (`Order::changes` moved) are read again one by one; on
+    /// an error there, the interactions not yet routed are answered.
+    pub(crate) async fn route_claimed(self: &Arc<Self>, claimed: Claimed) -> Vec<i64> {
+        let Claimed { rows, seen, .. } = claimed;
+        let stale = {
+            let mut order = self.order.lock().unwrap();
+            if order.changes == seen {
+                let mut offers = Vec::new();
+                let mut preferred = Vec::new();
+                for (_, ix) in rows.iter() {
+                    let Some(ix) = ix else { continue };
+                    let (more, until) = self.route_row(&mut order, ix, false);
+                    offers.extend(more);
+                    preferred.extend(until.map(|u| (ix.id, u)));
+                }
+                let pending = self.record_offers(&offers);
+                Some((offers, pending, preferred))
+            } else {
+                None
+            }
+        };
+        match stale {
+            Some((offers, pending, preferred)) => {
+                for (id, until) in preferred {
+                    self.arm_reconsider_timer(id, until);
+                }
+                self.finish_offers(offers, pending).await;
+            }
+            None => {
+                let ids: Vec<i64> = rows.into_iter().map(|(id, _)| id).collect();
+                for (n, &id) in ids.iter().enumerate() {
+                    if let Err(e) = self.from_store(id, false).await {
+                        tracing::error!(interaction = id, error = %format!("{e:#}"),
+                            "routing a stored interaction failed; it will be tried again");
+                        return ids[n..].to_vec();
+                    }
+                }
+            }
+        }
+        Vec::new()
     }
 
     /// Brings routing in line with the stored row of `id`. Queued in the store and
@@ -136,40 +207,61 @@ impl Interactions {
             let Some(ix) = wait(read).await? else {
                 return Ok(());
             };
-            let req = self.request_for(&ix);
-            let preferred = match req.target {
-                Target::Preferred { until, .. } => Some(until),
-                _ => None,
-            };
-            let queued = ix.state == State::Queued;
-            let (offers, pending, routed) = {
+            let (offers, pending, preferred) = {
                 let mut order = self.order.lock().unwrap();
                 if order.changes != seen {
                     continue;
                 }
-                let now = now_ms();
-                let holder = self.router.holder(id);
-                let routed = queued && holder.is_none();
-                let offers = match (ix.state, holder) {
-                    (_, Some(_)) => Vec::new(),
-                    (State::Queued, None) if replace => self.router.requeue(req, now),
-                    (State::Queued, None) => self.router.enqueue(req, now),
-                    (State::Disconnected | State::Buffered, None)
-                        if replace && self.router.knows(id) =>
-                    {
-                        order.changes += 1;
-                        self.router.finish(id, false, now)
-                    }
-                    _ => Vec::new(),
-                };
+                let (offers, preferred) = self.route_row(&mut order, &ix, replace);
                 let pending = self.record_offers(&offers);
-                (offers, pending, routed)
+                (offers, pending, preferred)
             };
-            if let (true, Some(until)) = (routed, preferred) {
+            if let Some(until) = preferred {
                 self.arm_reconsider_timer(id, until);
             }
             self.finish_offers(offers, pending).await;
             return Ok(());
         }
     }
+
+    /// The router's step of [`Interactions::from_store`] for a row read in order (call
+    /// under the ordering lock): the offers it made, and the end of a preferred agent's
+    /// wait to arm when it was queued with one.
+    fn route_row(
+        &self,
+        order: &mut Order,
+        ix: &Interaction,
+        replace: bool,
+    ) -> (Vec<Offer>, Option<i64>) {
+        let id = ix.id;
+        let now = now_ms();
+        let holder = self.router.holder(id);
+        let req = self.request_for(ix);
+        let preferred = match req.target {
+            Target::Preferred { until, .. } if ix.state == State::Queued && holder.is_none() => {
+                Some(until)
+            }
+            _ => None,
+        };
+        let offers = match (ix.state, holder) {
+            (_, Some(_)) => Vec::new(),
+            (State::Queued, None) if replace => self.router.requeue(req, now),
+            (State::Queued, None) => self.router.enqueue(req, now),
+            (State::Disconnected | State::Buffered, None) if replace && self.router.knows(id) => {
+                order.changes += 1;
+                self.router.finish(id, false, now)
+            }
+            _ => Vec::new(),
+        };
+        (offers, preferred)
+    }
+}
+
+/// Follow-up jobs claimed in one writer step, with the rows their `route` jobs name.
+pub(crate) struct Claimed {
+    pub(crate) jobs: Vec<Job>,
+    /// Each `route` job's interaction and its row as read then (`None`: gone).
+    rows: Vec<(i64, Option<Interaction>)>,
+    /// `Order::changes` when the rows were read.
+    seen: u64,
 }

@@ -63,9 +63,9 @@ pub fn enqueue(conn: &Connection, kind: JobKind, interaction_id: i64, now: i64) 
 pub fn claim_due(conn: &Connection, now: i64, limit: i64) -> Result<Vec<Job>> {
     let mut stmt = conn.prepare_cached(
         "SELECT id, kind, interaction_id, attempts FROM jobs
-         WHERE failed_at IS NULL AND due_at <= ?1
-           AND (claimed_until IS NULL OR claimed_until <= ?1)
-         ORDER BY due_at, id LIMIT ?2",
+         WHERE failed_at IS NULL AND due_at <= +?1
+           AND (claimed_until IS NULL OR claimed_until <= +?1)
+         ORDER BY due_at, id LIMIT +?2",
     )?;
     let rows = stmt.query_map(params![now, limit], |r| {
         Ok((

@@ -11,6 +11,15 @@
 //! the disk at every commit, so a write acknowledged to its caller (and so a webhook
 //! acknowledged to the platform) survives a power loss, not only a crash of the process.
 //! Group commit pays that one sync for every write in the group.
+//!
+//! Queries that stay prepared: every query is prepared once per connection and kept
+//! (`prepare_cached`). SQLite 3.54 parses a kept query again at each use when its plan
+//! depends on a bare parameter's value: a join or an `ORDER BY` with `col = ?`, or
+//! `LIMIT ?`. rusqlite clears the bindings when a statement goes back to its cache, and
+//! SQLite marks such a plan stale then. The hot queries are written so that it cannot
+//! happen: a user's name is a scalar subquery rather than a join, and an ordered or
+//! limited query takes `+?` (the same index is used; the value is the same). `interactions::effects`'s test
+//! `hot_queries_are_never_parsed_again` checks the queries a message and its routing run.
 
 pub mod audit;
 pub mod channels;
@@ -324,16 +333,55 @@ impl Store {
     }
 }
 
+/// Prepared statements each connection keeps.
+const STATEMENT_CACHE: usize = 256;
+
 fn open_connection(path: &Path) -> Result<Connection> {
     let conn =
         Connection::open(path).with_context(|| format!("opening database {}", path.display()))?;
     conn.busy_timeout(Duration::from_secs(10))?;
+    // Every query of the store is prepared once and kept (`prepare_cached`). rusqlite
+    // keeps 16 by default, fewer than one message's ingest uses (dedupe, thread lookups,
+    // inserts, job, events, attributes, savepoints): the least recent would be parsed
+    // again for every message.
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     // WAL: readers never block the writer. How commits are synced is the writer's setting
     // (`StoreOptions::synchronous`); readers never commit.
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     Ok(conn)
+}
+
+/// The queries kept on `conn` that SQLite had to prepare again, with how often: a
+/// query written so that its kept plan goes stale at each use shows here (see "Queries
+/// that stay prepared" above).
+#[cfg(test)]
+pub(crate) fn reprepared(conn: &Connection) -> Vec<(String, i32)> {
+    use rusqlite::ffi;
+    let mut found = Vec::new();
+    // SAFETY: the handle is only used on this thread while `conn` is borrowed, and
+    // `sqlite3_next_stmt` / `sqlite3_stmt_status` / `sqlite3_sql` only read the
+    // connection's own list of statements, none of which is finalized meanwhile.
+    unsafe {
+        let db = conn.handle();
+        let mut stmt = ffi::sqlite3_next_stmt(db, std::ptr::null_mut());
+        while !stmt.is_null() {
+            let n = ffi::sqlite3_stmt_status(stmt, ffi::SQLITE_STMTSTATUS_REPREPARE, 0);
+            if n > 0 {
+                let sql = std::ffi::CStr::from_ptr(ffi::sqlite3_sql(stmt));
+                found.push((
+                    sql.to_string_lossy()
+                        .split_whitespace()
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                    n,
+                ));
+            }
+            stmt = ffi::sqlite3_next_stmt(db, stmt);
+        }
+    }
+    found
 }
 
 fn set_max_page_count(conn: &Connection, pages: u64) -> Result<u64> {

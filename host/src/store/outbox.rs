@@ -93,7 +93,7 @@ pub fn get(conn: &Connection, id: i64) -> Result<Option<OutboundReply>> {
 pub fn due(conn: &Connection, now: i64, limit: usize) -> Result<Vec<OutboundReply>> {
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM outbound WHERE state = 'pending' AND next_attempt_at <= ?1
-         ORDER BY next_attempt_at, id LIMIT ?2"
+         ORDER BY next_attempt_at, id LIMIT +?2"
     ))?;
     let rows = stmt.query_map(params![now, limit as i64], from_row)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -383,7 +383,7 @@ fn apply_early_deliveries(conn: &Connection, channel: &str, pmid: &str, now: i64
     let early: Vec<(String, Option<String>)> = {
         let mut stmt = conn.prepare_cached(
             "SELECT state, error FROM early_deliveries
-             WHERE channel = ?1 AND platform_message_id = ?2 ORDER BY rowid",
+             WHERE channel = +?1 AND platform_message_id = +?2 ORDER BY rowid",
         )?;
         let rows = stmt.query_map(params![channel, pmid], |r| Ok((r.get(0)?, r.get(1)?)))?;
         rows.collect::<rusqlite::Result<_>>()?

@@ -163,7 +163,7 @@ impl Where {
     }
 }
 
-/// Builds the WHERE clause of a search over `interactions i LEFT JOIN users u`.
+/// Builds the WHERE clause of a search over `interactions i`.
 pub fn where_clause(f: &SearchFilter) -> Where {
     let mut w = Where::default();
     let text = |s: &str| Value::Text(s.to_owned());
@@ -176,7 +176,10 @@ pub fn where_clause(f: &SearchFilter) -> Where {
     let equals = [
         ("i.channel = ?", &f.channel),
         ("i.workgroup = ?", &f.workgroup),
-        ("u.username = ?", &f.agent),
+        (
+            "i.assigned_to IN (SELECT id FROM users WHERE username = ?)",
+            &f.agent,
+        ),
     ];
     for (clause, value) in equals {
         if let Some(v) = value {
@@ -251,7 +254,7 @@ pub struct Found {
 /// The interactions a filter matches: how many in all, and one page of them, newest first.
 pub fn search(conn: &Connection, f: &SearchFilter) -> Result<(i64, Vec<Found>)> {
     let w = where_clause(f);
-    let from = "FROM interactions i LEFT JOIN users u ON u.id = i.assigned_to";
+    let from = "FROM interactions i";
     let total: i64 = conn
         .query_row(
             &format!("SELECT count(*) {from}{}", w.sql),

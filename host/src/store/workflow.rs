@@ -23,7 +23,7 @@ pub fn live_routable(conn: &Connection, channel: &str, thread: &str) -> Result<O
 pub fn open_buffer(conn: &Connection, channel: &str, thread: &str) -> Result<Option<i64>> {
     Ok(conn
         .prepare_cached(
-            "SELECT id FROM interactions WHERE channel = ?1 AND thread_id = ?2
+            "SELECT id FROM interactions WHERE channel = +?1 AND thread_id = +?2
              AND state = 'buffered' AND buffer_thread IS NOT NULL ORDER BY id LIMIT 1",
         )?
         .query_row(params![channel, thread], |r| r.get(0))
@@ -34,7 +34,7 @@ pub fn open_buffer(conn: &Connection, channel: &str, thread: &str) -> Result<Opt
 pub fn open_group(conn: &Connection, channel: &str, key: &str) -> Result<Option<i64>> {
     Ok(conn
         .prepare_cached(
-            "SELECT id FROM interactions WHERE channel = ?1 AND group_key = ?2
+            "SELECT id FROM interactions WHERE channel = +?1 AND group_key = +?2
              AND state = 'buffered' ORDER BY id LIMIT 1",
         )?
         .query_row(params![channel, key], |r| r.get(0))
@@ -140,7 +140,7 @@ pub fn add_timer(
 pub fn due_timers(conn: &Connection, now: i64, limit: i64) -> Result<Vec<Timer>> {
     let mut stmt = conn.prepare_cached(
         "SELECT id, interaction_id, kind, name, every_ms, attempts FROM workflow_timers
-         WHERE due_at <= ?1 AND failed_at IS NULL ORDER BY due_at, id LIMIT ?2",
+         WHERE due_at <= ?1 AND failed_at IS NULL ORDER BY due_at, id LIMIT +?2",
     )?;
     let rows = stmt.query_map(params![now, limit], |r| {
         let kind: String = r.get(2)?;
@@ -273,9 +273,9 @@ pub fn buffer_of(conn: &Connection, id: i64) -> Result<Option<(String, Option<i6
 /// `find_active`: a live interaction by thread (the routable one first), customer or group.
 pub fn find_active(conn: &Connection, channel: &str, by: &FindBy) -> Result<Option<Active>> {
     let (filter, value) = match by {
-        FindBy::Thread(t) => ("i.thread_id = ?2", t),
-        FindBy::Author(a) => ("i.customer_id = ?2", a),
-        FindBy::Group(g) => ("i.group_key = ?2 AND i.state = 'buffered'", g),
+        FindBy::Thread(t) => ("i.thread_id = +?2", t),
+        FindBy::Author(a) => ("i.customer_id = +?2", a),
+        FindBy::Group(g) => ("i.group_key = +?2 AND i.state = 'buffered'", g),
         FindBy::Message(m) => (
             "i.id IN (SELECT interaction_id FROM messages WHERE channel = ?1 AND platform_message_id = ?2
                       UNION SELECT interaction_id FROM outbound WHERE channel = ?1 AND platform_message_id = ?2)",
@@ -283,10 +283,11 @@ pub fn find_active(conn: &Connection, channel: &str, by: &FindBy) -> Result<Opti
         ),
     };
     let sql = format!(
-        "SELECT i.id, i.state, i.thread_id, i.workgroup, u.username,
+        "SELECT i.id, i.state, i.thread_id, i.workgroup,
+            (SELECT u.username FROM users u WHERE u.id = i.assigned_to),
             (SELECT count(*) FROM messages m WHERE m.interaction_id = i.id AND m.direction = 'inbound')
-         FROM interactions i LEFT JOIN users u ON u.id = i.assigned_to
-         WHERE i.channel = ?1 AND {filter} AND i.state <> 'disconnected'
+         FROM interactions i
+         WHERE i.channel = +?1 AND {filter} AND i.state <> 'disconnected'
          ORDER BY i.state = 'buffered', i.id DESC LIMIT 1"
     );
     Ok(conn
@@ -308,24 +309,31 @@ pub fn find_active(conn: &Connection, channel: &str, by: &FindBy) -> Result<Opti
 pub fn agent_handling(conn: &Connection, channel: &str, thread: &str) -> Result<Option<String>> {
     Ok(conn
         .prepare_cached(
-            "SELECT u.username FROM interactions i JOIN users u ON u.id = i.assigned_to
-             WHERE i.channel = ?1 AND i.thread_id = ?2
+            "SELECT (SELECT u.username FROM users u WHERE u.id = i.assigned_to)
+             FROM interactions i
+             WHERE i.channel = ?1 AND i.thread_id = ?2 AND i.assigned_to IS NOT NULL
              AND i.state IN ('alerting', 'connected', 'held')",
         )?
-        .query_row(params![channel, thread], |r| r.get(0))
-        .optional()?)
+        .query_row(params![channel, thread], |r| r.get::<_, Option<String>>(0))
+        .optional()?
+        .flatten())
 }
 
 /// `last_agent`: who last picked up this customer's work on this channel.
 pub fn last_agent(conn: &Connection, channel: &str, customer: &str) -> Result<Option<String>> {
     Ok(conn
         .prepare_cached(
-            "SELECT u.username FROM interactions i JOIN users u ON u.id = i.assigned_to
-             WHERE i.channel = ?1 AND i.customer_id = ?2 AND i.answered_at IS NOT NULL
+            "SELECT (SELECT u.username FROM users u WHERE u.id = i.assigned_to)
+             FROM interactions i
+             WHERE i.channel = +?1 AND i.customer_id = +?2 AND i.answered_at IS NOT NULL
+             AND i.assigned_to IS NOT NULL
              ORDER BY i.answered_at DESC LIMIT 1",
         )?
-        .query_row(params![channel, customer], |r| r.get(0))
-        .optional()?)
+        .query_row(params![channel, customer], |r| {
+            r.get::<_, Option<String>>(0)
+        })
+        .optional()?
+        .flatten())
 }
 
 /// A stored interaction as a script subject: its newest customer message and counts.

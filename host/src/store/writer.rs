@@ -91,10 +91,11 @@ pub(super) fn in_savepoint<R>(
     conn: &Connection,
     f: impl FnOnce(&Connection) -> Result<R>,
 ) -> Result<R> {
-    conn.execute_batch("SAVEPOINT job")?;
+    // Prepared once: every write of every group passes here.
+    conn.prepare_cached("SAVEPOINT job")?.execute([])?;
     match f(conn) {
         Ok(value) => {
-            conn.execute_batch("RELEASE job")?;
+            conn.prepare_cached("RELEASE job")?.execute([])?;
             Ok(value)
         }
         Err(e) => {

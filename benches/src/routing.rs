@@ -23,8 +23,8 @@ use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
 use super::{Percentiles, fmt_us};
-use crate::model::interaction::MediaType;
-use crate::routing::{
+use switchboard::model::interaction::MediaType;
+use switchboard::routing::{
     AgentProfile, AgentStatus, Offer, Request, Right, Router, SkillExpr, Target, Utilization,
     UtilizationTable,
 };
@@ -77,8 +77,8 @@ pub struct RoutingReport {
 }
 
 /// Runs the benchmark at `bench.waiting` and, with `scaling`, at 1k, 10k and 100k too;
-/// prints the table.
-pub fn run(bench: RoutingBench, scaling: bool) -> Result<()> {
+/// prints the table and answers the figures.
+pub fn run(bench: RoutingBench, scaling: bool) -> Result<Vec<RoutingReport>> {
     let mut sizes = vec![bench.waiting];
     if scaling {
         for n in [1_000, 10_000, 100_000] {
@@ -156,7 +156,71 @@ pub fn run(bench: RoutingBench, scaling: bool) -> Result<()> {
             );
         }
     }
-    Ok(())
+    Ok(reports)
+}
+
+/// The arguments that make another build's `bench routing` measure the same worlds.
+pub(crate) fn same_worlds(bench: &RoutingBench, scaling: bool) -> Vec<String> {
+    let mut args = vec![
+        "routing".to_string(),
+        format!("--waiting={}", bench.waiting),
+        format!("--workgroups={}", bench.workgroups),
+        format!("--agents={}", bench.agents),
+        format!("--skills={}", bench.skills),
+        format!("--samples={}", bench.samples),
+        format!("--seed={}", bench.seed),
+    ];
+    if scaling {
+        args.push("--scaling".into());
+    }
+    args
+}
+
+/// The p99 latency per number waiting, in microseconds, read off a routing report's
+/// table rows (`waiting | setup ms | median p99 max | ...`).
+pub(crate) fn p99_of(report: &str) -> Vec<(usize, f64)> {
+    report
+        .lines()
+        .filter_map(|line| {
+            let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+            let waiting = cells.first()?.parse().ok()?;
+            let p99 = cells.get(2)?.split_whitespace().nth(1)?.parse().ok()?;
+            Some((waiting, p99))
+        })
+        .collect()
+}
+
+/// This build's p99 beside the baseline's, per size.
+pub(crate) fn print_against(reports: &[RoutingReport], baseline: &[(usize, f64)]) {
+    println!();
+    println!(
+        "against the baseline build, same worlds, p99 agent available -> offer (goal: at most 1.20x):"
+    );
+    for r in reports {
+        let ours = r.latency.p99.as_secs_f64() * 1e6;
+        match baseline.iter().find(|(w, _)| *w == r.waiting) {
+            Some((_, theirs)) => println!(
+                "  {:>7} waiting: this build {ours:.1} us, baseline {theirs:.1} us, ratio {:.2}",
+                r.waiting,
+                ours / theirs.max(1e-9)
+            ),
+            None => println!(
+                "  {:>7} waiting: the baseline did not measure it",
+                r.waiting
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod report_tests {
+    #[test]
+    fn the_p99_per_size_is_read_from_a_report() {
+        let report = "  waiting | setup ms | median us    p99 us    max us | offers | ...\n\
+                          1000 |       12 |       2.1       8.0      40.2 |    1.00 | 1 2 | met\n\
+                        100000 |      900 |       9.9      28.4     120.0 |    1.00 | 1 2 | met\n";
+        assert_eq!(super::p99_of(report), vec![(1000, 8.0), (100000, 28.4)]);
+    }
 }
 
 /// The world, reproducible from the seed.
@@ -262,7 +326,7 @@ fn build(bench: &RoutingBench) -> (Router, World, std::collections::HashMap<i64,
     }
     for agent in 1..=bench.agents as i64 {
         let rights = ["acd_social_media".to_string(), "acd_whatsapp".to_string()].into();
-        let mut skills = crate::routing::skills::Skills::new();
+        let mut skills = switchboard::routing::skills::Skills::new();
         for name in SKILLS {
             if world.rng.random_bool(0.5) {
                 skills.insert(name.to_string(), world.rng.random_range(0..=5));

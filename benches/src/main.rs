@@ -1,48 +1,37 @@
-//! `switchboard bench`: throughput figures measured on this machine.
+//! `switchboard-bench`: throughput and latency figures measured on this machine, run by
+//! `cargo xtask bench NAME` (which builds the plugins first and this crate in release).
+//!
+//! The benches are a crate of their own so the host carries no bench code and no cargo
+//! feature splits its build; they use the host's library as any embedder would.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Result;
 
+mod baseline;
 mod ingest;
-pub mod routing;
-pub mod workflow;
+mod routing;
+mod workflow;
 
-pub use ingest::{IngestReport, IngestRun};
-pub use routing::{RoutingBench, RoutingReport};
+use routing::RoutingBench;
 
-/// Flags of `switchboard bench`.
-#[derive(clap::Args, Debug)]
-pub struct BenchArgs {
+/// Flags of `switchboard-bench`.
+#[derive(clap::Parser, Debug)]
+#[command(
+    name = "switchboard-bench",
+    about = "Switchboard's benchmarks: figures measured on this machine"
+)]
+struct BenchArgs {
     #[command(subcommand)]
     kind: BenchKind,
 }
 
 #[derive(clap::Subcommand, Debug)]
 enum BenchKind {
-    /// Facebook comment webhooks through the whole ingest path, against direct inserts.
-    Ingest {
-        /// Webhooks to send.
-        #[arg(long, default_value_t = 20_000)]
-        count: usize,
-        /// Requests in flight at once.
-        #[arg(long, default_value_t = 64)]
-        concurrency: usize,
-        /// Where the built plugins are.
-        #[arg(long, default_value = "target/plugins/dist")]
-        plugins_dir: PathBuf,
-        /// Where the workflows are.
-        #[arg(long, default_value = "workflows")]
-        workflows_dir: PathBuf,
-        /// Durability settings to run, one after the other: `both` (NORMAL, then FULL,
-        /// shown side by side with their ratio), `normal` or `full`.
-        #[arg(long, default_value = "both")]
-        synchronous: String,
-        /// Runs of each setting, interleaved; the median is shown.
-        #[arg(long, default_value_t = 1)]
-        rounds: usize,
-    },
+    /// Facebook comment webhooks through the whole ingest path, against direct inserts,
+    /// per durability setting, and against an earlier build of the host if given.
+    Ingest(ingest::IngestArgs),
     /// Workflow decisions: each sample process per event against the same logic in
     /// Rust, and the time from saving a script to the first event it handles.
     Workflow {
@@ -81,37 +70,29 @@ enum BenchKind {
         /// Seed of the random world.
         #[arg(long, default_value_t = 7)]
         seed: u64,
+        #[command(flatten)]
+        baseline: baseline::BaselineArgs,
     },
 }
 
+#[tokio::main]
+async fn main() -> Result<()> {
+    // Only errors: the host's start-up lines, and the warnings of the demo's X channel
+    // polling an emulator the bench does not start, would bury the figures.
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("error")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    run(<BenchArgs as clap::Parser>::parse()).await
+}
+
 /// Runs the chosen benchmark and prints its figures.
-pub async fn run(args: BenchArgs) -> Result<()> {
+async fn run(args: BenchArgs) -> Result<()> {
     match args.kind {
-        BenchKind::Ingest {
-            count,
-            concurrency,
-            plugins_dir,
-            workflows_dir,
-            synchronous,
-            rounds,
-        } => {
-            use crate::store::Synchronous;
-            let settings = match synchronous.as_str() {
-                "both" => vec![Synchronous::Normal, Synchronous::Full],
-                one => vec![one.parse::<Synchronous>()?],
-            };
-            let report = ingest::ingest(
-                count,
-                concurrency,
-                plugins_dir,
-                workflows_dir,
-                &settings,
-                rounds,
-            )
-            .await?;
-            println!("{report}");
-            Ok(())
-        }
+        BenchKind::Ingest(args) => ingest::run(args).await,
         BenchKind::Workflow {
             iterations,
             reloads,
@@ -132,6 +113,7 @@ pub async fn run(args: BenchArgs) -> Result<()> {
             scaling,
             samples,
             seed,
+            baseline,
         } => {
             anyhow::ensure!(
                 workgroups > 0 && agents > 0,
@@ -145,25 +127,39 @@ pub async fn run(args: BenchArgs) -> Result<()> {
                 samples,
                 seed,
             };
-            tokio::task::spawn_blocking(move || routing::run(bench, scaling)).await?
+            // The baseline first, then this build: each alone on the machine.
+            let theirs = match baseline.baseline()? {
+                Some(b) => {
+                    eprintln!("running the baseline build's routing bench");
+                    Some(routing::p99_of(
+                        &b.bench(&routing::same_worlds(&bench, scaling)).await?,
+                    ))
+                }
+                None => None,
+            };
+            let ours = tokio::task::spawn_blocking(move || routing::run(bench, scaling)).await??;
+            if let Some(theirs) = theirs {
+                routing::print_against(&ours, &theirs);
+            }
+            Ok(())
         }
     }
 }
 
 /// Median, 99th percentile and maximum of timed samples.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct Percentiles {
+pub(crate) struct Percentiles {
     /// Half the samples took at most this.
-    pub median: Duration,
+    pub(crate) median: Duration,
     /// 99 % of the samples took at most this.
-    pub p99: Duration,
+    pub(crate) p99: Duration,
     /// The slowest sample.
-    pub max: Duration,
+    pub(crate) max: Duration,
 }
 
 impl Percentiles {
     /// Sorts `samples` and reads the figures off them (all zero when there are none).
-    pub fn of(samples: &mut [Duration]) -> Percentiles {
+    pub(crate) fn of(samples: &mut [Duration]) -> Percentiles {
         if samples.is_empty() {
             return Percentiles::default();
         }
@@ -180,6 +176,6 @@ impl Percentiles {
 }
 
 /// Microseconds with one decimal.
-pub fn fmt_us(d: Duration) -> String {
+pub(crate) fn fmt_us(d: Duration) -> String {
     format!("{:.1}", d.as_secs_f64() * 1e6)
 }

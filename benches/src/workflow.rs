@@ -12,11 +12,11 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 
-use crate::model::interaction::MediaType;
-use crate::model::route::RouteRequest;
-use crate::workflow::classify::Rules;
-use crate::workflow::world::Empty;
-use crate::workflow::{Effect, FindBy, Subject, Workflows, World};
+use switchboard::model::interaction::MediaType;
+use switchboard::model::route::RouteRequest;
+use switchboard::workflow::classify::Rules;
+use switchboard::workflow::world::Empty;
+use switchboard::workflow::{Effect, FindBy, Subject, Workflows, World};
 
 /// Median and 99th percentile of one case.
 #[derive(Debug, Clone)]
@@ -288,7 +288,7 @@ fn reload_latency(dir: &Path, count: usize) -> Result<Vec<Duration>> {
 
 fn time_reloads(tmp: &Path, count: usize) -> Result<Vec<Duration>> {
     let wf = Workflows::load(tmp)?;
-    let _watch = crate::workflow::watch(wf.clone())?;
+    let _watch = switchboard::workflow::watch(wf.clone())?;
     let script: PathBuf = tmp.join("bench_reload.rhai");
     let world: Arc<dyn World> = Arc::new(Empty);
     let subject = comment();

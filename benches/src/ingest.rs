@@ -1,7 +1,10 @@
-//! `switchboard bench ingest`: Facebook comment webhooks through the whole ingest path,
+//! `switchboard-bench ingest`: Facebook comment webhooks through the whole ingest path,
 //! against direct inserts of the same rows, once per durability setting
 //! (`synchronous=NORMAL`, the old default, and `FULL`, the new one) in the same process so
 //! the two can be compared side by side.
+//!
+//! With a baseline build ([`crate::baseline`]), its own `bench ingest` runs in the same
+//! rounds, interleaved, and the full path is shown as a ratio against it.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -11,11 +14,13 @@ use anyhow::{Context, Result, ensure};
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
-use crate::clock::now_ms;
-use crate::model::event::InboundMessage;
-use crate::model::interaction::{MediaType, Visibility};
-use crate::model::route::RouteRequest;
-use crate::store::{Store, Synchronous};
+use switchboard::clock::now_ms;
+use switchboard::model::event::InboundMessage;
+use switchboard::model::interaction::{MediaType, Visibility};
+use switchboard::model::route::RouteRequest;
+use switchboard::store::{Store, Synchronous};
+
+use crate::baseline::{Baseline, BaselineArgs};
 
 /// Figures of one run of the ingest benchmark, with one durability setting.
 pub struct IngestRun {
@@ -35,6 +40,73 @@ pub struct IngestRun {
     pub commit_mean_s: f64,
 }
 
+/// Flags of `switchboard-bench ingest`.
+#[derive(clap::Args, Debug)]
+pub(crate) struct IngestArgs {
+    /// Webhooks to send.
+    #[arg(long, default_value_t = 20_000)]
+    count: usize,
+    /// Requests in flight at once.
+    #[arg(long, default_value_t = 64)]
+    concurrency: usize,
+    /// Where the built plugins are.
+    #[arg(long, default_value = "target/plugins/dist")]
+    plugins_dir: PathBuf,
+    /// Where the workflows are.
+    #[arg(long, default_value = "workflows")]
+    workflows_dir: PathBuf,
+    /// Durability settings to run, one after the other: `both` (NORMAL, then FULL,
+    /// shown side by side with their ratio), `normal` or `full`.
+    #[arg(long, default_value = "both")]
+    synchronous: String,
+    /// Runs of each setting, interleaved; the median is shown.
+    #[arg(long, default_value_t = 1)]
+    rounds: usize,
+    #[command(flatten)]
+    baseline: BaselineArgs,
+}
+
+/// Runs the benchmark as asked and prints its figures.
+pub(crate) async fn run(args: IngestArgs) -> Result<()> {
+    let settings = match args.synchronous.as_str() {
+        "both" => vec![Synchronous::Normal, Synchronous::Full],
+        one => vec![one.parse::<Synchronous>()?],
+    };
+    let baseline = args.baseline.baseline()?;
+    let report = ingest(&args, &settings, baseline.as_ref()).await?;
+    println!("{report}");
+    Ok(())
+}
+
+/// Runs the baseline build's own `bench ingest` (its default durability, the old
+/// design) and reads its full-path figure.
+async fn baseline_full_path(baseline: &Baseline, count: usize, concurrency: usize) -> Result<f64> {
+    let args = [
+        "ingest".to_string(),
+        "--count".into(),
+        count.to_string(),
+        "--concurrency".into(),
+        concurrency.to_string(),
+    ];
+    let report = baseline.bench(&args).await?;
+    full_path_of(&report)
+        .with_context(|| format!("no full-path figure in the baseline's report:\n{report}"))
+}
+
+/// The messages per second on a report's "full path (HTTP ..." line: the first number
+/// after the label (reports of every version so far put it there).
+fn full_path_of(report: &str) -> Option<f64> {
+    let line = report
+        .lines()
+        .find(|l| l.trim_start().starts_with("full path (HTTP"))?;
+    let (_, after) = line.split_once(')')?;
+    after
+        .split(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .find(|t| !t.is_empty())?
+        .parse()
+        .ok()
+}
+
 /// Figures of the ingest benchmark: one run per durability setting, in the same process.
 pub struct IngestReport {
     /// Messages per run.
@@ -43,6 +115,8 @@ pub struct IngestReport {
     pub concurrency: usize,
     /// The runs, in the order they ran.
     pub runs: Vec<IngestRun>,
+    /// The baseline build's full path in each round, msg/s.
+    pub baseline: Vec<f64>,
 }
 
 impl IngestReport {
@@ -151,6 +225,32 @@ impl std::fmt::Display for IngestReport {
                 )?;
             }
         }
+        if !self.baseline.is_empty() {
+            let mut each = self.baseline.clone();
+            each.sort_by(f64::total_cmp);
+            let median = each[each.len() / 2];
+            writeln!(
+                f,
+                "  baseline build, full path in each round (msg/s): {} (median {median:.0})",
+                self.baseline
+                    .iter()
+                    .map(|v| format!("{v:.0}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )?;
+            writeln!(
+                f,
+                "  this build / baseline, full path, of the medians (the goal is 0.80 or better):"
+            )?;
+            for run in &summary {
+                writeln!(
+                    f,
+                    "    {}: {:.2}",
+                    format!("synchronous={:?}", run.synchronous).to_uppercase(),
+                    run.path_per_sec / median
+                )?;
+            }
+        }
         if let (Some(full), Some(normal)) = (full, normal) {
             writeln!(
                 f,
@@ -172,7 +272,7 @@ fn body(i: usize) -> Vec<u8> {
     serde_json::to_vec(&serde_json::json!({
         "object": "page",
         "entry": [{
-            "id": crate::demo::PAGE_ID,
+            "id": switchboard::demo::PAGE_ID,
             "time": 1742667607,
             "changes": [{
                 "field": "feed",
@@ -193,41 +293,52 @@ fn body(i: usize) -> Vec<u8> {
 }
 
 fn sign(body: &[u8]) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(crate::demo::APP_SECRET.as_bytes()).expect("key");
+    let mut mac =
+        Hmac::<Sha256>::new_from_slice(switchboard::demo::APP_SECRET.as_bytes()).expect("key");
     mac.update(body);
     format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
 }
 
-/// Runs the benchmark once per setting in `settings`, in that order, `rounds` times, in
-/// this process.
-pub(super) async fn ingest(
-    count: usize,
-    concurrency: usize,
-    plugins_dir: PathBuf,
-    workflows_dir: PathBuf,
+/// Runs the benchmark once per setting in `settings`, in that order (after the baseline,
+/// if any), `rounds` times, in this process.
+async fn ingest(
+    args: &IngestArgs,
     settings: &[Synchronous],
-    rounds: usize,
+    baseline: Option<&Baseline>,
 ) -> Result<IngestReport> {
     let mut runs = Vec::new();
-    // Interleaved (NORMAL, FULL, NORMAL, FULL, ...) so a machine busy with something else
-    // for a while weighs on both settings alike.
-    for &synchronous in settings.iter().cycle().take(settings.len() * rounds.max(1)) {
-        runs.push(
-            ingest_once(
-                count,
-                concurrency,
-                plugins_dir.clone(),
-                workflows_dir.clone(),
-                synchronous,
-            )
-            .await
-            .with_context(|| format!("the run with synchronous={synchronous:?}"))?,
-        );
+    let mut baseline_runs = Vec::new();
+    // Interleaved (baseline, NORMAL, FULL, baseline, ...) so a machine busy with something
+    // else for a while weighs on every contender alike.
+    for round in 0..args.rounds.max(1) {
+        if let Some(baseline) = baseline {
+            eprintln!("round {}: baseline", round + 1);
+            baseline_runs.push(
+                baseline_full_path(baseline, args.count, args.concurrency)
+                    .await
+                    .context("the baseline's run")?,
+            );
+        }
+        for &synchronous in settings {
+            eprintln!("round {}: synchronous={synchronous:?}", round + 1);
+            runs.push(
+                ingest_once(
+                    args.count,
+                    args.concurrency,
+                    args.plugins_dir.clone(),
+                    args.workflows_dir.clone(),
+                    synchronous,
+                )
+                .await
+                .with_context(|| format!("the run with synchronous={synchronous:?}"))?,
+            );
+        }
     }
     Ok(IngestReport {
-        count,
-        concurrency,
+        count: args.count,
+        concurrency: args.concurrency,
         runs,
+        baseline: baseline_runs,
     })
 }
 
@@ -242,7 +353,7 @@ async fn ingest_once(
         "switchboard-bench-{}",
         uuid::Uuid::new_v4().simple()
     ));
-    let mut config = crate::demo::config(
+    let mut config = switchboard::demo::config(
         "127.0.0.1:0".parse()?,
         "127.0.0.1:9".parse()?,
         dir.join("path"),
@@ -250,7 +361,7 @@ async fn ingest_once(
     config.server.plugins_dir = plugins_dir;
     config.server.workflows_dir = workflows_dir;
     config.server.database.synchronous = synchronous;
-    let running = crate::server::start(config)
+    let running = switchboard::server::start(config)
         .await
         .context("starting the host for the benchmark")?;
     let url = format!("http://{}/webhooks/facebook", running.addr);
@@ -268,11 +379,12 @@ async fn ingest_once(
     // Warm up: compile caches, connections.
     let (warm, measured) = requests.split_at(200);
     send_all(&client, &url, warm.to_vec(), concurrency.min(16)).await?;
-    let (commits_before, commit_s_before) = crate::metrics::store_commits();
+    let metrics = format!("http://{}/metrics", running.addr);
+    let (commits_before, commit_s_before) = store_commits(&client, &metrics).await?;
     let started = Instant::now();
     send_all(&client, &url, measured.to_vec(), concurrency).await?;
     let elapsed = started.elapsed();
-    let (commits_after, commit_s_after) = crate::metrics::store_commits();
+    let (commits_after, commit_s_after) = store_commits(&client, &metrics).await?;
     let http_floor = {
         let started = Instant::now();
         let health = format!("http://{}/healthz", running.addr);
@@ -333,6 +445,30 @@ async fn ingest_once(
     })
 }
 
+/// Group commits so far and the seconds they took in all, read off the host's metrics
+/// page as a scraper would (the commit histogram's count and sum).
+async fn store_commits(client: &reqwest::Client, url: &str) -> Result<(u64, f64)> {
+    let page = client
+        .get(url)
+        .send()
+        .await?
+        .error_for_status()?
+        .text()
+        .await?;
+    let value = |name: &str| -> Result<f64> {
+        page.lines()
+            .find_map(|line| {
+                let (key, value) = line.split_once(' ')?;
+                (key == name).then(|| value.trim().parse::<f64>().ok())?
+            })
+            .with_context(|| format!("{name} is not on the metrics page"))
+    };
+    Ok((
+        value("switchboard_store_commit_seconds_count")? as u64,
+        value("switchboard_store_commit_seconds_sum")?,
+    ))
+}
+
 async fn send_all(
     client: &reqwest::Client,
     url: &str,
@@ -377,6 +513,8 @@ fn bench_connection(
     let store = Store::open(path)?;
     store.close();
     let conn = rusqlite::Connection::open(path)?;
+    // As the host's store keeps them (its queries would otherwise be parsed again).
+    conn.set_prepared_statement_cache_capacity(256);
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(
         None,
@@ -406,7 +544,7 @@ fn direct_inserts(
         preferred_agent: None,
         wait_ms: 0,
     };
-    let plan = crate::model::plan::Plan::fallback(route);
+    let plan = switchboard::model::plan::Plan::fallback(route);
     let started = Instant::now();
     for chunk in (0..count).collect::<Vec<_>>().chunks(1000) {
         let tx = conn.transaction()?;
@@ -428,7 +566,7 @@ fn direct_inserts(
                 metadata: Default::default(),
             };
             let mut outbox = Vec::new();
-            crate::interactions::effects::store_inbound(
+            switchboard::interactions::effects::store_inbound(
                 &tx,
                 "facebook",
                 &msg,
@@ -485,4 +623,16 @@ fn raw_inserts(path: &std::path::Path, count: usize, synchronous: Synchronous) -
         tx.commit()?;
     }
     Ok(started.elapsed())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_full_path_figure_is_read_from_old_and_new_reports() {
+        let old = "ingest benchmark: 20000 Facebook comment webhooks, 64 in flight\n  full path (HTTP -> plugin -> workflow -> SQLite):     11763 msg/s\n";
+        assert_eq!(super::full_path_of(old), Some(11763.0));
+        let new = "  full path (HTTP -> plugin -> workflow -> SQLite)              7180 msg/s            4950 msg/s\n";
+        assert_eq!(super::full_path_of(new), Some(7180.0));
+        assert_eq!(super::full_path_of("nothing here"), None);
+    }
 }
