@@ -70,6 +70,10 @@ enum BenchKind {
         /// Seed of the random world.
         #[arg(long, default_value_t = 7)]
         seed: u64,
+        /// With a baseline: runs of each build, alternating; the medians are compared
+        /// (a p99 measured once moves by half on a busy machine).
+        #[arg(long, default_value_t = 5)]
+        rounds: usize,
         #[command(flatten)]
         baseline: baseline::BaselineArgs,
     },
@@ -113,6 +117,7 @@ async fn run(args: BenchArgs) -> Result<()> {
             scaling,
             samples,
             seed,
+            rounds,
             baseline,
         } => {
             anyhow::ensure!(
@@ -127,20 +132,26 @@ async fn run(args: BenchArgs) -> Result<()> {
                 samples,
                 seed,
             };
-            // The baseline first, then this build: each alone on the machine.
-            let theirs = match baseline.baseline()? {
-                Some(b) => {
-                    eprintln!("running the baseline build's routing bench");
-                    Some(routing::p99_of(
-                        &b.bench(&routing::same_worlds(&bench, scaling)).await?,
-                    ))
-                }
-                None => None,
+            let Some(baseline) = baseline.baseline()? else {
+                tokio::task::spawn_blocking(move || routing::run(bench, scaling)).await??;
+                return Ok(());
             };
-            let ours = tokio::task::spawn_blocking(move || routing::run(bench, scaling)).await??;
-            if let Some(theirs) = theirs {
-                routing::print_against(&ours, &theirs);
+            // Alternating, each alone on the machine: the baseline, then this build.
+            let mut theirs = Vec::new();
+            let mut ours = Vec::new();
+            for round in 1..=rounds.max(1) {
+                eprintln!("round {round}: the baseline build's routing bench, then this build's");
+                theirs.push(routing::p99_of(
+                    &baseline
+                        .bench(&routing::same_worlds(&bench, scaling))
+                        .await?,
+                ));
+                let bench = bench.clone();
+                ours.push(
+                    tokio::task::spawn_blocking(move || routing::run(bench, scaling)).await??,
+                );
             }
+            routing::print_against(&ours, &theirs);
             Ok(())
         }
     }

@@ -190,24 +190,45 @@ pub(crate) fn p99_of(report: &str) -> Vec<(usize, f64)> {
         .collect()
 }
 
-/// This build's p99 beside the baseline's, per size.
-pub(crate) fn print_against(reports: &[RoutingReport], baseline: &[(usize, f64)]) {
+/// This build's p99 beside the baseline's, per size: the median of each build's rounds.
+pub(crate) fn print_against(ours: &[Vec<RoutingReport>], theirs: &[Vec<(usize, f64)>]) {
+    fn median(mut v: Vec<f64>) -> Option<f64> {
+        v.sort_by(f64::total_cmp);
+        v.get(v.len() / 2).copied()
+    }
     println!();
     println!(
-        "against the baseline build, same worlds, p99 agent available -> offer (goal: at most 1.20x):"
+        "against the baseline build, same worlds, p99 agent available -> offer, median of {} rounds each (goal: at most 1.20x):",
+        ours.len()
     );
-    for r in reports {
-        let ours = r.latency.p99.as_secs_f64() * 1e6;
-        match baseline.iter().find(|(w, _)| *w == r.waiting) {
-            Some((_, theirs)) => println!(
-                "  {:>7} waiting: this build {ours:.1} us, baseline {theirs:.1} us, ratio {:.2}",
-                r.waiting,
-                ours / theirs.max(1e-9)
+    let Some(sizes) = ours.first() else { return };
+    for size in sizes.iter().map(|r| r.waiting) {
+        let mine: Vec<f64> = ours
+            .iter()
+            .flatten()
+            .filter(|r| r.waiting == size)
+            .map(|r| r.latency.p99.as_secs_f64() * 1e6)
+            .collect();
+        let base: Vec<f64> = theirs
+            .iter()
+            .flatten()
+            .filter(|(w, _)| *w == size)
+            .map(|(_, p99)| *p99)
+            .collect();
+        let each = |v: &[f64]| {
+            v.iter()
+                .map(|x| format!("{x:.1}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        match (median(mine.clone()), median(base.clone())) {
+            (Some(m), Some(b)) => println!(
+                "  {size:>7} waiting: this build {m:.1} us ({}), baseline {b:.1} us ({}), ratio {:.2}",
+                each(&mine),
+                each(&base),
+                m / b.max(1e-9)
             ),
-            None => println!(
-                "  {:>7} waiting: the baseline did not measure it",
-                r.waiting
-            ),
+            _ => println!("  {size:>7} waiting: the baseline did not measure it"),
         }
     }
 }
