@@ -18,12 +18,12 @@ pub async fn page(State(app): State<Arc<App>>) -> impl IntoResponse {
     extra.register(
         "workflow_version",
         "The running workflow version.",
-        ConstGauge::new(status.version as i64),
+        ConstGauge::new(status.version),
     );
     extra.register(
         "workflow_reload_refused",
         "Workflow reloads refused because a script or rule file failed to compile or lint.",
-        ConstCounter::new(status.refused_reloads as u64),
+        ConstCounter::new(status.refused_reloads),
     );
     extra.register(
         "workflow_kept_versions",

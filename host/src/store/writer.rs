@@ -206,10 +206,10 @@ fn run_group(conn: &Connection, jobs: Vec<Job>, health: &Health) -> Result<(), S
     }
     let commit = match broken {
         Some(reason) => {
-            if !conn.is_autocommit() {
-                if let Err(e) = conn.execute_batch("ROLLBACK") {
-                    tracing::error!(error = %e, "store: rolling back a failed group failed");
-                }
+            if !conn.is_autocommit()
+                && let Err(e) = conn.execute_batch("ROLLBACK")
+            {
+                tracing::error!(error = %e, "store: rolling back a failed group failed");
             }
             Err(reason)
         }
