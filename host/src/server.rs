@@ -227,6 +227,14 @@ pub async fn start(config: Config) -> Result<Running> {
         shutdown,
     });
 
+    let channels = app.core.channels.clone();
+    workflows.set_scripts_in_use(Arc::new(move || {
+        channels
+            .list()
+            .iter()
+            .map(|c| (c.config.name.clone(), c.config.workflow.clone()))
+            .collect()
+    }));
     let mut watches = vec![crate::workflow::watch(workflows)?];
     if config.server.plugins_dir.is_dir() {
         watches.push(watch_plugins(&app)?);

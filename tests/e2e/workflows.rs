@@ -442,3 +442,76 @@ async fn a_hundred_reloads_under_steady_load_lose_and_duplicate_nothing() {
         "the load ran across several versions"
     );
 }
+
+/// A save that would fail only when a message runs it (a wrong number of arguments, a
+/// misspelt initiator or option, a skill expression that does not parse, a channel's
+/// script deleted) is refused at hot reload with `file:line:col`; the running version
+/// keeps routing, and the administrator sees the reason.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hot_reload_refuses_what_would_fail_at_run_time() {
+    let world = World::start(|_| {}).await;
+    let app = world.host.as_ref().unwrap().app.clone();
+    let dir = app.workflows.dir().to_owned();
+    let good = std::fs::read_to_string(dir.join("default.rhai")).unwrap();
+    let admin = world.login("admin").await;
+    let cases = [
+        (
+            "fn on_inbound(ix) {\n    set_attr(ix, \"tier\");\n    route(ix);\n}\n",
+            "default.rhai:2:5: `set_attr` is called with 2 argument(s)",
+        ),
+        (
+            "fn on_inbound(ix) {\n    route(ix, #{ priorty: 5 });\n}\n",
+            "default.rhai:2:5: `route` has no option `priorty`; did you mean `priority`?",
+        ),
+        (
+            "fn on_inbound(ix) { route(ix); }\nfn on_agent_replay(ix, reply) { }\n",
+            "did you mean `on_agent_reply`?",
+        ),
+        (
+            "fn on_inbound(ix) {\n    route(ix, #{ skills: \"vip >> 1\" });\n}\n",
+            "default.rhai:2:5: skills `vip >> 1` is not a skill expression",
+        ),
+    ];
+    for (n, (body, expected)) in cases.iter().enumerate() {
+        std::fs::write(dir.join("default.rhai"), body).unwrap();
+        let status = wait_until("the reload refused", || async {
+            let status = admin.ok("GET", "/workflows", None).await;
+            (status["refused_reloads"].as_u64() == Some(n as u64 + 1)).then_some(status)
+        })
+        .await;
+        let error = status["last_error"]["error"].as_str().unwrap_or_default();
+        assert!(error.contains(expected), "{error}\nexpected: {expected}");
+        assert_eq!(status["version"], 1, "the running version stays");
+    }
+    // The channel's script deleted (another script still there): refused too.
+    std::fs::write(dir.join("spare.rhai"), &good).unwrap();
+    std::fs::remove_file(dir.join("default.rhai")).unwrap();
+    let status = wait_until("the deletion refused", || async {
+        let status = admin.ok("GET", "/workflows", None).await;
+        let error = status["last_error"]["error"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        error
+            .contains("runs `default.rhai`, which is not in the workflow folder")
+            .then_some(status)
+    })
+    .await;
+    assert_eq!(status["version"], 1);
+    // Version 1 still routes every message.
+    world
+        .post_and_comment("Ann", "while the folder is broken")
+        .await;
+    world
+        .wait_count(
+            "SELECT count(*) FROM interactions WHERE state = 'queued' AND workflow_version = 1",
+            1,
+        )
+        .await;
+    // Put back, it loads.
+    std::fs::write(dir.join("default.rhai"), &good).unwrap();
+    wait_until("version 2 loaded", || async {
+        (app.workflows.current().number == 2).then_some(())
+    })
+    .await;
+}

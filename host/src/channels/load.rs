@@ -18,22 +18,9 @@ use crate::workflow::Version;
 
 /// Checks that the channel's workflow script exists and handles `on_inbound`.
 pub fn check_workflow(ch: &config::Channel, version: &Version, dir: &Path) -> Result<()> {
-    if !version.script_names().contains(&ch.workflow) {
-        bail!(
-            "channel `{}`: workflow `{}` not found in {}",
-            ch.name,
-            ch.workflow,
-            dir.display()
-        );
-    }
-    if !version.has_handler(&ch.workflow, "on_inbound") {
-        bail!(
-            "channel `{}`: workflow `{}` has no `on_inbound(ix)` handler",
-            ch.name,
-            ch.workflow
-        );
-    }
-    Ok(())
+    version
+        .check_channel(&ch.name, &ch.workflow)
+        .map_err(|e| anyhow::anyhow!("{e} ({})", dir.display()))
 }
 
 /// Checks that the channel's plugin file exists.

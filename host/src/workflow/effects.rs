@@ -69,6 +69,33 @@ fn opt_int(
     Ok(value)
 }
 
+/// The options each effect that takes an options map knows. The load-time check
+/// (`lint`) reads them too, so a misspelt key in a map written in the call is refused
+/// when the script is saved, not when a message first runs it.
+pub(super) const OPTIONS: &[(&str, &[&str])] = &[
+    (
+        "route",
+        &[
+            "workgroup",
+            "priority",
+            "skills",
+            "preferred_agent",
+            "wait_ms",
+        ],
+    ),
+    ("buffer", &["until_free_agent_of", "recheck_ms"]),
+    ("group", &["key", "timeout_s"]),
+    ("send", &["visibility", "retries", "backoff_ms"]),
+];
+
+/// The options `fn_name` knows (none for an effect without options).
+pub(super) fn option_keys(fn_name: &str) -> &'static [&'static str] {
+    OPTIONS
+        .iter()
+        .find(|(name, _)| *name == fn_name)
+        .map_or(&[], |(_, keys)| keys)
+}
+
 fn check_keys(fn_name: &str, opts: &Map, allowed: &[&str]) -> Fallible {
     for key in opts.keys() {
         if !allowed.contains(&key.as_str()) {
@@ -88,17 +115,7 @@ fn field(ix: &Map, key: &str) -> Option<String> {
 
 fn route(ix: &mut Map, opts: Map) -> Fallible {
     const F: &str = "route";
-    check_keys(
-        F,
-        &opts,
-        &[
-            "workgroup",
-            "priority",
-            "skills",
-            "preferred_agent",
-            "wait_ms",
-        ],
-    )?;
+    check_keys(F, &opts, option_keys(F))?;
     let media_type = match field(ix, "visibility").as_deref() {
         Some("private") => MediaType::SocialDirectMessage,
         _ => MediaType::SocialConversation,
@@ -147,7 +164,7 @@ fn merge_into(existing: Dynamic, _ix: Map) -> Fallible {
 
 fn buffer(ix: &mut Map, opts: Map) -> Fallible {
     const F: &str = "buffer";
-    check_keys(F, &opts, &["until_free_agent_of", "recheck_ms"])?;
+    check_keys(F, &opts, option_keys(F))?;
     let thread = match opt_string(F, &opts, "until_free_agent_of")? {
         Some(t) => t,
         None => field(ix, "thread_id").ok_or("buffer: no thread given")?,
@@ -161,7 +178,7 @@ fn buffer(ix: &mut Map, opts: Map) -> Fallible {
 
 fn group(ix: &mut Map, opts: Map) -> Fallible {
     const F: &str = "group";
-    check_keys(F, &opts, &["key", "timeout_s"])?;
+    check_keys(F, &opts, option_keys(F))?;
     let key = opt_string(F, &opts, "key")?.ok_or("group: a key is required")?;
     if key.is_empty() {
         return Err("group: key is empty".into());
@@ -227,7 +244,7 @@ fn set_desktop_flags(ix: &mut Map, sentiment: &str, actionable: bool, expand: bo
 
 fn send(_ix: &mut Map, text: &str, opts: Map) -> Fallible {
     const F: &str = "send";
-    check_keys(F, &opts, &["visibility", "retries", "backoff_ms"])?;
+    check_keys(F, &opts, option_keys(F))?;
     if text.trim().is_empty() {
         return Err("send: text is empty".into());
     }

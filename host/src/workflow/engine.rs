@@ -7,7 +7,9 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result, anyhow};
 use rhai::packages::Package;
-use rhai::{AST, CallFnOptions, Dynamic, Engine, Position, Scope};
+use rhai::{AST, CallFnOptions, Dynamic, Engine, EvalAltResult, Position, Scope};
+
+use super::lint::Known;
 
 use super::effects;
 use super::world::{self, CallContext};
@@ -54,7 +56,7 @@ pub fn build() -> Engine {
 /// Compiles every `*.rhai` file of `dir`. The first error is reported as `file:line:col`.
 pub fn compile_dir(engine: &Engine, dir: &Path) -> Result<HashMap<String, Arc<AST>>> {
     let mut scripts = HashMap::new();
-    let known = super::lint::known_functions(engine);
+    let known = super::lint::Known::of(engine);
     let entries = std::fs::read_dir(dir)
         .with_context(|| format!("reading workflow folder {}", dir.display()))?;
     for entry in entries {
@@ -102,6 +104,7 @@ pub fn call_handler(
     ast: &AST,
     handler: &str,
     args: impl rhai::FuncArgs,
+    known: &Known,
 ) -> Result<Vec<Effect>> {
     effects::begin();
     DEADLINE.with(|d| d.set(Some(std::time::Instant::now() + CALL_DEADLINE)));
@@ -113,7 +116,45 @@ pub fn call_handler(
     let effects = effects::take();
     let _returned: Dynamic = result.map_err(|e| {
         let file = ast.source().unwrap_or(script);
-        anyhow!("{}: in {handler}: {}", locate(file, e.position()), e)
+        anyhow!("{}", describe(file, handler, &e, known))
     })?;
     Ok(effects)
+}
+
+/// A run-time error as its author needs it: the innermost fault first, at its own
+/// `file:line:col`, then the calls that led there, innermost first; a call that found no
+/// function for its argument types says which ones there are.
+fn describe(file: &str, handler: &str, e: &EvalAltResult, known: &Known) -> String {
+    // Rhai wraps a fault once per script function it passed through, outermost first.
+    let mut calls: Vec<(&str, Position)> = Vec::new();
+    let mut inner = e;
+    while let EvalAltResult::ErrorInFunctionCall(name, _, err, pos) = inner {
+        calls.push((name.as_str(), *pos));
+        inner = err;
+    }
+    // Its message without Rhai's own "(line L, position C)": the location leads instead.
+    let pos = inner.position();
+    let message = inner.to_string();
+    let message = message
+        .strip_suffix(&format!(" ({pos})"))
+        .unwrap_or(&message);
+    let mut text = format!("{}: {message}", locate(file, pos));
+    if let EvalAltResult::ErrorFunctionNotFound(sig, _) = inner {
+        let name = sig.split(['(', ' ']).next().unwrap_or(sig);
+        if let Some(forms) = known.signatures(name) {
+            text.push_str(&format!("; it takes: {}", forms.join(" | ")));
+        }
+    }
+    for (i, (name, at)) in calls.iter().enumerate().rev() {
+        if at.is_none() {
+            continue; // the handler itself, called by the host
+        }
+        let caller = if i == 0 { handler } else { calls[i - 1].0 };
+        text.push_str(&format!(
+            "\n  in `{name}`, called from `{caller}` at {}",
+            locate(file, *at)
+        ));
+    }
+    text.push_str(&format!("\n  in handler `{handler}`"));
+    text
 }

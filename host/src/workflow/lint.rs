@@ -1,10 +1,23 @@
-//! Checks a compiled script beyond what the parser checks: every function it calls
-//! exists, and initiators take the parameters the host passes them. Rhai would only
-//! find an unknown function when the line runs — in production, with a customer waiting.
+//! Checks a compiled script beyond what the parser checks, so that what would fail only
+//! when a line runs (in production, with a customer waiting, and then silently taking the
+//! channel's fallback route) is refused when the script is saved:
+//!
+//! - every function it calls exists, with a number of arguments it takes (the host's
+//!   steps and effects, the standard library, the script's own helpers);
+//! - initiators take the parameters the host passes them, and a function named like an
+//!   initiator (`on_agent_replay`) that the host would never call is refused with the
+//!   name it probably meant;
+//! - an options map written in an effect call (`route(ix, #{ priorty: 5 })`) has only
+//!   keys that effect knows, and a skill expression written as text parses.
+//!
+//! Each problem is one line, `file:line:col: message`, with "did you mean" when a known
+//! name is close.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
-use rhai::{AST, ASTNode, Engine, Expr, Stmt};
+use rhai::{AST, ASTNode, Dynamic, Engine, Expr, Position, Stmt};
+
+use super::effects::option_keys;
 
 /// The initiators the host calls, with the number of parameters each receives.
 pub const HANDLERS: &[(&str, usize)] = &[
@@ -16,7 +29,7 @@ pub const HANDLERS: &[(&str, usize)] = &[
     ("on_timer", 2),
 ];
 
-/// Functions the engine provides without registering them.
+/// Functions the engine provides without registering them, any number of arguments.
 const BUILTINS: &[&str] = &[
     "print",
     "debug",
@@ -30,58 +43,274 @@ const BUILTINS: &[&str] = &[
     "eval",
 ];
 
-/// The names of every function scripts may call on `engine`.
-pub fn known_functions(engine: &Engine) -> HashSet<String> {
-    let mut names: HashSet<String> = engine
-        .gen_fn_signatures(true)
-        .iter()
-        .filter_map(|sig| {
-            let sig = sig.trim_start_matches("fn ");
-            let name = &sig[..sig.find('(')?];
-            Some(name.trim().to_string())
-        })
-        .collect();
-    names.extend(BUILTINS.iter().map(|s| s.to_string()));
-    names
+/// What scripts may call on an engine: each function's name with the signatures it is
+/// registered with.
+pub struct Known {
+    /// Name -> (number of parameters, signature as shown to the author).
+    functions: HashMap<String, Vec<(usize, String)>>,
+}
+
+impl Known {
+    /// Reads the signatures of every function `engine` offers.
+    pub fn of(engine: &Engine) -> Known {
+        let mut functions: HashMap<String, Vec<(usize, String)>> = HashMap::new();
+        for sig in engine.gen_fn_signatures(true) {
+            let sig = sig.trim_start_matches("fn ").trim();
+            let Some((name, arity)) = name_and_arity(sig) else {
+                continue;
+            };
+            let shown = sig.split(" -> ").next().unwrap_or(sig).to_owned();
+            functions.entry(name).or_default().push((arity, shown));
+        }
+        Known { functions }
+    }
+
+    /// The signatures `name` is registered with, as shown to script authors.
+    pub fn signatures(&self, name: &str) -> Option<Vec<String>> {
+        let mut forms: Vec<String> = self
+            .functions
+            .get(name)?
+            .iter()
+            .map(|(_, sig)| sig.clone())
+            .collect();
+        forms.sort();
+        forms.dedup();
+        Some(forms)
+    }
+}
+
+/// `name(a: A, b: B) -> R` -> (`name`, 2). Types may hold commas inside `<>` or `()`.
+fn name_and_arity(sig: &str) -> Option<(String, usize)> {
+    let open = sig.find('(')?;
+    let name = sig[..open].trim().to_owned();
+    let mut depth = 0usize;
+    let mut params = 0usize;
+    let mut any = false;
+    for c in sig[open + 1..].chars() {
+        match c {
+            '(' | '<' | '[' => depth += 1,
+            ')' if depth == 0 => break,
+            ')' | '>' | ']' => depth = depth.saturating_sub(1),
+            ',' if depth == 0 => params += 1,
+            c if !c.is_whitespace() => any = true,
+            _ => {}
+        }
+    }
+    Some((name, if any { params + 1 } else { 0 }))
+}
+
+/// The closest of `candidates` to `name`, if close enough to be a likely slip.
+pub fn did_you_mean<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
+    candidates
+        .into_iter()
+        .map(|c| (strsim::damerau_levenshtein(name, c), c))
+        .filter(|(d, c)| *d > 0 && *d <= (name.len().max(c.len()) / 3).max(1))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+fn hint(close: Option<&str>) -> String {
+    close
+        .map(|c| format!("; did you mean `{c}`?"))
+        .unwrap_or_default()
+}
+
+fn at(file: &str, pos: Position) -> String {
+    match (pos.line(), pos.position()) {
+        (Some(l), Some(c)) => format!("{file}:{l}:{c}"),
+        (Some(l), None) => format!("{file}:{l}:1"),
+        _ => file.to_string(),
+    }
 }
 
 /// Problems in one script, each as `file:line:col: message` (or `file: message`).
-pub fn lint(file: &str, ast: &AST, known: &HashSet<String>) -> Vec<String> {
+pub fn lint(file: &str, ast: &AST, known: &Known) -> Vec<String> {
     let mut problems = Vec::new();
-    let defined: HashSet<String> = ast.iter_functions().map(|f| f.name.to_string()).collect();
+    // The script's own functions: name -> the numbers of parameters it is defined with.
+    let mut defined: HashMap<String, HashSet<usize>> = HashMap::new();
+    for f in ast.iter_functions() {
+        defined
+            .entry(f.name.to_string())
+            .or_default()
+            .insert(f.params.len());
+    }
+    let mut called: HashSet<String> = HashSet::new();
     ast.walk(&mut |path: &[ASTNode]| {
-        let call = match path.last() {
-            Some(ASTNode::Expr(Expr::FnCall(call, pos) | Expr::MethodCall(call, pos))) => {
-                Some((call, pos))
-            }
-            Some(ASTNode::Stmt(Stmt::FnCall(call, pos))) => Some((call, pos)),
-            _ => None,
+        let (call, pos, receiver) = match path.last() {
+            Some(ASTNode::Expr(Expr::FnCall(call, pos))) => (call, *pos, 0),
+            // `x.f(a)`: the receiver is the first argument.
+            Some(ASTNode::Expr(Expr::MethodCall(call, pos))) => (call, *pos, 1),
+            Some(ASTNode::Stmt(Stmt::FnCall(call, pos))) => (call, *pos, 0),
+            _ => return true,
         };
-        if let Some((call, pos)) = call
-            && call.op_token.is_none()
-            && call.namespace.is_empty()
-        {
-            let name = call.name.as_str();
-            if !known.contains(name) && !defined.contains(name) {
-                let at = match (pos.line(), pos.position()) {
-                    (Some(l), Some(c)) => format!("{file}:{l}:{c}"),
-                    _ => file.to_string(),
-                };
-                problems.push(format!("{at}: unknown function `{name}`"));
-            }
+        if call.op_token.is_some() || !call.namespace.is_empty() {
+            return true;
+        }
+        let name = call.name.as_str();
+        called.insert(name.to_owned());
+        let given = call.args.len() + receiver;
+        if let Some(problem) = check_call(name, given, receiver == 1, &defined, known) {
+            problems.push(format!("{}: {problem}", at(file, pos)));
+        }
+        for arg in call.args.iter() {
+            problems.extend(check_options(name, arg).map(|p| format!("{}: {p}", at(file, pos))));
         }
         true
     });
     for f in ast.iter_functions() {
-        if let Some((_, want)) = HANDLERS.iter().find(|(name, _)| *name == f.name)
-            && f.params.len() != *want
-        {
-            problems.push(format!(
+        match HANDLERS.iter().find(|(name, _)| *name == f.name) {
+            Some((_, want)) if f.params.len() != *want => problems.push(format!(
                 "{file}: handler `{}` takes {} parameter(s); the host passes {want}",
                 f.name,
                 f.params.len()
-            ));
+            )),
+            Some(_) => {}
+            // A helper the script calls itself may be named anything; one it never
+            // calls, named like an initiator, is a misspelt initiator the host would
+            // never call.
+            None if f.name.starts_with("on_") && !called.contains(f.name.as_str()) => problems
+                .push(format!(
+                    "{file}: `{}` is not an initiator the host calls (they are {}){}",
+                    f.name,
+                    HANDLERS
+                        .iter()
+                        .map(|(n, _)| *n)
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    hint(did_you_mean(&f.name, HANDLERS.iter().map(|(n, _)| *n)))
+                )),
+            None => {}
         }
     }
     problems
+}
+
+/// Whether calling `name` with `given` arguments can work.
+fn check_call(
+    name: &str,
+    given: usize,
+    method: bool,
+    defined: &HashMap<String, HashSet<usize>>,
+    known: &Known,
+) -> Option<String> {
+    if BUILTINS.contains(&name) {
+        return None;
+    }
+    let own = defined.get(name);
+    let host = known.functions.get(name);
+    if own.is_none() && host.is_none() {
+        let names = known
+            .functions
+            .keys()
+            .map(String::as_str)
+            .chain(defined.keys().map(String::as_str));
+        return Some(format!(
+            "unknown function `{name}`{}",
+            hint(did_you_mean(name, names))
+        ));
+    }
+    // A script's own function called as a method takes its receiver as `this`, not as a
+    // parameter.
+    let fits = own.is_some_and(|n| n.contains(&given) || (method && n.contains(&(given - 1))))
+        || host.is_some_and(|sigs| sigs.iter().any(|(n, _)| *n == given));
+    if fits {
+        return None;
+    }
+    let mut forms: Vec<String> = own
+        .into_iter()
+        .flatten()
+        .map(|n| format!("{name}/{n} (this script)"))
+        .collect();
+    forms.extend(host.into_iter().flatten().map(|(_, sig)| sig.clone()));
+    forms.sort();
+    forms.dedup();
+    Some(format!(
+        "`{name}` is called with {given} argument(s); it takes: {}",
+        forms.join(" | ")
+    ))
+}
+
+/// An options map written in the call of an effect that takes one: its keys must be the
+/// effect's, and a skill expression given as text must parse.
+fn check_options(effect: &str, arg: &Expr) -> Vec<String> {
+    let allowed = option_keys(effect);
+    if allowed.is_empty() {
+        return Vec::new();
+    }
+    // The optimizer folds a map of constants into one constant value.
+    let entries: Vec<(String, Option<String>)> = match arg {
+        Expr::Map(map, _) => map
+            .0
+            .iter()
+            .map(|(key, value)| (key.name.to_string(), text_of(value)))
+            .collect(),
+        Expr::DynamicConstant(value, _) => match value.read_lock::<rhai::Map>() {
+            Some(map) => map
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone().into_string().ok()))
+                .collect(),
+            None => return Vec::new(),
+        },
+        _ => return Vec::new(),
+    };
+    let mut problems = Vec::new();
+    for (key, text) in entries {
+        if !allowed.contains(&key.as_str()) {
+            problems.push(format!(
+                "`{effect}` has no option `{key}`{} (its options: {})",
+                hint(did_you_mean(&key, allowed.iter().copied())),
+                allowed.join(", ")
+            ));
+        } else if key == "skills"
+            && let Some(expr) = text
+            && let Err(e) = crate::routing::SkillExpr::parse(&expr)
+        {
+            problems.push(format!("skills `{expr}` is not a skill expression: {e}"));
+        }
+    }
+    problems
+}
+
+/// The text of a string literal.
+fn text_of(expr: &Expr) -> Option<String> {
+    match expr {
+        Expr::StringConstant(s, _) => Some(s.to_string()),
+        Expr::DynamicConstant(v, _) => Dynamic::clone(v).into_string().ok(),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_signature_gives_its_name_and_number_of_parameters() {
+        assert_eq!(
+            name_and_arity("route(ix: &mut Map, opts: Map) -> Result<(), Box<EvalAltResult>>"),
+            Some(("route".into(), 2))
+        );
+        assert_eq!(name_and_arity("now() -> i64"), Some(("now".into(), 0)));
+        assert_eq!(
+            name_and_arity("f(a: HashMap<String, i64>, b: (i64, i64))"),
+            Some(("f".into(), 2))
+        );
+    }
+
+    #[test]
+    fn a_close_name_is_suggested_and_a_far_one_is_not() {
+        let handlers = HANDLERS.iter().map(|(n, _)| *n);
+        assert_eq!(
+            did_you_mean("on_agent_replay", handlers),
+            Some("on_agent_reply")
+        );
+        assert_eq!(
+            did_you_mean("priorty", ["workgroup", "priority"]),
+            Some("priority")
+        );
+        assert_eq!(did_you_mean("colour", ["workgroup", "priority"]), None);
+    }
 }

@@ -83,6 +83,26 @@ impl Version {
         })
     }
 
+    /// Whether a channel can run `script` on this version: the script is here and takes
+    /// new messages (`on_inbound(ix)`). The error says which, in the administrator's terms.
+    pub fn check_channel(&self, channel: &str, script: &str) -> Result<(), String> {
+        if !self.scripts.contains_key(script) {
+            let close = lint::did_you_mean(script, self.scripts.keys().map(String::as_str));
+            return Err(format!(
+                "channel `{channel}` runs `{script}`, which is not in the workflow folder{}",
+                close
+                    .map(|c| format!(" (did you mean `{c}`?)"))
+                    .unwrap_or_default()
+            ));
+        }
+        if !self.has_handler(script, "on_inbound") {
+            return Err(format!(
+                "channel `{channel}` runs `{script}`, which has no `on_inbound(ix)` handler: it could not take new messages"
+            ));
+        }
+        Ok(())
+    }
+
     /// Names of the loaded scripts.
     pub fn script_names(&self) -> Vec<String> {
         let mut names: Vec<_> = self.scripts.keys().cloned().collect();
@@ -100,15 +120,22 @@ pub struct Outcome {
     pub version: i64,
 }
 
+/// The script each channel runs, as `(channel, script)`, asked at every reload: a
+/// version that would leave a channel without its script is refused.
+pub type ScriptsInUse = Arc<dyn Fn() -> Vec<(String, String)> + Send + Sync>;
+
 /// The loaded workflows.
 pub struct Workflows {
     engine: rhai::Engine,
+    /// What scripts may call on `engine`, for the checks and for run-time errors.
+    known: lint::Known,
     dir: PathBuf,
     current: RwLock<Arc<Version>>,
     /// Earlier versions still used by interactions that started on them.
     kept: std::sync::Mutex<HashMap<i64, Arc<Version>>>,
     last_error: std::sync::Mutex<Option<RefusedReload>>,
     refused: std::sync::atomic::AtomicU64,
+    in_use: RwLock<Option<ScriptsInUse>>,
 }
 
 /// A folder's compiled scripts by file name, and its `classify` rules.
@@ -127,6 +154,7 @@ impl Workflows {
         let engine = engine::build();
         let (scripts, rules) = compile(&engine, dir)?;
         Ok(Arc::new(Workflows {
+            known: lint::Known::of(&engine),
             engine,
             dir: dir.to_owned(),
             current: RwLock::new(Arc::new(Version {
@@ -138,12 +166,38 @@ impl Workflows {
             kept: std::sync::Mutex::new(HashMap::new()),
             last_error: std::sync::Mutex::new(None),
             refused: std::sync::atomic::AtomicU64::new(0),
+            in_use: RwLock::new(None),
         }))
     }
 
-    /// Recompiles the folder and swaps it in; on any error the running version stays.
+    /// Tells reloads which scripts the channels run (see [`ScriptsInUse`]).
+    pub fn set_scripts_in_use(&self, in_use: ScriptsInUse) {
+        *self.in_use.write().unwrap() = Some(in_use);
+    }
+
+    /// Recompiles the folder and swaps it in; on any error the running version stays. A
+    /// version must compile, pass the checks of `lint`, and still serve every channel.
     pub fn reload(&self) -> Result<i64> {
-        let (scripts, rules) = match compile(&self.engine, &self.dir) {
+        let compiled = compile(&self.engine, &self.dir).and_then(|(scripts, rules)| {
+            let candidate = Version {
+                number: 0,
+                scripts,
+                rules,
+                loaded_at: 0,
+            };
+            let in_use = self.in_use.read().unwrap().clone();
+            let problems: Vec<String> = in_use
+                .map(|f| f())
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|(channel, script)| candidate.check_channel(channel, script).err())
+                .collect();
+            if !problems.is_empty() {
+                anyhow::bail!("{}", problems.join("\n"));
+            }
+            Ok((candidate.scripts, candidate.rules))
+        });
+        let (scripts, rules) = match compiled {
             Ok(compiled) => compiled,
             Err(e) => {
                 self.refused
@@ -294,10 +348,18 @@ impl Workflows {
         };
         let map = ix.to_map();
         let effects = match extra {
-            Some(extra) => {
-                engine::call_handler(&self.engine, ctx, script, ast, handler, (map, extra))
+            Some(extra) => engine::call_handler(
+                &self.engine,
+                ctx,
+                script,
+                ast,
+                handler,
+                (map, extra),
+                &self.known,
+            ),
+            None => {
+                engine::call_handler(&self.engine, ctx, script, ast, handler, (map,), &self.known)
             }
-            None => engine::call_handler(&self.engine, ctx, script, ast, handler, (map,)),
         }
         .map_err(|e| match ix.id {
             Some(id) => anyhow::anyhow!("interaction {id}: {e:#}"),

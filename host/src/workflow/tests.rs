@@ -262,6 +262,125 @@ fn unknown_functions_and_wrong_handler_arity_are_refused_at_load() {
     assert_eq!(wf.reload().unwrap(), 2);
 }
 
+/// Writes `body` as the only script and reloads: the refusal, or `None` when it loaded.
+fn refusal(wf: &Workflows, dir: &Path, body: &str) -> Option<String> {
+    write(dir, "default.rhai", body);
+    wf.reload().err().map(|e| format!("{e:#}"))
+}
+
+#[test]
+fn mistakes_that_would_only_fail_at_run_time_are_refused_at_reload() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "default.rhai", DEFAULT);
+    let wf = Workflows::load(dir.path()).unwrap();
+    let cases: &[(&str, &str)] = &[
+        // A host effect or step with the wrong number of arguments.
+        (
+            "fn on_inbound(ix) {\n    set_attr(ix, \"k\");\n    route(ix);\n}\n",
+            "default.rhai:2:5: `set_attr` is called with 2 argument(s); it takes: set_attr(",
+        ),
+        (
+            "fn on_inbound(ix) {\n    route(ix);\n    schedule(ix, 60000);\n}\n",
+            "default.rhai:3:5: `schedule` is called with 2 argument(s); it takes: schedule(",
+        ),
+        // The script's own helper.
+        (
+            "fn tier(ix) { 1 }\nfn on_inbound(ix) {\n    let t = tier();\n    route(ix);\n}\n",
+            "default.rhai:3:13: `tier` is called with 0 argument(s); it takes: tier/1 (this script)",
+        ),
+        // A misspelt initiator the host would never call.
+        (
+            "fn on_inbound(ix) { route(ix); }\nfn on_agent_replay(ix, reply) { stop(ix, \"done\"); }\n",
+            "`on_agent_replay` is not an initiator the host calls (they are on_inbound, on_transfer_conversation, on_transfer_direct_message, on_agent_reply, on_disconnect, on_timer); did you mean `on_agent_reply`?",
+        ),
+        // A misspelt option, written as a map in the call.
+        (
+            "fn on_inbound(ix) {\n    route(ix, #{ workgroup: \"Social\", priorty: 5 });\n}\n",
+            "default.rhai:2:5: `route` has no option `priorty`; did you mean `priority`? (its options: workgroup, priority, skills, preferred_agent, wait_ms)",
+        ),
+        // A map of variables is checked too (the optimizer does not fold it).
+        (
+            "fn on_inbound(ix) {\n    let w = ix.workgroup;\n    send(ix, \"hi\", #{ visiblity: w });\n    route(ix);\n}\n",
+            "`send` has no option `visiblity`; did you mean `visibility`?",
+        ),
+        // A skill expression written as text that does not parse.
+        (
+            "fn on_inbound(ix) {\n    route(ix, #{ skills: \"vip >> 1\" });\n}\n",
+            "default.rhai:2:5: skills `vip >> 1` is not a skill expression",
+        ),
+        // An unknown function gets the close name.
+        (
+            "fn on_inbound(ix) {\n    rout(ix);\n}\n",
+            "default.rhai:2:5: unknown function `rout`; did you mean `route`?",
+        ),
+    ];
+    for (body, expected) in cases {
+        let refused = refusal(&wf, dir.path(), body)
+            .unwrap_or_else(|| panic!("loaded, but should be refused:\n{body}"));
+        assert!(
+            refused.contains(expected),
+            "{body}\nrefused with:\n{refused}\nexpected:\n{expected}"
+        );
+        assert_eq!(wf.current().number, 1, "the running version stays");
+    }
+    // What is right in each of them loads.
+    let fine = "fn tier(ix) { 1 }\nfn on_inbound(ix) {\n    set_attr(ix, \"tier\", tier(ix));\n    \
+                schedule(ix, \"recheck\", 60000);\n    send(ix, \"hi\", #{ visibility: \"private\" });\n    \
+                route(ix, #{ workgroup: \"Social\", priority: 5, skills: \"vip >= 1\" });\n}\n\
+                fn on_agent_reply(ix, reply) { }\n";
+    assert_eq!(refusal(&wf, dir.path(), fine), None);
+}
+
+#[test]
+fn a_reload_that_would_leave_a_channel_without_its_script_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "default.rhai", DEFAULT);
+    write(dir.path(), "facebook_bp.rhai", DEFAULT);
+    let wf = Workflows::load(dir.path()).unwrap();
+    wf.set_scripts_in_use(Arc::new(|| {
+        vec![("facebook".to_string(), "facebook_bp.rhai".to_string())]
+    }));
+    // Its handler misspelt: the channel could not take a message.
+    write(
+        dir.path(),
+        "facebook_bp.rhai",
+        "fn on_inbund(ix) { route(ix); }\n",
+    );
+    let refused = format!("{:#}", wf.reload().unwrap_err());
+    assert!(refused.contains("did you mean `on_inbound`?"), "{refused}");
+    // A script without the handler at all.
+    write(
+        dir.path(),
+        "facebook_bp.rhai",
+        "fn helper(ix) { route(ix); }\n",
+    );
+    let refused = format!("{:#}", wf.reload().unwrap_err());
+    assert!(
+        refused.contains(
+            "channel `facebook` runs `facebook_bp.rhai`, which has no `on_inbound(ix)` handler"
+        ),
+        "{refused}"
+    );
+    // The script deleted from the folder.
+    std::fs::remove_file(dir.path().join("facebook_bp.rhai")).unwrap();
+    let refused = format!("{:#}", wf.reload().unwrap_err());
+    assert!(
+        refused.contains(
+            "channel `facebook` runs `facebook_bp.rhai`, which is not in the workflow folder"
+        ),
+        "{refused}"
+    );
+    assert_eq!(wf.current().number, 1, "the running version stays");
+    assert!(
+        wf.status()
+            .last_error
+            .is_some_and(|e| e.error.contains("facebook_bp.rhai"))
+    );
+    // Back, it loads.
+    write(dir.path(), "facebook_bp.rhai", DEFAULT);
+    assert_eq!(wf.reload().unwrap(), 2);
+}
+
 /// A world with one agent on thread `p1` and a live interaction 7 on it.
 struct OneAgent;
 
@@ -430,4 +549,27 @@ fn classify_and_influence_use_the_folders_rules() {
     assert!(err.contains("classify.toml:2"), "{err}");
     assert_eq!(wf.status().refused_reloads, 1);
     assert_eq!(wf.current().number, 1);
+}
+
+#[test]
+fn a_run_time_error_leads_with_the_innermost_fault_and_what_the_call_takes() {
+    let script = "fn mark(ix) {\n    set_attr(ix, 5, 6);\n}\nfn on_inbound(ix) {\n    route(ix);\n    mark(ix);\n}\n";
+    let err = format!(
+        "{:#}",
+        effects_of(script, &ctx("public"), nobody()).unwrap_err()
+    );
+    let fault = err
+        .find("t.rhai:2:5: Function not found: set_attr")
+        .unwrap_or_else(|| panic!("{err}"));
+    let call = err
+        .find("in `mark`, called from `on_inbound` at ")
+        .unwrap_or_else(|| panic!("{err}"));
+    assert!(fault < call, "the innermost fault first: {err}");
+    assert!(err.contains("t.rhai:6:5"), "where `mark` was called: {err}");
+    assert!(
+        err.contains("; it takes: set_attr("),
+        "the signature it takes: {err}"
+    );
+    assert!(err.contains("in handler `on_inbound`"), "{err}");
+    assert!(!err.contains("(line "), "one location format: {err}");
 }
