@@ -156,7 +156,11 @@ pub fn lint(file: &str, ast: &AST, known: &Known) -> Vec<String> {
             problems.push(format!("{}: {problem}", at(file, pos)));
         }
         for arg in call.args.iter() {
-            problems.extend(check_options(name, arg).map(|p| format!("{}: {p}", at(file, pos))));
+            problems.extend(
+                check_options(name, arg)
+                    .into_iter()
+                    .map(|p| format!("{}: {p}", at(file, pos))),
+            );
         }
         true
     });
@@ -171,8 +175,8 @@ pub fn lint(file: &str, ast: &AST, known: &Known) -> Vec<String> {
             // A helper the script calls itself may be named anything; one it never
             // calls, named like an initiator, is a misspelt initiator the host would
             // never call.
-            None if f.name.starts_with("on_") && !called.contains(f.name.as_str()) => problems
-                .push(format!(
+            None if f.name.starts_with("on_") && !called.contains(&*f.name) => {
+                problems.push(format!(
                     "{file}: `{}` is not an initiator the host calls (they are {}){}",
                     f.name,
                     HANDLERS
@@ -181,7 +185,8 @@ pub fn lint(file: &str, ast: &AST, known: &Known) -> Vec<String> {
                         .collect::<Vec<_>>()
                         .join(", "),
                     hint(did_you_mean(&f.name, HANDLERS.iter().map(|(n, _)| *n)))
-                )),
+                ))
+            }
             None => {}
         }
     }
