@@ -337,6 +337,45 @@ async fn a_failing_handler_takes_the_fallback_route_and_is_counted() {
         .unwrap();
     assert!(errors >= 1, "{metrics}");
 
+    // The failure is visible where people look: the script's recent errors (innermost
+    // fault with its place first), and the interaction it sent the channel's way, marked
+    // and found by a search.
+    let admin = world.login("admin").await;
+    let status = admin.ok("GET", "/workflows", None).await;
+    let failures = status["runtime_errors"]
+        .as_array()
+        .and_then(|all| all.iter().find(|e| e["script"] == "test.rhai"))
+        .cloned()
+        .unwrap_or_else(|| panic!("no runtime errors for test.rhai: {status}"));
+    assert_eq!(failures["count"], 1, "{failures}");
+    let last = &failures["recent"][0];
+    assert_eq!(last["handler"], "on_inbound", "{last}");
+    let error = last["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("test.rhai:4:") && error.contains("Division by zero"),
+        "the innermost fault and its place lead: {error}"
+    );
+    let found = admin
+        .ok("GET", "/interactions?workflow_fallback=true", None)
+        .await;
+    let items = found["items"].as_array().cloned().unwrap_or_default();
+    assert_eq!(items.len(), 1, "only the one that fell back: {found}");
+    assert_eq!(items[0]["workgroup"], "Social", "{found}");
+    let id = items[0]["id"].as_i64().unwrap();
+    let detail = admin.ok("GET", &format!("/interactions/{id}"), None).await;
+    let marker = detail["attributes"]["workflow_fallback"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(marker.contains("Division by zero"), "{detail}");
+    assert_eq!(
+        world
+            .count(&format!(
+                "SELECT count(*) FROM interaction_events WHERE interaction_id = {id} AND kind = 'workflow_fallback'"
+            ))
+            .await,
+        1
+    );
+
     // A refused reload shows in the metric too.
     let dir = world.host.as_ref().unwrap().app.workflows.dir().to_owned();
     std::fs::write(

@@ -269,6 +269,10 @@ pub struct SearchParams {
     pub author: Option<String>,
     /// Part of any message's text.
     pub text: Option<String>,
+    /// `true`: only interactions whose workflow failed, so they took the channel's
+    /// route (their attribute `workflow_fallback` says why).
+    #[param(value_type = Option<bool>)]
+    pub workflow_fallback: Option<String>,
     /// Page size, 1 to 200; 50 when not given.
     #[param(value_type = Option<i64>, minimum = 1, maximum = 200)]
     pub limit: Option<String>,
@@ -329,6 +333,13 @@ impl SearchParams {
             "buffered, queued, alerting, connected, held or disconnected",
             IxState::parse,
         )?;
+        let workflow_fallback = parsed(
+            "workflow_fallback",
+            &self.workflow_fallback,
+            "true or false",
+            |v| v.parse::<bool>().ok(),
+        )?
+        .unwrap_or(false);
         let from = number("from", &self.from, "unix ms")?;
         let to = number("to", &self.to, "unix ms")?;
         if let (Some(f), Some(t)) = (from, to)
@@ -367,6 +378,7 @@ impl SearchParams {
             to,
             author: owned(&self.author),
             text: owned(&self.text),
+            workflow_fallback,
             limit,
             offset,
         })

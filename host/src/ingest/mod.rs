@@ -280,9 +280,10 @@ fn plan_for(core: &Core, channel: &ChannelRuntime, m: &event::InboundMessage) ->
         }
         Err(e) => {
             crate::metrics::workflow_error();
+            let error = format!("{e:#}");
             tracing::error!(channel = %cfg.name, message = %m.platform_message_id,
-                error = %format!("{e:#}"), "workflow failed; using the channel's route");
-            Plan::fallback(fallback)
+                error = %error, "workflow failed; using the channel's route");
+            Plan::after_failure(fallback, &error)
         }
     }
 }

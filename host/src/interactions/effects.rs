@@ -53,6 +53,10 @@ struct Answer<'a> {
     visibility: Visibility,
 }
 
+/// The attribute and event that mark a message which took the channel's route because
+/// its workflow failed.
+pub const FALLBACK: &str = "workflow_fallback";
+
 /// Stores one inbound message exactly once and carries out the workflow's plan for it:
 /// join a live interaction, start one (queued or buffered), or keep it aside; then the
 /// plan's side effects (sends are pushed to `outbox`, to start after commit). `plan` is
@@ -110,6 +114,18 @@ pub fn store_inbound(
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
         store_wf::set_attrs(conn, id, &origin)?;
+        if let Some(error) = &plan.failed {
+            // Marked where a supervisor looks (the attribute, searchable) and when (the
+            // event): this message took the channel's route because the script failed.
+            let state = match &stored {
+                Stored::Buffered(_) => State::Buffered,
+                _ => State::Queued,
+            };
+            record_event(conn, id, now, FALLBACK, state, None, Some(error))?;
+            let first = error.lines().next().unwrap_or_default();
+            let short: String = first.chars().take(300).collect();
+            store_wf::set_attrs(conn, id, &[(FALLBACK.to_owned(), short)])?;
+        }
         let side = &plan.side;
         let answer = Answer {
             channel,

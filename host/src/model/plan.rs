@@ -100,6 +100,9 @@ pub struct Plan {
     pub route: RouteRequest,
     /// Attributes, sends and timers for the interaction it ends in.
     pub side: Side,
+    /// The workflow failed, and this is the channel's route: why (shown on the
+    /// interaction, which can be searched for).
+    pub failed: Option<String>,
 }
 
 impl Plan {
@@ -109,6 +112,15 @@ impl Plan {
             disposition: Disposition::Route,
             route,
             side: Side::default(),
+            failed: None,
+        }
+    }
+
+    /// The channel's route after the workflow failed with `error`.
+    pub fn after_failure(route: RouteRequest, error: &str) -> Plan {
+        Plan {
+            failed: Some(error.to_owned()),
+            ..Plan::fallback(route)
         }
     }
 

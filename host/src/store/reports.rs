@@ -116,6 +116,8 @@ pub struct SearchFilter {
     pub author: Option<String>,
     /// Substring of any message's text.
     pub text: Option<String>,
+    /// Only interactions whose workflow failed, so they took the channel's route.
+    pub workflow_fallback: bool,
     /// At most this many items.
     pub limit: i64,
     /// Skip this many items first.
@@ -136,6 +138,7 @@ impl Default for SearchFilter {
             to: None,
             author: None,
             text: None,
+            workflow_fallback: false,
             limit: 50,
             offset: 0,
         }
@@ -188,6 +191,12 @@ pub fn where_clause(f: &SearchFilter) -> Where {
     }
     if let Some(state) = f.state {
         w.add("i.state = ?", [text(state.as_str())]);
+    }
+    if f.workflow_fallback {
+        w.add(
+            "json_extract(i.attributes, '$.workflow_fallback') IS NOT NULL",
+            [],
+        );
     }
     if let Some(from) = f.from {
         w.add("i.created_at >= ?", [Value::Integer(from)]);

@@ -51,6 +51,38 @@ pub struct RefusedReload {
     pub at: i64,
 }
 
+/// A handler that failed while it ran (the message took the channel's route, or the
+/// hook's effects were dropped).
+#[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct RuntimeError {
+    /// When, unix ms.
+    pub at: i64,
+    /// The handler that failed (`on_inbound`, `on_timer`, ...).
+    pub handler: String,
+    /// The interaction it ran for, once there is one.
+    pub interaction_id: Option<i64>,
+    /// The message it ran for (`on_inbound` before an interaction exists).
+    pub message_id: Option<String>,
+    /// The channel.
+    pub channel: String,
+    /// What went wrong, innermost first, with `file:line:col`.
+    pub error: String,
+}
+
+/// The run-time failures of one script since the host started.
+#[derive(Clone, Debug, Default, serde::Serialize, utoipa::ToSchema)]
+pub struct ScriptErrors {
+    /// The script's file name.
+    pub script: String,
+    /// Failures since the host started.
+    pub count: u64,
+    /// The last few, newest first.
+    pub recent: Vec<RuntimeError>,
+}
+
+/// Failures kept per script.
+const RECENT_ERRORS: usize = 5;
+
 /// What `GET /api/v1/workflows` shows.
 #[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct WorkflowStatus {
@@ -68,6 +100,8 @@ pub struct WorkflowStatus {
     pub refused_reloads: u64,
     /// Earlier versions still running interactions that started on them.
     pub kept_versions: Vec<i64>,
+    /// Scripts whose handlers failed while running, with their last failures.
+    pub runtime_errors: Vec<ScriptErrors>,
 }
 
 impl Version {
@@ -136,6 +170,8 @@ pub struct Workflows {
     last_error: std::sync::Mutex<Option<RefusedReload>>,
     refused: std::sync::atomic::AtomicU64,
     in_use: RwLock<Option<ScriptsInUse>>,
+    /// Run-time failures per script.
+    errors: std::sync::Mutex<HashMap<String, ScriptErrors>>,
 }
 
 /// A folder's compiled scripts by file name, and its `classify` rules.
@@ -167,6 +203,7 @@ impl Workflows {
             last_error: std::sync::Mutex::new(None),
             refused: std::sync::atomic::AtomicU64::new(0),
             in_use: RwLock::new(None),
+            errors: std::sync::Mutex::new(HashMap::new()),
         }))
     }
 
@@ -236,7 +273,35 @@ impl Workflows {
             last_error: self.last_error.lock().unwrap().clone(),
             refused_reloads: self.refused.load(std::sync::atomic::Ordering::Relaxed),
             kept_versions: self.kept_versions(),
+            runtime_errors: {
+                let mut errors: Vec<ScriptErrors> =
+                    self.errors.lock().unwrap().values().cloned().collect();
+                errors.sort_by(|a, b| a.script.cmp(&b.script));
+                errors
+            },
         }
+    }
+
+    /// Keeps a handler's failure for `GET /api/v1/workflows`.
+    fn record_error(&self, script: &str, handler: &str, ix: &Subject, error: &str) {
+        let mut errors = self.errors.lock().unwrap();
+        let entry = errors.entry(script.to_owned()).or_insert_with(|| ScriptErrors {
+            script: script.to_owned(),
+            ..Default::default()
+        });
+        entry.count += 1;
+        entry.recent.insert(
+            0,
+            RuntimeError {
+                at: crate::clock::now_ms(),
+                handler: handler.to_owned(),
+                interaction_id: ix.id,
+                message_id: ix.id.is_none().then(|| ix.message_id.clone()),
+                channel: ix.channel.clone(),
+                error: error.to_owned(),
+            },
+        );
+        entry.recent.truncate(RECENT_ERRORS);
     }
 
     /// The version new work starts on.
@@ -361,9 +426,15 @@ impl Workflows {
                 engine::call_handler(&self.engine, ctx, script, ast, handler, (map,), &self.known)
             }
         }
-        .map_err(|e| match ix.id {
-            Some(id) => anyhow::anyhow!("interaction {id}: {e:#}"),
-            None => anyhow::anyhow!("message {} on channel {}: {e:#}", ix.message_id, ix.channel),
+        .map_err(|e| {
+            let error = format!("{e:#}");
+            self.record_error(script, handler, ix, &error);
+            match ix.id {
+                Some(id) => anyhow::anyhow!("interaction {id}: {error}"),
+                None => {
+                    anyhow::anyhow!("message {} on channel {}: {error}", ix.message_id, ix.channel)
+                }
+            }
         })?;
         Ok(Outcome {
             effects,

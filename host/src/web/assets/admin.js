@@ -638,11 +638,27 @@ async function workflows() {
       h("dt", {}, "Scripts"), h("dd", {}, w.scripts.join(", ")),
       h("dt", {}, "Earlier versions still running"), h("dd", {}, w.kept_versions.length ? w.kept_versions.map((v) => `v${v}`).join(", ") : "none"),
       h("dt", {}, "Refused reloads"), h("dd", {}, w.refused_reloads)),
-    h("h3", {}, "Last error"),
+    h("h3", {}, "Last refused reload"),
     w.last_error
-      ? h("pre", { class: "notice bad wrap" }, JSON.stringify(w.last_error, null, 2))
+      ? h("div", { class: "notice bad" }, h("p", {}, `Refused ${when(w.last_error.at)}; v${w.version} keeps running.`), h("pre", { class: "wrap" }, w.last_error.error))
       : h("p", { class: "notice" }, "None: the last reload was accepted."),
+    h("h3", {}, "Failures while running"),
+    (w.runtime_errors || []).length
+      ? h("div", { id: "runtime-errors" }, ...w.runtime_errors.map(scriptFailures))
+      : h("p", { class: "notice" }, "None since the host started."),
   );
+}
+
+/** One script's failures while running: how many, and the last few, innermost fault first. */
+function scriptFailures(s) {
+  return h("section", { class: "card", dataset: { script: s.script } },
+    h("h4", {}, `${s.script}: ${s.count} failure${s.count === 1 ? "" : "s"}`),
+    h("p", { class: "small muted" }, "Each message it failed on went to its channel's own route; search the interactions with “workflow_fallback” to find them."),
+    h("ul", { class: "plain" }, ...s.recent.map((e) =>
+      h("li", {},
+        h("div", { class: "small" }, `${when(e.at)} · ${e.handler} · `,
+          e.interaction_id ? `interaction #${e.interaction_id}` : `message ${e.message_id} on ${e.channel}`),
+        h("pre", { class: "wrap notice bad" }, e.error)))));
 }
 
 async function plugins() {
