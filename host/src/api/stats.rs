@@ -727,6 +727,7 @@ mod tests {
             "to",
             "author",
             "text",
+            "workflow_fallback",
             "limit",
             "offset",
         ];

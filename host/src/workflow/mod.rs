@@ -285,10 +285,12 @@ impl Workflows {
     /// Keeps a handler's failure for `GET /api/v1/workflows`.
     fn record_error(&self, script: &str, handler: &str, ix: &Subject, error: &str) {
         let mut errors = self.errors.lock().unwrap();
-        let entry = errors.entry(script.to_owned()).or_insert_with(|| ScriptErrors {
-            script: script.to_owned(),
-            ..Default::default()
-        });
+        let entry = errors
+            .entry(script.to_owned())
+            .or_insert_with(|| ScriptErrors {
+                script: script.to_owned(),
+                ..Default::default()
+            });
         entry.count += 1;
         entry.recent.insert(
             0,
@@ -432,7 +434,11 @@ impl Workflows {
             match ix.id {
                 Some(id) => anyhow::anyhow!("interaction {id}: {error}"),
                 None => {
-                    anyhow::anyhow!("message {} on channel {}: {error}", ix.message_id, ix.channel)
+                    anyhow::anyhow!(
+                        "message {} on channel {}: {error}",
+                        ix.message_id,
+                        ix.channel
+                    )
                 }
             }
         })?;
