@@ -59,7 +59,7 @@ impl Known {
             let Some((name, arity)) = name_and_arity(sig) else {
                 continue;
             };
-            let shown = sig.split(" -> ").next().unwrap_or(sig).to_owned();
+            let shown = readable(sig.split(" -> ").next().unwrap_or(sig));
             functions.entry(name).or_default().push((arity, shown));
         }
         Known { functions }
@@ -77,6 +77,17 @@ impl Known {
         forms.dedup();
         Some(forms)
     }
+}
+
+/// A signature in a script author's words: `set_attr(_: &mut map, _: string, _:
+/// types::dynamic::Dynamic)` -> `set_attr(map, string, any)`.
+fn readable(sig: &str) -> String {
+    sig.replace("_: ", "")
+        .replace("&mut ", "")
+        .replace("types::dynamic::Dynamic", "any")
+        .replace("Dynamic", "any")
+        .replace("ImmutableString", "string")
+        .replace("&str", "string")
 }
 
 /// `name(a: A, b: B) -> R` -> (`name`, 2). Types may hold commas inside `<>` or `()`.
@@ -302,6 +313,14 @@ mod tests {
         assert_eq!(
             name_and_arity("f(a: HashMap<String, i64>, b: (i64, i64))"),
             Some(("f".into(), 2))
+        );
+    }
+
+    #[test]
+    fn a_signature_is_shown_in_a_script_authors_words() {
+        assert_eq!(
+            readable("set_attr(_: &mut map, _: string, _: types::dynamic::Dynamic)"),
+            "set_attr(map, string, any)"
         );
     }
 

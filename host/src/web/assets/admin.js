@@ -652,8 +652,8 @@ async function workflows() {
 /** One script's failures while running: how many, and the last few, innermost fault first. */
 function scriptFailures(s) {
   return h("section", { class: "card", dataset: { script: s.script } },
-    h("h4", {}, `${s.script}: ${s.count} failure${s.count === 1 ? "" : "s"}`),
-    h("p", { class: "small muted" }, "Each message it failed on went to its channel's own route; search the interactions with “workflow_fallback” to find them."),
+    h("p", {}, h("strong", {}, `${s.script}: ${s.count} failure${s.count === 1 ? "" : "s"}`)),
+    h("p", { class: "small muted" }, "Each message it failed on went to its channel's own route. Its interaction carries the attribute workflow_fallback with the reason; GET /api/v1/interactions?workflow_fallback=true lists them."),
     h("ul", { class: "plain" }, ...s.recent.map((e) =>
       h("li", {},
         h("div", { class: "small" }, `${when(e.at)} · ${e.handler} · `,
