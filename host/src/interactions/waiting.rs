@@ -150,7 +150,8 @@ impl Interactions {
     /// an error there, the interactions not yet routed are answered.
     pub(crate) async fn route_claimed(self: &Arc<Self>, claimed: Claimed) -> Vec<i64> {
         let Claimed { rows, seen, .. } = claimed;
-        let stale = {
+        // Routed at once when no end or re-route came between the read and now.
+        let fresh = {
             let mut order = self.order.lock().unwrap();
             if order.changes == seen {
                 let mut offers = Vec::new();
@@ -167,7 +168,7 @@ impl Interactions {
                 None
             }
         };
-        match stale {
+        match fresh {
             Some((offers, pending, preferred)) => {
                 for (id, until) in preferred {
                     self.arm_reconsider_timer(id, until);
