@@ -6,7 +6,9 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { useDemo, base, emulator, waitFor, signIn, shot, noErrors } from "./harness.mjs";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { useDemo, base, emulator, emulatorPost, waitFor, signIn, shot, noErrors, workflowsDir, PAGE_ID } from "./harness.mjs";
 import { noOverflowAt } from "./overflow.mjs";
 
 useDemo();
@@ -193,6 +195,45 @@ test("a refusal names the form's field, not the API's", async () => {
   assert.doesNotMatch(text, /username|`/, "no API field name, no code quotes");
   await shot(page, "admin-user-refused");
   await page.context().close();
+});
+
+test("the Workflows screen shows a refused save and a script failing while it runs, in plain words", async () => {
+  const file = join(workflowsDir, "default.rhai");
+  const good = readFileSync(file, "utf8");
+  try {
+    const page = await openAdmin("#workflows");
+    await page.getByText("None since the host started.").waitFor();
+    // A helper that fails for one message: that message still reaches the queue, by the
+    // channel's own route.
+    const failing = good.replace("fn on_inbound(ix) {",
+      "fn tier(ix) {\n    if ix.text.contains(\"boom\") { return 100 / 0; }\n    0\n}\n\nfn on_inbound(ix) {\n    let t = tier(ix);");
+    writeFileSync(file, failing);
+    const token = await page.evaluate(() => sessionStorage.getItem("switchboard.token"));
+    const status = async () => (await fetch(`${base}/api/v1/workflows`, { headers: { authorization: `Bearer ${token}` } })).json();
+    const loaded = (await status()).version;
+    await waitFor(async () => (await status()).version > loaded, "the failing helper to load");
+    await emulatorPost("/_emulator/facebook/comments", { page_id: PAGE_ID, author_name: "Bo Oom", text: "boom, where is my parcel?" });
+    await waitFor(async () => (await status()).runtime_errors.length > 0, "the failure to be recorded");
+    // A save that would fail when it runs is refused; the version above keeps running.
+    writeFileSync(file, failing.replace("let t = tier(ix);", "let t = tier(ix);\n    set_attr(ix, \"tier\");"));
+    await waitFor(async () => (await status()).last_error, "the refused save");
+    await page.getByRole("tab", { name: "Channels" }).click();
+    await page.getByRole("tab", { name: "Workflows" }).click();
+    const failures = page.locator("#runtime-errors");
+    await failures.waitFor();
+    const text = await failures.textContent();
+    assert.match(text, /default\.rhai: 1 failure/, text);
+    assert.match(text, /default\.rhai:\d+:\d+: Division by zero/, text);
+    assert.match(text, /in `tier`, called from `on_inbound` at/, text);
+    const refused = await page.locator("#admin-panel").textContent();
+    assert.match(refused, /keeps running/, refused);
+    assert.match(refused, /`set_attr` is called with 2 argument\(s\); it takes: set_attr\(map, string, any\)/, refused);
+    await shot(page, "admin-workflow-failures");
+    noErrors(page);
+    await page.context().close();
+  } finally {
+    writeFileSync(file, good);
+  }
 });
 
 test("at 800 px no screen overflows the page and every header is whole", async () => {

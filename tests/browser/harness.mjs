@@ -8,7 +8,7 @@
 import { before, after, afterEach } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdtempSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { cpSync, mkdtempSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -26,6 +26,8 @@ export const WHATSAPP_NUMBER = "2002";
 let demo, browser, dataDir;
 /** The demo host's and the emulator's base URLs (set once `useDemo`'s hook ran). */
 export let base, emulator;
+/** The demo's workflow folder: a copy of `workflows/` a test may edit (it hot-reloads). */
+export let workflowsDir;
 const logs = [];
 
 function freePort() {
@@ -76,12 +78,14 @@ export function useDemo() {
   before(async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
     dataDir = mkdtempSync(join(tmpdir(), "switchboard-browser-"));
+    workflowsDir = join(dataDir, "workflows");
+    cpSync(join(ROOT, "workflows"), workflowsDir, { recursive: true });
     const [p1, p2] = [await freePort(), await freePort()];
     base = `http://127.0.0.1:${p1}`;
     emulator = `http://127.0.0.1:${p2}`;
     demo = spawn(BIN, ["demo", "--no-traffic", "--listen", `127.0.0.1:${p1}`, "--emulator-listen", `127.0.0.1:${p2}`, "--data-dir", dataDir], {
       cwd: ROOT,
-      env: { ...process.env, RUST_LOG: process.env.RUST_LOG || "warn" },
+      env: { ...process.env, RUST_LOG: process.env.RUST_LOG || "warn", SWITCHBOARD_WORKFLOWS_DIR: workflowsDir },
     });
     demo.stdout.on("data", (d) => logs.push(String(d)));
     demo.stderr.on("data", (d) => logs.push(String(d)));
