@@ -1,10 +1,11 @@
 //! `cargo xtask bench [NAME] [ARGS]`: builds the plugins, then runs the benchmark crate
 //! (`benches/`, `switchboard-bench NAME ARGS`) in release.
 //!
-//! `--baseline REV` (for `ingest` and `routing`) first builds the host as it was at the git revision
-//! `REV` (a detached worktree under `target/bench-baseline/`, with its own plugins and
-//! target folder, kept for the next run) and hands it to the bench, which runs both in the
-//! same rounds: a change is judged against the old design on this machine, now.
+//! `--baseline REV` (for `ingest` and `routing`) first builds the host as it was at git
+//! revision `REV` (a detached worktree under `target/bench-baseline/`, with its own
+//! plugins and target folder, kept for the next run) and hands it to the bench, which
+//! runs both in the same run: a change is judged against the old design on this
+//! machine, now.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -2,14 +2,15 @@
 //! commit promised depends on the request that made it.
 //!
 //! A write that needs follow-up (an interaction to route, `on_disconnect` to run) records
-//! a job in its own transaction and kicks the worker. The worker claims due jobs (with
-//! the rows route jobs need, in the same writer step), routes the batch's interactions
-//! together (their claim finishes them: what is left is in memory, and a start routes
-//! every queued row anyway), runs each other job in its own task (one slow script does not hold up
-//! routing), and records the outcome: done jobs are removed; a failed one is tried again
-//! with a growing delay, and after [`ATTEMPTS`] tries kept as failed for operators to see. At start it simply finds
-//! what is unfinished. Every kind is idempotent: routing skips an interaction the router
-//! already has or that is no longer waiting.
+//! a job in its own transaction and kicks the worker. The worker claims due jobs, with
+//! the rows the route jobs need, in one writer step. It routes the batch's interactions
+//! together: their claim finishes them, since what is left is in memory and a start
+//! routes every queued row anyway. It runs each other job in its own task (one slow
+//! script does not hold up routing) and records the outcome: done jobs are removed; a
+//! failed one is tried again with a growing delay, and after [`ATTEMPTS`] tries kept as
+//! failed for operators to see. At start it simply finds what is unfinished. Every kind
+//! is idempotent: routing skips an interaction the router already has or that is no
+//! longer waiting.
 
 use std::time::Duration;
 

@@ -18,8 +18,9 @@
 //! `LIMIT ?`. rusqlite clears the bindings when a statement goes back to its cache, and
 //! SQLite marks such a plan stale then. The hot queries are written so that it cannot
 //! happen: a user's name is a scalar subquery rather than a join, and an ordered or
-//! limited query takes `+?` (the same index is used; the value is the same). `interactions::effects`'s test
-//! `hot_queries_are_never_parsed_again` checks the queries a message and its routing run.
+//! limited query takes `+?` (the same index is used; the value is the same). The test
+//! `interactions::effects::tests::hot_queries_are_never_parsed_again` checks the
+//! queries a message and its routing run.
 
 pub mod audit;
 pub mod channels;
