@@ -44,10 +44,15 @@ impl BaselineArgs {
 }
 
 impl Baseline {
-    /// Runs `switchboard bench ARGS` of the baseline build and answers its report.
+    /// Runs the baseline build's bench with `ARGS` and answers its report: `switchboard
+    /// bench ARGS` for a revision from before the benches were their own crate,
+    /// `switchboard-bench ARGS` after.
     pub(crate) async fn bench(&self, args: &[String]) -> Result<String> {
-        let out = tokio::process::Command::new(&self.bin)
-            .arg("bench")
+        let mut cmd = tokio::process::Command::new(&self.bin);
+        if self.bin.file_name().is_some_and(|n| n == "switchboard") {
+            cmd.arg("bench");
+        }
+        let out = cmd
             .args(args)
             .current_dir(&self.dir)
             .env("RUST_LOG", "error")

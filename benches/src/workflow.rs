@@ -158,8 +158,11 @@ pub fn native_facebook_bp(ix: &Subject, world: &dyn World, rules: &Rules) -> Vec
             });
             return out;
         }
-        if let Some(live) = world.find_active(&ix.channel, &FindBy::Thread(ix.thread_id.clone()))
-            && (live.state == "queued" || live.state == "buffered")
+        let live = world.find_active(&ix.channel, &FindBy::Thread(ix.thread_id.clone()));
+        if let Some(live) = live
+            && (live.state == "queued"
+                || live.state == "buffered"
+                || live.customer_id == ix.author_id)
         {
             out.push(Effect::MergeInto {
                 interaction: live.id,
@@ -170,6 +173,7 @@ pub fn native_facebook_bp(ix: &Subject, world: &dyn World, rules: &Rules) -> Vec
             out.push(Effect::Buffer {
                 thread: ix.thread_id.clone(),
                 recheck_ms: 5000,
+                max_wait_ms: Some(60_000),
             });
         }
     } else if media != "social_direct_message" {
@@ -210,7 +214,7 @@ pub fn native_facebook_bp(ix: &Subject, world: &dyn World, rules: &Rules) -> Vec
         media_type,
         skills: skills.map(Into::into),
         preferred_agent: None,
-        wait_ms: 120_000,
+        wait_ms: switchboard::model::effect::DEFAULT_WAIT_MS,
     }));
     out
 }

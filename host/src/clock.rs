@@ -68,6 +68,21 @@ pub(crate) fn jumped() -> watch::Receiver<i64> {
     JUMPS.subscribe()
 }
 
+/// Sleeps until `at_ms` on this clock: a move of the clock past it ends the wait at once.
+pub(crate) async fn sleep_until(at_ms: i64) {
+    let mut jumped = jumped();
+    loop {
+        let left = at_ms - now_ms();
+        if left <= 0 {
+            return;
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(std::time::Duration::from_millis(left as u64)) => {}
+            _ = jumped.changed() => {}
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -11,7 +11,9 @@
 //! [`config`], [`channels`] (the running channels); the domain, [`interactions`] (with
 //! the one executor of workflow effects), then [`outbound`] and [`ingest`], which take
 //! its small context ([`interactions::Core`]) rather than the whole host; at the top
-//! [`app`] (the state handlers see), [`web`], [`api`] and [`server`].
+//! [`app`] (the state handlers see), [`web`], [`api`] and [`server`]; beside them the
+//! tools that run without a host: [`demo`] and [`replay`] (recorded traffic through other
+//! scripts).
 
 pub mod api;
 pub mod app;
@@ -27,6 +29,7 @@ pub mod interactions;
 pub(crate) mod metrics;
 pub mod model;
 pub mod outbound;
+pub mod replay;
 pub mod routing;
 pub mod server;
 pub mod store;

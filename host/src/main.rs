@@ -93,6 +93,10 @@ enum WorkflowCommand {
         #[arg(default_value = "workflows")]
         dir: PathBuf,
     },
+    /// Runs the customer messages a store recorded from FROM to TO through the scripts of
+    /// DIR (not the running ones), without touching live work, and prints the routing
+    /// decisions that would differ, per interaction.
+    Replay(switchboard::replay::cli::ReplayArgs),
 }
 
 #[tokio::main]
@@ -114,6 +118,7 @@ fn default_filter(command: &Command, verbose: u8) -> &'static str {
         command,
         Command::Serve { .. } | Command::Demo(_) | Command::Emulator { .. }
     );
+    // One-shot commands (`workflow replay` too) stay quiet unless asked.
     match (server, verbose) {
         (_, 2..) => "debug,wasmtime=info,cranelift=info",
         (true, _) | (false, 1) => "info,wasmtime=warn,cranelift=warn",
@@ -167,6 +172,13 @@ async fn run(cli: Cli) -> Result<()> {
             command: SecretsCommand::NewKey,
         } => {
             println!("{}", switchboard::config::sealed::Key::generate());
+            Ok(())
+        }
+        Command::Workflow {
+            command: WorkflowCommand::Replay(args),
+        } => {
+            let summary = switchboard::replay::cli::run(args)?;
+            print!("{}", summary.report);
             Ok(())
         }
         Command::Workflow {

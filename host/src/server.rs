@@ -15,8 +15,9 @@ use crate::connectors::catalog::PluginCatalog;
 use crate::connectors::{ChannelConnector, PluginEngine, install_crypto};
 use crate::fswatch::WatchGuard;
 use crate::interactions::{Core, Interactions, Sends};
+use crate::model::hours::Organisation;
 use crate::store::{Store, directory};
-use crate::workflow::Workflows;
+use crate::workflow::{DirectorySource, Workflows};
 
 /// A started host.
 pub struct Running {
@@ -37,10 +38,56 @@ impl Running {
     }
 }
 
+/// What the workflow checks may know: the configured schedules, and the users and skills
+/// in the store at the time of each (re)load.
+fn directory_source(store: &Store, organisation: &Organisation) -> DirectorySource {
+    let store = store.clone();
+    let schedules: Vec<String> = organisation
+        .schedule_names()
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    Arc::new(move || {
+        let users = store.read_blocking(|c| crate::store::directory::users(c).map(Some));
+        let (users, skills) = match users {
+            Ok(Some(users)) => (
+                Some(users.iter().map(|u| u.username.clone()).collect()),
+                Some(
+                    users
+                        .iter()
+                        .flat_map(|u| u.skills.keys().map(|k| k.to_lowercase()))
+                        .collect(),
+                ),
+            ),
+            _ => (None, None),
+        };
+        crate::workflow::lint::Directory {
+            schedules: Some(schedules.clone()),
+            users,
+            skills,
+        }
+    })
+}
+
 /// Checks that every plugin and workflow the config names loads, without serving.
 pub fn check(config: &Config) -> Result<()> {
     install_crypto();
-    let workflows = Workflows::load(&config.server.workflows_dir)?;
+    // The schedules are the config's; the users are the store's, which `check` does not
+    // open, so they are not checked here.
+    let schedules = config
+        .organisation()?
+        .schedule_names()
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let directory = crate::workflow::lint::Directory {
+        schedules: Some(schedules),
+        ..Default::default()
+    };
+    let workflows = Workflows::load_with(
+        &config.server.workflows_dir,
+        Some(Arc::new(move || directory.clone())),
+    )?;
     let version = workflows.current();
     for ch in &config.channels {
         channels::check_workflow(ch, &version, &config.server.workflows_dir)?;
@@ -178,9 +225,14 @@ async fn seed(store: &Store, config: &Config) -> Result<()> {
 /// Starts the host: store, seeds, workflows, plugins, routing, pollers and the server.
 pub async fn start(config: Config) -> Result<Running> {
     install_crypto();
+    let organisation = Arc::new(config.organisation()?);
     let store = Store::open_with(&config.database_path(), &config.server.database)?;
     seed(&store, &config).await?;
-    let workflows = Workflows::load(&config.server.workflows_dir).with_context(|| {
+    let workflows = Workflows::load_with(
+        &config.server.workflows_dir,
+        Some(directory_source(&store, &organisation)),
+    )
+    .with_context(|| {
         format!(
             "loading workflows from {}",
             config.server.workflows_dir.display()
@@ -191,6 +243,12 @@ pub async fn start(config: Config) -> Result<Running> {
         config.server.plugin_limits.clone(),
     )?;
     let plugins = PluginCatalog::new(engine, &config.server.plugins_dir);
+    // As `check` and every reload: a channel's script is there, takes new messages, and
+    // names only schedules the config has.
+    let version = workflows.current();
+    for ch in &config.channels {
+        channels::check_workflow(ch, &version, &config.server.workflows_dir)?;
+    }
     let mut loaded = Vec::new();
     for ch in &config.channels {
         loaded.push(channels::load(&plugins, &store, ch.clone(), ChannelSource::Config).await?);
@@ -213,9 +271,13 @@ pub async fn start(config: Config) -> Result<Running> {
     let (sends, started) = Sends::new();
     let core = Core {
         store: store.clone(),
-        interactions,
+        interactions: interactions.clone(),
         workflows: workflows.clone(),
-        world: Arc::new(crate::interactions::hooks::StoreWorld(store.clone())),
+        world: Arc::new(crate::interactions::hooks::StoreWorld::new(
+            store.clone(),
+            interactions,
+            organisation.clone(),
+        )),
         channels: Arc::new(ChannelRegistry::with(loaded.into_iter().map(Arc::new))),
         sends,
         stop,

@@ -29,6 +29,7 @@ const LAYERS: &[&str] = &[
     "api",
     "server",
     "demo",
+    "replay",
 ];
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {

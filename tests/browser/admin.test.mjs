@@ -6,7 +6,7 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { useDemo, base, emulator, emulatorPost, waitFor, signIn, shot, noErrors, workflowsDir, PAGE_ID } from "./harness.mjs";
 import { noOverflowAt } from "./overflow.mjs";
@@ -197,8 +197,10 @@ test("a refusal names the form's field, not the API's", async () => {
   await page.context().close();
 });
 
-test("the Workflows screen shows a refused save and a script failing while it runs, in plain words", async () => {
-  const file = join(workflowsDir, "default.rhai");
+test("the Workflows screen shows a refused save, a warning and a script failing while it runs, in plain words", async () => {
+  // The demo's Facebook page runs the Facebook sample process.
+  const file = join(workflowsDir, "facebook_bp.rhai");
+  const spare = join(workflowsDir, "spare.rhai");
   const good = readFileSync(file, "utf8");
   try {
     const page = await openAdmin("#workflows");
@@ -222,17 +224,28 @@ test("the Workflows screen shows a refused save and a script failing while it ru
     const failures = page.locator("#runtime-errors");
     await failures.waitFor();
     const text = await failures.textContent();
-    assert.match(text, /default\.rhai: 1 failure/, text);
-    assert.match(text, /default\.rhai:\d+:\d+: Division by zero/, text);
+    assert.match(text, /facebook_bp\.rhai: 1 failure/, text);
+    assert.match(text, /facebook_bp\.rhai:\d+:\d+: Division by zero/, text);
     assert.match(text, /in `tier`, called from `on_inbound` at/, text);
     const refused = await page.locator("#admin-panel").textContent();
     assert.match(refused, /keeps running/, refused);
     assert.match(refused, /`set_attr` is called with 2 argument\(s\); it takes: set_attr\(map, string, any\)/, refused);
     await shot(page, "admin-workflow-failures");
+    // A good save that names an agent nobody is: published, with a warning.
+    writeFileSync(file, good);
+    writeFileSync(spare, "fn on_inbound(ix) {\n    route(ix, #{ preferred_agent: \"agent9\" });\n}\n");
+    await waitFor(async () => (await status()).warnings.length > 0, "the warning");
+    await page.getByRole("tab", { name: "Channels" }).click();
+    await page.getByRole("tab", { name: "Workflows" }).click();
+    const warning = await page.locator("#workflow-warnings").textContent();
+    assert.match(warning, /spare\.rhai:2:5: no user is named `agent9` \(yet\)/, warning);
+    assert.match(warning, /did you mean `agent[12]`\?/, warning);
+    await shot(page, "admin-workflow-warning");
     noErrors(page);
     await page.context().close();
   } finally {
     writeFileSync(file, good);
+    rmSync(spare, { force: true });
   }
 });
 

@@ -152,6 +152,33 @@ test("the detail panel closes when a new search leaves its interaction out", asy
   await page.context().close();
 });
 
+test("the detail panel traces an interaction: the workflow's decision and why nobody has it yet", async () => {
+  const page = await openSupervisor();
+  // Spanish: the Facebook sample process asks for the spanish skill, which no demo agent has.
+  const word = `mango${Date.now() % 100000}`;
+  await emulatorPost("/_emulator/facebook/comments", { page_id: PAGE_ID, author_name: "Paz Ruiz", text: `Hola, necesito ayuda con mi pedido ${word}, gracias` });
+  const search = page.locator("#search");
+  await search.getByLabel("Text").fill(word);
+  await waitFor(async () => {
+    await search.getByRole("button", { name: "Search" }).click();
+    return (await page.locator("#results tbody tr").count()) === 1;
+  }, "the Spanish comment to be found");
+  await page.locator("#results tbody tr").getByRole("button").click();
+  const trace = page.locator("#trace");
+  await trace.waitFor();
+  const text = await trace.textContent();
+  assert.match(text, /Workflow facebook_bp\.rhai, version \d+\./, text);
+  assert.match(text, /Arrived and queued/, text);
+  assert.match(text, /on_inbound: .*route workgroup=Social priority=\d+ skills="spanish"/, text);
+  const now = await page.locator("#why-now").textContent();
+  assert.match(now, /considered in Social/, now);
+  assert.match(now, /lacks the skills|not available/, now);
+  assert.doesNotMatch(now, /could go to/, "nobody can take it");
+  await shot(page, "supervisor-trace");
+  noErrors(page);
+  await page.context().close();
+});
+
 test("an inverted date range is explained in dates, by the page and by the API", async () => {
   const page = await openSupervisor();
   const search = page.locator("#search");

@@ -498,3 +498,84 @@ fn check_says_which_setting_a_plugin_refused_without_the_error_chain() {
     );
     assert_plain(&stderr);
 }
+
+/// `target/debug/switchboard demo` started from a folder that is not the checkout finds
+/// the plugins and workflows the build made beside the binary, and its channels run the
+/// sample business processes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_starts_from_any_directory() {
+    let cwd = tempfile::tempdir().unwrap();
+    let (port, em) = (
+        crate::resilience::free_port(),
+        crate::resilience::free_port(),
+    );
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_switchboard"));
+    cmd.args(["demo", "--no-traffic", "--listen"])
+        .arg(format!("127.0.0.1:{port}"))
+        .arg("--emulator-listen")
+        .arg(format!("127.0.0.1:{em}"))
+        .arg("--data-dir")
+        .arg(cwd.path().join("data"))
+        .current_dir(cwd.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    for var in [
+        "SWITCHBOARD_PLUGINS_DIR",
+        "SWITCHBOARD_WORKFLOWS_DIR",
+        "SWITCHBOARD_CONFIG",
+    ] {
+        cmd.env_remove(var);
+    }
+    struct Killed(std::process::Child);
+    impl Drop for Killed {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let _demo = Killed(cmd.spawn().unwrap());
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    crate::resilience::wait_healthy(&http, &base).await;
+    let login: serde_json::Value = http
+        .post(format!("{base}/api/v1/login"))
+        .json(&serde_json::json!({ "username": "admin", "password": "demo" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = login["token"].as_str().unwrap();
+    let channels: serde_json::Value = http
+        .get(format!("{base}/api/v1/channels"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let scripts: Vec<(String, String)> = channels
+        .as_array()
+        .unwrap_or_else(|| panic!("{channels}"))
+        .iter()
+        .map(|c| {
+            (
+                c["name"].as_str().unwrap().to_owned(),
+                c["workflow"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    for (channel, script) in [
+        ("facebook", "facebook_bp.rhai"),
+        ("x", "twitter_bp.rhai"),
+        ("whatsapp", "direct_messages.rhai"),
+        ("apple", "direct_messages.rhai"),
+    ] {
+        assert!(
+            scripts.contains(&(channel.to_owned(), script.to_owned())),
+            "{channel} runs {script}: {scripts:?}"
+        );
+    }
+}

@@ -57,6 +57,11 @@ pub fn config(dir: &Path, emulator: SocketAddr, tweak: impl FnOnce(&mut Config))
             .unwrap();
     config.server.plugins_dir = plugins_dir();
     config.server.workflows_dir = copy_workflows(dir);
+    // The demo runs the sample business processes; these tests are written for the
+    // plain default script unless they choose another.
+    for ch in &mut config.channels {
+        ch.workflow = "default.rhai".into();
+    }
     tweak(&mut config);
     config
 }

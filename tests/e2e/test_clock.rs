@@ -63,14 +63,14 @@ consumer_secret = "demo-consumer-secret"
     path
 }
 
-struct Client {
+pub(crate) struct Client {
     http: reqwest::Client,
     base: String,
     token: String,
 }
 
 impl Client {
-    async fn login(http: &reqwest::Client, base: &str, user: &str) -> Client {
+    pub(crate) async fn login(http: &reqwest::Client, base: &str, user: &str) -> Client {
         let res = http
             .post(format!("{base}/api/v1/login"))
             .json(&json!({ "username": user, "password": "demo" }))
@@ -89,7 +89,7 @@ impl Client {
         }
     }
 
-    async fn call(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+    pub(crate) async fn call(&self, method: &str, path: &str, body: Option<Value>) -> Value {
         let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
         let mut req = self
             .http

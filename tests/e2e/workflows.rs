@@ -509,6 +509,16 @@ async fn hot_reload_refuses_what_would_fail_at_run_time() {
             "fn on_inbound(ix) {\n    route(ix, #{ skills: \"vip >> 1\" });\n}\n",
             "default.rhai:2:5: skills `vip >> 1` is not a skill expression",
         ),
+        // The channel's handler misspelt: it could not take new messages.
+        (
+            "fn on_inbond(ix) {\n    route(ix);\n}\n",
+            "did you mean `on_inbound`?",
+        ),
+        // The demo config's schedule is `support`.
+        (
+            "fn on_inbound(ix) {\n    if is_open(\"suport\") { route(ix); }\n}\n",
+            "default.rhai:2:8: no schedule named `suport`; did you mean `support`?",
+        ),
     ];
     for (n, (body, expected)) in cases.iter().enumerate() {
         std::fs::write(dir.join("default.rhai"), body).unwrap();
@@ -552,4 +562,85 @@ async fn hot_reload_refuses_what_would_fail_at_run_time() {
         (app.workflows.current().number == 2).then_some(())
     })
     .await;
+}
+
+const VIP: &str = r#"
+fn on_inbound(ix) {
+    let live = find_active(#{ post_id: ix.post_id });
+    if live != () {
+        merge_into(live, ix);
+        if ix.text.contains("VIP") { route(ix, #{ priority: 50 }); }
+        return;
+    }
+    route(ix, #{ workgroup: "Social" });
+}
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_vip_comment_merged_into_a_waiting_post_raises_its_priority_in_the_queue() {
+    let world = World::start(|config| {
+        std::fs::write(config.server.workflows_dir.join("test.rhai"), VIP).unwrap();
+        config.channels[0].workflow = "test.rhai".into();
+        crate::harness::one_at_a_time(config);
+    })
+    .await;
+    // Nobody is available: two posts wait, the older first.
+    let (first, _) = world.post_and_comment("Ann Lee", "my order is late").await;
+    let (second, _) = world.post_and_comment("Bo Chen", "mine too").await;
+    world
+        .wait_count(
+            "SELECT count(*) FROM interactions WHERE state = 'queued'",
+            2,
+        )
+        .await;
+    let id_of_post = |post: String| {
+        let world = &world;
+        async move {
+            scalar(
+                world,
+                format!("SELECT id FROM interactions WHERE thread_id = '{post}'"),
+            )
+            .await
+        }
+    };
+    let (older, newer) = (id_of_post(first).await, id_of_post(second.clone()).await);
+    world
+        .customer_says(
+            json!({ "page_id": "1001", "post_id": second, "parent_id": second,
+            "author_name": "Vera Important", "text": "VIP here, same problem" }),
+        )
+        .await;
+    world
+        .wait_count(
+            "SELECT count(*) FROM interactions WHERE priority = 50 AND state = 'queued'",
+            1,
+        )
+        .await;
+    let supervisor = world.login("super").await;
+    let trace = supervisor
+        .ok("GET", &format!("/interactions/{newer}/trace"), None)
+        .await;
+    let raised = trace["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == "reprioritized")
+        .unwrap_or_else(|| panic!("no reprioritized event: {trace:#}"));
+    assert_eq!(raised["detail"], "priority 0 → 50 by a merged message");
+    // The router follows: the first agent in is offered the raised one, not the older.
+    wait_until("the requeue job done", || async {
+        (scalar(
+            &world,
+            "SELECT count(*) FROM jobs WHERE kind = 'requeue'".into(),
+        )
+        .await
+            == 0)
+            .then_some(())
+    })
+    .await;
+    let agent1 = world.login("agent1").await;
+    agent1.available().await;
+    let offered = agent1.wait_for_state("alerting").await;
+    assert_eq!(offered["id"], newer, "offered first: the raised one");
+    assert_ne!(offered["id"], older);
 }

@@ -118,19 +118,27 @@ class Stage:
         return res.json() if res.content and json_answer else None
 
     def setup(self):
-        """Once: the administrator may hold many conversations at once. (Its utilization only:
-        a change of its password, rights or name would end its sessions.)"""
+        """Once: who the administrator is."""
         if self.ready:
             return
         users = self.call("GET", "/users")
         self.admin_id = next(u["id"] for u in users if u["username"] == ADMIN)
+        self.ready = True
+
+    def fit_admin(self):
+        """The administrator may hold many conversations at once and has the skills the
+        demo's sample processes ask for (English, French, Spanish comments). Utilization
+        and skills only: a change of its password, rights or name would end its sessions.
+        Set again each time, since fuzzed cases may change them."""
         many = {"percent": 0, "max": 25}
         self.call(
             "PUT",
             f"/users/{self.admin_id}",
-            {"utilization": {"social_conversation": many, "social_direct_message": many}},
+            {
+                "utilization": {"social_conversation": many, "social_direct_message": many},
+                "skills": {"english": 5, "french": 5, "spanish": 5},
+            },
         )
-        self.ready = True
 
     def workgroup(self):
         return next(g for g in self.call("GET", "/workgroups") if g["name"] == WORKGROUP)
@@ -138,6 +146,7 @@ class Stage:
     def reset_routing(self):
         """Undoes what fuzzed cases may have done to the administrator's routing."""
         self.setup()
+        self.fit_admin()
         group = self.workgroup()
         members = sorted(set(group["members"]) | {ADMIN})
         self.call(
@@ -194,10 +203,20 @@ class Stage:
     def customer_comment(self, ix):
         """A customer's comment under the conversation's post (a post itself cannot be
         hidden), once the host has it."""
-        post = self.call("GET", f"/interactions/{ix}")["thread_id"]
+        detail = self.call("GET", f"/interactions/{ix}")
+        post = detail["thread_id"]
+        # From the customer the conversation is with: the demo's Facebook process holds
+        # another customer's comment back while an agent has the post.
+        customer = next(m for m in detail["messages"] if m["direction"] == "inbound")
         res = requests.post(
             f"{EMULATOR}/_emulator/facebook/comments",
-            json={"page_id": PAGE_ID, "post_id": post, "author_name": "Casey", "text": "One more thing."},
+            json={
+                "page_id": PAGE_ID,
+                "post_id": post,
+                "author_name": customer["author"],
+                "author_id": customer["author_id"],
+                "text": "One more thing.",
+            },
             timeout=30,
         )
         res.raise_for_status()

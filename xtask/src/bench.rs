@@ -76,12 +76,19 @@ fn baseline(rev: &str) -> Result<(PathBuf, PathBuf)> {
         .env("CARGO_TARGET_DIR", &target)
         .args(["run", "--package", "xtask", "--", "plugins"]);
     run(&mut plugins, "the baseline's cargo xtask plugins")?;
+    // Since the benches became their own crate, a revision's bench is `switchboard-bench`;
+    // before, it was the host's `bench` subcommand.
+    let package = if dir.join("benches/Cargo.toml").exists() {
+        "switchboard-bench"
+    } else {
+        "switchboard"
+    };
     let mut host = cargo();
     host.current_dir(&dir)
         .env("CARGO_TARGET_DIR", &target)
-        .args(["build", "--release", "--package", "switchboard"]);
+        .args(["build", "--release", "--package", package]);
     run(&mut host, "the baseline's release build")?;
-    let bin = target.join("release/switchboard");
+    let bin = target.join("release").join(package);
     if !bin.exists() {
         return fail(format!("the baseline build left no {}", bin.display()));
     }

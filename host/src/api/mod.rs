@@ -15,6 +15,7 @@ mod openapi;
 mod responses;
 mod stats;
 mod supervisor;
+mod trace;
 mod workflows;
 
 use std::sync::Arc;

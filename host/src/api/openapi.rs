@@ -8,7 +8,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{admin, audit, directory, events, interactions, stats, supervisor, workflows};
+use super::{admin, audit, directory, events, interactions, stats, supervisor, trace, workflows};
 use crate::app::App;
 
 /// The document's frame; its paths come from [`routes`], which registers each route
@@ -46,6 +46,7 @@ pub(super) fn routes() -> OpenApiRouter<Arc<App>> {
         .routes(routes!(interactions::transfer))
         .routes(routes!(interactions::decline))
         .routes(routes!(interactions::wrapup))
+        .routes(routes!(trace::trace))
         .routes(routes!(supervisor::queues))
         .routes(routes!(supervisor::agents))
         .routes(routes!(stats::realtime))

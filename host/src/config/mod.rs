@@ -38,6 +38,12 @@ pub struct Config {
     /// Which platform families are routed at all.
     #[serde(default)]
     pub features: crate::routing::Features,
+    /// The organisation's time zone.
+    #[serde(default)]
+    pub organisation: crate::model::hours::OrganisationConfig,
+    /// Opening hours workflows ask about (`is_open("name")`).
+    #[serde(default)]
+    pub schedules: Vec<crate::model::hours::ScheduleConfig>,
 }
 
 /// A station created at start.
@@ -397,8 +403,15 @@ impl Config {
         )
     }
 
+    /// The organisation's time zone and schedules, checked.
+    pub fn organisation(&self) -> Result<crate::model::hours::Organisation> {
+        crate::model::hours::Organisation::new(&self.organisation, &self.schedules)
+            .map_err(|e| anyhow::anyhow!(e))
+    }
+
     /// Checks everything that does not need the plugins or scripts loaded.
     pub fn validate(&self) -> Result<()> {
+        self.organisation()?;
         let sessions = &self.server.sessions;
         if !(60..=86_400).contains(&sessions.idle_timeout_s) {
             bail!("[server.sessions] idle_timeout_s must be within 60-86400 seconds");
@@ -493,6 +506,7 @@ mod tests {
         let text = include_str!("../../../switchboard.example.toml");
         let c = Config::parse(text).unwrap();
         assert_eq!(c.channels[0].secrets["app_secret"], "x");
+        assert_eq!(c.organisation().unwrap().schedule_names(), ["support"]);
         assert_eq!(
             c.server.database.synchronous,
             crate::store::Synchronous::Full

@@ -112,6 +112,41 @@ pub fn config(listen: SocketAddr, emulator: SocketAddr, data_dir: PathBuf) -> Re
     Ok(config)
 }
 
+/// The demo started from another directory than the checkout (`target/debug/switchboard
+/// demo` from `/tmp`) still finds the plugins and workflows the build made: a relative
+/// folder that is not there is looked for beside the binary (`target/<profile>/`), unless
+/// the environment named it.
+fn find_beside_the_binary(config: &mut Config) {
+    let Some(bin_dir) = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(PathBuf::from))
+    else {
+        return;
+    };
+    let look = |dir: &mut PathBuf, env: &str, beside: &str| {
+        if dir.is_relative() && !dir.is_dir() && std::env::var_os(env).is_none() {
+            let candidate = bin_dir.join(beside);
+            if let Ok(candidate) = candidate.canonicalize()
+                && candidate.is_dir()
+            {
+                tracing::info!(from = %dir.display(), to = %candidate.display(),
+                    "not in the current directory: using the one beside the binary");
+                *dir = candidate;
+            }
+        }
+    };
+    look(
+        &mut config.server.plugins_dir,
+        "SWITCHBOARD_PLUGINS_DIR",
+        "../plugins/dist",
+    );
+    look(
+        &mut config.server.workflows_dir,
+        "SWITCHBOARD_WORKFLOWS_DIR",
+        "../../workflows",
+    );
+}
+
 /// Runs the demo until Ctrl-C.
 pub async fn run(args: DemoArgs) -> Result<()> {
     let emulator = Emulator::new(emulator_config());
@@ -121,7 +156,8 @@ pub async fn run(args: DemoArgs) -> Result<()> {
     let em_addr = em_listener.local_addr()?;
     tokio::spawn(emulator.clone().serve(em_listener));
 
-    let config = config(args.listen, em_addr, args.data_dir.clone())?;
+    let mut config = config(args.listen, em_addr, args.data_dir.clone())?;
+    find_beside_the_binary(&mut config);
     let running = crate::server::start(config).await?;
     let host = running.addr;
     emulator

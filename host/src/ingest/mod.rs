@@ -194,7 +194,8 @@ impl Pipeline {
                 Ok((report, created, touched, emptied, outbox))
             })
             .await?;
-        if !created.is_empty() {
+        // A joined message may have left a `requeue` job (a raised priority).
+        if !created.is_empty() || !touched.is_empty() {
             core.interactions.kick_jobs();
         }
         let core = core.clone();
@@ -257,6 +258,7 @@ fn plan_for(core: &Core, channel: &ChannelRuntime, m: &event::InboundMessage) ->
         dm_workgroup: cfg.dm_workgroup().to_owned(),
         grouping_timeout_s: cfg.grouping_timeout_s.into(),
         message_count: 1,
+        arrived_at: core.world.now(),
         ..Default::default()
     };
     let fallback = channel_route(channel, m);
@@ -269,9 +271,13 @@ fn plan_for(core: &Core, channel: &ChannelRuntime, m: &event::InboundMessage) ->
                 tracing::warn!(channel = %cfg.name, script = %cfg.workflow,
                     "workflow queued no effect; using the channel's route");
             }
-            let plan = Plan::from_effects(outcome.effects, fallback, |thread| {
+            let handler = format!("{} on_inbound", cfg.workflow);
+            let decided =
+                crate::model::effect::decision(outcome.version, &handler, &outcome.effects);
+            let mut plan = Plan::from_effects(outcome.effects, fallback, |thread| {
                 core.world.agent_handling(&cfg.name, thread)
             });
+            plan.decided = Some(decided);
             if let Disposition::Stop(reason) = &plan.disposition {
                 tracing::info!(channel = %cfg.name, message = %m.platform_message_id, %reason,
                     "workflow stopped routing");

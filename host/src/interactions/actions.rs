@@ -22,6 +22,8 @@ pub struct TransferTarget {
     pub skills: Option<String>,
     /// The sender's note to whoever receives it.
     pub note: Option<String>,
+    /// What the workflow's transfer initiator decided, for the trace.
+    pub decided: Option<String>,
 }
 
 /// What became of a transfer, told to the agent who made it.
@@ -374,6 +376,7 @@ impl Interactions {
             by: user,
             from_workgroup: ix.workgroup.clone(),
             note,
+            decided: to.decided.clone(),
         };
         let (offers, done, pending) = {
             let _order = self.order.lock().unwrap();

@@ -91,13 +91,18 @@ pub fn store_inbound(
         _ => None,
     };
     queries::insert_message(conn, channel, msg, interaction_id, now)?;
+    // The workflow's decision rides on the event the message makes (no row of its own on
+    // the hot path): the trace shows it.
+    let decided = plan.and_then(|p| p.decided.as_deref());
     match &stored {
-        Stored::Joined(id) => record_event(conn, *id, now, "message", State::Queued, None, None)?,
+        Stored::Joined(id) => {
+            record_event(conn, *id, now, "message", State::Queued, None, decided)?
+        }
         Stored::Created(ix) => {
-            record_event(conn, ix.id, now, "created", State::Queued, None, None)?
+            record_event(conn, ix.id, now, "created", State::Queued, None, decided)?
         }
         Stored::Buffered(id) => {
-            record_event(conn, *id, now, "buffered", State::Buffered, None, None)?
+            record_event(conn, *id, now, "buffered", State::Buffered, None, decided)?
         }
         _ => {}
     }
@@ -153,7 +158,12 @@ fn place(
     };
     match &plan.disposition {
         Disposition::Stop(_) => Ok(Stored::Kept),
-        Disposition::Merge(id) if store_wf::is_live(conn, *id)? => Ok(Stored::Joined(*id)),
+        Disposition::Merge(id) if store_wf::is_live(conn, *id)? => {
+            if plan.routed {
+                raise_priority(conn, *id, plan.route.priority, now)?;
+            }
+            Ok(Stored::Joined(*id))
+        }
         Disposition::Merge(_) | Disposition::Route => Ok(
             match store_wf::live_routable(conn, channel, &msg.thread_id)? {
                 Some(id) => Stored::Joined(id),
@@ -164,6 +174,7 @@ fn place(
             thread,
             recheck_ms,
             agent,
+            max_wait_ms,
         } => {
             if let Some(id) = store_wf::open_buffer(conn, channel, &msg.thread_id)? {
                 return Ok(Stored::Joined(id));
@@ -173,9 +184,19 @@ fn place(
                 None => None,
             };
             let ix = start(State::Buffered)?;
-            store_wf::mark_buffered(conn, ix.id, Some((thread, agent_id)), None)?;
+            let until = max_wait_ms.map(|ms| now + ms);
+            let buffer = store_wf::BufferFor {
+                thread: thread.clone(),
+                agent: agent_id,
+                until,
+            };
+            store_wf::mark_buffered(conn, ix.id, Some(&buffer), None)?;
             let due = now + recheck_ms;
             store_wf::add_timer(conn, ix.id, TimerKind::Recheck, "", *recheck_ms, due)?;
+            if let Some(until) = until {
+                // Then anyone: released to its queue even if that agent is still busy.
+                store_wf::add_timer(conn, ix.id, TimerKind::Release, "", 0, until)?;
+            }
             Ok(Stored::Buffered(ix.id))
         }
         Disposition::Group { key, timeout_s } => {
@@ -191,6 +212,31 @@ fn place(
     }
 }
 
+/// A message merged into a queued interaction with a `route` of its own may raise that
+/// interaction's priority (a VIP's comment on a waiting post), never lower it; one an
+/// agent has already is theirs as it is. A durable `requeue` job brings the router in
+/// line with the new priority.
+fn raise_priority(conn: &Tx, id: i64, priority: i64, now: i64) -> Result<()> {
+    if let Some(ix) = queries::interaction(conn, id)?
+        && ix.state == State::Queued
+        && priority > ix.priority
+    {
+        queries::set_priority(conn, id, priority)?;
+        let why = format!("priority {} → {priority} by a merged message", ix.priority);
+        record_event(
+            conn,
+            id,
+            now,
+            "reprioritized",
+            State::Queued,
+            None,
+            Some(&why),
+        )?;
+        jobs::enqueue(conn, JobKind::Requeue, id, now)?;
+    }
+    Ok(())
+}
+
 /// Attributes, timers and sends on interaction `id`. Sends need `answer` (whom they
 /// go to); without one they are not expected (`on_agent_reply` hands its sends to the
 /// reply it rewrites).
@@ -204,6 +250,9 @@ fn side_effects(
 ) -> Result<()> {
     if !side.attrs.is_empty() {
         store_wf::set_attrs(conn, id, &side.attrs)?;
+    }
+    for name in &side.cancels {
+        store_wf::cancel_timers(conn, id, name)?;
     }
     for (name, delay) in &side.timers {
         store_wf::add_timer(conn, id, TimerKind::Script, name, 0, now + delay)?;
@@ -283,10 +332,14 @@ pub(crate) fn on_live(
     c: &Tx,
     ix: &Interaction,
     effects: Vec<Effect>,
+    decided: Option<&str>,
     may_change: bool,
     now: i64,
 ) -> Result<Applied> {
     let mut applied = Applied::default();
+    if let Some(decided) = decided {
+        record_event(c, ix.id, now, "workflow", ix.state, None, Some(decided))?;
+    }
     let live = store_wf::is_live(c, ix.id)?;
     // The row now, in this transaction, not the one read before the script ran: an agent
     // may have picked it up meanwhile, and `route`/`stop` must then leave it alone.
@@ -312,7 +365,7 @@ pub(crate) fn on_live(
             applied.ended = true;
         }
         Some(WaitChange::Route(route)) => {
-            queries::set_route(c, ix.id, &route)?;
+            queries::set_route(c, ix.id, &route, now)?;
             if ix.state == State::Buffered {
                 match store_wf::release(c, ix.id, None, now)? {
                     Released::Queued(_) => {
@@ -355,7 +408,17 @@ pub(crate) fn on_live(
 /// Records the attributes and timers `on_agent_reply` asked for, inside the reply's
 /// transaction. Its sends and `stop` were taken by the reply already
 /// (`hooks::on_agent_reply`); anything else does not apply to a reply.
-pub(crate) fn on_reply(c: &Tx, id: i64, effects: Vec<Effect>, now: i64) -> Result<()> {
+pub(crate) fn on_reply(
+    c: &Tx,
+    id: i64,
+    effects: Vec<Effect>,
+    decided: Option<&str>,
+    now: i64,
+) -> Result<()> {
+    if let Some(decided) = decided {
+        let state = queries::interaction(c, id)?.map_or(State::Connected, |ix| ix.state);
+        record_event(c, id, now, "workflow", state, None, Some(decided))?;
+    }
     let mut side = Side::default();
     for effect in effects {
         if let Some(other) = side.take(effect) {

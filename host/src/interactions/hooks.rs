@@ -9,6 +9,7 @@
 //! store: one fires at least once, and its row is deleted in the same transaction as its
 //! effects, so a crash repeats a timer rather than losing it.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
@@ -18,23 +19,42 @@ use super::Core;
 use super::effects::Applied;
 use super::service::ActionError;
 use crate::clock::now_ms;
+use crate::model::hours::Organisation;
 use crate::model::interaction::{Interaction, Visibility};
 use crate::model::plan::{Send, Side};
 use crate::store::jobs::{self, JobKind};
 use crate::store::workflow::{self as store_wf, Released, Timer, TimerKind};
 use crate::store::{Store, queries};
-use crate::workflow::{Active, Effect, FindBy, Outcome, Subject, World};
+use crate::workflow::{Active, Effect, FindBy, Outcome, QueueFacts, Subject, World};
 
-/// Lookups answered from the store.
-pub struct StoreWorld(pub Store);
+/// Lookups answered from the store, the router's queues, the host's clock and the
+/// configured organisation.
+pub struct StoreWorld {
+    store: Store,
+    interactions: Arc<super::Interactions>,
+    organisation: Arc<Organisation>,
+}
 
 impl StoreWorld {
+    /// The host's world.
+    pub fn new(
+        store: Store,
+        interactions: Arc<super::Interactions>,
+        organisation: Arc<Organisation>,
+    ) -> StoreWorld {
+        StoreWorld {
+            store,
+            interactions,
+            organisation,
+        }
+    }
+
     fn ask<R>(
         &self,
         what: &str,
         f: impl FnOnce(&crate::store::Tx) -> Result<Option<R>>,
     ) -> Option<R> {
-        self.0.read_blocking(f).unwrap_or_else(|e| {
+        self.store.read_blocking(f).unwrap_or_else(|e| {
             tracing::error!(lookup = what, error = %e, "workflow lookup failed; answering none");
             None
         })
@@ -54,6 +74,23 @@ impl World for StoreWorld {
         self.ask("last_agent", |c| {
             store_wf::last_agent(c, channel, customer_id)
         })
+    }
+    fn queue(&self, workgroup: &str) -> QueueFacts {
+        let (waiting, available, oldest) = self.interactions.queue_facts(workgroup);
+        QueueFacts {
+            waiting: waiting as i64,
+            available: available as i64,
+            longest_wait_ms: oldest.map_or(0, |at| (now_ms() - at).max(0)),
+        }
+    }
+    fn organisation(&self) -> &Organisation {
+        &self.organisation
+    }
+    fn user_exists(&self, username: &str) -> Option<bool> {
+        self.store
+            .read_blocking(|c| queries::user_id(c, username))
+            .map(|id| id.is_some())
+            .ok()
     }
 }
 
@@ -141,9 +178,11 @@ pub async fn on_disconnect(core: &Core, id: i64) -> Result<()> {
     let Some((ix, outcome)) = try_run(core, id, "on_disconnect", None).await? else {
         return Ok(());
     };
+    let decided =
+        crate::model::effect::decision(outcome.version, "on_disconnect", &outcome.effects);
     let applied = core
         .interactions
-        .apply_hook(&ix, outcome.effects, None)
+        .apply_hook(&ix, outcome.effects, decided, None)
         .await
         .context("storing on_disconnect's effects")?;
     finish(core, &ix, applied).await;
@@ -156,6 +195,8 @@ pub struct ReplyDecision {
     pub sends: Vec<Send>,
     /// Attributes and timers to record with the reply.
     pub effects: Vec<Effect>,
+    /// What the handler decided, for the trace (`None`: no handler ran).
+    pub decided: Option<String>,
 }
 
 /// `on_agent_reply(ix, reply)` before an agent's reply is queued. A `stop` refuses it.
@@ -172,8 +213,11 @@ pub async fn on_agent_reply(
         return Ok(ReplyDecision {
             sends: Vec::new(),
             effects: Vec::new(),
+            decided: None,
         });
     };
+    let decided =
+        crate::model::effect::decision(outcome.version, "on_agent_reply", &outcome.effects);
     let mut side = Side::default();
     let mut effects = Vec::new();
     for effect in outcome.effects {
@@ -192,6 +236,7 @@ pub async fn on_agent_reply(
     let decision = ReplyDecision {
         sends: side.sends,
         effects,
+        decided: Some(decided),
     };
     Ok(decision)
 }
@@ -275,9 +320,11 @@ async fn fire_script(core: &Core, timer: &Timer) -> Result<()> {
             .await?;
         return Ok(());
     };
+    let handler = format!("on_timer({})", timer.name);
+    let decided = crate::model::effect::decision(outcome.version, &handler, &outcome.effects);
     let applied = core
         .interactions
-        .apply_hook(&ix, outcome.effects, Some(tid))
+        .apply_hook(&ix, outcome.effects, decided, Some(tid))
         .await?;
     finish(core, &ix, applied).await;
     Ok(())
@@ -310,10 +357,13 @@ async fn release(core: &Core, timer: &Timer, preferred: Option<(i64, i64)>) -> R
     Ok(())
 }
 
-/// A buffer waits while the agent it remembers still has the thread.
+/// A buffer waits while the agent it remembers still has the thread, then is offered
+/// to that agent first: until its deadline when it has one (`max_wait_ms`, counted from
+/// its arrival; its release timer then hands it to anyone), else for the route's
+/// `wait_ms` from now.
 async fn recheck(core: &Core, timer: &Timer) -> Result<()> {
     let (id, tid) = (timer.interaction_id, timer.id);
-    let Some((thread, agent)) = core.store.read(move |c| store_wf::buffer_of(c, id)).await? else {
+    let Some(buffer) = core.store.read(move |c| store_wf::buffer_of(c, id)).await? else {
         core.store
             .write(move |c| store_wf::take_timer(c, tid))
             .await?;
@@ -325,6 +375,7 @@ async fn recheck(core: &Core, timer: &Timer) -> Result<()> {
         .await?
         .map(|ix| ix.channel)
         .unwrap_or_default();
+    let thread = buffer.thread.clone();
     let busy = core
         .store
         .read(move |c| store_wf::agent_handling(c, &channel, &thread))
@@ -337,11 +388,17 @@ async fn recheck(core: &Core, timer: &Timer) -> Result<()> {
             .await?;
         return Ok(());
     }
-    let wait = core
-        .store
-        .read(move |c| queries::preferred_wait_ms(c, id))
-        .await?
-        .unwrap_or(30_000);
-    let preferred = agent.map(|a| (a, now_ms() + wait.max(0)));
+    let until = match buffer.until {
+        Some(until) => until,
+        None => {
+            let wait = core
+                .store
+                .read(move |c| queries::preferred_wait_ms(c, id))
+                .await?
+                .unwrap_or(30_000);
+            now_ms() + wait.max(0)
+        }
+    };
+    let preferred = buffer.agent.map(|a| (a, until));
     release(core, timer, preferred).await
 }

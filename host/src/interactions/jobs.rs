@@ -140,5 +140,6 @@ async fn run_one(core: &Core, job: &Job) -> Result<()> {
         // Routed with the batch (`run_batch`), never here.
         JobKind::Route => Ok(()),
         JobKind::OnDisconnect => hooks::on_disconnect(core, job.interaction_id).await,
+        JobKind::Requeue => core.interactions.requeue_stored(job.interaction_id).await,
     }
 }

@@ -199,6 +199,11 @@ impl Interactions {
         Ok(this)
     }
 
+    /// A workgroup's queue for workflows: waiting, available members, oldest queue time.
+    pub fn queue_facts(&self, workgroup: &str) -> (usize, usize, Option<i64>) {
+        self.router.queue_facts(workgroup)
+    }
+
     /// The routing request for a stored interaction.
     pub(super) fn request_for(&self, ix: &Interaction) -> Request {
         let target = match (ix.transfer_to, ix.preferred_agent, ix.preferred_until) {
@@ -318,6 +323,33 @@ impl Interactions {
         })
     }
 
+    /// Why interaction `id` is where it is in routing now (`None`: routing does not have
+    /// it: ended, buffered by the workflow, or not yet routed).
+    pub fn explain(&self, id: i64) -> Option<crate::routing::Explanation> {
+        self.router.explain(id, now_ms())
+    }
+
+    /// Records why a queued interaction was not offered at once (event `waiting`, detail:
+    /// the router's explanation as JSON), so its trace shows who was passed over and why.
+    /// Call under the ordering lock, after the router step that queued it.
+    pub(super) fn record_waiting(&self, id: i64, offers: &[Offer]) {
+        if offers.iter().any(|o| o.interaction == id) {
+            return;
+        }
+        let now = now_ms();
+        let Some(why) = self.router.explain(id, now) else {
+            return;
+        };
+        if why.phase != "waiting" {
+            return;
+        }
+        let detail = serde_json::to_string(&why).unwrap_or_default();
+        // Nothing waits on it: a lost trace line is not worth holding routing for.
+        drop(self.store_submit(move |c| {
+            queries::record_event(c, id, now, "waiting", State::Queued, None, Some(&detail))
+        }));
+    }
+
     pub(super) fn record_offers(&self, offers: &[Offer]) -> Vec<Pending> {
         let now = now_ms();
         offers
@@ -368,9 +400,9 @@ impl Interactions {
 
     pub(super) fn arm_reconsider_timer(self: &Arc<Self>, id: i64, until: i64) {
         let this = self.clone();
-        let wait = Duration::from_millis((until - now_ms()).max(0) as u64);
+        // On the host's clock, so a test that moves it sees the wait end.
         tokio::spawn(async move {
-            tokio::time::sleep(wait).await;
+            crate::clock::sleep_until(until).await;
             this.apply(|r| r.reconsider(id, now_ms())).await;
         });
     }

@@ -41,6 +41,7 @@ pub async fn target(
                 priority: ix.priority,
                 skills: None,
                 note: None,
+                decided: None,
             }
         }
         (None, Some(workgroup)) => TransferTarget {
@@ -49,6 +50,7 @@ pub async fn target(
             priority: ix.priority,
             skills: ix.skills.clone(),
             note: None,
+            decided: None,
         },
         _ => {
             return Err(ActionError::Invalid(
@@ -84,6 +86,12 @@ pub async fn target(
         core.world.clone(),
     ) {
         Ok(Some(outcome)) => {
+            let handler = format!("{} {handler}", channel.config.workflow);
+            target.decided = Some(crate::model::effect::decision(
+                outcome.version,
+                &handler,
+                &outcome.effects,
+            ));
             for effect in outcome.effects {
                 if let Effect::Route(route) = effect {
                     if target.agent.is_none() {

@@ -17,8 +17,8 @@ use anyhow::Result;
 use super::effects::{self, Applied, WaitChange};
 use super::service::{Interactions, Order, wait};
 use crate::clock::now_ms;
-use crate::model::Effect;
 use crate::model::interaction::{Interaction, State};
+use crate::model::{Effect, RouteRequest};
 use crate::routing::{Offer, Target};
 use crate::store::jobs::{self as store_jobs, Job, JobKind};
 use crate::store::queries;
@@ -39,6 +39,7 @@ impl Interactions {
         self: &Arc<Self>,
         ix: &Interaction,
         effects: Vec<Effect>,
+        decided: String,
         timer: Option<i64>,
     ) -> Result<Applied> {
         let id = ix.id;
@@ -52,7 +53,20 @@ impl Interactions {
                 .is_some_and(|current| effects::same_wait(ix, &current)),
             None => false,
         };
+        // The agent a re-route prefers, by id (a name the store does not know fails the
+        // write below, as it would have failed the script).
+        let preferred = match &change {
+            Some(WaitChange::Route(RouteRequest {
+                preferred_agent: Some(name),
+                ..
+            })) => {
+                let name = name.clone();
+                self.store.read(move |c| queries::user_id(c, &name)).await?
+            }
+            _ => None,
+        };
         let now = now_ms();
+        let mut reconsider_at = None;
         let (done, router_did, offers, pending) = {
             let mut order = self.order.lock().unwrap();
             let may_change = still && self.router.holder(id).is_none();
@@ -73,7 +87,14 @@ impl Interactions {
                         moved.workgroup = route.workgroup.clone();
                         moved.priority = route.priority;
                         moved.skills = route.skills.clone();
-                        self.router.requeue(self.request_for(&moved), now)
+                        moved.preferred_agent = preferred;
+                        moved.preferred_until = Some(now + route.wait_ms.max(0));
+                        if preferred.is_some() && moved.transfer_to.is_none() {
+                            reconsider_at = moved.preferred_until;
+                        }
+                        let offers = self.router.requeue(self.request_for(&moved), now);
+                        self.record_waiting(id, &offers);
+                        offers
                     } else {
                         Vec::new()
                     }
@@ -88,7 +109,7 @@ impl Interactions {
                 {
                     return Ok(None); // fired elsewhere already
                 }
-                effects::on_live(c, &seen, effects, may_change, now).map(Some)
+                effects::on_live(c, &seen, effects, Some(&decided), may_change, now).map(Some)
             });
             let pending = self.record_offers(&offers);
             (done, router_did, offers, pending)
@@ -107,6 +128,9 @@ impl Interactions {
                 tracing::error!(interaction = id, error = %format!("{e:#}"),
                     "routing could not follow the store; it will at the next start");
             }
+        }
+        if let Some(until) = reconsider_at.filter(|_| agreed) {
+            self.arm_reconsider_timer(id, until);
         }
         self.finish_offers(offers, pending).await;
         Ok(applied?.unwrap_or_default())
@@ -189,6 +213,11 @@ impl Interactions {
         Vec::new()
     }
 
+    /// Queues `id` again as its stored row says, if it still waits (a `requeue` job).
+    pub(crate) async fn requeue_stored(self: &Arc<Self>, id: i64) -> Result<()> {
+        self.from_store(id, true).await
+    }
+
     /// Brings routing in line with the stored row of `id`. Queued in the store and
     /// neither offered nor taken in the router: queued there as stored (`replace`: even
     /// if the router has it waiting with another request). Ended (`replace` only): out of
@@ -244,10 +273,17 @@ impl Interactions {
             }
             _ => None,
         };
+        let queued = |offers: Vec<Offer>| {
+            self.record_waiting(id, &offers);
+            offers
+        };
         let offers = match (ix.state, holder) {
             (_, Some(_)) => Vec::new(),
-            (State::Queued, None) if replace => self.router.requeue(req, now),
-            (State::Queued, None) => self.router.enqueue(req, now),
+            (State::Queued, None) if replace => queued(self.router.requeue(req, now)),
+            (State::Queued, None) if !self.router.knows(id) => {
+                queued(self.router.enqueue(req, now))
+            }
+            (State::Queued, None) => Vec::new(),
             (State::Disconnected | State::Buffered, None) if replace && self.router.knows(id) => {
                 order.changes += 1;
                 self.router.finish(id, false, now)

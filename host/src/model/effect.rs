@@ -27,6 +27,9 @@ pub enum Effect {
         thread: String,
         /// How often to check, ms.
         recheck_ms: i64,
+        /// The longest it waits for that agent, from its arrival, ms; then anyone may
+        /// have it. `None`: until the agent is free, then the route's `wait_ms`.
+        max_wait_ms: Option<i64>,
     },
     /// Collect messages with the same key for `timeout_s`, then route them as one.
     Group {
@@ -69,7 +72,28 @@ pub enum Effect {
         /// From now, ms.
         delay_ms: i64,
     },
+    /// Drop the interaction's pending `schedule`s named `name`.
+    Cancel {
+        /// The timer's name.
+        name: String,
+    },
 }
+
+/// What a handler decided, for an interaction's trace: `v3 facebook_bp.rhai on_inbound:
+/// route workgroup=Social priority=0; set_attr k="v"` (`no effect` when it queued none).
+/// `handler` names the handler, and the script when the caller knows it.
+pub fn decision(version: i64, handler: &str, effects: &[Effect]) -> String {
+    let lines: Vec<String> = effects.iter().map(ToString::to_string).collect();
+    let what = if lines.is_empty() {
+        "no effect".to_owned()
+    } else {
+        lines.join("; ")
+    };
+    format!("v{version} {handler}: {what}")
+}
+
+/// The `wait_ms` a `route` has when the script does not give one.
+pub const DEFAULT_WAIT_MS: i64 = 30_000;
 
 /// The one-line form fixtures compare against, e.g.
 /// `route workgroup=Social priority=0 skills="fb >= 1"`.
@@ -82,17 +106,28 @@ impl fmt::Display for Effect {
                     write!(f, " skills={s:?}")?;
                 }
                 if let Some(a) = &r.preferred_agent {
-                    write!(f, " preferred_agent={a} wait_ms={}", r.wait_ms)?;
+                    write!(f, " preferred_agent={a}")?;
+                }
+                if r.preferred_agent.is_some() || r.wait_ms != DEFAULT_WAIT_MS {
+                    write!(f, " wait_ms={}", r.wait_ms)?;
                 }
                 Ok(())
             }
             Effect::Stop { reason } => write!(f, "stop {reason:?}"),
             Effect::MergeInto { interaction } => write!(f, "merge_into {interaction}"),
-            Effect::Buffer { thread, recheck_ms } => {
+            Effect::Buffer {
+                thread,
+                recheck_ms,
+                max_wait_ms,
+            } => {
                 write!(
                     f,
                     "buffer until_free_agent_of={thread} recheck_ms={recheck_ms}"
-                )
+                )?;
+                match max_wait_ms {
+                    Some(ms) => write!(f, " max_wait_ms={ms}"),
+                    None => Ok(()),
+                }
             }
             Effect::Group { key, timeout_s } => write!(f, "group key={key} timeout_s={timeout_s}"),
             Effect::SetAttr { key, value } => write!(f, "set_attr {key}={value:?}"),
@@ -117,6 +152,7 @@ impl fmt::Display for Effect {
                 write!(f, " retries={retries} backoff_ms={backoff_ms}")
             }
             Effect::Schedule { name, delay_ms } => write!(f, "schedule {name} in {delay_ms}ms"),
+            Effect::Cancel { name } => write!(f, "cancel {name}"),
         }
     }
 }

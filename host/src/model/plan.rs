@@ -22,6 +22,9 @@ pub enum Disposition {
         recheck_ms: i64,
         /// Username of the agent who had the thread when the workflow decided.
         agent: Option<String>,
+        /// The longest it waits for that agent from its arrival, ms (`None`: until the
+        /// agent is free, then the route's `wait_ms`).
+        max_wait_ms: Option<i64>,
     },
     /// Collected with messages of the same key, routed as one after `timeout_s`.
     Group {
@@ -58,6 +61,8 @@ pub struct Side {
     pub sends: Vec<Send>,
     /// `on_timer` calls to schedule: (name, delay ms).
     pub timers: Vec<(String, i64)>,
+    /// Names of pending `on_timer` calls to drop (before the ones above are added).
+    pub cancels: Vec<String>,
 }
 
 impl Side {
@@ -85,6 +90,7 @@ impl Side {
                 backoff_ms,
             }),
             Effect::Schedule { name, delay_ms } => self.timers.push((name, delay_ms)),
+            Effect::Cancel { name } => self.cancels.push(name),
             other => return Some(other),
         }
         None
@@ -103,6 +109,12 @@ pub struct Plan {
     /// The workflow failed, and this is the channel's route: why (shown on the
     /// interaction, which can be searched for).
     pub failed: Option<String>,
+    /// The script chose `route` itself (a merge may then raise the priority of the
+    /// interaction it joins).
+    pub routed: bool,
+    /// What the workflow decided, for the interaction's trace (see
+    /// [`crate::model::effect::decision`]).
+    pub decided: Option<String>,
 }
 
 impl Plan {
@@ -113,6 +125,8 @@ impl Plan {
             route,
             side: Side::default(),
             failed: None,
+            routed: false,
+            decided: None,
         }
     }
 
@@ -133,25 +147,29 @@ impl Plan {
     ) -> Plan {
         let mut plan = Plan::fallback(fallback);
         let mut decided = false;
-        let mut routed = false;
         for effect in effects {
             let Some(effect) = plan.side.take(effect) else {
                 continue;
             };
             let disposition = match effect {
                 Effect::Route(r) => {
-                    if !routed {
+                    if !plan.routed {
                         plan.route = r;
-                        routed = true;
+                        plan.routed = true;
                     }
                     None
                 }
                 Effect::Stop { reason } => Some(Disposition::Stop(reason)),
                 Effect::MergeInto { interaction } => Some(Disposition::Merge(interaction)),
-                Effect::Buffer { thread, recheck_ms } => Some(Disposition::Buffer {
+                Effect::Buffer {
+                    thread,
+                    recheck_ms,
+                    max_wait_ms,
+                } => Some(Disposition::Buffer {
                     agent: agent_of(&thread),
                     thread,
                     recheck_ms,
+                    max_wait_ms,
                 }),
                 Effect::Group { key, timeout_s } => Some(Disposition::Group { key, timeout_s }),
                 _ => None, // side effects, taken above
@@ -203,6 +221,7 @@ mod tests {
                 Effect::Buffer {
                     thread: "p1".into(),
                     recheck_ms: 500,
+                    max_wait_ms: None,
                 },
                 Effect::Route(route("Social")),
                 Effect::Stop { reason: "x".into() },
@@ -216,7 +235,8 @@ mod tests {
             Disposition::Buffer {
                 thread: "p1".into(),
                 recheck_ms: 500,
-                agent: Some("agent1".into())
+                agent: Some("agent1".into()),
+                max_wait_ms: None,
             }
         );
         assert_eq!(plan.route.workgroup, "Social");

@@ -99,7 +99,7 @@ pub async fn reply(
             backoff_ms: DEFAULT_BACKOFF_MS,
         });
     }
-    let (user_id, effects) = (user.id, decision.effects);
+    let (user_id, effects, decided) = (user.id, decision.effects, decision.decided);
     let replies = core
         .store
         .write(move |c| {
@@ -138,7 +138,13 @@ pub async fn reply(
                 reply.id = outbox::enqueue(c, &reply, now)?;
                 replies.push(reply);
             }
-            crate::interactions::effects::on_reply(c, id, effects.clone(), now)?;
+            crate::interactions::effects::on_reply(
+                c,
+                id,
+                effects.clone(),
+                decided.as_deref(),
+                now,
+            )?;
             Ok(Ok(replies))
         })
         .await?

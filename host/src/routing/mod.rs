@@ -22,6 +22,7 @@ pub use model::{
     Target,
 };
 pub use router::Router;
+pub use router::explain::{Explanation, PassReason, Passed};
 pub use skills::SkillExpr;
 pub use utilization::{ALL_TYPES, OTHER_TYPES, Utilization, UtilizationTable};
 

@@ -8,6 +8,10 @@ use super::model::*;
 use super::utilization::{Utilization, UtilizationTable};
 use crate::model::interaction::MediaType;
 
+// Beside this file, a child of it: it reads the router's private state.
+#[path = "explain.rs"]
+pub(crate) mod explain;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Phase {
     Waiting,
@@ -494,6 +498,23 @@ impl Router {
             .collect();
         views.sort_by(|a, b| a.workgroup.cmp(&b.workgroup));
         views
+    }
+
+    /// One workgroup's queue for workflows (`queue_facts`): interactions waiting, members
+    /// who are Available and owe no wrap-up, and when the longest-waiting one was queued.
+    pub fn queue_facts(&self, workgroup: &str) -> (usize, usize, Option<i64>) {
+        let inner = self.inner.lock().unwrap();
+        let Some(g) = inner.workgroups.get(workgroup) else {
+            return (0, 0, None);
+        };
+        let available = g
+            .members
+            .iter()
+            .filter_map(|id| inner.agents.get(id))
+            .filter(|a| a.status == AgentStatus::Available && a.wrapup.is_empty())
+            .count();
+        let oldest = g.waiting.iter().map(|k| k.queued_at).min();
+        (g.waiting.len(), available, oldest)
     }
 
     /// Checks the invariants the tests rely on; returns the first one broken.

@@ -43,6 +43,19 @@ pub enum Op {
 }
 
 impl SkillExpr {
+    /// The skill names it mentions.
+    pub fn names(&self) -> Vec<&str> {
+        match self {
+            SkillExpr::Has(name) | SkillExpr::Cmp(name, _, _) => vec![name.as_str()],
+            SkillExpr::And(a, b) | SkillExpr::Or(a, b) => {
+                let mut names = a.names();
+                names.extend(b.names());
+                names
+            }
+            SkillExpr::Not(a) => a.names(),
+        }
+    }
+
     /// Parses an expression; the error says what was expected and where.
     pub fn parse(text: &str) -> Result<SkillExpr, String> {
         let tokens = tokenize(text)?;

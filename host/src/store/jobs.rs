@@ -20,6 +20,9 @@ pub enum JobKind {
     Route,
     /// Run the workflow's `on_disconnect` for an interaction that ended.
     OnDisconnect,
+    /// Queue a waiting interaction again as its stored row now says (a merged message
+    /// raised its priority).
+    Requeue,
 }
 
 impl JobKind {
@@ -28,6 +31,7 @@ impl JobKind {
         match self {
             JobKind::Route => "route",
             JobKind::OnDisconnect => "on_disconnect",
+            JobKind::Requeue => "requeue",
         }
     }
 
@@ -35,6 +39,7 @@ impl JobKind {
         match s {
             "route" => Some(JobKind::Route),
             "on_disconnect" => Some(JobKind::OnDisconnect),
+            "requeue" => Some(JobKind::Requeue),
             _ => None,
         }
     }

@@ -257,6 +257,17 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX audit_log_at ON audit_log(at);
     "#,
+    // 9: a buffer's deadline for the agent it waits for (`buffer` with `max_wait_ms`).
+    // A buffer still waiting at its deadline goes to anyone as its own interaction beside
+    // the one the agent has (`split_off`): a thread has at most one routable interaction
+    // besides those.
+    r#"
+    ALTER TABLE interactions ADD COLUMN buffer_until INTEGER;
+    ALTER TABLE interactions ADD COLUMN split_off INTEGER NOT NULL DEFAULT 0;
+    DROP INDEX interactions_live_thread;
+    CREATE UNIQUE INDEX interactions_live_thread ON interactions(channel, thread_id)
+        WHERE state NOT IN ('disconnected', 'buffered') AND split_off = 0;
+    "#,
 ];
 
 /// Brings the database up to the newest schema.

@@ -29,7 +29,9 @@ pub mod jobs;
 mod migrations;
 pub mod outbox;
 pub mod queries;
+pub mod replay;
 pub mod reports;
+pub mod trace;
 pub mod workflow;
 mod writer;
 

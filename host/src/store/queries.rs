@@ -61,6 +61,14 @@ pub fn insert_message(
     Ok(())
 }
 
+/// The username of user `id`.
+pub fn username(conn: &Connection, id: i64) -> Result<Option<String>> {
+    Ok(conn
+        .prepare_cached("SELECT username FROM users WHERE id = ?1")?
+        .query_row([id], |r| r.get(0))
+        .optional()?)
+}
+
 /// A user's id by username.
 pub fn user_id(conn: &Connection, username: &str) -> Result<Option<i64>> {
     Ok(conn
@@ -70,11 +78,35 @@ pub fn user_id(conn: &Connection, username: &str) -> Result<Option<i64>> {
 }
 
 /// Changes where a waiting interaction is queued (a workflow's `route` on it).
-pub fn set_route(conn: &Connection, id: i64, route: &RouteRequest) -> Result<()> {
+pub fn set_route(conn: &Connection, id: i64, route: &RouteRequest, now: i64) -> Result<()> {
+    // The whole route is replaced: a route without a preferred agent clears it.
+    let preferred_agent = match &route.preferred_agent {
+        Some(name) => Some(
+            user_id(conn, name)?
+                .ok_or_else(|| anyhow::anyhow!("there is no user named `{name}`"))?,
+        ),
+        None => None,
+    };
     conn.execute(
-        "UPDATE interactions SET workgroup = ?2, priority = ?3, skills = ?4 WHERE id = ?1",
-        params![id, route.workgroup, route.priority, route.skills],
+        "UPDATE interactions SET workgroup = ?2, priority = ?3, skills = ?4,
+             preferred_agent = ?5, preferred_until = ?6
+         WHERE id = ?1",
+        params![
+            id,
+            route.workgroup,
+            route.priority,
+            route.skills,
+            preferred_agent,
+            now + route.wait_ms.max(0)
+        ],
     )?;
+    Ok(())
+}
+
+/// Sets an interaction's queue priority.
+pub fn set_priority(conn: &Connection, id: i64, priority: i64) -> Result<()> {
+    conn.prepare_cached("UPDATE interactions SET priority = ?2 WHERE id = ?1")?
+        .execute(params![id, priority])?;
     Ok(())
 }
 
@@ -286,10 +318,19 @@ pub fn requeue(conn: &Connection, id: i64, to: &Requeue, now: i64) -> Result<()>
             to.note,
         ],
     )?;
-    let detail = match to.preferred {
-        Some((agent, _)) => format!("to agent {agent}, else workgroup {}", to.workgroup),
+    let mut detail = match to.preferred {
+        Some((agent, _)) => {
+            let name = username(conn, agent)?.unwrap_or_else(|| format!("user {agent}"));
+            format!("to {name}, else workgroup {}", to.workgroup)
+        }
         None => format!("to workgroup {}", to.workgroup),
     };
+    if let Some(note) = to.note.as_deref().filter(|n| !n.trim().is_empty()) {
+        detail.push_str(&format!(", note: {note}"));
+    }
+    if let Some(decided) = &to.decided {
+        detail.push_str(&format!("; {decided}"));
+    }
     record_event(
         conn,
         id,
@@ -319,6 +360,8 @@ pub struct Requeue {
     pub from_workgroup: String,
     /// The sender's note to whoever receives it.
     pub note: Option<String>,
+    /// What the workflow's transfer initiator decided (for the trace).
+    pub decided: Option<String>,
 }
 
 /// Ends an interaction: by its agent (maybe owing a wrap-up), or abandoned in queue.

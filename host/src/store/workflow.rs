@@ -8,12 +8,13 @@ use super::queries::{self, record_event};
 use crate::model::interaction::{Interaction, State};
 use crate::workflow::{Active, FindBy, Subject};
 
-/// The routable (not buffered, not finished) interaction of a thread.
+/// The routable (not buffered, not finished) interaction of a thread; comments split off
+/// it (a buffer that waited its longest) are beside it, not it.
 pub fn live_routable(conn: &Connection, channel: &str, thread: &str) -> Result<Option<i64>> {
     Ok(conn
         .prepare_cached(
             "SELECT id FROM interactions WHERE channel = ?1 AND thread_id = ?2
-             AND state NOT IN ('disconnected', 'buffered')",
+             AND state NOT IN ('disconnected', 'buffered') AND split_off = 0",
         )?
         .query_row(params![channel, thread], |r| r.get(0))
         .optional()?)
@@ -53,16 +54,55 @@ pub fn is_live(conn: &Connection, id: i64) -> Result<bool> {
 pub fn mark_buffered(
     conn: &Connection,
     id: i64,
-    buffer: Option<(&str, Option<i64>)>,
+    buffer: Option<&BufferFor>,
     group_key: Option<&str>,
 ) -> Result<()> {
-    let (thread, agent) = buffer.unzip();
     conn.prepare_cached(
-        "UPDATE interactions SET buffer_thread = ?2, buffer_agent = ?3, group_key = ?4
+        "UPDATE interactions SET buffer_thread = ?2, buffer_agent = ?3, buffer_until = ?4,
+             group_key = ?5
          WHERE id = ?1",
     )?
-    .execute(params![id, thread, agent.flatten(), group_key])?;
+    .execute(params![
+        id,
+        buffer.map(|b| &b.thread),
+        buffer.and_then(|b| b.agent),
+        buffer.and_then(|b| b.until),
+        group_key
+    ])?;
     Ok(())
+}
+
+/// What a buffered interaction waits for (`buffer`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct BufferFor {
+    /// The thread whose agent it waits for.
+    pub thread: String,
+    /// That agent's user id, when someone had the thread.
+    pub agent: Option<i64>,
+    /// The end of its wait for that agent (`max_wait_ms`), unix ms.
+    pub until: Option<i64>,
+}
+
+/// Drops interaction `id`'s pending `schedule` timers named `name` (`cancel`).
+pub fn cancel_timers(conn: &Connection, id: i64, name: &str) -> Result<usize> {
+    Ok(conn
+        .prepare_cached(
+            "DELETE FROM workflow_timers WHERE interaction_id = ?1 AND kind = 'script' AND name = ?2",
+        )?
+        .execute(params![id, name])?)
+}
+
+/// The queued (not yet offered) interaction of a thread: what a released buffer joins.
+/// One an agent has is left alone, or the buffered message would reach only the agent
+/// it stopped waiting for.
+fn queued_of(conn: &Connection, channel: &str, thread: &str) -> Result<Option<i64>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT id FROM interactions WHERE channel = ?1 AND thread_id = ?2 AND state = 'queued'
+             AND split_off = 0",
+        )?
+        .query_row(params![channel, thread], |r| r.get(0))
+        .optional()?)
 }
 
 /// Merges `attrs` into an interaction's attributes.
@@ -226,7 +266,13 @@ pub fn release(
     if ix.state != State::Buffered {
         return Ok(Released::Gone);
     }
-    if let Some(other) = live_routable(conn, &ix.channel, &ix.thread_id)? {
+    // A group joins whatever its thread has now; a buffer only work nobody has yet.
+    let buffer = buffer_of(conn, id)?;
+    let join = match buffer {
+        Some(_) => queued_of(conn, &ix.channel, &ix.thread_id)?,
+        None => live_routable(conn, &ix.channel, &ix.thread_id)?,
+    };
+    if let Some(other) = join {
         conn.execute(
             "UPDATE messages SET interaction_id = ?2 WHERE interaction_id = ?1",
             params![id, other],
@@ -243,30 +289,40 @@ pub fn release(
         )?;
         return Ok(Released::Merged(other));
     }
+    // A buffer released while an agent still has its thread (it waited its longest) goes
+    // to anyone as its own interaction beside theirs.
+    let apart = buffer.is_some() && live_routable(conn, &ix.channel, &ix.thread_id)?.is_some();
     let (agent, until) = preferred.unzip();
     conn.execute(
         "UPDATE interactions SET state = 'queued', queued_at = ?2, updated_at = ?2,
              preferred_agent = COALESCE(?3, preferred_agent),
              preferred_until = COALESCE(?4, preferred_until),
-             buffer_thread = NULL, group_key = NULL
+             buffer_thread = NULL, buffer_until = NULL, group_key = NULL, split_off = ?5
          WHERE id = ?1",
-        params![id, now, agent, until],
+        params![id, now, agent, until, apart],
     )?;
-    record_event(conn, id, now, "released", State::Queued, None, None)?;
+    let why = apart.then_some("waited its longest for the agent who has the thread: to anyone");
+    record_event(conn, id, now, "released", State::Queued, None, why)?;
     Ok(match queries::interaction(conn, id)? {
         Some(ix) => Released::Queued(Box::new(ix)),
         None => Released::Gone,
     })
 }
 
-/// The agent a buffer waits for, and the thread.
-pub fn buffer_of(conn: &Connection, id: i64) -> Result<Option<(String, Option<i64>)>> {
+/// What a buffered interaction waits for.
+pub fn buffer_of(conn: &Connection, id: i64) -> Result<Option<BufferFor>> {
     Ok(conn
-        .query_row(
-            "SELECT buffer_thread, buffer_agent FROM interactions WHERE id = ?1 AND buffer_thread IS NOT NULL",
-            [id],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
+        .prepare_cached(
+            "SELECT buffer_thread, buffer_agent, buffer_until FROM interactions
+             WHERE id = ?1 AND buffer_thread IS NOT NULL",
+        )?
+        .query_row([id], |r| {
+            Ok(BufferFor {
+                thread: r.get(0)?,
+                agent: r.get(1)?,
+                until: r.get(2)?,
+            })
+        })
         .optional()?)
 }
 
@@ -285,10 +341,11 @@ pub fn find_active(conn: &Connection, channel: &str, by: &FindBy) -> Result<Opti
     let sql = format!(
         "SELECT i.id, i.state, i.thread_id, i.workgroup,
             (SELECT u.username FROM users u WHERE u.id = i.assigned_to),
-            (SELECT count(*) FROM messages m WHERE m.interaction_id = i.id AND m.direction = 'inbound')
+            (SELECT count(*) FROM messages m WHERE m.interaction_id = i.id AND m.direction = 'inbound'),
+            i.customer_id
          FROM interactions i
          WHERE i.channel = +?1 AND {filter} AND i.state <> 'disconnected'
-         ORDER BY i.state = 'buffered', i.id DESC LIMIT 1"
+         ORDER BY i.state = 'buffered', i.split_off, i.id DESC LIMIT 1"
     );
     Ok(conn
         .prepare_cached(&sql)?
@@ -300,6 +357,7 @@ pub fn find_active(conn: &Connection, channel: &str, by: &FindBy) -> Result<Opti
                 workgroup: r.get(3)?,
                 agent: r.get(4)?,
                 message_count: r.get(5)?,
+                customer_id: r.get(6)?,
             })
         })
         .optional()?)
@@ -312,7 +370,7 @@ pub fn agent_handling(conn: &Connection, channel: &str, thread: &str) -> Result<
             "SELECT (SELECT u.username FROM users u WHERE u.id = i.assigned_to)
              FROM interactions i
              WHERE i.channel = ?1 AND i.thread_id = ?2 AND i.assigned_to IS NOT NULL
-             AND i.state IN ('alerting', 'connected', 'held')",
+             AND i.state IN ('alerting', 'connected', 'held') AND i.split_off = 0",
         )?
         .query_row(params![channel, thread], |r| r.get::<_, Option<String>>(0))
         .optional()?
@@ -384,6 +442,18 @@ pub fn subject(conn: &Connection, id: i64) -> Result<Option<(Interaction, Subjec
         agent: ix.assigned_to.clone(),
         message_count: count,
         attrs: ix.attributes.clone(),
+        arrived_at: ix.created_at,
+        route: Some(crate::workflow::CurrentRoute {
+            workgroup: ix.workgroup.clone(),
+            priority: ix.priority,
+            skills: ix.skills.clone(),
+            preferred_agent: match ix.preferred_agent {
+                Some(user) => queries::username(conn, user)?,
+                None => None,
+            },
+            preferred_until: ix.preferred_until,
+            queued_at: ix.queued_at,
+        }),
         ..Default::default()
     };
     if let Some((pmid, text, _author, _name, handle, parent, language, followers, metadata)) = last

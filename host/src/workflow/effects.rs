@@ -6,6 +6,7 @@ use std::cell::RefCell;
 
 use rhai::{Dynamic, Engine, EvalAltResult, Map};
 
+use crate::model::effect::DEFAULT_WAIT_MS;
 use crate::model::interaction::MediaType;
 use crate::model::{Effect, RouteRequest};
 
@@ -83,7 +84,10 @@ pub(super) const OPTIONS: &[(&str, &[&str])] = &[
             "wait_ms",
         ],
     ),
-    ("buffer", &["until_free_agent_of", "recheck_ms"]),
+    (
+        "buffer",
+        &["until_free_agent_of", "recheck_ms", "max_wait_ms"],
+    ),
     ("group", &["key", "timeout_s"]),
     ("send", &["visibility", "retries", "backoff_ms"]),
 ];
@@ -137,15 +141,34 @@ fn route(ix: &mut Map, opts: Map) -> Fallible {
     if let Some(expr) = &skills {
         crate::routing::SkillExpr::parse(expr).map_err(|e| format!("route: {e}"))?;
     }
+    let preferred_agent = opt_string(F, &opts, "preferred_agent")?;
+    if let Some(name) = &preferred_agent {
+        known_user(F, name)?;
+    }
     push(Effect::Route(RouteRequest {
         workgroup,
         priority: opt_int(F, &opts, "priority", 0, -1000..=1000)?,
         media_type,
         skills,
-        preferred_agent: opt_string(F, &opts, "preferred_agent")?,
-        wait_ms: opt_int(F, &opts, "wait_ms", 30_000, 0..=86_400_000)?,
+        preferred_agent,
+        wait_ms: opt_int(F, &opts, "wait_ms", DEFAULT_WAIT_MS, 0..=86_400_000)?,
     }));
     Ok(())
+}
+
+/// A preferred agent named in a script must exist: a misspelt name would otherwise
+/// quietly mean "anyone". (A world that cannot tell lets it pass.)
+fn known_user(fn_name: &str, name: &str) -> Fallible {
+    if name.is_empty() {
+        return Err(
+            format!("{fn_name}: preferred_agent is empty (leave it out for anyone)").into(),
+        );
+    }
+    let exists = super::world::current(|ctx| ctx.and_then(|c| c.world.user_exists(name)));
+    match exists {
+        Some(false) => Err(format!("{fn_name}: there is no user named `{name}`").into()),
+        _ => Ok(()),
+    }
 }
 
 /// `existing` may be an interaction map (from `find_active`) or its id.
@@ -169,9 +192,15 @@ fn buffer(ix: &mut Map, opts: Map) -> Fallible {
         Some(t) => t,
         None => field(ix, "thread_id").ok_or("buffer: no thread given")?,
     };
+    let max_wait_ms = match opts.get("max_wait_ms") {
+        None => None,
+        Some(v) if v.is_unit() => None,
+        Some(_) => Some(opt_int(F, &opts, "max_wait_ms", 0, 0..=86_400_000)?),
+    };
     push(Effect::Buffer {
         thread,
         recheck_ms: opt_int(F, &opts, "recheck_ms", 5_000, 100..=3_600_000)?,
+        max_wait_ms,
     });
     Ok(())
 }
@@ -281,6 +310,14 @@ fn schedule(_ix: &mut Map, name: &str, delay_ms: i64) -> Fallible {
     Ok(())
 }
 
+fn cancel(_ix: &mut Map, name: &str) -> Fallible {
+    if name.is_empty() || name.len() > 64 {
+        return Err(format!("cancel: name `{name}` must be 1 to 64 characters").into());
+    }
+    push(Effect::Cancel { name: name.into() });
+    Ok(())
+}
+
 /// Registers every effect function on `engine`.
 pub fn register(engine: &mut Engine) {
     engine.register_fn("route", route);
@@ -301,4 +338,5 @@ pub fn register(engine: &mut Engine) {
         send(ix, text, Map::new())
     });
     engine.register_fn("schedule", schedule);
+    engine.register_fn("cancel", cancel);
 }

@@ -53,9 +53,24 @@ pub fn build() -> Engine {
     engine
 }
 
-/// Compiles every `*.rhai` file of `dir`. The first error is reported as `file:line:col`.
-pub fn compile_dir(engine: &Engine, dir: &Path) -> Result<HashMap<String, Arc<AST>>> {
+/// A folder's scripts by file name, the warnings, and per script what would refuse it
+/// for a channel that runs it ([`super::lint::Findings::if_used`]).
+pub type CompiledDir = (
+    HashMap<String, Arc<AST>>,
+    Vec<String>,
+    HashMap<String, Vec<String>>,
+);
+
+/// Compiles every `*.rhai` file of `dir`, checked against `directory`. Errors are
+/// reported as `file:line:col`.
+pub fn compile_dir(
+    engine: &Engine,
+    dir: &Path,
+    directory: &super::lint::Directory,
+) -> Result<CompiledDir> {
     let mut scripts = HashMap::new();
+    let mut warnings = Vec::new();
+    let mut if_used = HashMap::new();
     let known = super::lint::Known::of(engine);
     let entries = std::fs::read_dir(dir)
         .with_context(|| format!("reading workflow folder {}", dir.display()))?;
@@ -75,16 +90,22 @@ pub fn compile_dir(engine: &Engine, dir: &Path) -> Result<HashMap<String, Arc<AS
             )
         })?;
         ast.set_source(path.display().to_string());
-        let problems = super::lint::lint(&path.display().to_string(), &ast, &known);
-        if !problems.is_empty() {
-            anyhow::bail!("{}", problems.join("\n"));
+        let findings = super::lint::lint(&path.display().to_string(), &ast, &known, directory);
+        if !findings.problems.is_empty() {
+            anyhow::bail!("{}", findings.problems.join("\n"));
+        }
+        warnings.extend(findings.warnings);
+        warnings.extend(findings.if_used.iter().cloned());
+        if !findings.if_used.is_empty() {
+            if_used.insert(name.clone(), findings.if_used);
         }
         scripts.insert(name, Arc::new(ast));
     }
     if scripts.is_empty() {
         anyhow::bail!("no *.rhai workflow in {}", dir.display());
     }
-    Ok(scripts)
+    warnings.sort();
+    Ok((scripts, warnings, if_used))
 }
 
 fn locate(file: &str, pos: Position) -> String {

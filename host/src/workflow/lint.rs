@@ -8,7 +8,11 @@
 //!   initiator (`on_agent_replay`) that the host would never call is refused with the
 //!   name it probably meant;
 //! - an options map written in an effect call (`route(ix, #{ priorty: 5 })`) has only
-//!   keys that effect knows, and a skill expression written as text parses.
+//!   keys that effect knows, and a skill expression written as text parses;
+//! - with the host's [`Directory`]: `is_open("name")` names a configured schedule (a
+//!   script no channel runs only gets a warning: the shipped samples name `support`,
+//!   which a config need not have). A preferred agent or a skill written as text that
+//!   no user has is a warning, not a refusal: the user may be created after the script.
 //!
 //! Each problem is one line, `file:line:col: message`, with "did you mean" when a known
 //! name is close.
@@ -42,6 +46,31 @@ const BUILTINS: &[&str] = &[
     "is_def_var",
     "eval",
 ];
+
+/// What the host knows of the world a script will run in, for the checks that need it.
+/// `None` fields are not checked (`workflow test` knows no users; `check` knows the
+/// config's schedules but not the users created since).
+#[derive(Clone, Debug, Default)]
+pub struct Directory {
+    /// Names of the configured schedules.
+    pub schedules: Option<Vec<String>>,
+    /// Usernames.
+    pub users: Option<HashSet<String>>,
+    /// Skill names some user has (lower case).
+    pub skills: Option<HashSet<String>>,
+}
+
+/// What the checks found: problems refuse the script, warnings are shown.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Findings {
+    /// Each `file:line:col: message`; any refuses the version.
+    pub problems: Vec<String>,
+    /// Each `file:line:col: message`; shown with the running version.
+    pub warnings: Vec<String>,
+    /// What would fail in this script when it runs (a schedule the config lacks): a
+    /// version is refused if a channel runs the script, else it is a warning.
+    pub if_used: Vec<String>,
+}
 
 /// What scripts may call on an engine: each function's name with the signatures it is
 /// registered with.
@@ -138,8 +167,10 @@ fn at(file: &str, pos: Position) -> String {
 }
 
 /// Problems in one script, each as `file:line:col: message` (or `file: message`).
-pub fn lint(file: &str, ast: &AST, known: &Known) -> Vec<String> {
+pub fn lint(file: &str, ast: &AST, known: &Known, directory: &Directory) -> Findings {
     let mut problems = Vec::new();
+    let mut warnings = Vec::new();
+    let mut if_used = Vec::new();
     // The script's own functions: name -> the numbers of parameters it is defined with.
     let mut defined: HashMap<String, HashSet<usize>> = HashMap::new();
     for f in ast.iter_functions() {
@@ -172,6 +203,27 @@ pub fn lint(file: &str, ast: &AST, known: &Known) -> Vec<String> {
                     .into_iter()
                     .map(|p| format!("{}: {p}", at(file, pos))),
             );
+            warnings.extend(
+                check_names(name, arg, directory)
+                    .into_iter()
+                    .map(|w| format!("{}: {w}", at(file, pos))),
+            );
+        }
+        if name == "is_open"
+            && let (Some(schedules), Some(text)) =
+                (&directory.schedules, call.args.first().and_then(text_of))
+            && !schedules.contains(&text)
+        {
+            let known = if schedules.is_empty() {
+                "the config defines no [[schedules]]".to_owned()
+            } else {
+                format!("schedules: {}", schedules.join(", "))
+            };
+            if_used.push(format!(
+                "{}: no schedule named `{text}`{} ({known})",
+                at(file, pos),
+                hint(did_you_mean(&text, schedules.iter().map(String::as_str)))
+            ));
         }
         true
     });
@@ -201,7 +253,52 @@ pub fn lint(file: &str, ast: &AST, known: &Known) -> Vec<String> {
             None => {}
         }
     }
-    problems
+    Findings {
+        problems,
+        warnings,
+        if_used,
+    }
+}
+
+/// A preferred agent or skill names written as text in an effect's options that no user
+/// has (warnings).
+fn check_names(effect: &str, arg: &Expr, directory: &Directory) -> Vec<String> {
+    if effect != "route" {
+        return Vec::new();
+    }
+    let mut warnings = Vec::new();
+    for (key, text) in option_texts(arg) {
+        let Some(text) = text else { continue };
+        match key.as_str() {
+            "preferred_agent" => {
+                if let Some(users) = &directory.users
+                    && !users.contains(&text)
+                {
+                    warnings.push(format!(
+                        "no user is named `{text}` (yet): until one is, this route fails{}",
+                        hint(did_you_mean(&text, users.iter().map(String::as_str)))
+                    ));
+                }
+            }
+            "skills" => {
+                let (Some(skills), Ok(expr)) =
+                    (&directory.skills, crate::routing::SkillExpr::parse(&text))
+                else {
+                    continue;
+                };
+                for skill in expr.names() {
+                    if !skills.contains(&skill.to_lowercase()) {
+                        warnings.push(format!(
+                            "no user has the skill `{skill}`: what needs it waits until someone does{}",
+                            hint(did_you_mean(skill, skills.iter().map(String::as_str)))
+                        ));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    warnings
 }
 
 /// Whether calling `name` with `given` arguments can work.
@@ -256,24 +353,8 @@ fn check_options(effect: &str, arg: &Expr) -> Vec<String> {
     if allowed.is_empty() {
         return Vec::new();
     }
-    // The optimizer folds a map of constants into one constant value.
-    let entries: Vec<(String, Option<String>)> = match arg {
-        Expr::Map(map, _) => map
-            .0
-            .iter()
-            .map(|(key, value)| (key.name.to_string(), text_of(value)))
-            .collect(),
-        Expr::DynamicConstant(value, _) => match value.read_lock::<rhai::Map>() {
-            Some(map) => map
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.clone().into_string().ok()))
-                .collect(),
-            None => return Vec::new(),
-        },
-        _ => return Vec::new(),
-    };
     let mut problems = Vec::new();
-    for (key, text) in entries {
+    for (key, text) in option_texts(arg) {
         if !allowed.contains(&key.as_str()) {
             problems.push(format!(
                 "`{effect}` has no option `{key}`{} (its options: {})",
@@ -288,6 +369,26 @@ fn check_options(effect: &str, arg: &Expr) -> Vec<String> {
         }
     }
     problems
+}
+
+/// The keys of an options map written in a call, each with its value when that is text.
+fn option_texts(arg: &Expr) -> Vec<(String, Option<String>)> {
+    // The optimizer folds a map of constants into one constant value.
+    match arg {
+        Expr::Map(map, _) => map
+            .0
+            .iter()
+            .map(|(key, value)| (key.name.to_string(), text_of(value)))
+            .collect(),
+        Expr::DynamicConstant(value, _) => match value.read_lock::<rhai::Map>() {
+            Some(map) => map
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone().into_string().ok()))
+                .collect(),
+            None => Vec::new(),
+        },
+        _ => Vec::new(),
+    }
 }
 
 /// The text of a string literal.

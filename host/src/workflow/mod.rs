@@ -25,8 +25,8 @@ use rhai::{AST, Dynamic, Map};
 
 pub use crate::model::Effect;
 pub use reload::watch;
-pub use subject::Subject;
-pub use world::{Active, FindBy, World};
+pub use subject::{CurrentRoute, Subject};
+pub use world::{Active, FindBy, QueueFacts, World};
 
 use classify::Rules;
 use world::CallContext;
@@ -38,6 +38,11 @@ pub struct Version {
     scripts: HashMap<String, Arc<AST>>,
     /// The `classify` rules loaded with the scripts.
     rules: Arc<Rules>,
+    /// What the checks warned of (a skill no user has, an unknown agent's name).
+    warnings: Vec<String>,
+    /// Per script, what refuses it for a channel that runs it (a schedule the config
+    /// lacks).
+    if_used: HashMap<String, Vec<String>>,
     /// When it was loaded, unix ms.
     pub loaded_at: i64,
 }
@@ -102,6 +107,9 @@ pub struct WorkflowStatus {
     pub kept_versions: Vec<i64>,
     /// Scripts whose handlers failed while running, with their last failures.
     pub runtime_errors: Vec<ScriptErrors>,
+    /// What the checks warned of in the running version, `file:line:col: message` (a
+    /// skill no user has, a preferred agent no user is named).
+    pub warnings: Vec<String>,
 }
 
 impl Version {
@@ -134,6 +142,12 @@ impl Version {
                 "channel `{channel}` runs `{script}`, which has no `on_inbound(ix)` handler: it could not take new messages"
             ));
         }
+        if let Some(problems) = self.if_used.get(script) {
+            return Err(format!(
+                "channel `{channel}` runs `{script}`, which would fail: {}",
+                problems.join("; ")
+            ));
+        }
         Ok(())
     }
 
@@ -158,6 +172,9 @@ pub struct Outcome {
 /// version that would leave a channel without its script is refused.
 pub type ScriptsInUse = Arc<dyn Fn() -> Vec<(String, String)> + Send + Sync>;
 
+/// What the checks may know of users, skills and schedules, asked at every (re)load.
+pub type DirectorySource = Arc<dyn Fn() -> lint::Directory + Send + Sync>;
+
 /// The loaded workflows.
 pub struct Workflows {
     engine: rhai::Engine,
@@ -172,38 +189,50 @@ pub struct Workflows {
     in_use: RwLock<Option<ScriptsInUse>>,
     /// Run-time failures per script.
     errors: std::sync::Mutex<HashMap<String, ScriptErrors>>,
+    directory: Option<DirectorySource>,
 }
 
-/// A folder's compiled scripts by file name, and its `classify` rules.
-type Compiled = (HashMap<String, Arc<AST>>, Arc<Rules>);
-
-/// Compiles every script of `dir` and its `classify.toml`.
-fn compile(engine: &rhai::Engine, dir: &Path) -> Result<Compiled> {
-    let scripts = engine::compile_dir(engine, dir)?;
+/// Compiles every script of `dir` and its `classify.toml` into a version (numbered 0).
+fn compile(engine: &rhai::Engine, dir: &Path, directory: &lint::Directory) -> Result<Version> {
+    let (scripts, warnings, if_used) = engine::compile_dir(engine, dir, directory)?;
     let rules = Rules::load(dir)?;
-    Ok((scripts, Arc::new(rules)))
+    Ok(Version {
+        number: 0,
+        scripts,
+        rules: Arc::new(rules),
+        warnings,
+        if_used,
+        loaded_at: 0,
+    })
 }
 
 impl Workflows {
     /// Compiles every script in `dir`; fails when any does not compile.
     pub fn load(dir: &Path) -> Result<Arc<Workflows>> {
+        Workflows::load_with(dir, None)
+    }
+
+    /// Compiles every script in `dir`, checked (now and at every reload) against what
+    /// `directory` says of users, skills and schedules.
+    pub fn load_with(dir: &Path, directory: Option<DirectorySource>) -> Result<Arc<Workflows>> {
         let engine = engine::build();
-        let (scripts, rules) = compile(&engine, dir)?;
+        let known = directory.as_ref().map(|d| d()).unwrap_or_default();
+        let first = Version {
+            number: 1,
+            loaded_at: crate::clock::now_ms(),
+            ..compile(&engine, dir, &known)?
+        };
         Ok(Arc::new(Workflows {
             known: lint::Known::of(&engine),
             engine,
             dir: dir.to_owned(),
-            current: RwLock::new(Arc::new(Version {
-                number: 1,
-                scripts,
-                rules,
-                loaded_at: crate::clock::now_ms(),
-            })),
+            current: RwLock::new(Arc::new(first)),
             kept: std::sync::Mutex::new(HashMap::new()),
             last_error: std::sync::Mutex::new(None),
             refused: std::sync::atomic::AtomicU64::new(0),
             in_use: RwLock::new(None),
             errors: std::sync::Mutex::new(HashMap::new()),
+            directory,
         }))
     }
 
@@ -215,13 +244,8 @@ impl Workflows {
     /// Recompiles the folder and swaps it in; on any error the running version stays. A
     /// version must compile, pass the checks of `lint`, and still serve every channel.
     pub fn reload(&self) -> Result<i64> {
-        let compiled = compile(&self.engine, &self.dir).and_then(|(scripts, rules)| {
-            let candidate = Version {
-                number: 0,
-                scripts,
-                rules,
-                loaded_at: 0,
-            };
+        let known = self.directory.as_ref().map(|d| d()).unwrap_or_default();
+        let compiled = compile(&self.engine, &self.dir, &known).and_then(|candidate| {
             let in_use = self.in_use.read().unwrap().clone();
             let problems: Vec<String> = in_use
                 .map(|f| f())
@@ -232,10 +256,10 @@ impl Workflows {
             if !problems.is_empty() {
                 anyhow::bail!("{}", problems.join("\n"));
             }
-            Ok((candidate.scripts, candidate.rules))
+            Ok(candidate)
         });
-        let (scripts, rules) = match compiled {
-            Ok(compiled) => compiled,
+        let candidate = match compiled {
+            Ok(candidate) => candidate,
             Err(e) => {
                 self.refused
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -252,9 +276,8 @@ impl Workflows {
             &mut *current,
             Arc::new(Version {
                 number,
-                scripts,
-                rules,
                 loaded_at: crate::clock::now_ms(),
+                ..candidate
             }),
         );
         self.kept.lock().unwrap().insert(previous.number, previous);
@@ -279,6 +302,7 @@ impl Workflows {
                 errors.sort_by(|a, b| a.script.cmp(&b.script));
                 errors
             },
+            warnings: current.warnings.clone(),
         }
     }
 
@@ -408,12 +432,12 @@ impl Workflows {
             .scripts
             .get(script)
             .ok_or_else(|| anyhow::anyhow!("workflow script `{script}` is not loaded"))?;
+        let map = ix.to_map(world.now());
         let ctx = CallContext {
             world,
             rules: version.rules.clone(),
             channel: ix.channel.clone(),
         };
-        let map = ix.to_map();
         let effects = match extra {
             Some(extra) => engine::call_handler(
                 &self.engine,

@@ -113,6 +113,36 @@ fn influence(ix: &mut Map) -> Map {
     super::classify::influence(ix.get("followers").and_then(|v| v.as_int().ok()))
 }
 
+/// The time now, unix ms, as the world says (virtual in fixtures and replay).
+fn now() -> i64 {
+    world::current(|ctx| ctx.map_or_else(crate::clock::now_ms, |c| c.world.now()))
+}
+
+/// Whether the organisation's schedule `name` is open now.
+fn is_open(name: &str) -> Fallible<bool> {
+    world::current(|ctx| {
+        let Some(c) = ctx else {
+            return Err("is_open: no schedules outside a handler".into());
+        };
+        c.world
+            .organisation()
+            .is_open(name, c.world.now())
+            .map_err(|e| format!("is_open: {e}").into())
+    })
+}
+
+/// A workgroup's queue now: `#{ waiting, available, longest_wait_ms }`.
+fn queue_facts(workgroup: &str) -> Fallible<Map> {
+    if workgroup.is_empty() {
+        return Err("queue_facts: the workgroup is empty".into());
+    }
+    Ok(world::current(|ctx| {
+        ctx.map(|c| c.world.queue(workgroup))
+            .unwrap_or_default()
+            .to_map()
+    }))
+}
+
 /// Registers every tool step on `engine`.
 pub fn register(engine: &mut Engine) {
     engine.register_fn("query_media_type", |ix: &mut Map| {
@@ -123,4 +153,7 @@ pub fn register(engine: &mut Engine) {
     engine.register_fn("last_agent", last_agent);
     engine.register_fn("classify", classify);
     engine.register_fn("influence", influence);
+    engine.register_fn("now", now);
+    engine.register_fn("is_open", is_open);
+    engine.register_fn("queue_facts", queue_facts);
 }

@@ -52,6 +52,27 @@ pub struct Subject {
     pub message_count: i64,
     /// Attributes set by `set_attr` so far.
     pub attrs: BTreeMap<String, String>,
+    /// When the customer's message (for an interaction: its first) arrived, unix ms.
+    pub arrived_at: i64,
+    /// How the interaction is queued now; `None` for a new message.
+    pub route: Option<CurrentRoute>,
+}
+
+/// Where and how an interaction is queued, as `ix.route` shows it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct CurrentRoute {
+    /// The workgroup whose queue it is (or, held by the workflow, will be) in.
+    pub workgroup: String,
+    /// Its priority.
+    pub priority: i64,
+    /// Its skill expression.
+    pub skills: Option<String>,
+    /// The agent it waits for first.
+    pub preferred_agent: Option<String>,
+    /// When that wait ends, unix ms.
+    pub preferred_until: Option<i64>,
+    /// When it entered its queue, unix ms.
+    pub queued_at: i64,
 }
 
 fn opt<T: Into<Dynamic>>(v: Option<T>) -> Dynamic {
@@ -77,8 +98,9 @@ impl Subject {
         }
     }
 
-    /// The map scripts receive.
-    pub fn to_map(&self) -> Map {
+    /// The map scripts receive, at `now` (unix ms: `waited_ms` and what is left of a
+    /// preferred agent's wait are counted to it).
+    pub fn to_map(&self, now: i64) -> Map {
         let mut map = Map::new();
         let mut put = |k: &str, v: Dynamic| {
             map.insert(k.into(), v);
@@ -107,6 +129,28 @@ impl Subject {
         put("agent", opt(self.agent.clone()));
         put("message_count", self.message_count.into());
         put("attrs", string_map(&self.attrs));
+        put("arrived_at", self.arrived_at.into());
+        put("waited_ms", (now - self.arrived_at).max(0).into());
+        put(
+            "route",
+            match &self.route {
+                Some(r) => {
+                    let mut route = Map::new();
+                    route.insert("workgroup".into(), r.workgroup.clone().into());
+                    route.insert("priority".into(), r.priority.into());
+                    route.insert("skills".into(), opt(r.skills.clone()));
+                    route.insert("preferred_agent".into(), opt(r.preferred_agent.clone()));
+                    let left = match (&r.preferred_agent, r.preferred_until) {
+                        (Some(_), Some(until)) => (until - now).max(0),
+                        _ => 0,
+                    };
+                    route.insert("wait_ms".into(), left.into());
+                    route.insert("queued_at".into(), r.queued_at.into());
+                    route.into()
+                }
+                None => Dynamic::UNIT,
+            },
+        );
         map
     }
 }

@@ -395,6 +395,7 @@ impl World for OneAgent {
             workgroup: "Social".into(),
             agent: Some("agent1".into()),
             message_count: 2,
+            customer_id: "u1".into(),
         })
     }
     fn agent_handling(&self, _channel: &str, thread: &str) -> Option<String> {
@@ -575,4 +576,69 @@ fn a_run_time_error_leads_with_the_innermost_fault_and_what_the_call_takes() {
     );
     assert!(err.contains("in handler `on_inbound`"), "{err}");
     assert!(!err.contains("(line "), "one location format: {err}");
+}
+
+#[test]
+fn schedules_users_and_skills_the_host_knows_are_checked_at_load_and_reload() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "default.rhai", DEFAULT);
+    let directory = lint::Directory {
+        schedules: Some(vec!["support".into()]),
+        users: Some(["agent1".to_string()].into()),
+        skills: Some(["english".to_string()].into()),
+    };
+    let wf = Workflows::load_with(dir.path(), Some(Arc::new(move || directory.clone()))).unwrap();
+    wf.set_scripts_in_use(Arc::new(|| {
+        vec![("facebook".into(), "default.rhai".into())]
+    }));
+    // A schedule the config does not define, in a script a channel runs: refused, with
+    // the one that is close.
+    let refused = refusal(
+        &wf,
+        dir.path(),
+        "fn on_inbound(ix) {\n    if is_open(\"suport\") { route(ix); }\n}\n",
+    )
+    .expect("refused");
+    assert!(
+        refused.contains("default.rhai:2:8: no schedule named `suport`; did you mean `support`? (schedules: support)"),
+        "{refused}"
+    );
+    assert_eq!(wf.current().number, 1, "the running version stays");
+    // In a script no channel runs (a sample kept in the folder): a warning.
+    write(
+        dir.path(),
+        "spare.rhai",
+        "fn on_inbound(ix) {\n    if is_open(\"night\") { route(ix); }\n}\n",
+    );
+    write(dir.path(), "default.rhai", DEFAULT);
+    assert_eq!(wf.reload().unwrap(), 2);
+    let warnings = wf.status().warnings;
+    assert!(
+        warnings.len() == 1 && warnings[0].contains("spare.rhai:2:8: no schedule named `night`"),
+        "{warnings:#?}"
+    );
+    std::fs::remove_file(dir.path().join("spare.rhai")).unwrap();
+    // A preferred agent or a skill nobody has yet: published, with warnings.
+    let body = "fn on_inbound(ix) {\n    route(ix, #{ preferred_agent: \"agent2\", skills: \"english and germn >= 2\" });\n}\n";
+    write(dir.path(), "default.rhai", body);
+    assert_eq!(wf.reload().unwrap(), 3);
+    let warnings = wf.status().warnings;
+    assert_eq!(warnings.len(), 2, "{warnings:#?}");
+    assert!(
+        warnings[0].contains("default.rhai:2:5: no user has the skill `germn`"),
+        "{warnings:#?}"
+    );
+    assert!(
+        warnings[1].contains("no user is named `agent2` (yet)")
+            && warnings[1].contains("did you mean `agent1`?"),
+        "{warnings:#?}"
+    );
+    // Fixed: no warnings left.
+    write(
+        dir.path(),
+        "default.rhai",
+        "fn on_inbound(ix) {\n    if is_open(\"support\") { route(ix, #{ preferred_agent: \"agent1\", skills: \"english\" }); }\n}\n",
+    );
+    assert_eq!(wf.reload().unwrap(), 4);
+    assert!(wf.status().warnings.is_empty());
 }

@@ -1,8 +1,9 @@
 //! What scripts may look up while they decide, and the per-call context that carries it.
 //!
-//! Lookups (`find_active`, `agent_handling`, `last_agent`) answer from a [`World`]: the
-//! host answers from the store and the router, the fixture runner from its simulated
-//! interactions. The world, the classification rules and the channel are set for the
+//! Lookups (`find_active`, `agent_handling`, `last_agent`, `queue_facts`, `is_open`,
+//! `now`) answer from a [`World`]: the host answers from the store, the router and its
+//! clock, the fixture runner from its simulated interactions and virtual time. Scripts
+//! never read the machine's clock themselves, so a fixture decides at the time it says. The world, the classification rules and the channel are set for the
 //! duration of one handler call on the calling thread.
 
 use std::cell::RefCell;
@@ -11,6 +12,7 @@ use std::sync::Arc;
 use rhai::{Dynamic, Map};
 
 use super::classify::Rules;
+use crate::model::hours::Organisation;
 
 /// A live interaction as a lookup returns it.
 #[derive(Clone, Debug, PartialEq)]
@@ -27,6 +29,8 @@ pub struct Active {
     pub agent: Option<String>,
     /// Customer messages in it.
     pub message_count: i64,
+    /// The platform id of the customer who started it.
+    pub customer_id: String,
 }
 
 impl Active {
@@ -46,6 +50,7 @@ impl Active {
                 .unwrap_or(Dynamic::UNIT),
         );
         map.insert("message_count".into(), self.message_count.into());
+        map.insert("customer_id".into(), self.customer_id.clone().into());
         map
     }
 }
@@ -64,7 +69,33 @@ pub enum FindBy {
     Message(String),
 }
 
-/// Lookups scripts may make. Every method answers for one channel.
+/// A workgroup's queue as `queue_facts` shows it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct QueueFacts {
+    /// Interactions waiting in it for an agent.
+    pub waiting: i64,
+    /// Its members who are Available and owe no wrap-up.
+    pub available: i64,
+    /// How long the longest-waiting one has waited, ms (0 when none waits).
+    pub longest_wait_ms: i64,
+}
+
+impl QueueFacts {
+    /// The map scripts receive.
+    pub fn to_map(&self) -> Map {
+        let mut map = Map::new();
+        map.insert("waiting".into(), self.waiting.into());
+        map.insert("available".into(), self.available.into());
+        map.insert("longest_wait_ms".into(), self.longest_wait_ms.into());
+        map
+    }
+}
+
+/// The organisation of a world that was given none: UTC, no schedules.
+static NO_ORGANISATION: std::sync::LazyLock<Organisation> =
+    std::sync::LazyLock::new(Organisation::default);
+
+/// Lookups scripts may make. Every method that takes a channel answers for that one.
 pub trait World: Send + Sync {
     /// A live interaction matching `by`, if any.
     fn find_active(&self, channel: &str, by: &FindBy) -> Option<Active>;
@@ -73,6 +104,22 @@ pub trait World: Send + Sync {
     fn agent_handling(&self, channel: &str, thread: &str) -> Option<String>;
     /// Username of the agent who last handled this customer on this channel.
     fn last_agent(&self, channel: &str, customer_id: &str) -> Option<String>;
+    /// The time now, unix ms.
+    fn now(&self) -> i64 {
+        crate::clock::now_ms()
+    }
+    /// A workgroup's queue now.
+    fn queue(&self, _workgroup: &str) -> QueueFacts {
+        QueueFacts::default()
+    }
+    /// The organisation's time zone and schedules.
+    fn organisation(&self) -> &Organisation {
+        &NO_ORGANISATION
+    }
+    /// Whether a user named `username` exists; `None` when this world cannot tell.
+    fn user_exists(&self, _username: &str) -> Option<bool> {
+        None
+    }
 }
 
 /// A world with nothing in it: every lookup finds nothing.

@@ -642,6 +642,12 @@ async function workflows() {
     w.last_error
       ? h("div", { class: "notice bad" }, h("p", {}, `Refused ${when(w.last_error.at)}; v${w.version} keeps running.`), h("pre", { class: "wrap" }, w.last_error.error))
       : h("p", { class: "notice" }, "None: the last reload was accepted."),
+    h("h3", {}, "Warnings"),
+    (w.warnings || []).length
+      ? h("div", { id: "workflow-warnings", class: "notice warn" },
+        h("p", {}, `v${w.version} runs, but names what nobody has yet: until someone does, that work waits or fails.`),
+        h("ul", { class: "plain" }, ...w.warnings.map((text) => h("li", {}, h("code", { class: "wrap" }, text)))))
+      : h("p", { class: "notice" }, "None: every agent and skill the scripts name exists."),
     h("h3", {}, "Failures while running"),
     (w.runtime_errors || []).length
       ? h("div", { id: "runtime-errors" }, ...w.runtime_errors.map(scriptFailures))

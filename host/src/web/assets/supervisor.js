@@ -183,7 +183,10 @@ function closeDetail() {
 }
 
 async function detail(id) {
-  const d = await attempt(() => api.get(`/api/v1/interactions/${id}`));
+  const [d, trace] = await Promise.all([
+    attempt(() => api.get(`/api/v1/interactions/${id}`)),
+    attempt(() => api.get(`/api/v1/interactions/${id}/trace`)),
+  ]);
   if (!d) return;
   openId = d.id;
   for (const row of document.querySelectorAll("#results tbody tr")) {
@@ -204,9 +207,49 @@ async function detail(id) {
   fill(
     document.getElementById("detail-body"),
     h("dl", { class: "attrs" }, facts.map(([k, v]) => [h("dt", {}, k), h("dd", {}, v)])),
+    trace ? traceView(trace) : null,
     transcript(d),
   );
   panel.scrollIntoView({ behavior: "smooth", block: "start" });
+}
+
+// ---- the trace: why it went where it went ------------------------------------------------------
+
+/** What each recorded event means, in the supervisor's words. */
+const EVENT_WORDS = {
+  created: "Arrived and queued", message: "Another message joined", buffered: "Held by the workflow",
+  released: "Released to the queue", workflow: "Workflow decided", waiting: "Queued: nobody offered yet",
+  offered: "Offered", declined: "Declined", alert_timeout: "Offer not picked up in time", picked_up: "Picked up",
+  held: "Put on hold", resumed: "Resumed", transferred: "Transferred", rerouted: "Re-routed by the workflow",
+  reprioritized: "Priority raised", merged: "Merged", stopped: "Stopped by the workflow",
+  workflow_fallback: "Workflow failed: channel's route taken", disconnected: "Ended", abandoned: "Abandoned by the customer",
+  wrapup: "Wrapped up",
+};
+
+/** "3 not available (agent1, agent2, …)" for each reason an explanation gives. */
+function passedOver(why) {
+  const lines = why.passed_over.map((p) => {
+    const more = p.count > p.agents.length ? ", …" : "";
+    return h("li", { dataset: { reason: p.reason } }, `${p.count} ${p.words}`, p.agents.length ? ` (${p.agents.join(", ")}${more})` : "");
+  });
+  const head = [`${why.considered} considered in ${why.workgroup}`];
+  if (why.preferred_agent) head.push(`waits for ${why.preferred_agent} first${why.preferred_until ? ` until ${when(why.preferred_until)}` : ""}`);
+  if (why.eligible.length) head.push(`could go to ${why.eligible.join(", ")}`);
+  return h("div", { class: "why" }, h("p", { class: "small" }, head.join(" · ")), lines.length ? h("ul", { class: "plain small" }, ...lines) : null);
+}
+
+function traceView(t) {
+  const rows = t.timeline.map((e) => h("li", { dataset: { kind: e.kind } },
+    h("span", { class: "small muted" }, when(e.at)), " ",
+    h("strong", {}, EVENT_WORDS[e.kind] || words(e.kind)),
+    e.user ? ` · ${e.user}` : "",
+    e.detail ? h("div", { class: "small wrap" }, e.detail) : null,
+    e.why ? passedOver(e.why) : null));
+  return h("section", { id: "trace", "aria-label": "Trace" },
+    h("h3", {}, "Why it went where it went"),
+    h("p", { class: "small muted" }, `Workflow ${t.script || "–"}, version ${t.workflow_version}.`),
+    t.now ? h("div", { class: "notice warn", id: "why-now" }, h("p", {}, h("strong", {}, "Waiting now: ")), passedOver(t.now)) : null,
+    h("ol", { class: "timeline plain" }, ...rows));
 }
 
 start();
