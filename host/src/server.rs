@@ -226,7 +226,7 @@ async fn seed(store: &Store, config: &Config) -> Result<()> {
 pub async fn start(config: Config) -> Result<Running> {
     install_crypto();
     let organisation = Arc::new(config.organisation()?);
-    let store = Store::open_with(&config.database_path(), &config.server.database)?;
+    let store = Store::open_url(&config.store_url()?, &config.server.database)?;
     seed(&store, &config).await?;
     let workflows = Workflows::load_with(
         &config.server.workflows_dir,

@@ -204,7 +204,7 @@ async fn stored_ids(world: &World, tag: &str) -> Vec<String> {
                  WHERE channel = 'facebook' AND platform_message_id LIKE ?1",
             )?;
             let ids = stmt.query_map([&pattern], |r| r.get(0))?;
-            Ok(ids.collect::<rusqlite::Result<Vec<String>>>()?)
+            Ok(ids.collect::<anyhow::Result<Vec<String>>>()?)
         })
         .await
         .unwrap()
@@ -231,7 +231,7 @@ async fn a_full_database_refuses_webhooks_with_503_loses_nothing_and_recovers_wi
     let store = world.host.as_ref().unwrap().app.store.clone();
     assert_eq!(readyz(&world).await.0, 200);
     let pages: i64 = store
-        .read(|c| Ok(c.query_row("PRAGMA page_count", [], |r| r.get(0))?))
+        .read(|c| Ok(c.query_row("PRAGMA page_count", (), |r| r.get(0))?))
         .await
         .unwrap();
     // Room for part of the burst (a webhook stores about 1 KiB), then SQLITE_FULL.

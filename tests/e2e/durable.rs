@@ -188,7 +188,7 @@ async fn a_failing_on_timer_is_tried_again_then_kept_as_failed() {
         .app
         .store
         .write(|c| {
-            c.execute("UPDATE workflow_timers SET attempts = 4, due_at = 0", [])?;
+            c.execute("UPDATE workflow_timers SET attempts = 4, due_at = 0", ())?;
             Ok(())
         })
         .await

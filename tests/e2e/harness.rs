@@ -250,7 +250,7 @@ impl World {
     pub async fn count(&self, sql: &'static str) -> i64 {
         let store = self.host.as_ref().unwrap().app.store.clone();
         store
-            .read(move |c| Ok(c.query_row(sql, [], |r| r.get(0))?))
+            .read(move |c| Ok(c.query_row(sql, (), |r| r.get(0))?))
             .await
             .unwrap()
     }

@@ -83,8 +83,8 @@ async fn a_recorded_day_through_a_changed_script_shows_exactly_what_differs() {
             let mut stmt = c.prepare(
                 "SELECT interaction_id FROM messages WHERE text LIKE '%refund%' ORDER BY interaction_id",
             )?;
-            let ids = stmt.query_map([], |r| r.get(0))?;
-            Ok(ids.collect::<rusqlite::Result<_>>()?)
+            let ids = stmt.query_map((), |r| r.get(0))?;
+            Ok(ids.collect::<anyhow::Result<_>>()?)
         })
         .await
         .unwrap();
@@ -136,7 +136,7 @@ async fn a_recorded_day_through_a_changed_script_shows_exactly_what_differs() {
         .read(|c| {
             Ok(c.query_row(
                 "SELECT count(*) FROM interactions WHERE workgroup = 'Social'",
-                [],
+                (),
                 |r| r.get(0),
             )?)
         })

@@ -152,8 +152,8 @@ async fn a_plugin_calling_a_host_it_was_not_granted_is_refused() {
         .read(|c| {
             let mut stmt =
                 c.prepare("SELECT text FROM messages WHERE channel = 'faulty' ORDER BY id")?;
-            let rows = stmt.query_map([], |r| r.get(0))?;
-            Ok(rows.collect::<rusqlite::Result<_>>()?)
+            let rows = stmt.query_map((), |r| r.get(0))?;
+            Ok(rows.collect::<anyhow::Result<_>>()?)
         })
         .await
         .unwrap();

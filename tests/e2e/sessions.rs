@@ -37,7 +37,7 @@ async fn me(world: &World, token: &str) -> (u16, Value) {
 async fn sql(world: &World, statement: String) {
     let store = world.host.as_ref().unwrap().app.store.clone();
     store
-        .write(move |c| Ok(c.execute(&statement, [])?))
+        .write(move |c| Ok(c.execute(&statement, ())?))
         .await
         .unwrap();
 }

@@ -36,7 +36,7 @@ async fn attributes(world: &World, id: i64) -> Value {
 async fn scalar(world: &World, sql: String) -> i64 {
     let store = world.host.as_ref().unwrap().app.store.clone();
     store
-        .read(move |c| Ok(c.query_row(&sql, [], |r| r.get(0))?))
+        .read(move |c| Ok(c.query_row(&sql, (), |r| r.get(0))?))
         .await
         .unwrap()
 }

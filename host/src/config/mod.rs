@@ -44,6 +44,20 @@ pub struct Config {
     /// Opening hours workflows ask about (`is_open("name")`).
     #[serde(default)]
     pub schedules: Vec<crate::model::hours::ScheduleConfig>,
+    /// Where the data is kept.
+    #[serde(default)]
+    pub store: StoreConfig,
+}
+
+/// `[store]`: which database the host keeps its data in.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreConfig {
+    /// `sqlite://PATH` (the default: `switchboard.db` in `[server] data_dir`) or
+    /// `postgres://USER:PASSWORD@HOST:PORT/DATABASE`, which every host of a cluster
+    /// shares. `env:NAME` reads it from the environment; `SWITCHBOARD_STORE_URL`
+    /// overrides it.
+    pub url: Option<String>,
 }
 
 /// A station created at start.
@@ -372,6 +386,12 @@ impl Config {
                 .parse()
                 .with_context(|| format!("SWITCHBOARD_DB_MAX_PAGE_COUNT={v}: a number of pages"))?;
         }
+        if let Some(v) = var("SWITCHBOARD_STORE_URL") {
+            self.store.url = Some(v);
+        }
+        if let Some(url) = self.store.url.as_mut() {
+            *url = resolve_env(url).context("[store] url")?;
+        }
         if let Some(v) = var("SWITCHBOARD_SECRET_KEY") {
             self.server.secret_key = Some(v);
         }
@@ -412,6 +432,7 @@ impl Config {
     /// Checks everything that does not need the plugins or scripts loaded.
     pub fn validate(&self) -> Result<()> {
         self.organisation()?;
+        self.store_url()?;
         let sessions = &self.server.sessions;
         if !(60..=86_400).contains(&sessions.idle_timeout_s) {
             bail!("[server.sessions] idle_timeout_s must be within 60-86400 seconds");
@@ -451,9 +472,23 @@ impl Config {
         Ok(())
     }
 
-    /// Path of the database file.
+    /// Path of the SQLite database file (the default store, or the one `[store] url`
+    /// names).
     pub fn database_path(&self) -> PathBuf {
-        self.server.data_dir.join("switchboard.db")
+        match self.store_url() {
+            Ok(crate::store::StoreUrl::Sqlite(path)) => path,
+            _ => self.server.data_dir.join("switchboard.db"),
+        }
+    }
+
+    /// Where the data is kept: `[store] url`, or SQLite in the data folder.
+    pub fn store_url(&self) -> Result<crate::store::StoreUrl> {
+        match &self.store.url {
+            Some(url) => crate::store::StoreUrl::parse(url).context("[store] url"),
+            None => Ok(crate::store::StoreUrl::Sqlite(
+                self.server.data_dir.join("switchboard.db"),
+            )),
+        }
     }
 }
 

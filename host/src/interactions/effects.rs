@@ -503,7 +503,9 @@ mod tests {
                     outbox::due(c, 2_000 + i as i64, 8)?;
                     store_wf::due_timers(c, 2_000 + i as i64, 8)?;
                 }
-                Ok(crate::store::reprepared(c))
+                Ok(crate::store::reprepared(
+                    c.as_sqlite().expect("this guard is about SQLite"),
+                ))
             })
             .await
             .unwrap();

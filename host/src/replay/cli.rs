@@ -63,8 +63,11 @@ pub fn run(args: ReplayArgs) -> Result<Summary> {
         None => None,
     };
     let (db, organisation) = match (&config, &args.data_dir) {
-        (Some(config), _) => (config.database_path(), config.organisation()?),
-        (None, Some(dir)) => (dir.join("switchboard.db"), Organisation::default()),
+        (Some(config), _) => (config.store_url()?, config.organisation()?),
+        (None, Some(dir)) => (
+            crate::store::StoreUrl::Sqlite(dir.join("switchboard.db")),
+            Organisation::default(),
+        ),
         (None, None) => bail!("say where the recorded traffic is: --data-dir DIR or -c CONFIG"),
     };
     let from = instant(&organisation, &args.from, false).context("--from")?;

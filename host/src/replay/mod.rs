@@ -19,7 +19,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicI64, Ordering};
 
 use anyhow::Result;
-use rusqlite::Connection;
+use crate::store::Tx;
 
 use crate::model::hours::Organisation;
 use crate::store::replay::{self as recorded, Among, Recorded, Then};
@@ -45,7 +45,7 @@ pub struct ChannelInfo {
 /// A replay to run.
 pub struct Replay<'a> {
     /// The database.
-    pub db: &'a Path,
+    pub db: &'a crate::store::StoreUrl,
     /// The scripts to replay through.
     pub dir: &'a Path,
     /// The period, unix ms, `[from, to)`.
@@ -74,13 +74,13 @@ pub struct Summary {
 
 /// The recorded world, at the time of the message being replayed.
 struct Recalled {
-    conn: Mutex<Connection>,
+    conn: Mutex<Tx>,
     now: AtomicI64,
     organisation: Organisation,
 }
 
 impl Recalled {
-    fn ask<R: Default>(&self, f: impl FnOnce(&Connection, i64) -> Result<R>) -> R {
+    fn ask<R: Default>(&self, f: impl FnOnce(&Tx, i64) -> Result<R>) -> R {
         let conn = self.conn.lock().unwrap();
         f(&conn, self.now.load(Ordering::Relaxed)).unwrap_or_else(|e| {
             tracing::warn!(error = %format!("{e:#}"), "replay lookup failed; answering none");

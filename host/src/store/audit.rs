@@ -3,7 +3,7 @@
 //! store only keeps and lists them, newest first.
 
 use anyhow::Result;
-use rusqlite::{Connection, params};
+use crate::store::{Tx, params};
 
 /// One recorded action.
 #[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
@@ -30,7 +30,7 @@ pub struct AuditEntry {
 }
 
 /// Appends an entry (its `id` is ignored).
-pub fn record(conn: &Connection, e: &AuditEntry) -> Result<()> {
+pub fn record(conn: &Tx, e: &AuditEntry) -> Result<()> {
     conn.prepare_cached(
         "INSERT INTO audit_log (at, actor_id, actor, client, action, target, status, detail)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -64,7 +64,7 @@ pub struct AuditQuery {
 }
 
 /// Entries matching `q`, newest first.
-pub fn list(conn: &Connection, q: &AuditQuery) -> Result<Vec<AuditEntry>> {
+pub fn list(conn: &Tx, q: &AuditQuery) -> Result<Vec<AuditEntry>> {
     let mut stmt = conn.prepare_cached(
         "SELECT id, at, actor_id, actor, client, action, target, status, detail FROM audit_log
          WHERE (?1 IS NULL OR at >= ?1) AND (?2 IS NULL OR at < ?2)
@@ -88,5 +88,5 @@ pub fn list(conn: &Connection, q: &AuditQuery) -> Result<Vec<AuditEntry>> {
             })
         },
     )?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    Ok(rows.collect::<anyhow::Result<_>>()?)
 }

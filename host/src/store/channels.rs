@@ -5,7 +5,7 @@
 //! uses). Config-file channels are never stored here.
 
 use anyhow::{Context, Result};
-use rusqlite::{Connection, OptionalExtension, params};
+use crate::store::{Tx, OptionalExtension, params};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -24,7 +24,7 @@ pub struct StoredChannel<C> {
     pub updated_at: i64,
 }
 
-fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(String, String, i64, i64)> {
+fn row(r: &crate::store::Row<'_>) -> anyhow::Result<(String, String, i64, i64)> {
     Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
 }
 
@@ -42,19 +42,19 @@ fn parse<C: DeserializeOwned>(
 }
 
 /// Every stored channel, by name.
-pub fn list<C: DeserializeOwned>(conn: &Connection) -> Result<Vec<StoredChannel<C>>> {
+pub fn list<C: DeserializeOwned>(conn: &Tx) -> Result<Vec<StoredChannel<C>>> {
     let mut stmt =
         conn.prepare("SELECT name, config, created_at, updated_at FROM channels ORDER BY name")?;
-    let rows = stmt.query_map([], row)?;
+    let rows = stmt.query_map((), row)?;
     Ok(rows
-        .collect::<rusqlite::Result<Vec<_>>>()?
+        .collect::<anyhow::Result<Vec<_>>>()?
         .into_iter()
         .map(parse)
         .collect())
 }
 
 /// One stored channel.
-pub fn get<C: DeserializeOwned>(conn: &Connection, name: &str) -> Result<Option<StoredChannel<C>>> {
+pub fn get<C: DeserializeOwned>(conn: &Tx, name: &str) -> Result<Option<StoredChannel<C>>> {
     let found = conn
         .query_row(
             "SELECT name, config, created_at, updated_at FROM channels WHERE name = ?1",
@@ -66,14 +66,14 @@ pub fn get<C: DeserializeOwned>(conn: &Connection, name: &str) -> Result<Option<
 }
 
 /// Whether a channel of this name is stored.
-pub fn exists(conn: &Connection, name: &str) -> Result<bool> {
+pub fn exists(conn: &Tx, name: &str) -> Result<bool> {
     Ok(conn
         .prepare_cached("SELECT 1 FROM channels WHERE name = ?1")?
         .exists([name])?)
 }
 
 /// Stores a new channel; fails when the name is taken.
-pub fn insert(conn: &Connection, name: &str, channel: &impl Serialize, now: i64) -> Result<()> {
+pub fn insert(conn: &Tx, name: &str, channel: &impl Serialize, now: i64) -> Result<()> {
     let json = serde_json::to_string(channel)?;
     conn.execute(
         "INSERT INTO channels (name, config, created_at, updated_at) VALUES (?1, ?2, ?3, ?3)",
@@ -84,7 +84,7 @@ pub fn insert(conn: &Connection, name: &str, channel: &impl Serialize, now: i64)
 }
 
 /// Replaces a stored channel's settings; `false` when there is no such channel.
-pub fn update(conn: &Connection, name: &str, channel: &impl Serialize, now: i64) -> Result<bool> {
+pub fn update(conn: &Tx, name: &str, channel: &impl Serialize, now: i64) -> Result<bool> {
     let json = serde_json::to_string(channel)?;
     let changed = conn.execute(
         "UPDATE channels SET config = ?2, updated_at = ?3 WHERE name = ?1",
@@ -96,7 +96,7 @@ pub fn update(conn: &Connection, name: &str, channel: &impl Serialize, now: i64)
 /// Forgets a channel and its connector's state (polling cursor, key-value entries, so a
 /// later channel of the same name starts fresh). Its messages and interactions stay.
 /// `false` when there is no such channel.
-pub fn delete(conn: &Connection, name: &str) -> Result<bool> {
+pub fn delete(conn: &Tx, name: &str) -> Result<bool> {
     let removed = conn.execute("DELETE FROM channels WHERE name = ?1", [name])?;
     if removed == 0 {
         return Ok(false);
@@ -126,18 +126,18 @@ mod tests {
         }
     }
 
-    fn insert(conn: &Connection, ch: &Channel, now: i64) -> Result<()> {
+    fn insert(conn: &Tx, ch: &Channel, now: i64) -> Result<()> {
         super::insert(conn, &ch.name, ch, now)
     }
 
-    fn update(conn: &Connection, ch: &Channel, now: i64) -> Result<bool> {
+    fn update(conn: &Tx, ch: &Channel, now: i64) -> Result<bool> {
         super::update(conn, &ch.name, ch, now)
     }
 
     #[test]
     fn channels_round_trip_and_delete_forgets_connector_state() {
-        let mut conn = Connection::open_in_memory().unwrap();
-        super::super::migrations::migrate(&mut conn).unwrap();
+        let db = crate::store::testing::db();
+        let conn = db.tx();
         insert(&conn, &channel("b"), 1).unwrap();
         insert(&conn, &channel("a"), 2).unwrap();
         assert!(insert(&conn, &channel("a"), 3).is_err(), "names are unique");
@@ -156,14 +156,14 @@ mod tests {
         assert!(!update(&conn, &channel("zz"), 9).unwrap());
 
         conn.execute(
-            "INSERT INTO plugin_kv (channel, key, value) VALUES ('a', 'k', x'00')",
-            [],
+            "INSERT INTO plugin_kv (channel, key, value) VALUES ('a', 'k', ?1)",
+            [vec![0u8]],
         )
         .unwrap();
         assert!(delete(&conn, "a").unwrap());
         assert!(!delete(&conn, "a").unwrap());
         let kv: i64 = conn
-            .query_row("SELECT count(*) FROM plugin_kv", [], |r| r.get(0))
+            .query_row("SELECT count(*) FROM plugin_kv", (), |r| r.get(0))
             .unwrap();
         assert_eq!(kv, 0);
         assert!(get::<Channel>(&conn, "a").unwrap().is_none());

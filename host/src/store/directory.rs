@@ -3,13 +3,13 @@
 use std::collections::HashMap;
 
 use anyhow::Result;
-use rusqlite::{Connection, OptionalExtension, params};
+use crate::store::{Tx, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
 use crate::routing::UtilizationTable;
 
 /// Renames a workgroup (its row; members and rules follow by id).
-pub fn rename_workgroup(conn: &Connection, id: i64, name: &str) -> Result<()> {
+pub fn rename_workgroup(conn: &Tx, id: i64, name: &str) -> Result<()> {
     conn.execute(
         "UPDATE workgroups SET name = ?2 WHERE id = ?1",
         params![id, name],
@@ -90,7 +90,7 @@ fn json<T: serde::de::DeserializeOwned + Default>(text: String) -> T {
 const USER_COLUMNS: &str =
     "id, username, display_name, rights, skills, utilization, station, status, status_at";
 
-fn user_from_row(r: &rusqlite::Row) -> rusqlite::Result<User> {
+fn user_from_row(r: &crate::store::Row) -> anyhow::Result<User> {
     Ok(User {
         id: r.get(0)?,
         username: r.get(1)?,
@@ -106,7 +106,7 @@ fn user_from_row(r: &rusqlite::Row) -> rusqlite::Result<User> {
 
 /// Creates or updates a user by username (password included); returns its id.
 pub fn upsert_user(
-    conn: &Connection,
+    conn: &Tx,
     username: &str,
     display_name: &str,
     password_hash: &str,
@@ -131,7 +131,7 @@ pub fn upsert_user(
 }
 
 /// Updates a user's profile (everything but the password and status).
-pub fn update_user(conn: &Connection, user: &User) -> Result<()> {
+pub fn update_user(conn: &Tx, user: &User) -> Result<()> {
     conn.execute(
         "UPDATE users SET username = ?2, display_name = ?3, rights = ?4, skills = ?5,
              utilization = ?6, station = ?7 WHERE id = ?1",
@@ -149,7 +149,7 @@ pub fn update_user(conn: &Connection, user: &User) -> Result<()> {
 }
 
 /// Replaces a user's password hash.
-pub fn set_password(conn: &Connection, id: i64, password_hash: &str) -> Result<()> {
+pub fn set_password(conn: &Tx, id: i64, password_hash: &str) -> Result<()> {
     conn.execute(
         "UPDATE users SET password_hash = ?2 WHERE id = ?1",
         params![id, password_hash],
@@ -158,7 +158,7 @@ pub fn set_password(conn: &Connection, id: i64, password_hash: &str) -> Result<(
 }
 
 /// Deletes a user and their sessions and memberships. Returns false when unknown.
-pub fn delete_user(conn: &Connection, id: i64) -> Result<bool> {
+pub fn delete_user(conn: &Tx, id: i64) -> Result<bool> {
     conn.execute("DELETE FROM sessions WHERE user_id = ?1", [id])?;
     conn.execute("DELETE FROM workgroup_members WHERE user_id = ?1", [id])?;
     conn.execute("UPDATE interactions SET assigned_to = NULL WHERE assigned_to = ?1 AND state = 'disconnected'", [id])?;
@@ -166,7 +166,7 @@ pub fn delete_user(conn: &Connection, id: i64) -> Result<bool> {
 }
 
 /// A user and their password hash, by username.
-pub fn user_with_hash(conn: &Connection, username: &str) -> Result<Option<(User, String)>> {
+pub fn user_with_hash(conn: &Tx, username: &str) -> Result<Option<(User, String)>> {
     Ok(conn
         .query_row(
             &format!("SELECT {USER_COLUMNS}, password_hash FROM users WHERE username = ?1"),
@@ -177,7 +177,7 @@ pub fn user_with_hash(conn: &Connection, username: &str) -> Result<Option<(User,
 }
 
 /// One user by id.
-pub fn user(conn: &Connection, id: i64) -> Result<Option<User>> {
+pub fn user(conn: &Tx, id: i64) -> Result<Option<User>> {
     Ok(conn
         .query_row(
             &format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1"),
@@ -188,7 +188,7 @@ pub fn user(conn: &Connection, id: i64) -> Result<Option<User>> {
 }
 
 /// One user by username.
-pub fn user_by_name(conn: &Connection, username: &str) -> Result<Option<User>> {
+pub fn user_by_name(conn: &Tx, username: &str) -> Result<Option<User>> {
     Ok(conn
         .query_row(
             &format!("SELECT {USER_COLUMNS} FROM users WHERE username = ?1"),
@@ -199,26 +199,26 @@ pub fn user_by_name(conn: &Connection, username: &str) -> Result<Option<User>> {
 }
 
 /// Whether a user exists under this name (to avoid re-hashing seeded passwords).
-pub fn user_exists(conn: &Connection, username: &str) -> Result<bool> {
+pub fn user_exists(conn: &Tx, username: &str) -> Result<bool> {
     Ok(user_by_name(conn, username)?.is_some())
 }
 
 /// All users.
-pub fn users(conn: &Connection) -> Result<Vec<User>> {
+pub fn users(conn: &Tx) -> Result<Vec<User>> {
     let mut stmt = conn.prepare(&format!("SELECT {USER_COLUMNS} FROM users ORDER BY id"))?;
-    let rows = stmt.query_map([], user_from_row)?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    let rows = stmt.query_map((), user_from_row)?;
+    Ok(rows.collect::<anyhow::Result<_>>()?)
 }
 
 /// Saves an agent's status.
-pub fn set_status(conn: &Connection, user_id: i64, status: &str, now: i64) -> Result<()> {
+pub fn set_status(conn: &Tx, user_id: i64, status: &str, now: i64) -> Result<()> {
     conn.prepare_cached("UPDATE users SET status = ?2, status_at = ?3 WHERE id = ?1")?
         .execute(params![user_id, status, now])?;
     Ok(())
 }
 
 /// Saves the station an agent is logged in at.
-pub fn set_station(conn: &Connection, user_id: i64, station: Option<&str>) -> Result<()> {
+pub fn set_station(conn: &Tx, user_id: i64, station: Option<&str>) -> Result<()> {
     conn.execute(
         "UPDATE users SET station = ?2 WHERE id = ?1",
         params![user_id, station],
@@ -237,7 +237,7 @@ pub struct Session {
 }
 
 /// Stores a new session under the hash of its token.
-pub fn create_session(conn: &Connection, token_hash: &str, user_id: i64, now: i64) -> Result<()> {
+pub fn create_session(conn: &Tx, token_hash: &str, user_id: i64, now: i64) -> Result<()> {
     conn.execute(
         "INSERT INTO sessions (token_hash, user_id, created_at, last_seen_at)
          VALUES (?1, ?2, ?3, ?3)",
@@ -247,7 +247,7 @@ pub fn create_session(conn: &Connection, token_hash: &str, user_id: i64, now: i6
 }
 
 /// The session stored under a token hash.
-pub fn session(conn: &Connection, token_hash: &str) -> Result<Option<Session>> {
+pub fn session(conn: &Tx, token_hash: &str) -> Result<Option<Session>> {
     let columns = USER_COLUMNS
         .split(", ")
         .map(|c| format!("u.{c}"))
@@ -270,25 +270,25 @@ pub fn session(conn: &Connection, token_hash: &str) -> Result<Option<Session>> {
 }
 
 /// Records that a session was used.
-pub fn touch_session(conn: &Connection, token_hash: &str, now: i64) -> Result<()> {
+pub fn touch_session(conn: &Tx, token_hash: &str, now: i64) -> Result<()> {
     conn.prepare_cached("UPDATE sessions SET last_seen_at = ?2 WHERE token_hash = ?1")?
         .execute(params![token_hash, now])?;
     Ok(())
 }
 
 /// Ends one session; whether it existed.
-pub fn end_session(conn: &Connection, token_hash: &str) -> Result<bool> {
+pub fn end_session(conn: &Tx, token_hash: &str) -> Result<bool> {
     Ok(conn.execute("DELETE FROM sessions WHERE token_hash = ?1", [token_hash])? > 0)
 }
 
 /// Ends every session of a user; how many there were.
-pub fn end_sessions_of(conn: &Connection, user_id: i64) -> Result<usize> {
+pub fn end_sessions_of(conn: &Tx, user_id: i64) -> Result<usize> {
     Ok(conn.execute("DELETE FROM sessions WHERE user_id = ?1", [user_id])?)
 }
 
 /// Ends sessions idle since before `idle_before` or begun before `begun_before`.
 pub fn end_expired_sessions(
-    conn: &Connection,
+    conn: &Tx,
     idle_before: i64,
     begun_before: i64,
 ) -> Result<usize> {
@@ -301,7 +301,7 @@ pub fn end_expired_sessions(
 // ---- stations ----------------------------------------------------------------------------
 
 /// Creates or updates a station by name; returns its id.
-pub fn upsert_station(conn: &Connection, name: &str, rights: &[String]) -> Result<i64> {
+pub fn upsert_station(conn: &Tx, name: &str, rights: &[String]) -> Result<i64> {
     conn.execute(
         "INSERT INTO stations (name, rights) VALUES (?1, ?2)
          ON CONFLICT (name) DO UPDATE SET rights = excluded.rights",
@@ -315,7 +315,7 @@ pub fn upsert_station(conn: &Connection, name: &str, rights: &[String]) -> Resul
 }
 
 /// Renames a station or changes its rights; agents logged in there follow the rename.
-pub fn update_station(conn: &Connection, station: &Station) -> Result<bool> {
+pub fn update_station(conn: &Tx, station: &Station) -> Result<bool> {
     let old: Option<String> = conn
         .query_row(
             "SELECT name FROM stations WHERE id = ?1",
@@ -340,7 +340,7 @@ pub fn update_station(conn: &Connection, station: &Station) -> Result<bool> {
 }
 
 /// Deletes a station; agents logged in there are logged out of it.
-pub fn delete_station(conn: &Connection, id: i64) -> Result<bool> {
+pub fn delete_station(conn: &Tx, id: i64) -> Result<bool> {
     let name: Option<String> = conn
         .query_row("SELECT name FROM stations WHERE id = ?1", [id], |r| {
             r.get(0)
@@ -353,27 +353,27 @@ pub fn delete_station(conn: &Connection, id: i64) -> Result<bool> {
 }
 
 /// All stations.
-pub fn stations(conn: &Connection) -> Result<Vec<Station>> {
+pub fn stations(conn: &Tx) -> Result<Vec<Station>> {
     let mut stmt = conn.prepare("SELECT id, name, rights FROM stations ORDER BY id")?;
-    let rows = stmt.query_map([], |r| {
+    let rows = stmt.query_map((), |r| {
         Ok(Station {
             id: r.get(0)?,
             name: r.get(1)?,
             rights: json(r.get(2)?),
         })
     })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    Ok(rows.collect::<anyhow::Result<_>>()?)
 }
 
 /// One station by name.
-pub fn station_by_name(conn: &Connection, name: &str) -> Result<Option<Station>> {
+pub fn station_by_name(conn: &Tx, name: &str) -> Result<Option<Station>> {
     Ok(stations(conn)?.into_iter().find(|s| s.name == name))
 }
 
 // ---- workgroups --------------------------------------------------------------------------
 
 /// Creates or updates a workgroup by name (all settings and members); returns its id.
-pub fn upsert_workgroup(conn: &Connection, group: &Workgroup) -> Result<i64> {
+pub fn upsert_workgroup(conn: &Tx, group: &Workgroup) -> Result<i64> {
     conn.execute(
         "INSERT INTO workgroups (name, alert_timeout_ms, utilization, sl_target_s, wrapup_codes,
              wrapup_required, wrapup_timeout_ms)
@@ -402,14 +402,15 @@ pub fn upsert_workgroup(conn: &Connection, group: &Workgroup) -> Result<i64> {
 }
 
 /// Replaces a workgroup's members.
-pub fn set_members(conn: &Connection, workgroup_id: i64, members: &[i64]) -> Result<()> {
+pub fn set_members(conn: &Tx, workgroup_id: i64, members: &[i64]) -> Result<()> {
     conn.execute(
         "DELETE FROM workgroup_members WHERE workgroup_id = ?1",
         [workgroup_id],
     )?;
     for member in members {
         conn.execute(
-            "INSERT OR IGNORE INTO workgroup_members (workgroup_id, user_id) VALUES (?1, ?2)",
+            "INSERT INTO workgroup_members (workgroup_id, user_id) VALUES (?1, ?2)
+             ON CONFLICT DO NOTHING",
             params![workgroup_id, member],
         )?;
     }
@@ -417,7 +418,7 @@ pub fn set_members(conn: &Connection, workgroup_id: i64, members: &[i64]) -> Res
 }
 
 /// Deletes a workgroup. Returns false when unknown.
-pub fn delete_workgroup(conn: &Connection, id: i64) -> Result<bool> {
+pub fn delete_workgroup(conn: &Tx, id: i64) -> Result<bool> {
     conn.execute(
         "DELETE FROM workgroup_members WHERE workgroup_id = ?1",
         [id],
@@ -426,14 +427,14 @@ pub fn delete_workgroup(conn: &Connection, id: i64) -> Result<bool> {
 }
 
 /// All workgroups with their members.
-pub fn workgroups(conn: &Connection) -> Result<Vec<Workgroup>> {
+pub fn workgroups(conn: &Tx) -> Result<Vec<Workgroup>> {
     let mut stmt = conn.prepare(
         "SELECT id, name, alert_timeout_ms, utilization, sl_target_s, wrapup_codes, wrapup_required,
                 wrapup_timeout_ms
          FROM workgroups ORDER BY id",
     )?;
     let mut groups: Vec<Workgroup> = stmt
-        .query_map([], |r| {
+        .query_map((), |r| {
             Ok(Workgroup {
                 id: r.get(0)?,
                 name: r.get(1)?,
@@ -446,19 +447,19 @@ pub fn workgroups(conn: &Connection) -> Result<Vec<Workgroup>> {
                 members: Vec::new(),
             })
         })?
-        .collect::<rusqlite::Result<_>>()?;
+        .collect::<anyhow::Result<_>>()?;
     let mut stmt = conn.prepare(
         "SELECT user_id FROM workgroup_members WHERE workgroup_id = ?1 ORDER BY user_id",
     )?;
     for group in &mut groups {
         group.members = stmt
             .query_map([group.id], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
+            .collect::<anyhow::Result<_>>()?;
     }
     Ok(groups)
 }
 
 /// One workgroup by name.
-pub fn workgroup_by_name(conn: &Connection, name: &str) -> Result<Option<Workgroup>> {
+pub fn workgroup_by_name(conn: &Tx, name: &str) -> Result<Option<Workgroup>> {
     Ok(workgroups(conn)?.into_iter().find(|g| g.name == name))
 }

@@ -8,7 +8,7 @@
 //! the same host after a restart) takes it again. Every job kind is idempotent.
 
 use anyhow::Result;
-use rusqlite::{Connection, params};
+use crate::store::{Tx, params};
 
 /// How long a claimed job is held before another worker may take it, ms.
 pub const LEASE_MS: i64 = 60_000;
@@ -56,16 +56,16 @@ pub struct Job {
 }
 
 /// Records a job due now (call inside the transaction of the write it follows).
-pub fn enqueue(conn: &Connection, kind: JobKind, interaction_id: i64, now: i64) -> Result<i64> {
+pub fn enqueue(conn: &Tx, kind: JobKind, interaction_id: i64, now: i64) -> Result<i64> {
     conn.prepare_cached(
-        "INSERT INTO jobs (kind, interaction_id, due_at, created_at) VALUES (?1, ?2, ?3, ?3)",
+        "INSERT INTO jobs (kind, interaction_id, due_at, created_at) VALUES (?1, ?2, ?3, ?3)
+         RETURNING id",
     )?
-    .execute(params![kind.as_str(), interaction_id, now])?;
-    Ok(conn.last_insert_rowid())
+    .query_row(params![kind.as_str(), interaction_id, now], |r| r.get(0))
 }
 
 /// Claims up to `limit` due jobs that nobody holds, oldest first, for [`LEASE_MS`].
-pub fn claim_due(conn: &Connection, now: i64, limit: i64) -> Result<Vec<Job>> {
+pub fn claim_due(conn: &Tx, now: i64, limit: i64) -> Result<Vec<Job>> {
     let mut stmt = conn.prepare_cached(
         "SELECT id, kind, interaction_id, attempts FROM jobs
          WHERE failed_at IS NULL AND due_at <= +?1
@@ -103,15 +103,15 @@ pub fn claim_due(conn: &Connection, now: i64, limit: i64) -> Result<Vec<Job>> {
 
 /// Lets go of every claim: at start, on a database only this host uses (the embedded
 /// store), claims left are those of this host's previous run, which died holding them.
-pub fn release_claims(conn: &Connection) -> Result<usize> {
+pub fn release_claims(conn: &Tx) -> Result<usize> {
     Ok(conn.execute(
         "UPDATE jobs SET claimed_until = NULL WHERE claimed_until IS NOT NULL",
-        [],
+        (),
     )?)
 }
 
 /// Removes finished jobs.
-pub fn complete(conn: &Connection, ids: &[i64]) -> Result<()> {
+pub fn complete(conn: &Tx, ids: &[i64]) -> Result<()> {
     let mut stmt = conn.prepare_cached("DELETE FROM jobs WHERE id = ?1")?;
     for id in ids {
         stmt.execute([id])?;
@@ -122,7 +122,7 @@ pub fn complete(conn: &Connection, ids: &[i64]) -> Result<()> {
 /// A try failed: try again at `retry_at`, or, with `None`, give up and keep the job as
 /// failed (shown to operators, never run again by itself).
 pub fn fail(
-    conn: &Connection,
+    conn: &Tx,
     id: i64,
     error: &str,
     retry_at: Option<i64>,
@@ -130,7 +130,7 @@ pub fn fail(
 ) -> Result<()> {
     conn.prepare_cached(
         "UPDATE jobs SET attempts = attempts + 1, last_error = ?2, claimed_until = NULL,
-             due_at = coalesce(?3, due_at), failed_at = CASE WHEN ?3 IS NULL THEN ?4 END
+             due_at = coalesce(?3, due_at), failed_at = CASE WHEN ?3 IS NULL THEN CAST(?4 AS BIGINT) END
          WHERE id = ?1",
     )?
     .execute(params![id, error, retry_at, now])?;
@@ -138,20 +138,21 @@ pub fn fail(
 }
 
 /// Jobs waiting or running, and jobs that gave up.
-pub fn counts(conn: &Connection) -> Result<(i64, i64)> {
+pub fn counts(conn: &Tx) -> Result<(i64, i64)> {
     Ok(conn.query_row(
         "SELECT count(*) FILTER (WHERE failed_at IS NULL), count(*) FILTER (WHERE failed_at IS NOT NULL)
          FROM jobs",
-        [],
+        (),
         |r| Ok((r.get(0)?, r.get(1)?)),
     )?)
 }
 
 /// The earliest time a pending job is due, if any.
-pub fn next_due(conn: &Connection) -> Result<Option<i64>> {
+pub fn next_due(conn: &Tx) -> Result<Option<i64>> {
     Ok(conn.query_row(
-        "SELECT min(max(due_at, coalesce(claimed_until, 0))) FROM jobs WHERE failed_at IS NULL",
-        [],
+        "SELECT min(CASE WHEN claimed_until > due_at THEN claimed_until ELSE due_at END)
+         FROM jobs WHERE failed_at IS NULL",
+        (),
         |r| r.get(0),
     )?)
 }
@@ -160,15 +161,15 @@ pub fn next_due(conn: &Connection) -> Result<Option<i64>> {
 mod tests {
     use super::*;
 
-    fn db() -> Connection {
-        let mut c = Connection::open_in_memory().unwrap();
-        super::super::migrations::migrate(&mut c).unwrap();
-        c
+    fn db() -> (crate::store::testing::TestDb, Tx) {
+        let db = crate::store::testing::db();
+        let tx = db.tx();
+        (db, tx)
     }
 
     #[test]
     fn a_claimed_job_is_held_until_done_or_its_lease_runs_out() {
-        let c = db();
+        let (_db, c) = db();
         let a = enqueue(&c, JobKind::Route, 7, 1000).unwrap();
         enqueue(&c, JobKind::OnDisconnect, 8, 1001).unwrap();
         let first = claim_due(&c, 1000, 10).unwrap();
@@ -194,7 +195,7 @@ mod tests {
 
     #[test]
     fn a_failed_try_is_retried_later_then_kept_as_failed() {
-        let c = db();
+        let (_db, c) = db();
         let id = enqueue(&c, JobKind::OnDisconnect, 1, 0).unwrap();
         claim_due(&c, 0, 1).unwrap();
         fail(&c, id, "script error", Some(500), 0).unwrap();

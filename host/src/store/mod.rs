@@ -1,4 +1,5 @@
-//! Durable storage: SQLite in WAL mode.
+//! Durable storage: SQLite in WAL mode (the embedded default), or PostgreSQL (what a
+//! cluster of hosts shares). Store operations are written once for both ([`engine`]).
 //!
 //! All writes go through one writer thread that groups whatever is waiting into a single
 //! transaction (group commit): each request still gets its own savepoint, so one failing
@@ -25,20 +26,23 @@
 pub mod audit;
 pub mod channels;
 pub mod directory;
+mod engine;
 pub mod jobs;
 mod migrations;
 pub mod outbox;
 pub mod queries;
 pub mod replay;
 pub mod reports;
+pub mod scratch;
 pub mod trace;
 pub mod workflow;
 mod writer;
 
-/// What store operations run on: one transaction on the single writer, or a reader.
-/// Code above the store names this type, never the engine's, so the store can change
-/// what stands behind it (the PostgreSQL engine) without the domain noticing.
-pub type Tx = Connection;
+pub use crate::params;
+pub use engine::{
+    FromValue, OptionalExtension, PgTarget, Row, StoreUrl, ToValue, Tx, Value, ValueRef,
+    params_from_iter, redact,
+};
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, mpsc};
@@ -116,11 +120,27 @@ pub struct Store {
     inner: Arc<Inner>,
 }
 
+/// Where the store's connections go.
+#[derive(Clone)]
+enum Target {
+    Sqlite(PathBuf),
+    Postgres(PgTarget),
+}
+
+impl Target {
+    fn connect(&self) -> Result<Tx> {
+        match self {
+            Target::Sqlite(path) => Ok(Tx::sqlite(open_connection(path)?)),
+            Target::Postgres(pg) => Tx::postgres(pg),
+        }
+    }
+}
+
 struct Inner {
-    path: PathBuf,
+    target: Target,
     writer: Mutex<Option<mpsc::Sender<Job>>>,
     thread: Mutex<Option<std::thread::JoinHandle<()>>>,
-    readers: Mutex<Vec<Connection>>,
+    readers: Mutex<Vec<Tx>>,
     /// Async reads at once: each holds a blocking thread and a connection (with its
     /// page cache), so a flood of requests waits here instead of opening hundreds.
     reading: tokio::sync::Semaphore,
@@ -131,8 +151,8 @@ struct Inner {
 const READERS: usize = 8;
 
 impl Store {
-    /// Opens (creating if needed) the database at `path` with the default settings,
-    /// migrates it and starts the writer.
+    /// Opens (creating if needed) the SQLite database at `path` with the default
+    /// settings, migrates it and starts the writer.
     pub fn open(path: &Path) -> Result<Store> {
         Store::open_with(path, &StoreOptions::default())
     }
@@ -148,19 +168,40 @@ impl Store {
         migrations::migrate(&mut conn)
             .with_context(|| format!("migrating database {}", path.display()))?;
         if options.max_page_count > 0 {
-            set_max_page_count(&conn, options.max_page_count)?;
+            set_max_page_count_on(&conn, options.max_page_count)?;
         }
+        Store::start(Target::Sqlite(path.to_owned()), Tx::sqlite(conn))
+    }
+
+    /// Opens the store `url` names, migrating it first; `options` apply to SQLite.
+    pub fn open_url(url: &StoreUrl, options: &StoreOptions) -> Result<Store> {
+        match url {
+            StoreUrl::Sqlite(path) => Store::open_with(path, options),
+            StoreUrl::Postgres(url) => {
+                let target = PgTarget::new(url);
+                let writer = scratch::off_runtime(|| -> Result<Tx> {
+                    migrations::migrate_postgres(&target)
+                        .with_context(|| format!("migrating database {}", redact(url)))?;
+                    Tx::postgres(&target)
+                })?;
+                Store::start(Target::Postgres(target), writer)
+            }
+        }
+    }
+
+    fn start(target: Target, writer_tx: Tx) -> Result<Store> {
         let health = Arc::new(Health::default());
         let (tx, rx) = mpsc::channel::<Job>();
         let thread = std::thread::Builder::new()
             .name("store-writer".into())
             .spawn({
                 let health = health.clone();
-                move || writer::writer_loop(conn, rx, health)
+                let reconnect = target.clone();
+                move || writer::writer_loop(writer_tx, rx, health, move || reconnect.connect())
             })?;
         Ok(Store {
             inner: Arc::new(Inner {
-                path: path.to_owned(),
+                target,
                 writer: Mutex::new(Some(tx)),
                 thread: Mutex::new(Some(thread)),
                 readers: Mutex::new(Vec::new()),
@@ -168,6 +209,19 @@ impl Store {
                 health,
             }),
         })
+    }
+
+    /// Whether this store is PostgreSQL (shared by a cluster) rather than a SQLite file.
+    pub fn is_postgres(&self) -> bool {
+        matches!(self.inner.target, Target::Postgres(_))
+    }
+
+    /// The PostgreSQL database behind this store, if that is what it is.
+    pub fn postgres(&self) -> Option<&PgTarget> {
+        match &self.inner.target {
+            Target::Postgres(pg) => Some(pg),
+            Target::Sqlite(_) => None,
+        }
     }
 
     /// Whether the store can commit now; when it cannot, a plain reason. Asks the writer
@@ -184,8 +238,8 @@ impl Store {
         }
         let (seen, failure) = health.failure();
         let write = failure.is_some();
-        if write {
-            let db = self.inner.path.clone();
+        if write && let Target::Sqlite(db) = &self.inner.target {
+            let db = db.clone();
             let room = tokio::task::spawn_blocking(move || writer::disk_room(&db, 1 << 20))
                 .await
                 .unwrap_or_else(|e| Err(format!("checking the disk failed: {e}")));
@@ -218,7 +272,11 @@ impl Store {
     /// [`StoreOptions::max_page_count`]) while the host runs, and returns the limit now in
     /// force (SQLite never sets it below the current size).
     pub async fn set_max_page_count(&self, pages: u64) -> Result<u64> {
-        self.write(move |c| set_max_page_count(c, pages)).await
+        self.write(move |c| match c.as_sqlite() {
+            Some(c) => set_max_page_count_on(c, pages),
+            None => Err(anyhow!("a size limit is a SQLite setting")),
+        })
+        .await
     }
 
     /// Runs `f` inside the next group-committed transaction and returns its result once
@@ -226,7 +284,7 @@ impl Store {
     pub async fn write<R, F>(&self, f: F) -> Result<R>
     where
         R: Send + 'static,
-        F: FnOnce(&Connection) -> Result<R> + Send + 'static,
+        F: FnOnce(&Tx) -> Result<R> + Send + 'static,
     {
         let rx = self.submit(f)?;
         rx.await.map_err(|_| anyhow!("store writer stopped"))?
@@ -236,7 +294,7 @@ impl Store {
     pub fn write_blocking<R, F>(&self, f: F) -> Result<R>
     where
         R: Send + 'static,
-        F: FnOnce(&Connection) -> Result<R> + Send + 'static,
+        F: FnOnce(&Tx) -> Result<R> + Send + 'static,
     {
         let rx = self.submit(f)?;
         rx.blocking_recv()
@@ -248,7 +306,7 @@ impl Store {
     pub fn submit_now<R, F>(&self, f: F) -> Result<tokio::sync::oneshot::Receiver<Result<R>>>
     where
         R: Send + 'static,
-        F: FnOnce(&Connection) -> Result<R> + Send + 'static,
+        F: FnOnce(&Tx) -> Result<R> + Send + 'static,
     {
         self.submit(f)
     }
@@ -256,7 +314,7 @@ impl Store {
     fn submit<R, F>(&self, f: F) -> Result<tokio::sync::oneshot::Receiver<Result<R>>>
     where
         R: Send + 'static,
-        F: FnOnce(&Connection) -> Result<R> + Send + 'static,
+        F: FnOnce(&Tx) -> Result<R> + Send + 'static,
     {
         let (tx, rx) = tokio::sync::oneshot::channel();
         let job: Job = Box::new(move |conn| {
@@ -296,7 +354,7 @@ impl Store {
     pub async fn read<R, F>(&self, f: F) -> Result<R>
     where
         R: Send + 'static,
-        F: FnOnce(&Connection) -> Result<R> + Send + 'static,
+        F: FnOnce(&Tx) -> Result<R> + Send + 'static,
     {
         let _turn = self.inner.reading.acquire().await?;
         let store = self.clone();
@@ -306,16 +364,16 @@ impl Store {
     /// Like [`Store::read`], on the calling thread.
     pub fn read_blocking<R, F>(&self, f: F) -> Result<R>
     where
-        F: FnOnce(&Connection) -> Result<R>,
+        F: FnOnce(&Tx) -> Result<R>,
     {
         let pooled = self.inner.readers.lock().unwrap().pop();
         let conn = match pooled {
-            Some(conn) => conn,
-            None => open_connection(&self.inner.path)?,
+            Some(conn) if !conn.is_broken() => conn,
+            _ => self.inner.target.connect()?,
         };
         let result = f(&conn);
         let mut readers = self.inner.readers.lock().unwrap();
-        if readers.len() < READERS {
+        if readers.len() < READERS && !conn.is_broken() {
             readers.push(conn);
         }
         result
@@ -330,9 +388,21 @@ impl Store {
         self.inner.readers.lock().unwrap().clear();
     }
 
-    /// Where the database lives.
-    pub fn path(&self) -> &Path {
-        &self.inner.path
+    /// Where the database lives, for a person: the file, or the URL without its
+    /// password.
+    pub fn describe(&self) -> String {
+        match &self.inner.target {
+            Target::Sqlite(path) => format!("sqlite://{}", path.display()),
+            Target::Postgres(pg) => redact(pg.url()),
+        }
+    }
+
+    /// The SQLite file, when the store is one.
+    pub fn path(&self) -> Option<&Path> {
+        match &self.inner.target {
+            Target::Sqlite(path) => Some(path),
+            Target::Postgres(_) => None,
+        }
     }
 }
 
@@ -387,12 +457,83 @@ pub(crate) fn reprepared(conn: &Connection) -> Vec<(String, i32)> {
     found
 }
 
-fn set_max_page_count(conn: &Connection, pages: u64) -> Result<u64> {
+fn set_max_page_count_on(conn: &Connection, pages: u64) -> Result<u64> {
     let pages = i64::try_from(pages).context("max_page_count is too large")?;
     let now: i64 = conn.query_row(&format!("PRAGMA max_page_count = {pages}"), [], |r| {
         r.get(0)
     })?;
     Ok(now as u64)
+}
+
+/// What store tests run on: SQLite, or PostgreSQL when `SWITCHBOARD_TEST_STORE=postgres`
+/// (CI runs the host's tests once with each), so one suite holds both engines to the
+/// same behaviour.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::*;
+
+    /// A database of a test's own, removed when dropped.
+    pub(crate) struct TestDb {
+        pub(crate) url: StoreUrl,
+        _dir: Option<tempfile::TempDir>,
+        _pg: Option<scratch::ScratchPostgres>,
+    }
+
+    pub(crate) fn postgres() -> bool {
+        std::env::var("SWITCHBOARD_TEST_STORE").is_ok_and(|v| v == "postgres")
+    }
+
+    /// An empty database on the engine under test.
+    pub(crate) fn db() -> TestDb {
+        if postgres() {
+            let pg = scratch::ScratchPostgres::create().expect("a scratch PostgreSQL database");
+            TestDb {
+                url: StoreUrl::Postgres(pg.url().to_owned()),
+                _dir: None,
+                _pg: Some(pg),
+            }
+        } else {
+            let dir = tempfile::tempdir().unwrap();
+            TestDb {
+                url: StoreUrl::Sqlite(dir.path().join("test.db")),
+                _dir: Some(dir),
+                _pg: None,
+            }
+        }
+    }
+
+    impl TestDb {
+        /// The store, migrated and running.
+        pub(crate) fn store(&self) -> Store {
+            Store::open_url(&self.url, &StoreOptions::default()).unwrap()
+        }
+
+        /// One migrated connection outside the writer, for store operations called
+        /// directly.
+        pub(crate) fn tx(&self) -> Tx {
+            match &self.url {
+                StoreUrl::Sqlite(path) => {
+                    let mut conn = open_connection(path).unwrap();
+                    migrations::migrate(&mut conn).unwrap();
+                    Tx::sqlite(conn)
+                }
+                StoreUrl::Postgres(url) => scratch::off_runtime(|| {
+                    let target = PgTarget::new(url);
+                    migrations::migrate_postgres(&target).unwrap();
+                    Tx::postgres(&target).unwrap()
+                }),
+            }
+        }
+    }
+
+    /// Turns off foreign keys on `tx`, for tests that store rows without their parents.
+    pub(crate) fn without_foreign_keys(tx: &Tx) {
+        if tx.is_postgres() {
+            tx.execute_batch("SET session_replication_role = replica").unwrap();
+        } else {
+            tx.execute_batch("PRAGMA foreign_keys = OFF").unwrap();
+        }
+    }
 }
 
 #[cfg(test)]
@@ -401,10 +542,10 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn concurrent_writes_are_grouped_and_each_failure_is_isolated() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("t.db")).unwrap();
+        let db = testing::db();
+        let store = db.store();
         store
-            .write(|c| Ok(c.execute_batch("CREATE TABLE t (v INTEGER UNIQUE)")?))
+            .write(|c| c.execute_batch("CREATE TABLE t (v BIGINT UNIQUE)"))
             .await
             .unwrap();
         let mut tasks = Vec::new();
@@ -413,7 +554,7 @@ mod tests {
             tasks.push(tokio::spawn(async move {
                 // Every 10th write inserts a duplicate and must fail alone.
                 let v = if i % 10 == 9 { i - 1 } else { i };
-                s.write(move |c| Ok(c.execute("INSERT INTO t VALUES (?1)", [v])?))
+                s.write(move |c| c.execute("INSERT INTO t VALUES (?1)", [v]))
                     .await
             }));
         }
@@ -424,7 +565,7 @@ mod tests {
             }
         }
         let n: i64 = store
-            .read(|c| Ok(c.query_row("SELECT count(*) FROM t", [], |r| r.get(0))?))
+            .read(|c| c.query_row("SELECT count(*) FROM t", (), |r| r.get(0)))
             .await
             .unwrap();
         assert_eq!(failed, 20);

@@ -9,7 +9,7 @@
 //! `suppressed` (the RPC cache), `unknown`.
 
 use anyhow::Result;
-use rusqlite::{Connection, OptionalExtension, params};
+use crate::store::{Tx, OptionalExtension, params};
 
 use crate::model::interaction::Visibility;
 
@@ -19,7 +19,7 @@ const COLUMNS: &str = "id, idempotency_key, interaction_id, channel, thread_id, 
     recipient_id, visibility, text, state, attempts, platform_message_id, last_error, author_user_id,
     max_attempts, backoff_ms, extras, delivery, delivery_error, next_attempt_at, last_attempt_at";
 
-fn from_row(r: &rusqlite::Row) -> rusqlite::Result<OutboundReply> {
+fn from_row(r: &crate::store::Row) -> anyhow::Result<OutboundReply> {
     let visibility: String = r.get(7)?;
     Ok(OutboundReply {
         id: r.get(0)?,
@@ -52,12 +52,13 @@ fn from_row(r: &rusqlite::Row) -> rusqlite::Result<OutboundReply> {
 pub const FIRST_ATTEMPT_GRACE_MS: i64 = 5_000;
 
 /// Puts a reply in the outbox as `pending`.
-pub fn enqueue(conn: &Connection, reply: &OutboundReply, now: i64) -> Result<i64> {
-    conn.execute(
+pub fn enqueue(conn: &Tx, reply: &OutboundReply, now: i64) -> Result<i64> {
+    conn.query_row(
         "INSERT INTO outbound (idempotency_key, interaction_id, channel, thread_id, reply_to,
              recipient_id, visibility, text, author_user_id, state, created_at, updated_at,
              max_attempts, backoff_ms, extras, next_attempt_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'pending', ?10, ?10, ?11, ?12, ?13, ?14)",
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'pending', ?10, ?10, ?11, ?12, ?13, ?14)
+         RETURNING id",
         params![
             reply.idempotency_key,
             reply.interaction_id,
@@ -74,12 +75,12 @@ pub fn enqueue(conn: &Connection, reply: &OutboundReply, now: i64) -> Result<i64
             serde_json::to_string(&reply.extras)?,
             now + FIRST_ATTEMPT_GRACE_MS
         ],
-    )?;
-    Ok(conn.last_insert_rowid())
+        |r| r.get(0),
+    )
 }
 
 /// One reply.
-pub fn get(conn: &Connection, id: i64) -> Result<Option<OutboundReply>> {
+pub fn get(conn: &Tx, id: i64) -> Result<Option<OutboundReply>> {
     Ok(conn
         .query_row(
             &format!("SELECT {COLUMNS} FROM outbound WHERE id = ?1"),
@@ -90,32 +91,32 @@ pub fn get(conn: &Connection, id: i64) -> Result<Option<OutboundReply>> {
 }
 
 /// Pending replies due at `now` (their `next_attempt_at` has come), oldest first.
-pub fn due(conn: &Connection, now: i64, limit: usize) -> Result<Vec<OutboundReply>> {
+pub fn due(conn: &Tx, now: i64, limit: usize) -> Result<Vec<OutboundReply>> {
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM outbound WHERE state = 'pending' AND next_attempt_at <= ?1
          ORDER BY next_attempt_at, id LIMIT +?2"
     ))?;
     let rows = stmt.query_map(params![now, limit as i64], from_row)?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    Ok(rows.collect::<anyhow::Result<_>>()?)
 }
 
 /// When the next pending reply is due, if any.
-pub fn next_due_at(conn: &Connection) -> Result<Option<i64>> {
+pub fn next_due_at(conn: &Tx) -> Result<Option<i64>> {
     Ok(conn.query_row(
         "SELECT MIN(next_attempt_at) FROM outbound WHERE state = 'pending'",
-        [],
+        (),
         |r| r.get(0),
     )?)
 }
 
 /// Replies whose attempt was under way when the host stopped: each may or may not have
 /// reached the platform.
-pub fn in_doubt(conn: &Connection) -> Result<Vec<OutboundReply>> {
+pub fn in_doubt(conn: &Tx) -> Result<Vec<OutboundReply>> {
     let mut stmt = conn.prepare(&format!(
         "SELECT {COLUMNS} FROM outbound WHERE state = 'attempting' ORDER BY id"
     ))?;
-    let rows = stmt.query_map([], from_row)?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    let rows = stmt.query_map((), from_row)?;
+    Ok(rows.collect::<anyhow::Result<_>>()?)
 }
 
 /// What [`begin_attempt`] decided.
@@ -135,7 +136,7 @@ pub enum Begin {
 /// A reply sent, under way, of unknown fate or suppressed within the window, with the
 /// same text to the same target, makes this one a repeat. Failed and pending ones do
 /// not count: a resend after a failure is never suppressed.
-pub fn begin_attempt(conn: &Connection, id: i64, window_ms: i64, now: i64) -> Result<Begin> {
+pub fn begin_attempt(conn: &Tx, id: i64, window_ms: i64, now: i64) -> Result<Begin> {
     let Some(mut reply) = get(conn, id)? else {
         return Ok(Begin::NotPending);
     };
@@ -188,7 +189,7 @@ pub fn begin_attempt(conn: &Connection, id: i64, window_ms: i64, now: i64) -> Re
 /// Puts a reply back to `pending`, due at `next_at`, after an attempt that certainly did
 /// not reach the platform. `spend` counts the attempt (a rate limit's wait does not).
 pub fn retry_later(
-    conn: &Connection,
+    conn: &Tx,
     id: i64,
     error: &str,
     next_at: i64,
@@ -205,7 +206,7 @@ pub fn retry_later(
 }
 
 /// Marks a reply whose fate the platform cannot tell: the agent sees it and may resend.
-pub fn mark_unknown(conn: &Connection, id: i64, why: &str, now: i64) -> Result<()> {
+pub fn mark_unknown(conn: &Tx, id: i64, why: &str, now: i64) -> Result<()> {
     conn.execute(
         "UPDATE outbound SET state = 'unknown', last_error = ?2, attempts = attempts + 1,
              updated_at = ?3 WHERE id = ?1 AND state IN ('pending', 'attempting')",
@@ -218,7 +219,7 @@ pub fn mark_unknown(conn: &Connection, id: i64, why: &str, now: i64) -> Result<(
 /// now, its attempts afresh and its idempotency key kept. Returns the reply, or why not
 /// (plain words) when it is in another state or not of interaction `interaction`.
 pub fn resend(
-    conn: &Connection,
+    conn: &Tx,
     interaction: i64,
     id: i64,
     now: i64,
@@ -246,7 +247,7 @@ pub fn resend(
 /// Ends the unfinished replies of a deleted channel: nothing can send them any more.
 /// Pending ones become `failed`; one whose attempt was under way becomes `unknown`.
 /// Returns how many changed.
-pub fn end_for_deleted_channel(conn: &Connection, channel: &str, now: i64) -> Result<usize> {
+pub fn end_for_deleted_channel(conn: &Tx, channel: &str, now: i64) -> Result<usize> {
     let failed = conn.execute(
         "UPDATE outbound SET state = 'failed', updated_at = ?2,
              last_error = 'Not sent: the channel was deleted.'
@@ -265,7 +266,7 @@ pub fn end_for_deleted_channel(conn: &Connection, channel: &str, now: i64) -> Re
 /// Whether another reply of the channel was already recorded with this platform id (an
 /// existence check that finds it found someone else's message).
 pub fn platform_id_taken(
-    conn: &Connection,
+    conn: &Tx,
     channel: &str,
     platform_message_id: &str,
     id: i64,
@@ -281,7 +282,7 @@ pub fn platform_id_taken(
 }
 
 /// Records a failed last attempt: the reply is `failed` for good.
-pub fn mark_failed(conn: &Connection, id: i64, error: &str, now: i64) -> Result<()> {
+pub fn mark_failed(conn: &Tx, id: i64, error: &str, now: i64) -> Result<()> {
     conn.execute(
         "UPDATE outbound SET state = 'failed', attempts = attempts + 1, last_error = ?2,
              updated_at = ?3 WHERE id = ?1 AND state IN ('pending', 'attempting')",
@@ -293,7 +294,7 @@ pub fn mark_failed(conn: &Connection, id: i64, error: &str, now: i64) -> Result<
 /// Marks a reply sent and adds it to the transcript. The platform may already have told us
 /// about it by webhook (the page's own comment): then that row becomes this reply.
 pub fn mark_sent(
-    conn: &Connection,
+    conn: &Tx,
     reply: &OutboundReply,
     platform_message_id: &str,
     author_name: &str,
@@ -331,7 +332,7 @@ pub fn mark_sent(
 /// also marks the message failed, with the platform's error for the agent. Returns the
 /// interaction it belongs to, when the message is ours.
 pub fn record_delivery(
-    conn: &Connection,
+    conn: &Tx,
     channel: &str,
     platform_message_id: &str,
     state: &str,
@@ -369,24 +370,24 @@ pub fn record_delivery(
 }
 
 /// Everything the business sent or tries to send in an interaction, oldest first.
-pub fn of_interaction(conn: &Connection, id: i64) -> Result<Vec<OutboundReply>> {
+pub fn of_interaction(conn: &Tx, id: i64) -> Result<Vec<OutboundReply>> {
     let mut stmt = conn.prepare(&format!(
         "SELECT {COLUMNS} FROM outbound WHERE interaction_id = ?1 ORDER BY id"
     ))?;
     let rows = stmt.query_map([id], from_row)?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    Ok(rows.collect::<anyhow::Result<_>>()?)
 }
 
 /// Applies statuses that arrived before the send was recorded, in arrival order, then
 /// forgets them.
-fn apply_early_deliveries(conn: &Connection, channel: &str, pmid: &str, now: i64) -> Result<()> {
+fn apply_early_deliveries(conn: &Tx, channel: &str, pmid: &str, now: i64) -> Result<()> {
     let early: Vec<(String, Option<String>)> = {
         let mut stmt = conn.prepare_cached(
             "SELECT state, error FROM early_deliveries
              WHERE channel = +?1 AND platform_message_id = +?2 ORDER BY rowid",
         )?;
         let rows = stmt.query_map(params![channel, pmid], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        rows.collect::<rusqlite::Result<_>>()?
+        rows.collect::<anyhow::Result<_>>()?
     };
     if early.is_empty() {
         return Ok(());

@@ -1,18 +1,13 @@
 //! The outbox's exactly-once rules, against a real schema.
 
-use rusqlite::Connection;
+use crate::store::Tx;
 
 use super::*;
 
 const WINDOW: i64 = 90_000;
 
-fn db(path: &std::path::Path) -> Connection {
-    let mut c = Connection::open(path).unwrap();
-    crate::store::migrations::migrate(&mut c).unwrap();
-    c
-}
 
-fn reply(c: &Connection, text: &str, now: i64) -> i64 {
+fn reply(c: &Tx, text: &str, now: i64) -> i64 {
     let mut r = OutboundReply::from_workflow(
         1,
         "fb",
@@ -31,23 +26,23 @@ fn reply(c: &Connection, text: &str, now: i64) -> i64 {
     enqueue(c, &r, now).unwrap()
 }
 
-fn state(c: &Connection, id: i64) -> (String, i64) {
+fn state(c: &Tx, id: i64) -> (String, i64) {
     let r = get(c, id).unwrap().unwrap();
     (r.state, r.attempts)
 }
 
-fn go(c: &Connection, id: i64, now: i64) -> OutboundReply {
+fn go(c: &Tx, id: i64, now: i64) -> OutboundReply {
     match begin_attempt(c, id, WINDOW, now).unwrap() {
         Begin::Go(r) => *r,
         other => panic!("expected to send {id}, got {other:?}"),
     }
 }
 
-fn setup() -> (tempfile::TempDir, Connection) {
-    let dir = tempfile::tempdir().unwrap();
-    let c = db(&dir.path().join("db.sqlite"));
-    c.execute_batch("PRAGMA foreign_keys = OFF").unwrap();
-    (dir, c)
+fn setup() -> (crate::store::testing::TestDb, Tx) {
+    let db = crate::store::testing::db();
+    let c = db.tx();
+    crate::store::testing::without_foreign_keys(&c);
+    (db, c)
 }
 
 #[test]
@@ -78,7 +73,8 @@ fn an_attempt_under_way_at_a_crash_is_in_doubt_never_due_again() {
     go(&c, id, 10);
     drop(c);
     // The host stopped during the platform call; at start:
-    let c = db(&dir.path().join("db.sqlite"));
+    let c = dir.tx();
+    crate::store::testing::without_foreign_keys(&c);
     let doubt: Vec<i64> = in_doubt(&c).unwrap().iter().map(|r| r.id).collect();
     assert_eq!(doubt, vec![id]);
     assert!(
@@ -101,7 +97,8 @@ fn a_rate_limited_reply_waits_for_the_reset_across_a_restart_without_spending_at
     assert_eq!(state(&c, id), ("pending".into(), 0));
     assert!(due(&c, reset - 1, 10).unwrap().is_empty());
     drop(c);
-    let c = db(&dir.path().join("db.sqlite"));
+    let c = dir.tx();
+    crate::store::testing::without_foreign_keys(&c);
     assert_eq!(
         next_due_at(&c).unwrap(),
         Some(reset),

@@ -2,7 +2,7 @@
 //! the ingest path runs them inside one group-committed write.
 
 use anyhow::Result;
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use crate::store::{Tx, OptionalExtension, Row, params};
 
 use crate::model::event::InboundMessage;
 use crate::model::interaction::{
@@ -13,7 +13,7 @@ use crate::model::route::RouteRequest;
 
 /// Whether a channel's message is stored already (the dedupe check; the unique
 /// constraint stands behind it).
-pub fn message_seen(conn: &Connection, channel: &str, pmid: &str) -> Result<bool> {
+pub fn message_seen(conn: &Tx, channel: &str, pmid: &str) -> Result<bool> {
     Ok(conn
         .prepare_cached("SELECT 1 FROM messages WHERE channel = ?1 AND platform_message_id = ?2")?
         .exists(params![channel, pmid])?)
@@ -21,7 +21,7 @@ pub fn message_seen(conn: &Connection, channel: &str, pmid: &str) -> Result<bool
 
 /// Inserts one inbound (or the business's own) message, in `interaction_id` if any.
 pub fn insert_message(
-    conn: &Connection,
+    conn: &Tx,
     channel: &str,
     msg: &InboundMessage,
     interaction_id: Option<i64>,
@@ -62,7 +62,7 @@ pub fn insert_message(
 }
 
 /// The username of user `id`.
-pub fn username(conn: &Connection, id: i64) -> Result<Option<String>> {
+pub fn username(conn: &Tx, id: i64) -> Result<Option<String>> {
     Ok(conn
         .prepare_cached("SELECT username FROM users WHERE id = ?1")?
         .query_row([id], |r| r.get(0))
@@ -70,7 +70,7 @@ pub fn username(conn: &Connection, id: i64) -> Result<Option<String>> {
 }
 
 /// A user's id by username.
-pub fn user_id(conn: &Connection, username: &str) -> Result<Option<i64>> {
+pub fn user_id(conn: &Tx, username: &str) -> Result<Option<i64>> {
     Ok(conn
         .prepare_cached("SELECT id FROM users WHERE username = ?1")?
         .query_row([username], |r| r.get(0))
@@ -78,7 +78,7 @@ pub fn user_id(conn: &Connection, username: &str) -> Result<Option<i64>> {
 }
 
 /// Changes where a waiting interaction is queued (a workflow's `route` on it).
-pub fn set_route(conn: &Connection, id: i64, route: &RouteRequest, now: i64) -> Result<()> {
+pub fn set_route(conn: &Tx, id: i64, route: &RouteRequest, now: i64) -> Result<()> {
     // The whole route is replaced: a route without a preferred agent clears it.
     let preferred_agent = match &route.preferred_agent {
         Some(name) => Some(
@@ -104,7 +104,7 @@ pub fn set_route(conn: &Connection, id: i64, route: &RouteRequest, now: i64) -> 
 }
 
 /// Sets an interaction's queue priority.
-pub fn set_priority(conn: &Connection, id: i64, priority: i64) -> Result<()> {
+pub fn set_priority(conn: &Tx, id: i64, priority: i64) -> Result<()> {
     conn.prepare_cached("UPDATE interactions SET priority = ?2 WHERE id = ?1")?
         .execute(params![id, priority])?;
     Ok(())
@@ -112,7 +112,7 @@ pub fn set_priority(conn: &Connection, id: i64, priority: i64) -> Result<()> {
 
 /// Inserts a new interaction started by `msg`, queued as `route` says, in `state`.
 pub fn insert_interaction(
-    conn: &Connection,
+    conn: &Tx,
     channel: &str,
     msg: &InboundMessage,
     route: &RouteRequest,
@@ -127,13 +127,14 @@ pub fn insert_interaction(
     // Kept without a preferred agent too: a released buffer waits this long for the
     // agent who had the thread.
     let preferred_until = Some(now + route.wait_ms.max(0));
-    conn.prepare_cached(
+    let id: i64 = conn.prepare_cached(
         "INSERT INTO interactions (channel, thread_id, media_type, state, workgroup, priority,
             customer_id, customer_name, workflow_version, skills, preferred_agent, preferred_until,
             created_at, queued_at, updated_at)
-         VALUES (?1, ?2, ?3, ?13, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12, ?12)",
+         VALUES (?1, ?2, ?3, ?13, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12, ?12)
+         RETURNING id",
     )?
-    .execute(params![
+    .query_row(params![
         channel,
         msg.thread_id,
         route.media_type.as_str(),
@@ -147,9 +148,9 @@ pub fn insert_interaction(
         preferred_until,
         now,
         state.as_str(),
-    ])?;
+    ], |r| r.get(0))?;
     Ok(Interaction {
-        id: conn.last_insert_rowid(),
+        id,
         state,
         media_type: route.media_type,
         channel: channel.to_owned(),
@@ -179,7 +180,7 @@ pub fn insert_interaction(
 
 /// Replaces the text of an edited message. Returns the interaction it belongs to.
 pub fn edit_message(
-    conn: &Connection,
+    conn: &Tx,
     channel: &str,
     pmid: &str,
     text: &str,
@@ -192,7 +193,7 @@ pub fn edit_message(
 }
 
 /// Erases the content of a message the platform removed.
-pub fn erase_message(conn: &Connection, channel: &str, pmid: &str) -> Result<Option<i64>> {
+pub fn erase_message(conn: &Tx, channel: &str, pmid: &str) -> Result<Option<i64>> {
     conn.execute(
         "UPDATE messages SET text = '', attachments = '[]', deleted = 1
          WHERE channel = ?1 AND platform_message_id = ?2",
@@ -202,7 +203,7 @@ pub fn erase_message(conn: &Connection, channel: &str, pmid: &str) -> Result<Opt
 }
 
 /// Whether every customer message of an interaction has been removed by the platform.
-pub fn all_inbound_deleted(conn: &Connection, id: i64) -> Result<bool> {
+pub fn all_inbound_deleted(conn: &Tx, id: i64) -> Result<bool> {
     let left: i64 = conn.query_row(
         "SELECT count(*) FROM messages WHERE interaction_id = ?1 AND direction = 'inbound' AND deleted = 0",
         [id],
@@ -211,7 +212,7 @@ pub fn all_inbound_deleted(conn: &Connection, id: i64) -> Result<bool> {
     Ok(left == 0)
 }
 
-fn message_interaction(conn: &Connection, channel: &str, pmid: &str) -> Result<Option<i64>> {
+fn message_interaction(conn: &Tx, channel: &str, pmid: &str) -> Result<Option<i64>> {
     Ok(conn
         .query_row(
             "SELECT interaction_id FROM messages WHERE channel = ?1 AND platform_message_id = ?2",
@@ -224,7 +225,7 @@ fn message_interaction(conn: &Connection, channel: &str, pmid: &str) -> Result<O
 
 /// Appends a state change to the interaction's history.
 pub fn record_event(
-    conn: &Connection,
+    conn: &Tx,
     interaction_id: i64,
     at: i64,
     kind: &str,
@@ -249,7 +250,7 @@ pub fn record_event(
 
 /// Moves an interaction to `state` with `assigned_to`, and records why.
 pub fn set_state(
-    conn: &Connection,
+    conn: &Tx,
     id: i64,
     state: State,
     assigned_to: Option<i64>,
@@ -268,7 +269,7 @@ pub fn set_state(
 
 /// An agent declined an offer: back in the queue (keeping its time in queue), the decline
 /// recorded with who declined.
-pub fn decline(conn: &Connection, id: i64, by: i64, now: i64) -> Result<()> {
+pub fn decline(conn: &Tx, id: i64, by: i64, now: i64) -> Result<()> {
     conn.prepare_cached(
         "UPDATE interactions SET state = 'queued', assigned_to = NULL, updated_at = ?2
          WHERE id = ?1",
@@ -278,16 +279,16 @@ pub fn decline(conn: &Connection, id: i64, by: i64, now: i64) -> Result<()> {
 }
 
 /// The workflow versions live interactions started on.
-pub fn live_workflow_versions(conn: &Connection) -> Result<std::collections::HashSet<i64>> {
+pub fn live_workflow_versions(conn: &Tx) -> Result<std::collections::HashSet<i64>> {
     let mut stmt = conn.prepare(
         "SELECT DISTINCT workflow_version FROM interactions WHERE state <> 'disconnected'",
     )?;
-    let rows = stmt.query_map([], |r| r.get(0))?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    let rows = stmt.query_map((), |r| r.get(0))?;
+    Ok(rows.collect::<anyhow::Result<_>>()?)
 }
 
 /// Records the first pickup (for service level).
-pub fn mark_answered(conn: &Connection, id: i64, now: i64) -> Result<()> {
+pub fn mark_answered(conn: &Tx, id: i64, now: i64) -> Result<()> {
     conn.prepare_cached(
         "UPDATE interactions SET answered_at = COALESCE(answered_at, ?2) WHERE id = ?1",
     )?
@@ -296,7 +297,7 @@ pub fn mark_answered(conn: &Connection, id: i64, now: i64) -> Result<()> {
 }
 
 /// Queues an interaction again after a transfer, in `workgroup` (or for one agent).
-pub fn requeue(conn: &Connection, id: i64, to: &Requeue, now: i64) -> Result<()> {
+pub fn requeue(conn: &Tx, id: i64, to: &Requeue, now: i64) -> Result<()> {
     conn.execute(
         "UPDATE interactions SET state = 'queued', assigned_to = NULL, workgroup = ?2, priority = ?3,
              skills = ?4, transfer_to = NULL, preferred_agent = ?5, preferred_until = ?6,
@@ -366,7 +367,7 @@ pub struct Requeue {
 
 /// Ends an interaction: by its agent (maybe owing a wrap-up), or abandoned in queue.
 pub fn finish(
-    conn: &Connection,
+    conn: &Tx,
     id: i64,
     by: Option<i64>,
     wrapup_pending: bool,
@@ -389,7 +390,7 @@ pub fn finish(
 
 /// Sets (or clears the owed) wrap-up of a finished interaction.
 pub fn set_wrapup(
-    conn: &Connection,
+    conn: &Tx,
     id: i64,
     code: Option<&str>,
     by: Option<i64>,
@@ -413,18 +414,18 @@ pub fn set_wrapup(
 }
 
 /// Interactions whose required wrap-up is still owed, with the agent who owes it.
-pub fn pending_wrapups(conn: &Connection) -> Result<Vec<(i64, i64, String)>> {
+pub fn pending_wrapups(conn: &Tx) -> Result<Vec<(i64, i64, String)>> {
     let mut stmt = conn.prepare(
         "SELECT id, assigned_to, workgroup FROM interactions
          WHERE wrapup_pending = 1 AND assigned_to IS NOT NULL",
     )?;
-    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    let rows = stmt.query_map((), |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+    Ok(rows.collect::<anyhow::Result<_>>()?)
 }
 
 /// Service level per workgroup since `since` (unix ms): answered, answered within the
 /// target, abandoned.
-pub fn service_level(conn: &Connection, since: i64) -> Result<Vec<(String, i64, i64, i64)>> {
+pub fn service_level(conn: &Tx, since: i64) -> Result<Vec<(String, i64, i64, i64)>> {
     let mut stmt = conn.prepare(
         "SELECT i.workgroup,
                 SUM(i.answered_at IS NOT NULL),
@@ -437,7 +438,7 @@ pub fn service_level(conn: &Connection, since: i64) -> Result<Vec<(String, i64, 
     let rows = stmt.query_map([since], |r| {
         Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
     })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    Ok(rows.collect::<anyhow::Result<_>>()?)
 }
 
 /// The columns [`interaction_from_row`] reads, in order, for a query over `interactions i`.
@@ -454,7 +455,7 @@ pub(crate) const INTERACTION_COLUMNS: &str = "i.id, i.state, i.media_type, i.cha
 pub(crate) const INTERACTION_COLUMN_COUNT: usize = 29;
 
 /// An interaction from the first [`INTERACTION_COLUMN_COUNT`] columns of a row selected with [`INTERACTION_COLUMNS`].
-pub(crate) fn interaction_from_row(r: &Row) -> rusqlite::Result<Interaction> {
+pub(crate) fn interaction_from_row(r: &Row) -> anyhow::Result<Interaction> {
     let state: String = r.get(1)?;
     let media: String = r.get(2)?;
     Ok(Interaction {
@@ -496,7 +497,7 @@ pub(crate) fn interaction_from_row(r: &Row) -> rusqlite::Result<Interaction> {
 }
 
 /// One interaction.
-pub fn interaction(conn: &Connection, id: i64) -> Result<Option<Interaction>> {
+pub fn interaction(conn: &Tx, id: i64) -> Result<Option<Interaction>> {
     let sql = format!("SELECT {INTERACTION_COLUMNS} FROM interactions i WHERE i.id = ?1");
     // Cached: the job worker reads every routed interaction back through here.
     Ok(conn
@@ -506,19 +507,19 @@ pub fn interaction(conn: &Connection, id: i64) -> Result<Option<Interaction>> {
 }
 
 /// Every interaction that is not finished, oldest first (what a restart restores).
-pub fn live_interactions(conn: &Connection) -> Result<Vec<Interaction>> {
+pub fn live_interactions(conn: &Tx) -> Result<Vec<Interaction>> {
     let sql = format!(
         "SELECT {INTERACTION_COLUMNS} FROM interactions i
          WHERE i.state <> 'disconnected' ORDER BY i.id"
     );
     let mut stmt = conn.prepare(&sql)?;
-    let rows = stmt.query_map([], interaction_from_row)?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    let rows = stmt.query_map((), interaction_from_row)?;
+    Ok(rows.collect::<anyhow::Result<_>>()?)
 }
 
 /// The live interactions offered or assigned to one agent, and the finished ones whose
 /// required wrap-up they still owe.
-pub fn interactions_of(conn: &Connection, user_id: i64) -> Result<Vec<Interaction>> {
+pub fn interactions_of(conn: &Tx, user_id: i64) -> Result<Vec<Interaction>> {
     let sql = format!(
         "SELECT {INTERACTION_COLUMNS} FROM interactions i
          WHERE i.assigned_to = ?1 AND (i.state <> 'disconnected' OR i.wrapup_pending = 1)
@@ -526,11 +527,11 @@ pub fn interactions_of(conn: &Connection, user_id: i64) -> Result<Vec<Interactio
     );
     let mut stmt = conn.prepare(&sql)?;
     let rows = stmt.query_map([user_id], interaction_from_row)?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    Ok(rows.collect::<anyhow::Result<_>>()?)
 }
 
 /// An interaction with its transcript.
-pub fn interaction_detail(conn: &Connection, id: i64) -> Result<Option<InteractionDetail>> {
+pub fn interaction_detail(conn: &Tx, id: i64) -> Result<Option<InteractionDetail>> {
     let Some(interaction) = interaction(conn, id)? else {
         return Ok(None);
     };
@@ -568,7 +569,7 @@ pub fn interaction_detail(conn: &Connection, id: i64) -> Result<Option<Interacti
                 hidden: r.get(14)?,
             })
         })?
-        .collect::<rusqlite::Result<_>>()?;
+        .collect::<anyhow::Result<_>>()?;
     Ok(Some(InteractionDetail {
         interaction,
         messages,
@@ -582,7 +583,7 @@ pub fn interaction_detail(conn: &Connection, id: i64) -> Result<Option<Interacti
 }
 
 /// The newest inbound customer message of an interaction (what a reply answers).
-pub fn last_customer_message(conn: &Connection, id: i64) -> Result<Option<(String, String)>> {
+pub fn last_customer_message(conn: &Tx, id: i64) -> Result<Option<(String, String)>> {
     Ok(conn
         .query_row(
             "SELECT platform_message_id, author_id FROM messages
@@ -595,7 +596,7 @@ pub fn last_customer_message(conn: &Connection, id: i64) -> Result<Option<(Strin
 }
 
 /// When the customer last wrote in an interaction's conversation (platform time, ms).
-pub fn last_customer_at(conn: &Connection, id: i64) -> Result<Option<i64>> {
+pub fn last_customer_at(conn: &Tx, id: i64) -> Result<Option<i64>> {
     Ok(conn.query_row(
         "SELECT max(created_at) FROM messages WHERE interaction_id = ?1 AND direction = 'inbound'",
         [id],
@@ -604,7 +605,7 @@ pub fn last_customer_at(conn: &Connection, id: i64) -> Result<Option<i64>> {
 }
 
 /// Whether a channel has stored a platform message (used by tests and tools).
-pub fn message_count(conn: &Connection, channel: &str, pmid: &str) -> Result<i64> {
+pub fn message_count(conn: &Tx, channel: &str, pmid: &str) -> Result<i64> {
     Ok(conn.query_row(
         "SELECT count(*) FROM messages WHERE channel = ?1 AND platform_message_id = ?2",
         params![channel, pmid],
@@ -615,7 +616,7 @@ pub fn message_count(conn: &Connection, channel: &str, pmid: &str) -> Result<i64
 // ---- polling cursors -------------------------------------------------------------------
 
 /// The saved polling cursor of a channel.
-pub fn cursor(conn: &Connection, channel: &str) -> Result<Option<String>> {
+pub fn cursor(conn: &Tx, channel: &str) -> Result<Option<String>> {
     Ok(conn
         .query_row(
             "SELECT cursor FROM channel_cursors WHERE channel = ?1",
@@ -626,7 +627,7 @@ pub fn cursor(conn: &Connection, channel: &str) -> Result<Option<String>> {
 }
 
 /// Saves a channel's polling cursor.
-pub fn save_cursor(conn: &Connection, channel: &str, cursor: &str, now: i64) -> Result<()> {
+pub fn save_cursor(conn: &Tx, channel: &str, cursor: &str, now: i64) -> Result<()> {
     conn.execute(
         "INSERT INTO channel_cursors (channel, cursor, updated_at) VALUES (?1, ?2, ?3)
          ON CONFLICT (channel) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at",
@@ -638,7 +639,7 @@ pub fn save_cursor(conn: &Connection, channel: &str, cursor: &str, now: i64) -> 
 // ---- plugin key-value store ------------------------------------------------------------
 
 /// A plugin's stored value.
-pub fn kv_get(conn: &Connection, channel: &str, key: &str) -> Result<Option<Vec<u8>>> {
+pub fn kv_get(conn: &Tx, channel: &str, key: &str) -> Result<Option<Vec<u8>>> {
     Ok(conn
         .query_row(
             "SELECT value FROM plugin_kv WHERE channel = ?1 AND key = ?2",
@@ -651,7 +652,7 @@ pub fn kv_get(conn: &Connection, channel: &str, key: &str) -> Result<Option<Vec<
 /// A plugin's values whose keys start with `prefix`, of one channel or all:
 /// (channel, key, value), by channel and key.
 pub fn kv_with_prefix(
-    conn: &Connection,
+    conn: &Tx,
     channel: Option<&str>,
     prefix: &str,
 ) -> Result<Vec<(String, String, Vec<u8>)>> {
@@ -663,11 +664,11 @@ pub fn kv_with_prefix(
     let rows = stmt.query_map(params![channel, pattern], |r| {
         Ok((r.get(0)?, r.get(1)?, r.get(2)?))
     })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    Ok(rows.collect::<anyhow::Result<_>>()?)
 }
 
 /// Removes a plugin's value; whether there was one.
-pub fn kv_delete(conn: &Connection, channel: &str, key: &str) -> Result<bool> {
+pub fn kv_delete(conn: &Tx, channel: &str, key: &str) -> Result<bool> {
     let removed = conn.execute(
         "DELETE FROM plugin_kv WHERE channel = ?1 AND key = ?2",
         params![channel, key],
@@ -676,7 +677,7 @@ pub fn kv_delete(conn: &Connection, channel: &str, key: &str) -> Result<bool> {
 }
 
 /// Live interactions assigned to a user.
-pub fn live_of_user(conn: &Connection, user: i64) -> Result<i64> {
+pub fn live_of_user(conn: &Tx, user: i64) -> Result<i64> {
     Ok(conn.query_row(
         "SELECT COUNT(*) FROM interactions WHERE assigned_to = ?1 AND state <> 'disconnected'",
         [user],
@@ -685,7 +686,7 @@ pub fn live_of_user(conn: &Connection, user: i64) -> Result<i64> {
 }
 
 /// Live interactions queued in (or held by agents of) a workgroup.
-pub fn live_in_workgroup(conn: &Connection, name: &str) -> Result<i64> {
+pub fn live_in_workgroup(conn: &Tx, name: &str) -> Result<i64> {
     Ok(conn.query_row(
         "SELECT COUNT(*) FROM interactions WHERE workgroup = ?1 AND state <> 'disconnected'",
         [name],
@@ -694,7 +695,7 @@ pub fn live_in_workgroup(conn: &Connection, name: &str) -> Result<i64> {
 }
 
 /// The channel of a message (inbound or sent) in an interaction, if it belongs there.
-pub fn message_channel(conn: &Connection, interaction: i64, pmid: &str) -> Result<Option<String>> {
+pub fn message_channel(conn: &Tx, interaction: i64, pmid: &str) -> Result<Option<String>> {
     Ok(conn
         .query_row(
             "SELECT channel FROM messages WHERE interaction_id = ?1 AND platform_message_id = ?2
@@ -706,7 +707,7 @@ pub fn message_channel(conn: &Connection, interaction: i64, pmid: &str) -> Resul
 }
 
 /// How long an interaction waits for its preferred agent (its `wait_ms` as stored).
-pub fn preferred_wait_ms(conn: &Connection, id: i64) -> Result<Option<i64>> {
+pub fn preferred_wait_ms(conn: &Tx, id: i64) -> Result<Option<i64>> {
     Ok(conn
         .query_row(
             "SELECT preferred_until - created_at FROM interactions WHERE id = ?1",
@@ -718,13 +719,13 @@ pub fn preferred_wait_ms(conn: &Connection, id: i64) -> Result<Option<i64>> {
 }
 
 /// Whether the store answers a read at all (readiness).
-pub fn ping(conn: &Connection) -> Result<()> {
-    conn.query_row("SELECT 1", [], |_| Ok(()))?;
+pub fn ping(conn: &Tx) -> Result<()> {
+    conn.query_row("SELECT 1", (), |_| Ok(()))?;
     Ok(())
 }
 
 /// Stores or (with `None`) removes a plugin's value.
-pub fn kv_put(conn: &Connection, channel: &str, key: &str, value: Option<&[u8]>) -> Result<()> {
+pub fn kv_put(conn: &Tx, channel: &str, key: &str, value: Option<&[u8]>) -> Result<()> {
     match value {
         Some(v) => conn.execute(
             "INSERT INTO plugin_kv (channel, key, value) VALUES (?1, ?2, ?3)

@@ -3,18 +3,30 @@
 //! with whom), rebuilt from the interactions' event log. Read-only: it opens the database
 //! beside a running host without touching live work.
 
-use std::path::Path;
-
 use anyhow::{Context, Result};
-use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+
+use crate::store::{OptionalExtension, PgTarget, StoreUrl, Tx, params};
 
 /// Opens a database for reading only.
-pub fn open(path: &Path) -> Result<Connection> {
-    if !path.exists() {
-        anyhow::bail!("no database at {}", path.display());
+pub fn open(url: &StoreUrl) -> Result<Tx> {
+    match url {
+        StoreUrl::Sqlite(path) => {
+            if !path.exists() {
+                anyhow::bail!("no database at {}", path.display());
+            }
+            let conn = rusqlite::Connection::open_with_flags(
+                path,
+                rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+            )
+            .with_context(|| format!("opening {} for reading", path.display()))?;
+            Ok(Tx::sqlite(conn))
+        }
+        StoreUrl::Postgres(url) => {
+            let tx = Tx::postgres(&PgTarget::new(url))?;
+            tx.execute_batch("SET default_transaction_read_only = on")?;
+            Ok(tx)
+        }
     }
-    Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
-        .with_context(|| format!("opening {} for reading", path.display()))
 }
 
 /// A customer message as it was stored.
@@ -57,7 +69,7 @@ pub struct Recorded {
 }
 
 /// The customer messages stored in `[from, to)`, oldest first.
-pub fn messages(conn: &Connection, from: i64, to: i64) -> Result<Vec<Recorded>> {
+pub fn messages(conn: &Tx, from: i64, to: i64) -> Result<Vec<Recorded>> {
     let mut stmt = conn.prepare(
         "SELECT m.channel, m.platform_message_id, m.thread_id, m.parent_id, m.visibility,
                 m.author_id, m.author_name, m.author_handle, m.text, m.language, m.followers,
@@ -96,7 +108,7 @@ pub fn messages(conn: &Connection, from: i64, to: i64) -> Result<Vec<Recorded>> 
             workgroup: r.get(16)?,
         })
     })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    Ok(rows.collect::<anyhow::Result<_>>()?)
 }
 
 /// A live interaction as it was at some time.
@@ -130,7 +142,7 @@ pub enum Among<'a> {
 
 /// The live interactions of `channel` matching `among` just before `at` (each in the
 /// state of its last event before `at`), routable ones first, then the newest.
-pub fn live_at(conn: &Connection, channel: &str, among: Among, at: i64) -> Result<Vec<Then>> {
+pub fn live_at(conn: &Tx, channel: &str, among: Among, at: i64) -> Result<Vec<Then>> {
     let (filter, value) = match among {
         Among::Thread(t) => ("i.thread_id = ?2", t),
         Among::Customer(c) => ("i.customer_id = ?2", c),
@@ -186,7 +198,7 @@ pub fn live_at(conn: &Connection, channel: &str, among: Among, at: i64) -> Resul
 
 /// The agent who last picked up this customer's work on `channel` before `at`.
 pub fn last_agent_at(
-    conn: &Connection,
+    conn: &Tx,
     channel: &str,
     customer: &str,
     at: i64,
@@ -206,7 +218,7 @@ pub fn last_agent_at(
 }
 
 /// Interactions of `workgroup` waiting in its queue just before `at`.
-pub fn waiting_at(conn: &Connection, workgroup: &str, at: i64) -> Result<i64> {
+pub fn waiting_at(conn: &Tx, workgroup: &str, at: i64) -> Result<i64> {
     Ok(conn
         .prepare_cached(
             "SELECT count(*) FROM interactions i
@@ -218,7 +230,7 @@ pub fn waiting_at(conn: &Connection, workgroup: &str, at: i64) -> Result<i64> {
 }
 
 /// Whether a user of that name exists.
-pub fn user_exists(conn: &Connection, username: &str) -> Result<bool> {
+pub fn user_exists(conn: &Tx, username: &str) -> Result<bool> {
     Ok(conn
         .prepare_cached("SELECT 1 FROM users WHERE username = ?1")?
         .query_row([username], |_| Ok(()))

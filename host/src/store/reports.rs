@@ -3,8 +3,8 @@
 //! assembled from fixed fragments chosen by which filters are set.
 
 use anyhow::{Context, Result};
-use rusqlite::Connection;
-use rusqlite::types::Value;
+use crate::store::Tx;
+use crate::store::Value;
 
 use crate::model::interaction::{Interaction, MediaType, State};
 use crate::store::queries::{INTERACTION_COLUMN_COUNT, INTERACTION_COLUMNS, interaction_from_row};
@@ -33,14 +33,20 @@ pub struct Active {
 }
 
 /// Active interactions per media type; a type without any is absent.
-pub fn active_by_media(conn: &Connection) -> Result<Vec<Active>> {
-    // SQLite takes the bare column `id` from the row that holds `min(created_at)`.
+pub fn active_by_media(conn: &Tx) -> Result<Vec<Active>> {
+    // The oldest of each type is the first by (created_at, id): a tie on the time is
+    // broken the same way on both engines.
     let sql = format!(
-        "SELECT media_type, count(*), id, min(created_at) FROM interactions
-         WHERE state IN {ACTIVE_STATES} GROUP BY media_type"
+        "SELECT a.media_type, a.n,
+            (SELECT o.id FROM interactions o
+             WHERE o.media_type = a.media_type AND o.state IN {ACTIVE_STATES}
+             ORDER BY o.created_at, o.id LIMIT 1),
+            a.oldest
+         FROM (SELECT media_type, count(*) AS n, min(created_at) AS oldest FROM interactions
+               WHERE state IN {ACTIVE_STATES} GROUP BY media_type) a"
     );
     let mut stmt = conn.prepare(&sql).context("preparing active counts")?;
-    let rows = stmt.query_map([], |r| {
+    let rows = stmt.query_map((), |r| {
         Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
     })?;
     let mut out = Vec::new();
@@ -70,7 +76,7 @@ pub struct MinuteCounts {
 }
 
 /// Arrivals and answers per minute from `since` on.
-pub fn per_minute(conn: &Connection, since: i64) -> Result<MinuteCounts> {
+pub fn per_minute(conn: &Tx, since: i64) -> Result<MinuteCounts> {
     Ok(MinuteCounts {
         arrivals: minute_counts(conn, "created_at", since).context("arrivals per minute")?,
         answered: minute_counts(conn, "answered_at", since).context("answers per minute")?,
@@ -78,14 +84,14 @@ pub fn per_minute(conn: &Connection, since: i64) -> Result<MinuteCounts> {
 }
 
 /// `column` is one of two fixed names, never user input.
-fn minute_counts(conn: &Connection, column: &'static str, since: i64) -> Result<Vec<(i64, i64)>> {
+fn minute_counts(conn: &Tx, column: &'static str, since: i64) -> Result<Vec<(i64, i64)>> {
     let sql = format!(
         "SELECT {column} - {column} % {MINUTE_MS} AS minute, count(*) FROM interactions
          WHERE {column} >= ?1 GROUP BY minute"
     );
     let mut stmt = conn.prepare(&sql)?;
     let rows = stmt.query_map([since], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    Ok(rows.collect::<anyhow::Result<_>>()?)
 }
 
 /// What an interaction search asks for. Every field that is set narrows the result
@@ -167,7 +173,7 @@ impl Where {
 }
 
 /// Builds the WHERE clause of a search over `interactions i`.
-pub fn where_clause(f: &SearchFilter) -> Where {
+pub fn where_clause(f: &SearchFilter, postgres: bool) -> Where {
     let mut w = Where::default();
     let text = |s: &str| Value::Text(s.to_owned());
     for media in [f.media_type, f.platform_media_type].into_iter().flatten() {
@@ -193,10 +199,13 @@ pub fn where_clause(f: &SearchFilter) -> Where {
         w.add("i.state = ?", [text(state.as_str())]);
     }
     if f.workflow_fallback {
-        w.add(
-            "json_extract(i.attributes, '$.workflow_fallback') IS NOT NULL",
-            [],
-        );
+        // The attributes are JSON text on both engines; each reads a key its own way.
+        let has_fallback = if postgres {
+            "(i.attributes::jsonb -> 'workflow_fallback') IS NOT NULL"
+        } else {
+            "json_extract(i.attributes, '$.workflow_fallback') IS NOT NULL"
+        };
+        w.add(has_fallback, []);
     }
     if let Some(from) = f.from {
         w.add("i.created_at >= ?", [Value::Integer(from)]);
@@ -226,7 +235,7 @@ pub fn where_clause(f: &SearchFilter) -> Where {
 fn add_channels_in(w: &mut Where, channels: &[String]) {
     if channels.is_empty() {
         // No channel speaks the platform: nothing can match.
-        w.add("0", []);
+        w.add("1 = 0", []);
         return;
     }
     let marks = vec!["?"; channels.len()].join(", ");
@@ -261,13 +270,13 @@ pub struct Found {
 }
 
 /// The interactions a filter matches: how many in all, and one page of them, newest first.
-pub fn search(conn: &Connection, f: &SearchFilter) -> Result<(i64, Vec<Found>)> {
-    let w = where_clause(f);
+pub fn search(conn: &Tx, f: &SearchFilter) -> Result<(i64, Vec<Found>)> {
+    let w = where_clause(f, conn.is_postgres());
     let from = "FROM interactions i";
     let total: i64 = conn
         .query_row(
             &format!("SELECT count(*) {from}{}", w.sql),
-            rusqlite::params_from_iter(&w.values),
+            crate::store::params_from_iter(&w.values),
             |r| r.get(0),
         )
         .context("counting search results")?;
@@ -282,7 +291,7 @@ pub fn search(conn: &Connection, f: &SearchFilter) -> Result<(i64, Vec<Found>)> 
     let mut values = w.values;
     values.extend([Value::Integer(f.limit), Value::Integer(f.offset)]);
     let mut stmt = conn.prepare(&sql).context("preparing search")?;
-    let rows = stmt.query_map(rusqlite::params_from_iter(&values), |r| {
+    let rows = stmt.query_map(crate::store::params_from_iter(&values), |r| {
         Ok(Found {
             interaction: interaction_from_row(r)?,
             preview: r
@@ -291,7 +300,7 @@ pub fn search(conn: &Connection, f: &SearchFilter) -> Result<(i64, Vec<Found>)> 
         })
     })?;
     let items = rows
-        .collect::<rusqlite::Result<_>>()
+        .collect::<anyhow::Result<_>>()
         .context("reading search results")?;
     Ok((total, items))
 }
@@ -307,32 +316,33 @@ pub fn cut(text: &str, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rusqlite::params;
+    use crate::store::params;
 
-    fn db() -> Connection {
-        let mut conn = Connection::open_in_memory().unwrap();
-        crate::store::migrations::migrate(&mut conn).unwrap();
+    fn db() -> (crate::store::testing::TestDb, Tx) {
+        let db = crate::store::testing::db();
+        let conn = db.tx();
         conn.execute(
             "INSERT INTO users (id, username, display_name, password_hash) VALUES (7, 'agent1', 'A', '')",
-            [],
+            (),
         )
         .unwrap();
-        conn
+        (db, conn)
     }
 
     /// Inserts an interaction; returns its id.
-    fn ix(conn: &Connection, channel: &str, media: &str, state: &str, created: i64) -> i64 {
-        conn.execute(
+    fn ix(conn: &Tx, channel: &str, media: &str, state: &str, created: i64) -> i64 {
+        conn.query_row(
             "INSERT INTO interactions (channel, thread_id, media_type, state, workgroup,
                 customer_id, customer_name, created_at, queued_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, 'Social', 'c', 'Carla Customer', ?5, ?5, ?5)",
+             VALUES (?1, ?2, ?3, ?4, 'Social', 'c', 'Carla Customer', ?5, ?5, ?5)
+             RETURNING id",
             params![channel, format!("t{created}"), media, state, created],
+            |r| r.get(0),
         )
-        .unwrap();
-        conn.last_insert_rowid()
+        .unwrap()
     }
 
-    fn msg(conn: &Connection, id: i64, direction: &str, author: &str, text: &str, at: i64) {
+    fn msg(conn: &Tx, id: i64, direction: &str, author: &str, text: &str, at: i64) {
         conn.execute(
             "INSERT INTO messages (channel, platform_message_id, interaction_id, thread_id,
                 direction, visibility, author_id, author_name, author_handle, text, created_at, stored_at)
@@ -350,7 +360,7 @@ mod tests {
         .unwrap();
     }
 
-    fn ids(conn: &Connection, f: &SearchFilter) -> Vec<i64> {
+    fn ids(conn: &Tx, f: &SearchFilter) -> Vec<i64> {
         search(conn, f)
             .unwrap()
             .1
@@ -361,7 +371,7 @@ mod tests {
 
     #[test]
     fn no_filter_means_no_where_clause() {
-        let w = where_clause(&SearchFilter::default());
+        let w = where_clause(&SearchFilter::default(), false);
         assert_eq!(w.sql, "");
         assert!(w.values.is_empty());
     }
@@ -377,7 +387,7 @@ mod tests {
             text: Some("50%_off".into()),
             ..SearchFilter::default()
         };
-        let w = where_clause(&f);
+        let w = where_clause(&f, false);
         assert!(!w.sql.contains("DROP"), "user input stays out of the SQL");
         assert_eq!(w.sql.matches('?').count(), w.values.len());
         assert!(w.sql.starts_with(" WHERE "), "{}", w.sql);
@@ -389,7 +399,7 @@ mod tests {
 
     #[test]
     fn a_platform_with_no_channel_matches_nothing() {
-        let conn = db();
+        let (_db, conn) = db();
         ix(&conn, "fb", "social_conversation", "queued", 1);
         let f = SearchFilter {
             channels_in: Some(vec![]),
@@ -405,7 +415,7 @@ mod tests {
 
     #[test]
     fn filters_combine_with_and_newest_first_with_pages() {
-        let conn = db();
+        let (_db, conn) = db();
         let a = ix(&conn, "fb", "social_conversation", "queued", 1_000);
         let b = ix(&conn, "fb", "social_direct_message", "connected", 2_000);
         let c = ix(&conn, "wa", "social_direct_message", "disconnected", 3_000);
@@ -518,7 +528,7 @@ mod tests {
 
     #[test]
     fn the_preview_is_the_first_customer_message_cut_on_a_character() {
-        let conn = db();
+        let (_db, conn) = db();
         let a = ix(&conn, "fb", "social_conversation", "queued", 1);
         msg(&conn, a, "outbound", "Acme", "we wrote first", 1);
         msg(&conn, a, "inbound", "Ann", &"é".repeat(200), 2);
@@ -539,7 +549,7 @@ mod tests {
 
     #[test]
     fn active_counts_skip_finished_work_and_name_the_oldest() {
-        let conn = db();
+        let (_db, conn) = db();
         ix(&conn, "fb", "social_conversation", "disconnected", 1);
         let oldest = ix(&conn, "fb", "social_conversation", "held", 2);
         ix(&conn, "fb", "social_conversation", "queued", 3);
@@ -567,7 +577,7 @@ mod tests {
 
     #[test]
     fn minutes_count_arrivals_and_first_answers_apart() {
-        let conn = db();
+        let (_db, conn) = db();
         let a = ix(&conn, "fb", "social_conversation", "connected", 60_000 + 5);
         ix(
             &conn,

@@ -3,7 +3,7 @@
 //! pickups, holds, transfers with their notes, the end and the wrap-up).
 
 use anyhow::Result;
-use rusqlite::{Connection, params};
+use crate::store::{Tx, params};
 
 /// One recorded event.
 #[derive(Clone, Debug, PartialEq)]
@@ -21,7 +21,7 @@ pub struct EventRow {
 }
 
 /// Every event of interaction `id`, oldest first (recording order within a millisecond).
-pub fn events(conn: &Connection, id: i64) -> Result<Vec<EventRow>> {
+pub fn events(conn: &Tx, id: i64) -> Result<Vec<EventRow>> {
     let mut stmt = conn.prepare_cached(
         "SELECT e.at, e.kind, e.state, (SELECT u.username FROM users u WHERE u.id = e.user_id),
                 e.detail
@@ -36,12 +36,12 @@ pub fn events(conn: &Connection, id: i64) -> Result<Vec<EventRow>> {
             detail: r.get(4)?,
         })
     })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    Ok(rows.collect::<anyhow::Result<_>>()?)
 }
 
 /// Usernames by user id, for naming the agents an explanation counts.
-pub fn usernames(conn: &Connection) -> Result<std::collections::HashMap<i64, String>> {
+pub fn usernames(conn: &Tx) -> Result<std::collections::HashMap<i64, String>> {
     let mut stmt = conn.prepare_cached("SELECT id, username FROM users")?;
-    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    let rows = stmt.query_map((), |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<anyhow::Result<_>>()?)
 }

@@ -2,7 +2,7 @@
 //! interactions, timers, and what `find_active` / `agent_handling` / `last_agent` see.
 
 use anyhow::Result;
-use rusqlite::{Connection, OptionalExtension, params};
+use crate::store::{Tx, OptionalExtension, params};
 
 use super::queries::{self, record_event};
 use crate::model::interaction::{Interaction, State};
@@ -10,7 +10,7 @@ use crate::workflow::{Active, FindBy, Subject};
 
 /// The routable (not buffered, not finished) interaction of a thread; comments split off
 /// it (a buffer that waited its longest) are beside it, not it.
-pub fn live_routable(conn: &Connection, channel: &str, thread: &str) -> Result<Option<i64>> {
+pub fn live_routable(conn: &Tx, channel: &str, thread: &str) -> Result<Option<i64>> {
     Ok(conn
         .prepare_cached(
             "SELECT id FROM interactions WHERE channel = ?1 AND thread_id = ?2
@@ -21,7 +21,7 @@ pub fn live_routable(conn: &Connection, channel: &str, thread: &str) -> Result<O
 }
 
 /// The open buffer of a thread (see `buffer`).
-pub fn open_buffer(conn: &Connection, channel: &str, thread: &str) -> Result<Option<i64>> {
+pub fn open_buffer(conn: &Tx, channel: &str, thread: &str) -> Result<Option<i64>> {
     Ok(conn
         .prepare_cached(
             "SELECT id FROM interactions WHERE channel = +?1 AND thread_id = +?2
@@ -32,7 +32,7 @@ pub fn open_buffer(conn: &Connection, channel: &str, thread: &str) -> Result<Opt
 }
 
 /// The open group with `key` on a channel (see `group`).
-pub fn open_group(conn: &Connection, channel: &str, key: &str) -> Result<Option<i64>> {
+pub fn open_group(conn: &Tx, channel: &str, key: &str) -> Result<Option<i64>> {
     Ok(conn
         .prepare_cached(
             "SELECT id FROM interactions WHERE channel = +?1 AND group_key = +?2
@@ -43,7 +43,7 @@ pub fn open_group(conn: &Connection, channel: &str, key: &str) -> Result<Option<
 }
 
 /// Whether an interaction is still live.
-pub fn is_live(conn: &Connection, id: i64) -> Result<bool> {
+pub fn is_live(conn: &Tx, id: i64) -> Result<bool> {
     Ok(conn
         .prepare_cached("SELECT 1 FROM interactions WHERE id = ?1 AND state <> 'disconnected'")?
         .exists([id])?)
@@ -52,7 +52,7 @@ pub fn is_live(conn: &Connection, id: i64) -> Result<bool> {
 /// Records why a new buffered interaction is held: for `buffer` (waiting for `agent` to
 /// be free of `thread`) or for `group` (`key`).
 pub fn mark_buffered(
-    conn: &Connection,
+    conn: &Tx,
     id: i64,
     buffer: Option<&BufferFor>,
     group_key: Option<&str>,
@@ -84,7 +84,7 @@ pub struct BufferFor {
 }
 
 /// Drops interaction `id`'s pending `schedule` timers named `name` (`cancel`).
-pub fn cancel_timers(conn: &Connection, id: i64, name: &str) -> Result<usize> {
+pub fn cancel_timers(conn: &Tx, id: i64, name: &str) -> Result<usize> {
     Ok(conn
         .prepare_cached(
             "DELETE FROM workflow_timers WHERE interaction_id = ?1 AND kind = 'script' AND name = ?2",
@@ -95,7 +95,7 @@ pub fn cancel_timers(conn: &Connection, id: i64, name: &str) -> Result<usize> {
 /// The queued (not yet offered) interaction of a thread: what a released buffer joins.
 /// One an agent has is left alone, or the buffered message would reach only the agent
 /// it stopped waiting for.
-fn queued_of(conn: &Connection, channel: &str, thread: &str) -> Result<Option<i64>> {
+fn queued_of(conn: &Tx, channel: &str, thread: &str) -> Result<Option<i64>> {
     Ok(conn
         .prepare_cached(
             "SELECT id FROM interactions WHERE channel = ?1 AND thread_id = ?2 AND state = 'queued'
@@ -106,7 +106,7 @@ fn queued_of(conn: &Connection, channel: &str, thread: &str) -> Result<Option<i6
 }
 
 /// Merges `attrs` into an interaction's attributes.
-pub fn set_attrs(conn: &Connection, id: i64, attrs: &[(String, String)]) -> Result<()> {
+pub fn set_attrs(conn: &Tx, id: i64, attrs: &[(String, String)]) -> Result<()> {
     if attrs.is_empty() {
         return Ok(());
     }
@@ -161,7 +161,7 @@ pub struct Timer {
 
 /// Adds a timer.
 pub fn add_timer(
-    conn: &Connection,
+    conn: &Tx,
     interaction: i64,
     kind: TimerKind,
     name: &str,
@@ -177,7 +177,7 @@ pub fn add_timer(
 }
 
 /// Timers due at `now`, oldest first.
-pub fn due_timers(conn: &Connection, now: i64, limit: i64) -> Result<Vec<Timer>> {
+pub fn due_timers(conn: &Tx, now: i64, limit: i64) -> Result<Vec<Timer>> {
     let mut stmt = conn.prepare_cached(
         "SELECT id, interaction_id, kind, name, every_ms, attempts FROM workflow_timers
          WHERE due_at <= ?1 AND failed_at IS NULL ORDER BY due_at, id LIMIT +?2",
@@ -197,13 +197,13 @@ pub fn due_timers(conn: &Connection, now: i64, limit: i64) -> Result<Vec<Timer>>
             attempts: r.get(5)?,
         })
     })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    Ok(rows.collect::<anyhow::Result<_>>()?)
 }
 
 /// A timer's handler failed: it fires again at `retry_at`, or, with `None`, it is kept as
 /// failed (shown to operators) and fires no more.
 pub fn timer_failed(
-    conn: &Connection,
+    conn: &Tx,
     id: i64,
     error: &str,
     retry_at: Option<i64>,
@@ -219,16 +219,16 @@ pub fn timer_failed(
 }
 
 /// When the next timer falls due.
-pub fn next_due(conn: &Connection) -> Result<Option<i64>> {
+pub fn next_due(conn: &Tx) -> Result<Option<i64>> {
     Ok(conn.query_row(
         "SELECT min(due_at) FROM workflow_timers WHERE failed_at IS NULL",
-        [],
+        (),
         |r| r.get(0),
     )?)
 }
 
 /// Removes a timer that fired; false when it was already gone.
-pub fn take_timer(conn: &Connection, id: i64) -> Result<bool> {
+pub fn take_timer(conn: &Tx, id: i64) -> Result<bool> {
     Ok(conn
         .prepare_cached("DELETE FROM workflow_timers WHERE id = ?1")?
         .execute([id])?
@@ -236,7 +236,7 @@ pub fn take_timer(conn: &Connection, id: i64) -> Result<bool> {
 }
 
 /// Moves a repeating timer to its next time.
-pub fn postpone_timer(conn: &Connection, id: i64, due_at: i64) -> Result<()> {
+pub fn postpone_timer(conn: &Tx, id: i64, due_at: i64) -> Result<()> {
     conn.prepare_cached("UPDATE workflow_timers SET due_at = ?2 WHERE id = ?1")?
         .execute(params![id, due_at])?;
     Ok(())
@@ -255,7 +255,7 @@ pub enum Released {
 
 /// Releases a buffered interaction into its queue (optionally waiting for one agent).
 pub fn release(
-    conn: &Connection,
+    conn: &Tx,
     id: i64,
     preferred: Option<(i64, i64)>,
     now: i64,
@@ -310,7 +310,7 @@ pub fn release(
 }
 
 /// What a buffered interaction waits for.
-pub fn buffer_of(conn: &Connection, id: i64) -> Result<Option<BufferFor>> {
+pub fn buffer_of(conn: &Tx, id: i64) -> Result<Option<BufferFor>> {
     Ok(conn
         .prepare_cached(
             "SELECT buffer_thread, buffer_agent, buffer_until FROM interactions
@@ -327,7 +327,7 @@ pub fn buffer_of(conn: &Connection, id: i64) -> Result<Option<BufferFor>> {
 }
 
 /// `find_active`: a live interaction by thread (the routable one first), customer or group.
-pub fn find_active(conn: &Connection, channel: &str, by: &FindBy) -> Result<Option<Active>> {
+pub fn find_active(conn: &Tx, channel: &str, by: &FindBy) -> Result<Option<Active>> {
     let (filter, value) = match by {
         FindBy::Thread(t) => ("i.thread_id = +?2", t),
         FindBy::Author(a) => ("i.customer_id = +?2", a),
@@ -364,7 +364,7 @@ pub fn find_active(conn: &Connection, channel: &str, by: &FindBy) -> Result<Opti
 }
 
 /// `agent_handling`: the agent who has the routable interaction of a thread.
-pub fn agent_handling(conn: &Connection, channel: &str, thread: &str) -> Result<Option<String>> {
+pub fn agent_handling(conn: &Tx, channel: &str, thread: &str) -> Result<Option<String>> {
     Ok(conn
         .prepare_cached(
             "SELECT (SELECT u.username FROM users u WHERE u.id = i.assigned_to)
@@ -378,7 +378,7 @@ pub fn agent_handling(conn: &Connection, channel: &str, thread: &str) -> Result<
 }
 
 /// `last_agent`: who last picked up this customer's work on this channel.
-pub fn last_agent(conn: &Connection, channel: &str, customer: &str) -> Result<Option<String>> {
+pub fn last_agent(conn: &Tx, channel: &str, customer: &str) -> Result<Option<String>> {
     Ok(conn
         .prepare_cached(
             "SELECT (SELECT u.username FROM users u WHERE u.id = i.assigned_to)
@@ -396,7 +396,7 @@ pub fn last_agent(conn: &Connection, channel: &str, customer: &str) -> Result<Op
 
 /// A stored interaction as a script subject: its newest customer message and counts.
 /// The caller adds the channel's settings.
-pub fn subject(conn: &Connection, id: i64) -> Result<Option<(Interaction, Subject)>> {
+pub fn subject(conn: &Tx, id: i64) -> Result<Option<(Interaction, Subject)>> {
     let Some(ix) = queries::interaction(conn, id)? else {
         return Ok(None);
     };

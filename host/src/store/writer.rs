@@ -9,6 +9,10 @@
 //! is found gone) the writer rolls the whole transaction back, answers every write of the
 //! group with the error, and starts the next group clean. That is what SQLite's own
 //! documentation recommends for these errors ("explicitly issue a ROLLBACK").
+//!
+//! On PostgreSQL the same holds for a lost connection or a server out of room: the group
+//! fails whole, and the writer connects again before the next group. A write's own error
+//! (a constraint, a deadlock) is undone by its savepoint, as on SQLite.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -16,7 +20,9 @@ use std::sync::{Arc, Mutex, mpsc};
 use std::time::Instant;
 
 use anyhow::Result;
-use rusqlite::{Connection, ErrorCode};
+use rusqlite::ErrorCode;
+
+use super::Tx;
 
 /// How many waiting writes one transaction may carry.
 const MAX_GROUP: usize = 1024;
@@ -34,7 +40,7 @@ pub(super) struct Ran {
 
 /// A queued write. Given the connection, it runs in its savepoint; given `None`, it is
 /// not run at all and only answers its caller when the group's end is known.
-pub(super) type Job = Box<dyn FnOnce(Option<&Connection>) -> Ran + Send>;
+pub(super) type Job = Box<dyn FnOnce(Option<&Tx>) -> Ran + Send>;
 
 /// Whether the store can commit: shared by the writer thread and the handles.
 #[derive(Default)]
@@ -87,15 +93,12 @@ impl Drop for StoppedOnDrop {
 
 /// Runs `f` in its own savepoint: its changes are kept if it succeeds and undone if it
 /// fails.
-pub(super) fn in_savepoint<R>(
-    conn: &Connection,
-    f: impl FnOnce(&Connection) -> Result<R>,
-) -> Result<R> {
+pub(super) fn in_savepoint<R>(conn: &Tx, f: impl FnOnce(&Tx) -> Result<R>) -> Result<R> {
     // Prepared once: every write of every group passes here.
-    conn.prepare_cached("SAVEPOINT job")?.execute([])?;
+    conn.prepare_cached("SAVEPOINT job")?.execute(())?;
     match f(conn) {
         Ok(value) => {
-            conn.prepare_cached("RELEASE job")?.execute([])?;
+            conn.prepare_cached("RELEASE job")?.execute(())?;
             Ok(value)
         }
         Err(e) => {
@@ -111,6 +114,9 @@ pub(super) fn in_savepoint<R>(
 
 /// The plain reason when `e` is a failure of the storage rather than of one write.
 pub(super) fn storage_error(e: &anyhow::Error) -> Option<String> {
+    if let Some(reason) = super::engine::storage_reason(e) {
+        return Some(reason);
+    }
     e.chain().find_map(|cause| {
         let code = cause
             .downcast_ref::<rusqlite::Error>()?
@@ -146,16 +152,19 @@ fn plain_reason(code: ErrorCode) -> String {
     }
 }
 
-fn sqlite_reason(e: &rusqlite::Error) -> String {
-    match e.sqlite_error_code() {
-        Some(code) if storage_code(code) => plain_reason(code),
-        _ => e.to_string(),
-    }
+/// A failure of the writer's own transaction control, in plain words.
+fn reason(e: &anyhow::Error) -> String {
+    storage_error(e).unwrap_or_else(|| format!("{e:#}"))
 }
 
 /// The writer thread's loop: one transaction per group of waiting writes, until every
 /// handle to the store is closed.
-pub(super) fn writer_loop(conn: Connection, rx: mpsc::Receiver<Job>, health: Arc<Health>) {
+pub(super) fn writer_loop(
+    mut conn: Tx,
+    rx: mpsc::Receiver<Job>,
+    health: Arc<Health>,
+    connect: impl Fn() -> Result<Tx>,
+) {
     let _stopped = StoppedOnDrop(health.clone());
     while let Ok(first) = rx.recv() {
         let mut jobs = vec![first];
@@ -163,6 +172,19 @@ pub(super) fn writer_loop(conn: Connection, rx: mpsc::Receiver<Job>, health: Arc
             match rx.try_recv() {
                 Ok(job) => jobs.push(job),
                 Err(_) => break,
+            }
+        }
+        if conn.is_broken() {
+            // The database went away (PostgreSQL): this group waits for a new connection
+            // or fails whole with the reason; the next group tries again.
+            match connect() {
+                Ok(fresh) => conn = fresh,
+                Err(e) => {
+                    let reason = format!("the database cannot be reached: {e:#}");
+                    tracing::error!(error = %reason, "store: a group of writes was not committed");
+                    fail_all(jobs, &reason, &health);
+                    continue;
+                }
             }
         }
         let outcome = run_group(&conn, jobs, &health);
@@ -176,9 +198,9 @@ pub(super) fn writer_loop(conn: Connection, rx: mpsc::Receiver<Job>, health: Arc
 }
 
 /// Runs and commits one group; every job is answered, whatever happens.
-fn run_group(conn: &Connection, jobs: Vec<Job>, health: &Health) -> Result<(), String> {
-    if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
-        let reason = format!("cannot begin a transaction: {}", sqlite_reason(&e));
+fn run_group(conn: &Tx, jobs: Vec<Job>, health: &Health) -> Result<(), String> {
+    if let Err(e) = conn.begin() {
+        let reason = format!("cannot begin a transaction: {}", reason(&e));
         fail_all(jobs, &reason, health);
         return Err(reason);
     }
@@ -194,8 +216,8 @@ fn run_group(conn: &Connection, jobs: Vec<Job>, health: &Health) -> Result<(), S
             Ok(r) => {
                 if let Some(reason) = &r.storage_error {
                     broken = Some(reason.clone());
-                } else if conn.is_autocommit() {
-                    broken = Some("the transaction was ended by SQLite after an error".into());
+                } else if !conn.in_transaction() {
+                    broken = Some("the transaction was ended by the database after an error".into());
                 }
                 ran.push(r);
             }
@@ -206,8 +228,8 @@ fn run_group(conn: &Connection, jobs: Vec<Job>, health: &Health) -> Result<(), S
     }
     let commit = match broken {
         Some(reason) => {
-            if !conn.is_autocommit()
-                && let Err(e) = conn.execute_batch("ROLLBACK")
+            if conn.in_transaction()
+                && let Err(e) = conn.rollback()
             {
                 tracing::error!(error = %e, "store: rolling back a failed group failed");
             }
@@ -215,13 +237,13 @@ fn run_group(conn: &Connection, jobs: Vec<Job>, health: &Health) -> Result<(), S
         }
         None => {
             let started = Instant::now();
-            let committed = conn.execute_batch("COMMIT");
+            let committed = conn.commit();
             crate::metrics::store_commit(started.elapsed());
             committed.map_err(|e| {
-                if !conn.is_autocommit() {
-                    let _ = conn.execute_batch("ROLLBACK");
+                if conn.in_transaction() {
+                    let _ = conn.rollback();
                 }
-                format!("commit failed: {}", sqlite_reason(&e))
+                format!("commit failed: {}", reason(&e))
             })
         }
     };
@@ -252,7 +274,12 @@ fn fail_all(jobs: Vec<Job>, reason: &str, health: &Health) {
 /// record, one small real write (the header's application id, rewritten unchanged) that
 /// the commit must get to the disk. A lack of room is answered as `Some(reason)`, not as
 /// an error, so the probe never fails the writes grouped with it.
-pub(super) fn probe(conn: &Connection, write: bool) -> Result<Option<String>> {
+pub(super) fn probe(tx: &Tx, write: bool) -> Result<Option<String>> {
+    let Some(conn) = tx.as_sqlite() else {
+        // PostgreSQL: the server keeps its own room; a query answers whether it is there.
+        tx.query_row("SELECT 1", (), |r| r.get::<_, i64>(0))?;
+        return Ok(None);
+    };
     conn.execute_batch("SAVEPOINT readiness_probe")?;
     let reserved = conn.execute_batch(
         "CREATE TABLE readiness_probe (b BLOB);
@@ -261,7 +288,7 @@ pub(super) fn probe(conn: &Connection, write: bool) -> Result<Option<String>> {
     let undone = conn.execute_batch("ROLLBACK TO readiness_probe; RELEASE readiness_probe");
     match (reserved, undone) {
         (Ok(()), Ok(())) => {}
-        (Err(e), Ok(())) => return Ok(Some(sqlite_reason(&e))),
+        (Err(e), Ok(())) => return Ok(Some(reason(&anyhow::Error::from(e)))),
         // SQLite ended the whole transaction (it may after SQLITE_FULL): the writer fails
         // the group, and the reason it gives is this error.
         (Err(e), Err(undo)) => {
@@ -312,7 +339,7 @@ mod tests {
 
     async fn table(store: &Store) {
         store
-            .write(|c| Ok(c.execute_batch("CREATE TABLE t (v INTEGER UNIQUE, pad BLOB)")?))
+            .write(|c| c.execute_batch("CREATE TABLE t (v INTEGER UNIQUE, pad BLOB)"))
             .await
             .unwrap();
     }
@@ -321,8 +348,8 @@ mod tests {
         store
             .read(|c| {
                 let mut stmt = c.prepare("SELECT v FROM t ORDER BY v")?;
-                let rows = stmt.query_map([], |r| r.get(0))?;
-                Ok(rows.collect::<rusqlite::Result<Vec<i64>>>()?)
+                let rows = stmt.query_map((), |r| r.get(0))?;
+                rows.collect::<anyhow::Result<Vec<i64>>>()
             })
             .await
             .unwrap()
@@ -347,7 +374,7 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(50)).await;
         let insert = |v: i64| {
             store
-                .submit_now(move |c| Ok(c.execute("INSERT INTO t (v) VALUES (?1)", [v])?))
+                .submit_now(move |c| c.execute("INSERT INTO t (v) VALUES (?1)", [v]))
                 .unwrap()
         };
         let first = insert(1);
@@ -377,7 +404,7 @@ mod tests {
         );
         // The next group starts clean.
         store
-            .write(|c| Ok(c.execute("INSERT INTO t (v) VALUES (5)", [])?))
+            .write(|c| c.execute("INSERT INTO t (v) VALUES (5)", ()))
             .await
             .unwrap();
         assert_eq!(values(&store).await, vec![5]);
@@ -395,7 +422,7 @@ mod tests {
         table(&store).await;
         store.ready().await.unwrap();
         let pages: i64 = store
-            .read(|c| Ok(c.query_row("PRAGMA page_count", [], |r| r.get(0))?))
+            .read(|c| c.query_row("PRAGMA page_count", (), |r| r.get(0)))
             .await
             .unwrap();
         let pages = pages as u64;
@@ -409,7 +436,7 @@ mod tests {
             let s = store.clone();
             tasks.push(tokio::spawn(async move {
                 s.write(move |c| {
-                    Ok(c.execute("INSERT INTO t (v, pad) VALUES (?1, zeroblob(2048))", [v])?)
+                    c.execute("INSERT INTO t (v, pad) VALUES (?1, zeroblob(2048))", [v])
                 })
                 .await
             }));
@@ -440,7 +467,7 @@ mod tests {
         store.ready().await.unwrap();
         assert_eq!(store.failure(), None);
         store
-            .write(|c| Ok(c.execute("INSERT INTO t (v) VALUES (1000)", [])?))
+            .write(|c| c.execute("INSERT INTO t (v) VALUES (1000)", ()))
             .await
             .unwrap();
         assert_eq!(values(&store).await.len(), acknowledged.len() + 1);
@@ -458,7 +485,7 @@ mod tests {
             let store =
                 Store::open_with(&dir.path().join(format!("{pragma}.db")), &options).unwrap();
             let got: i64 = store
-                .write(|c| Ok(c.query_row("PRAGMA synchronous", [], |r| r.get(0))?))
+                .write(|c| c.query_row("PRAGMA synchronous", (), |r| r.get(0)))
                 .await
                 .unwrap();
             assert_eq!(got, pragma, "{setting:?}");

@@ -258,8 +258,8 @@ impl Race {
         store
             .read(move |c| {
                 let mut stmt = c.prepare(sql)?;
-                let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-                Ok(rows.collect::<rusqlite::Result<_>>()?)
+                let rows = stmt.query_map((), |r| Ok((r.get(0)?, r.get(1)?)))?;
+                Ok(rows.collect::<anyhow::Result<_>>()?)
             })
             .await
             .unwrap()
