@@ -4,7 +4,7 @@ use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
@@ -67,6 +67,26 @@ enum Command {
     Secrets {
         #[command(subcommand)]
         command: SecretsCommand,
+    },
+    /// The database.
+    Store {
+        #[command(subcommand)]
+        command: StoreCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum StoreCommand {
+    /// Copies every row of one store into another, empty one, and checks the counts:
+    /// e.g. an install moving from its SQLite file to PostgreSQL. Stop the hosts using
+    /// the source first.
+    Migrate {
+        /// The store to copy: `sqlite://PATH` or `postgres://…`.
+        #[arg(long)]
+        from: String,
+        /// The empty store to copy into: `postgres://…` or `sqlite://PATH`.
+        #[arg(long)]
+        to: String,
     },
 }
 
@@ -146,7 +166,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Serve { config } => {
             let config = switchboard::config::Config::load(&config)?;
             let running = switchboard::server::start(config).await?;
-            tokio::signal::ctrl_c().await?;
+            stop_signal().await?;
             running.shutdown().await;
             Ok(())
         }
@@ -174,6 +194,9 @@ async fn run(cli: Cli) -> Result<()> {
             println!("{}", switchboard::config::sealed::Key::generate());
             Ok(())
         }
+        Command::Store {
+            command: StoreCommand::Migrate { from, to },
+        } => migrate_store(&from, &to),
         Command::Workflow {
             command: WorkflowCommand::Replay(args),
         } => {
@@ -192,4 +215,51 @@ async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// Ctrl-C, or SIGTERM (what a service manager or a container runtime sends).
+async fn stop_signal() -> Result<()> {
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        tokio::select! {
+            r = tokio::signal::ctrl_c() => r?,
+            _ = term.recv() => {}
+        }
+        Ok(())
+    }
+    #[cfg(not(unix))]
+    Ok(tokio::signal::ctrl_c().await?)
+}
+
+/// `switchboard store migrate`: the copy with a bar per table on a terminal, then what
+/// was copied.
+fn migrate_store(from: &str, to: &str) -> Result<()> {
+    use switchboard::store::StoreUrl;
+    let from = StoreUrl::parse(from).context("--from")?;
+    let to = StoreUrl::parse(to).context("--to")?;
+    let bar = indicatif::ProgressBar::new(0);
+    if !std::io::stderr().is_terminal() {
+        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{msg:20} {bar:30} {pos}/{len} rows")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let copied = switchboard::store::copy::copy(&from, &to, &mut |table, done, total| {
+        bar.set_message(table.to_owned());
+        bar.set_length(total);
+        bar.set_position(done);
+    })?;
+    bar.finish_and_clear();
+    for (table, n) in &copied.tables {
+        println!("{table:20} {n:>10}");
+    }
+    println!(
+        "copied {} rows from {} to {}: every table's count matches",
+        copied.rows(),
+        from.display(),
+        to.display()
+    );
+    Ok(())
 }

@@ -6,7 +6,7 @@
 use serde_json::{Value, json};
 use switchboard::config::Config;
 
-use crate::harness::{self, Agent, World, wait_until};
+use crate::harness::{Agent, World, wait_until};
 
 /// Secret values every test channel uses; no response may contain them.
 const SECRETS: &[&str] = &[
@@ -98,7 +98,7 @@ async fn tweet(world: &World, text: &str) {
 /// Stops the host and starts it again on the same data folder (on a new port).
 async fn restart(world: &mut World, tweak: impl FnOnce(&mut Config)) {
     world.host.take().unwrap().shutdown().await;
-    let config = harness::config(world._dir.path(), world.emulator_addr, tweak);
+    let config = world.config(tweak);
     let host = switchboard::server::start(config)
         .await
         .expect("host restarts");
@@ -622,6 +622,32 @@ async fn x_stream(world: &World) -> Value {
 /// Every byte of the database files (main file and write-ahead log), as a backup would
 /// copy them.
 fn database_bytes(world: &World) -> Vec<u8> {
+    if crate::harness::on_postgres() {
+        // PostgreSQL's files are the server's: what a dump of the tables that can hold a
+        // channel's settings would carry.
+        let store = world.host.as_ref().unwrap().app.store.clone();
+        return store
+            .read_blocking(|c| {
+                let mut bytes = Vec::new();
+                for sql in [
+                    "SELECT config FROM channels",
+                    "SELECT coalesce(detail, '') FROM audit_log",
+                    "SELECT cursor FROM channel_cursors",
+                ] {
+                    for text in c.prepare(sql)?.query_map((), |r| r.get::<_, String>(0))? {
+                        bytes.extend(text?.into_bytes());
+                    }
+                }
+                for value in c
+                    .prepare("SELECT value FROM plugin_kv")?
+                    .query_map((), |r| r.get::<_, Vec<u8>>(0))?
+                {
+                    bytes.extend(value?);
+                }
+                Ok(bytes)
+            })
+            .unwrap();
+    }
     let db = world.host.as_ref().unwrap().app.config.database_path();
     let mut bytes = Vec::new();
     for suffix in ["", "-wal"] {

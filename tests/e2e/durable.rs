@@ -35,6 +35,9 @@ async fn waiting(agent: &crate::harness::Agent) -> i64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn webhooks_whose_client_gave_up_during_a_slow_commit_are_still_routed() {
+    if crate::harness::sqlite_only("a commit held back by SQLite's file lock") {
+        return;
+    }
     let world = World::start(|_| {}).await;
     let agent = world.login("agent1").await;
     let supervisor = world.login("super").await;
@@ -116,17 +119,24 @@ async fn on_disconnect_runs_after_a_stop_right_after_the_disconnect() {
     drop(app);
     world.host.take().unwrap().shutdown().await;
     {
-        let db = rusqlite::Connection::open(config.database_path()).unwrap();
-        db.execute(
-            "UPDATE interactions SET attributes = '{}' WHERE id = ?1",
-            [id],
-        )
-        .unwrap();
-        db.execute(
-            "INSERT INTO jobs (kind, interaction_id, due_at, created_at) VALUES ('on_disconnect', ?1, 0, 0)",
-            [id],
-        )
-        .unwrap();
+        // Straight into the store, on whichever engine the run uses.
+        let store =
+            switchboard::store::Store::open_url(&config.store_url().unwrap(), &Default::default())
+                .unwrap();
+        store
+            .write(move |db| {
+                db.execute(
+                    "UPDATE interactions SET attributes = '{}' WHERE id = ?1",
+                    [id],
+                )?;
+                db.execute(
+                    "INSERT INTO jobs (kind, interaction_id, due_at, created_at) VALUES ('on_disconnect', ?1, 0, 0)",
+                    [id],
+                )
+            })
+            .await
+            .unwrap();
+        store.close();
     }
     let host = switchboard::server::start(config)
         .await

@@ -10,7 +10,7 @@ use switchboard::model::interaction::Visibility;
 use switchboard::store::outbox::{self, OutboundReply};
 use switchboard_emulator::XEndpoint;
 
-use crate::harness::{self, Agent, World, wait_until};
+use crate::harness::{Agent, World, wait_until};
 
 /// The plugin call deadline of these tests: the emulator answers just inside or past it.
 const DEADLINE_MS: u64 = 2_000;
@@ -69,7 +69,7 @@ async fn outbound_of(agent: &Agent, id: i64, text: &str) -> Value {
 /// Stops the host and starts it again on the same data folder.
 async fn restart(world: &mut World, tweak: impl FnOnce(&mut Config)) {
     world.host.take().unwrap().shutdown().await;
-    let config = harness::config(world._dir.path(), world.emulator_addr, tweak);
+    let config = world.config(tweak);
     let host = switchboard::server::start(config)
         .await
         .expect("host restarts");

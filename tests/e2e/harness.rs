@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use switchboard::config::{Config, IngestMode};
 use switchboard::server::Running;
+use switchboard::store::scratch::ScratchPostgres;
 use switchboard_emulator::Emulator;
 
 /// Where `cargo xtask plugins` puts the built connectors.
@@ -64,6 +65,46 @@ pub fn config(dir: &Path, emulator: SocketAddr, tweak: impl FnOnce(&mut Config))
     }
     tweak(&mut config);
     config
+}
+
+/// Whether this run puts each world's data on PostgreSQL (`SWITCHBOARD_E2E_STORE=postgres`;
+/// CI runs the ingest, routing, outbound and recovery groups so, beside the whole suite
+/// on SQLite).
+pub fn on_postgres() -> bool {
+    std::env::var("SWITCHBOARD_E2E_STORE").is_ok_and(|v| v == "postgres")
+}
+
+/// Whether a test of what only SQLite does (its file, its locks, its size limit) should
+/// stand aside in a PostgreSQL run; says so in the test's output.
+pub fn sqlite_only(what: &str) -> bool {
+    let skip = on_postgres();
+    if skip {
+        eprintln!("not run on PostgreSQL: {what}");
+    }
+    skip
+}
+
+/// A scratch PostgreSQL database for a world when the run asks for one, with `config`
+/// pointed at it; dropped (with the database) when the world is.
+pub fn scratch_store(config: &mut Config) -> Option<ScratchPostgres> {
+    if !on_postgres() {
+        return None;
+    }
+    let pg = ScratchPostgres::create().expect("a scratch PostgreSQL database");
+    config.store.url = Some(pg.url().to_owned());
+    Some(pg)
+}
+
+/// The hosts' errors in the output of the test that caused them (shown when it fails):
+/// an answer of 500 says only that the server log has the details.
+pub fn log_errors() {
+    let _ = tracing_subscriber::fmt()
+        .with_test_writer()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "error".into()),
+        )
+        .try_init();
 }
 
 /// Makes the demo channel poll instead of receiving webhooks.
@@ -153,15 +194,19 @@ pub struct World {
     /// Kept so the folder lives as long as the world.
     pub _dir: tempfile::TempDir,
     pub http: reqwest::Client,
+    /// The world's PostgreSQL database, when the run uses one; dropped last.
+    pub _pg: Option<ScratchPostgres>,
 }
 
 impl World {
     /// Emulator + host on the demo config; webhooks subscribed unless polling.
     pub async fn start(tweak: impl FnOnce(&mut Config)) -> World {
+        log_errors();
         let share = share().await;
         let dir = tempfile::tempdir().unwrap();
         let (emulator, emulator_addr) = start_emulator().await;
-        let config = config(dir.path(), emulator_addr, tweak);
+        let mut config = config(dir.path(), emulator_addr, tweak);
+        let pg = scratch_store(&mut config);
         let first = &config.channels[0];
         let subscribe = (first.plugin == "facebook" && first.ingest != IngestMode::Poll)
             .then(|| first.name.clone());
@@ -184,7 +229,18 @@ impl World {
             base,
             _dir: dir,
             http,
+            _pg: pg,
         }
+    }
+
+    /// The config a restarted host of this world runs: `tweak` applied to the demo's,
+    /// on the world's folder and database.
+    pub fn config(&self, tweak: impl FnOnce(&mut Config)) -> Config {
+        let mut config = config(self._dir.path(), self.emulator_addr, tweak);
+        if let Some(pg) = &self._pg {
+            config.store.url = Some(pg.url().to_owned());
+        }
+        config
     }
 
     /// Signs in and returns an API client for `user`.

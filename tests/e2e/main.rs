@@ -26,6 +26,7 @@ mod routing;
 mod secrets;
 mod sessions;
 mod soak;
+mod store;
 mod supervisor;
 mod test_clock;
 mod trace;

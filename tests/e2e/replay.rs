@@ -50,6 +50,9 @@ fn replay(data: &std::path::Path, dir: &std::path::Path, day: &str) -> (bool, St
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_recorded_day_through_a_changed_script_shows_exactly_what_differs() {
+    if crate::harness::sqlite_only("replay of the SQLite file --data-dir names") {
+        return;
+    }
     let world = World::start(|config| {
         std::fs::write(config.server.workflows_dir.join("test.rhai"), BEFORE).unwrap();
         config.channels[0].workflow = "test.rhai".into();

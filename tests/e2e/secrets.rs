@@ -268,6 +268,7 @@ async fn no_secret_in_any_answer_or_log_line_when_every_platform_path_fails() {
         base: base.clone(),
         _dir: dir,
         http: http.clone(),
+        _pg: None,
     };
     let mut reader = Reader { seen: 0 };
     let agent = world.login("agent1").await;

@@ -467,7 +467,7 @@ async fn a_hundred_reloads_under_steady_load_lose_and_duplicate_nothing() {
     );
     assert_eq!(
         world
-            .count("SELECT count(*) FROM (SELECT interaction_id FROM messages WHERE direction = 'inbound' GROUP BY interaction_id HAVING count(*) > 1)")
+            .count("SELECT count(*) FROM (SELECT interaction_id FROM messages WHERE direction = 'inbound' GROUP BY interaction_id HAVING count(*) > 1) AS repeated")
             .await,
         0,
         "no interaction got a second message"

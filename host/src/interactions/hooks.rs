@@ -49,10 +49,10 @@ impl StoreWorld {
         }
     }
 
-    fn ask<R>(
+    fn ask<R: std::marker::Send>(
         &self,
         what: &str,
-        f: impl FnOnce(&crate::store::Tx) -> Result<Option<R>>,
+        f: impl FnOnce(&crate::store::Tx) -> Result<Option<R>> + std::marker::Send,
     ) -> Option<R> {
         self.store.read_blocking(f).unwrap_or_else(|e| {
             tracing::error!(lookup = what, error = %e, "workflow lookup failed; answering none");

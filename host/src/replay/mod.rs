@@ -18,8 +18,8 @@ use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicI64, Ordering};
 
-use anyhow::Result;
 use crate::store::Tx;
+use anyhow::Result;
 
 use crate::model::hours::Organisation;
 use crate::store::replay::{self as recorded, Among, Recorded, Then};

@@ -2,8 +2,8 @@
 //! arrive already stripped of secret values (`api::audit` decides what is recorded); the
 //! store only keeps and lists them, newest first.
 
-use anyhow::Result;
 use crate::store::{Tx, params};
+use anyhow::Result;
 
 /// One recorded action.
 #[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
@@ -67,8 +67,8 @@ pub struct AuditQuery {
 pub fn list(conn: &Tx, q: &AuditQuery) -> Result<Vec<AuditEntry>> {
     let mut stmt = conn.prepare_cached(
         "SELECT id, at, actor_id, actor, client, action, target, status, detail FROM audit_log
-         WHERE (?1 IS NULL OR at >= ?1) AND (?2 IS NULL OR at < ?2)
-           AND (?3 IS NULL OR actor = ?3) AND (?4 IS NULL OR id < ?4)
+         WHERE (CAST(?1 AS BIGINT) IS NULL OR at >= ?1) AND (CAST(?2 AS BIGINT) IS NULL OR at < ?2)
+           AND (CAST(?3 AS TEXT) IS NULL OR actor = ?3) AND (CAST(?4 AS BIGINT) IS NULL OR id < ?4)
          ORDER BY id DESC LIMIT ?5",
     )?;
     let rows = stmt.query_map(

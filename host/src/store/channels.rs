@@ -4,8 +4,8 @@
 //! secrets included, as the database already holds every other credential the host
 //! uses). Config-file channels are never stored here.
 
+use crate::store::{OptionalExtension, Tx, params};
 use anyhow::{Context, Result};
-use crate::store::{Tx, OptionalExtension, params};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;

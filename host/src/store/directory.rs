@@ -2,8 +2,8 @@
 
 use std::collections::HashMap;
 
+use crate::store::{OptionalExtension, Tx, params};
 use anyhow::Result;
-use crate::store::{Tx, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
 use crate::routing::UtilizationTable;
@@ -287,11 +287,7 @@ pub fn end_sessions_of(conn: &Tx, user_id: i64) -> Result<usize> {
 }
 
 /// Ends sessions idle since before `idle_before` or begun before `begun_before`.
-pub fn end_expired_sessions(
-    conn: &Tx,
-    idle_before: i64,
-    begun_before: i64,
-) -> Result<usize> {
+pub fn end_expired_sessions(conn: &Tx, idle_before: i64, begun_before: i64) -> Result<usize> {
     Ok(conn.execute(
         "DELETE FROM sessions WHERE last_seen_at < ?1 OR created_at < ?2",
         params![idle_before, begun_before],

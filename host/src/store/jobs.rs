@@ -7,8 +7,8 @@
 //! worker at a time runs it; a worker that dies lets the lease run out and another (or
 //! the same host after a restart) takes it again. Every job kind is idempotent.
 
-use anyhow::Result;
 use crate::store::{Tx, params};
+use anyhow::Result;
 
 /// How long a claimed job is held before another worker may take it, ms.
 pub const LEASE_MS: i64 = 60_000;
@@ -121,13 +121,7 @@ pub fn complete(conn: &Tx, ids: &[i64]) -> Result<()> {
 
 /// A try failed: try again at `retry_at`, or, with `None`, give up and keep the job as
 /// failed (shown to operators, never run again by itself).
-pub fn fail(
-    conn: &Tx,
-    id: i64,
-    error: &str,
-    retry_at: Option<i64>,
-    now: i64,
-) -> Result<()> {
+pub fn fail(conn: &Tx, id: i64, error: &str, retry_at: Option<i64>, now: i64) -> Result<()> {
     conn.prepare_cached(
         "UPDATE jobs SET attempts = attempts + 1, last_error = ?2, claimed_until = NULL,
              due_at = coalesce(?3, due_at), failed_at = CASE WHEN ?3 IS NULL THEN CAST(?4 AS BIGINT) END

@@ -504,9 +504,10 @@ const POSTGRES: &[&str] = &[
 /// others find it done.
 pub(crate) fn migrate_postgres(target: &PgTarget) -> Result<()> {
     debug_assert_eq!(POSTGRES_BASE_VERSION + POSTGRES.len() - 1, MIGRATIONS.len());
-    let mut client = target.config()?.connect(postgres::NoTls).with_context(|| {
-        format!("connecting to {}", super::redact(target.url()))
-    })?;
+    let mut client = target
+        .config()?
+        .connect(postgres::NoTls)
+        .with_context(|| format!("connecting to {}", super::redact(target.url())))?;
     let mut tx = client.transaction()?;
     // A fixed key of the store's own ("swbd" in ASCII).
     tx.batch_execute(

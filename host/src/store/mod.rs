@@ -25,6 +25,7 @@
 
 pub mod audit;
 pub mod channels;
+pub mod copy;
 pub mod directory;
 mod engine;
 pub mod jobs;
@@ -358,11 +359,25 @@ impl Store {
     {
         let _turn = self.inner.reading.acquire().await?;
         let store = self.clone();
-        tokio::task::spawn_blocking(move || store.read_blocking(f)).await?
+        tokio::task::spawn_blocking(move || store.read_here(f)).await?
     }
 
-    /// Like [`Store::read`], on the calling thread.
+    /// Like [`Store::read`], without awaiting: on the calling thread, or (PostgreSQL,
+    /// whose blocking client must not block an async thread) on a thread of its own while
+    /// the caller waits.
     pub fn read_blocking<R, F>(&self, f: F) -> Result<R>
+    where
+        R: Send,
+        F: FnOnce(&Tx) -> Result<R> + Send,
+    {
+        if self.is_postgres() {
+            scratch::off_runtime(|| self.read_here(f))
+        } else {
+            self.read_here(f)
+        }
+    }
+
+    fn read_here<R, F>(&self, f: F) -> Result<R>
     where
         F: FnOnce(&Tx) -> Result<R>,
     {
@@ -529,7 +544,8 @@ pub(crate) mod testing {
     /// Turns off foreign keys on `tx`, for tests that store rows without their parents.
     pub(crate) fn without_foreign_keys(tx: &Tx) {
         if tx.is_postgres() {
-            tx.execute_batch("SET session_replication_role = replica").unwrap();
+            tx.execute_batch("SET session_replication_role = replica")
+                .unwrap();
         } else {
             tx.execute_batch("PRAGMA foreign_keys = OFF").unwrap();
         }

@@ -8,8 +8,8 @@
 //! States: `pending` (due at `next_attempt_at`), `attempting`, `sent`, `failed`,
 //! `suppressed` (the RPC cache), `unknown`.
 
+use crate::store::{OptionalExtension, Tx, params};
 use anyhow::Result;
-use crate::store::{Tx, OptionalExtension, params};
 
 use crate::model::interaction::Visibility;
 

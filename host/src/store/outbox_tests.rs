@@ -6,7 +6,6 @@ use super::*;
 
 const WINDOW: i64 = 90_000;
 
-
 fn reply(c: &Tx, text: &str, now: i64) -> i64 {
     let mut r = OutboundReply::from_workflow(
         1,

@@ -1,8 +1,8 @@
 //! Typed queries. Every function takes a connection so callers choose the transaction:
 //! the ingest path runs them inside one group-committed write.
 
+use crate::store::{OptionalExtension, Row, Tx, params};
 use anyhow::Result;
-use crate::store::{Tx, OptionalExtension, Row, params};
 
 use crate::model::event::InboundMessage;
 use crate::model::interaction::{
@@ -127,28 +127,32 @@ pub fn insert_interaction(
     // Kept without a preferred agent too: a released buffer waits this long for the
     // agent who had the thread.
     let preferred_until = Some(now + route.wait_ms.max(0));
-    let id: i64 = conn.prepare_cached(
-        "INSERT INTO interactions (channel, thread_id, media_type, state, workgroup, priority,
+    let id: i64 = conn
+        .prepare_cached(
+            "INSERT INTO interactions (channel, thread_id, media_type, state, workgroup, priority,
             customer_id, customer_name, workflow_version, skills, preferred_agent, preferred_until,
             created_at, queued_at, updated_at)
          VALUES (?1, ?2, ?3, ?13, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12, ?12)
          RETURNING id",
-    )?
-    .query_row(params![
-        channel,
-        msg.thread_id,
-        route.media_type.as_str(),
-        route.workgroup,
-        route.priority,
-        msg.author_id,
-        msg.author_name,
-        workflow_version,
-        route.skills,
-        preferred_agent,
-        preferred_until,
-        now,
-        state.as_str(),
-    ], |r| r.get(0))?;
+        )?
+        .query_row(
+            params![
+                channel,
+                msg.thread_id,
+                route.media_type.as_str(),
+                route.workgroup,
+                route.priority,
+                msg.author_id,
+                msg.author_name,
+                workflow_version,
+                route.skills,
+                preferred_agent,
+                preferred_until,
+                now,
+                state.as_str(),
+            ],
+            |r| r.get(0),
+        )?;
     Ok(Interaction {
         id,
         state,
@@ -179,12 +183,7 @@ pub fn insert_interaction(
 }
 
 /// Replaces the text of an edited message. Returns the interaction it belongs to.
-pub fn edit_message(
-    conn: &Tx,
-    channel: &str,
-    pmid: &str,
-    text: &str,
-) -> Result<Option<i64>> {
+pub fn edit_message(conn: &Tx, channel: &str, pmid: &str, text: &str) -> Result<Option<i64>> {
     conn.execute(
         "UPDATE messages SET text = ?3 WHERE channel = ?1 AND platform_message_id = ?2 AND deleted = 0",
         params![channel, pmid, text],
@@ -389,13 +388,7 @@ pub fn finish(
 }
 
 /// Sets (or clears the owed) wrap-up of a finished interaction.
-pub fn set_wrapup(
-    conn: &Tx,
-    id: i64,
-    code: Option<&str>,
-    by: Option<i64>,
-    now: i64,
-) -> Result<()> {
+pub fn set_wrapup(conn: &Tx, id: i64, code: Option<&str>, by: Option<i64>, now: i64) -> Result<()> {
     conn.execute(
         "UPDATE interactions SET wrapup_code = COALESCE(?2, wrapup_code), wrapup_pending = 0,
              updated_at = ?3 WHERE id = ?1",
@@ -428,9 +421,9 @@ pub fn pending_wrapups(conn: &Tx) -> Result<Vec<(i64, i64, String)>> {
 pub fn service_level(conn: &Tx, since: i64) -> Result<Vec<(String, i64, i64, i64)>> {
     let mut stmt = conn.prepare(
         "SELECT i.workgroup,
-                SUM(i.answered_at IS NOT NULL),
-                SUM(i.answered_at IS NOT NULL AND i.answered_at - i.queued_at <= w.sl_target_s * 1000),
-                SUM(i.abandoned)
+                count(*) FILTER (WHERE i.answered_at IS NOT NULL),
+                count(*) FILTER (WHERE i.answered_at - i.queued_at <= w.sl_target_s * 1000),
+                count(*) FILTER (WHERE i.abandoned <> 0)
          FROM interactions i JOIN workgroups w ON w.name = i.workgroup
          WHERE i.created_at >= ?1
          GROUP BY i.workgroup",
@@ -659,7 +652,7 @@ pub fn kv_with_prefix(
     let pattern = format!("{}%", prefix.replace('%', "\\%").replace('_', "\\_"));
     let mut stmt = conn.prepare(
         "SELECT channel, key, value FROM plugin_kv
-         WHERE key LIKE ?2 ESCAPE '\\' AND (?1 IS NULL OR channel = ?1) ORDER BY channel, key",
+         WHERE key LIKE ?2 ESCAPE '\\' AND (CAST(?1 AS TEXT) IS NULL OR channel = ?1) ORDER BY channel, key",
     )?;
     let rows = stmt.query_map(params![channel, pattern], |r| {
         Ok((r.get(0)?, r.get(1)?, r.get(2)?))

@@ -197,12 +197,7 @@ pub fn live_at(conn: &Tx, channel: &str, among: Among, at: i64) -> Result<Vec<Th
 }
 
 /// The agent who last picked up this customer's work on `channel` before `at`.
-pub fn last_agent_at(
-    conn: &Tx,
-    channel: &str,
-    customer: &str,
-    at: i64,
-) -> Result<Option<String>> {
+pub fn last_agent_at(conn: &Tx, channel: &str, customer: &str, at: i64) -> Result<Option<String>> {
     Ok(conn
         .prepare_cached(
             "SELECT (SELECT u.username FROM users u WHERE u.id = e.user_id)

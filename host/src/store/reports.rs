@@ -2,9 +2,9 @@
 //! search. User input only ever reaches SQL as bound parameters; the statement text is
 //! assembled from fixed fragments chosen by which filters are set.
 
-use anyhow::{Context, Result};
 use crate::store::Tx;
 use crate::store::Value;
+use anyhow::{Context, Result};
 
 use crate::model::interaction::{Interaction, MediaType, State};
 use crate::store::queries::{INTERACTION_COLUMN_COUNT, INTERACTION_COLUMNS, interaction_from_row};

@@ -2,8 +2,8 @@
 //! workflow's decisions, each queueing with who was passed over and why, offers, declines,
 //! pickups, holds, transfers with their notes, the end and the wrap-up).
 
-use anyhow::Result;
 use crate::store::{Tx, params};
+use anyhow::Result;
 
 /// One recorded event.
 #[derive(Clone, Debug, PartialEq)]

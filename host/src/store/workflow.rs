@@ -1,8 +1,8 @@
 //! Queries behind workflow effects and lookups: attributes, buffered and grouped
 //! interactions, timers, and what `find_active` / `agent_handling` / `last_agent` see.
 
+use crate::store::{OptionalExtension, Tx, params};
 use anyhow::Result;
-use crate::store::{Tx, OptionalExtension, params};
 
 use super::queries::{self, record_event};
 use crate::model::interaction::{Interaction, State};
@@ -211,7 +211,7 @@ pub fn timer_failed(
 ) -> Result<()> {
     conn.prepare_cached(
         "UPDATE workflow_timers SET attempts = attempts + 1, last_error = ?2,
-             due_at = coalesce(?3, due_at), failed_at = CASE WHEN ?3 IS NULL THEN ?4 END
+             due_at = coalesce(?3, due_at), failed_at = CASE WHEN ?3 IS NULL THEN CAST(?4 AS BIGINT) END
          WHERE id = ?1",
     )?
     .execute(params![id, error, retry_at, now])?;
@@ -254,12 +254,7 @@ pub enum Released {
 }
 
 /// Releases a buffered interaction into its queue (optionally waiting for one agent).
-pub fn release(
-    conn: &Tx,
-    id: i64,
-    preferred: Option<(i64, i64)>,
-    now: i64,
-) -> Result<Released> {
+pub fn release(conn: &Tx, id: i64, preferred: Option<(i64, i64)>, now: i64) -> Result<Released> {
     let Some(ix) = queries::interaction(conn, id)? else {
         return Ok(Released::Gone);
     };

@@ -217,7 +217,8 @@ fn run_group(conn: &Tx, jobs: Vec<Job>, health: &Health) -> Result<(), String> {
                 if let Some(reason) = &r.storage_error {
                     broken = Some(reason.clone());
                 } else if !conn.in_transaction() {
-                    broken = Some("the transaction was ended by the database after an error".into());
+                    broken =
+                        Some("the transaction was ended by the database after an error".into());
                 }
                 ran.push(r);
             }

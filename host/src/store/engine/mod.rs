@@ -50,9 +50,8 @@ impl StoreUrl {
             return Ok(StoreUrl::Sqlite(path.into()));
         }
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            url.parse::<postgres::Config>().map_err(|e| {
-                anyhow!("the store URL is not a PostgreSQL URL it can use: {e}")
-            })?;
+            url.parse::<postgres::Config>()
+                .map_err(|e| anyhow!("the store URL is not a PostgreSQL URL it can use: {e}"))?;
             return Ok(StoreUrl::Postgres(url.to_owned()));
         }
         Err(anyhow!(
@@ -431,7 +430,9 @@ mod tests {
             redact("postgres://sb@h/db?password=x&sslmode=disable"),
             "postgres://sb@h/db?password=***&sslmode=disable"
         );
-        let e = StoreUrl::parse("mysql://u:pw@h/db").unwrap_err().to_string();
+        let e = StoreUrl::parse("mysql://u:pw@h/db")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("sqlite:// or postgres://"), "{e}");
         assert!(!e.contains("pw"), "{e}");
         assert!(StoreUrl::parse("sqlite://").is_err());

@@ -143,10 +143,7 @@ impl Conn {
     pub(super) fn execute(&self, sql: &str, values: &[ValueRef<'_>]) -> Result<usize> {
         let statement = self.statement(sql)?;
         let params = Params::new(values);
-        let done = self
-            .client
-            .borrow_mut()
-            .execute(&statement, &params.refs());
+        let done = self.client.borrow_mut().execute(&statement, &params.refs());
         Ok(self.seen(done)? as usize)
     }
 

@@ -95,8 +95,8 @@ fn unary(out: &str) -> bool {
 
 /// Keywords a value may follow.
 const KEYWORDS: &[&str] = &[
-    "LIMIT", "OFFSET", "AND", "OR", "NOT", "WHEN", "THEN", "ELSE", "SELECT", "WHERE", "IS",
-    "IN", "LIKE", "BETWEEN", "RETURN", "VALUES", "SET", "ON",
+    "LIMIT", "OFFSET", "AND", "OR", "NOT", "WHEN", "THEN", "ELSE", "SELECT", "WHERE", "IS", "IN",
+    "LIKE", "BETWEEN", "RETURN", "VALUES", "SET", "ON",
 ];
 
 /// Whether the keyword `word` (any case) stands at `i` as a whole word.

@@ -268,7 +268,9 @@ mod tests {
             Option::<String>::from_value(ValueRef::Null).unwrap(),
             None::<String>
         );
-        let e = String::from_value(ValueRef::Int(3)).unwrap_err().to_string();
+        let e = String::from_value(ValueRef::Int(3))
+            .unwrap_err()
+            .to_string();
         assert_eq!(e, "expected text, found an integer");
         assert!(u8::from_value(ValueRef::Int(300)).is_err());
     }
