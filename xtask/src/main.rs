@@ -187,6 +187,9 @@ fn test(args: &[String]) -> Result<()> {
     let mut cmd = cargo();
     cmd.args(["test", "--workspace"]).args(args);
     run(&mut cmd, "cargo test --workspace")?;
+    if args.is_empty() {
+        postgres_tests()?;
+    }
     // The shipped business processes against their fixtures, as a solution engineer runs
     // them (the unit tests run them too; this prints the per-file report in CI's log).
     // The binary `cargo test` just built for the end-to-end tests: `cargo run` would build
@@ -199,6 +202,43 @@ fn test(args: &[String]) -> Result<()> {
     run(&mut fixtures, "switchboard workflow test workflows")?;
     schemathesis::run(&target.join("debug/switchboard"))?;
     browser::test(&target.join("debug/switchboard"))
+}
+
+/// The end-to-end groups that run a second time with each world's data on PostgreSQL:
+/// ingest on every platform, routing, replies and recovery (the durable core, restarts,
+/// exactly-once sending), races, channels, and moving a store between engines.
+const POSTGRES_E2E_GROUPS: &[&str] = &[
+    "facebook::",
+    "messenger::",
+    "whatsapp::",
+    "x::",
+    "x_sources::",
+    "apple::",
+    "routing::",
+    "outbound::",
+    "exactly_once::",
+    "durable::",
+    "resilience::",
+    "races::",
+    "channels::",
+    "store::",
+];
+
+/// The store conformance run: the host's unit tests (every store test among them) and the
+/// end-to-end groups above, on PostgreSQL (`SWITCHBOARD_TEST_STORE`, `SWITCHBOARD_E2E_STORE`;
+/// each test makes a database of its own on the local server and drops it).
+fn postgres_tests() -> Result<()> {
+    // `--workspace`, as the first run: the same features, so nothing is built again.
+    let mut unit = cargo();
+    unit.args(["test", "--workspace", "--lib"])
+        .env("SWITCHBOARD_TEST_STORE", "postgres");
+    run(&mut unit, "cargo test --workspace --lib (PostgreSQL)")?;
+    let mut e2e = cargo();
+    e2e.args(["test", "--workspace", "--test", "e2e"])
+        .arg("--")
+        .args(POSTGRES_E2E_GROUPS)
+        .env("SWITCHBOARD_E2E_STORE", "postgres");
+    run(&mut e2e, "cargo test --test e2e (PostgreSQL)")
 }
 
 /// Cases per parser of `cargo xtask fuzz` (CI's `cargo test` runs 10,000).

@@ -588,4 +588,59 @@ mod tests {
         assert_eq!(n, 180);
         store.close();
     }
+
+    /// PostgreSQL: the server drops the writer's connection (a restart, a failover of the
+    /// database). The group that meets it is not stored, whole, and says why; the writer
+    /// connects again and the next write is stored.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_lost_connection_fails_its_group_whole_and_the_writer_connects_again() {
+        if !testing::postgres() {
+            return;
+        }
+        let db = testing::db();
+        let store = db.store();
+        store
+            .write(|c| c.execute_batch("CREATE TABLE t (v BIGINT UNIQUE)"))
+            .await
+            .unwrap();
+        let writer_pid: i64 = store
+            .write(|c| c.query_row("SELECT pg_backend_pid()", (), |r| r.get(0)))
+            .await
+            .unwrap();
+        let killed: bool = store
+            .read(move |c| {
+                c.query_row(
+                    "SELECT pg_terminate_backend(CAST(?1 AS INTEGER))",
+                    [writer_pid],
+                    |r| r.get(0),
+                )
+            })
+            .await
+            .unwrap();
+        assert!(killed);
+        let lost = store
+            .write(|c| c.execute("INSERT INTO t VALUES (1)", ()))
+            .await
+            .unwrap_err();
+        let not_stored = NotStored::find(&lost).expect("answered as not stored");
+        assert!(not_stored.0.contains("connection"), "{lost:#}");
+        store
+            .write(|c| c.execute("INSERT INTO t VALUES (2)", ()))
+            .await
+            .unwrap();
+        let kept: Vec<i64> = store
+            .read(|c| {
+                c.prepare("SELECT v FROM t ORDER BY v")?
+                    .query_map((), |r| r.get(0))?
+                    .collect()
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            kept,
+            vec![2],
+            "nothing of the lost group, the next write whole"
+        );
+        store.close();
+    }
 }

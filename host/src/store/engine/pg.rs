@@ -87,7 +87,13 @@ impl Conn {
 
     fn seen<T>(&self, result: Result<T, postgres::Error>) -> Result<T> {
         result.map_err(|e| {
-            if e.is_closed() || e.code().is_none() && e.as_db_error().is_none() {
+            // A connection the server ended (a restart, an administrator, a failover)
+            // may not read as closed until the next use: any of these ends it here.
+            let ended = match e.code() {
+                Some(code) => code.code().starts_with("08") || code.code().starts_with("57P"),
+                None => e.as_db_error().is_none(),
+            };
+            if e.is_closed() || ended {
                 self.broken.set(true);
             }
             // The driver's own text for a server error is only "db error": say what the
@@ -389,7 +395,10 @@ pub(crate) fn storage_reason(e: &anyhow::Error) -> Option<String> {
                 "53300" => "the database has too many connections".into(),
                 _ => format!("the database is out of resources ({code})"),
             }),
-            "57" => Some("the database is shutting down or not accepting work".into()),
+            "57" if code.starts_with("57P") => {
+                Some("the database ended the connection (it is restarting or was told to)".into())
+            }
+            "57" => Some(format!("the database stopped the work ({code})")),
             "58" => Some(format!("the database's system failed ({code})")),
             "XX" => Some(format!("the database reported an internal error ({code})")),
             "25" if code == "25006" => Some("the database is read-only".into()),
