@@ -416,11 +416,11 @@ async fn ingest_once(
             .app
             .store
             .read(|c| {
-                Ok(c.query_row(
+                c.query_row(
                     "SELECT count(*) FROM interactions WHERE state = 'queued'",
-                    [],
+                    (),
                     |r| r.get(0),
-                )?)
+                )
             })
             .await?;
         if stored as usize == count + 200 || Instant::now() > deadline {
@@ -540,7 +540,8 @@ fn direct_inserts(
     count: usize,
     synchronous: Synchronous,
 ) -> Result<Duration> {
-    let mut conn = bench_connection(path, synchronous)?;
+    // The store's operations on the bench's own connection, one transaction per 1000.
+    let conn = switchboard::store::Tx::from_sqlite(bench_connection(path, synchronous)?);
     let route = RouteRequest {
         workgroup: "Social".into(),
         priority: 0,
@@ -552,7 +553,8 @@ fn direct_inserts(
     let plan = switchboard::model::plan::Plan::fallback(route);
     let started = Instant::now();
     for chunk in (0..count).collect::<Vec<_>>().chunks(1000) {
-        let tx = conn.transaction()?;
+        conn.execute_batch("BEGIN")?;
+        let tx = &conn;
         for &i in chunk {
             let msg = InboundMessage {
                 platform_message_id: format!("{i}_1"),
@@ -572,7 +574,7 @@ fn direct_inserts(
             };
             let mut outbox = Vec::new();
             switchboard::interactions::effects::store_inbound(
-                &tx,
+                tx,
                 "facebook",
                 &msg,
                 Some(&plan),
@@ -581,7 +583,7 @@ fn direct_inserts(
                 &mut outbox,
             )?;
         }
-        tx.commit()?;
+        conn.execute_batch("COMMIT")?;
     }
     Ok(started.elapsed())
 }

@@ -128,6 +128,12 @@ enum Engine {
 pub struct NoRows;
 
 impl Tx {
+    /// Store operations on a SQLite connection of the caller's own (a bench measuring
+    /// them without the writer); the caller runs its own transactions.
+    pub fn from_sqlite(conn: rusqlite::Connection) -> Tx {
+        Tx::sqlite(conn)
+    }
+
     pub(super) fn sqlite(conn: rusqlite::Connection) -> Tx {
         Tx {
             engine: Engine::Sqlite(conn),
