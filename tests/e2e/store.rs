@@ -6,7 +6,7 @@ use std::process::Command;
 
 use serde_json::json;
 use switchboard::store::scratch::ScratchPostgres;
-use switchboard::store::{OptionalExtension, StoreUrl, params};
+use switchboard::store::{OptionalExtension, StoreUrl};
 
 use crate::harness::{World, wait_until};
 
@@ -144,7 +144,7 @@ async fn an_install_moves_to_the_other_engine_and_carries_on_where_it_stopped() 
                 .read(|c| {
                     c.query_row(
                         "SELECT id FROM interactions WHERE customer_name = ?1",
-                        params!["Cy Park"],
+                        ["Cy Park"],
                         |r| r.get(0),
                     )
                     .optional()

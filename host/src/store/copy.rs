@@ -207,7 +207,7 @@ fn move_sequences(dst: &Tx) -> Result<()> {
                 "SELECT count(*) > 0 FROM information_schema.columns
                  WHERE table_schema = current_schema() AND table_name = ?1 AND column_name = ?2
                    AND is_identity = 'YES'",
-                crate::params![table, column],
+                super::params![table, column],
                 |r| r.get(0),
             )?;
             if has {

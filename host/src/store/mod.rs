@@ -39,7 +39,7 @@ pub mod trace;
 pub mod workflow;
 mod writer;
 
-pub use crate::params;
+pub(crate) use engine::params;
 pub use engine::{
     FromValue, OptionalExtension, PgTarget, Row, StoreUrl, ToValue, Tx, Value, ValueRef,
     params_from_iter, redact,

@@ -408,8 +408,8 @@ pub fn params_from_iter<T: ToValue>(iter: impl IntoIterator<Item = T>) -> Vec<T>
     iter.into_iter().collect()
 }
 
-/// The parameters of a query, each anything [`ToValue`]: `params![id, name]`.
-#[macro_export]
+/// The parameters of a query, each anything [`ToValue`]: `params![id, name]`. Code
+/// outside the host passes an array (`[id]`) or `params_from_iter`.
 macro_rules! params {
     () => {
         &[] as &[&dyn $crate::store::ToValue]
@@ -418,6 +418,7 @@ macro_rules! params {
         &[$(&$p as &dyn $crate::store::ToValue),+] as &[&dyn $crate::store::ToValue]
     };
 }
+pub(crate) use params;
 
 #[cfg(test)]
 mod tests {
