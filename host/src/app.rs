@@ -22,6 +22,8 @@ pub struct App {
     pub core: Core,
     /// Flips to `true` when the host stops.
     pub shutdown: tokio::sync::watch::Sender<bool>,
+    /// This host among those sharing the store.
+    pub cluster: Arc<crate::cluster::Cluster>,
 }
 
 impl Deref for App {

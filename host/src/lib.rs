@@ -20,6 +20,7 @@ pub mod app;
 mod calendar;
 pub mod channels;
 pub mod clock;
+pub mod cluster;
 pub mod config;
 pub mod connectors;
 pub mod demo;

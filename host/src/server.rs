@@ -26,6 +26,8 @@ pub struct Running {
     /// Where the API listens.
     pub addr: SocketAddr,
     server: tokio::task::JoinHandle<()>,
+    /// The heartbeat and the leader's lease; at a stop it hands the lease over.
+    membership: tokio::task::JoinHandle<()>,
     _watches: Vec<WatchGuard>,
 }
 
@@ -34,6 +36,8 @@ impl Running {
     pub async fn shutdown(self) {
         let _ = self.app.shutdown.send(true);
         let _ = self.server.await;
+        // Before the store closes: the lease is given up for the next host at once.
+        let _ = self.membership.await;
         self.app.store.close();
     }
 }
@@ -282,11 +286,26 @@ pub async fn start(config: Config) -> Result<Running> {
         sends,
         stop,
     };
+    let running_channels = core.channels.clone();
+    let cluster = crate::cluster::Cluster::new(
+        store.clone(),
+        &config.cluster,
+        &config.server.data_dir,
+        config.server.listen.to_string(),
+        Box::new(move || {
+            running_channels
+                .list()
+                .iter()
+                .map(|c| c.config.name.clone())
+                .collect()
+        }),
+    )?;
     let app = Arc::new(App {
         config: config.clone(),
         plugins,
         core,
         shutdown,
+        cluster: cluster.clone(),
     });
 
     let channels = app.core.channels.clone();
@@ -313,6 +332,8 @@ pub async fn start(config: Config) -> Result<Running> {
         .await
         .with_context(|| format!("listening on {}", config.server.listen))?;
     let addr = listener.local_addr()?;
+    cluster.listening_on(addr);
+    let membership = tokio::spawn(cluster.clone().run(app.shutdown.subscribe()));
     let mut stop = app.shutdown.subscribe();
     let router = crate::api::router(app.clone());
     tokio::spawn(end_expired_sessions(app.clone()));
@@ -330,6 +351,7 @@ pub async fn start(config: Config) -> Result<Running> {
         app,
         addr,
         server,
+        membership,
         _watches: watches,
     })
 }

@@ -20,6 +20,7 @@ const LAYERS: &[&str] = &[
     "store",
     "connectors",
     "config",
+    "cluster",
     "channels",
     "interactions",
     "outbound",

@@ -9,6 +9,7 @@ mod audit;
 mod authorization;
 mod channels;
 mod cli;
+mod cluster;
 mod contract;
 mod desktop;
 mod durability;

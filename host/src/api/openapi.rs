@@ -80,6 +80,7 @@ pub(super) fn routes() -> OpenApiRouter<Arc<App>> {
         .routes(routes!(admin::list_suspensions))
         .routes(routes!(admin::lift_suspension))
         .routes(routes!(admin::list_plugins))
+        .routes(routes!(admin::cluster_status))
         .routes(routes!(audit::list))
 }
 

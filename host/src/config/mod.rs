@@ -47,6 +47,75 @@ pub struct Config {
     /// Where the data is kept.
     #[serde(default)]
     pub store: StoreConfig,
+    /// This host among the hosts sharing the store.
+    #[serde(default)]
+    pub cluster: ClusterConfig,
+}
+
+/// `[cluster]`: this host among the hosts that share one PostgreSQL store (on SQLite, the
+/// one host leads and these only name it).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterConfig {
+    /// This host's id (default: made once and kept in `host-id` in the data folder).
+    #[serde(default)]
+    pub host_id: Option<String>,
+    /// Where the other hosts and a load balancer reach this host, `HOST:PORT` (default:
+    /// the address it listens on).
+    #[serde(default)]
+    pub address: Option<String>,
+    /// How long the leader's lease lasts unless renewed, in milliseconds (default 3000): a
+    /// leader that dies is replaced within this and a quarter of a heartbeat.
+    #[serde(default = "default_lease_ms")]
+    pub lease_ms: u64,
+    /// How often each host records itself and the leader renews its lease, in
+    /// milliseconds (default 1000).
+    #[serde(default = "default_heartbeat_ms")]
+    pub heartbeat_ms: u64,
+}
+
+impl Default for ClusterConfig {
+    fn default() -> ClusterConfig {
+        ClusterConfig {
+            host_id: None,
+            address: None,
+            lease_ms: default_lease_ms(),
+            heartbeat_ms: default_heartbeat_ms(),
+        }
+    }
+}
+
+fn default_lease_ms() -> u64 {
+    3_000
+}
+
+fn default_heartbeat_ms() -> u64 {
+    1_000
+}
+
+impl ClusterConfig {
+    fn validate(&self) -> Result<()> {
+        if let Some(id) = &self.host_id
+            && (id.is_empty()
+                || id.len() > 64
+                || !id
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.'))
+        {
+            bail!("[cluster] host_id `{id}`: use 1 to 64 letters, digits, `-`, `_` or `.`");
+        }
+        if self.heartbeat_ms < 50 {
+            bail!("[cluster] heartbeat_ms must be at least 50");
+        }
+        if self.lease_ms < 2 * self.heartbeat_ms {
+            bail!(
+                "[cluster] lease_ms ({}) must be at least twice heartbeat_ms ({}): a leader renews once a heartbeat, and one missed renewal must not cost it the lease",
+                self.lease_ms,
+                self.heartbeat_ms
+            );
+        }
+        Ok(())
+    }
 }
 
 /// `[store]`: which database the host keeps its data in.
@@ -433,6 +502,7 @@ impl Config {
     pub fn validate(&self) -> Result<()> {
         self.organisation()?;
         self.store_url()?;
+        self.cluster.validate()?;
         let sessions = &self.server.sessions;
         if !(60..=86_400).contains(&sessions.idle_timeout_s) {
             bail!("[server.sessions] idle_timeout_s must be within 60-86400 seconds");

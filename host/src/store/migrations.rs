@@ -281,6 +281,23 @@ const MIGRATIONS: &[&str] = &[
     CREATE UNIQUE INDEX interactions_live_thread ON interactions(channel, thread_id)
         WHERE state NOT IN ('disconnected', 'buffered') AND split_off = 0;
     "#,
+    // 10: hosts sharing the store and their leases (`store::cluster`).
+    r#"
+    CREATE TABLE cluster_hosts (
+        host_id      TEXT PRIMARY KEY,
+        address      TEXT NOT NULL,
+        started_at   INTEGER NOT NULL,
+        heartbeat_at INTEGER NOT NULL,
+        stopped_at   INTEGER,
+        channels     TEXT NOT NULL DEFAULT '[]'
+    );
+    CREATE TABLE cluster_leases (
+        name       TEXT PRIMARY KEY,
+        holder     TEXT NOT NULL,
+        epoch      INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL
+    );
+    "#,
 ];
 
 /// The version PostgreSQL's first migration brings a database to.
@@ -496,6 +513,23 @@ const POSTGRES: &[&str] = &[
         detail    TEXT
     );
     CREATE INDEX audit_log_at ON audit_log(at);
+    "#,
+    // 10: hosts sharing the store and their leases (`store::cluster`).
+    r#"
+    CREATE TABLE cluster_hosts (
+        host_id      TEXT PRIMARY KEY,
+        address      TEXT NOT NULL,
+        started_at   BIGINT NOT NULL,
+        heartbeat_at BIGINT NOT NULL,
+        stopped_at   BIGINT,
+        channels     TEXT NOT NULL DEFAULT '[]'
+    );
+    CREATE TABLE cluster_leases (
+        name       TEXT PRIMARY KEY,
+        holder     TEXT NOT NULL,
+        epoch      BIGINT NOT NULL,
+        expires_at BIGINT NOT NULL
+    );
     "#,
 ];
 

@@ -25,6 +25,7 @@
 
 pub mod audit;
 pub mod channels;
+pub mod cluster;
 pub mod copy;
 pub mod directory;
 mod engine;

@@ -43,6 +43,7 @@ use crate::routing::ALL_TYPES;
 
 mod channel_edit;
 mod channels;
+mod cluster;
 mod plugins;
 mod stations;
 mod testing;
@@ -51,6 +52,7 @@ mod workgroups;
 
 pub use channel_edit::*;
 pub use channels::*;
+pub use cluster::*;
 pub use plugins::*;
 pub use stations::*;
 pub use users::*;
