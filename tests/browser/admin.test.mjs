@@ -13,7 +13,7 @@ import { noOverflowAt } from "./overflow.mjs";
 
 useDemo();
 
-const SCREENS = ["Channels", "Workgroups", "Users", "Stations", "Utilization", "Skills", "Wrap-up codes", "Workflows", "Plugins"];
+const SCREENS = ["Channels", "Workgroups", "Users", "Stations", "Utilization", "Skills", "Wrap-up codes", "Workflows", "Plugins", "Cluster"];
 
 async function openAdmin(hash = "") {
   const page = await signIn("admin");
@@ -247,6 +247,35 @@ test("the Workflows screen shows a refused save, a warning and a script failing 
     writeFileSync(file, good);
     rmSync(spare, { force: true });
   }
+});
+
+test("the Cluster screen shows this host leading, its address, state and channels, and follows its heartbeat", async () => {
+  const page = await openAdmin("#cluster");
+  await page.locator("#admin-panel h2").filter({ hasText: "Cluster" }).waitFor();
+  const status = await apiGet(page, "/cluster");
+  assert.equal(status.leader, status.this_host, "the demo's one host leads");
+  const row = page.locator(`tr[data-host="${status.this_host}"]`);
+  await row.waitFor();
+  const text = await row.innerText();
+  assert.match(text, /leader/);
+  assert.match(text, /this host/);
+  assert.match(text, /\bup\b/);
+  assert.match(text, /facebook/, "the channels it runs");
+  assert.ok(text.includes(new URL(base).host), `its address ${new URL(base).host} in: ${text}`);
+  assert.match(await page.locator("#cluster-leader").innerText(), /this host/);
+  // The screen follows the heartbeat without a reload: the host's start time stays, the
+  // rows are drawn again (the lag is read afresh) every two seconds.
+  const drawn = await row.elementHandle();
+  await page.waitForFunction((el) => !el.isConnected, drawn, { timeout: 6000 });
+  await page.locator(`tr[data-host="${status.this_host}"]`).waitFor();
+  await shot(page, "admin-cluster");
+  // Leaving the screen stops the redraws: another screen is not drawn over.
+  await page.getByRole("tab", { name: "Plugins" }).click();
+  await page.locator("#admin-panel h2").filter({ hasText: "Plugins" }).waitFor();
+  await page.waitForTimeout(2500);
+  assert.equal(await page.locator("#admin-panel h2").innerText(), "Plugins");
+  noErrors(page);
+  await page.context().close();
 });
 
 test("at 800 px no screen overflows the page and every header is whole", async () => {

@@ -1,10 +1,10 @@
 // The administrator desktop (`social_media_admin` right): channels with their status and
 // suspended keywords, workgroups, users, stations, utilization, skills, wrap-up codes,
-// workflow versions and plugins. Each screen reads the API and writes through it; the
+// workflow versions, plugins and the cluster's hosts. Each screen reads the API and writes through it; the
 // server validates, and its message is shown as it is.
 
 import * as api from "/assets/api.js";
-import { h, fill, when, words, toast, attempt, topBar, requireRight, platformName } from "/assets/ui.js";
+import { h, fill, when, ago, words, toast, attempt, topBar, requireRight, platformName } from "/assets/ui.js";
 
 const nav = document.getElementById("admin-nav");
 const panel = document.getElementById("admin-panel");
@@ -19,6 +19,7 @@ const SCREENS = [
   ["wrapup", "Wrap-up codes", wrapupCodes],
   ["workflows", "Workflows", workflows],
   ["plugins", "Plugins", plugins],
+  ["cluster", "Cluster", cluster],
 ];
 const USER_RIGHTS = ["agent", "supervisor", "social_media_admin", "acd_social_media", "acd_whatsapp"];
 const STATION_RIGHTS = ["acd_social_media", "acd_whatsapp"];
@@ -684,6 +685,56 @@ async function plugins() {
         h("td", { class: "small" }, (p.config_keys || []).map((k) => k.name).join(", ")),
       )), "Plugins"),
   );
+}
+
+// ---- cluster ----------------------------------------------------------------------------------
+
+const HOST_STATE = {
+  up: ["good", "up"],
+  missing: ["bad", "missing"],
+  stopped: ["", "stopped"],
+};
+
+/** How long ago a heartbeat was, in seconds to the tenth. */
+function lag(ms) {
+  return ms < 60_000 ? `${(ms / 1000).toFixed(1)} s ago` : ago(Date.now() - ms);
+}
+
+/** The hosts sharing the store, which one leads, and what each runs; redrawn every two
+ *  seconds while the screen is shown, so a change of leader shows as it happens. */
+let clusterTimer;
+async function cluster() {
+  const c = await api.get("/api/v1/cluster");
+  // Another screen was chosen while this one loaded: it is not drawn over.
+  if (location.hash !== "#cluster") return;
+  const up = c.hosts.filter((x) => x.state === "up").length;
+  fill(
+    panel,
+    h("h2", {}, "Cluster"),
+    h("p", { id: "cluster-leader" },
+      c.leader
+        ? ["Leader: ", h("strong", {}, c.leader), c.leader === c.this_host ? " (this host)." : "."]
+        : h("span", { class: "badge bad" }, "No host holds the leader's lease at the moment.")),
+    h("p", { class: "small muted" },
+      c.hosts.length === 1
+        ? "One host. Hosts started with the same PostgreSQL store are listed here, with the one holding the leader's lease."
+        : `${up} of ${c.hosts.length} hosts up.`),
+    table(["Host", "Address", "State", "Last heartbeat", "Channels", "Started"], c.hosts.map((x) => {
+      const [tone, label] = HOST_STATE[x.state] || ["", x.state];
+      return h("tr", { dataset: { host: x.host_id } },
+        h("td", {}, h("strong", {}, x.host_id), x.leader ? [" ", h("span", { class: "badge good" }, "leader")] : null,
+          x.host_id === c.this_host ? h("div", { class: "small muted" }, "this host") : null),
+        h("td", {}, x.address),
+        h("td", {}, h("span", { class: `badge ${tone}` }, label)),
+        h("td", { title: when(x.last_heartbeat) }, lag(x.lag_ms)),
+        h("td", {}, (x.channels || []).join(", ") || "–"),
+        h("td", {}, when(x.started_at)));
+    }), "Hosts"),
+  );
+  clearTimeout(clusterTimer);
+  clusterTimer = setTimeout(() => {
+    if (location.hash === "#cluster") drawing = drawing.then(cluster, cluster).catch(() => {});
+  }, 2000);
 }
 
 start();
