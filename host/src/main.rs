@@ -17,8 +17,20 @@ struct Cli {
     /// Logs more: -v what the host does, -vv debugging detail. `RUST_LOG` wins when set.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     verbose: u8,
+    /// `text` for a person, `json` (one object a line, with each span's fields such as
+    /// `request_id`, `channel` and `plugin`) for a log collector. Default: `[server]
+    /// log_format` of the config `serve` runs, else text.
+    #[arg(long, global = true, value_enum, env = "SWITCHBOARD_LOG_FORMAT")]
+    log_format: Option<LogFormat>,
     #[command(subcommand)]
     command: Command,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Subcommand)]
@@ -122,7 +134,10 @@ enum WorkflowCommand {
 #[tokio::main]
 async fn main() {
     let cli = Cli::parse();
-    init_logging(default_filter(&cli.command, cli.verbose));
+    let format = cli
+        .log_format
+        .unwrap_or_else(|| configured_log_format(&cli.command));
+    init_logging(default_filter(&cli.command, cli.verbose), format);
     if let Err(e) = run(cli).await {
         eprintln!("error: {e:#}");
         std::process::exit(1);
@@ -149,9 +164,19 @@ fn default_filter(command: &Command, verbose: u8) -> &'static str {
 /// Logs go to stderr, so stdout carries only a command's answer (`plugin parse` prints
 /// JSON lines a script may read). Colours are for a person at a terminal: none when
 /// stderr is a pipe or a file, nor when `NO_COLOR` is set (<https://no-color.org>).
-fn init_logging(default: &str) {
+fn init_logging(default: &str, format: LogFormat) {
     let filter =
         tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| default.into());
+    if format == LogFormat::Json {
+        tracing_subscriber::fmt()
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .init();
+        return;
+    }
     let colour = std::io::stderr().is_terminal()
         && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     tracing_subscriber::fmt()
@@ -159,6 +184,27 @@ fn init_logging(default: &str) {
         .with_writer(std::io::stderr)
         .with_ansi(colour)
         .init();
+}
+
+/// `[server] log_format` of the config `serve` or `check` is given, read before the rest
+/// (logging starts before the config is loaded and checked); text when absent or unreadable.
+fn configured_log_format(command: &Command) -> LogFormat {
+    let (Command::Serve { config } | Command::Check { config }) = command else {
+        return LogFormat::Text;
+    };
+    #[derive(serde::Deserialize)]
+    struct Partial {
+        server: Option<PartialServer>,
+    }
+    #[derive(serde::Deserialize)]
+    struct PartialServer {
+        log_format: Option<LogFormat>,
+    }
+    std::fs::read_to_string(config)
+        .ok()
+        .and_then(|text| toml::from_str::<Partial>(&text).ok())
+        .and_then(|p| p.server?.log_format)
+        .unwrap_or(LogFormat::Text)
 }
 
 async fn run(cli: Cli) -> Result<()> {

@@ -504,6 +504,8 @@ fn check_says_which_setting_a_plugin_refused_without_the_error_chain() {
 /// sample business processes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_demo_starts_from_any_directory() {
+    // Its HTTP client needs TLS's crypto, which a host in this process would have set up.
+    switchboard::connectors::install_crypto();
     let cwd = tempfile::tempdir().unwrap();
     let (port, em) = (
         crate::resilience::free_port(),
@@ -578,4 +580,75 @@ async fn the_demo_starts_from_any_directory() {
             "{channel} runs {script}: {scripts:?}"
         );
     }
+}
+
+#[test]
+fn json_logs_carry_the_request_id_each_answer_gives() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+
+    let dir = tempfile::tempdir().unwrap();
+    copy_workflows(dir.path());
+    let path = dir.path().join("switchboard.toml");
+    let server = "listen = \"127.0.0.1:0\"\nlog_format = \"json\"";
+    std::fs::write(&path, config_text(dir.path(), "facebook", server)).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .args(["serve", "--config"])
+        .arg(&path)
+        .env("RUST_LOG", "info,switchboard::api=debug")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut lines: Vec<serde_json::Value> = Vec::new();
+    let next = |lines: &mut Vec<serde_json::Value>, until: &dyn Fn(&serde_json::Value) -> bool| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            if let Some(found) = lines.iter().find(|l| until(l)) {
+                return Some(found.clone());
+            }
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            let line = rx.recv_timeout(left).ok()?;
+            let parsed: serde_json::Value = serde_json::from_str(&line)
+                .unwrap_or_else(|e| panic!("a log line that is not JSON ({e}): {line}"));
+            lines.push(parsed);
+        }
+    };
+    let listening = next(&mut lines, &|l| {
+        l["fields"]["message"] == "switchboard listening"
+    })
+    .expect("serve says where it listens");
+    assert_eq!(listening["level"], "INFO");
+    let addr = listening["fields"]["addr"].as_str().unwrap().to_owned();
+
+    // An answer carries the id the caller gave, and so does the log of what it caused.
+    let headers = {
+        use std::io::{Read, Write};
+        let mut conn = std::net::TcpStream::connect(&addr).unwrap();
+        conn.write_all(
+            b"GET /healthz HTTP/1.1\r\nHost: switchboard\r\nX-Request-Id: trace-me-42\r\nConnection: close\r\n\r\n",
+        )
+        .unwrap();
+        let mut answer = String::new();
+        conn.read_to_string(&mut answer).unwrap();
+        answer.to_lowercase()
+    };
+    assert!(headers.contains("x-request-id: trace-me-42"), "{headers}");
+    let answered = next(&mut lines, &|l| {
+        l["span"]["request_id"] == "trace-me-42" && l["fields"]["message"] == "answered"
+    });
+    let _ = child.kill();
+    let _ = child.wait();
+    let answered = answered.expect("the request's log line carries its id");
+    assert_eq!(answered["span"]["path"], "/healthz");
+    assert_eq!(answered["fields"]["status"], 200);
 }

@@ -53,8 +53,47 @@ pub fn router(app: Arc<App>) -> Router {
         ))
         .layer(axum::extract::DefaultBodyLimit::max(8 << 20))
         .layer(axum::middleware::map_response(security_headers))
+        .layer(axum::middleware::from_fn(request_id))
         .layer(axum::Extension(Arc::new(login::Logins::default())))
         .with_state(app)
+}
+
+/// Gives every request an id (the caller's `X-Request-Id` when it is a plain token of at
+/// most 64 characters, such as a load balancer's, else a new one), logs what the request
+/// causes inside a span that carries it, and answers with it in `X-Request-Id`: one
+/// request can be followed through the logs of whichever host served it.
+async fn request_id(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use tracing::Instrument;
+    let given = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| {
+            !v.is_empty()
+                && v.len() <= 64
+                && v.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
+        })
+        .map(str::to_owned);
+    let id = given.unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string()[..16].to_owned());
+    // The path only: a query may carry a token (the event stream's).
+    let span = tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path());
+    let started = std::time::Instant::now();
+    let mut res = next.run(req).instrument(span.clone()).await;
+    span.in_scope(|| {
+        tracing::debug!(
+            status = res.status().as_u16(),
+            ms = started.elapsed().as_millis() as u64,
+            "answered"
+        )
+    });
+    if let Ok(value) = axum::http::HeaderValue::from_str(&id) {
+        res.headers_mut().insert("x-request-id", value);
+    }
+    res
 }
 
 /// Any path under `/api/v1` that is not a route.

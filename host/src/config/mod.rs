@@ -118,6 +118,15 @@ impl ClusterConfig {
     }
 }
 
+/// How the host writes its log: for a person, or one JSON object a line for a collector.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
 /// `[store]`: which database the host keeps its data in.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -176,6 +185,9 @@ pub struct Server {
     /// it those secrets are stored as given, and the host says so at start.
     #[serde(default)]
     pub secret_key: Option<String>,
+    /// `text` (default) or `json`: how `serve` writes its log (`--log-format` wins).
+    #[serde(default)]
+    pub log_format: LogFormat,
     /// Earlier keys, still read: to rotate, make the new key `secret_key`, move the old
     /// one here and restart (every stored secret is encrypted again with the new key at
     /// start), then remove it.
