@@ -652,3 +652,85 @@ fn json_logs_carry_the_request_id_each_answer_gives() {
     assert_eq!(answered["span"]["path"], "/healthz");
     assert_eq!(answered["fields"]["status"], 200);
 }
+
+#[test]
+fn sigterm_stops_serve_cleanly_and_gives_the_leaders_lease_up_at_once() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+
+    let dir = tempfile::tempdir().unwrap();
+    copy_workflows(dir.path());
+    let path = dir.path().join("switchboard.toml");
+    let extra = "listen = \"127.0.0.1:0\"";
+    let text = format!(
+        "{}\n[cluster]\nhost_id = \"term-1\"\n",
+        config_text(dir.path(), "facebook", extra)
+    );
+    std::fs::write(&path, text).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .args(["serve", "--config"])
+        .arg(&path)
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    // Serving and leading (a lone host takes the lease at its first turn).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let mut seen = String::new();
+    while !(seen.contains("switchboard listening") && seen.contains("this host leads")) {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(line) => {
+                seen.push_str(&line);
+                seen.push('\n');
+            }
+            Err(_) => panic!("serve did not start and lead: {seen}"),
+        }
+    }
+    let stopped_at = std::time::Instant::now();
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            stopped_at.elapsed() < std::time::Duration::from_secs(15),
+            "serve is still running 15 s after SIGTERM"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert!(status.success(), "a clean exit after SIGTERM: {status}");
+    // The store says so: the host stopped on purpose and its lease is free already.
+    let db = rusqlite::Connection::open(dir.path().join("data/switchboard.db")).unwrap();
+    let stopped: Option<i64> = db
+        .query_row(
+            "SELECT stopped_at FROM cluster_hosts WHERE host_id = 'term-1'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(stopped.is_some(), "marked stopped");
+    let (holder, expires): (String, i64) = db
+        .query_row(
+            "SELECT holder, expires_at FROM cluster_leases WHERE name = 'leader'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(holder, "term-1");
+    assert_eq!(expires, 0, "the lease was given up, not left to run out");
+}
