@@ -85,6 +85,19 @@ enum Command {
         #[command(subcommand)]
         command: StoreCommand,
     },
+    /// Copies the SQLite store into a new file while the host keeps serving: the store as
+    /// of one commit, checked and counted. (PostgreSQL: use pg_dump.)
+    Backup {
+        /// The new file.
+        #[arg(long)]
+        to: PathBuf,
+        /// The config whose store to copy.
+        #[arg(long, short, env = "SWITCHBOARD_CONFIG", conflicts_with = "data_dir")]
+        config: Option<PathBuf>,
+        /// Or the data folder whose `switchboard.db` to copy.
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -243,6 +256,11 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Store {
             command: StoreCommand::Migrate { from, to },
         } => migrate_store(&from, &to),
+        Command::Backup {
+            to,
+            config,
+            data_dir,
+        } => backup(&to, config, data_dir),
         Command::Workflow {
             command: WorkflowCommand::Replay(args),
         } => {
@@ -305,6 +323,33 @@ fn migrate_store(from: &str, to: &str) -> Result<()> {
         "copied {} rows from {} to {}: every table's count matches",
         copied.rows(),
         from.display(),
+        to.display()
+    );
+    Ok(())
+}
+
+/// `switchboard backup`: a spinner on a terminal while the copy is written, then what it
+/// holds.
+fn backup(to: &std::path::Path, config: Option<PathBuf>, data_dir: Option<PathBuf>) -> Result<()> {
+    let from = match (config, data_dir) {
+        (_, Some(dir)) => switchboard::store::StoreUrl::Sqlite(dir.join("switchboard.db")),
+        (Some(path), None) => switchboard::config::Config::load(&path)?.store_url()?,
+        (None, None) => anyhow::bail!("say which store to copy: -c CONFIG or --data-dir DIR"),
+    };
+    let spinner = indicatif::ProgressBar::new_spinner();
+    if !std::io::stderr().is_terminal() {
+        spinner.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
+    spinner.set_message(format!("copying {} to {}", from.display(), to.display()));
+    spinner.enable_steady_tick(std::time::Duration::from_millis(120));
+    let done = switchboard::store::backup::backup(&from, to);
+    spinner.finish_and_clear();
+    let done = done?;
+    println!(
+        "backed up {} interactions and {} messages ({} KiB) to {}",
+        done.interactions,
+        done.messages,
+        done.bytes / 1024,
         to.display()
     );
     Ok(())

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use crate::harness::{World, extend_default_workflow, wait_until};
 
 /// A page webhook with one new comment, signed as the demo app.
-fn signed_comment(n: usize) -> (String, String) {
+pub(crate) fn signed_comment(n: usize) -> (String, String) {
     let body = json!({"object":"page","entry":[{"id":"1001","time":1742667607,"changes":[{"field":"feed","value":{
         "from":{"id": format!("70{n}"),"name": format!("Impatient {n}")},"message": format!("hello {n}"),
         "post_id": format!("1001_50{n}"),"comment_id": format!("50{n}_1"),

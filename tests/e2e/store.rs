@@ -171,3 +171,122 @@ async fn an_install_moves_to_the_other_engine_and_carries_on_where_it_stopped() 
     assert_eq!(queued, 1);
     world.host.take().unwrap().shutdown().await;
 }
+
+/// `switchboard backup` while webhooks keep arriving: the copy is the store as of one
+/// commit, so every message acknowledged before the backup began is in it, and a store
+/// restored from it opens and holds them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backup_taken_under_load_holds_every_message_acknowledged_before_it() {
+    if crate::harness::sqlite_only(
+        "switchboard backup copies a SQLite store (pg_dump does PostgreSQL's)",
+    ) {
+        return;
+    }
+    let world = World::start(|_| {}).await;
+    let url = format!("{}/webhooks/facebook", world.base);
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut senders = Vec::new();
+    for sender in 0..4usize {
+        let (http, url, stop) = (http.clone(), url.clone(), stop.clone());
+        senders.push(tokio::spawn(async move {
+            let mut acked = Vec::new();
+            let mut n = sender;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let (body, signature) = crate::durable::signed_comment(1000 + n);
+                let res = http
+                    .post(&url)
+                    .header("content-type", "application/json")
+                    .header("x-hub-signature-256", signature)
+                    .body(body)
+                    .send()
+                    .await;
+                if res.is_ok_and(|r| r.status() == 200) {
+                    acked.push((format!("50{}_1", 1000 + n), std::time::Instant::now()));
+                }
+                n += 4;
+            }
+            acked
+        }));
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("backup.db");
+    let data = world._dir.path().join("data");
+    let began = std::time::Instant::now();
+    let out = {
+        let (copy, data) = (copy.clone(), data.clone());
+        tokio::task::spawn_blocking(move || {
+            Command::new(env!("CARGO_BIN_EXE_switchboard"))
+                .args(["backup", "--to"])
+                .arg(&copy)
+                .arg("--data-dir")
+                .arg(&data)
+                .env("RUST_LOG", "off")
+                .output()
+                .unwrap()
+        })
+        .await
+        .unwrap()
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut acked = Vec::new();
+    for s in senders {
+        acked.extend(s.await.unwrap());
+    }
+    let said = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(said.starts_with("backed up "), "{said}");
+    let before: Vec<&String> = acked
+        .iter()
+        .filter(|(_, at)| *at < began)
+        .map(|(id, _)| id)
+        .collect();
+    let during = acked.len() - before.len();
+    assert!(
+        before.len() >= 20 && during > 0,
+        "load before ({}) and during ({during}) the backup",
+        before.len()
+    );
+
+    // Restored: a store opened on the copy holds every one of them.
+    let restored = dir.path().join("restored");
+    std::fs::create_dir_all(&restored).unwrap();
+    std::fs::copy(&copy, restored.join("switchboard.db")).unwrap();
+    let store = switchboard::store::Store::open(&restored.join("switchboard.db")).unwrap();
+    let kept: std::collections::HashSet<String> = store
+        .read(|c| {
+            c.prepare("SELECT platform_message_id FROM messages WHERE channel = 'facebook'")?
+                .query_map((), |r| r.get(0))?
+                .collect()
+        })
+        .await
+        .unwrap();
+    store.close();
+    let missing: Vec<&&String> = before.iter().filter(|id| !kept.contains(**id)).collect();
+    assert!(
+        missing.is_empty(),
+        "acknowledged before the backup but not in it: {missing:?}"
+    );
+    println!(
+        "backup: {} messages acknowledged before it, all kept; {during} during it",
+        before.len()
+    );
+    let error = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .args(["backup", "--to"])
+        .arg(&copy)
+        .arg("--data-dir")
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(!error.status.success());
+    assert!(
+        String::from_utf8_lossy(&error.stderr).contains("never overwrites"),
+        "an existing file is left alone"
+    );
+}

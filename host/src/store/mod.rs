@@ -24,6 +24,7 @@
 //! queries a message and its routing run.
 
 pub mod audit;
+pub mod backup;
 pub mod channels;
 pub mod cluster;
 pub mod copy;
