@@ -70,6 +70,33 @@ impl WebhookOutcome {
     }
 }
 
+/// A histogram family's constructor: the buckets every series of it gets.
+type Buckets = fn() -> Histogram;
+
+/// 0.5 ms to about 16 s: requests, ingest, commits.
+fn latency() -> Histogram {
+    Histogram::new(exponential_buckets(0.0005, 2.0, 16))
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct HttpLabels {
+    /// The route's template (`/api/v1/interactions/{id}`), never the raw path: the
+    /// number of series stays bounded whatever clients send.
+    route: String,
+    method: String,
+    status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteLabel {
+    route: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ChannelLabel {
+    channel: String,
+}
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct StateLabel {
     state: &'static str,
@@ -92,6 +119,12 @@ struct Metrics {
     jobs_pending: Gauge,
     jobs_failed: Gauge,
     plugin_log_lines: Family<PluginLogLabels, Counter>,
+    http_requests: Family<HttpLabels, Counter>,
+    http_seconds: Family<RouteLabel, Histogram, Buckets>,
+    webhook_seconds: Family<ChannelLabel, Histogram, Buckets>,
+    batch_writes: Histogram,
+    cluster_leader: Gauge,
+    cluster_epoch: Gauge,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -152,6 +185,44 @@ impl Metrics {
             "Durable follow-up jobs that gave up after their retries.",
             jobs_failed.clone(),
         );
+        let http_requests = Family::<HttpLabels, Counter>::default();
+        registry.register(
+            "http_requests",
+            "HTTP requests by route template, method and status.",
+            http_requests.clone(),
+        );
+        let http_seconds = Family::<RouteLabel, Histogram, Buckets>::new_with_constructor(latency);
+        registry.register(
+            "http_request_seconds",
+            "Time from a request's arrival to its answer, per route template, in seconds.",
+            http_seconds.clone(),
+        );
+        let webhook_seconds =
+            Family::<ChannelLabel, Histogram, Buckets>::new_with_constructor(latency);
+        registry.register(
+            "webhook_seconds",
+            "Ingest latency: a webhook's arrival to its answer (its events stored and committed), per channel, in seconds.",
+            webhook_seconds.clone(),
+        );
+        // 1 to 1024 writes: the group commit's size.
+        let batch_writes = Histogram::new(exponential_buckets(1.0, 2.0, 11));
+        registry.register(
+            "store_commit_writes",
+            "Writes committed together in one group commit.",
+            batch_writes.clone(),
+        );
+        let cluster_leader = Gauge::default();
+        registry.register(
+            "cluster_leader",
+            "1 while this host holds the leader's lease, else 0.",
+            cluster_leader.clone(),
+        );
+        let cluster_epoch = Gauge::default();
+        registry.register(
+            "cluster_leader_epoch",
+            "The epoch of the leader's lease this host last held (0: never).",
+            cluster_epoch.clone(),
+        );
         // Every label value known in advance is shown from the start (at zero), so a
         // dashboard or alert does not see a series appear only after the first event.
         for state in [
@@ -174,6 +245,12 @@ impl Metrics {
             commit_failures,
             jobs_pending,
             jobs_failed,
+            http_requests,
+            http_seconds,
+            webhook_seconds,
+            batch_writes,
+            cluster_leader,
+            cluster_epoch,
         }
     }
 }
@@ -222,6 +299,47 @@ pub fn store_commit(took: Duration) {
     METRICS.commit_seconds.observe(took.as_secs_f64());
 }
 
+/// Records how many writes one group commit carried.
+pub fn store_commit_writes(writes: usize) {
+    METRICS.batch_writes.observe(writes as f64);
+}
+
+/// Counts one answered HTTP request of `route` (its template) and how long it took.
+pub fn http_request(route: &str, method: &str, status: u16, took: Duration) {
+    METRICS
+        .http_requests
+        .get_or_create(&HttpLabels {
+            route: route.to_owned(),
+            method: method.to_owned(),
+            status,
+        })
+        .inc();
+    METRICS
+        .http_seconds
+        .get_or_create(&RouteLabel {
+            route: route.to_owned(),
+        })
+        .observe(took.as_secs_f64());
+}
+
+/// Records how long a configured channel's webhook took to be stored and answered.
+pub fn webhook_latency(channel: &str, took: Duration) {
+    METRICS
+        .webhook_seconds
+        .get_or_create(&ChannelLabel {
+            channel: channel.to_owned(),
+        })
+        .observe(took.as_secs_f64());
+}
+
+/// Whether this host leads now, and the epoch of the lease it last held.
+pub fn set_leader(leading: bool, epoch: i64) {
+    METRICS.cluster_leader.set(leading as i64);
+    if epoch > 0 {
+        METRICS.cluster_epoch.set(epoch);
+    }
+}
+
 /// Counts a group of writes that could not be committed.
 pub fn store_commit_failed() {
     METRICS.commit_failures.inc();
@@ -263,6 +381,14 @@ mod tests {
         webhook("metrics-test", WebhookOutcome::Refused);
         outbound(OutboundState::Unknown);
         store_commit(Duration::from_millis(3));
+        store_commit_writes(5);
+        http_request(
+            "/api/v1/interactions/{id}",
+            "GET",
+            200,
+            Duration::from_millis(2),
+        );
+        set_leader(true, 4);
         let mut extra = scrape_registry();
         extra.register(
             "test_value",
@@ -285,6 +411,23 @@ mod tests {
             "{page}"
         );
         assert!(page.contains("switchboard_test_value 7"), "{page}");
+        assert!(
+            page.contains("switchboard_http_requests_total{route=\"/api/v1/interactions/{id}\",method=\"GET\",status=\"200\"} 1"),
+            "{page}"
+        );
+        assert!(
+            page.contains("switchboard_http_request_seconds_bucket{le="),
+            "{page}"
+        );
+        assert!(
+            page.contains("switchboard_store_commit_writes_count"),
+            "{page}"
+        );
+        assert!(page.contains("switchboard_cluster_leader 1"), "{page}");
+        assert!(
+            page.contains("switchboard_cluster_leader_epoch 4"),
+            "{page}"
+        );
         assert!(page.ends_with("# EOF\n"), "{page}");
     }
 }

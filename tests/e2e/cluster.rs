@@ -147,3 +147,51 @@ async fn a_graceful_stop_hands_the_lease_to_the_other_host_within_a_second() {
         h.shutdown().await;
     }
 }
+
+/// What an operator scrapes: requests by route template, ingest latency per channel, the
+/// group commit's size, and whether this host leads.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_show_requests_by_route_ingest_latency_commit_size_and_leadership() {
+    let world = World::start(|_| {}).await;
+    let agent = world.login("agent1").await;
+    agent.available().await;
+    world.post_and_comment("Ann Lee", "is this in stock?").await;
+    let offered = agent.wait_for_state("alerting").await;
+    let id = offered["id"].as_i64().unwrap();
+    agent.ok("GET", &format!("/interactions/{id}"), None).await;
+    let page = wait_until("the metrics page shows the traffic", || async {
+        let page = world
+            .http
+            .get(format!("{}/metrics", world.base))
+            .send()
+            .await
+            .ok()?
+            .text()
+            .await
+            .ok()?;
+        (page.contains("switchboard_cluster_leader 1")
+            && page.contains("switchboard_webhook_seconds_count{channel=\"facebook\"}"))
+        .then_some(page)
+    })
+    .await;
+    for expected in [
+        "switchboard_http_requests_total{route=\"/api/v1/login\",method=\"POST\",status=\"200\"}",
+        "switchboard_http_requests_total{route=\"/api/v1/interactions/{id}\",method=\"GET\",status=\"200\"}",
+        "switchboard_store_commit_writes_count",
+        "switchboard_cluster_leader_epoch",
+    ] {
+        assert!(page.contains(expected), "{expected} missing from:\n{page}");
+    }
+    assert!(
+        page.lines().any(
+            |l| l.starts_with("switchboard_http_request_seconds_bucket{")
+                && l.contains("route=\"/api/v1/interactions/{id}\"")
+        ),
+        "a latency histogram per route:\n{page}"
+    );
+    // A raw id never becomes a label: the template stands for every interaction.
+    assert!(
+        !page.contains(&format!("route=\"/api/v1/interactions/{id}\"")),
+        "raw paths must not be labels"
+    );
+}

@@ -81,8 +81,20 @@ async fn request_id(
     let id = given.unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string()[..16].to_owned());
     // The path only: a query may carry a token (the event stream's).
     let span = tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path());
+    // The route's template, never the raw path (bounded series whatever clients send).
+    let route = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or("unmatched", |m| m.as_str())
+        .to_owned();
+    let method = match req.method().as_str() {
+        m @ ("GET" | "POST" | "PUT" | "PATCH" | "DELETE" | "HEAD" | "OPTIONS") => m,
+        _ => "other",
+    }
+    .to_owned();
     let started = std::time::Instant::now();
     let mut res = next.run(req).instrument(span.clone()).await;
+    crate::metrics::http_request(&route, &method, res.status().as_u16(), started.elapsed());
     span.in_scope(|| {
         tracing::debug!(
             status = res.status().as_u16(),

@@ -154,6 +154,7 @@ impl Cluster {
                         renewed_at = Some(now);
                         if self.leading.borrow().as_ref() != Some(&fence) {
                             tracing::info!(host = %self.host_id, epoch = fence.epoch, "this host leads the cluster");
+                            crate::metrics::set_leader(true, fence.epoch);
                             self.leading.send_replace(Some(fence));
                         }
                     }
@@ -190,6 +191,7 @@ impl Cluster {
 
     fn step_down(&self) {
         if self.leading.borrow().is_some() {
+            crate::metrics::set_leader(false, 0);
             self.leading.send_replace(None);
         }
     }

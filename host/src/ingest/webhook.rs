@@ -23,6 +23,7 @@ pub async fn receive(
     body: Bytes,
 ) -> Response {
     let known = core.channels.get(&channel).is_some();
+    let started = std::time::Instant::now();
     let response = handle(core, &channel, method, uri, headers, body).await;
     let status = response.status();
     let outcome = if status.is_success() || status.is_redirection() {
@@ -38,6 +39,7 @@ pub async fn receive(
     // choose and must not grow the metrics without bound.
     if known {
         metrics::webhook(&channel, outcome);
+        metrics::webhook_latency(&channel, started.elapsed());
     }
     response
 }

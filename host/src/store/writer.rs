@@ -199,6 +199,7 @@ pub(super) fn writer_loop(
 
 /// Runs and commits one group; every job is answered, whatever happens.
 fn run_group(conn: &Tx, jobs: Vec<Job>, health: &Health) -> Result<(), String> {
+    let writes = jobs.len();
     if let Err(e) = conn.begin() {
         let reason = format!("cannot begin a transaction: {}", reason(&e));
         fail_all(jobs, &reason, health);
@@ -240,6 +241,7 @@ fn run_group(conn: &Tx, jobs: Vec<Job>, health: &Health) -> Result<(), String> {
             let started = Instant::now();
             let committed = conn.commit();
             crate::metrics::store_commit(started.elapsed());
+            crate::metrics::store_commit_writes(writes);
             committed.map_err(|e| {
                 if conn.in_transaction() {
                     let _ = conn.rollback();
