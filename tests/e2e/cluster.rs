@@ -160,15 +160,7 @@ async fn metrics_show_requests_by_route_ingest_latency_commit_size_and_leadershi
     let id = offered["id"].as_i64().unwrap();
     agent.ok("GET", &format!("/interactions/{id}"), None).await;
     let page = wait_until("the metrics page shows the traffic", || async {
-        let page = world
-            .http
-            .get(format!("{}/metrics", world.base))
-            .send()
-            .await
-            .ok()?
-            .text()
-            .await
-            .ok()?;
+        let page = world.metrics_page().await?;
         (page.contains("switchboard_cluster_leader 1")
             && page.contains("switchboard_webhook_seconds_count{channel=\"facebook\"}"))
         .then_some(page)

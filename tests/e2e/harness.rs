@@ -243,6 +243,18 @@ impl World {
         config
     }
 
+    /// The metrics page as a scraper reads it (`None` while the host does not answer).
+    pub async fn metrics_page(&self) -> Option<String> {
+        self.http
+            .get(format!("{}/metrics", self.base))
+            .send()
+            .await
+            .ok()?
+            .text()
+            .await
+            .ok()
+    }
+
     /// Signs in and returns an API client for `user`.
     pub async fn login(&self, user: &str) -> Agent {
         let res = self

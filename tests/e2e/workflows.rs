@@ -383,15 +383,7 @@ async fn a_failing_handler_takes_the_fallback_route_and_is_counted() {
     )
     .unwrap();
     wait_until("a refused reload in /metrics", || async {
-        let page = world
-            .http
-            .get(format!("{}/metrics", world.base))
-            .send()
-            .await
-            .ok()?
-            .text()
-            .await
-            .ok()?;
+        let page = world.metrics_page().await?;
         page.contains("switchboard_workflow_reload_refused_total 1")
             .then_some(())
     })
