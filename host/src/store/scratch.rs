@@ -47,10 +47,21 @@ impl Drop for ScratchPostgres {
     fn drop(&mut self) {
         let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
         let admin = self.admin.clone();
+        // A host of the test may still be connecting again as the database goes: `FORCE`
+        // ends its sessions, and a second try finds none.
         let dropped = off_runtime(|| -> Result<()> {
             let mut client = postgres::Client::connect(&admin, postgres::NoTls)?;
-            client.batch_execute(&sql)?;
-            Ok(())
+            let mut tries = 0;
+            loop {
+                match client.batch_execute(&sql) {
+                    Ok(()) => return Ok(()),
+                    Err(_) if tries < 5 => {
+                        tries += 1;
+                        std::thread::sleep(std::time::Duration::from_millis(200));
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
         });
         if let Err(e) = dropped {
             eprintln!("could not drop scratch database {}: {e:#}", self.name);
