@@ -20,6 +20,38 @@ fn check(config: &Path) -> (bool, String) {
     (out.status.success(), text)
 }
 
+/// `switchboard serve -c PATH` with `env` set, its stderr read line by line on a thread of
+/// its own (so the child never blocks on a full pipe).
+fn serve_with_log(
+    path: &Path,
+    env: &[(&str, &str)],
+) -> (std::process::Child, std::sync::mpsc::Receiver<String>) {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_switchboard"));
+    cmd.args(["serve", "--config"])
+        .arg(path)
+        .env_remove("RUST_LOG")
+        .env_remove("NO_COLOR")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    (child, rx)
+}
+
 fn config_text(dir: &Path, plugin: &str, extra: &str) -> String {
     format!(
         r#"
@@ -405,32 +437,12 @@ fn one_shot_commands_print_their_answer_plain_and_quiet_when_piped() {
 
 #[test]
 fn serve_keeps_its_info_log_plain_when_piped() {
-    use std::io::{BufRead, BufReader};
-    use std::process::Stdio;
-
     let dir = tempfile::tempdir().unwrap();
     copy_workflows(dir.path());
     let path = dir.path().join("switchboard.toml");
     let listen = "listen = \"127.0.0.1:0\"";
     std::fs::write(&path, config_text(dir.path(), "facebook", listen)).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
-        .args(["serve", "--config"])
-        .arg(&path)
-        .env_remove("RUST_LOG")
-        .env_remove("NO_COLOR")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
+    let (mut child, rx) = serve_with_log(&path, &[]);
     let mut seen = Vec::new();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     while !seen
@@ -584,31 +596,12 @@ async fn the_demo_starts_from_any_directory() {
 
 #[test]
 fn json_logs_carry_the_request_id_each_answer_gives() {
-    use std::io::{BufRead, BufReader};
-    use std::process::Stdio;
-
     let dir = tempfile::tempdir().unwrap();
     copy_workflows(dir.path());
     let path = dir.path().join("switchboard.toml");
     let server = "listen = \"127.0.0.1:0\"\nlog_format = \"json\"";
     std::fs::write(&path, config_text(dir.path(), "facebook", server)).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
-        .args(["serve", "--config"])
-        .arg(&path)
-        .env("RUST_LOG", "info,switchboard::api=debug")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel::<String>();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
+    let (mut child, rx) = serve_with_log(&path, &[("RUST_LOG", "info,switchboard::api=debug")]);
     let mut lines: Vec<serde_json::Value> = Vec::new();
     let next = |lines: &mut Vec<serde_json::Value>, until: &dyn Fn(&serde_json::Value) -> bool| {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
@@ -655,9 +648,6 @@ fn json_logs_carry_the_request_id_each_answer_gives() {
 
 #[test]
 fn sigterm_stops_serve_cleanly_and_gives_the_leaders_lease_up_at_once() {
-    use std::io::{BufRead, BufReader};
-    use std::process::Stdio;
-
     let dir = tempfile::tempdir().unwrap();
     copy_workflows(dir.path());
     let path = dir.path().join("switchboard.toml");
@@ -667,23 +657,7 @@ fn sigterm_stops_serve_cleanly_and_gives_the_leaders_lease_up_at_once() {
         config_text(dir.path(), "facebook", extra)
     );
     std::fs::write(&path, text).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
-        .args(["serve", "--config"])
-        .arg(&path)
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel::<String>();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
+    let (mut child, rx) = serve_with_log(&path, &[("RUST_LOG", "info")]);
     // Serving and leading (a lone host takes the lease at its first turn).
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     let mut seen = String::new();
