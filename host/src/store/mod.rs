@@ -219,14 +219,6 @@ impl Store {
         matches!(self.inner.target, Target::Postgres(_))
     }
 
-    /// The PostgreSQL database behind this store, if that is what it is.
-    pub fn postgres(&self) -> Option<&PgTarget> {
-        match &self.inner.target {
-            Target::Postgres(pg) => Some(pg),
-            Target::Sqlite(_) => None,
-        }
-    }
-
     /// Whether the store can commit now; when it cannot, a plain reason. Asks the writer
     /// to reserve room for a group of writes within the database's size limit and, after
     /// a failure, checks the disk has 1 MiB free and gets a small write to it, so it
@@ -403,15 +395,6 @@ impl Store {
             let _ = thread.join();
         }
         self.inner.readers.lock().unwrap().clear();
-    }
-
-    /// Where the database lives, for a person: the file, or the URL without its
-    /// password.
-    pub fn describe(&self) -> String {
-        match &self.inner.target {
-            Target::Sqlite(path) => format!("sqlite://{}", path.display()),
-            Target::Postgres(pg) => redact(pg.url()),
-        }
     }
 
     /// The SQLite file, when the store is one.

@@ -36,11 +36,6 @@ impl ScratchPostgres {
     pub fn url(&self) -> &str {
         &self.url
     }
-
-    /// Its name.
-    pub fn name(&self) -> &str {
-        &self.name
-    }
 }
 
 impl Drop for ScratchPostgres {
