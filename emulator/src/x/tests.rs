@@ -418,7 +418,9 @@ async fn rate_limits_answer_429_until_the_reset() {
     let (status, _) = control(
         &base,
         "/_emulator/x/rate_limits",
-        json!({"endpoint": "search", "limit": 2, "window_s": 1}),
+        // Three seconds: the three requests below fit in the window even on a loaded
+        // machine (with one second, a slow run saw the window reset before the third).
+        json!({"endpoint": "search", "limit": 2, "window_s": 3}),
     )
     .await;
     assert_eq!(status, 200);
