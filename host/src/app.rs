@@ -24,6 +24,8 @@ pub struct App {
     pub shutdown: tokio::sync::watch::Sender<bool>,
     /// This host among those sharing the store.
     pub cluster: Arc<crate::cluster::Cluster>,
+    /// Messages to the other hosts (a cluster on PostgreSQL; `None` on SQLite).
+    pub bus: Option<Arc<crate::cluster::bus::Bus>>,
 }
 
 impl Deref for App {
@@ -54,6 +56,44 @@ impl App {
         self.channels.insert(channel.clone());
         start_tasks(&self.core, &channel);
         channel
+    }
+}
+
+impl App {
+    /// Tells the other hosts that stored channel `name` was added, changed or removed,
+    /// so each loads it as it is now.
+    pub fn channel_changed(&self, name: &str) {
+        if let Some(bus) = &self.bus {
+            let message = crate::cluster::bus::Message::Channel { name: name.to_owned() };
+            if let Err(e) = bus.publish(message) {
+                tracing::warn!(channel = name, error = %e, "other hosts were not told of a channel change");
+            }
+        }
+    }
+
+    /// Loads stored channel `name` again as another host left it: runs it, or stops it
+    /// when it was deleted.
+    pub async fn reload_stored_channel(self: &Arc<Self>, name: &str) {
+        let sealer = match self.config.sealer() {
+            Ok(sealer) => sealer,
+            Err(e) => {
+                tracing::error!(channel = name, error = %format!("{e:#}"), "cannot open stored channel secrets");
+                return;
+            }
+        };
+        match crate::channels::load_one_stored(&self.plugins, &self.store, name, &sealer).await {
+            Ok(Some(channel)) => {
+                self.run_channel(channel);
+                tracing::info!(channel = name, "channel changed on another host; loaded again");
+            }
+            Ok(None) => {
+                if self.channels.remove(name).is_some() {
+                    tracing::info!(channel = name, "channel deleted on another host; stopped");
+                }
+            }
+            Err(e) => tracing::error!(channel = name, error = %format!("{e:#}"),
+                "a channel changed on another host could not be loaded here"),
+        }
     }
 }
 

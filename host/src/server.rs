@@ -269,24 +269,16 @@ pub async fn start(config: Config) -> Result<Running> {
             )
         })
         .collect();
-    let interactions =
-        Interactions::restore(store.clone(), channel_rights, config.features).await?;
+    let interactions = Interactions::new(
+        store.clone(),
+        channel_rights,
+        config.features,
+        store.is_postgres(),
+    );
     let (shutdown, stop) = tokio::sync::watch::channel(false);
     let (sends, started) = Sends::new();
-    let core = Core {
-        store: store.clone(),
-        interactions: interactions.clone(),
-        workflows: workflows.clone(),
-        world: Arc::new(crate::interactions::hooks::StoreWorld::new(
-            store.clone(),
-            interactions,
-            organisation.clone(),
-        )),
-        channels: Arc::new(ChannelRegistry::with(loaded.into_iter().map(Arc::new))),
-        sends,
-        stop,
-    };
-    let running_channels = core.channels.clone();
+    let registry = Arc::new(ChannelRegistry::with(loaded.into_iter().map(Arc::new)));
+    let running_channels = registry.clone();
     let cluster = crate::cluster::Cluster::new(
         store.clone(),
         &config.cluster,
@@ -300,13 +292,39 @@ pub async fn start(config: Config) -> Result<Running> {
                 .collect()
         }),
     )?;
+    let core = Core {
+        store: store.clone(),
+        interactions: interactions.clone(),
+        workflows: workflows.clone(),
+        world: Arc::new(crate::interactions::hooks::StoreWorld::new(
+            store.clone(),
+            interactions.clone(),
+            organisation.clone(),
+        )),
+        channels: registry,
+        sends,
+        stop,
+        cluster: cluster.clone(),
+    };
+    let bus = crate::cluster::bus::Bus::start(&store, cluster.host_id());
+    let (bus, messages) = match bus {
+        Some((bus, messages)) => {
+            interactions.join_bus(bus.clone());
+            (Some(bus), Some(messages))
+        }
+        None => (None, None),
+    };
     let app = Arc::new(App {
         config: config.clone(),
         plugins,
         core,
         shutdown,
         cluster: cluster.clone(),
+        bus: bus.clone(),
     });
+    if let Some(messages) = messages {
+        tokio::spawn(from_other_hosts(app.clone(), messages));
+    }
 
     let channels = app.core.channels.clone();
     workflows.set_scripts_in_use(Arc::new(move || {
@@ -320,10 +338,19 @@ pub async fn start(config: Config) -> Result<Running> {
     if config.server.plugins_dir.is_dir() {
         watches.push(watch_plugins(&app)?);
     }
-    crate::outbound::resume_pending(&app.core, started).await?;
     tokio::spawn(release_workflow_versions(app.core.clone()));
-    tokio::spawn(crate::interactions::hooks::run_timers(app.core.clone()));
-    tokio::spawn(crate::interactions::jobs::run_jobs(app.core.clone()));
+    // A lone host leads before it serves; in a cluster this host may follow.
+    cluster.first_turn().await?;
+    let (first_term, term_ready) = tokio::sync::oneshot::channel();
+    tokio::spawn(leadership(
+        app.core.clone(),
+        Arc::new(tokio::sync::Mutex::new(started)),
+        bus,
+        first_term,
+    ));
+    term_ready
+        .await
+        .unwrap_or_else(|_| Err(anyhow::anyhow!("routing stopped at start")))?;
     for channel in app.channels.list() {
         crate::app::start_tasks(&app.core, &channel);
     }
@@ -354,6 +381,101 @@ pub async fn start(config: Config) -> Result<Running> {
         membership,
         _watches: watches,
     })
+}
+
+/// Runs what only the leader runs, for as long as this host leads: the router (loaded
+/// from the store at each term's start), its timers, the workflow timers, the follow-up
+/// jobs and the sends. A host that follows relays the sends its workflows store to the
+/// leader. `first_term` is answered once the first term (leading or following) runs.
+async fn leadership(
+    core: Core,
+    started: crate::outbound::SharedStarted,
+    bus: Option<Arc<crate::cluster::bus::Bus>>,
+    first_term: tokio::sync::oneshot::Sender<Result<()>>,
+) {
+    let mut first_term = Some(first_term);
+    let mut leading = core.cluster.watch_leading();
+    let mut stop = core.stop.clone();
+    loop {
+        let fence = leading.borrow_and_update().clone();
+        let (end_term, term) = tokio::sync::watch::channel(false);
+        let term_core = Core {
+            stop: term,
+            ..core.clone()
+        };
+        let began = if fence.is_some() {
+            let began = core.interactions.take_lead(core.cluster.fence()).await;
+            if began.is_ok() {
+                tokio::spawn(crate::interactions::hooks::run_timers(term_core.clone()));
+                tokio::spawn(crate::interactions::jobs::run_jobs(term_core.clone()));
+                crate::outbound::resume_pending(&term_core, started.clone()).await
+            } else {
+                began
+            }
+        } else {
+            core.interactions.step_down();
+            if let Some(bus) = &bus {
+                tokio::spawn(crate::outbound::relay_to_leader(
+                    started.clone(),
+                    bus.clone(),
+                    term_core.stop.clone(),
+                ));
+            }
+            Ok(())
+        };
+        match (began, first_term.take()) {
+            (result, Some(answer)) => {
+                let failed = result.is_err();
+                let _ = answer.send(result);
+                if failed {
+                    return;
+                }
+            }
+            (Err(e), None) => {
+                // The lease stays this host's but routing could not load: give it up
+                // so another host leads, and try again at the next turn.
+                tracing::error!(error = %format!("{e:#}"), "could not load routing as the leader");
+                core.cluster.give_up_lead().await;
+            }
+            (Ok(()), None) => {}
+        }
+        tokio::select! {
+            _ = leading.changed() => {}
+            _ = stop.changed() => {}
+        }
+        let _ = end_term.send(true);
+        if *stop.borrow() {
+            return;
+        }
+    }
+}
+
+/// Acts on what other hosts send: notices for streams open here, and wake-ups for the
+/// leader's workers.
+async fn from_other_hosts(
+    app: Arc<App>,
+    mut messages: tokio::sync::mpsc::UnboundedReceiver<crate::cluster::bus::Message>,
+) {
+    use crate::cluster::bus::Message;
+    let core = &app.core;
+    while let Some(message) = messages.recv().await {
+        match message {
+            Message::Notice { user, kind, data } => {
+                core.interactions.hub.deliver(user, kind, data)
+            }
+            Message::InteractionNotice { user, kind, id } => {
+                let read = core.store.read(move |c| crate::store::queries::interaction(c, id));
+                if let Ok(Some(ix)) = read.await {
+                    let data = serde_json::to_value(&ix).unwrap_or_default();
+                    core.interactions.hub.deliver(user, kind, data);
+                }
+            }
+            Message::Jobs if core.interactions.leads() => core.interactions.kick_jobs_here(),
+            Message::Sends { ids } if core.interactions.leads() => core.sends.start(ids),
+            Message::Channel { name } => app.reload_stored_channel(&name).await,
+            Message::Jobs | Message::Sends { .. } => {}
+        }
+    }
 }
 
 /// Reloads a channel's plugin when its file changes; a build that fails to load is

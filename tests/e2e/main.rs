@@ -17,6 +17,7 @@ mod durable;
 mod egress;
 mod exactly_once;
 mod facebook;
+mod failover;
 mod harness;
 mod messenger;
 mod outbound;

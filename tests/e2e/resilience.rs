@@ -221,6 +221,19 @@ impl HostProcess {
         self.child.id()
     }
 
+    /// Waits up to `limit` for the process to end on its own; whether it ended with
+    /// success.
+    pub(crate) fn wait_for_exit(&mut self, limit: Duration) -> bool {
+        let deadline = std::time::Instant::now() + limit;
+        while std::time::Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status.success();
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
+    }
+
     /// SIGKILL: no shutdown hooks, no flushing; what was committed must be enough.
     pub(crate) fn crash(mut self) {
         self.child.kill().unwrap();

@@ -8,6 +8,7 @@ mod directory;
 mod error;
 mod events;
 mod extract;
+mod forward;
 mod interactions;
 mod login;
 pub mod metrics;
@@ -51,6 +52,10 @@ pub fn router(app: Arc<App>) -> Router {
             app.clone(),
             audit::record,
         ))
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            forward::to_leader,
+        ))
         .layer(axum::extract::DefaultBodyLimit::max(8 << 20))
         .layer(axum::middleware::map_response(security_headers))
         .layer(axum::middleware::from_fn(request_id))
@@ -63,7 +68,7 @@ pub fn router(app: Arc<App>) -> Router {
 /// causes inside a span that carries it, and answers with it in `X-Request-Id`: one
 /// request can be followed through the logs of whichever host served it.
 async fn request_id(
-    req: axum::extract::Request,
+    mut req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
     use tracing::Instrument;
@@ -79,6 +84,10 @@ async fn request_id(
         })
         .map(str::to_owned);
     let id = given.unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string()[..16].to_owned());
+    // Passed on with the request should this host forward it to the leader.
+    if let Ok(value) = axum::http::HeaderValue::from_str(&id) {
+        req.headers_mut().insert("x-request-id", value);
+    }
     // The path only: a query may carry a token (the event stream's).
     let span = tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path());
     // The route's template, never the raw path (bounded series whatever clients send).

@@ -196,24 +196,43 @@ pub async fn load_stored(
                 "a stored channel has the name of a config-file channel; the config file wins and the stored one is skipped");
             continue;
         }
-        let opened = row.config.and_then(|mut ch| {
-            ch.secrets = sealer.open(&ch.secrets)?;
-            Ok(ch)
-        });
-        let outcome = match opened {
-            Ok(ch) => match ch.validate() {
-                Ok(()) => load(plugins, store, ch, ChannelSource::Admin).await,
-                Err(e) => Err(e),
-            },
-            Err(e) => Err(e),
-        };
-        match outcome {
+        let name = row.name.clone();
+        match load_row(plugins, store, row, sealer).await {
             Ok(runtime) => loaded.push(runtime),
-            Err(e) => tracing::error!(channel = %row.name, error = %format!("{e:#}"),
+            Err(e) => tracing::error!(channel = %name, error = %format!("{e:#}"),
                 "stored channel not started; fix or delete it through the API"),
         }
     }
     Ok(loaded)
+}
+
+/// Loads stored channel `name` as it is in the store now (another host changed it);
+/// `None` when it is no longer stored.
+pub async fn load_one_stored(
+    plugins: &PluginCatalog,
+    store: &Store,
+    name: &str,
+    sealer: &Sealer,
+) -> Result<Option<ChannelRuntime>> {
+    let stored = store
+        .read(crate::store::channels::list::<config::Channel>)
+        .await?;
+    let Some(row) = stored.into_iter().find(|r| r.name == name) else {
+        return Ok(None);
+    };
+    load_row(plugins, store, row, sealer).await.map(Some)
+}
+
+async fn load_row(
+    plugins: &PluginCatalog,
+    store: &Store,
+    row: crate::store::channels::StoredChannel<config::Channel>,
+    sealer: &Sealer,
+) -> Result<ChannelRuntime> {
+    let mut ch = row.config?;
+    ch.secrets = sealer.open(&ch.secrets)?;
+    ch.validate()?;
+    load(plugins, store, ch, ChannelSource::Admin).await
 }
 
 /// Seals again every stored channel whose secrets are plain or sealed with an earlier

@@ -11,6 +11,8 @@
 //! On SQLite there is one host and it always leads; the same code runs, so the cluster
 //! screen and API read the same on both engines.
 
+pub mod bus;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -37,6 +39,13 @@ pub struct Cluster {
     heartbeat: Duration,
     store: Store,
     leading: watch::Sender<Option<Fence>>,
+    /// Whether other hosts may share the store (PostgreSQL). On SQLite this host is the
+    /// only one: it leads from its first turn to its stop, whatever a lease write says.
+    shared: bool,
+    /// The leader as last seen from here (id and address), while this host follows.
+    leader: std::sync::Mutex<Option<(String, String)>>,
+    /// The channels whose lease this host holds: it polls them, holds their streams.
+    owned: watch::Sender<std::collections::BTreeSet<String>>,
     /// The channels this host runs, as it last reported them.
     channels: Box<dyn Fn() -> Vec<String> + Send + Sync>,
 }
@@ -89,6 +98,9 @@ impl Cluster {
         };
         let (leading, _) = watch::channel(None);
         Ok(Arc::new(Cluster {
+            shared: store.is_postgres(),
+            leader: std::sync::Mutex::new(None),
+            owned: watch::channel(Default::default()).0,
             host_id,
             address_set: config.address.is_some(),
             address: std::sync::Mutex::new(config.address.clone().unwrap_or(address)),
@@ -125,16 +137,93 @@ impl Cluster {
         self.leading.borrow().clone()
     }
 
+    /// Whether this host runs routing, timers, follow-up jobs and sends now.
+    pub fn leads(&self) -> bool {
+        self.leading.borrow().is_some()
+    }
+
+    /// Whether other hosts may share the store, so that leadership can move.
+    pub fn shared(&self) -> bool {
+        self.shared
+    }
+
+    /// The fence leader writes carry (`None` on SQLite, where no other host can write).
+    pub fn fence(&self) -> Option<Fence> {
+        if self.shared { self.leading() } else { None }
+    }
+
+    /// The leader's id and address, as last seen while this host follows.
+    pub fn leader(&self) -> Option<(String, String)> {
+        if self.leads() {
+            return Some((self.host_id.clone(), self.address.lock().unwrap().clone()));
+        }
+        self.leader.lock().unwrap().clone()
+    }
+
+    /// Whether this host runs channel `name`'s poller and stream (it holds the channel's
+    /// lease; on SQLite, always).
+    pub fn owns(&self, name: &str) -> bool {
+        !self.shared || self.owned.borrow().contains(name)
+    }
+
+    /// Resolves once this host owns channel `name`.
+    pub async fn until_owned(&self, name: &str) {
+        if !self.shared {
+            return;
+        }
+        let mut owned = self.owned.subscribe();
+        let _ = owned.wait_for(|o| o.contains(name)).await;
+    }
+
+    /// Resolves once this host no longer owns channel `name` (never on SQLite).
+    pub async fn until_lost(&self, name: &str) {
+        if !self.shared {
+            return std::future::pending().await;
+        }
+        let mut owned = self.owned.subscribe();
+        let _ = owned.wait_for(|o| !o.contains(name)).await;
+    }
+
     /// Told each time this host starts or stops leading.
     pub fn watch_leading(&self) -> watch::Receiver<Option<Fence>> {
         self.leading.subscribe()
     }
 
-    /// Takes the first turn at once (a lone host leads before it serves), then runs the
-    /// heartbeat and the lease until `stop`, when it gives the lease up for the next host.
+    /// The first turn, before the host serves: records this host and tries for the
+    /// leader's lease once, so a lone host leads from its first request. On SQLite it
+    /// leads whatever happens.
+    pub async fn first_turn(&self) -> Result<()> {
+        self.beat().await?;
+        match self.try_lead().await {
+            Ok(Some(fence)) => self.lead(fence),
+            Ok(None) => {}
+            Err(e) if self.shared => return Err(e),
+            Err(_) => {}
+        }
+        if !self.shared && !self.leads() {
+            self.lead(Fence {
+                lease: LEADER.into(),
+                holder: self.host_id.clone(),
+                epoch: 0,
+            });
+        }
+        Ok(())
+    }
+
+    fn lead(&self, fence: Fence) {
+        if self.leading.borrow().as_ref() != Some(&fence) {
+            tracing::info!(host = %self.host_id, epoch = fence.epoch, "this host leads the cluster");
+            crate::metrics::set_leader(true, fence.epoch);
+            *self.leader.lock().unwrap() = None;
+            self.leading.send_replace(Some(fence));
+        }
+    }
+
+    /// Runs the heartbeat and the lease until `stop`, when it gives the lease up for the
+    /// next host. Call [`Cluster::first_turn`] first.
     pub async fn run(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
-        let mut last_beat = None::<tokio::time::Instant>;
-        let mut renewed_at = None::<tokio::time::Instant>;
+        let mut last_beat = Some(tokio::time::Instant::now());
+        let mut renewed_at = self.leads().then(tokio::time::Instant::now);
         loop {
             let now = tokio::time::Instant::now();
             if last_beat.is_none_or(|at| now.duration_since(at) >= self.heartbeat) {
@@ -152,12 +241,12 @@ impl Cluster {
                 match self.try_lead().await {
                     Ok(Some(fence)) => {
                         renewed_at = Some(now);
-                        if self.leading.borrow().as_ref() != Some(&fence) {
-                            tracing::info!(host = %self.host_id, epoch = fence.epoch, "this host leads the cluster");
-                            crate::metrics::set_leader(true, fence.epoch);
-                            self.leading.send_replace(Some(fence));
+                        if self.shared {
+                            self.lead(fence);
                         }
                     }
+                    // On SQLite no other host can hold it: keep leading.
+                    Ok(None) | Err(_) if !self.shared => {}
                     Ok(None) => {
                         if leading {
                             tracing::warn!(host = %self.host_id, "another host holds the leader's lease; this host follows");
@@ -196,22 +285,52 @@ impl Cluster {
         }
     }
 
+    /// Records this host as up and, in a cluster, takes its share of the channels.
     async fn beat(&self) -> Result<()> {
         let (id, started) = (self.host_id.clone(), self.started_at);
         let address = self.address.lock().unwrap().clone();
-        let channels = serde_json::to_string(&(self.channels)())?;
-        self.store
-            .write(move |c| rows::heartbeat(c, &id, &address, started, &channels))
+        let channels = (self.channels)();
+        let (shared, ttl) = (self.shared, self.lease_ms);
+        let owned = self
+            .store
+            .write(move |c| {
+                let owned = if shared {
+                    rows::heartbeat(c, &id, &address, started, "[]")?;
+                    rows::share_channels(c, &id, &channels, ttl)?
+                } else {
+                    channels
+                };
+                rows::heartbeat(c, &id, &address, started, &serde_json::to_string(&owned)?)?;
+                Ok(owned)
+            })
             .await?;
+        let owned: std::collections::BTreeSet<String> = owned.into_iter().collect();
+        self.owned.send_if_modified(|o| {
+            let changed = *o != owned;
+            if changed {
+                *o = owned;
+            }
+            changed
+        });
         Ok(())
     }
 
     async fn try_lead(&self) -> Result<Option<Fence>> {
         let (id, ttl) = (self.host_id.clone(), self.lease_ms);
-        let epoch = self
+        let (epoch, leader) = self
             .store
-            .write(move |c| rows::acquire(c, LEADER, &id, ttl))
+            .write(move |c| {
+                let epoch = rows::acquire(c, LEADER, &id, ttl)?;
+                let leader = match epoch {
+                    Some(_) => None,
+                    None => rows::holder(c, LEADER)?,
+                };
+                Ok((epoch, leader))
+            })
             .await?;
+        if epoch.is_none() {
+            *self.leader.lock().unwrap() = leader;
+        }
         Ok(epoch.map(|epoch| Fence {
             lease: LEADER.into(),
             holder: self.host_id.clone(),
@@ -219,16 +338,34 @@ impl Cluster {
         }))
     }
 
+    /// Gives the leader's lease up while staying in the cluster (this host could not take
+    /// up the role): another host may take it at its next try.
+    pub async fn give_up_lead(&self) {
+        if !self.shared {
+            return;
+        }
+        let id = self.host_id.clone();
+        self.step_down();
+        if let Err(e) = self.store.write(move |c| rows::release(c, LEADER, &id)).await {
+            tracing::warn!(host = %self.host_id, error = %format!("{e:#}"), "could not give the leader's lease up");
+        }
+    }
+
     /// A graceful stop: the lease is given up at once and the host marked stopped.
     async fn leave(&self) {
         let id = self.host_id.clone();
         let led = self.leading.borrow().is_some();
         self.step_down();
+        let owned: Vec<String> = self.owned.borrow().iter().cloned().collect();
+        self.owned.send_replace(Default::default());
         let left = self
             .store
             .write(move |c| {
                 if led {
                     rows::release(c, LEADER, &id)?;
+                }
+                for name in &owned {
+                    rows::release(c, &rows::channel_lease(name), &id)?;
                 }
                 rows::stopped(c, &id)
             })

@@ -16,6 +16,15 @@ pub async fn run(core: Core, channel: Arc<ChannelRuntime>) {
     let interval = Duration::from_millis(channel.config.poll_interval_ms);
     let mut stop = channel.stop_signal(&core.stop);
     loop {
+        // In a cluster one host polls each channel: the one with its lease. The cursor
+        // is in the store, so the next owner goes on where the last one stopped.
+        if !core.cluster.owns(&name) {
+            tokio::select! {
+                _ = core.cluster.until_owned(&name) => {}
+                _ = stop.stopped() => break,
+            }
+            continue;
+        }
         let mut wait = interval;
         match poll_once(&core, &channel).await {
             Ok(polled) => match polled.all_failed {

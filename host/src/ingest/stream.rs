@@ -51,6 +51,14 @@ pub async fn run(core: Core, channel: Arc<ChannelRuntime>) {
     // The plugin's own client: the channel's allowlist and address checks, every hop.
     let http = channel.connector.egress().client().clone();
     loop {
+        // In a cluster one host holds each channel's stream: the one with its lease.
+        if !core.cluster.owns(&name) {
+            channel.set_stream_connected(false);
+            tokio::select! {
+                _ = core.cluster.until_owned(&name) => {}
+                _ = stop.stopped() => return,
+            }
+        }
         let opened = {
             let channel = channel.clone();
             tokio::task::spawn_blocking(move || channel.connector.stream_open()).await
@@ -196,6 +204,8 @@ async fn hold(
                 continue;
             }
             _ = stop.stopped() => return Ok(Held::Stopped),
+            // Another host holds the channel now (this one was cut off or gave it up).
+            _ = core.cluster.until_lost(name) => return Ok(Held::Nothing),
         };
         last_data = tokio::time::Instant::now();
         let bytes = match chunk {

@@ -76,10 +76,17 @@ impl World for StoreWorld {
         })
     }
     fn queue(&self, workgroup: &str) -> QueueFacts {
-        let (waiting, available, oldest) = self.interactions.queue_facts(workgroup);
+        let (waiting, available, oldest) = if self.interactions.leads() {
+            let (w, a, o) = self.interactions.queue_facts(workgroup);
+            (w as i64, a as i64, o)
+        } else {
+            // A host that follows routes nothing: the store has the queue.
+            self.ask("queue_facts", |c| queries::queue_facts(c, workgroup).map(Some))
+                .unwrap_or((0, 0, None))
+        };
         QueueFacts {
-            waiting: waiting as i64,
-            available: available as i64,
+            waiting,
+            available,
             longest_wait_ms: oldest.map_or(0, |at| (now_ms() - at).max(0)),
         }
     }

@@ -49,8 +49,10 @@ pub struct Core {
     pub channels: Arc<ChannelRegistry>,
     /// Outbox entries to attempt now.
     pub sends: Sends,
-    /// Turns `true` when the host stops.
+    /// Turns `true` when the host stops (for the leader's workers: when its term ends).
     pub stop: watch::Receiver<bool>,
+    /// This host among the hosts sharing the store: whether it leads.
+    pub cluster: Arc<crate::cluster::Cluster>,
 }
 
 /// Hands outbox entries just stored (a workflow's `send`) to the send scheduler, which

@@ -1,17 +1,23 @@
 //! Live notifications to signed-in users (the agent desktop listens over SSE).
+//!
+//! In a cluster a user's event stream may be open on any host, while the leader makes most
+//! of the decisions worth a notice: each notice goes to this host's streams and over the
+//! bus to the others (`cluster::bus`), which deliver it to theirs ([`Hub::deliver`]).
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use serde::Serialize;
 use tokio::sync::broadcast;
+
+use crate::cluster::bus::{Bus, Message};
 
 /// One notification.
 #[derive(Clone, Debug, Serialize)]
 pub struct Notice {
     /// `offer`, `interaction`, `status`, `message`.
     #[serde(rename = "type")]
-    pub kind: &'static str,
+    pub kind: String,
     /// The payload (an interaction, a status, ...).
     pub data: serde_json::Value,
 }
@@ -20,6 +26,7 @@ pub struct Notice {
 #[derive(Default)]
 pub struct Hub {
     users: Mutex<HashMap<i64, broadcast::Sender<Notice>>>,
+    bus: OnceLock<Arc<Bus>>,
 }
 
 impl Hub {
@@ -32,12 +39,41 @@ impl Hub {
             .subscribe()
     }
 
-    /// Sends a notice to every open stream of `user` (none open: dropped, the desktop
-    /// reloads state when it connects).
+    /// Sends notices to the other hosts too.
+    pub(super) fn join_bus(&self, bus: Arc<Bus>) {
+        let _ = self.bus.set(bus);
+    }
+
+    /// Sends a notice to every open stream of `user`, on every host (none open: dropped,
+    /// the desktop reloads state when it connects).
     pub fn send(&self, user: i64, kind: &'static str, data: impl Serialize) {
+        let data = serde_json::to_value(data).unwrap_or_default();
+        if let Some(bus) = self.bus.get() {
+            let whole = Message::Notice {
+                user,
+                kind: kind.to_owned(),
+                data: data.clone(),
+            };
+            let message = match data.get("id").and_then(|id| id.as_i64()) {
+                // An interaction with a long transcript: the other hosts read it.
+                Some(id) if !Bus::fits(&whole) => Message::InteractionNotice {
+                    user,
+                    kind: kind.to_owned(),
+                    id,
+                },
+                _ => whole,
+            };
+            if let Err(e) = bus.publish(message) {
+                tracing::warn!(user, kind, error = %e, "a notice could not reach the other hosts");
+            }
+        }
+        self.deliver(user, kind.to_owned(), data);
+    }
+
+    /// Sends a notice to this host's open streams of `user` only.
+    pub fn deliver(&self, user: i64, kind: String, data: serde_json::Value) {
         let users = self.users.lock().unwrap();
         if let Some(tx) = users.get(&user) {
-            let data = serde_json::to_value(data).unwrap_or_default();
             let _ = tx.send(Notice { kind, data });
         }
     }

@@ -12,6 +12,7 @@ use crate::model::interaction::{Interaction, State};
 use crate::routing::{
     AgentProfile, AgentStatus, Features, Offer, Request, Right, Router, SkillExpr, Target,
 };
+use crate::store::cluster::{Fence, check_fence};
 use crate::store::directory::{self, Station, User, Workgroup};
 use crate::store::{Store, queries};
 
@@ -87,6 +88,27 @@ pub struct Interactions {
     /// Held from an administrator's change to users, stations or workgroups until
     /// routing has been told, so changes reach routing in the order they were committed.
     pub(super) directory_order: tokio::sync::Mutex<()>,
+    /// Platform families routing takes.
+    features: Features,
+    /// Whether this host may route: it leads (on SQLite, always once loaded).
+    term: RwLock<Term>,
+    /// Where notices go beyond this host's own streams (a cluster on PostgreSQL).
+    bus: std::sync::OnceLock<Arc<crate::cluster::bus::Bus>>,
+}
+
+/// The stretch of time this host routes: from loading the router as the leader to
+/// stepping down. Timers armed in one term do nothing in a later one.
+#[derive(Clone, Debug, Default)]
+pub(super) struct Term {
+    /// Counts the terms; 0 before the first.
+    pub number: u64,
+    /// Whether the router holds the store's live interactions (this host leads).
+    pub leading: bool,
+    /// What every routing write carries and the store checks (`None` on SQLite: no
+    /// other host can write).
+    pub fence: Option<Fence>,
+    /// Whether a write needs the fence (the store is shared).
+    pub shared: bool,
 }
 
 pub(super) type Pending<R = ()> = tokio::sync::oneshot::Receiver<Result<R>>;
@@ -116,14 +138,84 @@ pub(super) fn profile(user: &User) -> AgentProfile {
 }
 
 impl Interactions {
-    /// Loads stations, workgroups, agents and every live interaction from the store.
-    /// `channel_rights` maps each channel to the access right its platform needs.
-    pub async fn restore(
+    /// Interactions with nothing routed yet: [`Interactions::take_lead`] loads the
+    /// router. `channel_rights` maps each channel to the access right its platform needs;
+    /// `shared`: the store is PostgreSQL, so routing writes carry the leader's fence.
+    pub fn new(
         store: Store,
         channel_rights: HashMap<String, Right>,
         features: Features,
-    ) -> Result<Arc<Interactions>> {
-        let (groups, users, stations, live, wrapups) = store
+        shared: bool,
+    ) -> Arc<Interactions> {
+        Arc::new(Interactions {
+            store,
+            router: Router::new(),
+            hub: Hub::default(),
+            order: Mutex::new(Order::default()),
+            rules: Mutex::new(HashMap::new()),
+            stations: Mutex::new(HashMap::new()),
+            channel_rights: RwLock::new(channel_rights),
+            jobs_wake: tokio::sync::Notify::new(),
+            directory_order: tokio::sync::Mutex::new(()),
+            features,
+            term: RwLock::new(Term {
+                shared,
+                ..Term::default()
+            }),
+            bus: std::sync::OnceLock::new(),
+        })
+    }
+
+    /// Sends notices for users connected to other hosts, and job wake-ups to the leader,
+    /// over `bus` too.
+    pub fn join_bus(&self, bus: Arc<crate::cluster::bus::Bus>) {
+        self.hub.join_bus(bus.clone());
+        let _ = self.bus.set(bus);
+    }
+
+    /// This host leads (under `fence`, on a shared store): loads stations, workgroups,
+    /// agents and every live interaction from the store into a fresh router and routes
+    /// what waits. Timers of an earlier term lapse.
+    pub async fn take_lead(self: &Arc<Self>, fence: Option<Fence>) -> Result<()> {
+        {
+            let mut term = self.term.write().unwrap();
+            term.number += 1;
+            term.leading = true;
+            term.fence = fence;
+        }
+        let loaded = self.load().await;
+        if loaded.is_err() {
+            self.step_down();
+        }
+        loaded
+    }
+
+    /// This host no longer leads: routing forgets everything and refuses to write, and
+    /// the term's timers lapse. Another host routes from the store now.
+    pub fn step_down(&self) {
+        {
+            let mut term = self.term.write().unwrap();
+            term.number += 1;
+            term.leading = false;
+            term.fence = None;
+        }
+        let _order = self.order.lock().unwrap();
+        self.router.clear();
+    }
+
+    /// Whether this host routes now.
+    pub fn leads(&self) -> bool {
+        self.term.read().unwrap().leading
+    }
+
+    /// The current term's number (timers compare it when they fire).
+    pub(super) fn term_number(&self) -> u64 {
+        self.term.read().unwrap().number
+    }
+
+    async fn load(self: &Arc<Self>) -> Result<()> {
+        let (groups, users, stations, live, wrapups) = self
+            .store
             .read(|c| {
                 Ok((
                     directory::workgroups(c)?,
@@ -135,52 +227,45 @@ impl Interactions {
             })
             .await?;
         let now = now_ms();
-        let router = Router::new();
-        router.set_features(features, now);
-        for g in &groups {
-            router.set_workgroup(&g.name, &g.members, g.utilization.clone(), now);
-        }
-        let stations: HashMap<String, Station> =
-            stations.into_iter().map(|s| (s.name.clone(), s)).collect();
-        for u in &users {
-            // Everyone starts away in the router; statuses come back below, once every
-            // interaction is in place, so nothing is offered twice.
-            router.upsert_agent(u.id, profile(u), AgentStatus::Away, now);
-            if let Some(station) = u.station.as_ref().and_then(|s| stations.get(s)) {
-                router.set_station_rights(u.id, station.rights.iter().cloned().collect(), now);
+        {
+            let _order = self.order.lock().unwrap();
+            let router = &self.router;
+            router.clear();
+            router.set_features(self.features, now);
+            for g in &groups {
+                router.set_workgroup(&g.name, &g.members, g.utilization.clone(), now);
             }
+            let stations: HashMap<String, Station> =
+                stations.into_iter().map(|s| (s.name.clone(), s)).collect();
+            for u in &users {
+                // Everyone starts away in the router; statuses come back below, once
+                // every interaction is in place, so nothing is offered twice.
+                router.upsert_agent(u.id, profile(u), AgentStatus::Away, now);
+                if let Some(station) = u.station.as_ref().and_then(|s| stations.get(s)) {
+                    router.set_station_rights(u.id, station.rights.iter().cloned().collect(), now);
+                }
+            }
+            *self.rules.lock().unwrap() = groups
+                .iter()
+                .map(|g| (g.name.clone(), Rules::of(g)))
+                .collect();
+            *self.stations.lock().unwrap() = stations;
         }
-        let this = Arc::new(Interactions {
-            store,
-            router,
-            hub: Hub::default(),
-            order: Mutex::new(Order::default()),
-            rules: Mutex::new(
-                groups
-                    .iter()
-                    .map(|g| (g.name.clone(), Rules::of(g)))
-                    .collect(),
-            ),
-            stations: Mutex::new(stations),
-            channel_rights: RwLock::new(channel_rights),
-            jobs_wake: tokio::sync::Notify::new(),
-            directory_order: tokio::sync::Mutex::new(()),
-        });
         for (id, agent, workgroup) in wrapups {
-            this.router.restore_wrapup(agent, id);
-            this.arm_wrapup_timer(&workgroup, id, agent);
+            self.router.restore_wrapup(agent, id);
+            self.arm_wrapup_timer(&workgroup, id, agent);
         }
         let mut waiting = Vec::new();
         for ix in live {
             match (ix.state, ix.assigned_user_id) {
                 (State::Alerting, Some(agent)) => {
-                    this.router
-                        .restore_assigned(this.request_for(&ix), agent, true);
-                    this.arm_alert_timer(&ix.workgroup, ix.id, agent);
+                    self.router
+                        .restore_assigned(self.request_for(&ix), agent, true);
+                    self.arm_alert_timer(&ix.workgroup, ix.id, agent);
                 }
                 (State::Connected | State::Held, Some(agent)) => {
-                    this.router
-                        .restore_assigned(this.request_for(&ix), agent, false);
+                    self.router
+                        .restore_assigned(self.request_for(&ix), agent, false);
                 }
                 // Held by the workflow: its timers (in the store) release it.
                 (State::Buffered, _) => {}
@@ -188,15 +273,15 @@ impl Interactions {
             }
         }
         for ix in waiting {
-            this.route_new(ix).await;
+            self.route_new(ix).await;
         }
         for u in &users {
             let status = AgentStatus::parse(&u.status).unwrap_or(AgentStatus::Away);
             if status != AgentStatus::Away {
-                this.apply(|r| r.set_status(u.id, status, now)).await;
+                self.apply(|r| r.set_status(u.id, status, now)).await;
             }
         }
-        Ok(this)
+        Ok(())
     }
 
     /// A workgroup's queue for workflows: waiting, available members, oldest queue time.
@@ -250,8 +335,19 @@ impl Interactions {
         self.apply(move |r| r.enqueue(req, now)).await;
     }
 
-    /// Wakes the follow-up job worker: a job was just recorded.
+    /// Wakes the follow-up job worker: a job was just recorded. In a cluster the worker
+    /// runs on the leader, which may be another host.
     pub fn kick_jobs(&self) {
+        self.jobs_wake.notify_one();
+        if let Some(bus) = self.bus.get()
+            && !self.leads()
+        {
+            let _ = bus.publish(crate::cluster::bus::Message::Jobs);
+        }
+    }
+
+    /// Wakes the job worker for a message from another host.
+    pub fn kick_jobs_here(&self) {
         self.jobs_wake.notify_one();
     }
 
@@ -316,11 +412,28 @@ impl Interactions {
         R: Send + 'static,
         F: FnOnce(&crate::store::Tx) -> Result<R> + Send + 'static,
     {
-        self.store.submit_now(f).unwrap_or_else(|e| {
+        let refused = |e: anyhow::Error| {
             let (tx, rx) = tokio::sync::oneshot::channel();
             let _ = tx.send(Err(e));
             rx
-        })
+        };
+        let term = self.term.read().unwrap().clone();
+        if !term.shared {
+            return self.store.submit_now(f).unwrap_or_else(refused);
+        }
+        // A routing write on a shared store carries the leader's fence, checked in the
+        // same transaction: a host that lost the lease (paused, cut off) writes nothing.
+        let Some(fence) = term.fence.filter(|_| term.leading) else {
+            return refused(anyhow::anyhow!(
+                "this host does not lead the cluster, so it cannot change routing"
+            ));
+        };
+        self.store
+            .submit_now(move |c| {
+                check_fence(c, &fence)?;
+                f(c)
+            })
+            .unwrap_or_else(refused)
     }
 
     /// Why interaction `id` is where it is in routing now (`None`: routing does not have
@@ -391,28 +504,34 @@ impl Interactions {
 
     fn arm_alert_timer(self: &Arc<Self>, workgroup: &str, id: i64, agent: i64) {
         let timeout = self.rules(workgroup).alert_timeout;
-        let this = self.clone();
+        let (this, term) = (self.clone(), self.term_number());
         tokio::spawn(async move {
             tokio::time::sleep(timeout).await;
-            this.alert_timed_out(agent, id).await;
+            if this.term_number() == term {
+                this.alert_timed_out(agent, id).await;
+            }
         });
     }
 
     pub(super) fn arm_reconsider_timer(self: &Arc<Self>, id: i64, until: i64) {
-        let this = self.clone();
+        let (this, term) = (self.clone(), self.term_number());
         // On the host's clock, so a test that moves it sees the wait end.
         tokio::spawn(async move {
             crate::clock::sleep_until(until).await;
-            this.apply(|r| r.reconsider(id, now_ms())).await;
+            if this.term_number() == term {
+                this.apply(|r| r.reconsider(id, now_ms())).await;
+            }
         });
     }
 
     pub(super) fn arm_wrapup_timer(self: &Arc<Self>, workgroup: &str, id: i64, agent: i64) {
         let timeout = self.rules(workgroup).wrapup_timeout;
-        let this = self.clone();
+        let (this, term) = (self.clone(), self.term_number());
         tokio::spawn(async move {
             tokio::time::sleep(timeout).await;
-            this.wrapup_timed_out(agent, id).await;
+            if this.term_number() == term {
+                this.wrapup_timed_out(agent, id).await;
+            }
         });
     }
 

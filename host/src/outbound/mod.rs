@@ -197,11 +197,16 @@ pub async fn resend(
     Ok(reload(core, reply).await)
 }
 
-/// At start: settles the replies whose attempt was under way when the host stopped (the
-/// connector checks whether they exist; where it cannot tell they become delivery
-/// unknown, never sent blindly), then runs the scheduler, which sends each pending reply
-/// when it is due, and attempts at once what [`crate::interactions::Sends`] hands it.
-pub async fn resume_pending(core: &Core, started: SendsStarted) -> Result<()> {
+/// The sending hand-off, held by whichever of the leader's scheduler and a follower's
+/// relay runs now.
+pub type SharedStarted = std::sync::Arc<tokio::sync::Mutex<SendsStarted>>;
+
+/// When this host starts to lead (at start on SQLite): settles the replies whose attempt
+/// was under way when the last leader stopped (the connector checks whether they exist;
+/// where it cannot tell they become delivery unknown, never sent blindly), then runs the
+/// scheduler until `core.stop`, which sends each pending reply when it is due, and
+/// attempts at once what [`crate::interactions::Sends`] hands it.
+pub async fn resume_pending(core: &Core, started: SharedStarted) -> Result<()> {
     let in_doubt = core.store.read(outbox::in_doubt).await?;
     if !in_doubt.is_empty() {
         tracing::warn!(
@@ -222,7 +227,8 @@ pub async fn resume_pending(core: &Core, started: SendsStarted) -> Result<()> {
 
 /// Sends each pending reply when its time comes, however far away (the time is in the
 /// store, so it holds across restarts). Looks again at once when the clock moves.
-async fn schedule(core: Core, mut started: SendsStarted) {
+async fn schedule(core: Core, started: SharedStarted) {
+    let mut started = started.lock().await;
     let mut stop = core.stop.clone();
     let mut jumped = crate::clock::jumped();
     loop {
@@ -256,6 +262,20 @@ async fn schedule(core: Core, mut started: SendsStarted) {
                 }
                 _ = stop.changed() => return,
             }
+        }
+    }
+}
+
+/// While this host follows: replies a workflow stored here are handed to the leader,
+/// which sends (its scheduler would find them due within a second anyway).
+pub async fn relay_to_leader(started: SharedStarted, bus: std::sync::Arc<crate::cluster::bus::Bus>, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let mut started = started.lock().await;
+    loop {
+        tokio::select! {
+            Some(id) = started.recv() => {
+                let _ = bus.publish(crate::cluster::bus::Message::Sends { ids: vec![id] });
+            }
+            _ = stop.changed() => return,
         }
     }
 }

@@ -143,6 +143,12 @@ impl Router {
         Router::default()
     }
 
+    /// Forgets everything: agents, workgroups and interactions (a host that stops
+    /// leading, or one about to load them again from the store).
+    pub fn clear(&self) {
+        *self.inner.lock().unwrap() = Inner::default();
+    }
+
     /// Turns platform families on or off for routing.
     pub fn set_features(&self, features: Features, now: i64) -> Vec<Offer> {
         let mut inner = self.inner.lock().unwrap();

@@ -54,6 +54,21 @@ pub struct Fence {
 /// `None` while another holds it.
 pub fn acquire(tx: &Tx, name: &str, holder: &str, ttl_ms: i64) -> Result<Option<i64>> {
     let now = now_sql(tx);
+    // Held by another and live: answered by a plain read, which locks nothing, so the
+    // hosts that follow never queue behind the holder's fenced writes (which lock the
+    // row for share) four times a second.
+    let other_holds = tx
+        .query_row(
+            &format!(
+                "SELECT 1 FROM cluster_leases WHERE name = ?1 AND holder <> ?2 AND expires_at >= {now}"
+            ),
+            params![name, holder],
+            |_| Ok(()),
+        )
+        .optional()?;
+    if other_holds.is_some() {
+        return Ok(None);
+    }
     let sql = format!(
         "INSERT INTO cluster_leases (name, holder, epoch, expires_at)
          VALUES (?1, ?2, 1, {now} + ?3)
@@ -103,6 +118,82 @@ pub fn check_fence(tx: &Tx, fence: &Fence) -> Result<()> {
 #[derive(Debug, thiserror::Error)]
 #[error("the {} lease is no longer held by {} at epoch {}", .0.lease, .0.holder, .0.epoch)]
 pub struct Fenced(pub Fence);
+
+/// Takes, keeps or lets go of channel leases so the channels are spread evenly over the
+/// live hosts (each heard from within `ttl_ms`): `host` renews what it holds, takes free
+/// or expired leases while it holds fewer than its share, and lets one go when it holds
+/// more (a host joined). `channels`: the channels this host runs. The ones it holds now.
+pub fn share_channels(
+    tx: &Tx,
+    host: &str,
+    channels: &[String],
+    ttl_ms: i64,
+) -> Result<Vec<String>> {
+    let now = db_now(tx)?;
+    let live: i64 = tx.query_row(
+        "SELECT count(*) FROM cluster_hosts WHERE heartbeat_at >= ?1 AND stopped_at IS NULL",
+        [now - ttl_ms],
+        |r| r.get(0),
+    )?;
+    let leases = leases(tx)?;
+    let held_by_me = |name: &str| {
+        leases
+            .iter()
+            .any(|l| l.name == name && l.holder == host && l.expires_at >= now)
+    };
+    let free = |name: &str| {
+        !leases
+            .iter()
+            .any(|l| l.name == name && l.holder != host && l.expires_at >= now)
+    };
+    let total = channels.len() as i64;
+    let share = (total + live.max(1) - 1) / live.max(1);
+    let mut mine: Vec<String> = channels
+        .iter()
+        .filter(|c| held_by_me(&channel_lease(c)))
+        .cloned()
+        .collect();
+    // One too many: let the last go, for a host that joined to take.
+    if mine.len() as i64 > share
+        && let Some(extra) = mine.pop()
+    {
+        release(tx, &channel_lease(&extra), host)?;
+    }
+    let mut owned = Vec::new();
+    for name in &mine {
+        if acquire(tx, &channel_lease(name), host, ttl_ms)?.is_some() {
+            owned.push(name.clone());
+        }
+    }
+    for name in channels {
+        if owned.len() as i64 >= share {
+            break;
+        }
+        let lease = channel_lease(name);
+        if !owned.contains(name) && free(&lease) && !held_by_me(&lease) {
+            if acquire(tx, &lease, host, ttl_ms)?.is_some() {
+                owned.push(name.clone());
+            }
+        }
+    }
+    owned.sort();
+    Ok(owned)
+}
+
+/// The host holding lease `name` now and the address it gave, if any holds it.
+pub fn holder(tx: &Tx, name: &str) -> Result<Option<(String, String)>> {
+    let now = now_sql(tx);
+    tx.query_row(
+        &format!(
+            "SELECT l.holder, COALESCE(h.address, '') FROM cluster_leases l
+             LEFT JOIN cluster_hosts h ON h.host_id = l.holder
+             WHERE l.name = ?1 AND l.expires_at >= {now}"
+        ),
+        [name],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+    .optional()
+}
 
 /// One lease as it stands.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -230,8 +321,35 @@ mod tests {
         // A lease that ran out is free; its old holder coming back gets a new epoch.
         assert_eq!(acquire(&tx, "channel:x", "a", -1).unwrap(), Some(1));
         assert_eq!(acquire(&tx, "channel:x", "a", 60_000).unwrap(), Some(2));
+        assert_eq!(holder(&tx, LEADER).unwrap().unwrap().0, "b");
         let names: Vec<String> = leases(&tx).unwrap().into_iter().map(|l| l.name).collect();
         assert_eq!(names, ["channel:x", "leader"]);
+    }
+
+    #[test]
+    fn channels_are_spread_over_the_live_hosts_and_a_dead_hosts_move() {
+        let db = testing::db();
+        let tx = db.tx();
+        let channels: Vec<String> = ["a", "b", "c", "d"].map(String::from).to_vec();
+        heartbeat(&tx, "h1", "x:1", 0, "[]").unwrap();
+        // Alone, h1 takes every channel.
+        assert_eq!(share_channels(&tx, "h1", &channels, 60_000).unwrap().len(), 4);
+        // h2 joins: h1 lets one go each turn until each holds two.
+        heartbeat(&tx, "h2", "x:2", 0, "[]").unwrap();
+        let mut h2 = Vec::new();
+        for _ in 0..4 {
+            share_channels(&tx, "h1", &channels, 60_000).unwrap();
+            h2 = share_channels(&tx, "h2", &channels, 60_000).unwrap();
+        }
+        let h1 = share_channels(&tx, "h1", &channels, 60_000).unwrap();
+        assert_eq!((h1.len(), h2.len()), (2, 2), "{h1:?} {h2:?}");
+        assert!(h1.iter().all(|c| !h2.contains(c)), "never one channel on two hosts");
+        // h1 stops: its leases are given up, and h2 takes all four.
+        for c in &h1 {
+            release(&tx, &channel_lease(c), "h1").unwrap();
+        }
+        stopped(&tx, "h1").unwrap();
+        assert_eq!(share_channels(&tx, "h2", &channels, 60_000).unwrap(), channels);
     }
 
     #[test]

@@ -25,6 +25,7 @@
 
 pub mod audit;
 pub mod backup;
+pub mod bus;
 pub mod channels;
 pub mod cluster;
 pub mod copy;

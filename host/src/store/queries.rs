@@ -732,3 +732,22 @@ pub fn kv_put(conn: &Tx, channel: &str, key: &str, value: Option<&[u8]>) -> Resu
     };
     Ok(())
 }
+
+/// A workgroup's queue as the store has it (for a host that does not route, so has no
+/// router to ask): interactions queued, members available, and the oldest queue time.
+pub fn queue_facts(c: &Tx, workgroup: &str) -> Result<(i64, i64, Option<i64>)> {
+    let (waiting, oldest) = c.query_row(
+        "SELECT count(*), min(queued_at) FROM interactions WHERE workgroup = ?1 AND state = 'queued'",
+        [workgroup],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    let available = c.query_row(
+        "SELECT count(*) FROM users u
+         JOIN workgroup_members m ON m.user_id = u.id
+         JOIN workgroups g ON g.id = m.workgroup_id
+         WHERE g.name = ?1 AND u.status = 'available'",
+        [workgroup],
+        |r| r.get(0),
+    )?;
+    Ok((waiting, available, oldest))
+}

@@ -210,6 +210,7 @@ pub async fn create_channel(
         .write(move |c| stored::insert(c, &row.name, &row, now_ms()))
         .await?;
     let channel = app.run_channel(loaded);
+    app.channel_changed(&channel.config.name);
     tracing::info!(channel = %name, plugin = %channel.config.plugin, "channel created by an administrator");
     Ok((StatusCode::CREATED, Json(view_of(&app, &channel).await?)))
 }
@@ -290,6 +291,7 @@ pub async fn update_channel(
     // Replacing stops the old runtime: its poller ends after its current poll, so at
     // worst both poll once side by side, and the store keeps each message once.
     let channel = app.run_channel(loaded);
+    app.channel_changed(&channel.config.name);
     tracing::info!(channel = %name, "channel replaced by an administrator");
     Ok(Json(view_of(&app, &channel).await?))
 }
@@ -321,6 +323,7 @@ pub async fn delete_channel(
     // A stored channel that failed to load at start is not running: deleting it is
     // still how an administrator gets rid of it.
     let running = app.channels.remove(&name).is_some();
+    app.channel_changed(&name);
     if !removed && !running {
         return Err(ApiError::NotFound(format!("channel `{name}` not found")));
     }
