@@ -136,8 +136,57 @@ if [ -n "${SWITCHBOARD_BIN:-}" ]; then
     for file in deploy/config/*.toml; do
         run "switchboard check -c $file" check_config "$file"
     done
+
+    # What the image and the unit do with the packaged config, on the loopback: serve it,
+    # wait for the health check's own request to answer, stop with SIGTERM and expect a
+    # clean exit well within the 30 s both allow.
+    serve_config() {
+        port=${DEPLOY_CHECK_PORT:-18080}
+        scratch=$(mktemp -d)
+        mkdir "$scratch/data" "$scratch/plugins"
+        key=$("$bin" secrets new-key) || { rm -rf "$scratch"; return 1; }
+        env SWITCHBOARD_SECRET_KEY="$key" \
+            SWITCHBOARD_ADMIN_PASSWORD=check-only \
+            SWITCHBOARD_STORE_URL= \
+            SWITCHBOARD_LISTEN="127.0.0.1:$port" \
+            SWITCHBOARD_DATA_DIR="$scratch/data" \
+            SWITCHBOARD_PLUGINS_DIR="$scratch/plugins" \
+            SWITCHBOARD_WORKFLOWS_DIR="$root/workflows" \
+            "$bin" serve -c deploy/config/switchboard.toml 2>"$scratch/log" &
+        pid=$!
+        ready=no
+        for _ in $(seq 1 60); do
+            if curl --fail --silent --max-time 2 "http://127.0.0.1:$port/readyz" >/dev/null; then
+                ready=yes
+                break
+            fi
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 1
+        done
+        kill -TERM "$pid" 2>/dev/null || true
+        stopped=no
+        for _ in $(seq 1 40); do
+            kill -0 "$pid" 2>/dev/null || { stopped=yes; break; }
+            sleep 0.5
+        done
+        [ "$stopped" = yes ] || kill -KILL "$pid" 2>/dev/null || true
+        wait "$pid" && status=0 || status=$?
+        if [ "$ready" != yes ] || [ "$stopped" != yes ] || [ "$status" -ne 0 ]; then
+            echo "   ready: $ready, stopped within 20 s of SIGTERM: $stopped, exit status: $status; its log:"
+            tail -n 20 "$scratch/log"
+            rm -rf "$scratch"
+            return 1
+        fi
+        rm -rf "$scratch"
+    }
+    if command -v curl >/dev/null 2>&1; then
+        run "serve deploy/config/switchboard.toml: /readyz, then SIGTERM" serve_config
+    else
+        skip "serve deploy/config/switchboard.toml" "no curl here"
+    fi
 else
     skip "switchboard check -c deploy/config/*.toml" "set SWITCHBOARD_BIN to a built switchboard"
+    skip "serve deploy/config/switchboard.toml" "set SWITCHBOARD_BIN to a built switchboard"
 fi
 
 if command -v docker >/dev/null 2>&1 && docker compose version >/dev/null 2>&1; then
