@@ -339,6 +339,11 @@ pub async fn start(config: Config) -> Result<Running> {
         watches.push(watch_plugins(&app)?);
     }
     tokio::spawn(release_workflow_versions(app.core.clone()));
+    let listener = tokio::net::TcpListener::bind(config.server.listen)
+        .await
+        .with_context(|| format!("listening on {}", config.server.listen))?;
+    let addr = listener.local_addr()?;
+    cluster.listening_on(addr);
     // A lone host leads before it serves; in a cluster this host may follow.
     cluster.first_turn().await?;
     let (first_term, term_ready) = tokio::sync::oneshot::channel();
@@ -355,11 +360,6 @@ pub async fn start(config: Config) -> Result<Running> {
         crate::app::start_tasks(&app.core, &channel);
     }
 
-    let listener = tokio::net::TcpListener::bind(config.server.listen)
-        .await
-        .with_context(|| format!("listening on {}", config.server.listen))?;
-    let addr = listener.local_addr()?;
-    cluster.listening_on(addr);
     let membership = tokio::spawn(cluster.clone().run(app.shutdown.subscribe()));
     let mut stop = app.shutdown.subscribe();
     let router = crate::api::router(app.clone());

@@ -459,13 +459,13 @@ async fn three_hosts_lose_nothing_when_the_leader_is_killed_again_and_again() {
                         c.query_row(
                             "SELECT COALESCE(max(n), 0) FROM (SELECT count(*) AS n FROM interactions
                              WHERE state IN ('alerting', 'connected', 'held')
-                             GROUP BY assigned_user_id) AS per_agent",
+                             GROUP BY assigned_to) AS per_agent",
                             (),
                             |r| r.get(0),
                         )
                     })
                     .await
-                    .unwrap_or(0);
+                    .expect("reading what each agent holds");
                 most_held.fetch_max(held as usize, Ordering::Relaxed);
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
