@@ -193,7 +193,7 @@ if command -v docker >/dev/null 2>&1 && docker compose version >/dev/null 2>&1; 
     # Compose interpolates ${...}; throw-away values stand in for deploy/.env.
     run "docker compose config" env POSTGRES_PASSWORD=check SWITCHBOARD_SECRET_KEY=check \
         SWITCHBOARD_ADMIN_PASSWORD=check \
-        docker compose -f deploy/compose.yaml --profile cluster config --quiet
+        docker compose -f deploy/compose.yaml config --quiet
 else
     skip "docker compose config" "no docker compose plugin here"
 fi

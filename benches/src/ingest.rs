@@ -268,7 +268,7 @@ impl std::fmt::Display for IngestReport {
     }
 }
 
-fn body(i: usize) -> Vec<u8> {
+pub(crate) fn body(i: usize) -> Vec<u8> {
     serde_json::to_vec(&serde_json::json!({
         "object": "page",
         "entry": [{
@@ -292,7 +292,7 @@ fn body(i: usize) -> Vec<u8> {
     .expect("json")
 }
 
-fn sign(body: &[u8]) -> String {
+pub(crate) fn sign(body: &[u8]) -> String {
     let mut mac =
         Hmac::<Sha256>::new_from_slice(switchboard::demo::APP_SECRET.as_bytes()).expect("key");
     mac.update(body);

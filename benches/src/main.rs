@@ -10,6 +10,7 @@ use std::time::Duration;
 use anyhow::Result;
 
 mod baseline;
+mod cluster;
 mod ingest;
 mod routing;
 mod workflow;
@@ -32,6 +33,9 @@ enum BenchKind {
     /// Facebook comment webhooks through the whole ingest path, against direct inserts,
     /// per durability setting, and against an earlier build of the host if given.
     Ingest(ingest::IngestArgs),
+    /// Ingest on SQLite, on PostgreSQL with one host and with two; routing decisions per
+    /// second on a leader whose agents are connected to three hosts.
+    Cluster(cluster::ClusterArgs),
     /// Workflow decisions: each sample process per event against the same logic in
     /// Rust, and the time from saving a script to the first event it handles.
     Workflow {
@@ -97,6 +101,7 @@ async fn main() -> Result<()> {
 async fn run(args: BenchArgs) -> Result<()> {
     match args.kind {
         BenchKind::Ingest(args) => ingest::run(args).await,
+        BenchKind::Cluster(args) => cluster::run(args).await,
         BenchKind::Workflow {
             iterations,
             reloads,

@@ -339,6 +339,11 @@ pub async fn start(config: Config) -> Result<Running> {
         watches.push(watch_plugins(&app)?);
     }
     tokio::spawn(release_workflow_versions(app.core.clone()));
+    // Read before binding: a certificate that cannot be used stops the start.
+    let tls = match &config.server.tls {
+        Some(tls) => Some(Arc::new(tls.server_config()?)),
+        None => None,
+    };
     let listener = tokio::net::TcpListener::bind(config.server.listen)
         .await
         .with_context(|| format!("listening on {}", config.server.listen))?;
@@ -366,10 +371,15 @@ pub async fn start(config: Config) -> Result<Running> {
     tokio::spawn(end_expired_sessions(app.clone()));
     let server = tokio::spawn(async move {
         let service = router.into_make_service_with_connect_info::<SocketAddr>();
-        let serve = axum::serve(listener, service).with_graceful_shutdown(async move {
-            let _ = stop.changed().await;
-        });
-        if let Err(e) = serve.await {
+        let served = match tls {
+            None => axum::serve(listener, service)
+                .with_graceful_shutdown(async move {
+                    let _ = stop.changed().await;
+                })
+                .await,
+            Some(tls) => serve_tls(listener, tls, service, stop).await,
+        };
+        if let Err(e) = served {
             tracing::error!(error = %e, "server stopped");
         }
     });
@@ -381,6 +391,30 @@ pub async fn start(config: Config) -> Result<Running> {
         membership,
         _watches: watches,
     })
+}
+
+/// Serves HTTPS on `listener` (`[server.tls]`) until `stop`, then lets requests in flight
+/// finish for up to 30 s, as the plain listener does.
+async fn serve_tls(
+    listener: tokio::net::TcpListener,
+    tls: Arc<rustls::ServerConfig>,
+    service: axum::extract::connect_info::IntoMakeServiceWithConnectInfo<axum::Router, SocketAddr>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> std::io::Result<()> {
+    let handle = axum_server::Handle::new();
+    let stopping = handle.clone();
+    tokio::spawn(async move {
+        let _ = stop.changed().await;
+        stopping.graceful_shutdown(Some(std::time::Duration::from_secs(30)));
+    });
+    let listener = listener.into_std()?;
+    axum_server::from_tcp_rustls(
+        listener,
+        axum_server::tls_rustls::RustlsConfig::from_config(tls),
+    )?
+    .handle(handle)
+    .serve(service)
+    .await
 }
 
 /// Runs what only the leader runs, for as long as this host leads: the router (loaded

@@ -31,6 +31,7 @@ mod soak;
 mod store;
 mod supervisor;
 mod test_clock;
+mod tls;
 mod trace;
 mod waits;
 mod web_security;

@@ -193,6 +193,56 @@ pub struct Server {
     /// start), then remove it.
     #[serde(default)]
     pub previous_secret_keys: Vec<String>,
+    /// `[server.tls]`: serve HTTPS on `listen` with this certificate, for an install with
+    /// no reverse proxy in front (the platforms deliver webhooks over HTTPS only).
+    #[serde(default)]
+    pub tls: Option<Tls>,
+}
+
+/// `[server.tls]`: the certificate chain and private key the host serves HTTPS with.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Tls {
+    /// PEM file: the server's certificate first, then its intermediates.
+    pub cert: PathBuf,
+    /// PEM file: the private key (PKCS#8, PKCS#1 or SEC1).
+    pub key: PathBuf,
+}
+
+impl Tls {
+    /// Reads and checks both files: what `check` and the start refuse, in plain words.
+    pub fn server_config(&self) -> Result<rustls::ServerConfig> {
+        use rustls::pki_types::pem::PemObject;
+        use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+        let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&self.cert)
+            .and_then(|certs| certs.collect::<Result<_, _>>())
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "[server.tls] cert {}: not a readable PEM certificate file ({e})",
+                    self.cert.display()
+                )
+            })?;
+        if certs.is_empty() {
+            bail!(
+                "[server.tls] cert {}: the file holds no certificate",
+                self.cert.display()
+            );
+        }
+        let key = PrivateKeyDer::from_pem_file(&self.key).map_err(|e| {
+            anyhow::anyhow!(
+                "[server.tls] key {}: not a readable PEM private key ({e})",
+                self.key.display()
+            )
+        })?;
+        let mut config = rustls::ServerConfig::builder()
+            .with_no_client_auth()
+            .with_single_cert(certs, key)
+            .map_err(|e| {
+                anyhow::anyhow!("[server.tls] the key does not go with the certificate: {e}")
+            })?;
+        config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+        Ok(config)
+    }
 }
 
 /// `[server.sessions]`: when a signed-in session ends by itself. The defaults fit a
@@ -515,6 +565,10 @@ impl Config {
         self.organisation()?;
         self.store_url()?;
         self.cluster.validate()?;
+        if let Some(tls) = &self.server.tls {
+            crate::connectors::install_crypto();
+            tls.server_config()?;
+        }
         let sessions = &self.server.sessions;
         if !(60..=86_400).contains(&sessions.idle_timeout_s) {
             bail!("[server.sessions] idle_timeout_s must be within 60-86400 seconds");
