@@ -54,6 +54,7 @@ impl App {
             crate::routing::Right::for_platform(channel.connector.platform()),
         );
         self.channels.insert(channel.clone());
+        self.cluster.channels_changed();
         start_tasks(&self.core, &channel);
         channel
     }

@@ -46,6 +46,8 @@ pub struct Cluster {
     leader: std::sync::Mutex<Option<(String, String)>>,
     /// The channels whose lease this host holds: it polls them, holds their streams.
     owned: watch::Sender<std::collections::BTreeSet<String>>,
+    /// Wakes the heartbeat early: a channel was added here and wants an owner now.
+    wake: tokio::sync::Notify,
     /// The channels this host runs, as it last reported them.
     channels: Box<dyn Fn() -> Vec<String> + Send + Sync>,
 }
@@ -101,6 +103,7 @@ impl Cluster {
             shared: store.is_postgres(),
             leader: std::sync::Mutex::new(None),
             owned: watch::channel(Default::default()).0,
+            wake: tokio::sync::Notify::new(),
             host_id,
             address_set: config.address.is_some(),
             address: std::sync::Mutex::new(config.address.clone().unwrap_or(address)),
@@ -164,6 +167,12 @@ impl Cluster {
     /// lease; on SQLite, always).
     pub fn owns(&self, name: &str) -> bool {
         !self.shared || self.owned.borrow().contains(name)
+    }
+
+    /// A channel was added or replaced on this host: share the channels again now rather
+    /// than at the next heartbeat.
+    pub fn channels_changed(&self) {
+        self.wake.notify_one();
     }
 
     /// Resolves once this host owns channel `name`.
@@ -272,6 +281,7 @@ impl Cluster {
             };
             tokio::select! {
                 _ = tokio::time::sleep(pause) => {}
+                _ = self.wake.notified() => last_beat = None,
                 _ = stop.changed() => break,
             }
         }

@@ -51,20 +51,21 @@ pub async fn run(core: Core, channel: Arc<ChannelRuntime>) {
     // The plugin's own client: the channel's allowlist and address checks, every hop.
     let http = channel.connector.egress().client().clone();
     loop {
-        // In a cluster one host holds each channel's stream: the one with its lease.
-        if !core.cluster.owns(&name) {
-            channel.set_stream_connected(false);
-            tokio::select! {
-                _ = core.cluster.until_owned(&name) => {}
-                _ = stop.stopped() => return,
-            }
-        }
         let opened = {
             let channel = channel.clone();
             tokio::task::spawn_blocking(move || channel.connector.stream_open()).await
         };
         let wait = match opened {
             Ok(Ok(None)) => return,
+            // In a cluster one host holds each channel's stream: the one with its lease.
+            Ok(Ok(Some(_))) if !core.cluster.owns(&name) => {
+                channel.set_stream_connected(false);
+                tokio::select! {
+                    _ = core.cluster.until_owned(&name) => {}
+                    _ = stop.stopped() => return,
+                }
+                continue;
+            }
             Ok(Ok(Some(request))) => {
                 match hold(&core, &channel, &http, request, &mut stop, &mut retries).await {
                     Ok(Held::Stopped) => {

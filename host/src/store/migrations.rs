@@ -589,9 +589,71 @@ pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
     Ok(())
 }
 
+/// The first version hosts of a cluster run side by side with the next release during a
+/// rolling upgrade: from here on a migration only adds (see [`additive`]).
+#[cfg(test)]
+const ROLLING_FROM_VERSION: usize = 10;
+
+/// Why statement `sql` of a migration would break a host of the previous version still
+/// running on the migrated schema, if it would: anything but creating a table or an index
+/// and adding a column that can be left out (nullable, or with a default).
+#[cfg(test)]
+fn additive(sql: &str) -> Result<(), String> {
+    let words: Vec<String> = sql
+        .split_whitespace()
+        .map(|w| w.to_ascii_uppercase())
+        .collect();
+    let starts = |prefix: &[&str]| words.iter().map(String::as_str).take(prefix.len()).eq(prefix.iter().copied());
+    if starts(&["CREATE", "TABLE"])
+        || starts(&["CREATE", "INDEX"])
+        || starts(&["CREATE", "UNIQUE", "INDEX"])
+    {
+        return Ok(());
+    }
+    if starts(&["ALTER", "TABLE"]) && words.get(3).map(String::as_str) == Some("ADD") {
+        let not_null = words.windows(2).any(|w| w[0] == "NOT" && w[1] == "NULL");
+        if not_null && !words.iter().any(|w| w == "DEFAULT") {
+            return Err(format!("a NOT NULL column without a default: `{}`", sql.trim()));
+        }
+        return Ok(());
+    }
+    Err(format!(
+        "only CREATE TABLE, CREATE INDEX and ADD COLUMN keep the previous version working: `{}`",
+        sql.trim()
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Hosts are upgraded one at a time: the previous version keeps running on the
+    /// migrated schema, so a migration from [`ROLLING_FROM_VERSION`] on, on either
+    /// engine, only adds.
+    #[test]
+    fn migrations_since_the_cluster_release_only_add() {
+        let sqlite = MIGRATIONS.iter().enumerate().map(|(i, sql)| (i + 1, sql));
+        let postgres = POSTGRES
+            .iter()
+            .enumerate()
+            .map(|(k, sql)| (POSTGRES_BASE_VERSION + k, sql));
+        for (version, sql) in sqlite.chain(postgres) {
+            if version < ROLLING_FROM_VERSION {
+                continue;
+            }
+            for statement in sql.split(';').filter(|s| !s.trim().is_empty()) {
+                if let Err(why) = additive(statement) {
+                    panic!("migration {version}: {why}");
+                }
+            }
+        }
+        // The check itself tells the two apart.
+        assert!(additive("ALTER TABLE t ADD COLUMN c INTEGER NOT NULL DEFAULT 0").is_ok());
+        assert!(additive("ALTER TABLE t ADD COLUMN c TEXT").is_ok());
+        assert!(additive("ALTER TABLE t ADD COLUMN c INTEGER NOT NULL").is_err());
+        assert!(additive("DROP TABLE sessions").is_err());
+        assert!(additive("ALTER TABLE t RENAME COLUMN a TO b").is_err());
+    }
 
     #[test]
     fn migrating_twice_is_a_no_op() {
