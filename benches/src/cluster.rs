@@ -38,7 +38,12 @@ pub(crate) struct ClusterArgs {
 }
 
 /// One host's config: the demo's, with `agents` agents in the Social workgroup.
-fn config(args: &ClusterArgs, dir: &std::path::Path, host: usize, store: Option<&str>) -> Result<Config> {
+fn config(
+    args: &ClusterArgs,
+    dir: &std::path::Path,
+    host: usize,
+    store: Option<&str>,
+) -> Result<Config> {
     let mut config = switchboard::demo::config(
         "127.0.0.1:0".parse()?,
         "127.0.0.1:9".parse()?,
@@ -123,7 +128,11 @@ async fn send(
                     .body(body)
                     .send()
                     .await?;
-                ensure!(res.status().is_success(), "webhook answered {}", res.status());
+                ensure!(
+                    res.status().is_success(),
+                    "webhook answered {}",
+                    res.status()
+                );
             }
         }));
     }
@@ -134,7 +143,10 @@ async fn send(
 }
 
 async fn count(host: &Running, sql: &'static str) -> Result<i64> {
-    host.app.store.read(move |c| c.query_row(sql, (), |r| r.get(0))).await
+    host.app
+        .store
+        .read(move |c| c.query_row(sql, (), |r| r.get(0)))
+        .await
 }
 
 /// Waits until `sql` counts `expected` (60 s at most).
@@ -208,7 +220,11 @@ async fn routing(args: &ClusterArgs, hosts: usize, store: Option<&str>) -> Resul
                 .json(&serde_json::json!({"status": "available"}))
                 .send()
                 .await?;
-            ensure!(res.status().is_success(), "status answered {}", res.status());
+            ensure!(
+                res.status().is_success(),
+                "status answered {}",
+                res.status()
+            );
             Ok::<_, anyhow::Error>(())
         }));
     }
@@ -230,7 +246,10 @@ async fn routing(args: &ClusterArgs, hosts: usize, store: Option<&str>) -> Resul
 
 /// Runs every case and prints the figures side by side.
 pub(crate) async fn run(args: ClusterArgs) -> Result<()> {
-    let pg = || ScratchPostgres::create().context("a scratch PostgreSQL database (SWITCHBOARD_TEST_POSTGRES)");
+    let pg = || {
+        ScratchPostgres::create()
+            .context("a scratch PostgreSQL database (SWITCHBOARD_TEST_POSTGRES)")
+    };
     eprintln!("ingest: SQLite, one host");
     let sqlite = ingest(&args, 1, None).await?;
     eprintln!("ingest: PostgreSQL, one host");
@@ -263,8 +282,16 @@ pub(crate) async fn run(args: ClusterArgs) -> Result<()> {
         args.agents
     );
     println!("  {:<52}{:>12}{:>10}", "", "offers/s", "ratio");
-    row("SQLite, one host, agents on it (baseline)", route_one, route_one);
-    row("PostgreSQL, leader + 2 followers, agents on all three", route_three, route_one);
+    row(
+        "SQLite, one host, agents on it (baseline)",
+        route_one,
+        route_one,
+    );
+    row(
+        "PostgreSQL, leader + 2 followers, agents on all three",
+        route_three,
+        route_one,
+    );
     Ok(())
 }
 

@@ -65,7 +65,9 @@ impl App {
     /// so each loads it as it is now.
     pub fn channel_changed(&self, name: &str) {
         if let Some(bus) = &self.bus {
-            let message = crate::cluster::bus::Message::Channel { name: name.to_owned() };
+            let message = crate::cluster::bus::Message::Channel {
+                name: name.to_owned(),
+            };
             if let Err(e) = bus.publish(message) {
                 tracing::warn!(channel = name, error = %e, "other hosts were not told of a channel change");
             }
@@ -85,7 +87,10 @@ impl App {
         match crate::channels::load_one_stored(&self.plugins, &self.store, name, &sealer).await {
             Ok(Some(channel)) => {
                 self.run_channel(channel);
-                tracing::info!(channel = name, "channel changed on another host; loaded again");
+                tracing::info!(
+                    channel = name,
+                    "channel changed on another host; loaded again"
+                );
             }
             Ok(None) => {
                 if self.channels.remove(name).is_some() {

@@ -8,6 +8,7 @@
 //! workflows) are added by the page through [`render`]'s `extra` registry instead.
 
 use std::sync::LazyLock;
+use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 use prometheus_client::encoding::EncodeLabelSet;
@@ -73,9 +74,15 @@ impl WebhookOutcome {
 /// A histogram family's constructor: the buckets every series of it gets.
 type Buckets = fn() -> Histogram;
 
-/// 0.5 ms to about 16 s: requests, ingest, commits.
+/// 0.5 ms to about 16 s: requests, ingest, commits, plugin calls (their HTTP included:
+/// the default call deadline is 10 s).
 fn latency() -> Histogram {
     Histogram::new(exponential_buckets(0.0005, 2.0, 16))
+}
+
+/// 0.1 ms to about 0.8 s: workflow handlers, whose wall-clock limit is 250 ms.
+fn handler_latency() -> Histogram {
+    Histogram::new(exponential_buckets(0.0001, 2.0, 14))
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -98,8 +105,34 @@ struct ChannelLabel {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct StateLabel {
+struct OutboundLabels {
+    /// The plugin's platform family (`facebook`, `x`, ...): one per installed plugin.
+    platform: String,
     state: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PlatformLabel {
+    platform: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PluginCallLabels {
+    channel: String,
+    /// The connector export (`handle-webhook`, `send`, ...): a literal of the host's.
+    call: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct HandlerLabel {
+    /// A workflow initiator the host calls (`on_inbound`, `on_timer`, ...).
+    handler: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct WorkgroupLabel {
+    /// A configured workgroup's name: administrators create them, customers cannot.
+    workgroup: String,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -112,8 +145,17 @@ struct WebhookLabels {
 struct Metrics {
     registry: Registry,
     workflow_errors: Counter,
-    outbound: Family<StateLabel, Counter>,
+    workflow_handler_seconds: Family<HandlerLabel, Histogram, Buckets>,
+    workflow_handler_errors: Family<HandlerLabel, Counter>,
+    outbound: Family<OutboundLabels, Counter>,
+    outbound_send_seconds: Family<PlatformLabel, Histogram, Buckets>,
     webhooks: Family<WebhookLabels, Counter>,
+    ingest_messages: Family<WebhookLabels, Counter>,
+    plugin_call_seconds: Family<PluginCallLabels, Histogram, Buckets>,
+    plugin_traps: Family<PluginCallLabels, Counter>,
+    plugin_restarts: Family<ChannelLabel, Counter>,
+    workgroup_offers: Family<WorkgroupLabel, Counter>,
+    workgroup_alert_timeouts: Family<WorkgroupLabel, Counter>,
     commit_seconds: Histogram,
     commit_failures: Counter,
     jobs_pending: Gauge,
@@ -142,17 +184,74 @@ impl Metrics {
             "Workflow handler calls that failed; their interactions took the fallback route.",
             workflow_errors.clone(),
         );
-        let outbound = Family::<StateLabel, Counter>::default();
+        let workflow_handler_seconds =
+            Family::<HandlerLabel, Histogram, Buckets>::new_with_constructor(handler_latency);
+        registry.register(
+            "workflow_handler_seconds",
+            "Time one workflow handler call took (on_inbound, on_timer, on_agent_reply, ...), in seconds.",
+            workflow_handler_seconds.clone(),
+        );
+        let workflow_handler_errors = Family::<HandlerLabel, Counter>::default();
+        registry.register(
+            "workflow_handler_errors",
+            "Workflow handler calls that failed, per handler (the same failures as workflow_errors, which also counts a script that is not loaded).",
+            workflow_handler_errors.clone(),
+        );
+        let outbound = Family::<OutboundLabels, Counter>::default();
         registry.register(
             "outbound",
-            "Outbound replies by what became of them: sent, failed, retried, unknown (delivery unknown).",
+            "Outbound replies per platform by what became of them: sent, failed, retried, unknown (delivery unknown).",
             outbound.clone(),
+        );
+        let outbound_send_seconds =
+            Family::<PlatformLabel, Histogram, Buckets>::new_with_constructor(latency);
+        registry.register(
+            "outbound_send_seconds",
+            "Time of the platform call of one send attempt (the plugin's send, its HTTP included), per platform, in seconds.",
+            outbound_send_seconds.clone(),
         );
         let webhooks = Family::<WebhookLabels, Counter>::default();
         registry.register(
             "webhooks",
             "Webhook requests per channel by outcome: accepted (2xx), malformed (400, 422: the plugin could not read it), refused by the plugin (other 4xx: signature, verify token), error (5xx, the platform delivers again).",
             webhooks.clone(),
+        );
+        let ingest_messages = Family::<WebhookLabels, Counter>::default();
+        registry.register(
+            "ingest_messages",
+            "Messages platforms delivered (webhook, poll or stream), per channel: stored (new) or duplicate (the store already had its platform id: a redelivery).",
+            ingest_messages.clone(),
+        );
+        let plugin_call_seconds =
+            Family::<PluginCallLabels, Histogram, Buckets>::new_with_constructor(latency);
+        registry.register(
+            "plugin_call_seconds",
+            "Time of one call into a plugin instance, per channel and export (handle-webhook, poll, send, find-sent, stream-lines, configure, ...), in seconds; a call run again after a trap counts twice.",
+            plugin_call_seconds.clone(),
+        );
+        let plugin_traps = Family::<PluginCallLabels, Counter>::default();
+        registry.register(
+            "plugin_traps",
+            "Plugin calls that trapped, ran out of memory or ran past their deadline, per channel and export.",
+            plugin_traps.clone(),
+        );
+        let plugin_restarts = Family::<ChannelLabel, Counter>::default();
+        registry.register(
+            "plugin_restarts",
+            "Plugin instances thrown away after a trap or overrun and replaced by a fresh one, per channel.",
+            plugin_restarts.clone(),
+        );
+        let workgroup_offers = Family::<WorkgroupLabel, Counter>::default();
+        registry.register(
+            "workgroup_offers",
+            "Offers of an interaction to an agent, recorded in the store, per workgroup (counted by the leader, which routes).",
+            workgroup_offers.clone(),
+        );
+        let workgroup_alert_timeouts = Family::<WorkgroupLabel, Counter>::default();
+        registry.register(
+            "workgroup_alert_timeouts",
+            "Offers not picked up within the workgroup's alert timeout (the interaction went back to the queue), per workgroup.",
+            workgroup_alert_timeouts.clone(),
         );
         // 0.5 ms to about 8 s: a commit with synchronous=FULL is one or two fsyncs.
         let commit_seconds = Histogram::new(exponential_buckets(0.0005, 2.0, 15));
@@ -223,23 +322,20 @@ impl Metrics {
             "The epoch of the leader's lease this host last held (0: never).",
             cluster_epoch.clone(),
         );
-        // Every label value known in advance is shown from the start (at zero), so a
-        // dashboard or alert does not see a series appear only after the first event.
-        for state in [
-            OutboundState::Sent,
-            OutboundState::Failed,
-            OutboundState::Retried,
-            OutboundState::Unknown,
-        ] {
-            drop(outbound.get_or_create(&StateLabel {
-                state: state.label(),
-            }));
-        }
         Metrics {
             registry,
             workflow_errors,
+            workflow_handler_seconds,
+            workflow_handler_errors,
             outbound,
+            outbound_send_seconds,
             webhooks,
+            ingest_messages,
+            plugin_call_seconds,
+            plugin_traps,
+            plugin_restarts,
+            workgroup_offers,
+            workgroup_alert_timeouts,
             plugin_log_lines,
             commit_seconds,
             commit_failures,
@@ -262,12 +358,137 @@ pub fn workflow_error() {
     METRICS.workflow_errors.inc();
 }
 
-/// Counts an outbound reply reaching `state`.
-pub fn outbound(state: OutboundState) {
+/// Shows the error count of every handler the engine calls from the start, at zero, so
+/// an alert on its increase sees the first failure. `handlers` is the engine's fixed list.
+pub fn workflow_handlers(handlers: impl IntoIterator<Item = &'static str>) {
+    for handler in handlers {
+        drop(
+            METRICS
+                .workflow_handler_errors
+                .get_or_create(&HandlerLabel { handler }),
+        );
+    }
+}
+
+/// Records one call of workflow `handler`: how long it took and whether it failed.
+/// `handler` is one of the engine's initiators, never a script's own function name.
+pub fn workflow_handler(handler: &'static str, took: Duration, failed: bool) {
+    let label = HandlerLabel { handler };
     METRICS
-        .outbound
-        .get_or_create(&StateLabel {
-            state: state.label(),
+        .workflow_handler_seconds
+        .get_or_create(&label)
+        .observe(took.as_secs_f64());
+    if failed {
+        METRICS.workflow_handler_errors.get_or_create(&label).inc();
+    }
+}
+
+/// Every state an outbound reply can reach.
+const OUTBOUND_STATES: [OutboundState; 4] = [
+    OutboundState::Sent,
+    OutboundState::Failed,
+    OutboundState::Retried,
+    OutboundState::Unknown,
+];
+
+/// Counts an outbound reply of `platform` reaching `state`. A platform's first count
+/// also shows its other states (at zero): platforms are known only once a channel sends,
+/// and a dashboard or alert should not see a series appear only with its first event.
+pub fn outbound(platform: &str, state: OutboundState) {
+    let labels = |state: OutboundState| OutboundLabels {
+        platform: platform.to_owned(),
+        state: state.label(),
+    };
+    let seen = METRICS.outbound.get(&labels(state)).is_some();
+    if !seen {
+        for other in OUTBOUND_STATES {
+            drop(METRICS.outbound.get_or_create(&labels(other)));
+        }
+    }
+    METRICS.outbound.get_or_create(&labels(state)).inc();
+}
+
+/// Records how long the platform call of one send attempt took on `platform`.
+pub fn outbound_send_latency(platform: &str, took: Duration) {
+    METRICS
+        .outbound_send_seconds
+        .get_or_create(&PlatformLabel {
+            platform: platform.to_owned(),
+        })
+        .observe(took.as_secs_f64());
+}
+
+/// Counts the messages one committed batch of `channel` carried: `stored` new ones and
+/// `duplicates` the store already had (a platform delivering again). Both series appear
+/// with the channel's first batch, so a first duplicate is seen as an increase.
+pub fn ingested(channel: &str, stored: usize, duplicates: usize) {
+    for (outcome, n) in [("stored", stored), ("duplicate", duplicates)] {
+        METRICS
+            .ingest_messages
+            .get_or_create(&WebhookLabels {
+                channel: channel.to_owned(),
+                outcome,
+            })
+            .inc_by(n as u64);
+    }
+}
+
+/// Records one call into `channel`'s plugin instance: the export `call` and how long it
+/// took. `call` is a literal of the host's (the export's name), so the set is fixed.
+pub fn plugin_call(channel: &str, call: &'static str, took: Duration) {
+    METRICS
+        .plugin_call_seconds
+        .get_or_create(&PluginCallLabels {
+            channel: channel.to_owned(),
+            call,
+        })
+        .observe(took.as_secs_f64());
+}
+
+/// Counts a call of `channel`'s plugin that trapped or overran, and the instance that
+/// was thrown away for it (the next run makes a fresh one).
+pub fn plugin_trap(channel: &str, call: &'static str) {
+    METRICS
+        .plugin_traps
+        .get_or_create(&PluginCallLabels {
+            channel: channel.to_owned(),
+            call,
+        })
+        .inc();
+    METRICS
+        .plugin_restarts
+        .get_or_create(&ChannelLabel {
+            channel: channel.to_owned(),
+        })
+        .inc();
+}
+
+/// Shows `workgroup`'s offer and alert-timeout counts (at zero until the first one), so
+/// an alert on their increase sees the first event. Called with the configured names.
+pub fn workgroup_known(workgroup: &str) {
+    let label = WorkgroupLabel {
+        workgroup: workgroup.to_owned(),
+    };
+    drop(METRICS.workgroup_offers.get_or_create(&label));
+    drop(METRICS.workgroup_alert_timeouts.get_or_create(&label));
+}
+
+/// Counts an offer to an agent of an interaction of `workgroup`, once it is durable.
+pub fn workgroup_offer(workgroup: &str) {
+    METRICS
+        .workgroup_offers
+        .get_or_create(&WorkgroupLabel {
+            workgroup: workgroup.to_owned(),
+        })
+        .inc();
+}
+
+/// Counts an offer of `workgroup` that was not picked up in time (back to the queue).
+pub fn workgroup_alert_timeout(workgroup: &str) {
+    METRICS
+        .workgroup_alert_timeouts
+        .get_or_create(&WorkgroupLabel {
+            workgroup: workgroup.to_owned(),
         })
         .inc();
 }
@@ -351,6 +572,49 @@ pub fn set_jobs(pending: i64, failed: i64) {
     METRICS.jobs_failed.set(failed);
 }
 
+/// One workgroup's live queue as the router sees it, read when the page is asked for.
+pub struct WorkgroupQueue {
+    /// The workgroup's name.
+    pub workgroup: String,
+    /// Interactions waiting for an agent.
+    pub waiting: i64,
+    /// Members whose status is Available and who owe no wrap-up.
+    pub available: i64,
+    /// How long the oldest waiting one has waited, in seconds (0: none waits).
+    pub longest_wait_s: f64,
+}
+
+/// Adds the workgroups' live queues to a scrape's `extra` registry. Only the leader
+/// routes, so only its page has them: a follower leaves them out rather than show zeros.
+pub fn register_queues(extra: &mut Registry, queues: Vec<WorkgroupQueue>) {
+    let waiting = Family::<WorkgroupLabel, Gauge>::default();
+    let available = Family::<WorkgroupLabel, Gauge>::default();
+    let longest = Family::<WorkgroupLabel, Gauge<f64, AtomicU64>>::default();
+    for queue in queues {
+        let label = WorkgroupLabel {
+            workgroup: queue.workgroup,
+        };
+        waiting.get_or_create(&label).set(queue.waiting);
+        available.get_or_create(&label).set(queue.available);
+        longest.get_or_create(&label).set(queue.longest_wait_s);
+    }
+    extra.register(
+        "workgroup_waiting",
+        "Interactions waiting in the workgroup's queue (reported by the leader only).",
+        waiting,
+    );
+    extra.register(
+        "workgroup_available_agents",
+        "Members of the workgroup whose status is Available and who owe no wrap-up (reported by the leader only).",
+        available,
+    );
+    extra.register(
+        "workgroup_longest_wait_seconds",
+        "How long the workgroup's oldest waiting interaction has waited, in seconds; 0 when none waits (reported by the leader only).",
+        longest,
+    );
+}
+
 /// The metrics page: every registered metric, then what `extra` registers (values read
 /// at scrape time; create it with [`scrape_registry`]).
 pub fn render(extra: &Registry) -> String {
@@ -375,11 +639,68 @@ mod tests {
     use super::*;
     use prometheus_client::metrics::gauge::ConstGauge;
 
+    /// Whether `page` has `line`, a series with its labels and value, as a whole line.
+    fn has(page: &str, line: &str) -> bool {
+        page.lines().any(|l| l == line)
+    }
+
+    #[test]
+    fn ingest_plugin_workflow_and_workgroup_series_show_with_their_labels() {
+        ingested("metrics-ingest", 3, 1);
+        outbound_send_latency("metrics-platform", Duration::from_millis(40));
+        plugin_call("metrics-plugin", "handle-webhook", Duration::from_millis(2));
+        plugin_trap("metrics-plugin", "send");
+        workflow_handlers(["on_timer"]);
+        workflow_handler("on_inbound", Duration::from_millis(1), true);
+        workgroup_known("Metrics Quiet");
+        workgroup_offer("Metrics");
+        workgroup_offer("Metrics");
+        workgroup_alert_timeout("Metrics");
+        let mut extra = scrape_registry();
+        register_queues(
+            &mut extra,
+            vec![WorkgroupQueue {
+                workgroup: "Metrics".into(),
+                waiting: 2,
+                available: 1,
+                longest_wait_s: 1.5,
+            }],
+        );
+        let page = render(&extra);
+        for line in [
+            "switchboard_ingest_messages_total{channel=\"metrics-ingest\",outcome=\"stored\"} 3",
+            "switchboard_ingest_messages_total{channel=\"metrics-ingest\",outcome=\"duplicate\"} 1",
+            "switchboard_outbound_send_seconds_count{platform=\"metrics-platform\"} 1",
+            "switchboard_plugin_call_seconds_count{channel=\"metrics-plugin\",call=\"handle-webhook\"} 1",
+            "switchboard_plugin_traps_total{channel=\"metrics-plugin\",call=\"send\"} 1",
+            "switchboard_plugin_restarts_total{channel=\"metrics-plugin\"} 1",
+            "switchboard_workflow_handler_seconds_count{handler=\"on_inbound\"} 1",
+            "switchboard_workflow_handler_errors_total{handler=\"on_inbound\"} 1",
+            "switchboard_workflow_handler_errors_total{handler=\"on_timer\"} 0",
+            "switchboard_workgroup_offers_total{workgroup=\"Metrics\"} 2",
+            "switchboard_workgroup_offers_total{workgroup=\"Metrics Quiet\"} 0",
+            "switchboard_workgroup_alert_timeouts_total{workgroup=\"Metrics\"} 1",
+            "switchboard_workgroup_alert_timeouts_total{workgroup=\"Metrics Quiet\"} 0",
+            "switchboard_workgroup_waiting{workgroup=\"Metrics\"} 2",
+            "switchboard_workgroup_available_agents{workgroup=\"Metrics\"} 1",
+            "switchboard_workgroup_longest_wait_seconds{workgroup=\"Metrics\"} 1.5",
+        ] {
+            assert!(has(&page, line), "{line} missing from:\n{page}");
+        }
+        // A histogram's buckets carry its labels.
+        assert!(
+            page.lines()
+                .any(|l| l.starts_with("switchboard_plugin_call_seconds_bucket{")
+                    && l.contains("channel=\"metrics-plugin\",call=\"handle-webhook\"")),
+            "{page}"
+        );
+    }
+
     #[test]
     fn counters_show_on_the_page_with_their_labels() {
         webhook("metrics-test", WebhookOutcome::Refused);
         webhook("metrics-test", WebhookOutcome::Refused);
-        outbound(OutboundState::Unknown);
+        outbound("metrics-test", OutboundState::Unknown);
         store_commit(Duration::from_millis(3));
         store_commit_writes(5);
         http_request(
@@ -403,7 +724,14 @@ mod tests {
             "{page}"
         );
         assert!(
-            page.contains("switchboard_outbound_total{state=\"sent\"}"),
+            page.contains(
+                "switchboard_outbound_total{platform=\"metrics-test\",state=\"unknown\"} 1"
+            ),
+            "{page}"
+        );
+        // The platform's other states show from its first count, at zero.
+        assert!(
+            page.contains("switchboard_outbound_total{platform=\"metrics-test\",state=\"sent\"} 0"),
             "{page}"
         );
         assert!(

@@ -372,11 +372,13 @@ pub async fn start(config: Config) -> Result<Running> {
     let server = tokio::spawn(async move {
         let service = router.into_make_service_with_connect_info::<SocketAddr>();
         let served = match tls {
-            None => axum::serve(listener, service)
-                .with_graceful_shutdown(async move {
-                    let _ = stop.changed().await;
-                })
-                .await,
+            None => {
+                axum::serve(listener, service)
+                    .with_graceful_shutdown(async move {
+                        let _ = stop.changed().await;
+                    })
+                    .await
+            }
             Some(tls) => serve_tls(listener, tls, service, stop).await,
         };
         if let Err(e) = served {
@@ -494,11 +496,11 @@ async fn from_other_hosts(
     let core = &app.core;
     while let Some(message) = messages.recv().await {
         match message {
-            Message::Notice { user, kind, data } => {
-                core.interactions.hub.deliver(user, kind, data)
-            }
+            Message::Notice { user, kind, data } => core.interactions.hub.deliver(user, kind, data),
             Message::InteractionNotice { user, kind, id } => {
-                let read = core.store.read(move |c| crate::store::queries::interaction(c, id));
+                let read = core
+                    .store
+                    .read(move |c| crate::store::queries::interaction(c, id));
                 if let Ok(Some(ix)) = read.await {
                     let data = serde_json::to_value(&ix).unwrap_or_default();
                     core.interactions.hub.deliver(user, kind, data);

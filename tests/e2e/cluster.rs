@@ -148,8 +148,15 @@ async fn a_graceful_stop_hands_the_lease_to_the_other_host_within_a_second() {
     }
 }
 
+/// The value of `series` (name and labels) on a metrics page, if it is there.
+fn series_value(page: &str, series: &str) -> Option<f64> {
+    page.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+}
+
 /// What an operator scrapes: requests by route template, ingest latency per channel, the
-/// group commit's size, and whether this host leads.
+/// group commit's size, whether this host leads, the plugin's calls, the messages stored,
+/// and the workgroup's offers and queue (this host leads, so it has the queue).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_show_requests_by_route_ingest_latency_commit_size_and_leadership() {
     let world = World::start(|_| {}).await;
@@ -161,9 +168,19 @@ async fn metrics_show_requests_by_route_ingest_latency_commit_size_and_leadershi
     agent.ok("GET", &format!("/interactions/{id}"), None).await;
     let page = wait_until("the metrics page shows the traffic", || async {
         let page = world.metrics_page().await?;
+        // Each is counted once its event is durable, which may be just after the agent
+        // sees the offer: waited for, not read once.
+        let counted = [
+            "switchboard_ingest_messages_total{channel=\"facebook\",outcome=\"stored\"}",
+            "switchboard_plugin_call_seconds_count{channel=\"facebook\",call=\"handle-webhook\"}",
+            "switchboard_workgroup_offers_total{workgroup=\"Social\"}",
+        ]
+        .iter()
+        .all(|series| series_value(&page, series).is_some_and(|v| v >= 1.0));
         (page.contains("switchboard_cluster_leader 1")
-            && page.contains("switchboard_webhook_seconds_count{channel=\"facebook\"}"))
-        .then_some(page)
+            && page.contains("switchboard_webhook_seconds_count{channel=\"facebook\"}")
+            && counted)
+            .then_some(page)
     })
     .await;
     for expected in [
@@ -171,6 +188,11 @@ async fn metrics_show_requests_by_route_ingest_latency_commit_size_and_leadershi
         "switchboard_http_requests_total{route=\"/api/v1/interactions/{id}\",method=\"GET\",status=\"200\"}",
         "switchboard_store_commit_writes_count",
         "switchboard_cluster_leader_epoch",
+        "switchboard_ingest_messages_total{channel=\"facebook\",outcome=\"duplicate\"}",
+        "switchboard_workgroup_alert_timeouts_total{workgroup=\"Social\"}",
+        "switchboard_workgroup_waiting{workgroup=\"Social\"}",
+        "switchboard_workgroup_available_agents{workgroup=\"Social\"}",
+        "switchboard_workgroup_longest_wait_seconds{workgroup=\"Social\"}",
     ] {
         assert!(page.contains(expected), "{expected} missing from:\n{page}");
     }

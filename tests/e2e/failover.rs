@@ -252,7 +252,11 @@ impl Cluster {
 
 /// A customer's comment on a post of its own, made at the emulator (so the demo page has
 /// them), and the signed webhook that tells of it.
-async fn comment_at_emulator(http: &reqwest::Client, em: std::net::SocketAddr, n: usize) -> (String, String) {
+async fn comment_at_emulator(
+    http: &reqwest::Client,
+    em: std::net::SocketAddr,
+    n: usize,
+) -> (String, String) {
     let make = |body: Value| async move {
         http.post(format!("http://{em}/_emulator/facebook/comments"))
             .json(&body)
@@ -263,10 +267,14 @@ async fn comment_at_emulator(http: &reqwest::Client, em: std::net::SocketAddr, n
             .await
             .unwrap()
     };
-    let post = make(json!({"page_id":"1001","author_name":"Acme","author_id":"1001","text":"a post"})).await;
+    let post =
+        make(json!({"page_id":"1001","author_name":"Acme","author_id":"1001","text":"a post"}))
+            .await;
     let post_id = post["post_id"].as_str().unwrap().to_owned();
-    let comment = make(json!({"page_id":"1001","post_id":post_id,"parent_id":post_id,
-        "author_name":format!("Customer {n}"),"text":format!("cluster message {n}")}))
+    let comment = make(
+        json!({"page_id":"1001","post_id":post_id,"parent_id":post_id,
+        "author_name":format!("Customer {n}"),"text":format!("cluster message {n}")}),
+    )
     .await;
     (post_id, comment["comment_id"].as_str().unwrap().to_owned())
 }
@@ -280,7 +288,10 @@ fn signed_webhook(n: usize, post_id: &str, comment_id: &str) -> (String, String)
     .to_string();
     let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(b"demo-app-secret").unwrap();
     mac.update(body.as_bytes());
-    (body, format!("sha256={}", hex::encode(mac.finalize().into_bytes())))
+    (
+        body,
+        format!("sha256={}", hex::encode(mac.finalize().into_bytes())),
+    )
 }
 
 /// Reads `user`'s event stream on `base` and records the interaction of every offer.
@@ -399,7 +410,13 @@ async fn three_hosts_lose_nothing_when_the_leader_is_killed_again_and_again() {
             .unwrap();
         assert_eq!(status.status(), 200, "set available through a follower");
         let seen = Arc::new(Mutex::new(Vec::new()));
-        agents.push(listen_for_offers(http.clone(), base.clone(), token.clone(), seen.clone(), done.clone()));
+        agents.push(listen_for_offers(
+            http.clone(),
+            base.clone(),
+            token.clone(),
+            seen.clone(),
+            done.clone(),
+        ));
         agents.push(work(http.clone(), base, token, done.clone()));
         offers.push((node, seen));
     }
@@ -416,8 +433,13 @@ async fn three_hosts_lose_nothing_when_the_leader_is_killed_again_and_again() {
     let taken_by: Arc<Mutex<HashMap<String, usize>>> = Default::default();
     let mut sending = Vec::new();
     for s in 0..3 {
-        let (http, bases, next, threads, taken_by) =
-            (http.clone(), bases.clone(), next.clone(), threads.clone(), taken_by.clone());
+        let (http, bases, next, threads, taken_by) = (
+            http.clone(),
+            bases.clone(),
+            next.clone(),
+            threads.clone(),
+            taken_by.clone(),
+        );
         sending.push(tokio::spawn(async move {
             let mut turn = s;
             loop {
@@ -498,7 +520,10 @@ async fn three_hosts_lose_nothing_when_the_leader_is_killed_again_and_again() {
                 after.as_millis()
             );
             let mut stopped = cluster.nodes[leader].process.take().unwrap();
-            assert!(stopped.wait_for_exit(Duration::from_secs(15)), "a clean exit after SIGTERM");
+            assert!(
+                stopped.wait_for_exit(Duration::from_secs(15)),
+                "a clean exit after SIGTERM"
+            );
         } else {
             took.push(after);
             assert!(
@@ -517,25 +542,43 @@ async fn three_hosts_lose_nothing_when_the_leader_is_killed_again_and_again() {
     // Every message stored once, one interaction each.
     let total = total as i64;
     wait_until("every message stored", || async {
-        (cluster.count("SELECT count(*) FROM messages WHERE direction = 'inbound'").await >= total)
+        (cluster
+            .count("SELECT count(*) FROM messages WHERE direction = 'inbound'")
+            .await
+            >= total)
             .then_some(())
     })
     .await;
-    let stored = cluster.count("SELECT count(*) FROM messages WHERE direction = 'inbound'").await;
+    let stored = cluster
+        .count("SELECT count(*) FROM messages WHERE direction = 'inbound'")
+        .await;
     let distinct = cluster
-        .count("SELECT count(DISTINCT platform_message_id) FROM messages WHERE direction = 'inbound'")
+        .count(
+            "SELECT count(DISTINCT platform_message_id) FROM messages WHERE direction = 'inbound'",
+        )
         .await;
     let interactions = cluster.count("SELECT count(*) FROM interactions").await;
-    assert_eq!((stored, distinct, interactions), (total, total, total), "stored once each");
+    assert_eq!(
+        (stored, distinct, interactions),
+        (total, total, total),
+        "stored once each"
+    );
 
     // Every interaction routed: the leader's router counts waiting what the store has
     // queued, and no routing job is left.
     let leader = cluster.agreed_leader(&admin).await;
     let (queued, waiting) = wait_until("the router to count every queued interaction", || async {
-        let queued = cluster.count("SELECT count(*) FROM interactions WHERE state = 'queued'").await;
-        let jobs = cluster.count("SELECT count(*) FROM jobs WHERE failed_at IS NULL").await;
+        let queued = cluster
+            .count("SELECT count(*) FROM interactions WHERE state = 'queued'")
+            .await;
+        let jobs = cluster
+            .count("SELECT count(*) FROM jobs WHERE failed_at IS NULL")
+            .await;
         let queues: Value = http
-            .get(format!("{}/api/v1/queues", cluster.nodes[(leader + 1) % 3].base))
+            .get(format!(
+                "{}/api/v1/queues",
+                cluster.nodes[(leader + 1) % 3].base
+            ))
             .bearer_auth(&admin)
             .send()
             .await
@@ -597,8 +640,14 @@ async fn three_hosts_lose_nothing_when_the_leader_is_killed_again_and_again() {
         most_held.load(Ordering::Relaxed)
     );
     assert_eq!(unrouted, 0, "no interaction outside routing");
-    assert!(most_held.load(Ordering::Relaxed) <= 2, "never over capacity");
-    assert!(cross_host > 0, "an interaction ingested on one host was offered to an agent on another");
+    assert!(
+        most_held.load(Ordering::Relaxed) <= 2,
+        "never over capacity"
+    );
+    assert!(
+        cross_host > 0,
+        "an interaction ingested on one host was offered to an agent on another"
+    );
     for node in &mut cluster.nodes {
         if let Some(p) = node.process.take() {
             p.crash();
@@ -655,7 +704,11 @@ async fn a_polling_channel_moves_to_a_survivor_with_no_gap_and_no_duplicate() {
         made += 1;
     }
     wait_until("the owner polled the first comments", || async {
-        (cluster.count("SELECT count(*) FROM messages WHERE direction = 'inbound'").await == 5).then_some(())
+        (cluster
+            .count("SELECT count(*) FROM messages WHERE direction = 'inbound'")
+            .await
+            == 5)
+            .then_some(())
     })
     .await;
     let killed_at = Instant::now();
@@ -675,17 +728,32 @@ async fn a_polling_channel_moves_to_a_survivor_with_no_gap_and_no_duplicate() {
         made += 1;
     }
     wait_until("every comment polled", || async {
-        (cluster.count("SELECT count(*) FROM messages WHERE direction = 'inbound'").await >= 15).then_some(())
+        (cluster
+            .count("SELECT count(*) FROM messages WHERE direction = 'inbound'")
+            .await
+            >= 15)
+            .then_some(())
     })
     .await;
     tokio::time::sleep(Duration::from_millis(800)).await;
-    let stored = cluster.count("SELECT count(*) FROM messages WHERE direction = 'inbound'").await;
-    let distinct = cluster
-        .count("SELECT count(DISTINCT platform_message_id) FROM messages WHERE direction = 'inbound'")
+    let stored = cluster
+        .count("SELECT count(*) FROM messages WHERE direction = 'inbound'")
         .await;
-    eprintln!("failover: the polling channel moved {} ms after its owner was killed", moved.as_millis());
+    let distinct = cluster
+        .count(
+            "SELECT count(DISTINCT platform_message_id) FROM messages WHERE direction = 'inbound'",
+        )
+        .await;
+    eprintln!(
+        "failover: the polling channel moved {} ms after its owner was killed",
+        moved.as_millis()
+    );
     assert_eq!((stored, distinct), (15, 15), "no gap, no duplicate");
-    assert!(moved < Duration::from_secs(8), "moved within the lease: {} ms", moved.as_millis());
+    assert!(
+        moved < Duration::from_secs(8),
+        "moved within the lease: {} ms",
+        moved.as_millis()
+    );
     for node in &mut cluster.nodes {
         if let Some(p) = node.process.take() {
             p.crash();
@@ -729,14 +797,21 @@ async fn a_paused_leader_that_wakes_writes_nothing_and_follows() {
         .unwrap();
     assert_eq!(res.status(), 200);
     wait_until("the offer", || async {
-        (cluster.count("SELECT count(*) FROM interactions WHERE state = 'alerting'").await == 1).then_some(())
+        (cluster
+            .count("SELECT count(*) FROM interactions WHERE state = 'alerting'")
+            .await
+            == 1)
+            .then_some(())
     })
     .await;
     // Paused for longer than the lease and the alert timeout together.
     cluster.nodes[leader].signal("-STOP");
     let since = Instant::now();
     let took = cluster.time_to_new_leader(leader, since, &admin).await;
-    eprintln!("failover: a paused leader replaced after {} ms", took.as_millis());
+    eprintln!(
+        "failover: a paused leader replaced after {} ms",
+        took.as_millis()
+    );
     wait_until("the new leader times the offer out", || async {
         (cluster
             .count("SELECT count(*) FROM interaction_events WHERE kind = 'alert_timeout'")
@@ -750,14 +825,20 @@ async fn a_paused_leader_that_wakes_writes_nothing_and_follows() {
     // The old leader wakes with its alert timer due and its lease gone.
     let id = cluster.nodes[leader].id.clone();
     wait_until("the old leader follows", || async {
-        cluster.nodes[leader].log().contains("this host follows").then_some(())
+        cluster.nodes[leader]
+            .log()
+            .contains("this host follows")
+            .then_some(())
     })
     .await;
     tokio::time::sleep(Duration::from_millis(1_000)).await;
     let timeouts = cluster
         .count("SELECT count(*) FROM interaction_events WHERE kind = 'alert_timeout'")
         .await;
-    assert_eq!(timeouts, 1, "the offer timed out once, by the new leader only");
+    assert_eq!(
+        timeouts, 1,
+        "the offer timed out once, by the new leader only"
+    );
     let leader_now = cluster.agreed_leader(&admin).await;
     assert_ne!(cluster.nodes[leader_now].id, id, "the woken host follows");
     for node in &mut cluster.nodes {

@@ -27,7 +27,9 @@ async fn the_host_serves_https_with_its_certificate_and_refuses_plain_http() {
         c.server.tls = Some(switchboard::config::Tls { cert, key });
     });
     let _pg = harness::scratch_store(&mut config);
-    let host = switchboard::server::start(config).await.expect("host starts");
+    let host = switchboard::server::start(config)
+        .await
+        .expect("host starts");
     let port = host.addr.port();
     let https = reqwest::Client::builder()
         .no_proxy()
@@ -84,9 +86,15 @@ fn a_certificate_that_cannot_be_used_is_refused_in_plain_words() {
         format!("{:#}", tls.server_config().unwrap_err())
     };
     let e = refused(&garbage, &key);
-    assert!(e.contains("[server.tls] cert") && e.contains("garbage.pem"), "{e}");
+    assert!(
+        e.contains("[server.tls] cert") && e.contains("garbage.pem"),
+        "{e}"
+    );
     let e = refused(&cert, &dir.path().join("missing.pem"));
-    assert!(e.contains("[server.tls] key") && e.contains("missing.pem"), "{e}");
+    assert!(
+        e.contains("[server.tls] key") && e.contains("missing.pem"),
+        "{e}"
+    );
     let e = refused(&other_cert, &key);
     assert!(e.contains("does not go with"), "{e}");
     let tls = switchboard::config::Tls { cert, key };

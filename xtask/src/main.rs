@@ -200,6 +200,15 @@ fn test(args: &[String]) -> Result<()> {
         .args(["workflow", "test", "workflows"])
         .current_dir(workspace_root());
     run(&mut fixtures, "switchboard workflow test workflows")?;
+    // The deployment kit: the compose file against the Compose schema, the Dockerfile and
+    // scripts linted, the configs checked and served by this build (no container engine
+    // is needed; the image itself is built where one runs).
+    let mut deploy = Command::new("bash");
+    deploy
+        .arg("deploy/check.sh")
+        .env("SWITCHBOARD_BIN", target.join("debug/switchboard"))
+        .current_dir(workspace_root());
+    run(&mut deploy, "deploy/check.sh")?;
     schemathesis::run(&target.join("debug/switchboard"))?;
     browser::test(&target.join("debug/switchboard"))
 }

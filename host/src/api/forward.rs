@@ -32,7 +32,10 @@ const MAX_BODY: usize = 8 << 20;
 
 /// Paths under `/api/v1` every host answers itself.
 fn answered_here(path: &str) -> bool {
-    matches!(path, "/api/v1/events" | "/api/v1/cluster" | "/api/v1/openapi.json")
+    matches!(
+        path,
+        "/api/v1/events" | "/api/v1/cluster" | "/api/v1/openapi.json"
+    )
 }
 
 /// The middleware: passes the request on when this host follows in a cluster.

@@ -36,8 +36,41 @@ pub async fn page(State(app): State<Arc<App>>) -> impl IntoResponse {
     if let Ok((pending, failed)) = app.store.read(crate::store::jobs::counts).await {
         crate::metrics::set_jobs(pending, failed);
     }
+    if let Some(queues) = queues(&app).await {
+        crate::metrics::register_queues(&mut extra, queues);
+    }
     (
         [(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)],
         crate::metrics::render(&extra),
     )
+}
+
+/// Every configured workgroup's live queue, from the router. Only the leader routes: on a
+/// follower (or when the workgroups cannot be read) `None`, and the page leaves the
+/// series out rather than show a queue this host does not know.
+async fn queues(app: &App) -> Option<Vec<crate::metrics::WorkgroupQueue>> {
+    if !app.interactions.leads() {
+        return None;
+    }
+    let groups = app
+        .store
+        .read(crate::store::directory::workgroups)
+        .await
+        .ok()?;
+    let now = crate::clock::now_ms();
+    let queues = groups
+        .into_iter()
+        .map(|group| {
+            // The counters appear at zero for every workgroup, not only after a first offer.
+            crate::metrics::workgroup_known(&group.name);
+            let (waiting, available, oldest) = app.interactions.queue_facts(&group.name);
+            crate::metrics::WorkgroupQueue {
+                workgroup: group.name,
+                waiting: waiting as i64,
+                available: available as i64,
+                longest_wait_s: oldest.map_or(0.0, |at| (now - at).max(0) as f64 / 1000.0),
+            }
+        })
+        .collect();
+    Some(queues)
 }

@@ -64,7 +64,9 @@ impl Bus {
                 Ok(e) => {
                     let _ = tx.send(e.message);
                 }
-                Err(e) => tracing::warn!(error = %e, "a message from another host was not understood"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "a message from another host was not understood")
+                }
             }
         })?;
         let bus = Bus {

@@ -356,7 +356,11 @@ impl Cluster {
         }
         let id = self.host_id.clone();
         self.step_down();
-        if let Err(e) = self.store.write(move |c| rows::release(c, LEADER, &id)).await {
+        if let Err(e) = self
+            .store
+            .write(move |c| rows::release(c, LEADER, &id))
+            .await
+        {
             tracing::warn!(host = %self.host_id, error = %format!("{e:#}"), "could not give the leader's lease up");
         }
     }

@@ -618,7 +618,7 @@ impl ChannelConnector {
     /// Runs an export that returns `result<T, connector-error>`.
     fn call_checked<T>(
         &self,
-        what: &str,
+        what: &'static str,
         f: impl Fn(
             &Connector,
             &mut Store<HostState>,
@@ -631,7 +631,7 @@ impl ChannelConnector {
     /// never run again after a trap or overrun.
     fn call_checked_once<T>(
         &self,
-        what: &str,
+        what: &'static str,
         f: impl Fn(
             &Connector,
             &mut Store<HostState>,
@@ -664,17 +664,17 @@ impl ChannelConnector {
     /// repeat (reading, parsing); `send`, `delete` and `hide` are not (see [`Retry`]).
     fn call<T>(
         &self,
-        what: &str,
+        what: &'static str,
         f: impl Fn(&Connector, &mut Store<HostState>) -> wasmtime::Result<T>,
     ) -> Result<T, CallError> {
         self.call_logged(what, Retry::OnFreshInstance, f).0
     }
 
     /// Runs one export under the limits; also returns what the last run asked of the
-    /// platform beyond reading.
+    /// platform beyond reading. `what` is the export's name, a literal (a metric label).
     fn call_logged<T>(
         &self,
-        what: &str,
+        what: &'static str,
         retry: Retry,
         f: impl Fn(&Connector, &mut Store<HostState>) -> wasmtime::Result<T>,
     ) -> (Result<T, CallError>, WriteLog) {
@@ -701,7 +701,9 @@ impl ChannelConnector {
             live.store.data_mut().writes = WriteLog::default();
             live.store
                 .set_epoch_deadline((timeout.as_millis() / TICK.as_millis()).max(1) as u64);
+            let started = Instant::now();
             let result = f(&live.bindings, &mut live.store);
+            crate::metrics::plugin_call(&self.grants.channel, what, started.elapsed());
             writes = live.store.data().writes;
             match result {
                 Ok(value) => return (Ok(value), writes),
@@ -716,6 +718,7 @@ impl ChannelConnector {
                         "plugin trapped; replacing its instance"
                     );
                     self.restarts.fetch_add(1, Ordering::Relaxed);
+                    crate::metrics::plugin_trap(&self.grants.channel, what);
                     *slot = None;
                 }
             }
@@ -739,7 +742,10 @@ impl ChannelConnector {
         )?;
         store.data_mut().deadline =
             Instant::now() + Duration::from_millis(self.engine.limits.call_timeout_ms);
-        match bindings.call_configure(&mut store)? {
+        let started = Instant::now();
+        let configured = bindings.call_configure(&mut store);
+        crate::metrics::plugin_call(&self.grants.channel, "configure", started.elapsed());
+        match configured? {
             Ok(()) => {}
             Err(wit::ConnectorError::InvalidConfig(m)) => {
                 return Err(SettingsRefused(self.scrub(&m)).into());

@@ -194,6 +194,10 @@ impl Pipeline {
                 Ok((report, created, touched, emptied, outbox))
             })
             .await?;
+        // Counted once committed: a batch the store refused is delivered again, and then
+        // counted. A duplicate is a platform's redelivery the store recognised.
+        let stored = report.created + report.joined + report.kept + report.buffered;
+        crate::metrics::ingested(channel, stored, report.duplicates);
         // A joined message may have left a `requeue` job (a raised priority).
         if !created.is_empty() || !touched.is_empty() {
             core.interactions.kick_jobs();

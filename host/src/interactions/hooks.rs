@@ -81,8 +81,10 @@ impl World for StoreWorld {
             (w as i64, a as i64, o)
         } else {
             // A host that follows routes nothing: the store has the queue.
-            self.ask("queue_facts", |c| queries::queue_facts(c, workgroup).map(Some))
-                .unwrap_or((0, 0, None))
+            self.ask("queue_facts", |c| {
+                queries::queue_facts(c, workgroup).map(Some)
+            })
+            .unwrap_or((0, 0, None))
         };
         QueueFacts {
             waiting,

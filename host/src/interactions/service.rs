@@ -487,6 +487,8 @@ impl Interactions {
                 continue;
             }
             if let Ok(ix) = self.changed(offer.interaction).await {
+                // The offer is durable: counted once, whatever the agent then does.
+                crate::metrics::workgroup_offer(&ix.workgroup);
                 self.hub.send(offer.agent, "offer", &ix);
                 self.arm_alert_timer(&ix.workgroup, ix.id, offer.agent);
             }
@@ -560,10 +562,12 @@ impl Interactions {
             agent,
             "offer timed out; agent set to not_responding"
         );
-        let secs = self
-            .rules(&workgroup_of(&self.store, id).await)
-            .alert_timeout
-            .as_secs();
+        let workgroup = workgroup_of(&self.store, id).await;
+        // "" when the interaction cannot be read: no workgroup to count it for.
+        if !workgroup.is_empty() {
+            crate::metrics::workgroup_alert_timeout(&workgroup);
+        }
+        let secs = self.rules(&workgroup).alert_timeout.as_secs();
         self.hub.send(
             agent,
             "status",

@@ -268,7 +268,11 @@ async fn schedule(core: Core, started: SharedStarted) {
 
 /// While this host follows: replies a workflow stored here are handed to the leader,
 /// which sends (its scheduler would find them due within a second anyway).
-pub async fn relay_to_leader(started: SharedStarted, bus: std::sync::Arc<crate::cluster::bus::Bus>, mut stop: tokio::sync::watch::Receiver<bool>) {
+pub async fn relay_to_leader(
+    started: SharedStarted,
+    bus: std::sync::Arc<crate::cluster::bus::Bus>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
     let mut started = started.lock().await;
     loop {
         tokio::select! {

@@ -78,11 +78,18 @@ async fn attempt_now(core: &Core, id: i64) {
         }
     };
     let r = reply.clone();
-    let outcome =
-        tokio::task::spawn_blocking(move || channel.connector.send(&r, last_customer_at)).await;
+    let platform = channel.connector.platform().to_owned();
+    let outcome = tokio::task::spawn_blocking(move || {
+        // Timed on the blocking thread: the platform call, not the wait for a thread.
+        let started = std::time::Instant::now();
+        let sent = channel.connector.send(&r, last_customer_at);
+        metrics::outbound_send_latency(channel.connector.platform(), started.elapsed());
+        sent
+    })
+    .await;
     drop(permit);
     match outcome {
-        Ok(Ok(platform_id)) => record_sent(core, &reply, platform_id).await,
+        Ok(Ok(platform_id)) => record_sent(core, &reply, &platform, platform_id).await,
         Ok(Err(SendFailure {
             error,
             may_have_reached: true,
@@ -91,7 +98,7 @@ async fn attempt_now(core: &Core, id: i64) {
                 "the send may have reached the platform; checking instead of sending again");
             settle(core, &reply).await;
         }
-        Ok(Err(SendFailure { error, .. })) => failed(core, &reply, &error).await,
+        Ok(Err(SendFailure { error, .. })) => failed(core, &reply, &platform, &error).await,
         Err(join) => {
             // The host's own thread died around the call: the platform may have it.
             tracing::error!(reply = id, error = %join, "reply task failed during the send");
@@ -123,6 +130,7 @@ pub(crate) async fn settle(core: &Core, reply: &OutboundReply) {
     let last_customer_at = last_customer_at(core, reply.interaction_id).await;
     let attempted_at = reply.last_attempt_at.unwrap_or(0);
     let permit = channel.connector.permit().await;
+    let platform = channel.connector.platform().to_owned();
     let (r, ch) = (reply.clone(), channel.clone());
     let found = tokio::task::spawn_blocking(move || {
         ch.connector.find_sent(&r, last_customer_at, attempted_at)
@@ -139,11 +147,17 @@ pub(crate) async fn settle(core: &Core, reply: &OutboundReply) {
                 .unwrap_or(true);
             if taken {
                 // Another reply's message, not this one's: the check cannot tell.
-                unknown(core, reply, "the message found is another reply's").await;
+                unknown(
+                    core,
+                    reply,
+                    &platform,
+                    "the message found is another reply's",
+                )
+                .await;
             } else {
                 tracing::info!(reply = id, channel = %reply.channel, %platform_id,
                     "the interrupted send had reached the platform; recorded as sent");
-                record_sent(core, reply, platform_id).await;
+                record_sent(core, reply, &platform, platform_id).await;
             }
         }
         Ok(Ok(None)) => {
@@ -156,14 +170,15 @@ pub(crate) async fn settle(core: &Core, reply: &OutboundReply) {
                 retryable: true,
                 retry_after_ms: None,
             };
-            failed(core, reply, &error).await;
+            failed(core, reply, &platform, &error).await;
         }
-        Ok(Err(e)) => unknown(core, reply, &e.to_string()).await,
-        Err(join) => unknown(core, reply, &join.to_string()).await,
+        Ok(Err(e)) => unknown(core, reply, &platform, &e.to_string()).await,
+        Err(join) => unknown(core, reply, &platform, &join.to_string()).await,
     }
 }
 
-async fn unknown(core: &Core, reply: &OutboundReply, why: &str) {
+/// `platform` is the channel's, for the metrics.
+async fn unknown(core: &Core, reply: &OutboundReply, platform: &str, why: &str) {
     tracing::warn!(reply = reply.id, channel = %reply.channel, reason = %why,
         "delivery unknown: the connector cannot tell whether the reply was posted");
     let id = reply.id;
@@ -171,10 +186,10 @@ async fn unknown(core: &Core, reply: &OutboundReply, why: &str) {
         .store
         .write(move |c| outbox::mark_unknown(c, id, UNKNOWN_TEXT, now_ms()))
         .await;
-    metrics::outbound(OutboundState::Unknown);
+    metrics::outbound(platform, OutboundState::Unknown);
 }
 
-async fn record_sent(core: &Core, reply: &OutboundReply, platform_id: String) {
+async fn record_sent(core: &Core, reply: &OutboundReply, platform: &str, platform_id: String) {
     let (r, author) = (reply.clone(), reply.author_user_id);
     let now = now_ms();
     let saved = core
@@ -188,7 +203,7 @@ async fn record_sent(core: &Core, reply: &OutboundReply, platform_id: String) {
             outbox::mark_sent(c, &r, &platform_id, &name, now)
         })
         .await;
-    metrics::outbound(OutboundState::Sent);
+    metrics::outbound(platform, OutboundState::Sent);
     if let Err(e) = saved {
         // The platform has it and the entry stays `attempting`: at the next start the
         // existence check finds it rather than sending it again.
@@ -197,7 +212,8 @@ async fn record_sent(core: &Core, reply: &OutboundReply, platform_id: String) {
 }
 
 /// An attempt that certainly did not reach the platform (or that the platform refused).
-async fn failed(core: &Core, reply: &OutboundReply, error: &CallError) {
+/// `platform` is the channel's, for the metrics.
+async fn failed(core: &Core, reply: &OutboundReply, platform: &str, error: &CallError) {
     let id = reply.id;
     let now = now_ms();
     let message = error.to_string();
@@ -219,18 +235,18 @@ async fn failed(core: &Core, reply: &OutboundReply, error: &CallError) {
             "Waiting for the platform's rate limit to reset; it goes out at {} UTC.",
             clock_time(at)
         );
-        metrics::outbound(OutboundState::Retried);
+        metrics::outbound(platform, OutboundState::Retried);
         core.store
             .write(move |c| outbox::retry_later(c, id, &why, at, false, now))
             .await
     } else if error.retryable() && attempts < reply.max_attempts {
         let backoff = (reply.backoff_ms.max(1) << (attempts - 1).clamp(0, 20)).min(MAX_BACKOFF_MS);
-        metrics::outbound(OutboundState::Retried);
+        metrics::outbound(platform, OutboundState::Retried);
         core.store
             .write(move |c| outbox::retry_later(c, id, &message, now + backoff, true, now))
             .await
     } else {
-        metrics::outbound(OutboundState::Failed);
+        metrics::outbound(platform, OutboundState::Failed);
         core.store
             .write(move |c| outbox::mark_failed(c, id, &message, now))
             .await

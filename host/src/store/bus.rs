@@ -128,12 +128,7 @@ fn send_loop(target: &PgTarget, channel: &str, rx: std::sync::mpsc::Receiver<Str
     }
 }
 
-fn listen_loop(
-    target: &PgTarget,
-    channel: &str,
-    stop: &AtomicBool,
-    deliver: impl Fn(String),
-) {
+fn listen_loop(target: &PgTarget, channel: &str, stop: &AtomicBool, deliver: impl Fn(String)) {
     let stopping = || stop.load(Ordering::Relaxed);
     while let Some(mut client) = connect_until(target, "listen", stopping) {
         if let Err(e) = client.batch_execute(&format!("LISTEN {channel}")) {

@@ -333,7 +333,10 @@ mod tests {
         let channels: Vec<String> = ["a", "b", "c", "d"].map(String::from).to_vec();
         heartbeat(&tx, "h1", "x:1", 0, "[]").unwrap();
         // Alone, h1 takes every channel.
-        assert_eq!(share_channels(&tx, "h1", &channels, 60_000).unwrap().len(), 4);
+        assert_eq!(
+            share_channels(&tx, "h1", &channels, 60_000).unwrap().len(),
+            4
+        );
         // h2 joins: h1 lets one go each turn until each holds two.
         heartbeat(&tx, "h2", "x:2", 0, "[]").unwrap();
         let mut h2 = Vec::new();
@@ -343,13 +346,19 @@ mod tests {
         }
         let h1 = share_channels(&tx, "h1", &channels, 60_000).unwrap();
         assert_eq!((h1.len(), h2.len()), (2, 2), "{h1:?} {h2:?}");
-        assert!(h1.iter().all(|c| !h2.contains(c)), "never one channel on two hosts");
+        assert!(
+            h1.iter().all(|c| !h2.contains(c)),
+            "never one channel on two hosts"
+        );
         // h1 stops: its leases are given up, and h2 takes all four.
         for c in &h1 {
             release(&tx, &channel_lease(c), "h1").unwrap();
         }
         stopped(&tx, "h1").unwrap();
-        assert_eq!(share_channels(&tx, "h2", &channels, 60_000).unwrap(), channels);
+        assert_eq!(
+            share_channels(&tx, "h2", &channels, 60_000).unwrap(),
+            channels
+        );
     }
 
     #[test]

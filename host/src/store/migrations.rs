@@ -603,7 +603,13 @@ fn additive(sql: &str) -> Result<(), String> {
         .split_whitespace()
         .map(|w| w.to_ascii_uppercase())
         .collect();
-    let starts = |prefix: &[&str]| words.iter().map(String::as_str).take(prefix.len()).eq(prefix.iter().copied());
+    let starts = |prefix: &[&str]| {
+        words
+            .iter()
+            .map(String::as_str)
+            .take(prefix.len())
+            .eq(prefix.iter().copied())
+    };
     if starts(&["CREATE", "TABLE"])
         || starts(&["CREATE", "INDEX"])
         || starts(&["CREATE", "UNIQUE", "INDEX"])
@@ -613,7 +619,10 @@ fn additive(sql: &str) -> Result<(), String> {
     if starts(&["ALTER", "TABLE"]) && words.get(3).map(String::as_str) == Some("ADD") {
         let not_null = words.windows(2).any(|w| w[0] == "NOT" && w[1] == "NULL");
         if not_null && !words.iter().any(|w| w == "DEFAULT") {
-            return Err(format!("a NOT NULL column without a default: `{}`", sql.trim()));
+            return Err(format!(
+                "a NOT NULL column without a default: `{}`",
+                sql.trim()
+            ));
         }
         return Ok(());
     }

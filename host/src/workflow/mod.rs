@@ -216,6 +216,7 @@ impl Workflows {
     /// `directory` says of users, skills and schedules.
     pub fn load_with(dir: &Path, directory: Option<DirectorySource>) -> Result<Arc<Workflows>> {
         let engine = engine::build();
+        crate::metrics::workflow_handlers(lint::HANDLERS.iter().map(|(name, _)| *name));
         let known = directory.as_ref().map(|d| d()).unwrap_or_default();
         let first = Version {
             number: 1,
@@ -438,6 +439,7 @@ impl Workflows {
             rules: version.rules.clone(),
             channel: ix.channel.clone(),
         };
+        let started = std::time::Instant::now();
         let effects = match extra {
             Some(extra) => engine::call_handler(
                 &self.engine,
@@ -451,8 +453,11 @@ impl Workflows {
             None => {
                 engine::call_handler(&self.engine, ctx, script, ast, handler, (map,), &self.known)
             }
+        };
+        if let Some(label) = handler_label(handler) {
+            crate::metrics::workflow_handler(label, started.elapsed(), effects.is_err());
         }
-        .map_err(|e| {
+        let effects = effects.map_err(|e| {
             let error = format!("{e:#}");
             self.record_error(script, handler, ix, &error);
             match ix.id {
@@ -471,6 +476,15 @@ impl Workflows {
             version: version.number,
         })
     }
+}
+
+/// `handler` as a metric label: one of the initiators the host calls ([`lint::HANDLERS`]),
+/// so a name from elsewhere can never add a series.
+fn handler_label(handler: &str) -> Option<&'static str> {
+    lint::HANDLERS
+        .iter()
+        .map(|(name, _)| *name)
+        .find(|name| *name == handler)
 }
 
 #[cfg(test)]

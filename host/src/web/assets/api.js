@@ -125,7 +125,7 @@ export class ApiError extends Error {
  * Calls `/api/v1`: resolves with the JSON answer (or null for 204), rejects with an
  * ApiError whose message is what the server said. An expired session signs out.
  */
-export async function call(method, path, body, auth = true) {
+export async function call(method, path, body, auth = true, tries = 4) {
   const headers = { accept: "application/json" };
   if (body !== undefined) headers["content-type"] = "application/json";
   if (auth && token()) headers.authorization = `Bearer ${token()}`;
@@ -140,6 +140,14 @@ export async function call(method, path, body, auth = true) {
     try { why = (await res.json()).error || why; } catch { /* not JSON */ }
     signOut(why);
     throw new ApiError(401, why);
+  }
+  // In a cluster, leadership moving between hosts answers 503 for a second or two: a
+  // read is simply asked again; an action shows the message (it says to try again).
+  if (res.status === 503 && method === "GET" && tries > 1
+      && (res.headers.get("content-type") || "").includes("json")) {
+    const wait = Math.min(5, Number(res.headers.get("retry-after")) || 1) * 1000;
+    await new Promise((done) => setTimeout(done, wait));
+    return call(method, path, body, auth, tries - 1);
   }
   if (auth && res.status !== 401) touched();
   if (res.status === 204) return null;
