@@ -54,8 +54,20 @@ pub(super) async fn to_leader(State(app): State<Arc<App>>, req: Request, next: N
     let Some((leader, address)) = app.cluster.leader() else {
         return unavailable("No host leads the cluster at the moment.");
     };
-    match forward(app.cluster.host_id(), &address, req).await {
+    // A leader paused (not dead) accepts the connection and never answers: once another
+    // host leads, the request is given up rather than waited on for the whole timeout.
+    let passed = tokio::select! {
+        passed = forward(app.cluster.host_id(), &address, req) => passed,
+        _ = app.cluster.leader_changed(&leader) => Err(Refused::Moved),
+    };
+    match passed {
         Ok(res) => res,
+        Err(Refused::Moved) => {
+            tracing::warn!(leader = %leader, "leadership moved while a request waited on the old leader");
+            unavailable(
+                "Leadership of the cluster moved while your request was under way; it may not have been carried out.",
+            )
+        }
         Err(Refused::TooLarge) => ApiError::problem(
             StatusCode::PAYLOAD_TOO_LARGE,
             "too_large",
@@ -83,6 +95,8 @@ fn unavailable(why: &str) -> Response {
 
 enum Refused {
     TooLarge,
+    /// Another host leads now.
+    Moved,
     Unreachable(reqwest::Error),
 }
 
@@ -95,7 +109,7 @@ fn client() -> &'static reqwest::Client {
             .no_proxy()
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(Duration::from_secs(2))
-            .timeout(Duration::from_secs(60))
+            .timeout(Duration::from_secs(30))
             .build()
             .expect("an HTTP client")
     })

@@ -43,7 +43,7 @@ pub struct Cluster {
     /// only one: it leads from its first turn to its stop, whatever a lease write says.
     shared: bool,
     /// The leader as last seen from here (id and address), while this host follows.
-    leader: std::sync::Mutex<Option<(String, String)>>,
+    leader: watch::Sender<Option<(String, String)>>,
     /// The channels whose lease this host holds: it polls them, holds their streams.
     owned: watch::Sender<std::collections::BTreeSet<String>>,
     /// Wakes the heartbeat early: a channel was added here and wants an owner now.
@@ -78,7 +78,7 @@ pub struct HostStatus {
     pub state: String,
     /// Whether it holds the leader's lease.
     pub leader: bool,
-    /// The channels it runs.
+    /// The channels it runs (in a cluster: those whose lease it holds now).
     pub channels: Vec<String>,
     /// When it started.
     pub started_at: i64,
@@ -101,7 +101,7 @@ impl Cluster {
         let (leading, _) = watch::channel(None);
         Ok(Arc::new(Cluster {
             shared: store.is_postgres(),
-            leader: std::sync::Mutex::new(None),
+            leader: watch::channel(None).0,
             owned: watch::channel(Default::default()).0,
             wake: tokio::sync::Notify::new(),
             host_id,
@@ -160,7 +160,7 @@ impl Cluster {
         if self.leads() {
             return Some((self.host_id.clone(), self.address.lock().unwrap().clone()));
         }
-        self.leader.lock().unwrap().clone()
+        self.leader.borrow().clone()
     }
 
     /// Whether this host runs channel `name`'s poller and stream (it holds the channel's
@@ -193,6 +193,17 @@ impl Cluster {
         let _ = owned.wait_for(|o| !o.contains(name)).await;
     }
 
+    /// Resolves when the leader this host last saw changes (or this host leads): a
+    /// request passed to the old one is not waited for any longer.
+    pub async fn leader_changed(&self, from: &str) {
+        let mut leader = self.leader.subscribe();
+        let mut leading = self.leading.subscribe();
+        tokio::select! {
+            _ = leader.wait_for(|l| l.as_ref().is_some_and(|(id, _)| id != from)) => {}
+            _ = leading.wait_for(|l| l.is_some()) => {}
+        }
+    }
+
     /// Told each time this host starts or stops leading.
     pub fn watch_leading(&self) -> watch::Receiver<Option<Fence>> {
         self.leading.subscribe()
@@ -223,7 +234,7 @@ impl Cluster {
         if self.leading.borrow().as_ref() != Some(&fence) {
             tracing::info!(host = %self.host_id, epoch = fence.epoch, "this host leads the cluster");
             crate::metrics::set_leader(true, fence.epoch);
-            *self.leader.lock().unwrap() = None;
+            self.leader.send_replace(None);
             self.leading.send_replace(Some(fence));
         }
     }
@@ -339,7 +350,11 @@ impl Cluster {
             })
             .await?;
         if epoch.is_none() {
-            *self.leader.lock().unwrap() = leader;
+            self.leader.send_if_modified(|seen| {
+                let changed = *seen != leader;
+                *seen = leader;
+                changed
+            });
         }
         Ok(epoch.map(|epoch| Fence {
             lease: LEADER.into(),
@@ -404,6 +419,17 @@ impl Cluster {
             .iter()
             .find(|l| l.name == LEADER && l.expires_at >= now)
             .map(|l| l.holder.clone());
+        // In a cluster the leases say who runs a channel now; a host's own report may be
+        // from before it died.
+        let held = |host: &str| -> Option<Vec<String>> {
+            self.shared.then(|| {
+                leases
+                    .iter()
+                    .filter(|l| l.holder == host && l.expires_at >= now)
+                    .filter_map(|l| l.name.strip_prefix("channel:").map(str::to_owned))
+                    .collect()
+            })
+        };
         let hosts = hosts
             .into_iter()
             .map(|h| {
@@ -417,7 +443,8 @@ impl Cluster {
                 };
                 HostStatus {
                     leader: leader.as_deref() == Some(h.host_id.as_str()),
-                    channels: serde_json::from_str(&h.channels).unwrap_or_default(),
+                    channels: held(&h.host_id)
+                        .unwrap_or_else(|| serde_json::from_str(&h.channels).unwrap_or_default()),
                     host_id: h.host_id,
                     address: h.address,
                     last_heartbeat: h.heartbeat_at,
