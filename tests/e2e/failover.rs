@@ -807,7 +807,32 @@ async fn a_paused_leader_that_wakes_writes_nothing_and_follows() {
     // Paused for longer than the lease and the alert timeout together.
     cluster.nodes[leader].signal("-STOP");
     let since = Instant::now();
+    // A request passed to the paused leader is not left waiting once another host leads.
+    let asked = {
+        let (http, base, token) = (http.clone(), base.clone(), token.clone());
+        tokio::spawn(async move {
+            let res = http
+                .get(format!("{base}/api/v1/me/interactions"))
+                .bearer_auth(&token)
+                .timeout(Duration::from_secs(60))
+                .send()
+                .await
+                .unwrap();
+            (res.status().as_u16(), since.elapsed())
+        })
+    };
     let took = cluster.time_to_new_leader(leader, since, &admin).await;
+    let (status, answered) = asked.await.unwrap();
+    eprintln!(
+        "failover: a request on the follower answered {status} after {} ms",
+        answered.as_millis()
+    );
+    assert!(status == 503 || status == 200, "answered {status}");
+    assert!(
+        answered < Duration::from_secs(10),
+        "answered {} ms after the leader was paused",
+        answered.as_millis()
+    );
     eprintln!(
         "failover: a paused leader replaced after {} ms",
         took.as_millis()
