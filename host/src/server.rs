@@ -574,9 +574,14 @@ async fn end_expired_sessions(app: Arc<App>) {
         let now = crate::clock::now_ms();
         let idle_before = now - limits.idle_timeout_s as i64 * 1000;
         let begun_before = now - limits.max_age_s as i64 * 1000;
+        // Sign-in failures are forgotten an hour after their last wait ended.
+        let throttled_before = now - 3_600_000;
         if let Err(e) = app
             .store
-            .write(move |c| directory::end_expired_sessions(c, idle_before, begun_before))
+            .write(move |c| {
+                crate::store::throttle::forget_before(c, throttled_before)?;
+                directory::end_expired_sessions(c, idle_before, begun_before)
+            })
             .await
         {
             tracing::warn!(error = %e, "could not forget expired sessions");

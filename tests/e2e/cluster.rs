@@ -209,3 +209,76 @@ async fn metrics_show_requests_by_route_ingest_latency_commit_size_and_leadershi
         "raw paths must not be labels"
     );
 }
+
+/// Sign-in throttling is kept in the store: the waits a leader imposed hold on the host
+/// that leads after it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_waits_hold_when_another_host_takes_over() {
+    harness::log_errors();
+    let _share = harness::share().await;
+    let pg = ScratchPostgres::create().unwrap();
+    let (_emulator, emulator_addr) = start_emulator().await;
+    let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+    let mut hosts = Vec::new();
+    for (n, dir) in dirs.iter().enumerate() {
+        let mut config = harness::config(dir.path(), emulator_addr, |_| {});
+        config.store.url = Some(pg.url().to_owned());
+        config.cluster.host_id = Some(format!("host-{n}"));
+        hosts.push(Some(switchboard::server::start(config).await.unwrap()));
+    }
+    let bases: Vec<String> = hosts
+        .iter()
+        .map(|h| format!("http://{}", h.as_ref().unwrap().addr))
+        .collect();
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let token = sign_in(&http, &bases[1]).await;
+    let leader = wait_until("a leader", || async {
+        let a = leader_seen_by(&http, &bases[0], &token).await?;
+        let b = leader_seen_by(&http, &bases[1], &token).await?;
+        (a == b).then_some(a)
+    })
+    .await;
+    let (leading, other) = if leader == "host-0" { (0, 1) } else { (1, 0) };
+    let try_agent1 = |base: String| {
+        let http = http.clone();
+        async move {
+            http.post(format!("{base}/api/v1/login"))
+                .json(&serde_json::json!({ "username": "agent1", "password": "wrong" }))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    // Six wrong passwords through either host, each after the wait the last one began
+    // (1 s, 2 s, 4 s): the next try must wait 8 s, longer than the hand-over takes.
+    for n in 0..6 {
+        loop {
+            match try_agent1(bases[n % 2].clone()).await {
+                401 => break,
+                429 => tokio::time::sleep(Duration::from_millis(250)).await,
+                other => panic!("sign-in answered {other}"),
+            }
+        }
+    }
+    assert_eq!(
+        try_agent1(bases[other].clone()).await,
+        429,
+        "the wait begins"
+    );
+    hosts[leading].take().unwrap().shutdown().await;
+    wait_until("the other host leads", || async {
+        (leader_seen_by(&http, &bases[other], &token).await? == format!("host-{other}"))
+            .then_some(())
+    })
+    .await;
+    assert_eq!(
+        try_agent1(bases[other].clone()).await,
+        429,
+        "the new leader keeps the wait the old one imposed"
+    );
+    if let Some(h) = hosts[other].take() {
+        h.shutdown().await;
+    }
+}

@@ -26,7 +26,7 @@ use super::error::ApiError;
 use crate::app::App;
 use crate::clock::now_ms;
 use crate::store::audit::AuditEntry;
-use crate::store::directory;
+use crate::store::{directory, throttle};
 
 /// Failures allowed for one username before its tries must wait.
 const FREE_FOR_USER: u32 = 3;
@@ -52,7 +52,7 @@ enum Key {
     Addr(IpAddr),
 }
 
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 struct Failures {
     count: u32,
     /// No try before this (unix ms).
@@ -98,6 +98,14 @@ impl Default for Logins {
 }
 
 impl Key {
+    /// The key as the store keeps it (`store::throttle`).
+    fn stored(&self) -> String {
+        match self {
+            Key::User(name) => format!("user:{name}"),
+            Key::Addr(ip) => format!("addr:{ip}"),
+        }
+    }
+
     /// Failures allowed before tries must wait.
     fn free(&self) -> u32 {
         match self {
@@ -122,6 +130,48 @@ fn too_many(message: &str, wait_ms: i64) -> ApiError {
 }
 
 impl Logins {
+    /// Takes from the store the failures of `keys` this host has not seen: recorded by
+    /// the host that led before it. A store that cannot be read leaves the throttle to
+    /// what this host saw itself.
+    async fn load_missing(&self, app: &App, keys: &[Key]) {
+        let missing: Vec<Key> = {
+            let failures = self.failures.lock().unwrap();
+            keys.iter()
+                .filter(|k| !failures.contains_key(k))
+                .cloned()
+                .collect()
+        };
+        if missing.is_empty() {
+            return;
+        }
+        let names: Vec<String> = missing.iter().map(Key::stored).collect();
+        let found = app
+            .store
+            .read(move |c| {
+                names
+                    .iter()
+                    .map(|n| throttle::get(c, n))
+                    .collect::<anyhow::Result<Vec<_>>>()
+            })
+            .await;
+        match found {
+            Ok(found) => {
+                let mut failures = self.failures.lock().unwrap();
+                for (key, kept) in missing.into_iter().zip(found) {
+                    if let Some(kept) = kept {
+                        failures.entry(key).or_insert(Failures {
+                            count: kept.count,
+                            until: kept.until_ms,
+                        });
+                    }
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %format!("{e:#}"), "sign-in throttling could not read the store; using this host's own count")
+            }
+        }
+    }
+
     /// Refuses a try made before its wait is over.
     fn check_wait(&self, keys: &[Key], now: i64) -> Result<(), ApiError> {
         let failures = self.failures.lock().unwrap();
@@ -140,7 +190,8 @@ impl Logins {
         Ok(())
     }
 
-    fn failed(&self, keys: &[Key], now: i64) {
+    /// Counts a failure of each key; the counts as they stand now.
+    fn failed(&self, keys: &[Key], now: i64) -> Vec<(String, Failures)> {
         let mut failures = self.failures.lock().unwrap();
         if failures.len() >= MAX_ENTRIES {
             failures.retain(|_, f| f.until > now);
@@ -152,18 +203,41 @@ impl Logins {
                 failures.retain(|_, f| f.until > cut);
             }
         }
-        for key in keys {
-            let f = failures.entry(key.clone()).or_default();
-            f.count += 1;
-            f.until = now + delay_ms(f.count, key.free());
+        keys.iter()
+            .map(|key| {
+                let f = failures.entry(key.clone()).or_default();
+                f.count += 1;
+                f.until = now + delay_ms(f.count, key.free());
+                (key.stored(), *f)
+            })
+            .collect()
+    }
+
+    /// Writes failures through to the store, for the host that leads next.
+    async fn keep(&self, app: &App, counted: Vec<(String, Failures)>) {
+        let kept = app
+            .store
+            .write(move |c| {
+                for (key, f) in &counted {
+                    let f = throttle::Failures {
+                        count: f.count,
+                        until_ms: f.until,
+                    };
+                    throttle::set(c, key, f)?;
+                }
+                Ok(())
+            })
+            .await;
+        if let Err(e) = kept {
+            tracing::warn!(error = %format!("{e:#}"), "sign-in failures not kept in the store");
         }
     }
 
-    fn succeeded(&self, username: &str) {
-        self.failures
-            .lock()
-            .unwrap()
-            .remove(&Key::User(username.to_lowercase()));
+    /// Forgets `username`'s failures here; the key to forget in the store.
+    fn succeeded(&self, username: &str) -> String {
+        let key = Key::User(username.to_lowercase());
+        self.failures.lock().unwrap().remove(&key);
+        key.stored()
     }
 
     /// Checks a password on the checker threads; refused at once when too many wait.
@@ -195,6 +269,7 @@ pub(crate) async fn login(
     password: String,
 ) -> Result<String, ApiError> {
     let keys = [Key::User(username.to_lowercase()), Key::Addr(client)];
+    logins.load_missing(app, &keys).await;
     logins.check_wait(&keys, now_ms())?;
     let name = username.clone();
     let found = app
@@ -219,7 +294,8 @@ pub(crate) async fn login(
         detail: None,
     };
     let Some(user) = user.filter(|_| ok) else {
-        logins.failed(&keys, now_ms());
+        let counted = logins.failed(&keys, now_ms());
+        logins.keep(app, counted).await;
         tracing::warn!(%username, %client, "sign-in refused");
         // Only checked passwords are recorded: a throttled flood is answered 429 before
         // any check and would bury the log.
@@ -227,7 +303,10 @@ pub(crate) async fn login(
         super::audit::append(app, entry(known, &username, "sign_in_failed")).await;
         return Err(ApiError::Unauthorized("Wrong username or password.".into()));
     };
-    logins.succeeded(&username);
+    let stored = logins.succeeded(&username);
+    if let Err(e) = app.store.write(move |c| throttle::clear(c, &stored)).await {
+        tracing::warn!(error = %format!("{e:#}"), "sign-in failures not cleared in the store");
+    }
     tracing::info!(user = %user.username, %client, "signed in");
     let token = open_session(app, user.id).await?;
     super::audit::append(app, entry(Some(user.id), &user.username, "sign_in")).await;
@@ -290,9 +369,20 @@ mod tests {
     fn a_try_inside_the_wait_is_refused_with_when_to_come_back() {
         let logins = Logins::default();
         let keys = [Key::User("ann".into()), Key::Addr([10, 0, 0, 1].into())];
-        for _ in 0..FREE_FOR_USER {
+        for n in 1..=FREE_FOR_USER {
             logins.check_wait(&keys, 1_000).unwrap();
-            logins.failed(&keys, 1_000);
+            let counted = logins.failed(&keys, 1_000);
+            assert_eq!(
+                counted[0],
+                (
+                    "user:ann".to_owned(),
+                    Failures {
+                        count: n,
+                        until: 1_000 + delay_ms(n, FREE_FOR_USER)
+                    }
+                )
+            );
+            assert_eq!(counted[1].0, "addr:10.0.0.1");
         }
         let refused = logins.check_wait(&keys, 1_500).unwrap_err();
         let ApiError::Problem(p) = refused else {

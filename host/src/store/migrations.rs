@@ -298,6 +298,16 @@ const MIGRATIONS: &[&str] = &[
         expires_at INTEGER NOT NULL
     );
     "#,
+    // 11: sign-in throttling kept in the store, so the wait a host imposed holds on the
+    // host that leads after it (every sign-in of a cluster is checked on its leader).
+    r#"
+    CREATE TABLE login_failures (
+        key      TEXT PRIMARY KEY,
+        count    INTEGER NOT NULL,
+        until_ms INTEGER NOT NULL
+    );
+    CREATE INDEX login_failures_until ON login_failures(until_ms);
+    "#,
 ];
 
 /// The version PostgreSQL's first migration brings a database to.
@@ -530,6 +540,15 @@ const POSTGRES: &[&str] = &[
         epoch      BIGINT NOT NULL,
         expires_at BIGINT NOT NULL
     );
+    "#,
+    // 11: as SQLite's 11.
+    r#"
+    CREATE TABLE login_failures (
+        key      TEXT PRIMARY KEY,
+        count    BIGINT NOT NULL,
+        until_ms BIGINT NOT NULL
+    );
+    CREATE INDEX login_failures_until ON login_failures(until_ms);
     "#,
 ];
 

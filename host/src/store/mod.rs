@@ -38,6 +38,7 @@ pub mod queries;
 pub mod replay;
 pub mod reports;
 pub mod scratch;
+pub mod throttle;
 pub mod trace;
 pub mod workflow;
 mod writer;
