@@ -167,6 +167,7 @@ struct Metrics {
     batch_writes: Histogram,
     cluster_leader: Gauge,
     cluster_epoch: Gauge,
+    cluster_channels: Gauge,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -316,6 +317,12 @@ impl Metrics {
             "1 while this host holds the leader's lease, else 0.",
             cluster_leader.clone(),
         );
+        let cluster_channels = Gauge::default();
+        registry.register(
+            "cluster_channels_owned",
+            "Channels whose lease this host holds: it polls them and holds their streams.",
+            cluster_channels.clone(),
+        );
         let cluster_epoch = Gauge::default();
         registry.register(
             "cluster_leader_epoch",
@@ -347,6 +354,7 @@ impl Metrics {
             batch_writes,
             cluster_leader,
             cluster_epoch,
+            cluster_channels,
         }
     }
 }
@@ -561,6 +569,11 @@ pub fn set_leader(leading: bool, epoch: i64) {
     }
 }
 
+/// Sets how many channels this host owns.
+pub fn set_channels_owned(count: usize) {
+    METRICS.cluster_channels.set(count as i64);
+}
+
 /// Counts a group of writes that could not be committed.
 pub fn store_commit_failed() {
     METRICS.commit_failures.inc();
@@ -710,6 +723,7 @@ mod tests {
             Duration::from_millis(2),
         );
         set_leader(true, 4);
+        set_channels_owned(3);
         let mut extra = scrape_registry();
         extra.register(
             "test_value",
@@ -752,6 +766,10 @@ mod tests {
             "{page}"
         );
         assert!(page.contains("switchboard_cluster_leader 1"), "{page}");
+        assert!(
+            page.contains("switchboard_cluster_channels_owned 3"),
+            "{page}"
+        );
         assert!(
             page.contains("switchboard_cluster_leader_epoch 4"),
             "{page}"

@@ -325,6 +325,7 @@ impl Cluster {
                 Ok(owned)
             })
             .await?;
+        crate::metrics::set_channels_owned(owned.len());
         let owned: std::collections::BTreeSet<String> = owned.into_iter().collect();
         self.owned.send_if_modified(|o| {
             let changed = *o != owned;

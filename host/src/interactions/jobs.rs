@@ -20,6 +20,7 @@ use super::Core;
 use super::hooks;
 use super::waiting::Claimed;
 use crate::clock::now_ms;
+use crate::store::cluster::Fenced;
 use crate::store::jobs::{self as store_jobs, Job, JobKind};
 
 /// Jobs claimed at once.
@@ -54,6 +55,11 @@ pub async fn run_jobs(core: Core) {
                     continue;
                 }
                 Ok(_) => {}
+                // The lease moved (this host stops, or was cut off): the next leader
+                // claims them; this worker's term is ending.
+                Err(e) if !core.interactions.leads() || e.downcast_ref::<Fenced>().is_some() => {
+                    tracing::info!(error = %format!("{e:#}"), "follow-up jobs left to the next leader")
+                }
                 Err(e) => tracing::error!(error = %format!("{e:#}"), "claiming follow-up jobs"),
             }
         }
