@@ -282,3 +282,131 @@ async fn sign_in_waits_hold_when_another_host_takes_over() {
         h.shutdown().await;
     }
 }
+
+/// An agent's reply clicked twice at once, each click reaching a different host: both are
+/// passed to the leader, which sends, and the repeat-send window in the store lets one
+/// through. The platform gets the reply once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reply_sent_twice_at_once_through_two_hosts_reaches_the_platform_once() {
+    harness::log_errors();
+    let _share = harness::share().await;
+    let pg = ScratchPostgres::create().unwrap();
+    let (emulator, emulator_addr) = start_emulator().await;
+    let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+    let mut hosts = Vec::new();
+    for (n, dir) in dirs.iter().enumerate() {
+        let mut config = harness::config(dir.path(), emulator_addr, |c| {
+            c.channels[0].rpc_cache_timeout_s = 90;
+        });
+        config.store.url = Some(pg.url().to_owned());
+        config.cluster.host_id = Some(format!("host-{n}"));
+        hosts.push(switchboard::server::start(config).await.unwrap());
+    }
+    let bases: Vec<String> = hosts.iter().map(|h| format!("http://{}", h.addr)).collect();
+    emulator
+        .subscribe_facebook(
+            "1001",
+            &format!("{}/webhooks/facebook", bases[1]),
+            "demo-verify",
+        )
+        .await
+        .expect("webhook subscription handshake");
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let token = {
+        let res: Value = http
+            .post(format!("{}/api/v1/login", bases[0]))
+            .json(&serde_json::json!({ "username": "agent1", "password": "demo" }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        res["token"].as_str().unwrap().to_owned()
+    };
+    let call = |base: &str, method: reqwest::Method, path: &str, body: Option<Value>| {
+        let mut req = http
+            .request(method, format!("{base}/api/v1{path}"))
+            .bearer_auth(&token);
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        async move {
+            let res = req.send().await.unwrap();
+            let status = res.status().as_u16();
+            (status, res.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    let (status, _) = call(
+        &bases[0],
+        reqwest::Method::PUT,
+        "/me/status",
+        Some(serde_json::json!({"status": "available"})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let post = emulator_post(&http, emulator_addr, serde_json::json!({ "page_id": "1001", "author_name": "Acme Outfitters", "author_id": "1001", "text": "New arrivals are in!" })).await;
+    let post_id = post["post_id"].as_str().unwrap().to_owned();
+    emulator_post(&http, emulator_addr, serde_json::json!({ "page_id": "1001", "post_id": post_id, "parent_id": post_id, "author_name": "Ann Lee", "text": "is this in stock?" })).await;
+    let id = wait_until("an offer", || async {
+        let (_, mine) = call(&bases[1], reqwest::Method::GET, "/me/interactions", None).await;
+        mine.as_array()?
+            .iter()
+            .find(|ix| ix["state"] == "alerting")
+            .and_then(|ix| ix["id"].as_i64())
+    })
+    .await;
+    let (status, _) = call(
+        &bases[1],
+        reqwest::Method::POST,
+        &format!("/interactions/{id}/pickup"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let text = "It is in stock in every size.";
+    let body = serde_json::json!({ "text": text, "visibility": "public" });
+    let (a, b) = tokio::join!(
+        call(
+            &bases[0],
+            reqwest::Method::POST,
+            &format!("/interactions/{id}/reply"),
+            Some(body.clone())
+        ),
+        call(
+            &bases[1],
+            reqwest::Method::POST,
+            &format!("/interactions/{id}/reply"),
+            Some(body)
+        ),
+    );
+    let states = [
+        a.1["state"].as_str().unwrap_or("?"),
+        b.1["state"].as_str().unwrap_or("?"),
+    ];
+    assert!(
+        states.contains(&"sent") && states.contains(&"suppressed"),
+        "one sent, one suppressed as a repeat: {a:?} {b:?}"
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let posted = emulator
+        .outbound()
+        .iter()
+        .filter(|o| o.text.as_deref() == Some(text))
+        .count();
+    assert_eq!(posted, 1, "the platform got the reply once");
+    for h in hosts {
+        h.shutdown().await;
+    }
+}
+
+async fn emulator_post(http: &reqwest::Client, em: std::net::SocketAddr, body: Value) -> Value {
+    http.post(format!("http://{em}/_emulator/facebook/comments"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}

@@ -56,7 +56,7 @@ tasks:
                       against `switchboard demo --no-traffic`; needs the plugins and a
                       built `target/debug/switchboard`
   bench [NAME] [ARGS] build the plugins, then run the benchmark crate in release:
-                      `switchboard-bench NAME ARGS` (ingest, routing, workflow; default
+                      `switchboard-bench NAME ARGS` (ingest, routing, workflow, cluster; default
                       ingest); `--baseline REV` (ingest, routing) also builds the
                       host at git revision REV and measures both in the same run
   fuzz [--cases N] [--seed S] [PLUGIN..]
