@@ -156,6 +156,8 @@ struct Metrics {
     plugin_restarts: Family<ChannelLabel, Counter>,
     workgroup_offers: Family<WorkgroupLabel, Counter>,
     workgroup_alert_timeouts: Family<WorkgroupLabel, Counter>,
+    workgroup_answered: Family<WorkgroupLabel, Counter>,
+    workgroup_answered_in_target: Family<WorkgroupLabel, Counter>,
     commit_seconds: Histogram,
     commit_failures: Counter,
     jobs_pending: Gauge,
@@ -254,6 +256,18 @@ impl Metrics {
             "Offers not picked up within the workgroup's alert timeout (the interaction went back to the queue), per workgroup.",
             workgroup_alert_timeouts.clone(),
         );
+        let workgroup_answered = Family::<WorkgroupLabel, Counter>::default();
+        registry.register(
+            "workgroup_answered",
+            "Interactions answered (picked up by an agent for the first time), per workgroup.",
+            workgroup_answered.clone(),
+        );
+        let workgroup_answered_in_target = Family::<WorkgroupLabel, Counter>::default();
+        registry.register(
+            "workgroup_answered_in_target",
+            "Interactions answered within the workgroup's service-level target (sl_target_s) of being queued; divided by workgroup_answered_total, the service level.",
+            workgroup_answered_in_target.clone(),
+        );
         // 0.5 ms to about 8 s: a commit with synchronous=FULL is one or two fsyncs.
         let commit_seconds = Histogram::new(exponential_buckets(0.0005, 2.0, 15));
         registry.register(
@@ -343,6 +357,8 @@ impl Metrics {
             plugin_restarts,
             workgroup_offers,
             workgroup_alert_timeouts,
+            workgroup_answered,
+            workgroup_answered_in_target,
             plugin_log_lines,
             commit_seconds,
             commit_failures,
@@ -479,6 +495,23 @@ pub fn workgroup_known(workgroup: &str) {
     };
     drop(METRICS.workgroup_offers.get_or_create(&label));
     drop(METRICS.workgroup_alert_timeouts.get_or_create(&label));
+    drop(METRICS.workgroup_answered.get_or_create(&label));
+    drop(METRICS.workgroup_answered_in_target.get_or_create(&label));
+}
+
+/// Counts an interaction of `workgroup` answered for the first time, and whether within
+/// the workgroup's service-level target.
+pub fn workgroup_answered(workgroup: &str, in_target: bool) {
+    let label = WorkgroupLabel {
+        workgroup: workgroup.to_owned(),
+    };
+    METRICS.workgroup_answered.get_or_create(&label).inc();
+    if in_target {
+        METRICS
+            .workgroup_answered_in_target
+            .get_or_create(&label)
+            .inc();
+    }
 }
 
 /// Counts an offer to an agent of an interaction of `workgroup`, once it is durable.
@@ -669,6 +702,8 @@ mod tests {
         workgroup_offer("Metrics");
         workgroup_offer("Metrics");
         workgroup_alert_timeout("Metrics");
+        workgroup_answered("Metrics", true);
+        workgroup_answered("Metrics", false);
         let mut extra = scrape_registry();
         register_queues(
             &mut extra,
@@ -694,6 +729,9 @@ mod tests {
             "switchboard_workgroup_offers_total{workgroup=\"Metrics Quiet\"} 0",
             "switchboard_workgroup_alert_timeouts_total{workgroup=\"Metrics\"} 1",
             "switchboard_workgroup_alert_timeouts_total{workgroup=\"Metrics Quiet\"} 0",
+            "switchboard_workgroup_answered_total{workgroup=\"Metrics\"} 2",
+            "switchboard_workgroup_answered_in_target_total{workgroup=\"Metrics\"} 1",
+            "switchboard_workgroup_answered_in_target_total{workgroup=\"Metrics Quiet\"} 0",
             "switchboard_workgroup_waiting{workgroup=\"Metrics\"} 2",
             "switchboard_workgroup_available_agents{workgroup=\"Metrics\"} 1",
             "switchboard_workgroup_longest_wait_seconds{workgroup=\"Metrics\"} 1.5",

@@ -166,6 +166,9 @@ async fn metrics_show_requests_by_route_ingest_latency_commit_size_and_leadershi
     let offered = agent.wait_for_state("alerting").await;
     let id = offered["id"].as_i64().unwrap();
     agent.ok("GET", &format!("/interactions/{id}"), None).await;
+    agent
+        .ok("POST", &format!("/interactions/{id}/pickup"), None)
+        .await;
     let page = wait_until("the metrics page shows the traffic", || async {
         let page = world.metrics_page().await?;
         // Each is counted once its event is durable, which may be just after the agent
@@ -174,6 +177,8 @@ async fn metrics_show_requests_by_route_ingest_latency_commit_size_and_leadershi
             "switchboard_ingest_messages_total{channel=\"facebook\",outcome=\"stored\"}",
             "switchboard_plugin_call_seconds_count{channel=\"facebook\",call=\"handle-webhook\"}",
             "switchboard_workgroup_offers_total{workgroup=\"Social\"}",
+            "switchboard_workgroup_answered_total{workgroup=\"Social\"}",
+            "switchboard_workgroup_answered_in_target_total{workgroup=\"Social\"}",
         ]
         .iter()
         .all(|series| series_value(&page, series).is_some_and(|v| v >= 1.0));

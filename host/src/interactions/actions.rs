@@ -129,12 +129,12 @@ impl Interactions {
 
     /// The agent accepts an offer: alerting becomes connected.
     pub async fn pickup(self: &Arc<Self>, user: i64, id: i64) -> Result<Interaction, ActionError> {
+        let now = now_ms();
         let pending = {
             let _order = self.order.lock().unwrap();
             self.router
                 .pickup(user, id)
                 .map_err(|e| ActionError::Conflict(e.to_string()))?;
-            let now = now_ms();
             self.store_submit(move |c| {
                 queries::mark_answered(c, id, now)?;
                 queries::set_state(c, id, State::Connected, Some(user), "picked_up", now)
@@ -146,7 +146,13 @@ impl Interactions {
             self.router.undo(user, id, true);
             return Err(e.into());
         }
-        self.changed(id).await
+        let ix = self.changed(id).await?;
+        // The first answer only (a transferred interaction is answered once).
+        if ix.answered_at == Some(now) {
+            let target = self.rules(&ix.workgroup).sl_target_ms;
+            crate::metrics::workgroup_answered(&ix.workgroup, now - ix.queued_at <= target);
+        }
+        Ok(ix)
     }
 
     /// Puts a connected interaction on hold (it still counts against utilization).

@@ -43,6 +43,8 @@ pub enum ActionError {
 #[derive(Clone, Debug)]
 pub(super) struct Rules {
     pub alert_timeout: Duration,
+    /// The service-level target: answered within this of being queued.
+    pub sl_target_ms: i64,
     pub wrapup_codes: Vec<String>,
     pub wrapup_required: bool,
     pub wrapup_timeout: Duration,
@@ -52,6 +54,7 @@ impl Rules {
     pub(super) fn of(g: &Workgroup) -> Rules {
         Rules {
             alert_timeout: Duration::from_millis(g.alert_timeout_ms.max(1) as u64),
+            sl_target_ms: g.sl_target_s * 1000,
             wrapup_codes: g.wrapup_codes.clone(),
             wrapup_required: g.wrapup_required,
             wrapup_timeout: Duration::from_millis(g.wrapup_timeout_ms.max(1) as u64),
@@ -63,6 +66,7 @@ impl Default for Rules {
     fn default() -> Self {
         Rules {
             alert_timeout: Duration::from_secs(30),
+            sl_target_ms: 60_000,
             wrapup_codes: Vec::new(),
             wrapup_required: false,
             wrapup_timeout: Duration::from_secs(120),
