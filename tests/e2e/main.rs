@@ -24,6 +24,7 @@ mod outbound;
 mod races;
 mod replay;
 mod resilience;
+mod responses;
 mod routing;
 mod secrets;
 mod sessions;

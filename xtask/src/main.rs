@@ -231,6 +231,7 @@ const POSTGRES_E2E_GROUPS: &[&str] = &[
     "races::",
     "channels::",
     "store::",
+    "responses::",
 ];
 
 /// The store conformance run: the host's unit tests (every store test among them) and the

@@ -14,6 +14,7 @@ mod login;
 pub mod metrics;
 mod openapi;
 mod responses;
+mod standard_responses;
 mod stats;
 mod supervisor;
 mod trace;

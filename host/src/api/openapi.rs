@@ -8,7 +8,10 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{admin, audit, directory, events, interactions, stats, supervisor, trace, workflows};
+use super::{
+    admin, audit, directory, events, interactions, standard_responses, stats, supervisor, trace,
+    workflows,
+};
 use crate::app::App;
 
 /// The document's frame; its paths come from [`routes`], which registers each route
@@ -64,6 +67,14 @@ pub(super) fn routes() -> OpenApiRouter<Arc<App>> {
             admin::get_workgroup,
             admin::update_workgroup,
             admin::delete_workgroup
+        ))
+        .routes(routes!(
+            standard_responses::list,
+            standard_responses::create
+        ))
+        .routes(routes!(
+            standard_responses::update,
+            standard_responses::delete
         ))
         .routes(routes!(admin::list_stations, admin::create_station))
         .routes(routes!(

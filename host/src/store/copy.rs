@@ -33,6 +33,7 @@ pub const TABLES: &[&str] = &[
     "workflow_timers",
     "jobs",
     "audit_log",
+    "responses",
 ];
 
 /// Rows per insert statement.
