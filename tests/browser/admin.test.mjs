@@ -13,7 +13,7 @@ import { noOverflowAt } from "./overflow.mjs";
 
 useDemo();
 
-const SCREENS = ["Channels", "Workgroups", "Users", "Stations", "Utilization", "Skills", "Wrap-up codes", "Workflows", "Plugins", "Cluster"];
+const SCREENS = ["Channels", "Workgroups", "Users", "Stations", "Utilization", "Skills", "Wrap-up codes", "Standard responses", "Workflows", "Plugins", "Cluster"];
 
 async function openAdmin(hash = "") {
   const page = await signIn("admin");

@@ -17,6 +17,7 @@ const SCREENS = [
   ["utilization", "Utilization", utilization],
   ["skills", "Skills", skills],
   ["wrapup", "Wrap-up codes", wrapupCodes],
+  ["responses", "Standard responses", standardResponses],
   ["workflows", "Workflows", workflows],
   ["plugins", "Plugins", plugins],
   ["cluster", "Cluster", cluster],
@@ -118,6 +119,7 @@ const FIELD_LABELS = {
   rights: "Rights", skills: "Skills", members: "Members", workgroups: "Workgroups",
   wrapup_codes: "Wrap-up codes", wrapup_required: "Wrap-up required",
   sl_target_s: "Service level target", alert_timeout_ms: "Alert timeout",
+  title: "Title", text: "Text", workgroup: "For",
 };
 
 /** The server's message in the form's words: `username: \`a b\` contains spaces` →
@@ -551,6 +553,48 @@ async function stations() {
 
 async function removeStation(s) {
   if (await attempt(() => api.del(`/api/v1/stations/${s.id}`)) !== undefined) { toast(`Station ${s.name} deleted.`); reshow(); }
+}
+
+// ---- standard responses ---------------------------------------------------------------------
+
+const PLACEHOLDERS = ["{customer_name}", "{agent_name}", "{workgroup}", "{channel}"];
+
+async function standardResponses() {
+  const [rows, groups] = await Promise.all([api.get("/api/v1/responses"), api.get("/api/v1/workgroups")]);
+  const audience = (name, chosen) => h("select", { name },
+    h("option", { value: "" }, "Everyone"),
+    groups.map((g) => h("option", { value: g.name, selected: g.name === chosen }, `${g.name} members`)));
+  const form = (r) => h("form", { class: "grid", "data-response": r ? r.id : "new", onsubmit: (e) => submit(e, async (f) => {
+    const data = new FormData(f);
+    const body = { title: data.get("title"), text: data.get("text"), workgroup: data.get("workgroup") || null };
+    if (r) await api.put(`/api/v1/responses/${r.id}`, body);
+    else await api.post("/api/v1/responses", body);
+  }, r ? `Response “${r.title}” saved.` : "Response added.") },
+    field("Title", h("input", { name: "title", required: true, maxlength: 80, value: r ? r.title : "" })),
+    field("For", audience("workgroup", r && r.workgroup)),
+    field("Text", h("textarea", { name: "text", required: true, rows: 3, maxlength: 8000 }, r ? r.text : "")),
+    h("div", {}, h("button", { class: "primary" }, r ? "Save" : "Add response")));
+  fill(
+    panel,
+    h("h2", {}, "Standard responses"),
+    h("p", { class: "muted small" }, `Agents insert these from the reply box: type / and a word. Placeholders filled for each conversation: ${PLACEHOLDERS.join(", ")}.`),
+    rows.length
+      ? table(["Title", "For", "Text", ""], rows.map((r) =>
+        h("tr", { "data-response": r.id }, h("td", {}, r.title), h("td", {}, r.workgroup ? `${r.workgroup} members` : "Everyone"),
+          h("td", { class: "small" }, r.text),
+          h("td", {},
+            h("button", { onclick: (e) => { e.target.closest("tr").after(h("tr", {}, h("td", { colspan: 4 }, form(r)))); e.target.disabled = true; } }, "Edit"),
+            " ",
+            h("button", { class: "danger", onclick: () => removeResponse(r) }, "Delete")))), "Standard responses")
+      : h("p", { class: "muted" }, "No standard responses yet."),
+    h("h3", {}, "New response"),
+    form(null),
+  );
+}
+
+async function removeResponse(r) {
+  if (!confirm(`Delete the response “${r.title}”?`)) return;
+  if (await attempt(() => api.del(`/api/v1/responses/${r.id}`)) !== undefined) { toast(`Response “${r.title}” deleted.`); reshow(); }
 }
 
 // ---- utilization, skills, wrap-up codes -----------------------------------------------------

@@ -79,19 +79,30 @@ export function replyBox(d, sent) {
   const templates = h("label", { class: "hidden", id: "template-label" }, "Template",
     h("select", { id: "template", name: "template" },
       d.templates.map((t) => h("option", { value: `${t.name}|${t.language}` }, `${t.name} (${t.language})`))));
+  const picker = h("ul", { id: "response-picker", class: "picker hidden", role: "listbox", "aria-label": "Standard responses" });
   const text = h("textarea", {
     id: "reply-text", name: "text", "aria-label": "Reply text",
     "aria-describedby": "reply-visibility reply-count",
-    placeholder: draft.visibility === "public" ? "Write a public reply… (Ctrl+Enter sends)" : "Write a private reply… (Ctrl+Enter sends)",
-    oninput: () => { draft.text = text.value; draft.error = null; persist(); showError(form, null); update(d, form); },
-    onkeydown: (e) => { if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) { e.preventDefault(); send(d, form, sent); } },
+    "aria-controls": "response-picker", "aria-autocomplete": "list",
+    placeholder: draft.visibility === "public"
+      ? "Write a public reply… (/ and a word: standard responses; Ctrl+Enter sends)"
+      : "Write a private reply… (/ and a word: standard responses; Ctrl+Enter sends)",
+    oninput: () => {
+      draft.text = text.value; draft.error = null; persist(); showError(form, null); update(d, form);
+      suggest(d, form);
+    },
+    onkeydown: (e) => {
+      if (pickerKey(d, form, e)) return;
+      if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) { e.preventDefault(); send(d, form, sent); }
+    },
+    onblur: () => setTimeout(() => closePicker(form), 150),
   });
   text.value = draft.text;
   const count = h("div", { id: "reply-count", class: "count small" });
   const error = h("div", { id: "reply-error", class: "notice bad hidden", role: "alert" });
   const button = h("button", { class: "primary", id: "send", "aria-describedby": "reply-count" },
     choices.length > 1 ? `Send ${draft.visibility} reply` : "Send reply");
-  form.append(radios || "", strip, note, templates, text, h("div", { class: "row send-row" }, count, h("span", { class: "spacer" }), button), error);
+  form.append(radios || "", strip, note, templates, picker, text, h("div", { class: "row send-row" }, count, h("span", { class: "spacer" }), button), error);
   showError(form, draft.error);
   update(d, form);
   return form;
@@ -166,6 +177,98 @@ function update(d, form) {
   const button = form.querySelector("#send");
   button.disabled = closed || (templateOnly && !d.templates.length) || (!templateOnly && over > 0);
   button.title = over > 0 && !templateOnly ? "Too long to send: shorten the reply first" : "";
+}
+
+// ---- standard responses: "/" and a word -----------------------------------------------------
+
+/** The `/word` being typed just before the cursor: `{ start, word }`, or null. */
+function slashToken(text, cursor) {
+  const m = /(^|\s)\/([\p{L}\p{N}_-]*)$/u.exec(text.slice(0, cursor));
+  return m ? { start: cursor - m[2].length - 1, word: m[2] } : null;
+}
+
+let asked = 0;
+
+/** Shows the responses matching the `/word` at the cursor, filled in for this conversation. */
+async function suggest(d, form) {
+  const text = form.querySelector("#reply-text");
+  const token = slashToken(text.value, text.selectionStart);
+  if (!token) return closePicker(form);
+  const mine = ++asked;
+  let found;
+  try {
+    found = await api.get(`/api/v1/responses?interaction=${d.id}&q=${encodeURIComponent(token.word)}`);
+  } catch (e) {
+    return closePicker(form);
+  }
+  if (mine !== asked || !form.isConnected) return;
+  const picker = form.querySelector("#response-picker");
+  picker.replaceChildren(...(found.length
+    ? found.slice(0, 8).map((r, i) => h("li", {
+      role: "option", id: `response-${r.id}`, "aria-selected": String(i === 0), "data-id": r.id,
+      onmousedown: (e) => { e.preventDefault(); insert(d, form, r); },
+    }, h("strong", {}, r.title), h("span", { class: "small muted" }, ` ${r.text}`)))
+    : [h("li", { class: "muted small", role: "presentation" }, token.word ? `No standard response matches “${token.word}”.` : "No standard responses for this conversation.")]));
+  picker.responses = found.slice(0, 8);
+  picker.classList.remove("hidden");
+}
+
+function closePicker(form) {
+  const picker = form.querySelector("#response-picker");
+  if (!picker) return;
+  picker.classList.add("hidden");
+  picker.responses = [];
+  form.querySelector("#reply-text")?.removeAttribute("aria-activedescendant");
+}
+
+/** Arrow keys move, Enter or Tab inserts, Escape closes; true when the picker took the key. */
+function pickerKey(d, form, e) {
+  const picker = form.querySelector("#response-picker");
+  if (!picker || picker.classList.contains("hidden") || !picker.responses?.length) {
+    if (e.key === "Escape" && picker && !picker.classList.contains("hidden")) { closePicker(form); return true; }
+    return false;
+  }
+  const options = [...picker.querySelectorAll("[role=option]")];
+  const at = options.findIndex((o) => o.getAttribute("aria-selected") === "true");
+  if (e.key === "ArrowDown" || e.key === "ArrowUp") {
+    const next = (at + (e.key === "ArrowDown" ? 1 : options.length - 1)) % options.length;
+    options.forEach((o, i) => o.setAttribute("aria-selected", String(i === next)));
+    form.querySelector("#reply-text").setAttribute("aria-activedescendant", options[next].id);
+  } else if ((e.key === "Enter" && !e.ctrlKey && !e.metaKey) || e.key === "Tab") {
+    insert(d, form, picker.responses[Math.max(at, 0)]);
+  } else if (e.key === "Escape") {
+    closePicker(form);
+  } else {
+    return false;
+  }
+  e.preventDefault();
+  return true;
+}
+
+/** Puts a response in place of the `/word`, unless the reply would then be too long for
+ *  the platform: then it says so and leaves the draft as it was. */
+function insert(d, form, response) {
+  const text = form.querySelector("#reply-text");
+  const token = slashToken(text.value, text.selectionStart);
+  closePicker(form);
+  if (!token) return;
+  const draft = draftOf(d);
+  const next = text.value.slice(0, token.start) + response.text + text.value.slice(text.selectionStart);
+  const limit = limitOf(d, draft.visibility);
+  const length = measure(next, limit?.counting || "characters");
+  if (limit && length > limit.max) {
+    draft.error = `“${response.title}” was not inserted: the reply would be ${length} characters, and ${platformName(d.platform)} takes at most ${limit.max}.`;
+    showError(form, draft.error);
+    return;
+  }
+  text.value = next;
+  const cursor = token.start + response.text.length;
+  text.setSelectionRange(cursor, cursor);
+  draft.text = next;
+  draft.error = null;
+  persist();
+  showError(form, null);
+  update(d, form);
 }
 
 function showError(form, message) {
