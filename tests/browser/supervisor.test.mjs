@@ -224,3 +224,29 @@ test("at 800 px nothing overflows the page and every header is whole", async () 
   noErrors(page);
   await page.context().close();
 });
+
+test("the supervisor sets an agent's status from the Agents table, and the agent is told who did", async () => {
+  const page = await openSupervisor();
+  const agent = await signIn("agent2");
+  await agent.waitForURL(`${base}/agent`);
+  await agent.getByLabel("My status").selectOption("away");
+  const row = page.locator('#agents tr[data-agent="agent2"]');
+  await row.and(page.locator('[data-status="away"]')).waitFor();
+  await row.getByLabel("Set the status of Blair Agent").selectOption("available");
+  await page.getByText("Blair Agent is now Available.").waitFor();
+  await page.locator('#agents tr[data-agent="agent2"][data-status="available"]').waitFor();
+  await shot(page, "supervisor-set-status");
+  // The agent's page follows, saying who changed it.
+  await agent.locator("#status-note, .status-note").filter({ hasText: "Sam Supervisor set your status to Available" }).first().waitFor();
+  assert.equal(await agent.getByLabel("My status").inputValue(), "available");
+  await shot(agent, "agent-status-set-by-supervisor");
+  // Logged out: the agent's menu shows it, not offered as a choice.
+  await page.locator('#agents tr[data-agent="agent2"]').getByLabel("Set the status of Blair Agent").selectOption("logged_out");
+  await page.locator('#agents tr[data-agent="agent2"][data-status="logged_out"]').waitFor();
+  await agent.locator("#status-note, .status-note").filter({ hasText: "Logged out" }).first().waitFor();
+  noErrors(page);
+  noErrors(agent);
+  await agent.getByLabel("My status").selectOption("away");
+  await agent.context().close();
+  await page.context().close();
+});

@@ -335,3 +335,73 @@ async fn a_bad_search_parameter_is_a_400_that_names_it() {
         "social_media_admin may search"
     );
 }
+
+/// A supervisor sets an agent's status for them: Available brings them work at once,
+/// Logged out stops new work and leaves what they hold theirs; the agent is told who did
+/// it and why. Only supervisors may, and only to a status a person chooses.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_supervisor_sets_an_agents_status_and_the_agent_is_told_why() {
+    let world = World::start(|_| {}).await;
+    let sup = world.login("super").await;
+    let agent1 = world.login("agent1").await;
+    world.post_and_comment("Ann Lee", "is anyone there?").await;
+    // agent1 is away; the supervisor makes them Available, and the waiting comment comes.
+    let row = sup
+        .ok(
+            "PUT",
+            "/agents/agent1/status",
+            Some(json!({"status": "available", "reason": "the queue is long"})),
+        )
+        .await;
+    assert_eq!(row["username"], "agent1");
+    assert_eq!(row["status"], "available");
+    let offered = agent1.wait_for_state("alerting").await;
+    assert_eq!(agent1.ok("GET", "/me", None).await["status"], "available");
+    // Logged out: no new work; the offer they hold stays theirs.
+    let row = sup
+        .ok(
+            "PUT",
+            "/agents/agent1/status",
+            Some(json!({"status": "logged_out"})),
+        )
+        .await;
+    assert_eq!(row["status"], "logged_out");
+    let id = offered["id"].as_i64().unwrap();
+    assert!(
+        agent1.interactions().await.iter().any(|ix| ix["id"] == id),
+        "what they hold stays theirs"
+    );
+    world.post_and_comment("Bo Lee", "hello?").await;
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(
+        agent1.interactions().await.len(),
+        1,
+        "no new work while logged out"
+    );
+    // Refused: a status the system sets, an unknown agent, a user without the right.
+    let (status, e) = sup
+        .call(
+            "PUT",
+            "/agents/agent1/status",
+            Some(json!({"status": "not_responding"})),
+        )
+        .await;
+    assert_eq!(status, 400, "{e}");
+    let (status, _) = sup
+        .call(
+            "PUT",
+            "/agents/nobody/status",
+            Some(json!({"status": "away"})),
+        )
+        .await;
+    assert_eq!(status, 404);
+    let agent2 = world.login("agent2").await;
+    let (status, _) = agent2
+        .call(
+            "PUT",
+            "/agents/agent1/status",
+            Some(json!({"status": "away"})),
+        )
+        .await;
+    assert_eq!(status, 403);
+}

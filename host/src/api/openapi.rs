@@ -52,6 +52,7 @@ pub(super) fn routes() -> OpenApiRouter<Arc<App>> {
         .routes(routes!(trace::trace))
         .routes(routes!(supervisor::queues))
         .routes(routes!(supervisor::agents))
+        .routes(routes!(supervisor::set_agent_status))
         .routes(routes!(stats::realtime))
         .routes(routes!(workflows::status))
         .routes(routes!(events::stream))

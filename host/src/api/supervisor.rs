@@ -9,8 +9,8 @@ use utoipa::ToSchema;
 
 use super::auth::Caller;
 use super::error::ApiError;
-use super::extract::Json;
-use super::responses::NeedsRight;
+use super::extract::{Json, Path};
+use super::responses::{BadRequest, JsonBody, NeedsRight, NotFound};
 use crate::app::App;
 use crate::clock::now_ms;
 use crate::routing::{AgentStatus, AgentView};
@@ -170,6 +170,83 @@ pub async fn agents(
     supervisor(&caller)?;
     let users = app.store.read(directory::users).await?;
     Ok(Json(agent_rows(users, &app.interactions.router().agents())))
+}
+
+/// A supervisor's change of an agent's status.
+#[derive(serde::Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AgentStatusRequest {
+    /// `available`, `away` or `logged_out`.
+    pub status: String,
+    /// Why, shown to the agent and kept in the audit log.
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// Sets an agent's status for them (supervisors): Available (they take work), Away or
+/// Logged out (they take no new work; what they hold stays theirs). The agent's desktop
+/// shows who changed it and why.
+#[utoipa::path(put, path = "/api/v1/agents/{username}/status", params(("username" = String, Path)),
+    request_body = AgentStatusRequest,
+    responses((status = 200, body = AgentStats), NeedsRight, BadRequest, JsonBody, NotFound),
+    security(("bearer" = [])))]
+pub async fn set_agent_status(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    Path(username): Path<String>,
+    Json(req): Json<AgentStatusRequest>,
+) -> Result<Json<AgentStats>, ApiError> {
+    supervisor(&caller)?;
+    let status = AgentStatus::parse(&req.status)
+        .filter(|s| !matches!(s, AgentStatus::NotResponding))
+        .ok_or_else(|| {
+            ApiError::BadRequest(format!(
+                "status: “{}” is not a status a supervisor sets; choose available, away or logged_out",
+                req.status
+            ))
+        })?;
+    let reason = req
+        .reason
+        .map(|r| r.trim().to_owned())
+        .filter(|r| !r.is_empty());
+    if reason.as_ref().is_some_and(|r| r.chars().count() > 500) {
+        return Err(ApiError::BadRequest(
+            "reason: at most 500 characters".into(),
+        ));
+    }
+    let name = username.clone();
+    let agent = app
+        .store
+        .read(move |c| directory::user_by_name(c, &name))
+        .await?
+        .filter(|u| u.has_right("agent"))
+        .ok_or_else(|| ApiError::NotFound(format!("There is no agent named “{username}”.")))?;
+    let (ops, id) = (app.clone(), agent.id);
+    super::detached(async move { ops.interactions.set_status(id, status).await }).await?;
+    let said = match &reason {
+        Some(r) => format!(
+            "{} set your status to {}: {r}",
+            caller.0.display_name,
+            status.label()
+        ),
+        None => format!(
+            "{} set your status to {}.",
+            caller.0.display_name,
+            status.label()
+        ),
+    };
+    app.interactions.hub.send(
+        agent.id,
+        "status",
+        serde_json::json!({ "status": status, "reason": said }),
+    );
+    tracing::info!(agent = %agent.username, supervisor = %caller.0.username, status = status.as_str(),
+        reason = reason.as_deref().unwrap_or(""), "agent status set by a supervisor");
+    let views = app.interactions.router().agents();
+    agent_rows(vec![agent], &views)
+        .pop()
+        .map(Json)
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("the agent vanished")))
 }
 
 /// One row per user with the `agent` right, in the directory's order.

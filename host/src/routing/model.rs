@@ -33,6 +33,16 @@ impl AgentStatus {
         }
     }
 
+    /// The status as a person reads it.
+    pub fn label(self) -> &'static str {
+        match self {
+            AgentStatus::Available => "Available",
+            AgentStatus::Away => "Away",
+            AgentStatus::NotResponding => "Not responding",
+            AgentStatus::LoggedOut => "Logged out",
+        }
+    }
+
     /// Parses a stored or requested name.
     pub fn parse(s: &str) -> Option<AgentStatus> {
         Some(match s {

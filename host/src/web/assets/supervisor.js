@@ -2,7 +2,7 @@
 // (refreshed every two seconds), and the interaction search with the full transcript.
 
 import * as api from "/assets/api.js";
-import { h, fill, duration, when, words, attempt, topBar, requireRight, platformName } from "/assets/ui.js";
+import { h, fill, duration, when, words, attempt, toast, topBar, requireRight, platformName } from "/assets/ui.js";
 import { transcript } from "/assets/transcript.js";
 import { timeChart } from "/assets/chart.js";
 
@@ -103,9 +103,14 @@ function workgroups(rows) {
   );
 }
 
+const SETTABLE = [["available", "Available"], ["away", "Away"], ["logged_out", "Logged out"]];
+
 function agentTable(agents) {
+  const body = document.querySelector("#agents tbody");
+  // Not redrawn under the supervisor's hand: a status being chosen stays open.
+  if (body.contains(document.activeElement) && document.activeElement.tagName === "SELECT") return;
   fill(
-    document.querySelector("#agents tbody"),
+    body,
     agents.map((a) =>
       h("tr", { dataset: { agent: a.username, status: a.status } },
         h("td", {}, a.display_name, h("span", { class: "muted small" }, ` ${a.username}`)),
@@ -113,8 +118,25 @@ function agentTable(agents) {
         h("td", {}, a.station || "–"),
         h("td", { class: "num" }, a.interactions.length),
         h("td", { class: "num" }, `${a.utilization_used} %`),
+        h("td", {}, h("select", {
+          "aria-label": `Set the status of ${a.display_name}`,
+          onchange: (e) => setAgentStatus(a, e.target),
+        },
+        h("option", { value: "" }, "Change…"),
+        SETTABLE.filter(([s]) => s !== a.status).map(([s, label]) => h("option", { value: s }, label)))),
       )),
   );
+}
+
+/** Sets an agent's status for them; the agent's desktop says who did it. */
+async function setAgentStatus(agent, select) {
+  const status = select.value;
+  if (!status) return;
+  const label = SETTABLE.find(([s]) => s === status)[1];
+  const done = await attempt(() => api.put(`/api/v1/agents/${encodeURIComponent(agent.username)}/status`, { status }));
+  select.blur();
+  if (done) toast(`${agent.display_name} is now ${label}.`);
+  refresh();
 }
 
 // ---- search -------------------------------------------------------------------------------
