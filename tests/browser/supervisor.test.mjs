@@ -250,3 +250,31 @@ test("the supervisor sets an agent's status from the Agents table, and the agent
   await agent.context().close();
   await page.context().close();
 });
+
+test("search pages through more than 50 results", async () => {
+  const page = await openSupervisor();
+  const tag = `pager${Date.now().toString(36).slice(-5)}`;
+  for (let i = 0; i < 55; i++) {
+    await emulatorPost("/_emulator/facebook/comments", { page_id: PAGE_ID, author_name: `Pat ${i}`, text: `${tag} number ${i}` });
+  }
+  const form = page.locator("#search");
+  await form.getByLabel("Text").fill(tag);
+  const count = page.locator("#search-count");
+  await waitFor(async () => {
+    await form.getByRole("button", { name: "Search" }).click();
+    await page.waitForTimeout(300);
+    return /^55 interactions found, showing 1–50\./.test(await count.textContent());
+  }, "all 55 stored and found");
+  assert.equal(await page.locator("#results tbody tr").count(), 50);
+  assert.equal(await page.getByRole("button", { name: "Previous 50" }).isDisabled(), true);
+  await page.getByRole("button", { name: "Next 50" }).click();
+  await count.filter({ hasText: "showing 51–55" }).waitFor();
+  assert.equal(await page.locator("#results tbody tr").count(), 5);
+  assert.equal(await page.getByRole("button", { name: "Next 50" }).isDisabled(), true);
+  assert.match(await page.locator("#search-page").textContent(), /Page 2 of 2/);
+  await shot(page, "supervisor-search-page-2");
+  await page.getByRole("button", { name: "Previous 50" }).click();
+  await count.filter({ hasText: "showing 1–50" }).waitFor();
+  noErrors(page);
+  await page.context().close();
+});

@@ -16,7 +16,9 @@ async function start() {
   options("search-channel", dir.channels.map((c) => [c.name, `${c.name} (${platformName(c.platform)})`]));
   options("search-workgroup", dir.workgroups.map((w) => [w.name, w.name]));
   options("search-agent", dir.agents.map((a) => [a.username, a.display_name]));
-  document.getElementById("search").addEventListener("submit", (e) => { e.preventDefault(); search(); });
+  document.getElementById("search").addEventListener("submit", (e) => { e.preventDefault(); search(0); });
+  document.getElementById("search-prev").addEventListener("click", () => search(searchPage - 1));
+  document.getElementById("search-next").addEventListener("click", () => search(searchPage + 1));
   for (const id of ["search-from", "search-to"]) document.getElementById(id).addEventListener("change", rangeIsValid);
   document.getElementById("detail-close").addEventListener("click", closeDetail);
   await refresh();
@@ -165,7 +167,12 @@ function rangeIsValid() {
 /** The interaction open in the detail panel, if any. */
 let openId = null;
 
-async function search() {
+/** Results a page. */
+const PAGE = 50;
+/** The page of results shown, from 0. */
+let searchPage = 0;
+
+async function search(page = 0) {
   if (!rangeIsValid()) return;
   const form = new FormData(document.getElementById("search"));
   const query = new URLSearchParams();
@@ -173,10 +180,21 @@ async function search() {
     if (!v) continue;
     query.set(k, k === "from" || k === "to" ? String(new Date(v).getTime()) : v);
   }
+  query.set("limit", String(PAGE));
+  query.set("offset", String(Math.max(0, page) * PAGE));
   const res = await attempt(() => api.get(`/api/v1/interactions?${query}`));
   if (!res) return;
-  document.getElementById("search-count").textContent =
-    `${res.total} interaction${res.total === 1 ? "" : "s"} found${res.total > res.items.length ? `, showing ${res.items.length}` : ""}.`;
+  searchPage = Math.max(0, page);
+  const first = searchPage * PAGE + 1;
+  const last = searchPage * PAGE + res.items.length;
+  document.getElementById("search-count").textContent = res.total > PAGE
+    ? `${res.total} interactions found, showing ${first}–${last}.`
+    : `${res.total} interaction${res.total === 1 ? "" : "s"} found.`;
+  document.getElementById("search-pager").classList.toggle("hidden", res.total <= PAGE);
+  document.getElementById("search-prev").disabled = searchPage === 0;
+  document.getElementById("search-next").disabled = last >= res.total;
+  document.getElementById("search-page").textContent =
+    `Page ${searchPage + 1} of ${Math.ceil(res.total / PAGE)}`;
   fill(
     document.querySelector("#results tbody"),
     res.items.map((ix) =>
