@@ -290,3 +290,51 @@ test("at 800 px no screen overflows the page and every header is whole", async (
   noErrors(page);
   await page.context().close();
 });
+
+test("users, workgroups and stations are edited in place; a password is reset and a user name stays", async () => {
+  const page = await openAdmin("#users");
+  const row = page.locator('tr[data-user="agent2"]');
+  await row.getByRole("button", { name: "Edit agent2" }).click();
+  const form = page.locator("tr.editing form");
+  assert.equal(await form.getByLabel("User name").getAttribute("readonly"), "", "the user name cannot change");
+  assert.equal(await form.getByLabel("Display name").inputValue(), "Blair Agent");
+  await form.getByLabel("Display name").fill("Blair B. Agent");
+  await form.getByLabel("New password (leave empty to keep it)").fill("a-new-password");
+  await shot(page, "admin-user-edit");
+  await form.getByRole("button", { name: "Save user" }).click();
+  await page.getByText("User agent2 saved.").waitFor();
+  await page.locator('tr[data-user="agent2"]', { hasText: "Blair B. Agent" }).waitFor();
+  const login = async (password) => (await fetch(`${base}/api/v1/login`, {
+    method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ username: "agent2", password }),
+  })).status;
+  assert.equal(await login("a-new-password"), 200, "the new password signs in");
+  assert.equal(await login("demo"), 401, "the old one no longer does");
+  const users = await apiGet(page, "/users");
+  const blair = users.find((u) => u.username === "agent2");
+  assert.deepEqual(blair.workgroups, ["Social"], "what the form showed is kept");
+  // Put back for the other tests.
+  await fetch(`${base}/api/v1/users/${blair.id}`, {
+    method: "PUT",
+    headers: { "content-type": "application/json", authorization: `Bearer ${await page.evaluate(() => sessionStorage.getItem("switchboard.token"))}` },
+    body: JSON.stringify({ display_name: "Blair Agent", password: "demo" }),
+  });
+
+  await page.getByRole("tab", { name: "Workgroups" }).click();
+  await page.locator('tr[data-workgroup="Billing"]').getByRole("button", { name: "Edit Billing" }).click();
+  const wg = page.locator("tr.editing form");
+  assert.equal(await wg.getByLabel("Alert timeout (s)").inputValue(), "30");
+  await wg.getByLabel("Alert timeout (s)").fill("45");
+  await wg.getByRole("button", { name: "Save workgroup" }).click();
+  await page.getByText("Workgroup Billing saved.").waitFor();
+  await page.locator('tr[data-workgroup="Billing"]', { hasText: "45 s" }).waitFor();
+
+  await page.getByRole("tab", { name: "Stations" }).click();
+  await page.locator('tr[data-station="desk-2"]').getByRole("button", { name: "Edit desk-2" }).click();
+  const st = page.locator("tr.editing form");
+  await st.getByLabel("acd_whatsapp").check();
+  await st.getByRole("button", { name: "Save station" }).click();
+  await page.getByText("Station desk-2 saved.").waitFor();
+  await page.locator('tr[data-station="desk-2"]', { hasText: "acd_whatsapp" }).waitFor();
+  noErrors(page);
+  await page.context().close();
+});

@@ -281,15 +281,34 @@ async fn users_are_created_read_updated_and_deleted() {
         &["agent1"],
     )
     .await;
+    // A user name never changes once made (history and the audit log name people by
+    // it); giving the same one is no change.
     refused(
         &admin,
         "PUT",
         &format!("/users/{id}"),
         json!({ "username": "agent2" }),
-        409,
-        &["agent2"],
+        400,
+        &["cannot change", "dana"],
     )
     .await;
+    refused(
+        &admin,
+        "PUT",
+        &format!("/users/{id}"),
+        json!({ "username": "dana2" }),
+        400,
+        &["cannot change"],
+    )
+    .await;
+    let same = admin
+        .ok(
+            "PUT",
+            &format!("/users/{id}"),
+            Some(json!({ "username": "dana" })),
+        )
+        .await;
+    assert_eq!(same["username"], "dana");
     refused(
         &admin,
         "POST",

@@ -47,7 +47,7 @@ pub struct UserView {
 #[derive(Deserialize, ToSchema, Default)]
 #[serde(deny_unknown_fields)]
 pub struct UserInput {
-    /// Login name, unique.
+    /// Login name, unique; it cannot change once the user exists (a `PUT` may only repeat it).
     pub username: Option<String>,
     /// Display name (default: the username).
     pub display_name: Option<String>,
@@ -209,7 +209,9 @@ fn save_user(c: &Tx, id: i64, changes: UserChanges) -> anyhow::Result<UserSaved>
                 .collect::<anyhow::Result<_>>()?,
         ),
     };
+    // Taken only matters for a new user: an existing one keeps their name (below).
     if let Some(name) = &changes.username
+        && id == 0
         && let Some(other) = directory::user_by_name(c, name)?
         && other.id != id
     {
@@ -233,6 +235,13 @@ fn save_user(c: &Tx, id: i64, changes: UserChanges) -> anyhow::Result<UserSaved>
     };
     let (old_name, old_rights) = (user.username.clone(), user.rights.clone());
     if let Some(v) = changes.username {
+        // History, reports and the audit log name people by it.
+        if id != 0 && v != user.username {
+            return Err(reject(ApiError::BadRequest(format!(
+                "username: a user name cannot change once the user exists (“{}” stays); create a new user for another name",
+                user.username
+            ))));
+        }
         user.username = v;
     }
     if let Some(v) = changes.display_name {

@@ -455,30 +455,37 @@ async function workgroups() {
         h("td", {}, `${g.sl_target_s} s`),
         h("td", {}, `${g.alert_timeout_ms / 1000} s`),
         h("td", {}, g.wrapup_codes.join(", ") || "–", g.wrapup_required ? h("span", { class: "badge warn" }, "required") : null),
-        h("td", {}, h("button", { class: "danger", onclick: () => removeWorkgroup(g) }, "Delete")),
+        h("td", {},
+          editButton(`Edit ${g.name}`, 6, () => workgroupForm(g, people)), " ",
+          h("button", { class: "danger", onclick: () => removeWorkgroup(g) }, "Delete")),
       )), "Workgroups"),
     h("h3", {}, "New workgroup"),
-    h("form", { class: "grid", id: "new-workgroup", onsubmit: (e) => submit(e, createWorkgroup, "Workgroup created.") },
-      field("Name", h("input", { name: "name", required: true })),
-      // The server's bounds, so the browser says so in seconds before anything is sent.
-      field("Service level target (s)", h("input", { name: "sl_target_s", type: "number", min: 1, max: 86400, value: 60, required: true })),
-      field("Alert timeout (s)", h("input", { name: "alert_timeout_s", type: "number", min: 1, max: 600, step: 1, value: 30, required: true })),
-      field("Wrap-up codes (comma separated)", h("input", { name: "wrapup_codes", placeholder: "Resolved, Escalated" })),
-      h("label", { class: "inline" }, h("input", { type: "checkbox", name: "wrapup_required" }), "Wrap-up required"),
-      checks("members", people.map((u) => u.username)),
-      h("div", {}, h("button", { class: "primary" }, "Create workgroup")),
-    ),
+    workgroupForm(null, people),
   );
 }
 
-async function createWorkgroup(form) {
-  const data = new FormData(form);
-  await api.post("/api/v1/workgroups", {
-    name: data.get("name"), sl_target_s: Number(data.get("sl_target_s")),
-    alert_timeout_ms: Number(data.get("alert_timeout_s")) * 1000,
-    wrapup_codes: list(data.get("wrapup_codes") || ""), wrapup_required: data.get("wrapup_required") === "on",
-    members: checked(form, "members"),
-  });
+/** The form of a new workgroup, or of `g`. */
+function workgroupForm(g, people) {
+  return h("form", { class: "grid", id: g ? `edit-workgroup-${g.id}` : "new-workgroup", onsubmit: (e) => submit(e, async (form) => {
+    const data = new FormData(form);
+    const body = {
+      name: data.get("name"), sl_target_s: Number(data.get("sl_target_s")),
+      alert_timeout_ms: Number(data.get("alert_timeout_s")) * 1000,
+      wrapup_codes: list(data.get("wrapup_codes") || ""), wrapup_required: data.get("wrapup_required") === "on",
+      members: checked(form, "members"),
+    };
+    if (g) await api.put(`/api/v1/workgroups/${g.id}`, body);
+    else await api.post("/api/v1/workgroups", body);
+  }, g ? `Workgroup ${g.name} saved.` : "Workgroup created.") },
+    field("Name", h("input", { name: "name", required: true, value: g ? g.name : "" })),
+    // The server's bounds, so the browser says so in seconds before anything is sent.
+    field("Service level target (s)", h("input", { name: "sl_target_s", type: "number", min: 1, max: 86400, value: g ? g.sl_target_s : 60, required: true })),
+    field("Alert timeout (s)", h("input", { name: "alert_timeout_s", type: "number", min: 1, max: 600, step: 1, value: g ? g.alert_timeout_ms / 1000 : 30, required: true })),
+    field("Wrap-up codes (comma separated)", h("input", { name: "wrapup_codes", placeholder: "Resolved, Escalated", value: g ? g.wrapup_codes.join(", ") : "" })),
+    h("label", { class: "inline" }, h("input", { type: "checkbox", name: "wrapup_required", checked: Boolean(g?.wrapup_required) }), "Wrap-up required"),
+    checks("members", people.map((u) => u.username), g ? g.members : []),
+    h("div", {}, h("button", { class: "primary" }, g ? "Save workgroup" : "Create workgroup")),
+  );
 }
 
 async function removeWorkgroup(g) {
@@ -500,28 +507,51 @@ async function users() {
         h("td", {}, u.workgroups.join(", ") || "–"),
         h("td", {}, u.station || "–"),
         h("td", {}, h("span", { class: `badge ${u.status}` }, words(u.status))),
-        h("td", {}, h("button", { class: "danger", onclick: () => removeUser(u) }, "Delete")),
+        h("td", {},
+          editButton(`Edit ${u.username}`, 6, () => userForm(u, groups)), " ",
+          h("button", { class: "danger", onclick: () => removeUser(u) }, "Delete")),
       )), "Users"),
     h("h3", {}, "New user"),
-    h("form", { class: "grid", id: "new-user", onsubmit: (e) => submit(e, createUser, "User created.") },
-      field("User name", h("input", { name: "username", required: true, autocomplete: "off" })),
-      field("Display name", h("input", { name: "display_name" })),
-      field("Password", h("input", { name: "password", type: "password", required: true, autocomplete: "new-password" })),
-      field("Skills (name=level, …)", h("input", { name: "skills", placeholder: "english=5, billing=3" })),
-      checks("rights", USER_RIGHTS, ["agent"]),
-      checks("workgroups", groups.map((g) => g.name)),
-      h("div", {}, h("button", { class: "primary" }, "Create user")),
-    ),
+    userForm(null, groups),
   );
 }
 
-async function createUser(form) {
-  const data = new FormData(form);
-  const skills = Object.fromEntries(Object.entries(pairs(data.get("skills") || "")).map(([k, v]) => [k, Number(v)]));
-  await api.post("/api/v1/users", {
-    username: data.get("username"), display_name: data.get("display_name") || data.get("username"),
-    password: data.get("password"), rights: checked(form, "rights"), skills, workgroups: checked(form, "workgroups"),
-  });
+/** The form of a new user, or of `u` (its name fixed; a password given resets theirs). */
+function userForm(u, groups) {
+  const skills = u ? Object.entries(u.skills).map(([k, v]) => `${k}=${v}`).join(", ") : "";
+  return h("form", { class: "grid", id: u ? `edit-user-${u.id}` : "new-user", onsubmit: (e) => submit(e, async (form) => {
+    const data = new FormData(form);
+    const body = {
+      display_name: data.get("display_name") || (u ? u.username : data.get("username")),
+      rights: checked(form, "rights"), workgroups: checked(form, "workgroups"),
+      skills: Object.fromEntries(Object.entries(pairs(data.get("skills") || "")).map(([k, v]) => [k, Number(v)])),
+    };
+    if (data.get("password")) body.password = data.get("password");
+    if (u) await api.put(`/api/v1/users/${u.id}`, body);
+    else await api.post("/api/v1/users", { ...body, username: data.get("username") });
+  }, u ? `User ${u.username} saved.` : "User created.") },
+    u
+      ? field("User name", h("input", { name: "username", value: u.username, readonly: true, title: "A user name cannot change once the user exists." }))
+      : field("User name", h("input", { name: "username", required: true, autocomplete: "off" })),
+    field("Display name", h("input", { name: "display_name", value: u ? u.display_name : "" })),
+    u
+      ? field("New password (leave empty to keep it)", h("input", { name: "password", type: "password", autocomplete: "new-password" }))
+      : field("Password", h("input", { name: "password", type: "password", required: true, autocomplete: "new-password" })),
+    field("Skills (name=level, …)", h("input", { name: "skills", placeholder: "english=5, billing=3", value: skills })),
+    checks("rights", USER_RIGHTS, u ? u.rights : ["agent"]),
+    checks("workgroups", groups.map((g) => g.name), u ? u.workgroups : []),
+    h("div", {}, h("button", { class: "primary" }, u ? "Save user" : "Create user")),
+  );
+}
+
+/** An Edit button that opens `form()` in a row under its own, once. */
+function editButton(label, columns, form) {
+  return h("button", { "aria-label": label, onclick: (e) => {
+    const row = e.target.closest("tr");
+    row.after(h("tr", { class: "editing" }, h("td", { colspan: columns }, form())));
+    e.target.disabled = true;
+    row.nextElementSibling.querySelector("input:not([readonly]), select, textarea")?.focus();
+  } }, "Edit");
 }
 
 async function removeUser(u) {
@@ -538,17 +568,26 @@ async function stations() {
     h("h2", {}, "Stations"),
     h("p", { class: "muted small" }, "An agent logged in at a station gets its access rights for routing."),
     table(["Station", "Access rights", ""], rows.map((s) =>
-      h("tr", {}, h("td", {}, s.name), h("td", {}, s.rights.join(", ") || "–"),
-        h("td", {}, h("button", { class: "danger", onclick: () => removeStation(s) }, "Delete")))), "Stations"),
+      h("tr", { dataset: { station: s.name } }, h("td", {}, s.name), h("td", {}, s.rights.join(", ") || "–"),
+        h("td", {},
+          editButton(`Edit ${s.name}`, 3, () => stationForm(s)), " ",
+          h("button", { class: "danger", onclick: () => removeStation(s) }, "Delete")))), "Stations"),
     h("h3", {}, "New station"),
-    h("form", { class: "grid", onsubmit: (e) => submit(e, async (form) => {
-      const data = new FormData(form);
-      await api.post("/api/v1/stations", { name: data.get("name"), rights: checked(form, "rights") });
-    }, "Station created.") },
-      field("Name", h("input", { name: "name", required: true })),
-      checks("rights", STATION_RIGHTS),
-      h("div", {}, h("button", { class: "primary" }, "Create station"))),
+    stationForm(null),
   );
+}
+
+/** The form of a new station, or of `st`. */
+function stationForm(st) {
+  return h("form", { class: "grid", id: st ? `edit-station-${st.id}` : "new-station", onsubmit: (e) => submit(e, async (form) => {
+    const data = new FormData(form);
+    const body = { name: data.get("name"), rights: checked(form, "rights") };
+    if (st) await api.put(`/api/v1/stations/${st.id}`, body);
+    else await api.post("/api/v1/stations", body);
+  }, st ? `Station ${st.name} saved.` : "Station created.") },
+    field("Name", h("input", { name: "name", required: true, value: st ? st.name : "" })),
+    checks("rights", STATION_RIGHTS, st ? st.rights : []),
+    h("div", {}, h("button", { class: "primary" }, st ? "Save station" : "Create station")));
 }
 
 async function removeStation(s) {
