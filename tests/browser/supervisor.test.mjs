@@ -278,3 +278,44 @@ test("search pages through more than 50 results", async () => {
   noErrors(page);
   await page.context().close();
 });
+
+test("the supervisor closes a stuck conversation with a reason, and its agent is told", async () => {
+  const agent = await signIn("agent1");
+  await agent.waitForURL(`${base}/agent`);
+  await agent.getByLabel("My status").selectOption("available");
+  await emulatorPost("/_emulator/facebook/comments", { page_id: PAGE_ID, author_name: `Stuck ${Date.now().toString(36).slice(-5)}`, text: "hello, still there?" });
+  // Whatever is offered first (earlier tests may have left older ones waiting).
+  const agentToken = await token(agent);
+  const offered = await waitFor(async () => {
+    const res = await fetch(`${base}/api/v1/me/interactions`, { headers: { authorization: `Bearer ${agentToken}` } });
+    return (await res.json()).find((ix) => ix.state === "alerting");
+  }, "an offer");
+  const name = offered.customer_name;
+  const offer = agent.locator("#my-list li.alerting", { hasText: name });
+  await offer.waitFor({ timeout: 15000 });
+  await offer.getByRole("button").click();
+  await agent.getByRole("toolbar").getByRole("button", { name: "Pick up" }).click();
+  await agent.locator("#current-state").filter({ hasText: "Connected" }).waitFor();
+
+  const page = await openSupervisor();
+  await page.locator("#search").getByLabel("Author").fill(name);
+  await page.locator("#search").getByRole("button", { name: "Search" }).click();
+  await page.locator("#results tbody tr", { hasText: name }).first().click();
+  const form = page.getByRole("form", { name: "Close this conversation" });
+  await form.getByRole("button", { name: "Close conversation" }).click();
+  // A reason is required: the browser asks for it before anything is sent.
+  assert.equal(await form.getByLabel("Why close it").evaluate((i) => i.validity.valueMissing), true);
+  await form.getByLabel("Why close it").fill("the customer wrote again in a new thread");
+  await form.getByRole("button", { name: "Close conversation" }).click();
+  await page.getByText(/Interaction #\d+ closed\./).waitFor();
+  await page.locator("#detail").getByText("Closed by a supervisor").waitFor();
+  await page.locator("#detail").getByText("the customer wrote again in a new thread").waitFor();
+  await shot(page, "supervisor-closed");
+  await agent.getByText(new RegExp(`A supervisor closed the conversation from ${name}`)).waitFor();
+  await shot(agent, "agent-conversation-closed");
+  noErrors(page);
+  noErrors(agent);
+  await agent.getByLabel("My status").selectOption("away");
+  await agent.context().close();
+  await page.context().close();
+});

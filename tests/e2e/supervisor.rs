@@ -405,3 +405,105 @@ async fn a_supervisor_sets_an_agents_status_and_the_agent_is_told_why() {
         .await;
     assert_eq!(status, 403);
 }
+
+/// A supervisor closes stuck interactions, queued or held by an agent, with a reason kept
+/// in the history; the agent is freed at once and owes no wrap-up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_supervisor_closes_a_stuck_interaction_with_a_reason() {
+    let world = World::start(one_at_a_time).await;
+    let sup = world.login("super").await;
+    let agent1 = world.login("agent1").await;
+    // A queued one, nobody available.
+    world.post_and_comment("Ann Lee", "first").await;
+    let queued = wait_until_search(&sup, "Ann Lee").await;
+    let (status, e) = sup
+        .call(
+            "POST",
+            &format!("/interactions/{queued}/close"),
+            Some(json!({"reason": "  "})),
+        )
+        .await;
+    assert_eq!(status, 400, "{e}");
+    let (status, _) = agent1
+        .call(
+            "POST",
+            &format!("/interactions/{queued}/close"),
+            Some(json!({"reason": "mine"})),
+        )
+        .await;
+    assert_eq!(status, 403);
+    let closed = sup
+        .ok(
+            "POST",
+            &format!("/interactions/{queued}/close"),
+            Some(json!({"reason": "duplicate of another thread"})),
+        )
+        .await;
+    assert_eq!(closed["state"], "disconnected");
+    let trace = sup
+        .ok("GET", &format!("/interactions/{queued}/trace"), None)
+        .await;
+    let event = trace["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == "closed_by_supervisor")
+        .cloned()
+        .unwrap_or_else(|| panic!("the close is in the history: {trace}"));
+    assert_eq!(event["detail"], "duplicate of another thread");
+    let (status, e) = sup
+        .call(
+            "POST",
+            &format!("/interactions/{queued}/close"),
+            Some(json!({"reason": "again"})),
+        )
+        .await;
+    assert_eq!(status, 409, "{e}");
+
+    // One the agent holds: closed, the agent is free for the next one, no wrap-up owed.
+    agent1.available().await;
+    world.post_and_comment("Bo Lee", "second").await;
+    let held = agent1.wait_for_state("alerting").await["id"]
+        .as_i64()
+        .unwrap();
+    agent1
+        .ok("POST", &format!("/interactions/{held}/pickup"), None)
+        .await;
+    world.post_and_comment("Cy Lee", "third").await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(
+        agent1.interactions().await.len(),
+        1,
+        "one at a time: the third waits"
+    );
+    sup.ok(
+        "POST",
+        &format!("/interactions/{held}/close"),
+        Some(json!({"reason": "customer called instead"})),
+    )
+    .await;
+    let next = agent1.wait_for_state("alerting").await;
+    assert_ne!(
+        next["id"].as_i64(),
+        Some(held),
+        "the freed agent gets the next one"
+    );
+    let ended = sup.ok("GET", &format!("/interactions/{held}"), None).await;
+    assert_eq!(ended["state"], "disconnected");
+    assert_eq!(ended["wrapup_pending"], false, "no wrap-up owed");
+}
+
+/// The id of the newest interaction whose author matches `author`, once searchable.
+async fn wait_until_search(sup: &Agent, author: &str) -> i64 {
+    crate::harness::wait_until("the interaction", || async {
+        let found = sup
+            .ok(
+                "GET",
+                &format!("/interactions?author={}", author.replace(' ', "%20")),
+                None,
+            )
+            .await;
+        found["items"].as_array()?.first()?["id"].as_i64()
+    })
+    .await
+}

@@ -53,6 +53,7 @@ pub(super) fn routes() -> OpenApiRouter<Arc<App>> {
         .routes(routes!(supervisor::queues))
         .routes(routes!(supervisor::agents))
         .routes(routes!(supervisor::set_agent_status))
+        .routes(routes!(supervisor::close_interaction))
         .routes(routes!(stats::realtime))
         .routes(routes!(workflows::status))
         .routes(routes!(events::stream))

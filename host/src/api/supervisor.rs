@@ -249,6 +249,40 @@ pub async fn set_agent_status(
         .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("the agent vanished")))
 }
 
+/// Why a supervisor closes an interaction.
+#[derive(serde::Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CloseRequest {
+    /// Why, kept in the interaction's history (1 to 500 characters).
+    pub reason: String,
+}
+
+/// Ends a stuck interaction (queued, offered, connected or held) with a reason kept in its
+/// history (supervisors). Whoever held it is told and owes no wrap-up.
+#[utoipa::path(post, path = "/api/v1/interactions/{id}/close", params(("id" = i64, Path)),
+    request_body = CloseRequest,
+    responses((status = 200, body = crate::model::interaction::Interaction), NeedsRight, BadRequest, JsonBody, NotFound,
+        (status = 409, description = "`conflict`: it has ended already, or the workflow holds it", body = super::error::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn close_interaction(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    Json(req): Json<CloseRequest>,
+) -> Result<Json<crate::model::interaction::Interaction>, ApiError> {
+    supervisor(&caller)?;
+    let reason = req.reason.trim().to_owned();
+    if reason.is_empty() || reason.chars().count() > 500 {
+        return Err(ApiError::BadRequest(
+            "reason: say why in 1 to 500 characters".into(),
+        ));
+    }
+    let (ops, by) = (app.clone(), caller.0.id);
+    let ix = super::detached(async move { ops.interactions.close(by, id, reason).await }).await?;
+    tracing::info!(interaction = id, supervisor = %caller.0.username, "interaction closed by a supervisor");
+    Ok(Json(ix))
+}
+
 /// One row per user with the `agent` right, in the directory's order.
 fn agent_rows(users: Vec<directory::User>, views: &[AgentView]) -> Vec<AgentStats> {
     users

@@ -494,6 +494,84 @@ impl Interactions {
         Ok(())
     }
 
+    /// A supervisor ends a live interaction that is stuck (queued, offered, connected or
+    /// held), with a reason recorded in its history. Whoever held it is told and owes no
+    /// wrap-up; the workflow's `on_disconnect` runs as after any end. Checked in the step
+    /// that ends it, so an interaction ended meanwhile is a conflict, never ended twice.
+    pub async fn close(
+        self: &Arc<Self>,
+        by: i64,
+        id: i64,
+        reason: String,
+    ) -> Result<Interaction, ActionError> {
+        let ix = self
+            .store
+            .read(move |c| queries::interaction(c, id))
+            .await?
+            .ok_or(ActionError::NotFound(id))?;
+        match ix.state {
+            State::Queued | State::Alerting | State::Connected | State::Held => {}
+            State::Disconnected => {
+                return Err(ActionError::Conflict(format!(
+                    "Conversation {id} has already ended."
+                )));
+            }
+            State::Buffered => {
+                return Err(ActionError::Conflict(format!(
+                    "Conversation {id} is held by the workflow until its deadline; close it once it is queued."
+                )));
+            }
+        }
+        let (offers, done, pending, holder) = {
+            let mut order = self.order.lock().unwrap();
+            let holder = self.router.holder(id).map(|(agent, _)| agent);
+            let now = now_ms();
+            order.changes += 1;
+            let offers = self.router.finish(id, false, now);
+            let done = self.store_submit_with(move |c| {
+                let live = queries::interaction(c, id)?.is_some_and(|ix| {
+                    matches!(
+                        ix.state,
+                        State::Queued | State::Alerting | State::Connected | State::Held
+                    )
+                });
+                if live {
+                    queries::finish(c, id, Some(by), false, false, now)?;
+                    queries::record_event(
+                        c,
+                        id,
+                        now,
+                        "closed_by_supervisor",
+                        State::Disconnected,
+                        Some(by),
+                        Some(&reason),
+                    )?;
+                    jobs::enqueue(c, JobKind::OnDisconnect, id, now)?;
+                }
+                Ok(live)
+            });
+            let pending = self.record_offers(&offers);
+            (offers, done, pending, holder)
+        };
+        let ended = wait(done).await?;
+        if !ended {
+            self.finish_offers(offers, pending).await;
+            return Err(ActionError::Conflict(format!(
+                "Conversation {id} ended meanwhile."
+            )));
+        }
+        self.kick_jobs();
+        if let Some(agent) = holder {
+            self.hub.send(
+                agent,
+                "revoked",
+                serde_json::json!({ "id": id, "reason": "closed" }),
+            );
+        }
+        self.finish_offers(offers, pending).await;
+        self.changed(id).await
+    }
+
     /// The media type of an interaction, for choosing the transfer initiator.
     pub async fn media_of(&self, id: i64) -> Result<MediaType, ActionError> {
         Ok(self

@@ -42,7 +42,7 @@ async function start() {
     {
       offer: (ix) => { upsert(ix); alertOffer(ix); },
       interaction: (ix) => { upsert(ix); if (ix.id === state.selected) refreshDetail(); },
-      revoked: ({ id }) => revoked(id),
+      revoked: ({ id, reason }) => revoked(id, reason),
       status: ({ status, reason }) => showStatus(status, reason || null),
     },
     () => reloadList(),
@@ -154,7 +154,7 @@ function upsert(ix) {
   drawList();
 }
 
-function revoked(id) {
+function revoked(id, reason) {
   events++;
   const ix = state.items.get(id);
   state.items.delete(id);
@@ -165,7 +165,9 @@ function revoked(id) {
   // Declined or transferred here: the page already said what happens next.
   if (state.leaving.delete(id)) return;
   const who = ix ? ` from ${ix.customer_name}` : "";
-  if (Date.now() - state.timedOutAt < 5000) {
+  if (reason === "closed") {
+    toast(`A supervisor closed the ${ix?.state === "alerting" ? "offer" : "conversation"}${who}; you owe it no wrap-up.`, "warn");
+  } else if (Date.now() - state.timedOutAt < 5000) {
     toast(`The offer${who} was not picked up in time; it went back to the queue for another agent.`, "warn");
   } else {
     toast(`The ${ix?.state === "alerting" ? "offer" : "conversation"}${who} is no longer yours: it was withdrawn.`, "warn");

@@ -247,10 +247,26 @@ async function detail(id) {
   fill(
     document.getElementById("detail-body"),
     h("dl", { class: "attrs" }, facts.map(([k, v]) => [h("dt", {}, k), h("dd", {}, v)])),
+    ["queued", "alerting", "connected", "held"].includes(d.state) ? closeForm(d) : null,
     trace ? traceView(trace) : null,
     transcript(d),
   );
   panel.scrollIntoView({ behavior: "smooth", block: "start" });
+}
+
+/** Ends a stuck interaction, saying why (kept in its history; its agent is told). */
+function closeForm(d) {
+  const reason = h("input", { name: "reason", required: true, maxlength: 500, placeholder: "e.g. the customer wrote again in another thread" });
+  return h("form", { class: "row close-form", "aria-label": "Close this conversation", onsubmit: async (e) => {
+    e.preventDefault();
+    const closed = await attempt(() => api.post(`/api/v1/interactions/${d.id}/close`, { reason: reason.value }));
+    if (!closed) return;
+    toast(`Interaction #${d.id} closed.`);
+    await detail(d.id);
+    search(searchPage);
+  } },
+  h("label", {}, "Why close it ", reason),
+  h("button", { class: "danger" }, "Close conversation"));
 }
 
 // ---- the trace: why it went where it went ------------------------------------------------------
@@ -263,6 +279,7 @@ const EVENT_WORDS = {
   held: "Put on hold", resumed: "Resumed", transferred: "Transferred", rerouted: "Re-routed by the workflow",
   reprioritized: "Priority raised", merged: "Merged", stopped: "Stopped by the workflow",
   workflow_fallback: "Workflow failed: channel's route taken", disconnected: "Ended", abandoned: "Abandoned by the customer",
+  closed_by_supervisor: "Closed by a supervisor",
   wrapup: "Wrapped up",
 };
 
