@@ -419,7 +419,7 @@ async fn a_supervisor_closes_a_stuck_interaction_with_a_reason() {
     let (status, e) = sup
         .call(
             "POST",
-            &format!("/interactions/{queued}/close"),
+            &format!("/supervisor/interactions/{queued}/close"),
             Some(json!({"reason": "  "})),
         )
         .await;
@@ -427,7 +427,7 @@ async fn a_supervisor_closes_a_stuck_interaction_with_a_reason() {
     let (status, _) = agent1
         .call(
             "POST",
-            &format!("/interactions/{queued}/close"),
+            &format!("/supervisor/interactions/{queued}/close"),
             Some(json!({"reason": "mine"})),
         )
         .await;
@@ -435,7 +435,7 @@ async fn a_supervisor_closes_a_stuck_interaction_with_a_reason() {
     let closed = sup
         .ok(
             "POST",
-            &format!("/interactions/{queued}/close"),
+            &format!("/supervisor/interactions/{queued}/close"),
             Some(json!({"reason": "duplicate of another thread"})),
         )
         .await;
@@ -454,7 +454,7 @@ async fn a_supervisor_closes_a_stuck_interaction_with_a_reason() {
     let (status, e) = sup
         .call(
             "POST",
-            &format!("/interactions/{queued}/close"),
+            &format!("/supervisor/interactions/{queued}/close"),
             Some(json!({"reason": "again"})),
         )
         .await;
@@ -478,7 +478,7 @@ async fn a_supervisor_closes_a_stuck_interaction_with_a_reason() {
     );
     sup.ok(
         "POST",
-        &format!("/interactions/{held}/close"),
+        &format!("/supervisor/interactions/{held}/close"),
         Some(json!({"reason": "customer called instead"})),
     )
     .await;

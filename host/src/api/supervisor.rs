@@ -66,6 +66,23 @@ pub struct AgentStats {
     pub wrapup_pending: Vec<i64>,
 }
 
+/// A signed-in supervisor or administrator, checked before the request's body is read, so
+/// anyone else gets 403 whatever they sent.
+pub struct Supervising(pub Caller);
+
+impl axum::extract::FromRequestParts<Arc<App>> for Supervising {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        app: &Arc<App>,
+    ) -> Result<Self, Self::Rejection> {
+        let caller = Caller::from_request_parts(parts, app).await?;
+        supervisor(&caller)?;
+        Ok(Supervising(caller))
+    }
+}
+
 /// Lets supervisors and administrators through; 403 for everyone else.
 pub(super) fn supervisor(caller: &Caller) -> Result<(), ApiError> {
     if caller.sees_all() {
@@ -192,11 +209,10 @@ pub struct AgentStatusRequest {
     security(("bearer" = [])))]
 pub async fn set_agent_status(
     State(app): State<Arc<App>>,
-    caller: Caller,
+    Supervising(caller): Supervising,
     Path(username): Path<String>,
     Json(req): Json<AgentStatusRequest>,
 ) -> Result<Json<AgentStats>, ApiError> {
-    supervisor(&caller)?;
     let status = AgentStatus::parse(&req.status)
         .filter(|s| !matches!(s, AgentStatus::NotResponding))
         .ok_or_else(|| {
@@ -259,18 +275,17 @@ pub struct CloseRequest {
 
 /// Ends a stuck interaction (queued, offered, connected or held) with a reason kept in its
 /// history (supervisors). Whoever held it is told and owes no wrap-up.
-#[utoipa::path(post, path = "/api/v1/interactions/{id}/close", params(("id" = i64, Path)),
+#[utoipa::path(post, path = "/api/v1/supervisor/interactions/{id}/close", params(("id" = i64, Path)),
     request_body = CloseRequest,
     responses((status = 200, body = crate::model::interaction::Interaction), NeedsRight, BadRequest, JsonBody, NotFound,
         (status = 409, description = "`conflict`: it has ended already, or the workflow holds it", body = super::error::ErrorBody)),
     security(("bearer" = [])))]
 pub async fn close_interaction(
     State(app): State<Arc<App>>,
-    caller: Caller,
+    Supervising(caller): Supervising,
     Path(id): Path<i64>,
     Json(req): Json<CloseRequest>,
 ) -> Result<Json<crate::model::interaction::Interaction>, ApiError> {
-    supervisor(&caller)?;
     let reason = req.reason.trim().to_owned();
     if reason.is_empty() || reason.chars().count() > 500 {
         return Err(ApiError::BadRequest(

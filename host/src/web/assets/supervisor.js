@@ -259,7 +259,7 @@ function closeForm(d) {
   const reason = h("input", { name: "reason", required: true, maxlength: 500, placeholder: "e.g. the customer wrote again in another thread" });
   return h("form", { class: "row close-form", "aria-label": "Close this conversation", onsubmit: async (e) => {
     e.preventDefault();
-    const closed = await attempt(() => api.post(`/api/v1/interactions/${d.id}/close`, { reason: reason.value }));
+    const closed = await attempt(() => api.post(`/api/v1/supervisor/interactions/${d.id}/close`, { reason: reason.value }));
     if (!closed) return;
     toast(`Interaction #${d.id} closed.`);
     await detail(d.id);
