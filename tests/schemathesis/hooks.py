@@ -250,6 +250,10 @@ class Stage:
     def user(self):
         return self.new("users", {"username": _fresh("st-user"), "password": "st-secret"})["id"]
 
+    def response(self):
+        """The id of a new standard response."""
+        return self.new("responses", {"title": _fresh("st-response"), "text": "Hello {customer_name}."})["id"]
+
     def other_user(self):
         return _rng.choice([u["id"] for u in self.call("GET", "/users") if u["id"] != self.admin_id])
 
@@ -329,6 +333,16 @@ def _props():
         "POST /api/v1/users": lambda: ({}, _maybe({"username": _fresh("st-user"), "password": "st-secret"})),
         "POST /api/v1/workgroups": lambda: ({}, _maybe({"name": _fresh("st-group")})),
         "POST /api/v1/me/station": lambda: ({}, _maybe({"station": _rng.choice(["desk-1", "desk-2", None])})),
+        "POST /api/v1/responses": lambda: (
+            {},
+            _maybe({"title": _fresh("st-response"), "text": "Thanks, {customer_name}."}),
+        ),
+        "PUT /api/v1/responses/{id}": lambda: same(s.response()),
+        "DELETE /api/v1/responses/{id}": lambda: same(s.response()),
+        "POST /api/v1/supervisor/interactions/{id}/close": lambda: (
+            {"id": s.connected()},
+            _maybe({"reason": "Stuck: the customer wrote again elsewhere."}),
+        ),
     }
 
 
