@@ -7,7 +7,6 @@
 //! workers), so the figures show what the engines and the cluster's coordination cost on
 //! this machine, not what more machines would add.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, ensure};
@@ -15,7 +14,7 @@ use switchboard::config::Config;
 use switchboard::server::Running;
 use switchboard::store::scratch::ScratchPostgres;
 
-use crate::ingest::{body, sign};
+use crate::ingest::{body, send_all, sign};
 
 /// Flags of `switchboard-bench cluster`.
 #[derive(clap::Args, Debug)]
@@ -110,36 +109,14 @@ async fn send(
         .iter()
         .map(|h| format!("http://{}/webhooks/facebook", h.addr))
         .collect();
-    let queue = Arc::new(std::sync::Mutex::new(range));
-    let mut workers = Vec::new();
-    for w in 0..concurrency {
-        let (client, url, queue) = (client.clone(), urls[w % urls.len()].clone(), queue.clone());
-        workers.push(tokio::spawn(async move {
-            loop {
-                let next = queue.lock().unwrap().next();
-                let Some(i) = next else {
-                    return Ok::<_, anyhow::Error>(());
-                };
-                let body = body(i);
-                let res = client
-                    .post(&url)
-                    .header("content-type", "application/json")
-                    .header("x-hub-signature-256", sign(&body))
-                    .body(body)
-                    .send()
-                    .await?;
-                ensure!(
-                    res.status().is_success(),
-                    "webhook answered {}",
-                    res.status()
-                );
-            }
-        }));
-    }
-    for w in workers {
-        w.await??;
-    }
-    Ok(())
+    let requests = range
+        .map(|i| {
+            let body = body(i);
+            let signature = sign(&body);
+            (body, signature)
+        })
+        .collect();
+    send_all(client, &urls, requests, concurrency).await
 }
 
 async fn count(host: &Running, sql: &'static str) -> Result<i64> {

@@ -383,11 +383,23 @@ async fn ingest_once(
         .build()?;
     // Warm up: compile caches, connections.
     let (warm, measured) = requests.split_at(200);
-    send_all(&client, &url, warm.to_vec(), concurrency.min(16)).await?;
+    send_all(
+        &client,
+        std::slice::from_ref(&url),
+        warm.to_vec(),
+        concurrency.min(16),
+    )
+    .await?;
     let metrics = format!("http://{}/metrics", running.addr);
     let (commits_before, commit_s_before) = store_commits(&client, &metrics).await?;
     let started = Instant::now();
-    send_all(&client, &url, measured.to_vec(), concurrency).await?;
+    send_all(
+        &client,
+        std::slice::from_ref(&url),
+        measured.to_vec(),
+        concurrency,
+    )
+    .await?;
     let elapsed = started.elapsed();
     let (commits_after, commit_s_after) = store_commits(&client, &metrics).await?;
     let http_floor = {
@@ -474,16 +486,18 @@ async fn store_commits(client: &reqwest::Client, url: &str) -> Result<(u64, f64)
     ))
 }
 
-async fn send_all(
+/// Sends signed webhooks, `concurrency` at once; worker `w` sends to `urls[w % len]`
+/// (several hosts take them in turn).
+pub(crate) async fn send_all(
     client: &reqwest::Client,
-    url: &str,
+    urls: &[String],
     requests: Vec<(Vec<u8>, String)>,
     concurrency: usize,
 ) -> Result<()> {
     let queue = Arc::new(std::sync::Mutex::new(requests.into_iter()));
     let mut workers = Vec::new();
-    for _ in 0..concurrency {
-        let (client, url, queue) = (client.clone(), url.to_owned(), queue.clone());
+    for w in 0..concurrency {
+        let (client, url, queue) = (client.clone(), urls[w % urls.len()].clone(), queue.clone());
         workers.push(tokio::spawn(async move {
             loop {
                 let next = queue.lock().unwrap().next();

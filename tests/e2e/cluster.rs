@@ -66,42 +66,85 @@ async fn sign_in(http: &reqwest::Client, base: &str) -> String {
     res["token"].as_str().unwrap().to_owned()
 }
 
+/// Two in-process hosts on one scratch PostgreSQL store, with the demo's config
+/// (`tweak` applied), an emulator, and an administrator's token.
+struct TwoHosts {
+    hosts: Vec<Option<switchboard::server::Running>>,
+    bases: Vec<String>,
+    http: reqwest::Client,
+    token: String,
+    emulator: switchboard_emulator::Emulator,
+    emulator_addr: std::net::SocketAddr,
+    _dirs: [tempfile::TempDir; 2],
+    _pg: ScratchPostgres,
+}
+
+impl TwoHosts {
+    async fn start(tweak: impl Fn(&mut switchboard::config::Config)) -> TwoHosts {
+        harness::log_errors();
+        let pg = ScratchPostgres::create().unwrap();
+        let (emulator, emulator_addr) = start_emulator().await;
+        let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+        let mut hosts = Vec::new();
+        for (n, dir) in dirs.iter().enumerate() {
+            let mut config = harness::config(dir.path(), emulator_addr, &tweak);
+            config.store.url = Some(pg.url().to_owned());
+            config.cluster.host_id = Some(format!("host-{n}"));
+            hosts.push(Some(
+                switchboard::server::start(config)
+                    .await
+                    .expect("host starts"),
+            ));
+        }
+        let bases: Vec<String> = hosts
+            .iter()
+            .map(|h| format!("http://{}", h.as_ref().unwrap().addr))
+            .collect();
+        let http = reqwest::Client::builder().no_proxy().build().unwrap();
+        let token = sign_in(&http, &bases[1]).await;
+        TwoHosts {
+            hosts,
+            bases,
+            http,
+            token,
+            emulator,
+            emulator_addr,
+            _dirs: dirs,
+            _pg: pg,
+        }
+    }
+
+    /// The host both agree leads, and the other one.
+    async fn leader(&self) -> (usize, usize) {
+        let leader = wait_until("a leader", || async {
+            let a = leader_seen_by(&self.http, &self.bases[0], &self.token).await?;
+            let b = leader_seen_by(&self.http, &self.bases[1], &self.token).await?;
+            (a == b).then_some(a)
+        })
+        .await;
+        if leader == "host-0" { (0, 1) } else { (1, 0) }
+    }
+
+    async fn shutdown(mut self) {
+        for h in self.hosts.iter_mut() {
+            if let Some(h) = h.take() {
+                h.shutdown().await;
+            }
+        }
+    }
+}
+
 /// Two hosts on one PostgreSQL store: one leads; it stops on purpose and the other leads
 /// within a second (the bound the product promises, with slack for a loaded CI machine).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_graceful_stop_hands_the_lease_to_the_other_host_within_a_second() {
-    harness::log_errors();
     let _share = harness::share().await;
-    let pg = ScratchPostgres::create().unwrap();
-    let (_emulator, emulator_addr) = start_emulator().await;
-    let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
-    let mut hosts = Vec::new();
-    for (n, dir) in dirs.iter().enumerate() {
-        let mut config = harness::config(dir.path(), emulator_addr, |_| {});
-        config.store.url = Some(pg.url().to_owned());
-        config.cluster.host_id = Some(format!("host-{n}"));
-        hosts.push(Some(
-            switchboard::server::start(config)
-                .await
-                .expect("host starts"),
-        ));
-    }
-    let bases: Vec<String> = hosts
-        .iter()
-        .map(|h| format!("http://{}", h.as_ref().unwrap().addr))
-        .collect();
-    let http = reqwest::Client::builder().no_proxy().build().unwrap();
-    let token = sign_in(&http, &bases[1]).await;
-    // Both see the same leader; the first host started first and took the lease.
-    let leader = wait_until("a leader", || async {
-        let a = leader_seen_by(&http, &bases[0], &token).await?;
-        let b = leader_seen_by(&http, &bases[1], &token).await?;
-        (a == b).then_some(a)
-    })
-    .await;
-    let (leading, other) = if leader == "host-0" { (0, 1) } else { (1, 0) };
+    let mut two = TwoHosts::start(|_| {}).await;
+    let (http, token, bases) = (two.http.clone(), two.token.clone(), two.bases.clone());
+    // Both see the same leader.
+    let (leading, other) = two.leader().await;
     let stopped_at = Instant::now();
-    hosts[leading].take().unwrap().shutdown().await;
+    two.hosts[leading].take().unwrap().shutdown().await;
     let took = loop {
         if leader_seen_by(&http, &bases[other], &token)
             .await
@@ -143,9 +186,7 @@ async fn a_graceful_stop_hands_the_lease_to_the_other_host_within_a_second() {
         .cloned()
         .unwrap_or_else(|| panic!("the stopped host is listed: {status}"));
     assert_eq!(gone["state"], "stopped", "{status}");
-    if let Some(h) = hosts[other].take() {
-        h.shutdown().await;
-    }
+    two.shutdown().await;
 }
 
 /// The value of `series` (name and labels) on a metrics page, if it is there.
@@ -219,31 +260,10 @@ async fn metrics_show_requests_by_route_ingest_latency_commit_size_and_leadershi
 /// that leads after it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sign_in_waits_hold_when_another_host_takes_over() {
-    harness::log_errors();
     let _share = harness::share().await;
-    let pg = ScratchPostgres::create().unwrap();
-    let (_emulator, emulator_addr) = start_emulator().await;
-    let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
-    let mut hosts = Vec::new();
-    for (n, dir) in dirs.iter().enumerate() {
-        let mut config = harness::config(dir.path(), emulator_addr, |_| {});
-        config.store.url = Some(pg.url().to_owned());
-        config.cluster.host_id = Some(format!("host-{n}"));
-        hosts.push(Some(switchboard::server::start(config).await.unwrap()));
-    }
-    let bases: Vec<String> = hosts
-        .iter()
-        .map(|h| format!("http://{}", h.as_ref().unwrap().addr))
-        .collect();
-    let http = reqwest::Client::builder().no_proxy().build().unwrap();
-    let token = sign_in(&http, &bases[1]).await;
-    let leader = wait_until("a leader", || async {
-        let a = leader_seen_by(&http, &bases[0], &token).await?;
-        let b = leader_seen_by(&http, &bases[1], &token).await?;
-        (a == b).then_some(a)
-    })
-    .await;
-    let (leading, other) = if leader == "host-0" { (0, 1) } else { (1, 0) };
+    let mut two = TwoHosts::start(|_| {}).await;
+    let (http, token, bases) = (two.http.clone(), two.token.clone(), two.bases.clone());
+    let (leading, other) = two.leader().await;
     let try_agent1 = |base: String| {
         let http = http.clone();
         async move {
@@ -272,7 +292,7 @@ async fn sign_in_waits_hold_when_another_host_takes_over() {
         429,
         "the wait begins"
     );
-    hosts[leading].take().unwrap().shutdown().await;
+    two.hosts[leading].take().unwrap().shutdown().await;
     wait_until("the other host leads", || async {
         (leader_seen_by(&http, &bases[other], &token).await? == format!("host-{other}"))
             .then_some(())
@@ -283,9 +303,7 @@ async fn sign_in_waits_hold_when_another_host_takes_over() {
         429,
         "the new leader keeps the wait the old one imposed"
     );
-    if let Some(h) = hosts[other].take() {
-        h.shutdown().await;
-    }
+    two.shutdown().await;
 }
 
 /// An agent's reply clicked twice at once, each click reaching a different host: both are
@@ -293,21 +311,9 @@ async fn sign_in_waits_hold_when_another_host_takes_over() {
 /// through. The platform gets the reply once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reply_sent_twice_at_once_through_two_hosts_reaches_the_platform_once() {
-    harness::log_errors();
     let _share = harness::share().await;
-    let pg = ScratchPostgres::create().unwrap();
-    let (emulator, emulator_addr) = start_emulator().await;
-    let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
-    let mut hosts = Vec::new();
-    for (n, dir) in dirs.iter().enumerate() {
-        let mut config = harness::config(dir.path(), emulator_addr, |c| {
-            c.channels[0].rpc_cache_timeout_s = 90;
-        });
-        config.store.url = Some(pg.url().to_owned());
-        config.cluster.host_id = Some(format!("host-{n}"));
-        hosts.push(switchboard::server::start(config).await.unwrap());
-    }
-    let bases: Vec<String> = hosts.iter().map(|h| format!("http://{}", h.addr)).collect();
+    let two = TwoHosts::start(|c| c.channels[0].rpc_cache_timeout_s = 90).await;
+    let (emulator, emulator_addr, bases) = (&two.emulator, two.emulator_addr, two.bases.clone());
     emulator
         .subscribe_facebook(
             "1001",
@@ -400,9 +406,7 @@ async fn a_reply_sent_twice_at_once_through_two_hosts_reaches_the_platform_once(
         .filter(|o| o.text.as_deref() == Some(text))
         .count();
     assert_eq!(posted, 1, "the platform got the reply once");
-    for h in hosts {
-        h.shutdown().await;
-    }
+    two.shutdown().await;
 }
 
 async fn emulator_post(http: &reqwest::Client, em: std::net::SocketAddr, body: Value) -> Value {

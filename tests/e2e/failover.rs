@@ -279,21 +279,6 @@ async fn comment_at_emulator(
     (post_id, comment["comment_id"].as_str().unwrap().to_owned())
 }
 
-fn signed_webhook(n: usize, post_id: &str, comment_id: &str) -> (String, String) {
-    use hmac::{KeyInit, Mac};
-    let body = json!({"object":"page","entry":[{"id":"1001","time":1742667607,"changes":[{"field":"feed","value":{
-        "from":{"id": format!("8{n}"),"name": format!("Customer {n}")},"message": format!("cluster message {n}"),
-        "post_id": post_id,"comment_id": comment_id,
-        "parent_id": post_id,"created_time":1742667604,"item":"comment","verb":"add"}}]}]})
-    .to_string();
-    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(b"demo-app-secret").unwrap();
-    mac.update(body.as_bytes());
-    (
-        body,
-        format!("sha256={}", hex::encode(mac.finalize().into_bytes())),
-    )
-}
-
 /// Reads `user`'s event stream on `base` and records the interaction of every offer.
 fn listen_for_offers(
     http: reqwest::Client,
@@ -448,7 +433,7 @@ async fn three_hosts_lose_nothing_when_the_leader_is_killed_again_and_again() {
                     return;
                 }
                 let (post_id, comment_id) = &threads[n];
-                let (body, signature) = signed_webhook(n, post_id, comment_id);
+                let (body, signature) = crate::soak::webhook(n, post_id, comment_id);
                 loop {
                     turn = (turn + 1) % bases.len();
                     let res = http
@@ -786,7 +771,7 @@ async fn a_paused_leader_that_wakes_writes_nothing_and_follows() {
         .unwrap();
     assert_eq!(put.status(), 200);
     let (post_id, comment_id) = comment_at_emulator(&http, em, 1).await;
-    let (body, signature) = signed_webhook(1, &post_id, &comment_id);
+    let (body, signature) = crate::soak::webhook(1, &post_id, &comment_id);
     let res = http
         .post(format!("{base}/webhooks/facebook"))
         .header("content-type", "application/json")

@@ -27,7 +27,7 @@ fn env_or(name: &str, default: usize) -> usize {
 
 /// Webhook `n`: the customer's comment on its own post (both made at the emulator, so
 /// replies under it can land), signed as the demo app.
-fn webhook(n: usize, post_id: &str, comment_id: &str) -> (String, String) {
+pub(crate) fn webhook(n: usize, post_id: &str, comment_id: &str) -> (String, String) {
     let body = json!({"object":"page","entry":[{"id":"1001","time":1742667607,"changes":[{"field":"feed","value":{
         "from":{"id": format!("9{n}"),"name": format!("Soak {n}")},"message": format!("soak message {n}"),
         "post_id": post_id,"comment_id": comment_id,

@@ -316,7 +316,6 @@ impl Cluster {
             .store
             .write(move |c| {
                 let owned = if shared {
-                    rows::heartbeat(c, &id, &address, started, "[]")?;
                     rows::share_channels(c, &id, &channels, ttl)?
                 } else {
                     channels

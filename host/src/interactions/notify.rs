@@ -44,6 +44,11 @@ impl Hub {
         let _ = self.bus.set(bus);
     }
 
+    /// The other hosts, in a cluster.
+    pub(super) fn bus(&self) -> Option<&Arc<Bus>> {
+        self.bus.get()
+    }
+
     /// Sends a notice to every open stream of `user`, on every host (none open: dropped,
     /// the desktop reloads state when it connects).
     pub fn send(&self, user: i64, kind: &'static str, data: impl Serialize) {

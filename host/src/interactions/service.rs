@@ -96,8 +96,6 @@ pub struct Interactions {
     features: Features,
     /// Whether this host may route: it leads (on SQLite, always once loaded).
     term: RwLock<Term>,
-    /// Where notices go beyond this host's own streams (a cluster on PostgreSQL).
-    bus: std::sync::OnceLock<Arc<crate::cluster::bus::Bus>>,
 }
 
 /// The stretch of time this host routes: from loading the router as the leader to
@@ -166,15 +164,13 @@ impl Interactions {
                 shared,
                 ..Term::default()
             }),
-            bus: std::sync::OnceLock::new(),
         })
     }
 
     /// Sends notices for users connected to other hosts, and job wake-ups to the leader,
     /// over `bus` too.
     pub fn join_bus(&self, bus: Arc<crate::cluster::bus::Bus>) {
-        self.hub.join_bus(bus.clone());
-        let _ = self.bus.set(bus);
+        self.hub.join_bus(bus);
     }
 
     /// This host leads (under `fence`, on a shared store): loads stations, workgroups,
@@ -343,7 +339,7 @@ impl Interactions {
     /// runs on the leader, which may be another host.
     pub fn kick_jobs(&self) {
         self.jobs_wake.notify_one();
-        if let Some(bus) = self.bus.get()
+        if let Some(bus) = self.hub.bus()
             && !self.leads()
         {
             let _ = bus.publish(crate::cluster::bus::Message::Jobs);

@@ -130,11 +130,14 @@ pub fn share_channels(
     ttl_ms: i64,
 ) -> Result<Vec<String>> {
     let now = db_now(tx)?;
-    let live: i64 = tx.query_row(
-        "SELECT count(*) FROM cluster_hosts WHERE heartbeat_at >= ?1 AND stopped_at IS NULL",
-        [now - ttl_ms],
+    // The other live hosts, and this one (whose heartbeat is written after this).
+    let others: i64 = tx.query_row(
+        "SELECT count(*) FROM cluster_hosts
+         WHERE heartbeat_at >= ?1 AND stopped_at IS NULL AND host_id <> ?2",
+        params![now - ttl_ms, host],
         |r| r.get(0),
     )?;
+    let live = others + 1;
     let leases = leases(tx)?;
     let held_by_me = |name: &str| {
         leases
@@ -147,7 +150,7 @@ pub fn share_channels(
             .any(|l| l.name == name && l.holder != host && l.expires_at >= now)
     };
     let total = channels.len() as i64;
-    let share = (total + live.max(1) - 1) / live.max(1);
+    let share = (total + live - 1) / live;
     let mut mine: Vec<String> = channels
         .iter()
         .filter(|c| held_by_me(&channel_lease(c)))
