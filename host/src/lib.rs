@@ -31,6 +31,7 @@ pub(crate) mod metrics;
 pub mod model;
 pub mod outbound;
 pub mod replay;
+pub mod reports;
 pub mod routing;
 pub mod server;
 pub mod store;

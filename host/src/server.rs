@@ -444,6 +444,11 @@ async fn leadership(
             if began.is_ok() {
                 tokio::spawn(crate::interactions::hooks::run_timers(term_core.clone()));
                 tokio::spawn(crate::interactions::jobs::run_jobs(term_core.clone()));
+                tokio::spawn({
+                    let store = term_core.store.clone();
+                    let stop = term_core.stop.clone();
+                    async move { crate::reports::catch_up(&store, stop).await }
+                });
                 crate::outbound::resume_pending(&term_core, started.clone()).await
             } else {
                 began

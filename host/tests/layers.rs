@@ -18,6 +18,7 @@ const LAYERS: &[&str] = &[
     "routing",
     "workflow",
     "store",
+    "reports",
     "connectors",
     "config",
     "cluster",

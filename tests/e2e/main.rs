@@ -23,6 +23,7 @@ mod messenger;
 mod outbound;
 mod races;
 mod replay;
+mod reports;
 mod resilience;
 mod responses;
 mod routing;

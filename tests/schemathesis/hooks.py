@@ -343,6 +343,17 @@ def _props():
             {"id": s.connected()},
             _maybe({"reason": "Stuck: the customer wrote again elsewhere."}),
         ),
+        # A third item replaces the query: the generated dates are rarely dates.
+        "GET /api/v1/reports/{dimension}": lambda: (
+            {"dimension": _rng.choice(["workgroups", "agents", "channels", "platforms", "media-types"])},
+            None,
+            {"interval": _rng.choice(["hour", "day", "week"]), "format": _rng.choice(["json", "csv"])},
+        ),
+        "GET /api/v1/reports/{dimension}/interactions": lambda: (
+            {"dimension": "workgroups"},
+            None,
+            {"key": WORKGROUP, "figure": _rng.choice(["arrivals", "answered", "abandoned"])},
+        ),
     }
 
 
@@ -380,13 +391,15 @@ def before_call(context, case, kwargs):
         prop = PROPS.get(label)
         if prop is not None and _rng.random() < PROP_SHARE:
             try:
-                params, body = prop()
+                params, body, *query = prop()
             except Exception as e:  # the case goes out as generated; the tally tells
                 note(f"could not prepare {label}: {e}")
             else:
                 case.path_parameters = {**(case.path_parameters or {}), **params}
                 if body is not None:
                     case.body = body
+                if query:
+                    case.query = query[0]
         # Never the administrator itself (see the module's doc).
         if label in ("PUT /api/v1/users/{id}", "DELETE /api/v1/users/{id}"):
             if str((case.path_parameters or {}).get("id")) == str(STAGE.admin_id):

@@ -232,6 +232,7 @@ const POSTGRES_E2E_GROUPS: &[&str] = &[
     "channels::",
     "store::",
     "responses::",
+    "reports::",
 ];
 
 /// The store conformance run: the host's unit tests (every store test among them) and the

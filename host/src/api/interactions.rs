@@ -207,7 +207,7 @@ pub async fn detail(
 fn platform_of(app: &App, ix: &Interaction) -> String {
     app.channels
         .get(&ix.channel)
-        .map(|ch| super::stats::platform_label(ch.connector.platform(), ix.media_type))
+        .map(|ch| crate::model::interaction::platform_label(ch.connector.platform(), ix.media_type))
         .unwrap_or_default()
 }
 

@@ -13,6 +13,8 @@ mod interactions;
 mod login;
 pub mod metrics;
 mod openapi;
+mod params;
+mod reports;
 mod responses;
 mod standard_responses;
 mod stats;

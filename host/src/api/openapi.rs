@@ -9,7 +9,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::{
-    admin, audit, directory, events, interactions, standard_responses, stats, supervisor, trace,
+    admin, audit, directory, events, interactions, reports, standard_responses, stats, supervisor, trace,
     workflows,
 };
 use crate::app::App;
@@ -55,6 +55,8 @@ pub(super) fn routes() -> OpenApiRouter<Arc<App>> {
         .routes(routes!(supervisor::set_agent_status))
         .routes(routes!(supervisor::close_interaction))
         .routes(routes!(stats::realtime))
+        .routes(routes!(reports::report))
+        .routes(routes!(reports::drill_down))
         .routes(routes!(workflows::status))
         .routes(routes!(events::stream))
         .routes(routes!(directory::names))

@@ -10,11 +10,12 @@ use utoipa::{IntoParams, ToSchema};
 use super::auth::Caller;
 use super::error::ApiError;
 use super::extract::{Json, Query};
+use super::params::{given, instant, number, parsed};
 use super::responses::{BadRequest, NeedsRight};
 use super::supervisor::{WorkgroupStats, agent_statuses, supervisor, workgroup_stats};
 use crate::app::App;
 use crate::clock::now_ms;
-use crate::model::interaction::{Interaction, MediaType, State as IxState};
+use crate::model::interaction::{Interaction, MediaType, State as IxState, platform_label};
 use crate::routing::AgentStatus;
 use crate::store::directory::{self, User};
 use crate::store::reports::{self, Active, MINUTE_MS, MinuteCounts, SearchFilter};
@@ -232,14 +233,6 @@ impl Platform {
     }
 }
 
-/// The platform an interaction is shown under: its channel's, except that direct
-/// messages on a Facebook channel are Messenger.
-pub(crate) fn platform_label(channel_platform: &str, media: MediaType) -> String {
-    match (channel_platform, media) {
-        ("facebook", MediaType::SocialDirectMessage) => "messenger".into(),
-        (p, _) => p.to_owned(),
-    }
-}
 
 /// Query of `GET /api/v1/interactions`. Every parameter is optional; those given combine
 /// with AND. An empty value counts as not given. Text matches ignore ASCII case.
@@ -259,11 +252,10 @@ pub struct SearchParams {
     pub agent: Option<String>,
     /// `buffered`, `queued`, `alerting`, `connected`, `held` or `disconnected`.
     pub state: Option<String>,
-    /// Created at or after, unix ms.
-    #[param(value_type = Option<i64>)]
+    /// Created at or after: unix ms, or RFC 3339 (`2026-12-01T00:00:00Z`; a date alone is
+    /// its midnight in the organisation's time zone).
     pub from: Option<String>,
-    /// Created before, unix ms.
-    #[param(value_type = Option<i64>)]
+    /// Created before (exclusive): as `from`.
     pub to: Option<String>,
     /// Part of the customer's name, or of any message's author name or handle.
     pub author: Option<String>,
@@ -281,39 +273,13 @@ pub struct SearchParams {
     pub offset: Option<String>,
 }
 
-/// A non-empty parameter value.
-fn given(value: &Option<String>) -> Option<&str> {
-    value.as_deref().filter(|v| !v.is_empty())
-}
-
-/// Parses a parameter with `parse`; a value it refuses is a 400 naming the parameter.
-fn parsed<T>(
-    name: &str,
-    value: &Option<String>,
-    expected: &str,
-    parse: impl Fn(&str) -> Option<T>,
-) -> Result<Option<T>, ApiError> {
-    given(value)
-        .map(|v| {
-            parse(v).ok_or_else(|| {
-                ApiError::BadRequest(format!(
-                    "query parameter `{name}`: got {v:?}, expected {expected}"
-                ))
-            })
-        })
-        .transpose()
-}
-
-fn number(name: &str, value: &Option<String>, expected: &str) -> Result<Option<i64>, ApiError> {
-    parsed(name, value, expected, |v| v.parse::<i64>().ok())
-}
-
 impl SearchParams {
     /// Checks every value and turns the query into a filter; `channel_platforms` maps
     /// each configured channel to its connector's platform.
     pub fn into_filter(
         self,
         channel_platforms: &HashMap<String, String>,
+        tz: &jiff::tz::TimeZone,
     ) -> Result<SearchFilter, ApiError> {
         let media_type = parsed(
             "media_type",
@@ -340,8 +306,8 @@ impl SearchParams {
             |v| v.parse::<bool>().ok(),
         )?
         .unwrap_or(false);
-        let from = number("from", &self.from, "unix ms")?;
-        let to = number("to", &self.to, "unix ms")?;
+        let from = instant("from", &self.from, tz)?;
+        let to = instant("to", &self.to, tz)?;
         if let (Some(f), Some(t)) = (from, to)
             && f > t
         {
@@ -448,7 +414,8 @@ pub async fn search(
 ) -> Result<Json<SearchResult>, ApiError> {
     supervisor(&caller)?;
     let platforms = channel_platforms(&app);
-    let filter = params.into_filter(&platforms)?;
+    let org = app.config.organisation().map_err(ApiError::Internal)?;
+    let filter = params.into_filter(&platforms, org.time_zone())?;
     let (total, found) = app.store.read(move |c| reports::search(c, &filter)).await?;
     let items = found
         .into_iter()
@@ -502,7 +469,7 @@ mod tests {
 
     fn filter(pairs: &[(&str, &str)]) -> Result<SearchFilter, String> {
         params(pairs)
-            .into_filter(&platforms())
+            .into_filter(&platforms(), &jiff::tz::TimeZone::UTC)
             .map_err(|e| e.to_string())
     }
 
@@ -598,7 +565,7 @@ mod tests {
         // 6 Dec 2026 10:00 and 09:30 UTC.
         let (from, to) = ("1796551200000", "1796549400000");
         let error = params(&[("from", from), ("to", to)])
-            .into_filter(&platforms())
+            .into_filter(&platforms(), &jiff::tz::TimeZone::UTC)
             .err()
             .expect("an inverted range is refused");
         let res = error.into_response();

@@ -283,3 +283,12 @@ pub struct ReplyWindows {
     /// For a private reply (a direct message, a private reply to a comment).
     pub private: crate::model::reply::ReplyWindow,
 }
+
+/// The platform an interaction is shown under: its channel's, except that direct
+/// messages on a Facebook channel are Messenger.
+pub fn platform_label(channel_platform: &str, media: MediaType) -> String {
+    match (channel_platform, media) {
+        ("facebook", MediaType::SocialDirectMessage) => "messenger".into(),
+        (p, _) => p.to_owned(),
+    }
+}

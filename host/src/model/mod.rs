@@ -10,6 +10,7 @@ pub mod interaction;
 pub mod plan;
 pub mod reply;
 pub mod route;
+pub mod segments;
 pub mod text_length;
 
 pub use effect::Effect;

@@ -214,7 +214,7 @@ pub fn users(conn: &Tx) -> Result<Vec<User>> {
 pub fn set_status(conn: &Tx, user_id: i64, status: &str, now: i64) -> Result<()> {
     conn.prepare_cached("UPDATE users SET status = ?2, status_at = ?3 WHERE id = ?1")?
         .execute(params![user_id, status, now])?;
-    Ok(())
+    super::rollup::log_status(conn, user_id, status, now)
 }
 
 /// Saves the station an agent is logged in at.

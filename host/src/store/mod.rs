@@ -37,6 +37,7 @@ pub mod outbox;
 pub mod queries;
 pub mod replay;
 pub mod reports;
+pub mod rollup;
 pub mod responses;
 pub mod scratch;
 pub mod throttle;

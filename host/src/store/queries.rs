@@ -222,7 +222,9 @@ fn message_interaction(conn: &Tx, channel: &str, pmid: &str) -> Result<Option<i6
         .flatten())
 }
 
-/// Appends a state change to the interaction's history.
+/// Appends a state change to the interaction's history, with the workgroup it is in after
+/// the change. A change that leaves it finished with nothing owed sums it up for reports
+/// in the same transaction ([`super::rollup`]).
 pub fn record_event(
     conn: &Tx,
     interaction_id: i64,
@@ -233,8 +235,8 @@ pub fn record_event(
     detail: Option<&str>,
 ) -> Result<()> {
     conn.prepare_cached(
-        "INSERT INTO interaction_events (interaction_id, at, kind, state, user_id, detail)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT INTO interaction_events (interaction_id, at, kind, state, user_id, detail, workgroup)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, (SELECT workgroup FROM interactions WHERE id = ?1))",
     )?
     .execute(params![
         interaction_id,
@@ -244,6 +246,9 @@ pub fn record_event(
         user_id,
         detail
     ])?;
+    if state == State::Disconnected {
+        super::rollup::sum_up(conn, interaction_id, at)?;
+    }
     Ok(())
 }
 

@@ -34,6 +34,7 @@ const FILES: &[File] = files![
     "pages/agent.html",
     "pages/supervisor.html",
     "pages/admin.html",
+    "pages/reports.html",
     "assets/app.css",
     "assets/api.js",
     "assets/ui.js",
@@ -44,6 +45,7 @@ const FILES: &[File] = files![
     "assets/textlength.js",
     "assets/supervisor.js",
     "assets/admin.js",
+    "assets/reports.js",
     "assets/chart.js",
     "assets/favicon.svg",
     // uPlot, pinned by tests/browser/package-lock.json; `vendor.test.mjs` checks that these
@@ -52,7 +54,7 @@ const FILES: &[File] = files![
     "assets/vendor/uPlot.min.css",
 ];
 
-/// The desktop's routes: `/` signs in, `/agent`, `/supervisor`, `/admin`, `/assets/*`
+/// The desktop's routes: `/` signs in, `/agent`, `/supervisor`, `/reports`, `/admin`, `/assets/*`
 /// (vendored libraries under `/assets/vendor/`).
 pub fn router() -> Router<Arc<App>> {
     Router::new()
@@ -60,6 +62,7 @@ pub fn router() -> Router<Arc<App>> {
         .route("/agent", get(|| async { page("agent") }))
         .route("/supervisor", get(|| async { page("supervisor") }))
         .route("/admin", get(|| async { page("admin") }))
+        .route("/reports", get(|| async { page("reports") }))
         .route(
             "/agent.html",
             get(|| async { Redirect::permanent("/agent") }),

@@ -188,3 +188,32 @@ export async function me() {
   }
   return get("/api/v1/me");
 }
+
+/**
+ * Downloads `path` (a CSV export) as a file named by the server, with the session's
+ * token: a plain link could not carry it. Rejects with an ApiError as `call` does.
+ */
+export async function download(path, fallbackName) {
+  let res;
+  try {
+    res = await fetch(path, { headers: { authorization: `Bearer ${token()}` } });
+  } catch {
+    throw new ApiError(0, "The server cannot be reached. Check the connection and try again.");
+  }
+  if (!res.ok) {
+    let json = {};
+    try { json = await res.json(); } catch { /* not JSON */ }
+    if (res.status === 401) signOut(json.error);
+    throw new ApiError(res.status, json.error || res.statusText, json);
+  }
+  const name = /filename="([^"]+)"/.exec(res.headers.get("content-disposition") || "")?.[1] || fallbackName;
+  const url = URL.createObjectURL(await res.blob());
+  const a = document.createElement("a");
+  a.href = url;
+  a.download = name;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  return name;
+}

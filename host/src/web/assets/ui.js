@@ -158,6 +158,7 @@ export async function attempt(fn, scope) {
 const PAGES = [
   { path: "/agent", label: "Agent", right: "agent" },
   { path: "/supervisor", label: "Supervisor", rights: ["supervisor", "social_media_admin"] },
+  { path: "/reports", label: "Reports", rights: ["supervisor", "social_media_admin"] },
   { path: "/admin", label: "Administrator", right: "social_media_admin" },
 ];
 
