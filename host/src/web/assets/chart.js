@@ -34,6 +34,7 @@ export function hhmm(ms) {
  * A chart of values over time in `box`.
  * `opts`: `label` (what it shows, for screen readers), `series` (`name`, `color`, `kind`
  * `"bars"` or `"line"`), `step` (ms between points, for bar widths; 60 000 by default),
+ * `points: true` on a line series marks each value (for sparse data),
  * `summary(times, values)` (the text a screen reader hears; totals by default),
  * `time(ms)` (how a time is written on the axis and below; hours and minutes by default),
  * `yMax` (a fixed top of the value axis, e.g. 100 for percentages), `unit` (written after
@@ -92,7 +93,7 @@ export function timeChart(box, opts) {
       },
       {
         ...axis,
-        size: 40,
+        size: unit ? 56 : 40,
         space: 24,
         // Whole numbers only: half an interaction means nothing.
         incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000],
@@ -110,7 +111,8 @@ export function timeChart(box, opts) {
           paths: uPlot.paths.bars({ size: [0.8, 40], align: 1 }),
           points: { show: false },
         }
-        : { label: s.name, stroke: s.color, width: 2, points: { show: false } }),
+        // A line of one point draws nothing: its points show where the data is sparse.
+        : { label: s.name, stroke: s.color, width: 2, points: { show: Boolean(s.points), size: 6, fill: s.color } }),
     ],
     hooks: {
       setCursor: [(u) => {

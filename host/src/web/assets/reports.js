@@ -31,6 +31,11 @@ const AGENT_COLUMNS = [
   ["status_s.not_responding", "Not responding", null, hours],
 ];
 
+const FIGURE_WORDS = {
+  arrivals: "arrivals", answered: "answered", abandoned: "abandoned", answered_in_target: "answered in target",
+  transfers_in: "transfers in", transfers_out: "transfers out",
+};
+
 function percent(v) { return v == null ? "–" : `${v} %`; }
 function seconds(v) {
   if (v == null) return "–";
@@ -179,7 +184,7 @@ function charts(report) {
   charted.volume.update(times, [points.map((p) => p.arrivals), points.map((p) => p.answered), points.map((p) => p.abandoned)]);
   charted.sl = timeChart(document.getElementById("chart-sl"), {
     label: "Service level per interval",
-    series: [{ name: "Service level", color: "#1c7c3a", kind: "line" }],
+    series: [{ name: "Service level", color: "#1c7c3a", kind: "line", points: true }],
     step, time, yMax: 100, unit: " %",
     summary: () => `Service level per interval; over the period ${percent(report.overall.service_level_percent)}.`,
   });
@@ -281,7 +286,7 @@ async function drill(report, key, figure, code, range) {
   if (!res) return;
   const panel = document.getElementById("drill");
   panel.classList.remove("hidden");
-  const what = code ? `wrapped up “${code}”` : words(figure);
+  const what = code ? `wrapped up “${code}”` : FIGURE_WORDS[figure];
   document.getElementById("drill-title").textContent = `Interactions: ${label(report, key)}, ${what}`;
   document.getElementById("drill-count").textContent = res.total > res.items.length
     ? `${res.total} in all; the first ${res.items.length} are shown.`

@@ -171,7 +171,8 @@ export function pagesFor(rights) {
  *  (administrator, then supervisor, then agent). */
 export function landingFor(rights) {
   const order = ["/admin", "/supervisor", "/agent"];
-  return pagesFor(rights).sort((a, b) => order.indexOf(a.path) - order.indexOf(b.path))[0] || null;
+  return pagesFor(rights).filter((p) => order.includes(p.path))
+    .sort((a, b) => order.indexOf(a.path) - order.indexOf(b.path))[0] || null;
 }
 
 /** Draws the top bar; `extra` goes before the sign-out button. */
