@@ -12,6 +12,7 @@ use anyhow::Result;
 mod baseline;
 mod cluster;
 mod ingest;
+mod reports;
 mod routing;
 mod workflow;
 
@@ -36,6 +37,9 @@ enum BenchKind {
     /// Ingest on SQLite, on PostgreSQL with one host and with two; routing decisions per
     /// second on a leader whose agents are connected to three hosts.
     Cluster(cluster::ClusterArgs),
+    /// A month's historical reports over a year of history, on SQLite and PostgreSQL,
+    /// against reading the month's rows.
+    Reports(reports::ReportsArgs),
     /// Workflow decisions: each sample process per event against the same logic in
     /// Rust, and the time from saving a script to the first event it handles.
     Workflow {
@@ -102,6 +106,7 @@ async fn run(args: BenchArgs) -> Result<()> {
     match args.kind {
         BenchKind::Ingest(args) => ingest::run(args).await,
         BenchKind::Cluster(args) => cluster::run(args).await,
+        BenchKind::Reports(args) => reports::run(args).await,
         BenchKind::Workflow {
             iterations,
             reloads,

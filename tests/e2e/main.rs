@@ -10,6 +10,7 @@ mod authorization;
 mod channels;
 mod cli;
 mod cluster;
+mod contacts;
 mod contract;
 mod desktop;
 mod durability;

@@ -27,7 +27,12 @@ async fn both(sup: &Agent, world: &World, path: &str) -> (Value, Vec<Vec<String>
     );
     let text = res.text().await.unwrap();
     let mut reader = csv::Reader::from_reader(text.as_bytes());
-    let head: Vec<String> = reader.headers().unwrap().iter().map(str::to_owned).collect();
+    let head: Vec<String> = reader
+        .headers()
+        .unwrap()
+        .iter()
+        .map(str::to_owned)
+        .collect();
     let mut rows = vec![head];
     for rec in reader.records() {
         rows.push(rec.unwrap().iter().map(str::to_owned).collect());
@@ -63,16 +68,21 @@ async fn what_agents_did_shows_per_workgroup_and_agent_as_json_csv_and_drill_dow
     let from = "2020-01-01T00:00:00Z";
 
     world.post_and_comment("Ann", "first").await;
-    world.wait_count("SELECT count(*) FROM interactions", 1).await;
+    world
+        .wait_count("SELECT count(*) FROM interactions", 1)
+        .await;
     a1.available().await;
     let first = id_of(&a1.wait_for_state("alerting").await);
-    a1.ok("POST", &format!("/interactions/{first}/pickup"), None).await;
-    a1.ok("POST", &format!("/interactions/{first}/disconnect"), None).await;
+    a1.ok("POST", &format!("/interactions/{first}/pickup"), None)
+        .await;
+    a1.ok("POST", &format!("/interactions/{first}/disconnect"), None)
+        .await;
 
     world.post_and_comment("Bo", "second").await;
     let second = id_of(&a1.wait_for_state("alerting").await);
     assert_ne!(first, second);
-    a1.ok("POST", &format!("/interactions/{second}/pickup"), None).await;
+    a1.ok("POST", &format!("/interactions/{second}/pickup"), None)
+        .await;
     a1.ok(
         "POST",
         &format!("/interactions/{second}/transfer"),
@@ -82,19 +92,28 @@ async fn what_agents_did_shows_per_workgroup_and_agent_as_json_csv_and_drill_dow
     // agent1 is Billing's only member: it comes back to them there.
     let again = id_of(&a1.wait_for_state("alerting").await);
     assert_eq!(again, second);
-    a1.ok("POST", &format!("/interactions/{second}/pickup"), None).await;
+    a1.ok("POST", &format!("/interactions/{second}/pickup"), None)
+        .await;
 
     let path = format!("/reports/workgroups?from={from}&interval=week");
     let (report, csv) = both(&sup, &world, &path).await;
     let social = total(&report, "Social");
     assert_eq!(
-        (&social["arrivals"], &social["answered"], &social["transfers_out"]),
+        (
+            &social["arrivals"],
+            &social["answered"],
+            &social["transfers_out"]
+        ),
         (&json!(2), &json!(2), &json!(1)),
         "{report}"
     );
     let billing = total(&report, "Billing");
     assert_eq!(
-        (&billing["arrivals"], &billing["answered"], &billing["transfers_in"]),
+        (
+            &billing["arrivals"],
+            &billing["answered"],
+            &billing["transfers_in"]
+        ),
         (&json!(1), &json!(1), &json!(1)),
         "the live one counts too: {report}"
     );
@@ -106,7 +125,14 @@ async fn what_agents_did_shows_per_workgroup_and_agent_as_json_csv_and_drill_dow
     for row in rows {
         let key = row["key"].as_str().unwrap();
         let line = csv_line(&csv, key);
-        for field in ["arrivals", "answered", "abandoned", "answered_in_target", "transfers_in", "transfers_out"] {
+        for field in [
+            "arrivals",
+            "answered",
+            "abandoned",
+            "answered_in_target",
+            "transfers_in",
+            "transfers_out",
+        ] {
             assert_eq!(line[field], row[field].to_string(), "{key} {field}");
         }
         let interval = row["interval"].as_i64().unwrap();
@@ -125,7 +151,9 @@ async fn what_agents_did_shows_per_workgroup_and_agent_as_json_csv_and_drill_dow
     let drill = sup
         .ok(
             "GET",
-            &format!("/reports/workgroups/interactions?key=Social&figure=transfers_out&from={from}"),
+            &format!(
+                "/reports/workgroups/interactions?key=Social&figure=transfers_out&from={from}"
+            ),
             None,
         )
         .await;
@@ -133,13 +161,27 @@ async fn what_agents_did_shows_per_workgroup_and_agent_as_json_csv_and_drill_dow
     assert_eq!(drill["items"][0]["interaction_id"], second);
     assert_eq!(drill["items"][0]["agent"], "agent1");
     let answered = sup
-        .ok("GET", &format!("/reports/workgroups/interactions?key=Social&figure=answered&from={from}"), None)
+        .ok(
+            "GET",
+            &format!("/reports/workgroups/interactions?key=Social&figure=answered&from={from}"),
+            None,
+        )
         .await;
-    let ids: Vec<i64> = answered["items"].as_array().unwrap().iter().map(|i| i["interaction_id"].as_i64().unwrap()).collect();
+    let ids: Vec<i64> = answered["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["interaction_id"].as_i64().unwrap())
+        .collect();
     assert_eq!(ids, [first, second], "oldest first");
 
     // Per agent: agent1 answered all three segments and has been available since.
-    let (agents, csv) = both(&sup, &world, &format!("/reports/agents?from={from}&interval=week")).await;
+    let (agents, csv) = both(
+        &sup,
+        &world,
+        &format!("/reports/agents?from={from}&interval=week"),
+    )
+    .await;
     let a = total(&agents, "agent1");
     assert_eq!(a["answered"], 3, "{agents}");
     assert!(a["status_s"]["available"].as_i64().unwrap() >= 0);
@@ -149,11 +191,29 @@ async fn what_agents_did_shows_per_workgroup_and_agent_as_json_csv_and_drill_dow
     assert_eq!(line["answered"], "3");
 
     // Per platform and media type.
-    let platforms = sup.ok("GET", &format!("/reports/platforms?from={from}&interval=week"), None).await;
+    let platforms = sup
+        .ok(
+            "GET",
+            &format!("/reports/platforms?from={from}&interval=week"),
+            None,
+        )
+        .await;
     assert_eq!(total(&platforms, "facebook")["arrivals"], 3, "{platforms}");
-    let media = sup.ok("GET", &format!("/reports/media-types?from={from}&interval=week"), None).await;
+    let media = sup
+        .ok(
+            "GET",
+            &format!("/reports/media-types?from={from}&interval=week"),
+            None,
+        )
+        .await;
     assert_eq!(total(&media, "social_conversation")["arrivals"], 3);
-    let channels = sup.ok("GET", &format!("/reports/channels?from={from}&interval=week"), None).await;
+    let channels = sup
+        .ok(
+            "GET",
+            &format!("/reports/channels?from={from}&interval=week"),
+            None,
+        )
+        .await;
     assert_eq!(total(&channels, "facebook")["arrivals"], 3);
 }
 
@@ -166,32 +226,75 @@ async fn reports_refuse_what_they_cannot_answer_in_plain_words() {
     assert_eq!(status, 403, "agents see no reports: {e}");
     let (status, e) = sup.call("GET", "/reports/weather", None).await;
     assert_eq!(status, 404);
-    assert!(e["error"].as_str().unwrap().contains("workgroups, agents"), "{e}");
-    let (status, e) = sup.call("GET", "/reports/workgroups?interval=fortnight", None).await;
-    assert_eq!(status, 400);
-    assert!(e["error"].as_str().unwrap().contains("15m, hour, day or week"), "{e}");
+    assert!(
+        e["error"].as_str().unwrap().contains("workgroups, agents"),
+        "{e}"
+    );
     let (status, e) = sup
-        .call("GET", "/reports/workgroups?from=2026-12-02&to=2026-12-01", None)
+        .call("GET", "/reports/workgroups?interval=fortnight", None)
         .await;
     assert_eq!(status, 400);
-    assert!(e["error"].as_str().unwrap().contains("before the end"), "{e}");
-    let (status, e) = sup.call("GET", "/reports/workgroups?from=yesterday", None).await;
+    assert!(
+        e["error"]
+            .as_str()
+            .unwrap()
+            .contains("15m, hour, day or week"),
+        "{e}"
+    );
+    let (status, e) = sup
+        .call(
+            "GET",
+            "/reports/workgroups?from=2026-12-02&to=2026-12-01",
+            None,
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert!(
+        e["error"].as_str().unwrap().contains("before the end"),
+        "{e}"
+    );
+    let (status, e) = sup
+        .call("GET", "/reports/workgroups?from=yesterday", None)
+        .await;
     assert_eq!(status, 400);
     assert!(e["error"].as_str().unwrap().contains("RFC 3339"), "{e}");
     let (status, e) = sup
-        .call("GET", "/reports/workgroups?from=2020-01-01&to=2026-01-01&interval=15m", None)
+        .call(
+            "GET",
+            "/reports/workgroups?from=2020-01-01&to=2026-01-01&interval=15m",
+            None,
+        )
         .await;
     assert_eq!(status, 400);
-    assert!(e["error"].as_str().unwrap().contains("longer interval"), "{e}");
-    let (status, e) = sup.call("GET", "/reports/workgroups?format=pdf", None).await;
+    assert!(
+        e["error"].as_str().unwrap().contains("longer interval"),
+        "{e}"
+    );
+    let (status, e) = sup
+        .call("GET", "/reports/workgroups?format=pdf", None)
+        .await;
     assert_eq!(status, 400, "{e}");
-    let (status, e) = sup.call("GET", "/reports/workgroups/interactions", None).await;
+    let (status, e) = sup
+        .call("GET", "/reports/workgroups/interactions", None)
+        .await;
     assert_eq!(status, 400);
     assert!(e["error"].as_str().unwrap().contains("`key`"), "{e}");
     // Dates alone and unix milliseconds are read as well as date-times.
-    let r = sup.ok("GET", "/reports/workgroups?from=2026-12-01&to=2026-12-03", None).await;
+    let r = sup
+        .ok(
+            "GET",
+            "/reports/workgroups?from=2026-12-01&to=2026-12-03",
+            None,
+        )
+        .await;
     assert_eq!(r["intervals"].as_array().unwrap().len(), 2, "{r}");
     assert_eq!(r["from"], 1_764_547_200_000i64 + 365 * 86_400_000);
-    let r = sup.ok("GET", "/reports/workgroups?from=0&to=3600000&interval=15m", None).await;
+    let r = sup
+        .ok(
+            "GET",
+            "/reports/workgroups?from=0&to=3600000&interval=15m",
+            None,
+        )
+        .await;
     assert_eq!(r["intervals"].as_array().unwrap().len(), 4);
 }

@@ -233,6 +233,7 @@ const POSTGRES_E2E_GROUPS: &[&str] = &[
     "store::",
     "responses::",
     "reports::",
+    "contacts::",
 ];
 
 /// The store conformance run: the host's unit tests (every store test among them) and the

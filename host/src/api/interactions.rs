@@ -179,7 +179,15 @@ pub async fn detail(
         .await?
         .ok_or_else(not_found)?;
     if !caller.sees_all() && detail.interaction.assigned_user_id != Some(caller.0.id) {
-        return Err(not_found());
+        // An agent also opens the earlier interactions of a customer they answer.
+        let user = caller.0.id;
+        let history = app
+            .store
+            .read(move |c| crate::store::contacts::shares_contact_with(c, id, user))
+            .await?;
+        if !history {
+            return Err(not_found());
+        }
     }
     let mut detail = detail;
     for m in &mut detail.messages {

@@ -4,6 +4,7 @@
 mod admin;
 mod audit;
 pub mod auth;
+mod contacts;
 mod directory;
 mod error;
 mod events;

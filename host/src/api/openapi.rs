@@ -9,8 +9,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::{
-    admin, audit, directory, events, interactions, reports, standard_responses, stats, supervisor, trace,
-    workflows,
+    admin, audit, contacts, directory, events, interactions, reports, standard_responses, stats,
+    supervisor, trace, workflows,
 };
 use crate::app::App;
 
@@ -56,6 +56,10 @@ pub(super) fn routes() -> OpenApiRouter<Arc<App>> {
         .routes(routes!(supervisor::close_interaction))
         .routes(routes!(stats::realtime))
         .routes(routes!(reports::report))
+        .routes(routes!(contacts::find))
+        .routes(routes!(contacts::get, contacts::update))
+        .routes(routes!(contacts::link))
+        .routes(routes!(contacts::unlink))
         .routes(routes!(reports::drill_down))
         .routes(routes!(workflows::status))
         .routes(routes!(events::stream))

@@ -53,8 +53,16 @@ pub(super) fn instant(
             if let Ok(t) = v.parse::<jiff::Timestamp>() {
                 return Some(t.as_millisecond());
             }
-            let date = v.parse::<jiff::civil::Date>().ok().filter(|_| v.len() == 10)?;
-            Some(date.to_zoned_datetime(tz.clone()).ok()?.timestamp().as_millisecond())
+            let date = v
+                .parse::<jiff::civil::Date>()
+                .ok()
+                .filter(|_| v.len() == 10)?;
+            Some(
+                date.to_zoned_datetime(tz.clone())
+                    .ok()?
+                    .timestamp()
+                    .as_millisecond(),
+            )
         },
     )
 }
@@ -69,7 +77,10 @@ mod tests {
         let v = |s: &str| instant("from", &Some(s.to_owned()), &utc);
         assert_eq!(v("1764547200000").unwrap(), Some(1_764_547_200_000));
         assert_eq!(v("2025-12-01T00:00:00Z").unwrap(), Some(1_764_547_200_000));
-        assert_eq!(v("2025-12-01T01:00:00+01:00").unwrap(), Some(1_764_547_200_000));
+        assert_eq!(
+            v("2025-12-01T01:00:00+01:00").unwrap(),
+            Some(1_764_547_200_000)
+        );
         assert_eq!(instant("from", &Some(String::new()), &utc).unwrap(), None);
         let paris = jiff::tz::TimeZone::get("Europe/Paris").unwrap();
         assert_eq!(

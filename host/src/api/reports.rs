@@ -130,7 +130,12 @@ impl FiguresView {
             status_s: agents.then(|| {
                 ["available", "away", "not_responding", "logged_out"]
                     .into_iter()
-                    .map(|s| (s.to_owned(), f.status_ms.get(s).copied().unwrap_or(0) / 1000))
+                    .map(|s| {
+                        (
+                            s.to_owned(),
+                            f.status_ms.get(s).copied().unwrap_or(0) / 1000,
+                        )
+                    })
                     .collect()
             }),
             occupancy_percent: if agents { f.occupancy_percent() } else { None },
@@ -208,8 +213,13 @@ fn dimension(name: &str) -> Result<Dimension, ApiError> {
     })
 }
 
-fn request(app: &App, dim: Dimension, from: &Option<String>, to: &Option<String>, interval: Interval)
-    -> Result<reports::Request, ApiError> {
+fn request(
+    app: &App,
+    dim: Dimension,
+    from: &Option<String>,
+    to: &Option<String>,
+    interval: Interval,
+) -> Result<reports::Request, ApiError> {
     let now = now_ms();
     let org = app.config.organisation().map_err(ApiError::Internal)?;
     let to = instant("to", to, org.time_zone())?.unwrap_or(now);
@@ -260,8 +270,13 @@ pub async fn report(
 ) -> Result<Response, ApiError> {
     supervisor(&caller)?;
     let dim = dimension(&name)?;
-    let interval = parsed("interval", &params.interval, "15m, hour, day or week", Interval::parse)?
-        .unwrap_or(Interval::Day);
+    let interval = parsed(
+        "interval",
+        &params.interval,
+        "15m, hour, day or week",
+        Interval::parse,
+    )?
+    .unwrap_or(Interval::Day);
     let csv = match given(&params.format) {
         None | Some("json") => false,
         Some("csv") => true,
@@ -275,14 +290,23 @@ pub async fn report(
     let tz = req.tz.clone();
     let tz_name = app.config.organisation.time_zone.clone();
     let (from, to) = (req.from, req.to);
-    let report = reports::run(&app.core.store, req).await.map_err(report_error)?;
+    let report = reports::run(&app.core.store, req)
+        .await
+        .map_err(report_error)?;
     let body = render(dim, from, to, interval, &tz, tz_name, &report);
     if csv {
-        let name = format!("report-{}-{}.csv", dim.as_str(), buckets::label(from, &tz).get(..10).unwrap_or("period"));
+        let name = format!(
+            "report-{}-{}.csv",
+            dim.as_str(),
+            buckets::label(from, &tz).get(..10).unwrap_or("period")
+        );
         return Ok((
             [
                 (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
-                (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"{name}\""),
+                ),
             ],
             to_csv(&body)?,
         )
@@ -346,17 +370,40 @@ fn to_csv(body: &ReportBody) -> Result<String, ApiError> {
     let agents = body.dimension == "agents";
     let mut w = csv::Writer::from_writer(Vec::new());
     let mut head = vec![
-        "key", "interval", "arrivals", "answered", "abandoned", "answered_in_target",
-        "service_level_percent", "average_wait_s", "longest_wait_s", "average_speed_of_answer_s",
-        "average_handle_s", "average_connected_s", "average_held_s", "average_wrapup_s",
-        "transfers_in", "transfers_out", "wrapup_codes",
+        "key",
+        "interval",
+        "arrivals",
+        "answered",
+        "abandoned",
+        "answered_in_target",
+        "service_level_percent",
+        "average_wait_s",
+        "longest_wait_s",
+        "average_speed_of_answer_s",
+        "average_handle_s",
+        "average_connected_s",
+        "average_held_s",
+        "average_wrapup_s",
+        "transfers_in",
+        "transfers_out",
+        "wrapup_codes",
     ];
     if agents {
-        head.extend(["available_s", "away_s", "not_responding_s", "logged_out_s", "occupancy_percent"]);
+        head.extend([
+            "available_s",
+            "away_s",
+            "not_responding_s",
+            "logged_out_s",
+            "occupancy_percent",
+        ]);
     }
     let fail = |e: csv::Error| ApiError::Internal(e.into());
     w.write_record(&head).map_err(fail)?;
-    let labels: HashMap<i64, &str> = body.intervals.iter().map(|i| (i.start, i.label.as_str())).collect();
+    let labels: HashMap<i64, &str> = body
+        .intervals
+        .iter()
+        .map(|i| (i.start, i.label.as_str()))
+        .collect();
     for row in &body.rows {
         let f = &row.figures;
         let codes = f
@@ -367,7 +414,11 @@ fn to_csv(body: &ReportBody) -> Result<String, ApiError> {
             .join("; ");
         let mut rec = vec![
             row.key.clone(),
-            labels.get(&row.interval).copied().unwrap_or_default().to_owned(),
+            labels
+                .get(&row.interval)
+                .copied()
+                .unwrap_or_default()
+                .to_owned(),
             f.arrivals.to_string(),
             f.answered.to_string(),
             f.abandoned.to_string(),
@@ -393,7 +444,9 @@ fn to_csv(body: &ReportBody) -> Result<String, ApiError> {
         }
         w.write_record(&rec).map_err(fail)?;
     }
-    let bytes = w.into_inner().map_err(|e| ApiError::Internal(anyhow::anyhow!("{e}")))?;
+    let bytes = w
+        .into_inner()
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("{e}")))?;
     Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
@@ -468,7 +521,8 @@ pub async fn drill_down(
                 media_type: r.media_type.clone(),
                 entered_at: s.entered_at,
                 wait_s: s.wait_ms().map(|w| (w as f64 / 100.0).round() / 10.0),
-                handle_s: ((s.connected_ms + s.held_ms + s.wrapup_ms) as f64 / 100.0).round() / 10.0,
+                handle_s: ((s.connected_ms + s.held_ms + s.wrapup_ms) as f64 / 100.0).round()
+                    / 10.0,
                 abandoned: s.abandoned,
                 wrapup_code: r.wrapup_code.clone(),
             }

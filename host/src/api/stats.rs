@@ -233,7 +233,6 @@ impl Platform {
     }
 }
 
-
 /// Query of `GET /api/v1/interactions`. Every parameter is optional; those given combine
 /// with AND. An empty value counts as not given. Text matches ignore ASCII case.
 #[derive(Deserialize, IntoParams, Default, Debug)]

@@ -52,6 +52,29 @@ impl Decided {
     }
 }
 
+/// Links a new interaction to its customer's contact (made at the first interaction); a
+/// channel without personal data keys it by a hash of the customer id alone.
+fn attach_contact(
+    conn: &crate::store::Tx,
+    id: i64,
+    channel: &str,
+    m: &event::InboundMessage,
+    private: bool,
+    now: i64,
+) -> Result<()> {
+    crate::store::contacts::attach(
+        conn,
+        id,
+        channel,
+        &m.author_id,
+        &m.author_name,
+        m.author_handle.as_deref(),
+        private,
+        now,
+    )?;
+    Ok(())
+}
+
 /// Counts of what one batch did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Report {
@@ -102,11 +125,11 @@ impl Pipeline {
     ) -> Result<Report> {
         let channel_name = channel.to_owned();
         let mut decided = decided;
-        if core
+        let private = core
             .channels
             .get(channel)
-            .is_some_and(|c| c.config.do_not_store_personal_data)
-        {
+            .is_some_and(|c| c.config.do_not_store_personal_data);
+        if private {
             decided.forget_personal_data();
         }
         let (report, created, touched, emptied, outbox) = core
@@ -133,13 +156,17 @@ impl Pipeline {
                             )? {
                                 Stored::Duplicate => report.duplicates += 1,
                                 Stored::Kept => report.kept += 1,
-                                Stored::Buffered(_) => report.buffered += 1,
+                                Stored::Buffered(id) => {
+                                    report.buffered += 1;
+                                    attach_contact(conn, id, &channel_name, m, private, now)?;
+                                }
                                 Stored::Joined(id) => {
                                     report.joined += 1;
                                     touched.push(id);
                                 }
                                 Stored::Created(ix) => {
                                     report.created += 1;
+                                    attach_contact(conn, ix.id, &channel_name, m, private, now)?;
                                     jobs::enqueue(conn, JobKind::Route, ix.id, now)?;
                                     created.push(ix.id);
                                 }

@@ -249,6 +249,21 @@ pub struct InteractionDetail {
     /// Approved templates the channel may send (its `templates` setting), for when only
     /// a template is allowed.
     pub templates: Vec<crate::model::reply::Template>,
+    /// The person behind it (`GET /api/v1/contacts/{id}` has their history); null for an
+    /// interaction older than contacts.
+    pub contact: Option<ContactRef>,
+    /// The thread's conversation before this interaction, oldest first (at most 50): the
+    /// post and earlier comments with the business's replies, or a direct conversation's
+    /// earlier messages.
+    pub earlier: Vec<TranscriptMessage>,
+}
+
+/// Which contact an interaction is with.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema, PartialEq, Eq)]
+pub struct ContactRef {
+    pub id: i64,
+    /// The contact's name (empty where the channel keeps no personal data).
+    pub name: String,
 }
 
 /// The customer of an interaction: who wrote, and how much they are heard.

@@ -187,7 +187,13 @@ mod tests {
             ch(13_000, "resumed", "connected", Some(7), Some("sales")),
             ch(20_000, "transferred", "queued", Some(7), Some("support")),
             ch(26_000, "picked_up", "connected", Some(8), Some("support")),
-            ch(30_000, "disconnected", "disconnected", Some(8), Some("support")),
+            ch(
+                30_000,
+                "disconnected",
+                "disconnected",
+                Some(8),
+                Some("support"),
+            ),
             ch(35_000, "wrapup", "disconnected", Some(8), Some("support")),
         ];
         let s = segments(&h, "support", 99_000);
@@ -238,7 +244,10 @@ mod tests {
         let s = segments(&h, "sales", 0);
         assert_eq!(s.len(), 1);
         assert_eq!(s[0].workgroup, "sales");
-        assert_eq!(s[0].entered_at, 5_000, "buffering is not waiting in the queue");
+        assert_eq!(
+            s[0].entered_at, 5_000,
+            "buffering is not waiting in the queue"
+        );
         assert!(s[0].abandoned);
         assert_eq!(s[0].agent_id, None);
         assert_eq!(s[0].wait_ms(), Some(10_000));

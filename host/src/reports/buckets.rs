@@ -97,7 +97,13 @@ pub fn next(start: i64, interval: Interval, tz: &TimeZone) -> i64 {
 
 /// The starts of every interval that overlaps `[from, to)`, at most `limit` of them
 /// (`None` when there would be more).
-pub fn starts(from: i64, to: i64, interval: Interval, tz: &TimeZone, limit: usize) -> Option<Vec<i64>> {
+pub fn starts(
+    from: i64,
+    to: i64,
+    interval: Interval,
+    tz: &TimeZone,
+    limit: usize,
+) -> Option<Vec<i64>> {
     let mut out = Vec::new();
     let mut at = start_of(from, interval, tz);
     while at < to {
@@ -128,27 +134,59 @@ mod tests {
     fn hours_follow_the_local_clock_through_both_changes_of_the_year() {
         let paris = TimeZone::get("Europe/Paris").unwrap();
         // Spring: 02:00 local does not exist; 01:00+01:00 is followed by 03:00+02:00.
-        let s = starts(ms("2026-03-29T00:00:00Z"), ms("2026-03-29T02:00:00Z"), Interval::Hour, &paris, 10)
-            .unwrap();
+        let s = starts(
+            ms("2026-03-29T00:00:00Z"),
+            ms("2026-03-29T02:00:00Z"),
+            Interval::Hour,
+            &paris,
+            10,
+        )
+        .unwrap();
         let labels: Vec<String> = s.iter().map(|&t| label(t, &paris)).collect();
-        assert_eq!(labels, ["2026-03-29T01:00:00+01:00", "2026-03-29T03:00:00+02:00"]);
+        assert_eq!(
+            labels,
+            ["2026-03-29T01:00:00+01:00", "2026-03-29T03:00:00+02:00"]
+        );
         // Autumn: 02:00 local happens twice, as two intervals.
-        let s = starts(ms("2026-10-25T00:00:00Z"), ms("2026-10-25T02:00:00Z"), Interval::Hour, &paris, 10)
-            .unwrap();
+        let s = starts(
+            ms("2026-10-25T00:00:00Z"),
+            ms("2026-10-25T02:00:00Z"),
+            Interval::Hour,
+            &paris,
+            10,
+        )
+        .unwrap();
         let labels: Vec<String> = s.iter().map(|&t| label(t, &paris)).collect();
-        assert_eq!(labels, ["2026-10-25T02:00:00+02:00", "2026-10-25T02:00:00+01:00"]);
+        assert_eq!(
+            labels,
+            ["2026-10-25T02:00:00+02:00", "2026-10-25T02:00:00+01:00"]
+        );
     }
 
     #[test]
     fn days_start_at_local_midnight_and_weeks_on_monday() {
         let paris = TimeZone::get("Europe/Paris").unwrap();
-        let s = starts(ms("2026-10-24T12:00:00Z"), ms("2026-10-26T12:00:00Z"), Interval::Day, &paris, 10)
-            .unwrap();
+        let s = starts(
+            ms("2026-10-24T12:00:00Z"),
+            ms("2026-10-26T12:00:00Z"),
+            Interval::Day,
+            &paris,
+            10,
+        )
+        .unwrap();
         assert_eq!(
             s.iter().map(|&t| label(t, &paris)).collect::<Vec<_>>(),
-            ["2026-10-24T00:00:00+02:00", "2026-10-25T00:00:00+02:00", "2026-10-26T00:00:00+01:00"]
+            [
+                "2026-10-24T00:00:00+02:00",
+                "2026-10-25T00:00:00+02:00",
+                "2026-10-26T00:00:00+01:00"
+            ]
         );
-        assert_eq!(s[2] - s[1], 25 * 3_600_000, "the day clocks go back is 25 hours");
+        assert_eq!(
+            s[2] - s[1],
+            25 * 3_600_000,
+            "the day clocks go back is 25 hours"
+        );
         let w = start_of(ms("2026-12-06T12:00:00Z"), Interval::Week, &paris);
         assert_eq!(label(w, &paris), "2026-11-30T00:00:00+01:00");
         let q = start_of(ms("2026-12-06T12:14:59Z"), Interval::QuarterHour, &paris);
@@ -158,6 +196,11 @@ mod tests {
     #[test]
     fn too_many_intervals_are_refused() {
         assert!(starts(0, 86_400_000, Interval::QuarterHour, &TimeZone::UTC, 95).is_none());
-        assert_eq!(starts(0, 86_400_000, Interval::QuarterHour, &TimeZone::UTC, 96).unwrap().len(), 96);
+        assert_eq!(
+            starts(0, 86_400_000, Interval::QuarterHour, &TimeZone::UTC, 96)
+                .unwrap()
+                .len(),
+            96
+        );
     }
 }

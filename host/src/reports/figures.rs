@@ -65,7 +65,12 @@ impl Figures {
         self.transfers_in += i64::from(s.transfer_in);
         self.transfers_out += i64::from(s.transfer_out);
         if let Some(code) = &row.wrapup_code {
-            *self.wrapup_codes.entry(code.clone()).or_default() += 1;
+            match self.wrapup_codes.get_mut(code) {
+                Some(n) => *n += 1,
+                None => {
+                    self.wrapup_codes.insert(code.clone(), 1);
+                }
+            }
         }
     }
 
@@ -106,7 +111,8 @@ impl Figures {
     }
 
     pub fn average_speed_of_answer_s(&self) -> Option<f64> {
-        (self.answered > 0).then(|| round1(self.answer_ms_sum as f64 / self.answered as f64 / 1000.0))
+        (self.answered > 0)
+            .then(|| round1(self.answer_ms_sum as f64 / self.answered as f64 / 1000.0))
     }
 
     /// Connected, held and wrap-up time per answered segment.

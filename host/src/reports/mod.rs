@@ -14,6 +14,7 @@
 pub mod buckets;
 pub mod figures;
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 
 use anyhow::Result;
@@ -83,23 +84,24 @@ pub struct Request {
 
 impl Request {
     /// The key a segment counts under, or `None` when it counts for none (an agent
-    /// report's unanswered segments).
-    fn key(&self, row: &SegmentRow) -> Option<String> {
+    /// report's unanswered segments). Borrowed: a report reads a month's rows, and a
+    /// name made for each would cost more than the adding up.
+    fn key<'a>(&'a self, row: &'a SegmentRow) -> Option<Cow<'a, str>> {
         Some(match self.dimension {
-            Dimension::Workgroups => row.segment.workgroup.clone(),
-            Dimension::Agents => row
-                .agent
-                .clone()
-                .or_else(|| row.segment.agent_id.map(|id| format!("user {id}")))?,
-            Dimension::Channels => row.channel.clone(),
+            Dimension::Workgroups => Cow::Borrowed(row.segment.workgroup.as_str()),
+            Dimension::Agents => match &row.agent {
+                Some(name) => Cow::Borrowed(name.as_str()),
+                None => Cow::Owned(format!("user {}", row.segment.agent_id?)),
+            },
+            Dimension::Channels => Cow::Borrowed(row.channel.as_str()),
             Dimension::Platforms => match self.platforms.get(&row.channel) {
                 Some(p) => match MediaType::parse(&row.media_type) {
-                    Some(m) => platform_label(p, m),
-                    None => p.clone(),
+                    Some(m) => Cow::Owned(platform_label(p, m)),
+                    None => Cow::Borrowed(p.as_str()),
                 },
-                None => "unknown".into(),
+                None => Cow::Borrowed("unknown"),
             },
-            Dimension::MediaTypes => row.media_type.clone(),
+            Dimension::MediaTypes => Cow::Borrowed(row.media_type.as_str()),
         })
     }
 }
@@ -149,18 +151,28 @@ pub async fn run(store: &Store, req: Request) -> Result<Report, ReportError> {
     let intervals = check(&req)?;
     let agents = req.dimension == Dimension::Agents;
     let (from, to, now) = (req.from, req.to, req.now);
-    let mut report = Report {
-        intervals,
-        ..Report::default()
-    };
-    let (report, statuses) = store
+    let (intervals, cells, statuses) = store
         .read(move |c| {
-            let mut add = |row: SegmentRow| {
-                let Some(key) = req.key(&row) else { return };
-                let Some(start) = interval_of(&report.intervals, row.segment.entered_at) else {
+            let names = if agents {
+                rollup::usernames(c)?
+            } else {
+                HashMap::new()
+            };
+            // Per key, then per interval: a key is looked up by reference and made once.
+            let mut cells: HashMap<String, HashMap<i64, Figures>> = HashMap::new();
+            let mut add = |mut row: SegmentRow| {
+                if agents {
+                    row.agent = row.segment.agent_id.and_then(|id| names.get(&id).cloned());
+                }
+                let Some(start) = interval_of(&intervals, row.segment.entered_at) else {
                     return;
                 };
-                report.cells.entry((key, start)).or_default().add(&row);
+                let Some(key) = req.key(&row) else { return };
+                if !cells.contains_key(key.as_ref()) {
+                    cells.insert(key.clone().into_owned(), HashMap::new());
+                }
+                let per = cells.get_mut(key.as_ref()).expect("just made");
+                per.entry(start).or_default().add(&row);
             };
             rollup::each_segment(c, from, to, &mut add)?;
             for row in rollup::unreported(c, from, to, now)? {
@@ -171,10 +183,20 @@ pub async fn run(store: &Store, req: Request) -> Result<Report, ReportError> {
             } else {
                 Vec::new()
             };
-            Ok((report, statuses))
+            Ok((intervals, cells, statuses))
         })
         .await?;
-    let mut report = report;
+    let mut report = Report {
+        intervals,
+        cells: cells
+            .into_iter()
+            .flat_map(|(key, per)| {
+                per.into_iter()
+                    .map(move |(start, f)| ((key.clone(), start), f))
+            })
+            .collect(),
+        ..Report::default()
+    };
     add_status_time(&mut report, &statuses, from, to.min(now));
     for ((key, _), figures) in &report.cells {
         report.totals.entry(key.clone()).or_default().merge(figures);
@@ -196,7 +218,12 @@ fn add_status_time(report: &mut Report, changes: &[rollup::StatusChange], from: 
                 break;
             };
             let k = report.intervals.partition_point(|&s| s <= start);
-            let stop = report.intervals.get(k).copied().unwrap_or(i64::MAX).min(until);
+            let stop = report
+                .intervals
+                .get(k)
+                .copied()
+                .unwrap_or(i64::MAX)
+                .min(until);
             *report
                 .cells
                 .entry((ch.username.clone(), start))
@@ -265,8 +292,10 @@ pub async fn drill_down(
     let (from, to, now) = (req.from, req.to, req.now);
     let mut rows = store
         .read(move |c| {
+            let names = rollup::usernames(c)?;
             let mut out = Vec::new();
-            let mut keep = |row: SegmentRow| {
+            let mut keep = |mut row: SegmentRow| {
+                row.agent = row.segment.agent_id.and_then(|id| names.get(&id).cloned());
                 if figure.holds(&row) && req.key(&row).as_deref() == Some(key.as_str()) {
                     out.push(row);
                 }

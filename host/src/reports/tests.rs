@@ -139,7 +139,11 @@ async fn workgroups_per_day_match_the_hand_computed_figures() {
     let r = run(&s.store, req).await.unwrap();
     assert_eq!(
         r.intervals,
-        [ms("2026-10-23T22:00:00Z"), ms("2026-10-24T22:00:00Z"), ms("2026-10-25T23:00:00Z")],
+        [
+            ms("2026-10-23T22:00:00Z"),
+            ms("2026-10-24T22:00:00Z"),
+            ms("2026-10-25T23:00:00Z")
+        ],
         "the day clocks go back is 25 hours long"
     );
     let sales = cell(&r, "sales", "2026-10-23T22:00:00Z");
@@ -148,32 +152,68 @@ async fn workgroups_per_day_match_the_hand_computed_figures() {
     assert_eq!(sales.service_level_percent(), Some(50.0));
     assert_eq!(sales.average_wait_s(), Some(27.5));
     assert_eq!(sales.longest_wait_ms, 45 * S);
-    assert_eq!(sales.wait_bands, [1, 0, 1, 0, 0, 0, 0, 0], "10 s is in the first band, 45 s in the third");
+    assert_eq!(
+        sales.wait_bands,
+        [1, 0, 1, 0, 0, 0, 0, 0],
+        "10 s is in the first band, 45 s in the third"
+    );
     assert_eq!(sales.average_speed_of_answer_s(), Some(27.5));
-    assert_eq!((sales.connected_ms, sales.held_ms, sales.wrapup_ms), (180 * S, 30 * S, 20 * S));
+    assert_eq!(
+        (sales.connected_ms, sales.held_ms, sales.wrapup_ms),
+        (180 * S, 30 * S, 20 * S)
+    );
     assert_eq!(sales.average_handle_s(), Some(115.0));
     assert_eq!((sales.transfers_in, sales.transfers_out), (0, 1));
     assert_eq!(sales.wrapup_codes, BTreeMap::from([("sold".to_owned(), 1)]));
 
     let support = cell(&r, "support", "2026-10-23T22:00:00Z");
-    assert_eq!((support.arrivals, support.answered, support.answered_in_target), (1, 1, 1));
+    assert_eq!(
+        (
+            support.arrivals,
+            support.answered,
+            support.answered_in_target
+        ),
+        (1, 1, 1)
+    );
     assert_eq!((support.transfers_in, support.transfers_out), (1, 0));
     assert_eq!(support.average_handle_s(), Some(70.0));
-    assert_eq!(support.wrapup_codes, BTreeMap::from([("refund".to_owned(), 1)]));
+    assert_eq!(
+        support.wrapup_codes,
+        BTreeMap::from([("refund".to_owned(), 1)])
+    );
 
     let sales = cell(&r, "sales", "2026-10-24T22:00:00Z");
     assert_eq!((sales.arrivals, sales.answered, sales.abandoned), (1, 0, 1));
     assert_eq!(sales.service_level_percent(), Some(0.0));
     assert_eq!(sales.average_wait_s(), Some(20.0));
     let support = cell(&r, "support", "2026-10-24T22:00:00Z");
-    assert_eq!((support.arrivals, support.answered, support.answered_in_target), (1, 1, 0));
+    assert_eq!(
+        (
+            support.arrivals,
+            support.answered,
+            support.answered_in_target
+        ),
+        (1, 1, 0)
+    );
     assert_eq!(support.average_wait_s(), Some(70.0));
 
     let live = cell(&r, "support", "2026-10-25T23:00:00Z");
-    assert_eq!((live.arrivals, live.answered, live.waits), (1, 0, 0), "still waiting: no wait yet");
+    assert_eq!(
+        (live.arrivals, live.answered, live.waits),
+        (1, 0, 0),
+        "still waiting: no wait yet"
+    );
 
     let total = &r.totals["sales"];
-    assert_eq!((total.arrivals, total.answered, total.abandoned, total.answered_in_target), (3, 2, 1, 1));
+    assert_eq!(
+        (
+            total.arrivals,
+            total.answered,
+            total.abandoned,
+            total.answered_in_target
+        ),
+        (3, 2, 1, 1)
+    );
     assert_eq!(total.service_level_percent(), Some(33.3));
     assert_eq!(r.overall.arrivals, 6);
 }
@@ -189,7 +229,10 @@ async fn the_repeated_hour_is_two_intervals() {
         s.now,
     );
     let r = run(&s.store, req).await.unwrap();
-    assert_eq!(r.intervals, [ms("2026-10-25T00:00:00Z"), ms("2026-10-25T01:00:00Z")]);
+    assert_eq!(
+        r.intervals,
+        [ms("2026-10-25T00:00:00Z"), ms("2026-10-25T01:00:00Z")]
+    );
     assert_eq!(cell(&r, "sales", "2026-10-25T00:00:00Z").abandoned, 1);
     assert_eq!(cell(&r, "support", "2026-10-25T01:00:00Z").answered, 1);
     assert_eq!(r.cells.len(), 2);
@@ -215,23 +258,44 @@ async fn agents_get_their_pickups_status_time_and_occupancy() {
     let next = cell(&r, "ann", "2026-10-24T22:00:00Z");
     assert_eq!(next.status_ms["logged_out"], 25 * 3600 * S);
     let today = cell(&r, "ann", "2026-10-25T23:00:00Z");
-    assert_eq!(today.status_ms["logged_out"], (11 * 3600 + 60) * S, "counted up to now");
+    assert_eq!(
+        today.status_ms["logged_out"],
+        (11 * 3600 + 60) * S,
+        "counted up to now"
+    );
     let bob = &r.totals["bob"];
-    assert_eq!((bob.arrivals, bob.answered, bob.answered_in_target, bob.transfers_out), (2, 2, 0, 1));
-    assert!(!r.totals.contains_key("user 0"), "an unanswered segment counts for no agent");
+    assert_eq!(
+        (
+            bob.arrivals,
+            bob.answered,
+            bob.answered_in_target,
+            bob.transfers_out
+        ),
+        (2, 2, 0, 1)
+    );
+    assert!(
+        !r.totals.contains_key("user 0"),
+        "an unanswered segment counts for no agent"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn platforms_media_types_channels_and_drill_down() {
     let s = scenario().await;
-    let r = run(&s.store, request(Dimension::Platforms, Interval::Week, FROM, TO, s.now))
-        .await
-        .unwrap();
+    let r = run(
+        &s.store,
+        request(Dimension::Platforms, Interval::Week, FROM, TO, s.now),
+    )
+    .await
+    .unwrap();
     assert_eq!(r.totals.keys().collect::<Vec<_>>(), ["facebook"]);
     assert_eq!(r.totals["facebook"].arrivals, 6);
-    let r = run(&s.store, request(Dimension::MediaTypes, Interval::Week, FROM, TO, s.now))
-        .await
-        .unwrap();
+    let r = run(
+        &s.store,
+        request(Dimension::MediaTypes, Interval::Week, FROM, TO, s.now),
+    )
+    .await
+    .unwrap();
     assert_eq!(r.totals["social_conversation"].answered, 4);
 
     let req = request(Dimension::Workgroups, Interval::Day, FROM, TO, s.now);
@@ -239,10 +303,19 @@ async fn platforms_media_types_channels_and_drill_down() {
         .await
         .unwrap();
     assert_eq!(n, 2);
-    assert_eq!(rows.iter().map(|r| r.interaction_id).collect::<Vec<_>>(), [1, 2]);
-    let (n, rows) = drill_down(&s.store, req.clone(), "support".into(), Figure::WrapupCode("refund".into()), 10)
-        .await
-        .unwrap();
+    assert_eq!(
+        rows.iter().map(|r| r.interaction_id).collect::<Vec<_>>(),
+        [1, 2]
+    );
+    let (n, rows) = drill_down(
+        &s.store,
+        req.clone(),
+        "support".into(),
+        Figure::WrapupCode("refund".into()),
+        10,
+    )
+    .await
+    .unwrap();
     assert_eq!((n, rows[0].interaction_id, rows[0].segment.seq), (1, 2, 1));
     let (n, _) = drill_down(&s.store, req, "support".into(), Figure::TransfersIn, 10)
         .await
@@ -257,23 +330,40 @@ async fn what_an_older_host_left_unsummed_is_caught_up_to_the_same_report() {
     let before = run(&s.store, req.clone()).await.unwrap();
     let summed: i64 = s
         .store
-        .read(|c| Ok(c.query_row("SELECT count(*) FROM report_segments", (), |r| r.get::<_, i64>(0))?))
+        .read(|c| {
+            Ok(
+                c.query_row("SELECT count(*) FROM report_segments", (), |r| {
+                    r.get::<_, i64>(0)
+                })?,
+            )
+        })
         .await
         .unwrap();
     assert_eq!(summed, 5, "four finished interactions, one with a transfer");
     // As an older host leaves them: finished, never summed up.
     s.store
-        .write(|c| c.execute_batch("DELETE FROM report_segments; UPDATE interactions SET reported = 0"))
+        .write(|c| {
+            c.execute_batch("DELETE FROM report_segments; UPDATE interactions SET reported = 0")
+        })
         .await
         .unwrap();
     let unsummed = run(&s.store, req.clone()).await.unwrap();
-    assert_eq!(unsummed, before, "a report counts what is not summed up yet");
+    assert_eq!(
+        unsummed, before,
+        "a report counts what is not summed up yet"
+    );
     catch_up(&s.store, tokio::sync::watch::channel(false).1).await;
     let after = run(&s.store, req).await.unwrap();
     assert_eq!(after, before);
     let summed: i64 = s
         .store
-        .read(|c| Ok(c.query_row("SELECT count(*) FROM report_segments", (), |r| r.get::<_, i64>(0))?))
+        .read(|c| {
+            Ok(
+                c.query_row("SELECT count(*) FROM report_segments", (), |r| {
+                    r.get::<_, i64>(0)
+                })?,
+            )
+        })
         .await
         .unwrap();
     assert_eq!(summed, 5);

@@ -6,8 +6,7 @@ use anyhow::Result;
 
 use crate::model::event::InboundMessage;
 use crate::model::interaction::{
-    Interaction, InteractionDetail, MediaType, State, TranscriptMessage, TransferredFrom,
-    Visibility,
+    Interaction, InteractionDetail, MediaType, State, TransferredFrom,
 };
 use crate::model::route::RouteRequest;
 
@@ -533,41 +532,7 @@ pub fn interaction_detail(conn: &Tx, id: i64) -> Result<Option<InteractionDetail
     let Some(interaction) = interaction(conn, id)? else {
         return Ok(None);
     };
-    let mut stmt = conn.prepare(
-        "SELECT m.direction, m.text, m.author_name, m.created_at, m.platform_message_id,
-                m.parent_id, m.visibility, m.deleted, o.delivery, o.delivery_error,
-                m.author_handle, m.followers, m.attachments, m.author_id,
-                EXISTS (SELECT 1 FROM interaction_events e
-                        WHERE e.interaction_id = m.interaction_id
-                          AND e.kind = 'hidden_on_platform'
-                          AND e.detail = m.platform_message_id)
-         FROM messages m LEFT JOIN outbound o
-             ON o.channel = m.channel AND o.platform_message_id = m.platform_message_id
-         WHERE m.interaction_id = ?1 ORDER BY m.created_at, m.id",
-    )?;
-    let messages = stmt
-        .query_map([id], |r| {
-            let visibility: String = r.get(6)?;
-            Ok(TranscriptMessage {
-                direction: r.get(0)?,
-                text: r.get(1)?,
-                author: r.get(2)?,
-                created_at: r.get(3)?,
-                platform_message_id: r.get(4)?,
-                parent_id: r.get(5)?,
-                visibility: Visibility::parse(&visibility),
-                deleted: r.get(7)?,
-                delivery: r.get(8)?,
-                delivery_error: r.get(9)?,
-                author_handle: r.get(10)?,
-                followers: r.get(11)?,
-                // Written by ingest from the same type; an unreadable list shows none.
-                attachments: serde_json::from_str(&r.get::<_, String>(12)?).unwrap_or_default(),
-                author_id: r.get(13)?,
-                hidden: r.get(14)?,
-            })
-        })?
-        .collect::<anyhow::Result<_>>()?;
+    let messages = super::transcript::messages_of(conn, id)?;
     Ok(Some(InteractionDetail {
         interaction,
         messages,
@@ -577,6 +542,13 @@ pub fn interaction_detail(conn: &Tx, id: i64) -> Result<Option<InteractionDetail
         customer: Default::default(),
         wrapup: Default::default(),
         templates: Vec::new(),
+        contact: super::contacts::of_interaction(conn, id)?.map(|c| {
+            crate::model::interaction::ContactRef {
+                id: c.id,
+                name: c.name,
+            }
+        }),
+        earlier: super::transcript::earlier_in_thread(conn, id, 50)?,
     }))
 }
 

@@ -20,7 +20,8 @@ pub struct SegmentRow {
     pub segment: Segment,
     pub channel: String,
     pub media_type: String,
-    /// The agent's username, when one picked it up (and still exists).
+    /// The agent's username, when one picked it up (and still exists); filled by the
+    /// reader from [`usernames`].
     pub agent: Option<String>,
     /// Answered within the workgroup's service-level target as it was then.
     pub in_target: bool,
@@ -94,7 +95,11 @@ fn rows_of(conn: &Tx, id: i64, b: &Basics, now: i64) -> Result<Vec<SegmentRow>> 
             media_type: b.media_type.clone(),
             agent: None,
             in_target,
-            wrapup_code: if k == last { b.wrapup_code.clone() } else { None },
+            wrapup_code: if k == last {
+                b.wrapup_code.clone()
+            } else {
+                None
+            },
             segment,
         });
     }
@@ -161,10 +166,11 @@ pub fn catch_up(conn: &Tx, limit: i64, now: i64) -> Result<usize> {
     Ok(ids.len())
 }
 
+/// The agent's name is not read here (a lookup per row would cost more than the rest of
+/// the report): callers name agents from [`usernames`].
 const SEGMENT_COLUMNS: &str = "s.interaction_id, s.seq, s.workgroup, s.agent_id, s.channel,
     s.media_type, s.entered_at, s.answered_at, s.ended_at, s.abandoned, s.in_target,
-    s.connected_ms, s.held_ms, s.wrapup_ms, s.transfer_in, s.transfer_out, s.wrapup_code,
-    (SELECT u.username FROM users u WHERE u.id = s.agent_id)";
+    s.connected_ms, s.held_ms, s.wrapup_ms, s.transfer_in, s.transfer_out, s.wrapup_code";
 
 fn segment_from_row(r: &crate::store::Row) -> anyhow::Result<SegmentRow> {
     Ok(SegmentRow {
@@ -187,18 +193,13 @@ fn segment_from_row(r: &crate::store::Row) -> anyhow::Result<SegmentRow> {
         media_type: r.get(5)?,
         in_target: r.get(10)?,
         wrapup_code: r.get(16)?,
-        agent: r.get(17)?,
+        agent: None,
     })
 }
 
 /// Calls `each` for every summed-up segment that entered its queue in `[from, to)`, in no
 /// particular order, without holding them all.
-pub fn each_segment(
-    conn: &Tx,
-    from: i64,
-    to: i64,
-    mut each: impl FnMut(SegmentRow),
-) -> Result<()> {
+pub fn each_segment(conn: &Tx, from: i64, to: i64, mut each: impl FnMut(SegmentRow)) -> Result<()> {
     let mut stmt = conn.prepare(&format!(
         "SELECT {SEGMENT_COLUMNS} FROM report_segments s
          WHERE s.entered_at >= ?1 AND s.entered_at < ?2"
@@ -213,12 +214,15 @@ pub fn each_segment(
 /// The segments of interactions not summed up yet (live ones, and finished ones waiting
 /// for a wrap-up or for [`catch_up`]) that entered their queue in `[from, to)`.
 pub fn unreported(conn: &Tx, from: i64, to: i64, now: i64) -> Result<Vec<SegmentRow>> {
+    // Two halves, each answered from its own index (the live states', the unreported
+    // ones'), never a scan of the whole history.
     let ids: Vec<i64> = {
         let mut stmt = conn.prepare(
             "SELECT id FROM interactions
-             WHERE (state IN ('buffered', 'queued', 'alerting', 'connected', 'held')
-                    OR (state = 'disconnected' AND reported = 0))
-               AND created_at < ?1",
+             WHERE state IN ('buffered', 'queued', 'alerting', 'connected', 'held') AND created_at < ?1
+             UNION
+             SELECT id FROM interactions
+             WHERE state = 'disconnected' AND reported = 0 AND created_at < ?1",
         )?;
         let rows = stmt.query_map([to], |r| r.get(0))?;
         rows.collect::<anyhow::Result<_>>()?
@@ -228,18 +232,21 @@ pub fn unreported(conn: &Tx, from: i64, to: i64, now: i64) -> Result<Vec<Segment
         let Some((b, _)) = basics(conn, id)? else {
             continue;
         };
-        for mut row in rows_of(conn, id, &b, now)? {
+        for row in rows_of(conn, id, &b, now)? {
             if row.segment.entered_at < from || row.segment.entered_at >= to {
                 continue;
             }
-            row.agent = match row.segment.agent_id {
-                Some(uid) => crate::store::queries::username(conn, uid)?,
-                None => None,
-            };
             out.push(row);
         }
     }
     Ok(out)
+}
+
+/// Every user's name by id (reports name agents from it).
+pub fn usernames(conn: &Tx) -> Result<std::collections::HashMap<i64, String>> {
+    let mut stmt = conn.prepare("SELECT id, username FROM users")?;
+    let rows = stmt.query_map((), |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<anyhow::Result<_>>()?)
 }
 
 /// Records an agent's change of status.

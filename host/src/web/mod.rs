@@ -41,6 +41,7 @@ const FILES: &[File] = files![
     "assets/login.js",
     "assets/agent.js",
     "assets/transcript.js",
+    "assets/customer.js",
     "assets/reply.js",
     "assets/textlength.js",
     "assets/supervisor.js",

@@ -8,6 +8,7 @@ import {
   handle, timeAgo, refreshTimes,
 } from "/assets/ui.js";
 import { transcript, plainError } from "/assets/transcript.js";
+import { customerPanel, earlierConversation } from "/assets/customer.js";
 import { replyBox, forgetDraft } from "/assets/reply.js";
 
 const list = document.getElementById("my-list");
@@ -326,7 +327,7 @@ function drawDetail() {
   const resend = d.state === "connected" ? (o) => resendReply(d, o) : null;
   const log = transcript(d, moderate, resend);
   log.dataset.id = d.id;
-  fill(current, head(d), transferredFrom(d), flags(d), actions(d), log,
+  fill(current, head(d), transferredFrom(d), flags(d), actions(d), customerPanel(d), earlierConversation(d), log,
     d.state === "connected" ? replyBox(d, () => refreshDetail()) : null);
   if (caret) {
     const text = document.getElementById("reply-text");
