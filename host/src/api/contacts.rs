@@ -145,10 +145,13 @@ async fn view(app: &App, id: i64) -> Result<ContactView, ApiError> {
         identities: identities
             .into_iter()
             .map(|identity| IdentityView {
-                platform: app
-                    .channels
-                    .get(&identity.channel)
-                    .map(|ch| ch.connector.platform().to_owned()),
+                platform: app.channels.get(&identity.channel).map(|ch| {
+                    let p = ch.connector.platform();
+                    match identity.media_type.as_deref().and_then(crate::model::interaction::MediaType::parse) {
+                        Some(m) => platform_label(p, m),
+                        None => p.to_owned(),
+                    }
+                }),
                 identity,
             })
             .collect(),

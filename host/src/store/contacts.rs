@@ -29,6 +29,10 @@ pub struct Identity {
     pub handle: Option<String>,
     /// Since when, unix ms.
     pub created_at: i64,
+    /// The media type of its latest interaction (on a Facebook page, direct messages
+    /// are Messenger).
+    #[serde(skip)]
+    pub media_type: Option<String>,
 }
 
 /// A contact.
@@ -182,8 +186,11 @@ pub fn of_interaction(conn: &Tx, interaction_id: i64) -> Result<Option<Contact>>
 /// A contact's identities, oldest first.
 pub fn identities(conn: &Tx, contact: i64) -> Result<Vec<Identity>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT id, channel, CASE WHEN hashed = 0 THEN key END, name, handle, created_at
-         FROM contact_identities WHERE contact_id = ?1 ORDER BY created_at, id",
+        "SELECT ci.id, ci.channel, CASE WHEN ci.hashed = 0 THEN ci.key END, ci.name, ci.handle,
+                ci.created_at,
+                (SELECT i.media_type FROM interactions i WHERE i.identity_id = ci.id
+                 ORDER BY i.id DESC LIMIT 1)
+         FROM contact_identities ci WHERE ci.contact_id = ?1 ORDER BY ci.created_at, ci.id",
     )?;
     let rows = stmt.query_map([contact], |r| {
         Ok(Identity {
@@ -193,6 +200,7 @@ pub fn identities(conn: &Tx, contact: i64) -> Result<Vec<Identity>> {
             name: r.get(3)?,
             handle: r.get(4)?,
             created_at: r.get(5)?,
+            media_type: r.get(6)?,
         })
     })?;
     Ok(rows.collect::<anyhow::Result<_>>()?)
