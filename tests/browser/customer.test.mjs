@@ -77,6 +77,20 @@ test("the agent reads the earlier conversation, links the customer's identities 
   await past.getByRole("button", { name: "Close" }).click();
   await past.waitFor({ state: "hidden" });
 
+  // The agent's own history: what they ended, searchable by words.
+  await page.getByRole("button", { name: "My history" }).click();
+  const history = page.locator("#history-dialog");
+  await history.locator("#history-list li").first().waitFor();
+  assert.equal(await history.locator("#history-list li").count(), 2);
+  await history.getByLabel("Text").fill("blue coat");
+  await history.getByRole("button", { name: "Search" }).click();
+  await history.getByText("1 found.").waitFor();
+  await shot(page, "customer-my-history");
+  await history.locator("#history-list li").getByRole("button").click();
+  await past.getByText("Is the blue coat in stock?").waitFor();
+  await past.getByRole("button", { name: "Close" }).click();
+  await history.getByRole("button", { name: "Close" }).click();
+
   // A search that finds nobody says so.
   await dm.getByLabel("Link another identity of this person").fill("zz-nobody-zz");
   await dm.getByRole("button", { name: "Find" }).click();

@@ -10,6 +10,7 @@ mod error;
 mod events;
 mod extract;
 mod forward;
+mod history;
 mod interactions;
 mod login;
 pub mod metrics;

@@ -9,7 +9,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::{
-    admin, audit, contacts, directory, events, interactions, reports, standard_responses, stats,
+    admin, audit, contacts, directory, history, events, interactions, reports, standard_responses, stats,
     supervisor, trace, workflows,
 };
 use crate::app::App;
@@ -35,6 +35,7 @@ pub(super) fn routes() -> OpenApiRouter<Arc<App>> {
         .routes(routes!(interactions::me))
         .routes(routes!(interactions::set_status))
         .routes(routes!(interactions::my_interactions))
+        .routes(routes!(history::mine))
         .routes(routes!(interactions::set_station))
         .routes(routes!(stats::search))
         .routes(routes!(interactions::detail))

@@ -412,7 +412,12 @@ pub async fn search(
     Query(params): Query<SearchParams>,
 ) -> Result<Json<SearchResult>, ApiError> {
     supervisor(&caller)?;
-    let platforms = channel_platforms(&app);
+    Ok(Json(found_items(&app, params).await?))
+}
+
+/// Runs a search (whose right the caller was checked for).
+pub(super) async fn found_items(app: &App, params: SearchParams) -> Result<SearchResult, ApiError> {
+    let platforms = channel_platforms(app);
     let org = app.config.organisation().map_err(ApiError::Internal)?;
     let filter = params.into_filter(&platforms, org.time_zone())?;
     let (total, found) = app.store.read(move |c| reports::search(c, &filter)).await?;
@@ -426,7 +431,7 @@ pub async fn search(
             interaction: f.interaction,
         })
         .collect();
-    Ok(Json(SearchResult { total, items }))
+    Ok(SearchResult { total, items })
 }
 
 /// Each configured channel's connector platform, by channel name.

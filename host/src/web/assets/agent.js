@@ -8,7 +8,7 @@ import {
   handle, timeAgo, refreshTimes,
 } from "/assets/ui.js";
 import { transcript, plainError } from "/assets/transcript.js";
-import { customerPanel, earlierConversation } from "/assets/customer.js";
+import { customerPanel, earlierConversation, historyButton } from "/assets/customer.js";
 import { replyBox, forgetDraft } from "/assets/reply.js";
 
 const list = document.getElementById("my-list");
@@ -38,7 +38,7 @@ async function start() {
     return;
   }
   state.dir = await api.get("/api/v1/directory");
-  topBar(state.me, "/agent", statusControl(state.me.status), stationControl());
+  topBar(state.me, "/agent", historyButton(), statusControl(state.me.status), stationControl());
   api.listen(
     {
       offer: (ix) => { upsert(ix); alertOffer(ix); },

@@ -112,3 +112,41 @@ async function openPast(id) {
     h("form", { method: "dialog" }, h("button", { class: "primary" }, "Close")));
   dialog.showModal();
 }
+
+/** The top bar's "My history": the agent's own ended interactions, searchable. */
+export function historyButton() {
+  return h("button", { id: "history-open", onclick: openHistory }, "My history");
+}
+
+async function openHistory() {
+  let dialog = document.getElementById("history-dialog");
+  if (!dialog) {
+    const text = h("input", { type: "search", name: "text", placeholder: "words in a message", autocomplete: "off" });
+    const author = h("input", { type: "search", name: "author", placeholder: "name or handle", autocomplete: "off" });
+    dialog = h("dialog", { id: "history-dialog", "aria-labelledby": "history-title" },
+      h("h2", { id: "history-title" }, "My history"),
+      h("form", { class: "search", onsubmit: (e) => { e.preventDefault(); searchHistory(text.value, author.value); } },
+        h("label", {}, "Text ", text), h("label", {}, "Customer ", author), h("button", { class: "primary" }, "Search")),
+      h("p", { class: "muted small", id: "history-count", role: "status" }),
+      h("ul", { class: "plain history", id: "history-list" }),
+      h("form", { method: "dialog" }, h("button", {}, "Close")));
+    document.body.append(dialog);
+  }
+  dialog.showModal();
+  searchHistory("", "");
+}
+
+async function searchHistory(text, author) {
+  const q = new URLSearchParams({ limit: "50" });
+  if (text) q.set("text", text);
+  if (author) q.set("author", author);
+  const res = await attempt(() => api.get(`/api/v1/me/history?${q}`));
+  if (!res) return;
+  document.getElementById("history-count").textContent = res.total > res.items.length
+    ? `${res.total} found; the newest ${res.items.length} are shown.`
+    : `${res.total} found.`;
+  fill(document.getElementById("history-list"), res.items.map((ix) => h("li", { dataset: { id: ix.id } },
+    h("button", { class: "link", "aria-label": `Open interaction ${ix.id} with ${ix.customer_name}`, onclick: () => openPast(ix.id) }, when(ix.created_at)),
+    ` · ${platformName(ix.platform) || ix.channel} · ${ix.customer_name} · ${ix.wrapup_code || "no wrap-up"}`,
+    ix.preview ? h("div", { class: "small muted" }, ix.preview) : null)));
+}
