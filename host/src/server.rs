@@ -356,6 +356,7 @@ pub async fn start(config: Config) -> Result<Running> {
         app.core.clone(),
         Arc::new(tokio::sync::Mutex::new(started)),
         bus,
+        app.config.retention.days,
         first_term,
     ));
     term_ready
@@ -427,6 +428,7 @@ async fn leadership(
     core: Core,
     started: crate::outbound::SharedStarted,
     bus: Option<Arc<crate::cluster::bus::Bus>>,
+    retention_days: Option<u32>,
     first_term: tokio::sync::oneshot::Sender<Result<()>>,
 ) {
     let mut first_term = Some(first_term);
@@ -449,6 +451,10 @@ async fn leadership(
                     let stop = term_core.stop.clone();
                     async move { crate::reports::catch_up(&store, stop).await }
                 });
+                tokio::spawn(crate::interactions::retention::run_periodically(
+                    term_core.clone(),
+                    retention_days,
+                ));
                 crate::outbound::resume_pending(&term_core, started.clone()).await
             } else {
                 began

@@ -27,6 +27,7 @@ mod replay;
 mod reports;
 mod resilience;
 mod responses;
+mod retention;
 mod routing;
 mod secrets;
 mod sessions;

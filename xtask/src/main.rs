@@ -234,6 +234,7 @@ const POSTGRES_E2E_GROUPS: &[&str] = &[
     "responses::",
     "reports::",
     "contacts::",
+    "retention::",
 ];
 
 /// The store conformance run: the host's unit tests (every store test among them) and the

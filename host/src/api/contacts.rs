@@ -13,12 +13,14 @@ use utoipa::{IntoParams, ToSchema};
 use super::auth::Caller;
 use super::error::ApiError;
 use super::extract::{Json, Path, Query};
-use super::responses::{BadRequest, JsonBody, NotFound, SignedIn};
+use super::admin::Admin;
+use super::responses::{BadRequest, JsonBody, NeedsRight, NotFound, SignedIn};
 use crate::app::App;
 use crate::clock::now_ms;
 use crate::model::interaction::{Interaction, platform_label};
 use crate::store::contacts::{self, Contact, Identity};
 use crate::store::queries;
+use crate::store::retention::{self, EraseRefused};
 
 /// How many earlier interactions a contact shows.
 const HISTORY: i64 = 200;
@@ -301,4 +303,93 @@ pub async fn unlink(
         .await?
         .map_err(ApiError::BadRequest)?;
     Ok(Json(view(&app, moved).await?))
+}
+
+/// What erasing a customer did.
+#[derive(Serialize, ToSchema)]
+pub struct Erased {
+    /// Interactions whose content and personal data were removed.
+    pub interactions: usize,
+}
+
+/// Erases one customer: the content and personal data of all their interactions, their
+/// identities and the contact. Reports keep the anonymised figures. The audit log records
+/// who erased which contact, and nothing of what was erased. Administrators only; refused
+/// (409) while one of their interactions is still being worked.
+#[utoipa::path(post, path = "/api/v1/contacts/{id}/erase", params(("id" = i64, Path)),
+    responses((status = 200, body = Erased), NeedsRight, NotFound,
+        (status = 409, body = super::error::ErrorBody, description = "An interaction of theirs is still being worked")),
+    security(("bearer" = [])))]
+pub async fn erase(
+    State(app): State<Arc<App>>,
+    _admin: Admin,
+    Path(id): Path<i64>,
+) -> Result<Json<Erased>, ApiError> {
+    let done = app
+        .store
+        .write(move |c| retention::erase_contact(c, id, now_ms()))
+        .await?;
+    match done {
+        Ok(interactions) => Ok(Json(Erased { interactions })),
+        Err(EraseRefused::Missing) => Err(not_found(id)),
+        Err(EraseRefused::Live(ix)) => Err(ApiError::Conflict(format!(
+            "Interaction {ix} of this customer is still being worked: end it (or have a supervisor close it) first, then erase."
+        ))),
+    }
+}
+
+/// Everything kept about one customer, for an access request.
+#[derive(Serialize, ToSchema)]
+pub struct ContactExport {
+    /// When it was made, unix ms.
+    pub exported_at: i64,
+    #[serde(flatten)]
+    pub contact: ContactView,
+    /// Each interaction with its messages, replies and recorded state changes.
+    #[schema(value_type = Vec<Object>)]
+    pub transcripts: Vec<serde_json::Value>,
+}
+
+/// Everything stored about one customer, as a file to hand over for an access request.
+/// Administrators only.
+#[utoipa::path(get, path = "/api/v1/contacts/{id}/export", params(("id" = i64, Path)),
+    responses((status = 200, body = ContactExport), NeedsRight, NotFound), security(("bearer" = [])))]
+pub async fn export(
+    State(app): State<Arc<App>>,
+    _admin: Admin,
+    Path(id): Path<i64>,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    let contact = view(&app, id).await?;
+    let ids: Vec<i64> = contact.interactions.iter().map(|i| i.id).collect();
+    let transcripts = app
+        .store
+        .read(move |c| {
+            let mut out = Vec::new();
+            for ix in ids {
+                let Some(detail) = queries::interaction_detail(c, ix)? else { continue };
+                let events = crate::store::trace::events(c, ix)?;
+                out.push(serde_json::json!({
+                    "interaction": detail.interaction,
+                    "messages": detail.messages,
+                    "replies": detail.outbound,
+                    "events": events,
+                }));
+            }
+            Ok(out)
+        })
+        .await?;
+    let body = ContactExport {
+        exported_at: now_ms(),
+        contact,
+        transcripts,
+    };
+    Ok((
+        [(
+            axum::http::header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"contact-{id}.json\""),
+        )],
+        Json(body),
+    )
+        .into_response())
 }

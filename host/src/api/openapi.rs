@@ -101,6 +101,10 @@ pub(super) fn routes() -> OpenApiRouter<Arc<App>> {
         .routes(routes!(admin::lift_suspension))
         .routes(routes!(admin::list_plugins))
         .routes(routes!(admin::cluster_status))
+        .routes(routes!(admin::retention_status))
+        .routes(routes!(admin::run_retention))
+        .routes(routes!(contacts::erase))
+        .routes(routes!(contacts::export))
         .routes(routes!(audit::list))
 }
 

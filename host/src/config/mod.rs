@@ -50,6 +50,20 @@ pub struct Config {
     /// This host among the hosts sharing the store.
     #[serde(default)]
     pub cluster: ClusterConfig,
+    /// How long customers' content and personal data are kept.
+    #[serde(default)]
+    pub retention: RetentionConfig,
+}
+
+/// `[retention]`: how long customers' messages and personal data are kept after their
+/// interaction ends; a channel's `retention_days` overrides it. Unset: kept until a
+/// customer is erased. Reports keep their anonymised figures either way.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionConfig {
+    /// Days, 1 to 36500.
+    #[serde(default)]
+    pub days: Option<u32>,
 }
 
 /// `[cluster]`: this host among the hosts that share one PostgreSQL store (on SQLite, the
@@ -329,6 +343,10 @@ pub struct Channel {
     /// How long `group` collects a sender's messages by default, 10-3600 s (default 60).
     #[serde(default = "default_grouping_timeout")]
     pub grouping_timeout_s: u32,
+    /// Days this channel's customer content is kept after its interaction ends (1-36500),
+    /// instead of `[retention] days`.
+    #[serde(default)]
+    pub retention_days: Option<u32>,
     /// Hosts the plugin may call, as `scheme://host[:port]`, `*` as a wildcard label.
     #[serde(default)]
     pub allowed_hosts: Vec<String>,
@@ -369,6 +387,9 @@ impl Channel {
         }
         if self.rpc_cache_timeout_s > 3600 {
             bail!("channel `{name}`: rpc_cache_timeout_s must be within 0-3600");
+        }
+        if self.retention_days.is_some_and(|d| !(1..=36_500).contains(&d)) {
+            bail!("channel `{name}`: retention_days must be within 1-36500 days");
         }
         if !(10..=3600).contains(&self.grouping_timeout_s) {
             bail!("channel `{name}`: grouping_timeout_s must be within 10-3600");
@@ -565,6 +586,9 @@ impl Config {
         self.organisation()?;
         self.store_url()?;
         self.cluster.validate()?;
+        if self.retention.days.is_some_and(|d| !(1..=36_500).contains(&d)) {
+            bail!("[retention] days must be within 1-36500");
+        }
         if let Some(tls) = &self.server.tls {
             crate::connectors::install_crypto();
             tls.server_config()?;

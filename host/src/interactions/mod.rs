@@ -16,6 +16,7 @@ pub mod effects;
 pub mod hooks;
 pub mod jobs;
 pub mod notify;
+pub mod retention;
 mod service;
 pub mod transfer;
 mod waiting;

@@ -154,7 +154,7 @@ pub async fn run(store: &Store, req: Request) -> Result<Report, ReportError> {
     let (intervals, cells, statuses) = store
         .read(move |c| {
             let names = if agents {
-                rollup::usernames(c)?
+                crate::store::trace::usernames(c)?
             } else {
                 HashMap::new()
             };
@@ -292,7 +292,7 @@ pub async fn drill_down(
     let (from, to, now) = (req.from, req.to, req.now);
     let mut rows = store
         .read(move |c| {
-            let names = rollup::usernames(c)?;
+            let names = crate::store::trace::usernames(c)?;
             let mut out = Vec::new();
             let mut keep = |mut row: SegmentRow| {
                 row.agent = row.segment.agent_id.and_then(|id| names.get(&id).cloned());

@@ -395,6 +395,13 @@ const MIGRATIONS: &[&str] = &[
         value TEXT NOT NULL
     );
     "#,
+    // 15: retention: when an interaction's content and personal data were removed (by the
+    // retention period or by erasing its customer); the index finds what is due.
+    r#"
+    ALTER TABLE interactions ADD COLUMN purged_at INTEGER;
+    CREATE INDEX interactions_purge ON interactions(channel, updated_at)
+        WHERE purged_at IS NULL AND state = 'disconnected';
+    "#,
 ];
 
 /// The version PostgreSQL's first migration brings a database to.
@@ -713,6 +720,12 @@ const POSTGRES: &[&str] = &[
         name  TEXT PRIMARY KEY,
         value TEXT NOT NULL
     );
+    "#,
+    // 15: as SQLite's 15.
+    r#"
+    ALTER TABLE interactions ADD COLUMN purged_at BIGINT;
+    CREATE INDEX interactions_purge ON interactions(channel, updated_at)
+        WHERE purged_at IS NULL AND state = 'disconnected';
     "#,
 ];
 

@@ -39,6 +39,7 @@ pub mod queries;
 pub mod replay;
 pub mod reports;
 pub mod responses;
+pub mod retention;
 pub mod rollup;
 pub mod scratch;
 pub mod throttle;

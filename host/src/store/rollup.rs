@@ -21,7 +21,7 @@ pub struct SegmentRow {
     pub channel: String,
     pub media_type: String,
     /// The agent's username, when one picked it up (and still exists); filled by the
-    /// reader from [`usernames`].
+    /// reader from [`crate::store::trace::usernames`].
     pub agent: Option<String>,
     /// Answered within the workgroup's service-level target as it was then.
     pub in_target: bool,
@@ -167,7 +167,7 @@ pub fn catch_up(conn: &Tx, limit: i64, now: i64) -> Result<usize> {
 }
 
 /// The agent's name is not read here (a lookup per row would cost more than the rest of
-/// the report): callers name agents from [`usernames`].
+/// the report): callers name agents from [`crate::store::trace::usernames`].
 const SEGMENT_COLUMNS: &str = "s.interaction_id, s.seq, s.workgroup, s.agent_id, s.channel,
     s.media_type, s.entered_at, s.answered_at, s.ended_at, s.abandoned, s.in_target,
     s.connected_ms, s.held_ms, s.wrapup_ms, s.transfer_in, s.transfer_out, s.wrapup_code";
@@ -240,13 +240,6 @@ pub fn unreported(conn: &Tx, from: i64, to: i64, now: i64) -> Result<Vec<Segment
         }
     }
     Ok(out)
-}
-
-/// Every user's name by id (reports name agents from it).
-pub fn usernames(conn: &Tx) -> Result<std::collections::HashMap<i64, String>> {
-    let mut stmt = conn.prepare("SELECT id, username FROM users")?;
-    let rows = stmt.query_map((), |r| Ok((r.get(0)?, r.get(1)?)))?;
-    Ok(rows.collect::<anyhow::Result<_>>()?)
 }
 
 /// Records an agent's change of status.

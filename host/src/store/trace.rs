@@ -6,7 +6,7 @@ use crate::store::{Tx, params};
 use anyhow::Result;
 
 /// One recorded event.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct EventRow {
     /// When, unix ms.
     pub at: i64,
