@@ -229,6 +229,33 @@ class Stage:
             time.sleep(0.1)
         raise RuntimeError(f"the comment {comment} did not reach conversation {ix}")
 
+    def fresh_contact(self):
+        """The id of a new customer's contact (their comment waits in the queue)."""
+        name = f"Dana {next(_serial)} {_fresh('st')}"
+        requests.post(
+            f"{EMULATOR}/_emulator/facebook/comments",
+            json={"page_id": PAGE_ID, "author_name": name, "text": "Hello there."},
+            timeout=30,
+        ).raise_for_status()
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            found = self.call("GET", f"/contacts?q={requests.utils.quote(name)}")
+            if found:
+                return found[0]["id"]
+            time.sleep(0.1)
+        raise RuntimeError(f"no contact was made for {name}")
+
+    def finished_contact(self):
+        """The contact of a conversation that has ended (one that may be erased)."""
+        ix = self.disconnected()
+        return self.call("GET", f"/interactions/{ix}")["contact"]["id"]
+
+    def linked_contact(self):
+        """A contact with two identities, and the second identity's id."""
+        a, b = self.fresh_contact(), self.fresh_contact()
+        linked = self.call("POST", f"/contacts/{a}/link", {"contact_id": b})
+        return a, linked["identities"][-1]["id"]
+
     def failed_reply(self):
         """A conversation with a reply the platform refused for good (state `failed`)."""
         ix = self.connected()
@@ -343,6 +370,19 @@ def _props():
             {"id": s.connected()},
             _maybe({"reason": "Stuck: the customer wrote again elsewhere."}),
         ),
+        "GET /api/v1/contacts": lambda: ({}, None, {"q": "Dana"}),
+        "GET /api/v1/contacts/{id}": lambda: same(s.fresh_contact()),
+        "PUT /api/v1/contacts/{id}": lambda: ({"id": s.fresh_contact()}, _maybe({"notes": "Prefers mornings."})),
+        "GET /api/v1/contacts/{id}/export": lambda: same(s.fresh_contact()),
+        "POST /api/v1/contacts/{id}/erase": lambda: same(s.finished_contact()),
+        "POST /api/v1/contacts/{id}/link": lambda: (
+            {"id": s.fresh_contact()},
+            _maybe({"contact_id": s.fresh_contact()}),
+        ),
+        "POST /api/v1/contacts/{id}/unlink": lambda: (
+            lambda pair: ({"id": pair[0]}, _maybe({"identity_id": pair[1]}))
+        )(s.linked_contact()),
+        "GET /api/v1/me/history": lambda: ({}, None, {}),
         # A third item replaces the query: the generated dates are rarely dates.
         "GET /api/v1/reports/{dimension}": lambda: (
             {"dimension": _rng.choice(["workgroups", "agents", "channels", "platforms", "media-types"])},

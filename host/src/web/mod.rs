@@ -46,6 +46,7 @@ const FILES: &[File] = files![
     "assets/textlength.js",
     "assets/supervisor.js",
     "assets/admin.js",
+    "assets/privacy.js",
     "assets/reports.js",
     "assets/chart.js",
     "assets/favicon.svg",

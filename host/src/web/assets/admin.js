@@ -5,6 +5,7 @@
 
 import * as api from "/assets/api.js";
 import { h, fill, when, ago, words, toast, attempt, topBar, requireRight, platformName } from "/assets/ui.js";
+import { retentionScreen } from "/assets/privacy.js";
 
 const nav = document.getElementById("admin-nav");
 const panel = document.getElementById("admin-panel");
@@ -21,6 +22,7 @@ const SCREENS = [
   ["workflows", "Workflows", workflows],
   ["plugins", "Plugins", plugins],
   ["cluster", "Cluster", cluster],
+  ["retention", "Retention and privacy", () => retentionScreen(panel)],
 ];
 const USER_RIGHTS = ["agent", "supervisor", "social_media_admin", "acd_social_media", "acd_whatsapp"];
 const STATION_RIGHTS = ["acd_social_media", "acd_whatsapp"];
