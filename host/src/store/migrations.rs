@@ -402,6 +402,35 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX interactions_purge ON interactions(channel, updated_at)
         WHERE purged_at IS NULL AND state = 'disconnected';
     "#,
+    // 16: search by trigrams: any part of a message's text, author name or handle, in any
+    // case (Unicode's, not only ASCII's), in any script (Chinese and Japanese have no
+    // spaces to split words on). The index follows the messages through triggers, so a
+    // host of the previous version keeps it right too; it is built once from what is there.
+    // `secure-delete`: a removed or changed text leaves the index at once (retention and
+    // erasure leave no fragment of it behind).
+    r#"
+    CREATE VIRTUAL TABLE messages_fts USING fts5(
+        text, author_name, author_handle,
+        content = 'messages', content_rowid = 'id',
+        tokenize = 'trigram case_sensitive 0'
+    );
+    CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN
+        INSERT INTO messages_fts (rowid, text, author_name, author_handle)
+        VALUES (new.id, new.text, new.author_name, new.author_handle);
+    END;
+    CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN
+        INSERT INTO messages_fts (messages_fts, rowid, text, author_name, author_handle)
+        VALUES ('delete', old.id, old.text, old.author_name, old.author_handle);
+    END;
+    CREATE TRIGGER messages_fts_update AFTER UPDATE OF text, author_name, author_handle ON messages BEGIN
+        INSERT INTO messages_fts (messages_fts, rowid, text, author_name, author_handle)
+        VALUES ('delete', old.id, old.text, old.author_name, old.author_handle);
+        INSERT INTO messages_fts (rowid, text, author_name, author_handle)
+        VALUES (new.id, new.text, new.author_name, new.author_handle);
+    END;
+    INSERT INTO messages_fts (messages_fts, rank) VALUES ('secure-delete', 1);
+    INSERT INTO messages_fts (messages_fts) VALUES ('rebuild');
+    "#,
 ];
 
 /// The version PostgreSQL's first migration brings a database to.
@@ -727,6 +756,14 @@ const POSTGRES: &[&str] = &[
     CREATE INDEX interactions_purge ON interactions(channel, updated_at)
         WHERE purged_at IS NULL AND state = 'disconnected';
     "#,
+    // 16: as SQLite's 16, with pg_trgm (a trusted extension: the database's owner may
+    // create it) serving ILIKE, which folds case by the database's locale.
+    r#"
+    CREATE EXTENSION IF NOT EXISTS pg_trgm;
+    CREATE INDEX messages_text_trgm ON messages USING gin (text gin_trgm_ops);
+    CREATE INDEX messages_author_trgm ON messages USING gin (author_name gin_trgm_ops);
+    CREATE INDEX messages_handle_trgm ON messages USING gin (author_handle gin_trgm_ops);
+    "#,
 ];
 
 /// Brings a PostgreSQL database up to the newest schema. Hosts of a cluster may start
@@ -806,9 +843,15 @@ fn additive(sql: &str) -> Result<(), String> {
             .take(prefix.len())
             .eq(prefix.iter().copied())
     };
+    // New tables, indexes, search indexes and the triggers that keep them (an older host's
+    // writes fire them too), extensions, and filling what was just made.
     if starts(&["CREATE", "TABLE"])
         || starts(&["CREATE", "INDEX"])
         || starts(&["CREATE", "UNIQUE", "INDEX"])
+        || starts(&["CREATE", "VIRTUAL", "TABLE"])
+        || starts(&["CREATE", "TRIGGER"])
+        || starts(&["CREATE", "EXTENSION"])
+        || starts(&["INSERT", "INTO"])
     {
         return Ok(());
     }
@@ -835,6 +878,25 @@ mod tests {
     /// Hosts are upgraded one at a time: the previous version keeps running on the
     /// migrated schema, so a migration from [`ROLLING_FROM_VERSION`] on, on either
     /// engine, only adds.
+    /// The statements of a migration; a trigger's body (`BEGIN … END`) stays in its
+    /// `CREATE TRIGGER`.
+    fn statements(sql: &str) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        let mut open = false;
+        for piece in sql.split(';').filter(|s| !s.trim().is_empty()) {
+            if open {
+                let last = out.last_mut().expect("a trigger began");
+                last.push(';');
+                last.push_str(piece);
+                open = piece.trim() != "END" && !piece.trim_end().ends_with("END");
+                continue;
+            }
+            open = piece.trim_start().to_ascii_uppercase().starts_with("CREATE TRIGGER");
+            out.push(piece.to_owned());
+        }
+        out
+    }
+
     #[test]
     fn migrations_since_the_cluster_release_only_add() {
         let sqlite = MIGRATIONS.iter().enumerate().map(|(i, sql)| (i + 1, sql));
@@ -846,8 +908,8 @@ mod tests {
             if version < ROLLING_FROM_VERSION {
                 continue;
             }
-            for statement in sql.split(';').filter(|s| !s.trim().is_empty()) {
-                if let Err(why) = additive(statement) {
+            for statement in statements(sql) {
+                if let Err(why) = additive(&statement) {
                     panic!("migration {version}: {why}");
                 }
             }
@@ -857,6 +919,8 @@ mod tests {
         assert!(additive("ALTER TABLE t ADD COLUMN c TEXT").is_ok());
         assert!(additive("ALTER TABLE t ADD COLUMN c INTEGER NOT NULL").is_err());
         assert!(additive("DROP TABLE sessions").is_err());
+        assert!(additive("DROP TRIGGER messages_fts_insert").is_err());
+        assert_eq!(statements("CREATE TRIGGER t AFTER INSERT ON m BEGIN INSERT INTO f VALUES (1); INSERT INTO f VALUES (2); END; DROP TABLE x").len(), 2);
         assert!(additive("ALTER TABLE t RENAME COLUMN a TO b").is_err());
     }
 

@@ -215,21 +215,42 @@ pub fn where_clause(f: &SearchFilter, postgres: bool) -> Where {
     }
     if let Some(author) = &f.author {
         let p = like_pattern(author);
-        w.add(
-            "(i.customer_name LIKE ? ESCAPE '\\' OR EXISTS (SELECT 1 FROM messages m
-                WHERE m.interaction_id = i.id
-                AND (m.author_name LIKE ? ESCAPE '\\' OR m.author_handle LIKE ? ESCAPE '\\')))",
-            [text(&p), text(&p), text(&p)],
-        );
+        let messages = if let Some(phrase) = fts_phrase(author).filter(|_| !postgres) {
+            w.values.push(text(&p));
+            w.values.push(text(&format!("{{author_name author_handle}} : {phrase}")));
+            "(i.customer_name LIKE ? ESCAPE '\\' OR i.id IN (SELECT m.interaction_id FROM messages m
+                WHERE m.id IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?)))"
+                .to_owned()
+        } else {
+            w.values.extend([text(&p), text(&p), text(&p)]);
+            "(i.customer_name LIKE ? ESCAPE '\\' OR i.id IN (SELECT m.interaction_id FROM messages m
+                WHERE m.author_name LIKE ? ESCAPE '\\' OR m.author_handle LIKE ? ESCAPE '\\'))"
+                .to_owned()
+        };
+        w.add(&messages, []);
     }
     if let Some(needle) = &f.text {
-        w.add(
-            "EXISTS (SELECT 1 FROM messages m
-                WHERE m.interaction_id = i.id AND m.text LIKE ? ESCAPE '\\')",
-            [text(&like_pattern(needle))],
-        );
+        match fts_phrase(needle).filter(|_| !postgres) {
+            Some(phrase) => w.add(
+                "i.id IN (SELECT m.interaction_id FROM messages m
+                    WHERE m.id IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?))",
+                [text(&format!("text : {phrase}"))],
+            ),
+            // PostgreSQL: `ILIKE` (the engine's `LIKE`) is served by the pg_trgm index.
+            None => w.add(
+                "i.id IN (SELECT m.interaction_id FROM messages m WHERE m.text LIKE ? ESCAPE '\\')",
+                [text(&like_pattern(needle))],
+            ),
+        }
     }
     w
+}
+
+/// The needle as an FTS5 phrase (`"…"`, quotes doubled), which the trigram index matches
+/// as a substring in any case; `None` below three characters, which make no trigram (those
+/// are searched with `LIKE`, whose case folding is ASCII's).
+fn fts_phrase(needle: &str) -> Option<String> {
+    (needle.chars().count() >= 3).then(|| format!("\"{}\"", needle.replace('"', "\"\"")))
 }
 
 fn add_channels_in(w: &mut Where, channels: &[String]) {
@@ -394,7 +415,48 @@ mod tests {
         assert_eq!(w.values[0], Value::Text("social_conversation".into()));
         assert_eq!(w.values[1], Value::Text("x'; DROP TABLE users; --".into()));
         assert_eq!(w.values[3], Value::Integer(10));
-        assert_eq!(w.values[5], Value::Text("%50\\%\\_off%".into()));
+        assert_eq!(w.values[5], Value::Text("text : \"50%_off\"".into()), "a trigram phrase");
+        let pg = where_clause(&f, true);
+        assert_eq!(pg.values[5], Value::Text("%50\\%\\_off%".into()), "a LIKE pattern");
+    }
+
+    #[test]
+    fn text_is_found_in_any_case_and_script_as_a_substring() {
+        let (_db, conn) = db();
+        let a = ix(&conn, "fb", "social_conversation", "queued", 1_000);
+        let b = ix(&conn, "fb", "social_conversation", "queued", 2_000);
+        let c = ix(&conn, "fb", "social_conversation", "queued", 3_000);
+        msg(&conn, a, "inbound", "Ann", "Ünïcode ÉCOLE de Paris", 1_000);
+        msg(&conn, b, "inbound", "Bo", "東京都の天気は晴れ", 2_000);
+        msg(&conn, c, "inbound", "Cy", "50% off, \"quoted\" and a_b", 3_000);
+        let find = |needle: &str| {
+            let f = SearchFilter {
+                text: Some(needle.into()),
+                limit: 10,
+                ..SearchFilter::default()
+            };
+            ids(&conn, &f)
+        };
+        assert_eq!(find("école"), [a], "case beyond ASCII");
+        let by_author = SearchFilter {
+            author: Some("@BO".into()),
+            limit: 10,
+            ..SearchFilter::default()
+        };
+        assert_eq!(ids(&conn, &by_author), [b], "by handle, through the index");
+        assert_eq!(find("ünïCODE"), [a]);
+        assert_eq!(find("京都の"), [b], "no spaces to split on");
+        assert_eq!(find("天気"), [b], "two characters: no trigram, still found");
+        assert_eq!(find("0% o"), [c], "wildcards are text");
+        assert_eq!(find("\"quoted\""), [c], "quotes are text");
+        assert_eq!(find("a_b"), [c]);
+        assert!(find("axb").is_empty());
+        assert!(find("paris de").is_empty(), "a substring, not words in any order");
+        // A changed text is found by its new words only.
+        conn.execute("UPDATE messages SET text = 'bonjour' WHERE interaction_id = ?1", [a])
+            .unwrap();
+        assert!(find("école").is_empty());
+        assert_eq!(find("BONJOUR"), [a]);
     }
 
     #[test]
