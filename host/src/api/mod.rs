@@ -18,6 +18,7 @@ mod openapi;
 mod params;
 mod reports;
 mod responses;
+mod search_csv;
 mod standard_responses;
 mod stats;
 mod supervisor;

@@ -270,6 +270,8 @@ pub struct SearchParams {
     /// How many results to skip, 0 or more.
     #[param(value_type = Option<i64>, minimum = 0)]
     pub offset: Option<String>,
+    /// `csv`: every match as CSV, streamed (`limit` and `offset` ignored); JSON otherwise.
+    pub format: Option<String>,
 }
 
 impl SearchParams {
@@ -404,15 +406,33 @@ pub struct SearchResult {
 
 /// Finds interactions, newest first.
 #[utoipa::path(get, path = "/api/v1/interactions", params(SearchParams),
-    responses((status = 200, body = SearchResult), NeedsRight, BadRequest),
+    responses((status = 200, description = "One page of matches (every match as CSV with `format=csv`)",
+        content((SearchResult = "application/json"), (String = "text/csv"))), NeedsRight, BadRequest),
     security(("bearer" = [])))]
 pub async fn search(
     State(app): State<Arc<App>>,
     caller: Caller,
     Query(params): Query<SearchParams>,
-) -> Result<Json<SearchResult>, ApiError> {
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
     supervisor(&caller)?;
-    Ok(Json(found_items(&app, params).await?))
+    let csv = match given(&params.format) {
+        None | Some("json") => false,
+        Some("csv") => true,
+        Some(other) => {
+            return Err(ApiError::BadRequest(format!(
+                "query parameter `format`: got {other:?}, expected csv or json"
+            )));
+        }
+    };
+    if csv {
+        let platforms = channel_platforms(&app);
+        let org = app.config.organisation().map_err(ApiError::Internal)?;
+        let params = SearchParams { limit: None, offset: None, ..params };
+        let filter = params.into_filter(&platforms, org.time_zone())?;
+        return Ok(super::search_csv::stream(app.store.clone(), filter, platforms));
+    }
+    Ok(Json(found_items(&app, params).await?).into_response())
 }
 
 /// Runs a search (whose right the caller was checked for).
