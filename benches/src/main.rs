@@ -14,6 +14,7 @@ mod cluster;
 mod ingest;
 mod reports;
 mod routing;
+mod search;
 mod workflow;
 
 use routing::RoutingBench;
@@ -40,6 +41,9 @@ enum BenchKind {
     /// A month's historical reports over a year of history, on SQLite and PostgreSQL,
     /// against reading the month's rows.
     Reports(reports::ReportsArgs),
+    /// The interaction search over a million messages (a rare word, a common one,
+    /// Japanese, a name) on SQLite and PostgreSQL, against LIKE over every message.
+    Search(search::SearchArgs),
     /// Workflow decisions: each sample process per event against the same logic in
     /// Rust, and the time from saving a script to the first event it handles.
     Workflow {
@@ -107,6 +111,7 @@ async fn run(args: BenchArgs) -> Result<()> {
         BenchKind::Ingest(args) => ingest::run(args).await,
         BenchKind::Cluster(args) => cluster::run(args).await,
         BenchKind::Reports(args) => reports::run(args).await,
+        BenchKind::Search(args) => search::run(args).await,
         BenchKind::Workflow {
             iterations,
             reloads,

@@ -5,6 +5,7 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { useDemo, base, waitFor, emulatorPost, signIn, shot, noErrors, PAGE_ID } from "./harness.mjs";
 import { noOverflowAt } from "./overflow.mjs";
 
@@ -317,5 +318,25 @@ test("the supervisor closes a stuck conversation with a reason, and its agent is
   noErrors(agent);
   await agent.getByLabel("My status").selectOption("away");
   await agent.context().close();
+  await page.context().close();
+});
+
+test("the search downloads as CSV: every match, with the same filters", async () => {
+  const word = `csvword${Date.now().toString(36)}`;
+  await emulatorPost("/_emulator/facebook/comments", { page_id: PAGE_ID, author_name: "Cass Vee", text: `about ${word}` });
+  const page = await openSupervisor();
+  await page.locator("#search").getByLabel("Text").fill(word.toUpperCase());
+  await page.locator("#search").getByRole("button", { name: "Search" }).click();
+  await page.locator("#search-count").filter({ hasText: "1 interaction found." }).waitFor();
+  const [download] = await Promise.all([
+    page.waitForEvent("download"),
+    page.getByRole("button", { name: "Download CSV" }).click(),
+  ]);
+  assert.equal(download.suggestedFilename(), "interactions.csv");
+  const lines = readFileSync(await download.path(), "utf8").trim().split("\n");
+  assert.equal(lines.length, 2, lines.join("\n"));
+  assert.match(lines[0], /^id,created_at,platform,channel/);
+  assert.match(lines[1], new RegExp(`Cass Vee,.*about ${word}`));
+  noErrors(page);
   await page.context().close();
 });

@@ -183,9 +183,20 @@ async fn an_agent_sees_the_thread_before_links_a_customers_identities_and_opens_
     assert_eq!(status, 400, "{e}");
 
     // agent1's own history: what they ended, newest first, searchable; not agent2's.
-    let ids_of = |v: &Value| -> Vec<i64> { v["items"].as_array().unwrap().iter().map(|i| i["id"].as_i64().unwrap()).collect() };
+    let ids_of = |v: &Value| -> Vec<i64> {
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["id"].as_i64().unwrap())
+            .collect()
+    };
     let history = a1.ok("GET", "/me/history", None).await;
-    assert_eq!(ids_of(&history), [second, first], "the live one is not history yet: {history}");
+    assert_eq!(
+        ids_of(&history),
+        [second, first],
+        "the live one is not history yet: {history}"
+    );
     let parcel = a1.ok("GET", "/me/history?text=PARCEL", None).await;
     assert_eq!(ids_of(&parcel), [first]);
     let none = a2.ok("GET", "/me/history", None).await;

@@ -219,7 +219,10 @@ async fn what_agents_did_shows_per_workgroup_and_agent_as_json_csv_and_drill_dow
     // The search as CSV: every match (whatever `limit` says), in the search's order.
     let res = world
         .http
-        .get(format!("{}/api/v1/interactions?format=csv&limit=1&from={from}", world.base))
+        .get(format!(
+            "{}/api/v1/interactions?format=csv&limit=1&from={from}",
+            world.base
+        ))
         .bearer_auth(sup.token())
         .send()
         .await
@@ -229,9 +232,17 @@ async fn what_agents_did_shows_per_workgroup_and_agent_as_json_csv_and_drill_dow
     let text = res.text().await.unwrap();
     let mut reader = csv::Reader::from_reader(text.as_bytes());
     assert_eq!(reader.headers().unwrap().get(0), Some("id"));
-    let csv_ids: Vec<i64> = reader.records().map(|r| r.unwrap()[0].parse().unwrap()).collect();
+    let csv_ids: Vec<i64> = reader
+        .records()
+        .map(|r| r.unwrap()[0].parse().unwrap())
+        .collect();
     let page = sup.ok("GET", "/interactions", None).await;
-    let json_ids: Vec<i64> = page["items"].as_array().unwrap().iter().map(|i| i["id"].as_i64().unwrap()).collect();
+    let json_ids: Vec<i64> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["id"].as_i64().unwrap())
+        .collect();
     assert_eq!(csv_ids, json_ids);
     assert_eq!(csv_ids.len(), 2);
     let (status, _) = sup.call("GET", "/interactions?format=xml", None).await;

@@ -65,12 +65,20 @@ async fn conversation(world: &World, marker: &str) -> (i64, i64) {
     let a1 = world.login("agent1").await;
     a1.available().await;
     world
-        .post_and_comment(&format!("Cust {marker}"), &format!("my order {marker} is broken"))
+        .post_and_comment(
+            &format!("Cust {marker}"),
+            &format!("my order {marker} is broken"),
+        )
         .await;
     let id = id_of(&a1.wait_for_state("alerting").await);
-    a1.ok("POST", &format!("/interactions/{id}/pickup"), None).await;
-    a1.ok("POST", &format!("/interactions/{id}/reply"), Some(json!({"text": format!("Sorry about {marker}")})))
+    a1.ok("POST", &format!("/interactions/{id}/pickup"), None)
         .await;
+    a1.ok(
+        "POST",
+        &format!("/interactions/{id}/reply"),
+        Some(json!({"text": format!("Sorry about {marker}")})),
+    )
+    .await;
     a1.ok(
         "POST",
         &format!("/interactions/{id}/transfer"),
@@ -78,13 +86,20 @@ async fn conversation(world: &World, marker: &str) -> (i64, i64) {
     )
     .await;
     assert_eq!(id_of(&a1.wait_for_state("alerting").await), id);
-    a1.ok("POST", &format!("/interactions/{id}/pickup"), None).await;
-    a1.ok("POST", &format!("/interactions/{id}/disconnect"), None).await;
+    a1.ok("POST", &format!("/interactions/{id}/pickup"), None)
+        .await;
+    a1.ok("POST", &format!("/interactions/{id}/disconnect"), None)
+        .await;
     let d = a1.ok("GET", &format!("/interactions/{id}"), None).await;
     let contact = d["contact"]["id"].as_i64().unwrap();
-    a1.ok("PUT", &format!("/contacts/{contact}"), Some(json!({"notes": format!("likes {marker}")})))
+    a1.ok(
+        "PUT",
+        &format!("/contacts/{contact}"),
+        Some(json!({"notes": format!("likes {marker}")})),
+    )
+    .await;
+    a1.ok("PUT", "/me/status", Some(json!({"status": "away"})))
         .await;
-    a1.ok("PUT", "/me/status", Some(json!({"status": "away"}))).await;
     (id, contact)
 }
 
@@ -94,7 +109,10 @@ async fn erasing_a_customer_leaves_no_trace_in_any_table_and_reports_still_count
     let world = World::start(one_at_a_time).await;
     let admin = world.login("admin").await;
     let (id, contact) = conversation(&world, MARKER).await;
-    assert!(!traces_of(&world, MARKER).await.is_empty(), "the walk finds the marker before");
+    assert!(
+        !traces_of(&world, MARKER).await.is_empty(),
+        "the walk finds the marker before"
+    );
 
     // The access request first: everything about them, as a file.
     let res = world
@@ -105,31 +123,56 @@ async fn erasing_a_customer_leaves_no_trace_in_any_table_and_reports_still_count
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
-    assert_eq!(res.headers()["content-disposition"], format!("attachment; filename=\"contact-{contact}.json\""));
+    assert_eq!(
+        res.headers()["content-disposition"],
+        format!("attachment; filename=\"contact-{contact}.json\"")
+    );
     let export: Value = res.json().await.unwrap();
     let text = export.to_string();
-    assert!(text.contains(&format!("my order {MARKER} is broken")), "{text}");
+    assert!(
+        text.contains(&format!("my order {MARKER} is broken")),
+        "{text}"
+    );
     assert!(text.contains(&format!("likes {MARKER}")));
     assert_eq!(export["transcripts"][0]["interaction"]["id"], id);
 
     // Only administrators erase; not while a conversation of theirs is live.
     let a1 = world.login("agent1").await;
-    let (status, _) = a1.call("POST", &format!("/contacts/{contact}/erase"), None).await;
+    let (status, _) = a1
+        .call("POST", &format!("/contacts/{contact}/erase"), None)
+        .await;
     assert_eq!(status, 403);
-    let (status, _) = a1.call("GET", &format!("/contacts/{contact}/export"), None).await;
+    let (status, _) = a1
+        .call("GET", &format!("/contacts/{contact}/export"), None)
+        .await;
     assert_eq!(status, 403);
 
-    let erased = admin.ok("POST", &format!("/contacts/{contact}/erase"), None).await;
+    let erased = admin
+        .ok("POST", &format!("/contacts/{contact}/erase"), None)
+        .await;
     assert_eq!(erased["interactions"], 1);
     assert_eq!(traces_of(&world, MARKER).await, Vec::<String>::new());
-    let (status, _) = admin.call("GET", &format!("/contacts/{contact}"), None).await;
+    let (status, _) = admin
+        .call("GET", &format!("/contacts/{contact}"), None)
+        .await;
     assert_eq!(status, 404);
-    let (status, _) = admin.call("POST", &format!("/contacts/{contact}/erase"), None).await;
+    let (status, _) = admin
+        .call("POST", &format!("/contacts/{contact}/erase"), None)
+        .await;
     assert_eq!(status, 404);
 
     // Reports still count the interaction; the audit log says who erased, not what.
-    let r = admin.ok("GET", "/reports/workgroups?from=2020-01-01&interval=week", None).await;
-    assert_eq!(r["overall"]["arrivals"], 2, "Social, then Billing by transfer: {r}");
+    let r = admin
+        .ok(
+            "GET",
+            "/reports/workgroups?from=2020-01-01&interval=week",
+            None,
+        )
+        .await;
+    assert_eq!(
+        r["overall"]["arrivals"], 2,
+        "Social, then Billing by transfer: {r}"
+    );
     let audit = admin.ok("GET", "/audit", None).await;
     let entry = audit
         .as_array()
@@ -147,9 +190,14 @@ async fn a_live_customer_is_not_erased() {
     world.post_and_comment("Live Lu", "still talking").await;
     world.wait_count("SELECT count(*) FROM contacts", 1).await;
     let contact = world.count("SELECT max(id) FROM contacts").await;
-    let (status, e) = admin.call("POST", &format!("/contacts/{contact}/erase"), None).await;
+    let (status, e) = admin
+        .call("POST", &format!("/contacts/{contact}/erase"), None)
+        .await;
     assert_eq!(status, 409, "{e}");
-    assert!(e["error"].as_str().unwrap().contains("still being worked"), "{e}");
+    assert!(
+        e["error"].as_str().unwrap().contains("still being worked"),
+        "{e}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -192,14 +240,24 @@ async fn the_purge_removes_what_ended_before_the_period_and_keeps_the_rest() {
     let run = admin.ok("POST", "/retention/run", None).await;
     assert_eq!(run["scrubbed"], 1, "{run}");
     assert_eq!(traces_of(&world, OLD).await, Vec::<String>::new());
-    assert!(!traces_of(&world, NEW).await.is_empty(), "what ended within the period is kept");
+    assert!(
+        !traces_of(&world, NEW).await.is_empty(),
+        "what ended within the period is kept"
+    );
     let after = admin.ok("GET", "/retention", None).await;
     let last = after["last_run_at"].as_i64().unwrap();
     assert_eq!(after["next_run_at"].as_i64().unwrap(), last + 3_600_000);
     assert_eq!(after["last_scrubbed"], 1);
     let d = admin.ok("GET", &format!("/interactions/{old}"), None).await;
-    assert_eq!(d["state"], "disconnected", "the interaction stays, without its content");
+    assert_eq!(
+        d["state"], "disconnected",
+        "the interaction stays, without its content"
+    );
     assert_eq!(d["messages"][0]["text"], "");
-    let (status, _) = world.login("agent1").await.call("POST", "/retention/run", None).await;
+    let (status, _) = world
+        .login("agent1")
+        .await
+        .call("POST", "/retention/run", None)
+        .await;
     assert_eq!(status, 403);
 }

@@ -10,10 +10,10 @@ use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use super::admin::Admin;
 use super::auth::Caller;
 use super::error::ApiError;
 use super::extract::{Json, Path, Query};
-use super::admin::Admin;
 use super::responses::{BadRequest, JsonBody, NeedsRight, NotFound, SignedIn};
 use crate::app::App;
 use crate::clock::now_ms;
@@ -149,7 +149,11 @@ async fn view(app: &App, id: i64) -> Result<ContactView, ApiError> {
             .map(|identity| IdentityView {
                 platform: app.channels.get(&identity.channel).map(|ch| {
                     let p = ch.connector.platform();
-                    match identity.media_type.as_deref().and_then(crate::model::interaction::MediaType::parse) {
+                    match identity
+                        .media_type
+                        .as_deref()
+                        .and_then(crate::model::interaction::MediaType::parse)
+                    {
                         Some(m) => platform_label(p, m),
                         None => p.to_owned(),
                     }
@@ -367,7 +371,9 @@ pub async fn export(
         .read(move |c| {
             let mut out = Vec::new();
             for ix in ids {
-                let Some(detail) = queries::interaction_detail(c, ix)? else { continue };
+                let Some(detail) = queries::interaction_detail(c, ix)? else {
+                    continue;
+                };
                 let events = crate::store::trace::events(c, ix)?;
                 out.push(serde_json::json!({
                     "interaction": detail.interaction,

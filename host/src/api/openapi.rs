@@ -9,8 +9,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::{
-    admin, audit, contacts, directory, history, events, interactions, reports, standard_responses, stats,
-    supervisor, trace, workflows,
+    admin, audit, contacts, directory, events, history, interactions, reports, standard_responses,
+    stats, supervisor, trace, workflows,
 };
 use crate::app::App;
 

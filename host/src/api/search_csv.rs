@@ -19,8 +19,19 @@ use crate::store::reports::{self, Found, SearchFilter};
 const PAGE: i64 = 1000;
 
 const HEAD: [&str; 13] = [
-    "id", "created_at", "platform", "channel", "media_type", "state", "workgroup", "agent",
-    "customer_name", "answered_at", "abandoned", "wrapup_code", "preview",
+    "id",
+    "created_at",
+    "platform",
+    "channel",
+    "media_type",
+    "state",
+    "workgroup",
+    "agent",
+    "customer_name",
+    "answered_at",
+    "abandoned",
+    "wrapup_code",
+    "preview",
 ];
 
 fn rfc3339(ms: i64) -> String {
@@ -59,20 +70,28 @@ fn lines(found: &[Found], platforms: &HashMap<String, String>, head: bool) -> By
 }
 
 /// The streamed answer.
-pub(super) fn stream(store: Store, filter: SearchFilter, platforms: HashMap<String, String>) -> Response {
+pub(super) fn stream(
+    store: Store,
+    filter: SearchFilter,
+    platforms: HashMap<String, String>,
+) -> Response {
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(2);
     tokio::spawn(async move {
         let mut after: Option<(i64, i64)> = None;
         let mut head = true;
         loop {
             let f = filter.clone();
-            let page = store.read(move |c| reports::search_after(c, &f, after, PAGE)).await;
+            let page = store
+                .read(move |c| reports::search_after(c, &f, after, PAGE))
+                .await;
             let page = match page {
                 Ok(p) => p,
                 Err(e) => {
                     // The client sees a cut-off download; the log says why.
                     tracing::error!(error = %format!("{e:#}"), "the search export stopped");
-                    let _ = tx.send(Err(std::io::Error::other("the export stopped"))).await;
+                    let _ = tx
+                        .send(Err(std::io::Error::other("the export stopped")))
+                        .await;
                     return;
                 }
             };
@@ -91,7 +110,10 @@ pub(super) fn stream(store: Store, filter: SearchFilter, platforms: HashMap<Stri
     (
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
-            (header::CONTENT_DISPOSITION, "attachment; filename=\"interactions.csv\""),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"interactions.csv\"",
+            ),
         ],
         Body::from_stream(tokio_stream::wrappers::ReceiverStream::new(rx)),
     )

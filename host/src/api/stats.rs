@@ -428,9 +428,17 @@ pub async fn search(
     if csv {
         let platforms = channel_platforms(&app);
         let org = app.config.organisation().map_err(ApiError::Internal)?;
-        let params = SearchParams { limit: None, offset: None, ..params };
+        let params = SearchParams {
+            limit: None,
+            offset: None,
+            ..params
+        };
         let filter = params.into_filter(&platforms, org.time_zone())?;
-        return Ok(super::search_csv::stream(app.store.clone(), filter, platforms));
+        return Ok(super::search_csv::stream(
+            app.store.clone(),
+            filter,
+            platforms,
+        ));
     }
     Ok(Json(found_items(&app, params).await?).into_response())
 }

@@ -388,7 +388,10 @@ impl Channel {
         if self.rpc_cache_timeout_s > 3600 {
             bail!("channel `{name}`: rpc_cache_timeout_s must be within 0-3600");
         }
-        if self.retention_days.is_some_and(|d| !(1..=36_500).contains(&d)) {
+        if self
+            .retention_days
+            .is_some_and(|d| !(1..=36_500).contains(&d))
+        {
             bail!("channel `{name}`: retention_days must be within 1-36500 days");
         }
         if !(10..=3600).contains(&self.grouping_timeout_s) {
@@ -586,7 +589,11 @@ impl Config {
         self.organisation()?;
         self.store_url()?;
         self.cluster.validate()?;
-        if self.retention.days.is_some_and(|d| !(1..=36_500).contains(&d)) {
+        if self
+            .retention
+            .days
+            .is_some_and(|d| !(1..=36_500).contains(&d))
+        {
             bail!("[retention] days must be within 1-36500");
         }
         if let Some(tls) = &self.server.tls {

@@ -33,7 +33,12 @@ async fn periods(core: &Core, global: Option<u32>) -> Result<Vec<(String, u32)>>
         })
         .collect();
     if let Some(days) = global {
-        let known: Vec<String> = core.channels.list().iter().map(|c| c.config.name.clone()).collect();
+        let known: Vec<String> = core
+            .channels
+            .list()
+            .iter()
+            .map(|c| c.config.name.clone())
+            .collect();
         let stored: Vec<String> = core
             .store
             .read(|c| {
@@ -45,7 +50,12 @@ async fn periods(core: &Core, global: Option<u32>) -> Result<Vec<(String, u32)>>
                 Ok(rows.collect::<anyhow::Result<Vec<String>>>()?)
             })
             .await?;
-        out.extend(stored.into_iter().filter(|c| !known.contains(c)).map(|c| (c, days)));
+        out.extend(
+            stored
+                .into_iter()
+                .filter(|c| !known.contains(c))
+                .map(|c| (c, days)),
+        );
     }
     Ok(out)
 }
@@ -72,7 +82,10 @@ pub async fn run_once(core: &Core, global: Option<u32>) -> Result<usize> {
         .write(move |c| retention::record_run(c, at, total))
         .await?;
     if total > 0 {
-        tracing::info!(interactions = total, "retention: content and personal data removed");
+        tracing::info!(
+            interactions = total,
+            "retention: content and personal data removed"
+        );
     }
     Ok(total)
 }

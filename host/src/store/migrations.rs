@@ -763,6 +763,7 @@ const POSTGRES: &[&str] = &[
     CREATE INDEX messages_text_trgm ON messages USING gin (text gin_trgm_ops);
     CREATE INDEX messages_author_trgm ON messages USING gin (author_name gin_trgm_ops);
     CREATE INDEX messages_handle_trgm ON messages USING gin (author_handle gin_trgm_ops);
+    CREATE INDEX interactions_customer_trgm ON interactions USING gin (customer_name gin_trgm_ops);
     "#,
 ];
 
@@ -891,7 +892,10 @@ mod tests {
                 open = piece.trim() != "END" && !piece.trim_end().ends_with("END");
                 continue;
             }
-            open = piece.trim_start().to_ascii_uppercase().starts_with("CREATE TRIGGER");
+            open = piece
+                .trim_start()
+                .to_ascii_uppercase()
+                .starts_with("CREATE TRIGGER");
             out.push(piece.to_owned());
         }
         out

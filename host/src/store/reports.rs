@@ -217,7 +217,8 @@ pub fn where_clause(f: &SearchFilter, postgres: bool) -> Where {
         let p = like_pattern(author);
         let messages = if let Some(phrase) = fts_phrase(author).filter(|_| !postgres) {
             w.values.push(text(&p));
-            w.values.push(text(&format!("{{author_name author_handle}} : {phrase}")));
+            w.values
+                .push(text(&format!("{{author_name author_handle}} : {phrase}")));
             "(i.customer_name LIKE ? ESCAPE '\\' OR i.id IN (SELECT m.interaction_id FROM messages m
                 WHERE m.id IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?)))"
                 .to_owned()
@@ -453,9 +454,17 @@ mod tests {
         assert_eq!(w.values[0], Value::Text("social_conversation".into()));
         assert_eq!(w.values[1], Value::Text("x'; DROP TABLE users; --".into()));
         assert_eq!(w.values[3], Value::Integer(10));
-        assert_eq!(w.values[5], Value::Text("text : \"50%_off\"".into()), "a trigram phrase");
+        assert_eq!(
+            w.values[5],
+            Value::Text("text : \"50%_off\"".into()),
+            "a trigram phrase"
+        );
         let pg = where_clause(&f, true);
-        assert_eq!(pg.values[5], Value::Text("%50\\%\\_off%".into()), "a LIKE pattern");
+        assert_eq!(
+            pg.values[5],
+            Value::Text("%50\\%\\_off%".into()),
+            "a LIKE pattern"
+        );
     }
 
     #[test]
@@ -464,7 +473,15 @@ mod tests {
         // Two share a creation time: the id breaks the tie, as the search orders them.
         let made: Vec<i64> = [5, 3, 3, 9, 1]
             .iter()
-            .map(|&t| ix(&conn, "fb", "social_conversation", "disconnected", t * 1_000))
+            .map(|&t| {
+                ix(
+                    &conn,
+                    "fb",
+                    "social_conversation",
+                    "disconnected",
+                    t * 1_000,
+                )
+            })
             .collect();
         let f = SearchFilter {
             limit: 50,
@@ -476,11 +493,17 @@ mod tests {
             let page = search_after(&conn, &f, after, 2).unwrap();
             read.extend(page.iter().map(|x| x.interaction.id));
             match page.last() {
-                Some(last) if page.len() == 2 => after = Some((last.interaction.created_at, last.interaction.id)),
+                Some(last) if page.len() == 2 => {
+                    after = Some((last.interaction.created_at, last.interaction.id))
+                }
                 _ => break,
             }
         }
-        assert_eq!(read, ids(&conn, &f), "the same rows in the same order, none twice");
+        assert_eq!(
+            read,
+            ids(&conn, &f),
+            "the same rows in the same order, none twice"
+        );
         assert_eq!(read.len(), made.len());
     }
 
@@ -492,7 +515,14 @@ mod tests {
         let c = ix(&conn, "fb", "social_conversation", "queued", 3_000);
         msg(&conn, a, "inbound", "Ann", "Ünïcode ÉCOLE de Paris", 1_000);
         msg(&conn, b, "inbound", "Bo", "東京都の天気は晴れ", 2_000);
-        msg(&conn, c, "inbound", "Cy", "50% off, \"quoted\" and a_b", 3_000);
+        msg(
+            &conn,
+            c,
+            "inbound",
+            "Cy",
+            "50% off, \"quoted\" and a_b",
+            3_000,
+        );
         let find = |needle: &str| {
             let f = SearchFilter {
                 text: Some(needle.into()),
@@ -515,10 +545,16 @@ mod tests {
         assert_eq!(find("\"quoted\""), [c], "quotes are text");
         assert_eq!(find("a_b"), [c]);
         assert!(find("axb").is_empty());
-        assert!(find("paris de").is_empty(), "a substring, not words in any order");
+        assert!(
+            find("paris de").is_empty(),
+            "a substring, not words in any order"
+        );
         // A changed text is found by its new words only.
-        conn.execute("UPDATE messages SET text = 'bonjour' WHERE interaction_id = ?1", [a])
-            .unwrap();
+        conn.execute(
+            "UPDATE messages SET text = 'bonjour' WHERE interaction_id = ?1",
+            [a],
+        )
+        .unwrap();
         assert!(find("école").is_empty());
         assert_eq!(find("BONJOUR"), [a]);
     }

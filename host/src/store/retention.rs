@@ -41,8 +41,10 @@ pub fn scrub(conn: &Tx, ids: &[i64], now: i64) -> Result<()> {
              WHERE id = ?1",
         )?
         .execute(params![id, now])?;
-        conn.prepare_cached("UPDATE interaction_events SET detail = NULL WHERE interaction_id = ?1")?
-            .execute([id])?;
+        conn.prepare_cached(
+            "UPDATE interaction_events SET detail = NULL WHERE interaction_id = ?1",
+        )?
+        .execute([id])?;
         conn.prepare_cached(
             "UPDATE outbound SET text = '', recipient_id = NULL, extras = '{}', last_error = NULL,
                  delivery_error = NULL

@@ -19,6 +19,7 @@ async function start() {
   document.getElementById("search").addEventListener("submit", (e) => { e.preventDefault(); search(0); });
   document.getElementById("search-prev").addEventListener("click", () => search(searchPage - 1));
   document.getElementById("search-next").addEventListener("click", () => search(searchPage + 1));
+  document.getElementById("search-csv").addEventListener("click", searchCsv);
   for (const id of ["search-from", "search-to"]) document.getElementById(id).addEventListener("change", rangeIsValid);
   document.getElementById("detail-close").addEventListener("click", closeDetail);
   await refresh();
@@ -172,14 +173,33 @@ const PAGE = 50;
 /** The page of results shown, from 0. */
 let searchPage = 0;
 
-async function search(page = 0) {
-  if (!rangeIsValid()) return;
+/** The search form as a query (dates as the browser's local times, in unix ms). */
+function searchQuery() {
   const form = new FormData(document.getElementById("search"));
   const query = new URLSearchParams();
   for (const [k, v] of form.entries()) {
     if (!v) continue;
     query.set(k, k === "from" || k === "to" ? String(new Date(v).getTime()) : v);
   }
+  return query;
+}
+
+/** Every match of the form's search, as a CSV file. */
+async function searchCsv() {
+  if (!rangeIsValid()) return;
+  const query = searchQuery();
+  query.set("format", "csv");
+  try {
+    const name = await api.download(`/api/v1/interactions?${query}`, "interactions.csv");
+    toast(`Downloaded ${name}.`);
+  } catch (e) {
+    toast(e.message, "bad");
+  }
+}
+
+async function search(page = 0) {
+  if (!rangeIsValid()) return;
+  const query = searchQuery();
   query.set("limit", String(PAGE));
   query.set("offset", String(Math.max(0, page) * PAGE));
   const res = await attempt(() => api.get(`/api/v1/interactions?${query}`));
