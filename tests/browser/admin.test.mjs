@@ -241,6 +241,12 @@ test("the Workflows screen shows a refused save, a warning and a script failing 
     assert.match(warning, /spare\.rhai:2:5: no user is named `agent9` \(yet\)/, warning);
     assert.match(warning, /did you mean `agent[12]`\?/, warning);
     await shot(page, "admin-workflow-warning");
+    // Each version with what it changed; a script read as that version ran it.
+    const newest = page.locator('table[aria-label="Workflow versions"] tbody tr').first();
+    assert.match(await newest.textContent(), /spare\.rhai changed/);
+    await newest.getByRole("button", { name: /^Read spare\.rhai of v\d+$/ }).click();
+    await page.locator("#script-text pre").filter({ hasText: 'preferred_agent: "agent9"' }).waitFor();
+    await shot(page, "admin-workflow-versions");
     noErrors(page);
     await page.context().close();
   } finally {

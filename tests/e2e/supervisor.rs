@@ -507,3 +507,151 @@ async fn wait_until_search(sup: &Agent, author: &str) -> i64 {
     })
     .await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_supervisor_moves_a_stuck_interaction_to_another_agent_or_takes_it_over() {
+    let world = World::start(one_at_a_time).await;
+    let sup = world.login("super").await;
+    let agent1 = world.login("agent1").await;
+    let agent2 = world.login("agent2").await;
+    let admin = world.login("admin").await;
+    agent1.available().await;
+    world.post_and_comment("Dee Lee", "stuck with agent1").await;
+    let id = agent1.wait_for_state("alerting").await["id"]
+        .as_i64()
+        .unwrap();
+    agent1
+        .ok("POST", &format!("/interactions/{id}/pickup"), None)
+        .await;
+    let path = format!("/supervisor/interactions/{id}/reassign");
+
+    // Refused in plain words: no reason, an agent who is away, someone not an agent, and
+    // agents may not do it.
+    let (status, _) = sup
+        .call(
+            "POST",
+            &path,
+            Some(json!({"to_user": "agent2", "reason": " "})),
+        )
+        .await;
+    assert_eq!(status, 400);
+    let (status, e) = sup
+        .call(
+            "POST",
+            &path,
+            Some(json!({"to_user": "agent2", "reason": "away"})),
+        )
+        .await;
+    assert_eq!(status, 409, "agent2 is away: {e}");
+    assert!(
+        e["error"].as_str().unwrap().contains("not available"),
+        "{e}"
+    );
+    let (status, e) = sup
+        .call(
+            "POST",
+            &path,
+            Some(json!({"to_user": "nobody", "reason": "x"})),
+        )
+        .await;
+    assert_eq!(status, 400, "{e}");
+    let (status, _) = agent1
+        .call(
+            "POST",
+            &path,
+            Some(json!({"to_user": "agent2", "reason": "mine"})),
+        )
+        .await;
+    assert_eq!(status, 403);
+
+    // To agent2: agent1 loses it, agent2 is offered it with the reason as the note.
+    agent2.available().await;
+    let moved = sup
+        .ok(
+            "POST",
+            &path,
+            Some(json!({"to_user": "agent2", "reason": "agent1 is in a meeting"})),
+        )
+        .await;
+    assert!(
+        matches!(moved["state"].as_str(), Some("queued" | "alerting")),
+        "waiting for agent2, or offered to them already: {moved}"
+    );
+    let offered = agent2.wait_for_state("alerting").await;
+    assert_eq!(offered["id"], id);
+    assert_eq!(
+        offered["transferred_from"]["note"], "agent1 is in a meeting",
+        "{offered}"
+    );
+    assert_eq!(offered["transferred_from"]["user"], "super");
+    assert!(
+        agent1.interactions().await.iter().all(|i| i["id"] != id),
+        "gone from agent1"
+    );
+    agent2
+        .ok("POST", &format!("/interactions/{id}/pickup"), None)
+        .await;
+    let trace = sup
+        .ok("GET", &format!("/interactions/{id}/trace"), None)
+        .await;
+    let event = trace["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == "reassigned_by_supervisor")
+        .cloned()
+        .unwrap_or_else(|| panic!("the move is in the history: {trace}"));
+    assert_eq!(event["detail"], "agent1 is in a meeting");
+    assert_eq!(event["user"], "super");
+
+    // Taking it over: the administrator (an agent too) must be available, then is offered it.
+    let take = json!({"to_user": "admin", "reason": "escalated to me"});
+    let take_path = format!("/supervisor/interactions/{id}/reassign");
+    let (status, e) = admin.call("POST", &take_path, Some(take.clone())).await;
+    assert_eq!(status, 409, "{e}");
+    assert!(
+        e["error"]
+            .as_str()
+            .unwrap()
+            .contains("set yourself Available"),
+        "{e}"
+    );
+    admin.available().await;
+    admin.ok("POST", &take_path, Some(take)).await;
+    assert_eq!(admin.wait_for_state("alerting").await["id"], id);
+    admin
+        .ok("POST", &format!("/interactions/{id}/pickup"), None)
+        .await;
+
+    // To a workgroup; then, once ended, nothing moves it.
+    let to_billing = sup
+        .ok(
+            "POST",
+            &path,
+            Some(json!({"to_workgroup": "Billing", "reason": "billing question"})),
+        )
+        .await;
+    assert_eq!(to_billing["workgroup"], "Billing");
+    let (status, e) = sup
+        .call(
+            "POST",
+            &path,
+            Some(json!({"to_workgroup": "Nowhere", "reason": "x"})),
+        )
+        .await;
+    assert_eq!(status, 400, "{e}");
+    sup.ok(
+        "POST",
+        &format!("/supervisor/interactions/{id}/close"),
+        Some(json!({"reason": "done"})),
+    )
+    .await;
+    let (status, e) = sup
+        .call(
+            "POST",
+            &path,
+            Some(json!({"to_workgroup": "Social", "reason": "again"})),
+        )
+        .await;
+    assert_eq!(status, 409, "{e}");
+}

@@ -636,3 +636,59 @@ async fn a_vip_comment_merged_into_a_waiting_post_raises_its_priority_in_the_que
     assert_eq!(offered["id"], newer, "offered first: the raised one");
     assert_ne!(offered["id"], older);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn administrators_read_each_versions_scripts_and_what_changed() {
+    let world = crate::harness::World::start(|_| {}).await;
+    let admin = world.login("admin").await;
+    let before = admin.ok("GET", "/workflows/versions", None).await;
+    let first = before[0]["version"].as_i64().unwrap();
+    assert!(
+        before[0]["scripts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s == "default.rhai")
+    );
+    crate::harness::extend_default_workflow(&world, "\n// a comment added for the test\n").await;
+    let after = admin.ok("GET", "/workflows/versions", None).await;
+    assert_eq!(after[0]["version"], first + 1, "newest first: {after}");
+    assert_eq!(after[0]["changed"], serde_json::json!(["default.rhai"]));
+    let now = admin
+        .ok(
+            "GET",
+            &format!("/workflows/versions/{}/scripts/default.rhai", first + 1),
+            None,
+        )
+        .await;
+    assert!(
+        now["text"]
+            .as_str()
+            .unwrap()
+            .ends_with("// a comment added for the test\n")
+    );
+    let then = admin
+        .ok(
+            "GET",
+            &format!("/workflows/versions/{first}/scripts/default.rhai"),
+            None,
+        )
+        .await;
+    assert!(
+        !then["text"]
+            .as_str()
+            .unwrap()
+            .contains("a comment added for the test")
+    );
+    let (status, e) = admin
+        .call(
+            "GET",
+            &format!("/workflows/versions/{first}/scripts/nothing.rhai"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 404, "{e}");
+    let agent = world.login("agent1").await;
+    let (status, _) = agent.call("GET", "/workflows/versions", None).await;
+    assert_eq!(status, 403);
+}

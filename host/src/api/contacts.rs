@@ -321,7 +321,7 @@ pub struct Erased {
 /// who erased which contact, and nothing of what was erased. Administrators only; refused
 /// (409) while one of their interactions is still being worked.
 #[utoipa::path(post, path = "/api/v1/contacts/{id}/erase", params(("id" = i64, Path)),
-    responses((status = 200, body = Erased), NeedsRight, NotFound,
+    responses((status = 200, body = Erased), NeedsRight, BadRequest, NotFound,
         (status = 409, body = super::error::ErrorBody, description = "An interaction of theirs is still being worked")),
     security(("bearer" = [])))]
 pub async fn erase(
@@ -357,7 +357,7 @@ pub struct ContactExport {
 /// Everything stored about one customer, as a file to hand over for an access request.
 /// Administrators only.
 #[utoipa::path(get, path = "/api/v1/contacts/{id}/export", params(("id" = i64, Path)),
-    responses((status = 200, body = ContactExport), NeedsRight, NotFound), security(("bearer" = [])))]
+    responses((status = 200, body = ContactExport), NeedsRight, BadRequest, NotFound), security(("bearer" = [])))]
 pub async fn export(
     State(app): State<Arc<App>>,
     _admin: Admin,

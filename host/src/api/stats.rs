@@ -729,6 +729,7 @@ mod tests {
             "workflow_fallback",
             "limit",
             "offset",
+            "format",
         ];
         assert_eq!(names, expected);
         assert!(params.iter().all(|p| p["in"] == "query"));

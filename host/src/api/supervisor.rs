@@ -298,6 +298,90 @@ pub async fn close_interaction(
     Ok(Json(ix))
 }
 
+/// Where a supervisor moves a stuck interaction.
+#[derive(serde::Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReassignRequest {
+    /// The workgroup it waits in (for an agent: where it falls back to). Default: the one
+    /// it is in.
+    #[serde(default)]
+    pub to_workgroup: Option<String>,
+    /// The agent (username) it is offered to first; the caller's own to take it over. They
+    /// must be available.
+    #[serde(default)]
+    pub to_user: Option<String>,
+    /// Why, kept in its history and shown to whoever receives it (1 to 500 characters).
+    pub reason: String,
+}
+
+/// Moves a stuck interaction (queued, offered, connected or held) to another workgroup,
+/// another agent, or the caller (taking it over), with a reason kept in its history
+/// (supervisors). Whoever held it is told; the agent it goes to is offered it first.
+#[utoipa::path(post, path = "/api/v1/supervisor/interactions/{id}/reassign", params(("id" = i64, Path)),
+    request_body = ReassignRequest,
+    responses((status = 200, body = crate::model::interaction::Interaction), NeedsRight, BadRequest, JsonBody, NotFound,
+        (status = 409, description = "`conflict`: it has ended, the workflow holds it, or the agent is not available", body = super::error::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn reassign_interaction(
+    State(app): State<Arc<App>>,
+    Supervising(caller): Supervising,
+    Path(id): Path<i64>,
+    Json(req): Json<ReassignRequest>,
+) -> Result<Json<crate::model::interaction::Interaction>, ApiError> {
+    let reason = req.reason.trim().to_owned();
+    if reason.is_empty() || reason.chars().count() > 500 {
+        return Err(ApiError::BadRequest(
+            "reason: say why in 1 to 500 characters".into(),
+        ));
+    }
+    let agent = match req
+        .to_user
+        .as_deref()
+        .map(str::trim)
+        .filter(|u| !u.is_empty())
+    {
+        None => None,
+        Some(name) => {
+            let name = name.to_owned();
+            let user = app
+                .store
+                .read({
+                    let name = name.clone();
+                    move |c| directory::user_by_name(c, &name)
+                })
+                .await?
+                .filter(|u| u.has_right("agent"))
+                .ok_or_else(|| {
+                    ApiError::BadRequest(format!("to_user: there is no agent named “{name}”"))
+                })?;
+            Some(user.id)
+        }
+    };
+    let workgroup = match req
+        .to_workgroup
+        .map(|w| w.trim().to_owned())
+        .filter(|w| !w.is_empty())
+    {
+        Some(w) => w,
+        None => {
+            app.store
+                .read(move |c| queries::interaction(c, id))
+                .await?
+                .ok_or_else(|| ApiError::NotFound(format!("Conversation {id} was not found.")))?
+                .workgroup
+        }
+    };
+    let to = crate::interactions::Reassign {
+        workgroup,
+        agent,
+        reason,
+    };
+    let (ops, by) = (app.clone(), caller.0.id);
+    let ix = super::detached(async move { ops.interactions.reassign(by, id, to).await }).await?;
+    tracing::info!(interaction = id, supervisor = %caller.0.username, "interaction moved by a supervisor");
+    Ok(Json(ix))
+}
+
 /// One row per user with the `agent` right, in the directory's order.
 fn agent_rows(users: Vec<directory::User>, views: &[AgentView]) -> Vec<AgentStats> {
     users

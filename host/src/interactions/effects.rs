@@ -503,9 +503,16 @@ mod tests {
                     outbox::due(c, 2_000 + i as i64, 8)?;
                     store_wf::due_timers(c, 2_000 + i as i64, 8)?;
                 }
-                Ok(crate::store::reprepared(
-                    c.as_sqlite().expect("this guard is about SQLite"),
-                ))
+                // Parsed again once is the migration's doing (it changes the schema after
+                // SQLite's search module prepared its own statements); each loop above
+                // uses every hot query twelve times, so a query parsed at each use shows
+                // many more.
+                Ok(
+                    crate::store::reprepared(c.as_sqlite().expect("this guard is about SQLite"))
+                        .into_iter()
+                        .filter(|(_, n)| *n > 1)
+                        .collect::<Vec<_>>(),
+                )
             })
             .await
             .unwrap();

@@ -18,11 +18,13 @@ pub mod jobs;
 pub mod notify;
 pub mod retention;
 mod service;
+mod supervise;
 pub mod transfer;
 mod waiting;
 
 pub use actions::{TransferTarget, Transferred};
 pub use service::{ActionError, Interactions};
+pub use supervise::Reassign;
 
 use std::sync::Arc;
 

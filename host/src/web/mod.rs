@@ -47,6 +47,7 @@ const FILES: &[File] = files![
     "assets/supervisor.js",
     "assets/admin.js",
     "assets/privacy.js",
+    "assets/scripts.js",
     "assets/reports.js",
     "assets/chart.js",
     "assets/favicon.svg",

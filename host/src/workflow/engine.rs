@@ -53,12 +53,13 @@ pub fn build() -> Engine {
     engine
 }
 
-/// A folder's scripts by file name, the warnings, and per script what would refuse it
-/// for a channel that runs it ([`super::lint::Findings::if_used`]).
+/// A folder's scripts by file name, the warnings, per script what would refuse it for a
+/// channel that runs it ([`super::lint::Findings::if_used`]), and the scripts' texts.
 pub type CompiledDir = (
     HashMap<String, Arc<AST>>,
     Vec<String>,
     HashMap<String, Vec<String>>,
+    std::collections::BTreeMap<String, Arc<str>>,
 );
 
 /// Compiles every `*.rhai` file of `dir`, checked against `directory`. Errors are
@@ -69,6 +70,7 @@ pub fn compile_dir(
     directory: &super::lint::Directory,
 ) -> Result<CompiledDir> {
     let mut scripts = HashMap::new();
+    let mut sources = std::collections::BTreeMap::new();
     let mut warnings = Vec::new();
     let mut if_used = HashMap::new();
     let known = super::lint::Known::of(engine);
@@ -99,13 +101,14 @@ pub fn compile_dir(
         if !findings.if_used.is_empty() {
             if_used.insert(name.clone(), findings.if_used);
         }
+        sources.insert(name.clone(), Arc::from(source.as_str()));
         scripts.insert(name, Arc::new(ast));
     }
     if scripts.is_empty() {
         anyhow::bail!("no *.rhai workflow in {}", dir.display());
     }
     warnings.sort();
-    Ok((scripts, warnings, if_used))
+    Ok((scripts, warnings, if_used, sources))
 }
 
 fn locate(file: &str, pos: Position) -> String {

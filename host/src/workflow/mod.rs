@@ -10,6 +10,7 @@ pub mod classify;
 mod effects;
 mod engine;
 pub mod fixtures;
+pub mod history;
 pub mod lint;
 mod reload;
 mod steps;
@@ -45,6 +46,8 @@ pub struct Version {
     if_used: HashMap<String, Vec<String>>,
     /// When it was loaded, unix ms.
     pub loaded_at: i64,
+    /// The scripts' texts, by file name.
+    sources: std::collections::BTreeMap<String, Arc<str>>,
 }
 
 /// A reload that was refused; the previous version kept running.
@@ -190,11 +193,13 @@ pub struct Workflows {
     /// Run-time failures per script.
     errors: std::sync::Mutex<HashMap<String, ScriptErrors>>,
     directory: Option<DirectorySource>,
+    /// The versions loaded, with their scripts' texts.
+    history: history::History,
 }
 
 /// Compiles every script of `dir` and its `classify.toml` into a version (numbered 0).
 fn compile(engine: &rhai::Engine, dir: &Path, directory: &lint::Directory) -> Result<Version> {
-    let (scripts, warnings, if_used) = engine::compile_dir(engine, dir, directory)?;
+    let (scripts, warnings, if_used, sources) = engine::compile_dir(engine, dir, directory)?;
     let rules = Rules::load(dir)?;
     Ok(Version {
         number: 0,
@@ -203,6 +208,7 @@ fn compile(engine: &rhai::Engine, dir: &Path, directory: &lint::Directory) -> Re
         warnings,
         if_used,
         loaded_at: 0,
+        sources,
     })
 }
 
@@ -223,7 +229,10 @@ impl Workflows {
             loaded_at: crate::clock::now_ms(),
             ..compile(&engine, dir, &known)?
         };
+        let history = history::History::default();
+        history.record(first.number, first.loaded_at, &first.sources);
         Ok(Arc::new(Workflows {
+            history,
             known: lint::Known::of(&engine),
             engine,
             dir: dir.to_owned(),
@@ -273,17 +282,29 @@ impl Workflows {
         };
         let mut current = self.current.write().unwrap();
         let number = current.number + 1;
+        let loaded_at = crate::clock::now_ms();
+        self.history.record(number, loaded_at, &candidate.sources);
         let previous = std::mem::replace(
             &mut *current,
             Arc::new(Version {
                 number,
-                loaded_at: crate::clock::now_ms(),
+                loaded_at,
                 ..candidate
             }),
         );
         self.kept.lock().unwrap().insert(previous.number, previous);
         self.last_error.lock().unwrap().take();
         Ok(number)
+    }
+
+    /// The versions loaded (the last [`history::KEEP`]), newest first.
+    pub fn history(&self) -> Vec<history::VersionSummary> {
+        self.history.list()
+    }
+
+    /// One script's text in one version, if it is kept.
+    pub fn script_text(&self, version: i64, name: &str) -> Option<history::ScriptText> {
+        self.history.script(version, name)
     }
 
     /// What is running and whether the last reload was refused.

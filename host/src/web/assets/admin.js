@@ -6,6 +6,7 @@
 import * as api from "/assets/api.js";
 import { h, fill, when, ago, words, toast, attempt, topBar, requireRight, platformName } from "/assets/ui.js";
 import { retentionScreen } from "/assets/privacy.js";
+import { versionHistory } from "/assets/scripts.js";
 
 const nav = document.getElementById("admin-nav");
 const panel = document.getElementById("admin-panel");
@@ -738,6 +739,7 @@ async function workflows() {
     (w.runtime_errors || []).length
       ? h("div", { id: "runtime-errors" }, ...w.runtime_errors.map(scriptFailures))
       : h("p", { class: "notice" }, "None since the host started."),
+    await versionHistory(),
   );
 }
 

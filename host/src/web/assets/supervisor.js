@@ -8,11 +8,15 @@ import { timeChart } from "/assets/chart.js";
 
 const REFRESH_MS = 2000;
 
+/** Who is signed in, and the directory (agents, workgroups), once loaded. */
+let me = null;
+let dir = { agents: [], workgroups: [] };
+
 async function start() {
-  const me = await api.me();
+  me = await api.me();
   topBar(me, "/supervisor");
   if (!requireRight(me, ["supervisor", "social_media_admin"], document.querySelector("main"))) return;
-  const dir = await api.get("/api/v1/directory");
+  dir = await api.get("/api/v1/directory");
   options("search-channel", dir.channels.map((c) => [c.name, `${c.name} (${platformName(c.platform)})`]));
   options("search-workgroup", dir.workgroups.map((w) => [w.name, w.name]));
   options("search-agent", dir.agents.map((a) => [a.username, a.display_name]));
@@ -267,11 +271,45 @@ async function detail(id) {
   fill(
     document.getElementById("detail-body"),
     h("dl", { class: "attrs" }, facts.map(([k, v]) => [h("dt", {}, k), h("dd", {}, v)])),
+    ["queued", "alerting", "connected", "held"].includes(d.state) ? moveForm(d) : null,
     ["queued", "alerting", "connected", "held"].includes(d.state) ? closeForm(d) : null,
     trace ? traceView(trace) : null,
     transcript(d),
   );
   panel.scrollIntoView({ behavior: "smooth", block: "start" });
+}
+
+/**
+ * Moves a stuck interaction to an agent (offered to them first; they must be available),
+ * to a workgroup, or to the supervisor (Take over), saying why (kept in its history, and
+ * shown to whoever receives it as the note).
+ */
+function moveForm(d) {
+  const to = h("select", { name: "to", "aria-label": "Move to" },
+    h("optgroup", { label: "Agents" }, dir.agents.filter((a) => a.username !== d.assigned_to)
+      .map((a) => h("option", { value: `user:${a.username}` }, a.display_name))),
+    h("optgroup", { label: "Workgroups" }, dir.workgroups.map((w) => h("option", { value: `group:${w.name}` }, w.name))));
+  const reason = h("input", { name: "reason", required: true, maxlength: 500, placeholder: "e.g. the agent is in a meeting" });
+  const send = async (body, done) => {
+    const moved = await attempt(() => api.post(`/api/v1/supervisor/interactions/${d.id}/reassign`, { ...body, reason: reason.value }));
+    if (!moved) return;
+    toast(done);
+    await detail(d.id);
+    search(searchPage);
+  };
+  const canTake = me?.rights?.includes("agent") && d.assigned_to !== me.username;
+  return h("form", { class: "row move-form", "aria-label": "Move this conversation", onsubmit: (e) => {
+    e.preventDefault();
+    const [kind, name] = to.value.split(/:(.*)/s);
+    send(kind === "user" ? { to_user: name } : { to_workgroup: name }, `Interaction #${d.id} moved.`);
+  } },
+  h("label", {}, "Move to ", to),
+  h("label", {}, "Why ", reason),
+  h("button", {}, "Move"),
+  canTake ? h("button", { type: "button", onclick: () => {
+    if (!reason.reportValidity()) return;
+    send({ to_user: me.username }, `Interaction #${d.id} is offered to you on the agent page.`);
+  } }, "Take over") : null);
 }
 
 /** Ends a stuck interaction, saying why (kept in its history; its agent is told). */
@@ -299,7 +337,7 @@ const EVENT_WORDS = {
   held: "Put on hold", resumed: "Resumed", transferred: "Transferred", rerouted: "Re-routed by the workflow",
   reprioritized: "Priority raised", merged: "Merged", stopped: "Stopped by the workflow",
   workflow_fallback: "Workflow failed: channel's route taken", disconnected: "Ended", abandoned: "Abandoned by the customer",
-  closed_by_supervisor: "Closed by a supervisor",
+  closed_by_supervisor: "Closed by a supervisor", reassigned_by_supervisor: "Moved by a supervisor",
   wrapup: "Wrapped up",
 };
 
