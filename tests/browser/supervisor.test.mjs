@@ -382,3 +382,20 @@ test("the supervisor moves a stuck conversation: refused for an agent who is awa
   noErrors(page);
   for (const p of [page, desk, agent]) await p.context().close();
 });
+
+test("the tiles drill down: waiting ones to the search, the longest to its detail", async () => {
+  await emulatorPost("/_emulator/facebook/comments", { page_id: PAGE_ID, author_name: `Tilly ${Date.now().toString(36)}`, text: "waiting here" });
+  const page = await openSupervisor();
+  const waiting = page.locator("#tile-waiting button.value");
+  await waiting.waitFor();
+  await waiting.click();
+  await page.locator("#search-count").filter({ hasText: "found" }).waitFor();
+  assert.equal(await page.locator("#search-state").inputValue(), "queued");
+  const states = await page.locator("#results tbody tr td:last-child").allTextContents();
+  assert.ok(states.length >= 1 && states.every((t) => t === "Queued"), states.join(","));
+  await page.locator("#tile-longest-conversation button.value").click();
+  await page.locator("#detail:not(.hidden) .transcript").waitFor();
+  await shot(page, "supervisor-tiles-drill-down");
+  noErrors(page);
+  await page.context().close();
+});

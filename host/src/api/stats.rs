@@ -249,7 +249,8 @@ pub struct SearchParams {
     pub workgroup: Option<String>,
     /// Username of the agent it is (or was last) assigned to.
     pub agent: Option<String>,
-    /// `buffered`, `queued`, `alerting`, `connected`, `held` or `disconnected`.
+    /// `active` (not ended), `buffered`, `queued`, `alerting`, `connected`, `held` or
+    /// `disconnected`.
     pub state: Option<String>,
     /// Created at or after: unix ms, or RFC 3339 (`2026-12-01T00:00:00Z`; a date alone is
     /// its midnight in the organisation's time zone).
@@ -294,10 +295,12 @@ impl SearchParams {
             "facebook, messenger, x, whatsapp or apple",
             Platform::parse,
         )?;
+        // `active`: every state but disconnected (what the live tiles count).
+        let active = given(&self.state) == Some("active");
         let state = parsed(
             "state",
-            &self.state,
-            "buffered, queued, alerting, connected, held or disconnected",
+            &self.state.clone().filter(|_| !active),
+            "active, buffered, queued, alerting, connected, held or disconnected",
             IxState::parse,
         )?;
         let workflow_fallback = parsed(
@@ -341,6 +344,7 @@ impl SearchParams {
             workgroup: owned(&self.workgroup),
             agent: owned(&self.agent),
             state,
+            active,
             from,
             to,
             author: owned(&self.author),

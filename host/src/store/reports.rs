@@ -114,6 +114,8 @@ pub struct SearchFilter {
     pub agent: Option<String>,
     /// Only this state.
     pub state: Option<State>,
+    /// Only interactions not ended (any state but disconnected).
+    pub active: bool,
     /// Created at or after, unix ms.
     pub from: Option<i64>,
     /// Created before, unix ms.
@@ -197,6 +199,9 @@ pub fn where_clause(f: &SearchFilter, postgres: bool) -> Where {
     }
     if let Some(state) = f.state {
         w.add("i.state = ?", [text(state.as_str())]);
+    }
+    if f.active {
+        w.add(&format!("i.state IN {ACTIVE_STATES}"), []);
     }
     if f.workflow_fallback {
         // The attributes are JSON text on both engines; each reads a key its own way.

@@ -51,9 +51,22 @@ async function refresh() {
   if (agents) agentTable(agents);
 }
 
-function tile(id, label, value, ...more) {
+/** A tile; with `drill`, its number is a button that shows the interactions behind it. */
+function tile(id, label, value, drill, ...more) {
+  const shown = drill
+    ? h("button", { class: "value link", "aria-label": `${label}: ${value}. Show them`, onclick: drill }, value)
+    : h("div", { class: "value" }, value);
   return h("div", { class: "tile", id, role: "group", "aria-label": label },
-    h("div", { class: "value" }, value), h("div", { class: "label" }, label), more);
+    shown, h("div", { class: "label" }, label), more);
+}
+
+/** Runs the search with only `filters` set (the rest cleared), and brings it into view. */
+function searchFor(filters) {
+  const form = document.getElementById("search");
+  form.reset();
+  for (const [name, value] of Object.entries(filters)) form.elements[name].value = value;
+  search(0);
+  document.getElementById("search-title").scrollIntoView({ behavior: "smooth", block: "start" });
 }
 
 /** The agent statuses the tiles and the table both show, in this order. */
@@ -66,14 +79,19 @@ function tiles(s) {
   const agents = STATUSES.reduce((n, [k]) => n + (a[k] ?? 0), 0);
   fill(
     document.getElementById("tiles"),
-    tile("tile-active-conversations", "Active social conversations", s.conversations.active),
-    tile("tile-longest-conversation", "Longest social conversation", s.conversations.active ? duration(s.conversations.longest_ms) : "–"),
-    tile("tile-active-dms", "Active social direct messages", s.direct_messages.active),
-    tile("tile-longest-dm", "Longest social direct message", s.direct_messages.active ? duration(s.direct_messages.longest_ms) : "–"),
-    tile("tile-waiting", "Waiting in all queues", waiting),
-    tile("tile-longest-wait", "Longest wait", waiting ? duration(longestWait) : "–"),
+    tile("tile-active-conversations", "Active social conversations", s.conversations.active,
+      s.conversations.active ? () => searchFor({ media_type: "social_conversation", state: "active" }) : null),
+    tile("tile-longest-conversation", "Longest social conversation", s.conversations.active ? duration(s.conversations.longest_ms) : "–",
+      s.conversations.longest_id ? () => detail(s.conversations.longest_id) : null),
+    tile("tile-active-dms", "Active social direct messages", s.direct_messages.active,
+      s.direct_messages.active ? () => searchFor({ media_type: "social_direct_message", state: "active" }) : null),
+    tile("tile-longest-dm", "Longest social direct message", s.direct_messages.active ? duration(s.direct_messages.longest_ms) : "–",
+      s.direct_messages.longest_id ? () => detail(s.direct_messages.longest_id) : null),
+    tile("tile-waiting", "Waiting in all queues", waiting, waiting ? () => searchFor({ state: "queued" }) : null),
+    tile("tile-longest-wait", "Longest wait", waiting ? duration(longestWait) : "–", waiting ? () => searchFor({ state: "queued" }) : null),
     // The same people as the Agents table: everyone with the agent right.
     tile("tile-agents", `Agents available, of ${agents} with the agent right`, a.available ?? 0,
+      () => document.getElementById("agents-title").scrollIntoView({ behavior: "smooth", block: "start" }),
       h("ul", { class: "breakdown small" }, STATUSES.slice(1).map(([k, label]) =>
         h("li", { dataset: { status: k } }, h("span", { class: "count" }, a[k] ?? 0), ` ${label}`)))),
   );
