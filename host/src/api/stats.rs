@@ -519,6 +519,15 @@ mod tests {
     }
 
     #[test]
+    fn active_means_every_state_but_ended() {
+        let f = filter(&[("state", "active")]).unwrap();
+        assert!(f.active);
+        assert_eq!(f.state, None);
+        let e = filter(&[("state", "gone")]).unwrap_err();
+        assert!(e.contains("active, buffered"), "{e}");
+    }
+
+    #[test]
     fn every_parameter_lands_in_the_filter() {
         let f = filter(&[
             ("media_type", "social_direct_message"),
