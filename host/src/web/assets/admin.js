@@ -6,7 +6,7 @@
 import * as api from "/assets/api.js";
 import { h, fill, when, ago, words, toast, attempt, topBar, requireRight, platformName } from "/assets/ui.js";
 import { retentionScreen } from "/assets/privacy.js";
-import { versionHistory } from "/assets/scripts.js";
+import { workflowsScreen } from "/assets/scripts.js";
 
 const nav = document.getElementById("admin-nav");
 const panel = document.getElementById("admin-panel");
@@ -20,7 +20,7 @@ const SCREENS = [
   ["skills", "Skills", skills],
   ["wrapup", "Wrap-up codes", wrapupCodes],
   ["responses", "Standard responses", standardResponses],
-  ["workflows", "Workflows", workflows],
+  ["workflows", "Workflows", () => workflowsScreen(panel)],
   ["plugins", "Plugins", plugins],
   ["cluster", "Cluster", cluster],
   ["retention", "Retention and privacy", () => retentionScreen(panel)],
@@ -713,47 +713,6 @@ async function wrapupCodes() {
 }
 
 // ---- workflows and plugins --------------------------------------------------------------------
-
-async function workflows() {
-  const w = await api.get("/api/v1/workflows");
-  fill(
-    panel,
-    h("h2", {}, "Workflows"),
-    h("dl", { class: "attrs" },
-      h("dt", {}, "Running version"), h("dd", {}, `v${w.version}, loaded ${when(w.loaded_at)}`),
-      h("dt", {}, "Folder"), h("dd", {}, w.dir),
-      h("dt", {}, "Scripts"), h("dd", {}, w.scripts.join(", ")),
-      h("dt", {}, "Earlier versions still running"), h("dd", {}, w.kept_versions.length ? w.kept_versions.map((v) => `v${v}`).join(", ") : "none"),
-      h("dt", {}, "Refused reloads"), h("dd", {}, w.refused_reloads)),
-    h("h3", {}, "Last refused reload"),
-    w.last_error
-      ? h("div", { class: "notice bad" }, h("p", {}, `Refused ${when(w.last_error.at)}; v${w.version} keeps running.`), h("pre", { class: "wrap" }, w.last_error.error))
-      : h("p", { class: "notice" }, "None: the last reload was accepted."),
-    h("h3", {}, "Warnings"),
-    (w.warnings || []).length
-      ? h("div", { id: "workflow-warnings", class: "notice warn" },
-        h("p", {}, `v${w.version} runs, but names what nobody has yet: until someone does, that work waits or fails.`),
-        h("ul", { class: "plain" }, ...w.warnings.map((text) => h("li", {}, h("code", { class: "wrap" }, text)))))
-      : h("p", { class: "notice" }, "None: every agent and skill the scripts name exists."),
-    h("h3", {}, "Failures while running"),
-    (w.runtime_errors || []).length
-      ? h("div", { id: "runtime-errors" }, ...w.runtime_errors.map(scriptFailures))
-      : h("p", { class: "notice" }, "None since the host started."),
-    await versionHistory(),
-  );
-}
-
-/** One script's failures while running: how many, and the last few, innermost fault first. */
-function scriptFailures(s) {
-  return h("section", { class: "card", dataset: { script: s.script } },
-    h("p", {}, h("strong", {}, `${s.script}: ${s.count} failure${s.count === 1 ? "" : "s"}`)),
-    h("p", { class: "small muted" }, "Each message it failed on went to its channel's own route. Its interaction carries the attribute workflow_fallback with the reason; GET /api/v1/interactions?workflow_fallback=true lists them."),
-    h("ul", { class: "plain" }, ...s.recent.map((e) =>
-      h("li", {},
-        h("div", { class: "small" }, `${when(e.at)} · ${e.handler} · `,
-          e.interaction_id ? `interaction #${e.interaction_id}` : `message ${e.message_id} on ${e.channel}`),
-        h("pre", { class: "wrap notice bad" }, e.error)))));
-}
 
 async function plugins() {
   const rows = await api.get("/api/v1/plugins");
