@@ -23,10 +23,22 @@ pub struct Notice {
 }
 
 /// Fan-out of notices to each user's open event streams.
-#[derive(Default)]
 pub struct Hub {
     users: Mutex<HashMap<i64, broadcast::Sender<Notice>>>,
     bus: OnceLock<Arc<Bus>>,
+    /// Counts changes supervisors' figures follow (every notice, and every routing
+    /// write); their streams wait on it and coalesce bursts.
+    figures: tokio::sync::watch::Sender<u64>,
+}
+
+impl Default for Hub {
+    fn default() -> Hub {
+        Hub {
+            users: Mutex::default(),
+            bus: OnceLock::new(),
+            figures: tokio::sync::watch::Sender::new(0),
+        }
+    }
 }
 
 impl Hub {
@@ -77,9 +89,22 @@ impl Hub {
 
     /// Sends a notice to this host's open streams of `user` only.
     pub fn deliver(&self, user: i64, kind: String, data: serde_json::Value) {
-        let users = self.users.lock().unwrap();
-        if let Some(tx) = users.get(&user) {
-            let _ = tx.send(Notice { kind, data });
+        {
+            let users = self.users.lock().unwrap();
+            if let Some(tx) = users.get(&user) {
+                let _ = tx.send(Notice { kind, data });
+            }
         }
+        self.figures_changed();
+    }
+
+    /// Supervisors' figures may have changed (a notice went out, routing wrote).
+    pub fn figures_changed(&self) {
+        self.figures.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    /// Waits on changes to supervisors' figures (see [`Hub::figures_changed`]).
+    pub fn watch_figures(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.figures.subscribe()
     }
 }

@@ -417,6 +417,8 @@ impl Interactions {
             let _ = tx.send(Err(e));
             rx
         };
+        // A routing write: supervisors' figures follow it (a moment later, coalesced).
+        self.hub.figures_changed();
         let term = self.term.read().unwrap().clone();
         if !term.shared {
             return self.store.submit_now(f).unwrap_or_else(refused);

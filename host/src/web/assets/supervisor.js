@@ -1,12 +1,15 @@
-// The supervisor desktop: live tiles, the per-minute chart, workgroups and agents
-// (refreshed every two seconds), and the interaction search with the full transcript.
+// The supervisor desktop: live tiles, the per-minute chart, workgroups and agents (read
+// again when the server's event stream says they changed), and the interaction search
+// with the full transcript.
 
 import * as api from "/assets/api.js";
 import { h, fill, duration, when, words, attempt, toast, topBar, requireRight, platformName } from "/assets/ui.js";
 import { transcript } from "/assets/transcript.js";
 import { timeChart } from "/assets/chart.js";
 
-const REFRESH_MS = 2000;
+/** The live figures are read again when the server says they changed (a `figures` event),
+ *  and at least this often, so the growing waits and durations stay current. */
+const REFRESH_MS = 15000;
 
 /** Who is signed in, and the directory (agents, workgroups), once loaded. */
 let me = null;
@@ -27,7 +30,9 @@ async function start() {
   for (const id of ["search-from", "search-to"]) document.getElementById(id).addEventListener("change", rangeIsValid);
   document.getElementById("detail-close").addEventListener("click", closeDetail);
   await refresh();
-  setInterval(refresh, REFRESH_MS);
+  // The server says when the figures change; a burst of changes is one event.
+  api.listen({ figures: refreshSoon }, refreshSoon);
+  setInterval(refreshSoon, REFRESH_MS);
   search();
 }
 
@@ -36,6 +41,23 @@ function options(id, pairs) {
 }
 
 // ---- real time ----------------------------------------------------------------------------
+
+/** Reads the figures again; a request for it during a read asks for one more after. */
+let refreshing = null;
+let again = false;
+function refreshSoon() {
+  if (refreshing) {
+    again = true;
+    return refreshing;
+  }
+  refreshing = (async () => {
+    do {
+      again = false;
+      await refresh();
+    } while (again);
+  })().finally(() => { refreshing = null; });
+  return refreshing;
+}
 
 async function refresh() {
   const [stats, agents] = await Promise.all([
@@ -161,7 +183,7 @@ async function setAgentStatus(agent, select) {
   const done = await attempt(() => api.put(`/api/v1/agents/${encodeURIComponent(agent.username)}/status`, { status }));
   select.blur();
   if (done) toast(`${agent.display_name} is now ${label}.`);
-  refresh();
+  refreshSoon();
 }
 
 // ---- search -------------------------------------------------------------------------------
