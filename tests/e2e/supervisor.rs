@@ -655,3 +655,45 @@ async fn a_supervisor_moves_a_stuck_interaction_to_another_agent_or_takes_it_ove
         .await;
     assert_eq!(status, 409, "{e}");
 }
+
+/// Reads an event stream until `until` holds for what was read, for at most `secs`.
+async fn read_stream(
+    res: reqwest::Response,
+    secs: u64,
+    until: impl Fn(&str) -> bool,
+) -> (bool, String) {
+    use futures::StreamExt;
+    let mut stream = res.bytes_stream();
+    let mut seen = String::new();
+    let found = tokio::time::timeout(std::time::Duration::from_secs(secs), async {
+        while let Some(chunk) = stream.next().await {
+            seen.push_str(&String::from_utf8_lossy(&chunk.unwrap()));
+            if until(&seen) {
+                return true;
+            }
+        }
+        false
+    })
+    .await
+    .unwrap_or(false);
+    (found, seen)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn supervisors_streams_say_when_the_figures_change_and_agents_do_not_get_it() {
+    let world = World::start(one_at_a_time).await;
+    let sup = world.login("super").await;
+    let agent = world.login("agent1").await;
+    let open = |token: String| {
+        let url = format!("{}/api/v1/events?token={token}", world.base);
+        let http = world.http.clone();
+        async move { http.get(url).send().await.unwrap() }
+    };
+    let sup_stream = open(sup.token().to_owned()).await;
+    let agent_stream = open(agent.token().to_owned()).await;
+    world.post_and_comment("Fay", "a new arrival").await;
+    let (found, seen) = read_stream(sup_stream, 10, |s| s.contains("event: figures")).await;
+    assert!(found, "the supervisor is told: {seen}");
+    let (found, seen) = read_stream(agent_stream, 2, |s| s.contains("event: figures")).await;
+    assert!(!found, "an agent's stream carries only their own notices: {seen}");
+}
