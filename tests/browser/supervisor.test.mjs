@@ -341,58 +341,19 @@ test("the search downloads as CSV: every match, with the same filters", async ()
   await page.context().close();
 });
 
-test("the supervisor moves a stuck conversation: refused for an agent who is away, then taken over", async () => {
-  const name = `Mo ${Date.now().toString(36).slice(-5)}`;
-  const agent = await signIn("agent1");
-  await agent.waitForURL(`${base}/agent`);
-  await agent.getByLabel("My status").selectOption("available");
-  await emulatorPost("/_emulator/facebook/comments", { page_id: PAGE_ID, author_name: name, text: "nobody answers me" });
-  const offer = agent.locator("#my-list li.alerting", { hasText: name });
-  await offer.waitFor({ timeout: 15000 });
-  await offer.getByRole("button").click();
-  await agent.getByRole("toolbar").getByRole("button", { name: "Pick up" }).click();
-  await agent.locator("#current-state").filter({ hasText: "Connected" }).waitFor();
-
-  // The administrator is an agent too: available on the agent page, ready to take it.
-  const desk = await signIn("admin");
-  await desk.waitForURL(/\/admin/);
-  await desk.goto(`${base}/agent`);
-  await desk.getByLabel("My status").selectOption("available");
-
-  const page = await signIn("admin");
-  await page.waitForURL(/\/admin/);
-  await page.goto(`${base}/supervisor`);
-  await page.locator("#search").getByLabel("Author").fill(name);
-  await page.locator("#search").getByRole("button", { name: "Search" }).click();
-  await page.locator("#results tbody tr", { hasText: name }).getByRole("button").click();
-  const move = page.locator("form.move-form");
-  await move.waitFor();
-  await move.getByLabel("Move to").selectOption({ label: "Blair Agent" });
-  await move.getByLabel("Why").fill("agent1 is in a meeting");
-  await move.getByRole("button", { name: "Move" }).click();
-  await page.locator("#toast .notice.bad").filter({ hasText: "not available" }).waitFor();
-  await shot(page, "supervisor-move-refused");
-
-  await move.getByRole("button", { name: "Take over" }).click();
-  await page.getByText(/is offered to you on the agent page/).waitFor();
-  await desk.locator("#my-list li.alerting", { hasText: name }).waitFor({ timeout: 15000 });
-  await agent.locator("#my-list li", { hasText: name }).waitFor({ state: "detached" });
-  await page.locator("#trace li[data-kind=reassigned_by_supervisor]").filter({ hasText: "agent1 is in a meeting" }).waitFor();
-  await shot(page, "supervisor-taken-over");
-  noErrors(page);
-  for (const p of [page, desk, agent]) await p.context().close();
-});
-
 test("the tiles drill down: waiting ones to the search, the longest to its detail", async () => {
   await emulatorPost("/_emulator/facebook/comments", { page_id: PAGE_ID, author_name: `Tilly ${Date.now().toString(36)}`, text: "waiting here" });
   const page = await openSupervisor();
   const waiting = page.locator("#tile-waiting button.value");
   await waiting.waitFor();
   await waiting.click();
-  await page.locator("#search-count").filter({ hasText: "found" }).waitFor();
   assert.equal(await page.locator("#search-state").inputValue(), "queued");
-  const states = await page.locator("#results tbody tr td:last-child").allTextContents();
-  assert.ok(states.length >= 1 && states.every((t) => t === "Queued"), states.join(","));
+  // The page's first search (everything) may still be shown: wait for the tile's.
+  const states = () => page.locator("#results tbody tr td:last-child").allTextContents();
+  await waitFor(async () => {
+    const now = await states();
+    return now.length >= 1 && now.every((t) => t === "Queued");
+  }, "only queued interactions in the results");
   await page.locator("#tile-longest-conversation button.value").click();
   await page.locator("#detail:not(.hidden) .transcript").waitFor();
   await shot(page, "supervisor-tiles-drill-down");

@@ -695,5 +695,8 @@ async fn supervisors_streams_say_when_the_figures_change_and_agents_do_not_get_i
     let (found, seen) = read_stream(sup_stream, 10, |s| s.contains("event: figures")).await;
     assert!(found, "the supervisor is told: {seen}");
     let (found, seen) = read_stream(agent_stream, 2, |s| s.contains("event: figures")).await;
-    assert!(!found, "an agent's stream carries only their own notices: {seen}");
+    assert!(
+        !found,
+        "an agent's stream carries only their own notices: {seen}"
+    );
 }

@@ -383,6 +383,13 @@ def _props():
             lambda pair: ({"id": pair[0]}, _maybe({"identity_id": pair[1]}))
         )(s.linked_contact()),
         "GET /api/v1/me/history": lambda: ({}, None, {}),
+        "POST /api/v1/supervisor/interactions/{id}/reassign": lambda: (
+            {"id": s.connected()},
+            _maybe({"to_workgroup": WORKGROUP, "reason": "Stuck: moved by a supervisor."}),
+        ),
+        "GET /api/v1/workflows/versions/{version}/scripts/{name}": lambda: (
+            lambda v: ({"version": v["version"], "name": v["scripts"][0]}, None)
+        )(s.call("GET", "/workflows/versions")[0]),
         # A third item replaces the query: the generated dates are rarely dates.
         "GET /api/v1/reports/{dimension}": lambda: (
             {"dimension": _rng.choice(["workgroups", "agents", "channels", "platforms", "media-types"])},

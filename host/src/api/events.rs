@@ -44,12 +44,11 @@ pub async fn stream(
         let data = serde_json::to_string(&notice.data).ok()?;
         Some(Ok(Event::default().event(notice.kind).data(data)))
     });
-    let watching: Events =
-        if user.has_right("supervisor") || user.has_right("social_media_admin") {
-            figures(app.interactions.hub.watch_figures())
-        } else {
-            Box::pin(futures::stream::pending())
-        };
+    let watching: Events = if user.has_right("supervisor") || user.has_right("social_media_admin") {
+        figures(app.interactions.hub.watch_figures())
+    } else {
+        Box::pin(futures::stream::pending())
+    };
     let stream = futures::stream::select(notices, watching);
     // Ends with its session (logout, expiry, an administrator's change).
     let stream = futures::StreamExt::take_until(stream, session_ended(app.clone(), token));

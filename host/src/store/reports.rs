@@ -142,6 +142,7 @@ impl Default for SearchFilter {
             workgroup: None,
             agent: None,
             state: None,
+            active: false,
             from: None,
             to: None,
             author: None,
