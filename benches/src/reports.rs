@@ -149,11 +149,6 @@ async fn generate(store: &Store, args: &ReportsArgs) -> Result<()> {
     Ok(())
 }
 
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort_unstable();
-    v[v.len() / 2]
-}
-
 /// The last full month of the history.
 fn month(args: &ReportsArgs) -> (i64, i64) {
     let to = START + args.days * DAY_MS;
@@ -194,7 +189,7 @@ async fn time_report(
         times.push(began.elapsed());
         arrivals = report.overall.arrivals;
     }
-    Ok((median(times), arrivals))
+    Ok((crate::Percentiles::of(&mut times).median, arrivals))
 }
 
 async fn time_baseline(store: &Store, args: &ReportsArgs) -> Result<(Duration, i64)> {
@@ -217,7 +212,7 @@ async fn time_baseline(store: &Store, args: &ReportsArgs) -> Result<(Duration, i
             .await?;
         times.push(began.elapsed());
     }
-    Ok((median(times), rows))
+    Ok((crate::Percentiles::of(&mut times).median, rows))
 }
 
 async fn engine(name: &str, url: StoreUrl, args: &ReportsArgs) -> Result<()> {

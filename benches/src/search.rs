@@ -80,11 +80,6 @@ async fn generate(store: &Store, messages: i64) -> Result<()> {
     Ok(())
 }
 
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort_unstable();
-    v[v.len() / 2]
-}
-
 async fn time_search(store: &Store, runs: usize, filter: SearchFilter) -> Result<(Duration, i64)> {
     let mut times = Vec::new();
     let mut total = 0;
@@ -94,7 +89,7 @@ async fn time_search(store: &Store, runs: usize, filter: SearchFilter) -> Result
         total = store.read(move |c| Ok(reports::search(c, &f)?.0)).await?;
         times.push(began.elapsed());
     }
-    Ok((median(times), total))
+    Ok((crate::Percentiles::of(&mut times).median, total))
 }
 
 async fn time_scan(store: &Store, runs: usize, word: &'static str) -> Result<(Duration, i64)> {
@@ -116,7 +111,7 @@ async fn time_scan(store: &Store, runs: usize, word: &'static str) -> Result<(Du
             .await?;
         times.push(began.elapsed());
     }
-    Ok((median(times), total))
+    Ok((crate::Percentiles::of(&mut times).median, total))
 }
 
 async fn engine(name: &str, url: StoreUrl, args: &SearchArgs) -> Result<()> {

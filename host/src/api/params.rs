@@ -34,6 +34,16 @@ pub(super) fn number(
     parsed(name, value, expected, |v| v.parse::<i64>().ok())
 }
 
+/// `format`: `csv` answers CSV; absent or `json`, JSON.
+pub(super) fn wants_csv(value: &Option<String>) -> Result<bool, ApiError> {
+    parsed("format", value, "csv or json", |v| match v {
+        "csv" => Some(true),
+        "json" => Some(false),
+        _ => None,
+    })
+    .map(|v| v.unwrap_or(false))
+}
+
 /// An instant as unix milliseconds, an RFC 3339 date and time with its offset
 /// (`2026-12-01T00:00:00+01:00`, `2026-12-01T00:00:00Z`), or an RFC 3339 date
 /// (`2026-12-01`: its start, midnight in the organisation's time zone `tz`).

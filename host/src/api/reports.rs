@@ -13,7 +13,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::auth::Caller;
 use super::error::ApiError;
 use super::extract::{Json, Path, Query};
-use super::params::{given, instant, parsed};
+use super::params::{given, instant, parsed, wants_csv};
 use super::responses::{BadRequest, NeedsRight};
 use super::supervisor::supervisor;
 use crate::app::App;
@@ -277,15 +277,7 @@ pub async fn report(
         Interval::parse,
     )?
     .unwrap_or(Interval::Day);
-    let csv = match given(&params.format) {
-        None | Some("json") => false,
-        Some("csv") => true,
-        Some(other) => {
-            return Err(ApiError::BadRequest(format!(
-                "query parameter `format`: got {other:?}, expected csv or json"
-            )));
-        }
-    };
+    let csv = wants_csv(&params.format)?;
     let req = request(&app, dim, &params.from, &params.to, interval)?;
     let tz = req.tz.clone();
     let tz_name = app.config.organisation.time_zone.clone();

@@ -10,7 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::auth::Caller;
 use super::error::ApiError;
 use super::extract::{Json, Query};
-use super::params::{given, instant, number, parsed};
+use super::params::{given, instant, number, parsed, wants_csv};
 use super::responses::{BadRequest, NeedsRight};
 use super::supervisor::{WorkgroupStats, agent_statuses, supervisor, workgroup_stats};
 use crate::app::App;
@@ -420,15 +420,7 @@ pub async fn search(
 ) -> Result<axum::response::Response, ApiError> {
     use axum::response::IntoResponse;
     supervisor(&caller)?;
-    let csv = match given(&params.format) {
-        None | Some("json") => false,
-        Some("csv") => true,
-        Some(other) => {
-            return Err(ApiError::BadRequest(format!(
-                "query parameter `format`: got {other:?}, expected csv or json"
-            )));
-        }
-    };
+    let csv = wants_csv(&params.format)?;
     if csv {
         let platforms = channel_platforms(&app);
         let org = app.config.organisation().map_err(ApiError::Internal)?;

@@ -509,19 +509,7 @@ impl Interactions {
             .read(move |c| queries::interaction(c, id))
             .await?
             .ok_or(ActionError::NotFound(id))?;
-        match ix.state {
-            State::Queued | State::Alerting | State::Connected | State::Held => {}
-            State::Disconnected => {
-                return Err(ActionError::Conflict(format!(
-                    "Conversation {id} has already ended."
-                )));
-            }
-            State::Buffered => {
-                return Err(ActionError::Conflict(format!(
-                    "Conversation {id} is held by the workflow until its deadline; close it once it is queued."
-                )));
-            }
-        }
+        still_live(&ix, "close")?;
         let (offers, done, pending, holder) = {
             let mut order = self.order.lock().unwrap();
             let holder = self.router.holder(id).map(|(agent, _)| agent);
@@ -580,5 +568,20 @@ impl Interactions {
             .await?
             .ok_or(ActionError::NotFound(id))?
             .media_type)
+    }
+}
+
+/// That a supervisor may still act on `ix` (to `verb` it): queued, offered, connected or
+/// held; an ended one, or one the workflow holds, is a conflict in plain words.
+pub(super) fn still_live(ix: &Interaction, verb: &str) -> Result<(), ActionError> {
+    let id = ix.id;
+    match ix.state {
+        State::Queued | State::Alerting | State::Connected | State::Held => Ok(()),
+        State::Disconnected => Err(ActionError::Conflict(format!(
+            "Conversation {id} has already ended."
+        ))),
+        State::Buffered => Err(ActionError::Conflict(format!(
+            "Conversation {id} is held by the workflow until its deadline; {verb} it once it is queued."
+        ))),
     }
 }

@@ -45,19 +45,7 @@ impl Interactions {
             .read(move |c| queries::interaction(c, id))
             .await?
             .ok_or(ActionError::NotFound(id))?;
-        match ix.state {
-            State::Queued | State::Alerting | State::Connected | State::Held => {}
-            State::Disconnected => {
-                return Err(ActionError::Conflict(format!(
-                    "Conversation {id} has already ended."
-                )));
-            }
-            State::Buffered => {
-                return Err(ActionError::Conflict(format!(
-                    "Conversation {id} is held by the workflow until its deadline; move it once it is queued."
-                )));
-            }
-        }
+        super::actions::still_live(&ix, "move")?;
         let holder = self.router.holder(id).map(|(agent, _)| agent);
         if let Some(agent) = to.agent {
             if holder == Some(agent) {
