@@ -80,7 +80,7 @@ pub mod webhook;
 pub mod testing;
 
 pub use __private::bindings::switchboard::connector::types::{
-    Attachment, Author, Capability, ConfigKey, ConnectorError, Deleted, DeliveryState,
+    Account, Attachment, Author, Capability, ConfigKey, ConnectorError, Deleted, DeliveryState,
     DeliveryStatus, Description, Edited, Event, HttpRequest, HttpResponse, ListItem, Message,
     Outbound, PollResult, ReplyWindow, Sent, SourceStatus, Template, TextCounting, TextLimit,
     Visibility, WebhookOutcome,
@@ -113,6 +113,19 @@ pub trait Connector: 'static {
     /// is loaded for a channel and again when its settings change.
     fn configure(&mut self) -> Result<(), ConnectorError> {
         Ok(())
+    }
+
+    /// Checks the channel's credentials against the platform with one read that needs
+    /// them (the page, the phone number or the user a token belongs to), after
+    /// [`configure`](Connector::configure); the admin desktop's Test button calls it.
+    /// Never change anything on the platform here. Answer
+    /// [`ConnectorError::Unauthorized`] when the platform refuses the credentials and
+    /// [`ConnectorError::InvalidConfig`] when they work for another account than the
+    /// settings name. The default: [`ConnectorError::Unsupported`].
+    fn check_credentials(&mut self) -> Result<Account, ConnectorError> {
+        Err(ConnectorError::Unsupported(
+            "this connector cannot check its credentials".into(),
+        ))
     }
 
     /// Fetches events created since `cursor` (an opaque string this connector returned
@@ -272,7 +285,7 @@ pub mod __private {
     use std::marker::PhantomData;
 
     use crate::{
-        Connector, ConnectorError, Description, Event, HttpRequest, Outbound, PollResult,
+        Account, Connector, ConnectorError, Description, Event, HttpRequest, Outbound, PollResult,
         ReplyWindow, Sent, TextLimit, Visibility, WebhookOutcome,
     };
 
@@ -311,6 +324,10 @@ pub mod __private {
 
         fn configure() -> Result<(), ConnectorError> {
             with_connector::<T, _>(|c| c.configure())
+        }
+
+        fn check_credentials() -> Result<Account, ConnectorError> {
+            with_connector::<T, _>(|c| c.check_credentials())
         }
 
         fn poll(cursor: Option<String>, limit: u32) -> Result<PollResult, ConnectorError> {

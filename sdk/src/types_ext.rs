@@ -1,7 +1,7 @@
 //! Convenience methods on the generated WIT types.
 
 use crate::{
-    Author, ConfigKey, ConnectorError, Event, HttpRequest, HttpResponse, Outbound, PollResult,
+    Account, Author, ConfigKey, ConnectorError, Event, HttpRequest, HttpResponse, Outbound, PollResult,
     ReplyWindow, SourceStatus, TextCounting, TextLimit, Visibility, WebhookOutcome, webhook,
 };
 
@@ -13,9 +13,70 @@ fn find_header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a st
 }
 
 impl ConfigKey {
-    /// A setting the connector reads: its name as written in `[channels.settings]` (or
-    /// `[channels.secrets]` when `secret`), what it means, whether it is required, and
-    /// the value used when it is not set.
+    /// A setting the connector reads with [`config::get`](crate::config::get), as written
+    /// in the channel's `[channels.settings]`: optional, with no default, until
+    /// [`required`](ConfigKey::required) or [`with_default`](ConfigKey::with_default) say
+    /// otherwise.
+    ///
+    /// ```
+    /// # use switchboard_sdk::ConfigKey;
+    /// let key = ConfigKey::setting("page_id", "The page whose comments this channel takes.")
+    ///     .required()
+    ///     .label("Page ID")
+    ///     .where_to_find("Your page → About → Page transparency → Page ID.");
+    /// assert!(key.required && !key.secret);
+    /// ```
+    pub fn setting(name: &str, description: &str) -> Self {
+        ConfigKey {
+            name: name.into(),
+            description: description.into(),
+            required: false,
+            secret: false,
+            default_value: None,
+            label: None,
+            where_to_find: None,
+        }
+    }
+
+    /// A credential the connector reads with [`config::secret`](crate::config::secret), as
+    /// written in `[channels.secrets]`: never logged, never shown back, a password field
+    /// in the admin desktop.
+    pub fn secret(name: &str, description: &str) -> Self {
+        ConfigKey {
+            secret: true,
+            ..ConfigKey::setting(name, description)
+        }
+    }
+
+    /// The channel is refused while this key is missing.
+    pub fn required(mut self) -> Self {
+        self.required = true;
+        self
+    }
+
+    /// The value used when the key is not set.
+    pub fn with_default(mut self, value: &str) -> Self {
+        self.default_value = Some(value.into());
+        self
+    }
+
+    /// What the platform's own console calls this value ("Page access token"); the admin
+    /// desktop labels the field with it.
+    pub fn label(mut self, label: &str) -> Self {
+        self.label = Some(label.into());
+        self
+    }
+
+    /// Where the administrator finds or makes the value on the platform, in plain steps.
+    pub fn where_to_find(mut self, steps: &str) -> Self {
+        self.where_to_find = Some(steps.into());
+        self
+    }
+
+    /// A key from positional flags. Prefer [`setting`](ConfigKey::setting) or
+    /// [`secret`](ConfigKey::secret) with the builder methods: two booleans in a row are
+    /// easy to swap.
+    #[deprecated(since = "0.2.0", note = "use ConfigKey::setting or ConfigKey::secret")]
     pub fn new(
         name: &str,
         description: &str,
@@ -24,12 +85,28 @@ impl ConfigKey {
         default: Option<&str>,
     ) -> Self {
         ConfigKey {
-            name: name.into(),
-            description: description.into(),
             required,
             secret,
             default_value: default.map(Into::into),
+            ..ConfigKey::setting(name, description)
         }
+    }
+}
+
+impl Account {
+    /// The account `id` called `name`, with no warning.
+    pub fn new(id: impl Into<String>, name: impl Into<String>) -> Self {
+        Account {
+            id: id.into(),
+            name: name.into(),
+            warnings: Vec::new(),
+        }
+    }
+
+    /// Adds something the administrator should know although the credentials work.
+    pub fn with_warning(mut self, warning: impl Into<String>) -> Self {
+        self.warnings.push(warning.into());
+        self
     }
 }
 

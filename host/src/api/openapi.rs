@@ -100,6 +100,7 @@ pub(super) fn routes() -> OpenApiRouter<Arc<App>> {
             admin::update_channel,
             admin::delete_channel
         ))
+        .routes(routes!(admin::check_channel))
         .routes(routes!(admin::list_suspensions))
         .routes(routes!(admin::lift_suspension))
         .routes(routes!(admin::list_plugins))

@@ -181,6 +181,22 @@ pub struct ConfigKey {
     pub secret: bool,
     /// Used when the key is not set.
     pub default_value: Option<String>,
+    /// What the platform's own console calls it ("Page access token"); the form's label.
+    /// None from a 0.1.0 plugin.
+    pub label: Option<String>,
+    /// Where the administrator finds it on the platform, in plain steps.
+    pub where_to_find: Option<String>,
+}
+
+/// The account a channel's credentials belong to (the connector's `check-credentials`).
+#[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Account {
+    /// The platform's id for it (a page id, a phone number id, a user id).
+    pub id: String,
+    /// Its name as the platform shows it.
+    pub name: String,
+    /// What the administrator should know although the credentials work.
+    pub warnings: Vec<String>,
 }
 
 impl From<wit::Description> for PluginDescription {
@@ -209,12 +225,44 @@ impl From<wit::Description> for PluginDescription {
                     required: k.required,
                     secret: k.secret,
                     default_value: k.default_value,
+                    label: k.label,
+                    where_to_find: k.where_to_find,
                 })
                 .collect(),
             hosts: d.hosts,
             contract: String::new(),
         }
     }
+}
+
+/// What a channel's credentials check found.
+#[derive(Debug)]
+pub enum CredentialsCheck {
+    /// The platform took them: this is whose they are.
+    Works(Account),
+    /// The connector says they do not work, or it cannot tell; `message` is its own,
+    /// without secrets.
+    Refused {
+        reason: CheckRefusal,
+        message: String,
+    },
+}
+
+/// Why a credentials check did not succeed, as the connector classed it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckRefusal {
+    /// The platform refused the credentials.
+    Unauthorized,
+    /// They work, but not with these settings (another account than the settings name).
+    Settings,
+    /// The platform refused the request for another reason.
+    Rejected,
+    /// The platform could not be reached or asked to wait; nothing is known yet.
+    Unreachable,
+    /// The connector cannot check credentials (its platform has no such read, or it was
+    /// built for contract 0.1.0).
+    Unsupported,
 }
 
 /// The plugin's `configure` refused the channel's settings (`invalid-config`). The text is
@@ -483,6 +531,38 @@ impl ChannelConnector {
             headers: outcome.response.headers,
             body: outcome.response.body,
             events: outcome.events.into_iter().map(convert::event).collect(),
+        })
+    }
+
+    /// Checks the channel's credentials against the platform (the connector's
+    /// `check-credentials`, a read, so safe to repeat): whose account they are, or why the
+    /// connector says not. `Err` only when the plugin itself failed. Secret values are
+    /// scrubbed from everything the connector says.
+    pub fn check_credentials(&self) -> Result<CredentialsCheck, CallError> {
+        let answer = self.call("check-credentials", |b, s| b.call_check_credentials(s))?;
+        Ok(match answer {
+            Ok(account) => CredentialsCheck::Works(Account {
+                id: account.id,
+                name: self.scrub(&account.name),
+                warnings: account.warnings.iter().map(|w| self.scrub(w)).collect(),
+            }),
+            Err(e) => {
+                let (reason, message) = match e {
+                    wit::ConnectorError::Unauthorized(m) => (CheckRefusal::Unauthorized, m),
+                    wit::ConnectorError::InvalidConfig(m) => (CheckRefusal::Settings, m),
+                    wit::ConnectorError::Unsupported(m) => (CheckRefusal::Unsupported, m),
+                    wit::ConnectorError::Rejected(m) => (CheckRefusal::Rejected, m),
+                    wit::ConnectorError::Transient(m) => (CheckRefusal::Unreachable, m),
+                    wit::ConnectorError::RateLimited(ms) => (
+                        CheckRefusal::Unreachable,
+                        format!("the platform asks to wait {} s before asking again", ms.div_ceil(1000)),
+                    ),
+                };
+                CredentialsCheck::Refused {
+                    reason,
+                    message: self.scrub(&message),
+                }
+            }
         })
     }
 

@@ -20,7 +20,7 @@ pub(crate) mod redact;
 pub mod sources;
 
 pub use engine::{
-    CallError, ChannelConnector, ConfigKey, PluginDescription, PluginEngine, SendFailure,
+    Account, CallError, CheckRefusal, CredentialsCheck, ChannelConnector, ConfigKey, PluginDescription, PluginEngine, SendFailure,
     StreamRequest, WebhookReply,
 };
 pub use limits::PluginLimits;

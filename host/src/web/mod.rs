@@ -46,6 +46,8 @@ const FILES: &[File] = files![
     "assets/textlength.js",
     "assets/supervisor.js",
     "assets/admin.js",
+    "assets/adminkit.js",
+    "assets/channels.js",
     "assets/privacy.js",
     "assets/scripts.js",
     "assets/reports.js",

@@ -73,7 +73,7 @@ pub fn keep_secrets(new: &mut config::Channel, old: &config::Channel) {
     }
 }
 
-fn config_channel(app: &App, name: &str) -> bool {
+pub(super) fn config_channel(app: &App, name: &str) -> bool {
     app.config.channels.iter().any(|c| c.name == name)
 }
 
@@ -91,18 +91,7 @@ fn refuse_config_channel(app: &App, name: &str) -> Result<(), ApiError> {
 /// Refusals say what is wrong in the administrator's terms; server paths and the plugin's
 /// error chain go to the log.
 async fn prepare(app: &App, ch: config::Channel) -> Result<ChannelRuntime, ApiError> {
-    ch.validate()
-        .map_err(|e| ApiError::BadRequest(format!("{e:#}")))?;
-    check_plugin_name(&ch.plugin)?;
-    let path = app.plugins.path(&ch.plugin);
-    if !path.is_file() {
-        tracing::info!(channel = %ch.name, plugin = %ch.plugin, path = %path.display(),
-            "channel refused: no such plugin file");
-        return Err(ApiError::BadRequest(format!(
-            "There is no plugin `{}`. Choose one of the plugins listed under Plugins.",
-            ch.plugin
-        )));
-    }
+    check_plugin_settings(app, &ch)?;
     check_workgroups(app, &ch).await?;
     let version = app.workflows.current();
     if let Err(e) = runtime::check_workflow(&ch, &version, &app.config.server.workflows_dir) {
@@ -122,6 +111,32 @@ async fn prepare(app: &App, ch: config::Channel) -> Result<ChannelRuntime, ApiEr
         };
         return Err(ApiError::BadRequest(message));
     }
+    load_plugin(app, ch).await
+}
+
+/// The channel's own rules, and a plugin file of that name.
+pub(super) fn check_plugin_settings(app: &App, ch: &config::Channel) -> Result<(), ApiError> {
+    ch.validate()
+        .map_err(|e| ApiError::BadRequest(format!("{e:#}")))?;
+    check_plugin_name(&ch.plugin)?;
+    let path = app.plugins.path(&ch.plugin);
+    if !path.is_file() {
+        tracing::info!(channel = %ch.name, plugin = %ch.plugin, path = %path.display(),
+            "channel refused: no such plugin file");
+        return Err(ApiError::BadRequest(format!(
+            "There is no plugin `{}`. Choose one of the plugins listed under Plugins.",
+            ch.plugin
+        )));
+    }
+    Ok(())
+}
+
+/// Loads the channel's plugin and configures it with the channel's settings; nothing
+/// runs yet.
+pub(super) async fn load_plugin(
+    app: &App,
+    ch: config::Channel,
+) -> Result<ChannelRuntime, ApiError> {
     let (name, plugin) = (ch.name.clone(), ch.plugin.clone());
     runtime::load(&app.plugins, &app.store, ch, ChannelSource::Admin)
         .await
@@ -223,7 +238,7 @@ fn sealed_row(app: &App, channel: &config::Channel) -> Result<config::Channel, A
 }
 
 /// The replacement body: the channel's fields; `name`, if given, must be the path's.
-fn replacement(name: &str, mut body: Value) -> Result<config::Channel, ApiError> {
+pub(super) fn replacement(name: &str, mut body: Value) -> Result<config::Channel, ApiError> {
     let Some(fields) = body.as_object_mut() else {
         return Err(ApiError::BadRequest(
             "body: expected a JSON object with the channel's fields".into(),

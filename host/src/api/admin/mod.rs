@@ -41,6 +41,7 @@ const USER_RIGHTS: &[&str] = &[
 const STATION_RIGHTS: &[&str] = &["acd_social_media", "acd_whatsapp"];
 use crate::routing::ALL_TYPES;
 
+mod channel_check;
 mod channel_edit;
 mod channels;
 mod cluster;
@@ -51,6 +52,7 @@ mod testing;
 mod users;
 mod workgroups;
 
+pub use channel_check::*;
 pub use channel_edit::*;
 pub use channels::*;
 pub use cluster::*;

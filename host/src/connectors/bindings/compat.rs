@@ -128,7 +128,6 @@ record! {
     Edited { platform_message_id, thread_id, text, edited_at }
     Deleted { platform_message_id, thread_id, deleted_at }
     DeliveryStatus { platform_message_id, state, error, at }
-    ConfigKey { name, description, required, secret, default_value }
     Description { platform, version, capabilities, config_keys, hosts }
     HttpRequest { method, url, headers, body }
     HttpResponse { status, headers, body }
@@ -164,6 +163,39 @@ impl Convert<v0_1::switchboard::connector::types::PollResult>
         v0_1::switchboard::connector::types::PollResult {
             events: self.events.convert(),
             next_cursor: self.next_cursor,
+        }
+    }
+}
+
+// `config-key` gained `label` and `where-to-find` in 0.2.0: a 0.1.0 plugin gives
+// neither (the admin desktop shows the key's name and description), and going down they
+// are dropped.
+impl Convert<v0_2::switchboard::connector::types::ConfigKey>
+    for v0_1::switchboard::connector::types::ConfigKey
+{
+    fn convert(self) -> v0_2::switchboard::connector::types::ConfigKey {
+        v0_2::switchboard::connector::types::ConfigKey {
+            name: self.name,
+            description: self.description,
+            required: self.required,
+            secret: self.secret,
+            default_value: self.default_value,
+            label: None,
+            where_to_find: None,
+        }
+    }
+}
+
+impl Convert<v0_1::switchboard::connector::types::ConfigKey>
+    for v0_2::switchboard::connector::types::ConfigKey
+{
+    fn convert(self) -> v0_1::switchboard::connector::types::ConfigKey {
+        v0_1::switchboard::connector::types::ConfigKey {
+            name: self.name,
+            description: self.description,
+            required: self.required,
+            secret: self.secret,
+            default_value: self.default_value,
         }
     }
 }
