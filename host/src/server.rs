@@ -12,6 +12,7 @@ use crate::app::App;
 use crate::channels::{self, ChannelRegistry, ChannelSource};
 use crate::config::Config;
 use crate::connectors::catalog::PluginCatalog;
+use crate::connectors::declared::Loading;
 use crate::connectors::{ChannelConnector, PluginEngine, install_crypto};
 use crate::fswatch::WatchGuard;
 use crate::interactions::{Core, Interactions, Sends};
@@ -107,9 +108,12 @@ pub fn check(config: &Config) -> Result<()> {
     };
     for ch in &config.channels {
         let grants = channels::grants_for(ch, &store, rt.clone())?;
-        if let Err(e) =
-            ChannelConnector::new(engine.clone(), &plugin_path(config, &ch.plugin), grants)
-        {
+        if let Err(e) = ChannelConnector::new(
+            engine.clone(),
+            &plugin_path(config, &ch.plugin),
+            grants,
+            Loading::Channel(channels::uses(&ch.ingest)),
+        ) {
             // The person reads what to change; the chain is for whoever debugs the plugin.
             let failure = channels::LoadFailure::of(&e);
             match failure {

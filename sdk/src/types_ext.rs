@@ -1,8 +1,9 @@
 //! Convenience methods on the generated WIT types.
 
 use crate::{
-    Account, Author, ConfigKey, ConnectorError, Event, HttpRequest, HttpResponse, Outbound, PollResult,
-    ReplyWindow, SourceStatus, TextCounting, TextLimit, Visibility, WebhookOutcome, webhook,
+    Account, Author, ConfigKey, ConnectorError, Event, HttpRequest, HttpResponse, Outbound,
+    PollResult, ReplyWindow, SourceStatus, TextCounting, TextLimit, Visibility, WebhookOutcome,
+    webhook,
 };
 
 fn find_header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {

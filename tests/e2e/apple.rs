@@ -177,3 +177,63 @@ async fn a_webhook_with_a_wrong_jwt_is_refused_and_nothing_is_stored() {
     assert_eq!(world.count("SELECT count(*) FROM messages").await, 0);
     assert_eq!(world.count("SELECT count(*) FROM interactions").await, 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_public_reply_is_refused_before_the_connector_and_the_default_is_the_conversations_own() {
+    let world = world().await;
+    let agent = world.login("agent1").await;
+    agent.available().await;
+    let source = "urn:mbid:AQAAY-visibility";
+    customer(
+        &world,
+        json!({ "business_id": BUSINESS, "source_id": source, "type": "text", "body": "hi" }),
+    )
+    .await;
+    let id = agent.wait_for_state("alerting").await["id"]
+        .as_i64()
+        .unwrap();
+    agent
+        .ok("POST", &format!("/interactions/{id}/pickup"), None)
+        .await;
+    // The connector declares private replies only: the desktop is told before typing.
+    let detail = agent.ok("GET", &format!("/interactions/{id}"), None).await;
+    assert_eq!(
+        detail["reply_window"]["public"]["free_form"], false,
+        "{detail}"
+    );
+
+    let (status, refused) = agent
+        .call(
+            "POST",
+            &format!("/interactions/{id}/reply"),
+            Some(json!({ "text": "for all to see", "visibility": "public" })),
+        )
+        .await;
+    assert_eq!(status, 400, "{refused}");
+    assert!(
+        refused["error"]
+            .as_str()
+            .unwrap()
+            .contains("takes no public replies"),
+        "{refused}"
+    );
+    assert!(
+        world
+            .emulator
+            .outbound()
+            .iter()
+            .all(|o| o.platform != "apple"),
+        "nothing reached the platform"
+    );
+
+    // Without a visibility, a direct message is answered privately.
+    let answer = agent
+        .ok(
+            "POST",
+            &format!("/interactions/{id}/reply"),
+            Some(json!({ "text": "answered in private" })),
+        )
+        .await;
+    assert_eq!(answer["state"], "sent", "{answer}");
+    assert_eq!(answer["visibility"], "private", "{answer}");
+}

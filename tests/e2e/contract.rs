@@ -37,6 +37,29 @@ async fn a_plugin_built_for_contract_0_1_keeps_loading_and_routing_beside_0_2() 
         .await;
     assert_eq!(status, 201, "{created}");
 
+    // 0.1.0 has no credentials check: the Test button says so rather than failing.
+    let (status, checked) = admin.call("POST", "/channels/legacy/check", None).await;
+    assert_eq!(status, 200, "{checked}");
+    assert_eq!(
+        (&checked["works"], &checked["reason"]),
+        (&json!(false), &json!("unsupported")),
+        "{checked}"
+    );
+    assert!(
+        checked["message"].as_str().unwrap().contains("0.1.0"),
+        "{checked}"
+    );
+    // Nor labels: its settings are shown by their names.
+    let legacy = plugins
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "legacy-v0_1")
+        .unwrap();
+    for key in legacy["config_keys"].as_array().unwrap() {
+        assert_eq!(key["label"], Value::Null, "{key}");
+    }
+
     let agent = world.login("agent1").await;
     agent.available().await;
     let res = world

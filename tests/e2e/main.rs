@@ -12,6 +12,8 @@ mod cli;
 mod cluster;
 mod contacts;
 mod contract;
+mod credentials;
+mod declared;
 mod desktop;
 mod durability;
 mod durable;

@@ -304,16 +304,13 @@ pub async fn disconnect(
 pub struct ReplyRequest {
     /// The text, UTF-8.
     pub text: String,
-    /// `public` (a comment) or `private`; default public.
-    #[serde(default = "public")]
-    pub visibility: Visibility,
+    /// `public` (a comment) or `private`; default: as the conversation is (private for a
+    /// direct message, public otherwise).
+    #[serde(default)]
+    pub visibility: Option<Visibility>,
     /// Template, sender handle and list choices, where the platform has them.
     #[serde(flatten)]
     pub extras: crate::store::outbox::Extras,
-}
-
-fn public() -> Visibility {
-    Visibility::Public
 }
 
 /// Sends a reply to the platform. Answers after the first attempt: `state` is `sent`,

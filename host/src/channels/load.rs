@@ -11,6 +11,7 @@ use crate::config;
 use crate::config::sealed::Sealer;
 use crate::connectors::allowlist::Pattern;
 use crate::connectors::catalog::PluginCatalog;
+use crate::connectors::declared::{Loading, Use};
 use crate::connectors::egress::Egress;
 use crate::connectors::{ChannelConnector, engine::ChannelGrants};
 use crate::store::Store;
@@ -33,6 +34,15 @@ pub fn check_plugin_file(ch: &config::Channel, path: &Path) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// The plugin capabilities a channel of `ingest` mode uses.
+pub fn uses(ingest: &config::IngestMode) -> &'static [Use] {
+    match ingest {
+        config::IngestMode::Webhook => &["webhook"],
+        config::IngestMode::Poll => &["poll"],
+        config::IngestMode::Both => &["poll", "webhook"],
+    }
 }
 
 /// What a channel's plugin instances may use: its settings, secrets and hosts.
@@ -71,10 +81,17 @@ pub async fn load(
     check_plugin_file(&ch, &path)?;
     let grants = grants_for(&ch, store, tokio::runtime::Handle::current())?;
     let engine = plugins.engine().clone();
-    let connector =
-        tokio::task::spawn_blocking(move || ChannelConnector::new(engine, &path, grants))
-            .await?
-            .with_context(|| format!("channel `{}`: loading plugin `{}`", ch.name, ch.plugin))?;
+    let config_ingest = ch.ingest;
+    let connector = tokio::task::spawn_blocking(move || {
+        ChannelConnector::new(
+            engine,
+            &path,
+            grants,
+            Loading::Channel(uses(&config_ingest)),
+        )
+    })
+    .await?
+    .with_context(|| format!("channel `{}`: loading plugin `{}`", ch.name, ch.plugin))?;
     tracing::info!(channel = %ch.name, plugin = %ch.plugin, platform = %connector.platform(),
         version = %connector.description().version, "channel ready");
     Ok(ChannelRuntime::new(ch, connector, source))

@@ -20,7 +20,9 @@ use crate::config;
 use crate::connectors::ChannelConnector;
 
 pub(crate) use load::LoadFailure;
-pub use load::{check_plugin_file, check_workflow, grants_for, load, load_one_stored, load_stored};
+pub use load::{
+    check_plugin_file, check_workflow, grants_for, load, load_one_stored, load_stored, uses,
+};
 
 /// Where a channel is defined.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ToSchema)]

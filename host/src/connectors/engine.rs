@@ -111,6 +111,16 @@ impl PluginEngine {
     /// calls nothing.
     pub fn describe(&self, path: &Path, grants: Grants) -> Result<PluginDescription> {
         let plugin = self.load(path)?;
+        self.describe_loaded(&plugin, grants, path)
+    }
+
+    /// What a loaded plugin says it is, from an instance that is not configured.
+    fn describe_loaded(
+        &self,
+        plugin: &Plugin,
+        grants: Grants,
+        path: &Path,
+    ) -> Result<PluginDescription> {
         let mut store = self.new_store(grants);
         let bindings =
             Connector::instantiate(plugin.version, &mut store, &plugin.component, &self.linker)
@@ -365,13 +375,18 @@ pub struct ChannelConnector {
 }
 
 impl ChannelConnector {
-    /// Loads the plugin for a channel and checks its configuration.
+    /// Loads the plugin for a channel (or a tool), enforces what it declares
+    /// ([`super::declared`]) and lets it check the channel's configuration.
     pub fn new(
         engine: Arc<PluginEngine>,
         plugin_path: &Path,
-        grants: Grants,
+        mut grants: Grants,
+        loading: super::declared::Loading<'_>,
     ) -> Result<ChannelConnector> {
         let component = engine.load(plugin_path)?;
+        let declared = engine.describe_loaded(&component, grants.clone(), plugin_path)?;
+        let read = super::declared::enforce(&declared, &grants.settings, &grants.secrets, loading)?;
+        grants.settings = Arc::new(read);
         let mut connector = ChannelConnector {
             engine,
             grants,
@@ -500,6 +515,16 @@ impl ChannelConnector {
         Ok(())
     }
 
+    /// Whether the connector says it sends replies of `visibility` (its `reply-public` and
+    /// `reply-private` capabilities).
+    pub fn replies(&self, visibility: Visibility) -> bool {
+        let needed = match visibility {
+            Visibility::Public => "reply_public",
+            Visibility::Private => "reply_private",
+        };
+        self.description.capabilities.iter().any(|c| c == needed)
+    }
+
     /// The longest text the platform takes for a reply of `visibility`, if it says.
     pub fn text_limit(&self, visibility: Visibility) -> Option<TextLimit> {
         self.limits
@@ -555,7 +580,10 @@ impl ChannelConnector {
                     wit::ConnectorError::Transient(m) => (CheckRefusal::Unreachable, m),
                     wit::ConnectorError::RateLimited(ms) => (
                         CheckRefusal::Unreachable,
-                        format!("the platform asks to wait {} s before asking again", ms.div_ceil(1000)),
+                        format!(
+                            "the platform asks to wait {} s before asking again",
+                            ms.div_ceil(1000)
+                        ),
                     ),
                 };
                 CredentialsCheck::Refused {
@@ -682,6 +710,18 @@ impl ChannelConnector {
         last_customer_at: Option<i64>,
         now: i64,
     ) -> Result<ReplyWindow, CallError> {
+        if !self.replies(visibility) {
+            return Ok(ReplyWindow {
+                free_form: false,
+                templates: false,
+                until: None,
+                note: Some(format!(
+                    "This platform takes no {} replies.",
+                    visibility.as_str()
+                )),
+                limit: None,
+            });
+        }
         let v = convert::wit_visibility(visibility);
         let w = self.call("reply-window", |b, s| {
             b.call_reply_window(s, v, last_customer_at, now)

@@ -11,17 +11,19 @@ pub mod allowlist;
 mod bindings;
 pub mod catalog;
 mod convert;
+pub mod declared;
 pub(crate) mod egress;
 pub mod engine;
 mod host_api;
+pub mod kit;
 mod limits;
 pub mod parse;
 pub(crate) mod redact;
 pub mod sources;
 
 pub use engine::{
-    Account, CallError, CheckRefusal, CredentialsCheck, ChannelConnector, ConfigKey, PluginDescription, PluginEngine, SendFailure,
-    StreamRequest, WebhookReply,
+    Account, CallError, ChannelConnector, CheckRefusal, ConfigKey, CredentialsCheck,
+    PluginDescription, PluginEngine, SendFailure, StreamRequest, WebhookReply,
 };
 pub use limits::PluginLimits;
 

@@ -23,7 +23,7 @@ use crate::clock::now_ms;
 use crate::interactions::ActionError;
 use crate::interactions::hooks;
 use crate::interactions::{Core, SendsStarted};
-use crate::model::interaction::{State, Visibility};
+use crate::model::interaction::{MediaType, State, Visibility};
 use crate::model::plan::Send;
 use crate::model::text_length::{Counting, TextLimit};
 use crate::store::outbox::{self, Extras, OutboundReply};
@@ -52,7 +52,7 @@ pub async fn reply(
     user: &directory::User,
     id: i64,
     text: String,
-    visibility: Visibility,
+    visibility: Option<Visibility>,
     extras: Extras,
 ) -> Result<OutboundReply, ActionError> {
     // A template carries its own body; the text is then only what the transcript shows.
@@ -71,6 +71,24 @@ pub async fn reply(
         .read(move |c| queries::interaction(c, id))
         .await?
         .ok_or(ActionError::NotFound(id))?;
+    let visibility = visibility.unwrap_or(match ix.media_type {
+        MediaType::SocialDirectMessage => Visibility::Private,
+        MediaType::SocialConversation => Visibility::Public,
+    });
+    // Only what the connector says it sends: a direct-message platform takes no public
+    // reply, and is not asked to refuse one itself.
+    if let Some(ch) = core.channels.get(&ix.channel)
+        && !ch.connector.replies(visibility)
+    {
+        return Err(ActionError::Invalid(format!(
+            "This channel's platform takes no {} replies: send it as a {} reply.",
+            visibility.as_str(),
+            match visibility {
+                Visibility::Public => "private",
+                Visibility::Private => "public",
+            }
+        )));
+    }
     // The platform's limit for this kind of reply, counted its way, before anything is
     // stored or sent (a template's text is only what the transcript shows).
     if extras.template.is_none() {

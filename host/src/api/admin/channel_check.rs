@@ -166,9 +166,9 @@ fn answered(
                     "{platform_name} refused the credentials: {message}. Check the tokens and \
                      secrets."
                 ),
-                CheckRefusal::Settings => format!(
-                    "The credentials work, but not with these settings: {message}"
-                ),
+                CheckRefusal::Settings => {
+                    format!("The credentials work, but not with these settings: {message}")
+                }
                 CheckRefusal::Rejected => {
                     format!("{platform_name} refused the check: {message}")
                 }
@@ -224,7 +224,11 @@ mod tests {
         .unwrap();
         assert!(!answer.works);
         assert_eq!(answer.reason, Some(CheckRefusal::Unauthorized));
-        assert!(answer.message.starts_with("Facebook refused the credentials"));
+        assert!(
+            answer
+                .message
+                .starts_with("Facebook refused the credentials")
+        );
         let works = answered(
             "wa",
             "whatsapp",
@@ -236,6 +240,10 @@ mod tests {
         )
         .unwrap();
         assert!(works.works && works.reason.is_none());
-        assert!(works.message.contains("Acme (+1 555) (1)"), "{}", works.message);
+        assert!(
+            works.message.contains("Acme (+1 555) (1)"),
+            "{}",
+            works.message
+        );
     }
 }

@@ -144,10 +144,7 @@ impl Connector {
 
     /// Checks the channel's credentials against the platform (0.2.0); a 0.1.0 plugin
     /// cannot.
-    pub fn call_check_credentials(
-        &self,
-        store: &mut Store<HostState>,
-    ) -> Ret<Res<types::Account>> {
+    pub fn call_check_credentials(&self, store: &mut Store<HostState>) -> Ret<Res<types::Account>> {
         match self {
             Connector::V0_1(_) => Ok(Err(types::ConnectorError::Unsupported(
                 "this connector was built for contract 0.1.0, which has no credentials check"
