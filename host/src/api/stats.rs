@@ -186,51 +186,62 @@ fn last_hour(now: i64, counts: &MinuteCounts) -> Vec<MinuteStats> {
 
 /// A platform as the search knows it. Messenger is not a channel platform of its own:
 /// the Facebook channel carries page comments and Messenger direct messages.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Platform {
     /// Facebook page posts and comments.
     Facebook,
     /// Messenger direct messages to the Facebook page.
     Messenger,
-    /// X (posts and direct messages).
-    X,
-    /// WhatsApp.
-    Whatsapp,
-    /// Apple Messages for Business.
-    Apple,
+    /// Any other platform, by the name its connector gives (`x`, `whatsapp`, `apple`, a
+    /// partner's `telegram`): every message of its channels.
+    Named(String),
 }
 
 impl Platform {
-    /// Parses an API name.
-    pub fn parse(s: &str) -> Option<Platform> {
+    /// Parses an API name: `facebook`, `messenger`, or the platform of a channel's
+    /// connector (`known`).
+    pub fn parse<'a>(s: &str, mut known: impl Iterator<Item = &'a str>) -> Option<Platform> {
         Some(match s {
             "facebook" => Platform::Facebook,
             "messenger" => Platform::Messenger,
-            "x" => Platform::X,
-            "whatsapp" => Platform::Whatsapp,
-            "apple" => Platform::Apple,
+            "x" | "whatsapp" | "apple" => Platform::Named(s.to_owned()),
+            other if known.any(|k| k == other) => Platform::Named(other.to_owned()),
             _ => return None,
         })
     }
 
     /// The platform a channel's connector reports for it.
-    fn channel_platform(self) -> &'static str {
+    fn channel_platform(&self) -> &str {
         match self {
             Platform::Facebook | Platform::Messenger => "facebook",
-            Platform::X => "x",
-            Platform::Whatsapp => "whatsapp",
-            Platform::Apple => "apple",
+            Platform::Named(name) => name,
         }
     }
 
     /// The media type the platform implies on a channel that carries both.
-    fn media_type(self) -> Option<MediaType> {
+    fn media_type(&self) -> Option<MediaType> {
         match self {
             Platform::Facebook => Some(MediaType::SocialConversation),
             Platform::Messenger => Some(MediaType::SocialDirectMessage),
-            _ => None,
+            Platform::Named(_) => None,
         }
     }
+}
+
+/// The platform names `platform` accepts: the built-in ones, and every other platform a
+/// configured channel's connector speaks.
+fn platform_names(channel_platforms: &HashMap<String, String>) -> String {
+    let mut names: Vec<&str> = vec!["facebook", "messenger", "x", "whatsapp", "apple"];
+    let mut others: Vec<&str> = channel_platforms
+        .values()
+        .map(String::as_str)
+        .filter(|p| !names.contains(p))
+        .collect();
+    others.sort();
+    others.dedup();
+    names.extend(others);
+    let (last, rest) = names.split_last().expect("never empty");
+    format!("{} or {last}", rest.join(", "))
 }
 
 /// Query of `GET /api/v1/interactions`. Every parameter is optional; those given combine
@@ -240,8 +251,8 @@ impl Platform {
 pub struct SearchParams {
     /// `social_conversation` or `social_direct_message`.
     pub media_type: Option<String>,
-    /// `facebook` (page comments), `messenger` (page direct messages), `x`, `whatsapp`
-    /// or `apple`.
+    /// `facebook` (page comments), `messenger` (page direct messages), `x`, `whatsapp`,
+    /// `apple`, or the platform of any other channel's connector (`telegram`).
     pub platform: Option<String>,
     /// Channel name.
     pub channel: Option<String>,
@@ -292,8 +303,8 @@ impl SearchParams {
         let platform = parsed(
             "platform",
             &self.platform,
-            "facebook, messenger, x, whatsapp or apple",
-            Platform::parse,
+            &platform_names(channel_platforms),
+            |s| Platform::parse(s, channel_platforms.values().map(String::as_str)),
         )?;
         // `active`: every state but disconnected (what the live tiles count).
         let active = given(&self.state) == Some("active");
@@ -338,8 +349,8 @@ impl SearchParams {
         let owned = |v: &Option<String>| given(v).map(str::to_owned);
         Ok(SearchFilter {
             media_type,
-            platform_media_type: platform.and_then(Platform::media_type),
-            channels_in: platform.map(|p| channels_of(channel_platforms, p)),
+            platform_media_type: platform.as_ref().and_then(Platform::media_type),
+            channels_in: platform.map(|p| channels_of(channel_platforms, &p)),
             channel: owned(&self.channel),
             workgroup: owned(&self.workgroup),
             agent: owned(&self.agent),
@@ -374,7 +385,7 @@ fn inverted_range(from: i64, to: i64) -> ApiError {
 }
 
 /// The configured channels whose connector speaks `platform`, sorted.
-fn channels_of(channel_platforms: &HashMap<String, String>, platform: Platform) -> Vec<String> {
+fn channels_of(channel_platforms: &HashMap<String, String>, platform: &Platform) -> Vec<String> {
     let mut names: Vec<String> = channel_platforms
         .iter()
         .filter(|(_, p)| *p == platform.channel_platform())
@@ -569,6 +580,40 @@ mod tests {
             apple.channels_in,
             Some(vec![]),
             "no apple channel: no match"
+        );
+    }
+
+    #[test]
+    fn a_partners_platform_is_searched_once_a_channel_speaks_it() {
+        let mut platforms = platforms();
+        let unknown = SearchParams {
+            platform: Some("telegram".into()),
+            ..SearchParams::default()
+        }
+        .into_filter(&platforms, &jiff::tz::TimeZone::UTC)
+        .unwrap_err();
+        assert!(
+            format!("{unknown:?}").contains("facebook, messenger, x, whatsapp or apple"),
+            "{unknown:?}"
+        );
+        platforms.insert("tg".into(), "telegram".into());
+        let f = SearchParams {
+            platform: Some("telegram".into()),
+            ..SearchParams::default()
+        }
+        .into_filter(&platforms, &jiff::tz::TimeZone::UTC)
+        .unwrap();
+        assert_eq!(f.channels_in, Some(vec!["tg".to_owned()]));
+        assert_eq!(f.platform_media_type, None);
+        let wrong = SearchParams {
+            platform: Some("myspace".into()),
+            ..SearchParams::default()
+        }
+        .into_filter(&platforms, &jiff::tz::TimeZone::UTC)
+        .unwrap_err();
+        assert!(
+            format!("{wrong:?}").contains("apple or telegram"),
+            "{wrong:?}"
         );
     }
 

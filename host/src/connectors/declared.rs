@@ -20,6 +20,30 @@ use std::collections::BTreeMap;
 
 use super::engine::{ConfigKey, PluginDescription, SettingsRefused};
 
+/// Checks the platform a plugin says it speaks: 1-32 of `a-z`, `0-9`, `_` and `-`,
+/// starting with a letter, since it is a filter value in the API and a label in reports.
+/// `messenger` is taken: it names the direct messages of `facebook` channels.
+pub fn check_platform(platform: &str) -> anyhow::Result<()> {
+    let plain = (1..=32).contains(&platform.len())
+        && platform.starts_with(|c: char| c.is_ascii_lowercase())
+        && platform
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
+    if !plain {
+        anyhow::bail!(
+            "the plugin names its platform `{platform}`: a platform is 1-32 of a-z, 0-9, _ \
+             and -, starting with a letter"
+        );
+    }
+    if platform == "messenger" {
+        anyhow::bail!(
+            "the plugin names its platform `messenger`, which names the direct messages of \
+             facebook channels; give the connector a name of its own"
+        );
+    }
+    Ok(())
+}
+
 /// A capability a channel will use, as `describe` names it: `poll`, `webhook`.
 pub type Use = &'static str;
 
@@ -333,6 +357,23 @@ mod tests {
             map(&[("v", "2")])
         );
         assert!(enforce(&d, &map(&[]), &map(&[]), Loading::Channel(&[])).is_err());
+    }
+
+    #[test]
+    fn a_platform_is_a_plain_name() {
+        for good in ["telegram", "x", "line-biz", "wechat_2"] {
+            assert!(check_platform(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "",
+            "Telegram",
+            "2line",
+            "tele gram",
+            "messenger",
+            &"a".repeat(33),
+        ] {
+            assert!(check_platform(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

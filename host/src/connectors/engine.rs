@@ -385,6 +385,7 @@ impl ChannelConnector {
     ) -> Result<ChannelConnector> {
         let component = engine.load(plugin_path)?;
         let declared = engine.describe_loaded(&component, grants.clone(), plugin_path)?;
+        super::declared::check_platform(&declared.platform)?;
         let read = super::declared::enforce(&declared, &grants.settings, &grants.secrets, loading)?;
         grants.settings = Arc::new(read);
         let mut connector = ChannelConnector {
