@@ -354,6 +354,9 @@ pub(super) fn graph(em: &Emulator, req: &GraphRequest) -> Option<Response> {
     if let Some(response) = messenger::graph(em, fb, req, &segments) {
         return Some(response);
     }
+    if let (&Method::GET, ["me"]) = (&req.method, segments.as_slice()) {
+        return Some(me(fb, req));
+    }
     let (object_id, edge) = match segments.as_slice() {
         [id] => (*id, None),
         [id, edge] => (*id, Some(*edge)),
@@ -374,9 +377,7 @@ pub(super) fn graph(em: &Emulator, req: &GraphRequest) -> Option<Response> {
     let response = match (&req.method, edge, post_id.is_some()) {
         (&Method::GET, Some("feed"), false) => feed(page, req),
         (&Method::POST, Some("subscribed_apps"), false) => json!({ "success": true }),
-        (&Method::GET, None, false) => {
-            json!({ "id": page.config.page_id, "name": page.config.name })
-        }
+        (&Method::GET, None, false) => page_json(page, req),
         (&Method::POST, Some("comments"), true) => {
             let Some(message) = req.param("message").filter(|m| !m.trim().is_empty()) else {
                 return Some(graph_error(
@@ -452,6 +453,55 @@ pub(super) fn graph(em: &Emulator, req: &GraphRequest) -> Option<Response> {
         _ => return None,
     };
     Some(axum::Json(response).into_response())
+}
+
+/// `GET /{page-id}` (and `/me` with a page token): `id` and `name`, restricted to `fields`
+/// when given (`id` always; fields a page here does not have are left out).
+fn page_json(page: &Page, req: &GraphRequest) -> Value {
+    let mut value = json!({ "id": page.config.page_id, "name": page.config.name });
+    if let (Some(fields), Value::Object(map)) = (req.param("fields"), &mut value) {
+        let wanted = top_level_fields(&fields);
+        map.retain(|k, _| k == "id" || wanted.iter().any(|f| f == k));
+    }
+    value
+}
+
+/// `GET /me`: with a page access token, the page it belongs to (as Graph answers). A
+/// token no page has → 400 code 190. A page configured without a token takes any
+/// token, so `/me` names it when it is the only such page.
+fn me(fb: &FacebookState, req: &GraphRequest) -> Response {
+    let token = req.access_token().filter(|t| !t.is_empty());
+    let by_token = token.as_deref().and_then(|t| {
+        fb.pages
+            .values()
+            .find(|p| p.config.access_token.as_deref() == Some(t))
+    });
+    let open: Vec<&Page> = fb
+        .pages
+        .values()
+        .filter(|p| p.config.access_token.is_none())
+        .collect();
+    let page = by_token.or(match open.as_slice() {
+        [only] => Some(*only),
+        _ => None,
+    });
+    match (page, token) {
+        (Some(page), _) => axum::Json(page_json(page, req)).into_response(),
+        (None, None) => graph_error(
+            StatusCode::BAD_REQUEST,
+            "An active access token must be used to query information about the current user.",
+            "OAuthException",
+            2500,
+            None,
+        ),
+        (None, Some(_)) => graph_error(
+            StatusCode::BAD_REQUEST,
+            "Invalid OAuth access token - Cannot parse access token",
+            "OAuthException",
+            190,
+            None,
+        ),
+    }
 }
 
 /// `GET /{page-id}/feed`: newest post first, `limit` posts (default 25), `after` cursor.

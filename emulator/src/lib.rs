@@ -12,11 +12,13 @@
 //! Layout: this file holds what every platform shares (the [`Emulator`] handle, state,
 //! outbound log, router assembly, webhook signing and in-order delivery); `graph` holds the
 //! Meta Graph API plumbing (request parsing, error shape, failure injection); each platform
-//! lives in its own submodule (`facebook`, with its control endpoints in `facebook/control.rs`).
+//! lives in its own submodule (`facebook`, with its control endpoints in `facebook/control.rs`);
+//! `generic` answers a partner's platform from canned answers.
 
 mod apple;
 mod clock;
 mod facebook;
+mod generic;
 mod graph;
 mod slow;
 mod whatsapp;
@@ -40,7 +42,8 @@ use graph::InjectedFailure;
 
 pub use apple::AppleBusiness;
 pub use facebook::FacebookPage;
-pub use whatsapp::WhatsAppNumber;
+pub use generic::{Answer as GenericAnswer, Recorded as GenericRequest};
+pub use whatsapp::{VERIFIED_NAME as WHATSAPP_VERIFIED_NAME, WhatsAppNumber};
 pub use x::{XAccount, XConfig, XEndpoint, XRequestLog, x_signature};
 
 /// What the emulator starts with: the accounts that exist on each platform.
@@ -99,6 +102,7 @@ struct State {
     apple: apple::AppleState,
     whatsapp: whatsapp::WhatsAppState,
     x: x::XState,
+    generic: generic::GenericState,
 }
 
 impl Emulator {
@@ -151,6 +155,8 @@ impl Emulator {
             .merge(whatsapp::control_routes())
             // X API v2 (`/2/...`) and `/_emulator/x/...`, before the Graph fallback.
             .merge(x::routes())
+            // A platform the emulator does not know, answered from canned answers.
+            .merge(generic::routes())
             // Graph paths are free-form (`/{id}`, `/{id}/comments`, optional `/v19.0` prefix,
             // later `/{phone-id}/messages`), so one fallback parses them and asks each platform.
             .fallback(graph::graph_fallback)

@@ -383,8 +383,67 @@ impl Emulator {
     }
 }
 
-/// Handles `/{phone-number-id}/messages` calls; `None` leaves the call to other platforms.
+/// The verified name every emulated number shows (Meta's test numbers show this one).
+pub const VERIFIED_NAME: &str = "Test Number";
+
+/// `GET /{phone-number-id}`: the number's `id`, `display_phone_number`, `verified_name`
+/// and `quality_rating` (restricted to `fields` when given; `id` always). A token of
+/// another number → 400 code 100 subcode 33 (Graph shows a token no object it may not
+/// see); any other wrong or missing token when one is configured → 401 code 190.
+fn phone_number(wa: &WhatsAppState, number: &Number, req: &GraphRequest) -> Response {
+    if let Some(expected) = number.config.access_token.as_deref() {
+        let token = req.access_token();
+        if token.as_deref() != Some(expected) {
+            let other_number = token.as_deref().is_some_and(|t| {
+                wa.numbers
+                    .values()
+                    .any(|n| n.config.access_token.as_deref() == Some(t))
+            });
+            if other_number {
+                return graph_error(
+                    StatusCode::BAD_REQUEST,
+                    &format!(
+                        "Unsupported get request. Object with ID '{}' does not exist, cannot be loaded due to missing permissions, or does not support this operation.",
+                        number.config.phone_number_id
+                    ),
+                    "GraphMethodException",
+                    100,
+                    Some(33),
+                );
+            }
+            return graph_error(
+                StatusCode::UNAUTHORIZED,
+                "Invalid OAuth access token - Cannot parse access token",
+                "OAuthException",
+                190,
+                None,
+            );
+        }
+    }
+    let mut value = json!({
+        "id": number.config.phone_number_id,
+        "display_phone_number": number.config.display_phone_number,
+        "verified_name": VERIFIED_NAME,
+        "quality_rating": "GREEN",
+    });
+    if let (Some(fields), Value::Object(map)) = (req.param("fields"), &mut value) {
+        let wanted: Vec<&str> = fields.split(',').map(str::trim).collect();
+        map.retain(|k, _| k == "id" || wanted.contains(&k.as_str()));
+    }
+    axum::Json(value).into_response()
+}
+
+/// Handles `GET /{phone-number-id}` and `/{phone-number-id}/messages` calls; `None`
+/// leaves the call to other platforms.
 pub(super) fn graph(em: &Emulator, req: &GraphRequest) -> Option<Response> {
+    if let [number_id] = req.segments.as_slice()
+        && req.method == Method::GET
+    {
+        let state = em.state();
+        let wa = &state.whatsapp;
+        let number = wa.numbers.get(number_id.as_str())?;
+        return Some(phone_number(wa, number, req));
+    }
     let [number_id, edge] = req.segments.as_slice() else {
         return None;
     };

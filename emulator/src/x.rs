@@ -61,6 +61,8 @@ pub enum XEndpoint {
     UserTweets,
     /// `GET /2/users/by/username/:name`
     Users,
+    /// `GET /2/users/me`
+    UsersMe,
     /// `GET /2/dm_events`
     DmRead,
     /// `POST /2/dm_conversations/with/:id/messages`
@@ -277,6 +279,7 @@ pub(super) fn routes() -> Router<Emulator> {
     Router::new()
         .route("/2/tweets/search/recent", get(api::search_recent))
         .route("/2/users/by/username/{name}", get(api::user_by_name))
+        .route("/2/users/me", get(api::users_me))
         .route("/2/users/{id}/mentions", get(api::mentions))
         .route("/2/users/{id}/tweets", get(timeline::user_tweets))
         .route("/2/dm_events", get(api::dm_events))

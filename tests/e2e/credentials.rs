@@ -130,16 +130,34 @@ async fn an_unsaved_channel_is_checked_without_being_stored_or_started() {
     );
     assert!(bad.get("account").is_none());
 
-    // A required secret left out is refused as creating the channel would, naming it.
+    // The token the check needs left out: the connector names it, nothing is asked.
     let mut missing = facebook_draft(&world, "fb-new", "demo-page-token");
     missing["secrets"]
         .as_object_mut()
         .unwrap()
         .remove("access_token");
     let (status, refused) = check(&admin, "fb-new", Some(missing)).await;
+    assert_eq!(status, 200, "{refused}");
+    assert_eq!(refused["reason"], "settings", "{refused}");
+    assert_eq!(refused["secret"], "access_token", "{refused}");
+    assert!(
+        refused["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Check the settings:"),
+        "{refused}"
+    );
+
+    // A required setting left out is refused as creating the channel would, naming it.
+    let mut no_page = facebook_draft(&world, "fb-new", "demo-page-token");
+    no_page["settings"]
+        .as_object_mut()
+        .unwrap()
+        .remove("page_id");
+    let (status, refused) = check(&admin, "fb-new", Some(no_page)).await;
     assert_eq!(status, 400, "{refused}");
     assert_eq!(refused["code"], "invalid_config", "{refused}");
-    assert_eq!(refused["secret"], "access_token", "{refused}");
+    assert_eq!(refused["setting"], "page_id", "{refused}");
 
     // A name that differs from the path is refused.
     let (status, _) = check(

@@ -600,3 +600,72 @@ async fn access_token_is_enforced() {
         .unwrap();
     assert_eq!(denied.status(), StatusCode::BAD_REQUEST);
 }
+
+#[tokio::test]
+async fn page_and_me_answer_the_credentials_check() {
+    let emulator = Emulator::new(EmulatorConfig {
+        facebook_pages: vec![
+            page(Some("page-token")),
+            FacebookPage {
+                page_id: "999".into(),
+                name: "Other Page".into(),
+                app_secret: SECRET.into(),
+                access_token: Some("other-token".into()),
+            },
+        ],
+        ..Default::default()
+    });
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(emulator.clone().serve(listener));
+    let client = http();
+    let get = |path: String, token: &str| {
+        let request = client.get(format!("{base}/v19.0/{path}"));
+        let request = if token.is_empty() {
+            request
+        } else {
+            request.bearer_auth(token)
+        };
+        async move {
+            let response = request.send().await.unwrap();
+            (response.status(), response.json::<Value>().await.unwrap())
+        }
+    };
+
+    // `fields` selects; unknown fields are left out; `id` is always there.
+    let (status, body) = get(format!("{PAGE}?fields=id,name"), "page-token").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body, json!({ "id": PAGE, "name": "Acme Support" }));
+    let (_, body) = get(format!("{PAGE}?fields=name,fan_count"), "page-token").await;
+    assert_eq!(body, json!({ "id": PAGE, "name": "Acme Support" }));
+    let (_, body) = get(format!("{PAGE}?fields=id"), "page-token").await;
+    assert_eq!(body, json!({ "id": PAGE }));
+    let (status, body) = get(format!("{PAGE}?fields=id,name"), "nope").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"]["code"], 190);
+
+    // `/me` names the page the token belongs to.
+    let (status, body) = get("me?fields=id,name".into(), "page-token").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body, json!({ "id": PAGE, "name": "Acme Support" }));
+    let (_, body) = get("me?fields=id,name".into(), "other-token").await;
+    assert_eq!(body, json!({ "id": "999", "name": "Other Page" }));
+    let (status, body) = get("me".into(), "nope").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        (
+            body["error"]["code"].as_i64(),
+            body["error"]["type"].as_str()
+        ),
+        (Some(190), Some("OAuthException"))
+    );
+    let (status, body) = get("me".into(), "").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"]["code"], 2500);
+
+    // A page without a token takes any: `/me` is that page.
+    let (_em, open) = start(None).await;
+    let (status, body) = get_json(&format!("{open}/me?access_token=anything")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["id"], PAGE);
+}

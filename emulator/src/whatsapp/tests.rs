@@ -540,3 +540,76 @@ async fn too_many_app_calls_are_code_4_with_http_429() {
     let (status, answer) = send(&base, Some(TOKEN), text(CUSTOMER, "two")).await;
     assert_eq!(status, StatusCode::OK, "{answer}");
 }
+
+#[tokio::test]
+async fn phone_number_answers_the_credentials_check() {
+    let emulator = Emulator::new(EmulatorConfig {
+        whatsapp_numbers: vec![
+            WhatsAppNumber {
+                phone_number_id: NUMBER.into(),
+                display_phone_number: "15550783881".into(),
+                app_secret: SECRET.into(),
+                access_token: Some(TOKEN.into()),
+            },
+            WhatsAppNumber {
+                phone_number_id: "200000000000001".into(),
+                display_phone_number: "15550000001".into(),
+                app_secret: SECRET.into(),
+                access_token: Some("other-token".into()),
+            },
+        ],
+        ..Default::default()
+    });
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(emulator.clone().serve(listener));
+    let client = http();
+    let url = format!("{base}/v19.0/{NUMBER}?fields=display_phone_number,verified_name");
+    let ask = |token: Option<&'static str>| {
+        let request = client.get(&url);
+        let request = match token {
+            Some(t) => request.bearer_auth(t),
+            None => request,
+        };
+        async move {
+            let response = request.send().await.unwrap();
+            (response.status(), response.json::<Value>().await.unwrap())
+        }
+    };
+
+    let (status, body) = ask(Some(TOKEN)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        body,
+        json!({ "id": NUMBER, "display_phone_number": "15550783881", "verified_name": crate::WHATSAPP_VERIFIED_NAME })
+    );
+    let (_, body) = get_json(&format!("{base}/{NUMBER}?access_token={TOKEN}")).await;
+    assert_eq!(
+        body["quality_rating"], "GREEN",
+        "all fields without `fields`"
+    );
+
+    for token in [None, Some("nope")] {
+        let (status, body) = ask(token).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{token:?}");
+        assert_eq!(
+            (
+                body["error"]["code"].as_i64(),
+                body["error"]["type"].as_str()
+            ),
+            (Some(190), Some("OAuthException"))
+        );
+    }
+    // The token of another number cannot see this one.
+    let (status, body) = ask(Some("other-token")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        (
+            body["error"]["code"].as_i64(),
+            body["error"]["error_subcode"].as_i64()
+        ),
+        (Some(100), Some(33))
+    );
+    // Reading is not a send.
+    assert!(emulator.outbound().is_empty());
+}

@@ -1,4 +1,4 @@
-//! The X API v2 endpoints: recent search, mentions, user lookup, direct messages,
+//! The X API v2 endpoints: recent search, mentions, user lookup (by name and `me`), direct messages,
 //! posting and deleting tweets.
 
 use std::collections::HashMap;
@@ -177,6 +177,38 @@ pub(super) async fn user_by_name(
             "resource_id": name, "type": "https://api.twitter.com/2/problems/resource-not-found",
         }]}),
     };
+    with_rate(axum::Json(body).into_response(), rate)
+}
+
+/// `GET /2/users/me`: the account whose user token signed the call (`{"data":{"id","name",
+/// "username"}}`). The app-only token → 403 `Unsupported Authentication` (as for the other
+/// user-context endpoints); when no token is configured at all, the only account.
+pub(super) async fn users_me(AxState(em): AxState<Emulator>, headers: HeaderMap) -> Response {
+    let (caller, rate) = match gate(&em, XEndpoint::UsersMe, &headers, true) {
+        Ok(ok) => ok,
+        Err(response) => return response,
+    };
+    let state = em.state();
+    let x = &state.x;
+    let id = match caller {
+        Caller::User(id) => Some(id),
+        Caller::App => match x.config.accounts.as_slice() {
+            [only] => Some(only.user_id.clone()),
+            _ => None,
+        },
+    };
+    let Some(user) = id.as_deref().and_then(|id| x.users.get(id)) else {
+        return with_rate(
+            problem(
+                StatusCode::FORBIDDEN,
+                "Unsupported Authentication",
+                "Authenticating with OAuth 2.0 Application-Only is forbidden for this endpoint.  Supported authentication types are [OAuth 1.0a User Context, OAuth 2.0 User Context].",
+                Some("unsupported-authentication"),
+            ),
+            rate,
+        );
+    };
+    let body = json!({ "data": { "id": user.id, "name": user.name, "username": user.username } });
     with_rate(axum::Json(body).into_response(), rate)
 }
 

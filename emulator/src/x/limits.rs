@@ -16,6 +16,8 @@ impl XEndpoint {
             // The user tweet timeline: 900 per user per 15 minutes.
             XEndpoint::UserTweets => 900,
             XEndpoint::Users => 300,
+            // `GET /2/users/me`: 75 per user per 15 minutes.
+            XEndpoint::UsersMe => 75,
             XEndpoint::DmRead | XEndpoint::DmSend => 15,
             XEndpoint::Post => 100,
             XEndpoint::Delete => 50,

@@ -728,4 +728,36 @@ async fn the_stream_sends_matching_tweets_keepalives_and_allows_one_connection()
     );
 }
 
+#[tokio::test]
+async fn users_me_names_the_caller() {
+    let (em, base) = start().await;
+    let url = format!("{base}/2/users/me");
+    let (status, headers, body) = api("GET", &url, "tok-help", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        body,
+        json!({ "data": { "id": "1112", "name": "acmehelp", "username": "acmehelp" } })
+    );
+    assert_eq!(headers["x-rate-limit-limit"], "75");
+    let (_, _, body) = api("GET", &url, "tok-acme", None).await;
+    assert_eq!(body["data"]["username"], "acme");
+
+    let (status, _, body) = api("GET", &url, "nope", None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(body["title"], "Unauthorized");
+    // The app-only token has no user behind it.
+    let (status, _, body) = api("GET", &url, "app", None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(body["title"], "Unsupported Authentication");
+
+    let calls: Vec<u16> = em
+        .x_requests()
+        .iter()
+        .filter(|r| r.endpoint == XEndpoint::UsersMe)
+        .map(|r| r.status)
+        .collect();
+    assert_eq!(calls, [200, 200, 401, 403]);
+    assert!(em.outbound().is_empty(), "a read, not an action");
+}
+
 mod faults;

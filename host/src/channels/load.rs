@@ -160,7 +160,7 @@ impl LoadFailure {
 
 /// The first setting or secret a connector's message names: connectors write them as
 /// "setting `key` …" or "secret `key` …" (the SDK's `config::require` and friends do).
-fn named_setting(message: &str) -> Option<SettingName> {
+pub(crate) fn named_setting(message: &str) -> Option<SettingName> {
     let found = ["setting `", "secret `"]
         .into_iter()
         .filter_map(|p| message.find(p).map(|at| (at, p)))

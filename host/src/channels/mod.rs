@@ -19,7 +19,7 @@ use crate::clock::now_ms;
 use crate::config;
 use crate::connectors::ChannelConnector;
 
-pub(crate) use load::LoadFailure;
+pub(crate) use load::{LoadFailure, named_setting};
 pub use load::{
     check_plugin_file, check_workflow, grants_for, load, load_one_stored, load_stored, uses,
 };

@@ -123,12 +123,12 @@ fn check(
                 .unwrap_or_default();
             return Err(SettingsRefused(if key.name.contains('<') {
                 format!(
-                    "{kind} `{}`{what} is required: give at least one, such as `{}`",
+                    "{kind} `{}` is required{what}: give at least one, such as `{}`",
                     key.name,
                     example(&key.name)
                 )
             } else {
-                format!("{kind} `{}`{what} is required", key.name)
+                format!("{kind} `{}` is required{what}", key.name)
             }));
         }
     }

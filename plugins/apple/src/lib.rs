@@ -23,8 +23,8 @@ mod send;
 mod webhook;
 
 use switchboard_sdk::{
-    Capability, ConfigKey, Connector, ConnectorError, Description, HttpRequest, Outbound, Sent,
-    WebhookOutcome, config, log,
+    Account, Capability, ConfigKey, Connector, ConnectorError, Description, HttpRequest, Outbound,
+    Sent, WebhookOutcome, config, log,
 };
 
 /// Default base URL of Apple's MSP gateway.
@@ -89,33 +89,38 @@ impl Connector for Apple {
             version: env!("CARGO_PKG_VERSION").into(),
             capabilities: vec![Capability::Webhook, Capability::ReplyPrivate],
             config_keys: vec![
-                ConfigKey::new(
+                ConfigKey::setting(
                     "business_id",
                     "The Messages for Business id this channel answers for.",
-                    true,
-                    false,
-                    None,
+                )
+                .required()
+                .label("Business ID")
+                .where_to_find(
+                    "Apple Business Register → Messages for Business → your account → Business ID.",
                 ),
-                ConfigKey::new(
+                ConfigKey::setting(
                     "provider_id",
                     "Our messaging service provider id (JWT `aud` inbound, `iss` outbound).",
-                    true,
-                    false,
-                    None,
+                )
+                .required()
+                .label("MSP ID")
+                .where_to_find(
+                    "Apple Business Register → Messaging Service Providers → your MSP → MSP ID.",
                 ),
-                ConfigKey::new(
-                    "apple_base_url",
-                    "Base URL of Apple's MSP gateway.",
-                    false,
-                    false,
-                    Some(DEFAULT_APPLE_BASE_URL),
-                ),
-                ConfigKey::new(
+                ConfigKey::setting("apple_base_url", "Base URL of Apple's MSP gateway.")
+                    .with_default(DEFAULT_APPLE_BASE_URL)
+                    .label("MSP gateway URL")
+                    .where_to_find(
+                        "Leave the default for the real platform; set an emulator's address for tests.",
+                    ),
+                ConfigKey::secret(
                     "secret",
                     "The shared secret Apple issued, base64-encoded as delivered (signs JWTs both ways).",
-                    true,
-                    true,
-                    None,
+                )
+                .required()
+                .label("API secret")
+                .where_to_find(
+                    "Apple Business Register → Messaging Service Providers → your MSP → API secret (paste it base64-encoded, as Apple shows it).",
                 ),
             ],
         }
@@ -129,6 +134,16 @@ impl Connector for Apple {
             settings.business_id, settings.provider_id
         ));
         Ok(())
+    }
+
+    /// Apple's MSP API has no read-only call to try the credentials with: the settings
+    /// are checked here, the credentials by Apple on the first reply.
+    fn check_credentials(&mut self) -> Result<Account, ConnectorError> {
+        let settings = Settings::load()?;
+        settings.require_secret()?;
+        Err(ConnectorError::Unsupported(
+            "Apple Messages for Business has no read-only call to check credentials: Apple checks the MSP ID and API secret on the first reply sent (and every message it delivers is signed with the same secret)".into(),
+        ))
     }
 
     fn handle_webhook(&mut self, req: HttpRequest) -> Result<WebhookOutcome, ConnectorError> {

@@ -578,4 +578,33 @@ fn empty_text_or_no_customer_is_refused_before_sending() {
     assert!(host.requests().is_empty());
 }
 
+// ---------------------------------------------------------------- check_credentials
+
+#[test]
+fn check_credentials_says_why_it_cannot() {
+    let host = host();
+    let err = Apple.check_credentials().unwrap_err();
+    assert!(
+        matches!(&err, ConnectorError::Unsupported(m) if m.contains("first reply")),
+        "{err:?}"
+    );
+    assert!(host.requests().is_empty(), "nothing is sent");
+    assert!(!err.message().contains(SECRET_B64));
+
+    // Settings are still checked.
+    host.remove_secret("secret");
+    assert!(matches!(
+        Apple.check_credentials(),
+        Err(ConnectorError::InvalidConfig(m)) if m.contains("secret")
+    ));
+}
+
+#[test]
+fn describe_labels_every_key() {
+    for key in Apple.describe().config_keys {
+        assert!(key.label.is_some(), "{}", key.name);
+        assert!(key.where_to_find.is_some(), "{}", key.name);
+    }
+}
+
 mod fuzz;

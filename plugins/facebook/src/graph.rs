@@ -3,8 +3,8 @@
 use serde::Deserialize;
 use switchboard_sdk::lenient::{self, Items};
 use switchboard_sdk::{
-    ConnectorError, Event, HttpResponse, Message, Outbound, PollResult, Sent, SourceStatus,
-    Visibility, clock, http, kv, log,
+    Account, ConnectorError, Event, HttpResponse, Message, Outbound, PollResult, Sent,
+    SourceStatus, Visibility, clock, http, kv, log,
 };
 
 use crate::Settings;
@@ -83,6 +83,7 @@ pub(crate) fn check(result: Result<HttpResponse, String>) -> Result<HttpResponse
         let body: String = resp.body_text().chars().take(300).collect();
         let text = format!("Graph API answered HTTP {status}: {body}");
         return Err(match status {
+            401 | 403 => ConnectorError::Unauthorized(text),
             429 => ConnectorError::RateLimited(RATE_LIMIT_BACKOFF_MS),
             500..=599 => ConnectorError::Transient(text),
             _ => ConnectorError::Rejected(text),
@@ -110,6 +111,70 @@ pub(crate) fn check(result: Result<HttpResponse, String>) -> Result<HttpResponse
         }
         _ => ConnectorError::Rejected(text),
     })
+}
+
+#[derive(Deserialize)]
+struct Me {
+    #[serde(default)]
+    id: Option<Id>,
+    #[serde(default)]
+    name: Option<String>,
+}
+
+/// `text` with every occurrence of `secret` blanked out: Graph quotes a malformed token in
+/// its error message ("Malformed access token EAAG..."), and a secret never goes into an
+/// error or a log.
+pub(crate) fn redact(text: &str, secret: &str) -> String {
+    let secret = secret.trim();
+    if secret.is_empty() {
+        return text.to_string();
+    }
+    text.replace(secret, "[the token]")
+}
+
+/// The Test button: `GET /me?fields=id,name` with the page access token. A page token
+/// answers with its own page, so the call proves both that the token works and which
+/// page it belongs to (`GET /{page-id}` would not: any valid token reads a published
+/// page). Reads only. Messages are clauses the host puts after "Facebook refused the
+/// credentials: " and the like; they name the setting to fix and never hold the token.
+pub(crate) fn check_credentials(settings: &Settings) -> Result<Account, ConnectorError> {
+    let Some(token) = settings.access_token.as_deref() else {
+        return Err(ConnectorError::InvalidConfig(
+            "secret `access_token` (the page access token) is required to check the credentials"
+                .into(),
+        ));
+    };
+    let page = &settings.page_id;
+    let url = format!("{}/me?fields=id,name", settings.graph_base_url);
+    let resp = check(http::get(&url, &Auth::of(settings).headers())).map_err(|e| match e {
+        ConnectorError::Unauthorized(why) => ConnectorError::Unauthorized(format!(
+            "the page access token in secret `access_token` does not work: {}; generate a new one for page {page} and paste it there",
+            redact(&why, token)
+        )),
+        ConnectorError::Transient(why) => ConnectorError::Transient(redact(&why, token)),
+        ConnectorError::Rejected(why) => ConnectorError::Rejected(redact(&why, token)),
+        other => other,
+    })?;
+    let me: Me = resp.json_body().map_err(|e| {
+        ConnectorError::Transient(format!(
+            "unreadable Graph API answer to the credentials check: {e}"
+        ))
+    })?;
+    let id = model::id(me.id).ok_or_else(|| {
+        ConnectorError::Transient(
+            "the Graph API answered the credentials check without an id".into(),
+        )
+    })?;
+    let name = me
+        .name
+        .filter(|n| !n.trim().is_empty())
+        .unwrap_or_else(|| id.clone());
+    if id != *page {
+        return Err(ConnectorError::InvalidConfig(format!(
+            "secret `access_token` holds the token of “{name}” (id {id}), not of page {page} (setting `page_id`): paste the page access token of page {page} (a user token is not enough), or set `page_id` to {id} if that is the page meant"
+        )));
+    }
+    Ok(Account::new(id, name))
 }
 
 /// A page of the feed. Read leniently: a post or comment of a shape we cannot read is

@@ -23,7 +23,7 @@ mod model;
 mod webhook;
 
 use switchboard_sdk::{
-    Capability, ConfigKey, Connector, ConnectorError, Description, HttpRequest, Outbound,
+    Account, Capability, ConfigKey, Connector, ConnectorError, Description, HttpRequest, Outbound,
     PollResult, ReplyWindow, Sent, TextLimit, Visibility, WebhookOutcome, config, kv, log,
 };
 
@@ -96,48 +96,43 @@ impl Connector for Facebook {
                 Capability::Hide,
             ],
             config_keys: vec![
-                ConfigKey::new(
-                    "page_id",
-                    "The Facebook page id this channel listens to.",
-                    true,
-                    false,
-                    None,
-                ),
-                ConfigKey::new(
+                ConfigKey::setting("page_id", "The Facebook page id this channel listens to.")
+                    .required()
+                    .label("Page ID")
+                    .where_to_find("Your Facebook page → About → Page transparency → Page ID."),
+                ConfigKey::setting(
                     "graph_base_url",
                     "Base URL of the Graph API, with its version.",
-                    false,
-                    false,
-                    Some(DEFAULT_GRAPH_BASE_URL),
+                )
+                .with_default(DEFAULT_GRAPH_BASE_URL)
+                .label("Graph API URL")
+                .where_to_find(
+                    "Leave the default for the real platform; set an emulator's address for tests.",
                 ),
-                ConfigKey::new(
+                ConfigKey::secret(
                     "verify_token",
                     "Token Meta echoes in the webhook verification handshake (needed for webhooks).",
-                    false,
-                    true,
-                    None,
+                )
+                .label("Verify token")
+                .where_to_find(
+                    "Make one up and type the same value in Meta for Developers → your app → Webhooks → Page → Verify token.",
                 ),
-                ConfigKey::new(
+                ConfigKey::secret(
                     "app_secret",
                     "App secret that signs webhook requests (X-Hub-Signature-256; needed for webhooks).",
-                    false,
-                    true,
-                    None,
+                )
+                .label("App secret")
+                .where_to_find(
+                    "Meta for Developers → your app → App settings → Basic → App secret → Show.",
                 ),
-                ConfigKey::new(
-                    "access_token",
-                    "Page access token for the Graph API.",
-                    false,
-                    true,
-                    None,
-                ),
-                ConfigKey::new(
-                    "post_limit",
-                    "Posts fetched per poll.",
-                    false,
-                    false,
-                    Some("100"),
-                ),
+                ConfigKey::secret("access_token", "Page access token for the Graph API.")
+                    .label("Page access token")
+                    .where_to_find(
+                        "Meta for Developers → your app → Messenger API Settings → Generate access tokens → your page → Generate.",
+                    ),
+                ConfigKey::setting("post_limit", "Posts fetched per poll.")
+                    .with_default("100")
+                    .label("Posts per poll"),
             ],
         }
     }
@@ -153,6 +148,14 @@ impl Connector for Facebook {
             log::warn("facebook: no `app_secret` secret set; webhook POSTs will be refused");
         }
         Ok(())
+    }
+
+    /// `GET /me` with the page access token: a page token answers with its own page,
+    /// which must be the configured `page_id` (`GET /{page_id}` would not tell: any valid
+    /// token reads a published page).
+    fn check_credentials(&mut self) -> Result<Account, ConnectorError> {
+        let settings = Settings::load()?;
+        graph::check_credentials(&settings)
     }
 
     fn poll(&mut self, cursor: Option<String>, limit: u32) -> Result<PollResult, ConnectorError> {

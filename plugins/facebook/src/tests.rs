@@ -1005,5 +1005,111 @@ fn an_interrupted_public_reply_is_found_as_the_pages_own_comment_after_the_attem
     ));
 }
 
+// ---------------------------------------------------------------- check_credentials
+
+const TOKEN: &str = "EAAGsecretPageToken123";
+
+fn credentials_host(answer: Result<HttpResponse, String>) -> MockHost {
+    let host = host();
+    host.set_secret("access_token", TOKEN);
+    host.on_http(move |_| answer.clone());
+    host
+}
+
+fn assert_no_secret(err: &ConnectorError) {
+    assert!(!err.message().contains(TOKEN), "secret leaked: {err:?}");
+}
+
+#[test]
+fn check_credentials_reads_the_page_behind_the_token() {
+    let host = credentials_host(Ok(HttpResponse::json(
+        200,
+        &json!({"id": PAGE, "name": "Acme Outfitters"}),
+    )));
+    let account = Facebook.check_credentials().unwrap();
+    assert_eq!(account.id, PAGE);
+    assert_eq!(account.name, "Acme Outfitters");
+    assert!(account.warnings.is_empty());
+    let asked = host.requests();
+    assert_eq!(asked.len(), 1, "one call");
+    assert_eq!(asked[0].method, "GET", "only reads");
+    assert_eq!(asked[0].url, format!("{GRAPH}/me?fields=id,name"));
+    assert_eq!(
+        asked[0].header("authorization"),
+        Some(format!("Bearer {TOKEN}").as_str())
+    );
+    assert!(
+        !asked[0].url.contains(TOKEN),
+        "the token stays out of the URL"
+    );
+}
+
+#[test]
+fn check_credentials_reports_a_refused_token() {
+    // Graph quotes a malformed token in its message: it must not reach the administrator.
+    let _host = credentials_host(Ok(graph_error(
+        400,
+        190,
+        &format!("Malformed access token {TOKEN}"),
+    )));
+    let err = Facebook.check_credentials().unwrap_err();
+    assert!(
+        matches!(&err, ConnectorError::Unauthorized(m) if m.contains("access_token") && m.contains("Malformed access token")),
+        "{err:?}"
+    );
+    assert_no_secret(&err);
+
+    let _host = credentials_host(Ok(HttpResponse::text(401, "no")));
+    let err = Facebook.check_credentials().unwrap_err();
+    assert!(matches!(err, ConnectorError::Unauthorized(_)), "{err:?}");
+    assert_no_secret(&err);
+}
+
+#[test]
+fn check_credentials_refuses_another_page_token() {
+    let _host = credentials_host(Ok(HttpResponse::json(
+        200,
+        &json!({"id": "999", "name": "Other Page"}),
+    )));
+    let err = Facebook.check_credentials().unwrap_err();
+    assert!(
+        matches!(&err, ConnectorError::InvalidConfig(m)
+            if m.contains("`page_id`") && m.contains("999") && m.contains("Other Page") && m.contains(PAGE)),
+        "{err:?}"
+    );
+    assert_no_secret(&err);
+}
+
+#[test]
+fn check_credentials_without_a_token_or_a_network() {
+    let host = credentials_host(Err("connection refused".into()));
+    let err = Facebook.check_credentials().unwrap_err();
+    assert!(matches!(err, ConnectorError::Transient(_)), "{err:?}");
+    assert_no_secret(&err);
+
+    host.remove_secret("access_token").clear_requests();
+    let err = Facebook.check_credentials().unwrap_err();
+    assert!(
+        matches!(&err, ConnectorError::InvalidConfig(m) if m.contains("access_token")),
+        "{err:?}"
+    );
+    assert!(
+        host.requests().is_empty(),
+        "nothing to send without a token"
+    );
+}
+
+#[test]
+fn describe_labels_every_key() {
+    for key in Facebook.describe().config_keys {
+        let label = key.label.as_deref().unwrap_or_default();
+        assert!(
+            !label.is_empty() && label.split(' ').count() <= 4,
+            "{}",
+            key.name
+        );
+    }
+}
+
 mod feed_pages;
 mod fuzz;

@@ -3,7 +3,9 @@
 
 use serde::Deserialize;
 use serde_json::{Value, json};
-use switchboard_sdk::{ConnectorError, HttpResponse, Outbound, Sent, clock, http, kv, log};
+use switchboard_sdk::{
+    Account, ConnectorError, HttpResponse, Outbound, Sent, clock, http, kv, log,
+};
 
 use crate::{Settings, WINDOW_MS};
 
@@ -138,6 +140,130 @@ pub(crate) fn check(result: Result<HttpResponse, String>) -> Result<HttpResponse
         _ if status == 401 => ConnectorError::Unauthorized(text),
         _ => ConnectorError::Rejected(text),
     })
+}
+
+/// The Graph error code of an answer, when it carries a Graph error body.
+fn error_code(resp: &HttpResponse) -> Option<i64> {
+    resp.json_body::<ErrorBody>().ok()?.error.code
+}
+
+/// `text` with every occurrence of `secret` blanked out: Graph may quote a malformed
+/// token in its error message, and a secret never goes into an error or a log.
+pub(crate) fn redact(text: &str, secret: &str) -> String {
+    let secret = secret.trim();
+    if secret.is_empty() {
+        return text.to_string();
+    }
+    text.replace(secret, "[the token]")
+}
+
+#[derive(Deserialize)]
+struct PhoneNumber {
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(default)]
+    display_phone_number: Option<String>,
+    #[serde(default)]
+    verified_name: Option<String>,
+    #[serde(default)]
+    quality_rating: Option<String>,
+}
+
+/// The Test button: `GET /{phone-number-id}?fields=display_phone_number,verified_name,quality_rating`
+/// with the access token. Reads only. A token that works but cannot see this number
+/// (Graph code 100: no such object for this token) is the wrong `phone_number_id` or a
+/// token of another WhatsApp account; a token without the permission to read the
+/// number (codes 10, 200-299) works, with a warning.
+pub(crate) fn check_credentials(settings: &Settings) -> Result<Account, ConnectorError> {
+    let Some(token) = settings.access_token.as_deref() else {
+        return Err(ConnectorError::InvalidConfig(
+            "secret `access_token` (the system user access token) is required to check the credentials"
+                .into(),
+        ));
+    };
+    let number = &settings.phone_number_id;
+    let url = format!(
+        "{}/{}?fields=display_phone_number,verified_name,quality_rating",
+        settings.graph_base_url,
+        http::percent_encode(number)
+    );
+    let auth = format!("Bearer {token}");
+    let fetched = http::get(&url, &[("Authorization", auth.as_str())]);
+    let code = fetched.as_ref().ok().and_then(error_code);
+    let status = fetched.as_ref().ok().map(|r| r.status);
+    let refused = |why: &str| {
+        ConnectorError::Unauthorized(format!(
+            "the access token in secret `access_token` does not work: {}; generate a new system user token and paste it there",
+            redact(why, token)
+        ))
+    };
+    let resp = match check(fetched) {
+        Ok(resp) => resp,
+        Err(ConnectorError::Unauthorized(why)) => return Err(refused(&why)),
+        Err(ConnectorError::Rejected(why)) if code.is_none() && status == Some(403) => {
+            return Err(refused(&why));
+        }
+        Err(ConnectorError::Rejected(why)) if code == Some(100) => {
+            return Err(ConnectorError::InvalidConfig(format!(
+                "the access token cannot see phone number {number} (setting `phone_number_id`): {}; check the Phone number ID under WhatsApp → API Setup, and that the token's system user has this WhatsApp account assigned",
+                redact(&why, token)
+            )));
+        }
+        Err(ConnectorError::Rejected(why))
+            if code.is_some_and(|c| c == 10 || (200..300).contains(&c)) =>
+        {
+            return Ok(Account::new(number.clone(), number.clone()).with_warning(format!(
+                "The access token works but may not read this number's details ({}): sending needs whatsapp_business_messaging, reading the number whatsapp_business_management.",
+                redact(&why, token)
+            )));
+        }
+        Err(ConnectorError::Rejected(why)) => {
+            return Err(ConnectorError::Rejected(redact(&why, token)));
+        }
+        Err(ConnectorError::Transient(why)) => {
+            return Err(ConnectorError::Transient(redact(&why, token)));
+        }
+        Err(other) => return Err(other),
+    };
+    let found: PhoneNumber = resp.json_body().map_err(|e| {
+        ConnectorError::Transient(format!(
+            "unreadable Graph API answer to the credentials check: {e}"
+        ))
+    })?;
+    if let Some(id) = found
+        .id
+        .as_deref()
+        .filter(|id| !id.is_empty() && id != number)
+    {
+        return Err(ConnectorError::InvalidConfig(format!(
+            "WhatsApp answered for phone number {id}, not {number}: check setting `phone_number_id`"
+        )));
+    }
+    let display = found.display_phone_number.filter(|d| !d.trim().is_empty());
+    let name = match (
+        found.verified_name.filter(|n| !n.trim().is_empty()),
+        display,
+    ) {
+        (Some(name), Some(display)) => format!("{name} ({display})"),
+        (Some(name), None) => name,
+        (None, Some(display)) => display,
+        (None, None) => number.clone(),
+    };
+    let mut account = Account::new(number.clone(), name);
+    match found.quality_rating.as_deref().map(str::to_ascii_uppercase).as_deref() {
+        Some("RED") => {
+            account = account.with_warning(
+                "The number's quality rating is low (red): WhatsApp may lower how many customers it may message a day.",
+            )
+        }
+        Some("YELLOW") => {
+            account = account.with_warning(
+                "The number's quality rating is medium (yellow): customers have been blocking or reporting its messages.",
+            )
+        }
+        _ => {}
+    }
+    Ok(account)
 }
 
 #[derive(Deserialize)]

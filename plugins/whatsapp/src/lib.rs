@@ -21,7 +21,7 @@ mod profile;
 mod webhook;
 
 use switchboard_sdk::{
-    Capability, ConfigKey, Connector, ConnectorError, Description, HttpRequest, Outbound,
+    Account, Capability, ConfigKey, Connector, ConnectorError, Description, HttpRequest, Outbound,
     ReplyWindow, Sent, TextLimit, Visibility, WebhookOutcome, config, log,
 };
 
@@ -106,50 +106,53 @@ pub(crate) fn window(last_customer_at: Option<i64>, now: i64) -> ReplyWindow {
 impl Connector for WhatsApp {
     fn describe(&self) -> Description {
         let mut config_keys = vec![
-            ConfigKey::new(
+            ConfigKey::setting(
                 "phone_number_id",
                 "The WhatsApp business phone number id this channel receives on and sends from.",
-                true,
-                false,
-                None,
-            ),
-            ConfigKey::new(
+            )
+            .required()
+            .label("Phone number ID")
+            .where_to_find("Meta for Developers → your app → WhatsApp → API Setup → Phone number ID."),
+            ConfigKey::setting(
                 "graph_base_url",
                 "Base URL of the Graph API, with its version.",
-                false,
-                false,
-                Some(DEFAULT_GRAPH_BASE_URL),
+            )
+            .with_default(DEFAULT_GRAPH_BASE_URL)
+            .label("Graph API URL")
+            .where_to_find(
+                "Leave the default for the real platform; set an emulator's address for tests.",
             ),
-            ConfigKey::new(
+            ConfigKey::secret(
                 "verify_token",
                 "Token Meta echoes in the webhook verification handshake.",
-                false,
-                true,
-                None,
+            )
+            .label("Verify token")
+            .where_to_find(
+                "Make one up and type the same value in Meta for Developers → your app → WhatsApp → Configuration → Webhook → Verify token.",
             ),
-            ConfigKey::new(
+            ConfigKey::secret(
                 "app_secret",
                 "App secret that signs webhook requests (X-Hub-Signature-256).",
-                false,
-                true,
-                None,
+            )
+            .label("App secret")
+            .where_to_find(
+                "Meta for Developers → your app → App settings → Basic → App secret → Show.",
             ),
-            ConfigKey::new(
+            ConfigKey::secret(
                 "access_token",
                 "System user access token for the Cloud API (Bearer).",
-                false,
-                true,
-                None,
+            )
+            .label("System user access token")
+            .where_to_find(
+                "Meta Business Suite → Business settings → Users → System users → your system user → Generate new token (with whatsapp_business_messaging and whatsapp_business_management).",
             ),
         ];
         for field in profile::FIELDS {
-            config_keys.push(ConfigKey::new(
-                field.key,
-                field.description,
-                false,
-                false,
-                None,
-            ));
+            config_keys.push(
+                ConfigKey::setting(field.key, field.description)
+                    .label(field.label)
+                    .where_to_find(field.where_to_find),
+            );
         }
         Description {
             hosts: vec!["https://graph.facebook.com".into()],
@@ -170,6 +173,13 @@ impl Connector for WhatsApp {
             log::warn("whatsapp: no `app_secret` secret set; webhook POSTs will be refused");
         }
         Ok(())
+    }
+
+    /// `GET /{phone_number_id}` with the access token: the number's display number and
+    /// verified name.
+    fn check_credentials(&mut self) -> Result<Account, ConnectorError> {
+        let settings = Settings::load()?;
+        graph::check_credentials(&settings)
     }
 
     fn handle_webhook(&mut self, req: HttpRequest) -> Result<WebhookOutcome, ConnectorError> {

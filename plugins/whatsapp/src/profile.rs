@@ -7,6 +7,10 @@ use switchboard_sdk::{ConnectorError, config};
 pub(crate) struct Field {
     pub key: &'static str,
     pub description: &'static str,
+    /// What WhatsApp Manager calls the field.
+    pub label: &'static str,
+    /// Where the field is on the platform.
+    pub where_to_find: &'static str,
     pub max_chars: usize,
 }
 
@@ -18,31 +22,43 @@ pub(crate) const FIELDS: [Field; 6] = [
     Field {
         key: "profile_about",
         description: "Business profile: short about text shown above the number (at most 139 characters).",
+        label: "About",
+        where_to_find: "WhatsApp Manager → Phone numbers → your number → Profile → About.",
         max_chars: 139,
     },
     Field {
         key: "profile_address",
         description: "Business profile: address (at most 256 characters).",
+        label: "Address",
+        where_to_find: "WhatsApp Manager → Phone numbers → your number → Profile → Address.",
         max_chars: 256,
     },
     Field {
         key: "profile_description",
         description: "Business profile: what the business does (at most 256 characters).",
+        label: "Description",
+        where_to_find: "WhatsApp Manager → Phone numbers → your number → Profile → Description.",
         max_chars: 256,
     },
     Field {
         key: "profile_email",
         description: "Business profile: public contact email (at most 128 characters).",
+        label: "Email",
+        where_to_find: "WhatsApp Manager → Phone numbers → your number → Profile → Email.",
         max_chars: 128,
     },
     Field {
         key: "profile_vertical",
         description: "Business profile: industry or category (at most 128 characters).",
+        label: "Category",
+        where_to_find: "WhatsApp Manager → Phone numbers → your number → Profile → Category.",
         max_chars: 128,
     },
     Field {
         key: "profile_websites",
         description: "Business profile: up to 2 website URLs, comma-separated (at most 256 characters each).",
+        label: "Websites",
+        where_to_find: "WhatsApp Manager → Phone numbers → your number → Profile → Website.",
         max_chars: 256,
     },
 ];

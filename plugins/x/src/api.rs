@@ -2,7 +2,7 @@
 //! time), RFC 7807 errors, user id lookups.
 
 use serde::Deserialize;
-use switchboard_sdk::{ConnectorError, HttpRequest, HttpResponse, clock, http, kv, log};
+use switchboard_sdk::{Account, ConnectorError, HttpRequest, HttpResponse, clock, http, kv, log};
 
 use crate::Settings;
 
@@ -19,6 +19,8 @@ pub(crate) enum Endpoint {
     Delete,
     DmSend,
     Users,
+    /// `GET /2/users/me` (the credentials check).
+    Me,
     StreamRules,
 }
 
@@ -32,6 +34,7 @@ impl Endpoint {
             Endpoint::Delete => "delete",
             Endpoint::DmSend => "dm_send",
             Endpoint::Users => "users",
+            Endpoint::Me => "users_me",
             Endpoint::StreamRules => "stream_rules",
         }
     }
@@ -258,6 +261,99 @@ pub(crate) fn user_id(settings: &Settings, handle: &str) -> Result<String, Conne
         })?;
     kv::set(&slot, id.as_bytes());
     Ok(id)
+}
+
+#[derive(Deserialize)]
+struct MeEnvelope {
+    #[serde(default)]
+    data: Option<Me>,
+}
+
+#[derive(Deserialize)]
+struct Me {
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(default)]
+    username: Option<String>,
+}
+
+/// `text` with every occurrence of `secret` blanked out: a secret never goes into an
+/// error or a log, even when the platform quotes it back.
+pub(crate) fn redact(text: &str, secret: &str) -> String {
+    let secret = secret.trim();
+    if secret.is_empty() {
+        return text.to_string();
+    }
+    text.replace(secret, "[the token]")
+}
+
+/// The Test button: `GET /2/users/me` with the user access token of the default reply
+/// handle (the token replies are sent with). Reads only. The account it answers must be
+/// that handle: a token of another account would reply under the wrong name.
+pub(crate) fn check_credentials(settings: &Settings) -> Result<Account, ConnectorError> {
+    let handle = settings.default_handle();
+    let secret = format!("token_{handle}");
+    let token = settings.require_user_token(handle)?;
+    let url = format!("{}/2/users/me", settings.api_base_url);
+    let resp = call(Endpoint::Me, request("GET", url, &token)).map_err(|e| match e {
+        // 401: X does not know the token; 403 and other refusals: a token it will not
+        // take here (an app-only bearer token, a suspended account, an app without access).
+        ConnectorError::Unauthorized(why) | ConnectorError::Rejected(why) => {
+            ConnectorError::Unauthorized(format!(
+                "the user access token of @{handle} in secret `{secret}` does not work: {}; authorize the app again as @{handle} and paste the new token there",
+                redact(&why, &token)
+            ))
+        }
+        ConnectorError::Transient(why) => ConnectorError::Transient(redact(&why, &token)),
+        other => other,
+    })?;
+    let me = resp
+        .json_body::<MeEnvelope>()
+        .ok()
+        .and_then(|e| e.data)
+        .ok_or_else(|| {
+            ConnectorError::Transient(format!(
+                "unreadable X answer to the credentials check: {}",
+                redact(
+                    &resp.body_text().chars().take(300).collect::<String>(),
+                    &token
+                )
+            ))
+        })?;
+    let id = me.id.filter(|id| !id.is_empty()).ok_or_else(|| {
+        ConnectorError::Transient("X answered the credentials check without a user id".into())
+    })?;
+    let username = me
+        .username
+        .map(|u| u.trim_start_matches('@').to_string())
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(|| id.clone());
+    if !username.eq_ignore_ascii_case(handle) {
+        let held = format!("secret `{secret}` holds the token of @{username} (user id {id})");
+        return Err(ConnectorError::InvalidConfig(
+            if settings.is_own_handle(&username) {
+                format!(
+                    "{held}, another of the channel's handles, not of @{handle}: the tokens may be swapped; paste the user access token of @{handle} there"
+                )
+            } else {
+                format!(
+                    "{held}, not of @{handle}: paste the user access token of @{handle} there, or correct setting `handles` if @{handle} was renamed"
+                )
+            },
+        ));
+    }
+    let mut account = Account::new(id, format!("@{username}"));
+    let others: Vec<String> = settings.handles[1..]
+        .iter()
+        .map(|h| format!("@{h}"))
+        .collect();
+    if !others.is_empty() {
+        account = account.with_warning(format!(
+            "Only the token of @{handle} was checked; the tokens of {} are checked when they are first used.",
+            others.join(", ")
+        ));
+    }
+    Ok(account)
 }
 
 /// Standard base64 with padding.

@@ -27,8 +27,8 @@ mod stream;
 mod webhook;
 
 use switchboard_sdk::{
-    Capability, ConfigKey, Connector, ConnectorError, Description, Event, HttpRequest, Outbound,
-    PollResult, Sent, TextLimit, Visibility, WebhookOutcome, config, log,
+    Account, Capability, ConfigKey, Connector, ConnectorError, Description, Event, HttpRequest,
+    Outbound, PollResult, Sent, TextLimit, Visibility, WebhookOutcome, config, log,
 };
 
 /// A post (a public reply) takes 280 by X's weighted count.
@@ -320,89 +320,77 @@ impl Connector for X {
                 Capability::Delete,
             ],
             config_keys: vec![
-                ConfigKey::new(
+                ConfigKey::setting(
                     "handles",
                     "Comma list of the channel's X handles; the first is the default reply handle.",
-                    true,
-                    false,
-                    None,
-                ),
-                ConfigKey::new(
+                )
+                .required()
+                .label("X handles"),
+                ConfigKey::setting(
                     "keywords",
                     "Comma list of keywords searched (OR'ed) in recent tweets.",
-                    false,
-                    false,
-                    None,
-                ),
-                ConfigKey::new(
+                )
+                .label("Keywords"),
+                ConfigKey::setting(
                     "exclusions",
                     "Comma list of words a tweet must not contain.",
-                    false,
-                    false,
-                    None,
-                ),
-                ConfigKey::new(
+                )
+                .label("Excluded words"),
+                ConfigKey::setting(
                     "use_handles_as_keywords",
                     "Also search for tweets naming the handles (@handle).",
-                    false,
-                    false,
-                    Some("false"),
-                ),
-                ConfigKey::new(
+                )
+                .with_default("false")
+                .label("Search for the handles"),
+                ConfigKey::setting(
                     "languages",
                     "Comma list of language codes to take, or `any`.",
-                    false,
-                    false,
-                    Some("any"),
-                ),
-                ConfigKey::new(
-                    "skip_retweets",
-                    "Leave retweets out.",
-                    false,
-                    false,
-                    Some("false"),
-                ),
-                ConfigKey::new(
+                )
+                .with_default("any")
+                .label("Languages"),
+                ConfigKey::setting("skip_retweets", "Leave retweets out.")
+                    .with_default("false")
+                    .label("Skip retweets"),
+                ConfigKey::setting(
                     "use_stream",
                     "Take public tweets from the filtered stream (rules kept in line with the keywords) instead of polling the recent search.",
-                    false,
-                    false,
-                    Some("false"),
-                ),
-                ConfigKey::new(
+                )
+                .with_default("false")
+                .label("Use the filtered stream"),
+                ConfigKey::setting(
                     "message_types",
                     "Which messages to take: any of public, private, compliance.",
-                    false,
-                    false,
-                    Some("public,private,compliance"),
-                ),
-                ConfigKey::new(
-                    "api_base_url",
-                    "Base URL of the X API.",
-                    false,
-                    false,
-                    Some(DEFAULT_API_BASE_URL),
-                ),
-                ConfigKey::new(
+                )
+                .with_default("public,private,compliance")
+                .label("Message types"),
+                ConfigKey::setting("api_base_url", "Base URL of the X API.")
+                    .with_default(DEFAULT_API_BASE_URL)
+                    .label("X API URL")
+                    .where_to_find(
+                        "Leave the default for the real platform; set an emulator's address for tests.",
+                    ),
+                ConfigKey::secret(
                     "token_<handle>",
                     "User access token of each handle (one secret per handle, e.g. `token_acme`).",
-                    true,
-                    true,
-                    None,
+                )
+                .required()
+                .label("User access token")
+                .where_to_find(
+                    "Sign in as the handle through your app's OAuth 2.0 authorization flow (X Developer Console → your app → Keys and tokens → OAuth 2.0 Client ID and Client Secret) and paste the access token it returns.",
                 ),
-                ConfigKey::new(
+                ConfigKey::secret(
                     "bearer_token",
                     "App bearer token, used for the recent search when set.",
-                    false,
-                    true,
-                    None,
-                ),
-                ConfigKey::new(
+                )
+                .label("Bearer Token")
+                .where_to_find("X Developer Console → your app → Keys and tokens → Bearer Token."),
+                ConfigKey::secret(
                     "consumer_secret",
                     "Consumer secret of the app: answers the webhook CRC and checks webhook signatures.",
-                    false,
-                    true,
-                    None,
+                )
+                .label("API Key Secret")
+                .where_to_find(
+                    "X Developer Console → your app → Keys and tokens → Consumer Keys → API Key Secret (shown once when generated).",
                 ),
             ],
         }
@@ -428,6 +416,13 @@ impl Connector for X {
             );
         }
         Ok(())
+    }
+
+    /// `GET /2/users/me` with the default handle's user access token: the account it
+    /// belongs to must be that handle.
+    fn check_credentials(&mut self) -> Result<Account, ConnectorError> {
+        let settings = Settings::load()?;
+        api::check_credentials(&settings)
     }
 
     fn poll(&mut self, cursor: Option<String>, limit: u32) -> Result<PollResult, ConnectorError> {

@@ -1222,5 +1222,128 @@ fn a_flooding_keyword_on_the_stream_is_suspended_and_leaves_the_rule() {
     assert_eq!(values, vec![json!("\"acme boots\" -spam -is:retweet")]);
 }
 
+// ---------------------------------------------------------------- check_credentials
+
+const TOKEN: &str = "tok-acme-SECRET-42";
+
+fn credentials_host(answer: Result<HttpResponse, String>) -> MockHost {
+    let host = host();
+    host.set_secret("token_acme", TOKEN);
+    host.on_http(move |_| answer.clone());
+    host
+}
+
+fn assert_no_secret(err: &ConnectorError) {
+    assert!(!err.message().contains(TOKEN), "secret leaked: {err:?}");
+}
+
+fn me(id: &str, username: &str) -> HttpResponse {
+    HttpResponse::json(
+        200,
+        &json!({"data": {"id": id, "name": "Acme Corp", "username": username}}),
+    )
+}
+
+#[test]
+fn check_credentials_reads_the_default_handle() {
+    let host = credentials_host(Ok(me("1111", "Acme")));
+    let account = X.check_credentials().unwrap();
+    assert_eq!(account.id, "1111");
+    assert_eq!(account.name, "@Acme");
+    // The second handle's token was not checked: the administrator is told so.
+    assert_eq!(account.warnings.len(), 1, "{:?}", account.warnings);
+    assert!(account.warnings[0].contains("@AcmeHelp"));
+    let asked = host.requests();
+    assert_eq!(asked.len(), 1, "one call");
+    assert_eq!(asked[0].method, "GET", "only reads");
+    assert_eq!(asked[0].url, format!("{API}/2/users/me"));
+    assert_eq!(
+        asked[0].header("authorization"),
+        Some(format!("Bearer {TOKEN}").as_str())
+    );
+
+    // One handle: nothing left unchecked.
+    let host = credentials_host(Ok(me("1111", "acme")));
+    host.set_config("handles", "acme");
+    let account = X.check_credentials().unwrap();
+    assert!(account.warnings.is_empty(), "{:?}", account.warnings);
+}
+
+#[test]
+fn check_credentials_reports_a_refused_token() {
+    let _host = credentials_host(Ok(HttpResponse::json(
+        401,
+        &json!({"title": "Unauthorized", "type": "about:blank", "status": 401,
+                "detail": format!("Unauthorized token {TOKEN}")}),
+    )));
+    let err = X.check_credentials().unwrap_err();
+    assert!(
+        matches!(&err, ConnectorError::Unauthorized(m) if m.contains("`token_acme`") && m.contains("@acme")),
+        "{err:?}"
+    );
+    assert_no_secret(&err);
+
+    // The app-only bearer token pasted as a user token: 403 Unsupported Authentication.
+    let _host = credentials_host(Ok(HttpResponse::json(
+        403,
+        &json!({"title": "Unsupported Authentication", "status": 403,
+                "detail": "Authenticating with OAuth 2.0 Application-Only is forbidden for this endpoint.",
+                "type": "https://api.twitter.com/2/problems/unsupported-authentication"}),
+    )));
+    let err = X.check_credentials().unwrap_err();
+    assert!(
+        matches!(&err, ConnectorError::Unauthorized(m) if m.contains("Application-Only")),
+        "{err:?}"
+    );
+    assert_no_secret(&err);
+}
+
+#[test]
+fn check_credentials_refuses_another_account_token() {
+    let _host = credentials_host(Ok(me("9999", "somebody_else")));
+    let err = X.check_credentials().unwrap_err();
+    assert!(
+        matches!(&err, ConnectorError::InvalidConfig(m)
+            if m.contains("`token_acme`") && m.contains("@somebody_else") && m.contains("`handles`")),
+        "{err:?}"
+    );
+    assert_no_secret(&err);
+
+    // Swapped tokens: the default handle's secret holds the other handle's token.
+    let _host = credentials_host(Ok(me("1112", "AcmeHelp")));
+    let err = X.check_credentials().unwrap_err();
+    assert!(
+        matches!(&err, ConnectorError::InvalidConfig(m) if m.contains("swapped")),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn check_credentials_without_a_token_or_a_network() {
+    let host = credentials_host(Err("connection refused".into()));
+    let err = X.check_credentials().unwrap_err();
+    assert!(matches!(err, ConnectorError::Transient(_)), "{err:?}");
+
+    host.remove_secret("token_acme").clear_requests();
+    let err = X.check_credentials().unwrap_err();
+    assert!(
+        matches!(&err, ConnectorError::InvalidConfig(m) if m.contains("token_acme")),
+        "{err:?}"
+    );
+    assert!(host.requests().is_empty());
+}
+
+#[test]
+fn describe_labels_every_key() {
+    for key in X.describe().config_keys {
+        let label = key.label.as_deref().unwrap_or_default();
+        assert!(
+            !label.is_empty() && label.split(' ').count() <= 4,
+            "{}",
+            key.name
+        );
+    }
+}
+
 mod fuzz;
 mod sources;

@@ -26,6 +26,7 @@ use crate::api::error::{ApiError, ErrorBody};
 use crate::api::extract::{Json, Path};
 use crate::api::responses::{JsonBody, NeedsRight};
 use crate::app::App;
+use crate::channels::named_setting;
 use crate::config;
 use crate::connectors::{Account, ChannelConnector, CheckRefusal, CredentialsCheck};
 use crate::store::channels as stored;
@@ -44,6 +45,13 @@ pub struct CredentialsAnswer {
     pub reason: Option<CheckRefusal>,
     /// What was found, in plain words for the administrator.
     pub message: String,
+    /// The setting the connector's refusal names (`reason` `settings`), for the form to
+    /// point at.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub setting: Option<String>,
+    /// The secret it names.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
     /// The platform the plugin speaks.
     pub platform: String,
 }
@@ -166,9 +174,7 @@ fn answered(
                     "{platform_name} refused the credentials: {message}. Check the tokens and \
                      secrets."
                 ),
-                CheckRefusal::Settings => {
-                    format!("The credentials work, but not with these settings: {message}")
-                }
+                CheckRefusal::Settings => format!("Check the settings: {message}"),
                 CheckRefusal::Rejected => {
                     format!("{platform_name} refused the check: {message}")
                 }
@@ -185,11 +191,21 @@ fn answered(
         }
     };
     tracing::info!(%channel, %platform, works, reason = ?reason, "credentials checked");
+    let named = (reason == Some(CheckRefusal::Settings))
+        .then(|| named_setting(&message))
+        .flatten();
+    let (setting, secret) = match named {
+        Some(n) if n.kind == "secret" => (None, Some(n.key)),
+        Some(n) => (Some(n.key), None),
+        None => (None, None),
+    };
     Ok(CredentialsAnswer {
         works,
         account,
         reason,
         message,
+        setting,
+        secret,
         platform: platform.to_owned(),
     })
 }
@@ -240,6 +256,17 @@ mod tests {
         )
         .unwrap();
         assert!(works.works && works.reason.is_none());
+        let missing = answered(
+            "fb",
+            "facebook",
+            Ok(CredentialsCheck::Refused {
+                reason: CheckRefusal::Settings,
+                message: "secret `access_token` (the page access token) is required".into(),
+            }),
+        )
+        .unwrap();
+        assert_eq!(missing.secret.as_deref(), Some("access_token"));
+        assert!(missing.message.starts_with("Check the settings: secret"));
         assert!(
             works.message.contains("Acme (+1 555) (1)"),
             "{}",

@@ -348,15 +348,21 @@ async function testDraft(form) {
   try {
     const answer = await api.post(`/api/v1/channels/${encodeURIComponent(body.name)}/check`, body);
     fill(out, checkAnswer(answer));
+    pointAt(form, answer);
   } catch (e) {
     fill(out, h("div", { class: "notice bad" }, formWords(e.message)));
-    // A setting the plugin refused is named: point at its field.
-    const key = e.data?.setting || e.data?.secret;
-    const input = key && form.querySelector(`[name="${e.data?.setting ? "setting" : "secret"}:${CSS.escape(key)}"]`);
-    if (input) {
-      input.setAttribute("aria-invalid", "true");
-      input.focus();
-    }
+    pointAt(form, e.data);
+  }
+}
+
+/** A setting or secret the server names (`setting`/`secret`): its field is marked and
+ *  focused, so the administrator sees what to change. */
+function pointAt(form, named) {
+  const key = named?.setting || named?.secret;
+  const input = key && form.querySelector(`[name="${named.setting ? "setting" : "secret"}:${CSS.escape(key)}"]`);
+  if (input) {
+    input.setAttribute("aria-invalid", "true");
+    input.focus();
   }
 }
 
