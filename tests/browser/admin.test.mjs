@@ -88,16 +88,16 @@ test("yes/no settings are checkboxes and allowed hosts follow the base URL; a fi
   const form = page.locator("#new-channel");
   await form.getByLabel("Plugin").selectOption("x");
   // X's `use_stream` defaults to "false": a checkbox, not a text field.
-  const stream = form.getByRole("checkbox", { name: "use_stream" });
+  const stream = form.getByRole("checkbox", { name: "Use the filtered stream" });
   await stream.waitFor();
   assert.equal(await stream.isChecked(), false);
-  assert.equal(await form.getByRole("textbox", { name: "use_stream" }).count(), 0, "no free-text yes/no field");
+  assert.equal(await form.getByRole("textbox", { name: "Use the filtered stream" }).count(), 0, "no free-text yes/no field");
 
   // The base URL typed proposes its scheme://host:port in Allowed hosts.
   const hosts = form.getByLabel("Allowed hosts (one per line)");
-  await form.getByLabel("api_base_url").fill("https://api.example.org:8443/2/");
+  await form.getByLabel("X API URL").fill("https://api.example.org:8443/2/");
   assert.equal(await hosts.inputValue(), "https://api.example.org:8443");
-  await form.getByLabel("api_base_url").fill(emulator);
+  await form.getByLabel("X API URL").fill(emulator);
   assert.equal(await hosts.inputValue(), emulator);
   await shot(page, "admin-channel-form");
 
@@ -106,8 +106,8 @@ test("yes/no settings are checkboxes and allowed hosts follow the base URL; a fi
   await form.getByLabel("Ingest").selectOption("poll");
   await form.getByLabel("Poll interval (ms)").fill("1000");
   // The emulator knows the demo's handle and token.
-  await form.getByLabel("handles *").fill("acmehelp");
-  await form.getByLabel("keywords", { exact: true }).fill("acmefirst");
+  await form.getByLabel("X handles *").fill("acmehelp");
+  await form.getByLabel("Keywords", { exact: true }).fill("acmefirst");
   await form.getByLabel("More secrets (name=value per line)").fill("token_acmehelp=demo-x-token-acmehelp\nconsumer_secret=demo-consumer-secret");
   await form.getByRole("button", { name: "Create channel" }).click();
   await page.locator('tr[data-channel="x-first"]').waitFor();
@@ -124,14 +124,14 @@ test("yes/no settings are checkboxes and allowed hosts follow the base URL; a fi
   const fresh = page.locator("#new-channel");
   await fresh.getByLabel("Plugin").selectOption("x");
   await fresh.getByLabel("Allowed hosts (one per line)").fill("https://proxy.example.com");
-  await fresh.getByLabel("api_base_url").fill("https://api.example.org:8443/2");
+  await fresh.getByLabel("X API URL").fill("https://api.example.org:8443/2");
   assert.equal(await fresh.getByLabel("Allowed hosts (one per line)").inputValue(), "https://proxy.example.com");
 
   // Editing keeps the checkbox's stored value.
   await page.locator('tr[data-channel="x-first"]').getByRole("button", { name: "Edit x-first" }).click();
   const edit = page.locator("#edit-channel");
-  await edit.getByRole("checkbox", { name: "use_stream" }).waitFor();
-  assert.equal(await edit.getByRole("checkbox", { name: "use_stream" }).isChecked(), false);
+  await edit.getByRole("checkbox", { name: "Use the filtered stream" }).waitFor();
+  assert.equal(await edit.getByRole("checkbox", { name: "Use the filtered stream" }).isChecked(), false);
   noErrors(page);
   await page.context().close();
 });
@@ -143,9 +143,9 @@ test("a channel that may not call its base URL says so in plain words, the detai
   await form.getByLabel("Name", { exact: true }).fill("x-nohosts");
   await form.getByLabel("Ingest").selectOption("poll");
   await form.getByLabel("Poll interval (ms)").fill("1000");
-  await form.getByLabel("handles *").fill("acmehelp");
-  await form.getByLabel("keywords", { exact: true }).fill("nohosts");
-  await form.getByLabel("api_base_url").fill(emulator);
+  await form.getByLabel("X handles *").fill("acmehelp");
+  await form.getByLabel("Keywords", { exact: true }).fill("nohosts");
+  await form.getByLabel("X API URL").fill(emulator);
   // The administrator empties the proposal: the plugin keeps its own hosts (api.x.com).
   await form.getByLabel("Allowed hosts (one per line)").fill("");
   await form.getByLabel("More secrets (name=value per line)").fill("token_acmehelp=demo-x-token-acmehelp");

@@ -45,6 +45,11 @@ test("each setting is labelled as the platform calls it, says where to find it, 
   assert.ok((await field.textContent()).includes(number.where_to_find));
   assert.match(await field.textContent(), /settings\.phone_number_id/, "the config-file name is shown too");
 
+  // WhatsApp only receives webhooks: the form offers no polling.
+  const ingest = form.getByLabel("Ingest");
+  assert.equal(await ingest.inputValue(), "webhook");
+  assert.deepEqual(await ingest.locator("option").evaluateAll((os) => os.filter((o) => o.disabled).map((o) => o.value)), ["poll", "both"]);
+
   const token = keyField(form, "access_token");
   assert.equal(await token.locator("input").getAttribute("type"), "password");
   assert.match(await token.locator("label").textContent(), /secret/);

@@ -146,9 +146,9 @@ test("an administrator creates a workgroup and an X channel", async () => {
   await channel.getByLabel("Ingest").selectOption("poll");
   await channel.getByLabel("Poll interval (ms)").fill("1000");
   await channel.getByLabel("Allowed hosts (one per line)").fill(emulator);
-  await channel.getByLabel("handles *").fill("acmehelp");
-  await channel.getByLabel("keywords", { exact: true }).fill("acmehelpdesk");
-  await channel.getByLabel("api_base_url").fill(emulator);
+  await channel.getByLabel("X handles *").fill("acmehelp");
+  await channel.getByLabel("Keywords", { exact: true }).fill("acmehelpdesk");
+  await channel.getByLabel("X API URL").fill(emulator);
   await channel.getByLabel("More secrets (name=value per line)").fill("token_acmehelp=demo-x-token-acmehelp\nconsumer_secret=demo-consumer-secret");
   await channel.getByRole("button", { name: "Create channel" }).click();
   const row = page.locator('tr[data-channel="x-support"]');
@@ -166,7 +166,7 @@ test("an administrator creates a workgroup and an X channel", async () => {
   await row.getByRole("button", { name: "Edit x-support" }).click();
   const edit = page.locator("#edit-channel");
   await edit.waitFor();
-  assert.equal(await edit.getByLabel("keywords", { exact: true }).inputValue(), "acmehelpdesk");
+  assert.equal(await edit.getByLabel("Keywords", { exact: true }).inputValue(), "acmehelpdesk");
   assert.equal(await edit.getByLabel("Workgroup", { exact: true }).inputValue(), "Escalations");
   await edit.getByLabel("Poll interval (ms)").fill("1500");
   await edit.getByRole("button", { name: "Save channel" }).click();

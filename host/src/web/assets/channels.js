@@ -168,7 +168,9 @@ function channelForm({ plugs, groups, scripts }, c = null) {
   // Once the administrator writes in Allowed hosts, it is theirs: no more proposals.
   hosts.addEventListener("input", () => { hosts.dataset.edited = "true"; });
   const declared = h("div", { class: "small muted", id: "declared-hosts" });
+  const ingest = select("ingest", ["poll", "webhook", "both"].map((v) => [v, words(v)]), c?.ingest);
   const refill = () => {
+    ingestModes(plugs.find((p) => p.name === pluginSelect.value), ingest);
     pluginKeys(plugs, pluginSelect.value, keys, c, hosts);
     declaredHosts(plugs, pluginSelect.value, declared);
   };
@@ -183,7 +185,7 @@ function channelForm({ plugs, groups, scripts }, c = null) {
     field("Workgroup", select("workgroup", groupNames, c?.workgroup)),
     field("Direct-message workgroup", select("dm_workgroup", [["", "Same"], ...groupNames], c?.dm_workgroup ?? "")),
     field("Workflow", select("workflow", scripts.map((s) => [s, s]), c?.workflow ?? "default.rhai")),
-    field("Ingest", select("ingest", ["poll", "webhook", "both"].map((v) => [v, words(v)]), c?.ingest)),
+    field("Ingest", ingest),
     field("Poll interval (ms)", number("poll_interval_ms", 100, null, c?.poll_interval_ms ?? 5000)),
     field("Post limit per poll", number("post_limit", 1, null, c?.post_limit ?? 100)),
     field("RPC cache timeout (s)", number("rpc_cache_timeout_s", 0, 3600, c?.rpc_cache_timeout_s ?? 90)),
@@ -202,6 +204,18 @@ function channelForm({ plugs, groups, scripts }, c = null) {
   );
   queueMicrotask(refill);
   return h("div", {}, h("h3", {}, c ? `Edit channel ${c.name}` : "New channel"), form);
+}
+
+/** Offers only the ingest modes the plugin can do (a webhook-only platform cannot be
+ *  polled); the current choice stays when it is still possible. */
+function ingestModes(plugin, select) {
+  const can = plugin?.capabilities || ["poll", "webhook"];
+  const possible = { poll: can.includes("poll"), webhook: can.includes("webhook") };
+  possible.both = possible.poll && possible.webhook;
+  for (const option of select.options) option.disabled = !possible[option.value];
+  if (select.selectedOptions[0]?.disabled) {
+    select.value = [...select.options].find((o) => !o.disabled)?.value ?? select.value;
+  }
 }
 
 /** One input per setting the plugin reads, labelled as the platform's console calls it,
@@ -243,7 +257,11 @@ function pluginKeys(plugs, name, box, c = null, hosts = null) {
     if (hosts && /_url$/.test(k.name)) input.addEventListener("input", () => proposeHosts(box, hosts));
     const f = field(`${k.label || k.name}${k.required ? " *" : ""}`, input);
     f.dataset.key = k.name;
-    if (k.secret) f.querySelector("label").append(" ", h("span", { class: "badge" }, "secret"));
+    if (k.secret) {
+      const label = f.querySelector("label");
+      label.classList.add("with-badge");
+      label.append(h("span", { class: "badge" }, "secret"));
+    }
     f.append(hint);
     return f;
   }));
@@ -387,6 +405,6 @@ function checkAnswer(a) {
   const kind = a.works ? "good" : a.reason === "unsupported" || a.reason === "unreachable" ? "warn" : "bad";
   const warnings = a.account?.warnings || [];
   return h("div", { class: `notice ${kind}`, dataset: { works: String(a.works), reason: a.reason || "" } },
-    h("div", {}, a.message),
+    h("div", {}, a.message.replace(/`([^`]*)`/g, "“$1”")),
     warnings.length ? h("ul", {}, warnings.map((w) => h("li", {}, w))) : null);
 }
