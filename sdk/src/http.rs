@@ -1,16 +1,83 @@
 //! Outbound HTTP through the host.
 //!
-//! The host only lets a plugin reach the hosts on its allowlist; any other URL fails
-//! with an error message, like a timeout or a connection failure does. A response with
-//! an error status (4xx, 5xx) is a successful fetch: check
-//! [`HttpResponse::is_success`].
+//! The host only lets a plugin reach the hosts on its allowlist; any other URL fails with
+//! [`HttpError::Refused`], and a timeout, a connection or TLS failure or an answer too
+//! large each with their own [`HttpError`] case. A response with an error status (4xx,
+//! 5xx) is a successful fetch: check [`HttpResponse::is_success`].
+//!
+//! `?` turns an [`HttpError`] into the [`ConnectorError`] the host acts on: a failure the
+//! channel's settings cause (refused, TLS, invalid) is `invalid-config`, which the host
+//! shows to the administrator rather than retrying as if the network had blinked; a
+//! timeout or a connection failure is `transient`. [`HttpError::context`] says what was
+//! being asked.
 
-use crate::{HttpRequest, HttpResponse};
+pub use crate::__private::bindings::switchboard::connector::http::HttpError;
+use crate::{ConnectorError, HttpRequest, HttpResponse};
+
+impl HttpError {
+    /// Whether the channel is set up wrong (a host off the allowlist, a TLS failure, a
+    /// malformed URL): trying again will not help until someone changes the settings.
+    pub fn is_settings(&self) -> bool {
+        matches!(
+            self,
+            HttpError::Refused(_) | HttpError::Tls(_) | HttpError::Invalid(_)
+        )
+    }
+
+    /// The failure in words: `timed out: …`, `refused by the host: …`.
+    pub fn words(&self) -> String {
+        match self {
+            HttpError::Refused(t) => format!("refused by the host: {t}"),
+            HttpError::Timeout(t) => format!("timed out: {t}"),
+            HttpError::Connection(t) => format!("connection failed: {t}"),
+            HttpError::Tls(t) => format!("TLS failed: {t}"),
+            HttpError::TooLarge(cap) => {
+                format!("the answer is over the host's limit of {cap} bytes")
+            }
+            HttpError::Invalid(t) => format!("cannot be sent: {t}"),
+        }
+    }
+
+    /// As the connector error the host acts on, with `what` in front ("X API request
+    /// failed: …"): settings problems are [`ConnectorError::InvalidConfig`], a timeout or
+    /// a broken connection [`ConnectorError::Transient`], an answer too large
+    /// [`ConnectorError::Rejected`].
+    pub fn context(self, what: &str) -> ConnectorError {
+        let text = format!("{what}: {}", self.words());
+        match self {
+            HttpError::Refused(_) | HttpError::Tls(_) | HttpError::Invalid(_) => {
+                ConnectorError::InvalidConfig(text)
+            }
+            HttpError::Timeout(_) | HttpError::Connection(_) => ConnectorError::Transient(text),
+            HttpError::TooLarge(_) => ConnectorError::Rejected(text),
+        }
+    }
+}
+
+impl From<HttpError> for ConnectorError {
+    fn from(e: HttpError) -> ConnectorError {
+        e.context("HTTP request failed")
+    }
+}
+
+/// A plain message is a connection failure (handy in [`MockHost`](crate::testing::MockHost)
+/// handlers: `Err("connection refused".into())`).
+impl From<&str> for HttpError {
+    fn from(text: &str) -> HttpError {
+        HttpError::Connection(text.to_owned())
+    }
+}
+
+impl From<String> for HttpError {
+    fn from(text: String) -> HttpError {
+        HttpError::Connection(text)
+    }
+}
 
 /// Sends `req` through the host and waits for the response.
 ///
 /// Natively this asks [`MockHost`](crate::testing::MockHost)'s HTTP handler.
-pub fn fetch(req: &HttpRequest) -> Result<HttpResponse, String> {
+pub fn fetch(req: &HttpRequest) -> Result<HttpResponse, HttpError> {
     #[cfg(target_arch = "wasm32")]
     {
         crate::host::http::fetch(req)
@@ -29,12 +96,12 @@ fn with_headers(mut req: HttpRequest, headers: &[(&str, &str)]) -> HttpRequest {
 }
 
 /// `GET url` with extra headers.
-pub fn get(url: &str, headers: &[(&str, &str)]) -> Result<HttpResponse, String> {
+pub fn get(url: &str, headers: &[(&str, &str)]) -> Result<HttpResponse, HttpError> {
     fetch(&with_headers(HttpRequest::new("GET", url), headers))
 }
 
 /// `DELETE url` with extra headers.
-pub fn delete(url: &str, headers: &[(&str, &str)]) -> Result<HttpResponse, String> {
+pub fn delete(url: &str, headers: &[(&str, &str)]) -> Result<HttpResponse, HttpError> {
     fetch(&with_headers(HttpRequest::new("DELETE", url), headers))
 }
 
@@ -43,7 +110,7 @@ pub fn post_form(
     url: &str,
     headers: &[(&str, &str)],
     form: &[(&str, &str)],
-) -> Result<HttpResponse, String> {
+) -> Result<HttpResponse, HttpError> {
     let req = with_headers(HttpRequest::new("POST", url), headers)
         .with_header("content-type", "application/x-www-form-urlencoded")
         .with_body(encode_form(form));
@@ -55,8 +122,9 @@ pub fn post_json<T: serde::Serialize + ?Sized>(
     url: &str,
     headers: &[(&str, &str)],
     body: &T,
-) -> Result<HttpResponse, String> {
-    let bytes = serde_json::to_vec(body).map_err(|e| format!("cannot serialize JSON body: {e}"))?;
+) -> Result<HttpResponse, HttpError> {
+    let bytes = serde_json::to_vec(body)
+        .map_err(|e| HttpError::Invalid(format!("cannot serialize the JSON body: {e}")))?;
     let req = with_headers(HttpRequest::new("POST", url), headers)
         .with_header("content-type", "application/json")
         .with_body(bytes);
@@ -210,5 +278,31 @@ mod tests {
     fn fetch_without_handler_fails() {
         let _host = MockHost::new();
         assert!(get("https://x.test/", &[]).is_err());
+    }
+
+    #[test]
+    fn a_settings_failure_is_invalid_config_and_a_network_one_transient() {
+        let refused = HttpError::Refused("host of `https://x.test` is not allowed".into());
+        assert!(refused.is_settings());
+        assert!(matches!(
+            refused.context("X API request failed"),
+            ConnectorError::InvalidConfig(m) if m.starts_with("X API request failed: refused by the host")
+        ));
+        assert!(matches!(
+            ConnectorError::from(HttpError::from("connection refused")),
+            ConnectorError::Transient(_)
+        ));
+        assert!(matches!(
+            HttpError::Timeout("t".into()).context("x"),
+            ConnectorError::Transient(_)
+        ));
+        assert!(matches!(
+            HttpError::Tls("bad certificate".into()).context("x"),
+            ConnectorError::InvalidConfig(_)
+        ));
+        assert!(matches!(
+            HttpError::TooLarge(16).context("x"),
+            ConnectorError::Rejected(m) if m.contains("16 bytes")
+        ));
     }
 }

@@ -85,6 +85,7 @@ pub use __private::bindings::switchboard::connector::types::{
     Outbound, PollResult, ReplyWindow, Sent, SourceStatus, Template, TextCounting, TextLimit,
     Visibility, WebhookOutcome,
 };
+pub use http::HttpError;
 
 /// The version of the `switchboard:connector` contract this SDK implements.
 pub const CONTRACT_VERSION: &str = "0.2.0";

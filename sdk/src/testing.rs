@@ -23,9 +23,9 @@ use std::collections::BTreeMap;
 use std::marker::PhantomData;
 use std::rc::Rc;
 
-use crate::{HttpRequest, HttpResponse, Level};
+use crate::{HttpError, HttpRequest, HttpResponse, Level};
 
-type Handler = Rc<RefCell<dyn FnMut(&HttpRequest) -> Result<HttpResponse, String>>>;
+type Handler = Rc<RefCell<dyn FnMut(&HttpRequest) -> Result<HttpResponse, HttpError>>>;
 
 #[derive(Default)]
 struct State {
@@ -93,11 +93,13 @@ impl MockHost {
     }
 
     /// Answers every [`http::fetch`](crate::http::fetch) with `handler` (replacing the
-    /// previous one). Return `Err` to simulate a network failure or a host refusal.
-    /// Requests are recorded whether or not a handler is set.
+    /// previous one). Return `Err` to simulate a failure: an [`HttpError`] of the kind the
+    /// host would give (`HttpError::Refused` for a host off the allowlist, `Timeout`,
+    /// `Tls`, ...), or a plain string (`Err("connection refused".into())`), which is a
+    /// [`HttpError::Connection`]. Requests are recorded whether or not a handler is set.
     pub fn on_http(
         &self,
-        handler: impl FnMut(&HttpRequest) -> Result<HttpResponse, String> + 'static,
+        handler: impl FnMut(&HttpRequest) -> Result<HttpResponse, HttpError> + 'static,
     ) -> &Self {
         let handler: Handler = Rc::new(RefCell::new(handler));
         with(|s| s.handler = Some(handler));
@@ -161,7 +163,7 @@ fn real_now_millis() -> i64 {
 pub(crate) mod backend {
     use super::*;
 
-    pub(crate) fn fetch(req: &HttpRequest) -> Result<HttpResponse, String> {
+    pub(crate) fn fetch(req: &HttpRequest) -> Result<HttpResponse, HttpError> {
         let handler = with(|s| {
             s.requests.push(req.clone());
             s.handler.clone()
@@ -169,10 +171,10 @@ pub(crate) mod backend {
         match handler {
             // The state is not borrowed while the handler runs, so it may use the mock.
             Some(h) => (h.borrow_mut())(req),
-            None => Err(format!(
+            None => Err(HttpError::Refused(format!(
                 "MockHost has no HTTP handler for {} {} (call MockHost::on_http)",
                 req.method, req.url
-            )),
+            ))),
         }
     }
 
@@ -250,7 +252,10 @@ mod tests {
         host.clear_requests();
         assert!(host.requests().is_empty());
         host.on_http(|_| Err("connection refused".into()));
-        assert_eq!(http::get("u3", &[]), Err("connection refused".to_string()));
+        assert_eq!(
+            http::get("u3", &[]),
+            Err(HttpError::Connection("connection refused".to_string()))
+        );
         assert_eq!(host.kv_keys(), Vec::<String>::new());
     }
 }

@@ -92,21 +92,22 @@ impl WasiView for HostState {
 impl types::Host for HostState {}
 
 impl http::Host for HostState {
-    fn fetch(&mut self, request: types::HttpRequest) -> Result<types::HttpResponse, String> {
-        let url: reqwest::Url = request
-            .url
-            .parse()
-            .map_err(|e| format!("bad url `{}`: {e}", redact::url_text(&request.url)))?;
+    fn fetch(&mut self, request: types::HttpRequest) -> Result<types::HttpResponse, HttpError> {
+        let url: reqwest::Url = request.url.parse().map_err(|e| {
+            HttpError::Invalid(format!("bad url `{}`: {e}", redact::url_text(&request.url)))
+        })?;
         let egress = self.grants.egress.clone();
         if let Err(refused) = egress.check(&url) {
-            return Err(self.refused(&url, refused));
+            return Err(HttpError::Refused(self.refused(&url, refused)));
         }
         let left = self.deadline.saturating_duration_since(Instant::now());
         if left < Duration::from_millis(5) {
-            return Err("no time left in this plugin call".into());
+            return Err(HttpError::Timeout(
+                "no time left in this plugin call".into(),
+            ));
         }
         let method = reqwest::Method::from_bytes(request.method.as_bytes())
-            .map_err(|_| format!("bad method `{}`", request.method))?;
+            .map_err(|_| HttpError::Invalid(format!("bad method `{}`", request.method)))?;
         let writes = !matches!(method, reqwest::Method::GET | reqwest::Method::HEAD);
         if writes {
             self.writes.started += 1;
@@ -146,20 +147,63 @@ impl http::Host for HostState {
         }
         result.map_err(|failed| match failed {
             Failed::Request(e) => match egress.refusal_in(&e) {
-                Some(refused) => self.refused(&url, refused),
-                None => format!("http: {}", egress::error_text(&e)),
+                Some(refused) => HttpError::Refused(self.refused(&url, refused)),
+                None => classify(&e),
             },
-            Failed::Body(text) => text,
+            Failed::TooLarge => HttpError::TooLarge(MAX_RESPONSE_BYTES as u64),
+            Failed::Body(e) => match classify(&e) {
+                HttpError::Connection(text) => {
+                    HttpError::Connection(format!("the answer broke off: {text}"))
+                }
+                other => other,
+            },
         })
     }
+}
+
+use http::HttpError;
+
+/// An HTTP error as one line of text, as contract 0.1.0 hands it to a plugin.
+pub(crate) fn http_error_text(e: HttpError) -> String {
+    match e {
+        HttpError::Refused(t)
+        | HttpError::Timeout(t)
+        | HttpError::Connection(t)
+        | HttpError::Tls(t)
+        | HttpError::Invalid(t) => t,
+        HttpError::TooLarge(cap) => format!("response is over the limit of {cap} bytes"),
+    }
+}
+
+/// A request's failure as the plugin is told it: a timeout, a TLS failure, or a
+/// connection that could not be made or broke.
+fn classify(e: &reqwest::Error) -> HttpError {
+    let text = format!("http: {}", egress::error_text(e));
+    if e.is_timeout() {
+        return HttpError::Timeout(text);
+    }
+    // reqwest does not class TLS failures: they are rustls errors among the causes.
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(c) = cause {
+        if c.downcast_ref::<rustls::Error>().is_some() {
+            return HttpError::Tls(text);
+        }
+        cause = c.source();
+    }
+    if e.is_builder() {
+        return HttpError::Invalid(text);
+    }
+    HttpError::Connection(text)
 }
 
 /// Why a fetch got no usable answer.
 enum Failed {
     /// The request failed (a refusal among its causes, or the network).
     Request(reqwest::Error),
-    /// The answer could not be read whole; the text says why.
-    Body(String),
+    /// The answer was over the cap.
+    TooLarge,
+    /// The answer broke off while its body was read.
+    Body(reqwest::Error),
 }
 
 /// The body of `response`, refused as soon as it grows past `cap` bytes (a declared
@@ -170,11 +214,12 @@ async fn read_capped(
     cap: usize,
     answered: &std::cell::Cell<bool>,
 ) -> Result<Vec<u8>, Failed> {
-    if let Some(len) = response.content_length().filter(|len| *len > cap as u64) {
+    if response
+        .content_length()
+        .is_some_and(|len| len > cap as u64)
+    {
         answered.set(true);
-        return Err(Failed::Body(format!(
-            "response of {len} bytes is over the limit of {cap} bytes"
-        )));
+        return Err(Failed::TooLarge);
     }
     let mut body = Vec::new();
     loop {
@@ -182,19 +227,12 @@ async fn read_capped(
             Ok(Some(chunk)) => {
                 if body.len() + chunk.len() > cap {
                     answered.set(true);
-                    return Err(Failed::Body(format!(
-                        "response is over the limit of {cap} bytes"
-                    )));
+                    return Err(Failed::TooLarge);
                 }
                 body.extend_from_slice(&chunk);
             }
             Ok(None) => break,
-            Err(e) => {
-                return Err(Failed::Body(format!(
-                    "http body: {}",
-                    egress::error_text(&e)
-                )));
-            }
+            Err(e) => return Err(Failed::Body(e)),
         }
     }
     answered.set(true);
@@ -326,12 +364,10 @@ mod tests {
         )
         .await
         .expect("an endless answer is cut off, not read to the end");
-        match read {
-            Err(Failed::Body(text)) => {
-                assert_eq!(text, "response is over the limit of 1048576 bytes")
-            }
-            _ => panic!("an answer past the cap is refused"),
-        }
+        assert!(
+            matches!(read, Err(Failed::TooLarge)),
+            "an answer past the cap is refused"
+        );
         assert!(answered.get(), "the platform did answer");
     }
 }

@@ -15,6 +15,10 @@ pub async fn run(core: Core, channel: Arc<ChannelRuntime>) {
     let name = channel.config.name.clone();
     let interval = Duration::from_millis(channel.config.poll_interval_ms);
     let mut stop = channel.stop_signal(&core.stop);
+    // How long to wait after a poll that failed for a reason only a change of settings
+    // fixes (a host off the allowlist, refused credentials): doubling, so a channel set up
+    // wrong does not ask the platform every interval forever.
+    let mut settled = interval;
     loop {
         // In a cluster one host polls each channel: the one with its lease. The cursor
         // is in the store, so the next owner goes on where the last one stopped.
@@ -28,7 +32,10 @@ pub async fn run(core: Core, channel: Arc<ChannelRuntime>) {
         let mut wait = interval;
         match poll_once(&core, &channel).await {
             Ok(polled) => match polled.all_failed {
-                None => channel.record_poll(Ok(())),
+                None => {
+                    settled = interval;
+                    channel.record_poll(Ok(()))
+                }
                 // Every source failed: the poll failed, and waits for the nearest reset
                 // when each of them waits for one.
                 Some(why) => {
@@ -41,13 +48,19 @@ pub async fn run(core: Core, channel: Arc<ChannelRuntime>) {
                 }
             },
             Err(e) => {
-                tracing::warn!(channel = %name, error = %format!("{e:#}"), "poll failed; will retry");
                 channel.record_poll(Err(format!("{e:#}")));
-                if let Some(ms) = e
-                    .downcast_ref::<crate::connectors::CallError>()
-                    .and_then(retry_after)
-                {
+                let call = e.downcast_ref::<crate::connectors::CallError>();
+                if let Some(ms) = call.and_then(retry_after) {
                     wait = wait.max(Duration::from_millis(ms));
+                }
+                if call.is_some_and(|c| !c.retryable()) {
+                    settled = next_settled(interval, settled);
+                    wait = wait.max(settled);
+                    tracing::warn!(channel = %name, error = %format!("{e:#}"),
+                        wait_s = wait.as_secs(),
+                        "poll failed: the channel's settings or credentials need a change; asking less often until they work");
+                } else {
+                    tracing::warn!(channel = %name, error = %format!("{e:#}"), "poll failed; will retry");
                 }
             }
         }
@@ -58,6 +71,15 @@ pub async fn run(core: Core, channel: Arc<ChannelRuntime>) {
     }
     channel.set_polling(false);
     tracing::info!(channel = %name, "poller stopped");
+}
+
+/// The longest wait between polls of a channel that fails for its settings.
+const MAX_SETTLED_WAIT: Duration = Duration::from_secs(300);
+
+/// The next wait after another poll failed for its settings: twice the last, from the
+/// interval up to [`MAX_SETTLED_WAIT`] (never below the interval).
+fn next_settled(interval: Duration, last: Duration) -> Duration {
+    (last * 2).min(MAX_SETTLED_WAIT).max(interval)
 }
 
 fn retry_after(e: &crate::connectors::CallError) -> Option<u64> {
@@ -125,4 +147,24 @@ pub async fn poll_once(core: &Core, channel: &Arc<ChannelRuntime>) -> anyhow::Re
         all_failed,
         retry_at,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_channel_failing_for_its_settings_is_asked_less_and_less_often() {
+        let interval = Duration::from_secs(2);
+        let mut wait = interval;
+        let mut waits = Vec::new();
+        for _ in 0..10 {
+            wait = next_settled(interval, wait);
+            waits.push(wait.as_secs());
+        }
+        assert_eq!(waits, [4, 8, 16, 32, 64, 128, 256, 300, 300, 300]);
+        // A slow interval is never shortened.
+        let slow = Duration::from_secs(600);
+        assert_eq!(next_settled(slow, slow), slow);
+    }
 }

@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 use switchboard_sdk::{
-    ConnectorError, HttpRequest, HttpResponse, Outbound, Sent, clock, http, kv, log,
+    ConnectorError, HttpError, HttpRequest, HttpResponse, Outbound, Sent, clock, http, kv, log,
 };
 
 use crate::{Settings, jwt};
@@ -141,9 +141,8 @@ fn retry_after_ms(resp: &HttpResponse) -> Option<u64> {
 
 /// Maps the gateway's answer: 2xx sent; 429 (and 503 with `Retry-After`) rate limited;
 /// other 5xx transient; other 4xx refused for good, with status and body.
-pub(crate) fn check(result: Result<HttpResponse, String>) -> Result<(), ConnectorError> {
-    let resp =
-        result.map_err(|e| ConnectorError::Transient(format!("Apple MSP request failed: {e}")))?;
+pub(crate) fn check(result: Result<HttpResponse, HttpError>) -> Result<(), ConnectorError> {
+    let resp = result.map_err(|e| e.context("Apple MSP request failed"))?;
     if resp.is_success() {
         return Ok(());
     }

@@ -3,7 +3,7 @@
 use serde::Deserialize;
 use switchboard_sdk::lenient::{self, Items};
 use switchboard_sdk::{
-    Account, ConnectorError, Event, HttpResponse, Message, Outbound, PollResult, Sent,
+    Account, ConnectorError, Event, HttpError, HttpResponse, Message, Outbound, PollResult, Sent,
     SourceStatus, Visibility, clock, http, kv, log,
 };
 
@@ -67,9 +67,10 @@ struct GraphError {
 }
 
 /// Maps a Graph API answer (or a failed fetch) to a usable response or an error.
-pub(crate) fn check(result: Result<HttpResponse, String>) -> Result<HttpResponse, ConnectorError> {
-    let resp =
-        result.map_err(|e| ConnectorError::Transient(format!("Graph API request failed: {e}")))?;
+pub(crate) fn check(
+    result: Result<HttpResponse, HttpError>,
+) -> Result<HttpResponse, ConnectorError> {
+    let resp = result.map_err(|e| e.context("Graph API request failed"))?;
     // Only an object is an error body: serde would also read `[{"error": ..}]` (a struct
     // from a list), and a 200 list is an unreadable answer, not a Graph error.
     let error = lenient::object::<ErrorBody>(&resp.body)

@@ -1,6 +1,7 @@
 //! Native unit tests against the SDK's mock host.
 
 use serde_json::json;
+use switchboard_sdk::HttpError;
 use switchboard_sdk::testing::MockHost;
 use switchboard_sdk::webhook::meta_signature;
 use switchboard_sdk::{
@@ -740,7 +741,7 @@ fn graph_error(status: u16, code: i64, message: &str) -> HttpResponse {
     )
 }
 
-fn poll_error(resp: Result<HttpResponse, String>) -> ConnectorError {
+fn poll_error(resp: Result<HttpResponse, HttpError>) -> ConnectorError {
     let host = host();
     host.on_http(move |_| resp.clone());
     Facebook.poll(None, 10).unwrap_err()
@@ -1009,7 +1010,7 @@ fn an_interrupted_public_reply_is_found_as_the_pages_own_comment_after_the_attem
 
 const TOKEN: &str = "EAAGsecretPageToken123";
 
-fn credentials_host(answer: Result<HttpResponse, String>) -> MockHost {
+fn credentials_host(answer: Result<HttpResponse, HttpError>) -> MockHost {
     let host = host();
     host.set_secret("access_token", TOKEN);
     host.on_http(move |_| answer.clone());

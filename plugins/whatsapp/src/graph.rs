@@ -4,7 +4,7 @@
 use serde::Deserialize;
 use serde_json::{Value, json};
 use switchboard_sdk::{
-    Account, ConnectorError, HttpResponse, Outbound, Sent, clock, http, kv, log,
+    Account, ConnectorError, HttpError, HttpResponse, Outbound, Sent, clock, http, kv, log,
 };
 
 use crate::{Settings, WINDOW_MS};
@@ -94,9 +94,10 @@ impl GraphError {
 }
 
 /// Maps a Graph API answer (or a failed fetch) to a usable response or an error.
-pub(crate) fn check(result: Result<HttpResponse, String>) -> Result<HttpResponse, ConnectorError> {
-    let resp =
-        result.map_err(|e| ConnectorError::Transient(format!("Graph API request failed: {e}")))?;
+pub(crate) fn check(
+    result: Result<HttpResponse, HttpError>,
+) -> Result<HttpResponse, ConnectorError> {
+    let resp = result.map_err(|e| e.context("Graph API request failed"))?;
     let error = resp.json_body::<ErrorBody>().ok().map(|b| b.error);
     if resp.is_success() && error.is_none() {
         return Ok(resp);

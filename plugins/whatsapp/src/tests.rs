@@ -1,6 +1,7 @@
 //! Native unit tests against the SDK's mock host.
 
 use serde_json::{Value, json};
+use switchboard_sdk::HttpError;
 use switchboard_sdk::testing::MockHost;
 use switchboard_sdk::webhook::meta_signature;
 use switchboard_sdk::{
@@ -806,7 +807,7 @@ fn cloud_error(status: u16, code: i64, message: &str, details: &str) -> HttpResp
     )
 }
 
-fn send_error(resp: Result<HttpResponse, String>) -> ConnectorError {
+fn send_error(resp: Result<HttpResponse, HttpError>) -> ConnectorError {
     let host = host();
     host.on_http(move |_| resp.clone());
     let err = WhatsApp
@@ -912,7 +913,7 @@ fn reply_window_follows_the_24_hour_rule() {
 
 const TOKEN: &str = "EAAGwhatsappSecret987";
 
-fn credentials_host(answer: Result<HttpResponse, String>) -> MockHost {
+fn credentials_host(answer: Result<HttpResponse, HttpError>) -> MockHost {
     let host = host();
     host.set_secret("access_token", TOKEN);
     host.on_http(move |_| answer.clone());

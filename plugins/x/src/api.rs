@@ -93,8 +93,7 @@ pub(crate) fn call(endpoint: Endpoint, req: HttpRequest) -> Result<HttpResponse,
     if let Some(wait) = blocked_for(endpoint) {
         return Err(ConnectorError::RateLimited(wait));
     }
-    let resp = http::fetch(&req)
-        .map_err(|e| ConnectorError::Transient(format!("X API request failed: {e}")))?;
+    let resp = http::fetch(&req).map_err(|e| e.context("X API request failed"))?;
     let now = clock::now_millis();
     let reset_ms = header_i64(&resp, "x-rate-limit-reset").map(|s| s.saturating_mul(1_000));
     let remaining = header_i64(&resp, "x-rate-limit-remaining");

@@ -156,8 +156,7 @@ pub(crate) fn find_sent(
 fn read<T: serde::de::DeserializeOwned>(
     req: switchboard_sdk::HttpRequest,
 ) -> Result<T, ConnectorError> {
-    let resp = http::fetch(&req)
-        .map_err(|e| ConnectorError::Transient(format!("X API request failed: {e}")))?;
+    let resp = http::fetch(&req).map_err(|e| e.context("X API request failed"))?;
     let resp = api::check(resp)?;
     resp.json_body()
         .map_err(|e| ConnectorError::Transient(format!("unreadable X API answer: {e}")))

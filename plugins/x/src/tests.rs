@@ -4,6 +4,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use serde_json::{Value, json};
+use switchboard_sdk::HttpError;
 use switchboard_sdk::testing::MockHost;
 use switchboard_sdk::{
     Capability, Connector, ConnectorError, Event, HttpRequest, HttpResponse, Level, Message,
@@ -1226,7 +1227,7 @@ fn a_flooding_keyword_on_the_stream_is_suspended_and_leaves_the_rule() {
 
 const TOKEN: &str = "tok-acme-SECRET-42";
 
-fn credentials_host(answer: Result<HttpResponse, String>) -> MockHost {
+fn credentials_host(answer: Result<HttpResponse, HttpError>) -> MockHost {
     let host = host();
     host.set_secret("token_acme", TOKEN);
     host.on_http(move |_| answer.clone());

@@ -224,7 +224,10 @@ impl old::http::Host for HostState {
         &mut self,
         request: old::types::HttpRequest,
     ) -> Result<old::types::HttpResponse, String> {
-        new::http::Host::fetch(self, up(request)).map(down)
+        // 0.1.0 knows no kinds of failure: it gets the text alone.
+        new::http::Host::fetch(self, up(request))
+            .map(down)
+            .map_err(crate::connectors::host_api::http_error_text)
     }
 }
 
