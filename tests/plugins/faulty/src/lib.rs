@@ -71,7 +71,7 @@ impl Connector for Faulty {
                 ("access_token", token.as_str()),
             ],
         )
-        .map_err(ConnectorError::Transient)?;
+        .map_err(|e| e.context("posting the comment"))?;
         if msg.text.starts_with("trap") {
             panic!("faulty connector: trap requested after posting");
         }
