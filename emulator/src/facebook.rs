@@ -92,6 +92,11 @@ impl FacebookState {
         self.pages.insert(config.page_id, page);
     }
 
+    /// The configured pages (other Meta products look up a linked page's token here).
+    pub(super) fn page_configs(&self) -> impl Iterator<Item = &FacebookPage> {
+        self.pages.values().map(|p| &p.config)
+    }
+
     pub(super) fn page_secret(&self, page_id: &str) -> Option<String> {
         Some(self.pages.get(page_id)?.config.app_secret.clone())
     }

@@ -1,6 +1,6 @@
-//! The Meta Graph API plumbing shared by Facebook pages, Messenger and WhatsApp: request
-//! parsing (optional version prefix, parameters from query, form or JSON), the error shape,
-//! Graph's time format, and failure injection for retry tests.
+//! The Meta Graph API plumbing shared by Facebook pages, Messenger, Instagram and WhatsApp:
+//! request parsing (optional version prefix, parameters from query, form or JSON), the error
+//! shape, Graph's time format, and failure injection for retry tests.
 
 use axum::extract::{Request, State as AxState};
 use axum::http::{HeaderMap, Method, StatusCode, header};
@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::{Emulator, facebook, whatsapp};
+use super::{Emulator, facebook, instagram, whatsapp};
 
 /// A pending injected failure (`POST /_emulator/facebook/failures`).
 #[derive(Clone, Debug, Deserialize)]
@@ -163,6 +163,18 @@ impl GraphRequest {
         }
     }
 
+    /// A JSON object parameter (`recipient`, `message`, ...); form posts carry it as JSON text.
+    pub(super) fn object_param(&self, name: &str) -> Option<Map<String, Value>> {
+        match self.params.get(name)? {
+            Value::Object(map) => Some(map.clone()),
+            Value::String(text) => match serde_json::from_str(text) {
+                Ok(Value::Object(map)) => Some(map),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
     /// The access token from the query, the body or an `Authorization: Bearer` header.
     pub(super) fn access_token(&self) -> Option<String> {
         self.param("access_token").or_else(|| self.bearer.clone())
@@ -182,6 +194,15 @@ impl GraphRequest {
             )),
             _ => Ok(()),
         }
+    }
+}
+
+/// A non-empty string (or number, stringified) field of a JSON object parameter.
+pub(super) fn str_field(map: &Map<String, Value>, name: &str) -> Option<String> {
+    match map.get(name)? {
+        Value::String(s) if !s.is_empty() => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
     }
 }
 
@@ -257,6 +278,11 @@ pub(super) async fn graph_fallback(AxState(em): AxState<Emulator>, request: Requ
             failure.code,
             failure.error_subcode,
         );
+    }
+    // Instagram first: it owns its ids, and answers a linked page's or `/me`'s calls only
+    // when they are Instagram's (see `instagram::graph`).
+    if let Some(response) = instagram::graph(&em, &request) {
+        return response;
     }
     if let Some(response) = whatsapp::graph(&em, &request) {
         return response;

@@ -1,6 +1,6 @@
 //! Switchboard's platform emulator: a fake of the social platforms' APIs (Facebook and
-//! Messenger on the Graph API, WhatsApp, X, Apple Messages for Business) for the demo and
-//! the tests. It imports nothing from the host; the host runs it in-process
+//! Messenger on the Graph API, Instagram, WhatsApp, X, Apple Messages for Business) for the
+//! demo and the tests. It imports nothing from the host; the host runs it in-process
 //! (`switchboard demo`, `switchboard emulator`) and the end-to-end tests start their own.
 //!
 //! These machines have no internet, so connectors talk to it exactly as they would to the
@@ -12,14 +12,16 @@
 //! Layout: this file holds what every platform shares (the [`Emulator`] handle, state,
 //! outbound log, router assembly, webhook signing and in-order delivery); `graph` holds the
 //! Meta Graph API plumbing (request parsing, error shape, failure injection); each platform
-//! lives in its own submodule (`facebook`, with its control endpoints in `facebook/control.rs`);
-//! `generic` answers a partner's platform from canned answers.
+//! lives in its own submodule (`facebook`, with its control endpoints in `facebook/control.rs`;
+//! `instagram`, both of its API flavours, asked first by the Graph fallback since it owns its
+//! ids); `generic` answers a partner's platform from canned answers.
 
 mod apple;
 mod clock;
 mod facebook;
 mod generic;
 mod graph;
+mod instagram;
 mod slow;
 mod whatsapp;
 mod x;
@@ -43,6 +45,7 @@ use graph::InjectedFailure;
 pub use apple::AppleBusiness;
 pub use facebook::FacebookPage;
 pub use generic::{Answer as GenericAnswer, Recorded as GenericRequest};
+pub use instagram::{InstagramAccount, seeded_media_id as instagram_seeded_media_id};
 pub use whatsapp::{VERIFIED_NAME as WHATSAPP_VERIFIED_NAME, WhatsAppNumber};
 pub use x::{XAccount, XConfig, XEndpoint, XRequestLog, x_signature};
 
@@ -51,6 +54,8 @@ pub use x::{XAccount, XConfig, XEndpoint, XRequestLog, x_signature};
 pub struct EmulatorConfig {
     /// Facebook pages that exist on the emulated Graph API.
     pub facebook_pages: Vec<FacebookPage>,
+    /// Instagram professional accounts (Instagram Login, or Facebook Login via `page_id`).
+    pub instagram_accounts: Vec<InstagramAccount>,
     /// Apple Messages for Business accounts on the emulated MSP gateway.
     pub apple_businesses: Vec<AppleBusiness>,
     /// WhatsApp business phone numbers on the emulated Cloud API.
@@ -63,7 +68,7 @@ pub struct EmulatorConfig {
 /// as listed by `GET /_emulator/outbound`.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 pub struct OutboundRecord {
-    /// Platform name: `"facebook"`, later `"messenger"`, `"x"`, ...
+    /// Platform name: `"facebook"`, `"messenger"`, `"instagram"`, `"whatsapp"`, `"x"`, ...
     pub platform: String,
     /// What was done: `"comment"`, `"hide"`, `"unhide"`, `"edit"`, `"delete"`, later `"message"`, ...
     pub kind: String,
@@ -99,6 +104,7 @@ struct Inner {
 #[derive(Default)]
 struct State {
     facebook: facebook::FacebookState,
+    instagram: instagram::InstagramState,
     apple: apple::AppleState,
     whatsapp: whatsapp::WhatsAppState,
     x: x::XState,
@@ -124,6 +130,9 @@ impl Emulator {
         }
         for page in config.facebook_pages {
             state.facebook.add_page(page);
+        }
+        for account in config.instagram_accounts {
+            state.instagram.add_account(account);
         }
         for number in config.whatsapp_numbers {
             state.whatsapp.add_number(number);
@@ -152,6 +161,7 @@ impl Emulator {
             // Apple's `/v1/message` and `/_emulator/apple/...` (matched before the Graph fallback).
             .merge(apple::routes())
             .merge(facebook::control_routes())
+            .merge(instagram::control_routes())
             .merge(whatsapp::control_routes())
             // X API v2 (`/2/...`) and `/_emulator/x/...`, before the Graph fallback.
             .merge(x::routes())

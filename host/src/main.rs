@@ -64,6 +64,10 @@ enum Command {
         /// Where the emulator listens.
         #[arg(long, default_value = "127.0.0.1:9090")]
         listen: SocketAddr,
+        /// Canned answers for platforms the emulator does not know: every
+        /// `DIR/{platform}/*.json` (see docs/emulator.md, "generic").
+        #[arg(long, value_name = "DIR")]
+        answers: Option<PathBuf>,
     },
     /// Connector tools.
     Plugin {
@@ -128,6 +132,16 @@ enum PluginCommand {
     /// Runs a connector's webhook parsing on a saved request body and prints the
     /// normalized events as JSON lines.
     Parse(switchboard::connectors::parse::ParseArgs),
+    /// Creates a connector crate: the trait, the export macro, one webhook, one send, unit
+    /// tests against the SDK's mock host and a saved-payload test.
+    New(switchboard::connectors::kit::NewArgs),
+    /// Builds a connector crate (in or out of this repository) as a `wasm32-wasip2`
+    /// component with the recipe of `cargo xtask plugins`, checks that this host loads it
+    /// and prints where it is.
+    Build(switchboard::connectors::kit::BuildArgs),
+    /// Runs saved webhook requests through a built connector and prints the events as JSON
+    /// lines; with --expect, compares them and exits 1 at the first difference.
+    Test(switchboard::connectors::kit::TestArgs),
 }
 
 #[derive(Subcommand)]
@@ -159,7 +173,7 @@ async fn main() {
 
 /// What a command logs when `RUST_LOG` does not say. The servers (`serve`, `demo`,
 /// `emulator`) log what they do, as operators read it; one-shot commands (`check`,
-/// `workflow test`, `plugin parse`) print their answer and only warnings and
+/// `workflow test`, `plugin parse`, `plugin test`) print their answer and only warnings and
 /// errors besides (not a line per database migration), unless asked with `-v`.
 fn default_filter(command: &Command, verbose: u8) -> &'static str {
     let server = matches!(
@@ -236,17 +250,24 @@ async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Demo(args) => switchboard::demo::run(args).await,
-        Command::Emulator { listen } => {
+        Command::Emulator { listen, answers } => {
             let emulator =
                 switchboard_emulator::Emulator::new(switchboard::demo::emulator_config());
+            if let Some(dir) = answers {
+                let n = emulator.load_generic_answers(&dir)?;
+                println!("{n} canned answer(s) from {}", dir.display());
+            }
             let listener = tokio::net::TcpListener::bind(listen).await?;
             println!("emulator on http://{}", listener.local_addr()?);
             emulator.serve(listener).await?;
             Ok(())
         }
-        Command::Plugin {
-            command: PluginCommand::Parse(args),
-        } => switchboard::connectors::parse::run(args).await,
+        Command::Plugin { command } => match command {
+            PluginCommand::Parse(args) => switchboard::connectors::parse::run(args).await,
+            PluginCommand::New(args) => switchboard::connectors::kit::new(args),
+            PluginCommand::Build(args) => switchboard::connectors::kit::build(args).await,
+            PluginCommand::Test(args) => switchboard::connectors::kit::test(args).await,
+        },
         Command::Secrets {
             command: SecretsCommand::NewKey,
         } => {

@@ -8,9 +8,10 @@
 //! [`CONTRACT_VERSION`]). This crate hides the
 //! generated bindings: a plugin implements the [`Connector`] trait, registers its type
 //! with [`export_connector!`], and reaches the host through ordinary Rust functions:
-//! [`http`], [`clock`], [`log`], [`kv`] and [`config`]. [`webhook`] checks signatures and
-//! answers handshakes; [`lenient`] reads platform JSON item by item, so that one odd item
-//! never loses a whole batch.
+//! [`http`], [`clock`], [`log`], [`kv`] and [`config`]. [`webhook`] reads requests and
+//! checks signatures; [`meta`] holds, once, what the connectors of Meta's platforms share
+//! (signed webhooks and the handshake, Graph errors, the common settings); [`lenient`]
+//! reads platform JSON item by item, so that one odd item never loses a whole batch.
 //!
 //! On native targets the same functions talk to [`testing::MockHost`], a thread-local
 //! stand-in for the host, so a connector is unit-tested with a plain `cargo test`.
@@ -72,6 +73,7 @@
 
 pub mod http;
 pub mod lenient;
+pub mod meta;
 pub mod time;
 mod types_ext;
 pub mod webhook;

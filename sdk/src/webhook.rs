@@ -1,5 +1,6 @@
 //! Helpers for handling inbound webhook requests: headers, query strings and
-//! signatures.
+//! signatures (HMAC-SHA256, constant-time comparison, hex). Meta's signed webhooks and
+//! handshake are in [`crate::meta`].
 
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
@@ -75,149 +76,55 @@ pub fn from_hex(s: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
-/// Answers Meta's webhook verification (`GET ?hub.mode=subscribe&hub.challenge=..&
-/// hub.verify_token=..`), shared by every Meta platform (page feed, Messenger,
-/// WhatsApp): the challenge when the mode is `subscribe` and the token matches
-/// `verify_token` (compared in constant time), else 403; 400 without a challenge.
-/// `platform` names the connector in the log.
+// Meta's webhooks live in [`crate::meta`] with the rest of what Meta's platforms share;
+// these names stay for connectors written before it.
+
+/// Meta's webhook handshake: see [`meta::handshake`](crate::meta::handshake).
+#[deprecated(since = "0.2.0", note = "use switchboard_sdk::meta::handshake")]
 pub fn meta_handshake(
     req: &HttpRequest,
     verify_token: Option<&str>,
     platform: &str,
 ) -> HttpResponse {
-    let Some(expected) = verify_token.filter(|t| !t.is_empty()) else {
-        crate::log::warn(format!(
-            "{platform}: webhook verification refused: no `verify_token` secret configured"
-        ));
-        return HttpResponse::text(403, "verification refused");
-    };
-    let token_ok = query_param(req, "hub.verify_token")
-        .is_some_and(|t| constant_time_eq(t.as_bytes(), expected.as_bytes()));
-    if query_param(req, "hub.mode").as_deref() != Some("subscribe") || !token_ok {
-        crate::log::warn(format!(
-            "{platform}: webhook verification refused: wrong mode or verify token"
-        ));
-        return HttpResponse::text(403, "verification refused");
-    }
-    match query_param(req, "hub.challenge") {
-        Some(challenge) => HttpResponse::text(200, challenge),
-        None => HttpResponse::text(400, "missing hub.challenge"),
-    }
+    crate::meta::handshake(req, verify_token, platform)
 }
 
-/// Checks the `X-Hub-Signature-256` of a Meta webhook POST (page feed, Messenger,
-/// WhatsApp) against `app_secret`. `Err` is the 401 to answer, with the reason logged
-/// under `platform`.
+/// Meta's signature check: see [`meta::check_signature`](crate::meta::check_signature).
+#[deprecated(since = "0.2.0", note = "use switchboard_sdk::meta::check_signature")]
 pub fn meta_check_signature(
     req: &HttpRequest,
     app_secret: Option<&str>,
     platform: &str,
 ) -> Result<(), HttpResponse> {
-    let Some(app_secret) = app_secret.filter(|s| !s.is_empty()) else {
-        crate::log::error(format!(
-            "{platform}: webhook POST refused: no `app_secret` secret configured"
-        ));
-        return Err(HttpResponse::text(401, "signature cannot be checked"));
-    };
-    let Some(signature) = header(req, "x-hub-signature-256") else {
-        crate::log::warn(format!(
-            "{platform}: webhook POST without X-Hub-Signature-256 refused"
-        ));
-        return Err(HttpResponse::text(401, "missing X-Hub-Signature-256"));
-    };
-    if !verify_meta_signature(app_secret, &req.body, signature) {
-        crate::log::warn(format!(
-            "{platform}: webhook POST with a bad signature refused"
-        ));
-        return Err(HttpResponse::text(401, "invalid X-Hub-Signature-256"));
-    }
-    Ok(())
+    crate::meta::check_signature(req, app_secret, platform)
 }
 
-/// Checks a Meta webhook POST's signature ([`meta_check_signature`]) and parses its body
-/// as JSON of type `T`. `Err` is the response to give instead: 401 for the signature, 400
-/// for the body, with the reason logged under `platform`.
-///
-/// Meta delivers again whatever is not answered 2xx, and an authentic body that cannot be
-/// read now cannot be read on any later delivery: a connector that would rather
-/// acknowledge it (and log it) checks the signature with [`meta_check_signature`] and
-/// reads the body itself (see [`crate::lenient`]).
+/// A signed Meta body as JSON: see [`meta::signed_json`](crate::meta::signed_json).
+#[deprecated(since = "0.2.0", note = "use switchboard_sdk::meta::signed_json")]
 pub fn meta_signed_json<T: serde::de::DeserializeOwned>(
     req: &HttpRequest,
     app_secret: Option<&str>,
     platform: &str,
 ) -> Result<T, HttpResponse> {
-    meta_check_signature(req, app_secret, platform)?;
-    serde_json::from_slice(&req.body).map_err(|e| {
-        crate::log::warn(format!("{platform}: malformed webhook body: {e}"));
-        HttpResponse::text(400, format!("malformed JSON body: {e}"))
-    })
+    crate::meta::signed_json(req, app_secret, platform)
 }
 
-/// The `X-Hub-Signature-256` value Meta sends for `raw_body`: `sha256=<lowercase hex>`.
-/// Useful in tests and emulators.
+/// Meta's `X-Hub-Signature-256` for a body: see [`meta::signature`](crate::meta::signature).
+#[deprecated(since = "0.2.0", note = "use switchboard_sdk::meta::signature")]
 pub fn meta_signature(app_secret: &str, raw_body: &[u8]) -> String {
-    format!(
-        "sha256={}",
-        to_hex(&hmac_sha256(app_secret.as_bytes(), raw_body))
-    )
+    crate::meta::signature(app_secret, raw_body)
 }
 
-/// Checks a Meta `X-Hub-Signature-256` header (`sha256=<hex>`) against the HMAC-SHA256
-/// of the exact `raw_body` bytes keyed with `app_secret`, in constant time.
-///
-/// Returns false for an empty secret, a missing `sha256=` prefix or malformed hex.
+/// Checks Meta's `X-Hub-Signature-256`: see
+/// [`meta::verify_signature`](crate::meta::verify_signature).
+#[deprecated(since = "0.2.0", note = "use switchboard_sdk::meta::verify_signature")]
 pub fn verify_meta_signature(app_secret: &str, raw_body: &[u8], header_value: &str) -> bool {
-    if app_secret.is_empty() {
-        return false;
-    }
-    let Some(hex) = header_value.trim().strip_prefix("sha256=") else {
-        return false;
-    };
-    let Some(given) = from_hex(hex) else {
-        return false;
-    };
-    let expected = hmac_sha256(app_secret.as_bytes(), raw_body);
-    constant_time_eq(&expected, &given)
+    crate::meta::verify_signature(app_secret, raw_body, header_value)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn meta_handshake_echoes_the_challenge_only_for_the_right_token() {
-        let _host = crate::testing::MockHost::new();
-        let req = |q: &str| HttpRequest::new("GET", format!("/webhooks/x?{q}"));
-        let ok = req("hub.mode=subscribe&hub.challenge=42&hub.verify_token=tok");
-        let answer = meta_handshake(&ok, Some("tok"), "test");
-        assert_eq!((answer.status, answer.body), (200, b"42".to_vec()));
-        for bad in [
-            "hub.mode=subscribe&hub.challenge=42&hub.verify_token=nope",
-            "hub.mode=unsubscribe&hub.challenge=42&hub.verify_token=tok",
-        ] {
-            assert_eq!(
-                meta_handshake(&req(bad), Some("tok"), "test").status,
-                403,
-                "{bad}"
-            );
-        }
-        assert_eq!(
-            meta_handshake(&ok, None, "test").status,
-            403,
-            "no token configured"
-        );
-        assert_eq!(
-            meta_handshake(&ok, Some(""), "test").status,
-            403,
-            "empty token"
-        );
-        let no_challenge = req("hub.mode=subscribe&hub.verify_token=tok");
-        assert_eq!(
-            meta_handshake(&no_challenge, Some("tok"), "test").status,
-            400
-        );
-    }
 
     #[test]
     fn hmac_matches_rfc4231_case_2() {
@@ -226,25 +133,6 @@ mod tests {
             to_hex(&mac),
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
         );
-    }
-
-    #[test]
-    fn meta_signature_verification() {
-        let body = br#"{"object":"page","entry":[]}"#;
-        let sig = meta_signature("s3cret", body);
-        assert!(sig.starts_with("sha256="));
-        assert!(verify_meta_signature("s3cret", body, &sig));
-        assert!(verify_meta_signature(
-            "s3cret",
-            body,
-            &sig.to_uppercase().replace("SHA256=", "sha256=")
-        ));
-        assert!(!verify_meta_signature("other", body, &sig));
-        assert!(!verify_meta_signature("s3cret", b"{}", &sig));
-        assert!(!verify_meta_signature("s3cret", body, &sig[7..]));
-        assert!(!verify_meta_signature("s3cret", body, "sha256=zz"));
-        assert!(!verify_meta_signature("s3cret", body, "sha256="));
-        assert!(!verify_meta_signature("", body, &meta_signature("", body)));
     }
 
     #[test]

@@ -143,7 +143,11 @@ fn type_def(out: &mut String, resolve: &Resolve, id: TypeId) {
         "variant" => {
             let _ = writeln!(out, "| case | carries | meaning |\n|---|---|---|");
             for (n, t, d) in rows {
-                let t = if t.is_empty() { "–".into() } else { format!("`{t}`") };
+                let t = if t.is_empty() {
+                    "–".into()
+                } else {
+                    format!("`{t}`")
+                };
                 let _ = writeln!(out, "| `{n}` | {t} | {d} |");
             }
         }
@@ -252,7 +256,11 @@ fn every_item_of_the_contract_is_explained() {
     let unexplained: Vec<&str> = rendered
         .lines()
         .filter(|l| l.starts_with("| `") && l.trim_end().ends_with('|'))
-        .filter(|l| l.rsplit('|').nth(1).is_some_and(|cell| cell.trim().is_empty()))
+        .filter(|l| {
+            l.rsplit('|')
+                .nth(1)
+                .is_some_and(|cell| cell.trim().is_empty())
+        })
         .collect();
     assert!(
         unexplained.is_empty(),

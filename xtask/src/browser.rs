@@ -28,10 +28,6 @@ pub fn test(bin: &Path) -> Result<()> {
     }
     let missing = not_installed(PACKAGES);
     if !missing.is_empty() {
-        println!(
-            "xtask: installing Debian packages for the browser tests: {}",
-            missing.join(" ")
-        );
         install_packages(&missing, "the browser tests need Chromium")?;
     }
     let dir = workspace_root().join("tests/browser");

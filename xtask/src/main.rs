@@ -7,19 +7,18 @@
 //!   tests (see `tests/fuzz-kit`) with many cases, in the optimised `fuzz` profile that
 //!   keeps overflow checks, with progress bars when stdout is a terminal.
 //!
-//! The toolchain: a rustup-installed `wasm32-wasip2` target when there is one;
-//! otherwise Debian's `rustc-web` (1.96) builds the standard library for the target
-//! itself (`-Zbuild-std`) and rustup's `wasm-component-ld` links the component. The
-//! Debian packages are installed with apt-get when missing and running as root.
+//! The toolchain recipe (rustup's `wasm32-wasip2` target, else Debian's `rustc-web` with
+//! `-Zbuild-std`, installing the packages as root) is `switchboard-toolchain`, which
+//! `switchboard plugin build` applies to any connector crate too.
 //!
-//! Deliberately std-only so it compiles in a couple of seconds.
+//! Deliberately small (std and the toolchain crate) so it compiles in seconds.
 
 use std::env;
-use std::ffi::OsString;
-use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 use std::time::Instant;
+
+use switchboard_toolchain::{self as toolchain, PluginCrate, Toolchain, Ui};
 
 mod bench;
 mod browser;
@@ -27,13 +26,8 @@ mod schemathesis;
 #[cfg(test)]
 mod unit_graph;
 
-const TARGET: &str = "wasm32-wasip2";
-/// Debian packages the fallback toolchain needs.
-const DEBIAN_PACKAGES: &[&str] = &["rustc-web", "cargo-web", "rust-web-src", "lld", "wasi-libc"];
 /// Folders whose sub-folders with a `Cargo.toml` are plugin crates.
 const PLUGIN_DIRS: &[&str] = &["plugins", "tests/plugins"];
-/// A WebAssembly component starts with `\0asm` and the component-model version/layer.
-const COMPONENT_HEADER: [u8; 8] = [0x00, 0x61, 0x73, 0x6d, 0x0d, 0x00, 0x01, 0x00];
 
 const USAGE: &str = "\
 usage: cargo xtask <task>
@@ -185,7 +179,11 @@ fn exec(cmd: &mut Command, what: &str) -> Result<()> {
 /// sdk, the plugins (natively, against the sdk's mock host) and this tool.
 fn test(args: &[String]) -> Result<()> {
     let mut cmd = cargo();
-    cmd.args(["test", "--workspace"]).args(args);
+    cmd.args(["test", "--workspace"])
+        .args(args)
+        // The end-to-end test of the partner kit also builds a new connector's component
+        // (`-Zbuild-std` for its own profile: over a minute on 2 cores), as a partner would.
+        .env("SWITCHBOARD_E2E_PLUGIN_BUILD", "1");
     run(&mut cmd, "cargo test --workspace")?;
     if args.is_empty() {
         postgres_tests()?;
@@ -316,8 +314,8 @@ fn fuzz(args: &[String]) -> Result<()> {
     let root = workspace_root();
     let known: Vec<String> = discover_plugins(&root)?
         .into_iter()
-        .filter(|c| root.join("plugins").join(&c.dir_name).is_dir())
-        .map(|c| c.dir_name)
+        .filter(|c| root.join("plugins").join(&c.name).is_dir())
+        .map(|c| c.name)
         .collect();
     let wanted = parse_fuzz_args(args, &known)?;
     let seed = wanted.seed.unwrap_or_else(|| {
@@ -373,83 +371,9 @@ fn workspace_root() -> PathBuf {
 
 // ------------------------------------------------------------------ plugin crates
 
-/// One plugin crate found on disk.
-#[derive(Debug)]
-struct PluginCrate {
-    /// The folder name, which names the output file.
-    dir_name: String,
-    /// `[package] name`.
-    package: String,
-    /// The library's file name stem (`[lib] name`, else the package name with `_`).
-    lib_name: String,
-}
-
-/// The `name = "..."` value of `section` in a Cargo.toml (a deliberately small parser).
-fn toml_name(manifest: &str, section: &str) -> Option<String> {
-    let mut current = String::new();
-    for line in manifest.lines() {
-        let line = line.split('#').next().unwrap_or("").trim();
-        if line.starts_with('[') {
-            current = line.trim_matches(['[', ']']).trim().to_string();
-            continue;
-        }
-        if current != section {
-            continue;
-        }
-        if let Some((key, value)) = line.split_once('=')
-            && key.trim() == "name"
-        {
-            let value = value.trim().trim_matches(['"', '\'']);
-            if !value.is_empty() {
-                return Some(value.to_string());
-            }
-        }
-    }
-    None
-}
-
 fn discover_plugins(root: &Path) -> Result<Vec<PluginCrate>> {
-    let mut found = Vec::new();
-    for dir in PLUGIN_DIRS {
-        let parent = root.join(dir);
-        let Ok(entries) = fs::read_dir(&parent) else {
-            continue;
-        };
-        let mut paths: Vec<PathBuf> = entries
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.join("Cargo.toml").is_file())
-            .collect();
-        paths.sort();
-        for path in paths {
-            let manifest_path = path.join("Cargo.toml");
-            let manifest = fs::read_to_string(&manifest_path).map_err(|e| {
-                Error::Failed(format!("cannot read {}: {e}", manifest_path.display()))
-            })?;
-            let Some(package) = toml_name(&manifest, "package") else {
-                return fail(format!("no [package] name in {}", manifest_path.display()));
-            };
-            let lib_name = toml_name(&manifest, "lib").unwrap_or_else(|| package.replace('-', "_"));
-            let dir_name = path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            if let Some(other) = found.iter().find(|c: &&PluginCrate| c.dir_name == dir_name) {
-                return fail(format!(
-                    "two plugin crates would both be written as dist/{dir_name}.wasm ({} and {package})",
-                    other.package
-                ));
-            }
-            found.push(PluginCrate {
-                dir_name,
-                package,
-                lib_name,
-            });
-        }
-    }
-    Ok(found)
+    toolchain::discover(root, PLUGIN_DIRS).map_err(|e| Error::Failed(e.to_string()))
 }
-
-// ------------------------------------------------------------------ toolchains
 
 /// Runs a command and returns its stdout when it succeeded.
 fn output_of(program: &str, args: &[&str]) -> Option<String> {
@@ -457,42 +381,6 @@ fn output_of(program: &str, args: &[&str]) -> Option<String> {
     out.status
         .success()
         .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
-}
-
-fn rustup_has_target() -> bool {
-    output_of("rustup", &["target", "list", "--installed"])
-        .is_some_and(|out| out.lines().any(|l| l.trim() == TARGET))
-}
-
-fn is_root() -> bool {
-    if let Ok(status) = fs::read_to_string("/proc/self/status")
-        && let Some(line) = status.lines().find(|l| l.starts_with("Uid:"))
-    {
-        return line.split_whitespace().nth(1) == Some("0");
-    }
-    output_of("id", &["-u"]).is_some_and(|s| s.trim() == "0")
-}
-
-fn missing_debian_packages() -> Result<Vec<&'static str>> {
-    if output_of("dpkg-query", &["--version"]).is_none() {
-        return fail(format!(
-            "no rustup `{TARGET}` target and no dpkg to install Debian's toolchain: \
-             run `rustup target add {TARGET}`"
-        ));
-    }
-    Ok(not_installed(DEBIAN_PACKAGES))
-}
-
-/// Those of `packages` dpkg does not list as installed.
-fn not_installed(packages: &[&'static str]) -> Vec<&'static str> {
-    packages
-        .iter()
-        .copied()
-        .filter(|pkg| {
-            output_of("dpkg-query", &["-W", "-f=${db:Status-Abbrev}", pkg])
-                .is_none_or(|s| !s.starts_with("ii"))
-        })
-        .collect()
 }
 
 fn run(cmd: &mut Command, what: &str) -> Result<()> {
@@ -503,72 +391,15 @@ fn run(cmd: &mut Command, what: &str) -> Result<()> {
     }
 }
 
-fn install_debian_packages(missing: &[&str]) -> Result<()> {
-    install_packages(
-        missing,
-        &format!(
-            "no rustup `{TARGET}` target, and the Debian packages for the fallback toolchain \
-             are missing. Either run `rustup target add {TARGET}`, or install them"
-        ),
-    )
+/// Those of `packages` dpkg does not list as installed.
+fn not_installed(packages: &[&'static str]) -> Vec<&'static str> {
+    toolchain::not_installed(packages)
 }
 
 /// Installs Debian packages as root; otherwise fails with `why` and the command to run.
 fn install_packages(missing: &[&str], why: &str) -> Result<()> {
-    let list = missing.join(" ");
-    if !is_root() {
-        return fail(format!(
-            "{why}: {list}. Install them with \
-             `sudo apt-get update && sudo apt-get install -y {list}` (or run this as root)"
-        ));
-    }
-    println!("xtask: installing Debian packages: {list}");
-    run(
-        Command::new("apt-get")
-            .arg("update")
-            .env("DEBIAN_FRONTEND", "noninteractive"),
-        "apt-get update",
-    )?;
-    run(
-        Command::new("apt-get")
-            .args(["install", "-y"])
-            .args(missing)
-            .env("DEBIAN_FRONTEND", "noninteractive"),
-        "apt-get install",
-    )
-}
-
-/// rustup's `wasm-component-ld`, found from `rustc --print sysroot` with the `rustc`
-/// on the current PATH (rustup's), or a `wasm-component-ld` on PATH.
-fn find_component_linker() -> Result<PathBuf> {
-    if let Some(sysroot) = output_of("rustc", &["--print", "sysroot"]) {
-        let host = output_of("rustc", &["-vV"])
-            .and_then(|v| {
-                v.lines()
-                    .find_map(|l| l.strip_prefix("host: ").map(|h| h.trim().to_string()))
-            })
-            .unwrap_or_else(|| "x86_64-unknown-linux-gnu".into());
-        let wcl = Path::new(sysroot.trim())
-            .join("lib/rustlib")
-            .join(host)
-            .join("bin/wasm-component-ld");
-        if wcl.is_file() {
-            return Ok(wcl);
-        }
-    }
-    if let Some(path) = env::var_os("PATH") {
-        for dir in env::split_paths(&path) {
-            let candidate = dir.join("wasm-component-ld");
-            if candidate.is_file() {
-                return Ok(candidate);
-            }
-        }
-    }
-    fail(
-        "cannot find `wasm-component-ld`: it ships with rustup's toolchain \
-         (`<rustc --print sysroot>/lib/rustlib/<host>/bin/`); or install it with \
-         `cargo install wasm-component-ld`",
-    )
+    toolchain::install_packages(missing, why, &Ui::new("xtask"))
+        .map_err(|e| Error::Failed(e.to_string()))
 }
 
 // ------------------------------------------------------------------ plugins task
@@ -595,88 +426,35 @@ fn plugins(args: &[String]) -> Result<()> {
             PLUGIN_DIRS.join(" or ")
         ));
     }
-    let target_dir = root.join("target/plugins");
+    let ui = Ui::new("xtask");
+    let failed = |e: toolchain::Error| Error::Failed(e.to_string());
+    let toolchain = Toolchain::prepare(&ui).map_err(failed)?;
     let profile = if release { "release" } else { "debug" };
-
-    let mut cmd;
-    if rustup_has_target() {
-        println!(
-            "xtask: building {} plugin(s) with rustup's `{TARGET}` target ({profile})",
-            crates.len()
-        );
-        cmd = Command::new(env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
-        cmd.args(["build", "--target", TARGET]);
-    } else {
-        let missing = missing_debian_packages()?;
-        if !missing.is_empty() {
-            install_debian_packages(&missing)?;
-        }
-        // Evaluated with rustup's rustc, before PATH puts /usr/bin first.
-        let linker = find_component_linker()?;
-        println!(
-            "xtask: no rustup `{TARGET}` target; building {} plugin(s) with Debian's rustc-web \
-             and -Zbuild-std, linked by {} ({profile})",
-            crates.len(),
-            linker.display()
-        );
-        let mut path = OsString::from("/usr/bin");
-        if let Some(old) = env::var_os("PATH") {
-            path.push(":");
-            path.push(old);
-        }
-        cmd = Command::new("/usr/bin/cargo");
-        cmd.env("PATH", path)
-            .env("RUSTC_BOOTSTRAP", "1")
-            .env("CARGO_TARGET_WASM32_WASIP2_LINKER", &linker)
-            .env(
-                "CARGO_TARGET_WASM32_WASIP2_RUSTFLAGS",
-                "-L /usr/lib/wasm32-wasi",
-            )
-            // Set by `cargo run` or rustup for the outer toolchain; must not leak in.
-            .env_remove("RUSTC")
-            .env_remove("RUSTDOC")
-            .env_remove("RUSTUP_TOOLCHAIN")
-            .env_remove("CARGO");
-        cmd.args(["build", "--target", TARGET, "-Zbuild-std=std,panic_abort"]);
-    }
-    if release {
-        cmd.arg("--release");
-    }
-    for c in &crates {
-        cmd.args(["-p", &c.package]);
-    }
-    cmd.current_dir(&root).env("CARGO_TARGET_DIR", &target_dir);
-    run(&mut cmd, "cargo build of the plugins")?;
-
+    ui.say(format!(
+        "building {} plugin(s) with {} ({profile})",
+        crates.len(),
+        toolchain.describe()
+    ));
+    let target_dir = root.join("target/plugins");
     let dist = target_dir.join("dist");
-    fs::create_dir_all(&dist)
-        .map_err(|e| Error::Failed(format!("cannot create {}: {e}", dist.display())))?;
-    for c in &crates {
-        let built = target_dir
-            .join(TARGET)
-            .join(profile)
-            .join(format!("{}.wasm", c.lib_name));
-        let bytes = fs::read(&built).map_err(|e| {
-            Error::Failed(format!(
-                "{} was not produced ({e}); does `{}` have crate-type \"cdylib\"?",
-                built.display(),
-                c.package
-            ))
-        })?;
-        if !bytes.starts_with(&COMPONENT_HEADER) {
-            return fail(format!(
-                "{} is not a WebAssembly component (wrong header)",
-                built.display()
-            ));
-        }
-        let out = dist.join(format!("{}.wasm", c.dir_name));
-        fs::write(&out, &bytes)
-            .map_err(|e| Error::Failed(format!("cannot write {}: {e}", out.display())))?;
+    let built = toolchain
+        .build(
+            &toolchain::Build {
+                cwd: &root,
+                crates: &crates,
+                target_dir: &target_dir,
+                release,
+                out_dir: Some(&dist),
+            },
+            &ui,
+        )
+        .map_err(failed)?;
+    for b in &built {
         println!(
             "xtask: {} -> {} ({} KiB)",
-            c.package,
-            out.strip_prefix(&root).unwrap_or(&out).display(),
-            bytes.len() / 1024
+            b.krate.package,
+            b.path.strip_prefix(&root).unwrap_or(&b.path).display(),
+            b.size / 1024
         );
     }
     println!(
@@ -689,28 +467,6 @@ fn plugins(args: &[String]) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn reads_package_and_lib_names() {
-        let manifest = r#"
-[package]
-name = "plugin-facebook" # comment
-version.workspace = true
-
-[lib]
-crate-type = ["cdylib", "rlib"]
-name = "fb"
-
-[dependencies]
-name = "not-this"
-"#;
-        assert_eq!(
-            toml_name(manifest, "package").as_deref(),
-            Some("plugin-facebook")
-        );
-        assert_eq!(toml_name(manifest, "lib").as_deref(), Some("fb"));
-        assert_eq!(toml_name("[package]\nversion = 1\n", "package"), None);
-    }
 
     #[test]
     fn nested_cargo_gets_the_shells_environment_not_cargo_runs() {
@@ -770,9 +526,9 @@ name = "not-this"
     #[test]
     fn finds_this_workspace_plugins() {
         let crates = discover_plugins(&workspace_root()).unwrap_or_else(|_| panic!("discover"));
-        let names: Vec<_> = crates.iter().map(|c| c.dir_name.as_str()).collect();
+        let names: Vec<_> = crates.iter().map(|c| c.name.as_str()).collect();
         assert!(names.contains(&"facebook"), "{names:?}");
-        let fb = crates.iter().find(|c| c.dir_name == "facebook").unwrap();
+        let fb = crates.iter().find(|c| c.name == "facebook").unwrap();
         assert_eq!(fb.package, "plugin-facebook");
         assert_eq!(fb.lib_name, "plugin_facebook");
     }

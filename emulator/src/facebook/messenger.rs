@@ -18,10 +18,10 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use super::{FacebookState, author_id_for};
-use crate::graph::{GraphRequest, graph_error};
+use crate::graph::{GraphRequest, graph_error, str_field};
 use crate::{Emulator, control_error, parse_control};
 
 /// 24 hours in milliseconds.
@@ -84,26 +84,6 @@ fn param_error(message: &str, subcode: Option<i64>) -> Response {
     )
 }
 
-/// A JSON object parameter; form posts carry it as JSON text.
-fn object_param(req: &GraphRequest, name: &str) -> Option<Map<String, Value>> {
-    match req.params.get(name)? {
-        Value::Object(map) => Some(map.clone()),
-        Value::String(text) => match serde_json::from_str(text) {
-            Ok(Value::Object(map)) => Some(map),
-            _ => None,
-        },
-        _ => None,
-    }
-}
-
-fn str_field(map: &Map<String, Value>, name: &str) -> Option<String> {
-    match map.get(name)? {
-        Value::String(s) if !s.is_empty() => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
-}
-
 /// The Graph calls Messenger adds to a page; `None` leaves the call to the page feed.
 pub(super) fn graph(
     em: &Emulator,
@@ -152,10 +132,10 @@ pub(super) fn graph(
 
 /// `POST /{page-id}/messages`.
 fn send(em: &Emulator, fb: &mut FacebookState, page_id: &str, req: &GraphRequest) -> Response {
-    let Some(recipient) = object_param(req, "recipient") else {
+    let Some(recipient) = req.object_param("recipient") else {
         return param_error("(#100) param recipient must be non-empty.", None);
     };
-    let Some(message) = object_param(req, "message") else {
+    let Some(message) = req.object_param("message") else {
         return param_error("(#100) param message must be non-empty.", None);
     };
     let text = str_field(&message, "text");

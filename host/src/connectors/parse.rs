@@ -3,26 +3,21 @@
 //! with it; we check fidelity with it (a platform's real payload in, our events out).
 //!
 //! With `--secret S` the connector checks the request's signature with S, as it would in
-//! production (S is offered under every name our connectors read a signing secret from).
-//! With `--no-verify` the tool signs the body itself with a throwaway secret in each
-//! platform's scheme (Meta, X, Apple), so the connector's own check passes and only the
-//! parsing is exercised.
+//! production (S is offered under every name our connectors read a signing secret from);
+//! `--secret name=value` gives any secret by name. With `--no-verify` the tool signs the
+//! body itself with a throwaway secret in each platform's scheme (Meta, X, Apple), so the
+//! connector's own check passes and only the parsing is exercised. `switchboard plugin
+//! test` does the same for several saved requests, each with its own headers, and compares
+//! the events with expected ones.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use base64::Engine as _;
 use hmac::{KeyInit, Mac};
 
-use super::PluginLimits;
-use super::engine::{ChannelConnector, PluginEngine};
-use super::host_api::Grants;
-use crate::store::Store;
-
-/// Names our connectors read their signing secret from.
-const SECRET_NAMES: &[&str] = &["app_secret", "consumer_secret", "secret"];
+use super::kit::samples::{self, SECRET_NAMES, Sandbox, SecretArg, pairs};
 
 /// Flags of `switchboard plugin parse`.
 #[derive(clap::Args, Debug)]
@@ -39,9 +34,10 @@ pub struct ParseArgs {
     /// A channel setting, `key=value` (repeat for more), e.g. `page_id=1001`.
     #[arg(long = "setting", value_name = "K=V")]
     pub settings: Vec<String>,
-    /// The signing secret to check the request with.
-    #[arg(long, conflicts_with = "no_verify")]
-    pub secret: Option<String>,
+    /// The signing secret to check the request with; or any secret by name, `name=value`
+    /// (repeat for more).
+    #[arg(long = "secret", value_name = "[K=]V")]
+    pub secrets: Vec<String>,
     /// Skip the signature check (the tool signs the body itself).
     #[arg(long)]
     pub no_verify: bool,
@@ -52,19 +48,8 @@ pub struct ParseArgs {
     pub file: PathBuf,
 }
 
-fn pairs(items: &[String], sep: char, what: &str) -> Result<Vec<(String, String)>> {
-    items
-        .iter()
-        .map(|item| {
-            let (k, v) = item
-                .split_once(sep)
-                .with_context(|| format!("{what} `{item}` must look like `name{sep}value`"))?;
-            Ok((k.trim().to_owned(), v.trim().to_owned()))
-        })
-        .collect()
-}
-
-fn hmac(secret: &str, body: &[u8]) -> Vec<u8> {
+/// HMAC-SHA256 of `body` keyed with `secret`.
+pub(crate) fn hmac(secret: &str, body: &[u8]) -> Vec<u8> {
     let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).expect("any key");
     mac.update(body);
     mac.finalize().into_bytes().to_vec()
@@ -113,6 +98,30 @@ fn sign_everything(
     ));
 }
 
+/// The channel's secrets: a throwaway signing secret under every [`SECRET_NAMES`] with
+/// `--no-verify` (the body is signed with it), a `verify_token`, then the `--secret`s.
+fn secrets(args: &ParseArgs, throwaway: Option<&str>) -> Result<BTreeMap<String, String>> {
+    let given: Vec<SecretArg> = args.secrets.iter().map(|s| SecretArg::parse(s)).collect();
+    let bare = given.iter().any(|s| matches!(s, SecretArg::Bare(_)));
+    if throwaway.is_some() && bare {
+        bail!(
+            "--no-verify signs the body with a secret of its own: drop the unnamed --secret, \
+             or --no-verify to check the signature with it"
+        );
+    }
+    if throwaway.is_none() && given.is_empty() {
+        bail!("give --secret to check the signature, or --no-verify");
+    }
+    let mut secrets = BTreeMap::from([("verify_token".to_owned(), "plugin-parse".to_owned())]);
+    if let Some(s) = throwaway {
+        for name in SECRET_NAMES {
+            secrets.insert(name.to_string(), s.to_owned());
+        }
+    }
+    secrets.extend(samples::secrets_of(&given));
+    Ok(secrets)
+}
+
 /// Runs the command.
 pub async fn run(args: ParseArgs) -> Result<()> {
     crate::connectors::install_crypto();
@@ -124,24 +133,13 @@ pub async fn run(args: ParseArgs) -> Result<()> {
         .collect();
     let settings: BTreeMap<String, String> =
         pairs(&args.settings, '=', "setting")?.into_iter().collect();
-    let secret = match (&args.secret, args.no_verify) {
-        (Some(s), _) => s.clone(),
-        (None, true) => {
-            // Base64 of a fixed phrase: valid as an Apple secret and as an HMAC key.
-            let s = base64::engine::general_purpose::STANDARD.encode("switchboard-plugin-parse");
-            sign_everything(&mut headers, &s, &settings, &body);
-            s
-        }
-        (None, false) => bail!("give --secret to check the signature, or --no-verify"),
-    };
-    let secrets: BTreeMap<String, String> = SECRET_NAMES
-        .iter()
-        .map(|n| (n.to_string(), secret.clone()))
-        .chain(std::iter::once((
-            "verify_token".into(),
-            "plugin-parse".into(),
-        )))
-        .collect();
+    let throwaway = args.no_verify.then(|| {
+        // Base64 of a fixed phrase: valid as an Apple secret and as an HMAC key.
+        let s = base64::engine::general_purpose::STANDARD.encode("switchboard-plugin-parse");
+        sign_everything(&mut headers, &s, &settings, &body);
+        s
+    });
+    let secrets = secrets(&args, throwaway.as_deref())?;
     let path = args.plugins_dir.join(format!("{}.wasm", args.plugin));
     if !path.exists() {
         bail!(
@@ -149,25 +147,10 @@ pub async fn run(args: ParseArgs) -> Result<()> {
             path.display()
         );
     }
-    let dir = tempfile::tempdir()?;
-    let store = Store::open(&dir.path().join("parse.db"))?;
-    let grants = Grants {
-        channel: "parse".into(),
-        plugin: args.plugin.clone(),
-        settings: Arc::new(settings),
-        secrets: Arc::new(secrets),
-        // Parsing needs no network: only what the plugin declares, and no internal address.
-        egress: Arc::new(super::egress::Egress::closed()?),
-        store: store.clone(),
-        runtime: tokio::runtime::Handle::current(),
-    };
-    let engine = PluginEngine::new(&dir.path().join("cache"), PluginLimits::default())?;
-    let reply = tokio::task::spawn_blocking(move || {
-        let connector = ChannelConnector::new(engine, &path, grants)?;
-        anyhow::Ok(connector.handle_webhook("POST", &args.path, headers, body)?)
-    })
-    .await??;
-    store.close();
+    // One instance, configured once (its warnings print once).
+    let sandbox = Sandbox::load(&path, &args.plugin, settings, secrets).await?;
+    let reply = sandbox.webhook("POST", &args.path, headers, body).await?;
+    drop(sandbox);
     eprintln!(
         "{}: answered {} with {} event(s)",
         args.plugin,
@@ -185,4 +168,57 @@ pub async fn run(args: ParseArgs) -> Result<()> {
         println!("{}", serde_json::to_string(event)?);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(clap::Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: ParseArgs,
+    }
+
+    fn args(extra: &[&str]) -> ParseArgs {
+        let base = ["parse", "--plugin", "facebook", "body.json"];
+        Cli::try_parse_from(base.iter().chain(extra)).unwrap().args
+    }
+
+    #[test]
+    fn a_bare_secret_keeps_its_meaning_and_named_ones_are_added() {
+        let secrets = secrets(&args(&["--secret", "s3cret"]), None).unwrap();
+        for name in SECRET_NAMES {
+            assert_eq!(secrets[*name], "s3cret");
+        }
+        assert_eq!(secrets["verify_token"], "plugin-parse");
+        let secrets = secrets_of_named();
+        assert_eq!(secrets["access_token"], "t");
+        assert_eq!(secrets["app_secret"], "throwaway");
+        assert_eq!(secrets["verify_token"], "v");
+    }
+
+    fn secrets_of_named() -> BTreeMap<String, String> {
+        let a = args(&[
+            "--no-verify",
+            "--secret",
+            "access_token=t",
+            "--secret",
+            "verify_token=v",
+        ]);
+        secrets(&a, Some("throwaway")).unwrap()
+    }
+
+    #[test]
+    fn a_signature_is_checked_with_a_secret_or_not_at_all() {
+        let e = secrets(&args(&[]), None).unwrap_err();
+        assert!(e.to_string().contains("give --secret"), "{e}");
+        // Any secret by name: the connector checks with the one it reads.
+        let named = secrets(&args(&["--secret", "webhook_secret=w"]), None).unwrap();
+        assert_eq!(named["webhook_secret"], "w");
+        assert!(!named.contains_key("app_secret"));
+        let e = secrets(&args(&["--no-verify", "--secret", "s"]), Some("x")).unwrap_err();
+        assert!(e.to_string().contains("--no-verify signs"), "{e}");
+    }
 }

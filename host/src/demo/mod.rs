@@ -29,6 +29,10 @@ pub const WHATSAPP_PHONE_NUMBER_ID: &str = "2002";
 pub const WHATSAPP_DISPLAY_NUMBER: &str = "15550002002";
 /// Its Cloud API access token.
 pub const WHATSAPP_ACCESS_TOKEN: &str = "demo-whatsapp-token";
+/// The demo Instagram professional account id (channel `instagram`, @acme).
+pub const INSTAGRAM_ID: &str = "17841400000000001";
+/// Its Instagram user access token.
+pub const INSTAGRAM_ACCESS_TOKEN: &str = "demo-instagram-token";
 /// The demo Apple Messages for Business id (channel `apple`).
 pub const APPLE_BUSINESS_ID: &str = "acme-biz";
 /// Our messaging service provider id.
@@ -73,6 +77,15 @@ pub fn emulator_config() -> EmulatorConfig {
             name: "Acme Outfitters".into(),
             app_secret: APP_SECRET.into(),
             access_token: Some(ACCESS_TOKEN.into()),
+        }],
+        instagram_accounts: vec![switchboard_emulator::InstagramAccount {
+            ig_id: INSTAGRAM_ID.into(),
+            username: "acme".into(),
+            name: "Acme Outfitters".into(),
+            access_token: Some(INSTAGRAM_ACCESS_TOKEN.into()),
+            app_secret: APP_SECRET.into(),
+            verify_token: VERIFY_TOKEN.into(),
+            page_id: None,
         }],
         whatsapp_numbers: vec![WhatsAppNumber {
             phone_number_id: WHATSAPP_PHONE_NUMBER_ID.into(),

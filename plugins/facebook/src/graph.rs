@@ -1,118 +1,20 @@
-//! Graph API calls: reading the page feed, replying, hiding and deleting.
+//! Graph API calls: reading the page feed, replying, hiding and deleting. Requests go
+//! through [`switchboard_sdk::meta::Graph`] (the page token as a Bearer header, one
+//! mapping of Graph errors, the token kept out of errors).
 
 use serde::Deserialize;
 use switchboard_sdk::lenient::{self, Items};
 use switchboard_sdk::{
-    Account, ConnectorError, Event, HttpError, HttpResponse, Message, Outbound, PollResult, Sent,
+    Account, ConnectorError, Event, HttpResponse, Message, Outbound, PollResult, Sent,
     SourceStatus, Visibility, clock, http, kv, log,
 };
 
 use crate::Settings;
 use crate::model::{self, From, Id, Timestamp};
 
-/// How long the host should wait after a Graph rate-limit error.
-pub(crate) const RATE_LIMIT_BACKOFF_MS: u64 = 60_000;
 /// The fields a poll asks for.
 pub(crate) const FEED_FIELDS: &str =
     "from,message,created_time,comments{from,message,created_time,parent}";
-
-fn object_url(settings: &Settings, object_id: &str) -> String {
-    format!(
-        "{}/{}",
-        settings.graph_base_url,
-        http::percent_encode(object_id)
-    )
-}
-
-/// The page token as an `Authorization: Bearer` header, which the Graph API accepts in
-/// place of an `access_token` parameter: in a header it stays out of URLs, so out of
-/// every error or log line that quotes one.
-pub(crate) struct Auth(Option<String>);
-
-impl Auth {
-    pub(crate) fn of(settings: &Settings) -> Auth {
-        Auth(
-            settings
-                .access_token
-                .as_ref()
-                .map(|t| format!("Bearer {t}")),
-        )
-    }
-
-    /// The headers to send (none without a token).
-    pub(crate) fn headers(&self) -> Vec<(&str, &str)> {
-        self.0
-            .as_deref()
-            .map(|bearer| ("authorization", bearer))
-            .into_iter()
-            .collect()
-    }
-}
-
-#[derive(Deserialize)]
-struct ErrorBody {
-    error: GraphError,
-}
-
-#[derive(Deserialize)]
-struct GraphError {
-    #[serde(default)]
-    message: Option<String>,
-    #[serde(default)]
-    code: Option<i64>,
-    #[serde(default)]
-    error_subcode: Option<i64>,
-    #[serde(default)]
-    is_transient: Option<bool>,
-}
-
-/// Maps a Graph API answer (or a failed fetch) to a usable response or an error.
-pub(crate) fn check(
-    result: Result<HttpResponse, HttpError>,
-) -> Result<HttpResponse, ConnectorError> {
-    let resp = result.map_err(|e| e.context("Graph API request failed"))?;
-    // Only an object is an error body: serde would also read `[{"error": ..}]` (a struct
-    // from a list), and a 200 list is an unreadable answer, not a Graph error.
-    let error = lenient::object::<ErrorBody>(&resp.body)
-        .ok()
-        .map(|b| b.error);
-    if resp.is_success() && error.is_none() {
-        return Ok(resp);
-    }
-    let status = resp.status;
-    let Some(error) = error else {
-        let body: String = resp.body_text().chars().take(300).collect();
-        let text = format!("Graph API answered HTTP {status}: {body}");
-        return Err(match status {
-            401 | 403 => ConnectorError::Unauthorized(text),
-            429 => ConnectorError::RateLimited(RATE_LIMIT_BACKOFF_MS),
-            500..=599 => ConnectorError::Transient(text),
-            _ => ConnectorError::Rejected(text),
-        });
-    };
-    let code = error.code.unwrap_or(0);
-    let mut text = error
-        .message
-        .unwrap_or_else(|| format!("Graph API error (HTTP {status})"));
-    if let Some(code) = error.code {
-        text.push_str(&format!(" (code {code}"));
-        if let Some(sub) = error.error_subcode {
-            text.push_str(&format!(", subcode {sub}"));
-        }
-        text.push(')');
-    }
-    Err(match code {
-        190 => ConnectorError::Unauthorized(text),
-        4 | 17 | 32 | 613 | 80001 => {
-            log::warn(format!("facebook: rate limited by the Graph API: {text}"));
-            ConnectorError::RateLimited(RATE_LIMIT_BACKOFF_MS)
-        }
-        _ if status >= 500 || error.is_transient == Some(true) || code == 1 || code == 2 => {
-            ConnectorError::Transient(text)
-        }
-        _ => ConnectorError::Rejected(text),
-    })
-}
 
 #[derive(Deserialize)]
 struct Me {
@@ -122,38 +24,25 @@ struct Me {
     name: Option<String>,
 }
 
-/// `text` with every occurrence of `secret` blanked out: Graph quotes a malformed token in
-/// its error message ("Malformed access token EAAG..."), and a secret never goes into an
-/// error or a log.
-pub(crate) fn redact(text: &str, secret: &str) -> String {
-    let secret = secret.trim();
-    if secret.is_empty() {
-        return text.to_string();
-    }
-    text.replace(secret, "[the token]")
-}
-
 /// The Test button: `GET /me?fields=id,name` with the page access token. A page token
 /// answers with its own page, so the call proves both that the token works and which
 /// page it belongs to (`GET /{page-id}` would not: any valid token reads a published
 /// page). Reads only. Messages are clauses the host puts after "Facebook refused the
 /// credentials: " and the like; they name the setting to fix and never hold the token.
 pub(crate) fn check_credentials(settings: &Settings) -> Result<Account, ConnectorError> {
-    let Some(token) = settings.access_token.as_deref() else {
+    if settings.meta.access_token.is_none() {
         return Err(ConnectorError::InvalidConfig(
             "secret `access_token` (the page access token) is required to check the credentials"
                 .into(),
         ));
-    };
+    }
     let page = &settings.page_id;
-    let url = format!("{}/me?fields=id,name", settings.graph_base_url);
-    let resp = check(http::get(&url, &Auth::of(settings).headers())).map_err(|e| match e {
+    let graph = settings.graph();
+    // The token is already blanked out of what the Graph API answers.
+    let resp = graph.get(&graph.url("me?fields=id,name")).map_err(|failure| match failure.error {
         ConnectorError::Unauthorized(why) => ConnectorError::Unauthorized(format!(
-            "the page access token in secret `access_token` does not work: {}; generate a new one for page {page} and paste it there",
-            redact(&why, token)
+            "the page access token in secret `access_token` does not work: {why}; generate a new one for page {page} and paste it there"
         )),
-        ConnectorError::Transient(why) => ConnectorError::Transient(redact(&why, token)),
-        ConnectorError::Rejected(why) => ConnectorError::Rejected(redact(&why, token)),
         other => other,
     })?;
     let me: Me = resp.json_body().map_err(|e| {
@@ -324,11 +213,11 @@ pub(crate) fn poll(
         limit.min(settings.post_limit)
     };
     let limit_text = limit.to_string();
+    let graph = settings.graph();
     let base = format!(
         "{}/feed?fields={FEED_FIELDS}&limit={limit_text}",
-        object_url(settings, &settings.page_id)
+        graph.object_url(&settings.page_id)
     );
-    let auth = Auth::of(settings);
 
     let now = clock::now_millis();
     let mut found = Vec::new();
@@ -341,11 +230,14 @@ pub(crate) fn poll(
             None => base.clone(),
             Some(a) => http::url_with_query(&base, &[("after", a.as_str())]),
         };
-        let page = check(http::get(&url, &auth.headers())).and_then(|resp| {
-            lenient::object::<FeedPage>(&resp.body).map_err(|why| {
-                ConnectorError::Transient(format!("unreadable Graph API feed response: {why}"))
-            })
-        });
+        let page = graph
+            .get(&url)
+            .map_err(ConnectorError::from)
+            .and_then(|resp| {
+                lenient::object::<FeedPage>(&resp.body).map_err(|why| {
+                    ConnectorError::Transient(format!("unreadable Graph API feed response: {why}"))
+                })
+            });
         let page = match page {
             Ok(p) => p,
             Err(e) if page_no == 0 => return Err(e),
@@ -469,9 +361,9 @@ pub(crate) fn reply_public(
             "a reply needs a thread id or a message to reply to".into(),
         ));
     }
-    let url = format!("{}/comments", object_url(settings, target));
-    let form = [("message", msg.text.as_str())];
-    let resp = check(http::post_form(&url, &Auth::of(settings).headers(), &form))?;
+    let graph = settings.graph();
+    let url = format!("{}/comments", graph.object_url(target));
+    let resp = graph.post_form(&url, &[("message", msg.text.as_str())])?;
     let id = resp
         .json_body::<Created>()
         .ok()
@@ -507,11 +399,12 @@ pub(crate) fn find_public_reply(
     if target.is_empty() {
         return Ok(None);
     }
+    let graph = settings.graph();
     let url = format!(
         "{}/comments?fields=id,from,message,created_time&order=reverse_chronological&limit=100",
-        object_url(settings, target)
+        graph.object_url(target)
     );
-    let resp = check(http::get(&url, &Auth::of(settings).headers()))?;
+    let resp = graph.get(&url)?;
     let page: CommentPage = resp.json_body().map_err(|e| {
         ConnectorError::Transient(format!("unreadable Graph API comments response: {e}"))
     })?;
@@ -557,19 +450,14 @@ fn expect_success(resp: HttpResponse, what: &str) -> Result<(), ConnectorError> 
 
 /// `DELETE /{object-id}`.
 pub(crate) fn delete(settings: &Settings, id: &str) -> Result<(), ConnectorError> {
-    let url = object_url(settings, id);
-    let resp = check(http::delete(&url, &Auth::of(settings).headers()))?;
+    let graph = settings.graph();
+    let resp = graph.delete(&graph.object_url(id))?;
     expect_success(resp, &format!("delete {id}"))
 }
 
 /// `POST /{comment-id}` with `is_hidden=true`.
 pub(crate) fn hide(settings: &Settings, id: &str) -> Result<(), ConnectorError> {
-    let form = [("is_hidden", "true")];
-    let auth = Auth::of(settings);
-    let resp = check(http::post_form(
-        &object_url(settings, id),
-        &auth.headers(),
-        &form,
-    ))?;
+    let graph = settings.graph();
+    let resp = graph.post_form(&graph.object_url(id), &[("is_hidden", "true")])?;
     expect_success(resp, &format!("hide {id}"))
 }

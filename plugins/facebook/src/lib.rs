@@ -7,7 +7,9 @@
 //! Settings (`[channels.settings]`): `page_id` (required), `graph_base_url`
 //! (default `https://graph.facebook.com/v19.0`), `post_limit` (default 100); secrets:
 //! `verify_token` and `app_secret` (needed for webhooks), `access_token` (sent to the
-//! Graph API when set, as `Authorization: Bearer`, never in a URL).
+//! Graph API when set, as `Authorization: Bearer`, never in a URL). The keys, webhooks
+//! and Graph errors it shares with the other Meta platforms are
+//! [`switchboard_sdk::meta`]'s ([`META`]).
 //!
 //! Poll cursors are the largest `created_time` seen so far, in unix milliseconds, as
 //! a decimal string. A poll returns everything created at or after the cursor, so
@@ -24,7 +26,7 @@ mod webhook;
 
 use switchboard_sdk::{
     Account, Capability, ConfigKey, Connector, ConnectorError, Description, HttpRequest, Outbound,
-    PollResult, ReplyWindow, Sent, TextLimit, Visibility, WebhookOutcome, config, kv, log,
+    PollResult, ReplyWindow, Sent, TextLimit, Visibility, WebhookOutcome, config, kv, meta,
 };
 
 /// Graph API: a page comment takes up to 8,000 characters.
@@ -44,47 +46,53 @@ pub struct Facebook;
 
 switchboard_sdk::export_connector!(Facebook);
 
+/// What the page connector shares with the other Meta platforms: its webhooks
+/// (`object: page`), its Graph API and the keys `graph_base_url`, `verify_token`,
+/// `app_secret` and `access_token` (a page token).
+pub const META: meta::Platform = meta::Platform::new("facebook", "page", DEFAULT_GRAPH_BASE_URL)
+    .access_token(
+        "Page access token for the Graph API.",
+        "Page access token",
+        "Meta for Developers → your app → Messenger API Settings → Generate access tokens → your page → Generate.",
+    )
+    .webhook_console("Webhooks → Page");
+
 /// The channel settings this connector reads.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Settings {
     pub page_id: String,
-    pub graph_base_url: String,
     pub post_limit: u32,
-    pub access_token: Option<String>,
+    /// `graph_base_url` and the secrets, read as every Meta connector reads them.
+    pub meta: meta::Settings,
 }
 
 impl Settings {
     pub(crate) fn load() -> Result<Settings, ConnectorError> {
         let page_id = config::require("page_id")?.trim().to_string();
-        let graph_base_url = config::get_or("graph_base_url", DEFAULT_GRAPH_BASE_URL)
-            .trim()
-            .trim_end_matches('/')
-            .to_string();
-        if !graph_base_url.starts_with("http://") && !graph_base_url.starts_with("https://") {
-            return Err(ConnectorError::InvalidConfig(format!(
-                "setting `graph_base_url` must be an http(s) URL, got `{graph_base_url}`"
-            )));
-        }
+        let meta = META.load()?;
         let post_limit = config::parse_or("post_limit", DEFAULT_POST_LIMIT)?;
         if post_limit == 0 {
             return Err(ConnectorError::InvalidConfig(
                 "setting `post_limit` must be at least 1".into(),
             ));
         }
-        let access_token = config::secret("access_token").filter(|t| !t.trim().is_empty());
         Ok(Settings {
             page_id,
-            graph_base_url,
             post_limit,
-            access_token,
+            meta,
         })
+    }
+
+    /// The Graph API with this channel's base URL and page token.
+    pub(crate) fn graph(&self) -> meta::Graph {
+        self.meta.graph()
     }
 }
 
 impl Connector for Facebook {
     fn describe(&self) -> Description {
         Description {
-            hosts: vec!["https://graph.facebook.com".into()],
+            hosts: vec![META.graph_host()],
             platform: "facebook".into(),
             version: env!("CARGO_PKG_VERSION").into(),
             capabilities: vec![
@@ -95,58 +103,26 @@ impl Connector for Facebook {
                 Capability::Delete,
                 Capability::Hide,
             ],
-            config_keys: vec![
-                ConfigKey::setting("page_id", "The Facebook page id this channel listens to.")
-                    .required()
-                    .label("Page ID")
-                    .where_to_find("Your Facebook page → About → Page transparency → Page ID."),
-                ConfigKey::setting(
-                    "graph_base_url",
-                    "Base URL of the Graph API, with its version.",
-                )
-                .with_default(DEFAULT_GRAPH_BASE_URL)
-                .label("Graph API URL")
-                .where_to_find(
-                    "Leave the default for the real platform; set an emulator's address for tests.",
-                ),
-                ConfigKey::secret(
-                    "verify_token",
-                    "Token Meta echoes in the webhook verification handshake (needed for webhooks).",
-                )
-                .label("Verify token")
-                .where_to_find(
-                    "Make one up and type the same value in Meta for Developers → your app → Webhooks → Page → Verify token.",
-                ),
-                ConfigKey::secret(
-                    "app_secret",
-                    "App secret that signs webhook requests (X-Hub-Signature-256; needed for webhooks).",
-                )
-                .label("App secret")
-                .where_to_find(
-                    "Meta for Developers → your app → App settings → Basic → App secret → Show.",
-                ),
-                ConfigKey::secret("access_token", "Page access token for the Graph API.")
-                    .label("Page access token")
-                    .where_to_find(
-                        "Meta for Developers → your app → Messenger API Settings → Generate access tokens → your page → Generate.",
-                    ),
-                ConfigKey::setting("post_limit", "Posts fetched per poll.")
-                    .with_default("100")
-                    .label("Posts per poll"),
-            ],
+            config_keys: [
+                vec![
+                    ConfigKey::setting("page_id", "The Facebook page id this channel listens to.")
+                        .required()
+                        .label("Page ID")
+                        .where_to_find("Your Facebook page → About → Page transparency → Page ID."),
+                ],
+                META.config_keys(),
+                vec![
+                    ConfigKey::setting("post_limit", "Posts fetched per poll.")
+                        .with_default("100")
+                        .label("Posts per poll"),
+                ],
+            ]
+            .concat(),
         }
     }
 
     fn configure(&mut self) -> Result<(), ConnectorError> {
-        let settings = Settings::load()?;
-        if settings.access_token.is_none() {
-            log::warn(
-                "facebook: no `access_token` secret set; Graph API calls are sent without one",
-            );
-        }
-        if config::secret("app_secret").is_none_or(|s| s.is_empty()) {
-            log::warn("facebook: no `app_secret` secret set; webhook POSTs will be refused");
-        }
+        Settings::load()?.meta.warn_if_incomplete();
         Ok(())
     }
 

@@ -25,13 +25,13 @@
 
 use serde::Deserialize;
 use serde_json::json;
+use switchboard_sdk::meta::GraphFailure;
 use switchboard_sdk::{
     Author, ConnectorError, DeliveryState, DeliveryStatus, Event, Message, Outbound, ReplyWindow,
-    Sent, Visibility, clock, http, kv, log,
+    Sent, Visibility, clock, kv, log,
 };
 
 use crate::Settings;
-use crate::graph::check;
 use crate::model::{self, Id, Timestamp};
 
 /// Prefix of a Messenger conversation's thread id.
@@ -342,13 +342,12 @@ fn profile_name(settings: &Settings, psid: &str) -> String {
     if let Some(name) = kv::get_string(&key) {
         return name;
     }
+    let graph = settings.graph();
     let url = format!(
-        "{}/{}?fields=first_name,last_name,name",
-        settings.graph_base_url,
-        http::percent_encode(psid)
+        "{}?fields=first_name,last_name,name",
+        graph.object_url(psid)
     );
-    let auth = crate::graph::Auth::of(settings);
-    let profile = check(http::get(&url, &auth.headers())).and_then(|r| {
+    let profile = graph.get(&url).map_err(ConnectorError::from).and_then(|r| {
         r.json_body::<Profile>()
             .map_err(|e| ConnectorError::Transient(e.to_string()))
     });
@@ -428,21 +427,12 @@ fn check_text(text: &str) -> Result<(), ConnectorError> {
     Ok(())
 }
 
-fn messages_url(settings: &Settings) -> String {
-    format!(
-        "{}/{}/messages",
-        settings.graph_base_url,
-        http::percent_encode(&settings.page_id)
-    )
-}
-
-fn post(settings: &Settings, body: &serde_json::Value) -> Result<SendResponse, ConnectorError> {
-    let auth = crate::graph::Auth::of(settings);
-    let resp = check(http::post_json(
-        &messages_url(settings),
-        &auth.headers(),
-        body,
-    ))?;
+/// `POST /{page-id}/messages` (the Send API). A [`GraphFailure`] keeps the Graph error
+/// code, which a private reply reads (10900: already replied).
+fn post(settings: &Settings, body: &serde_json::Value) -> Result<SendResponse, GraphFailure> {
+    let graph = settings.graph();
+    let url = format!("{}/messages", graph.object_url(&settings.page_id));
+    let resp = graph.post_json(&url, body)?;
     resp.json_body::<SendResponse>()
         .ok()
         .filter(|r| r.message_id.as_deref().is_some_and(|m| !m.is_empty()))
@@ -451,6 +441,7 @@ fn post(settings: &Settings, body: &serde_json::Value) -> Result<SendResponse, C
                 "Send API accepted the message but returned no message_id: {}",
                 resp.body_text()
             ))
+            .into()
         })
 }
 
@@ -573,13 +564,14 @@ pub(crate) fn private_reply(
     });
     let resp = match post(settings, &body) {
         Ok(resp) => resp,
-        Err(ConnectorError::Rejected(m)) if m.contains("(code 10900") => {
+        Err(failure) if failure.code() == Some(10900) => {
             kv::set(&slot, "");
             return Err(ConnectorError::Rejected(format!(
-                "already replied privately to comment {comment_id}: {m}"
+                "already replied privately to comment {comment_id}: {}",
+                failure.error.message()
             )));
         }
-        Err(e) => return Err(e),
+        Err(failure) => return Err(failure.into()),
     };
     let id = resp.message_id.unwrap_or_default();
     let psid = model::id(resp.recipient_id);

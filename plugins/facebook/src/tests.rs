@@ -2,8 +2,8 @@
 
 use serde_json::json;
 use switchboard_sdk::HttpError;
+use switchboard_sdk::meta::signature as meta_signature;
 use switchboard_sdk::testing::MockHost;
-use switchboard_sdk::webhook::meta_signature;
 use switchboard_sdk::{
     Capability, Connector, ConnectorError, Event, HttpRequest, HttpResponse, Message, Outbound,
     Visibility,
@@ -805,6 +805,28 @@ fn graph_errors_are_mapped() {
     // A 200 that is not a feed.
     let err = poll_error(Ok(HttpResponse::text(200, "<html>")));
     assert!(matches!(err, ConnectorError::Transient(_)));
+}
+
+/// The mapping every Meta connector shares (`switchboard_sdk::meta::check`): a 401 is
+/// unauthorized whatever its code, a bare 403 too, every business-use-case rate limit
+/// waits, and as long as the answer asks.
+#[test]
+fn graph_errors_follow_the_shared_meta_mapping() {
+    let err = poll_error(Ok(graph_error(401, 100, "Invalid OAuth access token")));
+    assert!(
+        matches!(&err, ConnectorError::Unauthorized(m) if m.contains("Invalid OAuth access token")),
+        "{err:?}"
+    );
+    let err = poll_error(Ok(HttpResponse::text(403, "Forbidden")));
+    assert!(matches!(err, ConnectorError::Unauthorized(_)), "{err:?}");
+    for code in [80001, 80002, 80006] {
+        let err = poll_error(Ok(graph_error(400, code, "There have been too many calls")));
+        assert_eq!(err, ConnectorError::RateLimited(60_000), "code {code}");
+    }
+    let err =
+        poll_error(Ok(graph_error(429, 4, "Application request limit reached")
+            .with_header("Retry-After", "30")));
+    assert_eq!(err, ConnectorError::RateLimited(30_000));
 }
 
 // ---------------------------------------------------------------- send / delete / hide

@@ -13,43 +13,19 @@
 use serde::Deserialize;
 use switchboard_sdk::lenient::{self, Items};
 use switchboard_sdk::{
-    Deleted, Edited, Event, HttpRequest, HttpResponse, Message, Visibility, WebhookOutcome, clock,
-    config, log, webhook,
+    Deleted, Edited, Event, HttpRequest, Message, Visibility, WebhookOutcome, clock, log, meta,
 };
 
 use crate::Settings;
 use crate::model::{self, From, Id, Timestamp};
 
-/// The body Meta expects back when a delivery was accepted.
-pub(crate) const ACCEPTED: &str = "EVENT_RECEIVED";
-
+/// The handshake, the signature check and the envelope are [`meta`]'s
+/// ([`meta::Settings::read_webhook`]); the entries are this connector's.
 pub(crate) fn handle(settings: &Settings, req: &HttpRequest) -> WebhookOutcome {
-    match req.method.to_ascii_uppercase().as_str() {
-        "GET" => verify(req),
-        "POST" => receive(settings, req),
-        other => WebhookOutcome::respond(HttpResponse::text(
-            405,
-            format!("method {other} not allowed"),
-        )),
+    match settings.meta.read_webhook::<Entry>(req) {
+        Ok(entries) => receive(settings, entries),
+        Err(answer) => WebhookOutcome::respond(answer),
     }
-}
-
-fn secret(name: &str) -> Option<String> {
-    config::secret(name).filter(|s| !s.is_empty())
-}
-
-/// `GET ?hub.mode=subscribe&hub.challenge=..&hub.verify_token=..`
-fn verify(req: &HttpRequest) -> WebhookOutcome {
-    let token = secret("verify_token");
-    WebhookOutcome::respond(webhook::meta_handshake(req, token.as_deref(), "facebook"))
-}
-
-#[derive(Deserialize)]
-struct Envelope {
-    #[serde(default, deserialize_with = "lenient::opt")]
-    object: Option<String>,
-    #[serde(default)]
-    entry: Items<Entry>,
 }
 
 #[derive(Deserialize)]
@@ -98,34 +74,13 @@ struct FeedValue {
     video: Option<String>,
 }
 
-/// POST: signed batch of changes.
-fn receive(settings: &Settings, req: &HttpRequest) -> WebhookOutcome {
-    let app_secret = secret("app_secret");
-    if let Err(refused) = webhook::meta_check_signature(req, app_secret.as_deref(), "facebook") {
-        return WebhookOutcome::respond(refused);
-    }
-    let envelope: Envelope = match lenient::object(&req.body) {
-        Ok(envelope) => envelope,
-        Err(why) => {
-            log::error(format!(
-                "facebook: an authentic webhook body could not be read and was dropped: {why}"
-            ));
-            return WebhookOutcome::respond(HttpResponse::text(200, ACCEPTED));
-        }
-    };
-    if envelope.object.as_deref() != Some("page") {
-        log::info(format!(
-            "facebook: ignoring webhook for object {:?}",
-            envelope.object.unwrap_or_default()
-        ));
-        return WebhookOutcome::respond(HttpResponse::text(200, ACCEPTED));
-    }
-
+/// An authentic batch of changes of the page.
+fn receive(settings: &Settings, entries: Items<Entry>) -> WebhookOutcome {
     let mut events = Vec::new();
-    if let Some(summary) = envelope.entry.summary("entry") {
+    if let Some(summary) = entries.summary("entry") {
         log::warn(format!("facebook: webhook: {summary}"));
     }
-    for entry in envelope.entry.items {
+    for entry in entries.items {
         let entry_time = model::millis(&entry.time);
         let unreadable = [
             entry.changes.summary("change"),
@@ -147,7 +102,7 @@ fn receive(settings: &Settings, req: &HttpRequest) -> WebhookOutcome {
             events.extend(crate::messenger::events(settings, raw, entry_time));
         }
     }
-    WebhookOutcome::new(HttpResponse::text(200, ACCEPTED), events)
+    WebhookOutcome::new(meta::accepted(), events)
 }
 
 enum Item {

@@ -1,11 +1,12 @@
-//! Sending through the Cloud API: `POST /{phone-number-id}/messages`, the checks made
-//! before anything is sent (blocked regions, the 24-hour window), and Graph error mapping.
+//! Sending through the Cloud API: `POST /{phone-number-id}/messages` and the checks made
+//! before anything is sent (blocked regions, the 24-hour window). Requests and the
+//! mapping of Graph errors are [`switchboard_sdk::meta`]'s; this module only adds what a
+//! WhatsApp code means to an agent (131047: only a template can be sent).
 
 use serde::Deserialize;
 use serde_json::{Value, json};
-use switchboard_sdk::{
-    Account, ConnectorError, HttpError, HttpResponse, Outbound, Sent, clock, http, kv, log,
-};
+use switchboard_sdk::meta::GraphFailure;
+use switchboard_sdk::{Account, ConnectorError, Outbound, Sent, clock, kv, log};
 
 use crate::{Settings, WINDOW_MS};
 
@@ -20,12 +21,6 @@ pub(crate) const BLOCKED_PREFIXES: [(&str, &str); 5] = [
 ];
 /// Longest text body the Cloud API accepts.
 pub(crate) const MAX_TEXT_CHARS: usize = 4096;
-/// Back-off after an app-level rate limit (code 4 and friends).
-pub(crate) const APP_RATE_LIMIT_MS: u64 = 60_000;
-/// Back-off after the per-number throughput limit (130429).
-pub(crate) const THROUGHPUT_LIMIT_MS: u64 = 1_000;
-/// Back-off after the pair rate limit (131056: about one message per 6 s to one user).
-pub(crate) const PAIR_RATE_LIMIT_MS: u64 = 6_000;
 
 /// The region a recipient's number belongs to, when it is one we must never message.
 pub(crate) fn blocked_region(recipient: &str) -> Option<&'static str> {
@@ -45,117 +40,15 @@ pub(crate) fn blocked_region(recipient: &str) -> Option<&'static str> {
         .map(|(_, region)| *region)
 }
 
-#[derive(Deserialize)]
-struct ErrorBody {
-    error: GraphError,
-}
-
-#[derive(Deserialize)]
-struct GraphError {
-    #[serde(default)]
-    message: Option<String>,
-    #[serde(default)]
-    title: Option<String>,
-    #[serde(default)]
-    error_user_title: Option<String>,
-    #[serde(default)]
-    code: Option<i64>,
-    #[serde(default)]
-    error_data: Option<Value>,
-    #[serde(default)]
-    is_transient: Option<bool>,
-}
-
-impl GraphError {
-    /// The short title: `title`, or `message` without its `(#code) ` prefix.
-    fn title(&self) -> String {
-        if let Some(t) = self.title.as_deref().or(self.error_user_title.as_deref()) {
-            return t.to_string();
-        }
-        let message = self.message.as_deref().unwrap_or("Graph API error");
-        match message.strip_prefix("(#") {
-            Some(rest) => rest
-                .split_once(") ")
-                .map(|(_, t)| t)
-                .unwrap_or(message)
-                .to_string(),
-            None => message.to_string(),
-        }
-    }
-
-    fn details(&self) -> Option<String> {
-        self.error_data
-            .as_ref()?
-            .get("details")?
-            .as_str()
-            .filter(|d| !d.is_empty())
-            .map(str::to_string)
-    }
-}
-
-/// Maps a Graph API answer (or a failed fetch) to a usable response or an error.
-pub(crate) fn check(
-    result: Result<HttpResponse, HttpError>,
-) -> Result<HttpResponse, ConnectorError> {
-    let resp = result.map_err(|e| e.context("Graph API request failed"))?;
-    let error = resp.json_body::<ErrorBody>().ok().map(|b| b.error);
-    if resp.is_success() && error.is_none() {
-        return Ok(resp);
-    }
-    let status = resp.status;
-    let Some(error) = error else {
-        let body: String = resp.body_text().chars().take(300).collect();
-        let text = format!("Graph API answered HTTP {status}: {body}");
-        return Err(match status {
-            401 => ConnectorError::Unauthorized(text),
-            429 => ConnectorError::RateLimited(APP_RATE_LIMIT_MS),
-            500..=599 => ConnectorError::Transient(text),
-            _ => ConnectorError::Rejected(text),
-        });
-    };
-    let code = error.code.unwrap_or(0);
-    let mut text = format!("{code}: {}", error.title());
-    if let Some(details) = error.details().filter(|d| !text.contains(d.as_str())) {
-        text.push_str(&format!(" ({details})"));
-    }
-    Err(match code {
-        190 => ConnectorError::Unauthorized(text),
-        130429 => {
-            log::warn(format!("whatsapp: throughput limit reached: {text}"));
-            ConnectorError::RateLimited(THROUGHPUT_LIMIT_MS)
-        }
-        131056 => {
-            log::warn(format!("whatsapp: pair rate limit reached: {text}"));
-            ConnectorError::RateLimited(PAIR_RATE_LIMIT_MS)
-        }
-        4 | 17 | 32 | 613 | 80007 => {
-            log::warn(format!("whatsapp: rate limited by the Graph API: {text}"));
-            ConnectorError::RateLimited(APP_RATE_LIMIT_MS)
-        }
-        131047 => ConnectorError::Rejected(format!(
+/// A failed send in the agent's terms: the shared mapping of Graph errors, and for 131047
+/// (the 24-hour window closed, answered synchronously) what to do instead.
+fn explain(failure: GraphFailure) -> ConnectorError {
+    match (failure.code(), failure.error) {
+        (Some(131047), ConnectorError::Rejected(text)) => ConnectorError::Rejected(format!(
             "{text}: more than 24 hours have passed since the customer's last message; only a template can be sent"
         )),
-        // 131000 "Something went wrong", 131016 "Service unavailable", 1/2 unknown/temporary.
-        1 | 2 | 131000 | 131016 => ConnectorError::Transient(text),
-        _ if status >= 500 || error.is_transient == Some(true) => ConnectorError::Transient(text),
-        _ if status == 401 => ConnectorError::Unauthorized(text),
-        _ => ConnectorError::Rejected(text),
-    })
-}
-
-/// The Graph error code of an answer, when it carries a Graph error body.
-fn error_code(resp: &HttpResponse) -> Option<i64> {
-    resp.json_body::<ErrorBody>().ok()?.error.code
-}
-
-/// `text` with every occurrence of `secret` blanked out: Graph may quote a malformed
-/// token in its error message, and a secret never goes into an error or a log.
-pub(crate) fn redact(text: &str, secret: &str) -> String {
-    let secret = secret.trim();
-    if secret.is_empty() {
-        return text.to_string();
+        (_, error) => error,
     }
-    text.replace(secret, "[the token]")
 }
 
 #[derive(Deserialize)]
@@ -176,55 +69,39 @@ struct PhoneNumber {
 /// token of another WhatsApp account; a token without the permission to read the
 /// number (codes 10, 200-299) works, with a warning.
 pub(crate) fn check_credentials(settings: &Settings) -> Result<Account, ConnectorError> {
-    let Some(token) = settings.access_token.as_deref() else {
+    if settings.meta.access_token.is_none() {
         return Err(ConnectorError::InvalidConfig(
             "secret `access_token` (the system user access token) is required to check the credentials"
                 .into(),
         ));
-    };
+    }
     let number = &settings.phone_number_id;
+    let graph = settings.graph();
     let url = format!(
-        "{}/{}?fields=display_phone_number,verified_name,quality_rating",
-        settings.graph_base_url,
-        http::percent_encode(number)
+        "{}?fields=display_phone_number,verified_name,quality_rating",
+        graph.object_url(number)
     );
-    let auth = format!("Bearer {token}");
-    let fetched = http::get(&url, &[("Authorization", auth.as_str())]);
-    let code = fetched.as_ref().ok().and_then(error_code);
-    let status = fetched.as_ref().ok().map(|r| r.status);
-    let refused = |why: &str| {
-        ConnectorError::Unauthorized(format!(
-            "the access token in secret `access_token` does not work: {}; generate a new system user token and paste it there",
-            redact(why, token)
-        ))
-    };
-    let resp = match check(fetched) {
+    // The token is already blanked out of what the Graph API answers.
+    let resp = match graph.get(&url) {
         Ok(resp) => resp,
-        Err(ConnectorError::Unauthorized(why)) => return Err(refused(&why)),
-        Err(ConnectorError::Rejected(why)) if code.is_none() && status == Some(403) => {
-            return Err(refused(&why));
+        Err(failure) => {
+            return match (failure.code(), failure.error) {
+                (_, ConnectorError::Unauthorized(why)) => Err(ConnectorError::Unauthorized(format!(
+                    "the access token in secret `access_token` does not work: {why}; generate a new system user token and paste it there"
+                ))),
+                (Some(100), ConnectorError::Rejected(why)) => Err(ConnectorError::InvalidConfig(format!(
+                    "the access token cannot see phone number {number} (setting `phone_number_id`): {why}; check the Phone number ID under WhatsApp → API Setup, and that the token's system user has this WhatsApp account assigned"
+                ))),
+                (Some(code), ConnectorError::Rejected(why))
+                    if code == 10 || (200..300).contains(&code) =>
+                {
+                    Ok(Account::new(number.clone(), number.clone()).with_warning(format!(
+                        "The access token works but may not read this number's details ({why}): sending needs whatsapp_business_messaging, reading the number whatsapp_business_management."
+                    )))
+                }
+                (_, other) => Err(other),
+            };
         }
-        Err(ConnectorError::Rejected(why)) if code == Some(100) => {
-            return Err(ConnectorError::InvalidConfig(format!(
-                "the access token cannot see phone number {number} (setting `phone_number_id`): {}; check the Phone number ID under WhatsApp → API Setup, and that the token's system user has this WhatsApp account assigned",
-                redact(&why, token)
-            )));
-        }
-        Err(ConnectorError::Rejected(why))
-            if code.is_some_and(|c| c == 10 || (200..300).contains(&c)) =>
-        {
-            return Ok(Account::new(number.clone(), number.clone()).with_warning(format!(
-                "The access token works but may not read this number's details ({}): sending needs whatsapp_business_messaging, reading the number whatsapp_business_management.",
-                redact(&why, token)
-            )));
-        }
-        Err(ConnectorError::Rejected(why)) => {
-            return Err(ConnectorError::Rejected(redact(&why, token)));
-        }
-        Err(ConnectorError::Transient(why)) => {
-            return Err(ConnectorError::Transient(redact(&why, token)));
-        }
-        Err(other) => return Err(other),
     };
     let found: PhoneNumber = resp.json_body().map_err(|e| {
         ConnectorError::Transient(format!(
@@ -377,20 +254,9 @@ pub(crate) fn send(
         )));
     }
     let body = body(msg, &to, clock::now_millis())?;
-    let url = format!(
-        "{}/{}/messages",
-        settings.graph_base_url,
-        http::percent_encode(&settings.phone_number_id)
-    );
-    let auth = settings
-        .access_token
-        .as_ref()
-        .map(|t| format!("Bearer {t}"));
-    let headers: Vec<(&str, &str)> = auth
-        .as_deref()
-        .map(|a| vec![("Authorization", a)])
-        .unwrap_or_default();
-    let resp = check(http::post_json(&url, &headers, &body))?;
+    let graph = settings.graph();
+    let url = format!("{}/messages", graph.object_url(&settings.phone_number_id));
+    let resp = graph.post_json(&url, &body).map_err(explain)?;
     let id = resp
         .json_body::<SendAnswer>()
         .ok()

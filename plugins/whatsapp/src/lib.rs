@@ -8,7 +8,9 @@
 //! `profile_about`, `profile_address`, `profile_description`, `profile_email`,
 //! `profile_vertical`, `profile_websites` (comma-separated, at most 2), checked against
 //! WhatsApp's limits by `configure`. Secrets: `verify_token` and `app_secret` (webhooks),
-//! `access_token` (sent as `Authorization: Bearer` to the Graph API).
+//! `access_token` (sent as `Authorization: Bearer` to the Graph API). The keys, webhooks
+//! and Graph errors it shares with the other Meta platforms are
+//! [`switchboard_sdk::meta`]'s ([`META`]).
 //!
 //! Conversations: one thread per customer, its id the customer's `wa_id` (or the
 //! business-scoped `user_id` when a newer payload carries no `wa_id`). Media arrive as ids
@@ -22,7 +24,7 @@ mod webhook;
 
 use switchboard_sdk::{
     Account, Capability, ConfigKey, Connector, ConnectorError, Description, HttpRequest, Outbound,
-    ReplyWindow, Sent, TextLimit, Visibility, WebhookOutcome, config, log,
+    ReplyWindow, Sent, TextLimit, Visibility, WebhookOutcome, config, meta,
 };
 
 /// Cloud API: a text message body takes up to 4,096 characters.
@@ -42,32 +44,42 @@ pub struct WhatsApp;
 
 switchboard_sdk::export_connector!(WhatsApp);
 
+/// What WhatsApp shares with the other Meta platforms: its webhooks
+/// (`object: whatsapp_business_account`), its Graph API and the keys `graph_base_url`,
+/// `verify_token`, `app_secret` and `access_token` (a system user token).
+pub const META: meta::Platform = meta::Platform::new(
+    "whatsapp",
+    "whatsapp_business_account",
+    DEFAULT_GRAPH_BASE_URL,
+)
+.access_token(
+    "System user access token for the Cloud API (Bearer).",
+    "System user access token",
+    "Meta Business Suite → Business settings → Users → System users → your system user → Generate new token (with whatsapp_business_messaging and whatsapp_business_management).",
+)
+.webhook_console("WhatsApp → Configuration → Webhook");
+
 /// The channel settings this connector reads.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Settings {
     pub phone_number_id: String,
-    pub graph_base_url: String,
-    pub access_token: Option<String>,
+    /// `graph_base_url` and the secrets, read as every Meta connector reads them.
+    pub meta: meta::Settings,
 }
 
 impl Settings {
     pub(crate) fn load() -> Result<Settings, ConnectorError> {
         let phone_number_id = config::require("phone_number_id")?.trim().to_string();
-        let graph_base_url = config::get_or("graph_base_url", DEFAULT_GRAPH_BASE_URL)
-            .trim()
-            .trim_end_matches('/')
-            .to_string();
-        if !graph_base_url.starts_with("http://") && !graph_base_url.starts_with("https://") {
-            return Err(ConnectorError::InvalidConfig(format!(
-                "setting `graph_base_url` must be an http(s) URL, got `{graph_base_url}`"
-            )));
-        }
-        let access_token = config::secret("access_token").filter(|t| !t.trim().is_empty());
+        let meta = META.load()?;
         Ok(Settings {
             phone_number_id,
-            graph_base_url,
-            access_token,
+            meta,
         })
+    }
+
+    /// The Graph API with this channel's base URL and access token.
+    pub(crate) fn graph(&self) -> meta::Graph {
+        self.meta.graph()
     }
 }
 
@@ -112,41 +124,11 @@ impl Connector for WhatsApp {
             )
             .required()
             .label("Phone number ID")
-            .where_to_find("Meta for Developers → your app → WhatsApp → API Setup → Phone number ID."),
-            ConfigKey::setting(
-                "graph_base_url",
-                "Base URL of the Graph API, with its version.",
-            )
-            .with_default(DEFAULT_GRAPH_BASE_URL)
-            .label("Graph API URL")
             .where_to_find(
-                "Leave the default for the real platform; set an emulator's address for tests.",
-            ),
-            ConfigKey::secret(
-                "verify_token",
-                "Token Meta echoes in the webhook verification handshake.",
-            )
-            .label("Verify token")
-            .where_to_find(
-                "Make one up and type the same value in Meta for Developers → your app → WhatsApp → Configuration → Webhook → Verify token.",
-            ),
-            ConfigKey::secret(
-                "app_secret",
-                "App secret that signs webhook requests (X-Hub-Signature-256).",
-            )
-            .label("App secret")
-            .where_to_find(
-                "Meta for Developers → your app → App settings → Basic → App secret → Show.",
-            ),
-            ConfigKey::secret(
-                "access_token",
-                "System user access token for the Cloud API (Bearer).",
-            )
-            .label("System user access token")
-            .where_to_find(
-                "Meta Business Suite → Business settings → Users → System users → your system user → Generate new token (with whatsapp_business_messaging and whatsapp_business_management).",
+                "Meta for Developers → your app → WhatsApp → API Setup → Phone number ID.",
             ),
         ];
+        config_keys.extend(META.config_keys());
         for field in profile::FIELDS {
             config_keys.push(
                 ConfigKey::setting(field.key, field.description)
@@ -155,7 +137,7 @@ impl Connector for WhatsApp {
             );
         }
         Description {
-            hosts: vec!["https://graph.facebook.com".into()],
+            hosts: vec![META.graph_host()],
             platform: "whatsapp".into(),
             version: env!("CARGO_PKG_VERSION").into(),
             capabilities: vec![Capability::Webhook, Capability::ReplyPrivate],
@@ -166,12 +148,7 @@ impl Connector for WhatsApp {
     fn configure(&mut self) -> Result<(), ConnectorError> {
         let settings = Settings::load()?;
         profile::validate()?;
-        if settings.access_token.is_none() {
-            log::warn("whatsapp: no `access_token` secret set; sends will be refused by Meta");
-        }
-        if config::secret("app_secret").is_none_or(|s| s.is_empty()) {
-            log::warn("whatsapp: no `app_secret` secret set; webhook POSTs will be refused");
-        }
+        settings.meta.warn_if_incomplete();
         Ok(())
     }
 

@@ -2,8 +2,8 @@
 
 use serde_json::{Value, json};
 use switchboard_sdk::HttpError;
+use switchboard_sdk::meta::signature as meta_signature;
 use switchboard_sdk::testing::MockHost;
-use switchboard_sdk::webhook::meta_signature;
 use switchboard_sdk::{
     Capability, Connector, ConnectorError, DeliveryState, Event, HttpRequest, HttpResponse,
     Message, Outbound, Template, Visibility,
@@ -872,6 +872,31 @@ fn graph_errors_are_mapped() {
         &json!({"messaging_product": "whatsapp"}),
     )));
     assert!(matches!(err, ConnectorError::Rejected(_)), "{err:?}");
+}
+
+/// The mapping every Meta connector shares (`switchboard_sdk::meta::check`): a bare 403
+/// refuses the credentials, every business-use-case rate limit waits, and the token never
+/// reaches an error.
+#[test]
+fn graph_errors_follow_the_shared_meta_mapping() {
+    let err = send_error(Ok(HttpResponse::text(403, "Forbidden")));
+    assert!(matches!(err, ConnectorError::Unauthorized(_)), "{err:?}");
+    let err = send_error(Ok(cloud_error(401, 100, "Invalid OAuth access token", "")));
+    assert!(matches!(err, ConnectorError::Unauthorized(_)), "{err:?}");
+    for code in [80001, 80007, 80008] {
+        let err = send_error(Ok(cloud_error(400, code, "(#80007) Rate limit hit", "")));
+        assert_eq!(err, ConnectorError::RateLimited(60_000), "code {code}");
+    }
+    let err = send_error(Ok(cloud_error(
+        400,
+        190,
+        "Malformed access token wa-token",
+        "",
+    )));
+    assert!(
+        matches!(&err, ConnectorError::Unauthorized(m) if !m.contains("wa-token") && m.contains("[the token]")),
+        "{err:?}"
+    );
 }
 
 #[test]

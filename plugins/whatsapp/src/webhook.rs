@@ -14,42 +14,19 @@ use serde::Deserialize;
 use serde_json::Value;
 use switchboard_sdk::lenient::{self, Items};
 use switchboard_sdk::{
-    Attachment, Author, DeliveryState, DeliveryStatus, Event, HttpRequest, HttpResponse, Message,
-    Visibility, WebhookOutcome, clock, config, log, time, webhook,
+    Attachment, Author, DeliveryState, DeliveryStatus, Event, HttpRequest, Message, Visibility,
+    WebhookOutcome, clock, log, meta, time,
 };
 
 use crate::{MEDIA_URL_PREFIX, Settings};
 
-/// The body Meta gets back when a delivery was accepted.
-pub(crate) const ACCEPTED: &str = "EVENT_RECEIVED";
-
+/// The handshake, the signature check and the envelope are [`meta`]'s
+/// ([`meta::Settings::read_webhook`]); the changes are this connector's.
 pub(crate) fn handle(settings: &Settings, req: &HttpRequest) -> WebhookOutcome {
-    match req.method.to_ascii_uppercase().as_str() {
-        "GET" => verify(req),
-        "POST" => receive(settings, req),
-        other => WebhookOutcome::respond(HttpResponse::text(
-            405,
-            format!("method {other} not allowed"),
-        )),
+    match settings.meta.read_webhook::<Entry>(req) {
+        Ok(entries) => receive(settings, entries),
+        Err(answer) => WebhookOutcome::respond(answer),
     }
-}
-
-fn secret(name: &str) -> Option<String> {
-    config::secret(name).filter(|s| !s.is_empty())
-}
-
-/// `GET ?hub.mode=subscribe&hub.challenge=..&hub.verify_token=..`
-fn verify(req: &HttpRequest) -> WebhookOutcome {
-    let token = secret("verify_token");
-    WebhookOutcome::respond(webhook::meta_handshake(req, token.as_deref(), "whatsapp"))
-}
-
-#[derive(Deserialize)]
-struct Envelope {
-    #[serde(default, deserialize_with = "lenient::opt")]
-    object: Option<String>,
-    #[serde(default)]
-    entry: Items<Entry>,
 }
 
 #[derive(Deserialize)]
@@ -105,31 +82,11 @@ struct Profile {
     username: Option<String>,
 }
 
-/// POST: a signed batch of changes.
-fn receive(settings: &Settings, req: &HttpRequest) -> WebhookOutcome {
-    let app_secret = secret("app_secret");
-    if let Err(refused) = webhook::meta_check_signature(req, app_secret.as_deref(), "whatsapp") {
-        return WebhookOutcome::respond(refused);
-    }
-    let envelope: Envelope = match lenient::object(&req.body) {
-        Ok(envelope) => envelope,
-        Err(why) => {
-            log::error(format!(
-                "whatsapp: an authentic webhook body could not be read and was dropped: {why}"
-            ));
-            return WebhookOutcome::respond(HttpResponse::text(200, ACCEPTED));
-        }
-    };
-    if envelope.object.as_deref() != Some("whatsapp_business_account") {
-        log::info(format!(
-            "whatsapp: ignoring webhook for object {:?}",
-            envelope.object.unwrap_or_default()
-        ));
-        return WebhookOutcome::respond(HttpResponse::text(200, ACCEPTED));
-    }
+/// An authentic batch of changes of the business account.
+fn receive(settings: &Settings, entries: Items<Entry>) -> WebhookOutcome {
     let mut events = Vec::new();
-    let mut unreadable: Vec<String> = envelope.entry.summary("entry").into_iter().collect();
-    for entry in envelope.entry.items {
+    let mut unreadable: Vec<String> = entries.summary("entry").into_iter().collect();
+    for entry in entries.items {
         unreadable.extend(entry.changes.summary("change"));
         for change in entry.changes.items {
             if change.field.as_deref() != Some("messages") {
@@ -175,7 +132,7 @@ fn receive(settings: &Settings, req: &HttpRequest) -> WebhookOutcome {
     for summary in unreadable {
         log::warn(format!("whatsapp: webhook: {summary}"));
     }
-    WebhookOutcome::new(HttpResponse::text(200, ACCEPTED), events)
+    WebhookOutcome::new(meta::accepted(), events)
 }
 
 fn str_at<'a>(value: &'a Value, path: &[&str]) -> Option<&'a str> {

@@ -6,8 +6,8 @@
 //! and ../shared/reference/platform-apis.md.
 
 use serde_json::json;
+use switchboard_sdk::meta::signature as meta_signature;
 use switchboard_sdk::testing::MockHost;
-use switchboard_sdk::webhook::meta_signature;
 use switchboard_sdk::{
     Connector, ConnectorError, DeliveryState, Event, HttpRequest, HttpResponse, Message, Outbound,
     Visibility,

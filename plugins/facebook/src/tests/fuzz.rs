@@ -6,7 +6,7 @@
 
 use fuzz_kit::{Case, Corpus, Verdict, acknowledged, check_events, fuzz, is_object};
 use serde_json::{Value, json};
-use switchboard_sdk::webhook::meta_signature;
+use switchboard_sdk::meta::signature as meta_signature;
 use switchboard_sdk::{Connector, HttpRequest, HttpResponse};
 
 use super::{PAGE, SECRET, comment, feed, feed_page, host};

@@ -5,7 +5,7 @@
 
 use fuzz_kit::{Case, Corpus, Verdict, acknowledged, fuzz, logged_at_least};
 use serde_json::json;
-use switchboard_sdk::webhook::meta_signature;
+use switchboard_sdk::meta::signature as meta_signature;
 use switchboard_sdk::{Connector, HttpRequest, Level};
 
 use super::{PHONE_ID, SECRET, envelope, host, inbound, msg};
