@@ -68,7 +68,10 @@
 //! assert_eq!(outcome.events.len(), 1);
 //! ```
 //!
-//! Build the plugin as a component with `cargo xtask plugins` from the workspace root.
+//! Make a connector crate with `switchboard plugin new NAME`, build any connector crate
+//! (in this repository or not) with `switchboard plugin build PATH`, and run saved
+//! payloads through the component with `switchboard plugin test`: `docs/sdk/README.md`
+//! is the guide.
 #![warn(missing_docs)]
 
 pub mod http;

@@ -219,7 +219,8 @@ fn platform_name(platform: &str) -> String {
         "whatsapp" => "WhatsApp".into(),
         "apple" => "Apple Messages for Business".into(),
         "instagram" => "Instagram".into(),
-        other => format!("The platform ({other})"),
+        // A partner's platform is called by the name its connector gives.
+        other => other.to_owned(),
     }
 }
 
