@@ -357,6 +357,11 @@ def _props():
         "GET /api/v1/channels/{name}/suspensions": lambda: ({"name": "facebook"}, None),
         "PUT /api/v1/channels/{name}": lambda: _channel_replaced(s.channel()),
         "DELETE /api/v1/channels/{name}": lambda: ({"name": s.channel()}, None),
+        # A draft of a channel checked against the emulated platform (the Test button).
+        "POST /api/v1/channels/{name}/check": lambda: (
+            {"name": "st-check"},
+            s.channel_body("st-check"),
+        ),
         "POST /api/v1/users": lambda: ({}, _maybe({"username": _fresh("st-user"), "password": "st-secret"})),
         "POST /api/v1/workgroups": lambda: ({}, _maybe({"name": _fresh("st-group")})),
         "POST /api/v1/me/station": lambda: ({}, _maybe({"station": _rng.choice(["desk-1", "desk-2", None])})),
