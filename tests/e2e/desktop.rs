@@ -57,11 +57,11 @@ async fn the_directory_names_channels_workgroups_agents_and_stations() {
     };
     assert_eq!(
         names("channels", "name"),
-        ["apple", "facebook", "whatsapp", "x"]
+        ["apple", "facebook", "instagram", "whatsapp", "x"]
     );
     assert_eq!(
         names("channels", "platform"),
-        ["apple", "facebook", "whatsapp", "x"]
+        ["apple", "facebook", "instagram", "whatsapp", "x"]
     );
     assert_eq!(names("workgroups", "name"), ["Billing", "Social"]);
     assert_eq!(dir["workgroups"][1]["alert_timeout_ms"], 30000);

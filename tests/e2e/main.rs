@@ -22,6 +22,7 @@ mod exactly_once;
 mod facebook;
 mod failover;
 mod harness;
+mod instagram;
 mod kit;
 mod messenger;
 mod outbound;

@@ -190,6 +190,14 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         .await
         .context("subscribing the demo WhatsApp number's webhook")?;
     emulator
+        .subscribe_instagram(
+            INSTAGRAM_ID,
+            &format!("http://{host}/webhooks/instagram"),
+            VERIFY_TOKEN,
+        )
+        .await
+        .context("subscribing the demo Instagram account's webhook")?;
+    emulator
         .subscribe_apple(APPLE_BUSINESS_ID, &format!("http://{host}/webhooks/apple"))
         .context("subscribing the demo Apple business's webhook")?;
     emulator
