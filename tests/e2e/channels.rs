@@ -164,6 +164,7 @@ async fn an_x_channel_created_through_the_api_polls_routes_and_survives_a_restar
         [
             ("apple", "config"),
             ("facebook", "config"),
+            ("instagram", "config"),
             ("whatsapp", "config"),
             ("x-live", "admin")
         ]
@@ -255,8 +256,8 @@ async fn a_bad_channel_is_refused_and_nothing_is_stored_or_started() {
     let (_, all) = call(&admin, "GET", "/channels", None).await;
     assert_eq!(
         all.as_array().unwrap().len(),
-        4,
-        "three config channels and x-ok: {all}"
+        5,
+        "four config channels and x-ok: {all}"
     );
 
     // Only administrators.

@@ -23,6 +23,9 @@ const WA_TOKEN: &str = "SECRET-wa-access-token-XYZ";
 const APPLE_PLAIN: &str = "SECRET-apple-shared-XYZ";
 const X_TOKEN: &str = "SECRET-x-user-token-XYZ";
 const X_CONSUMER: &str = "SECRET-x-consumer-secret-XYZ";
+const IG_APP: &str = "SECRET-ig-app-secret-XYZ";
+const IG_VERIFY: &str = "SECRET-ig-verify-token-XYZ";
+const IG_TOKEN: &str = "SECRET-ig-access-token-XYZ";
 
 fn apple_secret() -> String {
     use base64::Engine as _;
@@ -42,6 +45,9 @@ fn needles() -> Vec<String> {
         APPLE_PLAIN,
         X_TOKEN,
         X_CONSUMER,
+        IG_APP,
+        IG_VERIFY,
+        IG_TOKEN,
     ]
     .iter()
     .map(|s| s.to_string())
@@ -118,6 +124,11 @@ fn config_toml(dir: &std::path::Path, port: u16, em: std::net::SocketAddr) -> St
                     ("consumer_secret", X_CONSUMER.into()),
                 ])
             }
+            "instagram" => secrets(&[
+                ("app_secret", IG_APP.into()),
+                ("verify_token", IG_VERIFY.into()),
+                ("access_token", IG_TOKEN.into()),
+            ]),
             other => panic!("a demo channel this test does not know: {other}"),
         };
         ch.insert("secrets".into(), s);
@@ -143,6 +154,9 @@ fn emulator_config() -> switchboard_emulator::EmulatorConfig {
     em.apple_businesses[0].secret = apple_secret();
     em.x.accounts[0].token = X_TOKEN.into();
     em.x.consumer_secret = X_CONSUMER.into();
+    em.instagram_accounts[0].app_secret = IG_APP.into();
+    em.instagram_accounts[0].verify_token = IG_VERIFY.into();
+    em.instagram_accounts[0].access_token = Some(IG_TOKEN.into());
     em
 }
 
@@ -456,7 +470,14 @@ async fn no_secret_in_any_answer_or_log_line_when_every_platform_path_fails() {
         .await
         .unwrap();
     reader.read("openapi.json", &spec);
-    let names = ["facebook", "facebook-refused", "whatsapp", "apple", "x"];
+    let names = [
+        "facebook",
+        "facebook-refused",
+        "instagram",
+        "whatsapp",
+        "apple",
+        "x",
+    ];
     let mut paths = Vec::new();
     for (path, ops) in spec["paths"].as_object().unwrap() {
         if ops.get("get").is_none() || path.ends_with("/events") {
