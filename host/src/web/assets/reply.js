@@ -32,7 +32,8 @@ export function forgetDraft(id) {
 /** Which visibilities the platform allows for this interaction. */
 function visibilities(d) {
   if (d.media_type === "social_direct_message") return ["private"];
-  return d.platform === "facebook" ? ["public", "private"] : ["public"];
+  // A comment on Facebook or Instagram may also be answered with one private reply.
+  return d.platform === "facebook" || d.platform === "instagram" ? ["public", "private"] : ["public"];
 }
 
 function draftOf(d) {

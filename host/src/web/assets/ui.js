@@ -60,7 +60,7 @@ export function words(name) {
   return s.charAt(0).toUpperCase() + s.slice(1);
 }
 
-const PLATFORMS = { facebook: "Facebook", messenger: "Messenger", x: "X", whatsapp: "WhatsApp", apple: "Apple Messages" };
+const PLATFORMS = { facebook: "Facebook", messenger: "Messenger", instagram: "Instagram", x: "X", whatsapp: "WhatsApp", apple: "Apple Messages" };
 
 /** A platform as people write it: `whatsapp` → `WhatsApp`. */
 export function platformName(id) {
