@@ -101,7 +101,10 @@ use serde_json::Value;
 
 use crate::lenient::{self, Items};
 use crate::webhook::{constant_time_eq, from_hex, header, hmac_sha256, query_param, to_hex};
-use crate::{ConfigKey, ConnectorError, HttpError, HttpRequest, HttpResponse, config, http, log};
+use crate::{
+    ConfigKey, ConnectorError, HttpError, HttpRequest, HttpResponse, ReplyWindow, Visibility,
+    config, http, log,
+};
 
 // ---------------------------------------------------------------- webhooks
 
@@ -990,3 +993,39 @@ impl Graph {
 
 #[cfg(test)]
 mod tests;
+
+// ---- the messaging window (Messenger and Instagram) ----------------------------------------
+
+/// Meta's standard messaging window after the customer's last message.
+pub const DAY_MS: i64 = 24 * 60 * 60 * 1000;
+/// The `HUMAN_AGENT` tag's window (and a comment's private-reply window).
+pub const WEEK_MS: i64 = 7 * DAY_MS;
+/// Shown to the agent between 24 hours and 7 days.
+pub const HUMAN_AGENT_NOTE: &str = "outside 24 h: sent with the HUMAN_AGENT tag";
+
+/// What may be sent privately in a Messenger or Instagram conversation whose customer last
+/// wrote at `last_customer_at`: freely for 24 hours, then with the `HUMAN_AGENT` tag up to
+/// 7 days, then nothing until they write again. `platform` names it in the agent's note.
+pub fn messaging_window(
+    platform: &str,
+    visibility: Visibility,
+    last_customer_at: Option<i64>,
+    now: i64,
+) -> ReplyWindow {
+    let (Visibility::Private, Some(last)) = (visibility, last_customer_at) else {
+        return ReplyWindow::open();
+    };
+    let age = now - last;
+    if age < DAY_MS {
+        ReplyWindow::open_until(last + DAY_MS)
+    } else if age < WEEK_MS {
+        ReplyWindow {
+            note: Some(HUMAN_AGENT_NOTE.into()),
+            ..ReplyWindow::open_until(last + WEEK_MS)
+        }
+    } else {
+        ReplyWindow::closed(format!(
+            "the customer last wrote more than 7 days ago: {platform} accepts no reply until they write again"
+        ))
+    }
+}

@@ -25,7 +25,7 @@
 
 use serde::Deserialize;
 use serde_json::json;
-use switchboard_sdk::meta::GraphFailure;
+use switchboard_sdk::meta::{self, DAY_MS, GraphFailure, WEEK_MS};
 use switchboard_sdk::{
     Author, ConnectorError, DeliveryState, DeliveryStatus, Event, Message, Outbound, ReplyWindow,
     Sent, Visibility, clock, kv, log,
@@ -36,14 +36,8 @@ use crate::model::{self, Id, Timestamp};
 
 /// Prefix of a Messenger conversation's thread id.
 pub(crate) const THREAD_PREFIX: &str = "psid:";
-/// The standard messaging window after the customer's last message.
-pub(crate) const DAY_MS: i64 = 24 * 60 * 60 * 1000;
-/// The `HUMAN_AGENT` tag window, and the private reply window after a comment.
-pub(crate) const WEEK_MS: i64 = 7 * DAY_MS;
 /// Longest text the Send API accepts.
 pub(crate) const MAX_TEXT_CHARS: usize = 2000;
-/// Note shown to the agent between 24 h and 7 days.
-pub(crate) const HUMAN_AGENT_NOTE: &str = "outside 24 h: sent with the HUMAN_AGENT tag";
 
 /// The thread id of the conversation with `psid`.
 pub(crate) fn thread_for(psid: &str) -> String {
@@ -378,28 +372,13 @@ fn profile_name(settings: &Settings, psid: &str) -> String {
 
 // ---------------------------------------------------------------- windows
 
-/// What may be sent in a private conversation whose customer last wrote at `last`.
+/// What may be sent in a private conversation: Meta's messaging window.
 pub(crate) fn reply_window(
     visibility: Visibility,
     last_customer_at: Option<i64>,
     now: i64,
 ) -> ReplyWindow {
-    let (Visibility::Private, Some(last)) = (visibility, last_customer_at) else {
-        return ReplyWindow::open();
-    };
-    let age = now - last;
-    if age < DAY_MS {
-        ReplyWindow::open_until(last + DAY_MS)
-    } else if age < WEEK_MS {
-        ReplyWindow {
-            note: Some(HUMAN_AGENT_NOTE.into()),
-            ..ReplyWindow::open_until(last + WEEK_MS)
-        }
-    } else {
-        ReplyWindow::closed(
-            "the customer last wrote more than 7 days ago: Messenger accepts no reply until they write again",
-        )
-    }
+    meta::messaging_window("Messenger", visibility, last_customer_at, now)
 }
 
 // ---------------------------------------------------------------- sending

@@ -535,7 +535,10 @@ fn a_dm_after_24_hours_carries_the_human_agent_tag_and_after_7_days_is_refused()
     let w = Instagram.reply_window(Visibility::Private, Some(NOW - HOUR), NOW);
     assert!(w.free_form && w.note.is_none());
     let w = Instagram.reply_window(Visibility::Private, Some(NOW - 48 * HOUR), NOW);
-    assert_eq!(w.note.as_deref(), Some(crate::send::HUMAN_AGENT_NOTE));
+    assert_eq!(
+        w.note.as_deref(),
+        Some(switchboard_sdk::meta::HUMAN_AGENT_NOTE)
+    );
     let w = Instagram.reply_window(Visibility::Private, Some(NOW - 8 * 24 * HOUR), NOW);
     assert!(!w.free_form);
     assert!(

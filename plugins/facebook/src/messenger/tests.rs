@@ -13,8 +13,9 @@ use switchboard_sdk::{
     Visibility,
 };
 
-use super::{DAY_MS, HUMAN_AGENT_NOTE, WEEK_MS};
+use super::{DAY_MS, WEEK_MS};
 use crate::Facebook;
+use switchboard_sdk::meta::HUMAN_AGENT_NOTE;
 
 const PAGE: &str = "448242228374517";
 const SECRET: &str = "app-secret-1";
