@@ -7,6 +7,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { useDemo, base, waitFor, emulatorPost, emulatorOutbound, signIn, shot, noErrors } from "./harness.mjs";
+import { noOverflowAt } from "./overflow.mjs";
 
 useDemo();
 
@@ -76,6 +77,8 @@ test("an agent answers an Instagram direct message in private", async () => {
   await page.getByText("Reply sent.").waitFor();
   await waitFor(async () => (await emulatorOutbound()).find((o) => o.platform === "instagram" && o.kind === "message" && o.text === reply), "the DM at the emulator");
   await shot(page, "instagram-dm");
+  await noOverflowAt(page, 800, "an Instagram DM");
+  await shot(page, "instagram-dm-800");
   await wrapUp(page);
   noErrors(page);
   await page.context().close();
