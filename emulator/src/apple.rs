@@ -371,9 +371,52 @@ struct MessageRequest {
     items: Vec<ListItemRequest>,
     #[serde(default)]
     locale: Option<String>,
+    /// Files with the message: `{name, mime_type, size}` each, sent as Apple's encrypted
+    /// attachment dictionaries (a `U+FFFC` placeholder per file in the body).
+    #[serde(default)]
+    attachments: Vec<AttachmentRequest>,
+    /// `rich_link`: the shared link.
+    #[serde(default)]
+    url: Option<String>,
+    #[serde(default)]
+    title: Option<String>,
+    /// `interactive`: Apple's `interactiveData.data`, verbatim.
+    #[serde(default)]
+    data: Option<Value>,
+    /// Fields merged into Apple's body as they are (any type, any shape).
+    #[serde(default)]
+    content: Option<Value>,
     /// Sign the token with a wrong key (tests of the receiver's check).
     #[serde(default)]
     bad_jwt: bool,
+}
+
+#[derive(Deserialize)]
+struct AttachmentRequest {
+    name: String,
+    #[serde(default = "default_mime")]
+    mime_type: String,
+    #[serde(default)]
+    size: Option<u64>,
+}
+
+fn default_mime() -> String {
+    "image/jpeg".into()
+}
+
+/// Apple's attachment dictionary for a file: what the MSP gets (the file itself stays
+/// encrypted on Apple's side; the emulator serves no download).
+fn attachment_json(a: &AttachmentRequest) -> Value {
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    json!({
+        "name": a.name,
+        "mimeType": a.mime_type,
+        "size": a.size.unwrap_or(1024),
+        "signature-base64": base64_encode(id.as_bytes()),
+        "url": format!("https://p56-content.icloud.com/{id}"),
+        "key": format!("00{id}{id}"),
+        "owner": "p56",
+    })
 }
 
 fn default_type() -> String {
@@ -384,15 +427,44 @@ fn default_type() -> String {
 #[allow(clippy::result_large_err)] // the error is the ready-made HTTP answer
 fn customer_payload(req: &MessageRequest, id: &str) -> Result<Value, Response> {
     let base = |kind: &str| json!({ "v": 1, "type": kind, "id": id, "sourceId": req.source_id, "destinationId": req.business_id });
-    match req.kind.as_str() {
+    let mut payload = match req.kind.as_str() {
         "text" => {
-            let Some(text) = req.body.as_deref().filter(|t| !t.trim().is_empty()) else {
-                return Err(control_error(StatusCode::BAD_REQUEST, "body is required"));
-            };
+            let text = req.body.as_deref().filter(|t| !t.trim().is_empty());
+            if text.is_none() && req.attachments.is_empty() {
+                return Err(control_error(
+                    StatusCode::BAD_REQUEST,
+                    "body or attachments are required",
+                ));
+            }
+            let placeholders: String = req.attachments.iter().map(|_| '\u{fffc}').collect();
             let mut v = base("text");
-            v["body"] = json!(text);
+            v["body"] = json!(match text {
+                Some(text) if placeholders.is_empty() => text.to_string(),
+                Some(text) => format!("{text} {placeholders}"),
+                None => placeholders,
+            });
             v["locale"] = json!(req.locale.as_deref().unwrap_or("en_US"));
-            Ok(v)
+            v
+        }
+        "rich_link" => {
+            let Some(url) = req.url.as_deref().filter(|u| !u.is_empty()) else {
+                return Err(control_error(StatusCode::BAD_REQUEST, "url is required"));
+            };
+            let mut v = base("richLink");
+            v["body"] = json!(req.body.as_deref().unwrap_or(url));
+            v["richLinkData"] = json!({ "url": url, "title": req.title.as_deref().unwrap_or(url) });
+            v
+        }
+        "interactive" => {
+            let Some(data) = &req.data else {
+                return Err(control_error(
+                    StatusCode::BAD_REQUEST,
+                    "data (Apple's interactiveData.data) is required",
+                ));
+            };
+            let mut v = base("interactive");
+            v["interactiveData"] = json!({ "bid": LIST_PICKER_BID, "data": data });
+            v
         }
         "list_picker_reply" => {
             if req.items.is_empty() {
@@ -415,16 +487,28 @@ fn customer_payload(req: &MessageRequest, id: &str) -> Result<Value, Response> {
                     "replyMessage": { "title": req.body.as_deref().unwrap_or("Selected"), "style": "icon" },
                 },
             });
-            Ok(v)
+            v
         }
-        "typing_start" | "typing_end" | "close" => Ok(base(&req.kind)),
-        other => Err(control_error(
-            StatusCode::BAD_REQUEST,
-            format!(
-                "unknown type {other}: use text, list_picker_reply, typing_start, typing_end or close"
-            ),
-        )),
+        // Any other type goes as it is: Apple's own (`close`, typing) and ones a test
+        // makes up to see that nothing is dropped.
+        other => {
+            let mut v = base(other);
+            if let Some(body) = &req.body {
+                v["body"] = json!(body);
+            }
+            v
+        }
+    };
+    if !req.attachments.is_empty() {
+        payload["attachments"] =
+            Value::Array(req.attachments.iter().map(attachment_json).collect());
     }
+    if let (Some(Value::Object(extra)), Value::Object(map)) = (&req.content, &mut payload) {
+        for (k, v) in extra {
+            map.insert(k.clone(), v.clone());
+        }
+    }
+    Ok(payload)
 }
 
 /// A customer writes (or types, or closes): delivered to the business's webhook at once.

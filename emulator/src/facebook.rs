@@ -1,11 +1,17 @@
 //! Facebook pages: the Graph API a page connector uses (feed, comments, hide, delete,
 //! subscribed_apps) and the `feed` webhooks Meta sends. The control endpoints that play the
-//! customers' side are in [`control`]; Messenger on the same pages is in [`messenger`].
+//! customers' side are in [`control`]; Messenger on the same pages is in [`messenger`], its
+//! Attachment Upload API in [`upload`]; the media CDN (the files customers send, on
+//! Messenger and Instagram alike) in [`cdn`].
 
+pub(super) mod cdn;
 mod control;
+#[cfg(test)]
+mod media_tests;
 mod messenger;
 #[cfg(test)]
 mod tests;
+mod upload;
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -74,6 +80,43 @@ struct Comment {
     is_hidden: bool,
     /// Removed comments stay for the record but vanish from the Graph API.
     removed: bool,
+    /// A photo, sticker or video the comment carries.
+    attachment: Option<CommentAttachment>,
+}
+
+/// What a comment carries besides its text.
+#[derive(Clone)]
+struct CommentAttachment {
+    /// `photo`, `sticker` or `video`.
+    kind: String,
+    /// Where its file is.
+    url: String,
+}
+
+impl CommentAttachment {
+    /// As the Graph API reads it on a comment (a "story attachment").
+    fn story_json(&self, comment_id: &str) -> Value {
+        let page = format!("https://www.facebook.com/{comment_id}");
+        match self.kind.as_str() {
+            "video" => json!({
+                "type": "video_inline",
+                "media": { "image": { "src": self.url, "height": 16, "width": 16 }, "source": self.url },
+                "url": page,
+            }),
+            "sticker" => json!({
+                "type": "sticker",
+                "media": { "image": { "src": self.url, "height": 16, "width": 16 } },
+                "target": { "id": "126361870881943", "url": "https://www.facebook.com/126361870881943" },
+                "url": page,
+            }),
+            _ => json!({
+                "type": "photo",
+                "media": { "image": { "src": self.url, "height": 16, "width": 16 } },
+                "target": { "id": comment_id, "url": page },
+                "url": page,
+            }),
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -188,6 +231,7 @@ impl FacebookState {
             from,
             is_hidden: false,
             removed: false,
+            attachment: None,
         });
         self.index.insert(
             id.clone(),
@@ -213,6 +257,11 @@ impl FacebookState {
         });
         if verb != "remove" {
             value["message"] = json!(comment.message);
+            // Webhooks give a comment's photo (a sticker too) or video as a bare URL.
+            if let Some(a) = &comment.attachment {
+                let field = if a.kind == "video" { "video" } else { "photo" };
+                value[field] = json!(a.url);
+            }
         }
         Some((page_id, value))
     }
@@ -291,6 +340,9 @@ fn comment_json(comment: &Comment, post_id: &str) -> Value {
     // Graph only has `parent` on replies; a top-level comment's parent is the post itself.
     if comment.parent_id != post_id {
         value["parent"] = json!({ "id": comment.parent_id });
+    }
+    if let Some(a) = &comment.attachment {
+        value["attachment"] = a.story_json(&comment.id);
     }
     value
 }
@@ -384,21 +436,51 @@ pub(super) fn graph(em: &Emulator, req: &GraphRequest) -> Option<Response> {
         (&Method::POST, Some("subscribed_apps"), false) => json!({ "success": true }),
         (&Method::GET, None, false) => page_json(page, req),
         (&Method::POST, Some("comments"), true) => {
-            let Some(message) = req.param("message").filter(|m| !m.trim().is_empty()) else {
+            // A comment is text, a photo by URL (`attachment_url`), or both.
+            let message = req.param("message").filter(|m| !m.trim().is_empty());
+            let photo = req.param("attachment_url").filter(|u| !u.trim().is_empty());
+            if message.is_none() && photo.is_none() {
                 return Some(graph_error(
                     StatusCode::BAD_REQUEST,
-                    "(#100) The parameter message is required",
+                    "(#100) The parameter message or attachment_url is required",
                     "OAuthException",
                     100,
                     None,
                 ));
-            };
+            }
+            if photo
+                .as_deref()
+                .is_some_and(|u| !u.starts_with("http://") && !u.starts_with("https://"))
+            {
+                return Some(graph_error(
+                    StatusCode::BAD_REQUEST,
+                    "(#100) param attachment_url must be a valid URL",
+                    "OAuthException",
+                    100,
+                    None,
+                ));
+            }
             let from = Author {
                 id: page.config.page_id.clone(),
                 name: page.config.name.clone(),
             };
-            let id = fb.create_comment(object_id, em.next_id(), from, &message, unix_now())?;
-            em.record("facebook", "comment", Some(object_id), &id, Some(&message));
+            let text = message.clone().unwrap_or_default();
+            let id = fb.create_comment(object_id, em.next_id(), from, &text, unix_now())?;
+            if let Some(url) = &photo
+                && let Some((comment, _, _)) = fb.comment_mut(&id)
+            {
+                comment.attachment = Some(CommentAttachment {
+                    kind: "photo".into(),
+                    url: url.clone(),
+                });
+            }
+            em.record(
+                "facebook",
+                "comment",
+                Some(object_id),
+                &id,
+                message.as_deref(),
+            );
             // The real platform echoes the page's own comments as feed webhooks too.
             fb.notify_comment(&id, "add", 1);
             json!({ "id": id })

@@ -302,3 +302,25 @@ pub(super) async fn graph_fallback(AxState(em): AxState<Emulator>, request: Requ
         Some(33),
     )
 }
+
+/// The next injected failure as the Graph error answer, for a Graph route served outside
+/// [`graph_fallback`] (Messenger's Attachment Upload API, whose multipart body the
+/// fallback does not read).
+pub(super) fn injected_failure(em: &Emulator) -> Option<Response> {
+    let failure = em.take_failure()?;
+    let status = StatusCode::from_u16(failure.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let error_type = failure.error_type.as_deref().unwrap_or("OAuthException");
+    Some(graph_error(
+        status,
+        &failure.message,
+        error_type,
+        failure.code,
+        failure.error_subcode,
+    ))
+}
+
+/// Whether a path segment is a Graph API version (`v19.0`), for routes served outside
+/// [`graph_fallback`].
+pub(super) fn is_graph_version(segment: &str) -> bool {
+    is_version(segment)
+}

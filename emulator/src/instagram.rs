@@ -76,6 +76,8 @@ pub(super) struct InstagramState {
     messages: HashMap<String, DirectMessage>,
     /// Every accepted send, in order (listed by the account view).
     sent: Vec<Value>,
+    /// What the emulator got fetching the files sent by URL (listed by the account view).
+    fetched: Vec<Value>,
 }
 
 struct Account {

@@ -7,8 +7,12 @@
 //! control endpoints that play the customers' side are in [`control`].
 
 mod control;
+mod media;
+mod templates;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_media;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::time::{Duration, Instant};
@@ -23,6 +27,8 @@ use super::graph::{GraphRequest, graph_error};
 use super::{Emulator, Subscriber, unix_now};
 
 pub(super) use control::control_routes;
+use media::{Media, PendingUpload};
+use templates::TemplateDef;
 
 /// The customer service window: free-form messages only this long after the customer's
 /// last message.
@@ -87,6 +93,10 @@ pub(super) struct WhatsAppState {
     pub(super) limits: Limits,
     /// Times of the app's recent `/messages` calls (the app rate limit).
     app_calls: VecDeque<Instant>,
+    /// Media by id: customers' and the business's uploads (see [`media`]).
+    media: HashMap<String, Media>,
+    /// Files of multipart uploads on their way through the Graph fallback.
+    pending_uploads: HashMap<String, PendingUpload>,
 }
 
 struct Number {
@@ -103,6 +113,8 @@ struct Number {
     recent_sends: VecDeque<Instant>,
     /// Customer wa_id -> time of our latest accepted send to them (pair rate).
     last_send_to: HashMap<String, Instant>,
+    /// The message templates of the number's business account.
+    templates: Vec<TemplateDef>,
 }
 
 struct Customer {
@@ -116,6 +128,10 @@ struct SentMessage {
     kind: String,
     /// The request as the business sent it (for `GET /_emulator/whatsapp/numbers/{id}`).
     request: Value,
+    /// The media it carried (`{id, mime_type, file_name, file_size, sha256}` or `{link}`).
+    media: Value,
+    /// For a template: its parameters, header media and rendered body.
+    template: Value,
     statuses: Vec<String>,
 }
 
@@ -124,11 +140,12 @@ pub(super) const REENGAGEMENT_DETAILS: &str = "Message failed to send because mo
 
 impl WhatsAppState {
     pub(super) fn add_number(&mut self, config: WhatsAppNumber) {
-        let waba_id = numeric_id(&format!("waba:{}", config.phone_number_id));
+        let waba_id = waba_id(&config.phone_number_id);
         self.numbers.insert(
             config.phone_number_id.clone(),
             Number {
                 config,
+                templates: templates::seeded(&waba_id),
                 waba_id,
                 subscribers: Vec::new(),
                 customers: HashMap::new(),
@@ -177,6 +194,19 @@ impl WhatsAppState {
                 subscriber.send(payload.clone());
             }
         }
+    }
+}
+
+/// The WhatsApp Business Account id of an emulated number: stable, derived from it.
+fn waba_id(phone_number_id: &str) -> String {
+    numeric_id(&format!("waba:{phone_number_id}"))
+}
+
+impl WhatsAppNumber {
+    /// The id of the WhatsApp Business Account this number belongs to on the emulator:
+    /// the `waba_id` setting whose templates `GET /{waba-id}/message_templates` lists.
+    pub fn waba_id(&self) -> String {
+        waba_id(&self.phone_number_id)
     }
 }
 
@@ -433,33 +463,26 @@ fn phone_number(wa: &WhatsAppState, number: &Number, req: &GraphRequest) -> Resp
     axum::Json(value).into_response()
 }
 
-/// Handles `GET /{phone-number-id}` and `/{phone-number-id}/messages` calls; `None`
-/// leaves the call to other platforms.
+/// Handles the Cloud API's calls: `GET /{phone-number-id}`, `GET /{media-id}`,
+/// `POST /{phone-number-id}/messages`, `POST /{phone-number-id}/media` and
+/// `GET /{waba-id}/message_templates`; `None` leaves the call to other platforms.
 pub(super) fn graph(em: &Emulator, req: &GraphRequest) -> Option<Response> {
-    if let [number_id] = req.segments.as_slice()
-        && req.method == Method::GET
-    {
+    if let [id] = req.segments.as_slice() {
         let state = em.state();
         let wa = &state.whatsapp;
-        let number = wa.numbers.get(number_id.as_str())?;
-        return Some(phone_number(wa, number, req));
+        return match wa.numbers.get(id.as_str()) {
+            Some(number) if req.method == Method::GET => Some(phone_number(wa, number, req)),
+            Some(_) => None,
+            None => media::media_info(wa, id, req),
+        };
     }
-    let [number_id, edge] = req.segments.as_slice() else {
+    let [object_id, edge] = req.segments.as_slice() else {
         return None;
     };
     let mut state = em.state();
     let wa = &mut state.whatsapp;
-    if edge != "messages" || !wa.numbers.contains_key(number_id.as_str()) {
-        return None;
-    }
-    let called_at = Instant::now();
-    if !wa.app_call(called_at) {
-        return Some(app_rate_limited());
-    }
-    let limits = wa.limits;
-    let number = wa.numbers.get_mut(number_id.as_str())?;
-    if req.method != Method::POST {
-        return Some(graph_error(
+    let unsupported = || {
+        graph_error(
             StatusCode::BAD_REQUEST,
             &format!(
                 "Unsupported {} request.",
@@ -468,7 +491,34 @@ pub(super) fn graph(em: &Emulator, req: &GraphRequest) -> Option<Response> {
             "GraphMethodException",
             100,
             Some(33),
-        ));
+        )
+    };
+    match edge.as_str() {
+        "media" if wa.numbers.contains_key(object_id.as_str()) => {
+            if req.method != Method::POST {
+                return Some(unsupported());
+            }
+            return Some(media::upload(em, wa, object_id, req));
+        }
+        "message_templates" => {
+            let number = wa.numbers.values().find(|n| n.waba_id == *object_id)?;
+            if req.method != Method::GET {
+                return Some(unsupported());
+            }
+            return Some(templates::list(number, req));
+        }
+        "messages" if wa.numbers.contains_key(object_id.as_str()) => {}
+        _ => return None,
+    }
+    let number_id = object_id;
+    let called_at = Instant::now();
+    if !wa.app_call(called_at) {
+        return Some(app_rate_limited());
+    }
+    let limits = wa.limits;
+    let number = wa.numbers.get_mut(number_id.as_str())?;
+    if req.method != Method::POST {
+        return Some(unsupported());
     }
     if let Some(expected) = number.config.access_token.as_deref()
         && req.access_token().as_deref() != Some(expected)
@@ -504,6 +554,8 @@ pub(super) fn graph(em: &Emulator, req: &GraphRequest) -> Option<Response> {
     };
     let kind = req.param("type").unwrap_or_else(|| "text".into());
     let object = req.params.get(&kind).cloned().unwrap_or(Value::Null);
+    let mut sent_media = Value::Null;
+    let mut sent_template = Value::Null;
     let (record_kind, text) = match kind.as_str() {
         "text" => {
             let Some(body) = object
@@ -528,10 +580,24 @@ pub(super) fn graph(em: &Emulator, req: &GraphRequest) -> Option<Response> {
                     "The parameters template['name'] and template['language']['code'] are required.",
                 ));
             }
+            match templates::check_send(number, &wa.media, &object) {
+                Ok(summary) => sent_template = summary,
+                Err(refused) => return Some(refused),
+            }
             ("template", Some(name.to_string()))
         }
-        "image" | "video" | "audio" | "document" | "sticker" | "location" | "contacts"
-        | "interactive" | "reaction" => {
+        "image" | "video" | "audio" | "document" | "sticker" => {
+            if !object.is_object() {
+                return Some(bad_parameter(&format!("The parameter {kind} is required.")));
+            }
+            match media::sent_media(&wa.media, number_id, &kind, &object) {
+                Ok(found) => sent_media = found,
+                Err(refused) => return Some(refused),
+            }
+            let caption = object.get("caption").and_then(Value::as_str);
+            (kind.as_str(), caption.map(str::to_string))
+        }
+        "location" | "contacts" | "interactive" | "reaction" => {
             if object.is_null() {
                 return Some(bad_parameter(&format!("The parameter {kind} is required.")));
             }
@@ -577,6 +643,8 @@ pub(super) fn graph(em: &Emulator, req: &GraphRequest) -> Option<Response> {
         to: to.clone(),
         kind: record_kind.to_string(),
         request: Value::Object(req.params.clone()),
+        media: sent_media,
+        template: sent_template,
         statuses: Vec::new(),
     });
     let index = number.sent.len() - 1;

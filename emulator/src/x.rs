@@ -2,17 +2,22 @@
 //! tweets, with per-endpoint rate limits (`x-rate-limit-*` headers, 429 until the reset),
 //! RFC 7807 error bodies and bearer-token checks; Account Activity webhooks (CRC handshake,
 //! `x-twitter-webhooks-signature`). The control endpoints that play the customers' side
-//! are in [`control`].
+//! are in [`control`]; photos, videos, GIFs, links and quoted tweets, downloads in [`media`],
+//! the media upload in [`upload`]; tweet and user lookups and customers deleting tweets or their
+//! account in [`compliance`].
 
 mod api;
+mod compliance;
 mod control;
 mod faults;
 mod limits;
+mod media;
 pub(super) mod query;
 mod stream;
 #[cfg(test)]
 mod tests;
 mod timeline;
+mod upload;
 mod webhook;
 
 use std::collections::{BTreeMap, HashMap};
@@ -75,6 +80,14 @@ pub enum XEndpoint {
     StreamRules,
     /// `GET /2/tweets/search/stream` (connections)
     Stream,
+    /// `GET /2/tweets?ids=`
+    TweetLookup,
+    /// `GET /2/users?ids=`
+    UserLookup,
+    /// `POST /2/media/upload`
+    MediaUpload,
+    /// `GET /2/dm_conversations/media/:dm_id/:media_id/:resource_id`
+    DmMedia,
 }
 
 /// One API call, as listed by `GET /_emulator/x/requests`.
@@ -92,15 +105,17 @@ pub struct XRequestLog {
     pub remaining: Option<u32>,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub(super) struct User {
     pub(super) id: String,
     pub(super) username: String,
     pub(super) name: String,
     pub(super) followers: u64,
+    /// The account was deleted: it and everything it wrote are gone from the API.
+    pub(super) deleted: bool,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub(super) struct Tweet {
     pub(super) id: String,
     pub(super) author_id: String,
@@ -112,9 +127,15 @@ pub(super) struct Tweet {
     pub(super) lang: String,
     pub(super) created_ms: i64,
     pub(super) deleted: bool,
+    /// Keys of its photos, video or GIF (see [`media`]).
+    pub(super) media: Vec<String>,
+    /// The links of its text (media and quote links included), as `entities.urls`.
+    pub(super) links: Vec<media::Link>,
+    /// The tweet it quotes.
+    pub(super) quote_of: Option<String>,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub(super) struct Dm {
     pub(super) id: String,
     pub(super) conversation_id: String,
@@ -122,6 +143,12 @@ pub(super) struct Dm {
     pub(super) recipient_id: String,
     pub(super) text: String,
     pub(super) created_ms: i64,
+    /// Keys of its media (one on the platform).
+    pub(super) media: Vec<String>,
+    /// The links of its text.
+    pub(super) links: Vec<media::Link>,
+    /// A tweet shared in it.
+    pub(super) shared_tweet: Option<String>,
 }
 
 /// Everything X holds.
@@ -138,6 +165,11 @@ pub(super) struct XState {
     stream: stream::StreamState,
     /// Injected failures and partial errors, group conversations.
     faults: faults::Faults,
+    /// Photos, videos and GIFs by media key: the customers' and the business's uploads.
+    media: BTreeMap<String, media::MediaItem>,
+    /// `http://host:port` the emulator is reached at (from the last request's `Host`),
+    /// for the media URLs it hands out.
+    origin: String,
 }
 
 impl XState {
@@ -150,6 +182,7 @@ impl XState {
                     username: account.handle.trim_start_matches('@').to_string(),
                     name: account.handle.trim_start_matches('@').to_string(),
                     followers: 1000,
+                    deleted: false,
                 },
             );
         }
@@ -160,7 +193,7 @@ impl XState {
         let handle = handle.trim().trim_start_matches('@');
         self.users
             .values()
-            .find(|u| u.username.eq_ignore_ascii_case(handle))
+            .find(|u| !u.deleted && u.username.eq_ignore_ascii_case(handle))
     }
 
     pub(super) fn tweet(&self, id: &str) -> Option<&Tweet> {
@@ -176,7 +209,7 @@ impl XState {
     }
 
     fn user_json(&self, id: &str) -> Option<Value> {
-        let u = self.users.get(id)?;
+        let u = self.users.get(id).filter(|u| !u.deleted)?;
         Some(json!({
             "id": u.id, "name": u.name, "username": u.username,
             "public_metrics": { "followers_count": u.followers, "following_count": 10, "tweet_count": 100, "listed_count": 0 },
@@ -199,6 +232,16 @@ impl XState {
         }
         if let Some(rt) = &t.retweet_of {
             refs.push(json!({ "type": "retweeted", "id": rt }));
+        }
+        if let Some(q) = &t.quote_of {
+            refs.push(json!({ "type": "quoted", "id": q }));
+        }
+        if !t.media.is_empty() {
+            v["attachments"] = json!({ "media_keys": t.media });
+        }
+        if !t.links.is_empty() {
+            v["entities"] =
+                json!({ "urls": t.links.iter().map(media::Link::v2).collect::<Vec<_>>() });
         }
         if !refs.is_empty() {
             v["referenced_tweets"] = Value::Array(refs);
@@ -225,9 +268,11 @@ impl XState {
         let mut author_ids: Vec<&str> = found.iter().map(|t| t.author_id.as_str()).collect();
         author_ids.sort();
         author_ids.dedup();
+        let mut includes = json!({ "users": author_ids.iter().filter_map(|id| self.user_json(id)).collect::<Vec<_>>() });
+        self.add_includes(&mut includes, found.iter().copied());
         json!({
             "data": found.iter().map(|t| self.tweet_json(t)).collect::<Vec<_>>(),
-            "includes": { "users": author_ids.iter().filter_map(|id| self.user_json(id)).collect::<Vec<_>>() },
+            "includes": includes,
             "meta": meta,
         })
     }
@@ -283,7 +328,11 @@ pub(super) fn routes() -> Router<Emulator> {
         .route("/2/users/{id}/mentions", get(api::mentions))
         .route("/2/users/{id}/tweets", get(timeline::user_tweets))
         .route("/2/dm_events", get(api::dm_events))
-        .route("/2/tweets", post(api::create_tweet))
+        .route(
+            "/2/tweets",
+            get(compliance::tweets_lookup).post(api::create_tweet),
+        )
+        .route("/2/users", get(compliance::users_lookup))
         .route("/2/tweets/{id}", delete(api::delete_tweet))
         .route(
             "/2/dm_conversations/with/{participant}/messages",
@@ -292,4 +341,7 @@ pub(super) fn routes() -> Router<Emulator> {
         .merge(control::control_routes())
         .merge(faults::routes())
         .merge(stream::routes())
+        .merge(media::routes())
+        .merge(upload::routes())
+        .merge(compliance::routes())
 }

@@ -27,6 +27,7 @@ pub mod demo;
 pub mod fswatch;
 pub mod ingest;
 pub mod interactions;
+pub mod media;
 pub(crate) mod metrics;
 pub mod model;
 pub mod outbound;

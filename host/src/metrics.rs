@@ -151,6 +151,7 @@ struct Metrics {
     outbound_send_seconds: Family<PlatformLabel, Histogram, Buckets>,
     webhooks: Family<WebhookLabels, Counter>,
     ingest_messages: Family<WebhookLabels, Counter>,
+    media_downloads: Family<WebhookLabels, Counter>,
     plugin_call_seconds: Family<PluginCallLabels, Histogram, Buckets>,
     plugin_traps: Family<PluginCallLabels, Counter>,
     plugin_restarts: Family<ChannelLabel, Counter>,
@@ -218,6 +219,12 @@ impl Metrics {
             "webhooks",
             "Webhook requests per channel by outcome: accepted (2xx), malformed (400, 422: the plugin could not read it), refused by the plugin (other 4xx: signature, verify token), error (5xx, the platform delivers again).",
             webhooks.clone(),
+        );
+        let media_downloads = Family::<WebhookLabels, Counter>::default();
+        registry.register(
+            "media_downloads",
+            "Attachment download attempts per channel: stored, retry (failed, tried again later) or failed (given up)",
+            media_downloads.clone(),
         );
         let ingest_messages = Family::<WebhookLabels, Counter>::default();
         registry.register(
@@ -352,6 +359,7 @@ impl Metrics {
             outbound_send_seconds,
             webhooks,
             ingest_messages,
+            media_downloads,
             plugin_call_seconds,
             plugin_traps,
             plugin_restarts,
@@ -455,6 +463,18 @@ pub fn ingested(channel: &str, stored: usize, duplicates: usize) {
             })
             .inc_by(n as u64);
     }
+}
+
+/// Counts one attachment download attempt of `channel` and how it ended (`stored`,
+/// `retry`, `failed`).
+pub fn media_download(channel: &str, outcome: &'static str) {
+    METRICS
+        .media_downloads
+        .get_or_create(&WebhookLabels {
+            channel: channel.to_owned(),
+            outcome,
+        })
+        .inc();
 }
 
 /// Records one call into `channel`'s plugin instance: the export `call` and how long it
@@ -658,6 +678,20 @@ pub fn register_queues(extra: &mut Registry, queues: Vec<WorkgroupQueue>) {
         "workgroup_longest_wait_seconds",
         "How long the workgroup's oldest waiting interaction has waited, in seconds; 0 when none waits (reported by the leader only).",
         longest,
+    );
+}
+
+/// Adds each running channel's messages held by a pause and not yet routed (`waiting`,
+/// read from the store at scrape time: 0 for a channel that is not paused) to `extra`.
+pub fn register_channel_waiting(extra: &mut Registry, waiting: Vec<(String, i64)>) {
+    let family = Family::<ChannelLabel, Gauge>::default();
+    for (channel, n) in waiting {
+        family.get_or_create(&ChannelLabel { channel }).set(n);
+    }
+    extra.register(
+        "channel_waiting",
+        "Messages a paused channel stored but has not routed yet, per channel (counting down after a resume as they are routed).",
+        family,
     );
 }
 

@@ -106,8 +106,9 @@ pub fn check(config: &Config) -> Result<()> {
         Some(h) => h,
         None => anyhow::bail!("check must run inside a tokio runtime"),
     };
+    let proxy = config.proxy()?;
     for ch in &config.channels {
-        let grants = channels::grants_for(ch, &store, rt.clone())?;
+        let grants = channels::grants_for(ch, &store, rt.clone(), proxy.as_ref())?;
         if let Err(e) = ChannelConnector::new(
             engine.clone(),
             &plugin_path(config, &ch.plugin),
@@ -250,7 +251,7 @@ pub async fn start(config: Config) -> Result<Running> {
         &config.server.data_dir.join("plugin-cache"),
         config.server.plugin_limits.clone(),
     )?;
-    let plugins = PluginCatalog::new(engine, &config.server.plugins_dir);
+    let plugins = PluginCatalog::new(engine, &config.server.plugins_dir).with_proxy(config.proxy()?);
     // As `check` and every reload: a channel's script is there, takes new messages, and
     // names only schedules the config has.
     let version = workflows.current();
@@ -309,7 +310,15 @@ pub async fn start(config: Config) -> Result<Running> {
         sends,
         stop,
         cluster: cluster.clone(),
+        media: crate::media::Media::new(&config),
     };
+    // Every host downloads attachments: rows are claimed with a lease.
+    tokio::spawn(crate::media::fetch::run(crate::media::fetch::FetchContext {
+        store: core.store.clone(),
+        channels: core.channels.clone(),
+        media: core.media.clone(),
+        stop: core.stop.clone(),
+    }));
     let bus = crate::cluster::bus::Bus::start(&store, cluster.host_id());
     let (bus, messages) = match bus {
         Some((bus, messages)) => {
@@ -343,6 +352,8 @@ pub async fn start(config: Config) -> Result<Running> {
         watches.push(watch_plugins(&app)?);
     }
     tokio::spawn(release_workflow_versions(app.core.clone()));
+    // Which channels are paused, on every host; the leader routes what a resume frees.
+    tokio::spawn(crate::ingest::held::run(app.core.clone()));
     // Read before binding: a certificate that cannot be used stops the start.
     let tls = match &config.server.tls {
         Some(tls) => Some(Arc::new(tls.server_config()?)),
@@ -524,6 +535,9 @@ async fn from_other_hosts(
             Message::Jobs if core.interactions.leads() => core.interactions.kick_jobs_here(),
             Message::Sends { ids } if core.interactions.leads() => core.sends.start(ids),
             Message::Channel { name } => app.reload_stored_channel(&name).await,
+            Message::Pause { name, paused } => core
+                .channels
+                .pauses_changed(paused.then_some(name.as_str())),
             Message::Jobs | Message::Sends { .. } => {}
         }
     }

@@ -85,10 +85,11 @@ pub mod webhook;
 pub mod testing;
 
 pub use __private::bindings::switchboard::connector::types::{
-    Account, Attachment, Author, Capability, ConfigKey, ConnectorError, Deleted, DeliveryState,
-    DeliveryStatus, Description, Edited, Event, HttpRequest, HttpResponse, ListItem, Message,
-    Outbound, PollResult, ReplyWindow, Sent, SourceStatus, Template, TextCounting, TextLimit,
-    Visibility, WebhookOutcome,
+    Account, Attachment, Author, AuthorErased, Capability, ConfigKey, ConnectorError, Deleted,
+    DeliveryState, DeliveryStatus, Description, Edited, Event, FileLimit, HttpRequest,
+    HttpResponse, ListItem, MediaUpload, Message, Outbound, OutboundFile, PollResult, ReplyWindow,
+    Sent, SourceStatus, Template, TemplateInfo, TextCounting, TextLimit, Visibility,
+    WebhookOutcome,
 };
 pub use http::HttpError;
 
@@ -225,6 +226,47 @@ pub trait Connector: 'static {
         Vec::new()
     }
 
+    /// The request that downloads `attachment`'s bytes, with the platform's
+    /// authentication; the host makes it and streams the answer to storage. A connector
+    /// may first make small calls with [`http::fetch`] (WhatsApp turns a media id into a
+    /// URL). `Ok(None)`: nothing to download (a location, a contact card).
+    ///
+    /// The default: a plain `GET` of [`Attachment::url`] (a platform whose media URLs need
+    /// no credentials, such as Messenger's signed CDN links), and nothing without one.
+    fn media_request(
+        &mut self,
+        attachment: Attachment,
+    ) -> Result<Option<HttpRequest>, ConnectorError> {
+        Ok(attachment.url.map(|url| HttpRequest::new("GET", url)))
+    }
+
+    /// The upload that gives the platform an agent's file before [`send`](Connector::send)
+    /// (see [`MediaUpload`]), or `Ok(None)` when the platform takes the file by
+    /// [`OutboundFile::link`]. The host passes the platform's answer to `send` in
+    /// [`OutboundFile::upload`]. The default: no upload.
+    fn upload_media(
+        &mut self,
+        file: OutboundFile,
+        message: Outbound,
+    ) -> Result<Option<MediaUpload>, ConnectorError> {
+        let _ = (file, message);
+        Ok(None)
+    }
+
+    /// The files the platform takes per kind of reply; the host refuses others before
+    /// sending. The default: none (this connector sends no files).
+    fn file_limits(&mut self) -> Vec<FileLimit> {
+        Vec::new()
+    }
+
+    /// The message templates of the channel's business account, as the platform lists
+    /// them now. The default: [`ConnectorError::Unsupported`].
+    fn list_templates(&mut self) -> Result<Vec<TemplateInfo>, ConnectorError> {
+        Err(ConnectorError::Unsupported(
+            "this platform has no message templates".into(),
+        ))
+    }
+
     /// Deletes a message on the platform.
     fn delete(&mut self, id: String) -> Result<(), ConnectorError> {
         let _ = id;
@@ -291,8 +333,9 @@ pub mod __private {
     use std::marker::PhantomData;
 
     use crate::{
-        Account, Connector, ConnectorError, Description, Event, HttpRequest, Outbound, PollResult,
-        ReplyWindow, Sent, TextLimit, Visibility, WebhookOutcome,
+        Account, Attachment, Connector, ConnectorError, Description, Event, FileLimit, HttpRequest,
+        MediaUpload, Outbound, OutboundFile, PollResult, ReplyWindow, Sent, TemplateInfo,
+        TextLimit, Visibility, WebhookOutcome,
     };
 
     #[allow(missing_docs, clippy::all)]
@@ -374,6 +417,25 @@ pub mod __private {
 
         fn reply_limits() -> Vec<TextLimit> {
             with_connector::<T, _>(|c| c.reply_limits())
+        }
+
+        fn media_request(attachment: Attachment) -> Result<Option<HttpRequest>, ConnectorError> {
+            with_connector::<T, _>(|c| c.media_request(attachment))
+        }
+
+        fn upload_media(
+            file: OutboundFile,
+            message: Outbound,
+        ) -> Result<Option<MediaUpload>, ConnectorError> {
+            with_connector::<T, _>(|c| c.upload_media(file, message))
+        }
+
+        fn file_limits() -> Vec<FileLimit> {
+            with_connector::<T, _>(|c| c.file_limits())
+        }
+
+        fn list_templates() -> Result<Vec<TemplateInfo>, ConnectorError> {
+            with_connector::<T, _>(|c| c.list_templates())
         }
 
         fn delete(platform_message_id: String) -> Result<(), ConnectorError> {

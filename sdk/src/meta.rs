@@ -20,6 +20,10 @@
 //! - **Settings.** The keys every Meta connector reads, `graph_base_url`, `access_token`,
 //!   `app_secret` and `verify_token`, declared once ([`Platform::config_keys`]) and read
 //!   once ([`Settings::load`]); a connector adds its own keys around them.
+//! - **Attachments.** Messenger's and Instagram's `message.attachments[]` are read by one
+//!   function, every type kept ([`messaging_attachment`]); their URLs are signed CDN links
+//!   that need no token, on hosts a connector declares ([`MEDIA_HOSTS`]); an agent's file
+//!   goes through the Attachment Upload API ([`Graph::attachment_upload`]). See `media.rs`.
 //! - **Secrets.** The access token never reaches an error or a log line: Graph quotes a
 //!   malformed token in its message, and the host shows errors to administrators.
 //!   Requests sent through [`Graph`] come back with the token blanked out of their errors
@@ -930,8 +934,21 @@ impl Graph {
 
     /// Sends `req` with the token and checks the answer ([`check`]).
     pub fn fetch(&self, req: HttpRequest) -> Result<HttpResponse, GraphFailure> {
-        let result = check(http::fetch(&self.authorize(req)));
-        result.map_err(|failure| {
+        self.answered(http::fetch(&self.authorize(req)))
+    }
+
+    /// Checks an answer to a request made for this channel by someone else (the host's
+    /// upload of a [`MediaUpload`](crate::MediaUpload)) as [`fetch`](Graph::fetch) checks
+    /// its own: [`check`], the token blanked out, a rate limit logged.
+    pub fn read_answer(&self, answer: HttpResponse) -> Result<HttpResponse, GraphFailure> {
+        self.answered(Ok(answer))
+    }
+
+    fn answered(
+        &self,
+        result: Result<HttpResponse, HttpError>,
+    ) -> Result<HttpResponse, GraphFailure> {
+        check(result).map_err(|failure| {
             let failure = match &self.access_token {
                 Some(token) => failure.redact(token),
                 None => failure,
@@ -990,6 +1007,12 @@ impl Graph {
         )
     }
 }
+
+mod media;
+pub use media::{
+    LIKE_STICKERS, MEDIA_HOSTS, media_hosts, messaging_attachment, reaction_text,
+    sticker_attachment,
+};
 
 #[cfg(test)]
 mod tests;

@@ -1,9 +1,9 @@
 //! Convenience methods on the generated WIT types.
 
 use crate::{
-    Account, Author, ConfigKey, ConnectorError, Event, HttpRequest, HttpResponse, Outbound,
-    PollResult, ReplyWindow, SourceStatus, TextCounting, TextLimit, Visibility, WebhookOutcome,
-    webhook,
+    Account, Attachment, Author, ConfigKey, ConnectorError, Event, FileLimit, HttpRequest,
+    HttpResponse, MediaUpload, Outbound, PollResult, ReplyWindow, SourceStatus, TextCounting,
+    TextLimit, Visibility, WebhookOutcome, webhook,
 };
 
 fn find_header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
@@ -353,6 +353,118 @@ impl Outbound {
             template: None,
             from_handle: None,
             list_items: Vec::new(),
+            files: Vec::new(),
+        }
+    }
+}
+
+impl Attachment {
+    /// A file the host downloads from `url` (an image, a voice note, a document).
+    pub fn at_url(kind: impl Into<String>, url: impl Into<String>) -> Self {
+        Attachment {
+            url: Some(url.into()),
+            ..Attachment::of_kind(kind)
+        }
+    }
+
+    /// A file the platform names by its own media id (WhatsApp), which
+    /// [`Connector::media_request`](crate::Connector::media_request) turns into a download.
+    pub fn with_media_id(kind: impl Into<String>, media_id: impl Into<String>) -> Self {
+        Attachment {
+            media_id: Some(media_id.into()),
+            ..Attachment::of_kind(kind)
+        }
+    }
+
+    /// Content of `kind` without a file yet (a contact card, a share); add what it says
+    /// with [`with_detail`](Attachment::with_detail). A kind the connector does not know
+    /// is passed this way with the platform's raw type, so nothing is dropped.
+    pub fn of_kind(kind: impl Into<String>) -> Self {
+        Attachment {
+            kind: kind.into(),
+            url: None,
+            mime_type: None,
+            caption: None,
+            media_id: None,
+            file_name: None,
+            size: None,
+            details: Vec::new(),
+        }
+    }
+
+    /// A location, with its coordinates as the platform wrote them.
+    pub fn location(latitude: impl ToString, longitude: impl ToString) -> Self {
+        Attachment::of_kind("location")
+            .with_detail("latitude", latitude.to_string())
+            .with_detail("longitude", longitude.to_string())
+    }
+
+    /// Adds one detail (`name`, `address`, `phone`, `title`, `url`, ...); an empty value
+    /// is left out.
+    pub fn with_detail(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        let value = value.into();
+        if !value.is_empty() {
+            self.details.push((key.into(), value));
+        }
+        self
+    }
+
+    /// Sets the caption or title.
+    pub fn with_caption(mut self, caption: Option<String>) -> Self {
+        self.caption = caption.filter(|c| !c.is_empty());
+        self
+    }
+
+    /// Sets the MIME type.
+    pub fn with_mime_type(mut self, mime: Option<String>) -> Self {
+        self.mime_type = mime.filter(|m| !m.is_empty());
+        self
+    }
+
+    /// Sets the file name.
+    pub fn with_file_name(mut self, name: Option<String>) -> Self {
+        self.file_name = name.filter(|n| !n.is_empty());
+        self
+    }
+
+    /// The value of detail `key`, if given.
+    pub fn detail(&self, key: &str) -> Option<&str> {
+        self.details
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+impl FileLimit {
+    /// Files of `kind` up to `max_bytes` in `visibility` replies, of the given MIME types
+    /// (empty: any type of this kind).
+    pub fn new(visibility: Visibility, kind: &str, max_bytes: u64, mime_types: &[&str]) -> Self {
+        FileLimit {
+            visibility,
+            kind: kind.into(),
+            max_bytes,
+            mime_types: mime_types.iter().map(|m| m.to_string()).collect(),
+        }
+    }
+}
+
+impl MediaUpload {
+    /// The file as the raw body of `request` (its MIME type as `content-type`).
+    pub fn raw(request: HttpRequest) -> Self {
+        MediaUpload {
+            request,
+            form: Vec::new(),
+            file_field: None,
+        }
+    }
+
+    /// The file as field `file_field` of a `multipart/form-data` body, after `form`.
+    pub fn multipart(request: HttpRequest, form: Vec<(String, String)>, file_field: &str) -> Self {
+        MediaUpload {
+            request,
+            form,
+            file_field: Some(file_field.into()),
         }
     }
 }

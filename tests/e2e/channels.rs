@@ -477,9 +477,12 @@ async fn plugins_are_listed_with_version_health_and_channels() {
     }
     assert_eq!(find("facebook")["channels"], json!(["facebook"]));
     // The hosts a plugin calls are shown before any channel uses them.
-    assert_eq!(
-        find("facebook")["hosts"],
-        json!(["https://graph.facebook.com"])
+    // The Graph API first, then the CDN hosts the host downloads attachments from.
+    let hosts = find("facebook")["hosts"].as_array().unwrap().clone();
+    assert_eq!(hosts[0], "https://graph.facebook.com", "{hosts:?}");
+    assert!(
+        hosts.iter().any(|h| h.as_str().unwrap().contains("fbcdn.net")),
+        "the attachment CDN is declared: {hosts:?}"
     );
     assert_eq!(find("faulty")["hosts"], json!(["http://declared.invalid"]));
     assert_eq!(

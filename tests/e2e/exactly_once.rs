@@ -415,7 +415,7 @@ async fn a_send_that_traps_after_posting_is_not_run_again_on_a_fresh_instance() 
                 },
             );
             reply.id = 1;
-            channel.connector.send(&reply, None)
+            channel.connector.send(&reply, None, Vec::new())
         })
     };
     let failure = send("trap after posting").await.unwrap().unwrap_err();

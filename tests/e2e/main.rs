@@ -4,6 +4,7 @@
 mod admin;
 mod agent_actions;
 mod answers;
+mod attachments;
 mod apple;
 mod audit;
 mod authorization;
@@ -26,6 +27,8 @@ mod instagram;
 mod kit;
 mod messenger;
 mod outbound;
+mod pause;
+mod proxy;
 mod races;
 mod replay;
 mod reports;

@@ -305,6 +305,13 @@ class Stage:
         self.new("channels", self.channel_body(name))
         return name
 
+    def paused_channel(self):
+        """A fresh channel of the stage's own, paused (never the demo's: its traffic must
+        keep being routed for the other cases)."""
+        name = self.channel()
+        self.call("POST", f"/channels/{name}/pause")
+        return name
+
 
 STAGE = Stage()
 
@@ -320,6 +327,7 @@ def _props():
     same = lambda ix: ({"id": ix}, None)  # noqa: E731
     return {
         "GET /api/v1/interactions/{id}": lambda: same(s.any_interaction()),
+        "GET /api/v1/interactions/{id}/templates": lambda: same(s.any_interaction()),
         "POST /api/v1/interactions/{id}/pickup": lambda: same(s.offered()),
         "POST /api/v1/interactions/{id}/decline": lambda: same(s.offered()),
         "POST /api/v1/interactions/{id}/hold": lambda: same(s.connected()),
@@ -357,6 +365,8 @@ def _props():
         "GET /api/v1/channels/{name}/suspensions": lambda: ({"name": "facebook"}, None),
         "PUT /api/v1/channels/{name}": lambda: _channel_replaced(s.channel()),
         "DELETE /api/v1/channels/{name}": lambda: ({"name": s.channel()}, None),
+        "POST /api/v1/channels/{name}/pause": lambda: ({"name": s.channel()}, None),
+        "POST /api/v1/channels/{name}/resume": lambda: ({"name": s.paused_channel()}, None),
         # A draft of a channel checked against the emulated platform (the Test button).
         "POST /api/v1/channels/{name}/check": lambda: (
             {"name": "st-check"},

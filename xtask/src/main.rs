@@ -228,6 +228,7 @@ const POSTGRES_E2E_GROUPS: &[&str] = &[
     "resilience::",
     "races::",
     "channels::",
+    "pause::",
     "store::",
     "responses::",
     "reports::",

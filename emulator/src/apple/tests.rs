@@ -298,7 +298,8 @@ async fn customer_messages_reach_the_webhook_signed_like_apple() {
     for bad in [
         json!({"business_id": BUSINESS, "source_id": CUSTOMER, "type": "text"}),
         json!({"business_id": BUSINESS, "source_id": CUSTOMER, "type": "list_picker_reply"}),
-        json!({"business_id": BUSINESS, "source_id": CUSTOMER, "type": "fax", "body": "x"}),
+        json!({"business_id": BUSINESS, "source_id": CUSTOMER, "type": "interactive"}),
+        json!({"business_id": BUSINESS, "source_id": CUSTOMER, "type": "rich_link"}),
         json!({"business_id": BUSINESS, "source_id": "", "body": "x"}),
     ] {
         let (status, _) = control(&base, "/_emulator/apple/messages", bad.clone()).await;
@@ -312,6 +313,68 @@ async fn customer_messages_reach_the_webhook_signed_like_apple() {
     .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     drop(em);
+}
+
+#[tokio::test]
+async fn every_kind_a_customer_sends_can_be_played() {
+    let (_em, base) = start().await;
+    let (url, _receiver, mut rx) = receiver("unused", 0).await;
+    control(
+        &base,
+        "/_emulator/apple/subscriptions",
+        json!({"business_id": BUSINESS, "callback_url": url}),
+    )
+    .await;
+    let mut say = async |body: Value| -> Value {
+        let mut body = body;
+        body["business_id"] = json!(BUSINESS);
+        body["source_id"] = json!(CUSTOMER);
+        let (status, answer) = control(&base, "/_emulator/apple/messages", body).await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+        serde_json::from_slice(&next_hook(&mut rx).await.body).unwrap()
+    };
+
+    // Files: Apple's encrypted attachment dictionaries, a placeholder per file.
+    let body = say(json!({"type": "text", "body": "photos",
+        "attachments": [{"name": "a.jpg", "mime_type": "image/jpeg", "size": 2048}, {"name": "b.pdf", "mime_type": "application/pdf"}]}))
+    .await;
+    assert_eq!(body["body"], "photos \u{fffc}\u{fffc}");
+    let first = &body["attachments"][0];
+    assert_eq!(first["name"], "a.jpg");
+    assert_eq!(first["mimeType"], "image/jpeg");
+    assert_eq!(first["size"], 2048);
+    for key in ["url", "key", "owner", "signature-base64"] {
+        assert!(first[key].is_string(), "{key}");
+    }
+    let only_files =
+        say(json!({"type": "text", "attachments": [{"name": "c.png", "mime_type": "image/png"}]}))
+            .await;
+    assert_eq!(only_files["body"], "\u{fffc}");
+
+    let link =
+        say(json!({"type": "rich_link", "url": "https://acme.example/o/1", "title": "Order 1"}))
+            .await;
+    assert_eq!(link["type"], "richLink");
+    assert_eq!(
+        link["richLinkData"],
+        json!({"url": "https://acme.example/o/1", "title": "Order 1"})
+    );
+
+    let quick =
+        say(json!({"type": "interactive", "data": {"quick-reply": {"selectedIdentifier": "2"}}}))
+            .await;
+    assert_eq!(
+        quick["interactiveData"]["data"]["quick-reply"]["selectedIdentifier"],
+        "2"
+    );
+
+    // Any other type, and any field, as given.
+    let made_up = say(
+        json!({"type": "fax", "body": "x", "content": {"interactiveDataRef": {"size": 20480}}}),
+    )
+    .await;
+    assert_eq!(made_up["type"], "fax");
+    assert_eq!(made_up["interactiveDataRef"]["size"], 20480);
 }
 
 #[tokio::test]

@@ -1,16 +1,17 @@
-//! Control endpoints under `/_emulator/facebook/`: customers post, comment, edit and remove;
-//! tests subscribe webhooks, look at a page and inject Graph failures.
+//! Control endpoints under `/_emulator/facebook/`: customers post, comment (with a photo, a
+//! sticker or a video too), edit and remove; tests subscribe webhooks, look at a page and
+//! inject Graph failures.
 
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, State as AxState};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{Author, author_id_for, author_json};
+use super::{Author, CommentAttachment, author_id_for, author_json, cdn};
 use crate::graph::graph_time;
 use crate::{Emulator, InjectedFailure, control_error, parse_control, unix_now};
 
@@ -24,6 +25,8 @@ pub(crate) fn control_routes() -> Router<Emulator> {
         .route("/_emulator/facebook/remove", post(control_remove))
         .route("/_emulator/facebook/failures", post(control_failures))
         .merge(super::messenger::control_routes())
+        .merge(super::upload::routes())
+        .merge(super::cdn::routes())
 }
 
 #[derive(Deserialize)]
@@ -42,17 +45,64 @@ struct CommentRequest {
     deliveries: Option<u32>,
     #[serde(default)]
     created_time: Option<i64>,
+    /// A photo, sticker or video on a comment.
+    #[serde(default)]
+    attachment: Option<AttachmentRequest>,
+}
+
+#[derive(Deserialize)]
+struct AttachmentRequest {
+    /// `photo` (the default), `sticker` or `video`.
+    #[serde(rename = "type", default)]
+    kind: Option<String>,
+    /// Its file (default: a sample on the emulator's CDN).
+    #[serde(default)]
+    url: Option<String>,
 }
 
 /// A customer posts on the page or comments; the page's subscribers get a feed webhook.
-async fn control_comment(AxState(em): AxState<Emulator>, body: Bytes) -> Response {
+async fn control_comment(
+    AxState(em): AxState<Emulator>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let req: CommentRequest = match parse_control(&body) {
         Ok(req) => req,
         Err(response) => return response,
     };
-    let Some(text) = req.text.filter(|t| !t.trim().is_empty()) else {
-        return control_error(StatusCode::BAD_REQUEST, "text is required");
+    let attachment = match &req.attachment {
+        None => None,
+        Some(a) => {
+            let kind = a.kind.clone().unwrap_or_else(|| "photo".into());
+            let sample = match kind.as_str() {
+                "photo" => "photo.png",
+                "sticker" => "sticker.png",
+                "video" => "clip.mp4",
+                other => {
+                    return control_error(
+                        StatusCode::BAD_REQUEST,
+                        format!("attachment type is photo, sticker or video, not {other}"),
+                    );
+                }
+            };
+            let url = a
+                .url
+                .clone()
+                .unwrap_or_else(|| cdn::sample_url(&headers, sample));
+            Some(CommentAttachment { kind, url })
+        }
     };
+    let text = req.text.filter(|t| !t.trim().is_empty());
+    if text.is_none() && attachment.is_none() {
+        return control_error(StatusCode::BAD_REQUEST, "text is required");
+    }
+    if attachment.is_some() && req.post_id.is_none() && req.parent_id.is_none() {
+        return control_error(
+            StatusCode::BAD_REQUEST,
+            "an attachment goes on a comment: name post_id or parent_id",
+        );
+    }
+    let text = text.unwrap_or_default();
     let from = Author {
         id: req
             .author_id
@@ -109,6 +159,9 @@ async fn control_comment(AxState(em): AxState<Emulator>, body: Bytes) -> Respons
     let Some(comment_id) = fb.create_comment(&parent_id, seq, from, &text, time) else {
         return control_error(StatusCode::NOT_FOUND, format!("unknown parent {parent_id}"));
     };
+    if let Some((comment, _, _)) = fb.comment_mut(&comment_id) {
+        comment.attachment = attachment;
+    }
     fb.notify_comment(&comment_id, "add", deliveries);
     axum::Json(json!({ "post_id": post_id, "comment_id": comment_id })).into_response()
 }
@@ -164,6 +217,7 @@ async fn control_page(AxState(em): AxState<Emulator>, Path(page_id): Path<String
                         "from": author_json(&c.from),
                         "is_hidden": c.is_hidden,
                         "removed": c.removed,
+                        "attachment": c.attachment.as_ref().map(|a| json!({ "type": a.kind, "url": a.url })),
                     })
                 })
                 .collect();

@@ -1,7 +1,13 @@
 //! Messenger on the emulated pages: the Send API (`POST /{page-id}/messages`, to a PSID or
 //! as a private reply to a comment), the User Profile API (`GET /{psid}`), `messaging`
 //! webhooks (customers' messages and echoes of the page's own sends), and the control
-//! endpoints `POST /_emulator/messenger/messages` and `GET /_emulator/messenger/sent`.
+//! endpoint `GET /_emulator/messenger/sent`; the customers' side (messages with every kind
+//! of attachment, reactions, postbacks, edits) is in [`inbox`].
+//!
+//! A send may carry a file (`message.attachment`): an upload of the same page by its
+//! `attachment_id` (see [`super::upload`]) or a URL; it is recorded in the outbound log
+//! under the file's type (`image`, `video`, `audio`, `file`) and echoed with the file's
+//! CDN URL.
 //!
 //! Windows are enforced like Meta: a free reply within 24 h of the customer's last
 //! message; from 24 h to 7 days only with `messaging_type: MESSAGE_TAG` and
@@ -12,17 +18,16 @@
 use std::collections::HashMap;
 
 use axum::Router;
-use axum::body::Bytes;
 use axum::extract::State as AxState;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use serde::Deserialize;
+use axum::routing::get;
 use serde_json::{Value, json};
 
+use super::upload::Upload;
 use super::{FacebookState, author_id_for};
+use crate::Emulator;
 use crate::graph::{GraphRequest, graph_error, str_field};
-use crate::{Emulator, control_error, parse_control};
 
 /// 24 hours in milliseconds.
 const DAY_MS: i64 = 24 * 60 * 60 * 1000;
@@ -42,6 +47,15 @@ pub(super) struct MessengerState {
     private_replies: HashMap<String, String>,
     /// Every accepted Send API call, in order (`GET /_emulator/messenger/sent`).
     sent: Vec<Value>,
+    /// Files uploaded through the Attachment Upload API, by attachment id.
+    pub(super) uploads: HashMap<String, Upload>,
+}
+
+impl MessengerState {
+    /// An uploaded file, by its attachment id.
+    pub(super) fn upload(&self, attachment_id: &str) -> Option<&Upload> {
+        self.uploads.get(attachment_id)
+    }
 }
 
 struct Conversation {
@@ -145,6 +159,14 @@ fn send(em: &Emulator, fb: &mut FacebookState, page_id: &str, req: &GraphRequest
             None,
         );
     }
+    // An attachment: its type, and where its file is (an upload of this page, or a URL).
+    let attachment = match message.get("attachment") {
+        None => None,
+        Some(attachment) => match sent_attachment(fb, page_id, attachment) {
+            Ok(found) => Some(found),
+            Err(response) => return response,
+        },
+    };
     if text.as_ref().is_some_and(|t| t.chars().count() > MAX_TEXT) {
         return param_error(
             "(#100) Length of param message[text] must be less than or equal to 2000",
@@ -230,6 +252,11 @@ fn send(em: &Emulator, fb: &mut FacebookState, page_id: &str, req: &GraphRequest
     };
 
     let mid = format!("m_{}", em.next_id());
+    // A message with a file is recorded under the file's type (`image`, `file`, ...).
+    let kind = match (&attachment, kind) {
+        (Some((file_kind, _)), "message") => file_kind.as_str(),
+        _ => kind,
+    };
     em.record("messenger", kind, Some(&target), &mid, text.as_deref());
     fb.messenger.sent.push(json!({
         "page_id": page_id,
@@ -245,8 +272,9 @@ fn send(em: &Emulator, fb: &mut FacebookState, page_id: &str, req: &GraphRequest
     if let Some(text) = &text {
         echo["text"] = json!(text);
     }
-    if let Some(attachment) = message.get("attachment") {
-        echo["attachments"] = json!([attachment]);
+    if let Some((kind, url)) = &attachment {
+        // Meta echoes a file as its CDN URL, whichever way it was sent.
+        echo["attachments"] = json!([{ "type": kind, "payload": { "url": url } }]);
     }
     notify(
         fb,
@@ -259,6 +287,47 @@ fn send(em: &Emulator, fb: &mut FacebookState, page_id: &str, req: &GraphRequest
         }),
     );
     axum::Json(json!({ "recipient_id": psid, "message_id": mid })).into_response()
+}
+
+/// The type and the file URL of a Send API `message.attachment`: a file of an upload of
+/// this page (`payload.attachment_id`) or at `payload.url`; a template has no file.
+#[allow(clippy::result_large_err)] // the error is the Graph answer itself
+fn sent_attachment(
+    fb: &FacebookState,
+    page_id: &str,
+    attachment: &Value,
+) -> Result<(String, Option<String>), Response> {
+    let kind = attachment.get("type").and_then(Value::as_str).unwrap_or("");
+    let payload = attachment.get("payload").and_then(Value::as_object);
+    if kind == "template" {
+        return Ok((kind.to_string(), None));
+    }
+    if !["image", "video", "audio", "file"].contains(&kind) {
+        return Err(param_error(
+            "(#100) param message[attachment][type] must be one of image, video, audio, file, template",
+            None,
+        ));
+    }
+    let id = payload.and_then(|p| str_field(p, "attachment_id"));
+    let url = payload.and_then(|p| str_field(p, "url"));
+    match (id, url) {
+        (Some(id), _) => match fb.messenger.uploads.get(&id) {
+            Some(upload) if upload.page_id == page_id => {
+                Ok((kind.to_string(), Some(upload.url.clone())))
+            }
+            _ => Err(param_error(
+                &format!("(#100) No attachment with id {id} was uploaded for this page"),
+                None,
+            )),
+        },
+        (None, Some(url)) if url.starts_with("http://") || url.starts_with("https://") => {
+            Ok((kind.to_string(), Some(url)))
+        }
+        _ => Err(param_error(
+            "(#100) param message[attachment][payload] needs an attachment_id or an http(s) url",
+            None,
+        )),
+    }
 }
 
 /// Queues one `messaging` webhook to every subscriber of the page.
@@ -275,123 +344,9 @@ fn notify(fb: &FacebookState, page_id: &str, event: Value) {
     }
 }
 
-/// The `/_emulator/messenger/...` control routes.
+/// The `/_emulator/messenger/...` control routes (the customers' side is in [`inbox`]).
 pub(crate) fn control_routes() -> Router<Emulator> {
-    Router::new()
-        .route("/_emulator/messenger/messages", post(control_message))
-        .route("/_emulator/messenger/sent", get(control_sent))
-}
-
-#[derive(Deserialize)]
-struct AttachmentRequest {
-    #[serde(rename = "type", default = "default_attachment_type")]
-    kind: String,
-    #[serde(default)]
-    url: Option<String>,
-    #[serde(default)]
-    payload: Option<Value>,
-}
-
-fn default_attachment_type() -> String {
-    "file".into()
-}
-
-#[derive(Deserialize)]
-struct MessageRequest {
-    page_id: String,
-    #[serde(default)]
-    psid: Option<String>,
-    #[serde(default)]
-    name: Option<String>,
-    #[serde(default)]
-    text: Option<String>,
-    #[serde(default)]
-    attachments: Vec<AttachmentRequest>,
-    /// Unix ms (seconds are accepted too); default now.
-    #[serde(default)]
-    timestamp: Option<i64>,
-    #[serde(default)]
-    referral: Option<Value>,
-    #[serde(default)]
-    reply_to: Option<String>,
-    #[serde(default)]
-    deliveries: Option<u32>,
-}
-
-/// A customer writes to the page in Messenger: a signed `messaging` webhook.
-async fn control_message(AxState(em): AxState<Emulator>, body: Bytes) -> Response {
-    let req: MessageRequest = match parse_control(&body) {
-        Ok(req) => req,
-        Err(response) => return response,
-    };
-    let text = req.text.filter(|t| !t.is_empty());
-    if text.is_none() && req.attachments.is_empty() {
-        return control_error(StatusCode::BAD_REQUEST, "text or attachments are required");
-    }
-    let name = req.name.unwrap_or_default();
-    let psid = match req.psid.filter(|p| !p.is_empty()) {
-        Some(psid) => psid,
-        None if !name.is_empty() => psid_for(&author_id_for(&name)),
-        None => return control_error(StatusCode::BAD_REQUEST, "psid or name is required"),
-    };
-    let timestamp = match req.timestamp {
-        Some(t) if t < 100_000_000_000 => t * 1000,
-        Some(t) => t,
-        None => now_ms(),
-    };
-    let mid = format!("m_{}", em.next_id());
-    let mut state = em.state();
-    let fb = &mut state.facebook;
-    if !fb.pages.contains_key(&req.page_id) {
-        return control_error(
-            StatusCode::NOT_FOUND,
-            format!("unknown page {}", req.page_id),
-        );
-    }
-    let conversation = fb
-        .messenger
-        .conversations
-        .entry((req.page_id.clone(), psid.clone()))
-        .or_insert(Conversation {
-            name: name.clone(),
-            last_user_ms: None,
-        });
-    if !name.is_empty() {
-        conversation.name = name;
-    }
-    conversation.last_user_ms = Some(conversation.last_user_ms.unwrap_or(i64::MIN).max(timestamp));
-
-    let mut message = json!({ "mid": mid });
-    if let Some(text) = &text {
-        message["text"] = json!(text);
-    }
-    if !req.attachments.is_empty() {
-        let attachments: Vec<Value> = req
-            .attachments
-            .iter()
-            .map(|a| {
-                let payload = a.payload.clone().unwrap_or_else(|| json!({ "url": a.url }));
-                json!({ "type": a.kind, "payload": payload })
-            })
-            .collect();
-        message["attachments"] = json!(attachments);
-    }
-    if let Some(reply_to) = req.reply_to.filter(|r| !r.is_empty()) {
-        message["reply_to"] = json!({ "mid": reply_to });
-    }
-    if let Some(referral) = req.referral {
-        message["referral"] = referral;
-    }
-    let event = json!({
-        "sender": { "id": psid },
-        "recipient": { "id": req.page_id },
-        "timestamp": timestamp,
-        "message": message,
-    });
-    for _ in 0..req.deliveries.unwrap_or(1) {
-        notify(fb, &req.page_id, event.clone());
-    }
-    axum::Json(json!({ "mid": mid, "psid": psid })).into_response()
+    inbox::routes().route("/_emulator/messenger/sent", get(control_sent))
 }
 
 /// Every accepted Send API call (recipient, messaging type, tag, message), oldest first.
@@ -399,5 +354,6 @@ async fn control_sent(AxState(em): AxState<Emulator>) -> Response {
     axum::Json(em.state().facebook.messenger.sent.clone()).into_response()
 }
 
+mod inbox;
 #[cfg(test)]
 mod tests;

@@ -409,6 +409,11 @@ async fn control_account(AxState(em): AxState<Emulator>, Path(ig_id): Path<Strin
         .iter()
         .filter(|s| s["account_id"] == ig_id.as_str())
         .collect();
+    let fetched: Vec<&Value> = ig
+        .fetched
+        .iter()
+        .filter(|f| f["account_id"] == ig_id.as_str())
+        .collect();
     let subscribers: Vec<&str> = account
         .subscribers
         .iter()
@@ -424,6 +429,7 @@ async fn control_account(AxState(em): AxState<Emulator>, Path(ig_id): Path<Strin
         "mentions": mentions.into_iter().map(|(_, _, v)| v).collect::<Vec<_>>(),
         "customers": customers,
         "sent": sent,
+        "fetched": fetched,
         "subscribers": subscribers,
     }))
     .into_response()

@@ -1,15 +1,18 @@
 //! The customers' side of Instagram DMs, as control endpoints: a message (text,
 //! attachments, replies to a message or a story, ad referrals), a reaction, an unsend, a
 //! read receipt and a postback; each is a signed `messaging` webhook to the account's
-//! subscribers.
+//! subscribers. An attachment or a story without a URL points at a sample file of its
+//! kind on the emulator's CDN (see `facebook::cdn`), which a connector downloads like the
+//! real `lookaside.fbsbx.com` links.
 
 use axum::body::Bytes;
 use axum::extract::State as AxState;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::super::facebook::cdn;
 use super::{Customer, DirectMessage, InstagramState, igsid_for, new_mid, now_ms};
 use crate::{Emulator, control_error, parse_control};
 
@@ -136,7 +139,11 @@ struct MessageRequest {
 }
 
 /// A customer writes to the account: a `messaging` webhook with `message`.
-pub(super) async fn control_message(AxState(em): AxState<Emulator>, body: Bytes) -> Response {
+pub(super) async fn control_message(
+    AxState(em): AxState<Emulator>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let req: MessageRequest = match parse_control(&body) {
         Ok(req) => req,
         Err(response) => return response,
@@ -167,9 +174,19 @@ pub(super) async fn control_message(AxState(em): AxState<Emulator>, body: Bytes)
                 ));
             }
             let payload = a.payload.clone().unwrap_or_else(|| {
-                let mut payload = json!({ "url": a.url });
+                // A file of the kind on the emulator's CDN unless the request names one.
+                let url = a.url.clone().or_else(|| {
+                    cdn::sample_for(&a.kind).map(|name| cdn::sample_url(&headers, name))
+                });
+                let mut payload = json!({ "url": url });
                 if let Some(title) = &a.title {
                     payload["title"] = json!(title);
+                }
+                match a.kind.as_str() {
+                    "ig_reel" => payload["reel_video_id"] = json!(em.next_id().to_string()),
+                    "ig_post" => payload["ig_post_media_id"] = json!(em.next_id().to_string()),
+                    "unsupported_type" => payload = json!({}),
+                    _ => {}
                 }
                 payload
             });
@@ -184,7 +201,14 @@ pub(super) async fn control_message(AxState(em): AxState<Emulator>, body: Bytes)
             if map.get("mid").is_some_and(Value::is_string)
                 || map.get("story").is_some_and(|s| s.get("id").is_some()) =>
         {
-            message["reply_to"] = Value::Object(map.clone());
+            let mut reply_to = map.clone();
+            // A story answered is on the CDN, unless the request names its URL.
+            if let Some(Value::Object(story)) = reply_to.get_mut("story")
+                && story.get("url").is_none_or(Value::is_null)
+            {
+                story.insert("url".into(), json!(cdn::sample_url(&headers, "story.png")));
+            }
+            message["reply_to"] = Value::Object(reply_to);
         }
         Some(_) => return bad("reply_to is {\"mid\"} or {\"story\":{\"id\",\"url\"}}"),
     }

@@ -7,6 +7,10 @@
 //! that nothing (code 10, subcode 2018278). A private reply is allowed once per comment
 //! (code 10900 after), within 7 days of the comment, never on the account's own comments
 //! (10903); it does not open the window. Text is at most 1000 characters (code 100).
+//!
+//! A file goes by URL only (`{"attachment":{"type":"image|video|audio|file","payload":
+//! {"url"}}}`): recorded in the outbound log under its type, echoed with the URL, and
+//! fetched in the background as Instagram would (`fetched` in the account's view).
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -70,6 +74,14 @@ pub(super) fn send(
             None,
         );
     }
+    // A file goes by URL: Instagram fetches it (see `fetch_link`).
+    let attachment = match message.get("attachment") {
+        None => None,
+        Some(attachment) => match sent_attachment(attachment) {
+            Ok(found) => Some(found),
+            Err(response) => return response,
+        },
+    };
     if text.as_ref().is_some_and(|t| t.chars().count() > MAX_TEXT) {
         return param_error(
             &format!(
@@ -150,7 +162,15 @@ pub(super) fn send(
     };
 
     let mid = new_mid(em, ig_id);
+    // A message with a file is recorded under the file's type (`image`, `file`, ...).
+    let kind = match (&attachment, kind) {
+        (Some((file_kind, Some(_))), "message") => file_kind.as_str(),
+        _ => kind,
+    };
     em.record("instagram", kind, Some(&target), &mid, text.as_deref());
+    if let Some((_, Some(url))) = &attachment {
+        fetch_link(em, ig_id, &mid, url);
+    }
     ig.sent.push(json!({
         "account_id": ig_id,
         "recipient": Value::Object(recipient),
@@ -174,8 +194,8 @@ pub(super) fn send(
     if let Some(text) = &text {
         echo["text"] = json!(text);
     }
-    if let Some(attachment) = message.get("attachment") {
-        echo["attachments"] = json!([attachment]);
+    if let Some((kind, url)) = &attachment {
+        echo["attachments"] = json!([{ "type": kind, "payload": { "url": url } }]);
     }
     ig.notify_messaging(
         ig_id,
@@ -188,6 +208,74 @@ pub(super) fn send(
         1,
     );
     axum::Json(json!({ "recipient_id": igsid, "message_id": mid })).into_response()
+}
+
+/// Attachment types Instagram sends by URL.
+const FILE_TYPES: &[&str] = &["image", "video", "audio", "file"];
+
+/// The type and URL of a sent `message.attachment`: a file by `payload.url`, or a share of
+/// the account's own post (`MEDIA_SHARE`, `payload.id`) or a like (`like_heart`) without one.
+#[allow(clippy::result_large_err)] // the error is the Graph answer itself
+fn sent_attachment(attachment: &Value) -> Result<(String, Option<String>), Response> {
+    let kind = attachment.get("type").and_then(Value::as_str).unwrap_or("");
+    if kind == "MEDIA_SHARE" || kind == "like_heart" {
+        return Ok((kind.to_string(), None));
+    }
+    if !FILE_TYPES.contains(&kind) {
+        return Err(param_error(
+            "(#100) param message[attachment][type] must be one of image, video, audio, file, MEDIA_SHARE, like_heart",
+            None,
+        ));
+    }
+    let url = attachment
+        .pointer("/payload/url")
+        .and_then(Value::as_str)
+        .filter(|u| u.starts_with("http://") || u.starts_with("https://"));
+    match url {
+        Some(url) => Ok((kind.to_string(), Some(url.to_string()))),
+        None => Err(param_error(
+            "(#100) param message[attachment][payload][url] must be an http(s) URL Instagram can fetch",
+            None,
+        )),
+    }
+}
+
+/// Instagram fetches a file sent by URL: the emulator does too, in the background, and
+/// lists what it got with the account (`GET /_emulator/instagram/accounts/{id}`,
+/// `fetched`): the URL, the HTTP status (or the error), the content type, the size and the
+/// SHA-256 of the bytes, so a test can check that the link it gave works.
+fn fetch_link(em: &Emulator, ig_id: &str, mid: &str, url: &str) {
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        return;
+    };
+    let (em, ig_id, mid, url) = (
+        em.clone(),
+        ig_id.to_string(),
+        mid.to_string(),
+        url.to_string(),
+    );
+    runtime.spawn(async move {
+        let result = em.inner.http.get(&url).send().await;
+        let mut record = json!({ "account_id": ig_id, "message_id": mid, "url": url });
+        match result {
+            Ok(response) => {
+                record["status"] = json!(response.status().as_u16());
+                let content_type = response
+                    .headers()
+                    .get("content-type")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("")
+                    .to_string();
+                record["content_type"] = json!(content_type);
+                let bytes = response.bytes().await.unwrap_or_default();
+                record["size"] = json!(bytes.len());
+                record["sha256"] =
+                    json!(hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes)));
+            }
+            Err(err) => record["error"] = json!(err.to_string()),
+        }
+        em.state().instagram.fetched.push(record);
+    });
 }
 
 /// `{"recipient":{"id"},"sender_action":"typing_on"|...}`: accepted for a known customer,

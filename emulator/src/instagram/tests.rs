@@ -3,6 +3,7 @@
 //! `tests/messaging.rs`, media and comments in `tests/comments.rs`.
 
 mod comments;
+mod media;
 mod messaging;
 
 use axum::http::StatusCode;

@@ -1,16 +1,19 @@
-//! Control endpoints under `/_emulator/whatsapp/`: customers write (any message type),
-//! tests subscribe webhooks, look at a number, make the next send fail and set the rate
-//! limits.
+//! Control endpoints under `/_emulator/whatsapp/`: customers write (any message type,
+//! media with real bytes to download), tests subscribe webhooks, look at a number (its
+//! sends with their media and template parameters, its media, its templates), make the
+//! next send fail and set the rate limits. Also mounted here, before the Graph fallback:
+//! the media download URL and the multipart upload route (see [`super::media`]).
 
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, State as AxState};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
+use super::media::{self, customer_media};
 use super::{Customer, FailNext, Limits, REENGAGEMENT_DETAILS, new_wamid};
 use crate::{Emulator, control_error, parse_control, unix_now};
 
@@ -25,6 +28,12 @@ pub(crate) fn control_routes() -> Router<Emulator> {
             "/_emulator/whatsapp/limits",
             get(control_get_limits).post(control_limits),
         )
+        // Meta's media CDN, as `GET /{media-id}` points at it.
+        .route("/whatsapp_business/attachments/", get(media::download))
+        .route("/whatsapp_business/attachments", get(media::download))
+        // Uploads are multipart; any other call on these paths goes to the Graph fallback.
+        .route("/{id}/media", any(media::upload_route))
+        .route("/{version}/{id}/media", any(media::upload_route))
 }
 
 /// A customer message. Only the fields of its `type` are read; `content` (the type's
@@ -52,6 +61,12 @@ struct MessageRequest {
     mime_type: Option<String>,
     #[serde(default)]
     filename: Option<String>,
+    /// The media's size in bytes (the file is padded to it; default: a small real file).
+    #[serde(default)]
+    size: Option<usize>,
+    /// Audio: a voice note.
+    #[serde(default)]
+    voice: bool,
     /// Location.
     #[serde(default)]
     latitude: Option<f64>,
@@ -83,6 +98,9 @@ struct MessageRequest {
     /// A click-to-WhatsApp ad referral object, passed through.
     #[serde(default)]
     referral: Option<Value>,
+    /// `errors` of the message, passed through (`unsupported` gets 131051 by default).
+    #[serde(default)]
+    errors: Option<Value>,
     /// The type's object verbatim, instead of the fields above.
     #[serde(default)]
     content: Option<Value>,
@@ -145,6 +163,9 @@ fn content(req: &MessageRequest, id_seed: u64) -> Result<Value, Response> {
                 req.caption.clone().or(req.text.clone()),
             );
             put(&mut map, "filename", req.filename.clone());
+            if req.voice && req.kind == "audio" {
+                map.insert("voice".into(), json!(true));
+            }
         }
         "location" => {
             let (Some(lat), Some(long)) = (req.latitude, req.longitude) else {
@@ -193,10 +214,11 @@ fn content(req: &MessageRequest, id_seed: u64) -> Result<Value, Response> {
             map.insert("type".into(), json!(sub));
             map.insert(sub, Value::Object(reply));
         }
-        "contacts" => {
-            return Err(bad(
-                "pass the shared contacts as `content` (a list of cards)",
-            ));
+        "contacts" | "order" | "system" => {
+            return Err(bad(&format!(
+                "pass the {} as `content`, exactly as the Cloud API nests it",
+                req.kind
+            )));
         }
         "unsupported" => {}
         other => {
@@ -207,7 +229,11 @@ fn content(req: &MessageRequest, id_seed: u64) -> Result<Value, Response> {
 }
 
 /// A customer writes to the business number; its subscribers get a `messages` webhook.
-async fn control_message(AxState(em): AxState<Emulator>, body: Bytes) -> Response {
+async fn control_message(
+    AxState(em): AxState<Emulator>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let req: MessageRequest = match parse_control(&body) {
         Ok(req) => req,
         Err(response) => return response,
@@ -217,9 +243,40 @@ async fn control_message(AxState(em): AxState<Emulator>, body: Bytes) -> Respons
         return control_error(StatusCode::BAD_REQUEST, "from is required");
     }
     let seq = em.next_id();
-    let content = match content(&req, seq) {
+    let mut content = match content(&req, seq) {
         Ok(c) => c,
         Err(response) => return response,
+    };
+    // A media message's file, downloadable through `GET /{media-id}` (an id that already
+    // names media, such as the business's own upload, is left as it is).
+    let media_id = content
+        .get("id")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    let new_media = match (req.kind.as_str(), media_id) {
+        ("image" | "video" | "audio" | "document" | "sticker", Some(media_id)) => {
+            let mime = content
+                .get("mime_type")
+                .and_then(Value::as_str)
+                .unwrap_or("application/octet-stream")
+                .to_string();
+            let file_name = content
+                .get("filename")
+                .and_then(Value::as_str)
+                .map(str::to_string);
+            let file = customer_media(
+                &req.phone_number_id,
+                &mime,
+                file_name,
+                req.size,
+                &media::origin(&headers),
+            );
+            if content.get("sha256").is_none() || req.content.is_none() {
+                content["sha256"] = json!(file.sha256());
+            }
+            Some((media_id, file))
+        }
+        _ => None,
     };
     let id = new_wamid(&em);
     let time = req.timestamp.unwrap_or_else(unix_now);
@@ -230,7 +287,7 @@ async fn control_message(AxState(em): AxState<Emulator>, body: Bytes) -> Respons
         "type": req.kind,
     });
     match req.kind.as_str() {
-        "unsupported" => {
+        "unsupported" if req.errors.is_none() => {
             message["errors"] = json!([{
                 "code": 131051,
                 "title": "Message type unknown",
@@ -238,7 +295,11 @@ async fn control_message(AxState(em): AxState<Emulator>, body: Bytes) -> Respons
                 "error_data": { "details": "Message type is currently not supported." },
             }]);
         }
+        "unsupported" => {}
         kind => message[kind] = content,
+    }
+    if let Some(errors) = &req.errors {
+        message["errors"] = errors.clone();
     }
     if let Some(context) = &req.context_id {
         message["context"] = json!({ "from": from, "id": context });
@@ -264,6 +325,9 @@ async fn control_message(AxState(em): AxState<Emulator>, body: Bytes) -> Respons
     }
     customer.last_inbound = customer.last_inbound.max(time);
     let name = customer.name.clone();
+    if let Some((media_id, file)) = new_media {
+        wa.media.entry(media_id).or_insert(file);
+    }
     let value = json!({
         "contacts": [{ "profile": { "name": name }, "wa_id": from }],
         "messages": [message],
@@ -383,8 +447,22 @@ async fn control_number(AxState(em): AxState<Emulator>, Path(id): Path<String>) 
             if let Value::Object(map) = &mut request {
                 map.remove("access_token");
             }
-            json!({ "id": s.id, "to": s.to, "kind": s.kind, "request": request, "statuses": s.statuses })
+            json!({ "id": s.id, "to": s.to, "kind": s.kind, "request": request,
+                "media": s.media, "template": s.template, "statuses": s.statuses })
         })
+        .collect();
+    let mut media: Vec<Value> = state
+        .whatsapp
+        .media
+        .iter()
+        .filter(|(_, m)| m.owner == number.config.phone_number_id)
+        .map(|(id, m)| m.summary(id))
+        .collect();
+    media.sort_by(|a, b| a["id"].as_str().cmp(&b["id"].as_str()));
+    let templates: Vec<Value> = number
+        .templates
+        .iter()
+        .map(|t| json!({ "name": t.name, "language": t.language, "status": t.status }))
         .collect();
     let subscribers: Vec<&str> = number
         .subscribers
@@ -397,6 +475,8 @@ async fn control_number(AxState(em): AxState<Emulator>, Path(id): Path<String>) 
         "business_account_id": number.waba_id,
         "customers": customers,
         "sent": sent,
+        "media": media,
+        "templates": templates,
         "subscribers": subscribers,
     }))
     .into_response()

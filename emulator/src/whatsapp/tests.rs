@@ -8,12 +8,12 @@ use tokio::net::TcpListener;
 use crate::tests::{Hook, control, get_json, http, next_hook, receiver};
 use crate::{Emulator, EmulatorConfig, WhatsAppNumber};
 
-const NUMBER: &str = "106540352242922";
-const SECRET: &str = "wa-app-secret";
-const TOKEN: &str = "wa-token";
-const CUSTOMER: &str = "16505551234";
+pub(super) const NUMBER: &str = "106540352242922";
+pub(super) const SECRET: &str = "wa-app-secret";
+pub(super) const TOKEN: &str = "wa-token";
+pub(super) const CUSTOMER: &str = "16505551234";
 
-async fn start() -> (Emulator, String) {
+pub(super) async fn start() -> (Emulator, String) {
     let emulator = Emulator::new(EmulatorConfig {
         whatsapp_numbers: vec![WhatsAppNumber {
             phone_number_id: NUMBER.into(),
@@ -30,7 +30,7 @@ async fn start() -> (Emulator, String) {
 }
 
 /// The `value` of a delivered webhook, after checking the envelope and the signature.
-fn value(hook: &Hook) -> Value {
+pub(super) fn value(hook: &Hook) -> Value {
     let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
     mac.update(&hook.body);
     let expected = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
@@ -47,7 +47,7 @@ fn value(hook: &Hook) -> Value {
     value
 }
 
-async fn customer_says(base: &str, body: Value) -> String {
+pub(super) async fn customer_says(base: &str, body: Value) -> String {
     let mut body = body;
     body["phone_number_id"] = json!(NUMBER);
     body["from"] = body.get("from").cloned().unwrap_or(json!(CUSTOMER));
@@ -59,7 +59,7 @@ async fn customer_says(base: &str, body: Value) -> String {
     id
 }
 
-async fn send(base: &str, token: Option<&str>, body: Value) -> (StatusCode, Value) {
+pub(super) async fn send(base: &str, token: Option<&str>, body: Value) -> (StatusCode, Value) {
     let mut req = http()
         .post(format!("{base}/v19.0/{NUMBER}/messages"))
         .json(&body);
@@ -71,7 +71,7 @@ async fn send(base: &str, token: Option<&str>, body: Value) -> (StatusCode, Valu
     (status, res.json().await.unwrap())
 }
 
-fn text(to: &str, body: &str) -> Value {
+pub(super) fn text(to: &str, body: &str) -> Value {
     json!({"messaging_product": "whatsapp", "recipient_type": "individual", "to": to, "type": "text", "text": {"body": body}})
 }
 
@@ -493,7 +493,8 @@ async fn a_second_message_to_the_same_customer_too_soon_is_131056() {
     );
     // Templates count too.
     let template = json!({"messaging_product": "whatsapp", "to": CUSTOMER, "type": "template",
-        "template": {"name": "issue_resolution", "language": {"code": "en_US"}}});
+        "template": {"name": "issue_resolution", "language": {"code": "en_US"},
+            "components": [{"type": "body", "parameters": [{"type": "text", "text": "Ann"}]}]}});
     let (status, answer) = send(&base, Some(TOKEN), template).await;
     assert_eq!(answer["error"]["code"], 131056, "{answer}");
     assert_eq!(status, StatusCode::BAD_REQUEST);

@@ -1,5 +1,5 @@
 //! The X API v2 endpoints: recent search, mentions, user lookup (by name and `me`), direct messages,
-//! posting and deleting tweets.
+//! posting and deleting tweets (with uploaded media, see [`super::media`]).
 
 use std::collections::HashMap;
 
@@ -11,6 +11,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::limits::{Caller, gate, with_rate};
+use super::media::DmBody;
 use super::{Dm, Tweet, XEndpoint, invalid_request, iso_time, now_ms, problem, query};
 use crate::Emulator;
 
@@ -267,12 +268,42 @@ pub(super) async fn dm_events(
     let mut senders: Vec<&str> = found.iter().map(|d| d.sender_id.as_str()).collect();
     senders.sort();
     senders.dedup();
+    let mut includes =
+        json!({ "users": senders.iter().filter_map(|id| x.user_json(id)).collect::<Vec<_>>() });
+    let media: Vec<serde_json::Value> = found
+        .iter()
+        .flat_map(|d| d.media.iter().filter_map(|k| x.media_v2(k)))
+        .collect();
+    if !media.is_empty() {
+        includes["media"] = serde_json::Value::Array(media);
+    }
+    let shared: Vec<serde_json::Value> = found
+        .iter()
+        .filter_map(|d| d.shared_tweet.as_deref().and_then(|t| x.tweet(t)))
+        .filter(|t| !t.deleted)
+        .map(|t| x.tweet_json(t))
+        .collect();
+    if !shared.is_empty() {
+        includes["tweets"] = serde_json::Value::Array(shared);
+    }
     let body = json!({
-        "data": found.iter().map(|d| json!({
-            "id": d.id, "event_type": "MessageCreate", "text": d.text, "sender_id": d.sender_id,
-            "dm_conversation_id": d.conversation_id, "created_at": iso_time(d.created_ms),
-        })).collect::<Vec<_>>(),
-        "includes": { "users": senders.iter().filter_map(|id| x.user_json(id)).collect::<Vec<_>>() },
+        "data": found.iter().map(|d| {
+            let mut v = json!({
+                "id": d.id, "event_type": "MessageCreate", "text": d.text, "sender_id": d.sender_id,
+                "dm_conversation_id": d.conversation_id, "created_at": iso_time(d.created_ms),
+            });
+            if !d.media.is_empty() {
+                v["attachments"] = json!({ "media_keys": d.media });
+            }
+            if let Some(t) = &d.shared_tweet {
+                v["referenced_tweets"] = json!([{ "id": t }]);
+            }
+            if !d.links.is_empty() {
+                v["entities"] = json!({ "urls": d.links.iter().map(super::media::Link::v2).collect::<Vec<_>>() });
+            }
+            v
+        }).collect::<Vec<_>>(),
+        "includes": includes,
         "meta": meta,
     });
     let mut body = body;
@@ -287,6 +318,14 @@ struct CreateTweet {
     text: Option<String>,
     #[serde(default)]
     reply: Option<ReplyTo>,
+    #[serde(default)]
+    media: Option<MediaIds>,
+}
+
+#[derive(Deserialize)]
+struct MediaIds {
+    #[serde(default)]
+    media_ids: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -319,8 +358,9 @@ pub(super) async fn create_tweet(
         );
     };
     let text = req.text.unwrap_or_default();
-    if text.trim().is_empty() {
-        return with_rate(invalid_request("Tweet text is required."), rate);
+    let media_ids = req.media.map(|m| m.media_ids).unwrap_or_default();
+    if text.trim().is_empty() && media_ids.is_empty() {
+        return with_rate(invalid_request("Tweet text or media is required."), rate);
     }
     if text.chars().count() > 280 {
         return with_rate(
@@ -351,9 +391,10 @@ pub(super) async fn create_tweet(
             }
         }
     }
-    if x.tweets
-        .iter()
-        .any(|t| !t.deleted && t.author_id == author_id && t.text == text)
+    if !text.trim().is_empty()
+        && x.tweets
+            .iter()
+            .any(|t| !t.deleted && t.author_id == author_id && t.text == text)
     {
         return with_rate(
             problem(
@@ -365,10 +406,15 @@ pub(super) async fn create_tweet(
             rate,
         );
     }
+    let media = match x.take_uploads(&author_id, &media_ids, None) {
+        Ok(keys) => keys,
+        Err(why) => return with_rate(invalid_request(&why), rate),
+    };
     let tweet = Tweet {
         id: id.clone(),
         author_id,
         text: text.clone(),
+        media: media.clone(),
         conversation_id: parent
             .as_ref()
             .map(|p| p.conversation_id.clone())
@@ -379,6 +425,7 @@ pub(super) async fn create_tweet(
         lang: "en".into(),
         created_ms: now_ms(),
         deleted: false,
+        ..Tweet::default()
     };
     x.tweets.push(tweet);
     drop(state);
@@ -389,6 +436,7 @@ pub(super) async fn create_tweet(
         &id,
         Some(&text),
     );
+    super::media::record_media(&em, "tweet_media", &id, &media);
     with_rate(
         (
             StatusCode::CREATED,
@@ -447,12 +495,6 @@ pub(super) async fn delete_tweet(
     )
 }
 
-#[derive(Deserialize)]
-struct SendDm {
-    #[serde(default)]
-    text: Option<String>,
-}
-
 pub(super) async fn send_dm(
     AxState(em): AxState<Emulator>,
     headers: HeaderMap,
@@ -463,11 +505,10 @@ pub(super) async fn send_dm(
         Ok(ok) => ok,
         Err(response) => return response,
     };
-    let text = serde_json::from_slice::<SendDm>(&body)
-        .ok()
-        .and_then(|b| b.text)
-        .unwrap_or_default();
-    if text.trim().is_empty() {
+    let body = serde_json::from_slice::<DmBody>(&body).unwrap_or_default();
+    let media_ids = body.media_ids();
+    let text = body.text.unwrap_or_default();
+    if text.trim().is_empty() && media_ids.is_empty() {
         return with_rate(
             invalid_request("A message needs `text` or attachments."),
             rate,
@@ -490,6 +531,10 @@ pub(super) async fn send_dm(
             rate,
         );
     }
+    let media = match x.take_uploads(&me, &media_ids, Some(&id)) {
+        Ok(keys) => keys,
+        Err(why) => return with_rate(invalid_request(&why), rate),
+    };
     let dm = Dm {
         id: id.clone(),
         conversation_id: dm_conversation_id(&me, &participant),
@@ -497,11 +542,14 @@ pub(super) async fn send_dm(
         recipient_id: participant.clone(),
         text: text.clone(),
         created_ms: now_ms(),
+        media: media.clone(),
+        ..Dm::default()
     };
     let conversation = dm.conversation_id.clone();
     x.dms.push(dm);
     drop(state);
     em.record("x", "dm", Some(&participant), &id, Some(&text));
+    super::media::record_media(&em, "dm_media", &id, &media);
     with_rate(
         (
             StatusCode::CREATED,

@@ -1,17 +1,19 @@
-//! Control endpoints under `/_emulator/x/`: customers tweet, send direct messages and
-//! delete tweets; tests subscribe the Account Activity webhook, set rate limits, list the
-//! API calls made and look at a tweet.
+//! Control endpoints under `/_emulator/x/`: customers tweet, send direct messages (with
+//! photos, videos, GIFs, links, quoted or shared tweets, see [`super::media`]) and delete
+//! tweets; tests subscribe the Account Activity webhook, set rate limits, list the API
+//! calls made and look at a tweet.
 
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, State as AxState};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::json;
 
 use super::api::dm_conversation_id;
+use super::media::{self, LinkSpec, MediaSpec};
 use super::{Dm, Tweet, User, XEndpoint, iso_time, now_ms};
 use crate::{Emulator, control_error, parse_control};
 
@@ -42,6 +44,12 @@ struct TweetRequest {
     author_name: Option<String>,
     #[serde(default)]
     followers: Option<u64>,
+    #[serde(default)]
+    quote_of: Option<String>,
+    #[serde(default)]
+    media: Vec<MediaSpec>,
+    #[serde(default)]
+    urls: Vec<LinkSpec>,
 }
 
 /// The user behind `handle`, created on first sight.
@@ -72,6 +80,7 @@ pub(super) fn user_for(
             name: name.unwrap_or_else(|| handle.clone()),
             username: handle,
             followers: followers.unwrap_or(100),
+            deleted: false,
         },
     );
     fresh_id
@@ -84,7 +93,11 @@ fn valid_handle(handle: &str) -> bool {
 
 /// A customer tweets (optionally replying or retweeting); subscribers of the accounts it
 /// mentions or answers get `tweet_create_events`.
-async fn control_tweet(AxState(em): AxState<Emulator>, body: Bytes) -> Response {
+async fn control_tweet(
+    AxState(em): AxState<Emulator>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let req: TweetRequest = match parse_control(&body) {
         Ok(req) => req,
         Err(response) => return response,
@@ -94,6 +107,36 @@ async fn control_tweet(AxState(em): AxState<Emulator>, body: Bytes) -> Response 
     }
     let author_id = user_for(&em, &req.author_handle, req.author_name, req.followers);
     let id = em.next_id().to_string();
+    media::remember_origin(&mut em.state().x, &headers);
+    let quoted = match &req.quote_of {
+        None => None,
+        Some(q) => {
+            let state = em.state();
+            match state.x.tweet(q).filter(|t| !t.deleted) {
+                Some(t) => Some((
+                    t.id.clone(),
+                    state
+                        .x
+                        .users
+                        .get(&t.author_id)
+                        .map(|u| u.username.clone())
+                        .unwrap_or_default(),
+                )),
+                None => return control_error(StatusCode::NOT_FOUND, format!("unknown tweet {q}")),
+            }
+        }
+    };
+    let has_extras = !req.media.is_empty() || !req.urls.is_empty() || quoted.is_some();
+    let handle = req.author_handle.trim().trim_start_matches('@').to_string();
+    let extras = media::customer_extras(
+        &em,
+        req.text.as_deref().unwrap_or(""),
+        &req.urls,
+        quoted.as_ref().map(|(id, by)| (id.as_str(), by.as_str())),
+        &req.media,
+        &format!("https://x.com/{handle}/status/{id}"),
+        None,
+    );
     let mut state = em.state();
     let x = &mut state.x;
     let parent = match &req.in_reply_to {
@@ -111,7 +154,8 @@ async fn control_tweet(AxState(em): AxState<Emulator>, body: Bytes) -> Response 
         },
     };
     let text = match (&original, req.text.filter(|t| !t.trim().is_empty())) {
-        (_, Some(text)) => text,
+        (_, Some(_)) => extras.text.clone(),
+        (None, None) if has_extras => extras.text.clone(),
         (Some(o), None) => {
             let by = x
                 .users
@@ -136,14 +180,19 @@ async fn control_tweet(AxState(em): AxState<Emulator>, body: Bytes) -> Response 
         lang: req.lang.unwrap_or_else(|| "en".into()),
         created_ms: now_ms(),
         deleted: false,
+        media: extras.media,
+        links: extras.links,
+        quote_of: quoted.map(|(id, _)| id),
     };
     x.notify_tweet(&tweet);
     x.stream_tweet(&tweet);
     let conversation_id = tweet.conversation_id.clone();
     x.tweets.push(tweet);
-    axum::Json(
-        json!({ "tweet_id": id, "author_id": author_id, "conversation_id": conversation_id }),
-    )
+    let media_keys = x.tweets.last().map(|t| t.media.clone()).unwrap_or_default();
+    axum::Json(json!({
+        "tweet_id": id, "author_id": author_id, "conversation_id": conversation_id,
+        "media_keys": media_keys,
+    }))
     .into_response()
 }
 
@@ -153,10 +202,16 @@ async fn control_get_tweet(AxState(em): AxState<Emulator>, Path(id): Path<String
         return control_error(StatusCode::NOT_FOUND, format!("unknown tweet {id}"));
     };
     let author = state.x.users.get(&t.author_id).map(|u| u.username.clone());
+    let media_ids: Vec<String> = t
+        .media
+        .iter()
+        .filter_map(|k| state.x.media.get(k).map(|m| m.id.clone()))
+        .collect();
     axum::Json(json!({
         "id": t.id, "text": t.text, "author_id": t.author_id, "author_handle": author,
         "conversation_id": t.conversation_id, "in_reply_to": t.in_reply_to_tweet_id,
         "in_reply_to_user_id": t.in_reply_to_user_id, "retweet_of": t.retweet_of,
+        "quote_of": t.quote_of, "media_ids": media_ids,
         "lang": t.lang, "created_at": iso_time(t.created_ms), "deleted": t.deleted,
     }))
     .into_response()
@@ -166,11 +221,19 @@ async fn control_get_tweet(AxState(em): AxState<Emulator>, Path(id): Path<String
 struct DmRequest {
     from_handle: String,
     to_handle: String,
+    #[serde(default)]
     text: String,
+    #[serde(default)]
+    media: Vec<MediaSpec>,
+    #[serde(default)]
+    urls: Vec<LinkSpec>,
+    /// A tweet the customer shares.
+    #[serde(default)]
+    shared_tweet: Option<String>,
 }
 
 /// A customer sends a direct message to one of the accounts (or anyone).
-async fn control_dm(AxState(em): AxState<Emulator>, body: Bytes) -> Response {
+async fn control_dm(AxState(em): AxState<Emulator>, headers: HeaderMap, body: Bytes) -> Response {
     let req: DmRequest = match parse_control(&body) {
         Ok(req) => req,
         Err(response) => return response,
@@ -181,30 +244,80 @@ async fn control_dm(AxState(em): AxState<Emulator>, body: Bytes) -> Response {
             "from_handle and to_handle must be X handles",
         );
     }
-    if req.text.trim().is_empty() {
-        return control_error(StatusCode::BAD_REQUEST, "text is required");
+    if req.text.trim().is_empty()
+        && req.media.is_empty()
+        && req.urls.is_empty()
+        && req.shared_tweet.is_none()
+    {
+        return control_error(
+            StatusCode::BAD_REQUEST,
+            "text, media, urls or shared_tweet is required",
+        );
     }
+    if req.media.len() > 1 {
+        return control_error(
+            StatusCode::BAD_REQUEST,
+            "a direct message carries one media item",
+        );
+    }
+    media::remember_origin(&mut em.state().x, &headers);
+    let shared = match &req.shared_tweet {
+        None => None,
+        Some(t) => {
+            let state = em.state();
+            match state.x.tweet(t).filter(|t| !t.deleted) {
+                Some(t) => Some((
+                    t.id.clone(),
+                    state
+                        .x
+                        .users
+                        .get(&t.author_id)
+                        .map(|u| u.username.clone())
+                        .unwrap_or_default(),
+                )),
+                None => return control_error(StatusCode::NOT_FOUND, format!("unknown tweet {t}")),
+            }
+        }
+    };
     let sender = user_for(&em, &req.from_handle, None, None);
     let recipient = user_for(&em, &req.to_handle, None, None);
     if sender == recipient {
         return control_error(StatusCode::BAD_REQUEST, "one cannot message oneself");
     }
     let id = em.next_id().to_string();
+    let extras = media::customer_extras(
+        &em,
+        &req.text,
+        &req.urls,
+        shared.as_ref().map(|(id, by)| (id.as_str(), by.as_str())),
+        &req.media,
+        &format!("https://x.com/messages/media/{id}"),
+        Some(&id),
+    );
     let dm = Dm {
         id: id.clone(),
         conversation_id: dm_conversation_id(&sender, &recipient),
         sender_id: sender.clone(),
         recipient_id: recipient.clone(),
-        text: req.text,
+        text: extras.text,
         created_ms: now_ms(),
+        media: extras.media,
+        links: extras.links,
+        shared_tweet: shared.map(|(id, _)| id),
     };
     let mut state = em.state();
     state.x.notify_dm(&dm);
     let conversation = dm.conversation_id.clone();
     state.x.dms.push(dm);
+    let media_keys = state
+        .x
+        .dms
+        .last()
+        .map(|d| d.media.clone())
+        .unwrap_or_default();
     axum::Json(json!({
         "dm_event_id": id, "dm_conversation_id": conversation,
-        "sender_id": sender, "recipient_id": recipient,
+        "sender_id": sender, "recipient_id": recipient, "media_keys": media_keys,
     }))
     .into_response()
 }

@@ -242,6 +242,7 @@ async fn control_group_dm(AxState(em): AxState<Emulator>, body: Bytes) -> Respon
         recipient_id: String::new(),
         text: req.text,
         created_ms: now_ms(),
+        ..Dm::default()
     };
     let mut state = em.state();
     let groups = &mut state.x.faults.groups;
@@ -260,12 +261,6 @@ async fn control_group_dm(AxState(em): AxState<Emulator>, body: Bytes) -> Respon
     .into_response()
 }
 
-#[derive(Deserialize)]
-struct SendDm {
-    #[serde(default)]
-    text: Option<String>,
-}
-
 /// `POST /2/dm_conversations/:id/messages`: a message in an existing conversation, which
 /// every participant sees.
 async fn send_to_conversation(
@@ -278,11 +273,10 @@ async fn send_to_conversation(
         Ok(ok) => ok,
         Err(response) => return response,
     };
-    let text = serde_json::from_slice::<SendDm>(&body)
-        .ok()
-        .and_then(|b| b.text)
-        .unwrap_or_default();
-    if text.trim().is_empty() {
+    let body = serde_json::from_slice::<super::media::DmBody>(&body).unwrap_or_default();
+    let media_ids = body.media_ids();
+    let text = body.text.unwrap_or_default();
+    if text.trim().is_empty() && media_ids.is_empty() {
         return with_rate(
             invalid_request("A message needs `text` or attachments."),
             rate,
@@ -315,6 +309,10 @@ async fn send_to_conversation(
     } else {
         String::new()
     };
+    let media = match x.take_uploads(&me, &media_ids, Some(&id)) {
+        Ok(keys) => keys,
+        Err(why) => return with_rate(invalid_request(&why), rate),
+    };
     x.dms.push(Dm {
         id: id.clone(),
         conversation_id: conversation.clone(),
@@ -322,6 +320,8 @@ async fn send_to_conversation(
         recipient_id: recipient,
         text: text.clone(),
         created_ms: now_ms(),
+        media: media.clone(),
+        ..Dm::default()
     });
     drop(state);
     em.record(
@@ -331,6 +331,7 @@ async fn send_to_conversation(
         &id,
         Some(&text),
     );
+    super::media::record_media(&em, "dm_media", &id, &media);
     with_rate(
         (
             StatusCode::CREATED,

@@ -23,6 +23,12 @@ impl XEndpoint {
             XEndpoint::Delete => 50,
             XEndpoint::StreamRules => 450,
             XEndpoint::Stream => 50,
+            // Tweet lookup 450 and user lookup 300 per app per 15 minutes.
+            XEndpoint::TweetLookup => 450,
+            XEndpoint::UserLookup => 300,
+            XEndpoint::MediaUpload => 500,
+            // X documents no limit for DM media downloads; generous, so tests see none.
+            XEndpoint::DmMedia => 900,
         }
     }
 }
@@ -110,6 +116,7 @@ pub(super) fn gate(
         .filter(|t| !t.is_empty());
     let mut state = em.state();
     let x = &mut state.x;
+    super::media::remember_origin(x, headers);
     // The windows' clock, which a test may move forward (`emulator::clock`).
     let at_ms = em.now_ms();
     let no_tokens =

@@ -98,17 +98,28 @@ impl XState {
         if matching.is_empty() {
             return;
         }
+        let mut includes =
+            json!({ "users": self.user_json(&tweet.author_id).into_iter().collect::<Vec<_>>() });
+        self.add_includes(&mut includes, std::iter::once(tweet));
         let line = json!({
             "data": self.tweet_json(tweet),
-            "includes": { "users": self.user_json(&tweet.author_id).into_iter().collect::<Vec<_>>() },
+            "includes": includes,
             "matching_rules": matching,
         });
-        let mut bytes = serde_json::to_vec(&line).expect("serializing a JSON value");
+        self.stream_line(&line);
+    }
+
+    /// Writes one JSON line on the open streams; how many took it.
+    pub(super) fn stream_line(&mut self, line: &Value) -> usize {
+        self.stream.prune();
+        let mut bytes = serde_json::to_vec(line).expect("serializing a JSON value");
         bytes.extend_from_slice(b"\r\n");
         let bytes = Bytes::from(bytes);
-        for c in &self.stream.connections {
-            let _ = c.tx.send(Ok(bytes.clone()));
-        }
+        self.stream
+            .connections
+            .iter()
+            .filter(|c| c.tx.send(Ok(bytes.clone())).is_ok())
+            .count()
     }
 }
 

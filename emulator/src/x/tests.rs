@@ -760,4 +760,6 @@ async fn users_me_names_the_caller() {
     assert!(em.outbound().is_empty(), "a read, not an action");
 }
 
+mod compliance;
 mod faults;
+mod media;

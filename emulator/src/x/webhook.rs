@@ -1,6 +1,6 @@
 //! Account Activity webhooks: the subscription with its CRC handshake, the payloads
-//! (v1.1 shapes) for tweets, direct messages and deletes, and their signed delivery
-//! (`x-twitter-webhooks-signature`) with retries.
+//! (v1.1 shapes, media, links and quoted tweets included) for tweets, direct messages and
+//! deletes, and their signed delivery (`x-twitter-webhooks-signature`) with retries.
 
 use std::time::Duration;
 
@@ -74,6 +74,18 @@ impl XState {
         if let Some(rt) = t.retweet_of.as_deref().and_then(|id| self.tweet(id)) {
             v["retweeted_status"] = json!({ "id_str": rt.id, "text": rt.text });
         }
+        let (entities, extended) = self.v1_entities(&t.media, &t.links);
+        v["entities"] = entities;
+        if let Some(extended) = extended {
+            v["extended_entities"] = extended;
+        }
+        if let Some(q) = t.quote_of.as_deref().and_then(|id| self.tweet(id)) {
+            v["is_quote_status"] = json!(true);
+            v["quoted_status_id_str"] = json!(q.id);
+            v["quoted_status"] = json!({
+                "id_str": q.id, "text": q.text, "user": self.v1_user(&q.author_id),
+            });
+        }
         v
     }
 
@@ -91,6 +103,12 @@ impl XState {
                     );
                 }
             }
+            let (entities, _) = self.v1_entities(&[], &dm.links);
+            let mut data = json!({ "text": dm.text, "entities": entities });
+            let media_link = dm.links.iter().find(|l| l.media_key.is_some());
+            if let Some(media) = dm.media.first().and_then(|k| self.media_v1(k, media_link)) {
+                data["attachment"] = json!({ "type": "media", "media": media });
+            }
             self.notify(json!({
                 "for_user_id": id,
                 "direct_message_events": [{
@@ -100,7 +118,7 @@ impl XState {
                     "message_create": {
                         "target": { "recipient_id": dm.recipient_id },
                         "sender_id": dm.sender_id,
-                        "message_data": { "text": dm.text, "entities": {} },
+                        "message_data": data,
                     },
                 }],
                 "users": users,

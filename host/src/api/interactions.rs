@@ -13,7 +13,7 @@ use super::extract::{Json, Path};
 use super::responses::{Action, BadRequest, JsonBody, NotFound, SignedIn};
 use crate::app::App;
 use crate::interactions::Transferred;
-use crate::model::interaction::{Customer, Interaction, InteractionDetail, Visibility, Wrapup};
+use crate::model::interaction::{Customer, Interaction, InteractionDetail, Wrapup};
 use crate::routing::AgentStatus;
 use crate::store::outbox::{OutboundReply, Template};
 use crate::store::{directory, queries};
@@ -160,14 +160,29 @@ pub async fn my_interactions(
     ))
 }
 
+/// An interaction as the desktop shows it: its detail, and what the reply box offers.
+#[derive(Serialize, ToSchema)]
+pub struct InteractionView {
+    /// The interaction, its transcript, reply window and templates.
+    #[serde(flatten)]
+    pub detail: InteractionDetail,
+    /// The channel's accounts a reply can be sent from (`from_handle`), as people write
+    /// them (`@acme`), the default first; empty where the channel sends from one account.
+    /// Names only, from the channel's `handles` setting.
+    pub reply_handles: Vec<String>,
+    /// The files the platform takes in replies, per visibility (kind, largest size, MIME
+    /// types); empty where it takes none. The reply route refuses others.
+    pub file_limits: Vec<crate::connectors::FileLimit>,
+}
+
 /// One interaction with its transcript. Agents see only their own.
 #[utoipa::path(get, path = "/api/v1/interactions/{id}", params(("id" = i64, Path)),
-    responses((status = 200, body = InteractionDetail), SignedIn, BadRequest, NotFound), security(("bearer" = [])))]
+    responses((status = 200, body = InteractionView), SignedIn, BadRequest, NotFound), security(("bearer" = [])))]
 pub async fn detail(
     State(app): State<Arc<App>>,
     caller: Caller,
     Path(id): Path<i64>,
-) -> Result<Json<InteractionDetail>, ApiError> {
+) -> Result<Json<InteractionView>, ApiError> {
     let not_found = || {
         ApiError::NotFound(format!(
             "Conversation {id} was not found, or it is no longer yours to see."
@@ -208,7 +223,17 @@ pub async fn detail(
             required: g.wrapup_required,
         };
     }
-    Ok(Json(detail))
+    let reply_handles = crate::outbound::extras::reply_handles(&app, &detail.interaction.channel);
+    let file_limits = app
+        .channels
+        .get(&detail.interaction.channel)
+        .map(|ch| ch.connector.file_limits())
+        .unwrap_or_default();
+    Ok(Json(InteractionView {
+        detail,
+        reply_handles,
+        file_limits,
+    }))
 }
 
 /// The platform the desktop shows: a Facebook page's direct messages are Messenger.
@@ -299,23 +324,17 @@ pub async fn disconnect(
     ))
 }
 
-/// A reply.
-#[derive(Deserialize, ToSchema)]
-pub struct ReplyRequest {
-    /// The text, UTF-8.
-    pub text: String,
-    /// `public` (a comment) or `private`; default: as the conversation is (private for a
-    /// direct message, public otherwise).
-    #[serde(default)]
-    pub visibility: Option<Visibility>,
-    /// Template, sender handle and list choices, where the platform has them.
-    #[serde(flatten)]
-    pub extras: crate::store::outbox::Extras,
-}
+pub use super::reply_body::{ReplyForm, ReplyRequest};
 
 /// Sends a reply to the platform. Answers after the first attempt: `state` is `sent`,
-/// `pending` (retrying in the background) or `failed`.
-#[utoipa::path(post, path = "/api/v1/interactions/{id}/reply", params(("id" = i64, Path)), request_body = ReplyRequest,
+/// `pending` (retrying in the background) or `failed`. Send files as
+/// `multipart/form-data`: the fields `text`, `visibility`, `from_handle`, `template` and
+/// `list_items` (the last two as JSON) as text parts, and one part named `file` per file;
+/// a file the platform does not take in such a reply is refused before anything is sent.
+#[utoipa::path(post, path = "/api/v1/interactions/{id}/reply", params(("id" = i64, Path)),
+    request_body(content(
+        (ReplyRequest = "application/json"),
+        (ReplyForm = "multipart/form-data"))),
     responses((status = 200, body = OutboundReply), SignedIn, BadRequest, JsonBody, Action,
         (status = 422, description = "`too_long`: over the platform's limit (`limit`, `length`)", body = ErrorBody)),
     security(("bearer" = [])))]
@@ -323,7 +342,7 @@ pub async fn reply(
     State(app): State<Arc<App>>,
     Caller(user): Caller,
     Path(id): Path<i64>,
-    Json(req): Json<ReplyRequest>,
+    req: super::reply_body::ReplyBody,
 ) -> Result<Json<OutboundReply>, ApiError> {
     Ok(Json(
         detached(async move {

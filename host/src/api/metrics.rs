@@ -36,6 +36,20 @@ pub async fn page(State(app): State<Arc<App>>) -> impl IntoResponse {
     if let Ok((pending, failed)) = app.store.read(crate::store::jobs::counts).await {
         crate::metrics::set_jobs(pending, failed);
     }
+    // Held by a pause: the store's count, the same on every host.
+    if let Ok(mut waiting) = app.store.read(crate::store::pauses::waiting).await {
+        let channels = app
+            .channels
+            .list()
+            .iter()
+            .map(|c| {
+                let name = c.config.name.clone();
+                let n = waiting.remove(&name).unwrap_or(0);
+                (name, n)
+            })
+            .collect();
+        crate::metrics::register_channel_waiting(&mut extra, channels);
+    }
     if let Some(queues) = queues(&app).await {
         crate::metrics::register_queues(&mut extra, queues);
     }

@@ -2,6 +2,7 @@
 //! the web desktop.
 
 mod admin;
+mod attachments;
 mod audit;
 pub mod auth;
 mod contacts;
@@ -17,11 +18,13 @@ pub mod metrics;
 mod openapi;
 mod params;
 mod reports;
+mod reply_body;
 mod responses;
 mod search_csv;
 mod standard_responses;
 mod stats;
 mod supervisor;
+mod templates;
 mod trace;
 mod workflows;
 
@@ -50,6 +53,8 @@ pub fn router(app: Arc<App>) -> Router {
             "/webhooks/{channel}",
             get(crate::ingest::webhook::receive).post(crate::ingest::webhook::receive),
         )
+        // An agent's file, for a platform that fetches it by a signed link (no sign-in).
+        .route("/media/{id}/{expires}/{signature}", get(attachments::linked))
         .route("/healthz", get(|| async { "ok" }))
         .route("/metrics", get(metrics::page))
         .route("/readyz", get(ready))
@@ -188,14 +193,18 @@ async fn security_headers(mut res: axum::response::Response) -> axum::response::
     use axum::http::HeaderValue;
     use axum::http::header;
     let headers = res.headers_mut();
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
-            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
-             connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; \
-             frame-ancestors 'none'",
-        ),
-    );
+    // An attachment's answer keeps its own, stricter policy. Files are shown from blob:
+    // URLs the desktop makes of what it fetched with the session's token.
+    if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(
+                "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; \
+                 media-src 'self' blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; \
+                 form-action 'self'; frame-ancestors 'none'",
+            ),
+        );
+    }
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),

@@ -9,8 +9,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::{
-    admin, audit, contacts, directory, events, history, interactions, reports, standard_responses,
-    stats, supervisor, trace, workflows,
+    admin, attachments, audit, contacts, directory, events, history, interactions, reports,
+    standard_responses, stats, supervisor, templates, trace, workflows,
 };
 use crate::app::App;
 
@@ -39,8 +39,18 @@ pub(super) fn routes() -> OpenApiRouter<Arc<App>> {
         .routes(routes!(interactions::set_station))
         .routes(routes!(stats::search))
         .routes(routes!(interactions::detail))
+        .routes(routes!(attachments::file))
+        .routes(routes!(templates::list))
         .routes(routes!(interactions::pickup))
-        .routes(routes!(interactions::reply))
+        .routes({
+            // Files come with a reply: its own limit, checked per file as they stream in.
+            let (schemas, paths, method) = routes!(interactions::reply);
+            (
+                schemas,
+                paths,
+                method.layer(axum::extract::DefaultBodyLimit::max(2100 << 20)),
+            )
+        })
         .routes(routes!(interactions::resend))
         .routes(routes!(interactions::disconnect))
         .routes(routes!(interactions::delete_message))
@@ -101,6 +111,8 @@ pub(super) fn routes() -> OpenApiRouter<Arc<App>> {
             admin::delete_channel
         ))
         .routes(routes!(admin::check_channel))
+        .routes(routes!(admin::pause_channel))
+        .routes(routes!(admin::resume_channel))
         .routes(routes!(admin::list_suspensions))
         .routes(routes!(admin::lift_suspension))
         .routes(routes!(admin::list_plugins))

@@ -50,6 +50,7 @@ pub fn grants_for(
     ch: &config::Channel,
     store: &Store,
     runtime: tokio::runtime::Handle,
+    proxy: Option<&crate::connectors::egress::ProxySetting>,
 ) -> Result<ChannelGrants> {
     let allowed = ch
         .allowed_hosts
@@ -62,7 +63,7 @@ pub fn grants_for(
         plugin: ch.plugin.clone(),
         settings: Arc::new(ch.settings.clone()),
         secrets: Arc::new(ch.secrets.clone()),
-        egress: Arc::new(Egress::new(allowed)?),
+        egress: Arc::new(Egress::new(allowed, proxy.cloned())?),
         store: store.clone(),
         runtime,
     })
@@ -79,7 +80,7 @@ pub async fn load(
 ) -> Result<ChannelRuntime> {
     let path = plugins.path(&ch.plugin);
     check_plugin_file(&ch, &path)?;
-    let grants = grants_for(&ch, store, tokio::runtime::Handle::current())?;
+    let grants = grants_for(&ch, store, tokio::runtime::Handle::current(), plugins.proxy())?;
     let engine = plugins.engine().clone();
     let config_ingest = ch.ingest;
     let connector = tokio::task::spawn_blocking(move || {

@@ -7,7 +7,7 @@
 
 mod load;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, RwLock};
 
 use anyhow::Result;
@@ -205,6 +205,12 @@ pub struct ChannelRegistry {
     channels: RwLock<HashMap<String, Arc<ChannelRuntime>>>,
     /// The config file's channels: they exist even while one is not running.
     configured: Vec<String>,
+    /// The channels that hold what arrives (paused, or still routing what they held), as
+    /// last read from the store (`ingest::held`). A hint only: ingest skips the workflow
+    /// for them, and the store decides in the transaction that stores each batch.
+    holding: RwLock<HashSet<String>>,
+    /// Wakes `ingest::held` when a channel was paused or resumed.
+    pauses: tokio::sync::Notify,
 }
 
 impl ChannelRegistry {
@@ -222,7 +228,33 @@ impl ChannelRegistry {
         ChannelRegistry {
             channels: RwLock::new(channels),
             configured,
+            ..Default::default()
         }
+    }
+
+    /// Whether channel `name` holds what arrives (see the field's notes).
+    pub fn holding(&self, name: &str) -> bool {
+        self.holding.read().unwrap().contains(name)
+    }
+
+    /// The channels that hold what arrives, as the store says now.
+    pub(crate) fn set_holding(&self, names: Vec<String>) {
+        *self.holding.write().unwrap() = names.into_iter().collect();
+    }
+
+    /// A channel was paused or resumed (here or on another host): the pauses are read
+    /// again now, and a resume's held events routed. A pause here is held at once.
+    pub(crate) fn pauses_changed(&self, paused: Option<&str>) {
+        if let Some(name) = paused {
+            self.holding.write().unwrap().insert(name.to_owned());
+        }
+        self.pauses.notify_one();
+    }
+
+    /// Resolves at the next [`ChannelRegistry::pauses_changed`] (or at once for one
+    /// nobody waited for).
+    pub(crate) async fn pauses_kicked(&self) {
+        self.pauses.notified().await;
     }
 
     /// Whether `name` is a config-file channel (running or not).

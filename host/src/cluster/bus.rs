@@ -33,6 +33,9 @@ pub enum Message {
     Sends { ids: Vec<i64> },
     /// A channel was added, changed or removed through the API: hosts load it again.
     Channel { name: String },
+    /// A channel was paused (`paused`) or resumed: hosts read the pauses again, and the
+    /// leader routes what a resumed one held.
+    Pause { name: String, paused: bool },
 }
 
 #[derive(Serialize, Deserialize)]

@@ -2,7 +2,8 @@
 //!
 //! Secrets may be written inline or as `env:VARIABLE`, which reads the variable at start.
 //! Server settings can be overridden with `SWITCHBOARD_LISTEN`, `SWITCHBOARD_DATA_DIR`,
-//! `SWITCHBOARD_PLUGINS_DIR`, `SWITCHBOARD_WORKFLOWS_DIR`, `SWITCHBOARD_PUBLIC_URL`,
+//! `SWITCHBOARD_PLUGINS_DIR`, `SWITCHBOARD_WORKFLOWS_DIR`, `SWITCHBOARD_PUBLIC_URL` (`[media]
+//! public_url`),
 //! `SWITCHBOARD_DB_SYNCHRONOUS`, `SWITCHBOARD_DB_MAX_PAGE_COUNT` and
 //! `SWITCHBOARD_SECRET_KEY`.
 
@@ -53,6 +54,42 @@ pub struct Config {
     /// How long customers' content and personal data are kept.
     #[serde(default)]
     pub retention: RetentionConfig,
+    /// Where attachment files are kept and how large they may be.
+    #[serde(default)]
+    pub media: MediaConfig,
+}
+
+/// `[media]`: attachment files the host downloads from the platforms and agents send.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MediaConfig {
+    /// The folder files are kept in, by content hash (default: `media` in
+    /// `[server] data_dir`). Hosts sharing a PostgreSQL store must share it too (a
+    /// mounted network folder), since any host may download a file and any may serve it.
+    pub dir: Option<PathBuf>,
+    /// The largest file downloaded or accepted from an agent, in MiB (default 100, the
+    /// largest document WhatsApp carries).
+    #[serde(default = "default_media_max_mib")]
+    pub max_mib: u64,
+    /// This host's address as the platforms reach it (`https://support.example.com`), for
+    /// platforms that take an agent's file by link rather than by upload (Instagram): the
+    /// host then gives them a signed link that works for one hour. Unset: such platforms
+    /// take no files. Overridden by `SWITCHBOARD_PUBLIC_URL`.
+    pub public_url: Option<String>,
+}
+
+fn default_media_max_mib() -> u64 {
+    100
+}
+
+impl Default for MediaConfig {
+    fn default() -> Self {
+        MediaConfig {
+            dir: None,
+            max_mib: default_media_max_mib(),
+            public_url: None,
+        }
+    }
 }
 
 /// `[retention]`: how long customers' messages and personal data are kept after their
@@ -199,6 +236,13 @@ pub struct Server {
     /// it those secrets are stored as given, and the host says so at start.
     #[serde(default)]
     pub secret_key: Option<String>,
+    /// A corporate proxy every outbound request goes through (`http://proxy.corp:3128`,
+    /// with `user:password@` if it asks; `env:NAME` reads it from the environment): the
+    /// plugins' requests, event streams, attachment downloads and uploads. Each target is
+    /// still checked against its channel's allowlist by name; the proxy itself may be on
+    /// the private network, and refusing private targets becomes its job.
+    #[serde(default)]
+    pub proxy: Option<String>,
     /// `text` (default) or `json`: how `serve` writes its log (`--log-format` wins).
     #[serde(default)]
     pub log_format: LogFormat,
@@ -525,6 +569,9 @@ impl Config {
         if let Some(v) = var("SWITCHBOARD_DATA_DIR") {
             self.server.data_dir = v.into();
         }
+        if let Some(v) = var("SWITCHBOARD_PUBLIC_URL") {
+            self.media.public_url = Some(v);
+        }
         if let Some(v) = var("SWITCHBOARD_PLUGINS_DIR") {
             self.server.plugins_dir = v.into();
         }
@@ -552,6 +599,9 @@ impl Config {
         }
         if let Some(key) = self.server.secret_key.as_mut() {
             *key = resolve_env(key).context("[server] secret_key")?;
+        }
+        if let Some(proxy) = self.server.proxy.as_mut() {
+            *proxy = resolve_env(proxy).context("[server] proxy")?;
         }
         for key in self.server.previous_secret_keys.iter_mut() {
             *key = resolve_env(key).context("[server] previous_secret_keys")?;
@@ -615,6 +665,25 @@ impl Config {
         {
             sealed::Key::parse(key)?;
         }
+        if let Some(proxy) = &self.server.proxy {
+            crate::connectors::egress::ProxySetting::parse(proxy)?;
+        }
+        if let Some(url) = &self.media.public_url {
+            let parsed = reqwest::Url::parse(url).map_err(|_| {
+                anyhow::anyhow!("[media] public_url `{url}` is not an address such as https://support.example.com")
+            })?;
+            if !matches!(parsed.scheme(), "https" | "http") || parsed.host_str().is_none() {
+                bail!(
+                    "[media] public_url `{url}` must be an http(s) address such as https://support.example.com"
+                );
+            }
+        }
+        if !(1..=2048).contains(&self.media.max_mib) {
+            bail!(
+                "[media] max_mib must be between 1 and 2048 (MiB); it is {}",
+                self.media.max_mib
+            );
+        }
         let mut names = std::collections::HashSet::new();
         for ch in &self.channels {
             ch.validate()?;
@@ -641,6 +710,23 @@ impl Config {
 
     /// Path of the SQLite database file (the default store, or the one `[store] url`
     /// names).
+    /// The proxy every outbound request goes through (`[server] proxy`), if any.
+    pub fn proxy(&self) -> Result<Option<crate::connectors::egress::ProxySetting>> {
+        self.server
+            .proxy
+            .as_deref()
+            .map(crate::connectors::egress::ProxySetting::parse)
+            .transpose()
+    }
+
+    /// The folder attachment files are kept in.
+    pub fn media_dir(&self) -> PathBuf {
+        self.media
+            .dir
+            .clone()
+            .unwrap_or_else(|| self.server.data_dir.join("media"))
+    }
+
     pub fn database_path(&self) -> PathBuf {
         match self.store_url() {
             Ok(crate::store::StoreUrl::Sqlite(path)) => path,

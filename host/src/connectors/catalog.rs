@@ -35,6 +35,8 @@ pub struct PluginCatalog {
     engine: Arc<PluginEngine>,
     dir: PathBuf,
     cache: Mutex<HashMap<PathBuf, Cached>>,
+    /// The operator's proxy, which every channel's requests go through.
+    proxy: Option<super::egress::ProxySetting>,
 }
 
 impl PluginCatalog {
@@ -44,7 +46,19 @@ impl PluginCatalog {
             engine,
             dir: dir.to_owned(),
             cache: Mutex::new(HashMap::new()),
+            proxy: None,
         }
+    }
+
+    /// Sends every channel's requests through `proxy` (`[server] proxy`).
+    pub fn with_proxy(mut self, proxy: Option<super::egress::ProxySetting>) -> PluginCatalog {
+        self.proxy = proxy;
+        self
+    }
+
+    /// The operator's proxy, if any.
+    pub fn proxy(&self) -> Option<&super::egress::ProxySetting> {
+        self.proxy.as_ref()
     }
 
     /// The engine channels load their plugins with.

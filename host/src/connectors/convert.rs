@@ -29,16 +29,7 @@ pub fn event(e: wit::Event) -> Event {
             author_name: m.author.name,
             author_handle: m.author.handle,
             text: m.text,
-            attachments: m
-                .attachments
-                .into_iter()
-                .map(|a| Attachment {
-                    kind: a.kind,
-                    url: a.url,
-                    mime_type: a.mime_type,
-                    caption: a.caption,
-                })
-                .collect(),
+            attachments: m.attachments.into_iter().map(attachment).collect(),
             created_at: m.created_at,
             language: m.language,
             from_business: m.from_business,
@@ -52,6 +43,9 @@ pub fn event(e: wit::Event) -> Event {
         wit::Event::Deleted(d) => Event::Deleted {
             platform_message_id: d.platform_message_id,
         },
+        wit::Event::AuthorErased(a) => Event::AuthorErased {
+            author_id: a.author_id,
+        },
         wit::Event::Delivery(d) => Event::Delivery {
             platform_message_id: d.platform_message_id,
             state: match d.state {
@@ -63,6 +57,34 @@ pub fn event(e: wit::Event) -> Event {
             .into(),
             error: d.error,
         },
+    }
+}
+
+/// A connector's attachment as the host keeps it.
+pub fn attachment(a: wit::Attachment) -> Attachment {
+    Attachment {
+        kind: a.kind,
+        url: a.url,
+        mime_type: a.mime_type,
+        caption: a.caption,
+        media_id: a.media_id,
+        file_name: a.file_name,
+        size: a.size,
+        details: a.details,
+    }
+}
+
+/// The host's attachment as a connector reads it (for `media-request`).
+pub fn wit_attachment(a: &Attachment) -> wit::Attachment {
+    wit::Attachment {
+        kind: a.kind.clone(),
+        url: a.url.clone(),
+        mime_type: a.mime_type.clone(),
+        caption: a.caption.clone(),
+        media_id: a.media_id.clone(),
+        file_name: a.file_name.clone(),
+        size: a.size,
+        details: a.details.clone(),
     }
 }
 
@@ -81,6 +103,7 @@ pub fn error_text(e: &wit::ConnectorError) -> String {
 pub fn outbound(
     reply: &crate::model::reply::OutboundReply,
     last_customer_at: Option<i64>,
+    files: Vec<wit::OutboundFile>,
 ) -> wit::Outbound {
     let extras = &reply.extras;
     wit::Outbound {
@@ -104,6 +127,25 @@ pub fn outbound(
                 title: i.title.clone(),
             })
             .collect(),
+        files,
+    }
+}
+
+/// A reply's files as described to the connector, without uploads or links (what
+/// `find-sent` compares).
+pub fn described_files(reply: &crate::model::reply::OutboundReply) -> Vec<wit::OutboundFile> {
+    reply.extras.files.iter().map(described_file).collect()
+}
+
+/// One of a reply's files as the connector reads it, before any upload.
+pub fn described_file(f: &crate::model::reply::FileRef) -> wit::OutboundFile {
+    wit::OutboundFile {
+        kind: f.kind.clone(),
+        file_name: f.file_name.clone(),
+        mime_type: f.content_type.clone(),
+        size: f.size,
+        upload: None,
+        link: None,
     }
 }
 

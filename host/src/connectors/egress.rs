@@ -12,7 +12,11 @@
 //!   a wildcard (the emulator on 127.0.0.1, a proxy on the private network): for a name,
 //!   any address it resolves to; for an IP, on that pattern's scheme and port. A plugin's
 //!   declared hosts never reach internal addresses.
-//! - No proxy from the environment: the checks above must see the real destination.
+//! - No proxy from the environment: the checks above must see the real destination. A
+//!   proxy the operator names (`[server] proxy`) carries every request instead; the
+//!   allowlist is still checked on each target's URL (and redirect), the proxy's own
+//!   address may be internal, and refusing internal targets by name becomes the proxy's
+//!   job: the host no longer resolves them (a literal internal IP is still refused here).
 //! - A refusal is kept for the channel's status ([`Egress::last_refusal`]) and logged by
 //!   the caller with its channel and plugin; its text names the host and why, never a
 //!   path or query, which may carry credentials.
@@ -76,6 +80,37 @@ impl std::fmt::Display for Refused {
 
 impl std::error::Error for Refused {}
 
+/// A proxy all outbound requests go through (`[server] proxy`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ProxySetting {
+    url: reqwest::Url,
+}
+
+impl ProxySetting {
+    /// Reads `[server] proxy`: an `http://` or `https://` address with a host.
+    pub fn parse(text: &str) -> Result<ProxySetting> {
+        let url = reqwest::Url::parse(text.trim()).map_err(|_| {
+            anyhow::anyhow!("[server] proxy is not an address such as http://proxy.example:3128")
+        })?;
+        if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+            anyhow::bail!(
+                "[server] proxy must be an http:// or https:// address such as http://proxy.example:3128"
+            );
+        }
+        Ok(ProxySetting { url })
+    }
+
+    /// The proxy's host name, as the resolver is asked for it.
+    fn host(&self) -> String {
+        self.url
+            .host_str()
+            .unwrap_or_default()
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_owned()
+    }
+}
+
 /// What a channel's plugin may call.
 #[derive(Debug, Default)]
 pub(crate) struct Policy {
@@ -83,6 +118,8 @@ pub(crate) struct Policy {
     allowed: Vec<Pattern>,
     /// The operator's patterns naming one host: those hosts may be internal.
     named: Vec<Pattern>,
+    /// The operator's proxy's host, which may be internal too.
+    proxy_host: Option<String>,
 }
 
 impl Policy {
@@ -92,12 +129,14 @@ impl Policy {
             return Policy {
                 allowed: declared,
                 named: Vec::new(),
+                proxy_host: None,
             };
         }
         let named = operator.iter().filter(|p| p.is_exact()).cloned().collect();
         Policy {
             allowed: operator,
             named,
+            proxy_host: None,
         }
     }
 
@@ -149,6 +188,10 @@ impl Policy {
     /// The addresses of `name` a request may connect to.
     fn filter(&self, name: &str, addrs: Vec<SocketAddr>) -> Result<Vec<SocketAddr>, Refused> {
         if self.named.iter().any(|p| p.host() == name) {
+            return Ok(addrs);
+        }
+        // The operator named the proxy: it may be on the private network.
+        if self.proxy_host.as_deref() == Some(name) {
             return Ok(addrs);
         }
         let first_internal = addrs
@@ -203,38 +246,54 @@ pub(crate) struct Refusal {
 pub struct Egress {
     /// The operator's `allowed_hosts`.
     operator: Vec<Pattern>,
+    /// The operator's proxy (`[server] proxy`), which carries every request.
+    proxy: Option<ProxySetting>,
     policy: Arc<Policy>,
     client: reqwest::Client,
     last_refusal: Arc<Mutex<Option<Refusal>>>,
 }
 
 impl Egress {
-    /// The egress of a channel whose operator lists `operator` (none yet declared).
-    pub(crate) fn new(operator: Vec<Pattern>) -> Result<Egress> {
-        Egress::build(operator, Vec::new(), Arc::default())
+    /// The egress of a channel whose operator lists `operator` (none yet declared), with
+    /// every request through `proxy` when the operator names one.
+    pub(crate) fn new(operator: Vec<Pattern>, proxy: Option<ProxySetting>) -> Result<Egress> {
+        Egress::build(operator, Vec::new(), proxy, Arc::default())
     }
 
     /// Nothing may be called (a plugin being described or parsing a sample).
     pub(crate) fn closed() -> Result<Egress> {
-        Egress::new(Vec::new())
+        Egress::new(Vec::new(), None)
     }
 
     /// The same channel once its plugin declared its hosts: they apply when the operator
     /// listed none. The last refusal is shared.
     pub(crate) fn with_declared(&self, declared: Vec<Pattern>) -> Result<Egress> {
-        Egress::build(self.operator.clone(), declared, self.last_refusal.clone())
+        Egress::build(
+            self.operator.clone(),
+            declared,
+            self.proxy.clone(),
+            self.last_refusal.clone(),
+        )
     }
 
     fn build(
         operator: Vec<Pattern>,
         declared: Vec<Pattern>,
+        proxy: Option<ProxySetting>,
         last_refusal: Arc<Mutex<Option<Refusal>>>,
     ) -> Result<Egress> {
-        let policy = Arc::new(Policy::new(operator.clone(), declared));
+        let policy = Arc::new(Policy {
+            proxy_host: proxy.as_ref().map(ProxySetting::host),
+            ..Policy::new(operator.clone(), declared)
+        });
         let hops = policy.clone();
         crate::connectors::install_crypto();
-        let client = reqwest::Client::builder()
-            .no_proxy()
+        let builder = match &proxy {
+            Some(proxy) => reqwest::Client::builder()
+                .proxy(reqwest::Proxy::all(proxy.url.clone()).context("[server] proxy")?),
+            None => reqwest::Client::builder().no_proxy(),
+        };
+        let client = builder
             .dns_resolver(Arc::new(Guarded(policy.clone())))
             .redirect(redirect::Policy::custom(move |attempt| {
                 let hop = attempt.previous().len();
@@ -247,6 +306,7 @@ impl Egress {
             .context("building the plugin HTTP client")?;
         Ok(Egress {
             operator,
+            proxy,
             policy,
             client,
             last_refusal,
@@ -527,7 +587,7 @@ mod tests {
         let trap = server("/ok".into(), trap_hits.clone()).await;
         let hits = Arc::new(AtomicUsize::new(0));
         let allowed = server(format!("http://{trap}/ok"), hits.clone()).await;
-        let egress = Egress::new(patterns(&[&format!("http://{allowed}")])).unwrap();
+        let egress = Egress::new(patterns(&[&format!("http://{allowed}")]), None).unwrap();
         let e = egress
             .client()
             .get(format!("http://{allowed}/go"))
@@ -559,7 +619,7 @@ mod tests {
 
         // Allowed by a wildcard, the other port is still loopback: refused all the same.
         let wildcard = format!("http://*.*.*.*:{}", trap.port());
-        let wide = Egress::new(patterns(&[&format!("http://{allowed}"), &wildcard])).unwrap();
+        let wide = Egress::new(patterns(&[&format!("http://{allowed}"), &wildcard]), None).unwrap();
         let e = wide
             .client()
             .get(format!("http://{allowed}/go"))
@@ -576,7 +636,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_failed_request_says_why_without_its_url() {
-        let egress = Egress::new(patterns(&["http://127.0.0.1:1"])).unwrap();
+        let egress = Egress::new(patterns(&["http://127.0.0.1:1"]), None).unwrap();
         let e = egress
             .client()
             .get("http://127.0.0.1:1/feed?access_token=SECRET-in-url")

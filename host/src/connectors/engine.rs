@@ -323,6 +323,28 @@ enum Retry {
     Never,
 }
 
+/// What files the platform takes in one kind of reply.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, utoipa::ToSchema)]
+pub struct FileLimit {
+    /// Public or private replies.
+    pub visibility: Visibility,
+    /// `image`, `video`, `audio` or `file`.
+    pub kind: String,
+    /// The largest file, in bytes.
+    pub max_bytes: u64,
+    /// The MIME types it takes; empty: any of this kind.
+    pub mime_types: Vec<String>,
+}
+
+/// A download the connector asks the host to make: method, URL and headers (which may
+/// carry the platform's token: never logged).
+#[derive(Clone)]
+pub struct MediaRequest {
+    pub method: String,
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+}
+
 /// A send that failed, and whether it may have reached the platform all the same.
 #[derive(Debug)]
 pub struct SendFailure {
@@ -372,6 +394,8 @@ pub struct ChannelConnector {
     restarts: AtomicU64,
     /// The longest text the platform takes, per kind of reply (none known: empty).
     limits: RwLock<Vec<(Visibility, TextLimit)>>,
+    /// The files the platform takes per kind of reply, as the plugin said when loaded.
+    file_limits: RwLock<Vec<FileLimit>>,
 }
 
 impl ChannelConnector {
@@ -398,6 +422,7 @@ impl ChannelConnector {
             description: PluginDescription::default(),
             restarts: AtomicU64::new(0),
             limits: RwLock::new(Vec::new()),
+            file_limits: RwLock::new(Vec::new()),
         };
         // Instantiating runs `configure`: a plugin that refuses the channel's settings
         // fails here with a [`SettingsRefused`] the caller can show the administrator. The
@@ -513,7 +538,48 @@ impl ChannelConnector {
                 (convert::visibility(l.visibility), limit)
             })
             .collect();
+        let files = self
+            .call("file-limits", |b, s| b.call_file_limits(s))
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        *self.file_limits.write().unwrap() = files
+            .into_iter()
+            .map(|l| FileLimit {
+                visibility: convert::visibility(l.visibility),
+                kind: l.kind,
+                max_bytes: l.max_bytes,
+                mime_types: l.mime_types,
+            })
+            .collect();
         Ok(())
+    }
+
+    /// The files the platform takes in replies (none: this connector sends no files).
+    pub fn file_limits(&self) -> Vec<FileLimit> {
+        self.file_limits.read().unwrap().clone()
+    }
+
+    /// The upload that gives the platform `file` before `send`, as the connector
+    /// describes it; none when it takes the file by link. Changes nothing on the platform
+    /// by itself (the host makes the upload).
+    pub fn upload_media(
+        &self,
+        file: &wit::OutboundFile,
+        reply: &crate::store::outbox::OutboundReply,
+    ) -> Result<Option<wit::MediaUpload>, CallError> {
+        let message = convert::outbound(reply, None, Vec::new());
+        self.call_checked("upload-media", |b, s| {
+            b.call_upload_media(s, file, &message)
+        })
+    }
+
+    /// The business account's message templates, as the platform lists them now; none
+    /// when the connector has no templates to list (`unsupported`).
+    pub fn list_templates(&self) -> Result<Option<Vec<wit::TemplateInfo>>, CallError> {
+        match self.call("list-templates", |b, s| b.call_list_templates(s))? {
+            Ok(list) => Ok(Some(list)),
+            Err(wit::ConnectorError::Unsupported(_)) => Ok(None),
+            Err(e) => Err(self.plugin_error("list-templates", e)),
+        }
     }
 
     /// Whether the connector says it sends replies of `visibility` (its `reply-public` and
@@ -534,6 +600,24 @@ impl ChannelConnector {
             .iter()
             .find(|(v, _)| *v == visibility)
             .map(|(_, l)| *l)
+    }
+
+    /// The request that downloads `attachment`'s bytes, as the connector builds it (with
+    /// the platform's authentication); none when there is nothing to download. A read,
+    /// safe to repeat.
+    pub fn media_request(
+        &self,
+        attachment: &crate::model::event::Attachment,
+    ) -> Result<Option<MediaRequest>, CallError> {
+        let wit_attachment = convert::wit_attachment(attachment);
+        let request = self.call_checked("media-request", |b, s| {
+            b.call_media_request(s, &wit_attachment)
+        })?;
+        Ok(request.map(|r| MediaRequest {
+            method: r.method,
+            url: r.url,
+            headers: r.headers,
+        }))
     }
 
     /// Hands a webhook request to the plugin.
@@ -620,8 +704,9 @@ impl ChannelConnector {
         &self,
         reply: &crate::store::outbox::OutboundReply,
         last_customer_at: Option<i64>,
+        files: Vec<wit::OutboundFile>,
     ) -> Result<String, SendFailure> {
-        let message = convert::outbound(reply, last_customer_at);
+        let message = convert::outbound(reply, last_customer_at, files);
         let key = reply.idempotency_key.as_str();
         let (result, writes) =
             self.call_logged("send", Retry::Never, |b, s| b.call_send(s, &message, key));
@@ -655,7 +740,8 @@ impl ChannelConnector {
         last_customer_at: Option<i64>,
         attempted_at: i64,
     ) -> Result<Option<String>, CallError> {
-        let message = convert::outbound(reply, last_customer_at);
+        let files = convert::described_files(reply);
+        let message = convert::outbound(reply, last_customer_at, files);
         let key = reply.idempotency_key.as_str();
         let found = self.call_checked("find-sent", |b, s| {
             b.call_find_sent(s, &message, key, attempted_at)

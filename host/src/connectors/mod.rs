@@ -8,11 +8,11 @@
 
 mod address;
 pub mod allowlist;
-mod bindings;
+pub(crate) mod bindings;
 pub mod catalog;
-mod convert;
+pub(crate) mod convert;
 pub mod declared;
-pub(crate) mod egress;
+pub mod egress;
 pub mod engine;
 mod host_api;
 pub mod kit;
@@ -22,8 +22,8 @@ pub(crate) mod redact;
 pub mod sources;
 
 pub use engine::{
-    Account, CallError, ChannelConnector, CheckRefusal, ConfigKey, CredentialsCheck,
-    PluginDescription, PluginEngine, SendFailure, StreamRequest, WebhookReply,
+    Account, CallError, ChannelConnector, CheckRefusal, ConfigKey, CredentialsCheck, FileLimit,
+    MediaRequest, PluginDescription, PluginEngine, SendFailure, StreamRequest, WebhookReply,
 };
 pub use limits::PluginLimits;
 

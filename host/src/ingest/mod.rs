@@ -13,6 +13,7 @@
 //! follow-up (sends the workflow queued, live notices, abandoning emptied interactions)
 //! runs in its own task, whatever becomes of the request that brought the batch.
 
+pub(crate) mod held;
 pub mod poller;
 pub mod stream;
 pub mod webhook;
@@ -35,6 +36,10 @@ pub struct Decided {
     events: Vec<Event>,
     plans: Vec<Option<Plan>>,
     version: i64,
+    /// The channel holds what arrives (it is paused): no workflow ran, the batch is held.
+    held: bool,
+    /// A resume's batch: the held event each event was (`held::drain`); empty otherwise.
+    drain: Vec<i64>,
 }
 
 impl Decided {
@@ -84,6 +89,10 @@ pub struct Report {
     pub joined: usize,
     /// Messages seen before.
     pub duplicates: usize,
+    /// Messages held for a paused channel (`held`), to be routed at its resume.
+    pub held: usize,
+    /// Held events a resume's batch took (and stored as above).
+    pub drained: usize,
     /// Messages stored without routing.
     pub kept: usize,
     /// New interactions the workflow holds (`buffer`, `group`).
@@ -99,7 +108,24 @@ impl Pipeline {
     /// Runs the channel's workflow for each new customer message. Runs on a blocking
     /// thread (scripts are CPU work). A script error never drops a message: it takes the
     /// channel's fallback route, and the error is logged with `file:line:col`.
+    ///
+    /// A paused channel (or one whose resume is still routing what it held) runs no
+    /// workflow: its batch is held as it came (`held`).
     pub fn decide(core: &Core, channel: &ChannelRuntime, events: Vec<Event>) -> Decided {
+        if core.channels.holding(&channel.config.name) {
+            return Decided {
+                plans: events.iter().map(|_| None).collect(),
+                events,
+                version: core.workflows.current().number,
+                held: true,
+                drain: Vec::new(),
+            };
+        }
+        Self::decide_now(core, channel, events)
+    }
+
+    /// Runs the workflow for each new customer message, paused or not.
+    fn decide_now(core: &Core, channel: &ChannelRuntime, events: Vec<Event>) -> Decided {
         let version = core.workflows.current().number;
         let plans = events
             .iter()
@@ -112,11 +138,19 @@ impl Pipeline {
             events,
             plans,
             version,
+            held: false,
+            drain: Vec::new(),
         }
     }
 
     /// Stores a decided batch in one transaction (with the new polling cursor, if any),
     /// then hands new interactions to routing.
+    ///
+    /// While the channel holds what arrives (checked in that transaction: the store is
+    /// the truth, whatever `decide` saw), new messages and edits are held instead, in
+    /// arrival order and each message once (`held`); deletions, erasures and delivery
+    /// receipts still apply at once. A resume's batch (`drain`) first takes its held
+    /// events in the same transaction, so each is stored exactly once.
     pub async fn accept(
         core: &Core,
         channel: &str,
@@ -141,7 +175,14 @@ impl Pipeline {
                 let mut touched = Vec::new();
                 let mut emptied = Vec::new();
                 let mut outbox = Vec::new();
-                for (event, plan) in decided.events.iter().zip(&decided.plans) {
+                let (hold, skip) = held::before_storing(conn, &channel_name, &decided)?;
+                report.drained = skip.iter().filter(|s| !**s).count();
+                for (n, (event, plan)) in decided.events.iter().zip(&decided.plans).enumerate() {
+                    if skip.get(n).copied().unwrap_or(false)
+                        || (hold && held::hold(conn, &channel_name, event, now, &mut report)?)
+                    {
+                        continue;
+                    }
                     match event {
                         Event::Message(m) => {
                             use crate::interactions::effects::Stored;
@@ -197,6 +238,20 @@ impl Pipeline {
                                 touched.push(id);
                             }
                         }
+                        Event::AuthorErased { author_id } => {
+                            report.updates += 1;
+                            let n = crate::store::retention::erase_author(
+                                conn,
+                                &channel_name,
+                                author_id,
+                                now,
+                            )?;
+                            tracing::info!(
+                                channel = %channel_name,
+                                messages = n,
+                                "the platform says an author deleted their account; erased what they wrote"
+                            );
+                        }
                         Event::Delivery {
                             platform_message_id,
                             state,
@@ -222,9 +277,16 @@ impl Pipeline {
             })
             .await?;
         // Counted once committed: a batch the store refused is delivered again, and then
-        // counted. A duplicate is a platform's redelivery the store recognised.
+        // counted. A duplicate is a platform's redelivery the store recognised. What a
+        // resume routes was counted when it was held.
         let stored = report.created + report.joined + report.kept + report.buffered;
-        crate::metrics::ingested(channel, stored, report.duplicates);
+        if report.drained == 0 {
+            crate::metrics::ingested(channel, stored + report.held, report.duplicates);
+        }
+        if stored > 0 {
+            // Files of what was stored are waiting to be downloaded.
+            core.media.kick();
+        }
         // A joined message may have left a `requeue` job (a raised priority).
         if !created.is_empty() || !touched.is_empty() {
             core.interactions.kick_jobs();

@@ -56,6 +56,8 @@ pub struct Core {
     pub stop: watch::Receiver<bool>,
     /// This host among the hosts sharing the store: whether it leads.
     pub cluster: Arc<crate::cluster::Cluster>,
+    /// Attachment files: where they are kept, and the fetcher's wake-up.
+    pub media: Arc<crate::media::Media>,
 }
 
 /// Hands outbox entries just stored (a workflow's `send`) to the send scheduler, which

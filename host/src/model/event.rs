@@ -4,21 +4,53 @@
 use crate::model::interaction::Visibility;
 use serde::{Deserialize, Serialize};
 
-/// A file or media item attached to a message.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+/// Something a message carries besides its text, as the connector reported it: a file
+/// (whose bytes the host downloads, see `media`) or content without one (a location, a
+/// contact card). Stored with the message without `url` and `media_id`, which only the
+/// download needs (they live in its `media` row until it is done).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Attachment {
-    /// `image`, `video`, `file`, ... as the platform says.
+    /// `image`, `video`, `file`, `location`, ... or the platform's raw type.
     pub kind: String,
-    /// Where it can be fetched.
+    /// Where the platform keeps the bytes (never shown to agents).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
     /// MIME type, when known.
     pub mime_type: Option<String>,
     /// Caption, when given.
     pub caption: Option<String>,
+    /// The platform's media id (WhatsApp), for the download.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media_id: Option<String>,
+    /// The file's name, for documents.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file_name: Option<String>,
+    /// Size in bytes, when the platform says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
+    /// What a kind without a file says (`latitude`, `name`, `phone`, `title`, `url`...).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub details: Vec<(String, String)>,
+}
+
+impl Attachment {
+    /// Whether the host downloads bytes for it: the connector named where they are.
+    pub fn has_file(&self) -> bool {
+        self.url.is_some() || self.media_id.is_some()
+    }
+
+    /// As kept with the message: without where the platform keeps the bytes.
+    pub fn without_source(&self) -> Attachment {
+        Attachment {
+            url: None,
+            media_id: None,
+            ..self.clone()
+        }
+    }
 }
 
 /// A new message from the platform.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct InboundMessage {
     /// The platform's unique id; stored once per channel.
     pub platform_message_id: String,
@@ -51,7 +83,8 @@ pub struct InboundMessage {
 }
 
 /// Everything a connector reports (as `plugin parse` prints it: `{"message": {..}}`).
-#[derive(Clone, Debug, PartialEq, Serialize)]
+/// Read back too: a paused channel keeps what arrives as this JSON until it resumes.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Event {
     /// A new message.
@@ -67,6 +100,11 @@ pub enum Event {
     Deleted {
         /// Which message.
         platform_message_id: String,
+    },
+    /// A user's account was deleted on the platform: what they wrote is erased.
+    AuthorErased {
+        /// The author's platform id.
+        author_id: String,
     },
     /// Delivery progress of one of our sends.
     Delivery {

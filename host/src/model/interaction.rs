@@ -191,6 +191,41 @@ pub struct TransferredFrom {
     pub at: i64,
 }
 
+/// Something a message carries besides its text, as agents see it: files are served by
+/// this host (`url`), never from the platform.
+#[derive(Clone, Debug, Default, Serialize, utoipa::ToSchema)]
+pub struct AttachmentView {
+    /// The file's id on this host; none for content without a file (a location).
+    pub id: Option<i64>,
+    /// `image`, `video`, `audio`, `file`, `sticker`, `location`, `contact`, `share`,
+    /// `story-mention`, `story-reply`, `fallback`, or the platform's own type.
+    pub kind: String,
+    /// What it is, in words ("Photo", "Location", or for a type Switchboard does not know
+    /// "Content Switchboard cannot show yet (ig_reel)").
+    pub label: String,
+    /// Where this host serves the file (`/api/v1/attachments/{id}`), for a file.
+    pub url: Option<String>,
+    /// For a file: `stored`, `pending` (not yet available), `failed` or `erased`.
+    pub state: Option<crate::model::attachment::MediaState>,
+    /// Why the file is not available (pending: the last try's reason; failed: why it was
+    /// given up).
+    pub error: Option<String>,
+    /// The file's type, from its bytes once stored.
+    pub mime_type: Option<String>,
+    /// Whether the desktop may show it inline (an image, a player); other files are
+    /// downloads.
+    pub inline: bool,
+    /// Caption or title.
+    pub caption: Option<String>,
+    /// The file's name, for documents.
+    pub file_name: Option<String>,
+    /// Size in bytes, once known.
+    pub size: Option<i64>,
+    /// What content without a file says (`latitude`, `longitude`, `name`, `address`,
+    /// `phone`, `title`, `url`, ...).
+    pub details: std::collections::BTreeMap<String, String>,
+}
+
 /// One message of a transcript.
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct TranscriptMessage {
@@ -206,8 +241,8 @@ pub struct TranscriptMessage {
     pub author_handle: Option<String>,
     /// The writer's follower count, when the platform gives it.
     pub followers: Option<i64>,
-    /// Images, files and locations sent with the message.
-    pub attachments: Vec<crate::model::event::Attachment>,
+    /// Photos, files, locations and everything else sent with the message, in order.
+    pub attachments: Vec<AttachmentView>,
     /// Platform time of the message, unix ms.
     pub created_at: i64,
     /// The platform's id of the message.

@@ -5,6 +5,7 @@
 
 pub mod effect;
 pub mod event;
+pub mod attachment;
 pub mod hours;
 pub mod interaction;
 pub mod plan;

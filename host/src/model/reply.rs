@@ -39,6 +39,24 @@ pub struct Extras {
     /// Choices of an interactive list.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub list_items: Vec<ListItem>,
+    /// Files the agent attached, kept in the blob store until the platform has them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<FileRef>,
+}
+
+/// A file an agent attached to a reply.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct FileRef {
+    /// `image`, `video`, `audio` or `file`, from its type.
+    pub kind: String,
+    /// The name it was sent with.
+    pub file_name: String,
+    /// Its type, from its bytes.
+    pub content_type: String,
+    /// Its size in bytes.
+    pub size: u64,
+    /// Its name in the blob store (the SHA-256 of its bytes).
+    pub hash: String,
 }
 
 /// One reply in the outbox.

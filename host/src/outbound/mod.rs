@@ -13,6 +13,8 @@ use std::time::Duration;
 
 use anyhow::Result;
 
+pub mod extras;
+pub mod files;
 pub mod moderation;
 mod send;
 mod window;
@@ -58,6 +60,7 @@ pub async fn reply(
     // A template carries its own body; the text is then only what the transcript shows.
     let text = match (&extras.template, text.trim().is_empty()) {
         (Some(t), true) => format!("[template {}]", t.name),
+        (None, true) if !extras.files.is_empty() => String::new(),
         (None, true) => {
             return Err(ActionError::Invalid(
                 "The reply is empty: write something, or choose a template.".into(),
@@ -75,6 +78,9 @@ pub async fn reply(
         MediaType::SocialDirectMessage => Visibility::Private,
         MediaType::SocialConversation => Visibility::Public,
     });
+    // The account it goes from and a list's choices, before the platform is asked.
+    extras::check(core, &ix.channel, &extras)?;
+    files::check(core, &ix.channel, visibility, &extras.files)?;
     // Only what the connector says it sends: a direct-message platform takes no public
     // reply, and is not asked to refuse one itself.
     if let Some(ch) = core.channels.get(&ix.channel)
@@ -153,7 +159,12 @@ pub async fn reply(
                 );
                 reply.author_user_id = Some(user_id);
                 reply.extras = extras.clone();
+                // The files go with the first message only.
+                if !replies.is_empty() {
+                    reply.extras.files.clear();
+                }
                 reply.id = outbox::enqueue(c, &reply, now)?;
+                files::record(c, &reply, now)?;
                 replies.push(reply);
             }
             crate::interactions::effects::on_reply(

@@ -79,10 +79,32 @@ async fn attempt_now(core: &Core, id: i64) {
     };
     let r = reply.clone();
     let platform = channel.connector.platform().to_owned();
+    // The files first: an upload that fails is a failed attempt, retried like a send
+    // that failed before reaching the platform (nothing was posted).
+    let files = if reply.extras.files.is_empty() {
+        Vec::new()
+    } else {
+        match super::files::prepare(core, &channel, &reply).await {
+            Ok(files) => files,
+            Err(why) => {
+                drop(permit);
+                let error = crate::connectors::CallError::Plugin {
+                    channel: reply.channel.clone(),
+                    plugin: channel.config.plugin.clone(),
+                    message: why,
+                    retryable: true,
+                    retry_after_ms: None,
+                };
+                failed(core, &reply, &platform, &error).await;
+                core.interactions.notify_changed(reply.interaction_id).await;
+                return;
+            }
+        }
+    };
     let outcome = tokio::task::spawn_blocking(move || {
         // Timed on the blocking thread: the platform call, not the wait for a thread.
         let started = std::time::Instant::now();
-        let sent = channel.connector.send(&r, last_customer_at);
+        let sent = channel.connector.send(&r, last_customer_at, files);
         metrics::outbound_send_latency(channel.connector.platform(), started.elapsed());
         sent
     })

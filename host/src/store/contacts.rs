@@ -49,11 +49,17 @@ pub struct Contact {
 
 const KEY_NAME: &str = "contact_hmac";
 
-/// The hash key, made on first use. Two hosts making it at once keep the first.
+/// The hash key, made on first use.
 fn hash_key(conn: &Tx) -> Result<Vec<u8>> {
+    named_key(conn, KEY_NAME)
+}
+
+/// The random 32-byte key kept under `name` for every host sharing the store, made on
+/// first use. Two hosts making it at once keep the first.
+pub(crate) fn named_key(conn: &Tx, name: &str) -> Result<Vec<u8>> {
     let found: Option<String> = conn
         .prepare_cached("SELECT value FROM store_keys WHERE name = ?1")?
-        .query_row([KEY_NAME], |r| r.get(0))
+        .query_row([name], |r| r.get(0))
         .optional()?;
     let hex_key = match found {
         Some(k) => k,
@@ -62,9 +68,9 @@ fn hash_key(conn: &Tx) -> Result<Vec<u8>> {
             conn.prepare_cached(
                 "INSERT INTO store_keys (name, value) VALUES (?1, ?2) ON CONFLICT (name) DO NOTHING",
             )?
-            .execute(params![KEY_NAME, hex::encode(fresh)])?;
+            .execute(params![name, hex::encode(fresh)])?;
             conn.prepare_cached("SELECT value FROM store_keys WHERE name = ?1")?
-                .query_row([KEY_NAME], |r| r.get(0))?
+                .query_row([name], |r| r.get(0))?
         }
     };
     Ok(hex::decode(hex_key)?)

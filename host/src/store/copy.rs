@@ -34,6 +34,8 @@ pub const TABLES: &[&str] = &[
     "jobs",
     "audit_log",
     "responses",
+    "channel_pauses",
+    "held_events",
 ];
 
 /// Rows per insert statement.

@@ -18,26 +18,30 @@ pub fn message_seen(conn: &Tx, channel: &str, pmid: &str) -> Result<bool> {
         .exists(params![channel, pmid])?)
 }
 
-/// Inserts one inbound (or the business's own) message, in `interaction_id` if any.
+/// Inserts one inbound (or the business's own) message, in `interaction_id` if any, with
+/// a download to make for each of its files; answers its row id.
 pub fn insert_message(
     conn: &Tx,
     channel: &str,
     msg: &InboundMessage,
     interaction_id: Option<i64>,
     now: i64,
-) -> Result<()> {
+) -> Result<i64> {
     let direction = if msg.from_business {
         "outbound"
     } else {
         "inbound"
     };
-    conn.prepare_cached(
+    // Where the platform keeps the bytes stays with the download, not the message.
+    let kept: Vec<_> = msg.attachments.iter().map(|a| a.without_source()).collect();
+    let id: i64 = conn.prepare_cached(
         "INSERT INTO messages (channel, platform_message_id, interaction_id, thread_id, parent_id,
             direction, visibility, author_id, author_name, author_handle, text, attachments,
             language, from_business, created_at, stored_at, followers, metadata)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)
+         RETURNING id",
     )?
-    .execute(params![
+    .query_row(params![
         channel,
         msg.platform_message_id,
         interaction_id,
@@ -49,15 +53,20 @@ pub fn insert_message(
         msg.author_name,
         msg.author_handle,
         msg.text,
-        serde_json::to_string(&msg.attachments)?,
+        serde_json::to_string(&kept)?,
         msg.language,
         msg.from_business,
         msg.created_at,
         now,
         msg.followers,
         serde_json::to_string(&msg.metadata)?,
-    ])?;
-    Ok(())
+    ], |r| r.get(0))?;
+    for (position, a) in msg.attachments.iter().enumerate() {
+        if a.has_file() {
+            crate::store::media::insert_pending(conn, channel, id, position, a, now)?;
+        }
+    }
+    Ok(id)
 }
 
 /// The username of user `id`.
@@ -192,6 +201,7 @@ pub fn edit_message(conn: &Tx, channel: &str, pmid: &str, text: &str) -> Result<
 
 /// Erases the content of a message the platform removed.
 pub fn erase_message(conn: &Tx, channel: &str, pmid: &str) -> Result<Option<i64>> {
+    crate::store::media::erase_message(conn, channel, pmid, crate::clock::now_ms())?;
     conn.execute(
         "UPDATE messages SET text = '', attachments = '[]', deleted = 1
          WHERE channel = ?1 AND platform_message_id = ?2",

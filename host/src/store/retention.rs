@@ -27,8 +27,9 @@ pub fn scrub(conn: &Tx, ids: &[i64], now: i64) -> Result<()> {
             .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()?;
         if let Some((channel, customer)) = who.filter(|(_, c)| !c.is_empty()) {
-            scrub_author(conn, &channel, &customer)?;
+            scrub_author(conn, &channel, &customer, now)?;
         }
+        crate::store::media::erase_interaction(conn, id, now)?;
         conn.prepare_cached(
             "UPDATE messages SET text = '', author_id = '', author_name = '', author_handle = NULL,
                  attachments = '[]', metadata = '{}', followers = NULL, language = NULL
@@ -60,7 +61,8 @@ pub fn scrub(conn: &Tx, ids: &[i64], now: i64) -> Result<()> {
 }
 
 /// Messages of one author on one channel that belong to no interaction.
-fn scrub_author(conn: &Tx, channel: &str, author: &str) -> Result<()> {
+fn scrub_author(conn: &Tx, channel: &str, author: &str, now: i64) -> Result<()> {
+    crate::store::media::erase_author_unrouted(conn, channel, author, now)?;
     conn.prepare_cached(
         "UPDATE messages SET text = '', author_id = '', author_name = '', author_handle = NULL,
              attachments = '[]', metadata = '{}', followers = NULL, language = NULL
@@ -101,6 +103,7 @@ pub fn purge(conn: &Tx, channel: &str, cutoff: i64, limit: i64, now: i64) -> Res
         rows.collect::<anyhow::Result<_>>()?
     };
     scrub(conn, &ids, now)?;
+    crate::store::media::erase_unrouted_before(conn, channel, cutoff, now)?;
     conn.prepare_cached(
         "UPDATE messages SET text = '', author_id = '', author_name = '', author_handle = NULL,
              attachments = '[]', metadata = '{}', followers = NULL, language = NULL
@@ -156,7 +159,7 @@ pub fn erase_contact(conn: &Tx, contact: i64, now: i64) -> Result<Result<usize, 
         rows.collect::<anyhow::Result<_>>()?
     };
     for (channel, customer) in &plain {
-        scrub_author(conn, channel, customer)?;
+        scrub_author(conn, channel, customer, now)?;
     }
     scrub(conn, &ids, now)?;
     conn.prepare_cached(
@@ -169,6 +172,37 @@ pub fn erase_contact(conn: &Tx, contact: i64, now: i64) -> Result<Result<usize, 
     conn.prepare_cached("DELETE FROM contacts WHERE id = ?1")?
         .execute([contact])?;
     Ok(Ok(ids.len()))
+}
+
+/// Erases everything `author` wrote on `channel` (the platform says their account was
+/// deleted): the interactions they are the customer of, whatever their state, and their
+/// messages elsewhere (comments in another customer's thread). Answers how many messages
+/// were erased.
+pub fn erase_author(conn: &Tx, channel: &str, author: &str, now: i64) -> Result<usize> {
+    let ids: Vec<i64> = {
+        let mut stmt = conn.prepare_cached(
+            "SELECT id FROM interactions WHERE channel = ?1 AND customer_id = ?2",
+        )?;
+        let rows = stmt.query_map(params![channel, author], |r| r.get(0))?;
+        rows.collect::<anyhow::Result<_>>()?
+    };
+    conn.prepare_cached(
+        "UPDATE media SET state = 'erased', content_hash = NULL, source = '{}', error = NULL,
+             file_name = NULL, claimed_until = NULL, updated_at = ?3
+         WHERE state <> 'erased' AND message_id IN
+             (SELECT id FROM messages WHERE channel = ?1 AND author_id = ?2)",
+    )?
+    .execute(params![channel, author, now])?;
+    let erased = conn
+        .prepare_cached(
+            "UPDATE messages SET text = '', author_id = '', author_name = '', author_handle = NULL,
+                 attachments = '[]', metadata = '{}', followers = NULL, language = NULL,
+                 deleted = 1
+             WHERE channel = ?1 AND author_id = ?2",
+        )?
+        .execute(params![channel, author])?;
+    scrub(conn, &ids, now)?;
+    Ok(erased)
 }
 
 /// The last purge: when it ran and how many interactions it scrubbed.

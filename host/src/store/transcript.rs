@@ -4,7 +4,9 @@
 
 use anyhow::Result;
 
+use crate::model::event::Attachment;
 use crate::model::interaction::{TranscriptMessage, Visibility};
+use crate::store::media;
 use crate::store::{Row, Tx, params};
 
 /// The columns [`message_from_row`] reads, over `messages m` with its outbound row `o`.
@@ -14,11 +16,20 @@ const COLUMNS: &str = "m.direction, m.text, m.author_name, m.created_at, m.platf
     EXISTS (SELECT 1 FROM interaction_events e
             WHERE e.interaction_id = m.interaction_id
               AND e.kind = 'hidden_on_platform'
-              AND e.detail = m.platform_message_id)";
+              AND e.detail = m.platform_message_id),
+    m.id, o.id";
 
-fn message_from_row(r: &Row) -> anyhow::Result<TranscriptMessage> {
+/// A message as read, before its files are looked up.
+struct Read {
+    message: TranscriptMessage,
+    row_id: i64,
+    outbound_id: Option<i64>,
+    attachments: Vec<Attachment>,
+}
+
+fn message_from_row(r: &Row) -> anyhow::Result<Read> {
     let visibility: String = r.get(6)?;
-    Ok(TranscriptMessage {
+    let message = TranscriptMessage {
         direction: r.get(0)?,
         text: r.get(1)?,
         author: r.get(2)?,
@@ -31,11 +42,48 @@ fn message_from_row(r: &Row) -> anyhow::Result<TranscriptMessage> {
         delivery_error: r.get(9)?,
         author_handle: r.get(10)?,
         followers: r.get(11)?,
-        // Written by ingest from the same type; an unreadable list shows none.
-        attachments: serde_json::from_str(&r.get::<_, String>(12)?).unwrap_or_default(),
+        attachments: Vec::new(),
         author_id: r.get(13)?,
         hidden: r.get(14)?,
+    };
+    Ok(Read {
+        message,
+        row_id: r.get(15)?,
+        outbound_id: r.get(16)?,
+        // Written by ingest from the same type; an unreadable list shows none.
+        attachments: serde_json::from_str(&r.get::<_, String>(12)?).unwrap_or_default(),
     })
+}
+
+/// The messages with their attachments as agents see them: each file's row says where it
+/// stands (an agent's file belongs to the reply that sent it).
+fn with_files(conn: &Tx, read: Vec<Read>) -> Result<Vec<TranscriptMessage>> {
+    let mut out = Vec::with_capacity(read.len());
+    for mut r in read {
+        let mut files = if r.attachments.is_empty() {
+            Vec::new()
+        } else {
+            media::of_message(conn, r.row_id)?
+        };
+        if files.is_empty()
+            && let Some(outbound) = r.outbound_id
+        {
+            files = media::of_outbound(conn, outbound)?;
+            if r.attachments.is_empty() {
+                r.attachments = vec![Attachment::default(); files.len()];
+            }
+        }
+        r.message.attachments = r
+            .attachments
+            .iter()
+            .enumerate()
+            .map(|(i, a)| {
+                crate::model::attachment::view(a, files.iter().find(|f| f.position == i as i64))
+            })
+            .collect();
+        out.push(r.message);
+    }
+    Ok(out)
 }
 
 /// An interaction's messages, oldest first.
@@ -46,7 +94,8 @@ pub fn messages_of(conn: &Tx, id: i64) -> Result<Vec<TranscriptMessage>> {
          WHERE m.interaction_id = ?1 ORDER BY m.created_at, m.id"
     ))?;
     let rows = stmt.query_map([id], message_from_row)?;
-    Ok(rows.collect::<anyhow::Result<_>>()?)
+    let read = rows.collect::<anyhow::Result<_>>()?;
+    with_files(conn, read)
 }
 
 /// The last `limit` messages of interaction `id`'s thread from before its first message
@@ -66,7 +115,7 @@ pub fn earlier_in_thread(conn: &Tx, id: i64, limit: i64) -> Result<Vec<Transcrip
          ORDER BY m.created_at DESC, m.id DESC LIMIT +?2"
     ))?;
     let rows = stmt.query_map(params![id, limit], message_from_row)?;
-    let mut out: Vec<TranscriptMessage> = rows.collect::<anyhow::Result<_>>()?;
-    out.reverse();
-    Ok(out)
+    let mut read: Vec<Read> = rows.collect::<anyhow::Result<_>>()?;
+    read.reverse();
+    with_files(conn, read)
 }

@@ -11,13 +11,15 @@
 //! `https://mspgw.push.apple.com`); secret: `secret` (the shared secret, base64 as Apple
 //! delivers it).
 //!
-//! What reaches the host: `text` and list-picker replies become private messages in the
-//! customer's thread (thread id = the customer's opaque `sourceId`). `typing_start`,
-//! `typing_end` and `close` are answered 200 and carry no event: the host routes nothing
-//! for them (a closed conversation stays as it is until the agent disconnects; a customer
-//! who writes again simply continues the thread).
+//! What reaches the host: every customer message becomes a private message in the
+//! customer's thread (thread id = the customer's opaque `sourceId`): text, attachments
+//! (described, not downloaded: Apple encrypts them), rich links, list-picker, quick-reply,
+//! time-picker and other interactive replies, and `close` (with metadata
+//! `apple_event=close`, so a workflow can leave it unrouted). Only `typing_start` and
+//! `typing_end` are answered 200 with no event. See `inbound` for each kind.
 #![warn(missing_docs)]
 
+mod inbound;
 mod jwt;
 mod send;
 mod webhook;

@@ -7,7 +7,8 @@
 //! taken rather than acknowledging it silently, and the host counts the 4xx and records
 //! it as the channel's last error. A 5xx would only invite retries of the same bytes.
 //! Fields of an unexpected type are read as absent, and an attachment we cannot read is
-//! left out with a warning, so an odd field never loses a customer's message.
+//! left out with a warning, so an odd field never loses a customer's message. What each
+//! kind of message becomes is [`inbound`]'s.
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -17,6 +18,7 @@ use switchboard_sdk::{
     clock, log, webhook,
 };
 
+use crate::inbound::{self, AppleAttachment};
 use crate::{Settings, jwt};
 
 /// Display name for customers: Apple never reveals who they are, only an opaque id.
@@ -82,43 +84,49 @@ pub(crate) fn handle(settings: &Settings, req: &HttpRequest) -> WebhookOutcome {
         return ok();
     };
 
+    let reply = |message: Message| {
+        WebhookOutcome::new(HttpResponse::empty(200), vec![Event::Message(message)])
+    };
     match kind.as_str() {
-        "text" => {
-            let message = message(
-                req,
-                &body,
-                id,
-                source,
-                body.body.clone().unwrap_or_default(),
-            );
-            WebhookOutcome::new(HttpResponse::empty(200), vec![Event::Message(message)])
-        }
-        "interactive" => match interactive_reply(&body) {
-            Some((text, extra)) => {
-                let mut message = message(req, &body, id, source, text);
-                message.metadata.extend(extra);
-                WebhookOutcome::new(HttpResponse::empty(200), vec![Event::Message(message)])
-            }
-            None => {
-                log::info(format!(
-                    "apple: interactive message {id} is not a reply we understand; ignored"
-                ));
-                ok()
-            }
-        },
         "typing_start" | "typing_end" => {
             log::debug(format!("apple: {kind} from a customer"));
             ok()
         }
+        "interactive" => {
+            let r = inbound::interactive(
+                body.interactive_data.as_ref(),
+                body.interactive_data_ref.as_ref(),
+            );
+            let mut message = message(req, &body, id, source, r.text);
+            message.metadata.extend(r.metadata);
+            message.attachments.extend(r.attachments);
+            reply(message)
+        }
         "close" => {
-            log::info(format!(
-                "apple: a customer closed the conversation (message {id}); nothing routed"
-            ));
-            ok()
+            // Kept, so the agent sees it in the thread; a workflow can tell it by its
+            // metadata and leave it unrouted when no conversation is live.
+            let mut message = message(req, &body, id, source, String::new());
+            message.attachments.push(inbound::closed());
+            message
+                .metadata
+                .push(("apple_event".into(), "close".into()));
+            reply(message)
         }
         other => {
-            log::info(format!("apple: ignoring message type {other:?}"));
-            ok()
+            // `text`, `richLink`, and any type Apple adds: kept with what it carries.
+            let text = inbound::text_of(body.body.as_deref());
+            let mut message = message(req, &body, id, source, text);
+            if !matches!(other, "text" | "richLink") {
+                log::info(format!(
+                    "apple: message type {other:?} is new to this connector; kept as it is"
+                ));
+                let raw = if other.is_empty() { "unknown" } else { other };
+                message.attachments.push(Attachment::of_kind(raw));
+                message
+                    .metadata
+                    .push(("apple_type".into(), raw.to_string()));
+            }
+            reply(message)
         }
     }
 }
@@ -168,14 +176,11 @@ struct Body {
     attachments: Items<AppleAttachment>,
     #[serde(rename = "interactiveData", default)]
     interactive_data: Option<Value>,
-}
-
-#[derive(Deserialize)]
-struct AppleAttachment {
-    #[serde(default)]
-    name: Option<String>,
-    #[serde(rename = "mimeType", default)]
-    mime_type: Option<String>,
+    /// Apple sends this instead of `interactiveData` over 10 KB.
+    #[serde(rename = "interactiveDataRef", default)]
+    interactive_data_ref: Option<Value>,
+    #[serde(rename = "richLinkData", default)]
+    rich_link_data: Option<Value>,
 }
 
 /// `en_US` -> `en-US`.
@@ -204,19 +209,13 @@ fn message(req: &HttpRequest, body: &Body, id: String, source: String, text: Str
     if let Some(locale) = body.locale.as_ref().filter(|v| !v.is_empty()) {
         metadata.push(("apple_locale".into(), locale.clone()));
     }
-    // Apple's attachments are encrypted blobs behind a pre-download step; we keep what they
-    // are, not a URL the host could fetch.
-    let attachments = body
+    let mut attachments: Vec<Attachment> = body
         .attachments
         .items
         .iter()
-        .map(|a| Attachment {
-            kind: kind_of(a.mime_type.as_deref()).into(),
-            url: None,
-            mime_type: a.mime_type.clone(),
-            caption: a.name.clone(),
-        })
+        .map(inbound::attachment)
         .collect();
+    attachments.extend(body.rich_link_data.as_ref().and_then(inbound::rich_link));
     Message {
         platform_message_id: id,
         thread_id: source.clone(),
@@ -230,69 +229,4 @@ fn message(req: &HttpRequest, body: &Body, id: String, source: String, text: Str
         from_business: false,
         metadata,
     }
-}
-
-fn kind_of(mime: Option<&str>) -> &'static str {
-    match mime.unwrap_or("").split('/').next().unwrap_or("") {
-        "image" => "image",
-        "video" => "video",
-        "audio" => "audio",
-        _ => "file",
-    }
-}
-
-/// The text and metadata of a list-picker reply (or another interactive reply that
-/// carries a reply title).
-fn interactive_reply(body: &Body) -> Option<(String, Vec<(String, String)>)> {
-    let data = body.interactive_data.as_ref()?.get("data")?;
-    let mut meta = Vec::new();
-    if let Some(rid) = data.get("requestIdentifier").and_then(Value::as_str) {
-        meta.push(("apple_request_identifier".into(), rid.to_string()));
-    }
-    if let Some(picker) = data.get("listPicker") {
-        let items: Vec<&Value> = picker
-            .get("sections")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .flat_map(|s| {
-                s.get("items")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-            })
-            .collect();
-        // A reply lists what was chosen; some senders list every item and flag the chosen.
-        let flagged: Vec<&Value> = items
-            .iter()
-            .copied()
-            .filter(|i| i.get("selected").and_then(Value::as_bool) == Some(true))
-            .collect();
-        let chosen = if flagged.is_empty() { items } else { flagged };
-        if chosen.is_empty() {
-            return None;
-        }
-        let text_of = |key: &str| -> Vec<String> {
-            chosen
-                .iter()
-                .filter_map(|i| i.get(key).and_then(Value::as_str).map(str::to_string))
-                .collect()
-        };
-        let titles = text_of("title");
-        let ids = text_of("identifier");
-        meta.push(("interactive_type".into(), "list_picker".into()));
-        meta.push(("list_picker_selection".into(), ids.join(",")));
-        let text = if titles.is_empty() {
-            ids.join(", ")
-        } else {
-            titles.join(", ")
-        };
-        return Some((text, meta));
-    }
-    let title = data
-        .get("replyMessage")
-        .and_then(|r| r.get("title"))
-        .and_then(Value::as_str)?;
-    meta.push(("interactive_type".into(), "other".into()));
-    Some((title.to_string(), meta))
 }

@@ -12,9 +12,9 @@ use switchboard_sdk::{
 use crate::Settings;
 use crate::model::{self, From, Id, Timestamp};
 
-/// The fields a poll asks for.
-pub(crate) const FEED_FIELDS: &str =
-    "from,message,created_time,comments{from,message,created_time,parent}";
+/// The fields a poll asks for: each post's and comment's attachments too (a photo, a
+/// sticker, a video, a shared link), so that nothing a customer posted is lost.
+pub(crate) const FEED_FIELDS: &str = "from,message,created_time,attachments{type,media,url,title,description,target,subattachments},comments{from,message,created_time,parent,attachment}";
 
 #[derive(Deserialize)]
 struct Me {
@@ -99,6 +99,8 @@ struct Post {
     message: Option<String>,
     #[serde(default, deserialize_with = "lenient::opt")]
     created_time: Option<Timestamp>,
+    #[serde(default)]
+    attachments: serde_json::Value,
     #[serde(default, deserialize_with = "lenient::opt")]
     comments: Option<CommentPage>,
 }
@@ -120,6 +122,8 @@ struct Comment {
     created_time: Option<Timestamp>,
     #[serde(default, deserialize_with = "lenient::opt")]
     parent: Option<Parent>,
+    #[serde(default)]
+    attachment: serde_json::Value,
     #[serde(default, deserialize_with = "lenient::opt")]
     comments: Option<CommentPage>,
 }
@@ -139,6 +143,7 @@ fn message(
     from: Option<From>,
     text: Option<String>,
     created_at: i64,
+    attachments: &serde_json::Value,
 ) -> Message {
     let (author, from_business) = model::author(from, &settings.page_id);
     Message {
@@ -148,7 +153,7 @@ fn message(
         visibility: Visibility::Public,
         author,
         text: text.unwrap_or_default(),
-        attachments: Vec::new(),
+        attachments: crate::media::story_attachments(attachments),
         created_at,
         language: None,
         from_business,
@@ -187,6 +192,7 @@ fn collect_comments(
             comment.from,
             comment.message,
             created,
+            &comment.attachment,
         ));
         collect_comments(settings, post_id, comment.comments, now, out, unreadable);
     }
@@ -265,6 +271,7 @@ pub(crate) fn poll(
                 post.from,
                 post.message,
                 created,
+                &post.attachments,
             ));
             collect_comments(
                 settings,
@@ -361,19 +368,60 @@ pub(crate) fn reply_public(
             "a reply needs a thread id or a message to reply to".into(),
         ));
     }
+    // Every photo's link first, so that a reply that cannot go whole posts nothing.
+    let links = msg
+        .files
+        .iter()
+        .map(|f| match f.kind.as_str() {
+            "image" => crate::media::link_of(f),
+            other => Err(ConnectorError::Rejected(format!(
+                "a Facebook comment takes a photo, not a file of kind `{other}` ({})",
+                f.file_name
+            ))),
+        })
+        .collect::<Result<Vec<&str>, _>>()?;
+    let text = msg.text.trim();
+    if text.is_empty() && links.is_empty() {
+        return Err(ConnectorError::Rejected(
+            "a comment needs some text or a photo".into(),
+        ));
+    }
+    // One photo per comment: the first goes with the text, each other in a comment of its own.
+    let mut parts: Vec<Vec<(&str, &str)>> = Vec::new();
+    let mut first = Vec::new();
+    if !text.is_empty() {
+        first.push(("message", msg.text.as_str()));
+    }
+    if let Some(link) = links.first() {
+        first.push(("attachment_url", *link));
+    }
+    parts.push(first);
+    parts.extend(links.iter().skip(1).map(|l| vec![("attachment_url", *l)]));
     let graph = settings.graph();
     let url = format!("{}/comments", graph.object_url(target));
-    let resp = graph.post_form(&url, &[("message", msg.text.as_str())])?;
-    let id = resp
-        .json_body::<Created>()
-        .ok()
-        .and_then(|c| model::id(c.id))
-        .ok_or_else(|| {
-            ConnectorError::Rejected(format!(
-                "Graph API accepted the reply but returned no id: {}",
-                resp.body_text()
-            ))
-        })?;
+    let mut ids = Vec::new();
+    for (n, form) in parts.iter().enumerate() {
+        if let Some(id) = crate::media::part_sent(idempotency_key, n) {
+            ids.push(id);
+            continue;
+        }
+        let resp = graph.post_form(&url, form)?;
+        let id = resp
+            .json_body::<Created>()
+            .ok()
+            .and_then(|c| model::id(c.id))
+            .ok_or_else(|| {
+                ConnectorError::Rejected(format!(
+                    "Graph API accepted the reply but returned no id: {}",
+                    resp.body_text()
+                ))
+            })?;
+        if parts.len() > 1 {
+            crate::media::remember_part(idempotency_key, n, &id);
+        }
+        ids.push(id);
+    }
+    let id = ids.swap_remove(0);
     kv::remember_sent(idempotency_key, &id);
     Ok(Sent {
         platform_message_id: id,

@@ -1,8 +1,9 @@
 //! Switchboard connector for a Facebook page: its feed (posts, comments and replies to
 //! comments, their edits and removals; public replies, hiding and deleting comments) and
-//! its Messenger conversations (messages, attachments, echoes, ad referrals; replies
-//! inside Meta's 24-hour / 7-day windows; private replies to comments). Messenger threads
-//! are `psid:<PSID>`; see [`messenger`] for the windows and the private-reply link.
+//! its Messenger conversations (messages with every kind of attachment, reactions,
+//! postbacks, edits, echoes, ad referrals; replies with files inside Meta's 24-hour /
+//! 7-day windows; private replies to comments). Messenger threads are `psid:<PSID>`; see
+//! [`messenger`] for the windows and the private-reply link, [`media`] for files both ways.
 //!
 //! Settings (`[channels.settings]`): `page_id` (required), `graph_base_url`
 //! (default `https://graph.facebook.com/v19.0`), `post_limit` (default 100); secrets:
@@ -20,13 +21,15 @@
 
 mod feed_cursor;
 mod graph;
+mod media;
 mod messenger;
 mod model;
 mod webhook;
 
 use switchboard_sdk::{
-    Account, Capability, ConfigKey, Connector, ConnectorError, Description, HttpRequest, Outbound,
-    PollResult, ReplyWindow, Sent, TextLimit, Visibility, WebhookOutcome, config, kv, meta,
+    Account, Capability, ConfigKey, Connector, ConnectorError, Description, FileLimit, HttpRequest,
+    MediaUpload, Outbound, OutboundFile, PollResult, ReplyWindow, Sent, TextLimit, Visibility,
+    WebhookOutcome, config, kv, meta,
 };
 
 /// Graph API: a page comment takes up to 8,000 characters.
@@ -92,7 +95,8 @@ impl Settings {
 impl Connector for Facebook {
     fn describe(&self) -> Description {
         Description {
-            hosts: vec![META.graph_host()],
+            // The Graph API, and the CDNs its attachments are on (the host downloads them).
+            hosts: [vec![META.graph_host()], meta::media_hosts()].concat(),
             platform: "facebook".into(),
             version: env!("CARGO_PKG_VERSION").into(),
             capabilities: vec![
@@ -197,6 +201,24 @@ impl Connector for Facebook {
             TextLimit::code_points(Visibility::Public, COMMENT_MAX_CHARS),
             TextLimit::code_points(Visibility::Private, MESSENGER_MAX_CHARS),
         ]
+    }
+
+    /// Messenger's attachments are signed CDN links that need no token: the SDK's default
+    /// (a plain `GET` of the URL) downloads them, and the page token never goes to a CDN.
+    /// They expire, so the host fetches them when it stores the message.
+    ///
+    /// A file for Messenger is uploaded first (the Attachment Upload API); a photo in a
+    /// public comment goes by the host's link (see [`media`]).
+    fn upload_media(
+        &mut self,
+        file: OutboundFile,
+        message: Outbound,
+    ) -> Result<Option<MediaUpload>, ConnectorError> {
+        media::upload_media(&Settings::load()?, &file, &message)
+    }
+
+    fn file_limits(&mut self) -> Vec<FileLimit> {
+        media::file_limits()
     }
 
     fn delete(&mut self, id: String) -> Result<(), ConnectorError> {

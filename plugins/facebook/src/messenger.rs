@@ -1,6 +1,20 @@
-//! Messenger on the same page: `messaging` webhook events (messages, attachments,
-//! echoes of the page's own sends, ad referrals, delivery receipts), replies through the
-//! Send API inside Meta's windows, and private replies to public comments.
+//! Messenger on the same page: `messaging` webhook events, replies through the Send API
+//! inside Meta's windows, and private replies to public comments.
+//!
+//! | Event | Becomes |
+//! |---|---|
+//! | `message` (text and/or attachments) | a private [`Message`] in thread `psid:<PSID>`; every attachment kept ([`meta::messaging_attachment`]: image, video, audio, file, location, sticker, fallback, template, reel, ...; an unknown type with its raw type), so a location alone is still a message |
+//! | `message.sticker_id` (the like button) | a `sticker` attachment, when no attachment carries it |
+//! | `message.quick_reply.payload` | metadata `quick_reply_payload` |
+//! | `message.is_echo` | the same, `from_business: true` |
+//! | `postback` | a message whose text is the button's title; metadata `postback=true`, `postback_payload` |
+//! | `reaction` | a message "reacted ❤️ to a message" with the reacted one as parent (metadata `reaction_action`, `reaction`, `reaction_emoji`, `reacted_mid`) |
+//! | `message_edit` | [`Event::Edited`] of that mid |
+//! | `delivery` | [`Event::Delivery`] `delivered` per mid |
+//! | `referral` alone | kept for the customer's next message |
+//!
+//! Replies may carry files: see [`crate::media`] (uploaded first, then one Send API
+//! message per file after the text).
 //!
 //! Threads: a Messenger conversation is the thread `psid:<PSID>` (the page-scoped id of
 //! the customer), so it never collides with a post id (`<page>_<post>`).
@@ -27,8 +41,8 @@ use serde::Deserialize;
 use serde_json::json;
 use switchboard_sdk::meta::{self, DAY_MS, GraphFailure, WEEK_MS};
 use switchboard_sdk::{
-    Author, ConnectorError, DeliveryState, DeliveryStatus, Event, Message, Outbound, ReplyWindow,
-    Sent, Visibility, clock, kv, log,
+    Attachment, Author, ConnectorError, DeliveryState, DeliveryStatus, Edited, Event, Message,
+    Outbound, ReplyWindow, Sent, Visibility, clock, kv, log,
 };
 
 use crate::Settings;
@@ -69,6 +83,36 @@ pub(crate) struct MessagingEvent {
     postback: Option<Postback>,
     #[serde(default)]
     delivery: Option<Delivery>,
+    #[serde(default)]
+    reaction: Option<Reaction>,
+    #[serde(default)]
+    message_edit: Option<MessageEdit>,
+}
+
+#[derive(Deserialize, Default)]
+struct Reaction {
+    #[serde(default)]
+    mid: Option<String>,
+    #[serde(default)]
+    action: Option<String>,
+    #[serde(default)]
+    reaction: Option<String>,
+    #[serde(default)]
+    emoji: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+struct MessageEdit {
+    #[serde(default)]
+    mid: Option<String>,
+    #[serde(default)]
+    text: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+struct QuickReply {
+    #[serde(default)]
+    payload: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -83,30 +127,19 @@ struct MessageBody {
     mid: Option<String>,
     #[serde(default)]
     text: Option<String>,
+    /// Read item by item, whatever their type (see [`meta::messaging_attachment`]).
     #[serde(default)]
-    attachments: Vec<AttachmentBody>,
+    attachments: Vec<serde_json::Value>,
     #[serde(default)]
     reply_to: Option<ReplyTo>,
     #[serde(default)]
     is_echo: bool,
     #[serde(default)]
     referral: Option<Referral>,
-}
-
-#[derive(Deserialize, Default)]
-struct AttachmentBody {
-    #[serde(default, rename = "type")]
-    kind: Option<String>,
     #[serde(default)]
-    payload: Option<AttachmentPayload>,
-}
-
-#[derive(Deserialize, Default)]
-struct AttachmentPayload {
+    sticker_id: Option<Id>,
     #[serde(default)]
-    url: Option<String>,
-    #[serde(default)]
-    title: Option<String>,
+    quick_reply: Option<QuickReply>,
 }
 
 #[derive(Deserialize, Default)]
@@ -217,27 +250,49 @@ pub(crate) fn events(
             .collect();
     }
 
+    if let Some(edit) = event.message_edit {
+        let Some(mid) = edit.mid.filter(|m| !m.is_empty()) else {
+            return Vec::new();
+        };
+        let thread_id =
+            (!sender.is_empty() && sender != settings.page_id).then(|| thread_for(&sender));
+        return vec![Event::Edited(Edited {
+            platform_message_id: mid,
+            thread_id,
+            text: edit.text.unwrap_or_default(),
+            edited_at: at,
+        })];
+    }
+    if let Some(reaction) = event.reaction {
+        return reaction_event(settings, &sender, &recipient, reaction, at)
+            .into_iter()
+            .collect();
+    }
+
+    let mut metadata = Vec::new();
     let (mid, text, attachments, parent_id, is_echo, referral) =
         match (event.message, event.postback) {
             (Some(m), _) => {
-                let attachments = m
+                let mut attachments: Vec<Attachment> = m
                     .attachments
-                    .into_iter()
-                    .filter_map(|a| {
-                        let kind = a.kind.unwrap_or_else(|| "file".into());
-                        let payload = a.payload.unwrap_or_default();
-                        let url = payload.url.filter(|u| !u.is_empty());
-                        if url.is_none() && payload.title.is_none() {
-                            return None; // fallback shares without a payload
-                        }
-                        Some(switchboard_sdk::Attachment {
-                            kind,
-                            url,
-                            mime_type: None,
-                            caption: payload.title,
-                        })
-                    })
+                    .iter()
+                    .map(|raw| meta::messaging_attachment("Messenger", raw))
                     .collect();
+                // The like button sends `sticker_id` with (usually) the sticker as an image.
+                if let Some(sticker) = model::id(m.sticker_id)
+                    && !attachments
+                        .iter()
+                        .any(|a| a.detail("sticker-id") == Some(&sticker))
+                {
+                    attachments.push(meta::sticker_attachment(&sticker));
+                }
+                if let Some(payload) = m
+                    .quick_reply
+                    .and_then(|q| q.payload)
+                    .filter(|p| !p.is_empty())
+                {
+                    metadata.push(("quick_reply_payload".to_string(), payload));
+                }
                 (
                     m.mid,
                     m.text.unwrap_or_default(),
@@ -247,14 +302,23 @@ pub(crate) fn events(
                     m.referral.or(event.referral),
                 )
             }
-            (None, Some(p)) => (
-                p.mid,
-                p.title.or(p.payload).unwrap_or_default(),
-                Vec::new(),
-                None,
-                false,
-                p.referral.or(event.referral),
-            ),
+            (None, Some(p)) => {
+                metadata.push(("postback".to_string(), "true".to_string()));
+                if let Some(payload) = p.payload.clone().filter(|p| !p.is_empty()) {
+                    metadata.push(("postback_payload".to_string(), payload));
+                }
+                (
+                    p.mid,
+                    p.title
+                        .filter(|t| !t.is_empty())
+                        .or(p.payload)
+                        .unwrap_or_default(),
+                    Vec::new(),
+                    None,
+                    false,
+                    p.referral.or(event.referral),
+                )
+            }
             (None, None) => {
                 // A referral on its own (the customer came back through an ad): keep it for
                 // the customer's next message.
@@ -281,7 +345,6 @@ pub(crate) fn events(
         return Vec::new();
     }
 
-    let mut metadata = Vec::new();
     let author = if from_business {
         Author::new(settings.page_id.clone(), "")
     } else {
@@ -317,6 +380,64 @@ pub(crate) fn events(
         from_business,
         metadata,
     })]
+}
+
+/// A reaction becomes a message of its own, "reacted ❤️ to a message", with the reacted
+/// message as its parent: an edit would replace the reacted message's stored text (often
+/// the page's own reply). Its id is the reacted mid, the action and the time, so a
+/// redelivery is stored once and a new reaction is new.
+fn reaction_event(
+    settings: &Settings,
+    sender: &str,
+    recipient: &str,
+    reaction: Reaction,
+    at: i64,
+) -> Option<Event> {
+    let reacted = reaction.mid.filter(|m| !m.is_empty())?;
+    let from_business = !sender.is_empty() && sender == settings.page_id;
+    let psid = if from_business { recipient } else { sender };
+    if psid.is_empty() {
+        return None;
+    }
+    let action = reaction
+        .action
+        .filter(|a| !a.is_empty())
+        .unwrap_or_else(|| "react".into());
+    let text = meta::reaction_text(
+        &action,
+        reaction.emoji.as_deref(),
+        reaction.reaction.as_deref(),
+    );
+    let mut metadata = vec![
+        ("reaction_action".to_string(), action.clone()),
+        ("reacted_mid".to_string(), reacted.clone()),
+    ];
+    for (key, value) in [
+        ("reaction", reaction.reaction),
+        ("reaction_emoji", reaction.emoji),
+    ] {
+        if let Some(value) = value.filter(|v| !v.trim().is_empty()) {
+            metadata.push((key.to_string(), value));
+        }
+    }
+    let author = if from_business {
+        Author::new(settings.page_id.clone(), "")
+    } else {
+        Author::new(psid, profile_name(settings, psid))
+    };
+    Some(Event::Message(Message {
+        platform_message_id: format!("{reacted}#{action}@{at}"),
+        thread_id: thread_for(psid),
+        parent_id: Some(reacted),
+        visibility: Visibility::Private,
+        author,
+        text,
+        attachments: Vec::new(),
+        created_at: at,
+        language: None,
+        from_business,
+        metadata,
+    }))
 }
 
 #[derive(Deserialize)]
@@ -395,7 +516,7 @@ fn check_text(text: &str) -> Result<(), ConnectorError> {
     let n = text.chars().count();
     if text.trim().is_empty() {
         return Err(ConnectorError::Rejected(
-            "a Messenger message needs some text".into(),
+            "a Messenger message needs some text or a file".into(),
         ));
     }
     if n > MAX_TEXT_CHARS {
@@ -475,13 +596,15 @@ pub(crate) fn send_message(
     if let Some(sent) = already_sent(idempotency_key) {
         return Ok(sent);
     }
-    check_text(&msg.text)?;
+    let has_text = !msg.text.trim().is_empty();
+    if has_text || msg.files.is_empty() {
+        check_text(&msg.text)?;
+    }
     let now = clock::now_millis();
     let age = msg.last_customer_at.map(|last| now - last);
-    let mut body = json!({
+    let mut envelope = json!({
         "recipient": { "id": psid },
         "messaging_type": "RESPONSE",
-        "message": { "text": msg.text },
     });
     match age {
         Some(age) if age >= WEEK_MS => {
@@ -491,13 +614,46 @@ pub(crate) fn send_message(
             )));
         }
         Some(age) if age >= DAY_MS => {
-            body["messaging_type"] = json!("MESSAGE_TAG");
-            body["tag"] = json!("HUMAN_AGENT");
+            envelope["messaging_type"] = json!("MESSAGE_TAG");
+            envelope["tag"] = json!("HUMAN_AGENT");
         }
         _ => {}
     }
-    let resp = post(settings, &body)?;
-    let id = resp.message_id.unwrap_or_default();
+    // The text, then one message per file, by the attachment id of the host's upload. Every
+    // id is read before anything is sent: a refused upload sends nothing.
+    let mut messages = Vec::new();
+    if has_text {
+        messages.push(json!({ "text": msg.text }));
+    }
+    let graph = settings.graph();
+    for file in &msg.files {
+        let Some(answer) = &file.upload else {
+            return Err(ConnectorError::Rejected(format!(
+                "{} was not uploaded to Messenger before sending",
+                file.file_name
+            )));
+        };
+        let id = graph.uploaded_attachment_id(answer)?;
+        messages.push(json!({
+            "attachment": { "type": file.kind, "payload": { "attachment_id": id } }
+        }));
+    }
+    let parts = messages.len();
+    let mut ids = Vec::new();
+    for (n, message) in messages.into_iter().enumerate() {
+        if let Some(id) = crate::media::part_sent(idempotency_key, n) {
+            ids.push(id);
+            continue;
+        }
+        let mut body = envelope.clone();
+        body["message"] = message;
+        let id = post(settings, &body)?.message_id.unwrap_or_default();
+        if parts > 1 {
+            crate::media::remember_part(idempotency_key, n, &id);
+        }
+        ids.push(id);
+    }
+    let id = ids.swap_remove(0);
     remember_sent(idempotency_key, &id);
     Ok(Sent {
         platform_message_id: id,
@@ -523,6 +679,9 @@ pub(crate) fn private_reply(
                 .into(),
         ));
     };
+    if !msg.files.is_empty() {
+        return Err(crate::media::no_file_in_private_reply());
+    }
     check_text(&msg.text)?;
     let slot = format!("private_reply/{comment_id}");
     if kv::get(&slot).is_some() {

@@ -80,12 +80,7 @@ pub(crate) fn author(from: Option<From>, page_id: &str) -> (Author, bool) {
 
 /// An attachment of `kind` at `url`.
 pub(crate) fn attachment(kind: &str, url: String) -> Attachment {
-    Attachment {
-        kind: kind.into(),
-        url: Some(url),
-        mime_type: None,
-        caption: None,
-    }
+    Attachment::at_url(kind, url)
 }
 
 #[cfg(test)]

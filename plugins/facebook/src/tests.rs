@@ -625,7 +625,7 @@ fn poll_requests_the_feed_and_emits_posts_and_comments_oldest_first() {
     assert_eq!(
         reqs[0].url,
         format!(
-            "{GRAPH}/{PAGE}/feed?fields=from,message,created_time,comments{{from,message,created_time,parent}}&limit=25"
+            "{GRAPH}/{PAGE}/feed?fields=from,message,created_time,attachments{{type,media,url,title,description,target,subattachments}},comments{{from,message,created_time,parent,attachment}}&limit=25"
         )
     );
     assert_eq!(
@@ -1134,5 +1134,6 @@ fn describe_labels_every_key() {
     }
 }
 
+mod attachments;
 mod feed_pages;
 mod fuzz;

@@ -6,8 +6,9 @@
 //! | `message.is_echo` | the same, `from_business: true` (stored, never routed) |
 //! | `message.is_deleted` (an unsend) | [`Event::Deleted`] of that mid |
 //! | `message.reply_to.mid` | `parent_id` |
-//! | `message.reply_to.story` | metadata `story_reply=true`, `story_id`, `story_url` |
-//! | attachment `story_mention` | an attachment, and metadata `story_mention=true`, `story_url` |
+//! | `message.attachments[]` | one attachment each, whatever the type ([`meta::messaging_attachment`]: image, video, audio, file; share, ig_reel and ig_post as `share`; story_mention as `story-mention`; unsupported_type labelled; an unknown type with its raw type) |
+//! | `message.reply_to.story` | a `story-reply` attachment at the story's URL (`story-id`), and metadata `story_reply=true`, `story_id`, `story_url` |
+//! | attachment `story_mention` | a `story-mention` attachment, and metadata `story_mention=true`, `story_url` |
 //! | `reaction` | a message "reacted ❤️ to a message" (see [`reaction_event`]) |
 //! | `postback` | a message whose text is the button's title (metadata `postback_payload`) |
 //! | `read` | [`Event::Delivery`] `read` of the business's message |
@@ -19,7 +20,7 @@
 use serde::Deserialize;
 use switchboard_sdk::{
     Attachment, Author, ConnectorError, Deleted, DeliveryState, DeliveryStatus, Event, Message,
-    Visibility, clock, kv, log,
+    Visibility, clock, kv, log, meta,
 };
 
 use crate::Settings;
@@ -253,22 +254,37 @@ pub(crate) fn events(
     let from_business = message.is_echo || sent_by_us;
     let mut metadata = Vec::new();
     let mut parent_id = None;
+    let mut attachments = Vec::new();
     if let Some(reply_to) = message.reply_to {
         parent_id = non_empty(reply_to.mid);
         if let Some(story) = reply_to.story {
+            // The story answered, as an attachment the host downloads while it lasts (a
+            // story expires after 24 hours), and as metadata for workflows.
+            let story_id = id(story.id);
+            let url = non_empty(story.url);
             metadata.push(("story_reply".into(), "true".into()));
-            if let Some(story_id) = id(story.id) {
-                metadata.push(("story_id".into(), story_id));
+            if let Some(story_id) = &story_id {
+                metadata.push(("story_id".into(), story_id.clone()));
             }
-            if let Some(url) = non_empty(story.url) {
-                metadata.push(("story_url".into(), url));
+            if let Some(url) = &url {
+                metadata.push(("story_url".into(), url.clone()));
             }
+            let reply = match url {
+                Some(url) => Attachment::at_url("story-reply", url),
+                None => Attachment::of_kind("story-reply"),
+            };
+            attachments.push(
+                reply
+                    .with_detail("story-id", story_id.unwrap_or_default())
+                    .with_caption(Some(
+                        "replied to the account's story (stories expire after 24 hours)".into(),
+                    )),
+            );
         }
     }
-    let mut attachments = Vec::new();
-    for raw in message.attachments {
-        let attachment = attachment(raw);
-        if attachment.kind == "story_mention" {
+    for raw in &message.attachments {
+        let attachment = meta::messaging_attachment("Instagram", raw);
+        if attachment.kind == "story-mention" {
             metadata.push(("story_mention".into(), "true".into()));
             if let Some(url) = &attachment.url {
                 metadata.push(("story_url".into(), url.clone()));
@@ -276,8 +292,11 @@ pub(crate) fn events(
         }
         attachments.push(attachment);
     }
-    if message.is_unsupported && attachments.is_empty() {
-        attachments.push(unknown_attachment("unsupported_type", None));
+    if message.is_unsupported && message.attachments.is_empty() {
+        attachments.push(meta::messaging_attachment(
+            "Instagram",
+            &serde_json::json!({"type": "unsupported_type"}),
+        ));
     }
     if let Some(referral) = message.referral.or(event.referral) {
         metadata.extend(referral.metadata());
@@ -302,82 +321,6 @@ pub(crate) fn events(
     })]
 }
 
-/// Attachment kinds Instagram documents, with what an agent should read when the payload
-/// has no title of its own.
-fn known_caption(kind: &str) -> Option<&'static str> {
-    Some(match kind {
-        "image" | "video" | "audio" | "file" => return None,
-        "share" => "a shared post",
-        "story_mention" => "mentioned the account in their story (stories expire after 24 hours)",
-        "ig_reel" => "a shared reel",
-        "ig_post" => "a shared Instagram post",
-        "unsupported_type" => {
-            "Instagram did not pass this attachment on (unsupported type): open the conversation in Instagram to see it"
-        }
-        _ => return None,
-    })
-}
-
-/// One attachment, whatever its type: a known type keeps its kind; any other keeps its
-/// raw type as the kind, with a caption saying so. None is dropped.
-fn attachment(raw: serde_json::Value) -> Attachment {
-    let kind = raw
-        .get("type")
-        .and_then(|t| t.as_str())
-        .filter(|t| !t.is_empty())
-        .unwrap_or("unknown")
-        .to_string();
-    let payload = raw.get("payload");
-    let text = |key: &str| {
-        payload
-            .and_then(|p| p.get(key))
-            .and_then(|v| v.as_str())
-            .filter(|s| !s.is_empty())
-            .map(str::to_string)
-    };
-    let url = text("url");
-    let title = text("title");
-    let known = matches!(
-        kind.as_str(),
-        "image"
-            | "video"
-            | "audio"
-            | "file"
-            | "share"
-            | "story_mention"
-            | "ig_reel"
-            | "ig_post"
-            | "unsupported_type"
-    );
-    if !known {
-        let mut a = unknown_attachment(&kind, url);
-        if let Some(title) = title {
-            a.caption = Some(format!("{} — {title}", a.caption.unwrap_or_default()));
-        }
-        return a;
-    }
-    Attachment {
-        caption: title.or_else(|| known_caption(&kind).map(str::to_string)),
-        kind,
-        url,
-        mime_type: None,
-    }
-}
-
-fn unknown_attachment(kind: &str, url: Option<String>) -> Attachment {
-    let caption = known_caption(kind).map(str::to_string).unwrap_or_else(|| {
-        format!(
-            "an Instagram attachment of type `{kind}` that Switchboard cannot show: open the conversation in Instagram to see it"
-        )
-    });
-    Attachment {
-        kind: kind.to_string(),
-        url,
-        mime_type: None,
-        caption: Some(caption),
-    }
-}
-
 /// A reaction becomes a message of its own, "reacted ❤️ to a message", with the reacted
 /// message as its parent and metadata `reaction_action`, `reaction`, `reaction_emoji`,
 /// `reacted_mid`. Not an [`Event::Edited`]: an edit would replace the reacted message's
@@ -397,12 +340,7 @@ fn reaction_event(
     }
     let action = reaction.action.unwrap_or_else(|| "react".into());
     let emoji = non_empty(reaction.emoji);
-    let text = match (action.as_str(), &emoji, &reaction.reaction) {
-        ("unreact", _, _) => "removed their reaction to a message".to_string(),
-        (_, Some(emoji), _) => format!("reacted {emoji} to a message"),
-        (_, None, Some(name)) => format!("reacted ({name}) to a message"),
-        _ => "reacted to a message".to_string(),
-    };
+    let text = meta::reaction_text(&action, emoji.as_deref(), reaction.reaction.as_deref());
     let mut metadata = vec![
         ("reaction_action".to_string(), action.clone()),
         ("reacted_mid".to_string(), reacted.clone()),

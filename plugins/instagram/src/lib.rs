@@ -1,8 +1,8 @@
 //! Switchboard connector for an Instagram professional account: direct messages (text,
 //! attachments of every kind, story replies and story mentions, reactions, unsends,
 //! echoes, postbacks, read receipts), comments and live comments on the account's media,
-//! @mentions of the account, public replies, private replies to comments, hiding and
-//! deleting comments.
+//! @mentions of the account, public replies, private replies to comments, direct
+//! messages with files (by the host's public link), hiding and deleting comments.
 //!
 //! Two API flavours share this connector and its webhooks (`"object":"instagram"`):
 //! Instagram Login (the default, `https://graph.instagram.com/v21.0` with the account's
@@ -28,8 +28,9 @@ mod send;
 mod webhook;
 
 use switchboard_sdk::{
-    Account, Capability, ConfigKey, Connector, ConnectorError, Description, HttpRequest, Outbound,
-    ReplyWindow, Sent, TextLimit, Visibility, WebhookOutcome, config, meta,
+    Account, Capability, ConfigKey, Connector, ConnectorError, Description, FileLimit, HttpRequest,
+    MediaUpload, Outbound, OutboundFile, ReplyWindow, Sent, TextLimit, Visibility, WebhookOutcome,
+    config, meta,
 };
 
 /// Default Graph API base URL: the Instagram Login flavour.
@@ -38,6 +39,47 @@ pub const DEFAULT_GRAPH_BASE_URL: &str = "https://graph.instagram.com/v21.0";
 pub const DM_MAX_CHARS: u32 = 1000;
 /// Longest comment Instagram accepts, in characters.
 pub const COMMENT_MAX_CHARS: u32 = 2200;
+
+const MB: u64 = 1024 * 1024;
+
+/// What a direct message takes, from Meta's Instagram messaging references ("Send a
+/// Message" and "Upload Media for Instagram Messaging"): images (PNG, JPEG) up to 8 MB;
+/// video (MP4, OGG, AVI, MOV, WebM) and audio (AAC, M4A, WAV, MP4) up to 25 MB; documents
+/// as PDF up to 25 MB. Comments and private replies take none.
+fn dm_file_limits() -> Vec<FileLimit> {
+    let private = Visibility::Private;
+    vec![
+        FileLimit::new(private, "image", 8 * MB, &["image/png", "image/jpeg"]),
+        FileLimit::new(
+            private,
+            "video",
+            25 * MB,
+            &[
+                "video/mp4",
+                "video/ogg",
+                "video/x-msvideo",
+                "video/avi",
+                "video/quicktime",
+                "video/webm",
+            ],
+        ),
+        FileLimit::new(
+            private,
+            "audio",
+            25 * MB,
+            &[
+                "audio/aac",
+                "audio/mp4",
+                "audio/m4a",
+                "audio/x-m4a",
+                "audio/wav",
+                "audio/x-wav",
+                "audio/wave",
+            ],
+        ),
+        FileLimit::new(private, "file", 25 * MB, &["application/pdf"]),
+    ]
+}
 
 /// What this connector shares with the other Meta platforms: webhooks of
 /// `object: instagram`, its Graph API and the keys `graph_base_url`, `verify_token`,
@@ -129,7 +171,12 @@ impl Connector for Instagram {
                 Capability::Hide,
             ],
             config_keys: config_keys(),
-            hosts: vec![META.graph_host(), "https://graph.facebook.com".into()],
+            // Both Graph flavours, and the CDNs attachments are on (the host downloads them).
+            hosts: [
+                vec![META.graph_host(), "https://graph.facebook.com".into()],
+                meta::media_hosts(),
+            ]
+            .concat(),
         }
     }
 
@@ -165,6 +212,28 @@ impl Connector for Instagram {
             TextLimit::code_points(Visibility::Private, DM_MAX_CHARS),
             TextLimit::code_points(Visibility::Public, COMMENT_MAX_CHARS),
         ]
+    }
+
+    /// Attachment URLs (`lookaside.fbsbx.com/ig_messaging_cdn/?asset_id=..&signature=..`,
+    /// `*.cdninstagram.com`) are signed and need no token: the SDK's default (a plain `GET`)
+    /// downloads them, and the token never goes to a CDN. They expire, so the host fetches
+    /// them when it stores the message.
+    ///
+    /// Instagram takes an agent's file by URL only: no upload, `send` gives Instagram the
+    /// host's public link (`OutboundFile::link`). Comments and private replies take no file.
+    fn upload_media(
+        &mut self,
+        _file: OutboundFile,
+        message: Outbound,
+    ) -> Result<Option<MediaUpload>, ConnectorError> {
+        match (message.visibility, dm::igsid_of(&message.thread_id)) {
+            (Visibility::Private, Some(_)) => Ok(None),
+            _ => Err(send::no_files_here(&message)),
+        }
+    }
+
+    fn file_limits(&mut self) -> Vec<FileLimit> {
+        dm_file_limits()
     }
 
     fn delete(&mut self, id: String) -> Result<(), ConnectorError> {

@@ -2,7 +2,7 @@
 //!
 //! | Reply | Call |
 //! |---|---|
-//! | private, in a DM thread `igsid:<IGSID>` | `POST /{ig_user_id}/messages` `{"recipient":{"id"},"messaging_type":"RESPONSE","message":{"text"}}`; 24 h to 7 days after the customer's last message with `MESSAGE_TAG` / `HUMAN_AGENT`; refused after 7 days |
+//! | private, in a DM thread `igsid:<IGSID>` | `POST /{ig_user_id}/messages` `{"recipient":{"id"},"messaging_type":"RESPONSE","message":{"text"}}`; 24 h to 7 days after the customer's last message with `MESSAGE_TAG` / `HUMAN_AGENT`; refused after 7 days. Each file after the text, as `{"attachment":{"type","payload":{"url"}}}` with the host's public link (Instagram takes media by URL only; refused clearly without one) |
 //! | private, in a media thread, answering a comment | a private reply: the same call with `"recipient":{"comment_id"}`, once per comment, within 7 days |
 //! | public, answering a comment | `POST /{comment-id}/replies` `message=..` |
 //! | public, with only the media | `POST /{media-id}/comments` `message=..` |
@@ -16,7 +16,8 @@ use serde::Deserialize;
 use serde_json::json;
 use switchboard_sdk::meta::{self, DAY_MS, GraphFailure, WEEK_MS};
 use switchboard_sdk::{
-    Account, ConnectorError, HttpResponse, Outbound, ReplyWindow, Sent, Visibility, clock, kv, log,
+    Account, ConnectorError, HttpResponse, Outbound, OutboundFile, ReplyWindow, Sent, Visibility,
+    clock, kv, log,
 };
 
 use crate::dm::igsid_of;
@@ -45,13 +46,17 @@ pub(crate) fn send(
             platform_message_id: id,
         });
     }
-    if msg.text.trim().is_empty() {
+    let dm = igsid_of(&msg.thread_id).filter(|_| msg.visibility == Visibility::Private);
+    if !msg.files.is_empty() && dm.is_none() {
+        return Err(no_files_here(msg));
+    }
+    if msg.text.trim().is_empty() && msg.files.is_empty() {
         return Err(ConnectorError::Rejected(
             "an Instagram reply needs some text".into(),
         ));
     }
     let sent = match (msg.visibility, igsid_of(&msg.thread_id)) {
-        (Visibility::Private, Some(igsid)) => send_dm(settings, igsid, msg)?,
+        (Visibility::Private, Some(igsid)) => send_dm(settings, igsid, msg, idempotency_key)?,
         (Visibility::Public, Some(_)) => {
             return Err(ConnectorError::Rejected(
                 "an Instagram direct message conversation is private: reply with private visibility"
@@ -107,12 +112,51 @@ fn post_message(settings: &Settings, body: &serde_json::Value) -> Result<String,
         })
 }
 
-fn send_dm(settings: &Settings, igsid: &str, msg: &Outbound) -> Result<String, ConnectorError> {
-    check_length(&msg.text, DM_MAX_CHARS, "a direct message")?;
+/// Why a reply other than a direct message cannot carry files.
+pub(crate) fn no_files_here(msg: &Outbound) -> ConnectorError {
+    ConnectorError::Rejected(match msg.visibility {
+        Visibility::Public => {
+            "an Instagram comment cannot carry a file: send it in a direct message".into()
+        }
+        Visibility::Private => "a private reply to a comment is one text message (Instagram allows one per comment): send the file in the conversation once the customer answers".into(),
+    })
+}
+
+/// The host's public link to a file: Instagram fetches files by URL only.
+fn link_of(file: &OutboundFile) -> Result<&str, ConnectorError> {
+    file.link.as_deref().filter(|l| !l.is_empty()).ok_or_else(|| {
+        ConnectorError::Rejected(format!(
+            "Instagram takes files only by a public link, and this Switchboard has none for {} (set [server] public_url)",
+            file.file_name
+        ))
+    })
+}
+
+/// A direct message: the text, then one message per file (`{"attachment":{"type","payload":
+/// {"url"}}}`, the host's link), each part remembered once sent (`sent/<key>#<n>`) so that a
+/// retry after a failure in the middle sends only what is left.
+fn send_dm(
+    settings: &Settings,
+    igsid: &str,
+    msg: &Outbound,
+    idempotency_key: &str,
+) -> Result<String, ConnectorError> {
+    let has_text = !msg.text.trim().is_empty();
+    if has_text {
+        check_length(&msg.text, DM_MAX_CHARS, "a direct message")?;
+    }
+    // Every link before anything is sent: a reply that cannot go whole sends nothing.
+    let mut messages = Vec::new();
+    if has_text {
+        messages.push(json!({ "text": msg.text }));
+    }
+    for file in &msg.files {
+        let link = link_of(file)?;
+        messages.push(json!({ "attachment": { "type": file.kind, "payload": { "url": link } } }));
+    }
     let mut body = json!({
         "recipient": { "id": igsid },
         "messaging_type": "RESPONSE",
-        "message": { "text": msg.text },
     });
     if let Some(last) = msg.last_customer_at {
         let age = clock::now_millis() - last;
@@ -127,7 +171,23 @@ fn send_dm(settings: &Settings, igsid: &str, msg: &Outbound) -> Result<String, C
             body["tag"] = json!("HUMAN_AGENT");
         }
     }
-    Ok(post_message(settings, &body)?)
+    let parts = messages.len();
+    let mut ids = Vec::new();
+    for (n, message) in messages.into_iter().enumerate() {
+        let part_key = format!("sent/{idempotency_key}#{n}");
+        if let Some(id) = kv::get_string(&part_key).filter(|_| !idempotency_key.is_empty()) {
+            ids.push(id);
+            continue;
+        }
+        let mut part = body.clone();
+        part["message"] = message;
+        let id = post_message(settings, &part)?;
+        if parts > 1 && !idempotency_key.is_empty() {
+            kv::set(&part_key, &id);
+        }
+        ids.push(id);
+    }
+    Ok(ids.swap_remove(0))
 }
 
 /// The comment a reply in a media thread answers: `reply_to` when it is not the media.

@@ -10,6 +10,8 @@ use switchboard_sdk::{
 
 use crate::Instagram;
 
+mod media;
+
 const IG: &str = "17841400000000001";
 const SECRET: &str = "demo-app-secret";
 const TOKEN: &str = "IGQ-secret-token";
@@ -235,6 +237,8 @@ fn every_attachment_kind_is_kept_and_an_unknown_one_is_explained() {
     let events = deliver(include_str!("tests/dm_attachments.json"));
     let m = only_message(&events);
     let kinds: Vec<_> = m.attachments.iter().map(|a| a.kind.as_str()).collect();
+    // Shares, reels and posts read as shares; a story mention is the host's own kind; the
+    // unsupported one is labelled and an unknown one kept with its raw type.
     assert_eq!(
         kinds,
         [
@@ -243,21 +247,27 @@ fn every_attachment_kind_is_kept_and_an_unknown_one_is_explained() {
             "audio",
             "file",
             "share",
-            "story_mention",
-            "ig_reel",
-            "ig_post",
+            "story-mention",
+            "share",
+            "share",
             "unsupported_type",
             "hologram"
         ]
     );
-    assert!(
-        m.attachments[0]
-            .url
-            .as_deref()
-            .unwrap()
-            .starts_with("https://lookaside")
-    );
+    // Every file the host can download has its URL.
+    for a in &m.attachments[..8] {
+        assert!(
+            a.url.as_deref().unwrap().starts_with("https://lookaside"),
+            "{a:?}"
+        );
+    }
+    assert_eq!(m.attachments[6].detail("shared"), Some("reel"));
     assert_eq!(m.attachments[6].caption.as_deref(), Some("Spring drop"));
+    assert_eq!(m.attachments[7].detail("shared"), Some("post"));
+    assert_eq!(
+        m.attachments[7].detail("media-id"),
+        Some("18000000000000008")
+    );
     assert!(
         m.attachments[8]
             .caption
@@ -281,6 +291,13 @@ fn a_story_reply_says_which_story() {
     assert_eq!(meta(m, "story_reply").as_deref(), Some("true"));
     assert_eq!(meta(m, "story_id").as_deref(), Some("17890000000000099"));
     assert!(meta(m, "story_url").unwrap().contains("asset_id=99"));
+    // The story itself, for the host to keep while it lasts.
+    let [story] = m.attachments.as_slice() else {
+        panic!("{:?}", m.attachments)
+    };
+    assert_eq!(story.kind, "story-reply");
+    assert!(story.url.as_deref().unwrap().contains("asset_id=99"));
+    assert_eq!(story.detail("story-id"), Some("17890000000000099"));
 }
 
 #[test]

@@ -1,14 +1,13 @@
-//! Sending through the Cloud API: `POST /{phone-number-id}/messages` and the checks made
-//! before anything is sent (blocked regions, the 24-hour window). Requests and the
-//! mapping of Graph errors are [`switchboard_sdk::meta`]'s; this module only adds what a
-//! WhatsApp code means to an agent (131047: only a template can be sent).
+//! The Graph API's answers in WhatsApp's terms: the credentials check (the Test button),
+//! the regions WhatsApp may not message, and what a WhatsApp error code means to an agent
+//! (131047: only a template can be sent; the template codes). Requests and the shared
+//! mapping of Graph errors are [`switchboard_sdk::meta`]'s.
 
 use serde::Deserialize;
-use serde_json::{Value, json};
 use switchboard_sdk::meta::GraphFailure;
-use switchboard_sdk::{Account, ConnectorError, Outbound, Sent, clock, kv, log};
+use switchboard_sdk::{Account, ConnectorError, config};
 
-use crate::{Settings, WINDOW_MS};
+use crate::Settings;
 
 /// Calling codes of the regions WhatsApp Business may not message: Cuba, Iran, North
 /// Korea, Syria and Crimea.
@@ -19,8 +18,6 @@ pub(crate) const BLOCKED_PREFIXES: [(&str, &str); 5] = [
     ("963", "Syria"),
     ("7978", "Crimea"),
 ];
-/// Longest text body the Cloud API accepts.
-pub(crate) const MAX_TEXT_CHARS: usize = 4096;
 
 /// The region a recipient's number belongs to, when it is one we must never message.
 pub(crate) fn blocked_region(recipient: &str) -> Option<&'static str> {
@@ -40,14 +37,31 @@ pub(crate) fn blocked_region(recipient: &str) -> Option<&'static str> {
         .map(|(_, region)| *region)
 }
 
-/// A failed send in the agent's terms: the shared mapping of Graph errors, and for 131047
-/// (the 24-hour window closed, answered synchronously) what to do instead.
-fn explain(failure: GraphFailure) -> ConnectorError {
-    match (failure.code(), failure.error) {
-        (Some(131047), ConnectorError::Rejected(text)) => ConnectorError::Rejected(format!(
-            "{text}: more than 24 hours have passed since the customer's last message; only a template can be sent"
-        )),
-        (_, error) => error,
+/// A failed send in the agent's terms: the shared mapping of Graph errors, and for the
+/// codes an agent can act on what to do instead: 131047 (the 24-hour window closed,
+/// answered synchronously) and the template codes.
+pub(crate) fn explain(failure: GraphFailure) -> ConnectorError {
+    let hint = match failure.code() {
+        Some(131047) => {
+            "more than 24 hours have passed since the customer's last message; only a template can be sent"
+        }
+        Some(132000) => "the template takes another number of parameters",
+        Some(132001) => {
+            "WhatsApp has no approved template of this name in this language; pick one from the list"
+        }
+        Some(132005) => "the template's text with its parameters filled in is too long",
+        Some(132007) => "WhatsApp refused the filled-in text under its policies",
+        Some(132012) => {
+            "a parameter does not match the template (a media header needs its file, a text one its text)"
+        }
+        Some(132015) => "the template is paused for low quality; pick another",
+        Some(132016) => "the template is disabled; pick another",
+        Some(131053) => "WhatsApp could not use the uploaded file",
+        _ => return failure.error,
+    };
+    match failure.error {
+        ConnectorError::Rejected(text) => ConnectorError::Rejected(format!("{text}: {hint}")),
+        other => other,
     }
 }
 
@@ -86,18 +100,23 @@ pub(crate) fn check_credentials(settings: &Settings) -> Result<Account, Connecto
         Ok(resp) => resp,
         Err(failure) => {
             return match (failure.code(), failure.error) {
-                (_, ConnectorError::Unauthorized(why)) => Err(ConnectorError::Unauthorized(format!(
-                    "the access token in secret `access_token` does not work: {why}; generate a new system user token and paste it there"
-                ))),
-                (Some(100), ConnectorError::Rejected(why)) => Err(ConnectorError::InvalidConfig(format!(
-                    "the access token cannot see phone number {number} (setting `phone_number_id`): {why}; check the Phone number ID under WhatsApp → API Setup, and that the token's system user has this WhatsApp account assigned"
-                ))),
+                (_, ConnectorError::Unauthorized(why)) => {
+                    Err(ConnectorError::Unauthorized(format!(
+                        "the access token in secret `access_token` does not work: {why}; generate a new system user token and paste it there"
+                    )))
+                }
+                (Some(100), ConnectorError::Rejected(why)) => {
+                    Err(ConnectorError::InvalidConfig(format!(
+                        "the access token cannot see phone number {number} (setting `phone_number_id`): {why}; check the Phone number ID under WhatsApp → API Setup, and that the token's system user has this WhatsApp account assigned"
+                    )))
+                }
                 (Some(code), ConnectorError::Rejected(why))
                     if code == 10 || (200..300).contains(&code) =>
                 {
-                    Ok(Account::new(number.clone(), number.clone()).with_warning(format!(
+                    let account = Account::new(number.clone(), number.clone()).with_warning(format!(
                         "The access token works but may not read this number's details ({why}): sending needs whatsapp_business_messaging, reading the number whatsapp_business_management."
-                    )))
+                    ));
+                    Ok(with_template_warnings(settings, account))
                 }
                 (_, other) => Err(other),
             };
@@ -141,136 +160,36 @@ pub(crate) fn check_credentials(settings: &Settings) -> Result<Account, Connecto
         }
         _ => {}
     }
-    Ok(account)
+    Ok(with_template_warnings(settings, account))
 }
 
-#[derive(Deserialize)]
-struct SendAnswer {
-    #[serde(default)]
-    messages: Vec<SentMessage>,
+/// The warning while the channel still has the `templates` setting the host used before
+/// templates were listed from WhatsApp, if `waba_id` is set.
+pub(crate) fn old_templates_setting(settings: &Settings) -> Option<&'static str> {
+    let old = config::get("templates").filter(|t| !t.trim().is_empty());
+    (settings.waba_id.is_some() && old.is_some()).then_some(
+        "Setting `templates` is no longer used: with `waba_id` set, the template list fetched from WhatsApp replaces it; remove the setting.",
+    )
 }
 
-#[derive(Deserialize)]
-struct SentMessage {
-    #[serde(default)]
-    id: Option<String>,
-}
-
-/// The JSON body of a send, after the checks.
-pub(crate) fn body(msg: &Outbound, to: &str, now: i64) -> Result<Value, ConnectorError> {
-    let mut body = json!({
-        "messaging_product": "whatsapp",
-        "recipient_type": "individual",
-        "to": to,
-    });
-    match &msg.template {
-        Some(template) => {
-            if template.name.trim().is_empty() {
-                return Err(ConnectorError::Rejected(
-                    "a WhatsApp template needs a name".into(),
-                ));
-            }
-            let language = if template.language.trim().is_empty() {
-                "en_US"
-            } else {
-                template.language.trim()
-            };
-            let mut t = json!({
-                "name": template.name.trim(),
-                "language": { "code": language },
-            });
-            if !template.parameters.is_empty() {
-                let parameters: Vec<Value> = template
-                    .parameters
-                    .iter()
-                    .map(|p| json!({ "type": "text", "text": p }))
-                    .collect();
-                t["components"] = json!([{ "type": "body", "parameters": parameters }]);
-            }
-            body["type"] = json!("template");
-            body["template"] = t;
-        }
-        None => {
-            if let Some(last) = msg.last_customer_at
-                && now >= last.saturating_add(WINDOW_MS)
-            {
-                return Err(ConnectorError::Rejected(
-                    "only a template can be sent: more than 24 hours have passed since the \
-                     customer's last WhatsApp message, so WhatsApp refuses free-form text"
-                        .into(),
-                ));
-            }
-            if msg.text.trim().is_empty() {
-                return Err(ConnectorError::Rejected(
-                    "a WhatsApp text message cannot be empty".into(),
-                ));
-            }
-            let n = msg.text.chars().count();
-            if n > MAX_TEXT_CHARS {
-                return Err(ConnectorError::Rejected(format!(
-                    "the text is {n} characters long; WhatsApp accepts at most {MAX_TEXT_CHARS}"
-                )));
-            }
-            body["type"] = json!("text");
-            body["text"] = json!({ "preview_url": false, "body": msg.text });
+/// `account` with what the administrator should know about templates: the old setting
+/// still there, or a template list the token cannot read (one page of one name is read).
+fn with_template_warnings(settings: &Settings, mut account: Account) -> Account {
+    if let Some(warning) = old_templates_setting(settings) {
+        account = account.with_warning(warning);
+    }
+    if let Some(waba) = &settings.waba_id {
+        let graph = settings.graph();
+        let url = format!(
+            "{}/message_templates?fields=name&limit=1",
+            graph.object_url(waba)
+        );
+        if let Err(failure) = graph.get(&url) {
+            account = account.with_warning(format!(
+                "The message templates of WhatsApp Business Account {waba} (setting `waba_id`) cannot be read: {}; agents will have no templates to send after 24 hours. Check the WhatsApp Business Account ID under WhatsApp → API Setup and that the token has whatsapp_business_management.",
+                failure.error.message()
+            ));
         }
     }
-    if let Some(reply_to) = msg.reply_to.as_deref().filter(|r| !r.is_empty()) {
-        body["context"] = json!({ "message_id": reply_to });
-    }
-    Ok(body)
-}
-
-/// `POST /{phone-number-id}/messages`: a text or a template to one customer.
-pub(crate) fn send(
-    settings: &Settings,
-    msg: &Outbound,
-    idempotency_key: &str,
-) -> Result<Sent, ConnectorError> {
-    if let Some(id) = kv::sent_before(idempotency_key) {
-        log::info(format!(
-            "whatsapp: reply {idempotency_key} was already sent as {id}"
-        ));
-        return Ok(Sent {
-            platform_message_id: id,
-        });
-    }
-    let to = msg
-        .recipient_id
-        .as_deref()
-        .filter(|r| !r.trim().is_empty())
-        .unwrap_or(&msg.thread_id)
-        .trim()
-        .trim_start_matches('+')
-        .to_string();
-    if to.is_empty() {
-        return Err(ConnectorError::Rejected(
-            "a WhatsApp message needs a recipient (the customer's wa_id)".into(),
-        ));
-    }
-    if let Some(region) = blocked_region(&to) {
-        return Err(ConnectorError::Rejected(format!(
-            "WhatsApp messages to numbers in {region} are not allowed; nothing was sent to +{to}"
-        )));
-    }
-    let body = body(msg, &to, clock::now_millis())?;
-    let graph = settings.graph();
-    let url = format!("{}/messages", graph.object_url(&settings.phone_number_id));
-    let resp = graph.post_json(&url, &body).map_err(explain)?;
-    let id = resp
-        .json_body::<SendAnswer>()
-        .ok()
-        .and_then(|a| a.messages.into_iter().next())
-        .and_then(|m| m.id)
-        .filter(|id| !id.is_empty())
-        .ok_or_else(|| {
-            ConnectorError::Rejected(format!(
-                "the Cloud API accepted the message but returned no id: {}",
-                resp.body_text()
-            ))
-        })?;
-    kv::remember_sent(idempotency_key, &id);
-    Ok(Sent {
-        platform_message_id: id,
-    })
+    account
 }

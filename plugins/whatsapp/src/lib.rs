@@ -1,30 +1,38 @@
 //! Switchboard connector for the WhatsApp Business Cloud API: inbound messages of every
-//! type, delivery statuses of our own sends, free-form replies inside the 24-hour customer
-//! service window and approved templates after it.
+//! type, delivery statuses of our own sends, free-form replies (text and files) inside the
+//! 24-hour customer service window and approved templates after it.
 //!
 //! Settings (`[channels.settings]`): `phone_number_id` (required: only webhooks for this
-//! business number are read, and replies are sent from it), `graph_base_url` (default
+//! business number are read, and replies are sent from it), `waba_id` (the WhatsApp
+//! Business Account whose templates agents pick from; without it the host keeps using the
+//! channel's old `templates` setting), `graph_base_url` (default
 //! `https://graph.facebook.com/v19.0`), and the optional business profile
 //! `profile_about`, `profile_address`, `profile_description`, `profile_email`,
 //! `profile_vertical`, `profile_websites` (comma-separated, at most 2), checked against
 //! WhatsApp's limits by `configure`. Secrets: `verify_token` and `app_secret` (webhooks),
-//! `access_token` (sent as `Authorization: Bearer` to the Graph API). The keys, webhooks
-//! and Graph errors it shares with the other Meta platforms are
-//! [`switchboard_sdk::meta`]'s ([`META`]).
+//! `access_token` (sent as `Authorization: Bearer` to the Graph API and to media
+//! downloads). The keys, webhooks and Graph errors it shares with the other Meta platforms
+//! are [`switchboard_sdk::meta`]'s ([`META`]).
 //!
 //! Conversations: one thread per customer, its id the customer's `wa_id` (or the
-//! business-scoped `user_id` when a newer payload carries no `wa_id`). Media arrive as ids
-//! only; an attachment's `url` is `whatsapp-media:<media id>` (fetch it through
-//! `GET /{media-id}` with the access token). Locations carry `geo:<lat>,<long>`.
+//! business-scoped `user_id` when a newer payload carries no `wa_id`). What each message
+//! type becomes is in `kinds`; media arrive as ids the host downloads through
+//! `media_request` (`media`); replies are sent by `send`, templates listed by
+//! `templates`.
 #![warn(missing_docs)]
 
 mod graph;
+mod kinds;
+mod media;
 mod profile;
+mod send;
+mod templates;
 mod webhook;
 
 use switchboard_sdk::{
-    Account, Capability, ConfigKey, Connector, ConnectorError, Description, HttpRequest, Outbound,
-    ReplyWindow, Sent, TextLimit, Visibility, WebhookOutcome, config, meta,
+    Account, Attachment, Capability, ConfigKey, Connector, ConnectorError, Description, FileLimit,
+    HttpRequest, MediaUpload, Outbound, OutboundFile, ReplyWindow, Sent, TemplateInfo, TextLimit,
+    Visibility, WebhookOutcome, config, log, meta,
 };
 
 /// Cloud API: a text message body takes up to 4,096 characters.
@@ -35,8 +43,10 @@ pub const DEFAULT_GRAPH_BASE_URL: &str = "https://graph.facebook.com/v19.0";
 /// The customer service window: free-form messages are allowed this long after the
 /// customer's last message.
 pub const WINDOW_MS: i64 = 24 * 60 * 60 * 1000;
-/// Scheme of an attachment URL that names a WhatsApp media id.
+/// Scheme of the attachment URLs that named a WhatsApp media id before the contract had
+/// media ids (messages stored then still carry them; `media_request` reads them).
 pub const MEDIA_URL_PREFIX: &str = "whatsapp-media:";
+pub use media::MEDIA_CDN;
 
 /// The WhatsApp connector. Settings are read from the host on every call.
 #[derive(Debug, Default)]
@@ -63,6 +73,8 @@ pub const META: meta::Platform = meta::Platform::new(
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Settings {
     pub phone_number_id: String,
+    /// The WhatsApp Business Account whose templates are listed, when set.
+    pub waba_id: Option<String>,
     /// `graph_base_url` and the secrets, read as every Meta connector reads them.
     pub meta: meta::Settings,
 }
@@ -70,9 +82,20 @@ pub(crate) struct Settings {
 impl Settings {
     pub(crate) fn load() -> Result<Settings, ConnectorError> {
         let phone_number_id = config::require("phone_number_id")?.trim().to_string();
+        let waba_id = config::get("waba_id")
+            .map(|w| w.trim().to_string())
+            .filter(|w| !w.is_empty());
+        if let Some(waba) = &waba_id
+            && !waba.chars().all(|c| c.is_ascii_digit())
+        {
+            return Err(ConnectorError::InvalidConfig(format!(
+                "setting `waba_id` must be the WhatsApp Business Account's numeric id, got `{waba}`"
+            )));
+        }
         let meta = META.load()?;
         Ok(Settings {
             phone_number_id,
+            waba_id,
             meta,
         })
     }
@@ -127,6 +150,14 @@ impl Connector for WhatsApp {
             .where_to_find(
                 "Meta for Developers → your app → WhatsApp → API Setup → Phone number ID.",
             ),
+            ConfigKey::setting(
+                "waba_id",
+                "The WhatsApp Business Account whose approved message templates agents may send; the list is read from WhatsApp and replaces the `templates` setting.",
+            )
+            .label("WhatsApp Business Account ID")
+            .where_to_find(
+                "Meta for Developers → your app → WhatsApp → API Setup → WhatsApp Business Account ID (also in WhatsApp Manager → Account tools → Phone numbers).",
+            ),
         ];
         config_keys.extend(META.config_keys());
         for field in profile::FIELDS {
@@ -137,7 +168,8 @@ impl Connector for WhatsApp {
             );
         }
         Description {
-            hosts: vec![META.graph_host()],
+            // Media downloads come from Meta's CDN, not the Graph API.
+            hosts: vec![META.graph_host(), MEDIA_CDN.to_string()],
             platform: "whatsapp".into(),
             version: env!("CARGO_PKG_VERSION").into(),
             capabilities: vec![Capability::Webhook, Capability::ReplyPrivate],
@@ -149,6 +181,9 @@ impl Connector for WhatsApp {
         let settings = Settings::load()?;
         profile::validate()?;
         settings.meta.warn_if_incomplete();
+        if let Some(warning) = graph::old_templates_setting(&settings) {
+            log::warn(format!("whatsapp: {warning}"));
+        }
         Ok(())
     }
 
@@ -166,7 +201,33 @@ impl Connector for WhatsApp {
 
     fn send(&mut self, msg: Outbound, idempotency_key: String) -> Result<Sent, ConnectorError> {
         let settings = Settings::load()?;
-        graph::send(&settings, &msg, &idempotency_key)
+        send::send(&settings, &msg, &idempotency_key)
+    }
+
+    fn media_request(
+        &mut self,
+        attachment: Attachment,
+    ) -> Result<Option<HttpRequest>, ConnectorError> {
+        let settings = Settings::load()?;
+        media::media_request(&settings, &attachment)
+    }
+
+    fn upload_media(
+        &mut self,
+        file: OutboundFile,
+        message: Outbound,
+    ) -> Result<Option<MediaUpload>, ConnectorError> {
+        let settings = Settings::load()?;
+        media::upload(&settings, &file, &message)
+    }
+
+    fn file_limits(&mut self) -> Vec<FileLimit> {
+        media::file_limits()
+    }
+
+    fn list_templates(&mut self) -> Result<Vec<TemplateInfo>, ConnectorError> {
+        let settings = Settings::load()?;
+        templates::list(&settings)
     }
 
     fn reply_window(

@@ -112,6 +112,7 @@ fn describe_lists_settings_and_capabilities() {
         names,
         [
             "phone_number_id",
+            "waba_id",
             "graph_base_url",
             "verify_token",
             "app_secret",
@@ -342,147 +343,6 @@ fn escaped_emoji_are_decoded() {
         Event::Message(m) => assert_eq!(m.text, "Café 😀"),
         other => panic!("{other:?}"),
     }
-}
-
-#[test]
-fn media_messages_carry_an_attachment_and_the_caption() {
-    for (kind, att_kind) in [
-        ("image", "image"),
-        ("video", "video"),
-        ("audio", "audio"),
-        ("document", "file"),
-        ("sticker", "sticker"),
-    ] {
-        let mut media =
-            json!({"id": format!("{kind}-id-1"), "mime_type": "image/jpeg", "sha256": "abc"});
-        if kind != "audio" && kind != "sticker" {
-            media["caption"] = json!("look at this 👀");
-        }
-        if kind == "document" {
-            media["filename"] = json!("invoice.pdf");
-        }
-        let m = one(kind, json!({ kind: media }));
-        assert_eq!(m.attachments.len(), 1, "{kind}");
-        let a = &m.attachments[0];
-        assert_eq!(a.kind, att_kind);
-        assert_eq!(
-            a.url.as_deref(),
-            Some(format!("whatsapp-media:{kind}-id-1").as_str())
-        );
-        assert_eq!(a.mime_type.as_deref(), Some("image/jpeg"));
-        if kind == "audio" || kind == "sticker" {
-            assert_eq!(m.text, "", "{kind}");
-            assert_eq!(a.caption, None);
-        } else {
-            assert_eq!(m.text, "look at this 👀", "{kind}");
-            assert_eq!(a.caption.as_deref(), Some("look at this 👀"));
-        }
-        assert_eq!(meta(&m, "media_id"), Some(format!("{kind}-id-1")));
-        if kind == "document" {
-            assert_eq!(meta(&m, "filename").as_deref(), Some("invoice.pdf"));
-        }
-    }
-}
-
-#[test]
-fn location_message() {
-    let m = one(
-        "location",
-        json!({"location": {"latitude": 38.9041, "longitude": -77.0171, "name": "Main St store", "address": "1 Main St, Springfield"}}),
-    );
-    assert_eq!(
-        m.text,
-        "📍 38.9041,-77.0171 Main St store 1 Main St, Springfield"
-    );
-    assert_eq!(m.attachments[0].kind, "location");
-    assert_eq!(
-        m.attachments[0].url.as_deref(),
-        Some("geo:38.9041,-77.0171")
-    );
-    assert_eq!(m.attachments[0].caption.as_deref(), Some("Main St store"));
-    let bare = one(
-        "location",
-        json!({"location": {"latitude": 1.5, "longitude": 2}}),
-    );
-    assert_eq!(bare.text, "📍 1.5,2");
-}
-
-#[test]
-fn contacts_message() {
-    let m = one(
-        "contacts",
-        json!({"contacts": [
-            {"name": {"formatted_name": "Ann Lee", "first_name": "Ann"}, "phones": [{"phone": "+1 555 0100", "type": "CELL"}]},
-            {"name": {"first_name": "Bo"}}
-        ]}),
-    );
-    assert_eq!(m.text, "👤 Ann Lee +1 555 0100\n👤 Bo");
-    assert!(meta(&m, "contacts").unwrap().contains("Ann Lee"));
-    // The shared contacts are not the sender: the author stays the customer.
-    assert_eq!(m.author.name, "Sheena Nelson");
-}
-
-#[test]
-fn reaction_message() {
-    let m = one(
-        "reaction",
-        json!({"reaction": {"message_id": "wamid.ours", "emoji": "👍"}}),
-    );
-    assert_eq!(m.text, "👍");
-    assert_eq!(m.parent_id.as_deref(), Some("wamid.ours"));
-    assert_eq!(meta(&m, "reaction_to").as_deref(), Some("wamid.ours"));
-    assert_eq!(meta(&m, "reaction").as_deref(), Some("👍"));
-}
-
-#[test]
-fn button_and_interactive_replies() {
-    let b = one(
-        "button",
-        json!({"button": {"text": "Yes", "payload": "CONFIRM_YES"}, "context": {"from": "15550783881", "id": "wamid.template"}}),
-    );
-    assert_eq!(b.text, "Yes");
-    assert_eq!(meta(&b, "button_payload").as_deref(), Some("CONFIRM_YES"));
-    assert_eq!(b.parent_id.as_deref(), Some("wamid.template"));
-
-    let l = one(
-        "interactive",
-        json!({"interactive": {"type": "list_reply", "list_reply": {"id": "size-m", "title": "Medium", "description": "Fits 38-40"}}}),
-    );
-    assert_eq!(l.text, "Medium");
-    assert_eq!(meta(&l, "interactive_type").as_deref(), Some("list_reply"));
-    assert_eq!(meta(&l, "interactive_id").as_deref(), Some("size-m"));
-    assert_eq!(
-        meta(&l, "interactive_description").as_deref(),
-        Some("Fits 38-40")
-    );
-
-    let r = one(
-        "interactive",
-        json!({"interactive": {"type": "button_reply", "button_reply": {"id": "btn-2", "title": "Track order"}}}),
-    );
-    assert_eq!(r.text, "Track order");
-    assert_eq!(meta(&r, "interactive_id").as_deref(), Some("btn-2"));
-}
-
-#[test]
-fn unsupported_messages_say_so() {
-    let m = one(
-        "unsupported",
-        json!({"errors": [{"code": 131051, "title": "Message type unknown", "message": "Message type unknown", "error_data": {"details": "Message type is currently not supported."}}]}),
-    );
-    assert!(m.text.contains("unsupported"), "{}", m.text);
-    assert!(
-        m.text.contains("131051: Message type unknown"),
-        "{}",
-        m.text
-    );
-    assert!(m.attachments.is_empty());
-    let other = one("order", json!({"order": {"catalog_id": "1"}}));
-    assert!(
-        other.text.contains("unsupported message of type order"),
-        "{}",
-        other.text
-    );
 }
 
 #[test]
@@ -934,121 +794,6 @@ fn reply_window_follows_the_24_hour_rule() {
     assert!(!never.free_form && never.templates && never.note.is_some());
 }
 
-// ---------------------------------------------------------------- check_credentials
-
-const TOKEN: &str = "EAAGwhatsappSecret987";
-
-fn credentials_host(answer: Result<HttpResponse, HttpError>) -> MockHost {
-    let host = host();
-    host.set_secret("access_token", TOKEN);
-    host.on_http(move |_| answer.clone());
-    host
-}
-
-fn assert_no_secret(err: &ConnectorError) {
-    assert!(!err.message().contains(TOKEN), "secret leaked: {err:?}");
-}
-
-#[test]
-fn check_credentials_reads_the_number() {
-    let host = credentials_host(Ok(HttpResponse::json(
-        200,
-        &json!({"id": PHONE_ID, "display_phone_number": "+1 555-078-3881",
-                "verified_name": "Acme Outfitters", "quality_rating": "GREEN"}),
-    )));
-    let account = WhatsApp.check_credentials().unwrap();
-    assert_eq!(account.id, PHONE_ID);
-    assert_eq!(account.name, "Acme Outfitters (+1 555-078-3881)");
-    assert!(account.warnings.is_empty(), "{:?}", account.warnings);
-    let asked = host.requests();
-    assert_eq!(asked.len(), 1, "one call");
-    assert_eq!(asked[0].method, "GET", "only reads");
-    assert_eq!(
-        asked[0].url,
-        format!("{GRAPH}/{PHONE_ID}?fields=display_phone_number,verified_name,quality_rating")
-    );
-    assert_eq!(
-        asked[0].header("authorization"),
-        Some(format!("Bearer {TOKEN}").as_str())
-    );
-
-    // A low quality rating works, with a warning.
-    credentials_host(Ok(HttpResponse::json(
-        200,
-        &json!({"id": PHONE_ID, "display_phone_number": "15550783881",
-                "verified_name": "Acme", "quality_rating": "RED"}),
-    )));
-    let account = WhatsApp.check_credentials().unwrap();
-    assert_eq!(account.warnings.len(), 1);
-    assert!(account.warnings[0].contains("quality"));
-}
-
-#[test]
-fn check_credentials_reports_a_refused_token() {
-    let _host = credentials_host(Ok(cloud_error(
-        401,
-        190,
-        &format!("Malformed access token {TOKEN}"),
-        "",
-    )));
-    let err = WhatsApp.check_credentials().unwrap_err();
-    assert!(
-        matches!(&err, ConnectorError::Unauthorized(m) if m.contains("`access_token`")),
-        "{err:?}"
-    );
-    assert_no_secret(&err);
-
-    let _host = credentials_host(Ok(HttpResponse::text(401, format!("bad token {TOKEN}"))));
-    let err = WhatsApp.check_credentials().unwrap_err();
-    assert!(matches!(err, ConnectorError::Unauthorized(_)), "{err:?}");
-    assert_no_secret(&err);
-}
-
-#[test]
-fn check_credentials_refuses_a_number_the_token_cannot_see() {
-    // Graph's answer when the token belongs to another WhatsApp account.
-    let _host = credentials_host(Ok(HttpResponse::json(
-        400,
-        &json!({"error": {"message": format!("Unsupported get request. Object with ID '{PHONE_ID}' does not exist, cannot be loaded due to missing permissions, or does not support this operation."),
-            "type": "GraphMethodException", "code": 100, "error_subcode": 33, "fbtrace_id": "Ax"}}),
-    )));
-    let err = WhatsApp.check_credentials().unwrap_err();
-    assert!(
-        matches!(&err, ConnectorError::InvalidConfig(m) if m.contains("`phone_number_id`") && m.contains(PHONE_ID)),
-        "{err:?}"
-    );
-    assert_no_secret(&err);
-}
-
-#[test]
-fn check_credentials_warns_about_a_missing_permission() {
-    let _host = credentials_host(Ok(cloud_error(
-        403,
-        200,
-        "(#200) Requires whatsapp_business_management permission",
-        "",
-    )));
-    let account = WhatsApp.check_credentials().unwrap();
-    assert_eq!(account.id, PHONE_ID);
-    assert_eq!(account.warnings.len(), 1);
-    assert!(account.warnings[0].contains("whatsapp_business_management"));
-}
-
-#[test]
-fn check_credentials_without_a_token_or_a_network() {
-    let host = credentials_host(Err("connection refused".into()));
-    let err = WhatsApp.check_credentials().unwrap_err();
-    assert!(matches!(err, ConnectorError::Transient(_)), "{err:?}");
-
-    host.remove_secret("access_token").clear_requests();
-    let err = WhatsApp.check_credentials().unwrap_err();
-    assert!(
-        matches!(&err, ConnectorError::InvalidConfig(m) if m.contains("access_token")),
-        "{err:?}"
-    );
-    assert!(host.requests().is_empty());
-}
-
 #[test]
 fn describe_labels_every_key() {
     for key in WhatsApp.describe().config_keys {
@@ -1062,4 +807,9 @@ fn describe_labels_every_key() {
     }
 }
 
+mod credentials;
 mod fuzz;
+mod kinds;
+mod media;
+mod sending;
+mod templates;

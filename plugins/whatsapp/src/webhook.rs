@@ -18,7 +18,8 @@ use switchboard_sdk::{
     WebhookOutcome, clock, log, meta, time,
 };
 
-use crate::{MEDIA_URL_PREFIX, Settings};
+use crate::Settings;
+use crate::kinds::{content, error_text, str_at};
 
 /// The handshake, the signature check and the envelope are [`meta`]'s
 /// ([`meta::Settings::read_webhook`]); the changes are this connector's.
@@ -135,23 +136,6 @@ fn receive(settings: &Settings, entries: Items<Entry>) -> WebhookOutcome {
     WebhookOutcome::new(meta::accepted(), events)
 }
 
-fn str_at<'a>(value: &'a Value, path: &[&str]) -> Option<&'a str> {
-    let mut v = value;
-    for key in path {
-        v = v.get(key)?;
-    }
-    v.as_str().filter(|s| !s.is_empty())
-}
-
-/// A number or a string of digits, as text.
-fn scalar(value: Option<&Value>) -> Option<String> {
-    match value? {
-        Value::String(s) if !s.is_empty() => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
-}
-
 /// `timestamp` as unix ms (Cloud API sends a string of unix seconds).
 fn millis(value: &Value) -> Option<i64> {
     match value.get("timestamp")? {
@@ -159,24 +143,6 @@ fn millis(value: &Value) -> Option<i64> {
         Value::Number(n) => n.as_i64().map(time::unix_to_millis),
         _ => None,
     }
-}
-
-/// The error of a message or status as `code: title`, with details when they add something.
-fn error_text(errors: Option<&Value>) -> Option<String> {
-    let first = errors?.as_array()?.first()?;
-    let code = scalar(first.get("code"));
-    let title = str_at(first, &["title"]).or_else(|| str_at(first, &["message"]));
-    let details = str_at(first, &["error_data", "details"]).or_else(|| str_at(first, &["details"]));
-    let mut text = match (code, title) {
-        (Some(c), Some(t)) => format!("{c}: {t}"),
-        (Some(c), None) => c,
-        (None, Some(t)) => t.to_string(),
-        (None, None) => return details.map(str::to_string),
-    };
-    if let Some(d) = details.filter(|d| !text.contains(d)) {
-        text.push_str(&format!(" ({d})"));
-    }
-    Some(text)
 }
 
 fn find_contact<'a>(contacts: &'a [Contact], from: Option<&str>) -> Option<&'a Contact> {
@@ -190,167 +156,6 @@ fn find_contact<'a>(contacts: &'a [Contact], from: Option<&str>) -> Option<&'a C
     } else {
         None
     })
-}
-
-fn attachment(
-    kind: &str,
-    url: Option<String>,
-    mime: Option<&str>,
-    caption: Option<&str>,
-) -> Attachment {
-    Attachment {
-        kind: kind.into(),
-        url,
-        mime_type: mime.map(Into::into),
-        caption: caption.map(Into::into),
-    }
-}
-
-/// Text, attachments and metadata of one message, by type.
-struct Content {
-    text: String,
-    attachments: Vec<Attachment>,
-    metadata: Vec<(String, String)>,
-    parent_override: Option<String>,
-}
-
-fn content(raw: &Value, kind: &str) -> Content {
-    let mut c = Content {
-        text: String::new(),
-        attachments: Vec::new(),
-        metadata: Vec::new(),
-        parent_override: None,
-    };
-    let body = raw.get(kind).cloned().unwrap_or(Value::Null);
-    match kind {
-        "text" => c.text = str_at(&body, &["body"]).unwrap_or_default().to_string(),
-        "image" | "video" | "audio" | "document" | "sticker" => {
-            let id = str_at(&body, &["id"]);
-            let caption = str_at(&body, &["caption"]);
-            let filename = str_at(&body, &["filename"]);
-            c.text = caption.unwrap_or_default().to_string();
-            let att_kind = if kind == "document" { "file" } else { kind };
-            c.attachments.push(attachment(
-                att_kind,
-                id.map(|id| format!("{MEDIA_URL_PREFIX}{id}")),
-                str_at(&body, &["mime_type"]),
-                caption.or(filename),
-            ));
-            if let Some(id) = id {
-                c.metadata.push(("media_id".into(), id.into()));
-            }
-            if let Some(f) = filename {
-                c.metadata.push(("filename".into(), f.into()));
-            }
-            if body.get("voice").and_then(Value::as_bool) == Some(true) {
-                c.metadata.push(("voice".into(), "true".into()));
-            }
-        }
-        "location" => {
-            let lat = scalar(body.get("latitude")).unwrap_or_default();
-            let long = scalar(body.get("longitude")).unwrap_or_default();
-            let name = str_at(&body, &["name"]);
-            let address = str_at(&body, &["address"]);
-            let mut text = format!("📍 {lat},{long}");
-            for part in [name, address].into_iter().flatten() {
-                text.push(' ');
-                text.push_str(part);
-            }
-            c.text = text;
-            c.attachments.push(attachment(
-                "location",
-                Some(format!("geo:{lat},{long}")),
-                None,
-                name.or(address),
-            ));
-            c.metadata.push(("latitude".into(), lat));
-            c.metadata.push(("longitude".into(), long));
-            if let Some(u) = str_at(&body, &["url"]) {
-                c.metadata.push(("location_url".into(), u.into()));
-            }
-        }
-        "contacts" => {
-            let cards: Vec<String> = raw
-                .get("contacts")
-                .and_then(Value::as_array)
-                .map(|list| {
-                    list.iter()
-                        .map(|card| {
-                            let name = str_at(card, &["name", "formatted_name"])
-                                .or_else(|| str_at(card, &["name", "first_name"]))
-                                .unwrap_or("(no name)");
-                            let phones: Vec<&str> = card
-                                .get("phones")
-                                .and_then(Value::as_array)
-                                .map(|p| p.iter().filter_map(|p| str_at(p, &["phone"])).collect())
-                                .unwrap_or_default();
-                            if phones.is_empty() {
-                                format!("👤 {name}")
-                            } else {
-                                format!("👤 {name} {}", phones.join(", "))
-                            }
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
-            c.metadata.push((
-                "contacts".into(),
-                raw.get("contacts")
-                    .map(Value::to_string)
-                    .unwrap_or_default(),
-            ));
-            c.text = cards.join("\n");
-        }
-        "reaction" => {
-            let target = str_at(&body, &["message_id"]);
-            let emoji = str_at(&body, &["emoji"]).unwrap_or_default();
-            c.text = emoji.to_string();
-            if let Some(t) = target {
-                c.metadata.push(("reaction_to".into(), t.into()));
-                c.parent_override = Some(t.into());
-            }
-            // An empty emoji removes an earlier reaction.
-            c.metadata.push(("reaction".into(), emoji.into()));
-        }
-        "button" => {
-            c.text = str_at(&body, &["text"]).unwrap_or_default().to_string();
-            if let Some(p) = str_at(&body, &["payload"]) {
-                c.metadata.push(("button_payload".into(), p.into()));
-            }
-        }
-        "interactive" => {
-            let sub = str_at(&body, &["type"]).unwrap_or_default().to_string();
-            let reply = body.get(&sub).cloned().unwrap_or(Value::Null);
-            c.text = str_at(&reply, &["title"]).unwrap_or_default().to_string();
-            c.metadata.push(("interactive_type".into(), sub.clone()));
-            if let Some(id) = str_at(&reply, &["id"]) {
-                c.metadata.push(("interactive_id".into(), id.into()));
-            }
-            if let Some(d) = str_at(&reply, &["description"]) {
-                c.metadata
-                    .push(("interactive_description".into(), d.into()));
-            }
-            if c.text.is_empty() && sub == "nfm_reply" {
-                c.text = str_at(&reply, &["body"]).unwrap_or_default().to_string();
-            }
-        }
-        other => {
-            let why = error_text(raw.get("errors"));
-            let label = if other == "unsupported" || other.is_empty() {
-                "unsupported message".to_string()
-            } else {
-                format!("unsupported message of type {other}")
-            };
-            c.text = match &why {
-                Some(w) => format!("[{label}: {w}]"),
-                None => format!("[{label}]"),
-            };
-            if let Some(w) = why {
-                c.metadata.push(("error".into(), w));
-            }
-        }
-    }
-    c
 }
 
 /// A customer message.
@@ -378,6 +183,24 @@ fn message_event(raw: &Value, contacts: &[Contact]) -> Option<Event> {
     if raw.pointer("/context/forwarded").and_then(Value::as_bool) == Some(true) {
         metadata.push(("forwarded".into(), "true".into()));
     }
+    if raw
+        .pointer("/context/frequently_forwarded")
+        .and_then(Value::as_bool)
+        == Some(true)
+    {
+        metadata.push(("frequently_forwarded".into(), "true".into()));
+    }
+    // The customer asked about a catalog product ("Message business" on a product).
+    if let Some(product) = raw.pointer("/context/referred_product") {
+        let catalog = str_at(product, &["catalog_id"]).unwrap_or_default();
+        let item = str_at(product, &["product_retailer_id"]).unwrap_or_default();
+        metadata.push(("referred_product".into(), item.to_string()));
+        c.attachments.push(
+            Attachment::of_kind("product")
+                .with_detail("catalog-id", catalog)
+                .with_detail("product-id", item),
+        );
+    }
     if let Some(referral) = raw.get("referral").and_then(Value::as_object) {
         metadata.push((
             "referral".into(),
@@ -388,6 +211,16 @@ fn message_event(raw: &Value, contacts: &[Contact]) -> Option<Event> {
                 metadata.push((format!("referral_{k}"), s.to_string()));
             }
         }
+        // The ad or post the customer came from, shown as a share (no file: its image
+        // is the advertiser's, not something the customer sent).
+        let field = |k: &str| referral.get(k).and_then(Value::as_str).unwrap_or_default();
+        c.attachments.push(
+            Attachment::of_kind("share")
+                .with_detail("title", field("headline"))
+                .with_detail("url", field("source_url"))
+                .with_detail("source", field("source_type"))
+                .with_detail("body", field("body")),
+        );
     }
     let parent_id = str_at(raw, &["context", "id"])
         .map(str::to_string)

@@ -22,6 +22,10 @@ pub(crate) enum Endpoint {
     /// `GET /2/users/me` (the credentials check).
     Me,
     StreamRules,
+    /// `GET /2/tweets?ids=` (the compliance check).
+    TweetLookup,
+    /// `GET /2/users?ids=` (the compliance check).
+    UserLookup,
 }
 
 impl Endpoint {
@@ -36,6 +40,8 @@ impl Endpoint {
             Endpoint::Users => "users",
             Endpoint::Me => "users_me",
             Endpoint::StreamRules => "stream_rules",
+            Endpoint::TweetLookup => "tweet_lookup",
+            Endpoint::UserLookup => "user_lookup",
         }
     }
 
@@ -260,6 +266,17 @@ pub(crate) fn user_id(settings: &Settings, handle: &str) -> Result<String, Conne
         })?;
     kv::set(&slot, id.as_bytes());
     Ok(id)
+}
+
+/// The channel's handle whose user id is `id`, as cached by [`user_id`] (no call).
+pub(crate) fn handle_of(settings: &Settings, id: &str) -> Option<String> {
+    settings
+        .handles
+        .iter()
+        .find(|h| {
+            kv::get_string(&format!("user_id/{}", h.to_ascii_lowercase())).as_deref() == Some(id)
+        })
+        .cloned()
 }
 
 #[derive(Deserialize)]

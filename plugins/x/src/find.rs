@@ -77,10 +77,18 @@ pub(crate) fn find_sent(
     idempotency_key: &str,
     attempted_at: i64,
 ) -> Result<Option<Sent>, ConnectorError> {
-    if let Some(id) = kv::sent_before(idempotency_key) {
+    // The whole reply, or its first part (a reply with files is several messages).
+    if let Some(id) = kv::sent_before(idempotency_key)
+        .or_else(|| crate::send::part_key(idempotency_key, 0).and_then(|k| kv::get_string(&k)))
+    {
         return Ok(Some(Sent {
             platform_message_id: id,
         }));
+    }
+    if !msg.files.is_empty() && msg.text.trim().is_empty() {
+        return Err(ConnectorError::Unsupported(
+            "a reply made only of files cannot be told apart from others on X".into(),
+        ));
     }
     let handle = match msg.from_handle.as_deref().map(str::trim) {
         Some(h) if !h.is_empty() => settings.find_handle(h).unwrap_or(settings.default_handle()),
@@ -90,6 +98,16 @@ pub(crate) fn find_sent(
     let token = settings.require_user_token(&handle)?;
     let own_id = api::user_id(settings, &handle)?;
     let text = comparable(&msg.text);
+    // X ends the text of a message with media with the media's link.
+    let with_files = !msg.files.is_empty();
+    let same = |found: &str| {
+        let found = comparable(found);
+        found == text
+            || (with_files
+                && found
+                    .strip_suffix("<link>")
+                    .is_some_and(|f| f.trim_end() == text))
+    };
     let found = match msg.visibility {
         Visibility::Public => {
             let target = msg
@@ -115,7 +133,7 @@ pub(crate) fn find_sent(
             page.data
                 .into_iter()
                 .rfind(|t| {
-                    comparable(&t.text) == text
+                    same(&t.text)
                         && recent(&t.created_at, attempted_at)
                         && target.is_none_or(|target| {
                             t.referenced_tweets
@@ -138,7 +156,7 @@ pub(crate) fn find_sent(
                 .into_iter()
                 .rfind(|d| {
                     d.sender_id.as_deref() == Some(own_id.as_str())
-                        && comparable(&d.text) == text
+                        && same(&d.text)
                         && recent(&d.created_at, attempted_at)
                         && d.dm_conversation_id.as_deref().is_none_or(|c| {
                             c == msg.thread_id

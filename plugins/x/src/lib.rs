@@ -4,11 +4,20 @@
 //! tweets, Account Activity webhooks (CRC, signed events, tweet-delete compliance) and
 //! keyword suspension when a keyword floods the channel.
 //!
+//! Whole messages: every photo, video, GIF, link, quoted or shared tweet and location a
+//! customer sends is kept as an attachment (`media`), the host downloads the files
+//! through `media_request` (direct-message media with the handle's token), and agents
+//! send images in direct messages and public replies (`upload`, `send`). Deletions are
+//! honoured in every ingest mode, and a deleted account's content is erased
+//! (`compliance`).
+//!
 //! Settings (`[channels.settings]`): `handles` (required, comma list, the first is the
 //! default reply handle), `keywords`, `exclusions`, `use_handles_as_keywords`, `languages`
 //! (comma list or `any`), `skip_retweets`, `message_types` (any of `public`, `private`,
 //! `compliance`), `use_stream` (public tweets from the filtered stream, whose rules follow
-//! the settings, instead of the recent search), `api_base_url` (default `https://api.x.com`). Secrets: `token_<handle>`
+//! the settings, instead of the recent search), `deletion_check_minutes` (how often polls
+//! look for deleted tweets and accounts, default 60, 0: never), `api_base_url` (default
+//! `https://api.x.com`). Secrets: `token_<handle>`
 //! (user access token of each handle, required), `bearer_token` (app token used for the
 //! recent search when set), `consumer_secret` (signs Account Activity webhooks).
 //!
@@ -19,16 +28,20 @@
 #![warn(missing_docs)]
 
 mod api;
+mod compliance;
 mod find;
+mod media;
 mod poll;
 mod send;
 mod sources;
 mod stream;
+mod upload;
 mod webhook;
 
 use switchboard_sdk::{
-    Account, Capability, ConfigKey, Connector, ConnectorError, Description, Event, HttpRequest,
-    Outbound, PollResult, Sent, TextLimit, Visibility, WebhookOutcome, config, log,
+    Account, Attachment, Capability, ConfigKey, Connector, ConnectorError, Description, Event,
+    FileLimit, HttpRequest, MediaUpload, Outbound, OutboundFile, PollResult, Sent, TextLimit,
+    Visibility, WebhookOutcome, config, log,
 };
 
 /// A post (a public reply) takes 280 by X's weighted count.
@@ -40,6 +53,8 @@ const DM_MAX_CHARS: u32 = 10_000;
 pub const DEFAULT_API_BASE_URL: &str = "https://api.x.com";
 /// The longest query the recent search accepts.
 pub const MAX_QUERY_LEN: usize = 512;
+/// Minutes between two polling checks for deleted tweets and accounts, by default.
+pub const DEFAULT_DELETION_CHECK_MINUTES: i64 = 60;
 
 /// The X connector. Settings are read from the host on every call, so a changed setting
 /// applies at once.
@@ -66,6 +81,8 @@ pub(crate) struct Settings {
     pub bearer_token: Option<String>,
     /// Public tweets come from the filtered stream instead of the recent search.
     pub use_stream: bool,
+    /// Milliseconds between two compliance checks of a poll (0: none).
+    pub deletion_check_ms: i64,
 }
 
 fn list(key: &str) -> Vec<String> {
@@ -216,6 +233,18 @@ impl Settings {
             )));
         }
         let bearer_token = config::secret("bearer_token").filter(|t| !t.trim().is_empty());
+        let raw_check = config::get_or(
+            "deletion_check_minutes",
+            &DEFAULT_DELETION_CHECK_MINUTES.to_string(),
+        );
+        let deletion_check_ms = match raw_check.trim().parse::<i64>() {
+            Ok(m) if (0..=7 * 24 * 60).contains(&m) => m * 60_000,
+            _ => {
+                return Err(invalid(format!(
+                    "setting `deletion_check_minutes` must be a number of minutes from 0 (never) to 10080 (a week), got `{raw_check}`"
+                )));
+            }
+        };
         Ok(Settings {
             handles,
             keywords,
@@ -229,6 +258,7 @@ impl Settings {
             api_base_url,
             bearer_token,
             use_stream,
+            deletion_check_ms,
         })
     }
 
@@ -309,7 +339,10 @@ impl Connector for X {
 
     fn describe(&self) -> Description {
         Description {
-            hosts: vec!["https://api.x.com".into()],
+            hosts: std::iter::once("https://api.x.com")
+                .chain(media::MEDIA_HOSTS)
+                .map(String::from)
+                .collect(),
             platform: "x".into(),
             version: env!("CARGO_PKG_VERSION").into(),
             capabilities: vec![
@@ -363,6 +396,12 @@ impl Connector for X {
                 )
                 .with_default("public,private,compliance")
                 .label("Message types"),
+                ConfigKey::setting(
+                    "deletion_check_minutes",
+                    "How often polls ask X which of the tweets and authors taken were deleted (up to 100 of each per check, counted in the app's monthly read cap); 0: never.",
+                )
+                .with_default("60")
+                .label("Deletion check minutes"),
                 ConfigKey::setting("api_base_url", "Base URL of the X API.")
                     .with_default(DEFAULT_API_BASE_URL)
                     .label("X API URL")
@@ -459,6 +498,33 @@ impl Connector for X {
     fn stream_lines(&mut self, lines: Vec<String>) -> Result<Vec<Event>, ConnectorError> {
         let settings = Settings::load()?;
         stream::lines(&settings, &lines)
+    }
+
+    /// Tweet media: a plain GET. Direct-message media: with the receiving handle's token
+    /// (see `media`).
+    fn media_request(
+        &mut self,
+        attachment: Attachment,
+    ) -> Result<Option<HttpRequest>, ConnectorError> {
+        let Some(url) = attachment.url.filter(|u| !u.trim().is_empty()) else {
+            return Ok(None);
+        };
+        let settings = Settings::load()?;
+        media::media_request(&settings, url.trim()).map(Some)
+    }
+
+    /// `POST /2/media/upload`, one request per image (see `upload`).
+    fn upload_media(
+        &mut self,
+        file: OutboundFile,
+        message: Outbound,
+    ) -> Result<Option<MediaUpload>, ConnectorError> {
+        let settings = Settings::load()?;
+        upload::upload_media(&settings, &file, &message).map(Some)
+    }
+
+    fn file_limits(&mut self) -> Vec<FileLimit> {
+        upload::file_limits()
     }
 
     fn delete(&mut self, id: String) -> Result<(), ConnectorError> {

@@ -1,10 +1,11 @@
 //! Polling: the recent search built from the settings, mentions of each handle, direct
-//! messages; the JSON cursor of every `since_id`; keyword suspension.
+//! messages with what they carry (see `media`); the JSON cursor of every `since_id`;
+//! keyword suspension; the compliance check (see `compliance`).
 
 use std::collections::{HashMap, HashSet};
 
 use serde::Deserialize;
-use switchboard_sdk::lenient::Items;
+use switchboard_sdk::lenient::{self, Items};
 use switchboard_sdk::{
     Author, ConnectorError, Event, Message, PollResult, SourceStatus, Visibility, clock, http, kv,
     log, time,
@@ -12,15 +13,23 @@ use switchboard_sdk::{
 
 use crate::Settings;
 use crate::api;
+use crate::media::{self, Attached, Entities, Media, Poll, UrlEntity};
 use crate::sources::{self, Cursor, Item, Paging, Source};
 
 /// Fields asked for every tweet.
-pub(crate) const TWEET_FIELDS: &str =
-    "created_at,author_id,conversation_id,in_reply_to_user_id,referenced_tweets,lang";
+pub(crate) const TWEET_FIELDS: &str = "created_at,author_id,conversation_id,in_reply_to_user_id,referenced_tweets,lang,attachments,entities";
+/// What every tweet brings along: its author, media, poll and the tweets it references.
+pub(crate) const TWEET_EXPANSIONS: &str =
+    "author_id,attachments.media_keys,attachments.poll_ids,referenced_tweets.id";
+/// Fields asked for every media item.
+pub(crate) const MEDIA_FIELDS: &str = "type,url,preview_image_url,variants,alt_text";
 /// Fields asked for every author.
 pub(crate) const USER_FIELDS: &str = "username,name,public_metrics";
 /// Fields asked for every direct message event.
-pub(crate) const DM_FIELDS: &str = "created_at,sender_id,text,dm_conversation_id";
+pub(crate) const DM_FIELDS: &str =
+    "created_at,sender_id,text,dm_conversation_id,attachments,referenced_tweets,entities";
+/// What every direct message brings along.
+pub(crate) const DM_EXPANSIONS: &str = "sender_id,attachments.media_keys,referenced_tweets.id";
 /// Pages of one search followed in one poll.
 pub(crate) const MAX_PAGES: usize = 10;
 /// A keyword bringing more tweets than this in one minute is suspended.
@@ -98,11 +107,45 @@ pub(crate) fn build_query_from(settings: &Settings, keywords: &[String]) -> Opti
 }
 
 /// `includes` of an answer or a stream line; a user of a shape we cannot read only
-/// costs its tweets their author's name.
+/// costs its tweets their author's name, a media item its file.
 #[derive(Deserialize, Default)]
 pub(crate) struct Includes {
     #[serde(default)]
     pub users: Items<User>,
+    #[serde(default)]
+    pub media: Items<Media>,
+    #[serde(default)]
+    pub tweets: Items<Tweet>,
+    #[serde(default)]
+    pub polls: Items<Poll>,
+}
+
+/// The `includes` of a listing's pages, by id.
+#[derive(Default)]
+pub(crate) struct Expanded {
+    pub users: HashMap<String, User>,
+    pub media: HashMap<String, Media>,
+    pub tweets: HashMap<String, Tweet>,
+    pub polls: HashMap<String, Poll>,
+}
+
+impl Expanded {
+    pub(crate) fn add(&mut self, includes: Includes) {
+        for u in includes.users.items {
+            self.users.insert(u.id.clone(), u);
+        }
+        for m in includes.media.items {
+            if let Some(key) = m.media_key.clone() {
+                self.media.insert(key, m);
+            }
+        }
+        for t in includes.tweets.items {
+            self.tweets.insert(t.id.clone(), t);
+        }
+        for p in includes.polls.items {
+            self.polls.insert(p.id.clone(), p);
+        }
+    }
 }
 
 #[derive(Deserialize, Clone)]
@@ -122,6 +165,10 @@ pub(crate) struct Tweet {
     created_at: Option<String>,
     #[serde(default)]
     lang: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt")]
+    attachments: Option<Attached>,
+    #[serde(default, deserialize_with = "lenient::opt")]
+    entities: Option<Entities>,
 }
 
 #[derive(Deserialize, Clone)]
@@ -160,18 +207,22 @@ impl Tweet {
     fn is_retweet(&self) -> bool {
         self.reference("retweeted").is_some()
     }
+
+    pub(crate) fn text(&self) -> &str {
+        &self.text
+    }
 }
 
 /// A tweet as a public message.
 fn tweet_message(
     settings: &Settings,
     tweet: Tweet,
-    users: &HashMap<String, User>,
+    expanded: &Expanded,
     source: &str,
     now: i64,
 ) -> Message {
     let author_id = tweet.author_id.clone().unwrap_or_default();
-    let user = users.get(&author_id);
+    let user = expanded.users.get(&author_id);
     let username = user.and_then(|u| u.username.clone());
     let from_business = username
         .as_deref()
@@ -198,6 +249,13 @@ fn tweet_message(
         .unwrap_or_else(|| tweet.id.clone());
     // Webhook tweets carry no conversation id: remember it for their replies.
     kv::set(&format!("conversation/{}", tweet.id), thread_id.as_bytes());
+    let quoted: Vec<&str> = tweet.reference("quoted").into_iter().collect();
+    let attachments = media::v2_attachments(
+        tweet.attachments.as_ref(),
+        &quoted,
+        tweet.entities.as_ref(),
+        expanded,
+    );
     Message {
         platform_message_id: tweet.id,
         thread_id,
@@ -212,7 +270,7 @@ fn tweet_message(
                 .and_then(|m| m.followers_count),
         },
         text: tweet.text,
-        attachments: Vec::new(),
+        attachments,
         created_at: tweet
             .created_at
             .as_deref()
@@ -246,8 +304,9 @@ fn tweet_url(settings: &Settings, path: &str, since: Option<&str>, max: u32) -> 
     }
     pairs.extend([
         ("tweet.fields", TWEET_FIELDS),
-        ("expansions", "author_id"),
+        ("expansions", TWEET_EXPANSIONS),
         ("user.fields", USER_FIELDS),
+        ("media.fields", MEDIA_FIELDS),
     ]);
     http::url_with_query(&format!("{}{path}", settings.api_base_url), &pairs)
 }
@@ -313,6 +372,21 @@ struct DmEvent {
     dm_conversation_id: Option<String>,
     #[serde(default)]
     created_at: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt")]
+    attachments: Option<Attached>,
+    /// A tweet the customer shared.
+    #[serde(default)]
+    referenced_tweets: Items<SharedTweet>,
+    #[serde(default, deserialize_with = "lenient::opt")]
+    entities: Option<Entities>,
+    /// Some answers give the links beside the event rather than in `entities`.
+    #[serde(default)]
+    urls: Items<UrlEntity>,
+}
+
+#[derive(Deserialize)]
+struct SharedTweet {
+    id: String,
 }
 
 impl Item for DmEvent {
@@ -368,7 +442,7 @@ pub(crate) fn poll(
                     warnings.extend(take(
                         settings,
                         listing.items,
-                        &listing.users,
+                        &listing.expanded,
                         "search",
                         now,
                         &mut seen,
@@ -411,7 +485,7 @@ pub(crate) fn poll(
                     warnings.extend(take(
                         settings,
                         listing.items,
-                        &listing.users,
+                        &listing.expanded,
                         "mention",
                         now,
                         &mut seen,
@@ -439,6 +513,12 @@ pub(crate) fn poll(
         }
     }
 
+    let mut compliance = Vec::new();
+    if let Some((found, status)) = crate::compliance::check(settings, &mut cur) {
+        compliance = found;
+        statuses.push(status);
+    }
+
     events.sort_by(|a, b| {
         a.created_at.cmp(&b.created_at).then(
             (a.platform_message_id.len(), &a.platform_message_id)
@@ -446,10 +526,12 @@ pub(crate) fn poll(
         )
     });
     let next = serde_json::to_string(&cur).unwrap_or_default();
-    Ok(
-        PollResult::new(events.into_iter().map(Event::Message).collect(), Some(next))
-            .with_sources(statuses),
-    )
+    let events = events
+        .into_iter()
+        .map(Event::Message)
+        .chain(compliance)
+        .collect();
+    Ok(PollResult::new(events, Some(next)).with_sources(statuses))
 }
 
 /// After the filtered stream (re)opened, the tweets posted while it was closed come from
@@ -494,7 +576,7 @@ fn stream_gap(
             warnings.extend(take(
                 settings,
                 listing.items,
-                &listing.users,
+                &listing.expanded,
                 "stream",
                 now,
                 seen,
@@ -511,13 +593,14 @@ fn stream_gap(
 pub(crate) fn take(
     settings: &Settings,
     tweets: Vec<Tweet>,
-    users: &HashMap<String, User>,
+    expanded: &Expanded,
     source: &str,
     now: i64,
     seen: &mut HashSet<String>,
     out: &mut Vec<Message>,
 ) -> Vec<String> {
     let mut warnings = Vec::new();
+    let mut watched = Vec::new();
     for tweet in tweets {
         if tweet.id.is_empty() || !seen.insert(tweet.id.clone()) {
             continue;
@@ -539,8 +622,16 @@ pub(crate) fn take(
             log::debug(format!("x: tweet {} left out: {why}", tweet.id));
             continue;
         }
-        out.push(tweet_message(settings, tweet, users, source, now));
+        let message = tweet_message(settings, tweet, expanded, source, now);
+        if !message.from_business {
+            watched.push((
+                message.platform_message_id.clone(),
+                message.author.id.clone(),
+            ));
+        }
+        out.push(message);
     }
+    crate::compliance::watch(settings, &watched, &[]);
     warnings
 }
 
@@ -564,8 +655,9 @@ fn poll_dms(
         &[
             ("dm_event.fields", DM_FIELDS),
             ("event_types", "MessageCreate"),
-            ("expansions", "sender_id"),
+            ("expansions", DM_EXPANSIONS),
             ("user.fields", USER_FIELDS),
+            ("media.fields", MEDIA_FIELDS),
             // The most per page: the DM read limit is 15 calls per 15 minutes.
             ("max_results", "100"),
         ],
@@ -581,9 +673,11 @@ fn poll_dms(
         },
         cur,
     )?;
-    let users = listing.users;
+    let expanded = listing.expanded;
+    let users = &expanded.users;
     let mut warnings = listing.warnings;
     let mut out = Vec::new();
+    let mut senders = Vec::new();
     for dm in listing.items {
         if dm
             .event_type
@@ -622,6 +716,21 @@ fn poll_dms(
         if is_group_conversation(&thread_id) {
             metadata.push(("dm_group".into(), "true".into()));
         }
+        let shared: Vec<&str> = dm
+            .referenced_tweets
+            .items
+            .iter()
+            .map(|r| r.id.as_str())
+            .filter(|id| !id.is_empty())
+            .collect();
+        let mut entities = dm.entities.clone().unwrap_or_default();
+        entities.urls.items.extend(dm.urls.items.iter().cloned());
+        let attachments =
+            media::v2_attachments(dm.attachments.as_ref(), &shared, Some(&entities), &expanded);
+        media::remember_dm_handle(&attachments, handle);
+        if sender != own_id {
+            senders.push(sender.clone());
+        }
         out.push(Message {
             thread_id,
             platform_message_id: dm.id,
@@ -639,7 +748,7 @@ fn poll_dms(
                     .and_then(|m| m.followers_count),
             },
             text: dm.text,
-            attachments: Vec::new(),
+            attachments,
             created_at: dm
                 .created_at
                 .as_deref()
@@ -650,6 +759,7 @@ fn poll_dms(
             metadata,
         });
     }
+    crate::compliance::watch(settings, &[], &senders);
     Ok((out, warnings, listing.stopped))
 }
 

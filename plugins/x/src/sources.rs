@@ -3,7 +3,7 @@
 //! pages (resuming where an earlier poll had to stop) and reports how it fared, so one
 //! failing source never holds back the others nor throws their results away.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -11,7 +11,7 @@ use switchboard_sdk::lenient::{self, Items};
 use switchboard_sdk::{ConnectorError, SourceStatus, http, log, time};
 
 use crate::api::{self, Endpoint};
-use crate::poll::{Includes, MAX_PAGES, User};
+use crate::poll::{Expanded, Includes, MAX_PAGES};
 
 /// Every source's place, kept in the host's opaque cursor as JSON. The host saves it only
 /// after the poll's events are stored, so a place never passes what was not stored.
@@ -36,6 +36,11 @@ pub(crate) struct Cursor {
     /// are stored.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stream_gap_done: Option<String>,
+    /// What this poll's compliance check reported gone (`t:<tweet id>`, `u:<user id>`):
+    /// when the host passes the cursor back, the events were stored and the ids leave the
+    /// watch (see [`crate::compliance`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub gone: Vec<String>,
 }
 
 /// Where a listing continues, and the newest id seen in it so far.
@@ -63,7 +68,7 @@ impl Cursor {
             Kind::Search => self.search.clone(),
             Kind::Mentions(h) => self.mentions.get(h).cloned(),
             Kind::Dm(h) => self.dm.get(h).cloned(),
-            Kind::StreamGap => None,
+            Kind::StreamGap | Kind::Compliance => None,
         }
     }
 
@@ -72,7 +77,7 @@ impl Cursor {
         let slot = match &source.kind {
             Kind::Search => &mut self.search,
             // A gap is closed as a whole (`stream_gap_done`), not moved along.
-            Kind::StreamGap => return,
+            Kind::StreamGap | Kind::Compliance => return,
             Kind::Mentions(h) => {
                 let mut slot = self.mentions.get(h).cloned();
                 forward(&mut slot, newest);
@@ -110,6 +115,8 @@ pub(crate) enum Kind {
     Dm(String),
     /// The recent search over a gap in the filtered stream.
     StreamGap,
+    /// The lookups that find deleted tweets and accounts.
+    Compliance,
 }
 
 /// One source of a poll.
@@ -154,11 +161,20 @@ impl Source {
         }
     }
 
+    pub(crate) fn compliance() -> Source {
+        Source {
+            kind: Kind::Compliance,
+            name: crate::compliance::SOURCE.into(),
+            endpoint: Endpoint::TweetLookup,
+        }
+    }
+
     /// The key of its entry in [`Cursor::resume`].
     pub(crate) fn key(&self) -> String {
         match &self.kind {
             Kind::Search => "search".into(),
             Kind::StreamGap => "stream_gap".into(),
+            Kind::Compliance => "compliance".into(),
             Kind::Mentions(h) => format!("mentions/{h}"),
             Kind::Dm(h) => format!("dm/{h}"),
         }
@@ -267,7 +283,8 @@ struct RawMeta {
 pub(crate) struct Listing<T> {
     /// Items newer than the source's place, newest first as X lists them.
     pub items: Vec<T>,
-    pub users: HashMap<String, User>,
+    /// `includes`: authors, media, referenced tweets, polls.
+    pub expanded: Expanded,
     /// Partial errors X reported, in plain words.
     pub warnings: Vec<String>,
     /// A later page failed: what was read is kept, the rest is read next poll.
@@ -302,7 +319,7 @@ pub(crate) fn list<T: DeserializeOwned + Item>(
     let mut newest = resume.and_then(|r| r.newest);
     let mut listing = Listing {
         items: Vec::new(),
-        users: HashMap::new(),
+        expanded: Expanded::default(),
         warnings: Vec::new(),
         stopped: None,
     };
@@ -333,9 +350,7 @@ pub(crate) fn list<T: DeserializeOwned + Item>(
             .warnings
             .extend(partial_errors(&page.errors.unwrap_or_default()));
         listing.warnings.extend(page.data.summary("item"));
-        for u in page.includes.unwrap_or_default().users.items {
-            listing.users.insert(u.id.clone(), u);
-        }
+        listing.expanded.add(page.includes.unwrap_or_default());
         let mut reached_place = false;
         for item in page.data.items {
             if p.since

@@ -1,8 +1,10 @@
 //! The filtered stream (`use_stream`): the app's stream rules kept in line with the
 //! channel's search query (our rules carry the tag [`RULE_TAG`]), the long-lived request
-//! the host holds open, and the line-delimited tweets it receives.
+//! the host holds open, and the line-delimited tweets it receives (with their media,
+//! links and quoted tweets, see `media`). A line of X's compliance streams (a tweet or an
+//! account deleted) becomes `deleted` / `author-erased` (see `compliance`).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use serde::Deserialize;
 use serde_json::json;
@@ -10,7 +12,10 @@ use switchboard_sdk::{ConnectorError, Event, HttpRequest, Message, clock, http, 
 
 use crate::Settings;
 use crate::api::{self, Endpoint};
-use crate::poll::{self, Includes, TWEET_FIELDS, Tweet, USER_FIELDS, User};
+use crate::compliance::{self, Compliance};
+use crate::poll::{
+    self, Expanded, Includes, MEDIA_FIELDS, TWEET_EXPANSIONS, TWEET_FIELDS, Tweet, USER_FIELDS,
+};
 use crate::sources::Item;
 
 /// The tag of the stream rules this connector owns.
@@ -144,8 +149,9 @@ pub(crate) fn open(settings: &Settings) -> Result<Option<HttpRequest>, Connector
         &format!("{}/2/tweets/search/stream", settings.api_base_url),
         &[
             ("tweet.fields", TWEET_FIELDS),
-            ("expansions", "author_id"),
+            ("expansions", TWEET_EXPANSIONS),
             ("user.fields", USER_FIELDS),
+            ("media.fields", MEDIA_FIELDS),
         ],
     );
     Ok(Some(api::request("GET", url, &settings.search_token()?)))
@@ -176,15 +182,32 @@ struct MatchingRule {
 pub(crate) fn lines(settings: &Settings, lines: &[String]) -> Result<Vec<Event>, ConnectorError> {
     let now = clock::now_millis();
     let mut tweets: Vec<Tweet> = Vec::new();
-    let mut users: HashMap<String, User> = HashMap::new();
+    let mut expanded = Expanded::default();
     let mut parsed_lines = Vec::with_capacity(lines.len());
+    let mut deletions: Vec<Event> = Vec::new();
     for (n, line) in lines.iter().enumerate() {
         let line = line.trim();
         if line.is_empty() {
             continue;
         }
-        match serde_json::from_str::<Line>(line) {
-            Ok(p) => parsed_lines.push(p),
+        let parsed = serde_json::from_str::<serde_json::Value>(line).and_then(|value| {
+            match compliance::stream_event(&value, now) {
+                Some(c) => Ok(Err(c)),
+                None => serde_json::from_value::<Line>(value).map(Ok),
+            }
+        });
+        match parsed {
+            Ok(Ok(p)) => parsed_lines.push(p),
+            Ok(Err(Compliance::Event(event))) => {
+                if settings.compliance {
+                    deletions.push(event);
+                }
+            }
+            Ok(Err(Compliance::Other(kind))) => {
+                log::debug(format!(
+                    "x: stream compliance event `{kind}` (nothing to erase)"
+                ));
+            }
             Err(e) => {
                 let head: String = line.chars().take(200).collect();
                 log::warn(format!("x: unreadable stream line ({e}): {head}"));
@@ -213,9 +236,7 @@ pub(crate) fn lines(settings: &Settings, lines: &[String]) -> Result<Vec<Event>,
             log::debug("x: stream tweet matched none of our rules");
             continue;
         }
-        for u in parsed.includes.users.items {
-            users.insert(u.id.clone(), u);
-        }
+        expanded.add(parsed.includes);
         tweets.push(tweet);
     }
     if let Some(newest) = tweets
@@ -228,7 +249,7 @@ pub(crate) fn lines(settings: &Settings, lines: &[String]) -> Result<Vec<Event>,
         kv::set(STREAM_NEWEST, newest.as_bytes());
     }
     if !settings.public {
-        return Ok(Vec::new());
+        return Ok(deletions);
     }
     let keywords = poll::active_keywords(settings, now);
     if poll::count_keywords(&keywords, &tweets, now) {
@@ -241,8 +262,15 @@ pub(crate) fn lines(settings: &Settings, lines: &[String]) -> Result<Vec<Event>,
     }
     let mut seen = HashSet::new();
     let mut out: Vec<Message> = Vec::new();
-    for warning in poll::take(settings, tweets, &users, "stream", now, &mut seen, &mut out) {
+    for warning in poll::take(
+        settings, tweets, &expanded, "stream", now, &mut seen, &mut out,
+    ) {
         log::warn(format!("x: stream: {warning}"));
     }
-    Ok(out.into_iter().map(Event::Message).collect())
+    // A tweet and its deletion in the same batch: stored first, then erased.
+    Ok(out
+        .into_iter()
+        .map(Event::Message)
+        .chain(deletions)
+        .collect())
 }

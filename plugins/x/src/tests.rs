@@ -230,9 +230,14 @@ fn query_is_built_from_the_settings() {
     );
     assert_eq!(
         param(&req, "tweet.fields").as_deref(),
-        Some("created_at,author_id,conversation_id,in_reply_to_user_id,referenced_tweets,lang")
+        Some(
+            "created_at,author_id,conversation_id,in_reply_to_user_id,referenced_tweets,lang,attachments,entities"
+        )
     );
-    assert_eq!(param(&req, "expansions").as_deref(), Some("author_id"));
+    assert_eq!(
+        param(&req, "expansions").as_deref(),
+        Some("author_id,attachments.media_keys,attachments.poll_ids,referenced_tweets.id")
+    );
     assert_eq!(
         param(&req, "user.fields").as_deref(),
         Some("username,name,public_metrics")
@@ -1053,7 +1058,11 @@ fn stream_open_adds_the_missing_rule_and_returns_the_stream_request() {
     let req = X.stream_open().unwrap().expect("a stream request");
     assert_eq!(req.method, "GET");
     assert_eq!(req.path(), format!("{API}/2/tweets/search/stream"));
-    assert_eq!(param(&req, "expansions").as_deref(), Some("author_id"));
+    assert_eq!(
+        param(&req, "expansions").as_deref(),
+        Some("author_id,attachments.media_keys,attachments.poll_ids,referenced_tweets.id")
+    );
+    assert!(param(&req, "media.fields").unwrap().contains("variants"));
     assert_eq!(
         param(&req, "user.fields").as_deref(),
         Some("username,name,public_metrics")
@@ -1346,5 +1355,7 @@ fn describe_labels_every_key() {
     }
 }
 
+mod compliance;
 mod fuzz;
+mod media;
 mod sources;

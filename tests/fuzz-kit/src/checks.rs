@@ -19,6 +19,7 @@ pub fn check_events(events: &[Event]) -> Result<(), String> {
             Event::Edited(e) => (&e.platform_message_id, e.thread_id.as_ref()),
             Event::Deleted(d) => (&d.platform_message_id, d.thread_id.as_ref()),
             Event::Delivery(d) => (&d.platform_message_id, None),
+            Event::AuthorErased(a) => (&a.author_id, None),
         };
         if id.is_empty() {
             return Err(format!("event {i} has no platform id: {event:?}"));

@@ -312,11 +312,12 @@ pub async fn update_channel(
 }
 
 /// Stops and deletes an administrator's channel. Its messages and interactions stay;
-/// its polling cursor and connector state go.
+/// its polling cursor, connector state and pause go. A channel holding messages from a
+/// pause is not deleted (they would be lost): resume it first.
 #[utoipa::path(delete, path = "/api/v1/channels/{name}", tag = "admin",
     params(("name" = String, Path)),
     responses((status = 204, description = "done"), NeedsRight, BadRequest, NotFound,
-        (status = 409, description = "`conflict`: a config-file channel", body = ErrorBody)),
+        (status = 409, description = "`conflict`: a config-file channel, or one holding messages from a pause", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn delete_channel(
     State(app): State<Arc<App>>,
@@ -330,11 +331,19 @@ pub async fn delete_channel(
     let removed = app
         .store
         .write(move |c| {
+            let held = crate::store::pauses::held_count(c, &key)?;
+            if held > 0 {
+                return Err(super::conflict(format!(
+                    "channel `{key}` holds {held} message(s) from its pause: resume it, and delete it once they are routed"
+                )));
+            }
+            crate::store::pauses::forget(c, &key)?;
             let removed = stored::delete(c, &key)?;
             crate::store::outbox::end_for_deleted_channel(c, &key, crate::clock::now_ms())?;
             Ok(removed)
         })
-        .await?;
+        .await
+        .map_err(super::api_error)?;
     // A stored channel that failed to load at start is not running: deleting it is
     // still how an administrator gets rid of it.
     let running = app.channels.remove(&name).is_some();

@@ -1,7 +1,7 @@
 //! Channels for administrators: what runs, with its live status (`GET /channels`), and
 //! keywords a connector suspended (an X keyword that brought more than 300 posts in a
 //! minute) with lifting them. Creating, replacing and deleting channels is in
-//! `channel_edit.rs`.
+//! `channel_edit.rs`; pausing and resuming them in `channel_pause.rs`.
 //!
 //! Connectors record a suspension in their key-value store as `suspended/<keyword>` with
 //! the end time (unix ms) as the value; lifting deletes that key, and the connector's next
@@ -17,6 +17,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::Admin;
+use super::channel_pause::{PauseView, pause_views};
 use crate::api::error::ApiError;
 use crate::api::extract::{Json, Path};
 use crate::api::responses::{BadRequest, NeedsRight, NotFound};
@@ -84,10 +85,23 @@ pub struct ChannelView {
     pub status: ChannelStatus,
     /// Keywords its connector suspended.
     pub suspensions: Vec<Suspension>,
+    /// Paused: what arrives is stored and held, not routed, until it resumes.
+    pub paused: bool,
+    /// When it was paused, unix ms (`null` when not paused).
+    pub paused_at: Option<i64>,
+    /// Who paused it (`null` when not paused).
+    pub paused_by: Option<String>,
+    /// Messages stored but not routed yet because of a pause (still counting down for a
+    /// while after a resume, as they are routed).
+    pub waiting: i64,
 }
 
 /// The administrators' view of a running channel.
-pub fn view(channel: &ChannelRuntime, suspensions: Vec<Suspension>) -> ChannelView {
+pub(crate) fn view(
+    channel: &ChannelRuntime,
+    suspensions: Vec<Suspension>,
+    pause: PauseView,
+) -> ChannelView {
     let c = &channel.config;
     ChannelView {
         name: c.name.clone(),
@@ -115,16 +129,25 @@ pub fn view(channel: &ChannelRuntime, suspensions: Vec<Suspension>) -> ChannelVi
         webhook_url: format!("/webhooks/{}", c.name),
         status: channel.status(),
         suspensions,
+        paused: pause.paused,
+        paused_at: pause.paused_at,
+        paused_by: pause.paused_by,
+        waiting: pause.waiting,
     }
 }
 
 /// The view of one channel, with its suspensions read from the store.
 pub async fn view_of(app: &App, channel: &ChannelRuntime) -> Result<ChannelView, ApiError> {
     let name = channel.config.name.clone();
-    let mut all = app.store.read(move |c| suspensions(c, Some(&name))).await?;
+    let (mut all, mut pauses) = app
+        .store
+        .read(move |c| Ok((suspensions(c, Some(&name))?, pause_views(c, Some(&name))?)))
+        .await?;
+    let name = &channel.config.name;
     Ok(view(
         channel,
-        all.remove(&channel.config.name).unwrap_or_default(),
+        all.remove(name).unwrap_or_default(),
+        pauses.remove(name).unwrap_or_default(),
     ))
 }
 
@@ -141,7 +164,7 @@ fn suspensions(c: &Tx, channel: Option<&str>) -> anyhow::Result<HashMap<String, 
     Ok(out)
 }
 
-fn known(app: &App, channel: &str) -> Result<Arc<ChannelRuntime>, ApiError> {
+pub(super) fn known(app: &App, channel: &str) -> Result<Arc<ChannelRuntime>, ApiError> {
     app.channels
         .get(channel)
         .ok_or_else(|| ApiError::NotFound(format!("channel `{channel}` not found")))
@@ -155,12 +178,22 @@ pub async fn list_channels(
     State(app): State<Arc<App>>,
     _admin: Admin,
 ) -> Result<Json<Vec<ChannelView>>, ApiError> {
-    let mut all = app.store.read(|c| suspensions(c, None)).await?;
+    let (mut all, mut pauses) = app
+        .store
+        .read(|c| Ok((suspensions(c, None)?, pause_views(c, None)?)))
+        .await?;
     Ok(Json(
         app.channels
             .list()
             .iter()
-            .map(|ch| view(ch, all.remove(&ch.config.name).unwrap_or_default()))
+            .map(|ch| {
+                let name = &ch.config.name;
+                view(
+                    ch,
+                    all.remove(name).unwrap_or_default(),
+                    pauses.remove(name).unwrap_or_default(),
+                )
+            })
             .collect(),
     ))
 }

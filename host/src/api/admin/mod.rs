@@ -43,6 +43,7 @@ use crate::routing::ALL_TYPES;
 
 mod channel_check;
 mod channel_edit;
+mod channel_pause;
 mod channels;
 mod cluster;
 mod plugins;
@@ -54,6 +55,7 @@ mod workgroups;
 
 pub use channel_check::*;
 pub use channel_edit::*;
+pub use channel_pause::*;
 pub use channels::*;
 pub use cluster::*;
 pub use plugins::*;

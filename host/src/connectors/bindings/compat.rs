@@ -120,7 +120,6 @@ macro_rules! cases {
 
 record! {
     Author { id, name, handle, followers }
-    Attachment { kind, url, mime_type, caption }
     Message {
         platform_message_id, thread_id, parent_id, visibility, author, text, attachments,
         created_at, language, from_business, metadata,
@@ -131,14 +130,9 @@ record! {
     Description { platform, version, capabilities, config_keys, hosts }
     HttpRequest { method, url, headers, body }
     HttpResponse { status, headers, body }
-    WebhookOutcome { response, events }
     Template { name, language, parameters }
     ListItem { id, title }
     ReplyWindow { free_form, templates, until, note }
-    Outbound {
-        thread_id, reply_to, recipient_id, visibility, text, last_customer_at, template,
-        from_handle, list_items,
-    }
     Sent { platform_message_id }
 }
 
@@ -156,13 +150,14 @@ impl Convert<v0_2::switchboard::connector::types::PollResult>
     }
 }
 
-impl Convert<v0_1::switchboard::connector::types::PollResult>
-    for v0_2::switchboard::connector::types::PollResult
+// Events only ever go up (see `event` below), and so do the answers that carry them.
+impl Convert<v0_2::switchboard::connector::types::WebhookOutcome>
+    for v0_1::switchboard::connector::types::WebhookOutcome
 {
-    fn convert(self) -> v0_1::switchboard::connector::types::PollResult {
-        v0_1::switchboard::connector::types::PollResult {
+    fn convert(self) -> v0_2::switchboard::connector::types::WebhookOutcome {
+        v0_2::switchboard::connector::types::WebhookOutcome {
+            response: self.response.convert(),
             events: self.events.convert(),
-            next_cursor: self.next_cursor,
         }
     }
 }
@@ -200,11 +195,78 @@ impl Convert<v0_1::switchboard::connector::types::ConfigKey>
     }
 }
 
+// `attachment` gained `media-id`, `file-name`, `size` and `details` in 0.2.0: a 0.1.0
+// plugin gives none (the host downloads from `url` alone), and going down they are dropped.
+impl Convert<v0_2::switchboard::connector::types::Attachment>
+    for v0_1::switchboard::connector::types::Attachment
+{
+    fn convert(self) -> v0_2::switchboard::connector::types::Attachment {
+        v0_2::switchboard::connector::types::Attachment {
+            kind: self.kind,
+            url: self.url,
+            mime_type: self.mime_type,
+            caption: self.caption,
+            media_id: None,
+            file_name: None,
+            size: None,
+            details: Vec::new(),
+        }
+    }
+}
+
+impl Convert<v0_1::switchboard::connector::types::Attachment>
+    for v0_2::switchboard::connector::types::Attachment
+{
+    fn convert(self) -> v0_1::switchboard::connector::types::Attachment {
+        v0_1::switchboard::connector::types::Attachment {
+            kind: self.kind,
+            url: self.url,
+            mime_type: self.mime_type,
+            caption: self.caption,
+        }
+    }
+}
+
+// `outbound` gained `files` in 0.2.0. The host never gives a 0.1.0 plugin a reply with
+// files (it declares no `file-limits`), so going down there are none to drop.
+impl Convert<v0_1::switchboard::connector::types::Outbound>
+    for v0_2::switchboard::connector::types::Outbound
+{
+    fn convert(self) -> v0_1::switchboard::connector::types::Outbound {
+        v0_1::switchboard::connector::types::Outbound {
+            thread_id: self.thread_id,
+            reply_to: self.reply_to,
+            recipient_id: self.recipient_id,
+            visibility: self.visibility.convert(),
+            text: self.text,
+            last_customer_at: self.last_customer_at,
+            template: self.template.convert(),
+            from_handle: self.from_handle,
+            list_items: self.list_items.convert(),
+        }
+    }
+}
+
+// `event` gained `author-erased` in 0.2.0; events only ever go up.
+impl Convert<v0_2::switchboard::connector::types::Event>
+    for v0_1::switchboard::connector::types::Event
+{
+    fn convert(self) -> v0_2::switchboard::connector::types::Event {
+        use v0_1::switchboard::connector::types::Event as Src;
+        use v0_2::switchboard::connector::types::Event as Dst;
+        match self {
+            Src::Message(m) => Dst::Message(m.convert()),
+            Src::Edited(e) => Dst::Edited(e.convert()),
+            Src::Deleted(d) => Dst::Deleted(d.convert()),
+            Src::Delivery(s) => Dst::Delivery(s.convert()),
+        }
+    }
+}
+
 cases! {
     types::Visibility { Public, Private }
     types::DeliveryState { Sent, Delivered, Read, Failed }
     types::Capability { Webhook, Poll, ReplyPublic, ReplyPrivate, Delete, Hide }
-    types::Event { Message(m), Edited(e), Deleted(d), Delivery(s) }
     types::ConnectorError {
         InvalidConfig(m), Unauthorized(m), RateLimited(ms), Transient(m), Rejected(m),
         Unsupported(m),
@@ -297,8 +359,14 @@ mod tests {
             metadata: vec![("k".into(), "v".into())],
         });
         let new_event: new::types::Event = up(old_event.clone());
-        let back: old::types::Event = down(new_event);
-        assert_eq!(format!("{old_event:?}"), format!("{back:?}"));
+        let new::types::Event::Message(m) = new_event else {
+            panic!("a message stays a message: {new_event:?}")
+        };
+        let back: old::types::Message = down(m);
+        let old::types::Event::Message(old_message) = old_event else {
+            unreachable!()
+        };
+        assert_eq!(format!("{old_message:?}"), format!("{back:?}"));
         let err: Result<(), new::types::ConnectorError> =
             up(Err::<(), _>(old::types::ConnectorError::RateLimited(30)));
         assert!(matches!(

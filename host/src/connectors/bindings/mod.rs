@@ -244,6 +244,62 @@ impl Connector {
         dispatch!(self, store, call_hide(id))
     }
 
+    /// The request that downloads an attachment (0.2.0). A 0.1.0 plugin cannot say, so
+    /// the host fetches its `url` as it is, as such plugins expect (still within the
+    /// allowlist).
+    pub fn call_media_request(
+        &self,
+        store: &mut Store<HostState>,
+        attachment: &types::Attachment,
+    ) -> Ret<Res<Option<types::HttpRequest>>> {
+        match self {
+            Connector::V0_1(_) => Ok(Ok(attachment.url.clone().map(|url| types::HttpRequest {
+                method: "GET".into(),
+                url,
+                headers: Vec::new(),
+                body: Vec::new(),
+            }))),
+            Connector::V0_2(b) => b.call_media_request(store, attachment),
+        }
+    }
+
+    /// The upload that gives the platform an agent's file (0.2.0); a 0.1.0 plugin takes
+    /// no files (it declares no file limits, so the host never asks).
+    pub fn call_upload_media(
+        &self,
+        store: &mut Store<HostState>,
+        file: &types::OutboundFile,
+        message: &types::Outbound,
+    ) -> Ret<Res<Option<types::MediaUpload>>> {
+        match self {
+            Connector::V0_1(_) => Ok(Err(types::ConnectorError::Unsupported(
+                "a 0.1.0 connector sends no files".into(),
+            ))),
+            Connector::V0_2(b) => b.call_upload_media(store, file, message),
+        }
+    }
+
+    /// The files the platform takes per kind of reply (0.2.0); none for older plugins.
+    pub fn call_file_limits(&self, store: &mut Store<HostState>) -> Ret<Vec<types::FileLimit>> {
+        match self {
+            Connector::V0_1(_) => Ok(Vec::new()),
+            Connector::V0_2(b) => b.call_file_limits(store),
+        }
+    }
+
+    /// The business account's message templates (0.2.0); a 0.1.0 plugin has none.
+    pub fn call_list_templates(
+        &self,
+        store: &mut Store<HostState>,
+    ) -> Ret<Res<Vec<types::TemplateInfo>>> {
+        match self {
+            Connector::V0_1(_) => Ok(Err(types::ConnectorError::Unsupported(
+                "a 0.1.0 connector lists no templates".into(),
+            ))),
+            Connector::V0_2(b) => b.call_list_templates(store),
+        }
+    }
+
     /// The platform's longest text per kind of reply (0.2.0); none for older plugins.
     pub fn call_reply_limits(&self, store: &mut Store<HostState>) -> Ret<Vec<types::TextLimit>> {
         match self {

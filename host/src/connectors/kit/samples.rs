@@ -135,7 +135,7 @@ impl Scratch {
             plugin: plugin.to_owned(),
             settings: Arc::new(settings),
             secrets: Arc::new(secrets),
-            egress: Arc::new(Egress::new(vec![Pattern::parse(NOWHERE)?])?),
+            egress: Arc::new(Egress::new(vec![Pattern::parse(NOWHERE)?], None)?),
             store: self.store.clone(),
             runtime: tokio::runtime::Handle::current(),
         })

@@ -415,4 +415,56 @@ pub(super) const MIGRATIONS: &[&str] = &[
     INSERT INTO messages_fts (messages_fts, rank) VALUES ('secure-delete', 1);
     INSERT INTO messages_fts (messages_fts) VALUES ('rebuild');
     "#,
+    // 17: attachment files: one row per file a customer sent (downloaded by the host) or
+    // an agent sends; the bytes are stored by content hash beside the database.
+    r#"
+    CREATE TABLE media (
+        id            INTEGER PRIMARY KEY,
+        channel       TEXT NOT NULL,
+        message_id    INTEGER,
+        outbound_id   INTEGER,
+        position      INTEGER NOT NULL,
+        state         TEXT NOT NULL,
+        source        TEXT NOT NULL DEFAULT '{}',
+        file_name     TEXT,
+        content_hash  TEXT,
+        size          INTEGER,
+        content_type  TEXT,
+        error         TEXT,
+        attempts      INTEGER NOT NULL DEFAULT 0,
+        next_at       INTEGER,
+        claimed_until INTEGER,
+        created_at    INTEGER NOT NULL,
+        updated_at    INTEGER NOT NULL
+    );
+    CREATE UNIQUE INDEX media_message ON media(message_id, position) WHERE message_id IS NOT NULL;
+    CREATE UNIQUE INDEX media_outbound ON media(outbound_id, position) WHERE outbound_id IS NOT NULL;
+    CREATE INDEX media_due ON media(next_at) WHERE state = 'pending';
+    CREATE INDEX media_hash ON media(content_hash) WHERE content_hash IS NOT NULL;
+    "#,
+    // 18: paused channels, and what arrives for them while paused (or while their resume
+    // drains): kept in arrival order, each platform message once, until routed.
+    r#"
+    CREATE TABLE channel_pauses (
+        channel    TEXT PRIMARY KEY,
+        paused_at  INTEGER NOT NULL,
+        paused_by  TEXT NOT NULL,
+        resumed_at INTEGER,
+        resumed_by TEXT
+    );
+    CREATE TABLE held_events (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        channel     TEXT NOT NULL,
+        kind        TEXT NOT NULL,
+        message_id  TEXT,
+        target      TEXT NOT NULL,
+        author      TEXT,
+        event       TEXT NOT NULL,
+        received_at INTEGER NOT NULL,
+        error       TEXT,
+        UNIQUE (channel, message_id)
+    );
+    CREATE INDEX held_events_channel ON held_events(channel, id);
+    CREATE INDEX held_events_target ON held_events(channel, target);
+    "#,
 ];

@@ -316,9 +316,11 @@ async function refreshDetail() {
 
 function drawDetail() {
   const d = state.detail;
-  // A redraw keeps what the agent was doing: the caret in the reply, the transcript's place.
-  const focused = document.activeElement?.id === "reply-text" ? document.activeElement : null;
-  const caret = focused ? [focused.selectionStart, focused.selectionEnd] : null;
+  // A redraw keeps what the agent was doing: the focus and caret in the reply box (its
+  // text, a list picker's choice), the transcript's place.
+  const active = document.activeElement;
+  const focused = active?.id && active.closest("#reply") ? active.id : null;
+  const caret = focused && typeof active.selectionStart === "number" ? [active.selectionStart, active.selectionEnd] : null;
   const oldLog = current.querySelector(".transcript");
   const scrolled = oldLog && Number(oldLog.dataset.id) === d.id ? oldLog.scrollTop : null;
   currentEmpty.classList.add("hidden");
@@ -329,10 +331,10 @@ function drawDetail() {
   log.dataset.id = d.id;
   fill(current, head(d), transferredFrom(d), flags(d), actions(d), customerPanel(d), earlierConversation(d), log,
     d.state === "connected" ? replyBox(d, () => refreshDetail()) : null);
-  if (caret) {
-    const text = document.getElementById("reply-text");
-    text?.focus();
-    text?.setSelectionRange(...caret);
+  if (focused) {
+    const el = document.getElementById(focused);
+    el?.focus();
+    if (caret) el?.setSelectionRange?.(...caret);
   }
   // The newest message is in view when it arrives; otherwise the agent's place is kept.
   const newest = newestOf(d);

@@ -161,6 +161,32 @@ export async function call(method, path, body, auth = true, tries = 4) {
   return json;
 }
 
+/**
+ * Posts `form` (a FormData with files) to `/api/v1` as multipart/form-data: resolves and
+ * rejects as `call` does.
+ */
+export async function postForm(path, form) {
+  let res;
+  try {
+    res = await fetch(path, { method: "POST", headers: { accept: "application/json", authorization: `Bearer ${token()}` }, body: form });
+  } catch {
+    throw new ApiError(0, "The server cannot be reached. Check the connection and try again.");
+  }
+  const text = await res.text();
+  let json = null;
+  try { json = text ? JSON.parse(text) : null; } catch { /* not JSON */ }
+  if (res.status === 401) {
+    signOut((json && json.error) || "Your session has ended. Please sign in again.");
+  } else {
+    touched();
+  }
+  if (!res.ok) {
+    const message = (json && (json.error || json.message)) || text || res.statusText;
+    throw new ApiError(res.status, message, json && typeof json === "object" ? json : {});
+  }
+  return json;
+}
+
 export const get = (path) => call("GET", path);
 export const post = (path, body = {}) => call("POST", path, body);
 export const put = (path, body) => call("PUT", path, body);
@@ -216,4 +242,25 @@ export async function download(path, fallbackName) {
   a.remove();
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
   return name;
+}
+
+/**
+ * Fetches `path` (an attachment the host serves) with the session's token and answers a
+ * `blob:` URL of it for an <img>, <audio> or <video>; the URL lives as long as the page.
+ * Rejects with an ApiError as `call` does.
+ */
+export async function blobUrl(path) {
+  let res;
+  try {
+    res = await fetch(path, { headers: { authorization: `Bearer ${token()}` } });
+  } catch {
+    throw new ApiError(0, "The server cannot be reached. Check the connection and try again.");
+  }
+  if (!res.ok) {
+    let json = {};
+    try { json = await res.json(); } catch { /* not JSON */ }
+    if (res.status === 401) signOut(json.error);
+    throw new ApiError(res.status, json.error || res.statusText, json);
+  }
+  return URL.createObjectURL(await res.blob());
 }

@@ -1,7 +1,8 @@
 // The administrator's Channels screen: each channel with its status, sources, problems
 // and suspended keywords; the guided form that creates or replaces one, labelling each
 // setting as its platform does, saying where to find it, and testing the credentials
-// against the platform before anything is saved.
+// against the platform before anything is saved. A channel is paused (after a
+// confirmation) and resumed from its row: a paused one shows how many messages wait.
 
 import * as api from "/assets/api.js";
 import { h, fill, when, words, toast, attempt, platformName } from "/assets/ui.js";
@@ -35,12 +36,13 @@ function channelRow(c, edit) {
   const health = s.last_error
     ? h("span", { class: "badge bad", title: s.last_error }, "Error")
     : h("span", { class: "badge good" }, "OK");
-  return h("tr", { dataset: { channel: c.name } },
+  return h("tr", { dataset: { channel: c.name, paused: String(Boolean(c.paused)) } },
     h("td", {}, h("strong", {}, c.name), h("div", { class: "small muted" }, `${c.source === "config" ? "config file" : "created here"}${c.production ? "" : " · lab"}`)),
     h("td", {}, platformName(c.platform)),
     h("td", {}, c.workgroup, c.dm_workgroup && c.dm_workgroup !== c.workgroup ? ` / DMs: ${c.dm_workgroup}` : ""),
     h("td", {}, words(c.ingest), c.ingest !== "webhook" ? h("div", { class: "small muted" }, `every ${c.poll_interval_ms} ms, ${c.post_limit} per poll`) : null),
     h("td", { class: "small" },
+      pauseState(c),
       health,
       c.ingest !== "webhook" ? h("div", {}, s.polling ? "Polling" : "Not polling", s.last_ok_at ? ` · last ${when(s.last_ok_at)}` : "") : null,
       c.ingest !== "poll" ? h("div", {}, webhookStatus(c)) : null,
@@ -57,9 +59,50 @@ function channelRow(c, edit) {
     h("td", {},
       h("button", { onclick: () => showSettings(c) }, "Settings"),
       h("button", { onclick: () => testRunning(c), "aria-label": `Test the credentials of ${c.name}` }, "Test"),
+      c.paused
+        ? h("button", { class: "primary", onclick: () => resumeChannel(c.name), "aria-label": `Resume ${c.name}` }, "Resume")
+        : h("button", { onclick: () => pauseChannel(c.name), "aria-label": `Pause ${c.name}` }, "Pause"),
       c.source !== "config" ? h("button", { onclick: () => edit(c), "aria-label": `Edit ${c.name}` }, "Edit") : null,
       c.source !== "config" ? h("button", { class: "danger", onclick: () => removeChannel(c.name), "aria-label": `Delete ${c.name}` }, "Delete") : null),
   );
+}
+
+/** Paused: what arrives is stored but not routed; how many messages wait, since when and
+ *  by whom. Resumed while some still wait: they are being routed, in arrival order. */
+function pauseState(c) {
+  const waiting = c.waiting || 0;
+  const count = `${waiting} ${waiting === 1 ? "message" : "messages"}`;
+  if (c.paused) {
+    return h("div", { class: "pause-state" },
+      h("span", { class: "badge paused" }, "Paused"),
+      h("span", { class: "waiting" }, ` ${count} waiting`),
+      h("div", { class: "muted" }, `Since ${when(c.paused_at)}${c.paused_by ? ` by ${c.paused_by}` : ""}. New messages are stored, not routed.`));
+  }
+  if (waiting > 0) {
+    return h("div", { class: "pause-state" },
+      h("span", { class: "badge warn" }, "Resuming"),
+      h("span", { class: "waiting" }, ` ${count} still to route`));
+  }
+  return null;
+}
+
+async function pauseChannel(name) {
+  if (!confirm(`Pause channel ${name}? What its customers send is still stored, but nobody is offered it until you resume the channel.`)) return;
+  if (await attempt(() => api.post(`/api/v1/channels/${encodeURIComponent(name)}/pause`)) !== undefined) {
+    toast(`Channel ${name} paused: new messages are stored and wait.`);
+    reshow();
+  }
+}
+
+async function resumeChannel(name) {
+  const c = await attempt(() => api.post(`/api/v1/channels/${encodeURIComponent(name)}/resume`));
+  if (c !== undefined) {
+    const waiting = c?.waiting || 0;
+    toast(waiting
+      ? `Channel ${name} resumed: ${waiting} waiting ${waiting === 1 ? "message is" : "messages are"} being routed, oldest first.`
+      : `Channel ${name} resumed.`);
+    reshow();
+  }
 }
 
 /** One source of the channel's polls (a search, mentions, direct messages, a feed): each

@@ -8,6 +8,7 @@ import * as api from "/assets/api.js";
 import { h, when, duration, toast, platformName } from "/assets/ui.js";
 import { plainError } from "/assets/transcript.js";
 import { measure } from "/assets/textlength.js";
+import { extrasControls, extrasOf, keptExtras, sentExtras, textChanged, listOn } from "/assets/replyextras.js";
 
 /** Drafts by interaction id: `{ text, visibility, error }`. They survive redraws and
  *  moving between interactions, and, kept in this tab's storage for the user who wrote
@@ -19,7 +20,9 @@ const drafts = new Map(
 
 function persist() {
   const items = {};
-  for (const [id, d] of drafts) if (d.text) items[id] = { text: d.text, visibility: d.visibility };
+  for (const [id, d] of drafts) {
+    if (d.text || Array.isArray(d.list)) items[id] = { text: d.text, visibility: d.visibility, ...keptExtras(d) };
+  }
   api.saveDrafts(items);
 }
 
@@ -90,6 +93,7 @@ export function replyBox(d, sent) {
       : "Write a private reply… (/ and a word: standard responses; Ctrl+Enter sends)",
     oninput: () => {
       draft.text = text.value; draft.error = null; persist(); showError(form, null); update(d, form);
+      textChanged(form, draft);
       suggest(d, form);
     },
     onkeydown: (e) => {
@@ -103,7 +107,10 @@ export function replyBox(d, sent) {
   const error = h("div", { id: "reply-error", class: "notice bad hidden", role: "alert" });
   const button = h("button", { class: "primary", id: "send", "aria-describedby": "reply-count" },
     choices.length > 1 ? `Send ${draft.visibility} reply` : "Send reply");
-  form.append(radios || "", strip, note, templates, picker, text, h("div", { class: "row send-row" }, count, h("span", { class: "spacer" }), button), error);
+  // Who sends it (X handles) and an Apple list picker: replyextras.js.
+  const extras = extrasControls(d, draft, () => { draft.error = null; persist(); showError(form, null); });
+  form.append(radios || "", strip, note, templates, extras.sender || "", picker, text, extras.list || "", h("div", { class: "row send-row" }, count, h("span", { class: "spacer" }), button), error);
+  extras.ready();
   showError(form, draft.error);
   update(d, form);
   return form;
@@ -289,10 +296,20 @@ async function send(d, form, sent) {
     const [name, language] = form.querySelector("#template").value.split("|");
     body.template = { name, language, parameters: [] };
     body.text = body.text || `[template ${name}]`;
-  } else if (!body.text) {
+  } else if (!body.text && !listOn(d, draft)) {
     draft.error = "Write something first.";
     showError(form, draft.error);
     return;
+  }
+  if (!useTemplate) {
+    const { extras, error, focus } = extrasOf(d, draft, body.text);
+    if (error) {
+      draft.error = error;
+      showError(form, draft.error);
+      if (focus) form.querySelector(focus)?.focus();
+      return;
+    }
+    Object.assign(body, extras);
   }
   draft.error = null;
   showError(form, null);
@@ -307,6 +324,7 @@ async function send(d, form, sent) {
       toast(res.state === "sent" ? "Reply sent." : "Reply queued; it will be retried until the platform takes it.");
       // The next reply starts with the same visibility: a private conversation stays private.
       if (draft.text.trim() === body.text || useTemplate) draft.text = "";
+      if (body.list_items) sentExtras(draft);
       persist();
     }
   } catch (e) {

@@ -3,6 +3,8 @@
 // Used by the agent's Current Interaction and the supervisor's detail view.
 
 import { h, words, handle, timeAgo } from "/assets/ui.js";
+import { linkified } from "/assets/linkify.js";
+import { attachment } from "/assets/attachments.js";
 
 /**
  * The transcript element for an interaction detail (`GET /api/v1/interactions/{id}`).
@@ -15,9 +17,9 @@ export function transcript(detail, moderate = null, resend = null) {
   if (!detail.messages.length) {
     box.append(h("p", { class: "muted" }, "No messages yet."));
   } else if (detail.media_type === "social_conversation") {
-    box.append(...thread(detail.messages, moderate && ((m) => tools(detail.platform, m, moderate))));
+    box.append(...thread(detail.messages, moderate && ((m) => tools(detail.platform, m, moderate)), detail.platform));
   } else {
-    box.append(h("div", { class: "bubbles" }, detail.messages.map(bubble)));
+    box.append(h("div", { class: "bubbles" }, detail.messages.map((m) => bubble(m, detail.platform))));
   }
   const undelivered = (detail.outbound || []).filter((o) => o.state !== "sent");
   if (undelivered.length) box.append(h("div", {}, undelivered.map((o) => pendingReply(o, resend))));
@@ -25,7 +27,7 @@ export function transcript(detail, moderate = null, resend = null) {
 }
 
 /** Posts and comments as a tree: each message under the one it answers. */
-function thread(messages, toolsOf) {
+function thread(messages, toolsOf, platform) {
   const ids = new Set(messages.map((m) => m.platform_message_id));
   const children = new Map();
   const roots = [];
@@ -43,7 +45,7 @@ function thread(messages, toolsOf) {
       depth === 0 ? "article" : "li",
       { class: `${depth === 0 ? "post" : "comment"} ${m.direction === "outbound" ? "ours" : ""}`, dataset: { mid: m.platform_message_id, at: m.created_at } },
       byline(m),
-      body(m),
+      body(m, platform),
       toolsOf && !m.deleted ? toolsOf(m) : null,
       kids.length ? h("ul", { class: "comments" }, kids.map((k) => node(k, depth + 1))) : null,
     );
@@ -66,11 +68,11 @@ function tools(platform, m, moderate) {
     canDelete ? h("button", { class: "danger", onclick: () => moderate(m, "delete"), "aria-label": `Delete ${who}` }, "Delete") : null);
 }
 
-function bubble(m) {
+function bubble(m, platform) {
   return h(
     "div",
     { class: `bubble ${m.direction === "outbound" ? "ours" : ""}`, dataset: { mid: m.platform_message_id, at: m.created_at } },
-    body(m),
+    body(m, platform),
     h("div", { class: "meta" }, m.author, " · ", timeAgo(m.created_at), delivery(m)),
   );
 }
@@ -89,21 +91,10 @@ function byline(m) {
   );
 }
 
-function body(m) {
+/** A message's text, its addresses, mentions and hashtags as safe links (linkify.js). */
+function body(m, platform) {
   if (m.deleted) return h("div", { class: "deleted" }, "Removed on the platform; its content was erased.");
-  return h("div", {}, h("div", { class: "text" }, m.text), (m.attachments || []).map(attachment));
-}
-
-function attachment(a) {
-  const label = a.caption || words(a.kind);
-  // The customer's URL is the platform's (or anyone's): the desktop never loads it by
-  // itself (no <img>, which would tell that host the agent's address and that the
-  // message was read); the agent may open it.
-  if (a.url && /^https?:/.test(a.url)) {
-    const what = a.kind === "image" ? `Image: ${a.caption || "open the customer's picture"}` : label;
-    return h("div", { class: "attachment small" }, "📎 ", h("a", { href: a.url, target: "_blank", rel: "noopener noreferrer nofollow" }, what));
-  }
-  return h("div", { class: "attachment small muted" }, `📎 ${label}${a.mime_type ? ` (${a.mime_type})` : ""}`);
+  return h("div", {}, h("div", { class: "text" }, linkified(m.text, platform)), (m.attachments || []).map(attachment));
 }
 
 function delivery(m) {

@@ -33,6 +33,17 @@ fn body_corpus() -> Corpus {
         .json("reply message", &reply)
         .json("attachments", &attachments)
         .json(
+            "rich link and quick reply",
+            &json!({"v": 1, "type": "richLink", "id": "a5", "sourceId": CUSTOMER,
+            "destinationId": BUSINESS, "body": "https://x.test", "richLinkData": {"url": "https://x.test", "title": "X"},
+            "interactiveData": {"data": {"quick-reply": {"selectedIdentifier": "1", "items": [{"identifier": "1", "title": "Y"}]}}}}),
+        )
+        .json(
+            "reference and close",
+            &json!({"v": 1, "type": "interactive", "id": "a6", "sourceId": CUSTOMER,
+            "destinationId": BUSINESS, "interactiveDataRef": {"size": 20480, "key": "00"}}),
+        )
+        .json(
             "typing",
             &json!({"v": 1, "type": "typing_start", "id": "a4",
             "sourceId": CUSTOMER, "destinationId": BUSINESS}),

@@ -17,6 +17,8 @@ use super::{DAY_MS, WEEK_MS};
 use crate::Facebook;
 use switchboard_sdk::meta::HUMAN_AGENT_NOTE;
 
+mod media;
+
 const PAGE: &str = "448242228374517";
 const SECRET: &str = "app-secret-1";
 const GRAPH: &str = "http://graph.test/v19.0";
@@ -122,17 +124,20 @@ fn attachments_and_reply_to() {
     let kinds: Vec<_> = m
         .attachments
         .iter()
-        .map(|a| (a.kind.as_str(), a.url.as_deref().unwrap()))
+        .map(|a| (a.kind.as_str(), a.url.as_deref()))
         .collect();
+    // A fallback without a payload is kept too: nothing the customer sent is dropped.
     assert_eq!(
         kinds,
         [
-            ("image", "https://scontent.test/a.jpg"),
-            ("video", "https://video.test/b.mp4"),
-            ("audio", "https://cdn.test/c.mp4"),
-            ("file", "https://cdn.test/d.pdf")
+            ("image", Some("https://scontent.test/a.jpg")),
+            ("video", Some("https://video.test/b.mp4")),
+            ("audio", Some("https://cdn.test/c.mp4")),
+            ("file", Some("https://cdn.test/d.pdf")),
+            ("fallback", None)
         ]
     );
+    assert_eq!(m.attachments[3].file_name.as_deref(), Some("d.pdf"));
 }
 
 #[test]

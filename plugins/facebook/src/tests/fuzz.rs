@@ -44,6 +44,10 @@ fn webhook_corpus() -> Corpus {
             "messenger fixture",
             include_str!("../../../../tests/fixtures/payloads/messenger_text.json"),
         )
+        .bytes(
+            "messenger every kind",
+            include_str!("../messenger/tests/every_kind.json"),
+        )
         .json(
             "messenger kinds",
             &messaging(vec![
