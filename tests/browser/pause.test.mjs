@@ -123,7 +123,9 @@ test("a pause that fails says why in the server's words; others may not pause", 
   await row.getByRole("button", { name: "Pause fb-gone" }).click();
   const toast = page.locator("#toast .notice.bad");
   await toast.waitFor();
-  assert.match(await toast.innerText(), /channel `fb-gone` not found/);
+  assert.match(await toast.innerText(), /^Channel fb-gone was not paused: channel “fb-gone” not found/);
+  // The list is drawn again without it.
+  await row.waitFor({ state: "detached" });
   await noOverflowAt(page, 1366, "admin-channel-pause-failed");
   await noOverflowAt(page, 800, "admin-channel-pause-failed-800");
 

@@ -173,6 +173,8 @@ test("an Apple list picker: refused while a choice has no title, then sent with 
   assert.equal(await page.evaluate(() => document.activeElement.id), "list-choice-2");
   assert.equal((await emulatorOutbound()).filter((o) => o.platform === "apple" && o.kind === "list_picker").length, 0, "nothing was sent");
   await shot(page, "rich-apple-list-refused");
+  await page.setViewportSize({ width: 800, height: 768 });
+  await error.scrollIntoViewIfNeeded();
   await noOverflowAt(page, 800, "rich-apple-list-refused-800");
   await page.setViewportSize({ width: 1366, height: 900 });
 
@@ -184,6 +186,8 @@ test("an Apple list picker: refused while a choice has no title, then sent with 
   assert.deepEqual(await preview.locator("li").allTextContents(), ["Main Street store", "Harbor store"]);
   assert.match(await preview.textContent(), /Which store suits you\?/);
   await shot(page, "rich-apple-list");
+  await page.setViewportSize({ width: 800, height: 768 });
+  await preview.scrollIntoViewIfNeeded();
   await noOverflowAt(page, 800, "rich-apple-list-800");
   await page.setViewportSize({ width: 1366, height: 900 });
 

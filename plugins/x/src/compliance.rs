@@ -286,7 +286,7 @@ pub(crate) fn check(settings: &Settings, cur: &mut Cursor) -> Option<(Vec<Event>
 /// What a stream line of X's compliance streams says.
 pub(crate) enum Compliance {
     /// A deletion to honour.
-    Event(Event),
+    Event(Box<Event>),
     /// Another compliance event (`withheld`, `user_protect`, ...): nothing to erase.
     Other(String),
 }
@@ -330,11 +330,11 @@ pub(crate) fn stream_event(line: &Value, now: i64) -> Option<Compliance> {
     if let Some(del) = line.get("delete").filter(|d| d.is_object()) {
         let status = &del["status"];
         let id = id_of(&status["id_str"]).or_else(|| id_of(&status["id"]))?;
-        return Some(Compliance::Event(Event::Deleted(Deleted {
+        return Some(Compliance::Event(Box::new(Event::Deleted(Deleted {
             platform_message_id: id,
             thread_id: None,
             deleted_at: when(&del["timestamp_ms"], now),
-        })));
+        }))));
     }
     let data = line.get("data")?.as_object()?;
     if data.contains_key("id") {
@@ -342,18 +342,20 @@ pub(crate) fn stream_event(line: &Value, now: i64) -> Option<Compliance> {
     }
     if let Some(del) = data.get("delete") {
         let id = id_of(&del["tweet"]["id"])?;
-        return Some(Compliance::Event(Event::Deleted(Deleted {
+        return Some(Compliance::Event(Box::new(Event::Deleted(Deleted {
             platform_message_id: id,
             thread_id: None,
             deleted_at: when(&del["event_at"], now),
-        })));
+        }))));
     }
     if let Some(del) = data.get("user_delete") {
         let id = id_of(&del["user"]["id"])?;
-        return Some(Compliance::Event(Event::AuthorErased(AuthorErased {
-            author_id: id,
-            at: when(&del["event_at"], now),
-        })));
+        return Some(Compliance::Event(Box::new(Event::AuthorErased(
+            AuthorErased {
+                author_id: id,
+                at: when(&del["event_at"], now),
+            },
+        ))));
     }
     let kind = data.keys().find(|k| OTHER_EVENTS.contains(&k.as_str()))?;
     Some(Compliance::Other(kind.clone()))

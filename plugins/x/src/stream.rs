@@ -200,7 +200,7 @@ pub(crate) fn lines(settings: &Settings, lines: &[String]) -> Result<Vec<Event>,
             Ok(Ok(p)) => parsed_lines.push(p),
             Ok(Err(Compliance::Event(event))) => {
                 if settings.compliance {
-                    deletions.push(event);
+                    deletions.push(*event);
                 }
             }
             Ok(Err(Compliance::Other(kind))) => {

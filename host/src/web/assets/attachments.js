@@ -17,7 +17,9 @@ export function attachment(a) {
   const box = h("div", { class: `attachment attachment-${safeClass(a.kind)}` });
   if (a.id !== null && a.id !== undefined) box.append(file(a));
   else box.append(content(a));
-  if (a.caption && !["share", "fallback"].includes(a.kind)) box.append(h("div", { class: "small" }, a.caption));
+  // A caption that only repeats what the content says (a place's name) is not shown twice.
+  const repeats = Object.values(a.details || {}).includes(a.caption);
+  if (a.caption && !repeats && !["share", "fallback"].includes(a.kind)) box.append(h("div", { class: "small" }, a.caption));
   return box;
 }
 
@@ -90,7 +92,8 @@ function content(a) {
     case "sticker":
       return h("div", { class: "small" }, `🏷 ${a.label}`, d["sticker-id"] ? h("span", { class: "muted" }, ` (${d["sticker-id"]})`) : null);
     default: {
-      const extra = Object.entries(d).map(([k, v]) => `${k}: ${v}`).join(" · ");
+      // The connector's caption, when it gave one, already says what this is.
+      const extra = a.caption ? "" : Object.entries(d).map(([k, v]) => `${k}: ${v}`).join(" · ");
       return h("div", { class: "small muted" }, `📦 ${a.label}`, extra ? ` — ${extra}` : "");
     }
   }

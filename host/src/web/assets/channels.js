@@ -86,16 +86,28 @@ function pauseState(c) {
   return null;
 }
 
+/** Pauses or resumes `name`; a refusal is told in plain words, and a channel gone meanwhile
+ *  leaves the list as it is drawn again. */
+async function pauseOrResume(name, action) {
+  try {
+    return await api.post(`/api/v1/channels/${encodeURIComponent(name)}/${action}`);
+  } catch (e) {
+    toast(`Channel ${name} was not ${action}d: ${formWords(e.message)}`, "bad");
+    if (e.status === 404) reshow();
+    return undefined;
+  }
+}
+
 async function pauseChannel(name) {
   if (!confirm(`Pause channel ${name}? What its customers send is still stored, but nobody is offered it until you resume the channel.`)) return;
-  if (await attempt(() => api.post(`/api/v1/channels/${encodeURIComponent(name)}/pause`)) !== undefined) {
+  if (await pauseOrResume(name, "pause") !== undefined) {
     toast(`Channel ${name} paused: new messages are stored and wait.`);
     reshow();
   }
 }
 
 async function resumeChannel(name) {
-  const c = await attempt(() => api.post(`/api/v1/channels/${encodeURIComponent(name)}/resume`));
+  const c = await pauseOrResume(name, "resume");
   if (c !== undefined) {
     const waiting = c?.waiting || 0;
     toast(waiting

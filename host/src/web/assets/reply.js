@@ -9,6 +9,8 @@ import { h, when, duration, toast, platformName } from "/assets/ui.js";
 import { plainError } from "/assets/transcript.js";
 import { measure } from "/assets/textlength.js";
 import { extrasControls, extrasOf, keptExtras, sentExtras, textChanged, listOn } from "/assets/replyextras.js";
+import { filesControl } from "/assets/replyfiles.js";
+import { templateComposer } from "/assets/replytemplates.js";
 
 /** Drafts by interaction id: `{ text, visibility, error }`. They survive redraws and
  *  moving between interactions, and, kept in this tab's storage for the user who wrote
@@ -80,9 +82,10 @@ export function replyBox(d, sent) {
     h("span", { class: "icon", "aria-hidden": "true" }, draft.visibility === "public" ? "👁" : "🔒"), " ",
     LABEL[draft.visibility]);
   const note = h("div", { id: "window-note", role: "status" });
-  const templates = h("label", { class: "hidden", id: "template-label" }, "Template",
-    h("select", { id: "template", name: "template" },
-      d.templates.map((t) => h("option", { value: `${t.name}|${t.language}` }, `${t.name} (${t.language})`))));
+  // WhatsApp's templates as the business account lists them, with parameters and a
+  // preview (replytemplates.js).
+  const composer = templateComposer(d, () => { draft.error = null; showError(form, null); update(d, form); });
+  const templates = composer.element;
   const picker = h("ul", { id: "response-picker", class: "picker hidden", role: "listbox", "aria-label": "Standard responses" });
   const text = h("textarea", {
     id: "reply-text", name: "text", "aria-label": "Reply text",
@@ -103,13 +106,20 @@ export function replyBox(d, sent) {
     onblur: () => setTimeout(() => closePicker(form), 150),
   });
   text.value = draft.text;
+  // Files where the platform takes them in this kind of reply (replyfiles.js).
+  const files = filesControl(d, draft.visibility, text, platformName(d.platform), (message) => {
+    draft.error = message;
+    showError(form, message);
+  });
+  form.composer = composer;
+  form.files = files;
   const count = h("div", { id: "reply-count", class: "count small" });
   const error = h("div", { id: "reply-error", class: "notice bad hidden", role: "alert" });
   const button = h("button", { class: "primary", id: "send", "aria-describedby": "reply-count" },
     choices.length > 1 ? `Send ${draft.visibility} reply` : "Send reply");
   // Who sends it (X handles) and an Apple list picker: replyextras.js.
   const extras = extrasControls(d, draft, () => { draft.error = null; persist(); showError(form, null); });
-  form.append(radios || "", strip, note, templates, extras.sender || "", picker, text, extras.list || "", h("div", { class: "row send-row" }, count, h("span", { class: "spacer" }), button), error);
+  form.append(radios || "", strip, note, templates, extras.sender || "", picker, text, files.element, extras.list || "", h("div", { class: "row send-row" }, count, h("span", { class: "spacer" }), button), error);
   extras.ready();
   showError(form, draft.error);
   update(d, form);
@@ -154,6 +164,8 @@ function update(d, form) {
   const templateOnly = Boolean(w && !w.free_form && w.templates);
   const closed = Boolean(w && !w.free_form && !w.templates);
   form.querySelector("#template-label").classList.toggle("hidden", !templateOnly);
+  if (templateOnly) form.composer.load();
+  const hasTemplates = form.composer.available();
   form.querySelector("#reply-text").classList.toggle("hidden", templateOnly || closed);
   const note = form.querySelector("#window-note");
   let text;
@@ -162,7 +174,7 @@ function update(d, form) {
   else if (closed) { text = w.note || "Replies are closed for this conversation."; kind = "bad"; }
   else if (templateOnly) {
     text = w.note || "The 24-hour window has closed: only an approved template can be sent.";
-    if (!d.templates.length) text += " This channel has no templates configured.";
+    if (!hasTemplates) text += " This channel has no approved templates.";
     kind = "warn";
   } else if (w.until) {
     text = `You can reply freely until ${when(w.until)} (${duration(w.until - Date.now())} left).${w.note ? ` ${w.note}` : ""}`;
@@ -183,7 +195,7 @@ function update(d, form) {
     count.textContent = `${length} / ${limit.max}${limit.counting === "x" ? " (X counts a link as 23 and some characters as 2)" : ""}`;
   }
   const button = form.querySelector("#send");
-  button.disabled = closed || (templateOnly && !d.templates.length) || (!templateOnly && over > 0);
+  button.disabled = closed || (templateOnly && !hasTemplates) || (!templateOnly && over > 0);
   button.title = over > 0 && !templateOnly ? "Too long to send: shorten the reply first" : "";
 }
 
@@ -292,11 +304,18 @@ async function send(d, form, sent) {
   const visibility = draft.visibility;
   const body = { visibility, text: draft.text.trim() };
   const useTemplate = !form.querySelector("#template-label").classList.contains("hidden");
+  const files = form.files.files();
   if (useTemplate) {
-    const [name, language] = form.querySelector("#template").value.split("|");
-    body.template = { name, language, parameters: [] };
-    body.text = body.text || `[template ${name}]`;
-  } else if (!body.text && !listOn(d, draft)) {
+    const chosen = form.composer.template(files);
+    if (chosen.error) {
+      draft.error = chosen.error;
+      showError(form, draft.error);
+      if (chosen.focus) form.querySelector(chosen.focus)?.focus();
+      return;
+    }
+    body.template = chosen.template;
+    body.text = chosen.text;
+  } else if (!body.text && !listOn(d, draft) && !files.length) {
     draft.error = "Write something first.";
     showError(form, draft.error);
     return;
@@ -315,7 +334,9 @@ async function send(d, form, sent) {
   showError(form, null);
   button.disabled = true;
   try {
-    const res = await api.post(`/api/v1/interactions/${d.id}/reply`, body);
+    const res = files.length
+      ? await api.postForm(`/api/v1/interactions/${d.id}/reply`, formOf(body, files))
+      : await api.post(`/api/v1/interactions/${d.id}/reply`, body);
     if (res.state === "failed") {
       let why = plainError(res.last_error || "it gave no reason").replace(/[.\s]*$/, ".");
       why = why.charAt(0).toUpperCase() + why.slice(1);
@@ -325,6 +346,7 @@ async function send(d, form, sent) {
       // The next reply starts with the same visibility: a private conversation stays private.
       if (draft.text.trim() === body.text || useTemplate) draft.text = "";
       if (body.list_items) sentExtras(draft);
+      form.files.clear();
       persist();
     }
   } catch (e) {
@@ -340,4 +362,16 @@ async function send(d, form, sent) {
     update(d, form);
   }
   await sent();
+}
+
+/** A reply with files, as the multipart form the reply route takes. */
+function formOf(body, files) {
+  const form = new FormData();
+  form.append("text", body.text || "");
+  form.append("visibility", body.visibility);
+  if (body.template) form.append("template", JSON.stringify(body.template));
+  if (body.from_handle) form.append("from_handle", body.from_handle);
+  if (body.list_items) form.append("list_items", JSON.stringify(body.list_items));
+  for (const f of files) form.append("file", f, f.name);
+  return form;
 }

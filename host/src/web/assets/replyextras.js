@@ -126,7 +126,7 @@ function drawList(d, draft, box, changed, redraw) {
     onclick: () => { draft.list.push(""); changed(); redraw(`#list-choice-${draft.list.length}`); },
   }, "Add choice");
   const preview = h("div", { class: "list-preview", id: "list-preview", role: "group", "aria-label": "Preview: what the customer sees" });
-  box.append(items, h("div", { class: "row" }, add), preview);
+  box.append(h("div", { class: "list-body" }, h("div", { class: "list-edit" }, items, h("div", { class: "row" }, add)), preview));
   drawPreview(box, draft, form);
 }
 

@@ -7,6 +7,10 @@ import { h } from "/assets/ui.js";
 
 const KIND_WORDS = { image: "images", video: "videos", audio: "audio files", file: "documents" };
 
+/** The files chosen per interaction id: they outlive redraws of the reply box (a live
+ *  update, a switch between public and private), not the page. */
+const kept = new Map();
+
 /** The kind of file a MIME type is, as the server decides it. */
 function kindOf(type) {
   const family = String(type || "").split("/")[0];
@@ -47,16 +51,20 @@ export function refusal(file, limits, visibility, platform) {
 }
 
 /**
- * The files control of a reply box for interaction detail `d`: `element` (the button and
- * the chosen files), `files()` the files to send, `clear()` after sending, and
- * `setVisibility(v)` when the agent switches between public and private. `onError(text)`
+ * The files control of a reply box for interaction detail `d` and a `visibility` reply:
+ * `element` (the button and the chosen files), `files()` the files to send, `clear()`
+ * after sending. `onError(text)`
  * shows a refusal (null clears it); `text` is the reply's textarea, which takes pasted
  * images.
  */
 export function filesControl(d, visibility, text, platform, onError) {
   const limits = d.file_limits || [];
-  let chosen = [];
   let current = visibility;
+  // Files the other kind of reply took but this one does not are dropped, with a word.
+  let chosen = (kept.get(d.id) || []).filter((f) => !refusal(f, limits, current, platform));
+  const dropped = (kept.get(d.id) || []).length - chosen.length;
+  kept.set(d.id, chosen);
+  if (dropped) setTimeout(() => onError(`Removed ${dropped === 1 ? "a file" : `${dropped} files`} a ${current} reply cannot carry.`));
   const input = h("input", { type: "file", multiple: true, class: "visually-hidden", id: "reply-file", tabindex: "-1", "aria-hidden": "true" });
   const button = h("button", { type: "button", class: "secondary small", id: "attach", "aria-describedby": "attach-hint" }, "📎 Attach file");
   const hint = h("span", { id: "attach-hint", class: "small muted" });
@@ -69,7 +77,7 @@ export function filesControl(d, visibility, text, platform, onError) {
     hint.textContent = allowed ? `${platform} takes ${takesWords(limits, current)}; you can also paste an image.` : "";
     list.replaceChildren(...chosen.map((f, i) => h("li", {},
       `📎 ${f.name} (${sizeWords(f.size)}) `,
-      h("button", { type: "button", class: "link-button", "aria-label": `Remove ${f.name}`, onclick: () => { chosen.splice(i, 1); draw(); } }, "remove"))));
+      h("button", { type: "button", class: "link-button", "aria-label": `Remove ${f.name}`, onclick: () => { chosen.splice(i, 1); onError(null); draw(); } }, "remove"))));
   };
   const add = (files) => {
     for (const f of files) {
@@ -92,14 +100,6 @@ export function filesControl(d, visibility, text, platform, onError) {
   return {
     element,
     files: () => chosen.slice(),
-    clear: () => { chosen = []; draw(); },
-    setVisibility: (v) => {
-      current = v;
-      // Files the other kind of reply does not take are dropped, with a word.
-      const kept = chosen.filter((f) => !refusal(f, limits, v, platform));
-      if (kept.length < chosen.length) onError(`Removed files a ${v} reply cannot carry.`);
-      chosen = kept;
-      draw();
-    },
+    clear: () => { chosen.length = 0; draw(); },
   };
 }
