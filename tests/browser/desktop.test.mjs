@@ -80,14 +80,33 @@ test("a WhatsApp conversation older than 24 hours offers only templates", async 
   await note.waitFor();
   assert.match(await note.textContent(), /template/i);
   assert.equal(await page.getByLabel("Reply text").isVisible(), false);
-  const templates = page.getByLabel("Template");
+  // The business account's templates, as WhatsApp lists them; a pending one cannot be sent.
+  const templates = page.getByLabel("Template", { exact: true });
   assert.equal(await templates.isVisible(), true);
-  assert.deepEqual(await templates.locator("option").allTextContents(), ["order_update (en_US)", "hello_world (en_US)"]);
+  await waitFor(async () => (await templates.locator("option").count()) === 6, "the account's templates listed");
+  const names = await templates.locator("option").allTextContents();
+  assert.equal(names[0], "hello_world (en_US)");
+  assert.ok(names.includes("delivery_update (en_US)"), names.join(", "));
+  const pending = await templates.locator("option", { hasText: "spring_sale" }).evaluate((o) => ({ disabled: o.disabled, text: o.textContent }));
+  assert.deepEqual(pending, { disabled: true, text: "spring_sale (en_US) — pending, cannot be sent" });
+
+  // Parameters with a live preview; a missing one is refused before sending.
+  await templates.selectOption({ label: "delivery_update (en_US)" });
+  await page.getByLabel("Parameter 1").fill("Wanda");
+  await page.getByRole("button", { name: "Send reply" }).click();
+  await page.locator("#reply-error").getByText("Fill in parameter {{2}} of delivery_update.").waitFor();
+  await page.getByLabel("Parameter 2").fill("A-1042");
+  await page.getByLabel("Parameter 3").fill("tomorrow");
+  await page.locator("#template-preview").getByText("Hello Wanda, your order A-1042 will arrive tomorrow.").waitFor();
   await shot(page, "agent-whatsapp-templates");
 
   await page.getByRole("button", { name: "Send reply" }).click();
   await page.getByText("Reply sent.").waitFor();
-  await waitFor(async () => (await emulatorOutbound()).find((o) => o.platform === "whatsapp"), "the template at the emulator");
+  const sent = await waitFor(async () => (await emulatorOutbound()).find((o) => o.platform === "whatsapp" && o.kind === "template"), "the template at the emulator");
+  assert.equal(sent.text, "delivery_update");
+  const number = await (await fetch(`${emulator}/_emulator/whatsapp/numbers/${WHATSAPP_NUMBER}`)).json();
+  const last = number.sent.filter((m) => m.kind === "template").at(-1);
+  assert.deepEqual(JSON.stringify(last).includes("A-1042") && JSON.stringify(last).includes("tomorrow"), true, "the parameters reached WhatsApp");
   await page.getByRole("button", { name: "Disconnect" }).click();
   await page.locator("#wrapup-dialog").getByRole("button", { name: "Skip" }).click();
   noErrors(page);

@@ -70,7 +70,8 @@ async fn apple_message_reaches_an_agent_and_replies_reach_the_customer() {
     assert_eq!(inbound[0]["text"], text);
     assert_eq!(inbound[0]["platform_message_id"], message_id.as_str());
 
-    // Typing and close events are acknowledged and store nothing.
+    // Typing events are acknowledged and store nothing; the customer closing the
+    // conversation is kept in its transcript (nothing a customer sends is dropped).
     for kind in ["typing_start", "typing_end", "close"] {
         let ack = customer(
             &world,
@@ -79,7 +80,16 @@ async fn apple_message_reaches_an_agent_and_replies_reach_the_customer() {
         .await;
         assert_eq!(ack["status"], 200, "{kind}");
     }
-    assert_eq!(world.count("SELECT count(*) FROM messages").await, 1);
+    world
+        .wait_count("SELECT count(*) FROM messages", 2)
+        .await;
+    let detail = agent.ok("GET", &format!("/interactions/{id}"), None).await;
+    let closed = detail["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["attachments"].as_array().is_some_and(|a| a.iter().any(|a| a["kind"] == "close")));
+    assert!(closed.is_some(), "the close is in the conversation: {detail}");
 
     // A text reply.
     let reply = "Bonjour! It ships today 🚚";

@@ -229,6 +229,32 @@ class Stage:
             time.sleep(0.1)
         raise RuntimeError(f"the comment {comment} did not reach conversation {ix}")
 
+    def stored_attachment(self):
+        """A customer's photo on Messenger, once the host has downloaded it (once per run:
+        the file is the same each time)."""
+        if getattr(self, "_attachment", None):
+            return self._attachment
+        marker = _fresh("st-photo")
+        res = requests.post(
+            f"{EMULATOR}/_emulator/messenger/messages",
+            json={"page_id": PAGE_ID, "name": "Photo Sender", "text": marker,
+                  "attachments": [{"type": "image"}]},
+            timeout=30,
+        )
+        res.raise_for_status()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            found = self.call("GET", f"/interactions?text={marker}&limit=5")["items"]
+            for item in found:
+                detail = self.call("GET", f"/interactions/{item['id']}")
+                for m in detail["messages"]:
+                    for a in m["attachments"]:
+                        if a.get("state") == "stored":
+                            self._attachment = a["id"]
+                            return a["id"]
+            time.sleep(0.2)
+        raise RuntimeError(f"the photo of {marker} was not stored")
+
     def fresh_contact(self):
         """The id of a new customer's contact (their comment waits in the queue)."""
         name = f"Dana {next(_serial)} {_fresh('st')}"
@@ -328,6 +354,7 @@ def _props():
     return {
         "GET /api/v1/interactions/{id}": lambda: same(s.any_interaction()),
         "GET /api/v1/interactions/{id}/templates": lambda: same(s.any_interaction()),
+        "GET /api/v1/attachments/{id}": lambda: same(s.stored_attachment()),
         "POST /api/v1/interactions/{id}/pickup": lambda: same(s.offered()),
         "POST /api/v1/interactions/{id}/decline": lambda: same(s.offered()),
         "POST /api/v1/interactions/{id}/hold": lambda: same(s.connected()),

@@ -28,7 +28,7 @@ use crate::store::media;
 /// come as downloads named as the customer named them.
 #[utoipa::path(get, path = "/api/v1/attachments/{id}", params(("id" = i64, Path)),
     responses(
-        (status = 200, description = "The file's bytes, with its content type", content_type = "application/octet-stream"),
+        (status = 200, description = "The file's bytes, with the type they showed (an image, audio, video, a PDF, ...)", content_type = "*/*"),
         SignedIn, BadRequest, NotFound,
         (status = 403, description = "`forbidden`: the file belongs to a conversation you may not see", body = super::error::ErrorBody)),
     security(("bearer" = [])))]

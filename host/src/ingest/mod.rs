@@ -44,7 +44,9 @@ pub struct Decided {
 
 impl Decided {
     /// Drops what identifies a person beyond the platform id replies need: the workflow
-    /// has decided; the store never sees names, handles, follower counts or metadata.
+    /// has decided; the store never sees names, handles, follower counts, metadata or the
+    /// details of contact cards. (What the customer sent, text and files, is the message
+    /// itself and is kept, under the channel's retention.)
     fn forget_personal_data(&mut self) {
         for event in &mut self.events {
             if let Event::Message(m) = event {
@@ -52,6 +54,13 @@ impl Decided {
                 m.author_handle = None;
                 m.followers = None;
                 m.metadata.clear();
+                // A contact card names other people: kept as "a contact card", no details.
+                for a in &mut m.attachments {
+                    if a.kind == "contact" {
+                        a.details.clear();
+                        a.caption = None;
+                    }
+                }
             }
         }
     }

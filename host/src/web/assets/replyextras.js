@@ -101,8 +101,12 @@ function drawList(d, draft, box, changed, redraw) {
       "aria-label": `Choice ${n}`, placeholder: `Choice ${n}`,
       oninput: (e) => { draft.list[i] = e.target.value; changed(); drawPreview(box, draft, form); },
       onkeydown: (e) => {
-        // Enter adds a choice after this one (it never sends the list half written).
-        if (e.key === "Enter") {
+        // Enter adds a choice after this one (it never sends the list half written);
+        // Ctrl+Enter sends, as in the reply text.
+        if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) {
+          e.preventDefault();
+          box.closest("form")?.requestSubmit();
+        } else if (e.key === "Enter") {
           e.preventDefault();
           draft.list.splice(n, 0, "");
           changed();
