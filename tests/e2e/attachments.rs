@@ -341,3 +341,126 @@ async fn an_agents_file_reaches_the_platform_once_and_is_refused_where_it_cannot
     .await;
     assert_eq!(served.status(), 200);
 }
+
+/// A customer writes to the demo's WhatsApp number; returns the wamid.
+async fn whatsapp_says(world: &World, body: Value) -> String {
+    let mut body = body;
+    body["phone_number_id"] = json!("2002");
+    let res = world
+        .http
+        .post(format!(
+            "http://{}/_emulator/whatsapp/messages",
+            world.emulator_addr
+        ))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success(), "emulator refused {body}");
+    res.json::<Value>().await.unwrap()["wamid"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn whatsapp_media_is_fetched_with_the_token_capped_in_size_and_a_document_goes_back() {
+    let world = World::start(|c| c.media.max_mib = 1).await;
+    world
+        .emulator
+        .subscribe_whatsapp(
+            "2002",
+            &format!("{}/webhooks/whatsapp", world.base),
+            "demo-verify",
+        )
+        .await
+        .expect("whatsapp webhook subscription handshake");
+    let agent = world.login("agent1").await;
+    agent.available().await;
+    // A photo with a caption, then a document over the 1 MiB cap.
+    whatsapp_says(
+        &world,
+        json!({ "from": "16505551234", "name": "Sheena", "type": "image",
+                "caption": "the dent", "mime_type": "image/jpeg" }),
+    )
+    .await;
+    let id = picked_up(&agent).await;
+    whatsapp_says(
+        &world,
+        json!({ "from": "16505551234", "name": "Sheena", "type": "document",
+                "mime_type": "application/pdf", "filename": "invoice.pdf", "size": 3_000_000 }),
+    )
+    .await;
+    let files = wait_until("both files settled", || async {
+        let detail = agent.ok("GET", &format!("/interactions/{id}"), None).await;
+        let all: Vec<Value> = detail["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["direction"] == "inbound")
+            .flat_map(|m| m["attachments"].as_array().unwrap().clone())
+            .collect();
+        (all.len() == 2 && all.iter().all(|a| a["state"] != "pending")).then_some(all)
+    })
+    .await;
+    let photo = &files[0];
+    assert_eq!(photo["state"], "stored", "{photo}");
+    assert_eq!(photo["mime_type"], "image/jpeg");
+    assert_eq!(photo["caption"], "the dent");
+    let served = raw_get(&world, photo["url"].as_str().unwrap(), Some(agent.token())).await;
+    assert_eq!(served.status(), 200);
+    assert_eq!(&served.bytes().await.unwrap()[..3], b"\xff\xd8\xff", "a JPEG");
+    let invoice = &files[1];
+    assert_eq!(invoice["state"], "failed", "over the cap: {invoice}");
+    assert_eq!(invoice["file_name"], "invoice.pdf");
+    assert!(
+        invoice["error"].as_str().unwrap().contains("1 MiB limit"),
+        "{invoice}"
+    );
+
+    // The agent sends a document back: uploaded to WhatsApp, then sent by its media id.
+    let pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n".to_vec();
+    let form = reqwest::multipart::Form::new()
+        .text("text", "Your corrected invoice")
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(pdf.clone())
+                .file_name("invoice-2.pdf")
+                .mime_str("application/pdf")
+                .unwrap(),
+        );
+    let res = world
+        .http
+        .post(format!("{}/api/v1/interactions/{id}/reply", world.base))
+        .bearer_auth(agent.token())
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    let sent: Value = res.json().await.unwrap();
+    assert_eq!(sent["state"], "sent", "{sent}");
+    let number: Value = world
+        .http
+        .get(format!(
+            "http://{}/_emulator/whatsapp/numbers/2002",
+            world.emulator_addr
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let documents: Vec<&Value> = number["sent"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["kind"] == "document")
+        .collect();
+    assert_eq!(documents.len(), 1, "sent once: {number}");
+    assert_eq!(
+        documents[0]["media"]["sha256"],
+        hex::encode(sha2::Sha256::digest(&pdf)),
+        "the document arrived whole: {number}"
+    );
+}

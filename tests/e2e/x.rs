@@ -544,3 +544,83 @@ async fn with_use_stream_a_keyword_tweet_arrives_through_the_filtered_stream_and
         world.emulator.x_requests()
     );
 }
+
+/// X compliance on a streaming channel: a tweet deleted on X is erased here, and a
+/// customer who deletes their account has everything they wrote on the channel erased
+/// (the compliance stream's `delete` and `user_delete` events; plugin tests cover the
+/// lookups a polling channel makes).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compliance_events_on_the_stream_erase_a_deleted_tweet_and_a_deleted_accounts_content() {
+    let world = World::start(|c| {
+        x_channel(c)
+            .settings
+            .insert("use_stream".into(), "true".into());
+    })
+    .await;
+    stream_state(&world, json!({"keepalive_s": 1})).await;
+    wait_until("the stream is open", || async {
+        let s = stream_state(&world, json!({})).await;
+        (s["open"] == 1).then_some(())
+    })
+    .await;
+    let first = control(
+        &world,
+        "tweets",
+        json!({"author_handle": "ann", "author_name": "Ann Lee", "text": "acmecorp my address is 1 Elm St"}),
+    )
+    .await;
+    control(
+        &world,
+        "tweets",
+        json!({"author_handle": "ann", "author_name": "Ann Lee", "text": "acmecorp and my phone 555-0101"}),
+    )
+    .await;
+    control(
+        &world,
+        "tweets",
+        json!({"author_handle": "bob", "author_name": "Bob", "text": "acmecorp bob stays"}),
+    )
+    .await;
+    world
+        .wait_count(
+            "SELECT count(*) FROM messages WHERE channel = 'x' AND text LIKE 'acmecorp%'",
+            3,
+        )
+        .await;
+
+    control(
+        &world,
+        "delete_tweet",
+        json!({"id": first["tweet_id"], "stream": true}),
+    )
+    .await;
+    world
+        .wait_count(
+            "SELECT count(*) FROM messages WHERE channel = 'x' AND text LIKE '%1 Elm St%'",
+            0,
+        )
+        .await;
+
+    let erased = control(&world, "delete_user", json!({"handle": "ann", "stream": true})).await;
+    assert_eq!(erased["deleted"], true, "{erased}");
+    world
+        .wait_count(
+            "SELECT count(*) FROM messages WHERE channel = 'x' AND text LIKE '%555-0101%'",
+            0,
+        )
+        .await;
+    assert_eq!(
+        world
+            .count("SELECT count(*) FROM messages WHERE channel = 'x' AND author_name = 'Ann Lee'")
+            .await,
+        0,
+        "nothing of the deleted account is left"
+    );
+    assert_eq!(
+        world
+            .count("SELECT count(*) FROM messages WHERE channel = 'x' AND text = 'acmecorp bob stays'")
+            .await,
+        1,
+        "other customers keep theirs"
+    );
+}
