@@ -23,6 +23,7 @@ const LAYERS: &[&str] = &[
     "config",
     "cluster",
     "channels",
+    "media",
     "interactions",
     "outbound",
     "ingest",

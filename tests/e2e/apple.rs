@@ -80,16 +80,17 @@ async fn apple_message_reaches_an_agent_and_replies_reach_the_customer() {
         .await;
         assert_eq!(ack["status"], 200, "{kind}");
     }
-    world
-        .wait_count("SELECT count(*) FROM messages", 2)
-        .await;
+    world.wait_count("SELECT count(*) FROM messages", 2).await;
     let detail = agent.ok("GET", &format!("/interactions/{id}"), None).await;
-    let closed = detail["messages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["attachments"].as_array().is_some_and(|a| a.iter().any(|a| a["kind"] == "close")));
-    assert!(closed.is_some(), "the close is in the conversation: {detail}");
+    let closed = detail["messages"].as_array().unwrap().iter().find(|m| {
+        m["attachments"]
+            .as_array()
+            .is_some_and(|a| a.iter().any(|a| a["kind"] == "close"))
+    });
+    assert!(
+        closed.is_some(),
+        "the close is in the conversation: {detail}"
+    );
 
     // A text reply.
     let reply = "Bonjour! It ships today 🚚";

@@ -409,7 +409,11 @@ async fn whatsapp_media_is_fetched_with_the_token_capped_in_size_and_a_document_
     assert_eq!(photo["caption"], "the dent");
     let served = raw_get(&world, photo["url"].as_str().unwrap(), Some(agent.token())).await;
     assert_eq!(served.status(), 200);
-    assert_eq!(&served.bytes().await.unwrap()[..3], b"\xff\xd8\xff", "a JPEG");
+    assert_eq!(
+        &served.bytes().await.unwrap()[..3],
+        b"\xff\xd8\xff",
+        "a JPEG"
+    );
     let invoice = &files[1];
     assert_eq!(invoice["state"], "failed", "over the cap: {invoice}");
     assert_eq!(invoice["file_name"], "invoice.pdf");

@@ -481,7 +481,9 @@ async fn plugins_are_listed_with_version_health_and_channels() {
     let hosts = find("facebook")["hosts"].as_array().unwrap().clone();
     assert_eq!(hosts[0], "https://graph.facebook.com", "{hosts:?}");
     assert!(
-        hosts.iter().any(|h| h.as_str().unwrap().contains("fbcdn.net")),
+        hosts
+            .iter()
+            .any(|h| h.as_str().unwrap().contains("fbcdn.net")),
         "the attachment CDN is declared: {hosts:?}"
     );
     assert_eq!(find("faulty")["hosts"], json!(["http://declared.invalid"]));

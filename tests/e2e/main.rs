@@ -4,8 +4,8 @@
 mod admin;
 mod agent_actions;
 mod answers;
-mod attachments;
 mod apple;
+mod attachments;
 mod audit;
 mod authorization;
 mod channels;

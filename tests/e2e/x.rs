@@ -601,7 +601,12 @@ async fn compliance_events_on_the_stream_erase_a_deleted_tweet_and_a_deleted_acc
         )
         .await;
 
-    let erased = control(&world, "delete_user", json!({"handle": "ann", "stream": true})).await;
+    let erased = control(
+        &world,
+        "delete_user",
+        json!({"handle": "ann", "stream": true}),
+    )
+    .await;
     assert_eq!(erased["deleted"], true, "{erased}");
     world
         .wait_count(
@@ -618,7 +623,9 @@ async fn compliance_events_on_the_stream_erase_a_deleted_tweet_and_a_deleted_acc
     );
     assert_eq!(
         world
-            .count("SELECT count(*) FROM messages WHERE channel = 'x' AND text = 'acmecorp bob stays'")
+            .count(
+                "SELECT count(*) FROM messages WHERE channel = 'x' AND text = 'acmecorp bob stays'"
+            )
             .await,
         1,
         "other customers keep theirs"

@@ -439,6 +439,23 @@ fn open_connection(path: &Path) -> Result<Connection> {
 /// query written so that its kept plan goes stale at each use shows here (see "Queries
 /// that stay prepared" above).
 #[cfg(test)]
+/// Sets every statement's count of times parsed again back to zero (a test that opened
+/// a store, whose migrations changed the schema under statements already prepared, counts
+/// from here).
+#[cfg(test)]
+pub(crate) fn reset_reprepared(conn: &Connection) {
+    use rusqlite::ffi;
+    // SAFETY: as in `reprepared`; resetting a counter changes nothing else.
+    unsafe {
+        let db = conn.handle();
+        let mut stmt = ffi::sqlite3_next_stmt(db, std::ptr::null_mut());
+        while !stmt.is_null() {
+            ffi::sqlite3_stmt_status(stmt, ffi::SQLITE_STMTSTATUS_REPREPARE, 1);
+            stmt = ffi::sqlite3_next_stmt(db, stmt);
+        }
+    }
+}
+
 pub(crate) fn reprepared(conn: &Connection) -> Vec<(String, i32)> {
     use rusqlite::ffi;
     let mut found = Vec::new();

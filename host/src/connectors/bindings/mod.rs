@@ -60,13 +60,25 @@ impl ContractVersion {
     }
 }
 
-/// The contract version a component was built for, from its stamp (none: 0.1.0, as
-/// every component built before versions were stamped). An unsupported stamp is an
+/// The contract version a component was built for, from its stamp, else from the
+/// versioned names of the contract interfaces it imports (none: 0.1.0, as every
+/// component built before versions were stamped). An unsupported stamp is an
 /// error that names it and the versions this host supports.
 pub fn version_of(wasm: &[u8]) -> anyhow::Result<ContractVersion> {
+    // Without a stamp (a debug build can lose the section the SDK's static puts it in),
+    // the versioned names of the contract's interfaces the component imports say it.
+    let mut imported: Option<String> = None;
     for payload in wasmparser::Parser::new(0).parse_all(wasm) {
         // A malformed file is reported by the compiler with a better message.
         let Ok(payload) = payload else { break };
+        if let wasmparser::Payload::ComponentImportSection(reader) = &payload
+            && imported.is_none()
+        {
+            imported = reader.clone().into_iter().flatten().find_map(|import| {
+                let rest = import.name.name.strip_prefix("switchboard:connector/")?;
+                Some(rest.split_once('@')?.1.to_owned())
+            });
+        }
         if let wasmparser::Payload::CustomSection(section) = payload
             && section.name() == VERSION_SECTION
         {
@@ -85,7 +97,16 @@ pub fn version_of(wasm: &[u8]) -> anyhow::Result<ContractVersion> {
             });
         }
     }
-    Ok(ContractVersion::V0_1)
+    match imported {
+        Some(v) => ContractVersion::parse(&v).ok_or_else(|| {
+            anyhow::anyhow!(
+                "the plugin imports switchboard:connector@{v}, which this Switchboard does not \
+                 support (it supports 0.1.0 and 0.2.0); rebuild the plugin with a supported SDK \
+                 or upgrade Switchboard"
+            )
+        }),
+        None => Ok(ContractVersion::V0_1),
+    }
 }
 
 /// Links the host's imports of every supported version.
