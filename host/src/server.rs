@@ -251,7 +251,8 @@ pub async fn start(config: Config) -> Result<Running> {
         &config.server.data_dir.join("plugin-cache"),
         config.server.plugin_limits.clone(),
     )?;
-    let plugins = PluginCatalog::new(engine, &config.server.plugins_dir).with_proxy(config.proxy()?);
+    let plugins =
+        PluginCatalog::new(engine, &config.server.plugins_dir).with_proxy(config.proxy()?);
     // As `check` and every reload: a channel's script is there, takes new messages, and
     // names only schedules the config has.
     let version = workflows.current();
@@ -313,12 +314,14 @@ pub async fn start(config: Config) -> Result<Running> {
         media: crate::media::Media::new(&config),
     };
     // Every host downloads attachments: rows are claimed with a lease.
-    tokio::spawn(crate::media::fetch::run(crate::media::fetch::FetchContext {
-        store: core.store.clone(),
-        channels: core.channels.clone(),
-        media: core.media.clone(),
-        stop: core.stop.clone(),
-    }));
+    tokio::spawn(crate::media::fetch::run(
+        crate::media::fetch::FetchContext {
+            store: core.store.clone(),
+            channels: core.channels.clone(),
+            media: core.media.clone(),
+            stop: core.stop.clone(),
+        },
+    ));
     let bus = crate::cluster::bus::Bus::start(&store, cluster.host_id());
     let (bus, messages) = match bus {
         Some((bus, messages)) => {

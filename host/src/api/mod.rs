@@ -17,8 +17,8 @@ mod login;
 pub mod metrics;
 mod openapi;
 mod params;
-mod reports;
 mod reply_body;
+mod reports;
 mod responses;
 mod search_csv;
 mod standard_responses;
@@ -54,7 +54,10 @@ pub fn router(app: Arc<App>) -> Router {
             get(crate::ingest::webhook::receive).post(crate::ingest::webhook::receive),
         )
         // An agent's file, for a platform that fetches it by a signed link (no sign-in).
-        .route("/media/{id}/{expires}/{signature}", get(attachments::linked))
+        .route(
+            "/media/{id}/{expires}/{signature}",
+            get(attachments::linked),
+        )
         .route("/healthz", get(|| async { "ok" }))
         .route("/metrics", get(metrics::page))
         .route("/readyz", get(ready))

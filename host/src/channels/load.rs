@@ -80,7 +80,12 @@ pub async fn load(
 ) -> Result<ChannelRuntime> {
     let path = plugins.path(&ch.plugin);
     check_plugin_file(&ch, &path)?;
-    let grants = grants_for(&ch, store, tokio::runtime::Handle::current(), plugins.proxy())?;
+    let grants = grants_for(
+        &ch,
+        store,
+        tokio::runtime::Handle::current(),
+        plugins.proxy(),
+    )?;
     let engine = plugins.engine().clone();
     let config_ingest = ch.ingest;
     let connector = tokio::task::spawn_blocking(move || {

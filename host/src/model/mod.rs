@@ -3,9 +3,9 @@
 //! request, an outbound reply, a reply window, the organisation's clock and opening hours). Data and the rules of their shape only;
 //! this folder imports nothing else from the crate, so anything may import it.
 
+pub mod attachment;
 pub mod effect;
 pub mod event;
-pub mod attachment;
 pub mod hours;
 pub mod interaction;
 pub mod plan;
