@@ -206,3 +206,34 @@ test("an Apple list picker: refused while a choice has no title, then sent with 
   noErrors(page);
   await page.context().close();
 });
+
+test("Messenger quick replies: a title too long is refused, then the choices go out under the message", async () => {
+  const page = await signIn("agent1");
+  await page.setViewportSize({ width: 1366, height: 900 });
+  await available(page);
+  const tag = Date.now() % 100000;
+  await emulatorPost("/_emulator/messenger/messages", { page_id: "1001", name: "Quinn Quick", text: `Which store has my size ${tag}?` });
+  await pickUp(page, "messenger", `has my size ${tag}`);
+  await page.getByLabel("Add quick replies").check();
+  await choice(page, 1).fill("Main Street");
+  await choice(page, 2).fill("The harbor store by the ferry");
+  await page.getByLabel("Reply text").fill("Which store suits you?");
+  await page.getByRole("button", { name: "Send reply" }).click();
+  const error = page.locator("#reply-error");
+  await error.filter({ hasText: "Choice 2 is 29 characters" }).waitFor();
+  assert.equal(await page.evaluate(() => document.activeElement.id), "list-choice-2");
+  await shot(page, "rich-messenger-quick-refused");
+
+  await choice(page, 2).fill("Harbor");
+  await page.getByRole("button", { name: "Send reply" }).click();
+  await page.getByText("Reply sent.").waitFor();
+  const sent = await waitFor(async () => {
+    const list = await (await fetch(`${emulator}/_emulator/messenger/sent`)).json();
+    return list.find((s) => s.message?.text === "Which store suits you?");
+  }, "the message with its quick replies");
+  assert.deepEqual(sent.message.quick_replies.map((q) => [q.title, q.payload]), [["Main Street", "choice-1"], ["Harbor", "choice-2"]]);
+  await shot(page, "rich-messenger-quick-sent");
+  await wrapUp(page);
+  noErrors(page);
+  await page.context().close();
+});

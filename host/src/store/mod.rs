@@ -435,10 +435,6 @@ fn open_connection(path: &Path) -> Result<Connection> {
     Ok(conn)
 }
 
-/// The queries kept on `conn` that SQLite had to prepare again, with how often: a
-/// query written so that its kept plan goes stale at each use shows here (see "Queries
-/// that stay prepared" above).
-#[cfg(test)]
 /// Sets every statement's count of times parsed again back to zero (a test that opened
 /// a store, whose migrations changed the schema under statements already prepared, counts
 /// from here).
@@ -456,6 +452,10 @@ pub(crate) fn reset_reprepared(conn: &Connection) {
     }
 }
 
+/// The queries kept on `conn` that SQLite had to prepare again, with how often: a
+/// query written so that its kept plan goes stale at each use shows here (see "Queries
+/// that stay prepared" above).
+#[cfg(test)]
 pub(crate) fn reprepared(conn: &Connection) -> Vec<(String, i32)> {
     use rusqlite::ffi;
     let mut found = Vec::new();

@@ -586,6 +586,32 @@ fn remember_sent(idempotency_key: &str, id: &str) {
     }
 }
 
+/// Messenger's quick replies: at most 13, each title at most 20 characters.
+const QUICK_REPLIES_MAX: usize = 13;
+const QUICK_REPLY_TITLE_MAX: usize = 20;
+
+/// The reply's choices as Messenger quick replies, or why Messenger would refuse them.
+fn quick_replies(items: &[switchboard_sdk::ListItem]) -> Result<serde_json::Value, ConnectorError> {
+    if items.len() > QUICK_REPLIES_MAX {
+        return Err(ConnectorError::Rejected(format!(
+            "Messenger shows at most {QUICK_REPLIES_MAX} quick replies; this reply has {}",
+            items.len()
+        )));
+    }
+    let mut chips = Vec::new();
+    for item in items {
+        let title = item.title.trim();
+        let length = title.chars().count();
+        if length == 0 || length > QUICK_REPLY_TITLE_MAX {
+            return Err(ConnectorError::Rejected(format!(
+                "a Messenger quick reply's title has 1 to {QUICK_REPLY_TITLE_MAX} characters; “{title}” has {length}"
+            )));
+        }
+        chips.push(json!({ "content_type": "text", "title": title, "payload": item.id }));
+    }
+    Ok(json!(chips))
+}
+
 /// A reply in a Messenger conversation, with the messaging type its window needs.
 pub(crate) fn send_message(
     settings: &Settings,
@@ -637,6 +663,19 @@ pub(crate) fn send_message(
         messages.push(json!({
             "attachment": { "type": file.kind, "payload": { "attachment_id": id } }
         }));
+    }
+    // Choices go out as quick replies on the last message: the customer taps one and its
+    // id comes back as the payload (`quick_reply_payload`).
+    if !msg.list_items.is_empty() {
+        let chips = quick_replies(&msg.list_items)?;
+        match messages.last_mut() {
+            Some(last) => last["quick_replies"] = chips,
+            None => {
+                return Err(ConnectorError::Rejected(
+                    "quick replies need a message: write the question they answer".into(),
+                ));
+            }
+        }
     }
     let parts = messages.len();
     let mut ids = Vec::new();

@@ -4,9 +4,9 @@
 //   `reply_handles` of the interaction, the default first).
 // - An Apple Messages list picker: the reply's text is the list's title, and the customer
 //   picks one of the choices written here; a preview shows what they will see.
-// Messenger quick replies are not offered: the connector contract has no field for them
-// (the Facebook connector sends `list_items` as nothing), so they could not reach the
-// customer.
+// - Messenger quick replies: the same choices, sent as buttons under the reply's text
+//   (at most 13, each title at most 20 characters); the customer's tap comes back as
+//   their answer.
 //
 // The state lives in the draft (`from`, `list`), so it survives redraws like the text.
 
@@ -18,10 +18,18 @@ function senders(d) {
   return handles.length > 1 ? handles : [];
 }
 
-/** Apple Messages sends list pickers. */
+/** Apple Messages sends list pickers; Messenger sends the choices as quick replies. */
 export function listsAllowed(d) {
-  return d.platform === "apple";
+  return d.platform === "apple" || d.platform === "messenger";
 }
+
+/** Messenger's quick replies rather than Apple's list picker. */
+function quick(d) {
+  return d.platform === "messenger";
+}
+
+const QUICK_MAX = 13;
+const QUICK_TITLE_MAX = 20;
 
 /** The draft's list picker is on. */
 export function listOn(d, draft) {
@@ -87,11 +95,14 @@ function drawList(d, draft, box, changed, redraw) {
         redraw(e.target.checked ? "#list-choice-1" : "#list-on");
       },
     }),
-    "Send as a list picker");
+    quick(d) ? "Add quick replies" : "Send as a list picker");
   const help = h("span", { id: "list-picker-help", class: "small muted" },
-    on ? "The reply text is the list's title; the customer picks one choice." : "The customer picks one of the choices you write.");
-  box.replaceChildren(h("legend", { class: "sr-only" }, "List picker"), h("div", { class: "row" }, toggle, help));
-  syncReplyText(form, on);
+    quick(d)
+      ? `Buttons under your message the customer taps to answer (at most ${QUICK_MAX}, ${QUICK_TITLE_MAX} characters each).`
+      : on ? "The reply text is the list's title; the customer picks one choice." : "The customer picks one of the choices you write.");
+  box.replaceChildren(h("legend", { class: "sr-only" }, quick(d) ? "Quick replies" : "List picker"), h("div", { class: "row" }, toggle, help));
+  // A list picker's text is its title; quick replies go under an ordinary message.
+  syncReplyText(form, on && !quick(d));
   if (!on) return;
 
   const items = h("ol", { class: "list-choices" }, draft.list.map((title, i) => {
@@ -182,6 +193,12 @@ export function extrasOf(d, draft, text) {
     if (untitled >= 0) return { error: `Choice ${untitled + 1} has no title: give every choice a title, or remove it.`, focus: `#list-choice-${untitled + 1}` };
     const twice = titles.findIndex((t, i) => titles.findIndex((u) => u.toLowerCase() === t.toLowerCase()) !== i);
     if (twice >= 0) return { error: `Two choices are both “${titles[twice]}”: the customer could not tell them apart.`, focus: `#list-choice-${twice + 1}` };
+    if (quick(d)) {
+      if (titles.length > QUICK_MAX) return { error: `Messenger shows at most ${QUICK_MAX} quick replies: remove ${titles.length - QUICK_MAX}.`, focus: `#list-choice-${QUICK_MAX + 1}` };
+      const long = titles.findIndex((t) => [...t].length > QUICK_TITLE_MAX);
+      if (long >= 0) return { error: `Choice ${long + 1} is ${[...titles[long]].length} characters: Messenger shows ${QUICK_TITLE_MAX} at most.`, focus: `#list-choice-${long + 1}` };
+      if (!text) return { error: "Write the message the quick replies answer.", focus: "#reply-text" };
+    }
     if (!text) return { error: "Write the list's title first: what the customer is asked to choose.", focus: "#reply-text" };
     extras.list_items = titles.map((title, i) => ({ id: `choice-${i + 1}`, title }));
   }

@@ -571,3 +571,48 @@ fn the_customers_answer_to_a_private_reply_is_linked_to_the_comment() {
     let later = webhook(&[from_customer(json!({"mid": "m_later", "text": "?"}))]);
     assert!(only_message(&later).metadata.is_empty());
 }
+
+#[test]
+fn choices_go_out_as_quick_replies_on_the_message_and_messengers_limits_are_kept() {
+    let host = host();
+    sent_ok(&host);
+    let with_choices = |titles: &[&str]| Outbound {
+        list_items: titles
+            .iter()
+            .enumerate()
+            .map(|(i, t)| switchboard_sdk::ListItem {
+                id: format!("choice-{}", i + 1),
+                title: (*t).into(),
+            })
+            .collect(),
+        ..dm("Which store suits you?", Some(NOW - 60_000))
+    };
+    Facebook
+        .send(with_choices(&["Main Street", "Harbor"]), "q1".into())
+        .unwrap();
+    assert_eq!(
+        body_of(&host, 0)["message"],
+        json!({"text": "Which store suits you?", "quick_replies": [
+            {"content_type": "text", "title": "Main Street", "payload": "choice-1"},
+            {"content_type": "text", "title": "Harbor", "payload": "choice-2"}]})
+    );
+    // Messenger's limits, refused before anything is sent.
+    let long = Facebook
+        .send(
+            with_choices(&["A title far longer than twenty"]),
+            "q2".into(),
+        )
+        .unwrap_err();
+    assert!(
+        matches!(&long, ConnectorError::Rejected(m) if m.contains("1 to 20 characters")),
+        "{long:?}"
+    );
+    let many: Vec<String> = (1..=14).map(|i| format!("Store {i}")).collect();
+    let many: Vec<&str> = many.iter().map(String::as_str).collect();
+    let err = Facebook.send(with_choices(&many), "q3".into()).unwrap_err();
+    assert!(
+        matches!(&err, ConnectorError::Rejected(m) if m.contains("at most 13")),
+        "{err:?}"
+    );
+    assert_eq!(host.requests().len(), 1, "only the valid reply went out");
+}
