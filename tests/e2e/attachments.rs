@@ -468,3 +468,144 @@ async fn whatsapp_media_is_fetched_with_the_token_capped_in_size_and_a_document_
         "the document arrived whole: {number}"
     );
 }
+
+/// A free port on loopback for a host whose public address must be known before it starts.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn instagram_takes_an_agents_image_by_a_signed_link_that_works_for_it_alone() {
+    let port = free_port();
+    let world = World::start(|c| {
+        c.server.listen = format!("127.0.0.1:{port}").parse().unwrap();
+        c.media.public_url = Some(format!("http://127.0.0.1:{port}"));
+    })
+    .await;
+    world
+        .emulator
+        .subscribe_instagram(
+            "17841400000000001",
+            &format!("{}/webhooks/instagram", world.base),
+            "demo-verify",
+        )
+        .await
+        .expect("instagram webhook subscription handshake");
+    let agent = world.login("agent1").await;
+    agent.available().await;
+    let res = world
+        .http
+        .post(format!(
+            "http://{}/_emulator/instagram/messages",
+            world.emulator_addr
+        ))
+        .json(&json!({ "from": "marco_p", "name": "Marco", "text": "a photo of the label please" }))
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success());
+    let id = picked_up(&agent).await;
+    let (status, sent) = reply_with_file(&world, &agent, id, "private", "label.png", png()).await;
+    assert_eq!(status, 200, "{sent}");
+    assert_eq!(sent["state"], "sent", "{sent}");
+    // Instagram fetched the file from the link it was given, whole.
+    let fetched = wait_until("Instagram fetched the link", || async {
+        let account: Value = world
+            .http
+            .get(format!(
+                "http://{}/_emulator/instagram/accounts/17841400000000001",
+                world.emulator_addr
+            ))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        account["fetched"]
+            .as_array()
+            .and_then(|f| f.first().cloned())
+    })
+    .await;
+    assert_eq!(fetched["status"], 200, "{fetched}");
+    assert_eq!(fetched["sha256"], hex::encode(sha2::Sha256::digest(png())));
+    let link = fetched["url"].as_str().unwrap().to_owned();
+    assert!(
+        link.starts_with(&format!("http://127.0.0.1:{port}/media/")),
+        "{link}"
+    );
+    // The link is the only way in without signing in, and only as signed.
+    assert_eq!(world.http.get(&link).send().await.unwrap().status(), 200);
+    let forged = format!("{}0", &link[..link.len() - 1]);
+    let forged = if forged == link {
+        format!("{}1", &link[..link.len() - 1])
+    } else {
+        forged
+    };
+    assert_eq!(world.http.get(&forged).send().await.unwrap().status(), 404);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_x_direct_message_photo_is_downloaded_with_the_token_and_an_image_goes_back() {
+    let world = World::start(|c| {
+        let ch = c.channels.iter_mut().find(|c| c.name == "x").unwrap();
+        ch.poll_interval_ms = 200;
+        ch.settings.insert("message_types".into(), "private".into());
+    })
+    .await;
+    let agent = world.login("agent1").await;
+    agent.available().await;
+    let res = world
+        .http
+        .post(format!("http://{}/_emulator/x/dms", world.emulator_addr))
+        .json(
+            &json!({"from_handle": "ann", "to_handle": "acme", "text": "the box",
+                      "media": [{"type": "photo"}]}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success(), "{:?}", res.text().await);
+    let offered = agent.wait_for_state("alerting").await;
+    let id = offered["id"].as_i64().unwrap();
+    agent
+        .ok("POST", &format!("/interactions/{id}/pickup"), None)
+        .await;
+    let list = attachments(&agent, id, true).await;
+    assert_eq!(list[0]["kind"], "image", "{list:?}");
+    assert_eq!(list[0]["state"], "stored", "{list:?}");
+    let served = raw_get(
+        &world,
+        list[0]["url"].as_str().unwrap(),
+        Some(agent.token()),
+    )
+    .await;
+    assert_eq!(served.status(), 200);
+    assert!(
+        served.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("image/")
+    );
+
+    let (status, sent) = reply_with_file(&world, &agent, id, "private", "label.png", png()).await;
+    assert_eq!(status, 200, "{sent}");
+    assert_eq!(sent["state"], "sent", "{sent}");
+    let outbound = world.emulator.outbound();
+    assert!(
+        outbound
+            .iter()
+            .any(|o| o.platform == "x" && o.kind == "media_upload"),
+        "uploaded: {outbound:?}"
+    );
+    assert!(
+        outbound
+            .iter()
+            .any(|o| o.platform == "x" && o.kind == "dm_media"),
+        "sent with the DM: {outbound:?}"
+    );
+}
