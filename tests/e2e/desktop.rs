@@ -126,13 +126,29 @@ async fn the_detail_carries_platform_customer_attachments_wrapup_and_templates()
         detail["wrapup"],
         json!({ "codes": ["Resolved", "Escalated", "No action needed"], "required": false })
     );
-    assert_eq!(
-        detail["templates"],
-        json!([
-            { "name": "order_update", "language": "en_US", "parameters": [] },
-            { "name": "hello_world", "language": "en_US", "parameters": [] },
-        ])
+    // The channel names its business account: the templates are the platform's list.
+    let listed = agent
+        .ok("GET", &format!("/interactions/{id}/templates"), None)
+        .await;
+    assert_eq!(listed["source"], "platform", "{listed}");
+    let names: Vec<&str> = listed["templates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"order_update") && names.contains(&"hello_world"),
+        "{listed}"
     );
+    let order = listed["templates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "delivery_update")
+        .unwrap();
+    assert_eq!(order["parameters"], 3, "{order}");
+    assert_eq!(order["status"], "APPROVED");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -160,7 +176,17 @@ async fn a_facebook_page_direct_message_is_messenger_with_its_image_inline() {
     assert_eq!(detail["platform"], "messenger", "{detail}");
     assert_eq!(detail["media_type"], "social_direct_message");
     assert_eq!(detail["customer"]["name"], "Mia Messenger");
+    // The host serves the file; the platform's URL never reaches the desktop.
     let attachment = &detail["messages"][0]["attachments"][0];
     assert_eq!(attachment["kind"], "image", "{detail}");
-    assert_eq!(attachment["url"], "https://cdn.example/boot.jpg");
+    assert_eq!(attachment["label"], "Photo");
+    assert!(
+        attachment["url"]
+            .as_str()
+            .unwrap()
+            .starts_with("/api/v1/attachments/"),
+        "{detail}"
+    );
+    // (A refusal may name the host, never the file's address.)
+    assert!(!detail.to_string().contains("boot.jpg"), "{detail}");
 }

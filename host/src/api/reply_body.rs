@@ -34,8 +34,7 @@ pub struct ReplyBody {
 /// The JSON form (also what the multipart form's fields mean).
 #[derive(serde::Deserialize, utoipa::ToSchema)]
 pub struct ReplyRequest {
-    /// The text, UTF-8 (may be empty when files are sent).
-    #[serde(default)]
+    /// The text, UTF-8 (in the multipart form, it may be empty when files are sent).
     pub text: String,
     /// `public` (a comment) or `private`; default: as the conversation is (private for a
     /// direct message, public otherwise).
