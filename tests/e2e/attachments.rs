@@ -8,22 +8,8 @@ use serde_json::{Value, json};
 use sha2::Digest;
 
 use crate::harness::{Agent, World, wait_until};
-
-/// A customer writes to page 1001 in Messenger.
-async fn messenger_says(world: &World, body: Value) -> Value {
-    let res = world
-        .http
-        .post(format!(
-            "http://{}/_emulator/messenger/messages",
-            world.emulator_addr
-        ))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert!(res.status().is_success(), "emulator refused {body}");
-    res.json().await.unwrap()
-}
+use crate::messenger::messenger_says;
+use crate::whatsapp::customer_writes;
 
 async fn picked_up(agent: &Agent) -> i64 {
     let offered = wait_until("a direct message offered", || async {
@@ -342,27 +328,6 @@ async fn an_agents_file_reaches_the_platform_once_and_is_refused_where_it_cannot
     assert_eq!(served.status(), 200);
 }
 
-/// A customer writes to the demo's WhatsApp number; returns the wamid.
-async fn whatsapp_says(world: &World, body: Value) -> String {
-    let mut body = body;
-    body["phone_number_id"] = json!("2002");
-    let res = world
-        .http
-        .post(format!(
-            "http://{}/_emulator/whatsapp/messages",
-            world.emulator_addr
-        ))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert!(res.status().is_success(), "emulator refused {body}");
-    res.json::<Value>().await.unwrap()["wamid"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn whatsapp_media_is_fetched_with_the_token_capped_in_size_and_a_document_goes_back() {
     let world = World::start(|c| c.media.max_mib = 1).await;
@@ -378,14 +343,14 @@ async fn whatsapp_media_is_fetched_with_the_token_capped_in_size_and_a_document_
     let agent = world.login("agent1").await;
     agent.available().await;
     // A photo with a caption, then a document over the 1 MiB cap.
-    whatsapp_says(
+    customer_writes(
         &world,
         json!({ "from": "16505551234", "name": "Sheena", "type": "image",
                 "caption": "the dent", "mime_type": "image/jpeg" }),
     )
     .await;
     let id = picked_up(&agent).await;
-    whatsapp_says(
+    customer_writes(
         &world,
         json!({ "from": "16505551234", "name": "Sheena", "type": "document",
                 "mime_type": "application/pdf", "filename": "invoice.pdf", "size": 3_000_000 }),

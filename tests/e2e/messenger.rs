@@ -16,7 +16,7 @@ fn now_ms() -> i64 {
 }
 
 /// A customer writes to page 1001 in Messenger; returns `{mid, psid}`.
-async fn messenger_says(world: &World, body: Value) -> Value {
+pub(crate) async fn messenger_says(world: &World, body: Value) -> Value {
     let res = world
         .http
         .post(format!(

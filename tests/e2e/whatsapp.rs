@@ -23,7 +23,7 @@ async fn world() -> World {
 }
 
 /// A customer writes through the emulator; returns the wamid.
-async fn customer_writes(world: &World, body: Value) -> String {
+pub(crate) async fn customer_writes(world: &World, body: Value) -> String {
     let mut body = body;
     body["phone_number_id"] = json!(NUMBER);
     let res = world

@@ -84,34 +84,19 @@ pub async fn file(
         tracing::error!(media = id, error = %format!("{e:#}"), "a stored attachment file is missing");
         ApiError::NotFound("This attachment's file is missing on the server.".into())
     })?;
-    let body = Body::from_stream(tokio_util::io::ReaderStream::new(file));
-    let mut res = body.into_response();
+    let mut res = blob_answer(file, &content_type, found.size);
     let headers = res.headers_mut();
-    let inline = crate::model::attachment::inline(&content_type);
-    if let Ok(v) = HeaderValue::from_str(&content_type) {
-        headers.insert(header::CONTENT_TYPE, v);
-    }
-    if let Some(size) = found.size {
-        headers.insert(header::CONTENT_LENGTH, HeaderValue::from(size));
-    }
     let name = found
         .file_name
         .as_deref()
         .map(safe_file_name)
         .filter(|n| !n.is_empty())
         .unwrap_or_else(|| format!("attachment-{id}"));
+    let inline = crate::model::attachment::inline(&content_type);
     let disposition = if inline { "inline" } else { "attachment" };
     if let Ok(v) = HeaderValue::from_str(&format!("{disposition}; filename=\"{name}\"")) {
         headers.insert(header::CONTENT_DISPOSITION, v);
     }
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'none'; sandbox"),
-    );
     // The bytes under one id never change; only this user's browser may keep them.
     headers.insert(
         header::CACHE_CONTROL,
@@ -147,12 +132,20 @@ pub async fn linked(
     let Ok(file) = app.media.blobs.open(&hash).await else {
         return gone();
     };
+    blob_answer(file, &content_type, Some(size))
+}
+
+/// A stored file's bytes as an answer: its type and length, and nothing a browser may
+/// guess or run.
+fn blob_answer(file: tokio::fs::File, content_type: &str, size: Option<i64>) -> Response {
     let mut res = Body::from_stream(tokio_util::io::ReaderStream::new(file)).into_response();
     let headers = res.headers_mut();
-    if let Ok(v) = HeaderValue::from_str(&content_type) {
+    if let Ok(v) = HeaderValue::from_str(content_type) {
         headers.insert(header::CONTENT_TYPE, v);
     }
-    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(size));
+    if let Some(size) = size {
+        headers.insert(header::CONTENT_LENGTH, HeaderValue::from(size));
+    }
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),

@@ -246,7 +246,7 @@ fn platform_of(app: &App, ix: &Interaction) -> String {
 
 /// The channel's approved templates, from its `templates` setting:
 /// `name:language` pairs separated by commas (`order_update:en_US, hello_world:en_US`).
-fn templates_of(app: &App, channel: &str) -> Vec<Template> {
+pub(super) fn templates_of(app: &App, channel: &str) -> Vec<Template> {
     let Some(list) = app
         .channels
         .get(channel)

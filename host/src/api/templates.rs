@@ -87,37 +87,24 @@ pub async fn list(
         drop(permit);
         asked.map_err(|e| ApiError::Internal(anyhow::anyhow!("listing templates: {e}")))?
     };
-    let from_setting = |error: Option<String>| {
-        let templates = channel
-            .config
-            .settings
-            .get("templates")
-            .map(|list| {
-                list.split(',')
-                    .map(str::trim)
-                    .filter(|t| !t.is_empty())
-                    .map(|t| {
-                        let (name, language) = t.split_once(':').unwrap_or((t, "en_US"));
-                        TemplateView {
-                            name: name.trim().into(),
-                            language: language.trim().into(),
-                            status: "APPROVED".into(),
-                            category: String::new(),
-                            body: String::new(),
-                            parameters: 0,
-                            header: None,
-                            header_text: None,
-                            footer: None,
-                        }
-                    })
-                    .collect()
+    // Names only: the setting knows nothing of bodies or review states.
+    let from_setting = |error: Option<String>| Templates {
+        source: "setting".into(),
+        templates: super::interactions::templates_of(&app, &ix.channel)
+            .into_iter()
+            .map(|t| TemplateView {
+                name: t.name,
+                language: t.language,
+                status: "APPROVED".into(),
+                category: String::new(),
+                body: String::new(),
+                parameters: 0,
+                header: None,
+                header_text: None,
+                footer: None,
             })
-            .unwrap_or_default();
-        Templates {
-            source: "setting".into(),
-            templates,
-            error,
-        }
+            .collect(),
+        error,
     };
     Ok(Json(match asked {
         Ok(Some(list)) => Templates {

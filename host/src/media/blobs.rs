@@ -52,11 +52,6 @@ impl Blobs {
         Blobs { dir: dir.into() }
     }
 
-    /// The folder.
-    pub(crate) fn dir(&self) -> &Path {
-        &self.dir
-    }
-
     /// Where the file named `hash` lives; none for a name that is not a hash (never a
     /// path outside the folder).
     pub(crate) fn path(&self, hash: &str) -> Option<PathBuf> {

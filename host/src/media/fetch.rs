@@ -214,25 +214,17 @@ async fn fetch_one(ctx: &FetchContext, channel: &Arc<ChannelRuntime>, job: &Clai
     };
     let status = response.status();
     if !status.is_success() {
-        let retry_after = response
+        // Every failed answer is worth a few more tries: a 5xx or 429 passes, and after an
+        // expired link or a refused token the connector is asked for a fresh request.
+        let after_ms = response
             .headers()
             .get(reqwest::header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<u64>().ok())
             .map(|s| s * 1000);
-        let why = format!("the platform answered {status} to the download");
-        return if status.is_server_error() || status.as_u16() == 429 || status.as_u16() == 408 {
-            Outcome::Retry {
-                why,
-                after_ms: retry_after,
-            }
-        } else {
-            // An expired link or a refused token: the connector is asked for a fresh
-            // request on the next try, so a few tries are still worth it.
-            Outcome::Retry {
-                why,
-                after_ms: None,
-            }
+        return Outcome::Retry {
+            why: format!("the platform answered {status} to the download"),
+            after_ms,
         };
     }
     let max = ctx.media.max_bytes;

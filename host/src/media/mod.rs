@@ -62,9 +62,4 @@ impl Media {
     pub fn kick(&self) {
         self.kick.notify_one();
     }
-
-    /// The folder files are kept in.
-    pub fn dir(&self) -> &std::path::Path {
-        self.blobs.dir()
-    }
 }

@@ -6,8 +6,8 @@
 //! into several sends does not send the file twice). A refusal names the file and what
 //! the platform takes, in the agent's words.
 
+use crate::connectors::FileLimit;
 use crate::connectors::bindings::types as wit;
-use crate::connectors::{ChannelConnector, FileLimit};
 use crate::interactions::{ActionError, Core};
 use crate::model::interaction::Visibility;
 use crate::model::reply::{FileRef, OutboundReply};
@@ -234,20 +234,13 @@ pub(crate) async fn prepare(
                 .map_err(|e| e.to_string())?
         };
         if let Some(plan) = plan {
-            file.upload = Some(upload(core, &connector.connector, plan, f).await?);
+            file.upload = Some(
+                crate::media::upload::upload(&core.media, &connector.connector, plan, f).await?,
+            );
         }
         out.push(file);
     }
     Ok(out)
-}
-
-async fn upload(
-    core: &Core,
-    connector: &ChannelConnector,
-    plan: wit::MediaUpload,
-    f: &FileRef,
-) -> Result<wit::HttpResponse, String> {
-    crate::media::upload::upload(&core.media, connector, plan, f).await
 }
 
 /// A signed link to the reply's file at `position`, when this host has a public address.

@@ -297,6 +297,17 @@ pub fn erase_author_unrouted(conn: &Tx, channel: &str, author: &str, now: i64) -
     Ok(())
 }
 
+/// Erases the files of every message `author` wrote on `channel` (their account was
+/// deleted on the platform).
+pub fn erase_author(conn: &Tx, channel: &str, author: &str, now: i64) -> Result<()> {
+    conn.prepare_cached(&format!(
+        "{ERASE} WHERE state <> 'erased' AND message_id IN
+             (SELECT id FROM messages WHERE channel = ?1 AND author_id = ?3)"
+    ))?
+    .execute(params![channel, now, author])?;
+    Ok(())
+}
+
 /// Erases the files of every message of `channel` kept without an interaction and stored
 /// before `cutoff` (the retention purge).
 pub fn erase_unrouted_before(conn: &Tx, channel: &str, cutoff: i64, now: i64) -> Result<()> {
@@ -307,11 +318,4 @@ pub fn erase_unrouted_before(conn: &Tx, channel: &str, cutoff: i64, now: i64) ->
     ))?
     .execute(params![channel, now, cutoff])?;
     Ok(())
-}
-
-/// Counts of files by state, for the metrics and the status page.
-pub fn counts(conn: &Tx) -> Result<Vec<(String, i64)>> {
-    let mut stmt = conn.prepare_cached("SELECT state, COUNT(*) FROM media GROUP BY state")?;
-    let rows = stmt.query_map((), |r| Ok((r.get(0)?, r.get(1)?)))?;
-    rows.collect()
 }

@@ -186,13 +186,7 @@ pub fn erase_author(conn: &Tx, channel: &str, author: &str, now: i64) -> Result<
         let rows = stmt.query_map(params![channel, author], |r| r.get(0))?;
         rows.collect::<anyhow::Result<_>>()?
     };
-    conn.prepare_cached(
-        "UPDATE media SET state = 'erased', content_hash = NULL, source = '{}', error = NULL,
-             file_name = NULL, claimed_until = NULL, updated_at = ?3
-         WHERE state <> 'erased' AND message_id IN
-             (SELECT id FROM messages WHERE channel = ?1 AND author_id = ?2)",
-    )?
-    .execute(params![channel, author, now])?;
+    crate::store::media::erase_author(conn, channel, author, now)?;
     let erased = conn
         .prepare_cached(
             "UPDATE messages SET text = '', author_id = '', author_name = '', author_handle = NULL,
