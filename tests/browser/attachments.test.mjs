@@ -133,3 +133,23 @@ test("an agent attaches an image and sends it; a file the platform refuses is re
   noErrors(page);
   await page.context().close();
 });
+
+test("a file sent after the session ended signs the agent out in plain words", async () => {
+  const page = await signIn("agent1");
+  await available(page);
+  const text = `Send me the form ${Date.now() % 100000}`;
+  await emulatorPost("/_emulator/messenger/messages", { page_id: "1001", name: "Eve Ended", text });
+  await pickUp(page, text);
+  // Signed out elsewhere while the agent was choosing the file.
+  const token = await page.evaluate(() => sessionStorage.getItem("switchboard.token"));
+  await fetch(`${base}/api/v1/logout`, { method: "POST", headers: { authorization: `Bearer ${token}` } });
+  await page.locator("#reply-file").setInputFiles({ name: "form.png", mimeType: "image/png", buffer: PNG });
+  await page.getByLabel("Reply text").fill("Here is the form.");
+  await page.getByRole("button", { name: "Send reply" }).click();
+  // (The page may be sent to the sign-in page twice over: wait for where it lands.)
+  await page.getByText("Your session has ended. Please sign in again.").waitFor({ timeout: 15000 });
+  assert.equal(new URL(page.url()).pathname, "/");
+  assert.equal(await page.getByText(/Authorization/).count(), 0, "no developer wording");
+  await shot(page, "attachments-session-ended");
+  await page.context().close();
+});

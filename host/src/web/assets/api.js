@@ -92,8 +92,10 @@ export function signOut(why, endOnServer = false) {
   }
   sessionStorage.removeItem(KEY);
   if (typeof why === "string") {
-    // Ended by itself: the drafts wait for the same user's next sign-in in this tab.
-    sessionStorage.setItem(WHY, why);
+    // Ended by itself: the drafts wait for the same user's next sign-in in this tab. The
+    // first reason stands: a request still under way, answered 401 for having no token
+    // any more, must not replace "your session has ended" with the server's wording.
+    if (held || !sessionStorage.getItem(WHY)) sessionStorage.setItem(WHY, why);
   } else {
     sessionStorage.removeItem(DRAFTS);
     sessionStorage.removeItem(SESSION);
@@ -166,6 +168,12 @@ export async function call(method, path, body, auth = true, tries = 4) {
  * rejects as `call` does.
  */
 export async function postForm(path, form) {
+  const ended = "Your session has ended. Please sign in again.";
+  // The session may have ended while the agent chose the files.
+  if (!token()) {
+    signOut(ended);
+    throw new ApiError(401, ended);
+  }
   let res;
   try {
     res = await fetch(path, { method: "POST", headers: { accept: "application/json", authorization: `Bearer ${token()}` }, body: form });
@@ -176,7 +184,8 @@ export async function postForm(path, form) {
   let json = null;
   try { json = text ? JSON.parse(text) : null; } catch { /* not JSON */ }
   if (res.status === 401) {
-    signOut((json && json.error) || "Your session has ended. Please sign in again.");
+    signOut(ended);
+    throw new ApiError(401, ended);
   } else {
     touched();
   }
