@@ -2,8 +2,11 @@
 //! sends to (`POST /v1/message`, JWT HS256 with `iss` = provider id) and the customer side
 //! (`/_emulator/apple/...`), which delivers messages to the business's webhook the way
 //! Apple does: a JWT with `aud` = provider id and the `id`, `source-id`, `destination-id`
-//! headers.
+//! headers. Files go both ways encrypted, through Apple's file service (`mmcs`).
 
+mod mmcs;
+#[cfg(test)]
+mod mmcs_tests;
 #[cfg(test)]
 mod tests;
 
@@ -40,8 +43,10 @@ pub struct AppleBusiness {
 #[derive(Default)]
 pub(super) struct AppleState {
     businesses: BTreeMap<String, Business>,
-    /// Injected failures for `POST /v1/message`.
+    /// Injected failures for `POST /v1/message` (not for the file calls).
     failure: Option<Failure>,
+    /// The encrypted files, both ways.
+    mmcs: mmcs::Mmcs,
 }
 
 struct Business {
@@ -55,6 +60,8 @@ struct Business {
     seen: HashSet<String>,
     /// Bodies the business sent, in order.
     sent: Vec<Value>,
+    /// Files the business sent (decrypted), in order.
+    files: Vec<mmcs::SentFile>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -91,6 +98,7 @@ impl AppleState {
                 delivery: Arc::new(tokio::sync::Mutex::new(())),
                 seen: HashSet::new(),
                 sent: Vec::new(),
+                files: Vec::new(),
             },
         );
     }
@@ -130,6 +138,7 @@ pub(super) fn routes() -> Router<Emulator> {
             "/_emulator/apple/businesses/{business_id}",
             get(control_business),
         )
+        .merge(mmcs::routes())
 }
 
 // ------------------------------------------------------------------ JWT and base64
@@ -251,8 +260,38 @@ fn strip_urn(id: &str) -> &str {
 // ------------------------------------------------------------------ the gateway
 
 fn refuse(status: StatusCode, why: &str) -> Response {
-    tracing::debug!(%status, why, "apple gateway refused a message");
+    tracing::debug!(%status, why, "apple gateway refused a call");
     (status, why.to_string()).into_response()
+}
+
+/// The gateway's authentication, the same for every call: `source-id` (400 when missing or
+/// unknown) and a bearer JWT signed with that business's secret, `iss` = provider id, `iat`
+/// (401 otherwise). Answers the business id without its `urn:mbid:` prefix.
+#[allow(clippy::result_large_err)] // the error is the ready-made HTTP answer
+fn authorize(apple: &AppleState, headers: &HeaderMap) -> Result<String, Response> {
+    let Some(source) = header_str(headers, "source-id") else {
+        return Err(refuse(StatusCode::BAD_REQUEST, "missing source-id header"));
+    };
+    let source = strip_urn(source).to_string();
+    let Some(token) = header_str(headers, "authorization").and_then(|a| a.strip_prefix("Bearer "))
+    else {
+        return Err(refuse(StatusCode::UNAUTHORIZED, ""));
+    };
+    let Some(business) = apple.businesses.get(&source) else {
+        return Err(refuse(StatusCode::BAD_REQUEST, "unknown source-id"));
+    };
+    let claims =
+        verify_jwt(token, &business.key).map_err(|why| refuse(StatusCode::UNAUTHORIZED, why))?;
+    if claims["iss"] != business.config.provider_id.as_str() {
+        return Err(refuse(
+            StatusCode::UNAUTHORIZED,
+            "token iss is not the provider id",
+        ));
+    }
+    if !claims["iat"].is_number() {
+        return Err(refuse(StatusCode::UNAUTHORIZED, "token has no iat"));
+    }
+    Ok(source)
 }
 
 /// `POST /v1/message`: the business sends to a customer.
@@ -261,29 +300,12 @@ async fn gateway_message(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let Some(source) = header_str(&headers, "source-id") else {
-        return refuse(StatusCode::BAD_REQUEST, "missing source-id header");
-    };
-    let source = strip_urn(source).to_string();
-    let Some(token) = header_str(&headers, "authorization").and_then(|a| a.strip_prefix("Bearer "))
-    else {
-        return refuse(StatusCode::UNAUTHORIZED, "");
-    };
     let mut state = em.state();
     let apple = &mut state.apple;
-    let Some(business) = apple.businesses.get(&source) else {
-        return refuse(StatusCode::BAD_REQUEST, "unknown source-id");
+    let source = match authorize(apple, &headers) {
+        Ok(source) => source,
+        Err(response) => return response,
     };
-    let claims = match verify_jwt(token, &business.key) {
-        Ok(claims) => claims,
-        Err(why) => return refuse(StatusCode::UNAUTHORIZED, why),
-    };
-    if claims["iss"] != business.config.provider_id.as_str() {
-        return refuse(StatusCode::UNAUTHORIZED, "token iss is not the provider id");
-    }
-    if !claims["iat"].is_number() {
-        return refuse(StatusCode::UNAUTHORIZED, "token has no iat");
-    }
     if let Some(failure) = apple.take_failure() {
         let status =
             StatusCode::from_u16(failure.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
@@ -342,9 +364,19 @@ async fn gateway_message(
         "typing_start" | "typing_end" | "close" => return StatusCode::OK.into_response(),
         _ => return refuse(StatusCode::BAD_REQUEST, "unknown message type"),
     };
+    // A text's files: checked against what was uploaded, and decrypted.
+    let files = if kind == "text" {
+        match mmcs::open_attachments(&apple.mmcs, &msg, id) {
+            Ok(files) => files,
+            Err(why) => return refuse(StatusCode::BAD_REQUEST, &why),
+        }
+    } else {
+        Vec::new()
+    };
     let business = apple.businesses.get_mut(&source).expect("looked up above");
     if business.seen.insert(id.to_string()) {
         business.sent.push(msg.clone());
+        business.files.extend(files);
         drop(state);
         em.record("apple", kind, Some(destination), id, Some(&text));
     }
@@ -371,8 +403,8 @@ struct MessageRequest {
     items: Vec<ListItemRequest>,
     #[serde(default)]
     locale: Option<String>,
-    /// Files with the message: `{name, mime_type, size}` each, sent as Apple's encrypted
-    /// attachment dictionaries (a `U+FFFC` placeholder per file in the body).
+    /// Files with the message: `{name, mime_type, size?, content_base64?}` each, encrypted and
+    /// sent as Apple's attachment dictionaries (a `U+FFFC` placeholder per file in the body).
     #[serde(default)]
     attachments: Vec<AttachmentRequest>,
     /// `rich_link`: the shared link.
@@ -396,36 +428,30 @@ struct AttachmentRequest {
     name: String,
     #[serde(default = "default_mime")]
     mime_type: String,
+    /// The size the dictionary claims; the real length when absent.
     #[serde(default)]
     size: Option<u64>,
+    /// The file's bytes; the sample for `mime_type` when absent.
+    #[serde(default)]
+    content_base64: Option<String>,
 }
 
 fn default_mime() -> String {
     "image/jpeg".into()
 }
 
-/// Apple's attachment dictionary for a file: what the MSP gets (the file itself stays
-/// encrypted on Apple's side; the emulator serves no download).
-fn attachment_json(a: &AttachmentRequest) -> Value {
-    let id = uuid::Uuid::new_v4().simple().to_string();
-    json!({
-        "name": a.name,
-        "mimeType": a.mime_type,
-        "size": a.size.unwrap_or(1024),
-        "signature-base64": base64_encode(id.as_bytes()),
-        "url": format!("https://p56-content.icloud.com/{id}"),
-        "key": format!("00{id}{id}"),
-        "owner": "p56",
-    })
-}
-
 fn default_type() -> String {
     "text".into()
 }
 
-/// The body Apple would send for a customer's message.
+/// The body Apple would send for a customer's message, with `attachments` (the files'
+/// dictionaries) when there are any.
 #[allow(clippy::result_large_err)] // the error is the ready-made HTTP answer
-fn customer_payload(req: &MessageRequest, id: &str) -> Result<Value, Response> {
+fn customer_payload(
+    req: &MessageRequest,
+    id: &str,
+    attachments: Vec<Value>,
+) -> Result<Value, Response> {
     let base = |kind: &str| json!({ "v": 1, "type": kind, "id": id, "sourceId": req.source_id, "destinationId": req.business_id });
     let mut payload = match req.kind.as_str() {
         "text" => {
@@ -499,9 +525,8 @@ fn customer_payload(req: &MessageRequest, id: &str) -> Result<Value, Response> {
             v
         }
     };
-    if !req.attachments.is_empty() {
-        payload["attachments"] =
-            Value::Array(req.attachments.iter().map(attachment_json).collect());
+    if !attachments.is_empty() {
+        payload["attachments"] = Value::Array(attachments);
     }
     if let (Some(Value::Object(extra)), Value::Object(map)) = (&req.content, &mut payload) {
         for (k, v) in extra {
@@ -522,13 +547,24 @@ async fn control_message(AxState(em): AxState<Emulator>, body: Bytes) -> Respons
         return control_error(StatusCode::BAD_REQUEST, "source_id is required");
     }
     let id = uuid::Uuid::new_v4().to_string();
-    let payload = match customer_payload(&req, &id) {
+    let files = match req
+        .attachments
+        .iter()
+        .map(mmcs::customer_file)
+        .collect::<Result<Vec<_>, _>>()
+    {
+        Ok(files) => files,
+        Err(why) => return control_error(StatusCode::BAD_REQUEST, why),
+    };
+    let dictionaries = files.iter().map(|f| f.dictionary.clone()).collect();
+    let payload = match customer_payload(&req, &id, dictionaries) {
         Ok(p) => p,
         Err(response) => return response,
     };
     let (url, key, provider, lock) = {
-        let state = em.state();
-        let Some(b) = state.apple.businesses.get(&req.business_id) else {
+        let mut state = em.state();
+        let apple = &mut state.apple;
+        let Some(b) = apple.businesses.get(&req.business_id) else {
             return control_error(
                 StatusCode::NOT_FOUND,
                 format!("unknown business {}", req.business_id),
@@ -540,12 +576,17 @@ async fn control_message(AxState(em): AxState<Emulator>, body: Bytes) -> Respons
                 format!("business {} has no webhook subscribed", req.business_id),
             );
         };
-        (
+        let found = (
             url,
             b.key.clone(),
             b.config.provider_id.clone(),
             b.delivery.clone(),
-        )
+        );
+        // The encrypted files wait on Apple's side for the business to download them.
+        for file in files {
+            apple.mmcs.keep(file);
+        }
+        found
     };
     let now = unix_now();
     let key = if req.bad_jwt {

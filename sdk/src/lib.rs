@@ -85,11 +85,11 @@ pub mod webhook;
 pub mod testing;
 
 pub use __private::bindings::switchboard::connector::types::{
-    Account, Attachment, Author, AuthorErased, Capability, ConfigKey, ConnectorError, Deleted,
-    DeliveryState, DeliveryStatus, Description, Edited, Event, FileLimit, HttpRequest,
-    HttpResponse, ListItem, MediaUpload, Message, Outbound, OutboundFile, PollResult, ReplyWindow,
-    Sent, SourceStatus, Template, TemplateInfo, TextCounting, TextLimit, Visibility,
-    WebhookOutcome,
+    Account, Attachment, Author, AuthorErased, Capability, Cipher, ConfigKey, ConnectorError,
+    Deleted, DeliveryState, DeliveryStatus, Description, Edited, Event, FileKey, FileLimit,
+    HttpRequest, HttpResponse, ListItem, MediaDownload, MediaUpload, Message, Outbound,
+    OutboundFile, PollResult, ReplyWindow, Sent, SourceStatus, Template, TemplateInfo,
+    TextCounting, TextLimit, Visibility, WebhookOutcome,
 };
 pub use http::HttpError;
 
@@ -229,15 +229,19 @@ pub trait Connector: 'static {
     /// The request that downloads `attachment`'s bytes, with the platform's
     /// authentication; the host makes it and streams the answer to storage. A connector
     /// may first make small calls with [`http::fetch`] (WhatsApp turns a media id into a
-    /// URL). `Ok(None)`: nothing to download (a location, a contact card).
+    /// URL). `Ok(None)`: nothing to download (a location, a contact card). An
+    /// [`HttpRequest`] converts with `.into()`; a platform that keeps files encrypted
+    /// adds the key ([`MediaDownload::decrypted_with`]) and the host decrypts.
     ///
     /// The default: a plain `GET` of [`Attachment::url`] (a platform whose media URLs need
     /// no credentials, such as Messenger's signed CDN links), and nothing without one.
     fn media_request(
         &mut self,
         attachment: Attachment,
-    ) -> Result<Option<HttpRequest>, ConnectorError> {
-        Ok(attachment.url.map(|url| HttpRequest::new("GET", url)))
+    ) -> Result<Option<MediaDownload>, ConnectorError> {
+        Ok(attachment
+            .url
+            .map(|url| HttpRequest::new("GET", url).into()))
     }
 
     /// The upload that gives the platform an agent's file before [`send`](Connector::send)
@@ -334,8 +338,8 @@ pub mod __private {
 
     use crate::{
         Account, Attachment, Connector, ConnectorError, Description, Event, FileLimit, HttpRequest,
-        MediaUpload, Outbound, OutboundFile, PollResult, ReplyWindow, Sent, TemplateInfo,
-        TextLimit, Visibility, WebhookOutcome,
+        MediaDownload, MediaUpload, Outbound, OutboundFile, PollResult, ReplyWindow, Sent,
+        TemplateInfo, TextLimit, Visibility, WebhookOutcome,
     };
 
     #[allow(missing_docs, clippy::all)]
@@ -419,7 +423,7 @@ pub mod __private {
             with_connector::<T, _>(|c| c.reply_limits())
         }
 
-        fn media_request(attachment: Attachment) -> Result<Option<HttpRequest>, ConnectorError> {
+        fn media_request(attachment: Attachment) -> Result<Option<MediaDownload>, ConnectorError> {
             with_connector::<T, _>(|c| c.media_request(attachment))
         }
 

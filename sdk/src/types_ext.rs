@@ -1,9 +1,9 @@
 //! Convenience methods on the generated WIT types.
 
 use crate::{
-    Account, Attachment, Author, ConfigKey, ConnectorError, Event, FileLimit, HttpRequest,
-    HttpResponse, MediaUpload, Outbound, PollResult, ReplyWindow, SourceStatus, TextCounting,
-    TextLimit, Visibility, WebhookOutcome, webhook,
+    Account, Attachment, Author, Cipher, ConfigKey, ConnectorError, Event, FileKey, FileLimit,
+    HttpRequest, HttpResponse, MediaDownload, MediaUpload, Outbound, PollResult, ReplyWindow,
+    SourceStatus, TextCounting, TextLimit, Visibility, WebhookOutcome, webhook,
 };
 
 fn find_header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
@@ -456,6 +456,8 @@ impl MediaUpload {
             request,
             form: Vec::new(),
             file_field: None,
+            encrypt: None,
+            state: None,
         }
     }
 
@@ -465,6 +467,51 @@ impl MediaUpload {
             request,
             form,
             file_field: Some(file_field.into()),
+            encrypt: None,
+            state: None,
+        }
+    }
+
+    /// Asks the host to encrypt the file with `cipher` and a fresh key of its own; `send`
+    /// finds the key in [`OutboundFile::upload_key`](crate::OutboundFile::upload_key).
+    pub fn encrypted(mut self, cipher: Cipher) -> Self {
+        self.encrypt = Some(cipher);
+        self
+    }
+
+    /// Keeps `state` for `send`, which finds it in
+    /// [`OutboundFile::upload_state`](crate::OutboundFile::upload_state).
+    pub fn with_state(mut self, state: impl Into<String>) -> Self {
+        self.state = Some(state.into());
+        self
+    }
+}
+
+impl MediaDownload {
+    /// The bytes at `request` are encrypted with `key`: the host decrypts them.
+    pub fn decrypted_with(mut self, key: FileKey) -> Self {
+        self.decrypt = Some(key);
+        self
+    }
+}
+
+impl From<HttpRequest> for MediaDownload {
+    /// A download whose bytes come as they are.
+    fn from(request: HttpRequest) -> Self {
+        MediaDownload {
+            request,
+            decrypt: None,
+        }
+    }
+}
+
+impl FileKey {
+    /// An AES-256 key in counter mode with a zero IV (Apple Messages' files).
+    pub fn aes256_ctr(key: Vec<u8>) -> Self {
+        FileKey {
+            cipher: Cipher::Aes256Ctr,
+            key,
+            iv: Vec::new(),
         }
     }
 }

@@ -248,3 +248,111 @@ async fn a_public_reply_is_refused_before_the_connector_and_the_default_is_the_c
     assert_eq!(answer["state"], "sent", "{answer}");
     assert_eq!(answer["visibility"], "private", "{answer}");
 }
+
+/// Apple keeps every file encrypted: a customer's photo and document are downloaded
+/// through Apple's pre-download address and decrypted by the host, then served to the
+/// agent like any other file; the agent's image is encrypted by the host with a key of
+/// its own, uploaded, and reaches the customer whole. No address or key of Apple's ever
+/// appears in what the agent's desktop reads.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn encrypted_files_are_decrypted_coming_in_and_encrypted_going_out() {
+    use sha2::Digest;
+
+    use crate::attachments::{attachments, png, raw_get, reply_with_file};
+
+    let world = world().await;
+    let agent = world.login("agent1").await;
+    agent.available().await;
+    let source = "urn:mbid:AQAAY-e2e-files";
+    let sent = customer(
+        &world,
+        json!({ "business_id": BUSINESS, "source_id": source, "type": "text",
+                "body": "The parcel came like this",
+                "attachments": [
+                    { "name": "parcel.png", "mime_type": "image/png" },
+                    { "name": "terms.pdf", "mime_type": "application/pdf" },
+                ] }),
+    )
+    .await;
+    assert_eq!(sent["status"], 200, "{sent}");
+    let offered = agent.wait_for_state("alerting").await;
+    let id = offered["id"].as_i64().unwrap();
+    agent
+        .ok("POST", &format!("/interactions/{id}/pickup"), None)
+        .await;
+
+    let files = attachments(&agent, id, true).await;
+    let kinds: Vec<(&str, &str)> = files
+        .iter()
+        .map(|a| (a["kind"].as_str().unwrap(), a["state"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        kinds,
+        [("image", "stored"), ("file", "stored")],
+        "{files:?}"
+    );
+    let photo = raw_get(
+        &world,
+        files[0]["url"].as_str().unwrap(),
+        Some(agent.token()),
+    )
+    .await;
+    assert_eq!(photo.status(), 200);
+    assert_eq!(photo.headers()["content-type"], "image/png");
+    let bytes = photo.bytes().await.unwrap();
+    assert!(
+        bytes.starts_with(b"\x89PNG\r\n\x1a\n"),
+        "decrypted: a real PNG"
+    );
+    let document = raw_get(
+        &world,
+        files[1]["url"].as_str().unwrap(),
+        Some(agent.token()),
+    )
+    .await;
+    assert_eq!(document.status(), 200);
+    assert!(document.bytes().await.unwrap().starts_with(b"%PDF"));
+    // Without signing in, nothing.
+    let anonymous = raw_get(&world, files[0]["url"].as_str().unwrap(), None).await;
+    assert_eq!(anonymous.status(), 401);
+
+    // What Apple takes is offered; the agent's image goes back encrypted.
+    let detail = agent.ok("GET", &format!("/interactions/{id}"), None).await;
+    assert!(
+        detail["file_limits"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l["visibility"] == "private" && l["kind"] == "image"),
+        "{detail}"
+    );
+    let seen = detail.to_string();
+    assert!(
+        !seen.contains("icloud.com") && !seen.contains("p56"),
+        "no address of Apple's reaches the desktop: {seen}"
+    );
+    let (status, reply) = reply_with_file(&world, &agent, id, "private", "label.png", png()).await;
+    assert_eq!(status, 200, "{reply}");
+    assert_eq!(reply["state"], "sent", "{reply}");
+    let delivered: Value = world
+        .http
+        .get(format!(
+            "http://{}/_emulator/apple/files/{BUSINESS}",
+            world.emulator_addr
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let delivered = delivered.as_array().unwrap();
+    assert_eq!(delivered.len(), 1, "sent once: {delivered:?}");
+    assert_eq!(delivered[0]["name"], "label.png");
+    assert_eq!(delivered[0]["mime_type"], "image/png");
+    assert_eq!(
+        delivered[0]["sha256"],
+        hex::encode(sha2::Sha256::digest(png())),
+        "Apple's customer opened the file whole with the key the host made"
+    );
+}

@@ -29,7 +29,7 @@ async fn picked_up(agent: &Agent) -> i64 {
 
 /// The attachments of the conversation's first customer message, once its files are no
 /// longer pending (or `pending_ok`: as they are now).
-async fn attachments(agent: &Agent, id: i64, settled: bool) -> Vec<Value> {
+pub(crate) async fn attachments(agent: &Agent, id: i64, settled: bool) -> Vec<Value> {
     wait_until("the attachments settle", || async {
         let detail = agent.ok("GET", &format!("/interactions/{id}"), None).await;
         let first = detail["messages"]
@@ -45,7 +45,7 @@ async fn attachments(agent: &Agent, id: i64, settled: bool) -> Vec<Value> {
     .await
 }
 
-async fn raw_get(world: &World, path: &str, token: Option<&str>) -> reqwest::Response {
+pub(crate) async fn raw_get(world: &World, path: &str, token: Option<&str>) -> reqwest::Response {
     let mut req = world.http.get(format!("{}{path}", world.base));
     if let Some(t) = token {
         req = req.bearer_auth(t);
@@ -204,7 +204,7 @@ async fn a_download_that_fails_shows_why_and_never_holds_the_message_back() {
 }
 
 /// A small PNG (the emulator's upload route checks that an image is one).
-fn png() -> Vec<u8> {
+pub(crate) fn png() -> Vec<u8> {
     let mut bytes =
         b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89".to_vec();
     bytes.extend_from_slice(
@@ -213,7 +213,7 @@ fn png() -> Vec<u8> {
     bytes
 }
 
-async fn reply_with_file(
+pub(crate) async fn reply_with_file(
     world: &World,
     agent: &Agent,
     id: i64,

@@ -13,12 +13,12 @@ use super::{
 use crate::tests::{control, get_json, http, next_hook, receiver};
 use crate::{Emulator, EmulatorConfig, unix_now};
 
-const BUSINESS: &str = "acme-biz";
-const PROVIDER: &str = "demo-provider";
-const KEY: &[u8] = b"demo-apple-secret";
-const CUSTOMER: &str = "urn:mbid:customer-1";
+pub(super) const BUSINESS: &str = "acme-biz";
+pub(super) const PROVIDER: &str = "demo-provider";
+pub(super) const KEY: &[u8] = b"demo-apple-secret";
+pub(super) const CUSTOMER: &str = "urn:mbid:customer-1";
 
-async fn start() -> (Emulator, String) {
+pub(super) async fn start() -> (Emulator, String) {
     let emulator = Emulator::new(EmulatorConfig {
         apple_businesses: vec![AppleBusiness {
             business_id: BUSINESS.into(),
@@ -33,11 +33,11 @@ async fn start() -> (Emulator, String) {
     (emulator, url)
 }
 
-fn business_token(key: &[u8], iss: &str) -> String {
+pub(super) fn business_token(key: &[u8], iss: &str) -> String {
     sign_jwt(key, &json!({ "iss": iss, "iat": unix_now() }))
 }
 
-async fn send(
+pub(super) async fn send(
     base: &str,
     token: &str,
     id: &str,

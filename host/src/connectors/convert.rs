@@ -146,6 +146,8 @@ pub fn described_file(f: &crate::model::reply::FileRef) -> wit::OutboundFile {
         size: f.size,
         upload: None,
         link: None,
+        upload_key: None,
+        upload_state: None,
     }
 }
 

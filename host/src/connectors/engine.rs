@@ -337,12 +337,13 @@ pub struct FileLimit {
 }
 
 /// A download the connector asks the host to make: method, URL and headers (which may
-/// carry the platform's token: never logged).
+/// carry the platform's token: never logged), and the key when the bytes are encrypted.
 #[derive(Clone)]
 pub struct MediaRequest {
     pub method: String,
     pub url: String,
     pub headers: Vec<(String, String)>,
+    pub decrypt: Option<crate::media::crypt::FileKey>,
 }
 
 /// A send that failed, and whether it may have reached the platform all the same.
@@ -613,11 +614,26 @@ impl ChannelConnector {
         let request = self.call_checked("media-request", |b, s| {
             b.call_media_request(s, &wit_attachment)
         })?;
-        Ok(request.map(|r| MediaRequest {
-            method: r.method,
-            url: r.url,
-            headers: r.headers,
-        }))
+        request
+            .map(|d| {
+                let decrypt = d
+                    .decrypt
+                    .map(crate::media::crypt::FileKey::from_wit)
+                    .transpose()
+                    .map_err(|why| {
+                        self.plugin_error(
+                            "media-request",
+                            wit::ConnectorError::Rejected(why.to_owned()),
+                        )
+                    })?;
+                Ok(MediaRequest {
+                    method: d.request.method,
+                    url: d.request.url,
+                    headers: d.request.headers,
+                    decrypt,
+                })
+            })
+            .transpose()
     }
 
     /// Hands a webhook request to the plugin.

@@ -241,6 +241,12 @@ async fn fetch_one(ctx: &FetchContext, channel: &Arc<ChannelRuntime>, job: &Clai
         .map(str::to_owned)
         .or_else(|| job.source.mime_type.clone());
     let body = response.bytes_stream().timeout_each(STALL);
+    // Decrypted as it streams, so the type check below sees the clear bytes.
+    let body: std::pin::Pin<Box<dyn futures::Stream<Item = Result<bytes::Bytes, String>> + Send>> =
+        match &request.decrypt {
+            Some(key) => Box::pin(key.apply(body)),
+            None => body,
+        };
     let written = match ctx.media.blobs.write(body, max).await {
         Ok(w) => w,
         Err(WriteError::TooLarge { limit_mib }) => {

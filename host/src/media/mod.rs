@@ -24,6 +24,7 @@
 //! blob store is one small module to put behind a trait when it is.
 
 pub(crate) mod blobs;
+pub(crate) mod crypt;
 pub mod fetch;
 pub(crate) mod kind;
 pub(crate) mod upload;

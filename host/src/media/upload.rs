@@ -3,7 +3,8 @@
 //! that fetch files themselves.
 //!
 //! The upload goes through the channel's allowlist like the connector's own requests and
-//! streams the file, so its size never meets a plugin's memory. The platform's answer
+//! streams the file, so its size never meets a plugin's memory; a platform that keeps
+//! files encrypted gets them encrypted on the way (`crypt`), with a fresh key per upload. The platform's answer
 //! (its media id) goes back to the connector for `send`. A link names one file for one
 //! hour and is signed with a key every host shares (`store_keys`), so any host serves
 //! it; it is the only way to a file without signing in, and it says nothing else.
@@ -29,6 +30,7 @@ pub(crate) async fn upload(
     connector: &ChannelConnector,
     plan: wit::MediaUpload,
     file: &FileRef,
+    encrypt: Option<&super::crypt::FileKey>,
 ) -> Result<wit::HttpResponse, String> {
     let url = reqwest::Url::parse(&plan.request.url)
         .map_err(|_| "the connector gave an upload address that is not a URL".to_owned())?;
@@ -42,7 +44,11 @@ pub(crate) async fn upload(
         .await
         .map_err(|_| format!("{} is missing on the server", file.file_name))?;
     let stream = tokio_util::io::ReaderStream::new(open);
-    let body = reqwest::Body::wrap_stream(stream);
+    // Counter mode keeps the length: `file.size` stays the body's length.
+    let body = match encrypt {
+        Some(key) => reqwest::Body::wrap_stream(key.apply(stream)),
+        None => reqwest::Body::wrap_stream(stream),
+    };
     let method = reqwest::Method::from_bytes(plan.request.method.as_bytes())
         .unwrap_or(reqwest::Method::POST);
     let mut builder = egress.client().request(method, url);

@@ -234,9 +234,19 @@ pub(crate) async fn prepare(
                 .map_err(|e| e.to_string())?
         };
         if let Some(plan) = plan {
+            let key = plan.encrypt.map(|_| crate::media::crypt::FileKey::random());
+            file.upload_state = plan.state.clone();
             file.upload = Some(
-                crate::media::upload::upload(&core.media, &connector.connector, plan, f).await?,
+                crate::media::upload::upload(
+                    &core.media,
+                    &connector.connector,
+                    plan,
+                    f,
+                    key.as_ref(),
+                )
+                .await?,
             );
+            file.upload_key = key.map(|k| k.to_wit());
         }
         out.push(file);
     }

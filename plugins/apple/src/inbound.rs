@@ -14,10 +14,11 @@
 //! | a type this connector does not know | the body | one of the raw type | |
 //!
 //! Attachments: Apple delivers each file encrypted, behind a pre-download call and a key
-//! in the payload. This connector does not decrypt them: each is kept with its name, MIME
-//! type and size as kind `image`, `video`, `audio` or `file`, with a `note` detail saying
-//! the file itself was not kept, and no URL, so the host downloads nothing. Neither the
-//! attachments' keys and URLs nor payment or sign-in tokens are ever kept.
+//! in the payload. Each is kept as kind `image`, `video`, `audio` or `file` with its name,
+//! MIME type and size, and what the download needs (address, owner, checksum, key) as
+//! its `media-id`, which the host keeps for `media_request` and never shows (`files`).
+//! An attachment without them is kept with a `note` saying the file cannot be fetched.
+//! Payment and sign-in tokens are never kept.
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -27,11 +28,10 @@ use switchboard_sdk::lenient;
 /// Where Apple marks an attachment's place in the text.
 const ATTACHMENT_PLACEHOLDER: char = '\u{fffc}';
 
-/// What the desktop shows for an attachment this connector cannot fetch.
-pub(crate) const ENCRYPTED_NOTE: &str =
-    "Apple sends files encrypted; its name, type and size are kept, not the file itself";
+/// What the desktop shows for an attachment Apple sent without what its download needs.
+pub(crate) const UNREADABLE_NOTE: &str = "Apple sent this file without its address or key; its name, type and size are kept, not the file itself";
 
-/// One entry of Apple's `attachments` (only what is kept: never the key or the URL).
+/// One entry of Apple's `attachments`.
 #[derive(Deserialize)]
 pub(crate) struct AppleAttachment {
     #[serde(default, deserialize_with = "lenient::opt")]
@@ -41,6 +41,20 @@ pub(crate) struct AppleAttachment {
     /// A number, or a string of digits as some gateways send it.
     #[serde(default)]
     size: Value,
+    #[serde(default, deserialize_with = "lenient::opt")]
+    url: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt")]
+    owner: Option<String>,
+    /// The file's checksum (hex, despite the name; some gateways send `signature`).
+    #[serde(
+        rename = "signature-base64",
+        alias = "signature",
+        default,
+        deserialize_with = "lenient::opt"
+    )]
+    signature: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt")]
+    key: Option<String>,
 }
 
 fn kind_of(mime: Option<&str>) -> &'static str {
@@ -56,8 +70,17 @@ fn kind_of(mime: Option<&str>) -> &'static str {
 pub(crate) fn attachment(a: &AppleAttachment) -> Attachment {
     let mut kept = Attachment::of_kind(kind_of(a.mime_type.as_deref()))
         .with_mime_type(a.mime_type.clone())
-        .with_file_name(a.name.clone())
-        .with_detail("note", ENCRYPTED_NOTE);
+        .with_file_name(a.name.clone());
+    let field = |f: &Option<String>| f.clone().unwrap_or_default();
+    match crate::files::Handle::of(
+        &field(&a.url),
+        &field(&a.owner),
+        &field(&a.signature),
+        &field(&a.key),
+    ) {
+        Some(handle) => kept.media_id = Some(handle.to_media_id()),
+        None => kept = kept.with_detail("note", UNREADABLE_NOTE),
+    }
     kept.size = match &a.size {
         Value::Number(n) => n.as_u64(),
         Value::String(s) => s.trim().parse().ok(),

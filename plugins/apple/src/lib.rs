@@ -1,6 +1,6 @@
 //! Switchboard connector for Apple Messages for Business, speaking the messaging service
 //! provider (MSP) API: inbound text, list-picker replies, typing and close events on the
-//! channel's webhook; outbound text and list pickers to `POST /v1/message`.
+//! channel's webhook; outbound text, files and list pickers to `POST /v1/message`.
 //!
 //! Both directions carry `Authorization: Bearer <JWT>` signed HS256 with the shared secret
 //! Apple gives the provider (base64-encoded): inbound tokens must name our provider id as
@@ -13,20 +13,22 @@
 //!
 //! What reaches the host: every customer message becomes a private message in the
 //! customer's thread (thread id = the customer's opaque `sourceId`): text, attachments
-//! (described, not downloaded: Apple encrypts them), rich links, list-picker, quick-reply,
+//! (downloaded and decrypted by the host, see `files`), rich links, list-picker, quick-reply,
 //! time-picker and other interactive replies, and `close` (with metadata
 //! `apple_event=close`, so a workflow can leave it unrouted). Only `typing_start` and
 //! `typing_end` are answered 200 with no event. See `inbound` for each kind.
 #![warn(missing_docs)]
 
+mod files;
 mod inbound;
 mod jwt;
 mod send;
 mod webhook;
 
 use switchboard_sdk::{
-    Account, Capability, ConfigKey, Connector, ConnectorError, Description, HttpRequest, Outbound,
-    Sent, WebhookOutcome, config, log,
+    Account, Attachment, Capability, ConfigKey, Connector, ConnectorError, Description, FileLimit,
+    HttpRequest, MediaDownload, MediaUpload, Outbound, OutboundFile, Sent, WebhookOutcome, config,
+    log,
 };
 
 /// Default base URL of Apple's MSP gateway.
@@ -156,6 +158,27 @@ impl Connector for Apple {
     fn send(&mut self, msg: Outbound, idempotency_key: String) -> Result<Sent, ConnectorError> {
         let settings = Settings::load()?;
         send::send(&settings, &msg, &idempotency_key)
+    }
+
+    fn media_request(
+        &mut self,
+        attachment: Attachment,
+    ) -> Result<Option<MediaDownload>, ConnectorError> {
+        let settings = Settings::load()?;
+        files::media_request(&settings, &attachment)
+    }
+
+    fn upload_media(
+        &mut self,
+        file: OutboundFile,
+        _message: Outbound,
+    ) -> Result<Option<MediaUpload>, ConnectorError> {
+        let settings = Settings::load()?;
+        files::upload_media(&settings, &file).map(Some)
+    }
+
+    fn file_limits(&mut self) -> Vec<FileLimit> {
+        files::limits()
     }
 }
 

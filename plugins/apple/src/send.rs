@@ -1,5 +1,5 @@
 //! Outbound messages: `POST {apple_base_url}/v1/message` with a JWT whose `iss` is our
-//! provider id.
+//! provider id: text, a list picker, or text with files the host uploaded (`files`).
 
 use serde_json::{Value, json};
 use switchboard_sdk::{
@@ -16,9 +16,39 @@ pub(crate) const LOCALE: &str = "en_US";
 pub(crate) const DEFAULT_RATE_LIMIT_MS: u64 = 30_000;
 
 /// The JSON body for `msg`, with message id `id`, from `business` to `destination`.
-pub(crate) fn body(msg: &Outbound, id: &str, business: &str, destination: &str) -> Value {
+pub(crate) fn body(
+    msg: &Outbound,
+    id: &str,
+    business: &str,
+    destination: &str,
+) -> Result<Value, ConnectorError> {
+    if !msg.files.is_empty() {
+        if !msg.list_items.is_empty() {
+            return Err(ConnectorError::Rejected(
+                "a list picker cannot carry files on Apple Messages: send the files in a message of their own".into(),
+            ));
+        }
+        let attachments = msg
+            .files
+            .iter()
+            .map(crate::files::attachment_json)
+            .collect::<Result<Vec<_>, _>>()?;
+        // Apple marks each file's place in the text with U+FFFC.
+        let marks: String = msg.files.iter().map(|_| '\u{fffc}').collect();
+        let text = msg.text.trim();
+        return Ok(json!({
+            "v": 1,
+            "type": "text",
+            "id": id,
+            "sourceId": business,
+            "destinationId": destination,
+            "body": if text.is_empty() { marks } else { format!("{text}\n{marks}") },
+            "locale": LOCALE,
+            "attachments": attachments,
+        }));
+    }
     if msg.list_items.is_empty() {
-        return json!({
+        return Ok(json!({
             "v": 1,
             "type": "text",
             "id": id,
@@ -26,7 +56,7 @@ pub(crate) fn body(msg: &Outbound, id: &str, business: &str, destination: &str) 
             "destinationId": destination,
             "body": msg.text,
             "locale": LOCALE,
-        });
+        }));
     }
     let items: Vec<Value> = msg
         .list_items
@@ -46,7 +76,7 @@ pub(crate) fn body(msg: &Outbound, id: &str, business: &str, destination: &str) 
     } else {
         msg.text.as_str()
     };
-    json!({
+    Ok(json!({
         "v": 1,
         "type": "interactive",
         "id": id,
@@ -69,7 +99,7 @@ pub(crate) fn body(msg: &Outbound, id: &str, business: &str, destination: &str) 
                 "replyMessage": { "title": title, "style": "icon" },
             }
         }
-    })
+    }))
 }
 
 /// Sends `msg` to the customer. The message id is derived from the idempotency key, so a
@@ -100,7 +130,7 @@ pub(crate) fn send(
             "an Apple Messages reply needs the customer's id (recipient or thread)".into(),
         ));
     }
-    if msg.list_items.is_empty() && msg.text.trim().is_empty() {
+    if msg.list_items.is_empty() && msg.files.is_empty() && msg.text.trim().is_empty() {
         return Err(ConnectorError::Rejected(
             "an empty message cannot be sent".into(),
         ));
@@ -111,7 +141,7 @@ pub(crate) fn send(
         idempotency_key.to_string()
     };
     let id = jwt::uuid_from(&seed);
-    let body = body(msg, &id, &settings.business_id, &destination);
+    let body = body(msg, &id, &settings.business_id, &destination)?;
     let token = jwt::sign(
         secret,
         &json!({ "iss": settings.provider_id, "iat": clock::now_millis().div_euclid(1000) }),
@@ -143,6 +173,11 @@ fn retry_after_ms(resp: &HttpResponse) -> Option<u64> {
 /// other 5xx transient; other 4xx refused for good, with status and body.
 pub(crate) fn check(result: Result<HttpResponse, HttpError>) -> Result<(), ConnectorError> {
     let resp = result.map_err(|e| e.context("Apple MSP request failed"))?;
+    check_answer(&resp)
+}
+
+/// [`check`] for an answer already in hand.
+pub(crate) fn check_answer(resp: &HttpResponse) -> Result<(), ConnectorError> {
     if resp.is_success() {
         return Ok(());
     }
@@ -153,7 +188,7 @@ pub(crate) fn check(result: Result<HttpResponse, HttpError>) -> Result<(), Conne
     } else {
         format!("Apple answered HTTP {status}: {}", body.trim())
     };
-    Err(match (status, retry_after_ms(&resp)) {
+    Err(match (status, retry_after_ms(resp)) {
         (429, wait) => ConnectorError::RateLimited(wait.unwrap_or(DEFAULT_RATE_LIMIT_MS)),
         (503, Some(wait)) => ConnectorError::RateLimited(wait),
         (500..=599, _) => ConnectorError::Transient(text),

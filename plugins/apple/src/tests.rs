@@ -593,5 +593,6 @@ fn describe_labels_every_key() {
     }
 }
 
+mod files;
 mod fuzz;
 mod kinds;

@@ -31,8 +31,8 @@ mod webhook;
 
 use switchboard_sdk::{
     Account, Attachment, Capability, ConfigKey, Connector, ConnectorError, Description, FileLimit,
-    HttpRequest, MediaUpload, Outbound, OutboundFile, ReplyWindow, Sent, TemplateInfo, TextLimit,
-    Visibility, WebhookOutcome, config, log, meta,
+    HttpRequest, MediaDownload, MediaUpload, Outbound, OutboundFile, ReplyWindow, Sent,
+    TemplateInfo, TextLimit, Visibility, WebhookOutcome, config, log, meta,
 };
 
 /// Cloud API: a text message body takes up to 4,096 characters.
@@ -207,9 +207,9 @@ impl Connector for WhatsApp {
     fn media_request(
         &mut self,
         attachment: Attachment,
-    ) -> Result<Option<HttpRequest>, ConnectorError> {
+    ) -> Result<Option<MediaDownload>, ConnectorError> {
         let settings = Settings::load()?;
-        media::media_request(&settings, &attachment)
+        Ok(media::media_request(&settings, &attachment)?.map(Into::into))
     }
 
     fn upload_media(

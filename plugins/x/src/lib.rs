@@ -40,8 +40,8 @@ mod webhook;
 
 use switchboard_sdk::{
     Account, Attachment, Capability, ConfigKey, Connector, ConnectorError, Description, Event,
-    FileLimit, HttpRequest, MediaUpload, Outbound, OutboundFile, PollResult, Sent, TextLimit,
-    Visibility, WebhookOutcome, config, log,
+    FileLimit, HttpRequest, MediaDownload, MediaUpload, Outbound, OutboundFile, PollResult, Sent,
+    TextLimit, Visibility, WebhookOutcome, config, log,
 };
 
 /// A post (a public reply) takes 280 by X's weighted count.
@@ -505,12 +505,12 @@ impl Connector for X {
     fn media_request(
         &mut self,
         attachment: Attachment,
-    ) -> Result<Option<HttpRequest>, ConnectorError> {
+    ) -> Result<Option<MediaDownload>, ConnectorError> {
         let Some(url) = attachment.url.filter(|u| !u.trim().is_empty()) else {
             return Ok(None);
         };
         let settings = Settings::load()?;
-        media::media_request(&settings, url.trim()).map(Some)
+        media::media_request(&settings, url.trim()).map(|r| Some(r.into()))
     }
 
     /// `POST /2/media/upload`, one request per image (see `upload`).

@@ -272,13 +272,16 @@ impl Connector {
         &self,
         store: &mut Store<HostState>,
         attachment: &types::Attachment,
-    ) -> Ret<Res<Option<types::HttpRequest>>> {
+    ) -> Ret<Res<Option<types::MediaDownload>>> {
         match self {
-            Connector::V0_1(_) => Ok(Ok(attachment.url.clone().map(|url| types::HttpRequest {
-                method: "GET".into(),
-                url,
-                headers: Vec::new(),
-                body: Vec::new(),
+            Connector::V0_1(_) => Ok(Ok(attachment.url.clone().map(|url| types::MediaDownload {
+                request: types::HttpRequest {
+                    method: "GET".into(),
+                    url,
+                    headers: Vec::new(),
+                    body: Vec::new(),
+                },
+                decrypt: None,
             }))),
             Connector::V0_2(b) => b.call_media_request(store, attachment),
         }

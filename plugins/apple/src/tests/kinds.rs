@@ -36,11 +36,12 @@ fn details(a: &Attachment) -> Vec<(&str, &str)> {
 }
 
 #[test]
-fn attachments_keep_name_type_and_size_but_no_url_or_key() {
+fn attachments_keep_what_their_download_needs_out_of_sight() {
+    let key = format!("00{}", "ab".repeat(32));
     let mut body = text_body("att-1", "\u{fffc}\u{fffc}");
     body["attachments"] = json!([
         {"name": "receipt.jpg", "mimeType": "image/jpeg", "size": 1234,
-         "signature-base64": "AA==", "url": "https://p56-content.icloud.com/x", "key": "00ff", "owner": "p56"},
+         "signature-base64": "0a1b2c", "url": "https://p56-content.icloud.com/x", "key": key, "owner": "p56"},
         {"name": "Audio Message.caf", "mimeType": "audio/x-caf", "size": "5678", "key": "00aa"},
         {"name": "terms.pdf", "mimeType": "application/pdf"}
     ]);
@@ -53,20 +54,38 @@ fn attachments_keep_name_type_and_size_but_no_url_or_key() {
     assert_eq!(photo.file_name.as_deref(), Some("receipt.jpg"));
     assert_eq!(photo.mime_type.as_deref(), Some("image/jpeg"));
     assert_eq!(photo.size, Some(1234));
+    // The download's needs go in the media id (which the host keeps and never shows);
+    // the checksum Apple writes in hex becomes the base64 preDownload takes, the key
+    // loses Apple's `00`.
+    assert_eq!(photo.url, None);
+    let handle: Value = serde_json::from_str(photo.media_id.as_deref().unwrap()).unwrap();
     assert_eq!(
-        (photo.url.as_deref(), photo.media_id.as_deref()),
-        (None, None)
+        handle,
+        json!({"url": "https://p56-content.icloud.com/x", "owner": "p56",
+               "signature": "Chss", "key": "ab".repeat(32)})
     );
-    assert!(photo.detail("note").unwrap().contains("encrypted"));
+    assert_eq!(photo.detail("note"), None);
+    // Without an address, owner, checksum or a 32-byte key, nothing can be fetched: the
+    // file is described and says so.
+    for a in &m.attachments[1..] {
+        assert_eq!(a.media_id, None);
+        assert!(
+            a.detail("note")
+                .unwrap()
+                .contains("without its address or key")
+        );
+    }
     assert_eq!(m.attachments[1].size, Some(5678));
     assert_eq!(m.attachments[1].detail("voice"), Some("true"));
     assert_eq!(m.attachments[2].size, None);
-    // Nothing that opens the file is kept anywhere.
-    let all = format!("{m:?}");
-    assert!(
-        !all.contains("icloud.com") && !all.contains("00ff"),
-        "{all}"
-    );
+    // Nothing that opens a file is kept in what agents see.
+    for a in &m.attachments {
+        let seen = format!("{:?} {:?}", a.details, a.caption);
+        assert!(
+            !seen.contains("icloud.com") && !seen.contains("abab"),
+            "{seen}"
+        );
+    }
 
     let mut captioned = text_body("att-2", "Here it is \u{fffc}");
     captioned["attachments"] = json!([{"name": "p.png", "mimeType": "image/png", "size": 1}]);

@@ -126,6 +126,8 @@ fn photo(link: Option<&str>) -> OutboundFile {
         size: 4096,
         upload: None,
         link: link.map(str::to_string),
+        upload_key: None,
+        upload_state: None,
     }
 }
 

@@ -25,6 +25,8 @@ fn file(kind: &str, name: &str, mime: &str, link: Option<&str>) -> OutboundFile 
         size: 1000,
         upload: None,
         link: link.map(str::to_string),
+        upload_key: None,
+        upload_state: None,
     }
 }
 
@@ -65,7 +67,8 @@ fn the_cdn_hosts_are_declared_and_a_download_carries_no_token() {
     let req = Instagram
         .media_request(Attachment::at_url("image", url))
         .unwrap()
-        .unwrap();
+        .unwrap()
+        .request;
     assert_eq!((req.method.as_str(), req.url.as_str()), ("GET", url));
     assert!(
         req.headers.is_empty(),

@@ -24,7 +24,7 @@ fn media_request_asks_for_the_url_then_hands_back_an_authenticated_download() {
     let host = host();
     host.on_http(|_| Ok(media_info()));
     let attachment = Attachment::with_media_id("image", "777");
-    let download = WhatsApp.media_request(attachment).unwrap().unwrap();
+    let download = WhatsApp.media_request(attachment).unwrap().unwrap().request;
 
     // Step one, made by the plugin: the media id's URL, with the token.
     let asked = host.requests();
@@ -119,7 +119,8 @@ fn content_without_a_file_needs_no_download() {
     let old = WhatsApp
         .media_request(Attachment::at_url("image", "whatsapp-media:555"))
         .unwrap()
-        .unwrap();
+        .unwrap()
+        .request;
     assert_eq!(old.url, CDN_URL);
     assert!(host.requests()[0].url.starts_with(&format!("{GRAPH}/555?")));
 }
@@ -143,6 +144,8 @@ pub(super) fn file(kind: &str, name: &str, mime: &str) -> OutboundFile {
         size: 1234,
         upload: None,
         link: None,
+        upload_key: None,
+        upload_state: None,
     }
 }
 

@@ -209,7 +209,7 @@ fn direct_message_media_links_and_shared_tweets_are_kept_and_downloaded_as_the_h
     );
 
     // The photo: X's v2 download endpoint, with the token of the handle that received it.
-    let req = X.media_request(photo).unwrap().expect("a download");
+    let req = X.media_request(photo).unwrap().expect("a download").request;
     assert_eq!(req.method, "GET");
     assert_eq!(
         req.url,
@@ -219,7 +219,7 @@ fn direct_message_media_links_and_shared_tweets_are_kept_and_downloaded_as_the_h
     );
     assert_eq!(req.header("authorization"), Some("Bearer tok-help"));
     // The video on video.twimg.com, with the same token.
-    let req = X.media_request(video.clone()).unwrap().unwrap();
+    let req = X.media_request(video.clone()).unwrap().unwrap().request;
     assert_eq!(req.url, video.url.clone().unwrap());
     assert_eq!(req.header("authorization"), Some("Bearer tok-help"));
 }
@@ -231,6 +231,7 @@ fn tweet_media_is_a_plain_get_and_a_token_goes_only_to_x() {
         X.media_request(Attachment::at_url("image", url))
             .unwrap()
             .unwrap()
+            .request
     };
     let public = get("https://pbs.twimg.com/media/GhTorn1.jpg");
     assert_eq!(public.url, "https://pbs.twimg.com/media/GhTorn1.jpg");
@@ -295,7 +296,8 @@ fn webhook_tweets_and_direct_messages_keep_every_kind() {
     let req = X
         .media_request(photo_dm.attachments[0].clone())
         .unwrap()
-        .unwrap();
+        .unwrap()
+        .request;
     assert_eq!(
         req.url,
         format!("{API}/2/dm_conversations/media/1880000000000000950/1880000000000000951/Rcpt.jpg")
@@ -336,6 +338,8 @@ fn file(name: &str, mime: &str, size: u64, upload: Option<HttpResponse>) -> Outb
         size,
         upload,
         link: None,
+        upload_key: None,
+        upload_state: None,
     }
 }
 

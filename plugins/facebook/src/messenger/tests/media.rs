@@ -141,7 +141,8 @@ fn the_cdn_hosts_are_declared_and_downloads_carry_no_token() {
     let req = Facebook
         .media_request(Attachment::at_url("image", url))
         .unwrap()
-        .unwrap();
+        .unwrap()
+        .request;
     assert_eq!((req.method.as_str(), req.url.as_str()), ("GET", url));
     assert!(req.headers.is_empty(), "the page token never goes to a CDN");
 }
@@ -159,6 +160,8 @@ fn file(kind: &str, name: &str, upload: Option<HttpResponse>) -> OutboundFile {
         size: 2048,
         upload,
         link: None,
+        upload_key: None,
+        upload_state: None,
     }
 }
 
