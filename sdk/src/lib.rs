@@ -75,6 +75,7 @@
 #![warn(missing_docs)]
 
 pub mod http;
+mod ids;
 pub mod lenient;
 pub mod meta;
 pub mod time;
@@ -92,6 +93,7 @@ pub use __private::bindings::switchboard::connector::types::{
     TextCounting, TextLimit, Visibility, WebhookOutcome,
 };
 pub use http::HttpError;
+pub use ids::IdempotencyKey;
 
 /// The version of the `switchboard:connector` contract this SDK implements.
 pub const CONTRACT_VERSION: &str = "0.2.0";
@@ -159,7 +161,11 @@ pub trait Connector: 'static {
     }
 
     /// Sends a reply. A retry of the same reply carries the same `idempotency_key`.
-    fn send(&mut self, msg: Outbound, idempotency_key: String) -> Result<Sent, ConnectorError> {
+    fn send(
+        &mut self,
+        msg: Outbound,
+        idempotency_key: IdempotencyKey,
+    ) -> Result<Sent, ConnectorError> {
         let _ = (msg, idempotency_key);
         Err(ConnectorError::Unsupported(
             "this connector does not send messages".into(),
@@ -181,7 +187,7 @@ pub trait Connector: 'static {
     fn find_sent(
         &mut self,
         msg: Outbound,
-        idempotency_key: String,
+        idempotency_key: IdempotencyKey,
         attempted_at: i64,
     ) -> Result<Option<Sent>, ConnectorError> {
         let _ = (msg, attempted_at);
@@ -336,6 +342,7 @@ pub mod __private {
     use std::cell::RefCell;
     use std::marker::PhantomData;
 
+    use crate::IdempotencyKey;
     use crate::{
         Account, Attachment, Connector, ConnectorError, Description, Event, FileLimit, HttpRequest,
         MediaDownload, MediaUpload, Outbound, OutboundFile, PollResult, ReplyWindow, Sent,
@@ -392,7 +399,7 @@ pub mod __private {
         }
 
         fn send(message: Outbound, idempotency_key: String) -> Result<Sent, ConnectorError> {
-            with_connector::<T, _>(|c| c.send(message, idempotency_key))
+            with_connector::<T, _>(|c| c.send(message, IdempotencyKey::new(idempotency_key)))
         }
 
         fn find_sent(
@@ -400,7 +407,9 @@ pub mod __private {
             idempotency_key: String,
             attempted_at: i64,
         ) -> Result<Option<Sent>, ConnectorError> {
-            with_connector::<T, _>(|c| c.find_sent(message, idempotency_key, attempted_at))
+            with_connector::<T, _>(|c| {
+                c.find_sent(message, IdempotencyKey::new(idempotency_key), attempted_at)
+            })
         }
 
         fn stream_open() -> Result<Option<HttpRequest>, ConnectorError> {
@@ -514,6 +523,8 @@ pub mod log {
 
 /// A small persistent key-value store private to this plugin and channel.
 pub mod kv {
+    use crate::IdempotencyKey;
+
     /// The value stored under `key`, if any.
     pub fn get(key: &str) -> Option<Vec<u8>> {
         #[cfg(target_arch = "wasm32")]
@@ -550,7 +561,7 @@ pub mod kv {
     /// (its default uses it) and a deliberate resend of the same reply, which keeps its
     /// key: it is written after the platform call, so a crash in between loses it. `None`
     /// for an empty key.
-    pub fn sent_before(idempotency_key: &str) -> Option<String> {
+    pub fn sent_before(idempotency_key: &IdempotencyKey) -> Option<String> {
         (!idempotency_key.is_empty())
             .then(|| get_string(&format!("sent/{idempotency_key}")))
             .flatten()
@@ -558,7 +569,7 @@ pub mod kv {
 
     /// Remembers that the send with this idempotency key became `platform_id`, right after
     /// the platform accepted it (see [`sent_before`]). Does nothing for an empty key.
-    pub fn remember_sent(idempotency_key: &str, platform_id: &str) {
+    pub fn remember_sent(idempotency_key: &IdempotencyKey, platform_id: &str) {
         if !idempotency_key.is_empty() {
             set(&format!("sent/{idempotency_key}"), platform_id);
         }
@@ -759,7 +770,7 @@ mod tests {
             c.find_sent(out.clone(), "k1".into(), 0),
             Err(ConnectorError::Unsupported(_))
         ));
-        kv::remember_sent("k1", "mid.1");
+        kv::remember_sent(&"k1".into(), "mid.1");
         assert_eq!(
             c.find_sent(out, "k1".into(), 0),
             Ok(Some(Sent {
@@ -771,13 +782,18 @@ mod tests {
     #[test]
     fn a_send_is_remembered_by_its_idempotency_key() {
         let host = MockHost::new();
-        assert_eq!(kv::sent_before("k1"), None);
-        kv::remember_sent("k1", "mid.1");
-        assert_eq!(kv::sent_before("k1").as_deref(), Some("mid.1"));
-        assert_eq!(kv::sent_before("k2"), None);
+        let (k1, k2, none) = (
+            IdempotencyKey::new("k1"),
+            IdempotencyKey::new("k2"),
+            IdempotencyKey::default(),
+        );
+        assert_eq!(kv::sent_before(&k1), None);
+        kv::remember_sent(&k1, "mid.1");
+        assert_eq!(kv::sent_before(&k1).as_deref(), Some("mid.1"));
+        assert_eq!(kv::sent_before(&k2), None);
         // Without a key nothing is remembered, so nothing is ever skipped.
-        kv::remember_sent("", "mid.2");
-        assert_eq!(kv::sent_before(""), None);
+        kv::remember_sent(&none, "mid.2");
+        assert_eq!(kv::sent_before(&none), None);
         assert_eq!(host.kv_get("sent/k1"), Some(b"mid.1".to_vec()));
     }
 

@@ -2,12 +2,14 @@
 // host, never from the platform), a document to download, a location with a map link, a
 // kind Switchboard does not know labelled; a file that could not be downloaded says why;
 // the agent attaches an image and sends it, and a file the platform would refuse is
-// refused before sending.
+// refused before sending. Apple, where every file is encrypted: the customer's photo and PDF
+// shown (decrypted by the host), and the agent's image arriving whole at the gateway.
 //
 //   SWITCHBOARD_BIN=target/debug/switchboard node --test attachments.test.mjs
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { useDemo, base, emulator, waitFor, emulatorPost, emulatorOutbound, signIn, shot, noErrors } from "./harness.mjs";
 import { noOverflowAt } from "./overflow.mjs";
 
@@ -129,6 +131,72 @@ test("an agent attaches an image and sends it; a file the platform refuses is re
   await waitFor(async () => (await page.locator(".transcript img.thumbnail").count()) > 0, "the sent image in the transcript");
   await shot(page, "attachments-sent");
   await noOverflowAt(page, 800, "a reply with a file");
+  await wrapUp(page);
+  noErrors(page);
+  await page.context().close();
+});
+
+test("Apple: a customer's encrypted photo and PDF are shown from the host; the agent's image goes out encrypted and whole", async () => {
+  const page = await signIn("agent1");
+  await page.setViewportSize({ width: 1366, height: 900 });
+  const requested = [];
+  page.on("request", (r) => requested.push(r.url()));
+  await available(page);
+  // (The demo subscribes acme-biz's webhook itself, as it does for the other platforms.)
+  const tag = Date.now() % 100000;
+  const source = `urn:mbid:AQAAY-files-${tag}`;
+  const text = `My parcel came damaged ${tag}`;
+  await emulatorPost("/_emulator/apple/messages", {
+    business_id: "acme-biz", source_id: source, type: "text", body: text,
+    attachments: [{ name: "parcel.png", mime_type: "image/png" }, { name: "terms.pdf", mime_type: "application/pdf" }],
+  });
+  await page.locator('#current-platform[data-platform="apple"]').waitFor({ timeout: 20000 });
+  await pickUp(page, text);
+  const transcript = page.locator(".transcript");
+  // The photo: decrypted by the host, fetched from it into a blob: URL, and decodable.
+  const img = transcript.locator("img.thumbnail");
+  await waitFor(async () => {
+    // The desktop redraws as the host downloads; a fresh look at the conversation shows the stored file.
+    if (!(await img.count())) await page.locator("#my-list li").first().click();
+    return (await img.first().getAttribute("src"))?.startsWith("blob:");
+  }, "the Apple photo loaded from the host");
+  await waitFor(async () => img.first().evaluate((el) => el.complete && el.naturalWidth > 0), "the Apple photo decoded");
+  assert.equal(await img.count(), 1, "one photo inline");
+  await transcript.getByRole("link", { name: "Open parcel.png full size" }).waitFor();
+  // The PDF: a download, named as the customer's file.
+  const pdf = transcript.getByRole("button", { name: "Download terms.pdf" });
+  await pdf.waitFor();
+  assert.match(await pdf.textContent(), /terms\.pdf/);
+  assert.equal(await transcript.getByText(/could not be downloaded|not yet available/).count(), 0, "both files stored");
+  const elsewhere = requested.filter((u) => !u.startsWith(base) && !u.startsWith("blob:") && !u.startsWith("data:"));
+  assert.deepEqual(elsewhere, [], "only the host was asked, never Apple's content servers");
+  await shot(page, "attachments-apple-inbound");
+
+  // The agent answers with the 1×1 PNG.
+  await page.getByRole("button", { name: /Attach file/ }).waitFor();
+  await page.locator("#reply-file").setInputFiles({ name: "return-label.png", mimeType: "image/png", buffer: PNG });
+  await page.getByRole("list", { name: "Files to send" }).getByText("return-label.png").waitFor();
+  assert.equal(await page.locator("#reply-error").isHidden(), true, "Apple accepts the file");
+  await page.getByLabel("Reply text").fill("Here is your return label.");
+  await shot(page, "attachments-apple-chosen");
+  await page.getByRole("button", { name: "Send reply" }).click();
+  await page.getByText("Reply sent.").waitFor();
+  const files = await waitFor(async () => {
+    const list = await (await fetch(`${emulator}/_emulator/apple/files/acme-biz`)).json();
+    return list.length ? list : null;
+  }, "the file at the Apple emulator");
+  assert.equal(files.length, 1, "exactly one file sent");
+  assert.equal(files[0].name, "return-label.png");
+  assert.equal(files[0].size, PNG.length, "the file arrived whole");
+  assert.equal(files[0].sha256, createHash("sha256").update(PNG).digest("hex"), "decrypted, the file is the agent's PNG");
+  await waitFor(async () => (await emulatorOutbound()).find((o) => o.platform === "apple" && o.target_id === source && o.id === files[0].message_id), "the message carrying the file");
+  // The agent's own image shows in the transcript from the host, and the customer's still does.
+  await waitFor(async () => {
+    const imgs = transcript.locator("img.thumbnail");
+    return (await imgs.count()) === 2 && (await imgs.evaluateAll((els) =>
+      els.every((el) => el.src.startsWith("blob:") && el.complete && el.naturalWidth > 0)));
+  }, "both photos in the transcript decoded");
+  await shot(page, "attachments-apple-sent");
   await wrapUp(page);
   noErrors(page);
   await page.context().close();

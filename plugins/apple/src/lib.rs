@@ -25,6 +25,7 @@ mod jwt;
 mod send;
 mod webhook;
 
+use switchboard_sdk::IdempotencyKey;
 use switchboard_sdk::{
     Account, Attachment, Capability, ConfigKey, Connector, ConnectorError, Description, FileLimit,
     HttpRequest, MediaDownload, MediaUpload, Outbound, OutboundFile, Sent, WebhookOutcome, config,
@@ -155,7 +156,11 @@ impl Connector for Apple {
         Ok(webhook::handle(&settings, &req))
     }
 
-    fn send(&mut self, msg: Outbound, idempotency_key: String) -> Result<Sent, ConnectorError> {
+    fn send(
+        &mut self,
+        msg: Outbound,
+        idempotency_key: IdempotencyKey,
+    ) -> Result<Sent, ConnectorError> {
         let settings = Settings::load()?;
         send::send(&settings, &msg, &idempotency_key)
     }

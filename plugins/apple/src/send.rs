@@ -2,6 +2,7 @@
 //! provider id: text, a list picker, or text with files the host uploaded (`files`).
 
 use serde_json::{Value, json};
+use switchboard_sdk::IdempotencyKey;
 use switchboard_sdk::{
     ConnectorError, HttpError, HttpRequest, HttpResponse, Outbound, Sent, clock, http, kv, log,
 };
@@ -107,7 +108,7 @@ pub(crate) fn body(
 pub(crate) fn send(
     settings: &Settings,
     msg: &Outbound,
-    idempotency_key: &str,
+    idempotency_key: &IdempotencyKey,
 ) -> Result<Sent, ConnectorError> {
     if let Some(id) = kv::sent_before(idempotency_key) {
         log::info(format!(

@@ -539,7 +539,9 @@ fn error_mapping() {
     ];
     for (i, (resp, ok)) in cases.into_iter().enumerate() {
         host.on_http(move |_| Ok(resp.clone()));
-        let err = Apple.send(reply("x"), format!("err-{i}")).unwrap_err();
+        let err = Apple
+            .send(reply("x"), format!("err-{i}").into())
+            .unwrap_err();
         assert!(ok(&err), "case {i}: {err:?}");
     }
     host.on_http(|_| Err("connection refused".into()));

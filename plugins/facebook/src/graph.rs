@@ -3,6 +3,7 @@
 //! mapping of Graph errors, the token kept out of errors).
 
 use serde::Deserialize;
+use switchboard_sdk::IdempotencyKey;
 use switchboard_sdk::lenient::{self, Items};
 use switchboard_sdk::{
     Account, ConnectorError, Event, HttpResponse, Message, Outbound, PollResult, Sent,
@@ -348,7 +349,7 @@ struct Created {
 pub(crate) fn reply_public(
     settings: &Settings,
     msg: &Outbound,
-    idempotency_key: &str,
+    idempotency_key: &IdempotencyKey,
 ) -> Result<Sent, ConnectorError> {
     if let Some(id) = kv::sent_before(idempotency_key) {
         log::info(format!(

@@ -26,6 +26,7 @@ mod messenger;
 mod model;
 mod webhook;
 
+use switchboard_sdk::IdempotencyKey;
 use switchboard_sdk::{
     Account, Capability, ConfigKey, Connector, ConnectorError, Description, FileLimit, HttpRequest,
     MediaUpload, Outbound, OutboundFile, PollResult, ReplyWindow, Sent, TextLimit, Visibility,
@@ -148,7 +149,11 @@ impl Connector for Facebook {
         Ok(webhook::handle(&settings, &req))
     }
 
-    fn send(&mut self, msg: Outbound, idempotency_key: String) -> Result<Sent, ConnectorError> {
+    fn send(
+        &mut self,
+        msg: Outbound,
+        idempotency_key: IdempotencyKey,
+    ) -> Result<Sent, ConnectorError> {
         let settings = Settings::load()?;
         match (msg.visibility, messenger::psid_of(&msg.thread_id)) {
             (Visibility::Private, Some(psid)) => {
@@ -170,7 +175,7 @@ impl Connector for Facebook {
     fn find_sent(
         &mut self,
         msg: Outbound,
-        idempotency_key: String,
+        idempotency_key: IdempotencyKey,
         attempted_at: i64,
     ) -> Result<Option<Sent>, ConnectorError> {
         let settings = Settings::load()?;

@@ -24,6 +24,7 @@
 //! after a failure in the middle sends only what is left.
 
 use serde_json::Value;
+use switchboard_sdk::IdempotencyKey;
 use switchboard_sdk::{
     Attachment, ConnectorError, FileLimit, MediaUpload, Outbound, OutboundFile, Visibility, kv,
 };
@@ -91,14 +92,14 @@ pub(crate) fn link_of(file: &OutboundFile) -> Result<&str, ConnectorError> {
 }
 
 /// The platform id part `n` of the reply with this idempotency key already got.
-pub(crate) fn part_sent(idempotency_key: &str, n: usize) -> Option<String> {
+pub(crate) fn part_sent(idempotency_key: &IdempotencyKey, n: usize) -> Option<String> {
     (!idempotency_key.is_empty())
         .then(|| kv::get_string(&format!("sent/{idempotency_key}#{n}")))
         .flatten()
 }
 
 /// Remembers that part `n` of the reply went out as `id`.
-pub(crate) fn remember_part(idempotency_key: &str, n: usize, id: &str) {
+pub(crate) fn remember_part(idempotency_key: &IdempotencyKey, n: usize, id: &str) {
     if !idempotency_key.is_empty() {
         kv::set(&format!("sent/{idempotency_key}#{n}"), id);
     }

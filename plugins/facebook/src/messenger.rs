@@ -39,6 +39,7 @@
 
 use serde::Deserialize;
 use serde_json::json;
+use switchboard_sdk::IdempotencyKey;
 use switchboard_sdk::meta::{self, DAY_MS, GraphFailure, WEEK_MS};
 use switchboard_sdk::{
     Attachment, Author, ConnectorError, DeliveryState, DeliveryStatus, Edited, Event, Message,
@@ -568,7 +569,7 @@ fn take_for(key: &str, mid: &str) -> Option<String> {
     }
 }
 
-fn already_sent(idempotency_key: &str) -> Option<Sent> {
+fn already_sent(idempotency_key: &IdempotencyKey) -> Option<Sent> {
     let id = (!idempotency_key.is_empty())
         .then(|| kv::get_string(&format!("sent/{idempotency_key}")))
         .flatten()?;
@@ -580,7 +581,7 @@ fn already_sent(idempotency_key: &str) -> Option<Sent> {
     })
 }
 
-fn remember_sent(idempotency_key: &str, id: &str) {
+fn remember_sent(idempotency_key: &IdempotencyKey, id: &str) {
     if !idempotency_key.is_empty() {
         kv::set(&format!("sent/{idempotency_key}"), id);
     }
@@ -617,7 +618,7 @@ pub(crate) fn send_message(
     settings: &Settings,
     psid: &str,
     msg: &Outbound,
-    idempotency_key: &str,
+    idempotency_key: &IdempotencyKey,
 ) -> Result<Sent, ConnectorError> {
     if let Some(sent) = already_sent(idempotency_key) {
         return Ok(sent);
@@ -703,7 +704,7 @@ pub(crate) fn send_message(
 pub(crate) fn private_reply(
     settings: &Settings,
     msg: &Outbound,
-    idempotency_key: &str,
+    idempotency_key: &IdempotencyKey,
 ) -> Result<Sent, ConnectorError> {
     if let Some(sent) = already_sent(idempotency_key) {
         return Ok(sent);

@@ -27,6 +27,7 @@ mod dm;
 mod send;
 mod webhook;
 
+use switchboard_sdk::IdempotencyKey;
 use switchboard_sdk::{
     Account, Capability, ConfigKey, Connector, ConnectorError, Description, FileLimit, HttpRequest,
     MediaUpload, Outbound, OutboundFile, ReplyWindow, Sent, TextLimit, Visibility, WebhookOutcome,
@@ -194,7 +195,11 @@ impl Connector for Instagram {
         Ok(webhook::handle(&settings, &req))
     }
 
-    fn send(&mut self, msg: Outbound, idempotency_key: String) -> Result<Sent, ConnectorError> {
+    fn send(
+        &mut self,
+        msg: Outbound,
+        idempotency_key: IdempotencyKey,
+    ) -> Result<Sent, ConnectorError> {
         send::send(&Settings::load()?, &msg, &idempotency_key)
     }
 

@@ -14,6 +14,7 @@
 
 use serde::Deserialize;
 use serde_json::json;
+use switchboard_sdk::IdempotencyKey;
 use switchboard_sdk::meta::{self, DAY_MS, GraphFailure, WEEK_MS};
 use switchboard_sdk::{
     Account, ConnectorError, HttpResponse, Outbound, OutboundFile, ReplyWindow, Sent, Visibility,
@@ -36,7 +37,7 @@ pub(crate) fn reply_window(
 pub(crate) fn send(
     settings: &Settings,
     msg: &Outbound,
-    idempotency_key: &str,
+    idempotency_key: &IdempotencyKey,
 ) -> Result<Sent, ConnectorError> {
     if let Some(id) = kv::sent_before(idempotency_key) {
         log::info(format!(
@@ -139,7 +140,7 @@ fn send_dm(
     settings: &Settings,
     igsid: &str,
     msg: &Outbound,
-    idempotency_key: &str,
+    idempotency_key: &IdempotencyKey,
 ) -> Result<String, ConnectorError> {
     let has_text = !msg.text.trim().is_empty();
     if has_text {

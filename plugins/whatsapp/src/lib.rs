@@ -29,6 +29,7 @@ mod send;
 mod templates;
 mod webhook;
 
+use switchboard_sdk::IdempotencyKey;
 use switchboard_sdk::{
     Account, Attachment, Capability, ConfigKey, Connector, ConnectorError, Description, FileLimit,
     HttpRequest, MediaDownload, MediaUpload, Outbound, OutboundFile, ReplyWindow, Sent,
@@ -199,7 +200,11 @@ impl Connector for WhatsApp {
         Ok(webhook::handle(&settings, &req))
     }
 
-    fn send(&mut self, msg: Outbound, idempotency_key: String) -> Result<Sent, ConnectorError> {
+    fn send(
+        &mut self,
+        msg: Outbound,
+        idempotency_key: IdempotencyKey,
+    ) -> Result<Sent, ConnectorError> {
         let settings = Settings::load()?;
         send::send(&settings, &msg, &idempotency_key)
     }

@@ -18,6 +18,7 @@
 
 use serde::Deserialize;
 use serde_json::{Value, json};
+use switchboard_sdk::IdempotencyKey;
 use switchboard_sdk::meta::GraphFailure;
 use switchboard_sdk::{ConnectorError, Outbound, Sent, clock, kv, log};
 
@@ -173,11 +174,11 @@ fn recipient(msg: &Outbound) -> Result<String, ConnectorError> {
 
 /// The key one part of a reply of several is remembered under (none without a reply key,
 /// or for a reply of one message, which the reply's own key covers).
-fn part_key(idempotency_key: &str, index: usize, parts: usize) -> String {
+fn part_key(idempotency_key: &IdempotencyKey, index: usize, parts: usize) -> IdempotencyKey {
     if idempotency_key.is_empty() || parts < 2 {
-        String::new()
+        IdempotencyKey::default()
     } else {
-        format!("{idempotency_key}#{index}")
+        IdempotencyKey::new(format!("{idempotency_key}#{index}"))
     }
 }
 
@@ -185,7 +186,7 @@ fn part_key(idempotency_key: &str, index: usize, parts: usize) -> String {
 pub(crate) fn send(
     settings: &Settings,
     msg: &Outbound,
-    idempotency_key: &str,
+    idempotency_key: &IdempotencyKey,
 ) -> Result<Sent, ConnectorError> {
     if let Some(id) = kv::sent_before(idempotency_key) {
         log::info(format!(

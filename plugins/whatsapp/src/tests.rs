@@ -600,7 +600,9 @@ fn blocked_regions_are_never_messaged() {
         let mut msg = reply("hi", Some(NOW));
         msg.recipient_id = Some(number.into());
         msg.thread_id = number.into();
-        let err = WhatsApp.send(msg, format!("k-{number}")).unwrap_err();
+        let err = WhatsApp
+            .send(msg, format!("k-{number}").into())
+            .unwrap_err();
         assert!(
             matches!(&err, ConnectorError::Rejected(m) if m.contains(region) && m.contains("not allowed")),
             "{number}: {err:?}"
@@ -613,7 +615,7 @@ fn blocked_regions_are_never_messaged() {
             language: "en_US".into(),
             parameters: vec![],
         });
-        assert!(WhatsApp.send(tpl, format!("t-{number}")).is_err());
+        assert!(WhatsApp.send(tpl, format!("t-{number}").into()).is_err());
     }
     assert!(host.requests().is_empty());
     // Russia outside Crimea and other numbers are fine.

@@ -3,7 +3,7 @@
 //! message, its recent direct messages (`GET /2/dm_events`). Read only.
 
 use serde::Deserialize;
-use switchboard_sdk::{ConnectorError, Outbound, Sent, Visibility, http, kv, time};
+use switchboard_sdk::{ConnectorError, IdempotencyKey, Outbound, Sent, Visibility, http, kv, time};
 
 use crate::Settings;
 use crate::api;
@@ -74,7 +74,7 @@ fn recent(created_at: &Option<String>, attempted_at: i64) -> bool {
 pub(crate) fn find_sent(
     settings: &Settings,
     msg: &Outbound,
-    idempotency_key: &str,
+    idempotency_key: &IdempotencyKey,
     attempted_at: i64,
 ) -> Result<Option<Sent>, ConnectorError> {
     // The whole reply, or its first part (a reply with files is several messages).
@@ -224,9 +224,9 @@ mod tests {
             ))
         });
         let settings = crate::Settings::load().unwrap();
-        let found = super::find_sent(&settings, &reply("On it!"), "k", NOW).unwrap();
+        let found = super::find_sent(&settings, &reply("On it!"), &"k".into(), NOW).unwrap();
         assert_eq!(found.map(|s| s.platform_message_id).as_deref(), Some("902"));
-        let none = super::find_sent(&settings, &reply("Not posted"), "k", NOW).unwrap();
+        let none = super::find_sent(&settings, &reply("Not posted"), &"k".into(), NOW).unwrap();
         assert_eq!(none, None);
     }
 

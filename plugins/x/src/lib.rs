@@ -38,6 +38,7 @@ mod stream;
 mod upload;
 mod webhook;
 
+use switchboard_sdk::IdempotencyKey;
 use switchboard_sdk::{
     Account, Attachment, Capability, ConfigKey, Connector, ConnectorError, Description, Event,
     FileLimit, HttpRequest, MediaDownload, MediaUpload, Outbound, OutboundFile, PollResult, Sent,
@@ -474,7 +475,11 @@ impl Connector for X {
         Ok(webhook::handle(&settings, &req))
     }
 
-    fn send(&mut self, msg: Outbound, idempotency_key: String) -> Result<Sent, ConnectorError> {
+    fn send(
+        &mut self,
+        msg: Outbound,
+        idempotency_key: IdempotencyKey,
+    ) -> Result<Sent, ConnectorError> {
         let settings = Settings::load()?;
         send::send(&settings, &msg, &idempotency_key)
     }
@@ -483,7 +488,7 @@ impl Connector for X {
     fn find_sent(
         &mut self,
         msg: Outbound,
-        idempotency_key: String,
+        idempotency_key: IdempotencyKey,
         attempted_at: i64,
     ) -> Result<Option<Sent>, ConnectorError> {
         let settings = Settings::load()?;

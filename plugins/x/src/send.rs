@@ -10,7 +10,7 @@
 
 use serde::Deserialize;
 use serde_json::json;
-use switchboard_sdk::{ConnectorError, Outbound, Sent, Visibility, http, kv, log};
+use switchboard_sdk::{ConnectorError, IdempotencyKey, Outbound, Sent, Visibility, http, kv, log};
 
 use crate::Settings;
 use crate::api::{self, Endpoint};
@@ -74,7 +74,7 @@ pub(crate) fn sender<'a>(
 pub(crate) fn send(
     settings: &Settings,
     msg: &Outbound,
-    idempotency_key: &str,
+    idempotency_key: &IdempotencyKey,
 ) -> Result<Sent, ConnectorError> {
     if let Some(id) = kv::sent_before(idempotency_key) {
         log::info(format!(
@@ -129,7 +129,7 @@ pub(crate) fn send(
 }
 
 /// kv: the id of part `n` of a reply already on X.
-pub(crate) fn part_key(idempotency_key: &str, n: usize) -> Option<String> {
+pub(crate) fn part_key(idempotency_key: &IdempotencyKey, n: usize) -> Option<String> {
     (!idempotency_key.is_empty()).then(|| format!("sent_part/{idempotency_key}/{n}"))
 }
 

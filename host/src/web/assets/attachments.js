@@ -12,6 +12,30 @@
 import { h } from "/assets/ui.js";
 import { blobUrl, download } from "/assets/api.js";
 
+/**
+ * Files already fetched, by their host path: a stored file never changes, so the
+ * transcript's redraws (after every send, every update) reuse the `blob:` URL instead of
+ * fetching the file again, which made images flicker and left a new blob behind each
+ * time. The oldest are let go past a few hundred.
+ */
+const fetched = new Map();
+const KEEP = 300;
+
+function cachedBlobUrl(path) {
+  let url = fetched.get(path);
+  if (!url) {
+    url = blobUrl(path);
+    fetched.set(path, url);
+    url.catch(() => fetched.delete(path));
+    if (fetched.size > KEEP) {
+      const [oldest, gone] = fetched.entries().next().value;
+      fetched.delete(oldest);
+      gone.then((u) => URL.revokeObjectURL(u), () => {});
+    }
+  }
+  return url;
+}
+
 /** The element for one attachment (`attachments[]` of a transcript message). */
 export function attachment(a) {
   const box = h("div", { class: `attachment attachment-${safeClass(a.kind)}` });
@@ -58,7 +82,7 @@ function image(a, name) {
   const img = h("img", { alt: a.caption || a.label, class: "thumbnail", loading: "lazy" });
   const open = h("a", { href: "#", class: "thumbnail-link", "aria-label": `Open ${name} full size` }, img);
   const holder = h("div", {}, open);
-  blobUrl(a.url).then((url) => {
+  cachedBlobUrl(a.url).then((url) => {
     img.src = url;
     open.href = url;
     open.target = "_blank";
@@ -70,7 +94,7 @@ function image(a, name) {
 function player(a, tag, name) {
   const el = h(tag, { controls: true, preload: "metadata", "aria-label": name });
   const holder = h("div", {}, el);
-  blobUrl(a.url).then((url) => { el.src = url; })
+  cachedBlobUrl(a.url).then((url) => { el.src = url; })
     .catch((e) => holder.replaceChildren(h("div", { class: "small warn-text" }, `⚠ ${a.label}: ${e.message}`)));
   return holder;
 }

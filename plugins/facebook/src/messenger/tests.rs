@@ -433,7 +433,7 @@ fn send_api_errors_are_mapped() {
     for (i, (resp, ok)) in cases.into_iter().enumerate() {
         host.on_http(move |_| Ok(resp.clone()));
         let err = Facebook
-            .send(dm("x", Some(NOW)), format!("e{i}"))
+            .send(dm("x", Some(NOW)), format!("e{i}").into())
             .unwrap_err();
         assert!(ok(&err), "case {i}: {err:?}");
     }

@@ -53,7 +53,11 @@ impl Connector for Faulty {
         }
     }
 
-    fn send(&mut self, msg: Outbound, _key: String) -> Result<Sent, ConnectorError> {
+    fn send(
+        &mut self,
+        msg: Outbound,
+        _key: switchboard_sdk::IdempotencyKey,
+    ) -> Result<Sent, ConnectorError> {
         if msg.text.starts_with("trap before") {
             panic!("faulty connector: trap requested before posting");
         }
