@@ -23,7 +23,7 @@ pub(crate) mod v0_1 {
     });
 }
 
-/// The current contract (still open until released).
+/// The current contract, released and frozen like 0.1.0.
 pub(crate) mod v0_2 {
     wasmtime::component::bindgen!({
         path: "../sdk/wit/since_v0.2.0",
