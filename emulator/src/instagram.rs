@@ -690,6 +690,7 @@ pub(super) fn graph(em: &Emulator, req: &GraphRequest) -> Option<Response> {
             (&Method::GET, []) => account_node(ig, account, req),
             (&Method::POST, ["messages"]) => messaging::send(em, ig, &ig_id, req),
             (&Method::GET, ["media"]) => comments::media_list(ig, &ig_id, req),
+            (&Method::POST, ["mentions"]) => comments::mention_reply(em, ig, &ig_id, req),
             (&Method::POST, ["subscribed_apps"]) => {
                 axum::Json(json!({ "success": true })).into_response()
             }

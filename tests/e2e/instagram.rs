@@ -1,7 +1,8 @@
 //! Instagram on the demo account @acme: a DM reaches an agent as a direct message and the
 //! reply goes back privately; a comment reaches an agent as a social conversation, is
-//! answered publicly and once privately, hidden and deleted; echoes are stored, not
-//! routed; forged webhooks store nothing; the credentials check names @acme.
+//! answered publicly and once privately, hidden and deleted; a mention on someone else's
+//! media is answered publicly through the account; echoes are stored, not routed; forged
+//! webhooks store nothing; the credentials check names @acme.
 
 use serde_json::{Value, json};
 
@@ -193,6 +194,73 @@ async fn a_comment_is_answered_publicly_once_privately_then_hidden_and_deleted()
         .map(|(kind, _)| kind)
         .collect();
     assert_eq!(kinds, vec!["hide", "delete"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mention_is_answered_publicly_through_the_account() {
+    let world = world().await;
+    let agent = world.login("agent1").await;
+    agent.available().await;
+    let ids = control(
+        &world,
+        "mentions",
+        json!({ "username": "jane.doe", "text": "Loving my new jacket from @acme 🧥" }),
+    )
+    .await;
+    let (media, comment) = (
+        ids["media_id"].as_str().unwrap().to_owned(),
+        ids["comment_id"].as_str().unwrap().to_owned(),
+    );
+
+    let offered = pick_up(&agent, "social_conversation").await;
+    assert_eq!(offered["channel"], "instagram");
+    assert_eq!(offered["thread_id"], media.as_str());
+    let id = offered["id"].as_i64().unwrap();
+    let detail = agent.ok("GET", &format!("/interactions/{id}"), None).await;
+    assert_eq!(
+        detail["messages"][0]["text"],
+        "Loving my new jacket from @acme 🧥"
+    );
+    assert_eq!(
+        detail["messages"][0]["platform_message_id"],
+        comment.as_str()
+    );
+
+    let (status, answer) = reply(&agent, id, "Thank you, Jane! 🧡", "public").await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["state"], "sent", "{answer}");
+    let replies: Vec<_> = world
+        .emulator
+        .outbound()
+        .into_iter()
+        .filter(|o| o.platform == "instagram" && o.kind == "mention_reply")
+        .collect();
+    assert_eq!(replies.len(), 1, "{replies:?}");
+    assert_eq!(replies[0].text.as_deref(), Some("Thank you, Jane! 🧡"));
+    assert_eq!(replies[0].target_id.as_deref(), Some(comment.as_str()));
+    assert_eq!(
+        instagram_outbound(&world),
+        vec![("mention_reply".to_string(), Some(comment.clone()))]
+    );
+
+    // On the platform: the account's reply under the mentioning comment.
+    let view: Value = world
+        .http
+        .get(format!(
+            "http://{}/_emulator/instagram/accounts/{IG}",
+            world.emulator_addr
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let ours = &view["mentions"][0]["comments"][1];
+    assert_eq!(ours["id"], replies[0].id.as_str());
+    assert_eq!(ours["parent_id"], comment.as_str());
+    assert_eq!(ours["from"]["username"], "acme");
+    assert_eq!(ours["text"], "Thank you, Jane! 🧡");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,8 +1,10 @@
 //! Instagram media and comments from the business's side: `GET /{ig-id}/media`,
 //! `GET /{media-id}`, `GET|POST /{media-id}/comments`, `GET /{comment-id}`,
 //! `GET|POST /{comment-id}/replies`, `POST /{comment-id}` `hide=true|false` and
-//! `DELETE /{comment-id}`. The account's own comments and replies are announced by
-//! `comments` webhooks like anyone's (`from.id` is then the account's id).
+//! `DELETE /{comment-id}`, and `POST /{ig-id}/mentions` (a public reply where someone else
+//! @mentioned the account). The account's own comments and replies on its own media are
+//! announced by `comments` webhooks like anyone's (`from.id` is then the account's id); its
+//! replies to mentions are not, as Instagram sends `comments` only for the account's media.
 
 use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -148,6 +150,76 @@ pub(super) fn media_list(ig: &InstagramState, ig_id: &str, req: &GraphRequest) -
         .map(|m| (m.id.clone(), media_json(ig, m, fields.as_deref())))
         .collect();
     axum::Json(paged(items, req)).into_response()
+}
+
+/// A Graph "invalid parameter" answer: 400, code 100.
+fn invalid(message: &str) -> Response {
+    graph_error(
+        StatusCode::BAD_REQUEST,
+        &format!("(#100) {message}"),
+        "OAuthException",
+        100,
+        None,
+    )
+}
+
+/// `POST /{ig-id}/mentions` `media_id, comment_id?, message` (its token already checked):
+/// the account answers a mention on someone else's media, under the mentioning comment
+/// (`comment_id`, a reply to a reply threads under its top-level comment) or, without it,
+/// as a top-level comment on the media whose caption mentions it. `{"id"}`; outbound
+/// `mention_reply` with the comment (or media) answered as target; no webhook.
+pub(super) fn mention_reply(
+    em: &Emulator,
+    ig: &mut InstagramState,
+    ig_id: &str,
+    req: &GraphRequest,
+) -> Response {
+    let Some(media_id) = req.param("media_id").filter(|m| !m.is_empty()) else {
+        return invalid("The parameter media_id is required");
+    };
+    if ig
+        .media
+        .get(&media_id)
+        .is_none_or(|m| !m.mention || m.account != ig_id)
+    {
+        return invalid(&format!(
+            "Media {media_id} does not mention this account or does not exist"
+        ));
+    }
+    let comment_id = req.param("comment_id").filter(|c| !c.is_empty());
+    if let Some(comment_id) = &comment_id
+        && ig
+            .live_comment(comment_id)
+            .is_none_or(|(c, _)| c.media_id != media_id)
+    {
+        return invalid(&format!(
+            "Comment {comment_id} does not exist on media {media_id}"
+        ));
+    }
+    let message = match message_param(req) {
+        Ok(message) => message,
+        Err(response) => return response,
+    };
+    let from = account_author(ig, ig_id);
+    let Some(id) = ig.add_comment(
+        new_object_id(em),
+        &media_id,
+        comment_id.as_deref(),
+        from,
+        &message,
+        unix_now(),
+    ) else {
+        return invalid(&format!("Media {media_id} cannot be replied to"));
+    };
+    let target = comment_id.as_deref().unwrap_or(&media_id);
+    em.record(
+        "instagram",
+        "mention_reply",
+        Some(target),
+        &id,
+        Some(&message),
+    );
+    axum::Json(json!({ "id": id })).into_response()
 }
 
 #[allow(clippy::result_large_err)] // the error is the Graph answer itself

@@ -1,5 +1,5 @@
 //! Instagram media and comments: customers' comments and mentions as `changes` webhooks,
-//! the Graph reads, and the business's replies, hides and deletes.
+//! the Graph reads, the business's replies, hides and deletes, and its replies to mentions.
 
 use axum::http::StatusCode;
 use serde_json::{Value, json};
@@ -527,4 +527,212 @@ async fn instagram_and_facebook_ids_do_not_collide() {
             ("instagram".to_string(), "reply".to_string())
         ]
     );
+}
+
+/// Someone @mentions the account: in a comment (default) or in the caption. Returns
+/// (media id, comment id).
+async fn mention(base: &str, request: Value) -> (String, Option<String>) {
+    let (status, body) = control(base, "/_emulator/instagram/mentions", request).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    (
+        body["media_id"].as_str().unwrap().to_string(),
+        body["comment_id"].as_str().map(str::to_string),
+    )
+}
+
+#[tokio::test]
+async fn the_account_replies_to_mentions_through_its_own_node() {
+    let (em, base) = start().await;
+    let mut rx = subscribe(&em).await;
+    let (media, comment) = mention(
+        &base,
+        json!({ "username": "fan", "text": "love @acme's jackets" }),
+    )
+    .await;
+    let comment = comment.unwrap();
+    let (captioned, _) = mention(
+        &base,
+        json!({ "username": "fan", "text": "wearing @acme today", "in_caption": true }),
+    )
+    .await;
+    for _ in 0..2 {
+        assert_eq!(change(&next_hook(&mut rx).await).0, "mentions");
+    }
+
+    // Under the mentioning comment, as a form like the connector sends it.
+    let response = crate::tests::http()
+        .post(format!("{base}/v21.0/{IG}/mentions"))
+        .bearer_auth(TOKEN)
+        .form(&[
+            ("media_id", media.as_str()),
+            ("comment_id", comment.as_str()),
+            ("message", "Thanks for the love! 🧡"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body.as_object().unwrap().len(), 1, "{body}");
+    let answer = body["id"].as_str().unwrap().to_string();
+    assert!(
+        answer.len() == 17 && answer.chars().all(|c| c.is_ascii_digit()),
+        "{answer}"
+    );
+    // On the media whose caption mentions the account (no comment_id), by `/me` and JSON.
+    let (status, body) = call(
+        "POST",
+        &format!("{base}/me/mentions"),
+        TOKEN,
+        Some(json!({ "media_id": captioned, "message": "Looking good!" })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let on_caption = body["id"].as_str().unwrap().to_string();
+    // Answering our own reply threads under the mentioning comment.
+    let (status, body) = call(
+        "POST",
+        &format!("{base}/{IG}/mentions"),
+        TOKEN,
+        Some(json!({ "media_id": media, "comment_id": answer, "message": "See you soon" })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let threaded = body["id"].as_str().unwrap().to_string();
+
+    // The replies are the account's comments on those media, as Graph lists them.
+    let (_, comments) = get(
+        &base,
+        &format!("{media}/comments?fields=text,username,replies%7Btext,username,parent_id%7D"),
+    )
+    .await;
+    assert_eq!(
+        comments["data"],
+        json!([{
+            "id": comment, "text": "love @acme's jackets", "username": "fan",
+            "replies": { "data": [
+                { "id": answer, "text": "Thanks for the love! 🧡", "username": "acme", "parent_id": comment },
+                { "id": threaded, "text": "See you soon", "username": "acme", "parent_id": comment },
+            ] },
+        }])
+    );
+    let (_, comments) = get(&base, &format!("{captioned}/comments?fields=text,from")).await;
+    assert_eq!(
+        comments["data"],
+        json!([{ "id": on_caption, "text": "Looking good!", "from": { "id": IG, "username": "acme" } }])
+    );
+    let (_, view) = get_json(&format!("{base}/_emulator/instagram/accounts/{IG}")).await;
+    let texts: Vec<&str> = view["mentions"][0]["comments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        texts,
+        [
+            "love @acme's jackets",
+            "Thanks for the love! 🧡",
+            "See you soon"
+        ]
+    );
+
+    let record = |target: &str, id: &str, text: &str| OutboundRecord {
+        platform: "instagram".into(),
+        kind: "mention_reply".into(),
+        target_id: Some(target.into()),
+        id: id.into(),
+        text: Some(text.into()),
+    };
+    assert_eq!(
+        em.outbound(),
+        vec![
+            record(&comment, &answer, "Thanks for the love! 🧡"),
+            record(&captioned, &on_caption, "Looking good!"),
+            record(&answer, &threaded, "See you soon"),
+        ]
+    );
+    // No `comments` webhook for comments on someone else's media: the next hook is the
+    // next mention.
+    mention(
+        &base,
+        json!({ "username": "friend", "text": "@acme yes!", "media_id": media }),
+    )
+    .await;
+    assert_eq!(change(&next_hook(&mut rx).await).0, "mentions");
+}
+
+#[tokio::test]
+async fn replies_to_mentions_are_checked() {
+    let (em, base) = start().await;
+    let (media, mentioning) =
+        mention(&base, json!({ "username": "fan", "text": "@acme hi" })).await;
+    let (_, elsewhere) = mention(&base, json!({ "username": "bob", "text": "@acme hey" })).await;
+    let (captioned, _) = mention(
+        &base,
+        json!({ "username": "cy", "text": "@acme in caption", "in_caption": true }),
+    )
+    .await;
+    let (mentioning, elsewhere) = (mentioning.unwrap(), elsewhere.unwrap());
+    let seeded = instagram_seeded_media_id(IG);
+    let own = comment(&base, "ann", "on our own post", None).await;
+    let url = format!("{base}/v21.0/{IG}/mentions");
+
+    let refused = [
+        json!({ "message": "no media" }),
+        json!({ "media_id": "", "message": "empty media" }),
+        json!({ "media_id": "17800000000000000", "message": "unknown media" }),
+        json!({ "media_id": seeded, "message": "our own media is no mention" }),
+        json!({ "media_id": seeded, "comment_id": own, "message": "nor its comments" }),
+        json!({ "media_id": media, "comment_id": elsewhere, "message": "comment on another media" }),
+        json!({ "media_id": captioned, "comment_id": mentioning, "message": "nor here" }),
+        json!({ "media_id": media, "comment_id": own, "message": "our own post's comment" }),
+        json!({ "media_id": media, "comment_id": "17899999999999999", "message": "unknown comment" }),
+        json!({ "media_id": media, "comment_id": mentioning }),
+        json!({ "media_id": media, "comment_id": mentioning, "message": "" }),
+        json!({ "media_id": media, "comment_id": mentioning, "message": "   " }),
+        json!({ "media_id": captioned, "message": "x".repeat(2201) }),
+    ];
+    for body in refused {
+        let (status, answer) = call("POST", &url, TOKEN, Some(body.clone())).await;
+        assert_graph_error(status, &answer, 100, None);
+        assert_eq!(
+            answer["error"]["type"], "OAuthException",
+            "{body}: {answer}"
+        );
+        assert!(
+            answer["error"]["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("(#100)"),
+            "{answer}"
+        );
+    }
+    // The account's token, as for its other calls.
+    let good = json!({ "media_id": media, "comment_id": mentioning, "message": "thanks!" });
+    for (url, token, code) in [
+        (url.as_str(), "wrong", 190),
+        (url.as_str(), "", 190),
+        (&format!("{base}/me/mentions"), "wrong", 190),
+        (&format!("{base}/me/mentions"), "", 2500),
+    ] {
+        let (status, answer) = call("POST", url, token, Some(good.clone())).await;
+        assert_graph_error(status, &answer, code, None);
+    }
+
+    // Nothing was made or recorded.
+    assert!(em.outbound().is_empty());
+    let (_, view) = get_json(&format!("{base}/_emulator/instagram/accounts/{IG}")).await;
+    let counts: Vec<usize> = view["mentions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["comments"].as_array().unwrap().len())
+        .collect();
+    assert_eq!(counts, [1, 1, 0]);
+    assert_eq!(view["media"][0]["comments"].as_array().unwrap().len(), 1);
+    // The same call with the token goes through.
+    let (status, answer) = call("POST", &url, TOKEN, Some(good)).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(em.outbound().len(), 1);
 }
