@@ -311,7 +311,7 @@ pub async fn start(config: Config) -> Result<Running> {
         sends,
         stop,
         cluster: cluster.clone(),
-        media: crate::media::Media::new(&config),
+        media: crate::media::Media::new(&config)?,
     };
     // Every host downloads attachments: rows are claimed with a lease.
     tokio::spawn(crate::media::fetch::run(

@@ -11,7 +11,7 @@ use crate::harness::{Agent, World, wait_until};
 use crate::messenger::messenger_says;
 use crate::whatsapp::customer_writes;
 
-async fn picked_up(agent: &Agent) -> i64 {
+pub(crate) async fn picked_up(agent: &Agent) -> i64 {
     let offered = wait_until("a direct message offered", || async {
         agent
             .interactions()

@@ -25,6 +25,7 @@ mod failover;
 mod harness;
 mod instagram;
 mod kit;
+mod media_bucket;
 mod messenger;
 mod outbound;
 mod pause;

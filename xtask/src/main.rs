@@ -22,6 +22,7 @@ use switchboard_toolchain::{self as toolchain, PluginCrate, Toolchain, Ui};
 
 mod bench;
 mod browser;
+mod moto;
 mod schemathesis;
 #[cfg(test)]
 mod unit_graph;
@@ -178,15 +179,18 @@ fn exec(cmd: &mut Command, what: &str) -> Result<()> {
 /// Every test of the workspace: host unit and end-to-end tests, the platform emulator, the
 /// sdk, the plugins (natively, against the sdk's mock host) and this tool.
 fn test(args: &[String]) -> Result<()> {
+    // The tests of files kept in an S3-compatible bucket run against moto's server.
+    let moto = moto::server()?;
     let mut cmd = cargo();
     cmd.args(["test", "--workspace"])
         .args(args)
+        .env("SWITCHBOARD_MOTO_SERVER", &moto)
         // The end-to-end test of the partner kit also builds a new connector's component
         // (`-Zbuild-std` for its own profile: over a minute on 2 cores), as a partner would.
         .env("SWITCHBOARD_E2E_PLUGIN_BUILD", "1");
     run(&mut cmd, "cargo test --workspace")?;
     if args.is_empty() {
-        postgres_tests()?;
+        postgres_tests(&moto)?;
     }
     // The shipped business processes against their fixtures, as a solution engineer runs
     // them (the unit tests run them too; this prints the per-file report in CI's log).
@@ -234,22 +238,25 @@ const POSTGRES_E2E_GROUPS: &[&str] = &[
     "reports::",
     "contacts::",
     "retention::",
+    "media_bucket::",
 ];
 
 /// The store conformance run: the host's unit tests (every store test among them) and the
 /// end-to-end groups above, on PostgreSQL (`SWITCHBOARD_TEST_STORE`, `SWITCHBOARD_E2E_STORE`;
 /// each test makes a database of its own on the local server and drops it).
-fn postgres_tests() -> Result<()> {
+fn postgres_tests(moto: &Path) -> Result<()> {
     // `--workspace`, as the first run: the same features, so nothing is built again.
     let mut unit = cargo();
     unit.args(["test", "--workspace", "--lib"])
-        .env("SWITCHBOARD_TEST_STORE", "postgres");
+        .env("SWITCHBOARD_TEST_STORE", "postgres")
+        .env("SWITCHBOARD_MOTO_SERVER", moto);
     run(&mut unit, "cargo test --workspace --lib (PostgreSQL)")?;
     let mut e2e = cargo();
     e2e.args(["test", "--workspace", "--test", "e2e"])
         .arg("--")
         .args(POSTGRES_E2E_GROUPS)
-        .env("SWITCHBOARD_E2E_STORE", "postgres");
+        .env("SWITCHBOARD_E2E_STORE", "postgres")
+        .env("SWITCHBOARD_MOTO_SERVER", moto);
     run(&mut e2e, "cargo test --test e2e (PostgreSQL)")
 }
 

@@ -80,7 +80,7 @@ pub async fn file(
             ));
         }
     };
-    let file = app.media.blobs.open(&hash).await.map_err(|e| {
+    let file = app.media.blobs.read(&hash).await.map_err(|e| {
         tracing::error!(media = id, error = %format!("{e:#}"), "a stored attachment file is missing");
         ApiError::NotFound("This attachment's file is missing on the server.".into())
     })?;
@@ -129,7 +129,7 @@ pub async fn linked(
     if !crate::media::upload::verify(&key, id, expires, &signature) {
         return gone();
     }
-    let Ok(file) = app.media.blobs.open(&hash).await else {
+    let Ok(file) = app.media.blobs.read(&hash).await else {
         return gone();
     };
     blob_answer(file, &content_type, Some(size))
@@ -137,8 +137,12 @@ pub async fn linked(
 
 /// A stored file's bytes as an answer: its type and length, and nothing a browser may
 /// guess or run.
-fn blob_answer(file: tokio::fs::File, content_type: &str, size: Option<i64>) -> Response {
-    let mut res = Body::from_stream(tokio_util::io::ReaderStream::new(file)).into_response();
+fn blob_answer(
+    file: crate::media::blobs::ByteStream,
+    content_type: &str,
+    size: Option<i64>,
+) -> Response {
+    let mut res = Body::from_stream(file).into_response();
     let headers = res.headers_mut();
     if let Ok(v) = HeaderValue::from_str(content_type) {
         headers.insert(header::CONTENT_TYPE, v);

@@ -7,7 +7,10 @@
 //! `SWITCHBOARD_DB_SYNCHRONOUS`, `SWITCHBOARD_DB_MAX_PAGE_COUNT` and
 //! `SWITCHBOARD_SECRET_KEY`.
 
+mod media;
 pub mod sealed;
+
+pub use media::{MediaConfig, S3Config};
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -57,39 +60,6 @@ pub struct Config {
     /// Where attachment files are kept and how large they may be.
     #[serde(default)]
     pub media: MediaConfig,
-}
-
-/// `[media]`: attachment files the host downloads from the platforms and agents send.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct MediaConfig {
-    /// The folder files are kept in, by content hash (default: `media` in
-    /// `[server] data_dir`). Hosts sharing a PostgreSQL store must share it too (a
-    /// mounted network folder), since any host may download a file and any may serve it.
-    pub dir: Option<PathBuf>,
-    /// The largest file downloaded or accepted from an agent, in MiB (default 100, the
-    /// largest document WhatsApp carries).
-    #[serde(default = "default_media_max_mib")]
-    pub max_mib: u64,
-    /// This host's address as the platforms reach it (`https://support.example.com`), for
-    /// platforms that take an agent's file by link rather than by upload (Instagram): the
-    /// host then gives them a signed link that works for one hour. Unset: such platforms
-    /// take no files. Overridden by `SWITCHBOARD_PUBLIC_URL`.
-    pub public_url: Option<String>,
-}
-
-fn default_media_max_mib() -> u64 {
-    100
-}
-
-impl Default for MediaConfig {
-    fn default() -> Self {
-        MediaConfig {
-            dir: None,
-            max_mib: default_media_max_mib(),
-            public_url: None,
-        }
-    }
 }
 
 /// `[retention]`: how long customers' messages and personal data are kept after their
@@ -616,6 +586,7 @@ impl Config {
             user.password =
                 resolve_env(&user.password).with_context(|| format!("user `{}`", user.username))?;
         }
+        self.media.resolve_env()?;
         Ok(())
     }
 
@@ -668,16 +639,7 @@ impl Config {
         if let Some(proxy) = &self.server.proxy {
             crate::connectors::egress::ProxySetting::parse(proxy)?;
         }
-        if let Some(url) = &self.media.public_url {
-            let parsed = reqwest::Url::parse(url).map_err(|_| {
-                anyhow::anyhow!("[media] public_url `{url}` is not an address such as https://support.example.com")
-            })?;
-            if !matches!(parsed.scheme(), "https" | "http") || parsed.host_str().is_none() {
-                bail!(
-                    "[media] public_url `{url}` must be an http(s) address such as https://support.example.com"
-                );
-            }
-        }
+        self.media.validate()?;
         if !(1..=2048).contains(&self.media.max_mib) {
             bail!(
                 "[media] max_mib must be between 1 and 2048 (MiB); it is {}",

@@ -19,14 +19,15 @@
 //! - Retention and erasure mark rows erased; the collector then deletes the bytes no row
 //!   names ([`fetch::run`] does it every hour).
 //!
-//! On PostgreSQL every host shares the rows, so `[media] dir` must be a folder every host
-//! shares (a mounted network folder). An S3-compatible bucket is not supported yet: the
-//! blob store is one small module to put behind a trait when it is.
+//! On PostgreSQL every host shares the rows, so the files must be where every host finds
+//! them: a shared folder (`[media] dir` on a mounted network folder) or an S3-compatible
+//! bucket (`[media.s3]`).
 
 pub(crate) mod blobs;
 pub(crate) mod crypt;
 pub mod fetch;
 pub(crate) mod kind;
+pub mod scratch;
 pub(crate) mod upload;
 
 use std::sync::Arc;
@@ -46,9 +47,9 @@ pub struct Media {
 
 impl Media {
     /// The files' context as `[media]` configures it.
-    pub fn new(config: &crate::config::Config) -> Arc<Media> {
-        Arc::new(Media {
-            blobs: blobs::Blobs::new(config.media_dir()),
+    pub fn new(config: &crate::config::Config) -> anyhow::Result<Arc<Media>> {
+        Ok(Arc::new(Media {
+            blobs: blobs::Blobs::new(config)?,
             max_bytes: config.media.max_mib * 1024 * 1024,
             kick: Notify::new(),
             public_url: config
@@ -56,7 +57,7 @@ impl Media {
                 .public_url
                 .as_ref()
                 .map(|u| u.trim_end_matches('/').to_owned()),
-        })
+        }))
     }
 
     /// Asks the fetcher to look for new downloads now.

@@ -38,12 +38,11 @@ pub(crate) async fn upload(
     egress
         .check(&url)
         .map_err(|refused| format!("the upload was refused: {refused}"))?;
-    let open = media
+    let stream = media
         .blobs
-        .open(&file.hash)
+        .read(&file.hash)
         .await
         .map_err(|_| format!("{} is missing on the server", file.file_name))?;
-    let stream = tokio_util::io::ReaderStream::new(open);
     // Counter mode keeps the length: `file.size` stays the body's length.
     let body = match encrypt {
         Some(key) => reqwest::Body::wrap_stream(key.apply(stream)),

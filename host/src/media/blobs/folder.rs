@@ -1,65 +1,35 @@
-//! The blob store: attachment files on disk, named by the SHA-256 of their bytes.
+//! Files in a folder (`[media] dir`): `dir/ab/abcdef…`.
 //!
 //! A file is written to a temporary name in the same folder, synced, then renamed to its
 //! hash: a reader never sees half a file, and a crash leaves only a temporary file, which
-//! the collector removes. The same bytes sent twice are kept once. Nothing here knows who
-//! may see a file; `store::media` rows say that, and the collector deletes files that no
-//! row names any more.
+//! the collector removes.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use bytes::Bytes;
 use futures::{Stream, StreamExt};
-use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 
-/// How much of a file's start is kept to recognise its type.
-const HEAD: usize = 8192;
-/// A temporary file older than this is a crashed write's leftover.
-const STALE_TMP: std::time::Duration = std::time::Duration::from_secs(6 * 3600);
+use super::{ByteStream, STALE_TMP, Tally, WriteError, Written, YOUNG, is_hash};
 
-/// Files kept by content hash under one folder.
+/// The files under one folder.
 #[derive(Clone, Debug)]
-pub(crate) struct Blobs {
+pub(crate) struct Folder {
     dir: PathBuf,
 }
 
-/// A file just written.
-#[derive(Clone, Debug)]
-pub(crate) struct Written {
-    /// SHA-256 of the bytes, lower-case hex: the file's name.
-    pub hash: String,
-    pub size: u64,
-    /// The first bytes, to recognise the type.
-    pub head: Vec<u8>,
-}
-
-/// Why a file was not written.
-#[derive(Debug, thiserror::Error)]
-pub(crate) enum WriteError {
-    #[error("the file is larger than the {limit_mib} MiB limit")]
-    TooLarge { limit_mib: u64 },
-    #[error("the transfer broke off: {0}")]
-    Source(String),
-    #[error(transparent)]
-    Io(#[from] anyhow::Error),
-}
-
-impl Blobs {
-    /// The blob store in `dir` (created on first write).
-    pub(crate) fn new(dir: impl Into<PathBuf>) -> Blobs {
-        Blobs { dir: dir.into() }
+impl Folder {
+    pub(crate) fn new(dir: impl Into<PathBuf>) -> Folder {
+        Folder { dir: dir.into() }
     }
 
-    /// Where the file named `hash` lives; none for a name that is not a hash (never a
-    /// path outside the folder).
+    /// Where the file named `hash` lives; none when `hash` is not a hash (so a name can
+    /// never climb out of the folder).
     pub(crate) fn path(&self, hash: &str) -> Option<PathBuf> {
-        let valid = hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_hexdigit());
-        valid.then(|| self.dir.join(&hash[..2]).join(hash))
+        is_hash(hash).then(|| self.dir.join(&hash[..2]).join(hash))
     }
 
-    /// Writes what `body` yields, at most `max` bytes, and names it by its hash.
     pub(crate) async fn write<E: std::fmt::Display>(
         &self,
         mut body: impl Stream<Item = Result<Bytes, E>> + Unpin,
@@ -86,52 +56,38 @@ impl Blobs {
         let mut file = tokio::fs::File::create(tmp)
             .await
             .with_context(|| format!("creating {}", tmp.display()))?;
-        let mut hasher = Sha256::new();
-        let mut size = 0u64;
-        let mut head = Vec::new();
+        let mut tally = Tally::new(max);
         while let Some(chunk) = body.next().await {
             let chunk = chunk.map_err(|e| WriteError::Source(e.to_string()))?;
-            size += chunk.len() as u64;
-            if size > max {
-                return Err(WriteError::TooLarge {
-                    limit_mib: max / (1024 * 1024),
-                });
-            }
-            if head.len() < HEAD {
-                let take = (HEAD - head.len()).min(chunk.len());
-                head.extend_from_slice(&chunk[..take]);
-            }
-            hasher.update(&chunk);
+            tally.add(&chunk)?;
             file.write_all(&chunk).await.context("writing a file")?;
         }
         file.sync_all().await.context("syncing a file")?;
         drop(file);
-        let hash = hex::encode(hasher.finalize());
-        let path = self.path(&hash).expect("a SHA-256 in hex is a valid name");
+        let written = tally.finish();
+        let path = self
+            .path(&written.hash)
+            .expect("a SHA-256 in hex is a valid name");
         let parent = path.parent().expect("a blob has a folder");
         tokio::fs::create_dir_all(parent)
             .await
             .with_context(|| format!("creating {}", parent.display()))?;
-        // The same bytes may be there already: renaming over them is harmless.
         tokio::fs::rename(tmp, &path)
             .await
             .with_context(|| format!("moving a file to {}", path.display()))?;
-        Ok(Written { hash, size, head })
+        Ok(written)
     }
 
-    /// Opens the file named `hash`.
-    pub(crate) async fn open(&self, hash: &str) -> Result<tokio::fs::File> {
+    pub(crate) async fn read(&self, hash: &str) -> Result<ByteStream> {
         let path = self
             .path(hash)
             .with_context(|| format!("`{hash}` is not a file name"))?;
-        tokio::fs::File::open(&path)
+        let file = tokio::fs::File::open(&path)
             .await
-            .with_context(|| format!("opening {}", path.display()))
+            .with_context(|| format!("opening {}", path.display()))?;
+        Ok(Box::pin(tokio_util::io::ReaderStream::new(file)))
     }
 
-    /// Deletes every file `in_use` says no row names, and crashed writes' leftovers;
-    /// answers how many files went. A file younger than an hour is left alone: its row
-    /// may be being written now.
     pub(crate) async fn collect<F, Fut>(&self, in_use: F) -> Result<usize>
     where
         F: Fn(String) -> Fut,
@@ -160,9 +116,7 @@ impl Blobs {
                 let remove = if is_tmp {
                     age > STALE_TMP
                 } else {
-                    age > std::time::Duration::from_secs(3600)
-                        && self.path(&name).is_some()
-                        && !in_use(name.clone()).await
+                    age > YOUNG && is_hash(&name) && !in_use(name.clone()).await
                 };
                 if remove {
                     tokio::fs::remove_file(file.path()).await?;
@@ -190,7 +144,7 @@ mod tests {
     #[tokio::test]
     async fn files_are_named_by_their_hash_and_kept_once() {
         let dir = tempfile::tempdir().unwrap();
-        let blobs = Blobs::new(dir.path());
+        let blobs = Folder::new(dir.path());
         let a = blobs
             .write(chunks(&[b"hello ", b"world"]), 100)
             .await
@@ -203,16 +157,14 @@ mod tests {
         assert_eq!(a.head, b"hello world");
         let b = blobs.write(chunks(&[b"hello world"]), 100).await.unwrap();
         assert_eq!(a.hash, b.hash);
-        let mut read = String::new();
-        use tokio::io::AsyncReadExt;
-        blobs
-            .open(&a.hash)
+        let read: Vec<Bytes> = blobs
+            .read(&a.hash)
             .await
             .unwrap()
-            .read_to_string(&mut read)
-            .await
-            .unwrap();
-        assert_eq!(read, "hello world");
+            .map(|c| c.unwrap())
+            .collect()
+            .await;
+        assert_eq!(read.concat(), b"hello world");
         // Nothing is left behind in the temporary folder.
         let left = std::fs::read_dir(dir.path().join("tmp")).unwrap().count();
         assert_eq!(left, 0);
@@ -221,7 +173,7 @@ mod tests {
     #[tokio::test]
     async fn a_file_over_the_limit_is_refused_and_leaves_nothing() {
         let dir = tempfile::tempdir().unwrap();
-        let blobs = Blobs::new(dir.path());
+        let blobs = Folder::new(dir.path());
         let err = blobs
             .write(chunks(&[b"12345", b"67890"]), 8)
             .await
@@ -239,7 +191,7 @@ mod tests {
 
     #[test]
     fn only_hashes_name_files() {
-        let blobs = Blobs::new("/data/media");
+        let blobs = Folder::new("/data/media");
         assert!(blobs.path("../../etc/passwd").is_none());
         assert!(blobs.path(&"a".repeat(63)).is_none());
         assert!(blobs.path(&format!("{}/", "a".repeat(63))).is_none());
@@ -250,7 +202,7 @@ mod tests {
     #[tokio::test]
     async fn the_collector_keeps_what_rows_name() {
         let dir = tempfile::tempdir().unwrap();
-        let blobs = Blobs::new(dir.path());
+        let blobs = Folder::new(dir.path());
         let kept = blobs.write(chunks(&[b"kept"]), 100).await.unwrap();
         let gone = blobs.write(chunks(&[b"gone"]), 100).await.unwrap();
         // Both are young: nothing is collected yet.
