@@ -343,7 +343,8 @@ pub struct MediaRequest {
     pub method: String,
     pub url: String,
     pub headers: Vec<(String, String)>,
-    pub decrypt: Option<crate::media::crypt::FileKey>,
+    /// As the connector gave it: the media layer checks it (`media::crypt`).
+    pub decrypt: Option<wit::FileKey>,
 }
 
 /// A send that failed, and whether it may have reached the platform all the same.
@@ -614,26 +615,12 @@ impl ChannelConnector {
         let request = self.call_checked("media-request", |b, s| {
             b.call_media_request(s, &wit_attachment)
         })?;
-        request
-            .map(|d| {
-                let decrypt = d
-                    .decrypt
-                    .map(crate::media::crypt::FileKey::from_wit)
-                    .transpose()
-                    .map_err(|why| {
-                        self.plugin_error(
-                            "media-request",
-                            wit::ConnectorError::Rejected(why.to_owned()),
-                        )
-                    })?;
-                Ok(MediaRequest {
-                    method: d.request.method,
-                    url: d.request.url,
-                    headers: d.request.headers,
-                    decrypt,
-                })
-            })
-            .transpose()
+        Ok(request.map(|d| MediaRequest {
+            method: d.request.method,
+            url: d.request.url,
+            headers: d.request.headers,
+            decrypt: d.decrypt,
+        }))
     }
 
     /// Hands a webhook request to the plugin.

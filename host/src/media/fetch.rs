@@ -186,6 +186,19 @@ async fn fetch_one(ctx: &FetchContext, channel: &Arc<ChannelRuntime>, job: &Clai
         }
     };
     let connector = &channel.connector;
+    let decrypt = match request
+        .decrypt
+        .clone()
+        .map(super::crypt::FileKey::from_wit)
+        .transpose()
+    {
+        Ok(key) => key,
+        Err(why) => {
+            return Outcome::GiveUp(format!(
+                "the connector's key to the file is unusable: {why}"
+            ));
+        }
+    };
     let url = match reqwest::Url::parse(&request.url) {
         Ok(url) => url,
         Err(_) => return Outcome::GiveUp("the connector gave an address that is not a URL".into()),
@@ -243,7 +256,7 @@ async fn fetch_one(ctx: &FetchContext, channel: &Arc<ChannelRuntime>, job: &Clai
     let body = response.bytes_stream().timeout_each(STALL);
     // Decrypted as it streams, so the type check below sees the clear bytes.
     let body: std::pin::Pin<Box<dyn futures::Stream<Item = Result<bytes::Bytes, String>> + Send>> =
-        match &request.decrypt {
+        match &decrypt {
             Some(key) => Box::pin(key.apply(body)),
             None => body,
         };
