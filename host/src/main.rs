@@ -238,8 +238,11 @@ async fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Serve { config } => {
             let config = switchboard::config::Config::load(&config)?;
+            // Listening for the signals before serving: a SIGTERM that comes as soon as
+            // the host says it serves must stop it cleanly, not kill it.
+            let stop = StopSignal::install()?;
             let running = switchboard::server::start(config).await?;
-            stop_signal().await?;
+            stop.wait().await?;
             running.shutdown().await;
             Ok(())
         }
@@ -302,19 +305,41 @@ async fn run(cli: Cli) -> Result<()> {
     }
 }
 
-/// Ctrl-C, or SIGTERM (what a service manager or a container runtime sends).
-async fn stop_signal() -> Result<()> {
+/// Ctrl-C, or SIGTERM (what a service manager or a container runtime sends), caught from
+/// the moment it is installed.
+struct StopSignal {
     #[cfg(unix)]
-    {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-        tokio::select! {
-            r = tokio::signal::ctrl_c() => r?,
-            _ = term.recv() => {}
+    term: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    interrupt: tokio::signal::unix::Signal,
+}
+
+impl StopSignal {
+    fn install() -> Result<StopSignal> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(StopSignal {
+                term: signal(SignalKind::terminate())?,
+                interrupt: signal(SignalKind::interrupt())?,
+            })
         }
-        Ok(())
+        #[cfg(not(unix))]
+        Ok(StopSignal {})
     }
-    #[cfg(not(unix))]
-    Ok(tokio::signal::ctrl_c().await?)
+
+    async fn wait(mut self) -> Result<()> {
+        #[cfg(unix)]
+        {
+            tokio::select! {
+                _ = self.term.recv() => {}
+                _ = self.interrupt.recv() => {}
+            }
+            Ok(())
+        }
+        #[cfg(not(unix))]
+        Ok(tokio::signal::ctrl_c().await?)
+    }
 }
 
 /// `switchboard store migrate`: the copy with a bar per table on a terminal, then what
