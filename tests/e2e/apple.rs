@@ -335,17 +335,8 @@ async fn encrypted_files_are_decrypted_coming_in_and_encrypted_going_out() {
     assert_eq!(status, 200, "{reply}");
     assert_eq!(reply["state"], "sent", "{reply}");
     let delivered: Value = world
-        .http
-        .get(format!(
-            "http://{}/_emulator/apple/files/{BUSINESS}",
-            world.emulator_addr
-        ))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .emulator_json(&format!("/_emulator/apple/files/{BUSINESS}"))
+        .await;
     let delivered = delivered.as_array().unwrap();
     assert_eq!(delivered.len(), 1, "sent once: {delivered:?}");
     assert_eq!(delivered[0]["name"], "label.png");

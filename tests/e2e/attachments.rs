@@ -281,18 +281,7 @@ async fn an_agents_file_reaches_the_platform_once_and_is_refused_where_it_cannot
     let (status, sent) = reply_with_file(&world, &agent, id, "private", "label.png", png()).await;
     assert_eq!(status, 200, "{sent}");
     assert_eq!(sent["state"], "sent", "{sent}");
-    let uploads: Value = world
-        .http
-        .get(format!(
-            "http://{}/_emulator/messenger/uploads",
-            world.emulator_addr
-        ))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let uploads: Value = world.emulator_json("/_emulator/messenger/uploads").await;
     let uploads = uploads.as_array().unwrap();
     assert_eq!(uploads.len(), 1, "uploaded once: {uploads:?}");
     assert_eq!(
@@ -409,17 +398,8 @@ async fn whatsapp_media_is_fetched_with_the_token_capped_in_size_and_a_document_
     let sent: Value = res.json().await.unwrap();
     assert_eq!(sent["state"], "sent", "{sent}");
     let number: Value = world
-        .http
-        .get(format!(
-            "http://{}/_emulator/whatsapp/numbers/2002",
-            world.emulator_addr
-        ))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .emulator_json("/_emulator/whatsapp/numbers/2002")
+        .await;
     let documents: Vec<&Value> = number["sent"]
         .as_array()
         .unwrap()
@@ -480,17 +460,8 @@ async fn instagram_takes_an_agents_image_by_a_signed_link_that_works_for_it_alon
     // Instagram fetched the file from the link it was given, whole.
     let fetched = wait_until("Instagram fetched the link", || async {
         let account: Value = world
-            .http
-            .get(format!(
-                "http://{}/_emulator/instagram/accounts/17841400000000001",
-                world.emulator_addr
-            ))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+            .emulator_json("/_emulator/instagram/accounts/17841400000000001")
+            .await;
         account["fetched"]
             .as_array()
             .and_then(|f| f.first().cloned())

@@ -230,18 +230,7 @@ async fn a_send_under_way_at_a_crash_is_checked_at_restart_never_sent_blindly() 
             "author_name": "Acme Outfitters", "author_id": "1001", "text": "Found it: order 1234." }))
         .await;
     let page_comment = wait_until("the page's comment on the emulator", || async {
-        let page: Value = world
-            .http
-            .get(format!(
-                "http://{}/_emulator/facebook/pages/1001",
-                world.emulator_addr
-            ))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let page: Value = world.emulator_json("/_emulator/facebook/pages/1001").await;
         page["posts"].as_array().unwrap().iter().find_map(|p| {
             p["comments"].as_array().unwrap().iter().find_map(|c| {
                 (c["message"] == "Found it: order 1234.")

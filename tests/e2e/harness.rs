@@ -199,6 +199,18 @@ pub struct World {
 }
 
 impl World {
+    /// What the emulator's control route `path` answers, as JSON.
+    pub async fn emulator_json(&self, path: &str) -> Value {
+        self.http
+            .get(format!("http://{}{path}", self.emulator_addr))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
     /// Emulator + host on the demo config; webhooks subscribed unless polling.
     pub async fn start(tweak: impl FnOnce(&mut Config)) -> World {
         log_errors();

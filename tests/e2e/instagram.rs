@@ -245,17 +245,8 @@ async fn a_mention_is_answered_publicly_through_the_account() {
 
     // On the platform: the account's reply under the mentioning comment.
     let view: Value = world
-        .http
-        .get(format!(
-            "http://{}/_emulator/instagram/accounts/{IG}",
-            world.emulator_addr
-        ))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .emulator_json(&format!("/_emulator/instagram/accounts/{IG}"))
+        .await;
     let ours = &view["mentions"][0]["comments"][1];
     assert_eq!(ours["id"], replies[0].id.as_str());
     assert_eq!(ours["parent_id"], comment.as_str());

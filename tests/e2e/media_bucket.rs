@@ -59,18 +59,7 @@ async fn files_live_in_the_bucket_both_ways() {
     let (status, sent) = reply_with_file(&world, &agent, id, "private", "label.png", png()).await;
     assert_eq!(status, 200, "{sent}");
     assert_eq!(sent["state"], "sent", "{sent}");
-    let uploads: serde_json::Value = world
-        .http
-        .get(format!(
-            "http://{}/_emulator/messenger/uploads",
-            world.emulator_addr
-        ))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let uploads: serde_json::Value = world.emulator_json("/_emulator/messenger/uploads").await;
     assert_eq!(
         uploads[0]["sha256"],
         hex::encode(sha2::Sha256::digest(png())),

@@ -122,17 +122,8 @@ async fn whatsapp_message_reaches_an_agent_and_the_reply_reaches_the_customer() 
 
     // The reply quotes the customer's message, and the statuses come back to the host.
     let view: Value = world
-        .http
-        .get(format!(
-            "http://{}/_emulator/whatsapp/numbers/{NUMBER}",
-            world.emulator_addr
-        ))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .emulator_json(&format!("/_emulator/whatsapp/numbers/{NUMBER}"))
+        .await;
     assert_eq!(
         view["sent"][0]["request"]["context"]["message_id"],
         wamid.as_str()
@@ -194,17 +185,8 @@ async fn after_24_hours_only_a_template_can_be_sent() {
     assert_eq!(outbound[0].kind, "template");
     assert_eq!(outbound[0].text.as_deref(), Some("issue_resolution"));
     let view: Value = world
-        .http
-        .get(format!(
-            "http://{}/_emulator/whatsapp/numbers/{NUMBER}",
-            world.emulator_addr
-        ))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .emulator_json(&format!("/_emulator/whatsapp/numbers/{NUMBER}"))
+        .await;
     let template = &view["sent"][0]["request"]["template"];
     assert_eq!(template["name"], "issue_resolution");
     assert_eq!(template["language"]["code"], "en_US");
@@ -407,16 +389,7 @@ async fn a_pair_rate_limited_reply_is_retried_and_sent_once() {
         .collect();
     assert_eq!(platform_ids, emulator_ids, "{detail}");
     let view: Value = world
-        .http
-        .get(format!(
-            "http://{}/_emulator/whatsapp/numbers/{NUMBER}",
-            world.emulator_addr
-        ))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .emulator_json(&format!("/_emulator/whatsapp/numbers/{NUMBER}"))
+        .await;
     assert_eq!(view["sent"].as_array().unwrap().len(), 2, "{view}");
 }

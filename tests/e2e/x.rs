@@ -42,17 +42,8 @@ async fn control(world: &World, path: &str, body: Value) -> Value {
 
 async fn emulated_tweet(world: &World, id: &str) -> Value {
     world
-        .http
-        .get(format!(
-            "http://{}/_emulator/x/tweets/{id}",
-            world.emulator_addr
-        ))
-        .send()
+        .emulator_json(&format!("/_emulator/x/tweets/{id}"))
         .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

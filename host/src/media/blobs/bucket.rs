@@ -170,16 +170,8 @@ impl Bucket {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::media::blobs::chunks;
     use crate::media::scratch::ScratchBucket;
-
-    fn chunks(parts: &[&'static [u8]]) -> impl Stream<Item = Result<Bytes, String>> + Unpin {
-        futures::stream::iter(
-            parts
-                .iter()
-                .map(|p| Ok(Bytes::from_static(p)))
-                .collect::<Vec<_>>(),
-        )
-    }
 
     async fn read(bucket: &Bucket, hash: &str) -> Vec<u8> {
         let parts: Vec<Bytes> = bucket

@@ -131,15 +131,7 @@ impl Folder {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn chunks(parts: &[&'static [u8]]) -> impl Stream<Item = Result<Bytes, String>> + Unpin {
-        futures::stream::iter(
-            parts
-                .iter()
-                .map(|p| Ok(Bytes::from_static(p)))
-                .collect::<Vec<_>>(),
-        )
-    }
+    use crate::media::blobs::chunks;
 
     #[tokio::test]
     async fn files_are_named_by_their_hash_and_kept_once() {

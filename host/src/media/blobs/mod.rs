@@ -145,3 +145,14 @@ impl Tally {
         }
     }
 }
+
+/// A body in `parts`, as a test writes it.
+#[cfg(test)]
+fn chunks(parts: &[&'static [u8]]) -> impl Stream<Item = Result<Bytes, String>> + Unpin {
+    futures::stream::iter(
+        parts
+            .iter()
+            .map(|p| Ok(Bytes::from_static(p)))
+            .collect::<Vec<_>>(),
+    )
+}
